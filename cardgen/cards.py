@@ -1,0 +1,327 @@
+"""What a card shows, page by page: the household seen through privacy rules and the layout.
+
+The layout (every position in millimetres) is computed here, once per paper size, and used
+twice: by the template to place things and by the pagination that decides which members go
+on a continuation page (续页). Row heights are estimated conservatively from the text, so a
+planned page never holds more than it can show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cardgen.categorise import shown_flag
+from cardgen.config import Colour, Config, Paper
+from cardgen.idnumber import mask_id
+from cardgen.model import Category, Household, Member
+
+PT = 25.4 / 72  # millimetres per point
+
+# Advance widths (em) of printable ASCII in the bundled font, the wider of Regular and Bold,
+# measured with fontTools from fonts/NotoSansCJKsc-*.otf. Everything else counts as 1 em.
+_ASCII_EM = dict(zip(
+    (chr(code) for code in range(0x20, 0x7F)),
+    (0.227, 0.37, 0.574, 0.59, 0.59, 0.963, 0.74, 0.325, 0.378, 0.378, 0.507, 0.59, 0.325,
+     0.37, 0.325, 0.392, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.325,
+     0.325, 0.59, 0.59, 0.59, 0.514, 1.007, 0.641, 0.681, 0.656, 0.714, 0.615, 0.585, 0.717,
+     0.757, 0.33, 0.568, 0.686, 0.578, 0.853, 0.749, 0.77, 0.667, 0.77, 0.682, 0.624, 0.625,
+     0.748, 0.619, 0.915, 0.627, 0.58, 0.613, 0.378, 0.392, 0.378, 0.59, 0.567, 0.626, 0.591,
+     0.644, 0.527, 0.644, 0.581, 0.372, 0.597, 0.64, 0.304, 0.306, 0.604, 0.315, 0.964, 0.641,
+     0.626, 0.644, 0.644, 0.436, 0.495, 0.421, 0.637, 0.576, 0.863, 0.562, 0.574, 0.511, 0.378,
+     0.296, 0.378, 0.59),
+    strict=True))
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    share: float  # of the content width
+
+
+COLUMNS = (
+    Column("number", "序", 0.04), Column("name", "姓名", 0.16), Column("relation", "关系", 0.08),
+    Column("sex", "性别", 0.05), Column("ethnicity", "民族", 0.10), Column("age", "年龄", 0.05),
+    Column("id_text", "身份证号", 0.20), Column("phone", "联系电话", 0.14),
+    Column("residence", "居住", 0.06), Column("flags", "特殊情况", 0.12),
+)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The card's geometry for one paper size, in millimetres (type sizes in points)."""
+
+    paper: Paper
+    margin_top: float
+    margin_right: float
+    margin_bottom: float
+    margin_left: float
+    band_height: float
+    sticker_height: float
+    household_height: float
+    visit_height: float
+    strip_height: float
+    footer_height: float
+    gap: float
+    table_head: float
+    tab_long: float
+    tab_short: float
+    tab_pitch: float
+    tab_start: float
+    font: float  # body text, pt
+    small: float  # notes and labels, pt
+    line: float  # line height as a factor of the font size
+    cell_pad: float  # vertical padding of a table cell, total
+
+    @property
+    def width(self) -> float:
+        return self.paper.width
+
+    @property
+    def height(self) -> float:
+        return self.paper.height
+
+    @property
+    def content_width(self) -> float:
+        return self.width - self.margin_left - self.margin_right
+
+    @property
+    def content_height(self) -> float:
+        return self.height - self.margin_top - self.margin_bottom
+
+    def column_width(self, column: Column) -> float:
+        return self.content_width * column.share
+
+    @property
+    def members_top_first(self) -> float:
+        """Top of the members table on a card's first page, from the content box's top."""
+        return (self.band_height + self.gap + self.sticker_height + self.gap
+                + self.household_height + self.gap)
+
+    @property
+    def members_top_next(self) -> float:
+        return self.band_height + self.gap
+
+    @property
+    def members_bottom(self) -> float:
+        return (self.content_height - self.footer_height - self.strip_height - self.gap
+                - self.visit_height - self.gap)
+
+    def rows_room(self, first: bool) -> float:
+        top = self.members_top_first if first else self.members_top_next
+        return self.members_bottom - top - self.table_head
+
+    def line_height(self, size_pt: float) -> float:
+        return size_pt * PT * self.line
+
+
+def layout_for(paper: Paper) -> Layout:
+    s = paper.scale
+    return Layout(
+        paper=paper, margin_top=15 * s, margin_right=17 * s, margin_bottom=9 * s,
+        margin_left=15 * s, band_height=30 * s, sticker_height=26 * s,
+        household_height=36 * s, visit_height=8 * s, strip_height=46 * s,
+        footer_height=6 * s, gap=3.5 * s, table_head=7 * s, tab_long=30 * s,
+        tab_short=12 * s, tab_pitch=36 * s, tab_start=40 * s, font=9 * s, small=7.5 * s,
+        line=1.3, cell_pad=2.4 * s,
+    )
+
+
+def text_lines(text: str, width_mm: float, size_pt: float) -> int:
+    """How many lines `text` takes in a box `width_mm` wide, erring on the side of more."""
+    if not text:
+        return 1
+    em = size_pt * PT
+    room = width_mm * 0.95
+    lines, used = 1, 0.0
+    for char in text:
+        if char == "\n":
+            lines, used = lines + 1, 0.0
+            continue
+        advance = em * (_ASCII_EM.get(char, 1.0) + 0.03)  # + letter-spacing, rounding
+        if used + advance > room and used > 0:
+            lines, used = lines + 1, 0.0
+        used += advance
+    return lines
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    number: int
+    name: str
+    relation: str
+    sex: str
+    ethnicity: str
+    age: str
+    id_text: str
+    phone: str
+    residence: str
+    flags: str
+    notes: str
+    height: float  # estimated, mm
+
+
+@dataclass(frozen=True)
+class Sticker:
+    label: str
+    filled: bool
+    names: str
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    names: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class CardPage:
+    number: int  # 1-based within the card
+    members: tuple[MemberLine, ...]
+    continued: bool  # more members follow on the next page
+
+
+@dataclass
+class Card:
+    """Everything one household's card prints, already masked and paginated."""
+
+    household_id: str
+    colour: Colour
+    category: Category
+    reasons: str
+    visit: str
+    community: str
+    grid: str
+    address: str
+    housing: str
+    marks: tuple[Mark, ...]
+    show_owner: bool
+    owner: str
+    owner_phone: str
+    grid_worker: str
+    grid_worker_phone: str
+    vacant: bool
+    stickers: tuple[Sticker, ...]
+    chips: tuple[Chip, ...]
+    pages: tuple[CardPage, ...]
+    ledger_number: str
+    emergency: bool
+    first_page: int = 1  # page number of the card's first page in its document
+    member_count: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+def _member_line(number: int, member: Member, config: Config, layout: Layout,
+                 today: dt.date) -> MemberLine:
+    age = member.age_on(today)
+    age_text = "" if age is None else str(age)
+    if config.show_birth_date and member.birth_date:
+        age_text = f"{age_text}（{member.birth_date.isoformat()}）"
+    id_text = member.id_number if config.full_id else mask_id(member.id_number)
+    flags = "、".join(dict.fromkeys(shown_flag(f, config) for f in member.flags))
+    line = MemberLine(
+        number=number, name=member.name, relation=member.relation, sex=member.sex,
+        ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
+        phone=member.phone, residence=member.residence, flags=flags, notes=member.notes,
+        height=0.0)
+    lines = max(text_lines(getattr(line, c.key) if c.key != "number" else str(number),
+                           layout.column_width(c) - 2 * layout.paper.scale, layout.font)
+                for c in COLUMNS)
+    height = lines * layout.line_height(layout.font) + layout.cell_pad
+    if member.notes:
+        note_lines = text_lines("备注：" + member.notes,
+                                layout.content_width - 4 * layout.paper.scale, layout.small)
+        height += note_lines * layout.line_height(layout.small) + layout.cell_pad
+    return MemberLine(**{**line.__dict__, "height": height})
+
+
+def paginate(lines: list[MemberLine], layout: Layout) -> tuple[CardPage, ...]:
+    """Members onto pages: as many as fit on the first page, the rest on 续页."""
+    pages: list[list[MemberLine]] = [[]]
+    room = layout.rows_room(first=True)
+    for line in lines:
+        if line.height > room and pages[-1]:
+            pages.append([])
+            room = layout.rows_room(first=False)
+        pages[-1].append(line)
+        room -= line.height
+    return tuple(CardPage(number, tuple(members), continued=number < len(pages))
+                 for number, members in enumerate(pages, 1))
+
+
+def build_card(household: Household, category: Category, config: Config, layout: Layout,
+               today: dt.date, ledger_number: str, emergency: bool) -> Card:
+    """The card of one household, ready for the template."""
+    members = sorted(household.members, key=lambda m: not m.is_head)
+    lines = [_member_line(n, m, config, layout, today) for n, m in enumerate(members, 1)]
+    vacant = not household.members
+    return Card(
+        household_id=household.household_id,
+        colour=config.palette[category.key],
+        category=category,
+        reasons="、".join(category.reasons),
+        visit=f"{category.visit}（{category.visit_because}）",
+        community=household.community,
+        grid=household.grid,
+        address=household.full_address,
+        housing=household.housing,
+        marks=(Mark("一人多套房", household.multiple_homes),
+               Mark("经常变换居住地", household.moves_often),
+               Mark("拟出租", household.plan == "出租"),
+               Mark("拟出售", household.plan == "出售")),
+        show_owner=vacant or household.housing in ("出租", "空置") or bool(household.owner),
+        owner=household.owner,
+        owner_phone=household.owner_phone,
+        grid_worker=household.grid_worker,
+        grid_worker_phone=household.grid_worker_phone,
+        vacant=vacant,
+        stickers=_stickers(members, config),
+        chips=_chips(members, config),
+        pages=paginate(lines, layout),
+        ledger_number=ledger_number,
+        emergency=emergency,
+        member_count=len(members),
+    )
+
+
+def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
+    stickers = []
+    for slot in config.sticker_slots:
+        also = config.flag_also.get(slot, ())
+        direct = [m.name for m in members if slot in m.flags]
+        via = [m.name for m in members if slot not in m.flags and set(also) & set(m.flags)]
+        label = slot
+        if via and not direct:
+            label = f"{slot}（{'、'.join(also)}）"
+        names = direct + via
+        stickers.append(Sticker(label, bool(names), "、".join(names)))
+    return tuple(stickers)
+
+
+def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
+    in_slots = set(config.sticker_slots)
+    for slot in config.sticker_slots:
+        in_slots.update(config.flag_also.get(slot, ()))
+    order = {flag: index for index, flag in enumerate(config.known_flags)}
+    holders: dict[str, list[str]] = {}
+    for member in members:
+        for flag in member.flags:
+            if flag in in_slots:
+                continue
+            shown = shown_flag(flag, config)
+            names = holders.setdefault(shown, [])
+            if member.name not in names:
+                names.append(member.name)
+    ranked = sorted(holders, key=lambda f: (order.get(f, len(order)), f))
+    return tuple(Chip(flag, "、".join(holders[flag])) for flag in ranked)

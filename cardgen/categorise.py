@@ -1,0 +1,119 @@
+"""Categorise stage: each household's colour with the reasons for it, and its visit frequency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cardgen import labels
+from cardgen.config import Config, Rule
+from cardgen.model import Category, Household, Member, Problem, Severity
+
+
+def categorise(household: Household, config: Config, today: dt.date) -> Category:
+    """The colour the card is printed in: the data's 户卡颜色 if any, else the first rule."""
+    ruled, reasons = rule_colour(household, config, today)
+    if household.colour:
+        key, explicit = household.colour, True
+        reasons = (labels.REASON_EXPLICIT,) if key != ruled else reasons
+    else:
+        key, explicit = ruled, False
+    visit, because = visit_frequency(household, key, config)
+    return Category(key=key, reasons=reasons, explicit=explicit, visit=visit,
+                    visit_because=because)
+
+
+def categorise_all(households: list[Household], config: Config,
+                   today: dt.date) -> tuple[dict[str, Category], list[Problem]]:
+    """Categories by household number, and a warning wherever the data overrides the rules."""
+    categories: dict[str, Category] = {}
+    problems = []
+    for household in households:
+        category = categorise(household, config, today)
+        categories[household.household_id] = category
+        if category.explicit:
+            ruled, reasons = rule_colour(household, config, today)
+            if ruled != category.key:
+                problems.append(Problem(
+                    Severity.WARNING, household.source, household.first_row or None, None,
+                    "colour", category.key,
+                    f"household {household.household_id} is printed {category.key} as the "
+                    f"data says, but the rules would make it {ruled} "
+                    f"({explain(ruled, reasons)}); check the 户卡颜色 column",
+                    household.household_id))
+    return categories, problems
+
+
+def explain(key: str, reasons: tuple[str, ...]) -> str:
+    """``orange: 张秀英 低保`` — the colour and why, as `validate` lists it."""
+    return f"{key}: {'、'.join(reasons)}"
+
+
+def residents(household: Household, config: Config) -> list[Member]:
+    return [m for m in household.members if m.residence not in config.non_resident]
+
+
+def rule_colour(household: Household, config: Config,
+                today: dt.date) -> tuple[str, tuple[str, ...]]:
+    for rule in config.rules:
+        reasons = _match(rule, household, config, today)
+        if reasons is not None:
+            return rule.colour, reasons
+    return config.default_colour, (labels.REASON_DEFAULT,)
+
+
+def shown_flag(flag: str, config: Config) -> str:
+    """A flag as the card may print it: red sub-types hidden unless privacy allows them."""
+    if flag in config.red_subtypes and not config.show_red_subtype:
+        return config.red_category
+    return flag
+
+
+def _match(rule: Rule, household: Household, config: Config,
+           today: dt.date) -> tuple[str, ...] | None:
+    """The reasons the rule holds for the household, or None when it does not."""
+    reasons: list[str] = []
+    living = residents(household, config)
+    if rule.housing:
+        if household.housing not in rule.housing:
+            return None
+        reasons.append(labels.REASON_HOUSING.format(housing=household.housing))
+    if rule.no_residents is not None:
+        if (not living) != rule.no_residents:
+            return None
+        if rule.no_residents:
+            reasons.append(labels.REASON_NO_RESIDENTS)
+    if rule.any_member_flag:
+        hits = []
+        for member in household.members:
+            shown = list(dict.fromkeys(shown_flag(f, config) for f in member.flags
+                                       if f in rule.any_member_flag))
+            if shown:
+                hits.append(f"{member.name} {'、'.join(shown)}")
+        if not hits:
+            return None
+        reasons.extend(hits)
+    if rule.all_residents_aged_at_least is not None:
+        ages = [m.age_on(today) for m in living]
+        if not ages or any(a is None or a < rule.all_residents_aged_at_least for a in ages):
+            return None
+        reasons.append(labels.REASON_ALL_AGED.format(age=rule.all_residents_aged_at_least))
+    if rule.all_residents_residence:
+        if not living or any(m.residence not in rule.all_residents_residence for m in living):
+            return None
+        reasons.append(labels.REASON_ALL_RESIDENCE.format(
+            residence="/".join(rule.all_residents_residence)))
+    return tuple(reasons) if reasons else None
+
+
+def visit_frequency(household: Household, key: str, config: Config) -> tuple[str, str]:
+    """The strictest visit frequency of the colour and the members' flags, and what sets it."""
+    name = config.visit_colour[key]
+    because = config.palette[key].name
+    for member in household.members:
+        for flag in member.flags:
+            candidate = config.visit_flag.get(flag)
+            if candidate and config.frequencies[candidate].days < config.frequencies[name].days:
+                name, because = candidate, shown_flag(flag, config)
+    label = config.frequencies[name].label
+    extra = config.visit_extra.get(key)
+    return (f"{label}；{extra}" if extra else label), because

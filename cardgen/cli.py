@@ -1,0 +1,217 @@
+"""The command line: options in, a library call, problems and an exit status out (DOMAIN §6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from cardgen import __version__
+from cardgen.errors import CardgenError, DataRefused
+from cardgen.model import Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+    return apply
+
+
+common_options = _stack(
+    click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                 help="TOML file of settings over the defaults (see `cardgen init`)."),
+    click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                 help="Folder of templates looked in before the bundled ones."),
+    click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+                 help="Reference date for ages and the printed date (default: today)."),
+    click.option("--sheet-name", help="Worksheet of an .xlsx input (default: the first)."),
+)
+selection_options = _stack(
+    click.option("--household", "households", multiple=True, metavar="ID",
+                 help="Household number (户编号); repeat for more."),
+    click.option("--colour", "--color", "colours", multiple=True, metavar="COLOUR",
+                 help="red, orange, yellow, blue or green; repeat for more."),
+    click.option("--flag", "flags", multiple=True, metavar="FLAG",
+                 help="A flag such as 低保 or 残疾; repeat for more."),
+    click.option("--grid", "grids", multiple=True, metavar="NAME", help="Grid (网格) name."),
+)
+print_options = _stack(
+    click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config."),
+    click.option("--bleed", type=click.FloatRange(0, 10), default=0.0, show_default=True,
+                 help="Bleed in millimetres around the trimmed card."),
+    click.option("--marks", is_flag=True, help="Crop marks (needs --bleed to show)."),
+)
+
+
+def format_problem(problem: Problem) -> str:
+    place = [problem.source]
+    if problem.row is not None:
+        place.append(f"row {problem.row}")
+    if problem.column:
+        place.append(f"column {problem.column}")
+    value = f" {problem.value!r}" if problem.value not in (None, "") else ""
+    return f"{problem.severity.value}: {', '.join(place)}:{value} {problem.message}"
+
+
+def _echo_problems(problems: list[Problem], err: bool = True) -> None:
+    for problem in problems:
+        click.echo(format_problem(problem), err=err)
+
+
+def _run(action: Callable[[], int | None]) -> None:
+    """Call the library; turn its exceptions into messages and exit statuses."""
+    context = click.get_current_context()
+    debug = bool(context.find_root().params.get("debug"))
+    try:
+        code = action()
+    except DataRefused as exc:
+        _echo_problems(exc.problems)
+        click.echo(f"cardgen: {exc}", err=True)
+        context.exit(exc.exit_code)
+    except CardgenError as exc:
+        click.echo(f"cardgen: {exc}", err=True)
+        context.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("cardgen: interrupted; nothing was left half-written", err=True)
+        context.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"cardgen: internal error ({type(exc).__name__}: {exc}); please report it "
+                   "with the output of the same command run with `cardgen --debug …`", err=True)
+        context.exit(3)
+    context.exit(code or 0)
+
+
+def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
+          sheet_name: str | None) -> Any:
+    from cardgen.config import load_config
+    from cardgen.pipeline import load
+
+    config = load_config(config_path)
+    today = date.date() if date else dt.date.today()
+    return load(source, config, today, sheet_name)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cardgen")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def cli(debug: bool) -> None:
+    """Five-colour household cards (五色户卡) from household records, as print-ready PDF."""
+
+
+@cli.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
+              default="text", show_default=True)
+@click.option("--explain", is_flag=True, help="List every household's colour and why.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--sheet-name")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]))
+def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
+             sheet_name: str | None, date: dt.datetime | None) -> None:
+    """Check INPUT and list every problem; exit 1 if there are errors."""
+    def action() -> int:
+        from cardgen.categorise import explain as explain_colour
+
+        loaded = _load(source, config_path, date, sheet_name)
+        dataset = loaded.dataset
+        members = sum(len(h.members) for h in dataset.households)
+        ok = not dataset.errors
+        if output_format == "json":
+            click.echo(json.dumps({
+                "ok": ok, "households": len(dataset.households), "members": members,
+                "problems": [p.as_dict() for p in dataset.problems],
+            }, ensure_ascii=False, indent=2))
+            return 0 if ok else 1
+        _echo_problems(dataset.problems, err=False)
+        if explain:
+            for household in dataset.households:
+                category = loaded.categories[household.household_id]
+                click.echo(f"{household.household_id}\t{loaded.numbers[household.household_id]}"
+                           f"\t{explain_colour(category.key, category.reasons)}"
+                           f"\t{category.visit}")
+        errors, warnings = len(dataset.errors), len(dataset.warnings)
+        click.echo(f"{source}: {len(dataset.households)} households, {members} members: "
+                   f"{errors} error(s), {warnings} warning(s)")
+        return 0 if ok else 1
+    _run(action)
+
+
+@cli.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="The PDF to write.")
+@selection_options
+@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tab on top.")
+@print_options
+@common_options
+def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
+            flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool,
+            paper: str | None, bleed: float, marks: bool, config_path: Path | None,
+            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+    """Print the cards of selected households (all, without a selection) into one PDF."""
+    def action() -> int:
+        from cardgen.pipeline import reprint as reprint_cards
+        from cardgen.render import PrintOptions
+        from cardgen.select import make_selection
+
+        loaded = _load(source, config_path, date, sheet_name)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        printed = reprint_cards(loaded, selection, out, emergency, templates,
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks))
+        if printed.errors_elsewhere:
+            click.echo(f"warning: {printed.errors_elsewhere} other household(s) in {source} "
+                       "have errors (not printed here); `cardgen validate` lists them",
+                       err=True)
+        click.echo(f"wrote {out}: {printed.households} card(s), {printed.pages} page(s)",
+                   err=True)
+        return 0
+    _run(action)
+
+
+@cli.command()
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("cardgen-demo"), show_default=True, help="Folder for the PDFs.")
+@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]))
+def demo(out: Path, date: dt.datetime | None) -> None:
+    """Render the bundled sample households, routine and emergency: the one-command tour."""
+    def action() -> int:
+        from cardgen.demo import run_demo
+
+        today = date.date() if date else dt.date.today()
+        for path, what in run_demo(out, today):
+            click.echo(f"wrote {path}: {what}")
+        return 0
+    _run(action)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check fonts, Pango, HarfBuzz subsetting and versions; exit 1 if cards would be wrong."""
+    def action() -> int:
+        from cardgen.doctor import run_checks
+
+        failed = False
+        for check in run_checks():
+            mark = "ok  " if check.ok else "FAIL"
+            click.echo(f"[{mark}] {check.name}: {check.detail}")
+            failed = failed or not check.ok
+        return 1 if failed else 0
+    _run(action)
+
+
+def main() -> None:
+    cli(prog_name="cardgen")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""The configuration: bundled defaults (defaults.toml) merged with the user's TOML file, typed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cardgen.errors import ConfigError
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
+COLOUR_KEYS = ("red", "orange", "yellow", "blue", "green")
+PATTERNS = ("hatch", "dots", "plain", "lines", "grid")
+RULE_KEYS = {"colour", "housing", "no_residents", "any_member_flag",
+             "all_residents_aged_at_least", "all_residents_residence"}
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+@dataclass(frozen=True)
+class Colour:
+    key: str
+    hex: str
+    char: str
+    name: str
+    pattern: str
+    order: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    colour: str
+    housing: tuple[str, ...] = ()
+    no_residents: bool | None = None
+    any_member_flag: tuple[str, ...] = ()
+    all_residents_aged_at_least: int | None = None
+    all_residents_residence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Frequency:
+    name: str
+    days: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Paper:
+    name: str
+    width: float
+    height: float
+    scale: float
+
+
+@dataclass(frozen=True)
+class Config:
+    palette: dict[str, Colour]
+    rules: tuple[Rule, ...]
+    default_colour: str
+    frequencies: dict[str, Frequency]
+    visit_colour: dict[str, str]
+    visit_flag: dict[str, str]
+    visit_extra: dict[str, str]
+    flag_separators: str
+    sticker_slots: tuple[str, ...]
+    red_subtypes: tuple[str, ...]
+    red_category: str
+    flag_also: dict[str, tuple[str, ...]]
+    flag_spellings: dict[str, str]  # lower-case spelling -> canonical flag
+    housing_spellings: dict[str, str]
+    residence_spellings: dict[str, str]
+    non_resident: tuple[str, ...]
+    plan_spellings: dict[str, str]
+    colour_spellings: dict[str, str]
+    column_spellings: dict[str, str]  # lower-case header -> canonical field
+    full_id: bool
+    show_birth_date: bool
+    show_red_subtype: bool
+    papers: dict[str, Paper]
+    default_paper: str
+    notes_title: str
+    notes_columns: tuple[str, ...]
+    notes_lines: int
+    confidential: str
+    fallback_fonts: tuple[Path, ...]
+    fingerprint: str  # hash of the merged settings, for reproducibility and caches
+
+    @property
+    def known_flags(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.flag_spellings.values()))
+
+    def paper(self, name: str | None) -> Paper:
+        return self.papers[name or self.default_paper]
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the defaults, merge the user's file over them and check every value."""
+    data = _read_toml(DEFAULTS_PATH)
+    base_dir = DEFAULTS_PATH.parent
+    source = str(DEFAULTS_PATH)
+    if path is not None:
+        user = _read_toml(path)
+        _check_known_keys(user, data, str(path), "")
+        data = _merge(data, user)
+        base_dir = path.resolve().parent
+        source = str(path)
+    return _build(data, source, base_dir)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+# Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
+_OPEN_TABLES = {"flags.aliases", "flags.also", "housing", "residence.values", "plan",
+                "colour_values", "columns", "paper.sizes", "visits.frequencies",
+                "visits.flag", "visits.extra"}
+
+
+def _check_known_keys(user: dict[str, Any], defaults: dict[str, Any], source: str,
+                      prefix: str) -> None:
+    for key, value in user.items():
+        dotted = f"{prefix}{key}"
+        if prefix.rstrip(".") in _OPEN_TABLES:
+            continue
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ConfigError(f"{source}: unknown setting '{dotted}' (known here: {known})")
+        if isinstance(value, dict) and isinstance(defaults[key], dict):
+            _check_known_keys(value, defaults[key], source, dotted + ".")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class _Reader:
+    """Typed access to the merged TOML with errors that name the file and the setting."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        self.data = data
+        self.source = source
+
+    def get(self, dotted: str) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{self.source}: missing setting '{dotted}'")
+            node = node[part]
+        return node
+
+    def fail(self, dotted: str, why: str) -> ConfigError:
+        return ConfigError(f"{self.source}: setting '{dotted}' {why}")
+
+    def text(self, dotted: str, value: Any = None) -> str:
+        value = self.get(dotted) if value is None else value
+        if not isinstance(value, str):
+            raise self.fail(dotted, f"must be text, not {value!r}")
+        return value
+
+    def number(self, dotted: str, value: Any = None, minimum: float = 0) -> float:
+        value = self.get(dotted) if value is None else value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise self.fail(dotted, f"must be a number of at least {minimum}, not {value!r}")
+        return float(value)
+
+    def boolean(self, dotted: str) -> bool:
+        value = self.get(dotted)
+        if not isinstance(value, bool):
+            raise self.fail(dotted, f"must be true or false, not {value!r}")
+        return value
+
+    def texts(self, dotted: str, value: Any = None) -> tuple[str, ...]:
+        value = self.get(dotted) if value is None else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(dotted, f"must be a list of text, not {value!r}")
+        return tuple(value)
+
+    def table(self, dotted: str) -> dict[str, Any]:
+        value = self.get(dotted)
+        if not isinstance(value, dict):
+            raise self.fail(dotted, "must be a table")
+        return value
+
+    def spellings(self, dotted: str) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for canonical, spellings in self.table(dotted).items():
+            for spelling in self.texts(f"{dotted}.{canonical}", spellings):
+                result[spelling.strip().lower()] = canonical
+        return result
+
+
+def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+    r = _Reader(data, source)
+    palette = {}
+    for key in COLOUR_KEYS:
+        at = f"palette.{key}"
+        hex_value = r.text(f"{at}.hex")
+        if not _HEX.match(hex_value):
+            raise r.fail(f"{at}.hex", f"must be a colour like #2E9E4F, not {hex_value!r}")
+        pattern = r.text(f"{at}.pattern")
+        if pattern not in PATTERNS:
+            raise r.fail(f"{at}.pattern", f"must be one of {', '.join(PATTERNS)}")
+        char = r.text(f"{at}.char")
+        if not 1 <= len(char) <= 2:
+            raise r.fail(f"{at}.char", "must be one or two characters")
+        palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"), pattern,
+                              int(r.number(f"{at}.order")))
+    extra = set(r.table("palette")) - set(COLOUR_KEYS)
+    if extra:
+        raise r.fail("palette", f"has unknown colours {sorted(extra)}; the keys are "
+                     f"{', '.join(COLOUR_KEYS)}")
+
+    default_colour = r.text("default_colour")
+    if default_colour not in COLOUR_KEYS:
+        raise r.fail("default_colour", f"must be one of {', '.join(COLOUR_KEYS)}")
+
+    rules = []
+    raw_rules = r.get("rules")
+    if not isinstance(raw_rules, list):
+        raise r.fail("rules", "must be a list of [[rules]] tables")
+    for index, raw in enumerate(raw_rules, 1):
+        at = f"rules[{index}]"
+        if not isinstance(raw, dict):
+            raise r.fail(at, "must be a table")
+        unknown = set(raw) - RULE_KEYS
+        if unknown:
+            raise r.fail(at, f"has unknown conditions {sorted(unknown)}; known: "
+                         f"{', '.join(sorted(RULE_KEYS - {'colour'}))}")
+        colour = r.text(f"{at}.colour", raw.get("colour"))
+        if colour not in COLOUR_KEYS:
+            raise r.fail(f"{at}.colour", f"must be one of {', '.join(COLOUR_KEYS)}")
+        age = raw.get("all_residents_aged_at_least")
+        no_residents = raw.get("no_residents")
+        if no_residents is not None and not isinstance(no_residents, bool):
+            raise r.fail(f"{at}.no_residents", "must be true or false")
+        rules.append(Rule(
+            colour=colour,
+            housing=r.texts(f"{at}.housing", raw.get("housing", [])),
+            no_residents=no_residents,
+            any_member_flag=r.texts(f"{at}.any_member_flag", raw.get("any_member_flag", [])),
+            all_residents_aged_at_least=(
+                None if age is None
+                else int(r.number(f"{at}.all_residents_aged_at_least", age))),
+            all_residents_residence=r.texts(f"{at}.all_residents_residence",
+                                            raw.get("all_residents_residence", [])),
+        ))
+
+    frequencies = {}
+    for name, value in r.table("visits.frequencies").items():
+        at = f"visits.frequencies.{name}"
+        if not isinstance(value, dict):
+            raise r.fail(at, "must be a table like { days = 30, label = \"每月入户走访\" }")
+        frequencies[name] = Frequency(name, int(r.number(f"{at}.days", value.get("days"), 1)),
+                                      r.text(f"{at}.label", value.get("label")))
+    visit_colour = {k: r.text(f"visits.colour.{k}", v)
+                    for k, v in r.table("visits.colour").items()}
+    visit_flag = {k: r.text(f"visits.flag.{k}", v) for k, v in r.table("visits.flag").items()}
+    for table, mapping in (("visits.colour", visit_colour), ("visits.flag", visit_flag)):
+        for key, freq in mapping.items():
+            if freq not in frequencies:
+                raise r.fail(f"{table}.{key}", f"names no frequency in [visits.frequencies] "
+                             f"({', '.join(frequencies)})")
+    missing = [k for k in COLOUR_KEYS if k not in visit_colour]
+    if missing:
+        raise r.fail("visits.colour", f"lacks {', '.join(missing)}")
+
+    flag_spellings = r.spellings("flags.aliases")
+    for canonical in list(flag_spellings.values()):
+        flag_spellings.setdefault(canonical.lower(), canonical)
+    slots = r.texts("flags.sticker_slots")
+    if len(slots) != 4:
+        raise r.fail("flags.sticker_slots", "must name exactly four slots")
+    also = {k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()}
+
+    papers = {}
+    for name, value in r.table("paper.sizes").items():
+        at = f"paper.sizes.{name}"
+        if not isinstance(value, dict):
+            raise r.fail(at, "must be a table with width, height and scale")
+        width = r.number(f"{at}.width", value.get("width"), 50)
+        height = r.number(f"{at}.height", value.get("height"), 50)
+        scale = r.number(f"{at}.scale", value.get("scale", 1.0), 0.3)
+        papers[name] = Paper(name, width, height, scale)
+    default_paper = r.text("paper.default")
+    if default_paper not in papers:
+        raise r.fail("paper.default", f"names no size in [paper.sizes] ({', '.join(papers)})")
+
+    fallback = []
+    for index, font in enumerate(r.texts("fonts.fallback")):
+        path = (base_dir / font).resolve()
+        if not path.is_file() or path.suffix.lower() not in {".otf", ".ttf"}:
+            raise r.fail(f"fonts.fallback[{index + 1}]",
+                         f"must name an .otf or .ttf file; {path} is not one")
+        fallback.append(path)
+
+    notes_lines = int(r.number("card.notes_lines", minimum=1))
+    fingerprint = hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        + b"".join(str(p).encode() for p in fallback)).hexdigest()
+
+    return Config(
+        palette=palette,
+        rules=tuple(rules),
+        default_colour=default_colour,
+        frequencies=frequencies,
+        visit_colour=visit_colour,
+        visit_flag=visit_flag,
+        visit_extra={k: r.text(f"visits.extra.{k}", v)
+                     for k, v in r.table("visits.extra").items()},
+        flag_separators=r.text("flags.separators"),
+        sticker_slots=slots,
+        red_subtypes=r.texts("flags.red_subtypes"),
+        red_category=r.text("flags.red_category"),
+        flag_also=also,
+        flag_spellings=flag_spellings,
+        housing_spellings=r.spellings("housing"),
+        residence_spellings=r.spellings("residence.values"),
+        non_resident=r.texts("residence.non_resident"),
+        plan_spellings=r.spellings("plan"),
+        colour_spellings=r.spellings("colour_values"),
+        column_spellings=r.spellings("columns"),
+        full_id=r.boolean("privacy.full_id"),
+        show_birth_date=r.boolean("privacy.birth_date"),
+        show_red_subtype=r.boolean("privacy.red_subtype"),
+        papers=papers,
+        default_paper=default_paper,
+        notes_title=r.text("card.notes_title"),
+        notes_columns=r.texts("card.notes_columns"),
+        notes_lines=notes_lines,
+        confidential=r.text("card.confidential"),
+        fallback_fonts=tuple(fallback),
+        fingerprint=fingerprint,
+    )

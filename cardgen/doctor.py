@@ -1,0 +1,89 @@
+"""`cardgen doctor`: is this machine able to make correct cards, and fast?"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cardgen import __version__, resources
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def harfbuzz_subsetting() -> tuple[bool, str]:
+    """WeasyPrint subsets fonts with libharfbuzz-subset (>= 4.1), else ~40x slower fontTools."""
+    import ctypes
+    import ctypes.util
+
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    library = ctypes.util.find_library("harfbuzz") or "libharfbuzz.so.0"
+    version_string = ctypes.CDLL(library).hb_version_string
+    version_string.restype = ctypes.c_char_p
+    version = version_string().decode()
+    if harfbuzz_subset is None:
+        return False, (f"HarfBuzz {version} without libharfbuzz-subset: one card would take "
+                       "seconds; install it with `apt-get install libharfbuzz-subset0`")
+    if not harfbuzz.hb_version_atleast(4, 1, 0):
+        return False, f"HarfBuzz {version} is older than 4.1: subsetting falls back to fontTools"
+    return True, f"HarfBuzz {version} with libharfbuzz-subset"
+
+
+def run_checks() -> Iterator[Check]:
+    yield Check("cardgen", True, f"{__version__} on Python {platform.python_version()}")
+    try:
+        import weasyprint
+        from weasyprint.text.ffi import pango
+    except (ImportError, OSError) as exc:
+        yield Check("WeasyPrint", False, f"cannot be loaded ({exc}); install Pango: "
+                    "`apt-get install libpango-1.0-0 libpangoft2-1.0-0`")
+        return
+    pango_version = pango.pango_version()
+    major, minor = pango_version // 10000, pango_version // 100 % 100
+    yield Check("WeasyPrint", True, weasyprint.__version__)
+    yield Check("Pango", (major, minor) >= (1, 44), f"{major}.{minor}.{pango_version % 100}")
+    ok, detail = harfbuzz_subsetting()
+    yield Check("HarfBuzz subsetting", ok, detail)
+
+    fonts_ok = resources.REGULAR_FONT.is_file() and resources.BOLD_FONT.is_file()
+    yield Check("fonts", fonts_ok, f"{resources.FONTS}" if fonts_ok else
+                f"Noto Sans CJK SC missing from {resources.FONTS}; reinstall cardgen")
+    if not fonts_ok:
+        return
+    from cardgen.glyphs import font_coverage
+
+    regular = font_coverage(resources.REGULAR_FONT)
+    bold = font_coverage(resources.BOLD_FONT)
+    yield Check("font coverage", regular == bold and len(regular) > 40000,
+                f"{len(regular)} characters in Regular and Bold")
+    if ok:
+        yield _test_render()
+
+
+def _test_render() -> Check:
+    from cardgen.config import load_config
+    from cardgen.pipeline import load, reprint
+    from cardgen.select import Selection
+
+    started = time.perf_counter()
+    try:
+        loaded = load(resources.SAMPLES / "households.csv", load_config(), dt.date(2026, 11, 1))
+        first = loaded.dataset.households[0].household_id
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "card.pdf"
+            reprint(loaded, Selection(households=(first,)), out)
+            size = out.stat().st_size
+    except Exception as exc:  # doctor reports every failure instead of stopping
+        return Check("test card", False, f"{type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - started
+    return Check("test card", seconds < 5, f"one sample card in {seconds:.2f} s, {size} bytes")

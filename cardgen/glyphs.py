@@ -1,0 +1,78 @@
+"""Every printed character must be in a configured font: checked before anything is drawn."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from cardgen import resources
+from cardgen.config import Config
+from cardgen.model import Household, Problem, Severity
+
+# Characters that need no glyph of their own: spaces, line breaks, variation selectors.
+_NO_GLYPH = {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn"}
+_CHECKED_HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker",
+                             "grid_worker_phone", "full_address", "owner", "owner_phone")
+_CHECKED_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
+
+
+@cache
+def font_coverage(path: Path) -> frozenset[int]:
+    """The code points a font file maps to glyphs (its best cmap)."""
+    from fontTools.ttLib import TTFont  # only paid when a render needs it
+
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font["cmap"].getBestCmap())
+
+
+def coverage(config: Config) -> list[frozenset[int]]:
+    """The bundled font (Regular and Bold share one cmap: tested) then the fallbacks."""
+    return [font_coverage(resources.REGULAR_FONT),
+            *(font_coverage(path) for path in config.fallback_fonts)]
+
+
+def uncovered(text: str, fonts: list[frozenset[int]]) -> list[str]:
+    missing = []
+    for char in text:
+        if unicodedata.category(char) in _NO_GLYPH:
+            continue
+        if not any(ord(char) in font for font in fonts):
+            missing.append(char)
+    return list(dict.fromkeys(missing))
+
+
+def describe(char: str) -> str:
+    return f"'{char}' (U+{ord(char):04X})"
+
+
+def missing_glyphs(households: Iterable[Household], config: Config) -> list[Problem]:
+    """One error per household field holding a character that no configured font has."""
+    fonts = coverage(config)
+    problems = []
+    hint = ("no configured font has it; add a font that has it (for example one from Debian's "
+            "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
+            "correct the character")
+    for household in households:
+        hid = household.household_id
+        for field in _CHECKED_HOUSEHOLD_FIELDS:
+            for char in uncovered(str(getattr(household, field)), fonts):
+                problems.append(Problem(
+                    Severity.ERROR, household.source, household.first_row or None, None,
+                    field, None, f"household {hid}: {field} has {describe(char)}; {hint}", hid))
+        for member in household.members:
+            flags = " ".join(member.flags)
+            for field, text in [*((f, getattr(member, f)) for f in _CHECKED_MEMBER_FIELDS),
+                                ("flags", flags)]:
+                for char in uncovered(text, fonts):
+                    problems.append(Problem(
+                        Severity.ERROR, household.source, member.row or None, None, field,
+                        None, f"household {hid}: {field} has {describe(char)}; {hint}", hid))
+    return problems
+
+
+def config_text_problems(config: Config, texts: Iterable[str]) -> list[str]:
+    """Characters in the configuration's own labels that no font has."""
+    fonts = coverage(config)
+    return [describe(char) for text in texts for char in uncovered(text, fonts)]

@@ -1,0 +1,173 @@
+"""The domain's nouns: where a value came from, problems found, households and their members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value read from an input file, with the place it was read from."""
+
+    value: str
+    column: str  # the header as written in the file
+    raw: object = None  # the reader's own value when it was not text (xlsx numbers, dates)
+
+
+@dataclass
+class Row:
+    """One input row: canonical field name -> cell.
+
+    `row` is the 1-based row a spreadsheet shows (header = 1); JSON input has no rows and
+    names its place with `path` instead (e.g. ``[3].members[1]``).
+    """
+
+    source: str
+    row: int | None
+    cells: dict[str, Cell]
+    path: str = ""
+
+    def text(self, name: str) -> str:
+        cell = self.cells.get(name)
+        return cell.value if cell else ""
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the input: where it is, what it is, and what would fix it.
+
+    `value` is already masked where the field holds personal data.
+    """
+
+    severity: Severity
+    source: str
+    row: int | None
+    column: str | None
+    field: str | None
+    value: str | None
+    message: str
+    household_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "source": self.source,
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Member:
+    """One person of a household, normalised."""
+
+    name: str
+    relation: str = ""
+    is_head: bool = False
+    sex: str = ""  # 男 | 女 | ""
+    ethnicity: str = ""
+    birth_date: dt.date | None = None
+    id_number: str = ""
+    phone: str = ""
+    residence: str = ""  # 常住 流动 暂住 外出 空挂 or ""
+    flags: tuple[str, ...] = ()
+    notes: str = ""
+    row: int = 0
+
+    def age_on(self, day: dt.date) -> int | None:
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@dataclass
+class Household:
+    """One dwelling's card: household fields and its members (none for a vacant dwelling)."""
+
+    household_id: str
+    source: str
+    first_row: int
+    community: str = ""
+    grid: str = ""
+    grid_worker: str = ""
+    grid_worker_phone: str = ""
+    address: str = ""
+    estate: str = ""
+    building: str = ""
+    unit: str = ""
+    room: str = ""
+    housing: str = ""  # 自住 出租 空置 借住 or ""
+    multiple_homes: bool = False
+    moves_often: bool = False
+    plan: str = ""  # 出租 出售 or ""
+    owner: str = ""
+    owner_phone: str = ""
+    colour: str = ""  # an explicit colour key from the data, or ""
+    members: list[Member] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+
+    @property
+    def head(self) -> Member | None:
+        for member in self.members:
+            if member.is_head:
+                return member
+        return self.members[0] if self.members else None
+
+    @property
+    def full_address(self) -> str:
+        if self.address:
+            return self.address
+        parts = [self.estate, _suffix(self.building, "号楼"), _suffix(self.unit, "单元"),
+                 _suffix(self.room, "室")]
+        return " ".join(part for part in parts if part)
+
+
+def _suffix(value: str, suffix: str) -> str:
+    if value and value.isdigit():
+        return value + suffix
+    return value
+
+
+@dataclass(frozen=True)
+class Category:
+    """A household's colour with the reasons for it and the visits it needs."""
+
+    key: str  # red orange yellow blue green
+    reasons: tuple[str, ...]  # e.g. ("张秀英 低保",)
+    explicit: bool  # the colour came from the data's 户卡颜色 column
+    visit: str  # label of the strictest visit frequency, e.g. 每周敲门入户
+    visit_because: str  # what sets that frequency, e.g. 空巢
+
+
+@dataclass
+class Dataset:
+    """The validated input: households in input order, and every problem found."""
+
+    households: list[Household]
+    problems: list[Problem]
+    sources: list[str]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    def errors_by_household(self) -> dict[str | None, list[Problem]]:
+        grouped: dict[str | None, list[Problem]] = {}
+        for problem in self.errors:
+            grouped.setdefault(problem.household_id, []).append(problem)
+        return grouped

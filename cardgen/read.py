@@ -1,0 +1,264 @@
+"""Read stage: CSV, XLSX or JSON household records into rows of cells that remember their place."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cardgen.config import Config
+from cardgen.errors import InputError, UsageError
+from cardgen.model import Cell, Problem, Row, Severity
+
+HOUSEHOLD_FIELDS = (
+    "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
+    "estate", "building", "unit", "room", "housing", "multiple_homes", "moves_often", "plan",
+    "owner", "owner_phone", "colour",
+)
+PERSON_FIELDS = (
+    "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "residence",
+    "flags", "notes",
+)
+_SPACES = " \t\r\n\u3000\ufeff\xa0"
+
+
+@dataclass
+class Records:
+    """What the read stage hands on: the rows, and the problems met while reading."""
+
+    source: str
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_records(path: Path, config: Config, sheet_name: str | None = None) -> Records:
+    """Read one input file, telling its format from its content rather than its name."""
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{source}: is a folder, not a file of household records") from None
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read the file ({exc.strerror})") from None
+
+    kind = sniff_format(data)
+    if kind == "xls":
+        raise InputError(f"{source}: an old Excel .xls workbook; save it as .xlsx "
+                         "(Excel: 另存为 → Excel 工作簿) or as CSV and try again")
+    if kind == "xlsx":
+        table, problems = _xlsx_table(data, source, sheet_name)
+        return _records_from_table(table, source, config, problems)
+    if sheet_name is not None:
+        raise UsageError(f"--sheet-name applies to .xlsx workbooks; {source} is {kind}")
+    if kind == "json":
+        return _records_from_json(data, source, config)
+    return _records_from_table(_csv_table(data, source), source, config, [])
+
+
+def sniff_format(data: bytes) -> str:
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    head = data[:64].lstrip(b"\xef\xbb\xbf" + _SPACES.encode("ascii", "ignore"))
+    if head[:1] in (b"[", b"{"):
+        return "json"
+    return "csv"
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (which covers GBK)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        encodings = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "gb18030"]
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{source}: the text is neither UTF-8 nor GB18030/GBK; save it again as "
+                     "CSV UTF-8 (Excel: 另存为 → CSV UTF-8) or as .xlsx")
+
+
+def _csv_table(data: bytes, source: str) -> list[tuple[int, list[Any]]]:
+    text = decode_text(data, source)
+    sample = text[:16384]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        return [(number, list(values)) for number, values in enumerate(reader, 1)]
+    except csv.Error as exc:
+        raise InputError(f"{source}: not a readable CSV file ({exc})") from None
+
+
+def _xlsx_table(data: bytes, source: str,
+                sheet_name: str | None) -> tuple[list[tuple[int, list[Any]]], list[Problem]]:
+    import openpyxl  # imported here: only xlsx input pays for it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError(f"{source}: not a readable .xlsx workbook ({exc}); open it in Excel "
+                         "or WPS and save it again as .xlsx") from None
+    try:
+        if sheet_name is None:
+            sheet = book.worksheets[0]
+        elif sheet_name in book.sheetnames:
+            sheet = book[sheet_name]
+        else:
+            raise UsageError(f"{source}: no sheet named {sheet_name!r}; the sheets are "
+                             + ", ".join(repr(name) for name in book.sheetnames))
+        table = [(number, list(values))
+                 for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
+    finally:
+        book.close()
+    return table, []
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet value as the text a person sees in it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip(_SPACES)
+
+
+def normalise_header(header: Any) -> str:
+    return cell_text(header).strip(_SPACES).lower()
+
+
+def _header_map(headers: list[Any], source: str, header_row: int, config: Config,
+                problems: list[Problem]) -> dict[int, str]:
+    """Column index -> canonical field; unknown columns become warnings."""
+    mapping: dict[int, str] = {}
+    seen: dict[str, str] = {}
+    for index, header in enumerate(headers):
+        text = cell_text(header).strip(_SPACES)
+        if not text:
+            continue
+        canonical = config.column_spellings.get(text.lower())
+        if canonical is None:
+            problems.append(Problem(
+                Severity.WARNING, source, header_row, text, None, None,
+                f"unknown column '{text}' is ignored; rename it to one cardgen knows "
+                "(see the [columns] table of the config) if it should be printed"))
+            continue
+        if canonical in seen:
+            problems.append(Problem(
+                Severity.ERROR, source, header_row, text, canonical, None,
+                f"columns '{seen[canonical]}' and '{text}' both mean {canonical}; "
+                "delete or rename one of them"))
+            continue
+        seen[canonical] = text
+        mapping[index] = canonical
+    return mapping
+
+
+def _records_from_table(table: list[tuple[int, list[Any]]], source: str, config: Config,
+                        problems: list[Problem]) -> Records:
+    records = Records(source, problems=problems)
+    position = 0
+    while position < len(table) and not any(cell_text(v) for v in table[position][1]):
+        position += 1
+    if position == len(table):
+        raise InputError(f"{source}: the file holds no header row and no records; the first "
+                         "row should name the columns (户编号, 姓名, 身份证号 …)")
+    header_row, headers = table[position]
+    mapping = _header_map(headers, source, header_row, config, records.problems)
+    if "household_id" not in mapping.values():
+        raise InputError(
+            f"{source}: row {header_row} has no household number column; name one column "
+            "户编号 (or 户号, 户卡编号, household_id) — the headers found are: "
+            + ", ".join(repr(cell_text(h)) for h in headers if cell_text(h)))
+    names = {index: cell_text(headers[index]).strip(_SPACES) for index in mapping}
+    for number, values in table[position + 1:]:
+        cells: dict[str, Cell] = {}
+        for index, canonical in mapping.items():
+            value = values[index] if index < len(values) else None
+            text = cell_text(value)
+            if text:
+                raw = value if not isinstance(value, str) else None
+                cells[canonical] = Cell(text, names[index], raw)
+        if cells:
+            records.rows.append(Row(source, number, cells))
+    return records
+
+
+def _records_from_json(data: bytes, source: str, config: Config) -> Records:
+    try:
+        document = json.loads(decode_text(data, source))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, "
+                         f"column {exc.colno})") from None
+    if isinstance(document, dict) and isinstance(document.get("households"), list):
+        document = document["households"]
+    if not isinstance(document, list):
+        raise InputError(f"{source}: JSON input must be a list of households (or an object "
+                         "with a \"households\" list), each with a \"members\" list")
+    records = Records(source)
+    warned: set[str] = set()
+
+    def to_cells(obj: dict[str, Any], where: str) -> dict[str, Cell]:
+        cells = {}
+        for key, value in obj.items():
+            if key == "members":
+                continue
+            canonical = config.column_spellings.get(normalise_header(key))
+            if canonical is None:
+                if key not in warned:
+                    warned.add(key)
+                    records.problems.append(Problem(
+                        Severity.WARNING, source, None, f"{where}.{key}", None, None,
+                        f"unknown key '{key}' is ignored (see the [columns] table of the "
+                        "config for the keys cardgen knows)"))
+                continue
+            if isinstance(value, (dict, list)):
+                records.problems.append(Problem(
+                    Severity.ERROR, source, None, f"{where}.{key}", canonical, None,
+                    f"'{key}' must be a text or number, not a JSON {type(value).__name__}"))
+                continue
+            text = cell_text(value)
+            if text:
+                cells[canonical] = Cell(text, f"{where}.{key}",
+                                        value if not isinstance(value, str) else None)
+        return cells
+
+    for index, household in enumerate(document):
+        where = f"[{index}]"
+        if not isinstance(household, dict):
+            raise InputError(f"{source}: household {where} must be a JSON object with "
+                             "household fields and a \"members\" list")
+        members = household.get("members", [])
+        if not isinstance(members, list):
+            raise InputError(f"{source}: {where}.members must be a list of people")
+        base = to_cells(household, where)
+        if not members:
+            records.rows.append(Row(source, None, dict(base), where))
+        for number, member in enumerate(members):
+            at = f"{where}.members[{number}]"
+            if not isinstance(member, dict):
+                raise InputError(f"{source}: {at} must be a JSON object of person fields")
+            records.rows.append(Row(source, None, {**base, **to_cells(member, at)}, at))
+    return records

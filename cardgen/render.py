@@ -1,0 +1,217 @@
+"""Render stage: cards through Jinja2 into HTML, and through WeasyPrint into PDF bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from cardgen import resources
+from cardgen.cards import COLUMNS, Card, Layout, layout_for
+from cardgen.config import Colour, Config
+from cardgen.errors import RenderRefused, UsageError
+
+REGULAR_FAMILY = "Cardgen Sans"
+BOLD_FAMILY = "Cardgen Sans Bold"
+
+
+@dataclass(frozen=True)
+class PrintOptions:
+    """How the PDF is made for the printer: paper, bleed, marks, PDF variant."""
+
+    paper: str | None = None
+    bleed: float = 0.0  # millimetres
+    marks: bool = False
+    pdf_variant: str | None = None
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """Document-level words: the PDF title (no personal data) and the printed date."""
+
+    title: str
+    date: dt.date
+
+
+def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
+    """Jinja2 looking in the user's folder first, then the bundled one; sandboxed, escaped."""
+    folders = [str(templates)] if templates else []
+    folders.append(str(resources.TEMPLATES))
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(folders),
+        autoescape=_escape_html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def _escape_html(name: str | None) -> bool:
+    """Escape everything but stylesheets (which see only the validated config, never data)."""
+    return not (name or "").endswith(".css.j2")
+
+
+def ink_for(hex_colour: str) -> str:
+    """Black or white, whichever contrasts more with the colour (WCAG relative luminance)."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
+
+
+def pattern_css(colour: Colour, scale: float) -> str:
+    """The tab's pattern, so a colour reads in black and white as well."""
+    ink = "rgba(0,0,0,0.35)" if ink_for(colour.hex) == "#000000" else "rgba(255,255,255,0.5)"
+    line, pitch = f"{0.7 * scale:.2f}mm", f"{2.6 * scale:.2f}mm"
+
+    def stripes(angle: int) -> str:
+        return (f"repeating-linear-gradient({angle}deg, {ink} 0mm, {ink} {line}, "
+                f"transparent {line}, transparent {pitch})")
+
+    if colour.pattern == "hatch":
+        return f"background-image: {stripes(45)};"
+    if colour.pattern == "lines":
+        return f"background-image: {stripes(0)};"
+    if colour.pattern == "grid":
+        return f"background-image: {stripes(0)}, {stripes(90)};"
+    if colour.pattern == "dots":
+        dot = f"{0.7 * scale:.2f}mm"
+        return (f"background-image: radial-gradient(circle, {ink} {dot}, transparent "
+                f"{0.85 * scale:.2f}mm); background-size: {pitch} {pitch};")
+    return ""
+
+
+def _column_edges() -> list[float]:
+    """Where the members table's columns meet, in percent of its width."""
+    edges, x = [], 0.0
+    for column in COLUMNS[:-1]:
+        x += column.share * 100
+        edges.append(x)
+    return edges
+
+
+class Renderer:
+    """One per process: the Jinja environment, fonts and stylesheet, reused for every card."""
+
+    def __init__(self, config: Config, templates: Path | None = None,
+                 options: PrintOptions | None = None) -> None:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        from cardgen.fetcher import SafeFetcher
+
+        self.config = config
+        self.options = options or PrintOptions()
+        if self.options.paper and self.options.paper not in config.papers:
+            raise UsageError(f"--paper {self.options.paper!r} is no paper size; use one of: "
+                             + ", ".join(config.papers))
+        self.layout: Layout = layout_for(config.paper(self.options.paper))
+        self.env = make_environment(templates)
+        roots = [resources.TEMPLATES, resources.FONTS,
+                 *(path.parent for path in config.fallback_fonts)]
+        if templates:
+            roots.insert(0, templates)
+        self.fetcher = SafeFetcher(roots)
+        self.font_config = FontConfiguration()
+        self.base_url = str(templates or resources.TEMPLATES) + "/"
+        css_text = self._template("card.css.j2").render(**self._css_context())
+        self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
+                       font_config=self.font_config)
+
+    def _template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderRefused(f"template {exc.filename or exc.name}, line {exc.lineno}: "
+                                f"{exc.message}") from None
+        except jinja2.TemplateNotFound:
+            raise RenderRefused(f"no template {name} in the template folders") from None
+
+    def _css_context(self) -> dict[str, Any]:
+        fonts = [{"family": REGULAR_FAMILY, "url": resources.REGULAR_FONT.as_uri(),
+                  "weight": 400},
+                 {"family": BOLD_FAMILY, "url": resources.BOLD_FONT.as_uri(), "weight": 700}]
+        fallbacks = []
+        for index, path in enumerate(self.config.fallback_fonts, 1):
+            family = f"Cardgen Fallback {index}"
+            fallbacks.append(f'"{family}"')
+            fonts.append({"family": family, "url": path.as_uri(), "weight": 400})
+        regular = ", ".join([f'"{REGULAR_FAMILY}"', *fallbacks])
+        bold = ", ".join([f'"{BOLD_FAMILY}"', *fallbacks])
+        scale = self.layout.paper.scale
+        palette = [{"key": c.key, "hex": c.hex, "order": c.order, "char": c.char,
+                    "ink": ink_for(c.hex), "pattern_css": pattern_css(c, scale)}
+                   for c in self.config.palette.values()]
+        return {"L": self.layout, "palette": palette, "fonts": fonts, "font_stack": regular,
+                "bold": f"font-family: {bold}; font-weight: 700",
+                "regular": f"font-family: {regular}; font-weight: 400",
+                "columns": COLUMNS, "column_edges": _column_edges(),
+                "ruled_pitch": self.layout.line_height(self.layout.font) + self.layout.cell_pad,
+                "bleed": self.options.bleed, "marks": self.options.marks,
+                "notes_lines": self.config.notes_lines}
+
+    def html(self, cards: list[Card], doc: DocInfo) -> str:
+        context = {
+            "cards": cards,
+            "columns": COLUMNS,
+            "doc": {
+                "title": doc.title,
+                "date": doc.date.isoformat(),
+                "mode_word": "常态",
+                "emergency_word": "应急",
+                "notes_title": self.config.notes_title,
+                "notes_columns": self.config.notes_columns,
+                "notes_lines": self.config.notes_lines,
+                "confidential": self.config.confidential,
+            },
+        }
+        try:
+            return self._template("card.html.j2").render(**context)
+        except jinja2.TemplateError as exc:
+            raise RenderRefused(f"template card.html.j2: {exc}") from None
+
+    def pdf(self, cards: list[Card], doc: DocInfo) -> bytes:
+        """The cards as one PDF; refuses (nothing returned) if a card outgrows its pages."""
+        from weasyprint import HTML
+        from weasyprint.urls import FatalURLFetchingError
+
+        html = HTML(string=self.html(cards, doc), base_url=self.base_url,
+                    url_fetcher=self.fetcher)
+        try:
+            document = html.render(stylesheets=[self.css], font_config=self.font_config)
+        except FatalURLFetchingError as exc:
+            raise RenderRefused(f"a template asked for a file or URL it may not load: "
+                                f"{exc.__cause__ or exc}") from None
+        planned = sum(card.page_count for card in cards)
+        if len(document.pages) != planned:
+            raise RenderRefused(f"the cards made {len(document.pages)} pages where "
+                                f"{planned} were planned; a template change may have made a "
+                                "card taller than its page")
+        data = document.write_pdf(pdf_variant=self.options.pdf_variant)
+        assert isinstance(data, bytes)
+        return data
+
+
+class _Recorder(logging.Handler):
+    """Keeps WeasyPrint's warnings (ignored CSS, missing glyphs) instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+ENGINE_WARNINGS = _Recorder()
+_engine_log = logging.getLogger("weasyprint")
+_engine_log.addHandler(ENGINE_WARNINGS)
+_engine_log.propagate = False

@@ -1,0 +1,227 @@
+"""Invented household records for the samples, the tests and the benchmarks (no real people).
+
+Deterministic: the same seed and size give the same rows. ID numbers use the unassigned
+region code 1599xx with valid check digits; phone numbers are random.
+`python -m cardgen.samplegen` rewrites the bundled samples/.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+from cardgen.idnumber import check_digit
+
+HEADERS = ("户编号", "社区", "网格", "网格员", "网格员电话", "小区", "楼栋", "单元",
+           "门牌号", "房屋状态", "一人多套房", "经常变换居住地", "出租出售计划", "房主",
+           "房主电话", "户卡颜色", "姓名", "与户主关系", "性别", "民族", "出生日期", "身份证号",
+           "联系电话", "居住状态", "特殊情况", "备注")
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+    "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史"
+    "顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂兰玉萍红建华志国春梅海燕亮波辉鹏飞"
+    "慧宁凤琴云莲荣鑫瑞雪晨阳宇浩然子涵欣怡梓轩诗雨博文思远"
+)
+MONGOLIAN = ("巴特尔", "乌云其木格", "斯琴高娃", "额尔敦", "其其格", "布仁巴雅尔", "萨仁图雅",
+             "宝音德力格尔", "那顺乌日图", "阿拉腾花")
+UYGHUR = ("阿卜杜热合曼·买买提", "古丽娜尔·吐尔逊", "艾力·阿不都拉", "热依拉·艾合买提",
+          "买买提明·依明", "努尔兰·卡德尔", "阿依古丽·肉孜")
+ESTATES = ("阳光花园", "锦绣家园", "丽景苑", "惠民小区", "和顺里", "北辰新村")
+COMMUNITIES = ("和平社区", "兴园社区", "团结嘎查村", "沙河社区")
+HOUSEHOLD_COLUMNS = HEADERS[:16]
+
+
+def _id_number(rng: random.Random, birth: dt.date, male: bool) -> str:
+    sequence = rng.randrange(0, 50) * 2 + (1 if male else 0)
+    body = f"1599{rng.randrange(1, 99):02d}{birth:%Y%m%d}{rng.randrange(0, 10)}{sequence:02d}"
+    return body + check_digit(body)
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(("138", "139", "150", "151", "158", "186", "187", "135")) + \
+        f"{rng.randrange(0, 10**8):08d}"
+
+
+def _name(rng: random.Random, male: bool, ethnicity: str) -> str:
+    if ethnicity == "维吾尔族":
+        return rng.choice(UYGHUR)
+    if ethnicity == "蒙古族" and rng.random() < 0.7:
+        return rng.choice(MONGOLIAN)
+    length = 1 if rng.random() < 0.3 else 2
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(length))
+
+
+def _birth(rng: random.Random, today: dt.date, low: int, high: int) -> dt.date:
+    age_days = rng.randrange(low * 365 + 1, high * 365)
+    return today - dt.timedelta(days=age_days)
+
+
+def _ethnicity(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.80:
+        return "汉族"
+    if roll < 0.90:
+        return "蒙古族"
+    if roll < 0.95:
+        return "回族"
+    if roll < 0.98:
+        return "满族"
+    return "维吾尔族"
+
+
+def _person(rng: random.Random, today: dt.date, relation: str, low: int, high: int,
+            flags: str = "", residence: str = "常住",
+            ethnicity: str | None = None) -> dict[str, str]:
+    male = rng.random() < 0.5
+    if relation in ("妻", "母亲", "女"):
+        male = False
+    elif relation in ("夫", "父亲", "子"):
+        male = True
+    ethnic = ethnicity or _ethnicity(rng)
+    birth = _birth(rng, today, low, high)
+    return {
+        "姓名": _name(rng, male, ethnic), "与户主关系": relation, "性别": "男" if male else "女",
+        "民族": ethnic, "出生日期": birth.isoformat(), "身份证号": _id_number(rng, birth, male),
+        "联系电话": _phone(rng) if low >= 16 and rng.random() < 0.8 else "",
+        "居住状态": residence, "特殊情况": flags, "备注": "",
+    }
+
+
+def _members(rng: random.Random, today: dt.date, kind: str) -> list[dict[str, str]]:
+    """The people of one household of a given kind (the kinds cover every colour and flag)."""
+    head = _person
+    if kind == "vacant":
+        return []
+    if kind == "elderly":
+        people = [head(rng, today, "户主", 68, 85, "空巢" if rng.random() < 0.5 else "")]
+        if rng.random() < 0.6:
+            people.append(head(rng, today, "配偶", 65, 82))
+        else:
+            people[0]["特殊情况"] = "独居"
+        return people
+    if kind == "big":
+        people = [head(rng, today, "户主", 70, 82, "党员"), head(rng, today, "配偶", 68, 80),
+                  head(rng, today, "子", 40, 50), head(rng, today, "儿媳", 38, 48),
+                  head(rng, today, "子", 36, 44), head(rng, today, "儿媳", 34, 42, "残疾"),
+                  head(rng, today, "女", 30, 40, "", "外出"),
+                  head(rng, today, "孙子", 12, 18), head(rng, today, "孙女", 10, 16),
+                  head(rng, today, "孙子", 6, 10), head(rng, today, "孙女", 2, 6),
+                  head(rng, today, "孙子", 0, 2)]
+        people[6]["备注"] = "在外地务工，春节返乡"
+        return people
+    flags = {"dibao": "低保", "illness": "大病", "disabled": "残疾", "sanwu": "三无",
+             "tekun": "特困", "red": rng.choice(("社区矫正", "刑满释放", "精神障碍", "吸毒")),
+             "party": "党员"}.get(kind, "")
+    residence = "流动" if kind == "floating" else "常住"
+    people = [head(rng, today, "户主", 30, 65, flags if kind != "red" else "", residence)]
+    if rng.random() < 0.7:
+        people.append(head(rng, today, "配偶", 28, 62, "", residence))
+    for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+        people.append(head(rng, today, rng.choice(("子", "女")), 1, 28, "", residence))
+    if kind == "red":
+        people[-1]["特殊情况"] = flags
+    if kind == "minority":
+        for person in people:
+            person["民族"] = "维吾尔族"
+            person["姓名"] = rng.choice(UYGHUR)
+    if kind == "illness" and rng.random() < 0.5:
+        people[0]["备注"] = "每月复查，需协助就医"
+    return people
+
+
+KINDS = ("plain", "plain", "plain", "plain", "plain", "party", "elderly", "dibao", "illness",
+         "disabled", "sanwu", "tekun", "red", "rented", "floating", "vacant", "minority")
+
+
+def generate(households: int, seed: int = 7, today: dt.date = dt.date(2026, 11, 1),
+             grids: int = 2) -> Iterator[dict[str, str]]:
+    """Rows of `households` invented households over `grids` grids, every kind among them."""
+    rng = random.Random(seed)
+    per_grid = max(1, -(-households // grids))
+    for index in range(households):
+        grid_no = index // per_grid + 1
+        community = COMMUNITIES[(grid_no - 1) // 3 % len(COMMUNITIES)]
+        kind = "big" if index == 3 else KINDS[index % len(KINDS)] if index < len(KINDS) \
+            else rng.choice(KINDS)
+        estate = ESTATES[grid_no % len(ESTATES)]
+        position = index % per_grid
+        household = {
+            "户编号": f"G{grid_no:02d}-{position + 1:04d}", "社区": community,
+            "网格": f"第{grid_no}网格", "网格员": _name(rng, rng.random() < 0.5, "汉族"),
+            "网格员电话": "", "小区": estate, "楼栋": str(position // 48 + 1),
+            "单元": str(position // 12 % 4 + 1),
+            "门牌号": f"{position % 12 // 2 + 1}0{position % 2 + 1}",
+            "房屋状态": {"vacant": "空置", "rented": "出租", "floating": "出租"}.get(kind, "自住"),
+            "一人多套房": "", "经常变换居住地": "", "出租出售计划": "", "房主": "", "房主电话": "",
+            "户卡颜色": "",
+        }
+        household["网格员"] = ("赵丽娜", "孙建国", "周晓燕", "吴海涛")[(grid_no - 1) % 4]
+        household["网格员电话"] = f"1394721{grid_no:04d}"
+        if kind in ("vacant", "rented", "floating"):
+            household["房主"] = _name(rng, True, "汉族")
+            household["房主电话"] = _phone(rng)
+        if kind == "vacant" and rng.random() < 0.5:
+            household["出租出售计划"] = rng.choice(("出租", "出售"))
+        if kind == "party" and rng.random() < 0.5:
+            household["一人多套房"] = "是"
+            household["经常变换居住地"] = "是"
+        if index == 5:
+            household["户卡颜色"] = "黄"  # an explicit colour the rules agree with
+        members = _members(rng, today, kind)
+        if not members:
+            yield {**household, **{h: "" for h in HEADERS[16:]}}
+        for person in members:
+            yield {**household, **person}
+
+
+def to_csv(rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HEADERS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_xlsx(rows: list[dict[str, str]], path: Path, sheet: str = "户卡") -> None:
+    """An .xlsx as a spreadsheet program saves it, ID numbers as text."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet_ = book.active
+    assert sheet_ is not None
+    sheet_.title = sheet
+    sheet_.append(list(HEADERS))
+    for row in rows:
+        sheet_.append([row[h] for h in HEADERS])
+    for cell in sheet_["V"]:
+        cell.number_format = "@"
+    book.properties.creator = "cardgen samples"
+    book.properties.created = dt.datetime(2026, 11, 1)
+    book.properties.modified = dt.datetime(2026, 11, 1)
+    book.save(path)
+
+
+def write_samples(folder: Path) -> list[Path]:
+    rows = list(generate(60, seed=7, grids=2))
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "households.csv"
+    csv_path.write_bytes(b"\xef\xbb\xbf" + to_csv(rows).encode("utf-8"))
+    gb_path = folder / "households-gb18030.csv"
+    gb_path.write_bytes(to_csv(rows[:40]).encode("gb18030"))
+    xlsx_path = folder / "households.xlsx"
+    write_xlsx(rows, xlsx_path)
+    return [csv_path, gb_path, xlsx_path]
+
+
+if __name__ == "__main__":
+    from cardgen.resources import SAMPLES
+
+    for written in write_samples(SAMPLES):
+        print(written)

@@ -1,0 +1,73 @@
+"""Which households a command prints: --household, --colour, --flag and --grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cardgen.config import COLOUR_KEYS, Config
+from cardgen.errors import NothingSelected, UsageError
+from cardgen.model import Category, Household
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Options combine with AND; the values of one option combine with OR."""
+
+    households: tuple[str, ...] = ()
+    colours: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    grids: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not (self.households or self.colours or self.flags or self.grids)
+
+
+def make_selection(config: Config, households: tuple[str, ...] = (),
+                   colours: tuple[str, ...] = (), flags: tuple[str, ...] = (),
+                   grids: tuple[str, ...] = ()) -> Selection:
+    """Check colour and flag names against the config (a wrong one is a usage error)."""
+    keys = []
+    for colour in colours:
+        key = config.colour_spellings.get(colour.strip().lower())
+        if key is None:
+            raise UsageError(f"--colour {colour!r} is no colour; use one of: "
+                             + ", ".join(COLOUR_KEYS) + " (or 红 橙 黄 蓝 绿)")
+        keys.append(key)
+    canonical = []
+    for flag in flags:
+        known = config.flag_spellings.get(flag.strip().lower())
+        if known is None:
+            raise UsageError(f"--flag {flag!r} is no flag cardgen knows; use one of: "
+                             + ", ".join(config.known_flags))
+        canonical.append(known)
+        canonical.extend(config.flag_also.get(known, ()))
+    return Selection(tuple(h.strip() for h in households), tuple(keys), tuple(canonical),
+                     tuple(g.strip() for g in grids))
+
+
+def select_households(households: list[Household], categories: dict[str, Category],
+                      selection: Selection) -> list[Household]:
+    """The households the selection names, in input order; an unknown number is an error."""
+    known = {h.household_id for h in households}
+    missing = [h for h in selection.households if h not in known]
+    if missing:
+        raise NothingSelected("no household numbered " + ", ".join(missing)
+                              + " in the input; check the 户编号 column")
+    chosen = [h for h in households if _matches(h, categories[h.household_id], selection)]
+    if not chosen:
+        raise NothingSelected("no household matches the selection; `cardgen validate` lists "
+                              "the households with their colours")
+    return chosen
+
+
+def _matches(household: Household, category: Category, selection: Selection) -> bool:
+    if selection.households and household.household_id not in selection.households:
+        return False
+    if selection.colours and category.key not in selection.colours:
+        return False
+    if selection.flags:
+        flags = {flag for member in household.members for flag in member.flags}
+        if not flags.intersection(selection.flags):
+            return False
+    return not selection.grids or household.grid in selection.grids
