@@ -284,9 +284,9 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
                out: _Collector) -> None:
     cell = row.cells["id_number"]
     if isinstance(cell.raw, (int, float)) and len(normalise_id(text)) != 15:
-        out.error(row, "id_number", "is stored as a number, so the spreadsheet has lost every "
-                  "digit after the 15th; format the column as text (文本) and type the ID "
-                  "numbers again", hid)
+        out.error(row, "id_number", "is stored as a number, and spreadsheet programs keep "
+                  "only the first 15 digits of a number; format the column as text (文本) and "
+                  "type the ID numbers again", hid)
         return
     try:
         checked = parse_id(text, today)

@@ -1,0 +1,111 @@
+"""Shared fixtures: small households written as real files, the CLI, and real PDF readers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cardgen.cli import cli
+from cardgen.config import Config, load_config
+
+TODAY = dt.date(2026, 11, 29)
+DATE = TODAY.isoformat()
+
+# Public test vectors (python-stdnum cn.ric) and numbers made with the GB 11643 check digit.
+VALID_ID = "360426199101010071"
+WRONG_CHECK_ID = "36042619910102009X"
+IMPOSSIBLE_DATE_ID = "360426199113010079"
+FEMALE_ID = "11010519491231002X"  # GB 11643's own example: 1949-12-31, female
+
+HEADER = ["户编号", "社区", "网格", "地址", "房屋状态", "姓名", "与户主关系", "身份证号",
+          "联系电话", "居住状态", "特殊情况", "户卡颜色"]
+
+
+def household_rows(hid: str = "H001", **overrides: str) -> list[dict[str, str]]:
+    """One two-person household in grid 第3网格, as dicts keyed by HEADER."""
+    base = {"户编号": hid, "社区": "恒安社区", "网格": "第3网格", "地址": "阳光花园2号楼1单元302",
+            "房屋状态": "自住", "姓名": "张秀英", "与户主关系": "户主", "身份证号": VALID_ID,
+            "联系电话": "13812345678", "居住状态": "常住", "特殊情况": "低保", "户卡颜色": ""}
+    base.update(overrides)
+    second = {**base, "姓名": "李明", "与户主关系": "配偶", "身份证号": FEMALE_ID,
+              "联系电话": "", "特殊情况": ""}
+    return [base, second]
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, str]], header: Sequence[str] = HEADER,
+              encoding: str = "utf-8", bom: bool = False) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(header), lineterminator="\r\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    data = buffer.getvalue().encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+@pytest.fixture
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture
+def run() -> Callable[..., Result]:
+    """Invoke the CLI the way a user does; returns click's Result (exit code, output)."""
+    def invoke(*args: str | Path) -> Result:
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return invoke
+
+
+def pdftotext(path: Path, *pages: int) -> str:
+    args = ["pdftotext", "-layout"]
+    if pages:
+        args += ["-f", str(pages[0]), "-l", str(pages[-1])]
+    return subprocess.run([*args, str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def page_count(path: Path) -> int:
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def render_page(path: Path, index: int = 0, dpi: int = 50, grey: bool = False):  # type: ignore[no-untyped-def]
+    """Page `index` as a Pillow RGB image at `dpi`, by pdfium (a real PDF renderer)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        image = document[index].render(scale=dpi / 72, grayscale=grey).to_pil().convert("RGB")
+    finally:
+        document.close()
+    return image
+
+
+def mm_to_px(mm: float, dpi: int) -> int:
+    return round(mm / 25.4 * dpi)
+
+
+def dominant_colour(image, box_mm: tuple[float, float, float, float], dpi: int) -> str:  # type: ignore[no-untyped-def]
+    """The most common colour in a box (left, top, right, bottom in mm) as #RRGGBB."""
+    left, top, right, bottom = (mm_to_px(v, dpi) for v in box_mm)
+    counts: Counter[tuple[int, int, int]] = Counter()
+    for x in range(max(0, left), min(image.width, right)):
+        for y in range(max(0, top), min(image.height, bottom)):
+            counts[image.getpixel((x, y))] += 1
+    (r, g, b), _ = counts.most_common(1)[0]
+    return f"#{r:02X}{g:02X}{b:02X}"
+
+
+def close_colour(a: str, b: str, tolerance: int = 6) -> bool:
+    return all(abs(int(a[i:i + 2], 16) - int(b[i:i + 2], 16)) <= tolerance for i in (1, 3, 5))

@@ -1,0 +1,292 @@
+"""The printed card, checked as a reader sees it: text, pages, fonts and the tab's pixels."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from cardgen.cards import layout_for
+from cardgen.config import Config
+from cardgen.render import ENGINE_WARNINGS
+from tests.conftest import (
+    DATE,
+    FEMALE_ID,
+    HEADER,
+    VALID_ID,
+    close_colour,
+    dominant_colour,
+    household_rows,
+    page_count,
+    pdftotext,
+    render_page,
+    write_csv,
+)
+
+Run = Callable[..., Result]
+DPI = 80
+
+
+def five_colours(path: Path) -> Path:
+    """One household of each colour, in the order red orange yellow blue green."""
+    rows = [
+        household_rows("R1", 特殊情况="社区矫正")[0],
+        *household_rows("O1"),
+        {**household_rows("Y1", 特殊情况="")[0], "身份证号": ""},
+        {**household_rows("B1", 房屋状态="出租", 特殊情况="")[0], "身份证号": ""},
+        {"户编号": "G1", "社区": "恒安社区", "网格": "第3网格", "地址": "阳光花园9号楼",
+         "房屋状态": "空置"},
+    ]
+    return write_csv(path, rows)
+
+
+@pytest.fixture
+def one_household(tmp_path: Path) -> Path:
+    return write_csv(tmp_path / "one.csv", household_rows())
+
+
+def reprint(run: Run, source: Path, out: Path, *extra: str) -> Result:
+    return run("reprint", source, "-o", out, "--date", DATE, *extra)
+
+
+def tab_box(config: Config, colour: str, emergency: bool) -> tuple[float, float, float, float]:
+    """Where the layout puts a colour's tab (left, top, right, bottom; mm)."""
+    layout = layout_for(config.paper("A4"))
+    order = config.palette[colour].order
+    if emergency:
+        left = layout.margin_left + 8 + order * (layout.tab_long + 4)
+        return left, 0, left + layout.tab_long, layout.tab_short
+    top = layout.tab_start + order * layout.tab_pitch
+    return layout.width - layout.tab_short, top, layout.width, top + layout.tab_long
+
+
+def test_one_card_shows_the_household_masked(run: Run, one_household: Path,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "card.pdf"
+    result = reprint(run, one_household, out, "--household", "H001")
+    assert result.exit_code == 0, result.output
+    assert page_count(out) == 1
+    text = pdftotext(out)
+    for expected in ("户号 H001", "张秀英", "李明", "**************0071", "**************002X",
+                     "橙色", "及时关注户", "依据：张秀英 低保", "每月入户走访", "001/001", "常态",
+                     "临时工作标注", "走访日期", "内部资料 注意保密", "阳光花园2号楼1单元302",
+                     "低保", "大病", "残疾", "三无"):
+        assert expected in text, expected
+    assert VALID_ID not in text and FEMALE_ID not in text
+    assert " 35 " in text  # age on the reference date, not the birth date
+    assert "1991-01-01" not in text
+    assert ENGINE_WARNINGS.messages == []
+
+
+def test_routine_tab_bleeds_off_the_right_edge_in_its_colour(
+        run: Run, one_household: Path, tmp_path: Path, config: Config) -> None:
+    out = tmp_path / "card.pdf"
+    reprint(run, one_household, out)
+    image = render_page(out, dpi=DPI)
+    _left, top, right, bottom = tab_box(config, "orange", emergency=False)
+    edge = (right - 2, top + 2, right, bottom - 2)
+    assert close_colour(dominant_colour(image, edge, DPI), config.palette["orange"].hex)
+    assert dominant_colour(image, (0, 0, 210, 3), DPI) == "#FFFFFF"
+
+
+def test_emergency_tab_moves_to_the_top_edge(run: Run, one_household: Path, tmp_path: Path,
+                                             config: Config) -> None:
+    out = tmp_path / "card.pdf"
+    result = reprint(run, one_household, out, "--emergency")
+    assert result.exit_code == 0
+    image = render_page(out, dpi=DPI)
+    left, _top, right, _bottom = tab_box(config, "orange", emergency=True)
+    assert close_colour(dominant_colour(image, (left + 2, 0, right - 2, 2), DPI),
+                        config.palette["orange"].hex)
+    assert dominant_colour(image, (207, 0, 210, 297), DPI) == "#FFFFFF"
+    assert "应急" in pdftotext(out)
+
+
+@pytest.mark.parametrize("emergency", [False, True])
+def test_only_the_tab_touches_the_trim_edge(run: Run, tmp_path: Path, config: Config,
+                                            emergency: bool) -> None:
+    out = tmp_path / "five.pdf"
+    extra = ("--emergency",) if emergency else ()
+    assert reprint(run, five_colours(tmp_path / "five.csv"), out, *extra).exit_code == 0
+    order = ["red", "orange", "yellow", "blue", "green"]
+    for index, colour in enumerate(order):
+        image = render_page(out, index, dpi=DPI)
+        left, top, right, bottom = (round(v / 25.4 * DPI)
+                                    for v in tab_box(config, colour, emergency))
+        width, height = image.size
+        border = [(x, y) for x in range(width) for y in (0, height - 1)] + \
+                 [(x, y) for y in range(height) for x in (0, width - 1)]
+        for x, y in border:
+            if image.getpixel((x, y)) != (255, 255, 255):
+                assert left - 1 <= x <= right and top - 1 <= y <= bottom, (colour, x, y)
+
+
+def test_each_colour_prints_its_exact_hex_and_character(run: Run, tmp_path: Path,
+                                                        config: Config) -> None:
+    out = tmp_path / "five.pdf"
+    assert reprint(run, five_colours(tmp_path / "five.csv"), out).exit_code == 0
+    for index, colour in enumerate(["red", "orange", "yellow", "blue", "green"]):
+        image = render_page(out, index, dpi=DPI)
+        _left, top, right, bottom = tab_box(config, colour, emergency=False)
+        found = dominant_colour(image, (right - 2, top + 2, right, bottom - 2), DPI)
+        assert close_colour(found, config.palette[colour].hex, tolerance=3), (colour, found)
+        text = pdftotext(out, index + 1)
+        assert text.count(config.palette[colour].char) >= 3  # tab, badge and category name
+
+
+def test_colours_stay_apart_in_black_and_white(run: Run, tmp_path: Path,
+                                               config: Config) -> None:
+    """Red and blue print as nearly the same grey: the tab patterns must tell them apart."""
+    out = tmp_path / "five.pdf"
+    reprint(run, five_colours(tmp_path / "five.csv"), out)
+    tabs = {}
+    for index, colour in enumerate(["red", "orange", "yellow", "blue", "green"]):
+        image = render_page(out, index, dpi=100, grey=True).convert("L")
+        left, top, right, bottom = (round(v / 25.4 * 100)
+                                    for v in tab_box(config, colour, emergency=False))
+        tabs[colour] = image.crop((left, top, right, top + (bottom - top) // 3))
+    for a, b in itertools.combinations(tabs, 2):
+        pixels = list(zip(tabs[a].tobytes(), tabs[b].tobytes(), strict=False))
+        difference = sum(abs(p - q) for p, q in pixels) / len(pixels)
+        assert difference > 8, (a, b, difference)
+
+
+def test_twelve_members_fit_one_page_and_forty_continue(run: Run, tmp_path: Path) -> None:
+    twelve = [{**household_rows("BIG")[0], "姓名": f"成员{i:02d}", "身份证号": "",
+               "与户主关系": "户主" if i == 0 else "子"} for i in range(12)]
+    forty = [{**row, "户编号": "HUGE", "姓名": f"人{i:02d}·阿不都"} for i, row in
+             enumerate(twelve * 3 + twelve[:4])]
+    source = write_csv(tmp_path / "big.csv", twelve + forty)
+    out = tmp_path / "big.pdf"
+    assert reprint(run, source, out, "--household", "BIG").exit_code == 0
+    assert page_count(out) == 1
+    assert reprint(run, source, out, "--household", "HUGE").exit_code == 0
+    pages = page_count(out)
+    assert pages >= 2
+    text = pdftotext(out)
+    for i in range(40):
+        assert f"人{i:02d}·阿不都" in text
+    last = pdftotext(out, pages)
+    assert f"续页 {pages}/{pages}" in last and "户号 HUGE" in last
+
+
+def test_vacant_dwelling_card(run: Run, tmp_path: Path, config: Config) -> None:
+    vacant = {"户编号": "V1", "地址": "阳光花园1号楼", "房屋状态": "空置"}
+    source = write_csv(tmp_path / "v.csv", [vacant])
+    out = tmp_path / "v.pdf"
+    assert reprint(run, source, out).exit_code == 0
+    text = pdftotext(out)
+    assert "空置房屋" in text and "绿色" in text and "房主" in text and "成员 0 人" in text
+
+
+def test_minority_name_keeps_its_middle_dot(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "m.csv", [household_rows(姓名="阿依古丽·吐尔逊")[0]])
+    out = tmp_path / "m.pdf"
+    reprint(run, source, out)
+    assert "阿依古丽·吐尔逊" in pdftotext(out)
+
+
+def test_fonts_are_ours_embedded_and_the_pdf_is_sound(run: Run, one_household: Path,
+                                                      tmp_path: Path) -> None:
+    out = tmp_path / "card.pdf"
+    reprint(run, one_household, out)
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert fonts, "no fonts listed"
+    for line in fonts:
+        assert "Cardgen-Sans" in line, line
+        assert " yes yes yes " in line, line  # embedded, subset, ToUnicode
+    subprocess.run(["qpdf", "--check", str(out)], check=True, capture_output=True)
+
+
+def test_same_input_and_date_give_identical_bytes(run: Run, one_household: Path,
+                                                  tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a.pdf", tmp_path / "b.pdf", tmp_path / "c.pdf"
+    reprint(run, one_household, first)
+    reprint(run, one_household, second)
+    assert first.read_bytes() == second.read_bytes()
+    run("reprint", one_household, "-o", other, "--date", "2026-12-01")
+    assert first.read_bytes() != other.read_bytes()
+
+
+def test_metadata_and_file_hold_no_personal_data(run: Run, one_household: Path,
+                                                 tmp_path: Path) -> None:
+    import pikepdf
+
+    out = tmp_path / "card.pdf"
+    reprint(run, one_household, out, "--household", "H001")
+    with pikepdf.open(out) as pdf:
+        info = {str(k): str(v) for k, v in pdf.docinfo.items()}
+    assert info["/Title"] == "五色户卡 H001"
+    blob = " ".join(info.values())
+    assert "张秀英" not in blob and "0071" not in blob
+
+
+def test_markup_and_template_syntax_in_data_print_literally(run: Run, tmp_path: Path) -> None:
+    hostile = '<b>王</b>{{ 7*7 }}{% if 1 %}x{% endif %}'
+    address = '</td><img src="file:///etc/passwd"><style>*{color:red}</style>'
+    source = write_csv(tmp_path / "h.csv", [household_rows(姓名=hostile, 地址=address)[0]])
+    out = tmp_path / "h.pdf"
+    assert reprint(run, source, out).exit_code == 0
+    text = pdftotext(out)
+    assert "{{ 7*7 }}" in text and "<b>王</b>" in text and "{% if 1 %}" in text
+    assert "<img" in text and "file:///etc/passwd" in text
+    assert b"/Subtype /Image" not in out.read_bytes()
+
+
+def test_style_injection_in_the_colour_column_is_refused(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "c.csv",
+                       [household_rows(户卡颜色="red; background:url(http://127.0.0.1:9/x)")[0]])
+    result = reprint(run, source, tmp_path / "c.pdf")
+    assert result.exit_code == 1
+    assert "no colour" in result.output
+    assert not (tmp_path / "c.pdf").exists()
+
+
+def test_character_beyond_the_font_stops_with_its_code_point(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "rare.csv", [household_rows(姓名="王\U0002A6A5")[0]])
+    out = tmp_path / "rare.pdf"
+    result = reprint(run, source, out)
+    assert result.exit_code == 1
+    assert "U+2A6A5" in result.output and "H001" in result.output and "name" in result.output
+    assert not out.exists()
+    assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".rare*")) == []
+
+
+def test_fallback_font_prints_the_rare_character(run: Run, tmp_path: Path) -> None:
+    font = Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf")
+    config = tmp_path / "cardgen.toml"
+    config.write_text(f'[fonts]\nfallback = ["{font}"]\n', encoding="utf-8")
+    source = write_csv(tmp_path / "rare.csv", [household_rows(姓名="王\U0002A6A5")[0]])
+    out = tmp_path / "rare.pdf"
+    result = reprint(run, source, out, "--config", config)
+    assert result.exit_code == 0, result.output
+    assert "王\U0002A6A5" in pdftotext(out)
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+    assert "Cardgen-Fallback-1" in fonts
+    assert not [m for m in ENGINE_WARNINGS.messages if "notdef" in m]
+
+
+def test_a5_paper_gives_a5_pages(run: Run, one_household: Path, tmp_path: Path) -> None:
+    import pikepdf
+
+    out = tmp_path / "a5.pdf"
+    assert reprint(run, one_household, out, "--paper", "A5").exit_code == 0
+    with pikepdf.open(out) as pdf:
+        box = [float(v) for v in pdf.pages[0].mediabox]
+    assert abs(box[2] - 148 / 25.4 * 72) < 1 and abs(box[3] - 210 / 25.4 * 72) < 1
+    assert "户号 H001" in pdftotext(out)
+
+
+def test_header_only_hid_column_still_renders(run: Run, tmp_path: Path) -> None:
+    """Household fields on the first row only, as registers often have them."""
+    rows = household_rows()
+    rows[1] = {k: v for k, v in rows[1].items() if k in ("户编号", "姓名", "与户主关系")}
+    source = write_csv(tmp_path / "first-row.csv", rows, header=HEADER)
+    out = tmp_path / "f.pdf"
+    assert reprint(run, source, out).exit_code == 0
+    assert "李明" in pdftotext(out)

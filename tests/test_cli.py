@@ -1,0 +1,134 @@
+"""The command-line contract: exit statuses, selections, messages, nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from cardgen.cli import cli
+from tests.conftest import DATE, WRONG_CHECK_ID, household_rows, page_count, pdftotext, write_csv
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> Path:
+    rows = [*household_rows("H1"),
+            *household_rows("H2", 特殊情况="", 房屋状态="出租"),
+            {**household_rows("H3", 特殊情况="残疾")[0], "身份证号": WRONG_CHECK_ID},
+            *household_rows("H4", 网格="第4网格", 特殊情况="社区矫正")]
+    return write_csv(tmp_path / "grid.csv", rows)
+
+
+def test_every_command_is_documented(run: Run) -> None:
+    assert isinstance(cli.commands, dict)
+    for name, command in cli.commands.items():
+        assert command.help, name
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_unknown_colour_is_usage_error_listing_the_colours(run: Run, grid: Path,
+                                                           tmp_path: Path) -> None:
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--colour", "purple")
+    assert result.exit_code == 2
+    assert "red, orange, yellow, blue, green" in result.output
+
+
+def test_unknown_flag_is_usage_error_listing_the_flags(run: Run, grid: Path,
+                                                       tmp_path: Path) -> None:
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--flag", "富豪")
+    assert result.exit_code == 2 and "低保" in result.output
+
+
+def test_bad_date_is_usage_error(run: Run, grid: Path, tmp_path: Path) -> None:
+    assert run("reprint", grid, "-o", tmp_path / "x.pdf", "--date", "29/11/2026").exit_code == 2
+
+
+def test_nothing_matched_is_exit_1(run: Run, grid: Path, tmp_path: Path) -> None:
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "NOPE")
+    assert result.exit_code == 1 and "NOPE" in result.output
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--colour", "green")
+    assert result.exit_code == 1 and "no household matches" in result.output
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_selected_household_with_errors_is_refused(run: Run, grid: Path,
+                                                   tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = run("reprint", grid, "-o", out, "--household", "H3", "--date", DATE)
+    assert result.exit_code == 1
+    assert "check digit" in result.output and "row 6" in result.output
+    assert not out.exists()
+
+
+def test_errors_elsewhere_only_warn_with_a_count(run: Run, grid: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = run("reprint", grid, "-o", out, "--household", "H1", "--date", DATE)
+    assert result.exit_code == 0
+    assert "1 other household(s)" in result.output
+    assert page_count(out) == 1
+
+
+def test_selection_options_combine(run: Run, grid: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = run("reprint", grid, "-o", out, "--colour", "orange", "--colour", "red",
+                 "--grid", "第3网格", "--household", "H1", "--household", "H2", "--date", DATE)
+    assert result.exit_code == 0
+    text = pdftotext(out)
+    assert "户号 H1" in text and "H2" not in text and "H4" not in text
+    result = run("reprint", grid, "-o", out, "--flag", "重点人员", "--date", DATE)
+    assert result.exit_code == 1  # 社区矫正 is red's sub-type, not 重点人员 itself
+    result = run("reprint", grid, "-o", out, "--flag", "社区矫正", "--date", DATE)
+    assert result.exit_code == 0 and "户号 H4" in pdftotext(out)
+
+
+def test_output_beside_the_input_never_overwrites_it(run: Run, grid: Path) -> None:
+    before = grid.read_bytes()
+    result = run("reprint", grid, "-o", grid, "--household", "H1")
+    assert result.exit_code == 2 and "input" in result.output
+    assert grid.read_bytes() == before
+
+
+def test_missing_output_folder_is_one_line(run: Run, grid: Path, tmp_path: Path) -> None:
+    result = run("reprint", grid, "-o", tmp_path / "no" / "such" / "x.pdf", "--household", "H1")
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+
+
+def test_bad_config_names_file_and_setting(run: Run, grid: Path, tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[palette.red]\nhex = "red"\n', encoding="utf-8")
+    result = run("validate", grid, "--config", config)
+    assert result.exit_code == 2
+    assert str(config) in result.output and "palette.red.hex" in result.output
+    config.write_text("[nonsense]\nx = 1\n", encoding="utf-8")
+    result = run("validate", grid, "--config", config)
+    assert result.exit_code == 2 and "'nonsense'" in result.output
+
+
+def test_config_changes_the_palette_and_labels(run: Run, grid: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[palette.orange]\nname = "重点帮扶户"\n[card]\n'
+                      'notes_columns = ["日期", "事由", "经办人"]\n', encoding="utf-8")
+    out = tmp_path / "x.pdf"
+    assert run("reprint", grid, "-o", out, "--household", "H1", "--config", config).exit_code == 0
+    text = pdftotext(out)
+    assert "重点帮扶户" in text and "经办人" in text
+
+
+def test_demo_renders_routine_and_emergency(run: Run, tmp_path: Path) -> None:
+    result = run("demo", "-o", tmp_path / "demo", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    routine, emergency = tmp_path / "demo" / "routine.pdf", tmp_path / "demo" / "emergency.pdf"
+    assert page_count(routine) >= 5 and page_count(emergency) >= 1
+    assert "应急" in pdftotext(emergency, 1)
+
+
+def test_doctor_passes_on_a_set_up_machine(run: Run) -> None:
+    result = run("doctor")
+    assert result.exit_code == 0, result.output
+    assert "HarfBuzz subsetting" in result.output and "FAIL" not in result.output

@@ -1,0 +1,233 @@
+"""Reading real spreadsheets and validating them: every problem at once, with its place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import Result
+
+from cardgen.config import Config
+from cardgen.pipeline import load
+from tests.conftest import (
+    DATE,
+    FEMALE_ID,
+    HEADER,
+    IMPOSSIBLE_DATE_ID,
+    TODAY,
+    VALID_ID,
+    WRONG_CHECK_ID,
+    household_rows,
+    write_csv,
+)
+
+Run = Callable[..., Result]
+
+
+def validate_json(run: Run, path: Path, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    result = run("validate", path, "--format", "json", "--date", DATE, *extra)
+    return result.exit_code, json.loads(result.output)
+
+
+def test_gb18030_csv_with_padded_headers_is_read(tmp_path: Path, config: Config) -> None:
+    header = [f"  {h} " for h in HEADER]
+    rows = [{f"  {k} ": v for k, v in row.items()} for row in household_rows()]
+    path = write_csv(tmp_path / "wps.csv", rows, header=header, encoding="gb18030")
+    loaded = load(path, config, TODAY)
+    assert not loaded.dataset.problems
+    [household] = loaded.dataset.households
+    assert household.community == "恒安社区"
+    assert [m.name for m in household.members] == ["张秀英", "李明"]
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_utf8_csv_with_or_without_bom(tmp_path: Path, config: Config, bom: bool) -> None:
+    path = write_csv(tmp_path / "x.csv", household_rows(), bom=bom)
+    loaded = load(path, config, TODAY)
+    assert loaded.dataset.households[0].household_id == "H001"
+    assert not loaded.dataset.problems
+
+
+def test_format_is_told_by_content_not_by_name(tmp_path: Path, config: Config) -> None:
+    path = write_csv(tmp_path / "records.xlsx", household_rows(), encoding="gb18030")
+    loaded = load(path, config, TODAY)
+    assert loaded.dataset.households[0].members[0].name == "张秀英"
+
+
+def test_english_headers_in_any_case(tmp_path: Path, config: Config) -> None:
+    header = ["Household_ID", " NAME ", "id_number", "Flags"]
+    rows = [{"Household_ID": "E1", " NAME ": "Li Lei", "id_number": VALID_ID, "Flags": "党员"}]
+    loaded = load(write_csv(tmp_path / "en.csv", rows, header=header), config, TODAY)
+    [member] = loaded.dataset.households[0].members
+    assert (member.name, member.flags) == ("Li Lei", ("党员",))
+
+
+def _xlsx(path: Path, rows: list[list[object]], sheet: str = "Sheet1",
+          extra_sheet: str | None = None) -> Path:
+    book = openpyxl.Workbook()
+    active = book.active
+    assert active is not None
+    if extra_sheet:
+        active.title = extra_sheet
+        active.append(["nothing", "here"])
+        active = book.create_sheet(sheet)
+    else:
+        active.title = sheet
+    for row in rows:
+        active.append(row)
+    book.save(path)
+    return path
+
+
+def test_xlsx_ids_stored_as_numbers_are_an_error_saying_format_as_text(
+        tmp_path: Path, run: Run) -> None:
+    path = _xlsx(tmp_path / "numbers.xlsx", [
+        ["户编号", "姓名", "身份证号"],
+        ["H1", "王芳", 360426199101010071],  # Excel keeps 15 significant digits
+        ["H2", "李强", VALID_ID],
+    ])
+    code, report = validate_json(run, path)
+    assert code == 1
+    [problem] = [p for p in report["problems"] if p["severity"] == "error"]
+    assert problem["row"] == 2
+    assert problem["column"] == "身份证号"
+    assert "format the column as text" in problem["message"]
+
+
+def test_xlsx_sheet_by_name_and_unknown_sheet_is_usage_error(tmp_path: Path, run: Run) -> None:
+    path = _xlsx(tmp_path / "two.xlsx", [["户编号", "姓名"], ["H1", "王芳"]], sheet="户卡",
+                 extra_sheet="说明")
+    assert validate_json(run, path, "--sheet-name", "户卡")[1]["households"] == 1
+    result = run("validate", path, "--sheet-name", "没有")
+    assert result.exit_code == 2
+    assert "'户卡'" in result.output and "'说明'" in result.output
+
+
+def test_json_input_of_households_with_members(tmp_path: Path, run: Run) -> None:
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([
+        {"户编号": "J1", "地址": "一号院", "members": [
+            {"姓名": "王芳", "身份证号": FEMALE_ID}, {"name": "李强", "relation": "02"}]},
+        {"household_id": "J2", "housing": "空置", "members": []},
+    ], ensure_ascii=False), encoding="utf-8")
+    code, report = validate_json(run, path)
+    assert (code, report["households"], report["members"]) == (0, 2, 2)
+
+
+def test_every_problem_is_reported_at_once_with_its_place(tmp_path: Path, run: Run) -> None:
+    rows = [
+        *household_rows("H1"),
+        {**household_rows("H2")[0], "身份证号": WRONG_CHECK_ID},
+        {**household_rows("H3")[0], "身份证号": IMPOSSIBLE_DATE_ID, "户卡颜色": "紫"},
+        {**household_rows("H4")[0], "户编号": ""},
+        {**household_rows("H1")[1], "地址": "别的地址"},
+    ]
+    header = [*HEADER, "奇怪的列"]
+    path = write_csv(tmp_path / "bad.csv", rows, header=header)
+    code, report = validate_json(run, path)
+    assert code == 1
+    assert report["ok"] is False
+    problems = {(p["row"], p["field"]): p for p in report["problems"]}
+    assert "check digit" in problems[(4, "id_number")]["message"]
+    assert problems[(4, "id_number")]["value"] == "**************009X"
+    assert "impossible birth date" in problems[(5, "id_number")]["message"]
+    assert "no colour" in problems[(5, "colour")]["message"]
+    assert problems[(5, "colour")]["value"] == "紫"
+    assert "no household number" in problems[(6, "household_id")]["message"]
+    assert "must agree" in problems[(7, "address")]["message"]
+    unknown = [p for p in report["problems"] if p["column"] == "奇怪的列"]
+    assert unknown[0]["severity"] == "warning" and unknown[0]["row"] == 1
+    assert set(report) == {"ok", "households", "members", "problems"}
+    for problem in report["problems"]:
+        assert set(problem) == {"severity", "source", "row", "column", "field", "value",
+                                "message"}
+        assert problem["source"] == str(path)
+
+
+def test_ids_in_problems_are_masked_everywhere(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows("H1")[0], "身份证号": WRONG_CHECK_ID, "性别": "女"}]
+    path = write_csv(tmp_path / "mask.csv", rows)
+    for output_format in ("json", "text"):
+        result = run("validate", path, "--format", output_format, "--date", DATE)
+        assert WRONG_CHECK_ID not in result.output
+        assert "**************009X" in result.output
+
+
+def test_sex_disagreeing_with_the_id_is_a_warning(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows()[0], "性别": "女"}]
+    path = write_csv(tmp_path / "sex.csv", rows, header=[*HEADER, "性别"])
+    code, report = validate_json(run, path)
+    assert code == 0
+    [warning] = report["problems"]
+    assert warning["severity"] == "warning" and warning["field"] == "sex"
+
+
+def test_legacy_fifteen_digit_id_is_a_warning(tmp_path: Path, run: Run) -> None:
+    path = write_csv(tmp_path / "old.csv", [{**household_rows()[0], "身份证号": "110105491231002"}])
+    code, report = validate_json(run, path)
+    assert code == 0
+    assert "15-digit" in report["problems"][0]["message"]
+
+
+def test_impossible_birth_date_column_is_an_error(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows()[0], "身份证号": "", "出生日期": "1990-02-30"}]
+    path = write_csv(tmp_path / "d.csv", rows, header=[*HEADER, "出生日期"])
+    code, report = validate_json(run, path)
+    assert code == 1
+    assert report["problems"][0]["field"] == "birth_date"
+
+
+def test_names_keep_the_middle_dot_and_are_limited_to_fifty(tmp_path: Path,
+                                                             config: Config) -> None:
+    rows = [{**household_rows()[0], "姓名": "阿卜杜热合曼 • 买买提"},
+            {**household_rows()[0], "姓名": "长" * 51, "身份证号": ""}]
+    loaded = load(write_csv(tmp_path / "n.csv", rows), config, TODAY)
+    assert loaded.dataset.households[0].members[0].name == "阿卜杜热合曼·买买提"
+    [error] = loaded.dataset.errors
+    assert error.field == "name" and "at most 50" in error.message
+    assert error.value is not None and "长" * 51 not in error.value
+
+
+def test_vacant_dwelling_and_nameless_row_with_person_fields(tmp_path: Path,
+                                                             config: Config) -> None:
+    rows = [{"户编号": "V1", "地址": "一号", "房屋状态": "空置"},
+            {"户编号": "V2", "地址": "二号", "房屋状态": "空置", "身份证号": VALID_ID}]
+    loaded = load(write_csv(tmp_path / "v.csv", rows), config, TODAY)
+    vacant, _broken = loaded.dataset.households
+    assert vacant.members == [] and loaded.categories["V1"].key == "green"
+    [error] = loaded.dataset.errors
+    assert error.household_id == "V2" and "no name" in error.message
+
+
+def test_unknown_housing_value_lists_the_accepted_ones(tmp_path: Path, config: Config) -> None:
+    rows = [{**household_rows()[0], "房屋状态": "别墅"}]
+    [error] = load(write_csv(tmp_path / "h.csv", rows), config, TODAY).dataset.errors
+    assert "自住" in error.message and "出租" in error.message
+
+
+def test_missing_household_number_column_is_one_clear_error(tmp_path: Path, run: Run) -> None:
+    path = write_csv(tmp_path / "nohid.csv", [{"姓名": "王芳"}], header=["姓名"])
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert "no household number column" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_and_old_excel_files_are_errors_not_tracebacks(tmp_path: Path,
+                                                               run: Run) -> None:
+    assert run("validate", tmp_path / "absent.csv").exit_code == 1
+    xls = tmp_path / "old.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    result = run("validate", xls)
+    assert result.exit_code == 1 and "save it as .xlsx" in result.output
+
+
+def test_validate_explain_lists_each_colour_and_why(tmp_path: Path, run: Run) -> None:
+    path = write_csv(tmp_path / "x.csv", household_rows())
+    result = run("validate", path, "--explain", "--date", DATE)
+    assert result.exit_code == 0
+    assert "orange: 张秀英 低保" in result.output
+    assert "001/001" in result.output
