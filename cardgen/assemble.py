@@ -1,12 +1,32 @@
-"""Assemble stage: a household's place in its grid's book, and documents made of many cards."""
+"""Assemble stage: books of cards — grouping, address order, page plan, merging, manifest."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+from cardgen.cards import Card, Column, Layout, text_lines
+from cardgen.categorise import shown_flag
+from cardgen.config import Config
 from cardgen.model import Household
 
 _DIGITS = re.compile(r"(\d+)")
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+INDEX_COLUMNS = (
+    Column("no", "编号", 0.09), Column("hid", "户号", 0.13), Column("addr", "地址", 0.36),
+    Column("head", "户主", 0.12), Column("col", "颜色", 0.06), Column("fl", "特殊情况", 0.16),
+    Column("pg", "页码", 0.08),
+)
+INDEX_TITLE_HEIGHT = 10.0  # mm at scale 1
+INDEX_HEAD = 6.0
+INDEX_FONT = 8.0  # pt
+INDEX_PAD = 1.6
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -36,3 +56,246 @@ def ledger_numbers(households: list[Household]) -> dict[str, str]:
         for position, household in enumerate(ordered, 1):
             numbers[household.household_id] = f"{position:03d}/{total:03d}"
     return numbers
+
+
+def ledger_order(households: list[Household]) -> list[Household]:
+    """Grid by grid, then address order: the order cards stand in a book."""
+    return sorted(households, key=lambda h: (natural_key(h.community), natural_key(h.grid),
+                                             *address_key(h)))
+
+
+def group_households(households: list[Household], by: str) -> dict[str, list[Household]]:
+    """Households per ledger: one per grid (default), per community, or all in one."""
+    groups: dict[str, list[Household]] = {}
+    for household in ledger_order(households):
+        if by == "all":
+            name = "全部"
+        elif by == "community":
+            name = household.community or "未填社区"
+        else:
+            name = " ".join(p for p in (household.community, household.grid) if p) or "未分网格"
+        groups.setdefault(name, []).append(household)
+    return groups
+
+
+def safe_file_name(group: str, emergency: bool, taken: set[str]) -> str:
+    """A file name from the group's name: no path separators, no control characters."""
+    name = unicodedata.normalize("NFC", group)
+    name = _UNSAFE.sub("_", name).strip(" .") or "ledger"
+    name = "-".join(name.split())[:80]
+    if emergency:
+        name += "-应急"
+    candidate, counter = name, 2
+    while candidate.lower() in taken:
+        candidate, counter = f"{name}-{counter}", counter + 1
+    taken.add(candidate.lower())
+    return candidate + ".pdf"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    number: str
+    household_id: str
+    address: str
+    head: str
+    colour: str
+    char: str
+    flags: str
+    page: int
+    height: float
+
+
+@dataclass(frozen=True)
+class ColourCount:
+    key: str
+    char: str
+    name: str
+    meaning: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FlagCount:
+    flag: str
+    people: int
+    households: int
+
+
+@dataclass
+class LedgerPlan:
+    """One ledger PDF: what its cover says, its index pages, and its cards' pages."""
+
+    title: str
+    file_name: str
+    community: str
+    grid: str
+    grid_worker: str
+    grid_worker_phone: str
+    emergency: bool
+    selection: str
+    cards: list[Card]
+    colour_counts: list[ColourCount]
+    flag_counts: list[FlagCount]
+    skipped: list[str]
+    member_count: int
+    index_pages: list[list[IndexRow]] = field(default_factory=list)
+    index_first_page: int = 2
+    blank_pages: list[int] = field(default_factory=list)  # 1-based, duplex padding
+    total_pages: int = 0
+
+    @property
+    def household_count(self) -> int:
+        return len(self.cards)
+
+    @property
+    def front_pages(self) -> int:
+        """Cover and index pages (and the blank that may follow them in duplex)."""
+        return self.cards[0].first_page - 1 if self.cards else self.total_pages
+
+
+def _most_common(values: list[str]) -> str:
+    counted = Counter(v for v in values if v)
+    return counted.most_common(1)[0][0] if counted else ""
+
+
+def _colour_meanings() -> dict[str, str]:
+    return {"red": "重点人员所在户", "orange": "空巢独居老人、低保、特困、大病、残疾等",
+            "yellow": "一般关注户", "blue": "租房户、流动暂住人员", "green": "空置房屋"}
+
+
+def plan_ledger(group: str, households: list[Household], cards: list[Card], config: Config,
+                layout: Layout, emergency: bool, duplex: bool, selection: str,
+                skipped: list[str], taken_names: set[str]) -> LedgerPlan:
+    """Number every page: cover, index, then each card (on a right-hand page in duplex)."""
+    meanings = _colour_meanings()
+    colours = Counter(card.colour.key for card in cards)
+    people: Counter[str] = Counter()
+    homes: Counter[str] = Counter()
+    for household in households:
+        seen = set()
+        for member in household.members:
+            for flag in dict.fromkeys(shown_flag(f, config) for f in member.flags):
+                people[flag] += 1
+                seen.add(flag)
+        homes.update(seen)
+    order = {flag: index for index, flag in enumerate(config.known_flags)}
+    flag_rows = [FlagCount(flag, people[flag], homes[flag])
+                 for flag in sorted(set(config.sticker_slots) | set(people),
+                                    key=lambda f: (order.get(f, len(order)), f))]
+    colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
+                   for c in sorted(config.palette.values(), key=lambda c: c.order)]
+    communities = list(dict.fromkeys(h.community for h in households))
+    grids = list(dict.fromkeys(h.grid for h in households))
+    plan = LedgerPlan(
+        title=group, file_name=safe_file_name(group, emergency, taken_names),
+        community="、".join(c for c in communities if c), grid="、".join(g for g in grids if g),
+        grid_worker=_most_common([h.grid_worker for h in households]),
+        grid_worker_phone=_most_common([h.grid_worker_phone for h in households]),
+        emergency=emergency, selection=selection, cards=cards, colour_counts=colour_rows,
+        flag_counts=flag_rows, skipped=skipped,
+        member_count=sum(len(h.members) for h in households))
+
+    rows = _index_rows(households, cards, config, layout)
+    plan.index_pages = _paginate_index(rows, layout)
+    page = 2
+    if duplex:  # the cover's back stays blank
+        plan.blank_pages.append(page)
+        page += 1
+    plan.index_first_page = page
+    page += len(plan.index_pages)
+    for card in cards:
+        if duplex and page % 2 == 0:  # every card starts on a right-hand page
+            plan.blank_pages.append(page)
+            page += 1
+        card.first_page = page
+        page += card.page_count
+    plan.total_pages = page - 1
+    first_pages = {card.household_id: card.first_page for card in cards}
+    plan.index_pages = [[IndexRow(**{**asdict(row), "page": first_pages[row.household_id]})
+                         for row in index_page] for index_page in plan.index_pages]
+    return plan
+
+
+def _index_rows(households: list[Household], cards: list[Card], config: Config,
+                layout: Layout) -> list[IndexRow]:
+    s = layout.paper.scale
+    rows = []
+    for household, card in zip(households, cards, strict=True):
+        head = household.head
+        flags = "、".join(dict.fromkeys(shown_flag(f, config) for m in household.members
+                                        for f in m.flags))
+        texts = {"no": card.ledger_number, "hid": card.household_id, "addr": card.address,
+                 "head": head.name if head else "（空置）", "fl": flags, "col": "", "pg": "000"}
+        lines = max(text_lines(texts[col.key], layout.content_width * col.share - 2 * s,
+                               INDEX_FONT * s) for col in INDEX_COLUMNS)
+        height = lines * layout.line_height(INDEX_FONT * s) + INDEX_PAD * s
+        rows.append(IndexRow(card.ledger_number, card.household_id, card.address,
+                             texts["head"], card.colour.key, card.colour.char, flags, 0,
+                             max(height, 5.6 * s)))
+    return rows
+
+
+def _paginate_index(rows: list[IndexRow], layout: Layout) -> list[list[IndexRow]]:
+    s = layout.paper.scale
+    room_per_page = (layout.content_height - layout.footer_height - INDEX_TITLE_HEIGHT * s
+                     - INDEX_HEAD * s - 2 * s)
+    pages: list[list[IndexRow]] = [[]]
+    room = room_per_page
+    for row in rows:
+        if row.height > room and pages[-1]:
+            pages.append([])
+            room = room_per_page
+        pages[-1].append(row)
+        room -= row.height
+    return pages
+
+
+def card_hash(card: Card, render_key: str) -> str:
+    """A content hash of what a card prints, with everything that shapes it (render_key)."""
+    payload = json.dumps(asdict(card), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256((render_key + "\n" + payload).encode()).hexdigest()
+
+
+def manifest_entry(plan: LedgerPlan, group: str, render_key: str,
+                   page_of: dict[str, tuple[int, int]] | None = None) -> dict[str, object]:
+    """The manifest's record of one ledger file (DOMAIN §6)."""
+    households = []
+    for card in plan.cards:
+        first, count = (page_of or {}).get(card.household_id,
+                                           (card.first_page, card.page_count))
+        households.append({
+            "household_id": card.household_id, "number": card.ledger_number,
+            "first_page": first, "page_count": count, "colour": card.colour.key,
+            "hash": card_hash(card, render_key),
+        })
+    return {"file": plan.file_name, "group": group, "households": households}
+
+
+def merge_pdfs(parts: list[Path], blank_pages: list[int], page_size: tuple[float, float],
+               out: Path, title: str, date: str) -> int:
+    """Concatenate PDFs (inserting blank pages where planned) into `out`; returns pages."""
+    import pikepdf
+
+    merged = pikepdf.new()
+    sources = []
+    try:
+        for part in parts:
+            source = pikepdf.open(part)
+            sources.append(source)
+            for page in source.pages:
+                while len(merged.pages) + 1 in blank_pages:
+                    merged.add_blank_page(page_size=page_size)
+                merged.pages.append(page)
+        stamp = f"D:{date.replace('-', '')}000000Z"
+        merged.docinfo["/Title"] = pikepdf.String(title)
+        merged.docinfo["/Creator"] = pikepdf.String("cardgen")
+        merged.docinfo["/Producer"] = pikepdf.String("cardgen (WeasyPrint, pikepdf)")
+        merged.docinfo["/CreationDate"] = pikepdf.String(stamp)
+        merged.docinfo["/ModDate"] = pikepdf.String(stamp)
+        merged.save(out, deterministic_id=True, compress_streams=True,
+                    object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return len(merged.pages)
+    finally:
+        for source in sources:
+            source.close()
+        merged.close()

@@ -116,11 +116,12 @@ class Layout:
         return size_pt * PT * self.line
 
 
-def layout_for(paper: Paper) -> Layout:
+def layout_for(paper: Paper, gutter: float = 5.0) -> Layout:
+    """The geometry for a paper size; `gutter` widens the bound (left) edge's margin."""
     s = paper.scale
     return Layout(
         paper=paper, margin_top=15 * s, margin_right=17 * s, margin_bottom=9 * s,
-        margin_left=15 * s, band_height=30 * s, sticker_height=26 * s,
+        margin_left=10 * s + gutter, band_height=30 * s, sticker_height=26 * s,
         household_height=32 * s, visit_height=8 * s, strip_height=46 * s,
         footer_height=6 * s, gap=3.5 * s, table_head=7 * s, tab_long=30 * s,
         tab_short=12 * s, tab_pitch=36 * s, tab_start=40 * s, font=9 * s, small=7.5 * s,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -174,6 +177,85 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
                        err=True)
         click.echo(f"wrote {out}: {printed.households} card(s), {printed.pages} page(s)",
                    err=True)
+        return 0
+    _run(action)
+
+
+class Progress:
+    """A one-line progress bar on stderr: cards done, rate, time left. Silent off a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total == 0:
+            return
+        elapsed = time.perf_counter() - self.started
+        rate = done / elapsed if elapsed > 0 and done else 0.0
+        left = f"{(total - done) / rate:.0f} s left" if rate else "starting"
+        filled = int(30 * done / total)
+        bar = "#" * filled + "-" * (30 - filled)
+        click.echo(f"\r[{bar}] {done}/{total} cards  {rate:.1f} cards/s  {left}   ",
+                   err=True, nl=False)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo("", err=True)
+
+
+@cli.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "folder", required=True,
+              type=click.Path(path_type=Path), help="Folder for the ledger PDFs.")
+@click.option("--by", type=click.Choice(["grid", "community", "all"]), default="grid",
+              show_default=True, help="One ledger per grid, per community, or one for all.")
+@selection_options
+@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tabs on top.")
+@click.option("--duplex", is_flag=True,
+              help="Two-sided printing: every card starts on a right-hand page.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Print the households without errors; list the others on the cover.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: the number of CPUs).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@print_options
+@common_options
+def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
+           colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
+           emergency: bool, duplex: bool, skip_invalid: bool, jobs: int | None, quiet: bool,
+           paper: str | None, bleed: float, marks: bool, config_path: Path | None,
+           templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+    """Print bound ledgers: one PDF per grid with a cover, an index and the cards."""
+    def action() -> int:
+        from cardgen.pipeline import ledger as print_ledgers
+        from cardgen.render import PrintOptions
+        from cardgen.select import make_selection
+
+        loaded = _load(source, config_path, date, sheet_name)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        progress = Progress(enabled=not quiet and sys.stderr.isatty())
+        try:
+            run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
+                                jobs or os.cpu_count() or 1, templates,
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks), progress)
+        finally:
+            progress.finish()
+        if run.skipped:
+            _echo_problems(run.skipped)
+            skipped = len({p.household_id for p in run.skipped})
+            click.echo(f"warning: skipped {skipped} household(s) with errors (listed on the "
+                       "covers)", err=True)
+        if run.errors_elsewhere:
+            click.echo(f"warning: {run.errors_elsewhere} unselected household(s) in {source} "
+                       "have errors; `cardgen validate` lists them", err=True)
+        for path in run.files:
+            click.echo(f"wrote {path}", err=True)
+        click.echo(f"ledgers: {len(run.files)}, cards: {run.cards}, pages: {run.pages}, "
+                   f"{run.seconds:.1f} s ({run.cards / run.seconds:.1f} cards/s); "
+                   f"manifest: {run.manifest}", err=True)
         return 0
     _run(action)
 

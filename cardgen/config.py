@@ -81,6 +81,7 @@ class Config:
     show_red_subtype: bool
     papers: dict[str, Paper]
     default_paper: str
+    gutter: float
     notes_title: str
     notes_columns: tuple[str, ...]
     notes_lines: int
@@ -342,6 +343,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         show_red_subtype=r.boolean("privacy.red_subtype"),
         papers=papers,
         default_paper=default_paper,
+        gutter=r.number("card.gutter"),
         notes_title=r.text("card.notes_title"),
         notes_columns=r.texts("card.notes_columns"),
         notes_lines=notes_lines,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,14 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cardgen import resources
+from cardgen.assemble import (
+    INDEX_COLUMNS,
+    INDEX_FONT,
+    INDEX_HEAD,
+    INDEX_PAD,
+    INDEX_TITLE_HEIGHT,
+    LedgerPlan,
+)
 from cardgen.cards import COLUMNS, Card, Layout, layout_for
 from cardgen.config import Colour, Config
 from cardgen.errors import RenderRefused, UsageError
@@ -36,6 +45,7 @@ class DocInfo:
 
     title: str
     date: dt.date
+    duplex: bool = False
 
 
 def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
@@ -113,7 +123,7 @@ class Renderer:
         if self.options.paper and self.options.paper not in config.papers:
             raise UsageError(f"--paper {self.options.paper!r} is no paper size; use one of: "
                              + ", ".join(config.papers))
-        self.layout: Layout = layout_for(config.paper(self.options.paper))
+        self.layout: Layout = layout_for(config.paper(self.options.paper), config.gutter)
         self.env = make_environment(templates)
         roots = [resources.TEMPLATES, resources.FONTS,
                  *(path.parent for path in config.fallback_fonts)]
@@ -121,10 +131,24 @@ class Renderer:
             roots.insert(0, templates)
         self.fetcher = SafeFetcher(roots)
         self.font_config = FontConfiguration()
+        self.template_fingerprint = self._fingerprint(templates)
         self.base_url = str(templates or resources.TEMPLATES) + "/"
-        css_text = self._template("card.css.j2").render(**self._css_context())
+        context = self._css_context()
+        css_text = "\n".join(self._template(name).render(**context)
+                             for name in ("card.css.j2", "ledger.css.j2"))
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
+
+    @staticmethod
+    def _fingerprint(templates: Path | None) -> str:
+        """A hash of every template file in use: part of what shapes a card."""
+        digest = hashlib.sha256()
+        for folder in (templates, resources.TEMPLATES):
+            if folder is None:
+                continue
+            for path in sorted(folder.glob("*.j2")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
 
     def _template(self, name: str) -> jinja2.Template:
         try:
@@ -156,45 +180,60 @@ class Renderer:
                 "columns": COLUMNS, "column_edges": _column_edges(),
                 "ruled_pitch": self.layout.line_height(self.layout.font) + self.layout.cell_pad,
                 "bleed": self.options.bleed, "marks": self.options.marks,
-                "notes_lines": self.config.notes_lines}
+                "notes_lines": self.config.notes_lines,
+                "index_columns": INDEX_COLUMNS, "index_title_height": INDEX_TITLE_HEIGHT * scale,
+                "index_head": INDEX_HEAD * scale, "index_font": INDEX_FONT * scale,
+                "index_pad": INDEX_PAD * scale}
+
+    def _doc_context(self, doc: DocInfo) -> dict[str, Any]:
+        return {
+            "title": doc.title,
+            "date": doc.date.isoformat(),
+            "duplex": doc.duplex,
+            "mode_word": "常态",
+            "emergency_word": "应急",
+            "notes_title": self.config.notes_title,
+            "notes_columns": self.config.notes_columns,
+            "notes_lines": self.config.notes_lines,
+            "confidential": self.config.confidential,
+        }
+
+    def _render_html(self, name: str, **context: Any) -> str:
+        try:
+            return self._template(name).render(**context)
+        except jinja2.TemplateError as exc:
+            raise RenderRefused(f"template {name}: {exc}") from None
 
     def html(self, cards: list[Card], doc: DocInfo) -> str:
-        context = {
-            "cards": cards,
-            "columns": COLUMNS,
-            "doc": {
-                "title": doc.title,
-                "date": doc.date.isoformat(),
-                "mode_word": "常态",
-                "emergency_word": "应急",
-                "notes_title": self.config.notes_title,
-                "notes_columns": self.config.notes_columns,
-                "notes_lines": self.config.notes_lines,
-                "confidential": self.config.confidential,
-            },
-        }
-        try:
-            return self._template("card.html.j2").render(**context)
-        except jinja2.TemplateError as exc:
-            raise RenderRefused(f"template card.html.j2: {exc}") from None
+        return self._render_html("card.html.j2", cards=cards, columns=COLUMNS,
+                                 doc=self._doc_context(doc))
 
     def pdf(self, cards: list[Card], doc: DocInfo) -> bytes:
         """The cards as one PDF; refuses (nothing returned) if a card outgrows its pages."""
+        planned = sum(card.page_count for card in cards)
+        return self._write(self.html(cards, doc), planned, "the cards")
+
+    def front_pdf(self, plan: LedgerPlan, doc: DocInfo) -> bytes:
+        """A ledger's cover and index pages."""
+        palette = sorted(self.config.palette.values(), key=lambda c: c.order)
+        html = self._render_html("ledger.html.j2", ledger=plan, palette=palette,
+                                 doc=self._doc_context(doc))
+        return self._write(html, 1 + len(plan.index_pages), "the cover and index")
+
+    def _write(self, html_text: str, planned: int, what: str) -> bytes:
         from weasyprint import HTML
         from weasyprint.urls import FatalURLFetchingError
 
-        html = HTML(string=self.html(cards, doc), base_url=self.base_url,
-                    url_fetcher=self.fetcher)
+        html = HTML(string=html_text, base_url=self.base_url, url_fetcher=self.fetcher)
         try:
             document = html.render(stylesheets=[self.css], font_config=self.font_config)
         except FatalURLFetchingError as exc:
             raise RenderRefused(f"a template asked for a file or URL it may not load: "
                                 f"{exc.__cause__ or exc}") from None
-        planned = sum(card.page_count for card in cards)
         if len(document.pages) != planned:
-            raise RenderRefused(f"the cards made {len(document.pages)} pages where "
-                                f"{planned} were planned; a template change may have made a "
-                                "card taller than its page")
+            raise RenderRefused(f"{what} made {len(document.pages)} pages where {planned} "
+                                "were planned; a template change may have made a page "
+                                "overflow")
         data = document.write_pdf(pdf_variant=self.options.pdf_variant)
         assert isinstance(data, bytes)
         return data

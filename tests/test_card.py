@@ -55,7 +55,7 @@ def reprint(run: Run, source: Path, out: Path, *extra: str) -> Result:
 
 def tab_box(config: Config, colour: str, emergency: bool) -> tuple[float, float, float, float]:
     """Where the layout puts a colour's tab (left, top, right, bottom; mm)."""
-    layout = layout_for(config.paper("A4"))
+    layout = layout_for(config.paper("A4"), config.gutter)
     order = config.palette[colour].order
     if emergency:
         left = layout.margin_left + 8 + order * (layout.tab_long + 4)
