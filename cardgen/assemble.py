@@ -272,9 +272,12 @@ def manifest_entry(plan: LedgerPlan, group: str, render_key: str,
 
 
 def merge_pdfs(parts: list[Path], blank_pages: list[int], page_size: tuple[float, float],
-               out: Path, title: str, date: str) -> int:
-    """Concatenate PDFs (inserting blank pages where planned) into `out`; returns pages."""
+               out: Path, title: str, date: str, font_files: dict[str, Path]) -> int:
+    """Concatenate PDFs (inserting blank pages where planned) into `out`, with one subset
+    per font instead of one per part; returns the page count."""
     import pikepdf
+
+    from cardgen.subset import consolidate_fonts
 
     merged = pikepdf.new()
     sources = []
@@ -286,6 +289,7 @@ def merge_pdfs(parts: list[Path], blank_pages: list[int], page_size: tuple[float
                 while len(merged.pages) + 1 in blank_pages:
                     merged.add_blank_page(page_size=page_size)
                 merged.pages.append(page)
+        consolidate_fonts(merged, font_files)
         stamp = f"D:{date.replace('-', '')}000000Z"
         merged.docinfo["/Title"] = pikepdf.String(title)
         merged.docinfo["/Creator"] = pikepdf.String("cardgen")

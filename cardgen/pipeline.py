@@ -28,7 +28,7 @@ from cardgen.errors import DataRefused, NothingSelected, UsageError
 from cardgen.glyphs import missing_glyphs
 from cardgen.model import Category, Dataset, Household, Problem, Severity
 from cardgen.read import read_records
-from cardgen.render import DocInfo, PrintOptions, Renderer
+from cardgen.render import DocInfo, PrintOptions, Renderer, font_files
 from cardgen.select import Selection, select_households
 from cardgen.validate import validate_records
 from cardgen.write import check_output, write_atomic
@@ -228,7 +228,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             staged = work / plan.file_name
             pages += merge_pdfs([front, *(c.path for c in chunks[number])], plan.blank_pages,
                                 page_size, staged, f"五色户卡台账 {plan.title}",
-                                loaded.today.isoformat())
+                                loaded.today.isoformat(), font_files(loaded.config))
             entries.append(manifest_entry(plan, plan.title, render_key))
             files.append(folder / plan.file_name)
         for plan in plans:

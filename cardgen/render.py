@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -46,6 +47,14 @@ class DocInfo:
     title: str
     date: dt.date
     duplex: bool = False
+
+
+def font_files(config: Config) -> dict[str, Path]:
+    """The @font-face families cardgen declares, and the file behind each."""
+    files = {REGULAR_FAMILY: resources.REGULAR_FONT, BOLD_FAMILY: resources.BOLD_FONT}
+    for index, path in enumerate(config.fallback_fonts, 1):
+        files[f"Cardgen Fallback {index}"] = path
+    return files
 
 
 def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
@@ -97,6 +106,25 @@ def pattern_css(colour: Colour, scale: float) -> str:
         return (f"background-image: radial-gradient(circle, {ink} {dot}, transparent "
                 f"{0.85 * scale:.2f}mm); background-size: {pitch} {pitch};")
     return ""
+
+
+def ruled_svg(width: float, height: float, pitch: float, edges: list[float],
+              scale: float) -> str:
+    """A data: URL of blank ruled rows (mm), aligned to the bottom, with column lines."""
+    rows = int(height // pitch)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.2f}mm" '
+             f'height="{height:.2f}mm" viewBox="0 0 {width:.3f} {height:.3f}">',
+             f'<g stroke="#c8c8c8" stroke-width="{0.2 * scale:.2f}">']
+    for row in range(rows + 1):
+        y = height - row * pitch - 0.1 * scale
+        parts.append(f'<line x1="0" y1="{y:.3f}" x2="{width:.3f}" y2="{y:.3f}"/>')
+    parts.append(f'</g><g stroke="#e2e2e2" stroke-width="{0.2 * scale:.2f}">')
+    top = height - rows * pitch
+    for edge in edges:
+        x = width * edge / 100
+        parts.append(f'<line x1="{x:.3f}" y1="{top:.3f}" x2="{x:.3f}" y2="{height:.3f}"/>')
+    parts.append("</g></svg>")
+    return "data:image/svg+xml," + quote("".join(parts))
 
 
 def _column_edges() -> list[float]:
@@ -160,14 +188,10 @@ class Renderer:
             raise RenderRefused(f"no template {name} in the template folders") from None
 
     def _css_context(self) -> dict[str, Any]:
-        fonts = [{"family": REGULAR_FAMILY, "url": resources.REGULAR_FONT.as_uri(),
-                  "weight": 400},
-                 {"family": BOLD_FAMILY, "url": resources.BOLD_FONT.as_uri(), "weight": 700}]
-        fallbacks = []
-        for index, path in enumerate(self.config.fallback_fonts, 1):
-            family = f"Cardgen Fallback {index}"
-            fallbacks.append(f'"{family}"')
-            fonts.append({"family": family, "url": path.as_uri(), "weight": 400})
+        fonts = [{"family": family, "url": path.as_uri(),
+                  "weight": 700 if family == BOLD_FAMILY else 400}
+                 for family, path in font_files(self.config).items()]
+        fallbacks = [f'"{font["family"]}"' for font in fonts[2:]]
         regular = ", ".join([f'"{REGULAR_FAMILY}"', *fallbacks])
         bold = ", ".join([f'"{BOLD_FAMILY}"', *fallbacks])
         scale = self.layout.paper.scale
@@ -177,13 +201,20 @@ class Renderer:
         return {"L": self.layout, "palette": palette, "fonts": fonts, "font_stack": regular,
                 "bold": f"font-family: {bold}; font-weight: 700",
                 "regular": f"font-family: {regular}; font-weight: 400",
-                "columns": COLUMNS, "column_edges": _column_edges(),
-                "ruled_pitch": self.layout.line_height(self.layout.font) + self.layout.cell_pad,
+                "columns": COLUMNS,
+                "ruled_first": self._ruled(first=True), "ruled_next": self._ruled(first=False),
                 "bleed": self.options.bleed, "marks": self.options.marks,
                 "notes_lines": self.config.notes_lines,
                 "index_columns": INDEX_COLUMNS, "index_title_height": INDEX_TITLE_HEIGHT * scale,
                 "index_head": INDEX_HEAD * scale, "index_font": INDEX_FONT * scale,
                 "index_pad": INDEX_PAD * scale}
+
+    def _ruled(self, first: bool) -> str:
+        layout = self.layout
+        height = layout.rows_room(first)
+        pitch = layout.line_height(layout.font) + layout.cell_pad
+        return ruled_svg(layout.content_width, height, pitch, _column_edges(),
+                         layout.paper.scale)
 
     def _doc_context(self, doc: DocInfo) -> dict[str, Any]:
         return {

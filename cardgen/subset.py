@@ -1,0 +1,232 @@
+"""One font subset per font in a merged PDF, instead of one per rendered chunk.
+
+WeasyPrint subsets fonts with HarfBuzz keeping glyph ids (RETAIN_GIDS), so the pages of
+separately rendered documents use the same glyph ids for the same font file. After merging,
+every subset of one font is replaced by a single subset of the union of glyphs, with merged
+widths (W) and ToUnicode maps. HarfBuzz's subsetter is called directly through cffi.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, Stream
+
+_CDEF = """
+typedef struct hb_blob_t hb_blob_t; typedef struct hb_face_t hb_face_t;
+typedef struct hb_set_t hb_set_t; typedef struct hb_subset_input_t hb_subset_input_t;
+hb_blob_t* hb_blob_create_from_file(const char *file_name);
+hb_face_t* hb_face_create(hb_blob_t *blob, unsigned int index);
+hb_blob_t* hb_face_reference_blob(hb_face_t *face);
+const char* hb_blob_get_data(hb_blob_t *blob, unsigned int *length);
+void hb_blob_destroy(hb_blob_t *blob);
+void hb_face_destroy(hb_face_t *face);
+hb_subset_input_t* hb_subset_input_create_or_fail(void);
+void hb_subset_input_destroy(hb_subset_input_t *input);
+hb_set_t* hb_subset_input_glyph_set(hb_subset_input_t *input);
+hb_set_t* hb_subset_input_set(hb_subset_input_t *input, int set_type);
+void hb_set_add(hb_set_t *set, unsigned int codepoint);
+void hb_set_add_range(hb_set_t *set, unsigned int first, unsigned int last);
+void hb_subset_input_set_flags(hb_subset_input_t *input, unsigned int value);
+hb_face_t* hb_subset_or_fail(hb_face_t *source, const hb_subset_input_t *input);
+"""
+# hb_subset_flags_t and hb_subset_sets_t values (hb-subset.h)
+_NO_HINTING, _RETAIN_GIDS, _DESUBROUTINIZE, _PASSTHROUGH = 0x1, 0x2, 0x4, 0x20
+_DROP_TABLE_TAG = 3
+# the tables WeasyPrint 70 drops when it subsets (weasyprint/pdf/fonts.py)
+_DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH",
+            b"PCLT", b"SVG ")
+_BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
+
+
+class NotConsolidated(ValueError):
+    """A font's subsets cannot be joined (they disagree); they are left as they are."""
+
+
+@cache
+def _harfbuzz() -> tuple[Any, Any, Any]:
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(_CDEF)
+    return ffi, ffi.dlopen("libharfbuzz.so.0"), ffi.dlopen("libharfbuzz-subset.so.0")
+
+
+@cache
+def _face(path: Path) -> Any:
+    _, hb, _ = _harfbuzz()
+    return hb.hb_face_create(hb.hb_blob_create_from_file(str(path).encode()), 0)
+
+
+def subset_font(path: Path, glyphs: set[int]) -> bytes:
+    """The font reduced to `glyphs`, glyph ids kept: the two passes WeasyPrint makes."""
+    ffi, hb, hbs = _harfbuzz()
+    face = _face(path)
+    ids = sorted(glyphs | {0})
+    request = hbs.hb_subset_input_create_or_fail()
+    glyph_set = hbs.hb_subset_input_glyph_set(request)
+    for glyph in ids:
+        hb.hb_set_add(glyph_set, glyph)
+    hbs.hb_subset_input_set_flags(request, _RETAIN_GIDS | _PASSTHROUGH | _DESUBROUTINIZE)
+    dropped = hbs.hb_subset_input_set(request, _DROP_TABLE_TAG)
+    for tag in _DROPPED:
+        hb.hb_set_add(dropped, int.from_bytes(tag, "big"))
+    first = hbs.hb_subset_or_fail(face, request)
+    hb.hb_set_add_range(glyph_set, 0, ids[-1])  # second pass: no hinting, empty glyphs trimmed
+    hbs.hb_subset_input_set_flags(request, _PASSTHROUGH | _DESUBROUTINIZE | _NO_HINTING)
+    second = hbs.hb_subset_or_fail(first, request)
+    blob = hb.hb_face_reference_blob(second)
+    length = ffi.new("unsigned int *")
+    data = bytes(ffi.buffer(hb.hb_blob_get_data(blob, length), length[0]))
+    hb.hb_blob_destroy(blob)
+    hb.hb_face_destroy(first)
+    hb.hb_face_destroy(second)
+    hbs.hb_subset_input_destroy(request)
+    return data
+
+
+def _read_tounicode(data: bytes) -> dict[int, str]:
+    if b"beginbfrange" in data:
+        raise NotConsolidated("ToUnicode with ranges")
+    mapping = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
+        for glyph, text in _BFCHAR.findall(block):
+            mapping[int(glyph, 16)] = bytes.fromhex(text.decode()).decode("utf-16-be")
+    return mapping
+
+
+def _write_tounicode(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
+    lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
+             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+             b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
+             b"1 begincodespacerange", b"<0000> <ffff>", b"endcodespacerange"]
+    items = sorted(mapping.items())
+    for start in range(0, len(items), 100):
+        batch = items[start:start + 100]
+        lines.append(f"{len(batch)} beginbfchar".encode())
+        lines += [f"<{g:04x}> <{t.encode('utf-16-be').hex()}>".encode() for g, t in batch]
+        lines.append(b"endbfchar")
+    lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
+    return Stream(pdf, zlib.compress(b"\n".join(lines), 6), Filter=Name.FlateDecode)
+
+
+def _read_widths(widths: Array) -> dict[int, float]:
+    out: dict[int, float] = {}
+    items = list(widths)
+    position = 0
+    while position < len(items):
+        start = int(items[position])
+        if isinstance(items[position + 1], Array):
+            for offset, value in enumerate(items[position + 1]):
+                out[start + offset] = float(value)
+            position += 2
+        else:
+            for glyph in range(start, int(items[position + 1]) + 1):
+                out[glyph] = float(items[position + 2])
+            position += 3
+    return out
+
+
+def _write_widths(widths: dict[int, float]) -> Array:
+    array: list[Any] = []
+    run: list[Any] = []
+    previous = None
+    for glyph in sorted(widths):
+        if previous is None or glyph != previous + 1:
+            run = []
+            array += [glyph, run]
+        value = widths[glyph]
+        run.append(int(value) if value == int(value) else value)
+        previous = glyph
+    return Array([Array(item) if isinstance(item, list) else item for item in array])
+
+
+def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
+    """Every /Font resource dictionary of the pages and of the forms they draw."""
+    seen: set[object] = set()
+    stack = [page.obj.get("/Resources") for page in pdf.pages]
+    while stack:
+        resources = stack.pop()
+        if not isinstance(resources, Dictionary):
+            continue
+        key = resources.objgen if resources.is_indirect else id(resources)
+        if key in seen:
+            continue
+        seen.add(key)
+        fonts = resources.get("/Font")
+        if isinstance(fonts, Dictionary):
+            yield fonts
+        forms = resources.get("/XObject")
+        if isinstance(forms, Dictionary):
+            for _, form in forms.items():
+                if form.get("/Subtype") == "/Form":
+                    stack.append(form.get("/Resources"))
+
+
+def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
+    """Replace each font's subsets by one; `files` maps a /FontFamily to its font file.
+
+    Returns how many subsets were replaced. Fonts whose family is not in `files`, or whose
+    subsets disagree, are left as they are.
+    """
+    groups: dict[tuple[str, str], list[tuple[Dictionary, str, Dictionary]]] = {}
+    for table in _font_tables(pdf):
+        for name, font in table.items():
+            if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
+                continue
+            descriptor = font.DescendantFonts[0].FontDescriptor
+            family = str(descriptor.get("/FontFamily", ""))
+            if family in files:
+                groups.setdefault((family, str(font.BaseFont)), []).append((table, name, font))
+    replaced = 0
+    for (family, _), users in sorted(groups.items()):
+        distinct = list({font.objgen: font for _, _, font in users}.values())
+        if len(distinct) < 2:
+            continue
+        try:
+            merged = _merged_font(pdf, distinct, files[family])
+        except NotConsolidated:
+            continue
+        for table, name, _ in users:
+            table[name] = merged
+        replaced += len(distinct)
+    return replaced
+
+
+def _merged_font(pdf: pikepdf.Pdf, fonts: list[Dictionary], path: Path) -> Dictionary:
+    widths: dict[int, float] = {}
+    text: dict[int, str] = {}
+    for font in fonts:
+        for glyph, width in _read_widths(font.DescendantFonts[0].W).items():
+            if widths.setdefault(glyph, width) != width:
+                raise NotConsolidated(f"glyph {glyph} has two widths")
+        for glyph, chars in _read_tounicode(font.ToUnicode.read_bytes()).items():
+            text.setdefault(glyph, chars)
+    data = subset_font(path, set(widths))
+    program = Stream(pdf, zlib.compress(data, 6), Filter=Name.FlateDecode)
+    first = fonts[0]
+    cid_font = first.DescendantFonts[0]
+    descriptor = pdf.make_indirect(Dictionary({
+        key: value for key, value in cid_font.FontDescriptor.items()
+        if key not in ("/FontFile3", "/FontFile2", "/CIDSet")}))
+    if data[:4] == b"OTTO":
+        program.Subtype = Name.OpenType
+        descriptor.FontFile3 = program
+    else:
+        descriptor.FontFile2 = program
+    descendant = pdf.make_indirect(Dictionary({
+        key: value for key, value in cid_font.items() if key not in ("/W", "/FontDescriptor")}))
+    descendant.W = _write_widths(widths)
+    descendant.FontDescriptor = descriptor
+    merged = pdf.make_indirect(Dictionary({
+        key: value for key, value in first.items()
+        if key not in ("/DescendantFonts", "/ToUnicode")}))
+    merged.DescendantFonts = Array([descendant])
+    merged.ToUnicode = pdf.make_indirect(_write_tounicode(pdf, text))
+    return merged

@@ -1,0 +1,235 @@
+"""Bound ledgers: one PDF per grid, cover counts, index, manifest pages, emergency batches."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cardgen.cli import cli
+from cardgen.config import load_config
+from cardgen.pipeline import load
+from cardgen.samplegen import generate, to_csv
+from tests.conftest import (
+    DATE,
+    TODAY,
+    WRONG_CHECK_ID,
+    close_colour,
+    dominant_colour,
+    household_rows,
+    page_count,
+    pdftotext,
+    render_page,
+    write_csv,
+)
+
+Run = Callable[..., Result]
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 invented households over 3 grids, every colour among them."""
+    folder = tmp_path_factory.mktemp("district")
+    path = folder / "district.csv"
+    path.write_text(to_csv(list(generate(40, seed=11, grids=3))), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def books(district: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    out = tmp_path_factory.mktemp("books")
+    result = invoke("ledger", district, "-o", out, "--date", DATE, "--jobs", "2")
+    return out, result
+
+
+def manifest(folder: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_one_pdf_per_grid_named_from_community_and_grid(books: tuple[Path, Result]) -> None:
+    folder, result = books
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in folder.glob("*.pdf"))
+    assert names == ["和平社区-第1网格.pdf", "和平社区-第2网格.pdf", "和平社区-第3网格.pdf"]
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    assert re.search(r"ledgers: 3, cards: 40, pages: \d+", result.output)
+
+
+def test_manifest_has_the_contract_shape_and_true_pages(books: tuple[Path, Result]) -> None:
+    folder, _ = books
+    data = manifest(folder)
+    assert set(data) == {"ledgers"}
+    seen = 0
+    for ledger in data["ledgers"]:
+        assert set(ledger) == {"file", "group", "households"}
+        pdf = folder / ledger["file"]
+        pages = page_count(pdf)
+        for entry in ledger["households"]:
+            assert set(entry) == {"household_id", "number", "first_page", "page_count",
+                                  "colour", "hash"}
+            assert re.fullmatch(r"\d{3}/\d{3}", entry["number"])
+            assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"])
+            first = entry["first_page"]
+            assert first >= 1 and first + entry["page_count"] - 1 <= pages
+            text = pdftotext(pdf, first)
+            assert f"户号 {entry['household_id']}" in text
+            assert entry["number"] in text
+            seen += 1
+    assert seen == 40
+
+
+def test_cover_counts_match_the_data(books: tuple[Path, Result], district: Path) -> None:
+    folder, _ = books
+    loaded = load(district, load_config(), TODAY)
+    for ledger in manifest(folder)["ledgers"]:
+        colours = Counter(entry["colour"] for entry in ledger["households"])
+        cover = pdftotext(folder / ledger["file"], 1)
+        assert "户卡台账" in cover and "常态" in cover
+        for key, colour in loaded.config.palette.items():
+            line = next(line for line in cover.splitlines() if f"{colour.char}色 · " in line)
+            assert re.search(rf"\b{colours[key]}\s*户$", line.rstrip()), line
+        households = len(ledger["households"])
+        assert f"{households} 户" in cover
+
+
+def test_cards_stand_in_natural_address_order(books: tuple[Path, Result]) -> None:
+    folder, _ = books
+    for ledger in manifest(folder)["ledgers"]:
+        numbers = [entry["number"] for entry in ledger["households"]]
+        assert numbers == sorted(numbers)
+        firsts = [entry["first_page"] for entry in ledger["households"]]
+        assert firsts == sorted(firsts)
+
+
+def test_index_lists_every_household_with_its_page(books: tuple[Path, Result]) -> None:
+    folder, _ = books
+    ledger = manifest(folder)["ledgers"][0]
+    index = pdftotext(folder / ledger["file"], 2)
+    for entry in ledger["households"]:
+        row = next(line for line in index.splitlines() if entry["household_id"] in line)
+        assert row.split()[0] == entry["number"]
+        assert row.split()[-1] == str(entry["first_page"])
+
+
+def test_reprint_carries_the_book_number(books: tuple[Path, Result], district: Path,
+                                         tmp_path: Path) -> None:
+    folder, _ = books
+    entry = manifest(folder)["ledgers"][1]["households"][5]
+    out = tmp_path / "loose.pdf"
+    result = invoke("reprint", district, "-o", out, "--household", entry["household_id"],
+                    "--date", DATE)
+    assert result.exit_code == 0
+    assert entry["number"] in pdftotext(out)
+
+
+def test_rerun_is_byte_identical_whatever_the_jobs(district: Path, books: tuple[Path, Result],
+                                                   tmp_path: Path) -> None:
+    folder, _ = books
+    result = invoke("ledger", district, "-o", tmp_path, "--date", DATE, "--jobs", "1")
+    assert result.exit_code == 0
+    for pdf in folder.glob("*.pdf"):
+        assert (tmp_path / pdf.name).read_bytes() == pdf.read_bytes(), pdf.name
+    assert (tmp_path / "manifest.json").read_bytes() == (folder / "manifest.json").read_bytes()
+
+
+def test_emergency_batch_of_red_and_orange(district: Path, tmp_path: Path) -> None:
+    result = invoke("ledger", district, "-o", tmp_path, "--emergency", "--colour", "red",
+                    "--colour", "orange", "--by", "all", "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    [pdf] = list(tmp_path.glob("*.pdf"))
+    assert pdf.name == "全部-应急.pdf"
+    loaded = load(district, load_config(), TODAY)
+    expected = {hid for hid, c in loaded.categories.items() if c.key in ("red", "orange")}
+    [ledger] = manifest(tmp_path)["ledgers"]
+    assert {e["household_id"] for e in ledger["households"]} == expected
+    assert "应急" in pdftotext(pdf, 1)
+    entry = ledger["households"][0]
+    image = render_page(pdf, entry["first_page"] - 1, dpi=80)
+    colour = loaded.config.palette[entry["colour"]]
+    assert dominant_colour(image, (208, 20, 210, 280), 80) == "#FFFFFF"  # not on the right
+    top_strip = dominant_colour(image, _emergency_tab_x(colour.order), 80)
+    assert close_colour(top_strip, colour.hex)
+    # numbers are the book's, not the emergency ledger's own positions
+    assert any(not e["number"].endswith(f"/{len(expected):03d}") for e in ledger["households"])
+
+
+def _emergency_tab_x(order: int) -> tuple[float, float, float, float]:
+    left = 15 + 8 + order * 34
+    return left + 2, 0, left + 28, 2
+
+
+def test_unknown_selection_is_usage_error(district: Path, tmp_path: Path) -> None:
+    result = invoke("ledger", district, "-o", tmp_path, "--colour", "pink")
+    assert result.exit_code == 2 and "red, orange, yellow, blue, green" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def with_errors(tmp_path: Path) -> Path:
+    rows = [*household_rows("H1"), *household_rows("H2", 地址="阳光花园10号楼"),
+            {**household_rows("H3", 地址="阳光花园3号楼")[0], "身份证号": WRONG_CHECK_ID}]
+    return write_csv(tmp_path / "errs.csv", rows)
+
+
+def test_errors_stop_the_ledger_and_nothing_is_written(with_errors: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke("ledger", with_errors, "-o", out, "--date", DATE)
+    assert result.exit_code == 1
+    assert "--skip-invalid" in result.output and "check digit" in result.output
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_skip_invalid_prints_the_rest_and_lists_the_skipped(with_errors: Path,
+                                                            tmp_path: Path) -> None:
+    result = invoke("ledger", with_errors, "-o", tmp_path / "out", "--skip-invalid",
+                    "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 household" in result.output
+    [ledger] = manifest(tmp_path / "out")["ledgers"]
+    assert [e["household_id"] for e in ledger["households"]] == ["H1", "H2"]  # 2号楼, 10号楼
+    cover = pdftotext(tmp_path / "out" / ledger["file"], 1)
+    assert "未打印" in cover and "H3" in cover
+
+
+def test_duplex_starts_every_card_on_a_right_hand_page(tmp_path: Path) -> None:
+    long = [{**household_rows("L1")[0], "姓名": f"成员{i:02d}", "身份证号": "",
+             "与户主关系": "户主" if i == 0 else "子"} for i in range(30)]
+    rows = [*household_rows("A1", 地址="1号楼"), *[{**r, "地址": "2号楼"} for r in long],
+            *household_rows("C1", 地址="3号楼")]
+    source = write_csv(tmp_path / "duplex.csv", rows)
+    result = invoke("ledger", source, "-o", tmp_path / "out", "--duplex", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    [ledger] = manifest(tmp_path / "out")["ledgers"]
+    pdf = tmp_path / "out" / ledger["file"]
+    entries = {e["household_id"]: e for e in ledger["households"]}
+    assert [e["first_page"] % 2 for e in entries.values()] == [1, 1, 1]
+    assert entries["L1"]["page_count"] == 2
+    assert entries["L1"]["first_page"] == entries["A1"]["first_page"] + 2  # a blank between
+    assert entries["C1"]["first_page"] == entries["L1"]["first_page"] + 2
+    back = render_page(pdf, entries["L1"]["first_page"], dpi=80)  # L1's second page
+    orange = load_config().palette["orange"].hex  # 低保 makes L1 orange: tab at 76-106 mm
+    assert close_colour(dominant_colour(back, (0, 78, 2, 104), 80), orange)  # on the left
+    assert dominant_colour(back, (208, 78, 210, 104), 80) == "#FFFFFF"
+    assert page_count(pdf) == entries["C1"]["first_page"]
+    assert pdftotext(pdf, entries["L1"]["first_page"] - 1).strip() == ""
+
+
+def test_each_font_is_embedded_once_per_ledger(books: tuple[Path, Result]) -> None:
+    """Chunks rendered apart share one font subset each after merging (not one per chunk)."""
+    import subprocess
+
+    folder, _ = books
+    for pdf in folder.glob("*.pdf"):
+        fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
+                               check=True).stdout.splitlines()[2:]
+        assert len(fonts) == 2, fonts  # Regular and Bold
+        subprocess.run(["qpdf", "--check", str(pdf)], check=True, capture_output=True)
