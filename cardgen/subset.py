@@ -116,7 +116,7 @@ def _write_tounicode(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
     return Stream(pdf, zlib.compress(b"\n".join(lines), 6), Filter=Name.FlateDecode)
 
 
-def _read_widths(widths: Array) -> dict[int, float]:
+def _read_widths(widths: Any) -> dict[int, float]:
     out: dict[int, float] = {}
     items = list(widths)
     position = 0
@@ -175,7 +175,7 @@ def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
     Returns how many subsets were replaced. Fonts whose family is not in `files`, or whose
     subsets disagree, are left as they are.
     """
-    groups: dict[tuple[str, str], list[tuple[Dictionary, str, Dictionary]]] = {}
+    groups: dict[tuple[str, str], list[tuple[Dictionary, str, Any]]] = {}
     for table in _font_tables(pdf):
         for name, font in table.items():
             if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
@@ -199,7 +199,7 @@ def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
     return replaced
 
 
-def _merged_font(pdf: pikepdf.Pdf, fonts: list[Dictionary], path: Path) -> Dictionary:
+def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path) -> Dictionary:
     widths: dict[int, float] = {}
     text: dict[int, str] = {}
     for font in fonts:
