@@ -1,0 +1,213 @@
+"""Benchmark cardgen as users run it: cold start, cold reprint, whole ledgers, the Typst peer.
+
+    python benchmarks/bench.py                   # 1, 100 and 1,000 households
+    python benchmarks/bench.py --sizes 1000,10000
+    python benchmarks/bench.py --no-typst
+
+Every case runs `cardgen` in a fresh process, as a user would, and samples the peak resident
+memory of the whole process tree (workers included). With the `typst` package installed, the
+same 1,000 cards (made by cardgen's own pipeline) are compiled by Typst in the same run and
+the ledger's time is printed as a ratio of Typst's. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from cardgen.cards import Card, layout_for
+from cardgen.config import load_config
+from cardgen.pipeline import load
+from cardgen.samplegen import generate, to_csv
+
+DATE = "2026-11-29"
+TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"
+CARDGEN = [sys.executable, "-m", "cardgen"]
+
+
+@dataclass
+class Measure:
+    case: str
+    households: int
+    seconds: float
+    peak_mib: float
+    out_bytes: int = 0
+    cards: int = 0
+
+
+def run_measured(args: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a command and all its children."""
+    started = time.perf_counter()
+    process = psutil.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                tree = [process, *process.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = process.communicate()
+    seconds = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{err.decode(errors='replace')}")
+    return seconds, peak / 2**20
+
+
+def write_input(folder: Path, households: int) -> Path:
+    path = folder / f"households-{households}.csv"
+    if not path.exists():
+        rows = list(generate(households, seed=3, grids=max(1, households // 1000)))
+        path.write_text(to_csv(rows), encoding="utf-8")
+    return path
+
+
+def best_of(times: int, args: list[str]) -> tuple[float, float]:
+    runs = [run_measured(args) for _ in range(times)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def typst_cards(source: Path) -> list[dict[str, object]]:
+    """cardgen's own cards for `source`, as the data the Typst template reads."""
+    config = load_config()
+    loaded = load(source, config, dt.date.fromisoformat(DATE))
+    layout = layout_for(config.paper(None), config.gutter)
+    from cardgen.cards import build_card
+    from cardgen.render import ink_for
+
+    cards = []
+    page = 1
+    for household in loaded.dataset.households:
+        card: Card = build_card(household, loaded.categories[household.household_id], config,
+                                layout, loaded.today, loaded.numbers[household.household_id],
+                                emergency=False)
+        members = [m for p in card.pages for m in p.members]
+        cards.append({
+            "hex": card.colour.hex, "ink": ink_for(card.colour.hex), "char": card.colour.char,
+            "name": card.colour.name, "order": card.colour.order, "emergency": False,
+            "reasons": card.reasons, "household_id": card.household_id,
+            "ledger_number": card.ledger_number, "community": card.community,
+            "grid": card.grid, "address": card.address, "housing": card.housing,
+            "marks": " ".join(("▣ " if m.checked else "□ ") + m.label for m in card.marks),
+            "grid_worker": card.grid_worker, "grid_worker_phone": card.grid_worker_phone,
+            "stickers": [{"label": s.label, "filled": s.filled, "names": s.names}
+                         for s in card.stickers],
+            "chips": [{"label": c.label, "names": c.names} for c in card.chips],
+            "members": [{k: str(getattr(m, k)) for k in (
+                "number", "name", "relation", "sex", "ethnicity", "age", "id_text", "phone",
+                "residence", "flags")} for m in members],
+            "visit": card.visit, "member_count": card.member_count,
+            "notes_title": config.notes_title, "notes_columns": list(config.notes_columns),
+            "date": DATE, "mode": "常态", "page": page,
+        })
+        page += card.page_count
+    return cards
+
+
+def typst_compile(source: Path, folder: Path) -> Measure | None:
+    try:
+        import typst  # noqa: F401
+    except ImportError:
+        return None
+    cards = typst_cards(source)
+    data = folder / "typst-cards.json"
+    data.write_text(json.dumps(cards, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(TYPST_TEMPLATE, folder / "cards.typ")
+    out = folder / "typst.pdf"
+    fonts = str(Path(__file__).resolve().parent.parent / "fonts")
+    script = ("import typst; typst.compile('cards.typ', output='typst.pdf', root='.', "
+              f"font_paths=[{fonts!r}], ignore_system_fonts=True, "
+              "sys_inputs={'data': 'typst-cards.json'})")
+    seconds, peak = run_measured([sys.executable, "-c", script], cwd=folder)
+    return Measure("typst compile (peer)", len(cards), seconds, peak, out.stat().st_size,
+                   len(cards))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+            f"Python {platform.python_version()}, {dt.date.today().isoformat()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,100,1000",
+                        help="household counts for whole ledgers (comma-separated)")
+    parser.add_argument("--no-typst", action="store_true", help="skip the Typst peer")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results: list[Measure] = []
+    with tempfile.TemporaryDirectory(prefix="cardgen-bench-") as temp:
+        folder = Path(temp)
+        seconds, peak = best_of(3, [*CARDGEN, "--help"])
+        results.append(Measure("cardgen --help", 0, seconds, peak))
+        thousand = write_input(folder, 1000)
+        card = folder / "one.pdf"
+        seconds, peak = best_of(3, [*CARDGEN, "reprint", str(thousand), "-o", str(card),
+                                    "--household", "G01-0001", "--date", DATE])
+        results.append(Measure("cold reprint, 1 of 1,000", 1000, seconds, peak,
+                               card.stat().st_size, 1))
+        typst_source = None
+        for size in sizes:
+            source = write_input(folder, size)
+            out = folder / f"ledger-{size}"
+            shutil.rmtree(out, ignore_errors=True)
+            seconds, peak = run_measured([*CARDGEN, "ledger", str(source), "-o", str(out),
+                                          "--by", "all", "--date", DATE, "--quiet",
+                                          "--jobs", str(args.jobs)])
+            size_bytes = sum(p.stat().st_size for p in out.glob("*.pdf"))
+            results.append(Measure(f"cold ledger, --jobs {args.jobs}", size, seconds, peak,
+                                   size_bytes, size))
+            if size == 1000:
+                typst_source = source
+        typst = None
+        if not args.no_typst and typst_source is not None:
+            typst = typst_compile(typst_source, folder)
+            if typst:
+                results.append(typst)
+
+    print(f"machine: {machine()}")
+    print(f"{'case':34} {'households':>10} {'wall s':>8} {'cards/s':>8} {'peak MiB':>9} "
+          f"{'bytes/card':>10} {'x typst':>8}")
+    for m in results:
+        rate = f"{m.cards / m.seconds:.1f}" if m.cards else ""
+        per_card = f"{m.out_bytes // m.cards}" if m.cards and m.out_bytes else ""
+        ratio = (f"{m.seconds / typst.seconds:.2f}" if typst and m.households == 1000
+                 and m.cards == 1000 else "")
+        print(f"{m.case:34} {m.households:>10} {m.seconds:>8.2f} {rate:>8} "
+              f"{m.peak_mib:>9.0f} {per_card:>10} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    main()
