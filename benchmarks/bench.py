@@ -28,10 +28,13 @@ from pathlib import Path
 
 import psutil
 
-from cardgen.cards import Card, layout_for
+from cardgen.canvas import ink_for
+from cardgen.cards import Card, build_card, layout_for
 from cardgen.config import load_config
+from cardgen.fonts import font_set
 from cardgen.pipeline import load
 from cardgen.samplegen import generate, to_csv
+from cardgen.typeset import Typesetter
 
 DATE = "2026-11-29"
 TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"
@@ -94,15 +97,14 @@ def typst_cards(source: Path) -> list[dict[str, object]]:
     config = load_config()
     loaded = load(source, config, dt.date.fromisoformat(DATE))
     layout = layout_for(config.paper(None), config.gutter)
-    from cardgen.cards import build_card
-    from cardgen.render import ink_for
+    typesetter = Typesetter(font_set(config))
 
     cards = []
     page = 1
     for household in loaded.dataset.households:
         card: Card = build_card(household, loaded.categories[household.household_id], config,
                                 layout, loaded.today, loaded.numbers[household.household_id],
-                                emergency=False)
+                                False, typesetter)
         members = [m for p in card.pages for m in p.members]
         cards.append({
             "hex": card.colour.hex, "ink": ink_for(card.colour.hex), "char": card.colour.char,

@@ -8,12 +8,12 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from cardgen.cards import Card, Column, Layout, text_lines
+from cardgen.cards import PT, Card, Column, Layout
 from cardgen.categorise import shown_flag
 from cardgen.config import Config
 from cardgen.model import Household
+from cardgen.typeset import Typesetter
 
 _DIGITS = re.compile(r"(\d+)")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
@@ -27,6 +27,7 @@ INDEX_TITLE_HEIGHT = 10.0  # mm at scale 1
 INDEX_HEAD = 6.0
 INDEX_FONT = 8.0  # pt
 INDEX_PAD = 1.6
+INDEX_MIN_ROW = 5.6
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -147,11 +148,6 @@ class LedgerPlan:
     def household_count(self) -> int:
         return len(self.cards)
 
-    @property
-    def front_pages(self) -> int:
-        """Cover and index pages (and the blank that may follow them in duplex)."""
-        return self.cards[0].first_page - 1 if self.cards else self.total_pages
-
 
 def _most_common(values: list[str]) -> str:
     counted = Counter(v for v in values if v)
@@ -164,8 +160,8 @@ def _colour_meanings() -> dict[str, str]:
 
 
 def plan_ledger(group: str, households: list[Household], cards: list[Card], config: Config,
-                layout: Layout, emergency: bool, duplex: bool, selection: str,
-                skipped: list[str], taken_names: set[str]) -> LedgerPlan:
+                layout: Layout, typesetter: Typesetter, emergency: bool, duplex: bool,
+                selection: str, skipped: list[str], taken_names: set[str]) -> LedgerPlan:
     """Number every page: cover, index, then each card (on a right-hand page in duplex)."""
     meanings = _colour_meanings()
     colours = Counter(card.colour.key for card in cards)
@@ -195,7 +191,7 @@ def plan_ledger(group: str, households: list[Household], cards: list[Card], conf
         flag_counts=flag_rows, skipped=skipped,
         member_count=sum(len(h.members) for h in households))
 
-    rows = _index_rows(households, cards, config, layout)
+    rows = _index_rows(households, cards, config, layout, typesetter)
     plan.index_pages = _paginate_index(rows, layout)
     page = 2
     if duplex:  # the cover's back stays blank
@@ -217,8 +213,9 @@ def plan_ledger(group: str, households: list[Household], cards: list[Card], conf
 
 
 def _index_rows(households: list[Household], cards: list[Card], config: Config,
-                layout: Layout) -> list[IndexRow]:
+                layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
     s = layout.paper.scale
+    size = INDEX_FONT * s
     rows = []
     for household, card in zip(households, cards, strict=True):
         head = household.head
@@ -226,12 +223,13 @@ def _index_rows(households: list[Household], cards: list[Card], config: Config,
                                         for f in m.flags))
         texts = {"no": card.ledger_number, "hid": card.household_id, "addr": card.address,
                  "head": head.name if head else "（空置）", "fl": flags, "col": "", "pg": "000"}
-        lines = max(text_lines(texts[col.key], layout.content_width * col.share - 2 * s,
-                               INDEX_FONT * s) for col in INDEX_COLUMNS)
-        height = lines * layout.line_height(INDEX_FONT * s) + INDEX_PAD * s
+        lines = max(len(typesetter.lines(texts[col.key],
+                                         (layout.content_width * col.share - 2 * s) / (size * PT)))
+                    for col in INDEX_COLUMNS)
+        height = lines * layout.line_height(size) + INDEX_PAD * s
         rows.append(IndexRow(card.ledger_number, card.household_id, card.address,
                              texts["head"], card.colour.key, card.colour.char, flags, 0,
-                             max(height, 5.6 * s)))
+                             max(height, INDEX_MIN_ROW * s)))
     return rows
 
 
@@ -269,37 +267,3 @@ def manifest_entry(plan: LedgerPlan, group: str, render_key: str,
             "hash": card_hash(card, render_key),
         })
     return {"file": plan.file_name, "group": group, "households": households}
-
-
-def merge_pdfs(parts: list[Path], blank_pages: list[int], page_size: tuple[float, float],
-               out: Path, title: str, date: str, font_files: dict[str, Path]) -> int:
-    """Concatenate PDFs (inserting blank pages where planned) into `out`, with one subset
-    per font instead of one per part; returns the page count."""
-    import pikepdf
-
-    from cardgen.subset import consolidate_fonts
-
-    merged = pikepdf.new()
-    sources = []
-    try:
-        for part in parts:
-            source = pikepdf.open(part)
-            sources.append(source)
-            for page in source.pages:
-                while len(merged.pages) + 1 in blank_pages:
-                    merged.add_blank_page(page_size=page_size)
-                merged.pages.append(page)
-        consolidate_fonts(merged, font_files)
-        stamp = f"D:{date.replace('-', '')}000000Z"
-        merged.docinfo["/Title"] = pikepdf.String(title)
-        merged.docinfo["/Creator"] = pikepdf.String("cardgen")
-        merged.docinfo["/Producer"] = pikepdf.String("cardgen (WeasyPrint, pikepdf)")
-        merged.docinfo["/CreationDate"] = pikepdf.String(stamp)
-        merged.docinfo["/ModDate"] = pikepdf.String(stamp)
-        merged.save(out, deterministic_id=True, compress_streams=True,
-                    object_stream_mode=pikepdf.ObjectStreamMode.generate)
-        return len(merged.pages)
-    finally:
-        for source in sources:
-            source.close()
-        merged.close()

@@ -1,9 +1,9 @@
 """What a card shows, page by page: the household seen through privacy rules and the layout.
 
 The layout (every position in millimetres) is computed here, once per paper size, and used
-twice: by the template to place things and by the pagination that decides which members go
-on a continuation page (续页). Row heights are estimated conservatively from the text, so a
-planned page never holds more than it can show.
+three times: by the frame's stylesheet, by the data layer (cardgen/draw.py) and by the
+pagination that decides which members go on a continuation page (续页). Row heights come
+from the same typesetter that draws the rows, so a planned page holds exactly what it shows.
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ from cardgen.categorise import shown_flag
 from cardgen.config import Colour, Config, Paper
 from cardgen.idnumber import mask_id
 from cardgen.model import Category, Household, Member
+from cardgen.typeset import Typesetter
 
 PT = 25.4 / 72  # millimetres per point
-
-# Advance widths (em) of printable ASCII in the bundled font, the wider of Regular and Bold,
-# measured with fontTools from fonts/NotoSansCJKsc-*.otf. Everything else counts as 1 em.
-_ASCII_EM = dict(zip(
-    (chr(code) for code in range(0x20, 0x7F)),
-    (0.227, 0.37, 0.574, 0.59, 0.59, 0.963, 0.74, 0.325, 0.378, 0.378, 0.507, 0.59, 0.325,
-     0.37, 0.325, 0.392, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.59, 0.325,
-     0.325, 0.59, 0.59, 0.59, 0.514, 1.007, 0.641, 0.681, 0.656, 0.714, 0.615, 0.585, 0.717,
-     0.757, 0.33, 0.568, 0.686, 0.578, 0.853, 0.749, 0.77, 0.667, 0.77, 0.682, 0.624, 0.625,
-     0.748, 0.619, 0.915, 0.627, 0.58, 0.613, 0.378, 0.392, 0.378, 0.59, 0.567, 0.626, 0.591,
-     0.644, 0.527, 0.644, 0.581, 0.372, 0.597, 0.64, 0.304, 0.306, 0.604, 0.315, 0.964, 0.641,
-     0.626, 0.644, 0.644, 0.436, 0.495, 0.421, 0.637, 0.576, 0.863, 0.562, 0.574, 0.511, 0.378,
-     0.296, 0.378, 0.59),
-    strict=True))
 
 
 @dataclass(frozen=True)
@@ -115,36 +102,38 @@ class Layout:
     def line_height(self, size_pt: float) -> float:
         return size_pt * PT * self.line
 
+    @property
+    def row_pitch(self) -> float:
+        """Height of a one-line member row (and of the blank ruled rows)."""
+        return self.line_height(self.font) + self.cell_pad
+
+    @property
+    def stickers_top(self) -> float:
+        return self.band_height + self.gap
+
+    @property
+    def household_top(self) -> float:
+        return self.stickers_top + self.sticker_height + self.gap
+
+    def column_x(self, index: int) -> float:
+        return self.content_width * sum(c.share for c in COLUMNS[:index])
+
+    @property
+    def slot_width(self) -> float:
+        return (self.content_width - 9 * self.paper.scale) / 4
+
 
 def layout_for(paper: Paper, gutter: float = 5.0) -> Layout:
     """The geometry for a paper size; `gutter` widens the bound (left) edge's margin."""
     s = paper.scale
     return Layout(
         paper=paper, margin_top=15 * s, margin_right=17 * s, margin_bottom=9 * s,
-        margin_left=10 * s + gutter, band_height=30 * s, sticker_height=26 * s,
-        household_height=32 * s, visit_height=8 * s, strip_height=46 * s,
+        margin_left=10 * s + gutter, band_height=30 * s, sticker_height=31 * s,
+        household_height=33 * s, visit_height=8 * s, strip_height=46 * s,
         footer_height=6 * s, gap=3.5 * s, table_head=7 * s, tab_long=30 * s,
         tab_short=12 * s, tab_pitch=36 * s, tab_start=40 * s, font=9 * s, small=7.5 * s,
         line=1.3, cell_pad=2.4 * s,
     )
-
-
-def text_lines(text: str, width_mm: float, size_pt: float) -> int:
-    """How many lines `text` takes in a box `width_mm` wide, erring on the side of more."""
-    if not text:
-        return 1
-    em = size_pt * PT
-    room = width_mm * 0.95
-    lines, used = 1, 0.0
-    for char in text:
-        if char == "\n":
-            lines, used = lines + 1, 0.0
-            continue
-        advance = em * (_ASCII_EM.get(char, 1.0) + 0.03)  # + letter-spacing, rounding
-        if used + advance > room and used > 0:
-            lines, used = lines + 1, 0.0
-        used += advance
-    return lines
 
 
 @dataclass(frozen=True)
@@ -160,7 +149,8 @@ class MemberLine:
     residence: str
     flags: str
     notes: str
-    height: float  # estimated, mm
+    height: float  # mm, as drawn
+    bold_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,8 +213,14 @@ class Card:
         return len(self.pages)
 
 
+def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
+               bold: bool = False) -> int:
+    """How many lines `text` takes in a cell `width_mm` wide (padding already taken off)."""
+    return len(typesetter.lines(text, width_mm / (size_pt * PT), bold))
+
+
 def _member_line(number: int, member: Member, config: Config, layout: Layout,
-                 today: dt.date) -> MemberLine:
+                 today: dt.date, typesetter: Typesetter) -> MemberLine:
     age = member.age_on(today)
     age_text = "" if age is None else str(age)
     if config.show_birth_date and member.birth_date:
@@ -235,14 +231,15 @@ def _member_line(number: int, member: Member, config: Config, layout: Layout,
         number=number, name=member.name, relation=member.relation, sex=member.sex,
         ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
         phone=member.phone, residence=member.residence, flags=flags, notes=member.notes,
-        height=0.0)
-    lines = max(text_lines(getattr(line, c.key) if c.key != "number" else str(number),
-                           layout.column_width(c) - 2 * layout.paper.scale, layout.font)
+        height=0.0, bold_name=member.is_head)
+    pad = 2 * layout.paper.scale
+    lines = max(cell_lines(typesetter, str(getattr(line, c.key)), layout.column_width(c) - pad,
+                           layout.font, bold=c.key == "name" and member.is_head)
                 for c in COLUMNS)
     height = lines * layout.line_height(layout.font) + layout.cell_pad
     if member.notes:
-        note_lines = text_lines("备注：" + member.notes,
-                                layout.content_width - 4 * layout.paper.scale, layout.small)
+        note_lines = cell_lines(typesetter, "备注：" + member.notes,
+                                layout.content_width - layout.column_x(1) - pad, layout.small)
         height += note_lines * layout.line_height(layout.small) + layout.cell_pad
     return MemberLine(**{**line.__dict__, "height": height})
 
@@ -262,10 +259,12 @@ def paginate(lines: list[MemberLine], layout: Layout) -> tuple[CardPage, ...]:
 
 
 def build_card(household: Household, category: Category, config: Config, layout: Layout,
-               today: dt.date, ledger_number: str, emergency: bool) -> Card:
-    """The card of one household, ready for the template."""
+               today: dt.date, ledger_number: str, emergency: bool,
+               typesetter: Typesetter) -> Card:
+    """The card of one household, ready to draw."""
     members = sorted(household.members, key=lambda m: not m.is_head)
-    lines = [_member_line(n, m, config, layout, today) for n, m in enumerate(members, 1)]
+    lines = [_member_line(n, m, config, layout, today, typesetter)
+             for n, m in enumerate(members, 1)]
     vacant = not household.members
     return Card(
         household_id=household.household_id,

@@ -1,4 +1,10 @@
-"""Render stage: cards through Jinja2 into HTML, and through WeasyPrint into PDF bytes."""
+"""Render stage, the WeasyPrint part: card frames and ledger covers from Jinja2 templates.
+
+Frames hold what every card of one colour and mode shares (templates/frame.html.j2); the
+household data is drawn over them by cardgen/draw.py, never passed through HTML. Covers
+(templates/cover.html.j2) are whole pages. Templates are sandboxed and escaped, and
+WeasyPrint may load only files inside the template and font folders.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +13,21 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from cardgen import resources
-from cardgen.assemble import (
-    INDEX_COLUMNS,
-    INDEX_FONT,
-    INDEX_HEAD,
-    INDEX_PAD,
-    INDEX_TITLE_HEIGHT,
-    LedgerPlan,
-)
-from cardgen.cards import COLUMNS, Card, Layout, layout_for
+from cardgen.canvas import ink_for
+from cardgen.cards import COLUMNS, Layout, layout_for
 from cardgen.config import Colour, Config
 from cardgen.errors import RenderRefused, UsageError
+from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
 
-REGULAR_FAMILY = "Cardgen Sans"
-BOLD_FAMILY = "Cardgen Sans Bold"
+if TYPE_CHECKING:
+    from cardgen.assemble import LedgerPlan
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,14 @@ class DocInfo:
     duplex: bool = False
 
 
-def font_files(config: Config) -> dict[str, Path]:
-    """The @font-face families cardgen declares, and the file behind each."""
-    files = {REGULAR_FAMILY: resources.REGULAR_FONT, BOLD_FAMILY: resources.BOLD_FONT}
-    for index, path in enumerate(config.fallback_fonts, 1):
-        files[f"Cardgen Fallback {index}"] = path
-    return files
+@dataclass(frozen=True)
+class Frame:
+    """One frame variant: what a card page of this colour, mode and side looks like."""
+
+    colour: str  # "" for a plain page (index, blank) that only carries the page boxes
+    emergency: bool = False
+    verso: bool = False  # a back page in duplex: tab on the left
+    first: bool = True  # a card's first page (stickers and household block) or a 续页
 
 
 def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
@@ -73,17 +75,6 @@ def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
 def _escape_html(name: str | None) -> bool:
     """Escape everything but stylesheets (which see only the validated config, never data)."""
     return not (name or "").endswith(".css.j2")
-
-
-def ink_for(hex_colour: str) -> str:
-    """Black or white, whichever contrasts more with the colour (WCAG relative luminance)."""
-    def linear(channel: int) -> float:
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
-    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
 
 
 def pattern_css(colour: Colour, scale: float) -> str:
@@ -148,10 +139,7 @@ class Renderer:
 
         self.config = config
         self.options = options or PrintOptions()
-        if self.options.paper and self.options.paper not in config.papers:
-            raise UsageError(f"--paper {self.options.paper!r} is no paper size; use one of: "
-                             + ", ".join(config.papers))
-        self.layout: Layout = layout_for(config.paper(self.options.paper), config.gutter)
+        self.layout: Layout = layout_for_options(config, self.options)
         self.env = make_environment(templates)
         roots = [resources.TEMPLATES, resources.FONTS,
                  *(path.parent for path in config.fallback_fonts)]
@@ -159,24 +147,12 @@ class Renderer:
             roots.insert(0, templates)
         self.fetcher = SafeFetcher(roots)
         self.font_config = FontConfiguration()
-        self.template_fingerprint = self._fingerprint(templates)
         self.base_url = str(templates or resources.TEMPLATES) + "/"
         context = self._css_context()
         css_text = "\n".join(self._template(name).render(**context)
-                             for name in ("card.css.j2", "ledger.css.j2"))
+                             for name in ("frame.css.j2", "cover.css.j2"))
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
-
-    @staticmethod
-    def _fingerprint(templates: Path | None) -> str:
-        """A hash of every template file in use: part of what shapes a card."""
-        digest = hashlib.sha256()
-        for folder in (templates, resources.TEMPLATES):
-            if folder is None:
-                continue
-            for path in sorted(folder.glob("*.j2")):
-                digest.update(path.name.encode() + b"\0" + path.read_bytes())
-        return digest.hexdigest()
 
     def _template(self, name: str) -> jinja2.Template:
         try:
@@ -204,30 +180,12 @@ class Renderer:
                 "columns": COLUMNS,
                 "ruled_first": self._ruled(first=True), "ruled_next": self._ruled(first=False),
                 "bleed": self.options.bleed, "marks": self.options.marks,
-                "notes_lines": self.config.notes_lines,
-                "index_columns": INDEX_COLUMNS, "index_title_height": INDEX_TITLE_HEIGHT * scale,
-                "index_head": INDEX_HEAD * scale, "index_font": INDEX_FONT * scale,
-                "index_pad": INDEX_PAD * scale}
+                "notes_lines": self.config.notes_lines}
 
     def _ruled(self, first: bool) -> str:
         layout = self.layout
-        height = layout.rows_room(first)
-        pitch = layout.line_height(layout.font) + layout.cell_pad
-        return ruled_svg(layout.content_width, height, pitch, _column_edges(),
-                         layout.paper.scale)
-
-    def _doc_context(self, doc: DocInfo) -> dict[str, Any]:
-        return {
-            "title": doc.title,
-            "date": doc.date.isoformat(),
-            "duplex": doc.duplex,
-            "mode_word": "常态",
-            "emergency_word": "应急",
-            "notes_title": self.config.notes_title,
-            "notes_columns": self.config.notes_columns,
-            "notes_lines": self.config.notes_lines,
-            "confidential": self.config.confidential,
-        }
+        return ruled_svg(layout.content_width, layout.rows_room(first), layout.row_pitch,
+                         _column_edges(), layout.paper.scale)
 
     def _render_html(self, name: str, **context: Any) -> str:
         try:
@@ -235,21 +193,24 @@ class Renderer:
         except jinja2.TemplateError as exc:
             raise RenderRefused(f"template {name}: {exc}") from None
 
-    def html(self, cards: list[Card], doc: DocInfo) -> str:
-        return self._render_html("card.html.j2", cards=cards, columns=COLUMNS,
-                                 doc=self._doc_context(doc))
+    def frames_pdf(self, frames: list[Frame]) -> bytes:
+        """One page per frame variant, in the order given."""
+        variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
+                     "verso": f.verso, "first": f.first} for f in frames]
+        card = {"sticker_slots": self.config.sticker_slots,
+                "notes_title": self.config.notes_title,
+                "notes_columns": self.config.notes_columns,
+                "notes_lines": self.config.notes_lines}
+        html = self._render_html("frame.html.j2", frames=variants, columns=COLUMNS, card=card)
+        return self._write(html, len(frames), "the card frames")
 
-    def pdf(self, cards: list[Card], doc: DocInfo) -> bytes:
-        """The cards as one PDF; refuses (nothing returned) if a card outgrows its pages."""
-        planned = sum(card.page_count for card in cards)
-        return self._write(self.html(cards, doc), planned, "the cards")
-
-    def front_pdf(self, plan: LedgerPlan, doc: DocInfo) -> bytes:
-        """A ledger's cover and index pages."""
+    def cover_pdf(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
+        """One cover page per ledger."""
         palette = sorted(self.config.palette.values(), key=lambda c: c.order)
-        html = self._render_html("ledger.html.j2", ledger=plan, palette=palette,
-                                 doc=self._doc_context(doc))
-        return self._write(html, 1 + len(plan.index_pages), "the cover and index")
+        html = self._render_html("cover.html.j2", ledgers=plans, palette=palette,
+                                 doc={"title": doc.title, "date": doc.date.isoformat(),
+                                      "confidential": self.config.confidential})
+        return self._write(html, len(plans), "the ledger covers")
 
     def _write(self, html_text: str, planned: int, what: str) -> bytes:
         from weasyprint import HTML
@@ -268,6 +229,24 @@ class Renderer:
         data = document.write_pdf(pdf_variant=self.options.pdf_variant)
         assert isinstance(data, bytes)
         return data
+
+
+def layout_for_options(config: Config, options: PrintOptions) -> Layout:
+    if options.paper and options.paper not in config.papers:
+        raise UsageError(f"--paper {options.paper!r} is no paper size; use one of: "
+                         + ", ".join(config.papers))
+    return layout_for(config.paper(options.paper), config.gutter)
+
+
+def template_fingerprint(templates: Path | None) -> str:
+    """A hash of every template file in use: part of what shapes a card."""
+    digest = hashlib.sha256()
+    for folder in (templates, resources.TEMPLATES):
+        if folder is None:
+            continue
+        for path in sorted(folder.glob("*.j2")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 class _Recorder(logging.Handler):

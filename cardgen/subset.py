@@ -8,6 +8,7 @@ widths (W) and ToUnicode maps. HarfBuzz's subsetter is called directly through c
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from collections.abc import Iterator
@@ -101,12 +102,13 @@ def _read_tounicode(data: bytes) -> dict[int, str]:
     return mapping
 
 
-def _write_tounicode(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
+def tounicode_stream(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
+    """A ToUnicode CMap: glyph id -> the text it shows (glyphs without text are left out)."""
     lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
              b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
              b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def",
              b"1 begincodespacerange", b"<0000> <ffff>", b"endcodespacerange"]
-    items = sorted(mapping.items())
+    items = sorted((glyph, text) for glyph, text in mapping.items() if text)
     for start in range(0, len(items), 100):
         batch = items[start:start + 100]
         lines.append(f"{len(batch)} beginbfchar".encode())
@@ -133,7 +135,8 @@ def _read_widths(widths: Any) -> dict[int, float]:
     return out
 
 
-def _write_widths(widths: dict[int, float]) -> Array:
+def widths_array(widths: dict[int, float]) -> Array:
+    """A CIDFont /W array: runs of consecutive glyph ids and their widths."""
     array: list[Any] = []
     run: list[Any] = []
     previous = None
@@ -172,10 +175,11 @@ def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
 def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
     """Replace each font's subsets by one; `files` maps a /FontFamily to its font file.
 
-    Returns how many subsets were replaced. Fonts whose family is not in `files`, or whose
-    subsets disagree, are left as they are.
+    Fonts drawn by cardgen itself carry no program yet: they get it here. Returns how many
+    fonts were replaced. Fonts whose family is not in `files`, or whose subsets disagree,
+    are left as they are.
     """
-    groups: dict[tuple[str, str], list[tuple[Dictionary, str, Any]]] = {}
+    groups: dict[str, list[tuple[Dictionary, str, Any]]] = {}
     for table in _font_tables(pdf):
         for name, font in table.items():
             if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
@@ -183,11 +187,12 @@ def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
             descriptor = font.DescendantFonts[0].FontDescriptor
             family = str(descriptor.get("/FontFamily", ""))
             if family in files:
-                groups.setdefault((family, str(font.BaseFont)), []).append((table, name, font))
+                groups.setdefault(family, []).append((table, name, font))
     replaced = 0
-    for (family, _), users in sorted(groups.items()):
+    for family, users in sorted(groups.items()):
         distinct = list({font.objgen: font for _, _, font in users}.values())
-        if len(distinct) < 2:
+        programs = [f for f in distinct if _has_program(f)]
+        if len(distinct) < 2 and len(programs) == len(distinct):
             continue
         try:
             merged = _merged_font(pdf, distinct, files[family])
@@ -199,22 +204,33 @@ def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
     return replaced
 
 
+def _has_program(font: Any) -> bool:
+    descriptor = font.DescendantFonts[0].FontDescriptor
+    return "/FontFile3" in descriptor or "/FontFile2" in descriptor
+
+
 def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path) -> Dictionary:
     widths: dict[int, float] = {}
     text: dict[int, str] = {}
     for font in fonts:
         for glyph, width in _read_widths(font.DescendantFonts[0].W).items():
-            if widths.setdefault(glyph, width) != width:
+            if abs(widths.setdefault(glyph, width) - width) > 1:  # beyond rounding
                 raise NotConsolidated(f"glyph {glyph} has two widths")
         for glyph, chars in _read_tounicode(font.ToUnicode.read_bytes()).items():
-            text.setdefault(glyph, chars)
+            if chars:
+                text.setdefault(glyph, chars)
     data = subset_font(path, set(widths))
     program = Stream(pdf, zlib.compress(data, 6), Filter=Name.FlateDecode)
     first = fonts[0]
+    family = str(first.DescendantFonts[0].FontDescriptor.get("/FontFamily", "Font"))
+    digest = hashlib.sha256(",".join(map(str, sorted(widths))).encode()).digest()
+    tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
+    name = Name("/" + tag + "+" + family.replace(" ", "-"))
     cid_font = first.DescendantFonts[0]
     descriptor = pdf.make_indirect(Dictionary({
         key: value for key, value in cid_font.FontDescriptor.items()
         if key not in ("/FontFile3", "/FontFile2", "/CIDSet")}))
+    descriptor.FontName = name
     if data[:4] == b"OTTO":
         program.Subtype = Name.OpenType
         descriptor.FontFile3 = program
@@ -222,11 +238,13 @@ def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path) -> Dictionary:
         descriptor.FontFile2 = program
     descendant = pdf.make_indirect(Dictionary({
         key: value for key, value in cid_font.items() if key not in ("/W", "/FontDescriptor")}))
-    descendant.W = _write_widths(widths)
+    descendant.W = widths_array(widths)
     descendant.FontDescriptor = descriptor
+    descendant.BaseFont = name
     merged = pdf.make_indirect(Dictionary({
         key: value for key, value in first.items()
         if key not in ("/DescendantFonts", "/ToUnicode")}))
     merged.DescendantFonts = Array([descendant])
-    merged.ToUnicode = pdf.make_indirect(_write_tounicode(pdf, text))
+    merged.BaseFont = name
+    merged.ToUnicode = pdf.make_indirect(tounicode_stream(pdf, text))
     return merged

@@ -1,0 +1,144 @@
+"""PDF drawing for the data layer: text lines and simple shapes, in millimetres from top-left.
+
+A Canvas writes PDF content-stream operators; a GlyphLog remembers, for the whole document,
+which glyphs of which face were drawn and what text they show, so the fonts can be embedded
+once (cardgen/compose.py) with exactly those glyphs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cardgen.fonts import Face
+from cardgen.typeset import Line
+
+MM = 72 / 25.4  # points per millimetre
+PT_MM = 25.4 / 72
+Colour = tuple[float, float, float]
+BLACK: Colour = (0.1, 0.1, 0.1)
+
+
+def rgb(hex_colour: str) -> Colour:
+    return (int(hex_colour[1:3], 16) / 255, int(hex_colour[3:5], 16) / 255,
+            int(hex_colour[5:7], 16) / 255)
+
+
+def ink_for(hex_colour: str) -> str:
+    """Black or white, whichever contrasts more with the colour (WCAG relative luminance)."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
+
+
+def _n(value: float) -> str:
+    return f"{value:.2f}"
+
+
+@dataclass
+class GlyphLog:
+    """Per document: a resource name for each face, and the glyphs drawn with it."""
+
+    names: dict[Face, str] = field(default_factory=dict)
+    glyphs: dict[Face, dict[int, str]] = field(default_factory=dict)
+
+    def name(self, face: Face) -> str:
+        if face not in self.names:
+            self.names[face] = f"/CgF{len(self.names) + 1}"
+            self.glyphs[face] = {}
+        return self.names[face]
+
+    def note(self, face: Face, glyphs: tuple[int, ...], text: str) -> None:
+        used = self.glyphs[face]
+        if len(glyphs) == len(text):
+            for glyph, char in zip(glyphs, text, strict=True):
+                used.setdefault(glyph, char)
+        else:
+            for glyph in glyphs:
+                used.setdefault(glyph, "")
+
+
+class Canvas:
+    """The data layer of one page. (0, 0) is the trimmed page's top-left corner."""
+
+    def __init__(self, height_mm: float, log: GlyphLog, bleed_mm: float = 0.0) -> None:
+        self.top = (height_mm + bleed_mm) * MM  # y of the trim's top edge, in PDF points
+        self.left = bleed_mm * MM
+        self.log = log
+        self.ops: list[str] = []
+        self.faces: set[Face] = set()
+
+    def _x(self, x: float) -> float:
+        return self.left + x * MM
+
+    def _y(self, y: float) -> float:
+        return self.top - y * MM
+
+    def text(self, line: Line, x: float, baseline: float, size_pt: float,
+             colour: Colour = BLACK) -> None:
+        """One line of glyphs with its left end at x and its baseline at `baseline` (mm)."""
+        if not line.runs:
+            return
+        self.ops.append(f"BT {_n(colour[0])} {_n(colour[1])} {_n(colour[2])} rg")
+        position = self._x(x)
+        for run in line.runs:
+            name = self.log.name(run.face)
+            self.faces.add(run.face)
+            self.log.note(run.face, run.glyphs, run.text)
+            hexes = "".join(f"{glyph:04x}" for glyph in run.glyphs)
+            self.ops.append(f"{name} {_n(size_pt)} Tf 1 0 0 1 {_n(position)} "
+                            f"{_n(self._y(baseline))} Tm <{hexes}> Tj")
+            position += run.width * size_pt
+        self.ops.append("ET")
+
+    def rect(self, x: float, y: float, width: float, height: float,
+             fill: Colour | None = None, stroke: Colour | None = None, line: float = 0.2,
+             dash: tuple[float, float] | None = None, radius: float = 0.0) -> None:
+        """A rectangle (mm), optionally rounded, filled and/or stroked."""
+        ops = ["q"]
+        if fill is not None:
+            ops.append(f"{_n(fill[0])} {_n(fill[1])} {_n(fill[2])} rg")
+        if stroke is not None:
+            ops.append(f"{_n(stroke[0])} {_n(stroke[1])} {_n(stroke[2])} RG {_n(line * MM)} w")
+            if dash is not None:
+                ops.append(f"[{_n(dash[0] * MM)} {_n(dash[1] * MM)}] 0 d")
+        ops.append(self._path(x, y, width, height, radius))
+        paint = {(True, True): "B", (True, False): "f", (False, True): "S"}.get(
+            (fill is not None, stroke is not None))
+        if paint is None:
+            return
+        ops.append(paint)
+        ops.append("Q")
+        self.ops.append(" ".join(ops))
+
+    def _path(self, x: float, y: float, width: float, height: float, radius: float) -> str:
+        left, right = self._x(x), self._x(x + width)
+        top, bottom = self._y(y), self._y(y + height)
+        if radius <= 0:
+            return f"{_n(left)} {_n(bottom)} {_n(right - left)} {_n(top - bottom)} re"
+        r = min(radius * MM, (right - left) / 2, (top - bottom) / 2)
+        k = r * 0.5523
+        return " ".join([
+            f"{_n(left + r)} {_n(bottom)} m", f"{_n(right - r)} {_n(bottom)} l",
+            f"{_n(right - r + k)} {_n(bottom)} {_n(right)} {_n(bottom + r - k)} "
+            f"{_n(right)} {_n(bottom + r)} c",
+            f"{_n(right)} {_n(top - r)} l",
+            f"{_n(right)} {_n(top - r + k)} {_n(right - r + k)} {_n(top)} "
+            f"{_n(right - r)} {_n(top)} c",
+            f"{_n(left + r)} {_n(top)} l",
+            f"{_n(left + r - k)} {_n(top)} {_n(left)} {_n(top - r + k)} {_n(left)} "
+            f"{_n(top - r)} c",
+            f"{_n(left)} {_n(bottom + r)} l",
+            f"{_n(left)} {_n(bottom + r - k)} {_n(left + r - k)} {_n(bottom)} "
+            f"{_n(left + r)} {_n(bottom)} c", "h"])
+
+    def hline(self, x1: float, x2: float, y: float, colour: Colour, width: float) -> None:
+        self.ops.append(f"q {_n(colour[0])} {_n(colour[1])} {_n(colour[2])} RG "
+                        f"{_n(width * MM)} w {_n(self._x(x1))} {_n(self._y(y))} m "
+                        f"{_n(self._x(x2))} {_n(self._y(y))} l S Q")
+
+    def content(self) -> bytes:
+        return "\n".join(self.ops).encode("ascii")

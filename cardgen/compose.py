@@ -1,0 +1,118 @@
+"""Compose a PDF: card frames as Form XObjects under each page's data layer, other pages
+(covers) copied in, and each font embedded once with exactly the glyphs drawn."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+
+from cardgen.canvas import GlyphLog
+from cardgen.fonts import Face
+from cardgen.subset import consolidate_fonts, tounicode_stream, widths_array
+
+
+class Composer:
+    """Builds one output document page by page, then embeds the fonts and saves it."""
+
+    def __init__(self, page_size: tuple[float, float], font_files: dict[str, Path]) -> None:
+        self.pdf = pikepdf.new()
+        self.log = GlyphLog()
+        self.page_size = page_size  # points, trimmed size
+        self.font_files = font_files
+        self.frames: dict[Hashable, Any] = {}
+        self.boxes: dict[str, Array] = {}
+        self._sources: list[pikepdf.Pdf] = []
+        self._fonts = self.pdf.make_indirect(Dictionary())
+        self._data_pages: list[Any] = []
+
+    def add_frames(self, data: bytes, keys: list[Hashable]) -> None:
+        """One frame per page of `data` (a PDF), known by the matching key."""
+        source = pikepdf.open(io.BytesIO(data))
+        self._sources.append(source)
+        for key, page in zip(keys, source.pages, strict=True):
+            self.frames[key] = self.pdf.copy_foreign(page.as_form_xobject())
+            if not self.boxes:
+                for box in ("/MediaBox", "/TrimBox", "/BleedBox"):
+                    if box in page.obj:
+                        self.boxes[box] = Array([float(v) for v in page.obj[box]])
+
+    def add_data_page(self, content: bytes, frame: Hashable | None = None) -> None:
+        """A page drawn by cardgen: the frame (if any) below, the data layer above."""
+        resources = Dictionary(Font=self._fonts)
+        prefix = b""
+        if frame is not None:
+            resources.XObject = Dictionary(CgFrame=self.frames[frame])
+            prefix = b"q /CgFrame Do Q\n"
+        boxes = self.boxes or {"/MediaBox": Array([0, 0, *self.page_size])}
+        page = Dictionary(Type=Name.Page, Resources=resources,
+                          Contents=self.pdf.make_stream(zlib.compress(prefix + content, 6),
+                                                        Filter=Name.FlateDecode))
+        for box, value in boxes.items():
+            page[box] = value
+        self.pdf.pages.append(pikepdf.Page(page))
+        self._data_pages.append(self.pdf.pages[-1])
+
+    def add_pdf(self, data: bytes, page: int | None = None) -> None:
+        """Every page (or one page) of another PDF, such as a cover made by WeasyPrint."""
+        source = pikepdf.open(io.BytesIO(data))
+        self._sources.append(source)
+        if page is None:
+            self.pdf.pages.extend(source.pages)
+        else:
+            self.pdf.pages.append(source.pages[page])
+
+    def add_blank(self) -> None:
+        self.add_data_page(b"")
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pdf.pages)
+
+    def save(self, out: Path | io.BytesIO, title: str, date: str) -> None:
+        for face, glyphs in self.log.glyphs.items():
+            self._fonts[Name(self.log.names[face])] = self._font(face, glyphs)
+        consolidate_fonts(self.pdf, self.font_files)
+        stamp = f"D:{date.replace('-', '')}000000Z"
+        self.pdf.docinfo["/Title"] = pikepdf.String(title)
+        self.pdf.docinfo["/Creator"] = pikepdf.String("cardgen")
+        self.pdf.docinfo["/Producer"] = pikepdf.String("cardgen (WeasyPrint, pikepdf, HarfBuzz)")
+        self.pdf.docinfo["/CreationDate"] = pikepdf.String(stamp)
+        self.pdf.docinfo["/ModDate"] = pikepdf.String(stamp)
+        self.pdf.save(out, deterministic_id=True, compress_streams=True,
+                      object_stream_mode=pikepdf.ObjectStreamMode.generate)
+
+    def close(self) -> None:
+        for source in self._sources:
+            source.close()
+        self.pdf.close()
+
+    def _font(self, face: Face, glyphs: dict[int, str]) -> Any:
+        """A Type0 font for the drawn glyphs; its program is embedded by consolidation."""
+        scale = 1000 / face.units
+        widths = {glyph: round(face.advances[glyph] * scale, 3) for glyph in glyphs}
+        base = Name("/" + face.family.replace(" ", "-"))
+        descriptor = self.pdf.make_indirect(Dictionary(
+            Type=Name.FontDescriptor, FontName=base, FontFamily=pikepdf.String(face.family),
+            Flags=4, FontBBox=Array([round(v * scale) for v in face.bbox]),
+            ItalicAngle=face.italic_angle, Ascent=round(face.ascent * scale),
+            Descent=-round(face.descent * scale), CapHeight=round(face.cap_height * scale),
+            StemV=80))
+        descendant = Dictionary(
+            Type=Name.Font, Subtype=Name.CIDFontType0 if face.cff else Name.CIDFontType2,
+            BaseFont=base, FontDescriptor=descriptor, W=widths_array(widths),
+            CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"),
+                                     Ordering=pikepdf.String("Identity"), Supplement=0))
+        if not face.cff:
+            descendant.CIDToGIDMap = Name.Identity
+        font = Dictionary(Type=Name.Font, Subtype=Name.Type0, BaseFont=base,
+                          Encoding=Name("/Identity-H"),
+                          DescendantFonts=Array([self.pdf.make_indirect(descendant)]))
+        font.ToUnicode = self.pdf.make_indirect(tounicode_stream(self.pdf, glyphs))
+        return self.pdf.make_indirect(font)
+

@@ -1,0 +1,89 @@
+"""The fonts cards are drawn with: which characters each has, their advances, their metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cardgen import resources
+from cardgen.config import Config
+
+REGULAR_FAMILY = "Cardgen Sans"
+BOLD_FAMILY = "Cardgen Sans Bold"
+
+
+@dataclass(frozen=True, eq=False)  # one Face per file and process: compared by identity
+class Face:
+    """One font file as the data layer uses it; sizes are in font units (see `units`)."""
+
+    family: str  # the family name WeasyPrint and the PDF know it by
+    path: Path
+    units: int
+    cmap: dict[int, int]  # code point -> glyph id
+    advances: tuple[int, ...]  # glyph id -> advance width
+    ascent: int  # hhea, as Pango uses them for line boxes
+    descent: int  # positive
+    cap_height: int
+    bbox: tuple[int, int, int, int]
+    italic_angle: float
+    cff: bool  # CFF outlines (FontFile3) rather than TrueType (FontFile2)
+
+    def glyph(self, char: str) -> int | None:
+        return self.cmap.get(ord(char))
+
+    def advance(self, glyph: int) -> float:
+        """Advance in em."""
+        return self.advances[glyph] / self.units
+
+
+@cache
+def load_face(path: Path, family: str) -> Face:
+    from fontTools.ttLib import TTFont  # paid once per process, only when drawing
+
+    with TTFont(path, lazy=True) as font:
+        hmtx = font["hmtx"].metrics
+        order = font.getGlyphOrder()
+        ids = {name: glyph for glyph, name in enumerate(order)}
+        head, hhea = font["head"], font["hhea"]
+        os2 = font.get("OS/2")
+        post = font.get("post")
+        return Face(
+            family=family, path=path, units=head.unitsPerEm,
+            cmap={code: ids[name] for code, name in font["cmap"].getBestCmap().items()},
+            advances=tuple(hmtx[name][0] for name in order),
+            ascent=hhea.ascent, descent=abs(hhea.descent),
+            cap_height=getattr(os2, "sCapHeight", 0) or hhea.ascent,
+            bbox=(head.xMin, head.yMin, head.xMax, head.yMax),
+            italic_angle=float(getattr(post, "italicAngle", 0.0)),
+            cff="CFF " in font or "CFF2" in font,
+        )
+
+
+def font_files(config: Config) -> dict[str, Path]:
+    """The families cardgen declares (in CSS and in the PDF), and the file behind each."""
+    files = {REGULAR_FAMILY: resources.REGULAR_FONT, BOLD_FAMILY: resources.BOLD_FONT}
+    for index, path in enumerate(config.fallback_fonts, 1):
+        files[f"Cardgen Fallback {index}"] = path
+    return files
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """The faces to draw with: regular and bold, each followed by the fallbacks."""
+
+    regular: tuple[Face, ...]
+    bold: tuple[Face, ...]
+
+    def faces(self, bold: bool) -> tuple[Face, ...]:
+        return self.bold if bold else self.regular
+
+
+def font_set(config: Config) -> FontSet:
+    files = font_files(config)
+    fallbacks = tuple(load_face(path, family) for family, path in files.items()
+                      if family not in (REGULAR_FAMILY, BOLD_FAMILY))
+    return FontSet(
+        regular=(load_face(files[REGULAR_FAMILY], REGULAR_FAMILY), *fallbacks),
+        bold=(load_face(files[BOLD_FAMILY], BOLD_FAMILY), *fallbacks),
+    )
