@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -248,13 +247,13 @@ def _paginate_index(rows: list[IndexRow], layout: Layout) -> list[list[IndexRow]
     return pages
 
 
-def card_hash(card: Card, render_key: str) -> str:
-    """A content hash of what a card prints, with everything that shapes it (render_key)."""
-    payload = json.dumps(asdict(card), sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256((render_key + "\n" + payload).encode()).hexdigest()
+def card_hash(card: Card) -> str:
+    """A content hash of what a card prints: its source (the household's data and everything
+    that shapes the card: version, config, templates, fonts, options, date) and its page."""
+    return hashlib.sha256(f"{card.source_key}|{card.first_page}".encode()).hexdigest()
 
 
-def manifest_entry(plan: LedgerPlan, group: str, render_key: str,
+def manifest_entry(plan: LedgerPlan, group: str,
                    page_of: dict[str, tuple[int, int]] | None = None) -> dict[str, object]:
     """The manifest's record of one ledger file (DOMAIN §6)."""
     households = []
@@ -264,6 +263,6 @@ def manifest_entry(plan: LedgerPlan, group: str, render_key: str,
         households.append({
             "household_id": card.household_id, "number": card.ledger_number,
             "first_page": first, "page_count": count, "colour": card.colour.key,
-            "hash": card_hash(card, render_key),
+            "hash": card_hash(card),
         })
     return {"file": plan.file_name, "group": group, "households": households}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cardgen.fonts import Face
+from cardgen.fonts import Face, resource_name
 from cardgen.typeset import Line
 
 MM = 72 / 25.4  # points per millimetre
@@ -47,7 +47,7 @@ class GlyphLog:
 
     def name(self, face: Face) -> str:
         if face not in self.names:
-            self.names[face] = f"/CgF{len(self.names) + 1}"
+            self.names[face] = resource_name(face)
             self.glyphs[face] = {}
         return self.names[face]
 

@@ -9,7 +9,8 @@ from the same typesetter that draws the rows, so a planned page holds exactly wh
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from cardgen.categorise import shown_flag
 from cardgen.config import Colour, Config, Paper
@@ -206,17 +207,47 @@ class Card:
     emergency: bool
     first_page: int = 1  # page number of the card's first page in its document
     member_count: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
+    source_key: str = ""  # what the card was made from (cache key), set by the pipeline
 
     @property
     def page_count(self) -> int:
         return len(self.pages)
 
+    def to_data(self) -> Any:
+        """Plain values (for marshal): what the card cache stores."""
+        return (self.household_id, self.colour.key, tuple(self.category.__dict__.values()),
+                self.reasons, self.visit, self.community, self.grid, self.address,
+                self.housing, tuple(tuple(m.__dict__.values()) for m in self.marks),
+                self.show_owner, self.owner, self.owner_phone, self.grid_worker,
+                self.grid_worker_phone, self.vacant,
+                tuple(tuple(x.__dict__.values()) for x in self.stickers),
+                tuple(tuple(x.__dict__.values()) for x in self.chips),
+                tuple((p.number, tuple(tuple(m.__dict__.values()) for m in p.members),
+                       p.continued) for p in self.pages),
+                self.ledger_number, self.emergency, self.member_count)
+
+    @classmethod
+    def from_data(cls, data: tuple[Any, ...], config: Config) -> Card:
+        (household_id, colour, category, reasons, visit, community, grid, address, housing,
+         marks, show_owner, owner, owner_phone, grid_worker, grid_worker_phone, vacant,
+         stickers, chips, pages, ledger_number, emergency, member_count) = data
+        return cls(
+            household_id, config.palette[colour], Category(*category), reasons, visit,
+            community, grid, address, housing, tuple(Mark(*m) for m in marks), show_owner,
+            owner, owner_phone, grid_worker, grid_worker_phone, vacant,
+            tuple(Sticker(*x) for x in stickers), tuple(Chip(*x) for x in chips),
+            tuple(CardPage(number, tuple(MemberLine(*m) for m in members), continued)
+                  for number, members, continued in pages),
+            ledger_number, emergency, member_count=member_count)
+
 
 def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
                bold: bool = False) -> int:
     """How many lines `text` takes in a cell `width_mm` wide (padding already taken off)."""
-    return len(typesetter.lines(text, width_mm / (size_pt * PT), bold))
+    width_em = width_mm / (size_pt * PT)
+    if typesetter.width(text, bold) <= width_em:
+        return 1
+    return len(typesetter.lines(text, width_em, bold))
 
 
 def _member_line(number: int, member: Member, config: Config, layout: Layout,

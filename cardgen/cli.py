@@ -47,6 +47,8 @@ selection_options = _stack(
     click.option("--grid", "grids", multiple=True, metavar="NAME", help="Grid (网格) name."),
 )
 print_options = _stack(
+    click.option("--no-cache", is_flag=True,
+                 help="Draw everything again, without reading or writing the cache."),
     click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config."),
     click.option("--bleed", type=click.FloatRange(0, 10), default=0.0, show_default=True,
                  help="Bleed in millimetres around the trimmed card."),
@@ -158,19 +160,21 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
 @print_options
 @common_options
 def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
-            flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool,
+            flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, no_cache: bool,
             paper: str | None, bleed: float, marks: bool, config_path: Path | None,
             templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
     """Print the cards of selected households (all, without a selection) into one PDF."""
     def action() -> int:
+        from cardgen.cache import Cache
         from cardgen.pipeline import reprint as reprint_cards
         from cardgen.render import PrintOptions
         from cardgen.select import make_selection
 
         loaded = _load(source, config_path, date, sheet_name)
         selection = make_selection(loaded.config, households, colours, flags, grids)
+        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks))
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks), cache)
         if printed.errors_elsewhere:
             click.echo(f"warning: {printed.errors_elsewhere} other household(s) in {source} "
                        "have errors (not printed here); `cardgen validate` lists them",
@@ -226,10 +230,12 @@ class Progress:
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, duplex: bool, skip_invalid: bool, jobs: int | None, quiet: bool,
-           paper: str | None, bleed: float, marks: bool, config_path: Path | None,
+           no_cache: bool, paper: str | None, bleed: float, marks: bool,
+           config_path: Path | None,
            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
     """Print bound ledgers: one PDF per grid with a cover, an index and the cards."""
     def action() -> int:
+        from cardgen.cache import Cache
         from cardgen.pipeline import ledger as print_ledgers
         from cardgen.render import PrintOptions
         from cardgen.select import make_selection
@@ -237,10 +243,12 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
+        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         try:
             run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
                                 jobs or os.cpu_count() or 1, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks), progress)
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks), progress,
+                                cache)
         finally:
             progress.finish()
         if run.skipped:

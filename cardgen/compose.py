@@ -12,6 +12,7 @@ from typing import Any
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
+from cardgen.cache import Cache
 from cardgen.canvas import GlyphLog
 from cardgen.fonts import Face
 from cardgen.subset import consolidate_fonts, tounicode_stream, widths_array
@@ -20,8 +21,10 @@ from cardgen.subset import consolidate_fonts, tounicode_stream, widths_array
 class Composer:
     """Builds one output document page by page, then embeds the fonts and saves it."""
 
-    def __init__(self, page_size: tuple[float, float], font_files: dict[str, Path]) -> None:
+    def __init__(self, page_size: tuple[float, float], font_files: dict[str, Path],
+                 cache: Cache | None = None) -> None:
         self.pdf = pikepdf.new()
+        self.cache = cache
         self.log = GlyphLog()
         self.page_size = page_size  # points, trimmed size
         self.font_files = font_files
@@ -29,6 +32,7 @@ class Composer:
         self.boxes: dict[str, Array] = {}
         self._sources: list[pikepdf.Pdf] = []
         self._fonts = self.pdf.make_indirect(Dictionary())
+        self._draw_frame = self.pdf.make_stream(b"q /CgFrame Do Q\n")
         self._data_pages: list[Any] = []
 
     def add_frames(self, data: bytes, keys: list[Hashable]) -> None:
@@ -42,17 +46,21 @@ class Composer:
                     if box in page.obj:
                         self.boxes[box] = Array([float(v) for v in page.obj[box]])
 
-    def add_data_page(self, content: bytes, frame: Hashable | None = None) -> None:
-        """A page drawn by cardgen: the frame (if any) below, the data layer above."""
+    def add_data_page(self, content: bytes, frame: Hashable | None = None,
+                      compressed: bool = False) -> None:
+        """A page drawn by cardgen: the frame (if any) below, the data layer above.
+
+        `content` is the data layer's operators, zlib-compressed already if `compressed`.
+        """
         resources = Dictionary(Font=self._fonts)
-        prefix = b""
+        data = self.pdf.make_stream(content if compressed else zlib.compress(content, 6),
+                                    Filter=Name.FlateDecode)
+        contents: Any = data
         if frame is not None:
             resources.XObject = Dictionary(CgFrame=self.frames[frame])
-            prefix = b"q /CgFrame Do Q\n"
+            contents = Array([self._draw_frame, data])
         boxes = self.boxes or {"/MediaBox": Array([0, 0, *self.page_size])}
-        page = Dictionary(Type=Name.Page, Resources=resources,
-                          Contents=self.pdf.make_stream(zlib.compress(prefix + content, 6),
-                                                        Filter=Name.FlateDecode))
+        page = Dictionary(Type=Name.Page, Resources=resources, Contents=contents)
         for box, value in boxes.items():
             page[box] = value
         self.pdf.pages.append(pikepdf.Page(page))
@@ -77,7 +85,7 @@ class Composer:
     def save(self, out: Path | io.BytesIO, title: str, date: str) -> None:
         for face, glyphs in self.log.glyphs.items():
             self._fonts[Name(self.log.names[face])] = self._font(face, glyphs)
-        consolidate_fonts(self.pdf, self.font_files)
+        consolidate_fonts(self.pdf, self.font_files, self.cache)
         stamp = f"D:{date.replace('-', '')}000000Z"
         self.pdf.docinfo["/Title"] = pikepdf.String(title)
         self.pdf.docinfo["/Creator"] = pikepdf.String("cardgen")

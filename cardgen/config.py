@@ -87,6 +87,7 @@ class Config:
     notes_lines: int
     confidential: str
     fallback_fonts: tuple[Path, ...]
+    cache_max_mb: int
     fingerprint: str  # hash of the merged settings, for reproducibility and caches
 
     @property
@@ -349,5 +350,6 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         notes_lines=notes_lines,
         confidential=r.text("card.confidential"),
         fallback_fonts=tuple(fallback),
+        cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
         fingerprint=fingerprint,
     )

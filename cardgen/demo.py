@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from cardgen import resources
+from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.errors import UsageError
 from cardgen.pipeline import load, reprint
@@ -32,10 +33,11 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
     config = load_config()
     loaded = load(resources.SAMPLES / "households.xlsx", config, today)
     picks = showcase(loaded.dataset.households, loaded.categories)
+    cache = Cache.open(max_mb=config.cache_max_mb)
     written = []
-    routine = reprint(loaded, Selection(households=picks), out / "routine.pdf")
+    routine = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
     written.append((routine.path, f"{routine.households} sample cards, tab on the right"))
     emergency = reprint(loaded, Selection(colours=("red", "orange")), out / "emergency.pdf",
-                        emergency=True)
+                        emergency=True, cache=cache)
     written.append((emergency.path, f"{emergency.households} red and orange cards, tab on top"))
     return written

@@ -60,10 +60,10 @@ def run_checks() -> Iterator[Check]:
                 f"Noto Sans CJK SC missing from {resources.FONTS}; reinstall cardgen")
     if not fonts_ok:
         return
-    from cardgen.glyphs import font_coverage
+    from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, load_face
 
-    regular = font_coverage(resources.REGULAR_FONT)
-    bold = font_coverage(resources.BOLD_FONT)
+    regular = set(load_face(resources.REGULAR_FONT, REGULAR_FAMILY).cmap)
+    bold = set(load_face(resources.BOLD_FONT, BOLD_FAMILY).cmap)
     yield Check("font coverage", regular == bold and len(regular) > 40000,
                 f"{len(regular)} characters in Regular and Bold")
     if ok:

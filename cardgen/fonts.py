@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from cardgen import resources
+from cardgen.cache import Cache, file_identity, key
 from cardgen.config import Config
 
 REGULAR_FAMILY = "Cardgen Sans"
@@ -37,9 +38,32 @@ class Face:
         return self.advances[glyph] / self.units
 
 
-@cache
-def load_face(path: Path, family: str) -> Face:
-    from fontTools.ttLib import TTFont  # paid once per process, only when drawing
+_FACES: dict[tuple[Path, str], Face] = {}
+
+
+def load_face(path: Path, family: str, cache: Cache | None = None) -> Face:
+    """A face's metrics: from this process, else from the cache, else from the font file."""
+    found = _FACES.get((path, family))
+    if found is not None:
+        return found
+    name = key("metrics", 1, file_identity(path))
+    stored = cache.get("metrics", name) if cache else None
+    if stored is not None:
+        units, cmap, advances, ascent, descent, cap, bbox, italic, cff = marshal.loads(stored)
+        face = Face(family, path, units, cmap, tuple(advances), ascent, descent, cap,
+                    tuple(bbox), italic, cff)
+    else:
+        face = _read_face(path, family)
+        if cache:
+            cache.put("metrics", name, marshal.dumps((
+                face.units, face.cmap, face.advances, face.ascent, face.descent,
+                face.cap_height, face.bbox, face.italic_angle, face.cff)))
+    _FACES[(path, family)] = face
+    return face
+
+
+def _read_face(path: Path, family: str) -> Face:
+    from fontTools.ttLib import TTFont  # only when the cache does not have the metrics
 
     with TTFont(path, lazy=True) as font:
         hmtx = font["hmtx"].metrics
@@ -79,11 +103,21 @@ class FontSet:
         return self.bold if bold else self.regular
 
 
-def font_set(config: Config) -> FontSet:
+def font_set(config: Config, cache: Cache | None = None) -> FontSet:
     files = font_files(config)
-    fallbacks = tuple(load_face(path, family) for family, path in files.items()
+    fallbacks = tuple(load_face(path, family, cache) for family, path in files.items()
                       if family not in (REGULAR_FAMILY, BOLD_FAMILY))
     return FontSet(
-        regular=(load_face(files[REGULAR_FAMILY], REGULAR_FAMILY), *fallbacks),
-        bold=(load_face(files[BOLD_FAMILY], BOLD_FAMILY), *fallbacks),
+        regular=(load_face(files[REGULAR_FAMILY], REGULAR_FAMILY, cache), *fallbacks),
+        bold=(load_face(files[BOLD_FAMILY], BOLD_FAMILY, cache), *fallbacks),
     )
+
+
+def font_identities(config: Config) -> list[tuple[str, int, int]]:
+    """What the cache keys know of the fonts in use."""
+    return [file_identity(path) for path in font_files(config).values()]
+
+
+def resource_name(face: Face) -> str:
+    """The same PDF resource name for a face in every document (cached pages reuse it)."""
+    return "/Cg" + "".join(ch if ch.isalnum() else "-" for ch in face.family)

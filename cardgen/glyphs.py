@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
-from pathlib import Path
 
-from cardgen import resources
+from cardgen.cache import Cache
 from cardgen.config import Config
+from cardgen.fonts import Face, font_set
 from cardgen.model import Household, Problem, Severity
 
 # Characters that need no glyph of their own: spaces, line breaks, variation selectors.
@@ -18,22 +17,24 @@ _CHECKED_HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker",
 _CHECKED_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
 
 
-@cache
-def font_coverage(path: Path) -> frozenset[int]:
-    """The code points a font file maps to glyphs (its best cmap)."""
-    from fontTools.ttLib import TTFont  # only paid when a render needs it
-
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font["cmap"].getBestCmap())
-
-
-def coverage(config: Config) -> list[frozenset[int]]:
+def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]:
     """The bundled font (Regular and Bold share one cmap: tested) then the fallbacks."""
-    return [font_coverage(resources.REGULAR_FONT),
-            *(font_coverage(path) for path in config.fallback_fonts)]
+    faces = font_set(config, cache).regular
+    found = []
+    for face in faces:
+        if face not in _COVERAGE:
+            _COVERAGE[face] = frozenset(face.cmap)
+        found.append(_COVERAGE[face])
+    return found
+
+
+_COVERAGE: dict[Face, frozenset[int]] = {}
 
 
 def uncovered(text: str, fonts: list[frozenset[int]]) -> list[str]:
+    codes = set(map(ord, text))
+    if codes <= fonts[0]:  # the usual case: the bundled font has every character
+        return []
     missing = []
     for char in text:
         if unicodedata.category(char) in _NO_GLYPH:
@@ -47,9 +48,10 @@ def describe(char: str) -> str:
     return f"'{char}' (U+{ord(char):04X})"
 
 
-def missing_glyphs(households: Iterable[Household], config: Config) -> list[Problem]:
+def missing_glyphs(households: Iterable[Household], config: Config,
+                   cache: Cache | None = None) -> list[Problem]:
     """One error per household field holding a character that no configured font has."""
-    fonts = coverage(config)
+    fonts = coverage(config, cache)
     problems = []
     hint = ("no configured font has it; add a font that has it (for example one from Debian's "
             "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
@@ -70,9 +72,3 @@ def missing_glyphs(households: Iterable[Household], config: Config) -> list[Prob
                         Severity.ERROR, household.source, member.row or None, None, field,
                         None, f"household {hid}: {field} has {describe(char)}; {hint}", hid))
     return problems
-
-
-def config_text_problems(config: Config, texts: Iterable[str]) -> list[str]:
-    """Characters in the configuration's own labels that no font has."""
-    fonts = coverage(config)
-    return [describe(char) for text in texts for char in uncovered(text, fonts)]

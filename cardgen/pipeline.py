@@ -5,31 +5,35 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import marshal
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cardgen import __version__
 from cardgen.assemble import (
     LedgerPlan,
+    card_hash,
     group_households,
     ledger_numbers,
     ledger_order,
     manifest_entry,
     plan_ledger,
 )
-from cardgen.canvas import Canvas
+from cardgen.cache import Cache, key
+from cardgen.canvas import Canvas, GlyphLog
 from cardgen.cards import Card, Layout, build_card
 from cardgen.categorise import categorise_all
 from cardgen.compose import Composer
 from cardgen.config import Config
 from cardgen.draw import PageWords, draw_card_page, draw_index_page
 from cardgen.errors import DataRefused, NothingSelected, UsageError
-from cardgen.fonts import font_files, font_set
+from cardgen.fonts import font_files, font_identities, font_set
 from cardgen.glyphs import missing_glyphs
 from cardgen.model import Category, Dataset, Household, Problem, Severity
 from cardgen.read import read_records
@@ -76,13 +80,14 @@ class Printed:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def check_printable(loaded: Loaded, households: list[Household], what: str) -> None:
+def check_printable(loaded: Loaded, households: list[Household], what: str,
+                    cache: Cache) -> None:
     """Refuse to draw households that have errors or characters no font has."""
     errors = loaded.errors_of(households)
     if errors:
         raise DataRefused(f"{what}: {len({p.household_id for p in errors})} selected "
                           f"household(s) have errors; nothing was written", errors)
-    glyphs = missing_glyphs(households, loaded.config)
+    glyphs = missing_glyphs(households, loaded.config, cache)
     if glyphs:
         raise DataRefused(f"{what}: characters that no configured font has; nothing was "
                           "written", glyphs)
@@ -90,7 +95,7 @@ def check_printable(loaded: Loaded, households: list[Household], what: str) -> N
 
 @dataclass
 class Press:
-    """What drawing needs for one run: the layout, the fonts, the words, the frames' maker."""
+    """What drawing needs for one run: layout, fonts, words, the cache, WeasyPrint's part."""
 
     config: Config
     options: PrintOptions
@@ -98,31 +103,64 @@ class Press:
     layout: Layout
     typesetter: Typesetter
     words: PageWords
+    cache: Cache
+    render_key: str
+    _renderer: Any = None
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
-              today: dt.date) -> Press:
+              today: dt.date, cache: Cache) -> Press:
         options = options or PrintOptions()
+        render_key = key(__version__, code_fingerprint(), config.fingerprint, options,
+                         template_fingerprint(templates), font_identities(config))
         return cls(config, options, templates, layout_for_options(config, options),
-                   Typesetter(font_set(config)),
-                   PageWords(date=today.isoformat(), confidential=config.confidential))
+                   Typesetter(font_set(config, cache)),
+                   PageWords(date=today.isoformat(), confidential=config.confidential),
+                   cache, render_key)
 
     def renderer(self) -> Any:
-        from cardgen.render import Renderer  # WeasyPrint is loaded only when frames are made
+        if self._renderer is None:
+            from cardgen.render import Renderer  # WeasyPrint loads only on a cache miss
 
-        return Renderer(self.config, self.templates, self.options)
+            self._renderer = Renderer(self.config, self.templates, self.options)
+        return self._renderer
+
+    def frames(self, frames: list[Frame]) -> bytes:
+        name = key("frames", self.render_key, frames)
+        data = self.cache.get("frames", name)
+        if data is None:
+            data = self.renderer().frames_pdf(frames)
+            self.cache.put("frames", name, data)
+        return data
+
+    def covers(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
+        name = key("covers", self.render_key, doc, [cover_content(plan) for plan in plans])
+        data = self.cache.get("covers", name)
+        if data is None:
+            data = self.renderer().cover_pdf(plans, doc)
+            self.cache.put("covers", name, data)
+        return data
 
     def composer(self) -> Composer:
         points = 72 / 25.4
         return Composer((self.layout.width * points, self.layout.height * points),
-                        font_files(self.config))
+                        font_files(self.config), self.cache)
 
     def canvas(self, composer: Composer) -> Canvas:
         return Canvas(self.layout.height, composer.log, self.options.bleed)
 
-    def render_key(self) -> str:
-        return "|".join([__version__, self.config.fingerprint, repr(self.options),
-                         template_fingerprint(self.templates)])
+
+def code_fingerprint() -> str:
+    """A hash of the modules that decide what a drawn page looks like."""
+    folder = Path(__file__).parent
+    return key(*(path.read_bytes() for path in sorted(folder.glob("*.py"))))
+
+
+def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
+    """Everything a ledger's cover prints."""
+    return (plan.title, plan.community, plan.grid, plan.grid_worker, plan.grid_worker_phone,
+            plan.emergency, plan.selection, plan.colour_counts, plan.flag_counts,
+            plan.skipped, plan.member_count, plan.household_count, plan.total_pages)
 
 
 def make_cards(loaded: Loaded, households: list[Household], press: Press,
@@ -131,13 +169,30 @@ def make_cards(loaded: Loaded, households: list[Household], press: Press,
     cards = []
     page = 1
     for household in households:
-        card = build_card(household, loaded.categories[household.household_id], loaded.config,
-                          press.layout, loaded.today, loaded.numbers[household.household_id],
-                          emergency, press.typesetter)
+        category = loaded.categories[household.household_id]
+        number = loaded.numbers[household.household_id]
+        source = key("model", press.render_key, loaded.today, emergency, number, category,
+                     printed_fields(household))
+        stored = press.cache.get("cards", source)
+        if stored is not None:
+            card = Card.from_data(marshal.loads(stored), loaded.config)
+        else:
+            card = build_card(household, category, loaded.config, press.layout, loaded.today,
+                              number, emergency, press.typesetter)
+            press.cache.put("cards", source, marshal.dumps(card.to_data()))
+        card.source_key = source
         card.first_page = page
         page += card.page_count
         cards.append(card)
     return cards
+
+
+def printed_fields(household: Household) -> tuple[object, ...]:
+    """A household's values without its place in the input file (rows may shift)."""
+    fields = {k: v for k, v in household.__dict__.items()
+              if k not in ("source", "first_row", "rows", "members")}
+    members = [{k: v for k, v in m.__dict__.items() if k != "row"} for m in household.members]
+    return tuple(sorted(fields.items())), tuple(tuple(sorted(m.items())) for m in members)
 
 
 def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
@@ -148,30 +203,55 @@ def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
 
 def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool,
                advance: Callable[[int], None] | None = None) -> None:
+    """Each card's pages over their frames; a card drawn before comes from the cache."""
+    faces = {face.family: face for face in (*press.typesetter.fonts.regular,
+                                            *press.typesetter.fonts.bold)}
     for card in cards:
-        for page in card.pages:
-            frame = card_frame(card, page.number, duplex)
-            canvas = press.canvas(composer)
-            draw_card_page(canvas, card, page, press.layout, press.typesetter, press.words,
-                           frame.verso)
-            composer.add_data_page(canvas.content(), frame)
+        name = key("pages", card_hash(card), duplex)
+        stored = press.cache.get("cards", name)
+        if stored is not None:
+            pages, glyphs = marshal.loads(stored)
+            for family, used in glyphs.items():
+                face = faces[family]
+                composer.log.name(face)
+                composer.log.glyphs[face].update(used)
+            for frame, content in pages:
+                composer.add_data_page(content, Frame(*frame), compressed=True)
+        else:
+            drawn = []
+            log = GlyphLog()
+            for page in card.pages:
+                frame = card_frame(card, page.number, duplex)
+                canvas = Canvas(press.layout.height, log, press.options.bleed)
+                draw_card_page(canvas, card, page, press.layout, press.typesetter,
+                               press.words, frame.verso)
+                content = zlib.compress(canvas.content(), 6)
+                composer.add_data_page(content, frame, compressed=True)
+                drawn.append((astuple(frame), content))
+            for face, used in log.glyphs.items():
+                composer.log.name(face)
+                composer.log.glyphs[face].update(used)
+            press.cache.put("cards", name, marshal.dumps(
+                (drawn, {face.family: used for face, used in log.glyphs.items()})))
         if advance:
             advance(1)
 
 
 def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
-            templates: Path | None = None, options: PrintOptions | None = None) -> Printed:
+            templates: Path | None = None, options: PrintOptions | None = None,
+            cache: Cache | None = None) -> Printed:
     """The selected households' cards as one PDF, in input order."""
     check_output(out, [loaded.source])
+    cache = cache or Cache(None)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    check_printable(loaded, chosen, "reprint")
-    press = Press.start(loaded.config, options, templates, loaded.today)
+    check_printable(loaded, chosen, "reprint", cache)
+    press = Press.start(loaded.config, options, templates, loaded.today, cache)
     cards = make_cards(loaded, chosen, press, emergency)
     frames = list(dict.fromkeys(card_frame(card, page.number, False)
                                 for card in cards for page in card.pages))
     composer = press.composer()
     try:
-        composer.add_frames(press.renderer().frames_pdf(frames), list(frames))
+        composer.add_frames(press.frames(frames), list(frames))
         draw_cards(composer, cards, press, duplex=False)
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
                              else f"{len(chosen)}户")
@@ -281,12 +361,14 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
 def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            emergency: bool = False, duplex: bool = False, skip_invalid: bool = False,
            jobs: int = 1, templates: Path | None = None, options: PrintOptions | None = None,
-           progress: Callable[[int, int], None] | None = None) -> LedgerRun:
+           progress: Callable[[int, int], None] | None = None,
+           cache: Cache | None = None) -> LedgerRun:
     """One PDF per group: cover, index, then the cards in address order; and a manifest."""
     started = time.perf_counter()
+    cache = cache or Cache(None)
     prepare_folder(folder)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    blocking = loaded.errors_of(chosen) + missing_glyphs(chosen, loaded.config)
+    blocking = loaded.errors_of(chosen) + missing_glyphs(chosen, loaded.config, cache)
     bad_ids = {p.household_id for p in blocking}
     if blocking and not skip_invalid:
         raise DataRefused(f"ledger: {len(bad_ids)} household(s) have errors; nothing was "
@@ -298,7 +380,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         raise NothingSelected("ledger: every selected household has errors; nothing was "
                               "written")
 
-    press = Press.start(loaded.config, options, templates, loaded.today)
+    press = Press.start(loaded.config, options, templates, loaded.today, cache)
     groups = group_households(printable, by)
     skipped_by_group = group_households(skipped_households, by)
     taken: set[str] = set()
@@ -323,17 +405,15 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     if progress:
         progress(0, total_cards)
     all_frames = list(dict.fromkeys(f for plan in plans for f in ledger_frames(plan, duplex)))
-    renderer = press.renderer()
-    frames = renderer.frames_pdf(all_frames)
-    covers = renderer.cover_pdf(plans, DocInfo("五色户卡台账", loaded.today, duplex))
-    render_key = press.render_key()
+    frames = press.frames(all_frames)
+    covers = press.covers(plans, DocInfo("五色户卡台账", loaded.today, duplex))
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     try:
         files, entries, pages = [], [], 0
         for number, plan in enumerate(plans):
             pages += compose_ledger(plan, number, covers, frames, all_frames, press, duplex,
                                     work / plan.file_name, advance)
-            entries.append(manifest_entry(plan, plan.title, render_key))
+            entries.append(manifest_entry(plan, plan.title))
             files.append(folder / plan.file_name)
         for plan in plans:
             (work / plan.file_name).replace(folder / plan.file_name)
@@ -342,6 +422,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                                            indent=2) + "\n").encode())
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    cache.prune()
     chosen_ids = {h.household_id for h in chosen}
     elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
     skipped_problems = [p for p in blocking if p.severity is Severity.ERROR]

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from cardgen import resources
 from cardgen.canvas import ink_for
 from cardgen.cards import COLUMNS, Layout, layout_for
@@ -59,8 +56,11 @@ class Frame:
     first: bool = True  # a card's first page (stickers and household block) or a 续页
 
 
-def make_environment(templates: Path | None) -> ImmutableSandboxedEnvironment:
+def make_environment(templates: Path | None) -> Any:
     """Jinja2 looking in the user's folder first, then the bundled one; sandboxed, escaped."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     folders = [str(templates)] if templates else []
     folders.append(str(resources.TEMPLATES))
     return ImmutableSandboxedEnvironment(
@@ -154,7 +154,9 @@ class Renderer:
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
 
-    def _template(self, name: str) -> jinja2.Template:
+    def _template(self, name: str) -> Any:
+        import jinja2
+
         try:
             return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
@@ -188,8 +190,10 @@ class Renderer:
                          _column_edges(), layout.paper.scale)
 
     def _render_html(self, name: str, **context: Any) -> str:
+        import jinja2
+
         try:
-            return self._template(name).render(**context)
+            return str(self._template(name).render(**context))
         except jinja2.TemplateError as exc:
             raise RenderRefused(f"template {name}: {exc}") from None
 

@@ -19,6 +19,8 @@ from typing import Any
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Stream
 
+from cardgen.cache import Cache, file_identity, key
+
 _CDEF = """
 typedef struct hb_blob_t hb_blob_t; typedef struct hb_face_t hb_face_t;
 typedef struct hb_set_t hb_set_t; typedef struct hb_subset_input_t hb_subset_input_t;
@@ -172,7 +174,8 @@ def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
                     stack.append(form.get("/Resources"))
 
 
-def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
+def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path],
+                      cache: Cache | None = None) -> int:
     """Replace each font's subsets by one; `files` maps a /FontFamily to its font file.
 
     Fonts drawn by cardgen itself carry no program yet: they get it here. Returns how many
@@ -195,7 +198,7 @@ def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path]) -> int:
         if len(distinct) < 2 and len(programs) == len(distinct):
             continue
         try:
-            merged = _merged_font(pdf, distinct, files[family])
+            merged = _merged_font(pdf, distinct, files[family], cache)
         except NotConsolidated:
             continue
         for table, name, _ in users:
@@ -209,7 +212,18 @@ def _has_program(font: Any) -> bool:
     return "/FontFile3" in descriptor or "/FontFile2" in descriptor
 
 
-def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path) -> Dictionary:
+def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> bytes:
+    name = key("subset", file_identity(path), sorted(glyphs))
+    data = cache.get("subsets", name) if cache else None
+    if data is None:
+        data = subset_font(path, glyphs)
+        if cache:
+            cache.put("subsets", name, data)
+    return data
+
+
+def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path,
+                 cache: Cache | None) -> Dictionary:
     widths: dict[int, float] = {}
     text: dict[int, str] = {}
     for font in fonts:
@@ -219,7 +233,7 @@ def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path) -> Dictionary:
         for glyph, chars in _read_tounicode(font.ToUnicode.read_bytes()).items():
             if chars:
                 text.setdefault(glyph, chars)
-    data = subset_font(path, set(widths))
+    data = cached_subset(path, set(widths), cache)
     program = Stream(pdf, zlib.compress(data, 6), Filter=Name.FlateDecode)
     first = fonts[0]
     family = str(first.DescendantFonts[0].FontDescriptor.get("/FontFamily", "Font"))

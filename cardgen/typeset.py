@@ -72,7 +72,8 @@ class Typesetter:
 
     def width(self, text: str, bold: bool = False) -> float:
         """Width of `text` on one line, in em."""
-        return sum(self._glyph(char, bold).advance for char in text)
+        glyph = self._glyph
+        return sum(glyph(char, bold).advance for char in text)
 
     def line(self, text: str, bold: bool = False) -> Line:
         """All of `text` on one line (no breaking)."""

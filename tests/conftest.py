@@ -16,6 +16,22 @@ from click.testing import CliRunner, Result
 from cardgen.cli import cli
 from cardgen.config import Config, load_config
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite keeps its cache apart from the user's: a fresh folder per run."""
+    import os
+    import tempfile
+
+    os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+    import shutil
+
+    shutil.rmtree(os.environ.pop("CARDGEN_CACHE_DIR", ""), ignore_errors=True)
+
+
 TODAY = dt.date(2026, 11, 29)
 DATE = TODAY.isoformat()
 

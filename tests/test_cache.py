@@ -1,0 +1,108 @@
+"""The cache: reruns draw nothing twice, give the same bytes, survive damage and sharing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cardgen.cache import Cache
+from cardgen.cli import cli
+from cardgen.samplegen import generate, to_csv
+from tests.conftest import DATE
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "grid.csv"
+    path.write_text(to_csv(list(generate(30, seed=5, grids=1))), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(folder))
+    return folder
+
+
+def ledger(source: Path, out: Path, *extra: str) -> bytes:
+    result = CliRunner().invoke(cli, ["ledger", str(source), "-o", str(out), "--date", DATE,
+                                      "--quiet", *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [pdf] = list(out.glob("*.pdf"))
+    return pdf.read_bytes()
+
+
+def entries(folder: Path, kind: str) -> list[Path]:
+    return [p for p in (folder / kind).iterdir() if not p.name.startswith(".")]
+
+
+def test_rerun_uses_the_cache_and_gives_the_same_bytes(source: Path, cache_dir: Path,
+                                                       tmp_path: Path) -> None:
+    first = ledger(source, tmp_path / "a")
+    assert entries(cache_dir, "frames") and entries(cache_dir, "covers")
+    cards = entries(cache_dir, "cards")
+    assert len(cards) >= 60  # a model and the drawn pages per household
+    stamps = {p: p.stat().st_mtime_ns for p in cards}
+    second = ledger(source, tmp_path / "b")
+    assert second == first
+    assert {p: p.stat().st_mtime_ns for p in entries(cache_dir, "cards")}.keys() == \
+        stamps.keys()  # nothing new was drawn
+    assert ledger(source, tmp_path / "c", "--no-cache") == first
+
+
+def test_one_changed_household_redraws_only_itself(source: Path, cache_dir: Path,
+                                                   tmp_path: Path) -> None:
+    ledger(source, tmp_path / "a")
+    before = set(entries(cache_dir, "cards"))
+    lines = source.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].replace(",常住,", ",暂住,", 1)
+    changed = tmp_path / "changed.csv"
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cached = ledger(changed, tmp_path / "b")
+    assert len(set(entries(cache_dir, "cards")) - before) == 2  # one model, one drawing
+    assert cached == ledger(changed, tmp_path / "c", "--no-cache")
+
+
+def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, cache_dir: Path,
+                                                    tmp_path: Path) -> None:
+    first = ledger(source, tmp_path / "a")
+    for path in entries(cache_dir, "cards") + entries(cache_dir, "frames"):
+        path.write_bytes(path.read_bytes()[:20] + b"garbage")
+    assert ledger(source, tmp_path / "b") == first
+
+
+def test_cache_off_writes_nothing(source: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", "off")
+    assert not Cache.open().enabled
+    ledger(source, tmp_path / "a")
+    assert not (tmp_path / "off").exists()
+
+
+def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c", max_bytes=10_000)
+    for index in range(30):
+        cache.put("cards", f"{index:064x}", os.urandom(1000))
+    assert cache.size() > 10_000
+    removed = cache.prune()
+    assert removed > 0 and cache.size() <= 10_000
+    assert cache.get("cards", f"{29:064x}") is not None  # the newest stay
+
+
+def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "CARDGEN_CACHE_DIR": str(cache_dir)}
+    runs = [subprocess.Popen([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
+                              str(tmp_path / name), "--date", DATE, "--quiet"], env=env,
+                             stderr=subprocess.PIPE) for name in ("x", "y")]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()
+    [x] = list((tmp_path / "x").glob("*.pdf"))
+    [y] = list((tmp_path / "y").glob("*.pdf"))
+    assert x.read_bytes() == y.read_bytes() == ledger(source, tmp_path / "z", "--no-cache")
