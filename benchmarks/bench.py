@@ -51,10 +51,14 @@ class Measure:
     cards: int = 0
 
 
+ENV = dict(os.environ)
+
+
 def run_measured(args: list[str], cwd: Path | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of a command and all its children."""
     started = time.perf_counter()
-    process = psutil.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = psutil.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=ENV)
     peak = 0
     stop = threading.Event()
 
@@ -79,10 +83,14 @@ def run_measured(args: list[str], cwd: Path | None = None) -> tuple[float, float
     return seconds, peak / 2**20
 
 
-def write_input(folder: Path, households: int) -> Path:
-    path = folder / f"households-{households}.csv"
+def write_input(folder: Path, households: int, changed: bool = False) -> Path:
+    """Invented households; `changed`: the same with one member's phone number changed."""
+    path = folder / f"households-{households}{'-changed' if changed else ''}.csv"
     if not path.exists():
         rows = list(generate(households, seed=3, grids=max(1, households // 1000)))
+        if changed:
+            person = next(r for r in rows[len(rows) // 2:] if r["联系电话"])
+            person["联系电话"] = "13900001111"
         path.write_text(to_csv(rows), encoding="utf-8")
     return path
 
@@ -172,25 +180,36 @@ def main() -> None:
     results: list[Measure] = []
     with tempfile.TemporaryDirectory(prefix="cardgen-bench-") as temp:
         folder = Path(temp)
+        cache = folder / "cache"
+        ENV["CARDGEN_CACHE_DIR"] = str(cache)
         seconds, peak = best_of(3, [*CARDGEN, "--help"])
         results.append(Measure("cardgen --help", 0, seconds, peak))
         thousand = write_input(folder, 1000)
         card = folder / "one.pdf"
-        seconds, peak = best_of(3, [*CARDGEN, "reprint", str(thousand), "-o", str(card),
-                                    "--household", "G01-0001", "--date", DATE])
-        results.append(Measure("cold reprint, 1 of 1,000", 1000, seconds, peak,
+        reprint = [*CARDGEN, "reprint", str(thousand), "-o", str(card), "--household",
+                   "G01-0001", "--date", DATE]
+        seconds, peak = run_measured(reprint)
+        results.append(Measure("cold reprint, empty cache", 1000, seconds, peak,
+                               card.stat().st_size, 1))
+        seconds, peak = best_of(3, reprint)
+        results.append(Measure("cold reprint, warm cache", 1000, seconds, peak,
                                card.stat().st_size, 1))
         typst_source = None
         for size in sizes:
+            shutil.rmtree(cache, ignore_errors=True)
             source = write_input(folder, size)
             out = folder / f"ledger-{size}"
-            shutil.rmtree(out, ignore_errors=True)
-            seconds, peak = run_measured([*CARDGEN, "ledger", str(source), "-o", str(out),
-                                          "--by", "all", "--date", DATE, "--quiet",
-                                          "--jobs", str(args.jobs)])
+            command = [*CARDGEN, "ledger", str(source), "-o", str(out), "--by", "all",
+                       "--date", DATE, "--quiet", "--jobs", str(args.jobs)]
+            seconds, peak = run_measured(command)
             size_bytes = sum(p.stat().st_size for p in out.glob("*.pdf"))
-            results.append(Measure(f"cold ledger, --jobs {args.jobs}", size, seconds, peak,
+            results.append(Measure("cold ledger, empty cache", size, seconds, peak,
                                    size_bytes, size))
+            if size >= 100:
+                command[command.index(str(source))] = str(write_input(folder, size, True))
+                seconds, peak = run_measured(command)
+                results.append(Measure("ledger, one phone changed", size, seconds, peak,
+                                       size_bytes, size))
             if size == 1000:
                 typst_source = source
         typst = None

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cardgen.cards import PT, Card, Column, Layout
 from cardgen.categorise import shown_flag
@@ -206,7 +206,7 @@ def plan_ledger(group: str, households: list[Household], cards: list[Card], conf
         page += card.page_count
     plan.total_pages = page - 1
     first_pages = {card.household_id: card.first_page for card in cards}
-    plan.index_pages = [[IndexRow(**{**asdict(row), "page": first_pages[row.household_id]})
+    plan.index_pages = [[replace(row, page=first_pages[row.household_id])
                          for row in index_page] for index_page in plan.index_pages]
     return plan
 

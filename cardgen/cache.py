@@ -66,23 +66,24 @@ class Cache:
     def enabled(self) -> bool:
         return self.folder is not None
 
-    def _path(self, kind: str, name: str) -> Path:
+    def _path(self, kind: str, name: str) -> str:
         assert self.folder is not None and kind in KINDS
-        return self.folder / kind / name
+        return os.path.join(self.folder, kind, name)
 
     def get(self, kind: str, name: str) -> bytes | None:
         if self.folder is None:
             return None
         path = self._path(kind, name)
         try:
-            blob = path.read_bytes()
+            with open(path, "rb") as handle:
+                blob = handle.read()
         except OSError:
             self.misses += 1
             return None
         data = blob[12:]
         if blob[:4] != _MAGIC or hashlib.sha256(data).digest()[:8] != blob[4:12]:
             with contextlib.suppress(OSError):
-                path.unlink()
+                os.unlink(path)
             self.misses += 1
             return None
         with contextlib.suppress(OSError):
@@ -95,7 +96,8 @@ class Cache:
             return
         path = self._path(kind, name)
         try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".",
+                                                 suffix=".tmp")
             with os.fdopen(handle, "wb") as out:
                 out.write(_MAGIC + hashlib.sha256(data).digest()[:8] + data)
             os.replace(temporary, path)

@@ -9,7 +9,7 @@ from the same typesetter that draws the rows, so a planned page holds exactly wh
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from cardgen.categorise import shown_flag
@@ -137,7 +137,7 @@ def layout_for(paper: Paper, gutter: float = 5.0) -> Layout:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberLine:
     number: int
     name: str
@@ -154,26 +154,26 @@ class MemberLine:
     bold_name: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sticker:
     label: str
     filled: bool
     names: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chip:
     label: str
     names: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mark:
     label: str
     checked: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardPage:
     number: int  # 1-based within the card
     members: tuple[MemberLine, ...]
@@ -215,15 +215,15 @@ class Card:
 
     def to_data(self) -> Any:
         """Plain values (for marshal): what the card cache stores."""
-        return (self.household_id, self.colour.key, tuple(self.category.__dict__.values()),
+        return (self.household_id, self.colour.key, astuple(self.category),
                 self.reasons, self.visit, self.community, self.grid, self.address,
-                self.housing, tuple(tuple(m.__dict__.values()) for m in self.marks),
+                self.housing, tuple(astuple(m) for m in self.marks),
                 self.show_owner, self.owner, self.owner_phone, self.grid_worker,
                 self.grid_worker_phone, self.vacant,
-                tuple(tuple(x.__dict__.values()) for x in self.stickers),
-                tuple(tuple(x.__dict__.values()) for x in self.chips),
-                tuple((p.number, tuple(tuple(m.__dict__.values()) for m in p.members),
-                       p.continued) for p in self.pages),
+                tuple(astuple(x) for x in self.stickers),
+                tuple(astuple(x) for x in self.chips),
+                tuple((p.number, tuple(astuple(m) for m in p.members), p.continued)
+                      for p in self.pages),
                 self.ledger_number, self.emergency, self.member_count)
 
     @classmethod
@@ -272,7 +272,7 @@ def _member_line(number: int, member: Member, config: Config, layout: Layout,
         note_lines = cell_lines(typesetter, "备注：" + member.notes,
                                 layout.content_width - layout.column_x(1) - pad, layout.small)
         height += note_lines * layout.line_height(layout.small) + layout.cell_pad
-    return MemberLine(**{**line.__dict__, "height": height})
+    return replace(line, height=height)
 
 
 def paginate(lines: list[MemberLine], layout: Layout) -> tuple[CardPage, ...]:

@@ -19,7 +19,11 @@ from cardgen.subset import consolidate_fonts, tounicode_stream, widths_array
 
 
 class Composer:
-    """Builds one output document page by page, then embeds the fonts and saves it."""
+    """Builds one output document page by page, then embeds the fonts and saves it.
+
+    Pages are collected and set as the page tree's /Kids at the end: pikepdf's page list
+    grows in quadratic time (8,000 appends: 1.8 s), the /Kids array in linear time.
+    """
 
     def __init__(self, page_size: tuple[float, float], font_files: dict[str, Path],
                  cache: Cache | None = None) -> None:
@@ -33,7 +37,8 @@ class Composer:
         self._sources: list[pikepdf.Pdf] = []
         self._fonts = self.pdf.make_indirect(Dictionary())
         self._draw_frame = self.pdf.make_stream(b"q /CgFrame Do Q\n")
-        self._data_pages: list[Any] = []
+        self._resources: dict[Hashable, Any] = {}
+        self._kids: list[Any] = []
 
     def add_frames(self, data: bytes, keys: list[Hashable]) -> None:
         """One frame per page of `data` (a PDF), known by the matching key."""
@@ -52,37 +57,43 @@ class Composer:
 
         `content` is the data layer's operators, zlib-compressed already if `compressed`.
         """
-        resources = Dictionary(Font=self._fonts)
         data = self.pdf.make_stream(content if compressed else zlib.compress(content, 6),
                                     Filter=Name.FlateDecode)
-        contents: Any = data
-        if frame is not None:
-            resources.XObject = Dictionary(CgFrame=self.frames[frame])
-            contents = Array([self._draw_frame, data])
-        boxes = self.boxes or {"/MediaBox": Array([0, 0, *self.page_size])}
-        page = Dictionary(Type=Name.Page, Resources=resources, Contents=contents)
-        for box, value in boxes.items():
+        contents: Any = data if frame is None else Array([self._draw_frame, data])
+        page = Dictionary(Type=Name.Page, Resources=self._page_resources(frame),
+                          Contents=contents)
+        for box, value in (self.boxes or {"/MediaBox": Array([0, 0, *self.page_size])}).items():
             page[box] = value
-        self.pdf.pages.append(pikepdf.Page(page))
-        self._data_pages.append(self.pdf.pages[-1])
+        self._kids.append(self.pdf.make_indirect(page))
+
+    def _page_resources(self, frame: Hashable | None) -> Any:
+        """One resource dictionary per frame, shared by its pages."""
+        found = self._resources.get(frame)
+        if found is None:
+            found = Dictionary(Font=self._fonts)
+            if frame is not None:
+                found.XObject = Dictionary(CgFrame=self.frames[frame])
+            found = self._resources[frame] = self.pdf.make_indirect(found)
+        return found
 
     def add_pdf(self, data: bytes, page: int | None = None) -> None:
         """Every page (or one page) of another PDF, such as a cover made by WeasyPrint."""
         source = pikepdf.open(io.BytesIO(data))
         self._sources.append(source)
-        if page is None:
-            self.pdf.pages.extend(source.pages)
-        else:
-            self.pdf.pages.append(source.pages[page])
-
-    def add_blank(self) -> None:
-        self.add_data_page(b"")
+        pages = list(source.pages) if page is None else [source.pages[page]]
+        for found in pages:
+            self._kids.append(self.pdf.copy_foreign(found.obj))
 
     @property
     def page_count(self) -> int:
-        return len(self.pdf.pages)
+        return len(self._kids)
 
     def save(self, out: Path | io.BytesIO, title: str, date: str) -> None:
+        tree = self.pdf.Root.Pages
+        for kid in self._kids:
+            kid.Parent = tree
+        tree.Kids = Array(self._kids)
+        tree.Count = len(self._kids)
         for face, glyphs in self.log.glyphs.items():
             self._fonts[Name(self.log.names[face])] = self._font(face, glyphs)
         consolidate_fonts(self.pdf, self.font_files, self.cache)

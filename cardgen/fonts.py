@@ -102,6 +102,9 @@ class FontSet:
     def faces(self, bold: bool) -> tuple[Face, ...]:
         return self.bold if bold else self.regular
 
+    def by_family(self) -> dict[str, Face]:
+        return {face.family: face for face in (*self.regular, *self.bold)}
+
 
 def font_set(config: Config, cache: Cache | None = None) -> FontSet:
     files = font_files(config)

@@ -7,31 +7,31 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One value read from an input file, with the place it was read from."""
-
-    value: str
-    column: str  # the header as written in the file
-    raw: object = None  # the reader's own value when it was not text (xlsx numbers, dates)
-
-
-@dataclass
+@dataclass(slots=True)
 class Row:
-    """One input row: canonical field name -> cell.
+    """One input row: canonical field name -> the text in it, and where it came from.
 
     `row` is the 1-based row a spreadsheet shows (header = 1); JSON input has no rows and
-    names its place with `path` instead (e.g. ``[3].members[1]``).
+    names its place with `path` instead (e.g. ``[3].members[1]``). `columns` (field -> the
+    header as written) is shared by the rows of a file; `raws` keeps a reader's own value
+    where it was not text (xlsx numbers and dates).
     """
 
     source: str
     row: int | None
-    cells: dict[str, Cell]
+    values: dict[str, str]
+    columns: dict[str, str]
     path: str = ""
+    raws: dict[str, object] | None = None
 
     def text(self, name: str) -> str:
-        cell = self.cells.get(name)
-        return cell.value if cell else ""
+        return self.values.get(name, "")
+
+    def column(self, name: str) -> str | None:
+        return self.columns.get(name) if name in self.values else None
+
+    def raw(self, name: str) -> object:
+        return self.raws.get(name) if self.raws else None
 
 
 class Severity(StrEnum):
@@ -67,7 +67,7 @@ class Problem:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """One person of a household, normalised."""
 
@@ -139,7 +139,7 @@ def _suffix(value: str, suffix: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Category:
     """A household's colour with the reasons for it and the visits it needs."""
 

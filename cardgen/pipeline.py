@@ -11,7 +11,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +189,11 @@ def make_cards(loaded: Loaded, households: list[Household], press: Press,
 
 def printed_fields(household: Household) -> tuple[object, ...]:
     """A household's values without its place in the input file (rows may shift)."""
-    fields = {k: v for k, v in household.__dict__.items()
-              if k not in ("source", "first_row", "rows", "members")}
-    members = [{k: v for k, v in m.__dict__.items() if k != "row"} for m in household.members]
-    return tuple(sorted(fields.items())), tuple(tuple(sorted(m.items())) for m in members)
+    kept = tuple((f.name, getattr(household, f.name)) for f in fields(household)
+                 if f.name not in ("source", "first_row", "rows", "members"))
+    members = tuple(tuple((f.name, getattr(m, f.name)) for f in fields(m) if f.name != "row")
+                    for m in household.members)
+    return kept, members
 
 
 def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
@@ -201,20 +202,24 @@ def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
                  page_number == 1)
 
 
+def add_glyphs(composer: Composer, press: Press, glyphs: dict[str, dict[int, str]]) -> None:
+    """Note glyphs drawn on pages that came from the cache (keyed by font family)."""
+    faces = press.typesetter.fonts.by_family()
+    for family, used in glyphs.items():
+        face = faces[family]
+        composer.log.name(face)
+        composer.log.glyphs[face].update(used)
+
+
 def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool,
                advance: Callable[[int], None] | None = None) -> None:
     """Each card's pages over their frames; a card drawn before comes from the cache."""
-    faces = {face.family: face for face in (*press.typesetter.fonts.regular,
-                                            *press.typesetter.fonts.bold)}
     for card in cards:
         name = key("pages", card_hash(card), duplex)
         stored = press.cache.get("cards", name)
         if stored is not None:
             pages, glyphs = marshal.loads(stored)
-            for family, used in glyphs.items():
-                face = faces[family]
-                composer.log.name(face)
-                composer.log.glyphs[face].update(used)
+            add_glyphs(composer, press, glyphs)
             for frame, content in pages:
                 composer.add_data_page(content, Frame(*frame), compressed=True)
         else:
@@ -228,11 +233,9 @@ def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool
                 content = zlib.compress(canvas.content(), 6)
                 composer.add_data_page(content, frame, compressed=True)
                 drawn.append((astuple(frame), content))
-            for face, used in log.glyphs.items():
-                composer.log.name(face)
-                composer.log.glyphs[face].update(used)
-            press.cache.put("cards", name, marshal.dumps(
-                (drawn, {face.family: used for face, used in log.glyphs.items()})))
+            glyphs = {face.family: used for face, used in log.glyphs.items()}
+            add_glyphs(composer, press, glyphs)
+            press.cache.put("cards", name, marshal.dumps((drawn, glyphs)))
         if advance:
             advance(1)
 
@@ -247,8 +250,7 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     check_printable(loaded, chosen, "reprint", cache)
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
     cards = make_cards(loaded, chosen, press, emergency)
-    frames = list(dict.fromkeys(card_frame(card, page.number, False)
-                                for card in cards for page in card.pages))
+    frames = all_frames(loaded.config, emergency, duplex=False)
     composer = press.composer()
     try:
         composer.add_frames(press.frames(frames), list(frames))
@@ -313,13 +315,12 @@ def prepare_folder(folder: Path) -> None:
         raise UsageError(f"{folder} is not writable; choose another output folder") from None
 
 
-def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
-    """Every frame a ledger's pages stand on, in page order (cover excluded)."""
-    frames = [Frame("", verso=duplex and page % 2 == 0) for page in plan.blank_pages]
-    frames += [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
-               for i in range(len(plan.index_pages))]
-    frames += [card_frame(card, page.number, duplex) for card in plan.cards
-               for page in card.pages]
+def all_frames(config: Config, emergency: bool, duplex: bool) -> list[Frame]:
+    """Every frame a run in this mode can use: rendered (and cached) once, used by any data."""
+    sides = (False, True) if duplex else (False,)
+    frames = [Frame("", verso=verso) for verso in sides]
+    frames += [Frame(colour, emergency, verso, first) for colour in config.palette
+               for verso in sides for first in (True, False)]
     return frames
 
 
@@ -341,12 +342,24 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
                 composer.add_data_page(b"", Frame("", verso=verso))
                 page += 1
             elif page in index_pages:
-                canvas = press.canvas(composer)
                 position = page - plan.index_first_page + 1
-                draw_index_page(canvas, plan.title, index_pages[page], position,
-                                len(plan.index_pages), page, plan.emergency, press.layout,
-                                press.typesetter, press.words, verso, palette)
-                composer.add_data_page(canvas.content(), Frame("", verso=verso))
+                name = key("index", press.render_key, plan.title, index_pages[page],
+                           position, len(plan.index_pages), page, plan.emergency, verso,
+                           press.words)
+                stored = press.cache.get("cards", name)
+                if stored is None:
+                    log = GlyphLog()
+                    canvas = Canvas(press.layout.height, log, press.options.bleed)
+                    draw_index_page(canvas, plan.title, index_pages[page], position,
+                                    len(plan.index_pages), page, plan.emergency,
+                                    press.layout, press.typesetter, press.words, verso, palette)
+                    content = zlib.compress(canvas.content(), 6)
+                    used = {face.family: glyphs for face, glyphs in log.glyphs.items()}
+                    stored = marshal.dumps((content, used))
+                    press.cache.put("cards", name, stored)
+                content, used = marshal.loads(stored)
+                add_glyphs(composer, press, used)
+                composer.add_data_page(content, Frame("", verso=verso), compressed=True)
                 page += 1
             else:
                 card = first_pages[page]
@@ -383,17 +396,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
     groups = group_households(printable, by)
     skipped_by_group = group_households(skipped_households, by)
-    taken: set[str] = set()
-    plans = []
-    for name, households in groups.items():
-        cards = make_cards(loaded, households, press, emergency)
-        skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
-                   for h in ledger_order(skipped_by_group.get(name, []))]
-        plans.append(plan_ledger(name, households, cards, loaded.config, press.layout,
-                                 press.typesetter, emergency, duplex,
-                                 describe_selection(selection, loaded), skipped, taken))
-
-    total_cards = sum(len(plan.cards) for plan in plans)
+    total_cards = len(printable)
     done = 0
 
     def advance(cards: int) -> None:
@@ -404,19 +407,28 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
 
     if progress:
         progress(0, total_cards)
-    all_frames = list(dict.fromkeys(f for plan in plans for f in ledger_frames(plan, duplex)))
-    frames = press.frames(all_frames)
-    covers = press.covers(plans, DocInfo("五色户卡台账", loaded.today, duplex))
+    frame_keys = all_frames(loaded.config, emergency, duplex)
+    frames = press.frames(frame_keys)
+    doc = DocInfo("五色户卡台账", loaded.today, duplex)
+    taken: set[str] = set()
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     try:
         files, entries, pages = [], [], 0
-        for number, plan in enumerate(plans):
-            pages += compose_ledger(plan, number, covers, frames, all_frames, press, duplex,
+        for name, households in groups.items():  # one ledger at a time: memory per ledger
+            cards = make_cards(loaded, households, press, emergency)
+            skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
+                       for h in ledger_order(skipped_by_group.get(name, []))]
+            plan = plan_ledger(name, households, cards, loaded.config, press.layout,
+                               press.typesetter, emergency, duplex,
+                               describe_selection(selection, loaded), skipped, taken)
+            covers = press.covers([plan], doc)
+            pages += compose_ledger(plan, 0, covers, frames, frame_keys, press, duplex,
                                     work / plan.file_name, advance)
             entries.append(manifest_entry(plan, plan.title))
             files.append(folder / plan.file_name)
-        for plan in plans:
-            (work / plan.file_name).replace(folder / plan.file_name)
+            del cards, plan
+        for path in files:
+            (work / path.name).replace(path)
         manifest = folder / "manifest.json"
         write_atomic(manifest, (json.dumps({"ledgers": entries}, ensure_ascii=False,
                                            indent=2) + "\n").encode())

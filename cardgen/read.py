@@ -7,13 +7,14 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cardgen.config import Config
 from cardgen.errors import InputError, UsageError
-from cardgen.model import Cell, Problem, Row, Severity
+from cardgen.model import Problem, Row, Severity
 
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
@@ -90,7 +91,8 @@ def decode_text(data: bytes, source: str) -> str:
                      "CSV UTF-8 (Excel: 另存为 → CSV UTF-8) or as .xlsx")
 
 
-def _csv_table(data: bytes, source: str) -> list[tuple[int, list[Any]]]:
+def _csv_table(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
+    """Rows as they are read (a whole table of strings in memory is not needed)."""
     text = decode_text(data, source)
     sample = text[:16384]
     try:
@@ -99,13 +101,13 @@ def _csv_table(data: bytes, source: str) -> list[tuple[int, list[Any]]]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        return [(number, list(values)) for number, values in enumerate(reader, 1)]
+        yield from enumerate(reader, 1)
     except csv.Error as exc:
         raise InputError(f"{source}: not a readable CSV file ({exc})") from None
 
 
 def _xlsx_table(data: bytes, source: str,
-                sheet_name: str | None) -> tuple[list[tuple[int, list[Any]]], list[Problem]]:
+                sheet_name: str | None) -> tuple[Iterator[tuple[int, list[Any]]], list[Problem]]:
     import openpyxl  # imported here: only xlsx input pays for it
 
     try:
@@ -121,15 +123,24 @@ def _xlsx_table(data: bytes, source: str,
         else:
             raise UsageError(f"{source}: no sheet named {sheet_name!r}; the sheets are "
                              + ", ".join(repr(name) for name in book.sheetnames))
-        table = [(number, list(values))
-                 for number, values in enumerate(sheet.iter_rows(values_only=True), 1)]
-    finally:
+    except BaseException:
         book.close()
-    return table, []
+        raise
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+                yield number, list(values)
+        finally:
+            book.close()
+
+    return rows(), []
 
 
 def cell_text(value: Any) -> str:
     """A spreadsheet value as the text a person sees in it."""
+    if type(value) is str:
+        return value.strip(_SPACES)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -176,33 +187,35 @@ def _header_map(headers: list[Any], source: str, header_row: int, config: Config
     return mapping
 
 
-def _records_from_table(table: list[tuple[int, list[Any]]], source: str, config: Config,
+def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, config: Config,
                         problems: list[Problem]) -> Records:
     records = Records(source, problems=problems)
-    position = 0
-    while position < len(table) and not any(cell_text(v) for v in table[position][1]):
-        position += 1
-    if position == len(table):
+    header = next((row for row in table if any(cell_text(v) for v in row[1])), None)
+    if header is None:
         raise InputError(f"{source}: the file holds no header row and no records; the first "
                          "row should name the columns (户编号, 姓名, 身份证号 …)")
-    header_row, headers = table[position]
+    header_row, headers = header
     mapping = _header_map(headers, source, header_row, config, records.problems)
     if "household_id" not in mapping.values():
         raise InputError(
             f"{source}: row {header_row} has no household number column; name one column "
             "户编号 (or 户号, 户卡编号, household_id) — the headers found are: "
             + ", ".join(repr(cell_text(h)) for h in headers if cell_text(h)))
-    names = {index: cell_text(headers[index]).strip(_SPACES) for index in mapping}
-    for number, values in table[position + 1:]:
-        cells: dict[str, Cell] = {}
+    columns = {canonical: cell_text(headers[index]).strip(_SPACES)
+               for index, canonical in mapping.items()}
+    for number, values in table:
+        texts: dict[str, str] = {}
+        raws: dict[str, object] | None = None
         for index, canonical in mapping.items():
             value = values[index] if index < len(values) else None
             text = cell_text(value)
             if text:
-                raw = value if not isinstance(value, str) else None
-                cells[canonical] = Cell(text, names[index], raw)
-        if cells:
-            records.rows.append(Row(source, number, cells))
+                texts[canonical] = text
+                if not isinstance(value, str):
+                    raws = raws or {}
+                    raws[canonical] = value
+        if texts:
+            records.rows.append(Row(source, number, texts, columns, raws=raws))
     return records
 
 
@@ -220,8 +233,9 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
     records = Records(source)
     warned: set[str] = set()
 
-    def to_cells(obj: dict[str, Any], where: str) -> dict[str, Cell]:
-        cells = {}
+    def to_values(obj: dict[str, Any], where: str,
+                  columns: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
+        texts, raws = {}, {}
         for key, value in obj.items():
             if key == "members":
                 continue
@@ -241,9 +255,11 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
                 continue
             text = cell_text(value)
             if text:
-                cells[canonical] = Cell(text, f"{where}.{key}",
-                                        value if not isinstance(value, str) else None)
-        return cells
+                texts[canonical] = text
+                columns[canonical] = f"{where}.{key}"
+                if not isinstance(value, str):
+                    raws[canonical] = value
+        return texts, raws
 
     for index, household in enumerate(document):
         where = f"[{index}]"
@@ -253,12 +269,17 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
         members = household.get("members", [])
         if not isinstance(members, list):
             raise InputError(f"{source}: {where}.members must be a list of people")
-        base = to_cells(household, where)
+        base_columns: dict[str, str] = {}
+        base, base_raws = to_values(household, where, base_columns)
         if not members:
-            records.rows.append(Row(source, None, dict(base), where))
+            records.rows.append(Row(source, None, dict(base), base_columns, where,
+                                    base_raws or None))
         for number, member in enumerate(members):
             at = f"{where}.members[{number}]"
             if not isinstance(member, dict):
                 raise InputError(f"{source}: {at} must be a JSON object of person fields")
-            records.rows.append(Row(source, None, {**base, **to_cells(member, at)}, at))
+            columns = dict(base_columns)
+            texts, raws = to_values(member, at, columns)
+            records.rows.append(Row(source, None, {**base, **texts}, columns, at,
+                                    {**base_raws, **raws} or None))
     return records

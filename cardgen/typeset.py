@@ -93,7 +93,7 @@ class Typesetter:
             else:
                 result.extend(_make_line(part) for part in _break(glyphs, width_em))
         result = result or [Line((), 0.0)]
-        if len(self._lines) > 100_000:
+        if len(self._lines) > 20_000:  # bounded: memory must not grow with the ledger
             self._lines.clear()
         self._lines[key] = result
         return result

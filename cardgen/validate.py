@@ -48,9 +48,9 @@ class _Collector:
 
     def add(self, severity: Severity, row: Row, field: str | None, message: str,
             household_id: str | None = None, value: str | None = None) -> None:
-        cell = row.cells.get(field) if field else None
-        column = cell.column if cell else (row.path or None)
-        shown = value if value is not None else (cell.value if cell else None)
+        column = (row.column(field) if field else None) or (row.path or None)
+        text = row.values.get(field) if field else None
+        shown = value if value is not None else text
         if shown is not None:
             shown = mask_value(field, shown)
         self.problems.append(Problem(severity, row.source, row.row, column, field, shown,
@@ -74,9 +74,8 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
         sources.append(records.source)
         out.problems.extend(records.problems)
         for row in records.rows:
-            for cell in row.cells.values():
-                if _CONTROL.search(cell.value):
-                    field = next(k for k, v in row.cells.items() if v is cell)
+            for field, text in row.values.items():
+                if _CONTROL.search(text):
                     out.error(row, field, "contains an invisible control character; retype "
                               "the cell", row.text("household_id") or None)
             household_id = row.text("household_id")
@@ -123,7 +122,7 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
             if stray:
-                columns = ", ".join(row.cells[f].column for f in stray)
+                columns = ", ".join(row.column(f) or f for f in stray)
                 out.error(row, "name", f"the row has no name (姓名) but has person fields "
                           f"({columns}); fill in the name, or clear those cells if the "
                           "dwelling is vacant", hid, value="")
@@ -282,8 +281,7 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
                out: _Collector) -> None:
-    cell = row.cells["id_number"]
-    if isinstance(cell.raw, (int, float)) and len(normalise_id(text)) != 15:
+    if isinstance(row.raw("id_number"), (int, float)) and len(normalise_id(text)) != 15:
         out.error(row, "id_number", "is stored as a number, and spreadsheet programs keep "
                   "only the first 15 digits of a number; format the column as text (文本) and "
                   "type the ID numbers again", hid)
