@@ -64,9 +64,11 @@ class GlyphLog:
 class Canvas:
     """The data layer of one page. (0, 0) is the trimmed page's top-left corner."""
 
-    def __init__(self, height_mm: float, log: GlyphLog, bleed_mm: float = 0.0) -> None:
-        self.top = (height_mm + bleed_mm) * MM  # y of the trim's top edge, in PDF points
-        self.left = bleed_mm * MM
+    def __init__(self, height_mm: float, log: GlyphLog) -> None:
+        # PDF user space has its origin at the trimmed page's bottom-left corner, bleed or
+        # not (WeasyPrint's MediaBox then starts at minus the bleed)
+        self.top = height_mm * MM
+        self.left = 0.0
         self.log = log
         self.ops: list[str] = []
         self.faces: set[Face] = set()

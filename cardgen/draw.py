@@ -118,7 +118,9 @@ def summarise(names: list[str], fits: object, more: str = "等{n}人") -> str:
         candidate = "、".join(names[:keep]) + more.format(n=len(names))
         if fits(candidate):
             return candidate
-    return names[0][:1] + "…" + more.format(n=len(names)) if names else ""
+    if not names:
+        return ""
+    return names[0] + (more.format(n=len(names)) if len(names) > 1 else "")
 
 
 def draw_card_page(canvas: Canvas, card: Card, page: CardPage, layout: Layout,
@@ -192,27 +194,38 @@ def _stickers(pen: Pen, card: Card, layout: Layout, s: float) -> None:
 
 
 def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
+    """Other flags as outlined chips, at most two rows; names summarised to fit a row."""
     size = 7.5 * s
     height = pen.line_height(size) + 0.6 * s
+    room = layout.content_width
+    gap = pen.ts.width(" ") * size * PT
     x, row = 0.0, 0
     chips = list(card.chips)
     for index, chip in enumerate(chips):
         label_width = pen.ts.width(chip.label, bold=True) * size * PT
-        names = chip.names
-        gap = pen.ts.width(" ") * size * PT
+        inner = room - 4 * s - label_width - gap
+
+        def fits(text: str, inner: float = inner) -> bool:
+            return pen.ts.width(text) * size * PT <= inner
+
+        names = summarise(chip.names.split("、"), fits)
         width = label_width + gap + pen.ts.width(names) * size * PT + 4 * s
-        if x + width > layout.content_width and x > 0:
+        if x + width > room and x > 0:
             row, x = row + 1, 0.0
-        if row == 1 and x + width > layout.content_width - 22 * s and index < len(chips) - 1:
-            rest = len(chips) - index
-            pen.fitted(f"另有{rest}项特殊情况，见成员表", x, top + row * (height + 1 * s) + 0.3 * s,
-                       size, layout.content_width - x, colour=GREY)
+        last_row = row == 1
+        rest = len(chips) - index
+        if row > 1 or (last_row and rest > 1 and x + width > room - 24 * s):
+            y = top + min(row, 1) * (height + 1 * s)
+            note = f"另有{rest}项，见成员表"
+            pen.fitted(note, x if row == 1 else room - 24 * s, y + 0.3 * s, size, 24 * s,
+                       colour=GREY)
             return
         y = top + row * (height + 1 * s)
-        pen.rect(x, y, width, height, stroke=rgb("#444444"), line=0.3 * s, radius=2 * s)
+        pen.rect(x, y, min(width, room), height, stroke=rgb("#444444"), line=0.3 * s,
+                 radius=2 * s)
         pen.text(chip.label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
         pen.fitted(names, x + 2 * s + label_width + gap, y + 0.3 * s, size,
-                   width - 4 * s - label_width - gap)
+                   min(width, room) - 4 * s - label_width - gap)
         x += width + 1.5 * s
 
 

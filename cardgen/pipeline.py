@@ -146,9 +146,6 @@ class Press:
         return Composer((self.layout.width * points, self.layout.height * points),
                         font_files(self.config), self.cache)
 
-    def canvas(self, composer: Composer) -> Canvas:
-        return Canvas(self.layout.height, composer.log, self.options.bleed)
-
 
 def code_fingerprint() -> str:
     """A hash of the modules that decide what a drawn page looks like."""
@@ -227,7 +224,7 @@ def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool
             log = GlyphLog()
             for page in card.pages:
                 frame = card_frame(card, page.number, duplex)
-                canvas = Canvas(press.layout.height, log, press.options.bleed)
+                canvas = Canvas(press.layout.height, log)
                 draw_card_page(canvas, card, page, press.layout, press.typesetter,
                                press.words, frame.verso)
                 content = zlib.compress(canvas.content(), 6)
@@ -349,7 +346,7 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
                 stored = press.cache.get("cards", name)
                 if stored is None:
                     log = GlyphLog()
-                    canvas = Canvas(press.layout.height, log, press.options.bleed)
+                    canvas = Canvas(press.layout.height, log)
                     draw_index_page(canvas, plan.title, index_pages[page], position,
                                     len(plan.index_pages), page, plan.emergency,
                                     press.layout, press.typesetter, press.words, verso, palette)
