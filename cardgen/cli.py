@@ -52,7 +52,11 @@ print_options = _stack(
     click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config."),
     click.option("--bleed", type=click.FloatRange(0, 10), default=0.0, show_default=True,
                  help="Bleed in millimetres around the trimmed card."),
-    click.option("--marks", is_flag=True, help="Crop marks (needs --bleed to show)."),
+    click.option("--marks", is_flag=True, help="Crop marks around each card."),
+    click.option("--impose", metavar="NAME",
+                 help="Place cards on bigger sheets, e.g. a4-2up: two A5 cards per A4."),
+    click.option("--pdf-variant", type=click.Choice(["pdf/a-2b"]),
+                 help="Archival PDF/A-2b (metadata, sRGB output intent, language)."),
 )
 
 
@@ -161,8 +165,9 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
 @common_options
 def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
             flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, no_cache: bool,
-            paper: str | None, bleed: float, marks: bool, config_path: Path | None,
-            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+            paper: str | None, bleed: float, marks: bool, impose: str | None,
+            pdf_variant: str | None, config_path: Path | None, templates: Path | None,
+            date: dt.datetime | None, sheet_name: str | None) -> None:
     """Print the cards of selected households (all, without a selection) into one PDF."""
     def action() -> int:
         from cardgen.cache import Cache
@@ -174,7 +179,8 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         selection = make_selection(loaded.config, households, colours, flags, grids)
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks), cache)
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks,
+                                             impose=impose, pdf_variant=pdf_variant), cache)
         if printed.errors_elsewhere:
             click.echo(f"warning: {printed.errors_elsewhere} other household(s) in {source} "
                        "have errors (not printed here); `cardgen validate` lists them",
@@ -230,8 +236,8 @@ class Progress:
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, duplex: bool, skip_invalid: bool, jobs: int | None, quiet: bool,
-           no_cache: bool, paper: str | None, bleed: float, marks: bool,
-           config_path: Path | None,
+           no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
+           pdf_variant: str | None, config_path: Path | None,
            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
     """Print bound ledgers: one PDF per grid with a cover, an index and the cards."""
     def action() -> int:
@@ -247,8 +253,9 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         try:
             run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
                                 jobs or os.cpu_count() or 1, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks), progress,
-                                cache)
+                                PrintOptions(paper=paper, bleed=bleed, marks=marks,
+                                             impose=impose, pdf_variant=pdf_variant),
+                                progress, cache)
         finally:
             progress.finish()
         if run.skipped:
@@ -269,6 +276,34 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 
 
 @cli.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--household", required=True, metavar="ID", help="The household to show.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="The PNG to write.")
+@click.option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True)
+@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tab on top.")
+@click.option("--no-cache", is_flag=True, help="Draw everything again.")
+@click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config.")
+@common_options
+def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
+            no_cache: bool, paper: str | None, config_path: Path | None,
+            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+    """A PNG of one household's card, for a quick check or a chat message."""
+    def action() -> int:
+        from cardgen.cache import Cache
+        from cardgen.pipeline import preview as preview_card
+        from cardgen.render import PrintOptions
+
+        loaded = _load(source, config_path, date, sheet_name)
+        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
+        shown = preview_card(loaded, household, out, dpi, emergency, templates,
+                             PrintOptions(paper=paper), cache)
+        click.echo(f"wrote {out}: {shown.pages} page(s) at {dpi} dpi", err=True)
+        return 0
+    _run(action)
+
+
+@cli.command()
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
               default=Path("cardgen-demo"), show_default=True, help="Folder for the PDFs.")
 @click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]))
@@ -280,6 +315,23 @@ def demo(out: Path, date: dt.datetime | None) -> None:
         today = date.date() if date else dt.date.today()
         for path, what in run_demo(out, today):
             click.echo(f"wrote {path}: {what}")
+        return 0
+    _run(action)
+
+
+@cli.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files already there.")
+def init(folder: Path, force: bool) -> None:
+    """Write a starter config (every default, commented) and a copy of the templates."""
+    def action() -> int:
+        from cardgen.starter import CONFIG_NAME, TEMPLATES_NAME, write_starter
+
+        for path in write_starter(folder, force):
+            click.echo(f"wrote {path}")
+        click.echo(f"next: edit {folder / CONFIG_NAME} and the templates, then add "
+                   f"--config {folder / CONFIG_NAME} --templates {folder / TEMPLATES_NAME} "
+                   "to reprint, ledger, stickers or preview")
         return 0
     _run(action)
 

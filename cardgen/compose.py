@@ -17,6 +17,76 @@ from cardgen.canvas import GlyphLog
 from cardgen.fonts import Face
 from cardgen.subset import consolidate_fonts, tounicode_stream, widths_array
 
+SLUG = 10.0  # mm around the bleed for crop marks, when marks are asked for
+MM = 72 / 25.4
+
+
+def page_boxes(size: tuple[float, float], bleed: float, slug: float) -> dict[str, Array]:
+    """TrimBox is the card; BleedBox adds the bleed; MediaBox adds room for the marks."""
+    width, height = size
+
+    def box(out: float) -> Array:
+        return Array([round(v, 3) for v in (-out, -out, width + out, height + out)])
+
+    return {"/MediaBox": box(bleed + slug), "/CropBox": box(bleed + slug),
+            "/BleedBox": box(bleed), "/TrimBox": box(0.0)}
+
+
+def crop_marks(size: tuple[float, float], bleed: float, slug: float) -> bytes:
+    """Crop marks in registration black at the trim's corners, outside the bleed."""
+    width, height = size
+    start, end = bleed + 1.5 * MM, bleed + slug - 1 * MM
+    lines = []
+    for x, y in ((0.0, 0.0), (width, 0.0), (0.0, height), (width, height)):
+        out_x = -1 if x == 0 else 1
+        out_y = -1 if y == 0 else 1
+        lines.append(f"{x + out_x * start:.2f} {y:.2f} m {x + out_x * end:.2f} {y:.2f} l S")
+        lines.append(f"{x:.2f} {y + out_y * start:.2f} m {x:.2f} {y + out_y * end:.2f} l S")
+    return ("q 0.25 w 0 G " + " ".join(lines) + " Q\n").encode()
+
+
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <dc:language><rdf:Bag><rdf:li>zh-CN</rdf:li></rdf:Bag></dc:language>
+   <xmp:CreateDate>{date}</xmp:CreateDate>
+   <xmp:ModifyDate>{date}</xmp:ModifyDate>
+   <xmp:MetadataDate>{date}</xmp:MetadataDate>
+   <xmp:CreatorTool>cardgen</xmp:CreatorTool>
+   <pdf:Producer>cardgen (WeasyPrint, pikepdf, HarfBuzz)</pdf:Producer>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def make_pdfa_2b(pdf: pikepdf.Pdf, title: str, date: str) -> None:
+    """XMP metadata that matches the document information, and an sRGB output intent."""
+    from importlib.util import find_spec
+    from xml.sax.saxutils import escape
+
+    spec = find_spec("weasyprint")
+    assert spec is not None and spec.origin is not None
+    profile = (Path(spec.origin).parent / "pdf" / "sRGB2014.icc").read_bytes()
+    icc = pdf.make_stream(profile, N=3)
+    pdf.Root.OutputIntents = Array([Dictionary(
+        Type=Name.OutputIntent, S=Name.GTS_PDFA1, DestOutputProfile=icc,
+        OutputConditionIdentifier=pikepdf.String("sRGB IEC61966-2.1"),
+        Info=pikepdf.String("sRGB IEC61966-2.1"))])
+    xmp = XMP.format(title=escape(title), date=f"{date}T00:00:00Z").encode()
+    pdf.Root.Metadata = pdf.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
+
+
+def _as_list(contents: Any) -> list[Any]:
+    return list(contents) if isinstance(contents, Array) else [contents]
+
 
 class Composer:
     """Builds one output document page by page, then embeds the fonts and saves it.
@@ -26,14 +96,16 @@ class Composer:
     """
 
     def __init__(self, page_size: tuple[float, float], font_files: dict[str, Path],
-                 cache: Cache | None = None) -> None:
+                 cache: Cache | None = None, bleed: float = 0.0, marks: bool = False) -> None:
         self.pdf = pikepdf.new()
         self.cache = cache
         self.log = GlyphLog()
         self.page_size = page_size  # points, trimmed size
         self.font_files = font_files
         self.frames: dict[Hashable, Any] = {}
-        self.boxes: dict[str, Array] = {}
+        self.boxes = page_boxes(page_size, bleed * MM, SLUG * MM if marks else 0.0)
+        self._marks = (self.pdf.make_stream(crop_marks(page_size, bleed * MM, SLUG * MM))
+                       if marks else None)
         self._sources: list[pikepdf.Pdf] = []
         self._fonts = self.pdf.make_indirect(Dictionary())
         self._draw_frame = self.pdf.make_stream(b"q /CgFrame Do Q\n")
@@ -46,10 +118,6 @@ class Composer:
         self._sources.append(source)
         for key, page in zip(keys, source.pages, strict=True):
             self.frames[key] = self.pdf.copy_foreign(page.as_form_xobject())
-            if not self.boxes:
-                for box in ("/MediaBox", "/TrimBox", "/BleedBox"):
-                    if box in page.obj:
-                        self.boxes[box] = Array([float(v) for v in page.obj[box]])
 
     def add_data_page(self, content: bytes, frame: Hashable | None = None,
                       compressed: bool = False) -> None:
@@ -62,8 +130,6 @@ class Composer:
         contents: Any = data if frame is None else Array([self._draw_frame, data])
         page = Dictionary(Type=Name.Page, Resources=self._page_resources(frame),
                           Contents=contents)
-        for box, value in (self.boxes or {"/MediaBox": Array([0, 0, *self.page_size])}).items():
-            page[box] = value
         self._kids.append(self.pdf.make_indirect(page))
 
     def _page_resources(self, frame: Hashable | None) -> Any:
@@ -88,10 +154,15 @@ class Composer:
     def page_count(self) -> int:
         return len(self._kids)
 
-    def save(self, out: Path | io.BytesIO, title: str, date: str) -> None:
+    def save(self, out: Path | io.BytesIO, title: str, date: str,
+             variant: str | None = None) -> None:
         tree = self.pdf.Root.Pages
         for kid in self._kids:
             kid.Parent = tree
+            for box, value in self.boxes.items():
+                kid[box] = value
+            if self._marks is not None:
+                kid.Contents = Array([*_as_list(kid.Contents), self._marks])
         tree.Kids = Array(self._kids)
         tree.Count = len(self._kids)
         for face, glyphs in self.log.glyphs.items():
@@ -103,7 +174,11 @@ class Composer:
         self.pdf.docinfo["/Producer"] = pikepdf.String("cardgen (WeasyPrint, pikepdf, HarfBuzz)")
         self.pdf.docinfo["/CreationDate"] = pikepdf.String(stamp)
         self.pdf.docinfo["/ModDate"] = pikepdf.String(stamp)
-        self.pdf.save(out, deterministic_id=True, compress_streams=True,
+        self.pdf.Root.Lang = pikepdf.String("zh-CN")
+        if variant == "pdf/a-2b":
+            make_pdfa_2b(self.pdf, title, date)
+        # OpenType font programs (FontFile3 /OpenType) need PDF 1.6 or later
+        self.pdf.save(out, deterministic_id=True, compress_streams=True, min_version="1.7",
                       object_stream_mode=pikepdf.ObjectStreamMode.generate)
 
     def close(self) -> None:

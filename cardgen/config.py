@@ -56,6 +56,16 @@ class Paper:
 
 
 @dataclass(frozen=True)
+class Imposition:
+    """Cards of `paper` placed on a sheet at `slots` (top-left corners, mm)."""
+
+    name: str
+    sheet: tuple[float, float]
+    paper: str
+    slots: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
 class Config:
     palette: dict[str, Colour]
     rules: tuple[Rule, ...]
@@ -81,6 +91,7 @@ class Config:
     show_red_subtype: bool
     papers: dict[str, Paper]
     default_paper: str
+    impositions: dict[str, Imposition]
     gutter: float
     notes_title: str
     notes_columns: tuple[str, ...]
@@ -127,7 +138,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 # Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
 _OPEN_TABLES = {"flags.aliases", "flags.also", "housing", "residence.values", "plan",
                 "colour_values", "columns", "paper.sizes", "visits.frequencies",
-                "visits.flag", "visits.extra"}
+                "visits.flag", "visits.extra", "impositions"}
 
 
 def _check_known_keys(user: dict[str, Any], defaults: dict[str, Any], source: str,
@@ -207,6 +218,35 @@ class _Reader:
             for spelling in self.texts(f"{dotted}.{canonical}", spellings):
                 result[spelling.strip().lower()] = canonical
         return result
+
+
+def _pair(r: _Reader, at: str, value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise r.fail(at, f"must be two numbers [x, y] in mm, not {value!r}")
+    return r.number(at, value[0]), r.number(at, value[1])
+
+
+def _imposition(r: _Reader, at: str, name: str, value: Any,
+                papers: dict[str, Paper]) -> Imposition:
+    if not isinstance(value, dict):
+        raise r.fail(at, "must be a table with sheet, card_paper and slots")
+    width, height = _pair(r, f"{at}.sheet", value.get("sheet"))
+    paper_name = r.text(f"{at}.card_paper", value.get("card_paper"))
+    if paper_name not in papers:
+        raise r.fail(f"{at}.card_paper", f"names no size in [paper.sizes] ({', '.join(papers)})")
+    paper = papers[paper_name]
+    slots_value = value.get("slots")
+    if not isinstance(slots_value, list) or not slots_value:
+        raise r.fail(f"{at}.slots", "must be a list of [x, y] positions in mm")
+    slots = [_pair(r, f"{at}.slots[{i + 1}]", slot) for i, slot in enumerate(slots_value)]
+    for index, (x, y) in enumerate(slots):
+        if x + paper.width > width + 0.01 or y + paper.height > height + 0.01:
+            raise r.fail(f"{at}.slots[{index + 1}]", f"puts a {paper.width:g}x{paper.height:g} "
+                         f"mm card at [{x:g}, {y:g}], past the {width:g}x{height:g} mm sheet")
+        for other, (u, v) in enumerate(slots[:index]):
+            if abs(x - u) < paper.width - 0.01 and abs(y - v) < paper.height - 0.01:
+                raise r.fail(f"{at}.slots[{index + 1}]", f"overlaps slot {other + 1}")
+    return Imposition(name, (width, height), paper_name, tuple(slots))
 
 
 def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
@@ -305,6 +345,11 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     if default_paper not in papers:
         raise r.fail("paper.default", f"names no size in [paper.sizes] ({', '.join(papers)})")
 
+    impositions = {}
+    for name, value in r.table("impositions").items():
+        at = f"impositions.{name}"
+        impositions[name] = _imposition(r, at, name, value, papers)
+
     fallback = []
     for index, font in enumerate(r.texts("fonts.fallback")):
         path = (base_dir / font).resolve()
@@ -344,6 +389,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         show_red_subtype=r.boolean("privacy.red_subtype"),
         papers=papers,
         default_paper=default_paper,
+        impositions=impositions,
         gutter=r.number("card.gutter"),
         notes_title=r.text("card.notes_title"),
         notes_columns=r.texts("card.notes_columns"),

@@ -37,7 +37,14 @@ from cardgen.fonts import font_files, font_identities, font_set
 from cardgen.glyphs import missing_glyphs
 from cardgen.model import Category, Dataset, Household, Problem, Severity
 from cardgen.read import read_records
-from cardgen.render import DocInfo, Frame, PrintOptions, layout_for_options, template_fingerprint
+from cardgen.render import (
+    DocInfo,
+    Frame,
+    PrintOptions,
+    check_options,
+    layout_for_options,
+    template_fingerprint,
+)
 from cardgen.select import Selection, select_households
 from cardgen.typeset import Typesetter
 from cardgen.validate import validate_records
@@ -144,7 +151,26 @@ class Press:
     def composer(self) -> Composer:
         points = 72 / 25.4
         return Composer((self.layout.width * points, self.layout.height * points),
-                        font_files(self.config), self.cache)
+                        font_files(self.config), self.cache, self.options.bleed,
+                        self.options.marks and not self.options.impose)
+
+    def finish(self, data: bytes) -> bytes:
+        """The document as printed: imposed on sheets when asked."""
+        if not self.options.impose:
+            return data
+        from cardgen.impose import impose
+
+        return impose(data, self.config.impositions[self.options.impose], self.config)
+
+    def sheets(self, first_page: int, page_count: int) -> tuple[int, int]:
+        """A card's first page and page count as the output counts them (sheets if imposed)."""
+        if not self.options.impose:
+            return first_page, page_count
+        from cardgen.impose import sheet_of
+
+        slots = len(self.config.impositions[self.options.impose].slots)
+        first = sheet_of(first_page, slots)
+        return first, sheet_of(first_page + page_count - 1, slots) - first + 1
 
 
 def code_fingerprint() -> str:
@@ -237,15 +263,9 @@ def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool
             advance(1)
 
 
-def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
-            templates: Path | None = None, options: PrintOptions | None = None,
-            cache: Cache | None = None) -> Printed:
-    """The selected households' cards as one PDF, in input order."""
-    check_output(out, [loaded.source])
-    cache = cache or Cache(None)
-    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    check_printable(loaded, chosen, "reprint", cache)
-    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
+                   emergency: bool) -> tuple[bytes, list[Card]]:
+    """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
     cards = make_cards(loaded, chosen, press, emergency)
     frames = all_frames(loaded.config, emergency, duplex=False)
     composer = press.composer()
@@ -255,14 +275,61 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
                              else f"{len(chosen)}户")
         buffer = io.BytesIO()
-        composer.save(buffer, title, loaded.today.isoformat())
+        composer.save(buffer, title, loaded.today.isoformat(), press.options.pdf_variant)
     finally:
         composer.close()
-    write_atomic(out, buffer.getvalue())
+    return press.finish(buffer.getvalue()), cards
+
+
+def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
+            templates: Path | None = None, options: PrintOptions | None = None,
+            cache: Cache | None = None) -> Printed:
+    """The selected households' cards as one PDF, in input order."""
+    check_output(out, [loaded.source])
+    cache = cache or Cache(None)
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    check_printable(loaded, chosen, "reprint", cache)
+    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+    data, cards = cards_document(loaded, chosen, press, emergency)
+    write_atomic(out, data)
     elsewhere = {p.household_id for p in loaded.dataset.errors} - \
         {h.household_id for h in chosen}
-    return Printed(out, len(chosen), sum(c.page_count for c in cards), len(elsewhere),
+    pages = sum(c.page_count for c in cards)
+    return Printed(out, len(chosen), press.sheets(1, pages)[1], len(elsewhere),
                    loaded.dataset.warnings)
+
+
+def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
+            emergency: bool = False, templates: Path | None = None,
+            options: PrintOptions | None = None, cache: Cache | None = None) -> Printed:
+    """A PNG of one household's card (its pages one under another), drawn in-process."""
+    import pypdfium2
+    from PIL import Image
+
+    check_output(out, [loaded.source])
+    cache = cache or Cache(None)
+    chosen = select_households(loaded.dataset.households, loaded.categories,
+                               Selection(households=(household,)))
+    check_printable(loaded, chosen, "preview", cache)
+    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+    data, _ = cards_document(loaded, chosen, press, emergency)
+    document = pypdfium2.PdfDocument(data)
+    try:
+        images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
+    finally:
+        document.close()
+    gap = max(1, dpi // 10)
+    sheet = Image.new("RGB", (max(i.width for i in images),
+                              sum(i.height for i in images) + gap * (len(images) - 1)),
+                      (200, 200, 200))
+    top = 0
+    for image in images:
+        sheet.paste(image, (0, top))
+        top += image.height + gap
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG", optimize=False)
+    write_atomic(out, buffer.getvalue())
+    return Printed(out, 1, len(images), 0, loaded.dataset.warnings)
 
 
 @dataclass
@@ -362,8 +429,11 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
                 card = first_pages[page]
                 draw_cards(composer, [card], press, duplex, advance)
                 page += card.page_count
-        composer.save(out, f"五色户卡台账 {plan.title}", press.words.date)
-        return composer.page_count
+        buffer = io.BytesIO()
+        composer.save(buffer, f"五色户卡台账 {plan.title}", press.words.date,
+                      press.options.pdf_variant)
+        out.write_bytes(press.finish(buffer.getvalue()))
+        return press.sheets(1, composer.page_count)[1]
     finally:
         composer.close()
 
@@ -376,6 +446,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     """One PDF per group: cover, index, then the cards in address order; and a manifest."""
     started = time.perf_counter()
     cache = cache or Cache(None)
+    check_options(loaded.config, options or PrintOptions(), duplex)
     prepare_folder(folder)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen) + missing_glyphs(chosen, loaded.config, cache)
@@ -421,7 +492,9 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             covers = press.covers([plan], doc)
             pages += compose_ledger(plan, 0, covers, frames, frame_keys, press, duplex,
                                     work / plan.file_name, advance)
-            entries.append(manifest_entry(plan, plan.title))
+            entries.append(manifest_entry(plan, plan.title, {
+                card.household_id: press.sheets(card.first_page, card.page_count)
+                for card in plan.cards}))
             files.append(folder / plan.file_name)
             del cards, plan
         for path in files:

@@ -35,6 +35,7 @@ class PrintOptions:
     bleed: float = 0.0  # millimetres
     marks: bool = False
     pdf_variant: str | None = None
+    impose: str | None = None  # a name in the config's [impositions]
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class Renderer:
         self.font_config = FontConfiguration()
         self.base_url = str(templates or resources.TEMPLATES) + "/"
         context = self._css_context()
-        css_text = "\n".join(self._template(name).render(**context)
+        css_text = "\n".join(self._render_html(name, **context)
                              for name in ("frame.css.j2", "cover.css.j2"))
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
@@ -181,7 +182,7 @@ class Renderer:
                 "regular": f"font-family: {regular}; font-weight: 400",
                 "columns": COLUMNS,
                 "ruled_first": self._ruled(first=True), "ruled_next": self._ruled(first=False),
-                "bleed": self.options.bleed, "marks": self.options.marks,
+                "bleed": self.options.bleed,
                 "notes_lines": self.config.notes_lines}
 
     def _ruled(self, first: bool) -> str:
@@ -192,10 +193,11 @@ class Renderer:
     def _render_html(self, name: str, **context: Any) -> str:
         import jinja2
 
+        template = self._template(name)
         try:
-            return str(self._template(name).render(**context))
-        except jinja2.TemplateError as exc:
-            raise RenderRefused(f"template {name}: {exc}") from None
+            return str(template.render(**context))
+        except jinja2.TemplateError as exc:  # undefined names, sandbox refusals
+            raise RenderRefused(f"template {template_place(exc, template)}: {exc}") from None
 
     def frames_pdf(self, frames: list[Frame]) -> bytes:
         """One page per frame variant, in the order given."""
@@ -235,11 +237,45 @@ class Renderer:
         return data
 
 
-def layout_for_options(config: Config, options: PrintOptions) -> Layout:
+def template_place(exc: BaseException, template: Any) -> str:
+    """`file, line N` of the template line an error happened on."""
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == template.filename:
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return f"{template.filename}, line {line}" if line else str(template.filename)
+
+
+def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
+    """Print options that cannot work together, or name nothing, are usage errors."""
     if options.paper and options.paper not in config.papers:
         raise UsageError(f"--paper {options.paper!r} is no paper size; use one of: "
                          + ", ".join(config.papers))
-    return layout_for(config.paper(options.paper), config.gutter)
+    if options.impose is None:
+        return
+    imposition = config.impositions.get(options.impose)
+    if imposition is None:
+        raise UsageError(f"--impose {options.impose!r} is no imposition; use one of: "
+                         + (", ".join(config.impositions) or "none configured"))
+    if options.paper and options.paper != imposition.paper:
+        raise UsageError(f"--impose {imposition.name} takes {imposition.paper} cards; leave "
+                         f"out --paper {options.paper}")
+    if duplex:
+        raise UsageError("--impose and --duplex cannot be combined: an imposed sheet "
+                         "carries several cards on one side")
+    if options.bleed:
+        raise UsageError("--bleed does not apply with --impose: imposed cards meet at the "
+                         "cut; leave out --bleed")
+
+
+def layout_for_options(config: Config, options: PrintOptions) -> Layout:
+    check_options(config, options)
+    paper = options.paper
+    if options.impose:
+        paper = config.impositions[options.impose].paper
+    return layout_for(config.paper(paper), config.gutter)
 
 
 def template_fingerprint(templates: Path | None) -> str:

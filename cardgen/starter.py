@@ -1,0 +1,32 @@
+"""`cardgen init`: a starter configuration and a copy of the templates to change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cardgen import resources
+from cardgen.config import DEFAULTS_PATH
+from cardgen.errors import UsageError
+
+CONFIG_NAME = "cardgen.toml"
+TEMPLATES_NAME = "templates"
+
+
+def write_starter(folder: Path, force: bool = False) -> list[Path]:
+    """Write FOLDER/cardgen.toml (every default, commented) and FOLDER/templates/."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file; give a folder to write the starter into")
+    if not folder.parent.is_dir():
+        raise UsageError(f"{folder.parent} does not exist; create it first")
+    targets = [(DEFAULTS_PATH, folder / CONFIG_NAME)]
+    targets += [(path, folder / TEMPLATES_NAME / path.name)
+                for path in sorted(resources.TEMPLATES.glob("*.j2"))]
+    existing = [target for _, target in targets if target.exists()]
+    if existing and not force:
+        raise UsageError("would overwrite " + ", ".join(str(p) for p in existing)
+                         + "; choose another folder or add --force")
+    (folder / TEMPLATES_NAME).mkdir(parents=True, exist_ok=True)
+    for source, target in targets:
+        shutil.copyfile(source, target)
+    return [target for _, target in targets]
