@@ -18,6 +18,21 @@ Colour = tuple[float, float, float]
 BLACK: Colour = (0.1, 0.1, 0.1)
 
 
+def mix(colour: Colour, other: Colour, amount: float) -> Colour:
+    """`amount` of `other` mixed into `colour`."""
+    return (colour[0] + (other[0] - colour[0]) * amount,
+            colour[1] + (other[1] - colour[1]) * amount,
+            colour[2] + (other[2] - colour[2]) * amount)
+
+
+def pattern_ink(hex_colour: str) -> Colour:
+    """The pattern's colour on a colour: a lighter tint on dark colours, darker on light."""
+    base = rgb(hex_colour)
+    if ink_for(hex_colour) == "#000000":
+        return mix(base, (0.0, 0.0, 0.0), 0.35)
+    return mix(base, (1.0, 1.0, 1.0), 0.5)
+
+
 def rgb(hex_colour: str) -> Colour:
     return (int(hex_colour[1:3], 16) / 255, int(hex_colour[3:5], 16) / 255,
             int(hex_colour[5:7], 16) / 255)
@@ -136,6 +151,46 @@ class Canvas:
             f"{_n(left)} {_n(bottom + r)} l",
             f"{_n(left)} {_n(bottom + r - k)} {_n(left + r - k)} {_n(bottom)} "
             f"{_n(left + r)} {_n(bottom)} c", "h"])
+
+    def pattern(self, x: float, y: float, width: float, height: float, kind: str,
+                ink: Colour, pitch: float = 2.6, line: float = 0.7) -> None:
+        """A colour's black-and-white pattern (hatch, dots, lines, grid) inside a box."""
+        if kind == "plain":
+            return
+        ops = ["q", self._path(x, y, width, height, 0), "W n",
+               f"{_n(ink[0])} {_n(ink[1])} {_n(ink[2])} RG {_n(ink[0])} {_n(ink[1])} "
+               f"{_n(ink[2])} rg {_n(line * MM)} w"]
+        left, right = self._x(x), self._x(x + width)
+        top, bottom = self._y(y), self._y(y + height)
+        step = pitch * MM
+        if kind == "hatch":
+            offset = -(top - bottom)
+            while offset < right - left:
+                ops.append(f"{_n(left + offset)} {_n(bottom)} m "
+                           f"{_n(left + offset + top - bottom)} {_n(top)} l S")
+                offset += step
+        if kind in ("lines", "grid"):
+            level = bottom + step / 2
+            while level < top:
+                ops.append(f"{_n(left)} {_n(level)} m {_n(right)} {_n(level)} l S")
+                level += step
+        if kind == "grid":
+            across = left + step / 2
+            while across < right:
+                ops.append(f"{_n(across)} {_n(bottom)} m {_n(across)} {_n(top)} l S")
+                across += step
+        if kind == "dots":
+            size = line * MM
+            row = bottom + step / 2
+            while row < top:
+                column = left + step / 2
+                while column < right:
+                    ops.append(f"{_n(column - size / 2)} {_n(row - size / 2)} {_n(size)} "
+                               f"{_n(size)} re f")
+                    column += step
+                row += step
+        ops.append("Q")
+        self.ops.append(" ".join(ops))
 
     def hline(self, x1: float, x2: float, y: float, colour: Colour, width: float) -> None:
         self.ops.append(f"q {_n(colour[0])} {_n(colour[1])} {_n(colour[2])} RG "

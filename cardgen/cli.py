@@ -277,6 +277,47 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 
 @cli.command()
 @click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="The PDF of label sheets to write.")
+@selection_options
+@click.option("--sheet", metavar="NAME|FILE",
+              help="A label sheet from the config (a4-3x8, a4-2x7 …) or a TOML file.")
+@click.option("--skip", type=click.IntRange(0), default=0, show_default=True,
+              help="Labels already used on the first sheet.")
+@click.option("--no-cache", is_flag=True, help="Without reading or writing the cache.")
+@common_options
+def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
+             flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
+             no_cache: bool, config_path: Path | None, templates: Path | None,
+             date: dt.datetime | None, sheet_name: str | None) -> None:
+    """Label sheets: a colour-tab label and a sticker per flag for each household."""
+    def action() -> int:
+        from cardgen.cache import Cache
+        from cardgen.config import load_sheet_file
+        from cardgen.errors import UsageError
+        from cardgen.pipeline import stickers as print_stickers
+        from cardgen.select import make_selection
+
+        loaded = _load(source, config_path, date, sheet_name)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        name = sheet or loaded.config.default_sheet
+        if name in loaded.config.sheets:
+            geometry = loaded.config.sheets[name]
+        elif name.endswith(".toml") or Path(name).is_file():
+            geometry = load_sheet_file(Path(name))
+        else:
+            raise UsageError(f"--sheet {name!r} is no label sheet; use one of: "
+                             + ", ".join(loaded.config.sheets) + ", or a .toml file")
+        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
+        printed = print_stickers(loaded, selection, out, geometry, skip, cache)
+        click.echo(f"wrote {out}: labels for {printed.households} household(s) on "
+                   f"{printed.pages} {geometry.name} sheet(s)", err=True)
+        return 0
+    _run(action)
+
+
+@cli.command()
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--household", required=True, metavar="ID", help="The household to show.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="The PNG to write.")

@@ -117,7 +117,9 @@ class Composer:
         source = pikepdf.open(io.BytesIO(data))
         self._sources.append(source)
         for key, page in zip(keys, source.pages, strict=True):
-            self.frames[key] = self.pdf.copy_foreign(page.as_form_xobject())
+            form = page.as_form_xobject()
+            form.BBox = page.obj.MediaBox  # qpdf uses the trim box: the tab's bleed is outside
+            self.frames[key] = self.pdf.copy_foreign(form)
 
     def add_data_page(self, content: bytes, frame: Hashable | None = None,
                       compressed: bool = False) -> None:

@@ -66,6 +66,28 @@ class Imposition:
 
 
 @dataclass(frozen=True)
+class Sheet:
+    """A sheet of labels: page and label sizes, pitch and first label's corner (mm)."""
+
+    name: str
+    page: tuple[float, float]
+    label: tuple[float, float]
+    pitch: tuple[float, float]
+    margin: tuple[float, float]
+    columns: int
+    rows: int
+
+    @property
+    def labels(self) -> int:
+        return self.columns * self.rows
+
+    def corner(self, index: int) -> tuple[float, float]:
+        """Top-left corner (mm) of label `index` (0-based, row by row)."""
+        row, column = divmod(index, self.columns)
+        return (self.margin[0] + column * self.pitch[0], self.margin[1] + row * self.pitch[1])
+
+
+@dataclass(frozen=True)
 class Config:
     palette: dict[str, Colour]
     rules: tuple[Rule, ...]
@@ -92,6 +114,8 @@ class Config:
     papers: dict[str, Paper]
     default_paper: str
     impositions: dict[str, Imposition]
+    sheets: dict[str, Sheet]
+    default_sheet: str
     gutter: float
     notes_title: str
     notes_columns: tuple[str, ...]
@@ -138,7 +162,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 # Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
 _OPEN_TABLES = {"flags.aliases", "flags.also", "housing", "residence.values", "plan",
                 "colour_values", "columns", "paper.sizes", "visits.frequencies",
-                "visits.flag", "visits.extra", "impositions"}
+                "visits.flag", "visits.extra", "impositions", "sheets"}
 
 
 def _check_known_keys(user: dict[str, Any], defaults: dict[str, Any], source: str,
@@ -249,6 +273,50 @@ def _imposition(r: _Reader, at: str, name: str, value: Any,
     return Imposition(name, (width, height), paper_name, tuple(slots))
 
 
+def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
+    """A label sheet's geometry, checked: every label must lie on the page."""
+    if not isinstance(value, dict):
+        raise r.fail(at or "sheet", "must be a table with page, label, pitch, margin, columns "
+                     "and rows")
+    unknown = set(value) - {"page", "label", "pitch", "margin", "columns", "rows"}
+    if unknown:
+        raise r.fail(at or "sheet", f"has unknown keys {sorted(unknown)}")
+    page = _pair(r, _at(at, "page"), value.get("page"))
+    label = _pair(r, _at(at, "label"), value.get("label"))
+    pitch = _pair(r, _at(at, "pitch"), value.get("pitch"))
+    margin = _pair(r, _at(at, "margin"), value.get("margin"))
+    counts = []
+    for key in ("columns", "rows"):
+        count = value.get(key)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise r.fail(_at(at, key), f"must be a whole number of at least 1, not {count!r}")
+        counts.append(count)
+    columns, rows = counts
+    for axis, word in ((0, "width"), (1, "height")):
+        if label[axis] <= 0 or page[axis] <= 0:
+            raise r.fail(_at(at, "label"), "sizes must be more than 0")
+        if label[axis] > pitch[axis] + 0.001:
+            raise r.fail(_at(at, "pitch"), f"{word} {pitch[axis]:g} is less than the label's "
+                         f"{label[axis]:g}: labels would overlap")
+        count = (columns, rows)[axis]
+        end = margin[axis] + (count - 1) * pitch[axis] + label[axis]
+        if end > page[axis] + 0.01:
+            key = "columns" if axis == 0 else "rows"
+            raise r.fail(_at(at, key), f"{count} labels reach {end:g} mm, past the page's "
+                         f"{word} of {page[axis]:g} mm")
+    return Sheet(name, page, label, pitch, margin, columns, rows)
+
+
+def load_sheet_file(path: Path) -> Sheet:
+    """A label sheet described in its own TOML file (the keys of a [sheets.NAME] table)."""
+    data = _read_toml(path)
+    return read_sheet(_Reader(data, str(path)), "", path.stem, data)
+
+
+def _at(at: str, key: str) -> str:
+    return f"{at}.{key}" if at else key
+
+
 def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     r = _Reader(data, source)
     palette = {}
@@ -350,6 +418,12 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         at = f"impositions.{name}"
         impositions[name] = _imposition(r, at, name, value, papers)
 
+    sheets = {name: read_sheet(r, f"sheets.{name}", name, value)
+              for name, value in r.table("sheets").items()}
+    default_sheet = r.text("stickers.default_sheet")
+    if default_sheet not in sheets:
+        raise r.fail("stickers.default_sheet", f"names no sheet in [sheets] ({', '.join(sheets)})")
+
     fallback = []
     for index, font in enumerate(r.texts("fonts.fallback")):
         path = (base_dir / font).resolve()
@@ -390,6 +464,8 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         papers=papers,
         default_paper=default_paper,
         impositions=impositions,
+        sheets=sheets,
+        default_sheet=default_sheet,
         gutter=r.number("card.gutter"),
         notes_title=r.text("card.notes_title"),
         notes_columns=r.texts("card.notes_columns"),

@@ -54,7 +54,10 @@ def impose(data: bytes, imposition: Imposition, config: Config) -> bytes:
                 sheets.docinfo[key] = source.docinfo[key]
         for key in ("/Lang", "/Metadata", "/OutputIntents"):
             if key in source.Root:
-                sheets.Root[key] = sheets.copy_foreign(source.Root[key])
+                value = source.Root[key]
+                if not value.is_indirect:
+                    value = source.make_indirect(value)
+                sheets.Root[key] = sheets.copy_foreign(value)
         out = io.BytesIO()
         sheets.save(out, deterministic_id=True, compress_streams=True, min_version="1.7",
                     object_stream_mode=pikepdf.ObjectStreamMode.generate)

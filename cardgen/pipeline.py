@@ -30,7 +30,7 @@ from cardgen.canvas import Canvas, GlyphLog
 from cardgen.cards import Card, Layout, build_card
 from cardgen.categorise import categorise_all
 from cardgen.compose import Composer
-from cardgen.config import Config
+from cardgen.config import Config, Sheet
 from cardgen.draw import PageWords, draw_card_page, draw_index_page
 from cardgen.errors import DataRefused, NothingSelected, UsageError
 from cardgen.fonts import font_files, font_identities, font_set
@@ -330,6 +330,38 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     sheet.save(buffer, format="PNG", optimize=False)
     write_atomic(out, buffer.getvalue())
     return Printed(out, 1, len(images), 0, loaded.dataset.warnings)
+
+
+def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
+             cache: Cache | None = None) -> Printed:
+    """Label sheets: a colour-tab label and flag stickers per household, in ledger order."""
+    from cardgen.stickers import draw_sheet, labels_for, place
+
+    check_output(out, [loaded.source])
+    if not 0 <= skip < sheet.labels:
+        raise UsageError(f"--skip {skip}: a {sheet.name} sheet has {sheet.labels} labels; "
+                         f"skip 0 to {sheet.labels - 1}")
+    cache = cache or Cache(None)
+    chosen = ledger_order(select_households(loaded.dataset.households, loaded.categories,
+                                            selection))
+    check_printable(loaded, chosen, "stickers", cache)
+    typesetter = Typesetter(font_set(loaded.config, cache))
+    labels = labels_for(chosen, loaded.categories, loaded.numbers, loaded.config)
+    points = 72 / 25.4
+    composer = Composer((sheet.page[0] * points, sheet.page[1] * points),
+                        font_files(loaded.config), cache)
+    try:
+        for placed in place(labels, sheet, skip):
+            canvas = Canvas(sheet.page[1], composer.log)
+            draw_sheet(canvas, sheet, placed, typesetter)
+            composer.add_data_page(canvas.content())
+        buffer = io.BytesIO()
+        composer.save(buffer, f"五色户卡贴纸 {len(chosen)}户", loaded.today.isoformat())
+        pages = composer.page_count
+    finally:
+        composer.close()
+    write_atomic(out, buffer.getvalue())
+    return Printed(out, len(chosen), pages, 0, loaded.dataset.warnings)
 
 
 @dataclass

@@ -1,0 +1,141 @@
+"""Label sheets for the cards offices already have: a colour-tab label per household and a
+sticker per flag, laid out on sheets whose geometry is data (config [sheets] or a file)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cardgen.canvas import BLACK, Canvas, pattern_ink, rgb
+from cardgen.categorise import shown_flag
+from cardgen.config import Colour as PaletteColour
+from cardgen.config import Config, Sheet
+from cardgen.draw import GREY, WHITE, Pen, summarise
+from cardgen.model import Category, Household
+from cardgen.typeset import Typesetter
+
+PT = 25.4 / 72
+
+
+@dataclass(frozen=True)
+class TabLabel:
+    """The colour tab for a card: colour, character, household number, short address."""
+
+    household_id: str
+    number: str
+    colour: PaletteColour
+    address: str
+
+
+@dataclass(frozen=True)
+class FlagLabel:
+    """A sticker for one flag of a household, naming the members who have it."""
+
+    flag: str
+    household_id: str
+    names: tuple[str, ...]
+
+
+Label = TabLabel | FlagLabel
+
+
+def labels_for(households: list[Household], categories: dict[str, Category],
+               numbers: dict[str, str], config: Config) -> list[Label]:
+    """Per household: its tab label, then one sticker per flag (sticker slots first)."""
+    order = {flag: index for index, flag in enumerate(
+        [*config.sticker_slots, *config.known_flags])}
+    labels: list[Label] = []
+    for household in households:
+        key = categories[household.household_id].key
+        labels.append(TabLabel(household.household_id, numbers[household.household_id],
+                               config.palette[key], household.full_address))
+        holders: dict[str, list[str]] = {}
+        for member in household.members:
+            for flag in member.flags:
+                names = holders.setdefault(shown_flag(flag, config), [])
+                if member.name not in names:
+                    names.append(member.name)
+        slot_of = {also: slot for slot, alsos in config.flag_also.items() for also in alsos}
+        for flag in sorted(holders, key=lambda f: (order.get(f, len(order)), f)):
+            shown = f"{slot_of[flag]}（{flag}）" if flag in slot_of else flag
+            labels.append(FlagLabel(shown, household.household_id, tuple(holders[flag])))
+    return labels
+
+
+def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, Label]]]:
+    """Labels onto sheets: (position on the sheet, label), the first `skip` positions used."""
+    pages: list[list[tuple[int, Label]]] = []
+    for index, label in enumerate(labels):
+        position = skip + index
+        if not pages or position % sheet.labels == 0:
+            pages.append([])
+        pages[-1].append((position % sheet.labels, label))
+    return pages
+
+
+def draw_sheet(canvas: Canvas, sheet: Sheet, placed: list[tuple[int, Label]],
+               typesetter: Typesetter) -> None:
+    pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25)
+    for position, label in placed:
+        x, y = sheet.corner(position)
+        width, height = sheet.label
+        if isinstance(label, TabLabel):
+            _tab_label(pen, label, x, y, width, height)
+        else:
+            _flag_label(pen, label, x, y, width, height)
+
+
+def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
+               height: float) -> None:
+    s = min(height / 37, width / 70)
+    inset = 1.5 * s
+    colour = rgb(label.colour.hex)
+    pen.rect(x + inset, y + inset, width - 2 * inset, height - 2 * inset, fill=colour,
+             radius=2 * s)
+    badge = min(height - 2 * inset, width * 0.3)
+    pen.canvas.pattern(x + inset, y + inset, badge, height - 2 * inset, label.colour.pattern,
+                       pattern_ink(label.colour.hex), 2.6 * s, 0.7 * s)
+    circle = min(badge, height) * 0.62
+    cx, cy = x + inset + (badge - circle) / 2, y + (height - circle) / 2
+    pen.rect(cx, cy, circle, circle, fill=WHITE, stroke=BLACK, line=0.4 * s, radius=circle / 2)
+    size = circle / PT * 0.62
+    pen.fitted(label.colour.char, cx, cy + (circle - pen.line_height(size, 1.0)) / 2, size,
+               circle, bold=True, align="center", factor=1.0)
+    panel_x = x + inset + badge + 1.2 * s
+    panel_w = x + width - inset - 1.2 * s - panel_x
+    panel_y, panel_h = y + inset + 1.2 * s, height - 2 * inset - 2.4 * s
+    pen.rect(panel_x, panel_y, panel_w, panel_h, fill=WHITE, radius=1.5 * s)
+    text_x, text_w = panel_x + 1.5 * s, panel_w - 3 * s
+    top = panel_y + 1.2 * s
+    top += pen.fitted(f"户号 {label.household_id}", text_x, top, 11 * s, text_w, bold=True)
+    top += pen.fitted(f"{label.number} · {label.colour.char}色 {label.colour.name}", text_x,
+                      top + 0.3 * s, 8 * s, text_w, bold=True) + 0.3 * s
+    size = 7 * s
+    room = panel_y + panel_h - top - 0.8 * s
+    lines = pen.lines(label.address, size, text_w)
+    fit = max(1, int(room / pen.line_height(size)))
+    if len(lines) > fit:
+        lines = lines[:fit - 1] + pen.lines(label.address[len("".join(
+            line.text for line in lines[:fit - 1])):], size * 0.8, text_w)[:1]
+    pen.draw(lines, text_x, top + 0.3 * s, size, GREY)
+
+
+def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
+                height: float) -> None:
+    s = min(height / 37, width / 70)
+    inset = 1.5 * s
+    pen.rect(x + inset, y + inset, width - 2 * inset, height - 2 * inset, fill=WHITE,
+             stroke=BLACK, line=0.6 * s, radius=2 * s)
+    inner_x, inner_w = x + inset + 2.5 * s, width - 2 * inset - 5 * s
+    top = y + inset + 2 * s
+    top += pen.fitted(label.flag, inner_x, top, 20 * s, inner_w, bold=True, factor=1.15)
+    top += pen.fitted(f"户号 {label.household_id}", inner_x, top + 0.6 * s, 9 * s, inner_w,
+                      bold=True)
+    size = 8 * s
+    room = y + height - inset - 1.5 * s - top
+
+    def fits(text: str) -> bool:
+        return len(pen.lines(text, size, inner_w)) * pen.line_height(size) <= room
+
+    pen.text(summarise(list(label.names), fits), inner_x, top + 0.6 * s, size, inner_w,
+             colour=GREY)
+
