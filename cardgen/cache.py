@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 _MAGIC = b"CGC1"
@@ -112,9 +113,15 @@ class Cache:
         if self.folder is None:
             return []
         entries: list[os.DirEntry[str]] = []
+        stale = time.time() - 3600  # a temporary file this old was left by a killed run
         for kind in KINDS:
             with contextlib.suppress(OSError), os.scandir(self.folder / kind) as found:
-                entries.extend(e for e in found if e.is_file() and not e.name.startswith("."))
+                for entry in found:
+                    if not entry.name.startswith("."):
+                        entries.append(entry)
+                    elif entry.stat().st_mtime < stale:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
         return entries
 
     def prune(self) -> int:

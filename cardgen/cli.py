@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -75,6 +76,14 @@ def _echo_problems(problems: list[Problem], err: bool = True) -> None:
         click.echo(format_problem(problem), err=err)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is so that every `finally` cleans up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def _run(action: Callable[[], int | None]) -> None:
     """Call the library; turn its exceptions into messages and exit statuses."""
     context = click.get_current_context()
@@ -88,9 +97,10 @@ def _run(action: Callable[[], int | None]) -> None:
     except CardgenError as exc:
         click.echo(f"cardgen: {exc}", err=True)
         context.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("cardgen: interrupted; nothing was left half-written", err=True)
-        context.exit(130)
+    except (KeyboardInterrupt, Terminated) as exc:
+        click.echo("cardgen: interrupted; files already finished stay, nothing is left "
+                   "half-written", err=True)
+        context.exit(143 if isinstance(exc, Terminated) else 130)
     except Exception as exc:
         if debug:
             raise
@@ -130,8 +140,18 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
     """Check INPUT and list every problem; exit 1 if there are errors."""
     def action() -> int:
         from cardgen.categorise import explain as explain_colour
+        from cardgen.errors import InputError
 
-        loaded = _load(source, config_path, date, sheet_name)
+        try:
+            loaded = _load(source, config_path, date, sheet_name)
+        except InputError as exc:
+            if output_format != "json":
+                raise
+            click.echo(json.dumps({"ok": False, "households": 0, "members": 0, "problems": [
+                {"severity": "error", "source": str(source), "row": None, "column": None,
+                 "field": None, "value": None, "message": str(exc)}]},
+                ensure_ascii=False, indent=2))
+            return 1
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
@@ -393,6 +413,7 @@ def doctor() -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     cli(prog_name="cardgen")
 
 

@@ -88,6 +88,23 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How big input may be: see [limits] in defaults.toml."""
+
+    file_mb: int
+    xlsx_unpacked_mb: int
+    rows: int
+    members: int
+    cell_chars: int
+    name_chars: int
+    household_id_chars: int
+    address_chars: int
+    place_chars: int
+    notes_chars: int
+    flags_chars: int
+
+
+@dataclass(frozen=True)
 class Config:
     palette: dict[str, Colour]
     rules: tuple[Rule, ...]
@@ -122,6 +139,7 @@ class Config:
     notes_lines: int
     confidential: str
     fallback_fonts: tuple[Path, ...]
+    limits: Limits
     cache_max_mb: int
     fingerprint: str  # hash of the merged settings, for reproducibility and caches
 
@@ -472,6 +490,8 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         notes_lines=notes_lines,
         confidential=r.text("card.confidential"),
         fallback_fonts=tuple(fallback),
+        limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
+                         for key in Limits.__dataclass_fields__}),
         cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
         fingerprint=fingerprint,
     )

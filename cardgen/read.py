@@ -40,7 +40,15 @@ class Records:
 def read_records(path: Path, config: Config, sheet_name: str | None = None) -> Records:
     """Read one input file, telling its format from its content rather than its name."""
     source = str(path)
+    limits = config.limits
     try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise IsADirectoryError
+        if size > limits.file_mb * 2**20:
+            raise InputError(f"{source}: the file is {size / 2**20:.0f} MB; the limit is "
+                             f"{limits.file_mb} MB ([limits] file_mb): split it, by grid "
+                             "for example")
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{source}: no such file") from None
@@ -48,13 +56,16 @@ def read_records(path: Path, config: Config, sheet_name: str | None = None) -> R
         raise InputError(f"{source}: is a folder, not a file of household records") from None
     except OSError as exc:
         raise InputError(f"{source}: cannot read the file ({exc.strerror})") from None
+    if not data.strip():
+        raise InputError(f"{source}: the file is empty; it should hold a header row "
+                         "(户编号, 姓名, 身份证号 …) and one row per person")
 
     kind = sniff_format(data)
     if kind == "xls":
         raise InputError(f"{source}: an old Excel .xls workbook; save it as .xlsx "
                          "(Excel: 另存为 → Excel 工作簿) or as CSV and try again")
     if kind == "xlsx":
-        table, problems = _xlsx_table(data, source, sheet_name)
+        table, problems = _xlsx_table(data, source, sheet_name, limits.xlsx_unpacked_mb)
         return _records_from_table(table, source, config, problems)
     if sheet_name is not None:
         raise UsageError(f"--sheet-name applies to .xlsx workbooks; {source} is {kind}")
@@ -84,11 +95,28 @@ def decode_text(data: bytes, source: str) -> str:
         encodings = ["utf-8", "gb18030"]
     for encoding in encodings:
         try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8":
+                _check_mixed(data, exc, source)
             continue
+        if "\x00" in text:
+            raise InputError(f"{source}: the file holds NUL bytes, so it is not a text file; "
+                             "open it in Excel or WPS and save it as .xlsx or CSV UTF-8")
+        return text
     raise InputError(f"{source}: the text is neither UTF-8 nor GB18030/GBK; save it again as "
                      "CSV UTF-8 (Excel: 另存为 → CSV UTF-8) or as .xlsx")
+
+
+def _check_mixed(data: bytes, error: UnicodeDecodeError, source: str) -> None:
+    """A file that is UTF-8 but for some lines (pasted from a GBK file) is refused by line."""
+    before = data[:error.start]
+    if before.count(b"\n") == 0 or not any(byte >= 0x80 for byte in before):
+        return  # nothing UTF-8 before the first bad byte: a whole GB18030 file, say
+    line = before.count(b"\n") + 1
+    raise InputError(f"{source}: line {line} is not UTF-8 like the lines before it (GBK text "
+                     "pasted into a UTF-8 file?); save the whole file again in one encoding, "
+                     "CSV UTF-8 or .xlsx")
 
 
 def _csv_table(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
@@ -99,22 +127,37 @@ def _csv_table(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    csv.field_size_limit(max(131072, len(text)))  # long cells are read, then limited
+    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
     try:
         yield from enumerate(reader, 1)
-    except csv.Error as exc:
-        raise InputError(f"{source}: not a readable CSV file ({exc})") from None
+    except csv.Error as exc:  # an unclosed quote, above all
+        raise InputError(f"{source}: not a readable CSV file at line {reader.line_num} "
+                         f"({exc}); a quote (\") may be missing its pair") from None
 
 
-def _xlsx_table(data: bytes, source: str,
-                sheet_name: str | None) -> tuple[Iterator[tuple[int, list[Any]]], list[Problem]]:
+def _xlsx_table(data: bytes, source: str, sheet_name: str | None,
+                unpacked_mb: int) -> tuple[Iterator[tuple[int, list[Any]]], list[Problem]]:
     import openpyxl  # imported here: only xlsx input pays for it
 
+    unreadable = (f"{source}: not a readable .xlsx workbook; open it in Excel or WPS and "
+                  "save it again as .xlsx")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise InputError(f"{unreadable} (a damaged or cut-off file)") from None
+    if "xl/workbook.xml" not in names:
+        raise InputError(f"{source}: a ZIP archive but not an Excel workbook (no "
+                         "xl/workbook.xml); export the sheet as .xlsx or CSV") from None
+    if unpacked > unpacked_mb * 2**20:
+        raise InputError(f"{source}: the workbook unpacks to {unpacked / 2**20:.0f} MB; the "
+                         f"limit is {unpacked_mb} MB ([limits] xlsx_unpacked_mb)")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InputError(f"{source}: not a readable .xlsx workbook ({exc}); open it in Excel "
-                         "or WPS and save it again as .xlsx") from None
+    except Exception:  # a third-party parser of untrusted bytes: any failure means unreadable
+        raise InputError(unreadable) from None
     try:
         if sheet_name is None:
             sheet = book.worksheets[0]
@@ -131,6 +174,8 @@ def _xlsx_table(data: bytes, source: str,
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
                 yield number, list(values)
+        except Exception:  # damaged sheet XML inside a valid archive
+            raise InputError(unreadable) from None
         finally:
             book.close()
 
@@ -203,6 +248,8 @@ def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, con
             + ", ".join(repr(cell_text(h)) for h in headers if cell_text(h)))
     columns = {canonical: cell_text(headers[index]).strip(_SPACES)
                for index, canonical in mapping.items()}
+    longest = config.limits.cell_chars + 1  # longer cells are kept cut, and refused
+    rows = 0
     for number, values in table:
         texts: dict[str, str] = {}
         raws: dict[str, object] | None = None
@@ -210,11 +257,15 @@ def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, con
             value = values[index] if index < len(values) else None
             text = cell_text(value)
             if text:
-                texts[canonical] = text
+                texts[canonical] = text[:longest]
                 if not isinstance(value, str):
                     raws = raws or {}
                     raws[canonical] = value
         if texts:
+            rows += 1
+            if rows > config.limits.rows:
+                raise InputError(f"{source}: more than {config.limits.rows} rows; the limit "
+                                 "is [limits] rows: split the file, by grid for example")
             records.rows.append(Row(source, number, texts, columns, raws=raws))
     return records
 
@@ -225,6 +276,9 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, "
                          f"column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(f"{source}: the JSON is nested too deeply to be household "
+                         "records") from None
     if isinstance(document, dict) and isinstance(document.get("households"), list):
         document = document["households"]
     if not isinstance(document, list):
@@ -255,7 +309,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
                 continue
             text = cell_text(value)
             if text:
-                texts[canonical] = text
+                texts[canonical] = text[:config.limits.cell_chars + 1]
                 columns[canonical] = f"{where}.{key}"
                 if not isinstance(value, str):
                     raws[canonical] = value
@@ -282,4 +336,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             texts, raws = to_values(member, at, columns)
             records.rows.append(Row(source, None, {**base, **texts}, columns, at,
                                     {**base_raws, **raws} or None))
+        if len(records.rows) > config.limits.rows:
+            raise InputError(f"{source}: more than {config.limits.rows} people; the limit "
+                             "is [limits] rows: split the file, by grid for example")
     return records

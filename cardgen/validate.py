@@ -13,7 +13,14 @@ from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
 from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
 
-MAX_NAME = 50
+SHOWN_CHARS = 40  # of a value quoted in a problem
+# field -> the [limits] key that bounds its length; every other cell has cell_chars
+FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
+                "address": "address_chars", "notes": "notes_chars", "flags": "flags_chars",
+                "community": "place_chars", "grid": "place_chars", "grid_worker": "place_chars",
+                "owner": "place_chars", "estate": "place_chars", "ethnicity": "place_chars",
+                "relation": "place_chars", "building": "place_chars", "unit": "place_chars",
+                "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -28,14 +35,18 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
 def mask_value(field: str | None, text: str) -> str:
-    """The value as a problem may show it: personal data masked like on the card or more."""
+    """The value as a problem may show it: personal data masked like on the card or more,
+    and a long value cut short."""
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "…"
     if field == "id_number":
         return mask_id(normalise_id(text))
-    if field in labels.PERSONAL_FIELDS:
+    if field in labels.PERSONAL_FIELDS or field == "flags":
         if len(text) <= 1:
             return "*"
-        keep = 1 if field in ("name", "owner", "notes") else 3
-        tail = text[-4:] if field.endswith("phone") and len(text) > 8 else ""
+        phone = field is not None and field.endswith("phone")
+        keep = min(3 if phone else 1, len(text) - 1)
+        tail = text[-4:] if phone and len(text) > 8 else ""
         return text[:keep] + "*" * max(1, len(text) - keep - len(tail)) + tail
     return text
 
@@ -70,14 +81,23 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
     out = _Collector()
     groups: dict[str, list[Row]] = {}
     sources = []
-    for records in batches:
+    batches_seen = list(batches)
+    for records in batches_seen:
         sources.append(records.source)
         out.problems.extend(records.problems)
+        limits = config.limits
         for row in records.rows:
             for field, text in row.values.items():
                 if _CONTROL.search(text):
                     out.error(row, field, "contains an invisible control character; retype "
                               "the cell", row.text("household_id") or None)
+                limit_name = FIELD_LIMITS.get(field, "cell_chars")
+                limit = getattr(limits, limit_name)
+                if len(text) > limit:
+                    size = (f"more than {limits.cell_chars}" if len(text) > limits.cell_chars
+                            else str(len(text)))
+                    out.error(row, field, f"is {size} characters long; at most {limit} "
+                              f"([limits] {limit_name})", row.text("household_id") or None)
             household_id = row.text("household_id")
             if not household_id:
                 out.error(row, "household_id", "the row has no household number (户编号); "
@@ -85,6 +105,10 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
                 continue
             groups.setdefault(household_id, []).append(row)
 
+    if not groups and not any(p.severity is Severity.ERROR for p in out.problems):
+        for records in batches_seen:
+            out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
+                                        None, "the file has a header row but no records"))
     households = [_household(hid, rows, config, today, out) for hid, rows in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
@@ -126,7 +150,7 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                 out.error(row, "name", f"the row has no name (姓名) but has person fields "
                           f"({columns}); fill in the name, or clear those cells if the "
                           "dwelling is vacant", hid, value="")
-    _check_household(household, rows, out)
+    _check_household(household, rows, config, out)
     return household
 
 
@@ -204,8 +228,6 @@ def clean_name(text: str) -> str:
 
 def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector) -> Member:
     name = clean_name(row.text("name"))
-    if len(name) > MAX_NAME:
-        out.error(row, "name", f"has {len(name)} characters; names are at most {MAX_NAME}", hid)
     member = Member(name=name, row=row.row or 0)
 
     relation = row.text("relation").strip()
@@ -318,17 +340,24 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
     for part in split_flags(text, config.flag_separators):
         canonical = config.flag_spellings.get(part.lower())
         if canonical is None:
-            out.warn(row, "flags", f"'{part}' is no flag cardgen knows; it is printed in the "
-                     "overflow row (known: " + "、".join(config.known_flags) + ")", hid)
+            out.warn(row, "flags", f"flag {len(flags) + 1} ('{mask_value('flags', part)}') is "
+                     "no flag cardgen knows; it is printed in the overflow row (known: "
+                     + "、".join(config.known_flags) + ")", hid)
             canonical = part
         if canonical not in flags:
             flags.append(canonical)
     return tuple(flags)
 
 
-def _check_household(household: Household, rows: list[Row], out: _Collector) -> None:
+def _check_household(household: Household, rows: list[Row], config: Config,
+                     out: _Collector) -> None:
     hid = household.household_id
     by_row = {row.row: row for row in rows}
+    limit = config.limits.members
+    if len(household.members) > limit:
+        out.error(rows[0], "household_id", f"household {hid} has {len(household.members)} "
+                  f"people; at most {limit} ([limits] members): is the 户编号 right on every "
+                  "row?", hid)
     heads = [m for m in household.members if m.is_head]
     if len(heads) > 1:
         row = by_row.get(heads[1].row, rows[0])
