@@ -272,3 +272,14 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path: Path) -> None:
     assert code == 2 and len(output.strip().splitlines()) == 1
     code, output = invoke("reprint", source, "-o", target / "x.pdf")
     assert code == 2 and len(output.strip().splitlines()) == 1
+
+
+def test_the_mutation_fuzzer_finds_nothing() -> None:
+    """tools/fuzz.py, briefly: mutants, an interrupted ledger, an unwritable folder."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, str(root / "tools" / "fuzz.py"), "--count", "20",
+                             "--seed", "3"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "crashes: 0; partial outputs or leftovers: 0; requests to the trap server: 0" \
+        in result.stdout
