@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from cardgen.render import (
 from cardgen.select import Selection, select_households
 from cardgen.typeset import Typesetter
 from cardgen.validate import validate_records
+from cardgen.workers import PARALLEL_FROM, Setup, Workers, build_chunk, draw_chunk
 from cardgen.write import check_output, write_atomic
 
 
@@ -112,6 +113,7 @@ class Press:
     words: PageWords
     cache: Cache
     render_key: str
+    today: dt.date
     _renderer: Any = None
 
     @classmethod
@@ -123,7 +125,7 @@ class Press:
         return cls(config, options, templates, layout_for_options(config, options),
                    Typesetter(font_set(config, cache)),
                    PageWords(date=today.isoformat(), confidential=config.confidential),
-                   cache, render_key)
+                   cache, render_key, today)
 
     def renderer(self) -> Any:
         if self._renderer is None:
@@ -187,26 +189,43 @@ def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
 
 
 def make_cards(loaded: Loaded, households: list[Household], press: Press,
-               emergency: bool) -> list[Card]:
-    """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn)."""
+               emergency: bool, workers: Workers | None = None) -> list[Card]:
+    """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
+
+    Cards the cache has are read from it; the rest are built here, or by the workers when
+    there are many."""
+    sources = [key("model", press.render_key, loaded.today, emergency,
+                   loaded.numbers[h.household_id], loaded.categories[h.household_id],
+                   printed_fields(h)) for h in households]
+    found: list[Card | None] = []
+    for source in sources:
+        stored = press.cache.get("cards", source)
+        found.append(None if stored is None
+                     else Card.from_data(marshal.loads(stored), loaded.config))
+    missing = [index for index, card in enumerate(found) if card is None]
+    if workers is not None and workers.enabled and len(missing) >= PARALLEL_FROM:
+        work = [(households[i], loaded.categories[households[i].household_id],
+                 loaded.numbers[households[i].household_id], emergency, sources[i])
+                for i in missing]
+        for index, data in zip(missing, workers.map(build_chunk, work), strict=True):
+            found[index] = Card.from_data(marshal.loads(data), loaded.config)
+    else:
+        for index in missing:
+            household = households[index]
+            card = build_card(household, loaded.categories[household.household_id],
+                              loaded.config, press.layout, loaded.today,
+                              loaded.numbers[household.household_id], emergency,
+                              press.typesetter)
+            press.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
+            found[index] = card
     cards = []
     page = 1
-    for household in households:
-        category = loaded.categories[household.household_id]
-        number = loaded.numbers[household.household_id]
-        source = key("model", press.render_key, loaded.today, emergency, number, category,
-                     printed_fields(household))
-        stored = press.cache.get("cards", source)
-        if stored is not None:
-            card = Card.from_data(marshal.loads(stored), loaded.config)
-        else:
-            card = build_card(household, category, loaded.config, press.layout, loaded.today,
-                              number, emergency, press.typesetter)
-            press.cache.put("cards", source, marshal.dumps(card.to_data()))
-        card.source_key = source
-        card.first_page = page
-        page += card.page_count
-        cards.append(card)
+    for source, made in zip(sources, found, strict=True):
+        assert made is not None
+        made.source_key = source
+        made.first_page = page
+        page += made.page_count
+        cards.append(made)
     return cards
 
 
@@ -234,33 +253,49 @@ def add_glyphs(composer: Composer, press: Press, glyphs: dict[str, dict[int, str
         composer.log.glyphs[face].update(used)
 
 
-def draw_cards(composer: Composer, cards: list[Card], press: Press, duplex: bool,
-               advance: Callable[[int], None] | None = None) -> None:
-    """Each card's pages over their frames; a card drawn before comes from the cache."""
-    for card in cards:
-        name = key("pages", card_hash(card), duplex)
-        stored = press.cache.get("cards", name)
-        if stored is not None:
-            pages, glyphs = marshal.loads(stored)
-            add_glyphs(composer, press, glyphs)
-            for frame, content in pages:
-                composer.add_data_page(content, Frame(*frame), compressed=True)
-        else:
-            drawn = []
-            log = GlyphLog()
-            for page in card.pages:
-                frame = card_frame(card, page.number, duplex)
-                canvas = Canvas(press.layout.height, log)
-                draw_card_page(canvas, card, page, press.layout, press.typesetter,
-                               press.words, frame.verso)
-                content = zlib.compress(canvas.content(), 6)
-                composer.add_data_page(content, frame, compressed=True)
-                drawn.append((astuple(frame), content))
-            glyphs = {face.family: used for face, used in log.glyphs.items()}
-            add_glyphs(composer, press, glyphs)
-            press.cache.put("cards", name, marshal.dumps((drawn, glyphs)))
-        if advance:
-            advance(1)
+def draw_card_data(card: Card, press: Press, duplex: bool) -> bytes:
+    """One card's pages drawn: (frame, compressed content) per page and the glyphs used,
+    as the cache keeps them."""
+    drawn = []
+    log = GlyphLog()
+    for page in card.pages:
+        frame = card_frame(card, page.number, duplex)
+        canvas = Canvas(press.layout.height, log)
+        draw_card_page(canvas, card, page, press.layout, press.typesetter, press.words,
+                       frame.verso)
+        drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
+    glyphs = {face.family: used for face, used in log.glyphs.items()}
+    return marshal.dumps((drawn, glyphs))
+
+
+def drawn_cards(cards: list[Card], press: Press, duplex: bool,
+                workers: Workers | None = None) -> Iterator[bytes]:
+    """Each card's drawn pages, in order: from the cache, drawn here, or by the workers."""
+    names = [key("pages", card_hash(card), duplex) for card in cards]
+    stored = [press.cache.get("cards", name) for name in names]
+    missing = [index for index, data in enumerate(stored) if data is None]
+    parallel = workers is not None and workers.enabled and len(missing) >= PARALLEL_FROM
+    drawn: Iterator[bytes] = iter(())
+    if parallel and workers is not None:
+        drawn = workers.map(draw_chunk, [
+            (marshal.dumps(cards[i].to_data()), cards[i].source_key, cards[i].first_page,
+             duplex, names[i]) for i in missing])
+    for index, card in enumerate(cards):
+        data = stored[index]
+        if data is None and parallel:
+            data = next(drawn)
+        elif data is None:
+            data = draw_card_data(card, press, duplex)
+            press.cache.put("cards", names[index], data)
+        yield data
+
+
+def add_card(composer: Composer, press: Press, data: bytes) -> None:
+    """A drawn card's pages, each over its frame."""
+    pages, glyphs = marshal.loads(data)
+    add_glyphs(composer, press, glyphs)
+    for frame, content in pages:
+        composer.add_data_page(content, Frame(*frame), compressed=True)
 
 
 def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
@@ -271,7 +306,8 @@ def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
     composer = press.composer()
     try:
         composer.add_frames(press.frames(frames), list(frames))
-        draw_cards(composer, cards, press, duplex=False)
+        for data in drawn_cards(cards, press, duplex=False):
+            add_card(composer, press, data)
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
                              else f"{len(chosen)}户")
         buffer = io.BytesIO()
@@ -422,7 +458,8 @@ def all_frames(config: Config, emergency: bool, duplex: bool) -> list[Frame]:
 
 def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
                    frame_keys: list[Frame], press: Press, duplex: bool, out: Path,
-                   advance: Callable[[int], None] | None) -> int:
+                   advance: Callable[[int], None] | None,
+                   workers: Workers | None = None) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
     composer = press.composer()
     try:
@@ -431,6 +468,7 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
         palette = {key: colour.hex for key, colour in press.config.palette.items()}
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
+        drawn = drawn_cards(plan.cards, press, duplex, workers)
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -459,7 +497,9 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
                 page += 1
             else:
                 card = first_pages[page]
-                draw_cards(composer, [card], press, duplex, advance)
+                add_card(composer, press, next(drawn))
+                if advance:
+                    advance(1)
                 page += card.page_count
         buffer = io.BytesIO()
         composer.save(buffer, f"五色户卡台账 {plan.title}", press.words.date,
@@ -511,11 +551,13 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     frames = press.frames(frame_keys)
     doc = DocInfo("五色户卡台账", loaded.today, duplex)
     taken: set[str] = set()
+    workers = Workers(Setup(loaded.config, press.options, templates, loaded.today,
+                            cache.folder, cache.max_bytes // 2**20), jobs)
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     try:
         files, entries, pages = [], [], 0
         for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(loaded, households, press, emergency)
+            cards = make_cards(loaded, households, press, emergency, workers)
             skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
                        for h in ledger_order(skipped_by_group.get(name, []))]
             plan = plan_ledger(name, households, cards, loaded.config, press.layout,
@@ -523,7 +565,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                                describe_selection(selection, loaded), skipped, taken)
             covers = press.covers([plan], doc)
             pages += compose_ledger(plan, 0, covers, frames, frame_keys, press, duplex,
-                                    work / plan.file_name, advance)
+                                    work / plan.file_name, advance, workers)
             entries.append(manifest_entry(plan, plan.title, {
                 card.household_id: press.sheets(card.first_page, card.page_count)
                 for card in plan.cards}))
@@ -535,6 +577,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         write_atomic(manifest, (json.dumps({"ledgers": entries}, ensure_ascii=False,
                                            indent=2) + "\n").encode())
     finally:
+        workers.close()
         shutil.rmtree(work, ignore_errors=True)
     cache.prune()
     chosen_ids = {h.household_id for h in chosen}

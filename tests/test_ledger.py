@@ -233,3 +233,21 @@ def test_each_font_is_embedded_once_per_ledger(books: tuple[Path, Result]) -> No
                                check=True).stdout.splitlines()[2:]
         assert len(fonts) == 2, fonts  # Regular and Bold
         subprocess.run(["qpdf", "--check", str(pdf)], check=True, capture_output=True)
+
+
+def test_worker_processes_make_the_same_bytes(tmp_path: Path) -> None:
+    """Enough cards for the spawn pool: --jobs 2 builds and draws in workers."""
+    from cardgen.workers import PARALLEL_FROM
+
+    source = tmp_path / "big.csv"
+    source.write_text(to_csv(list(generate(PARALLEL_FROM + 20, seed=4, grids=1))),
+                      encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}"
+        result = invoke("ledger", source, "-o", out, "--date", DATE, "--jobs", jobs,
+                        "--no-cache", "--quiet")
+        assert result.exit_code == 0, result.output
+        [pdf] = list(out.glob("*.pdf"))
+        outputs.append((pdf.read_bytes(), (out / "manifest.json").read_bytes()))
+    assert outputs[0] == outputs[1]

@@ -152,9 +152,9 @@ def run_one(runner: CliRunner, source: Path, out: Path) -> tuple[list[int], list
         if args[0] == "ledger":
             books = out.parent / "books"
             if books.exists():
-                for pdf in books.glob("*.pdf"):
+                for book in books.glob("*.pdf"):
                     try:
-                        with pikepdf.open(pdf) as document:
+                        with pikepdf.open(book) as document:
                             assert len(document.pages) > 0
                     except Exception as exc:
                         failures.append(f"unreadable ledger: {exc!r}")
