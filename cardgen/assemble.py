@@ -31,7 +31,7 @@ INDEX_MIN_ROW = 5.6
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts 2号楼 before 10号楼: digit runs compare as numbers."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part)
+    return tuple((0, int(part)) if part.isdecimal() else (1, part)
                  for part in _DIGITS.split(text) if part)
 
 

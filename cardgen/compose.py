@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,39 @@ def _as_list(contents: Any) -> list[Any]:
     return list(contents) if isinstance(contents, Array) else [contents]
 
 
+def strip_font_programs(data: bytes, families: Iterable[str]) -> bytes:
+    """The PDF without the programs of cardgen's own fonts (a frame: 8 KB, not 220 KB):
+    those are embedded again, once, when pages are composed. Other fonts (a user
+    template's own) are kept."""
+    ours = set(families)
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for obj in pdf.objects:
+            if (isinstance(obj, Dictionary) and obj.get("/Type") == "/FontDescriptor"
+                    and str(obj.get("/FontFamily", "")) in ours):
+                for program in ("/FontFile", "/FontFile2", "/FontFile3", "/CIDSet"):
+                    if program in obj:
+                        del obj[program]
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def split_pages(data: bytes) -> list[bytes]:
+    """Each page of a PDF as a PDF of its own."""
+    parts = []
+    with pikepdf.open(io.BytesIO(data)) as source:
+        for page in source.pages:
+            single = pikepdf.new()
+            single.pages.append(page)
+            single.remove_unreferenced_resources()  # WeasyPrint shares one set for all pages
+            out = io.BytesIO()
+            single.save(out, deterministic_id=True, compress_streams=True)
+            single.close()
+            parts.append(out.getvalue())
+    return parts
+
+
 class Composer:
     """Builds one output document page by page, then embeds the fonts and saves it.
 
@@ -112,11 +145,12 @@ class Composer:
         self._resources: dict[Hashable, Any] = {}
         self._kids: list[Any] = []
 
-    def add_frames(self, data: bytes, keys: list[Hashable]) -> None:
-        """One frame per page of `data` (a PDF), known by the matching key."""
-        source = pikepdf.open(io.BytesIO(data))
-        self._sources.append(source)
-        for key, page in zip(keys, source.pages, strict=True):
+    def add_frames(self, frames: Mapping[Any, bytes]) -> None:
+        """Each frame (a one-page PDF) as a form XObject, known by its key."""
+        for key, data in frames.items():
+            source = pikepdf.open(io.BytesIO(data))
+            self._sources.append(source)
+            page = source.pages[0]
             form = page.as_form_xobject()
             form.BBox = page.obj.MediaBox  # qpdf uses the trim box: the tab's bleed is outside
             self.frames[key] = self.pdf.copy_foreign(form)

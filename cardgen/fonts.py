@@ -42,24 +42,63 @@ _FACES: dict[tuple[Path, str], Face] = {}
 
 
 def load_face(path: Path, family: str, cache: Cache | None = None) -> Face:
-    """A face's metrics: from this process, else from the cache, else from the font file."""
+    """A face's metrics: from this process, the cache, the file shipped beside a bundled
+    font, or else read from the font itself."""
     found = _FACES.get((path, family))
     if found is not None:
         return found
     name = key("metrics", 1, file_identity(path))
     stored = cache.get("metrics", name) if cache else None
+    cached = stored is not None
+    if stored is None:
+        stored = shipped_metrics(path)
     if stored is not None:
         units, cmap, advances, ascent, descent, cap, bbox, italic, cff = marshal.loads(stored)
         face = Face(family, path, units, cmap, tuple(advances), ascent, descent, cap,
                     tuple(bbox), italic, cff)
     else:
         face = _read_face(path, family)
-        if cache:
-            cache.put("metrics", name, marshal.dumps((
-                face.units, face.cmap, face.advances, face.ascent, face.descent,
-                face.cap_height, face.bbox, face.italic_angle, face.cff)))
+    if cache and not cached:
+        cache.put("metrics", name, metrics_data(face))
     _FACES[(path, family)] = face
     return face
+
+
+def metrics_path(font: Path) -> Path:
+    return font.with_suffix(".metrics")
+
+
+def shipped_metrics(font: Path) -> bytes | None:
+    """Metrics shipped beside a bundled font (tools/extract_fonts.py writes them), if they
+    belong to that very file: the first field is the font file's size and SHA-256."""
+    try:
+        data = metrics_path(font).read_bytes()
+        stamp, fields = marshal.loads(data)
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if stamp != font_stamp(font):
+        return None
+    return marshal.dumps(fields)
+
+
+def font_stamp(font: Path) -> tuple[int, str]:
+    import hashlib
+
+    data = font.read_bytes()
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
+def metrics_data(face: Face) -> bytes:
+    return marshal.dumps((face.units, face.cmap, face.advances, face.ascent, face.descent,
+                          face.cap_height, face.bbox, face.italic_angle, face.cff))
+
+
+def write_shipped_metrics(font: Path, family: str) -> Path:
+    """Precompute a bundled font's metrics into the file `shipped_metrics` reads."""
+    face = _read_face(font, family)
+    target = metrics_path(font)
+    target.write_bytes(marshal.dumps((font_stamp(font), marshal.loads(metrics_data(face)))))
+    return target
 
 
 def _read_face(path: Path, family: str) -> Face:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 11
 
@@ -38,14 +40,14 @@ def check_digit(first17: str) -> str:
 def parse_id(text: str, today: dt.date) -> IdNumber:
     number = normalise_id(text)
     if len(number) == 15:
-        if not number.isdigit():
+        if not _ASCII_DIGITS.fullmatch(number):
             raise IdNumberError("a 15-digit ID number must be all digits")
         birth = _birth_date("19" + number[6:12], today)
         return IdNumber(number, birth, _sex(number[14]), legacy=True)
     if len(number) != 18:
         raise IdNumberError(f"has {len(number)} characters; an ID number has 18 "
                             "(or 15 for an old one)")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _ASCII_DIGITS.fullmatch(number[:17]) or number[17] not in "0123456789X":
         raise IdNumberError("an ID number is 17 digits and a last digit or X")
     birth = _birth_date(number[6:14], today)
     expected = check_digit(number[:17])

@@ -29,7 +29,7 @@ from cardgen.cache import Cache, key
 from cardgen.canvas import Canvas, GlyphLog
 from cardgen.cards import Card, Layout, build_card
 from cardgen.categorise import categorise_all
-from cardgen.compose import Composer
+from cardgen.compose import Composer, split_pages, strip_font_programs
 from cardgen.config import Config, Sheet
 from cardgen.draw import PageWords, draw_card_page, draw_index_page
 from cardgen.errors import DataRefused, NothingSelected, UsageError
@@ -42,6 +42,7 @@ from cardgen.render import (
     Frame,
     PrintOptions,
     check_options,
+    frame_inputs,
     layout_for_options,
     template_fingerprint,
 )
@@ -134,13 +135,24 @@ class Press:
             self._renderer = Renderer(self.config, self.templates, self.options)
         return self._renderer
 
-    def frames(self, frames: list[Frame]) -> bytes:
-        name = key("frames", self.render_key, frames)
-        data = self.cache.get("frames", name)
-        if data is None:
-            data = self.renderer().frames_pdf(frames)
-            self.cache.put("frames", name, data)
-        return data
+    def frames(self, frames: list[Frame]) -> dict[Frame, bytes]:
+        """One single-page PDF per frame variant (without font programs: the composer embeds
+        the fonts), from the cache or rendered in one go (WeasyPrint is loaded only then)."""
+        inputs = frame_inputs(self.config, self.options, self.templates)
+        names = {frame: key("frame", inputs, frame) for frame in dict.fromkeys(frames)}
+        found: dict[Frame, bytes] = {}
+        for frame, name in names.items():
+            data = self.cache.get("frames", name)
+            if data is not None:
+                found[frame] = data
+        missing = [frame for frame in names if frame not in found]
+        if missing:
+            rendered = split_pages(self.renderer().frames_pdf(missing))
+            for frame, data in zip(missing, rendered, strict=True):
+                data = strip_font_programs(data, font_files(self.config))
+                self.cache.put("frames", names[frame], data)
+                found[frame] = data
+        return {frame: found[frame] for frame in names}  # the same order, cached or not
 
     def covers(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
         name = key("covers", self.render_key, doc, [cover_content(plan) for plan in plans])
@@ -302,10 +314,11 @@ def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
                    emergency: bool) -> tuple[bytes, list[Card]]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
     cards = make_cards(loaded, chosen, press, emergency)
-    frames = all_frames(loaded.config, emergency, duplex=False)
+    frames = list(dict.fromkeys(card_frame(card, page.number, False)
+                                for card in cards for page in card.pages))
     composer = press.composer()
     try:
-        composer.add_frames(press.frames(frames), list(frames))
+        composer.add_frames(press.frames(frames))
         for data in drawn_cards(cards, press, duplex=False):
             add_card(composer, press, data)
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
@@ -447,23 +460,24 @@ def prepare_folder(folder: Path) -> None:
         raise UsageError(f"{folder} is not writable; choose another output folder") from None
 
 
-def all_frames(config: Config, emergency: bool, duplex: bool) -> list[Frame]:
-    """Every frame a run in this mode can use: rendered (and cached) once, used by any data."""
-    sides = (False, True) if duplex else (False,)
-    frames = [Frame("", verso=verso) for verso in sides]
-    frames += [Frame(colour, emergency, verso, first) for colour in config.palette
-               for verso in sides for first in (True, False)]
-    return frames
+def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
+    """The frames a ledger's pages stand on (the cover has its own page)."""
+    frames = [Frame("", verso=duplex and page % 2 == 0) for page in plan.blank_pages]
+    frames += [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
+               for i in range(len(plan.index_pages))]
+    frames += [card_frame(card, page.number, duplex) for card in plan.cards
+               for page in card.pages]
+    return list(dict.fromkeys(frames))
 
 
-def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, frames: bytes,
-                   frame_keys: list[Frame], press: Press, duplex: bool, out: Path,
+def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
+                   duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
                    workers: Workers | None = None) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
     composer = press.composer()
     try:
-        composer.add_frames(frames, list(frame_keys))
+        composer.add_frames(press.frames(ledger_frames(plan, duplex)))
         composer.add_pdf(covers, page=number)
         palette = {key: colour.hex for key, colour in press.config.palette.items()}
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
@@ -547,8 +561,6 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
 
     if progress:
         progress(0, total_cards)
-    frame_keys = all_frames(loaded.config, emergency, duplex)
-    frames = press.frames(frame_keys)
     doc = DocInfo("五色户卡台账", loaded.today, duplex)
     taken: set[str] = set()
     workers = Workers(Setup(loaded.config, press.options, templates, loaded.today,
@@ -564,8 +576,8 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                                press.typesetter, emergency, duplex,
                                describe_selection(selection, loaded), skipped, taken)
             covers = press.covers([plan], doc)
-            pages += compose_ledger(plan, 0, covers, frames, frame_keys, press, duplex,
-                                    work / plan.file_name, advance, workers)
+            pages += compose_ledger(plan, 0, covers, press, duplex, work / plan.file_name,
+                                    advance, workers)
             entries.append(manifest_entry(plan, plan.title, {
                 card.household_id: press.sheets(card.first_page, card.page_count)
                 for card in plan.cards}))

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cardgen import resources
-from cardgen.canvas import ink_for
+from cardgen.cache import file_identity, key
+from cardgen.canvas import ink_for, pattern_ink
 from cardgen.cards import COLUMNS, Layout, layout_for
 from cardgen.config import Colour, Config
 from cardgen.errors import RenderRefused, UsageError
@@ -79,25 +80,29 @@ def _escape_html(name: str | None) -> bool:
 
 
 def pattern_css(colour: Colour, scale: float) -> str:
-    """The tab's pattern, so a colour reads in black and white as well."""
-    ink = "rgba(0,0,0,0.35)" if ink_for(colour.hex) == "#000000" else "rgba(255,255,255,0.5)"
-    line, pitch = f"{0.7 * scale:.2f}mm", f"{2.6 * scale:.2f}mm"
-
-    def stripes(angle: int) -> str:
-        return (f"repeating-linear-gradient({angle}deg, {ink} 0mm, {ink} {line}, "
-                f"transparent {line}, transparent {pitch})")
-
-    if colour.pattern == "hatch":
-        return f"background-image: {stripes(45)};"
-    if colour.pattern == "lines":
-        return f"background-image: {stripes(0)};"
-    if colour.pattern == "grid":
-        return f"background-image: {stripes(0)}, {stripes(90)};"
-    if colour.pattern == "dots":
-        dot = f"{0.7 * scale:.2f}mm"
-        return (f"background-image: radial-gradient(circle, {ink} {dot}, transparent "
-                f"{0.85 * scale:.2f}mm); background-size: {pitch} {pitch};")
-    return ""
+    """The tab's pattern, so a colour reads in black and white as well: one SVG tile,
+    repeated, in a tint of the colour (the same patterns the label sheets draw)."""
+    if colour.pattern == "plain":
+        return ""
+    red, green, blue = (round(v * 255) for v in pattern_ink(colour.hex))
+    ink = f"#{red:02X}{green:02X}{blue:02X}"
+    pitch, line = 2.6 * scale, 0.7 * scale
+    half = pitch / 2
+    shapes = {
+        "hatch": f'<path d="M0,{pitch} L{pitch},0 M{-half},{half} L{half},{-half} '
+                 f'M{half},{pitch + half} L{pitch + half},{half}" stroke="{ink}" '
+                 f'stroke-width="{line:.3f}"/>',
+        "lines": f'<path d="M0,{half} H{pitch}" stroke="{ink}" stroke-width="{line:.3f}"/>',
+        "grid": f'<path d="M0,{half} H{pitch} M{half},0 V{pitch}" stroke="{ink}" '
+                f'stroke-width="{line:.3f}"/>',
+        "dots": f'<circle cx="{half}" cy="{half}" r="{line / 2 + 0.1 * scale:.3f}" '
+                f'fill="{ink}"/>',
+    }
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{pitch:.3f}mm" '
+           f'height="{pitch:.3f}mm" viewBox="0 0 {pitch:.3f} {pitch:.3f}">'
+           f'{shapes[colour.pattern]}</svg>')
+    return (f'background-image: url("data:image/svg+xml,{quote(svg)}"); '
+            f"background-size: {pitch:.3f}mm {pitch:.3f}mm;")
 
 
 def ruled_svg(width: float, height: float, pitch: float, edges: list[float],
@@ -232,7 +237,7 @@ class Renderer:
             raise RenderRefused(f"{what} made {len(document.pages)} pages where {planned} "
                                 "were planned; a template change may have made a page "
                                 "overflow")
-        data = document.write_pdf(pdf_variant=self.options.pdf_variant)
+        data = document.write_pdf()  # PDF/A and such are made when the pages are composed
         assert isinstance(data, bytes)
         return data
 
@@ -276,6 +281,25 @@ def layout_for_options(config: Config, options: PrintOptions) -> Layout:
     if options.impose:
         paper = config.impositions[options.impose].paper
     return layout_for(config.paper(paper), config.gutter)
+
+
+FRAME_CODE = ("render.py", "cards.py", "fonts.py", "canvas.py", "config.py")
+
+
+def frame_inputs(config: Config, options: PrintOptions, templates: Path | None) -> str:
+    """Everything a frame's look depends on (not the data, the date or print options the
+    composer applies): the key of cached frames."""
+    from importlib.metadata import version
+
+    folder = Path(__file__).parent
+    code = [(folder / name).read_bytes() for name in FRAME_CODE]
+    fonts = []
+    for family, path in font_files(config).items():
+        bundled = path.parent == resources.FONTS
+        fonts.append((family, path.stat().st_size) if bundled else file_identity(path))
+    layout = layout_for_options(config, options)
+    return key("frame-inputs", 1, version("weasyprint"), *code, template_fingerprint(templates),
+               config.fingerprint, layout.paper, options.bleed, fonts)
 
 
 def template_fingerprint(templates: Path | None) -> str:

@@ -153,25 +153,30 @@ def widths_array(widths: dict[int, float]) -> Array:
 
 
 def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
-    """Every /Font resource dictionary of the pages and of the forms they draw."""
+    """Every /Font resource table in the file: pages', forms' and patterns' resources."""
     seen: set[object] = set()
-    stack = [page.obj.get("/Resources") for page in pdf.pages]
-    while stack:
-        resources = stack.pop()
-        if not isinstance(resources, Dictionary):
+    for obj in pdf.objects:
+        if not isinstance(obj, (Dictionary, Stream)):
             continue
-        key = resources.objgen if resources.is_indirect else id(resources)
-        if key in seen:
-            continue
-        seen.add(key)
-        fonts = resources.get("/Font")
-        if isinstance(fonts, Dictionary):
+        resources = obj.get("/Resources") if "/Resources" in obj else None
+        for candidate in (obj, resources):
+            if not isinstance(candidate, Dictionary):
+                continue
+            fonts = candidate.get("/Font")
+            if not isinstance(fonts, Dictionary):
+                continue
+            key = fonts.objgen if fonts.is_indirect else id(fonts)
+            if key in seen or any(not isinstance(f, Dictionary) for _, f in fonts.items()):
+                continue
+            seen.add(key)
             yield fonts
-        forms = resources.get("/XObject")
-        if isinstance(forms, Dictionary):
-            for _, form in forms.items():
-                if form.get("/Subtype") == "/Form":
-                    stack.append(form.get("/Resources"))
+    for page in pdf.pages:  # direct resource dictionaries are not in pdf.objects
+        resources = page.obj.get("/Resources")
+        if isinstance(resources, Dictionary) and not resources.is_indirect:
+            fonts = resources.get("/Font")
+            if isinstance(fonts, Dictionary) and id(fonts) not in seen:
+                seen.add(id(fonts))
+                yield fonts
 
 
 def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path],

@@ -292,7 +292,7 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
                           f"{today.isoformat()}); write it as YYYY-MM-DD", hid)
                 return None
             return day
-    if text.isdigit() and 1 <= int(text) <= 60000:
+    if text.isascii() and text.isdecimal() and 1 <= int(text) <= 60000:
         day = _EXCEL_EPOCH + dt.timedelta(days=int(text))
         out.warn(row, field, f"is a spreadsheet date number, read as {day.isoformat()}; "
                  "format the column as 日期 or text YYYY-MM-DD", hid)

@@ -290,3 +290,18 @@ def test_header_only_hid_column_still_renders(run: Run, tmp_path: Path) -> None:
     out = tmp_path / "f.pdf"
     assert reprint(run, source, out).exit_code == 0
     assert "李明" in pdftotext(out)
+
+
+def test_the_shipped_font_metrics_belong_to_the_shipped_fonts() -> None:
+    """fonts/*.metrics (read on a first run instead of parsing the fonts) are current."""
+    import marshal
+
+    from cardgen import resources
+    from cardgen.fonts import REGULAR_FAMILY, _read_face, metrics_data, shipped_metrics
+
+    for font in (resources.REGULAR_FONT, resources.BOLD_FONT):
+        shipped = shipped_metrics(font)
+        assert shipped is not None, f"stale {font.with_suffix('.metrics')}: run " \
+            "python tools/extract_fonts.py --metrics"
+        assert marshal.loads(shipped) == marshal.loads(metrics_data(_read_face(font,
+                                                                              REGULAR_FAMILY)))

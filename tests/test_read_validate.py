@@ -231,3 +231,14 @@ def test_validate_explain_lists_each_colour_and_why(tmp_path: Path, run: Run) ->
     assert result.exit_code == 0
     assert "orange: 张秀英 低保" in result.output
     assert "001/001" in result.output
+
+
+@pytest.mark.parametrize("value", ["²", "٣٣٣٣", "①②", "١٩٩٠-٠١-٠١"])
+def test_digits_of_other_kinds_do_not_break_dates_ids_or_addresses(tmp_path: Path,
+                                                                   config: Config,
+                                                                   value: str) -> None:
+    """Found by hypothesis: '²'.isdigit() is true but int('²') fails."""
+    rows = [{**household_rows()[0], "出生日期": value, "地址": value, "身份证号": value * 18}]
+    loaded = load(write_csv(tmp_path / "d.csv", rows, header=[*HEADER, "出生日期"]), config,
+                  TODAY)
+    assert "id_number" in {p.field for p in loaded.dataset.errors}  # and nothing crashed
