@@ -1,4 +1,4 @@
-"""`cardgen demo`: the bundled samples rendered routine and emergency, as a new user's tour."""
+"""`cardgen demo`: the bundled samples through every command, as a new user's tour."""
 
 from __future__ import annotations
 
@@ -9,35 +9,51 @@ from cardgen import resources
 from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.errors import UsageError
-from cardgen.pipeline import load, reprint
+from cardgen.model import Category, Household
+from cardgen.pipeline import ledger, load, preview, reprint, stickers
+from cardgen.render import PrintOptions
 from cardgen.select import Selection
 
 
-def showcase(loaded_households: list, categories: dict) -> tuple[str, ...]:  # type: ignore[type-arg]
+def showcase(households: list[Household], categories: dict[str, Category]) -> tuple[str, ...]:
     """One household of each colour, the largest one, and one with a "·" in a name."""
     chosen: dict[str, str] = {}
-    for household in loaded_households:
+    for household in households:
         chosen.setdefault(categories[household.household_id].key, household.household_id)
-    largest = max(loaded_households, key=lambda h: len(h.members))
+    largest = max(households, key=lambda h: len(h.members))
     picks = [*chosen.values(), largest.household_id]
-    dotted = next((h for h in loaded_households if any("·" in m.name for m in h.members)), None)
+    dotted = next((h for h in households if any("·" in m.name for m in h.members)), None)
     if dotted is not None:
         picks.append(dotted.household_id)
     return tuple(dict.fromkeys(picks))
 
 
 def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
-    out.mkdir(parents=True, exist_ok=True)
-    if not out.is_dir():
+    if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
     config = load_config()
     loaded = load(resources.SAMPLES / "households.xlsx", config, today)
-    picks = showcase(loaded.dataset.households, loaded.categories)
+    households = loaded.dataset.households
+    picks = showcase(households, loaded.categories)
+    largest = max(households, key=lambda h: len(h.members)).household_id
+    first_grid = households[0].grid
     cache = Cache.open(max_mb=config.cache_max_mb)
     written = []
-    routine = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
-    written.append((routine.path, f"{routine.households} sample cards, tab on the right"))
-    emergency = reprint(loaded, Selection(colours=("red", "orange")), out / "emergency.pdf",
-                        emergency=True, cache=cache)
-    written.append((emergency.path, f"{emergency.households} red and orange cards, tab on top"))
+    done = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
+    written.append((done.path, f"{done.households} sample cards, tab on the right"))
+    done = reprint(loaded, Selection(colours=("red", "orange")), out / "emergency.pdf",
+                   emergency=True, cache=cache)
+    written.append((done.path, f"{done.households} red and orange cards, tab on top"))
+    run = ledger(loaded, Selection(grids=(first_grid,)), out / "ledger", cache=cache)
+    written.append((run.files[0], f"the bound book of {first_grid}: cover, index, "
+                                  f"{run.cards} cards; manifest.json beside it"))
+    done = stickers(loaded, Selection(grids=(first_grid,)), out / "stickers.pdf",
+                    config.sheets[config.default_sheet], cache=cache)
+    written.append((done.path, f"tab labels and flag stickers, {done.pages} A4 label sheets"))
+    done = reprint(loaded, Selection(households=picks), out / "a5-2up.pdf",
+                   options=PrintOptions(impose="a4-2up"), cache=cache)
+    written.append((done.path, f"the same cards in A5, two to an A4 sheet ({done.pages})"))
+    done = preview(loaded, largest, out / "preview.png", dpi=90, cache=cache)
+    written.append((done.path, "the largest household's card as a picture"))
     return written

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,8 @@ GIVEN = (
 )
 MONGOLIAN = ("巴特尔", "乌云其木格", "斯琴高娃", "额尔敦", "其其格", "布仁巴雅尔", "萨仁图雅",
              "宝音德力格尔", "那顺乌日图", "阿拉腾花")
-UYGHUR = ("阿卜杜热合曼·买买提", "古丽娜尔·吐尔逊", "艾力·阿不都拉", "热依拉·艾合买提",
-          "买买提明·依明", "努尔兰·卡德尔", "阿依古丽·肉孜")
+UYGHUR_MEN = ("阿卜杜热合曼·买买提", "艾力·阿不都拉", "买买提明·依明", "努尔兰·卡德尔")
+UYGHUR_WOMEN = ("古丽娜尔·吐尔逊", "热依拉·艾合买提", "阿依古丽·肉孜", "帕提古丽·阿不力孜")
 ESTATES = ("阳光花园", "锦绣家园", "丽景苑", "惠民小区", "和顺里", "北辰新村")
 COMMUNITIES = ("和平社区", "兴园社区", "团结嘎查村", "沙河社区")
 HOUSEHOLD_COLUMNS = HEADERS[:16]
@@ -51,7 +52,7 @@ def _phone(rng: random.Random) -> str:
 
 def _name(rng: random.Random, male: bool, ethnicity: str) -> str:
     if ethnicity == "维吾尔族":
-        return rng.choice(UYGHUR)
+        return rng.choice(UYGHUR_MEN if male else UYGHUR_WOMEN)
     if ethnicity == "蒙古族" and rng.random() < 0.7:
         return rng.choice(MONGOLIAN)
     length = 1 if rng.random() < 0.3 else 2
@@ -80,9 +81,9 @@ def _person(rng: random.Random, today: dt.date, relation: str, low: int, high: i
             flags: str = "", residence: str = "常住",
             ethnicity: str | None = None) -> dict[str, str]:
     male = rng.random() < 0.5
-    if relation in ("妻", "母亲", "女"):
+    if relation in ("妻", "母亲", "女", "儿媳", "孙女"):
         male = False
-    elif relation in ("夫", "父亲", "子"):
+    elif relation in ("夫", "父亲", "子", "孙子"):
         male = True
     ethnic = ethnicity or _ethnicity(rng)
     birth = _birth(rng, today, low, high)
@@ -94,18 +95,16 @@ def _person(rng: random.Random, today: dt.date, relation: str, low: int, high: i
     }
 
 
-def _members(rng: random.Random, today: dt.date, kind: str) -> list[dict[str, str]]:
+def _members(rng: random.Random, today: dt.date, kind: str,
+             red: int = 0) -> list[dict[str, str]]:
     """The people of one household of a given kind (the kinds cover every colour and flag)."""
     head = _person
     if kind == "vacant":
         return []
     if kind == "elderly":
-        people = [head(rng, today, "户主", 68, 85, "空巢" if rng.random() < 0.5 else "")]
-        if rng.random() < 0.6:
-            people.append(head(rng, today, "配偶", 65, 82))
-        else:
-            people[0]["特殊情况"] = "独居"
-        return people
+        return [head(rng, today, "户主", 68, 85, "空巢"), head(rng, today, "配偶", 65, 82)]
+    if kind == "alone":
+        return [head(rng, today, "户主", 70, 88, "独居")]
     if kind == "big":
         people = [head(rng, today, "户主", 70, 82, "党员"), head(rng, today, "配偶", 68, 80),
                   head(rng, today, "子", 40, 50), head(rng, today, "儿媳", 38, 48),
@@ -117,39 +116,59 @@ def _members(rng: random.Random, today: dt.date, kind: str) -> list[dict[str, st
         people[6]["备注"] = "在外地务工，春节返乡"
         return people
     flags = {"dibao": "低保", "illness": "大病", "disabled": "残疾", "sanwu": "三无",
-             "tekun": "特困", "red": rng.choice(("社区矫正", "刑满释放", "精神障碍", "吸毒")),
-             "party": "党员"}.get(kind, "")
+             "tekun": "特困", "red": RED_SUBTYPES[red % len(RED_SUBTYPES)], "party": "党员",
+             "veteran": "退役军人", "unemployed": "失业", "keyperson": "重点人员"}.get(kind, "")
     residence = "流动" if kind == "floating" else "常住"
     people = [head(rng, today, "户主", 30, 65, flags if kind != "red" else "", residence)]
     if rng.random() < 0.7:
         people.append(head(rng, today, "配偶", 28, 62, "", residence))
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         people.append(head(rng, today, rng.choice(("子", "女")), 1, 28, "", residence))
-    if kind == "red":
+    if kind in ("red", "keyperson"):
+        people[0]["特殊情况"] = ""
         people[-1]["特殊情况"] = flags
+    if kind == "left_behind":
+        people.append(head(rng, today, "孙子", 6, 12, "留守儿童"))
     if kind == "minority":
         for person in people:
             person["民族"] = "维吾尔族"
-            person["姓名"] = rng.choice(UYGHUR)
+            person["姓名"] = rng.choice(UYGHUR_MEN if person["性别"] == "男" else UYGHUR_WOMEN)
     if kind == "illness" and rng.random() < 0.5:
         people[0]["备注"] = "每月复查，需协助就医"
     return people
 
 
-KINDS = ("plain", "plain", "plain", "plain", "plain", "party", "elderly", "dibao", "illness",
-         "disabled", "sanwu", "tekun", "red", "rented", "floating", "vacant", "minority")
+# the first households: every kind once (and each of red's sub-types)
+COVERAGE = ("plain", "plain", "plain", "plain", "plain", "party", "elderly", "dibao",
+            "illness", "disabled", "sanwu", "tekun", "red", "rented", "floating", "vacant",
+            "minority", "veteran", "red", "unemployed", "left_behind", "keyperson", "red",
+            "alone", "red")
+# then kinds drawn as often as they are common in a grid
+KINDS = ("plain",) * 30 + ("party",) * 4 + ("elderly",) * 4 + ("alone",) * 2 + (
+    "dibao",) * 3 + ("illness", "disabled", "sanwu", "tekun", "red", "rented", "rented",
+                     "floating", "vacant", "vacant", "minority", "veteran", "unemployed",
+                     "left_behind", "keyperson")
+RED_SUBTYPES = ("社区矫正", "刑满释放", "精神障碍", "吸毒")
+
+
+def _kind(index: int, drawn: list[str]) -> str:
+    """Household kinds: the 12-member one fourth, every kind once, then drawn at random."""
+    if index == 3:
+        return "big"
+    return COVERAGE[index] if index < len(COVERAGE) else drawn[index]
 
 
 def generate(households: int, seed: int = 7, today: dt.date = dt.date(2026, 11, 1),
              grids: int = 2) -> Iterator[dict[str, str]]:
     """Rows of `households` invented households over `grids` grids, every kind among them."""
     rng = random.Random(seed)
+    kinds_rng = random.Random(seed + 1)
+    rng_kinds = [kinds_rng.choice(KINDS) for _ in range(households)]
     per_grid = max(1, -(-households // grids))
     for index in range(households):
         grid_no = index // per_grid + 1
         community = COMMUNITIES[(grid_no - 1) // 3 % len(COMMUNITIES)]
-        kind = "big" if index == 3 else KINDS[index % len(KINDS)] if index < len(KINDS) \
-            else rng.choice(KINDS)
+        kind = _kind(index, rng_kinds)
         estate = ESTATES[grid_no % len(ESTATES)]
         position = index % per_grid
         household = {
@@ -174,7 +193,9 @@ def generate(households: int, seed: int = 7, today: dt.date = dt.date(2026, 11, 
             household["经常变换居住地"] = "是"
         if index == 5:
             household["户卡颜色"] = "黄"  # an explicit colour the rules agree with
-        members = _members(rng, today, kind)
+        reds = sum(1 for earlier in range(min(index, len(COVERAGE)))
+                   if _kind(earlier, rng_kinds) == "red")
+        members = _members(rng, today, kind, reds)
         if not members:
             yield {**household, **{h: "" for h in HEADERS[16:]}}
         for person in members:
@@ -205,7 +226,28 @@ def write_xlsx(rows: list[dict[str, str]], path: Path, sheet: str = "户卡") ->
     book.properties.creator = "cardgen samples"
     book.properties.created = dt.datetime(2026, 11, 1)
     book.properties.modified = dt.datetime(2026, 11, 1)
-    book.save(path)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(_fixed_times(buffer.getvalue()))
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The same ZIP with every entry dated 2026-01-01: the same workbook, the same bytes."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the saving time
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-01T00:00:00Z",
+                                 content)
+            target.writestr(fixed, content)
+    return out.getvalue()
 
 
 def write_samples(folder: Path) -> list[Path]:

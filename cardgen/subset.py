@@ -153,11 +153,15 @@ def widths_array(widths: dict[int, float]) -> Array:
 
 
 def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
-    """Every /Font resource table in the file: pages', forms' and patterns' resources."""
-    seen: set[object] = set()
-    for obj in pdf.objects:
-        if not isinstance(obj, (Dictionary, Stream)):
-            continue
+    """Every /Font resource table in the file: pages', forms' and patterns' resources.
+
+    Tables are told apart by object number when they have one; a direct table may come
+    twice (harmless: it is rewritten the same way). Python ids would not do: pikepdf makes
+    a new wrapper on each access and a freed wrapper's id is soon reused."""
+    seen: set[tuple[int, int]] = set()
+    holders = [obj for obj in pdf.objects if isinstance(obj, (Dictionary, Stream))]
+    holders += [page.obj for page in pdf.pages]
+    for obj in holders:
         resources = obj.get("/Resources") if "/Resources" in obj else None
         for candidate in (obj, resources):
             if not isinstance(candidate, Dictionary):
@@ -165,17 +169,11 @@ def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
             fonts = candidate.get("/Font")
             if not isinstance(fonts, Dictionary):
                 continue
-            key = fonts.objgen if fonts.is_indirect else id(fonts)
-            if key in seen or any(not isinstance(f, Dictionary) for _, f in fonts.items()):
-                continue
-            seen.add(key)
-            yield fonts
-    for page in pdf.pages:  # direct resource dictionaries are not in pdf.objects
-        resources = page.obj.get("/Resources")
-        if isinstance(resources, Dictionary) and not resources.is_indirect:
-            fonts = resources.get("/Font")
-            if isinstance(fonts, Dictionary) and id(fonts) not in seen:
-                seen.add(id(fonts))
+            if fonts.is_indirect:
+                if fonts.objgen in seen:
+                    continue
+                seen.add(fonts.objgen)
+            if all(isinstance(font, Dictionary) for _, font in fonts.items()):
                 yield fonts
 
 

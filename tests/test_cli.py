@@ -123,9 +123,16 @@ def test_config_changes_the_palette_and_labels(run: Run, grid: Path, tmp_path: P
 def test_demo_renders_routine_and_emergency(run: Run, tmp_path: Path) -> None:
     result = run("demo", "-o", tmp_path / "demo", "--date", DATE)
     assert result.exit_code == 0, result.output
-    routine, emergency = tmp_path / "demo" / "routine.pdf", tmp_path / "demo" / "emergency.pdf"
+    demo = tmp_path / "demo"
+    routine, emergency = demo / "routine.pdf", demo / "emergency.pdf"
     assert page_count(routine) >= 5 and page_count(emergency) >= 1
     assert "应急" in pdftotext(emergency, 1)
+    assert "常态" in pdftotext(routine, 1)
+    [book] = list((demo / "ledger").glob("*.pdf"))
+    assert "户卡台账" in pdftotext(book, 1) and (demo / "ledger" / "manifest.json").exists()
+    assert "户号" in pdftotext(demo / "stickers.pdf", 1)
+    assert page_count(demo / "a5-2up.pdf") * 2 >= page_count(routine)
+    assert (demo / "preview.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_doctor_passes_on_a_set_up_machine(run: Run) -> None:
