@@ -5,51 +5,51 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import marshal
 import shutil
 import tempfile
 import time
-import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from cardgen import __version__
 from cardgen.assemble import (
     LedgerPlan,
-    card_hash,
     group_households,
     ledger_numbers,
     ledger_order,
     manifest_entry,
     plan_ledger,
 )
-from cardgen.cache import Cache, key
-from cardgen.canvas import Canvas, GlyphLog
-from cardgen.cards import Card, Layout, build_card
+from cardgen.cache import Cache
+from cardgen.canvas import Canvas
+from cardgen.cards import Card
 from cardgen.categorise import categorise_all
-from cardgen.compose import Composer, split_pages, strip_font_programs
+from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
-from cardgen.draw import PageWords, draw_card_page, draw_index_page
 from cardgen.errors import DataRefused, NothingSelected, UsageError
-from cardgen.fonts import font_files, font_identities, font_set
+from cardgen.fonts import font_files, font_set
 from cardgen.glyphs import missing_glyphs
 from cardgen.model import Category, Dataset, Household, Problem, Severity
+from cardgen.press import (
+    Press,
+    add_card,
+    add_drawn_page,
+    card_frame,
+    drawn_cards,
+    index_page_data,
+    make_cards,
+)
 from cardgen.read import read_records
 from cardgen.render import (
     DocInfo,
     Frame,
     PrintOptions,
     check_options,
-    frame_inputs,
-    layout_for_options,
-    template_fingerprint,
 )
 from cardgen.select import Selection, select_households
 from cardgen.typeset import Typesetter
 from cardgen.validate import validate_records
-from cardgen.workers import PARALLEL_FROM, Setup, Workers, build_chunk, draw_chunk
+from cardgen.workers import Setup, Workers
 from cardgen.write import check_output, write_atomic
 
 
@@ -102,218 +102,10 @@ def check_printable(loaded: Loaded, households: list[Household], what: str,
                           "written", glyphs)
 
 
-@dataclass
-class Press:
-    """What drawing needs for one run: layout, fonts, words, the cache, WeasyPrint's part."""
-
-    config: Config
-    options: PrintOptions
-    templates: Path | None
-    layout: Layout
-    typesetter: Typesetter
-    words: PageWords
-    cache: Cache
-    render_key: str
-    today: dt.date
-    _renderer: Any = None
-
-    @classmethod
-    def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
-              today: dt.date, cache: Cache) -> Press:
-        options = options or PrintOptions()
-        render_key = key(__version__, code_fingerprint(), config.fingerprint, options,
-                         template_fingerprint(templates), font_identities(config))
-        return cls(config, options, templates, layout_for_options(config, options),
-                   Typesetter(font_set(config, cache)),
-                   PageWords(date=today.isoformat(), confidential=config.confidential),
-                   cache, render_key, today)
-
-    def renderer(self) -> Any:
-        if self._renderer is None:
-            from cardgen.render import Renderer  # WeasyPrint loads only on a cache miss
-
-            self._renderer = Renderer(self.config, self.templates, self.options)
-        return self._renderer
-
-    def frames(self, frames: list[Frame]) -> dict[Frame, bytes]:
-        """One single-page PDF per frame variant (without font programs: the composer embeds
-        the fonts), from the cache or rendered in one go (WeasyPrint is loaded only then)."""
-        inputs = frame_inputs(self.config, self.options, self.templates)
-        names = {frame: key("frame", inputs, frame) for frame in dict.fromkeys(frames)}
-        found: dict[Frame, bytes] = {}
-        for frame, name in names.items():
-            data = self.cache.get("frames", name)
-            if data is not None:
-                found[frame] = data
-        missing = [frame for frame in names if frame not in found]
-        if missing:
-            rendered = split_pages(self.renderer().frames_pdf(missing))
-            for frame, data in zip(missing, rendered, strict=True):
-                data = strip_font_programs(data, font_files(self.config))
-                self.cache.put("frames", names[frame], data)
-                found[frame] = data
-        return {frame: found[frame] for frame in names}  # the same order, cached or not
-
-    def covers(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
-        name = key("covers", self.render_key, doc, [cover_content(plan) for plan in plans])
-        data = self.cache.get("covers", name)
-        if data is None:
-            data = self.renderer().cover_pdf(plans, doc)
-            self.cache.put("covers", name, data)
-        return data
-
-    def composer(self) -> Composer:
-        points = 72 / 25.4
-        return Composer((self.layout.width * points, self.layout.height * points),
-                        font_files(self.config), self.cache, self.options.bleed,
-                        self.options.marks and not self.options.impose)
-
-    def finish(self, data: bytes) -> bytes:
-        """The document as printed: imposed on sheets when asked."""
-        if not self.options.impose:
-            return data
-        from cardgen.impose import impose
-
-        return impose(data, self.config.impositions[self.options.impose], self.config)
-
-    def sheets(self, first_page: int, page_count: int) -> tuple[int, int]:
-        """A card's first page and page count as the output counts them (sheets if imposed)."""
-        if not self.options.impose:
-            return first_page, page_count
-        from cardgen.impose import sheet_of
-
-        slots = len(self.config.impositions[self.options.impose].slots)
-        first = sheet_of(first_page, slots)
-        return first, sheet_of(first_page + page_count - 1, slots) - first + 1
-
-
-def code_fingerprint() -> str:
-    """A hash of the modules that decide what a drawn page looks like."""
-    folder = Path(__file__).parent
-    return key(*(path.read_bytes() for path in sorted(folder.glob("*.py"))))
-
-
-def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
-    """Everything a ledger's cover prints."""
-    return (plan.title, plan.community, plan.grid, plan.grid_worker, plan.grid_worker_phone,
-            plan.emergency, plan.selection, plan.colour_counts, plan.flag_counts,
-            plan.skipped, plan.member_count, plan.household_count, plan.total_pages)
-
-
-def make_cards(loaded: Loaded, households: list[Household], press: Press,
-               emergency: bool, workers: Workers | None = None) -> list[Card]:
-    """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
-
-    Cards the cache has are read from it; the rest are built here, or by the workers when
-    there are many."""
-    sources = [key("model", press.render_key, loaded.today, emergency,
-                   loaded.numbers[h.household_id], loaded.categories[h.household_id],
-                   printed_fields(h)) for h in households]
-    found: list[Card | None] = []
-    for source in sources:
-        stored = press.cache.get("cards", source)
-        found.append(None if stored is None
-                     else Card.from_data(marshal.loads(stored), loaded.config))
-    missing = [index for index, card in enumerate(found) if card is None]
-    if workers is not None and workers.enabled and len(missing) >= PARALLEL_FROM:
-        work = [(households[i], loaded.categories[households[i].household_id],
-                 loaded.numbers[households[i].household_id], emergency, sources[i])
-                for i in missing]
-        for index, data in zip(missing, workers.map(build_chunk, work), strict=True):
-            found[index] = Card.from_data(marshal.loads(data), loaded.config)
-    else:
-        for index in missing:
-            household = households[index]
-            card = build_card(household, loaded.categories[household.household_id],
-                              loaded.config, press.layout, loaded.today,
-                              loaded.numbers[household.household_id], emergency,
-                              press.typesetter)
-            press.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
-            found[index] = card
-    cards = []
-    page = 1
-    for source, made in zip(sources, found, strict=True):
-        assert made is not None
-        made.source_key = source
-        made.first_page = page
-        page += made.page_count
-        cards.append(made)
-    return cards
-
-
-def printed_fields(household: Household) -> tuple[object, ...]:
-    """A household's values without its place in the input file (rows may shift)."""
-    kept = tuple((f.name, getattr(household, f.name)) for f in fields(household)
-                 if f.name not in ("source", "first_row", "rows", "members"))
-    members = tuple(tuple((f.name, getattr(m, f.name)) for f in fields(m) if f.name != "row")
-                    for m in household.members)
-    return kept, members
-
-
-def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
-    page_no = card.first_page + page_number - 1
-    return Frame(card.colour.key, card.emergency, duplex and page_no % 2 == 0,
-                 page_number == 1)
-
-
-def add_glyphs(composer: Composer, press: Press, glyphs: dict[str, dict[int, str]]) -> None:
-    """Note glyphs drawn on pages that came from the cache (keyed by font family)."""
-    faces = press.typesetter.fonts.by_family()
-    for family, used in glyphs.items():
-        face = faces[family]
-        composer.log.name(face)
-        composer.log.glyphs[face].update(used)
-
-
-def draw_card_data(card: Card, press: Press, duplex: bool) -> bytes:
-    """One card's pages drawn: (frame, compressed content) per page and the glyphs used,
-    as the cache keeps them."""
-    drawn = []
-    log = GlyphLog()
-    for page in card.pages:
-        frame = card_frame(card, page.number, duplex)
-        canvas = Canvas(press.layout.height, log)
-        draw_card_page(canvas, card, page, press.layout, press.typesetter, press.words,
-                       frame.verso)
-        drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
-    glyphs = {face.family: used for face, used in log.glyphs.items()}
-    return marshal.dumps((drawn, glyphs))
-
-
-def drawn_cards(cards: list[Card], press: Press, duplex: bool,
-                workers: Workers | None = None) -> Iterator[bytes]:
-    """Each card's drawn pages, in order: from the cache, drawn here, or by the workers."""
-    names = [key("pages", card_hash(card), duplex) for card in cards]
-    stored = [press.cache.get("cards", name) for name in names]
-    missing = [index for index, data in enumerate(stored) if data is None]
-    parallel = workers is not None and workers.enabled and len(missing) >= PARALLEL_FROM
-    drawn: Iterator[bytes] = iter(())
-    if parallel and workers is not None:
-        drawn = workers.map(draw_chunk, [
-            (marshal.dumps(cards[i].to_data()), cards[i].source_key, cards[i].first_page,
-             duplex, names[i]) for i in missing])
-    for index, card in enumerate(cards):
-        data = stored[index]
-        if data is None and parallel:
-            data = next(drawn)
-        elif data is None:
-            data = draw_card_data(card, press, duplex)
-            press.cache.put("cards", names[index], data)
-        yield data
-
-
-def add_card(composer: Composer, press: Press, data: bytes) -> None:
-    """A drawn card's pages, each over its frame."""
-    pages, glyphs = marshal.loads(data)
-    add_glyphs(composer, press, glyphs)
-    for frame, content in pages:
-        composer.add_data_page(content, Frame(*frame), compressed=True)
-
-
 def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
                    emergency: bool) -> tuple[bytes, list[Card]]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
-    cards = make_cards(loaded, chosen, press, emergency)
+    cards = make_cards(chosen, loaded.categories, loaded.numbers, press, emergency)
     frames = list(dict.fromkeys(card_frame(card, page.number, False)
                                 for card in cards for page in card.pages))
     composer = press.composer()
@@ -479,10 +271,9 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
     try:
         composer.add_frames(press.frames(ledger_frames(plan, duplex)))
         composer.add_pdf(covers, page=number)
-        palette = {key: colour.hex for key, colour in press.config.palette.items()}
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
-        drawn = drawn_cards(plan.cards, press, duplex, workers)
+        drawn = drawn_cards(plan.cards, press, duplex, workers.drawer() if workers else None)
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -491,23 +282,9 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
                 page += 1
             elif page in index_pages:
                 position = page - plan.index_first_page + 1
-                name = key("index", press.render_key, plan.title, index_pages[page],
-                           position, len(plan.index_pages), page, plan.emergency, verso,
-                           press.words)
-                stored = press.cache.get("cards", name)
-                if stored is None:
-                    log = GlyphLog()
-                    canvas = Canvas(press.layout.height, log)
-                    draw_index_page(canvas, plan.title, index_pages[page], position,
-                                    len(plan.index_pages), page, plan.emergency,
-                                    press.layout, press.typesetter, press.words, verso, palette)
-                    content = zlib.compress(canvas.content(), 6)
-                    used = {face.family: glyphs for face, glyphs in log.glyphs.items()}
-                    stored = marshal.dumps((content, used))
-                    press.cache.put("cards", name, stored)
-                content, used = marshal.loads(stored)
-                add_glyphs(composer, press, used)
-                composer.add_data_page(content, Frame("", verso=verso), compressed=True)
+                add_drawn_page(composer, press, index_page_data(
+                    plan, index_pages[page], position, page, verso, press),
+                    Frame("", verso=verso))
                 page += 1
             else:
                 card = first_pages[page]
@@ -569,7 +346,8 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     try:
         files, entries, pages = [], [], 0
         for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(loaded, households, press, emergency, workers)
+            cards = make_cards(households, loaded.categories, loaded.numbers, press,
+                               emergency, workers.builder())
             skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
                        for h in ledger_order(skipped_by_group.get(name, []))]
             plan = plan_ledger(name, households, cards, loaded.config, press.layout,

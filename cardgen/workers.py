@@ -9,14 +9,16 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cardgen.cards import Card
 from cardgen.config import Config
 from cardgen.model import Category, Household
+from cardgen.press import Parallel, Press, build_one, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
-PARALLEL_FROM = 300  # fewer cards than this are done in the main process
 
 T = TypeVar("T")
 
@@ -33,13 +35,12 @@ class Setup:
     cache_max_mb: int
 
 
-_press: Any = None
+_press: Press | None = None
 
 
 def _start(setup: Setup) -> None:
     global _press
     from cardgen.cache import Cache
-    from cardgen.pipeline import Press
 
     _press = Press.start(setup.config, setup.options, setup.templates, setup.today,
                          Cache(setup.cache_folder, setup.cache_max_mb * 2**20))
@@ -47,12 +48,10 @@ def _start(setup: Setup) -> None:
 
 def build_chunk(work: list[tuple[Household, Category, str, bool, str]]) -> list[bytes]:
     """Card data (marshal) for (household, category, ledger number, emergency, key)."""
-    from cardgen.cards import build_card
-
+    assert _press is not None
     built = []
     for household, category, number, emergency, source in work:
-        card = build_card(household, category, _press.config, _press.layout, _press.today,
-                          number, emergency, _press.typesetter)
+        card = build_one(household, category, number, emergency, _press)
         data = marshal.dumps(card.to_data())
         _press.cache.put("cards", source, data)
         built.append(data)
@@ -61,9 +60,7 @@ def build_chunk(work: list[tuple[Household, Category, str, bool, str]]) -> list[
 
 def draw_chunk(work: list[tuple[bytes, str, int, bool, str]]) -> list[bytes]:
     """Drawn pages (marshal, as the cache keeps them) for (card data, key, first page, …)."""
-    from cardgen.cards import Card
-    from cardgen.pipeline import draw_card_data
-
+    assert _press is not None
     drawn = []
     for data, source, first_page, duplex, name in work:
         card = Card.from_data(marshal.loads(data), _press.config)
@@ -83,9 +80,13 @@ class Workers:
         self.jobs = jobs
         self._pool: Executor | None = None
 
-    @property
-    def enabled(self) -> bool:
-        return self.jobs > 1
+    def builder(self) -> Parallel | None:
+        """Card building in the workers, or None with one job."""
+        return partial(self.map, build_chunk) if self.jobs > 1 else None
+
+    def drawer(self) -> Parallel | None:
+        """Card drawing in the workers, or None with one job."""
+        return partial(self.map, draw_chunk) if self.jobs > 1 else None
 
     def map(self, function: Callable[[list[Any]], list[T]], items: list[Any]) -> Iterator[T]:
         """`function` over chunks of `items`, results in order, chunk by chunk."""
