@@ -336,34 +336,94 @@ def _at(at: str, key: str) -> str:
 
 
 def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
+    """The whole typed configuration, section by section; a wrong value stops it."""
     r = _Reader(data, source)
+    frequencies, visit_colour, visit_flag = _visits(r)
+    papers, default_paper = _papers(r)
+    sheets = {name: read_sheet(r, f"sheets.{name}", name, value)
+              for name, value in r.table("sheets").items()}
+    default_sheet = r.text("stickers.default_sheet")
+    if default_sheet not in sheets:
+        raise r.fail("stickers.default_sheet", f"names no sheet in [sheets] ({', '.join(sheets)})")
+    fallback = _fallback_fonts(r, base_dir)
+    fingerprint = hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        + b"".join(str(p).encode() for p in fallback)).hexdigest()
+    return Config(
+        palette=_palette(r),
+        rules=_rules(r),
+        default_colour=_one_of(r, "default_colour", COLOUR_KEYS),
+        frequencies=frequencies,
+        visit_colour=visit_colour,
+        visit_flag=visit_flag,
+        visit_extra={k: r.text(f"visits.extra.{k}", v)
+                     for k, v in r.table("visits.extra").items()},
+        flag_separators=r.text("flags.separators"),
+        sticker_slots=_slots(r),
+        red_subtypes=r.texts("flags.red_subtypes"),
+        red_category=r.text("flags.red_category"),
+        flag_also={k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()},
+        flag_spellings=_flag_spellings(r),
+        housing_spellings=r.spellings("housing"),
+        residence_spellings=r.spellings("residence.values"),
+        non_resident=r.texts("residence.non_resident"),
+        plan_spellings=r.spellings("plan"),
+        colour_spellings=r.spellings("colour_values"),
+        column_spellings=r.spellings("columns"),
+        full_id=r.boolean("privacy.full_id"),
+        show_birth_date=r.boolean("privacy.birth_date"),
+        show_red_subtype=r.boolean("privacy.red_subtype"),
+        papers=papers,
+        default_paper=default_paper,
+        impositions={name: _imposition(r, f"impositions.{name}", name, value, papers)
+                     for name, value in r.table("impositions").items()},
+        sheets=sheets,
+        default_sheet=default_sheet,
+        gutter=r.number("card.gutter"),
+        notes_title=r.text("card.notes_title"),
+        notes_columns=r.texts("card.notes_columns"),
+        notes_lines=int(r.number("card.notes_lines", minimum=1)),
+        confidential=r.text("card.confidential"),
+        fallback_fonts=fallback,
+        limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
+                         for key in Limits.__dataclass_fields__}),
+        cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
+        fingerprint=fingerprint,
+    )
+
+
+def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
+    value = r.text(dotted)
+    if value not in allowed:
+        raise r.fail(dotted, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _palette(r: _Reader) -> dict[str, Colour]:
     palette = {}
     for key in COLOUR_KEYS:
         at = f"palette.{key}"
         hex_value = r.text(f"{at}.hex")
         if not _HEX.match(hex_value):
             raise r.fail(f"{at}.hex", f"must be a colour like #2E9E4F, not {hex_value!r}")
-        pattern = r.text(f"{at}.pattern")
-        if pattern not in PATTERNS:
-            raise r.fail(f"{at}.pattern", f"must be one of {', '.join(PATTERNS)}")
         char = r.text(f"{at}.char")
         if not 1 <= len(char) <= 2:
             raise r.fail(f"{at}.char", "must be one or two characters")
-        palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"), pattern,
+        palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"),
+                              _one_of(r, f"{at}.pattern", PATTERNS),
                               int(r.number(f"{at}.order")))
     extra = set(r.table("palette")) - set(COLOUR_KEYS)
     if extra:
         raise r.fail("palette", f"has unknown colours {sorted(extra)}; the keys are "
                      f"{', '.join(COLOUR_KEYS)}")
+    return palette
 
-    default_colour = r.text("default_colour")
-    if default_colour not in COLOUR_KEYS:
-        raise r.fail("default_colour", f"must be one of {', '.join(COLOUR_KEYS)}")
 
-    rules = []
+def _rules(r: _Reader) -> tuple[Rule, ...]:
     raw_rules = r.get("rules")
     if not isinstance(raw_rules, list):
         raise r.fail("rules", "must be a list of [[rules]] tables")
+    rules = []
     for index, raw in enumerate(raw_rules, 1):
         at = f"rules[{index}]"
         if not isinstance(raw, dict):
@@ -390,7 +450,10 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
             all_residents_residence=r.texts(f"{at}.all_residents_residence",
                                             raw.get("all_residents_residence", [])),
         ))
+    return tuple(rules)
 
+
+def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str, str]]:
     frequencies = {}
     for name, value in r.table("visits.frequencies").items():
         at = f"visits.frequencies.{name}"
@@ -409,15 +472,24 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     missing = [k for k in COLOUR_KEYS if k not in visit_colour]
     if missing:
         raise r.fail("visits.colour", f"lacks {', '.join(missing)}")
+    return frequencies, visit_colour, visit_flag
 
-    flag_spellings = r.spellings("flags.aliases")
-    for canonical in list(flag_spellings.values()):
-        flag_spellings.setdefault(canonical.lower(), canonical)
+
+def _flag_spellings(r: _Reader) -> dict[str, str]:
+    spellings = r.spellings("flags.aliases")
+    for canonical in list(spellings.values()):
+        spellings.setdefault(canonical.lower(), canonical)
+    return spellings
+
+
+def _slots(r: _Reader) -> tuple[str, ...]:
     slots = r.texts("flags.sticker_slots")
     if len(slots) != 4:
         raise r.fail("flags.sticker_slots", "must name exactly four slots")
-    also = {k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()}
+    return slots
 
+
+def _papers(r: _Reader) -> tuple[dict[str, Paper], str]:
     papers = {}
     for name, value in r.table("paper.sizes").items():
         at = f"paper.sizes.{name}"
@@ -427,21 +499,10 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         height = r.number(f"{at}.height", value.get("height"), 50)
         scale = r.number(f"{at}.scale", value.get("scale", 1.0), 0.3)
         papers[name] = Paper(name, width, height, scale)
-    default_paper = r.text("paper.default")
-    if default_paper not in papers:
-        raise r.fail("paper.default", f"names no size in [paper.sizes] ({', '.join(papers)})")
+    return papers, _one_of(r, "paper.default", tuple(papers))
 
-    impositions = {}
-    for name, value in r.table("impositions").items():
-        at = f"impositions.{name}"
-        impositions[name] = _imposition(r, at, name, value, papers)
 
-    sheets = {name: read_sheet(r, f"sheets.{name}", name, value)
-              for name, value in r.table("sheets").items()}
-    default_sheet = r.text("stickers.default_sheet")
-    if default_sheet not in sheets:
-        raise r.fail("stickers.default_sheet", f"names no sheet in [sheets] ({', '.join(sheets)})")
-
+def _fallback_fonts(r: _Reader, base_dir: Path) -> tuple[Path, ...]:
     fallback = []
     for index, font in enumerate(r.texts("fonts.fallback")):
         path = (base_dir / font).resolve()
@@ -449,49 +510,4 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
             raise r.fail(f"fonts.fallback[{index + 1}]",
                          f"must name an .otf or .ttf file; {path} is not one")
         fallback.append(path)
-
-    notes_lines = int(r.number("card.notes_lines", minimum=1))
-    fingerprint = hashlib.sha256(
-        json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
-        + b"".join(str(p).encode() for p in fallback)).hexdigest()
-
-    return Config(
-        palette=palette,
-        rules=tuple(rules),
-        default_colour=default_colour,
-        frequencies=frequencies,
-        visit_colour=visit_colour,
-        visit_flag=visit_flag,
-        visit_extra={k: r.text(f"visits.extra.{k}", v)
-                     for k, v in r.table("visits.extra").items()},
-        flag_separators=r.text("flags.separators"),
-        sticker_slots=slots,
-        red_subtypes=r.texts("flags.red_subtypes"),
-        red_category=r.text("flags.red_category"),
-        flag_also=also,
-        flag_spellings=flag_spellings,
-        housing_spellings=r.spellings("housing"),
-        residence_spellings=r.spellings("residence.values"),
-        non_resident=r.texts("residence.non_resident"),
-        plan_spellings=r.spellings("plan"),
-        colour_spellings=r.spellings("colour_values"),
-        column_spellings=r.spellings("columns"),
-        full_id=r.boolean("privacy.full_id"),
-        show_birth_date=r.boolean("privacy.birth_date"),
-        show_red_subtype=r.boolean("privacy.red_subtype"),
-        papers=papers,
-        default_paper=default_paper,
-        impositions=impositions,
-        sheets=sheets,
-        default_sheet=default_sheet,
-        gutter=r.number("card.gutter"),
-        notes_title=r.text("card.notes_title"),
-        notes_columns=r.texts("card.notes_columns"),
-        notes_lines=notes_lines,
-        confidential=r.text("card.confidential"),
-        fallback_fonts=tuple(fallback),
-        limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
-                         for key in Limits.__dataclass_fields__}),
-        cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
-        fingerprint=fingerprint,
-    )
+    return tuple(fallback)

@@ -139,3 +139,27 @@ def test_doctor_passes_on_a_set_up_machine(run: Run) -> None:
     result = run("doctor")
     assert result.exit_code == 0, result.output
     assert "HarfBuzz subsetting" in result.output and "FAIL" not in result.output
+
+
+def test_progress_bar_counts_cards_rate_and_time_left(capsys: pytest.CaptureFixture[str]) -> None:
+    from cardgen.cli import Progress
+
+    bar = Progress(enabled=True)
+    bar(0, 200)
+    bar(50, 200)
+    bar.finish()
+    err = capsys.readouterr().err
+    assert "50/200 cards" in err and "cards/s" in err and ("s left" in err)
+    assert err.startswith("\r[") and err.endswith("\n")
+    silent = Progress(enabled=False)
+    silent(10, 20)
+    silent.finish()
+    assert capsys.readouterr().err == ""
+
+
+def test_ledger_is_quiet_off_a_terminal_and_ends_with_a_summary(run: Run, grid: Path,
+                                                                tmp_path: Path) -> None:
+    result = run("ledger", grid, "-o", tmp_path / "books", "--skip-invalid", "--date", DATE)
+    assert result.exit_code == 0
+    assert "cards/s" in result.output.splitlines()[-1]
+    assert "\r[" not in result.output  # CliRunner is no terminal: no bar

@@ -279,3 +279,17 @@ def test_a_user_template_may_use_files_beside_it(run: Run, three: Path,
                  "--no-cache", "--date", DATE)
     assert result.exit_code == 0, result.output
     assert b"/Subtype /Image" in out.read_bytes() or b"/Image" in out.read_bytes()
+
+
+def test_a_custom_paper_size_from_the_config(run: Run, three: Path, tmp_path: Path) -> None:
+    config = tmp_path / "b5.toml"
+    config.write_text("[paper.sizes.B5]\nwidth = 176\nheight = 250\nscale = 0.84\n",
+                      encoding="utf-8")
+    out = tmp_path / "b5.pdf"
+    result = run("reprint", three, "-o", out, "--paper", "B5", "--config", config,
+                 "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert boxes(out)["TrimBox"] == [0, 0, 176, 250]
+    assert "户号 H1" in pdftotext(out) and page_count(out) == 3
+    result = run("reprint", three, "-o", out, "--paper", "B6", "--config", config)
+    assert result.exit_code == 2 and "B5" in result.output
