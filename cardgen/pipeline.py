@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from cardgen.assemble import (
     LedgerPlan,
@@ -50,7 +51,7 @@ from cardgen.select import Selection, select_households
 from cardgen.typeset import Typesetter
 from cardgen.validate import validate_records
 from cardgen.workers import Setup, Workers
-from cardgen.write import check_output, write_atomic
+from cardgen.write import atomic_file, check_output, write_atomic
 
 
 @dataclass
@@ -102,24 +103,23 @@ def check_printable(loaded: Loaded, households: list[Household], what: str,
                           "written", glyphs)
 
 
-def cards_document(loaded: Loaded, chosen: list[Household], press: Press,
-                   emergency: bool) -> tuple[bytes, list[Card]]:
+def cards_document(loaded: Loaded, chosen: list[Household], press: Press, emergency: bool,
+                   out: IO[bytes]) -> list[Card]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
     cards = make_cards(chosen, loaded.categories, loaded.numbers, press, emergency)
     frames = list(dict.fromkeys(card_frame(card, page.number, False)
                                 for card in cards for page in card.pages))
-    composer = press.composer()
+    composer = press.composer(out)
     try:
         composer.add_frames(press.frames(frames))
         for data in drawn_cards(cards, press, duplex=False):
             add_card(composer, press, data)
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
                              else f"{len(chosen)}户")
-        buffer = io.BytesIO()
-        composer.save(buffer, title, loaded.today.isoformat(), press.options.pdf_variant)
+        composer.finish(title, loaded.today.isoformat(), press.options.pdf_variant)
     finally:
         composer.close()
-    return press.finish(buffer.getvalue()), cards
+    return cards
 
 
 def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
@@ -131,8 +131,8 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "reprint", cache)
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
-    data, cards = cards_document(loaded, chosen, press, emergency)
-    write_atomic(out, data)
+    with atomic_file(out) as handle:
+        cards = cards_document(loaded, chosen, press, emergency, handle)
     elsewhere = {p.household_id for p in loaded.dataset.errors} - \
         {h.household_id for h in chosen}
     pages = sum(c.page_count for c in cards)
@@ -153,8 +153,9 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
                                Selection(households=(household,)))
     check_printable(loaded, chosen, "preview", cache)
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
-    data, _ = cards_document(loaded, chosen, press, emergency)
-    document = pypdfium2.PdfDocument(data)
+    pdf = io.BytesIO()
+    cards_document(loaded, chosen, press, emergency, pdf)
+    document = pypdfium2.PdfDocument(pdf.getvalue())
     try:
         images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
     finally:
@@ -189,19 +190,18 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     typesetter = Typesetter(font_set(loaded.config, cache))
     labels = labels_for(chosen, loaded.categories, loaded.numbers, loaded.config)
     points = 72 / 25.4
-    composer = Composer((sheet.page[0] * points, sheet.page[1] * points),
-                        font_files(loaded.config), cache)
-    try:
-        for placed in place(labels, sheet, skip):
-            canvas = Canvas(sheet.page[1], composer.log)
-            draw_sheet(canvas, sheet, placed, typesetter)
-            composer.add_data_page(canvas.content())
-        buffer = io.BytesIO()
-        composer.save(buffer, f"五色户卡贴纸 {len(chosen)}户", loaded.today.isoformat())
-        pages = composer.page_count
-    finally:
-        composer.close()
-    write_atomic(out, buffer.getvalue())
+    with atomic_file(out) as handle:
+        composer = Composer(handle, (sheet.page[0] * points, sheet.page[1] * points),
+                            font_files(loaded.config), typesetter.fonts.by_family(), cache)
+        try:
+            for placed in place(labels, sheet, skip):
+                canvas = Canvas(sheet.page[1], composer.log)
+                draw_sheet(canvas, sheet, placed, typesetter)
+                composer.add_data_page(canvas.content())
+            composer.finish(f"五色户卡贴纸 {len(chosen)}户", loaded.today.isoformat())
+            pages = composer.page_count
+        finally:
+            composer.close()
     return Printed(out, len(chosen), pages, 0, loaded.dataset.warnings)
 
 
@@ -267,7 +267,14 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
                    advance: Callable[[int], None] | None,
                    workers: Workers | None = None) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
-    composer = press.composer()
+    with out.open("wb") as handle:
+        return _compose_ledger(plan, number, covers, press, duplex, handle, advance, workers)
+
+
+def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
+                    duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
+                    workers: Workers | None) -> int:
+    composer = press.composer(out)
     try:
         composer.add_frames(press.frames(ledger_frames(plan, duplex)))
         composer.add_pdf(covers, page=number)
@@ -292,10 +299,8 @@ def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
                 if advance:
                     advance(1)
                 page += card.page_count
-        buffer = io.BytesIO()
-        composer.save(buffer, f"五色户卡台账 {plan.title}", press.words.date,
-                      press.options.pdf_variant)
-        out.write_bytes(press.finish(buffer.getvalue()))
+        composer.finish(f"五色户卡台账 {plan.title}", press.words.date,
+                        press.options.pdf_variant)
         return press.sheets(1, composer.page_count)[1]
     finally:
         composer.close()

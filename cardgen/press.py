@@ -9,14 +9,14 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
 from cardgen.assemble import card_hash
 from cardgen.cache import Cache, key
 from cardgen.canvas import Canvas, GlyphLog
 from cardgen.cards import Card, Layout, build_card
-from cardgen.compose import Composer, split_pages, strip_font_programs
+from cardgen.compose import Composer, strip_font_programs
 from cardgen.config import Config
 from cardgen.draw import PageWords, draw_card_page, draw_index_page
 from cardgen.fonts import font_files, font_identities, font_set
@@ -74,7 +74,7 @@ class Press:
 
     def frames(self, frames: list[Frame]) -> dict[Frame, bytes]:
         """One single-page PDF per frame variant (without font programs: the composer embeds
-        the fonts), from the cache or rendered in one go (WeasyPrint is loaded only then)."""
+        the fonts), from the cache or rendered (WeasyPrint is loaded only then)."""
         inputs = frame_inputs(self.config, self.options, self.templates)
         names = {frame: key("frame", inputs, frame) for frame in dict.fromkeys(frames)}
         found: dict[Frame, bytes] = {}
@@ -83,12 +83,11 @@ class Press:
             if data is not None:
                 found[frame] = data
         missing = [frame for frame in names if frame not in found]
-        if missing:
-            rendered = split_pages(self.renderer().frames_pdf(missing))
-            for frame, data in zip(missing, rendered, strict=True):
-                data = strip_font_programs(data, font_files(self.config))
-                self.cache.put("frames", names[frame], data)
-                found[frame] = data
+        for frame in missing:  # each alone: a page of a batch would depend on the batch
+            data = strip_font_programs(self.renderer().frames_pdf([frame]),
+                                       font_files(self.config))
+            self.cache.put("frames", names[frame], data)
+            found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
 
     def covers(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
@@ -99,29 +98,23 @@ class Press:
             self.cache.put("covers", name, data)
         return data
 
-    def composer(self) -> Composer:
+    def composer(self, out: IO[bytes]) -> Composer:
+        """A composer writing this press's pages (imposed on sheets when asked) to `out`."""
         points = 72 / 25.4
-        return Composer((self.layout.width * points, self.layout.height * points),
-                        font_files(self.config), self.cache, self.options.bleed,
-                        self.options.marks and not self.options.impose)
-
-    def finish(self, data: bytes) -> bytes:
-        """The document as printed: imposed on sheets when asked."""
-        if not self.options.impose:
-            return data
-        from cardgen.impose import impose
-
-        return impose(data, self.config.impositions[self.options.impose], self.config)
+        imposition = (self.config.impositions[self.options.impose] if self.options.impose
+                      else None)
+        return Composer(out, (self.layout.width * points, self.layout.height * points),
+                        font_files(self.config), self.typesetter.fonts.by_family(),
+                        self.cache, self.options.bleed, self.options.marks, imposition)
 
     def sheets(self, first_page: int, page_count: int) -> tuple[int, int]:
         """A card's first page and page count as the output counts them (sheets if imposed)."""
         if not self.options.impose:
             return first_page, page_count
-        from cardgen.impose import sheet_of
-
         slots = len(self.config.impositions[self.options.impose].slots)
-        first = sheet_of(first_page, slots)
-        return first, sheet_of(first_page + page_count - 1, slots) - first + 1
+        first = (first_page - 1) // slots + 1
+        last = (first_page + page_count - 2) // slots + 1
+        return first, last - first + 1
 
 
 def code_fingerprint() -> str:

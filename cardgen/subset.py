@@ -1,23 +1,17 @@
-"""One font subset per font in a merged PDF, instead of one per rendered chunk.
+"""Font subsets and the tables that describe them in a PDF.
 
-WeasyPrint subsets fonts with HarfBuzz keeping glyph ids (RETAIN_GIDS), so the pages of
-separately rendered documents use the same glyph ids for the same font file. After merging,
-every subset of one font is replaced by a single subset of the union of glyphs, with merged
-widths (W) and ToUnicode maps. HarfBuzz's subsetter is called directly through cffi.
+A document embeds each of cardgen's fonts once, subset to the union of the glyphs its
+pages use, glyph ids kept (as WeasyPrint subsets them, RETAIN_GIDS), so the frames
+WeasyPrint renders and the pages cardgen draws share one font. HarfBuzz's subsetter is
+called directly through cffi.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import zlib
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-import pikepdf
-from pikepdf import Array, Dictionary, Name, Stream
 
 from cardgen.cache import Cache, file_identity, key
 
@@ -46,10 +40,6 @@ _DROP_TABLE_TAG = 3
 _DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH",
             b"PCLT", b"SVG ")
 _BFCHAR = re.compile(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>")
-
-
-class NotConsolidated(ValueError):
-    """A font's subsets cannot be joined (they disagree); they are left as they are."""
 
 
 @cache
@@ -94,9 +84,9 @@ def subset_font(path: Path, glyphs: set[int]) -> bytes:
     return data
 
 
-def _read_tounicode(data: bytes) -> dict[int, str]:
-    if b"beginbfrange" in data:
-        raise NotConsolidated("ToUnicode with ranges")
+def read_tounicode(data: bytes) -> dict[int, str]:
+    """Glyph id -> text from a ToUnicode CMap as WeasyPrint and cardgen write them
+    (bfchar entries; a bfrange is read as its first glyph only, which is all they use)."""
     mapping = {}
     for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         for glyph, text in _BFCHAR.findall(block):
@@ -104,7 +94,7 @@ def _read_tounicode(data: bytes) -> dict[int, str]:
     return mapping
 
 
-def tounicode_stream(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
+def tounicode_cmap(mapping: dict[int, str]) -> bytes:
     """A ToUnicode CMap: glyph id -> the text it shows (glyphs without text are left out)."""
     lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap",
              b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
@@ -117,102 +107,44 @@ def tounicode_stream(pdf: pikepdf.Pdf, mapping: dict[int, str]) -> Stream:
         lines += [f"<{g:04x}> <{t.encode('utf-16-be').hex()}>".encode() for g, t in batch]
         lines.append(b"endbfchar")
     lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
-    return Stream(pdf, zlib.compress(b"\n".join(lines), 6), Filter=Name.FlateDecode)
+    return b"\n".join(lines)
 
 
-def _read_widths(widths: Any) -> dict[int, float]:
+def read_widths(widths: list[Any]) -> dict[int, float]:
+    """Glyph id -> width from a CIDFont /W array (`start [w ...]` and `first last w`)."""
     out: dict[int, float] = {}
-    items = list(widths)
     position = 0
-    while position < len(items):
-        start = int(items[position])
-        if isinstance(items[position + 1], Array):
-            for offset, value in enumerate(items[position + 1]):
+    while position < len(widths):
+        start = int(widths[position])
+        following = widths[position + 1]
+        if isinstance(following, (list, tuple)) or hasattr(following, "as_list"):
+            for offset, value in enumerate(following):
                 out[start + offset] = float(value)
             position += 2
         else:
-            for glyph in range(start, int(items[position + 1]) + 1):
-                out[glyph] = float(items[position + 2])
+            for glyph in range(start, int(following) + 1):
+                out[glyph] = float(widths[position + 2])
             position += 3
     return out
 
 
-def widths_array(widths: dict[int, float]) -> Array:
-    """A CIDFont /W array: runs of consecutive glyph ids and their widths."""
-    array: list[Any] = []
-    run: list[Any] = []
+def widths_array(widths: dict[int, float]) -> bytes:
+    """A CIDFont /W array, written: runs of consecutive glyph ids and their widths."""
+    parts: list[bytes] = []
+    run: list[str] = []
     previous = None
     for glyph in sorted(widths):
         if previous is None or glyph != previous + 1:
+            if run:
+                parts.append(b"[" + " ".join(run).encode() + b"]")
             run = []
-            array += [glyph, run]
-        value = widths[glyph]
-        run.append(int(value) if value == int(value) else value)
+            parts.append(str(glyph).encode())
+        value = round(widths[glyph], 3)
+        run.append(f"{value:.3f}".rstrip("0").rstrip("."))
         previous = glyph
-    return Array([Array(item) if isinstance(item, list) else item for item in array])
-
-
-def _font_tables(pdf: pikepdf.Pdf) -> Iterator[Dictionary]:
-    """Every /Font resource table in the file: pages', forms' and patterns' resources.
-
-    Tables are told apart by object number when they have one; a direct table may come
-    twice (harmless: it is rewritten the same way). Python ids would not do: pikepdf makes
-    a new wrapper on each access and a freed wrapper's id is soon reused."""
-    seen: set[tuple[int, int]] = set()
-    holders = [obj for obj in pdf.objects if isinstance(obj, (Dictionary, Stream))]
-    holders += [page.obj for page in pdf.pages]
-    for obj in holders:
-        resources = obj.get("/Resources") if "/Resources" in obj else None
-        for candidate in (obj, resources):
-            if not isinstance(candidate, Dictionary):
-                continue
-            fonts = candidate.get("/Font")
-            if not isinstance(fonts, Dictionary):
-                continue
-            if fonts.is_indirect:
-                if fonts.objgen in seen:
-                    continue
-                seen.add(fonts.objgen)
-            if all(isinstance(font, Dictionary) for _, font in fonts.items()):
-                yield fonts
-
-
-def consolidate_fonts(pdf: pikepdf.Pdf, files: dict[str, Path],
-                      cache: Cache | None = None) -> int:
-    """Replace each font's subsets by one; `files` maps a /FontFamily to its font file.
-
-    Fonts drawn by cardgen itself carry no program yet: they get it here. Returns how many
-    fonts were replaced. Fonts whose family is not in `files`, or whose subsets disagree,
-    are left as they are.
-    """
-    groups: dict[str, list[tuple[Dictionary, str, Any]]] = {}
-    for table in _font_tables(pdf):
-        for name, font in table.items():
-            if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
-                continue
-            descriptor = font.DescendantFonts[0].FontDescriptor
-            family = str(descriptor.get("/FontFamily", ""))
-            if family in files:
-                groups.setdefault(family, []).append((table, name, font))
-    replaced = 0
-    for family, users in sorted(groups.items()):
-        distinct = list({font.objgen: font for _, _, font in users}.values())
-        programs = [f for f in distinct if _has_program(f)]
-        if len(distinct) < 2 and len(programs) == len(distinct):
-            continue
-        try:
-            merged = _merged_font(pdf, distinct, files[family], cache)
-        except NotConsolidated:
-            continue
-        for table, name, _ in users:
-            table[name] = merged
-        replaced += len(distinct)
-    return replaced
-
-
-def _has_program(font: Any) -> bool:
-    descriptor = font.DescendantFonts[0].FontDescriptor
-    return "/FontFile3" in descriptor or "/FontFile2" in descriptor
+    if run:
+        parts.append(b"[" + " ".join(run).encode() + b"]")
+    return b"[" + b" ".join(parts) + b"]"
 
 
 def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> bytes:
@@ -223,45 +155,3 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> bytes:
         if cache:
             cache.put("subsets", name, data)
     return data
-
-
-def _merged_font(pdf: pikepdf.Pdf, fonts: list[Any], path: Path,
-                 cache: Cache | None) -> Dictionary:
-    widths: dict[int, float] = {}
-    text: dict[int, str] = {}
-    for font in fonts:
-        for glyph, width in _read_widths(font.DescendantFonts[0].W).items():
-            if abs(widths.setdefault(glyph, width) - width) > 1:  # beyond rounding
-                raise NotConsolidated(f"glyph {glyph} has two widths")
-        for glyph, chars in _read_tounicode(font.ToUnicode.read_bytes()).items():
-            if chars:
-                text.setdefault(glyph, chars)
-    data = cached_subset(path, set(widths), cache)
-    program = Stream(pdf, zlib.compress(data, 6), Filter=Name.FlateDecode)
-    first = fonts[0]
-    family = str(first.DescendantFonts[0].FontDescriptor.get("/FontFamily", "Font"))
-    digest = hashlib.sha256(",".join(map(str, sorted(widths))).encode()).digest()
-    tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
-    name = Name("/" + tag + "+" + family.replace(" ", "-"))
-    cid_font = first.DescendantFonts[0]
-    descriptor = pdf.make_indirect(Dictionary({
-        key: value for key, value in cid_font.FontDescriptor.items()
-        if key not in ("/FontFile3", "/FontFile2", "/CIDSet")}))
-    descriptor.FontName = name
-    if data[:4] == b"OTTO":
-        program.Subtype = Name.OpenType
-        descriptor.FontFile3 = program
-    else:
-        descriptor.FontFile2 = program
-    descendant = pdf.make_indirect(Dictionary({
-        key: value for key, value in cid_font.items() if key not in ("/W", "/FontDescriptor")}))
-    descendant.W = widths_array(widths)
-    descendant.FontDescriptor = descriptor
-    descendant.BaseFont = name
-    merged = pdf.make_indirect(Dictionary({
-        key: value for key, value in first.items()
-        if key not in ("/DescendantFonts", "/ToUnicode")}))
-    merged.DescendantFonts = Array([descendant])
-    merged.BaseFont = name
-    merged.ToUnicode = pdf.make_indirect(tounicode_stream(pdf, text))
-    return merged

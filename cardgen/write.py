@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from cardgen.errors import UsageError
 
@@ -25,8 +27,10 @@ def check_output(path: Path, inputs: list[Path]) -> None:
         raise UsageError(f"{path} is a folder; give a file name such as {path / 'cards.pdf'}")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`."""
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[IO[bytes]]:
+    """A file to write `path` through: a temporary file beside it, renamed over `path`
+    when the block ends normally, removed when it does not."""
     folder = path.parent
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.",
@@ -37,7 +41,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise UsageError(f"{folder} is not writable; choose another output folder") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         umask = os.umask(0)
@@ -48,3 +52,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` all at once or not at all."""
+    with atomic_file(path) as out:
+        out.write(data)

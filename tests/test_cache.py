@@ -69,6 +69,18 @@ def test_one_changed_household_redraws_only_itself(source: Path, cache_dir: Path
     assert cached == ledger(changed, tmp_path / "c", "--no-cache")
 
 
+def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_dir: Path,
+                                                           tmp_path: Path) -> None:
+    """Frames cached by an earlier run (one card's) must not change a ledger."""
+    first_household = source.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    result = CliRunner().invoke(cli, ["reprint", str(source), "--household", first_household,
+                                      "-o", str(tmp_path / "one.pdf"),
+                                      "--date", DATE], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    warmed = ledger(source, tmp_path / "a")
+    assert warmed == ledger(source, tmp_path / "b", "--no-cache")
+
+
 def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, cache_dir: Path,
                                                     tmp_path: Path) -> None:
     first = ledger(source, tmp_path / "a")

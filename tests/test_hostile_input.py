@@ -223,10 +223,11 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     if not good:
         return
     press = Press.start(CONFIG, None, None, TODAY, Cache.open())
-    data, cards = cards_document(loaded, good, press, emergency=False)
+    data = io.BytesIO()
+    cards = cards_document(loaded, good, press, emergency=False, out=data)
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(data)) as pdf:
+    with pikepdf.open(data) as pdf:
         assert len(pdf.pages) == sum(card.page_count for card in cards)
     assert len(make_cards(good, loaded.categories, loaded.numbers, press, False)) == len(good)
 
