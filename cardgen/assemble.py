@@ -158,25 +158,44 @@ def _colour_meanings() -> dict[str, str]:
             "yellow": "一般关注户", "blue": "租房户、流动暂住人员", "green": "空置房屋"}
 
 
+COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
+
+
+def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]:
+    """People and households per flag for the cover: the sticker slots and the known
+    flags in their order; free-text flags (and known ones past the table's width) are
+    counted together as 其他."""
+    order = {flag: index for index, flag in enumerate(config.known_flags)}
+    present = {shown_flag(f, config) for h in households for m in h.members for f in m.flags}
+    shown = sorted((set(config.sticker_slots) | present) & (set(order) | set(config.sticker_slots)),
+                   key=lambda f: (order.get(f, len(order)), f))
+    folded = present - set(shown)
+    if len(shown) > COVER_FLAG_COLUMNS:
+        folded |= set(shown[COVER_FLAG_COLUMNS - 1:])
+        shown = shown[:COVER_FLAG_COLUMNS - 1]
+    people: Counter[str] = Counter()
+    homes: Counter[str] = Counter()
+    for household in households:
+        seen = set()
+        for member in household.members:
+            flags = {shown_flag(f, config) for f in member.flags}
+            names = {f for f in flags if f in shown} | ({"其他"} if flags & folded else set())
+            people.update(names)
+            seen |= names
+        homes.update(seen)
+    rows = [FlagCount(flag, people[flag], homes[flag]) for flag in shown]
+    if folded:
+        rows.append(FlagCount(f"其他 {len(folded)} 项", people["其他"], homes["其他"]))
+    return rows
+
+
 def plan_ledger(group: str, households: list[Household], cards: list[Card], config: Config,
                 layout: Layout, typesetter: Typesetter, emergency: bool, duplex: bool,
                 selection: str, skipped: list[str], taken_names: set[str]) -> LedgerPlan:
     """Number every page: cover, index, then each card (on a right-hand page in duplex)."""
     meanings = _colour_meanings()
     colours = Counter(card.colour.key for card in cards)
-    people: Counter[str] = Counter()
-    homes: Counter[str] = Counter()
-    for household in households:
-        seen = set()
-        for member in household.members:
-            for flag in dict.fromkeys(shown_flag(f, config) for f in member.flags):
-                people[flag] += 1
-                seen.add(flag)
-        homes.update(seen)
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
-    flag_rows = [FlagCount(flag, people[flag], homes[flag])
-                 for flag in sorted(set(config.sticker_slots) | set(people),
-                                    key=lambda f: (order.get(f, len(order)), f))]
+    flag_rows = _flag_counts(households, config)
     colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
                    for c in sorted(config.palette.values(), key=lambda c: c.order)]
     communities = list(dict.fromkeys(h.community for h in households))

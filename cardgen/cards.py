@@ -341,9 +341,8 @@ def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
 
 
 def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
+    # a flag that only also fills a slot (特困 in 三无's) keeps its chip too (DOMAIN §3)
     in_slots = set(config.sticker_slots)
-    for slot in config.sticker_slots:
-        in_slots.update(config.flag_also.get(slot, ()))
     order = {flag: index for index, flag in enumerate(config.known_flags)}
     holders: dict[str, list[str]] = {}
     for member in members:

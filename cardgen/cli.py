@@ -281,8 +281,11 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         if run.skipped:
             _echo_problems(run.skipped)
             skipped = len({p.household_id for p in run.skipped})
-            click.echo(f"warning: skipped {skipped} household(s) with errors (listed on the "
-                       "covers)", err=True)
+            click.echo(f"warning: skipped {skipped} household(s) with errors (listed on "
+                       "their ledgers' covers)", err=True)
+        for group, ids in run.unprinted_groups.items():
+            click.echo(f"warning: no ledger for {group}: all its {len(ids)} household(s) have "
+                       f"errors ({', '.join(ids)})", err=True)
         if run.errors_elsewhere:
             click.echo(f"warning: {run.errors_elsewhere} unselected household(s) in {source} "
                        "have errors; `cardgen validate` lists them", err=True)

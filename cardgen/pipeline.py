@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -24,7 +25,7 @@ from cardgen.assemble import (
 from cardgen.cache import Cache
 from cardgen.canvas import Canvas
 from cardgen.cards import Card
-from cardgen.categorise import categorise_all
+from cardgen.categorise import categorise_all, shown_flag
 from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
 from cardgen.errors import DataRefused, NothingSelected, UsageError
@@ -217,6 +218,7 @@ class LedgerRun:
     skipped: list[Problem]
     errors_elsewhere: int
     manifest: Path
+    unprinted_groups: dict[str, list[str]]  # group -> its households, all skipped: no ledger
 
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
@@ -224,7 +226,8 @@ def describe_selection(selection: Selection, loaded: Loaded) -> str:
     if selection.colours:
         parts.append("颜色 " + "、".join(loaded.config.palette[c].char for c in selection.colours))
     if selection.flags:
-        parts.append("特殊情况 " + "、".join(dict.fromkeys(selection.flags)))
+        shown = (shown_flag(flag, loaded.config) for flag in selection.flags)
+        parts.append("特殊情况 " + "、".join(dict.fromkeys(shown)))  # sub-types stay hidden
     if selection.grids:
         parts.append("网格 " + "、".join(selection.grids))
     if selection.households:
@@ -232,18 +235,26 @@ def describe_selection(selection: Selection, loaded: Loaded) -> str:
     return "；".join(parts)
 
 
-def prepare_folder(folder: Path) -> None:
-    """The output folder must exist or be creatable in an existing parent, and be writable."""
+def check_folder(folder: Path) -> None:
+    """The output folder must exist or be creatable in an existing parent, and be writable.
+
+    Nothing is created here: a ledger refused for its data leaves no empty folder."""
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file, not a folder; give a folder with -o")
-    if not folder.exists():
-        if not folder.parent.is_dir():
-            raise UsageError(f"{folder.parent} does not exist; create it first or choose "
-                             "another output folder")
-        try:
-            folder.mkdir()
-        except OSError as exc:
-            raise UsageError(f"cannot create {folder} ({exc.strerror})") from None
+    if not folder.exists() and not folder.parent.is_dir():
+        raise UsageError(f"{folder.parent} does not exist; create it first or choose "
+                         "another output folder")
+    if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{folder if folder.exists() else folder.parent} is not writable; "
+                         "choose another output folder")
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create the (checked) output folder and make sure a file can be written in it."""
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {folder} ({exc.strerror})") from None
     probe = folder / ".cardgen-write-test"
     try:
         probe.write_bytes(b"")
@@ -315,7 +326,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     started = time.perf_counter()
     cache = cache or Cache(None)
     check_options(loaded.config, options or PrintOptions(), duplex)
-    prepare_folder(folder)
+    check_folder(folder)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen) + missing_glyphs(chosen, loaded.config, cache)
     bad_ids = {p.household_id for p in blocking}
@@ -328,6 +339,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     if not printable:
         raise NothingSelected("ledger: every selected household has errors; nothing was "
                               "written")
+    prepare_folder(folder)
 
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
     groups = group_households(printable, by)
@@ -378,5 +390,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     chosen_ids = {h.household_id for h in chosen}
     elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
     skipped_problems = [p for p in blocking if p.severity is Severity.ERROR]
+    unprinted = {name: [h.household_id for h in ledger_order(households)]
+                 for name, households in skipped_by_group.items() if name not in groups}
     return LedgerRun(folder, files, total_cards, pages, time.perf_counter() - started,
-                     skipped_problems, len(elsewhere), manifest)
+                     skipped_problems, len(elsewhere), manifest, unprinted)

@@ -305,3 +305,14 @@ def test_the_shipped_font_metrics_belong_to_the_shipped_fonts() -> None:
             "python tools/extract_fonts.py --metrics"
         assert marshal.loads(shipped) == marshal.loads(metrics_data(_read_face(font,
                                                                               REGULAR_FAMILY)))
+
+
+def test_tekun_fills_the_sanwu_slot_and_keeps_its_chip(run: Run, tmp_path: Path) -> None:
+    """DOMAIN §3: 特困 fills the 三无 slot (labelled so) and still goes in the overflow row."""
+    source = write_csv(tmp_path / "t.csv", household_rows("T1", 特殊情况="特困"))
+    out = tmp_path / "t.pdf"
+    assert reprint(run, source, out).exit_code == 0
+    text = pdftotext(out)
+    assert "三无（特困）" in text
+    # the colour's reason in the band, the sticker's label, the member's row, the chip
+    assert text.count("特困") == 4, text

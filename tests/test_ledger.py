@@ -185,7 +185,7 @@ def test_errors_stop_the_ledger_and_nothing_is_written(with_errors: Path, tmp_pa
     result = invoke("ledger", with_errors, "-o", out, "--date", DATE)
     assert result.exit_code == 1
     assert "--skip-invalid" in result.output and "check digit" in result.output
-    assert not out.exists() or list(out.iterdir()) == []
+    assert not out.exists()  # not even an empty folder
 
 
 def test_skip_invalid_prints_the_rest_and_lists_the_skipped(with_errors: Path,
@@ -251,3 +251,38 @@ def test_worker_processes_make_the_same_bytes(tmp_path: Path) -> None:
         [pdf] = list(out.glob("*.pdf"))
         outputs.append((pdf.read_bytes(), (out / "manifest.json").read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+def test_a_grid_whose_every_household_is_skipped_is_named(tmp_path: Path) -> None:
+    rows = [*household_rows("H1"),
+            {**household_rows("B1", 网格="第9网格")[0], "身份证号": WRONG_CHECK_ID}]
+    source = write_csv(tmp_path / "orphan.csv", rows)
+    result = invoke("ledger", source, "-o", tmp_path / "out", "--skip-invalid", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert [e["group"] for e in manifest(tmp_path / "out")["ledgers"]] == ["恒安社区 第3网格"]
+    assert "no ledger for 恒安社区 第9网格" in result.output and "(B1)" in result.output
+
+
+def test_the_cover_names_the_red_category_not_the_selected_subtype(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "red.csv", household_rows("R1", 特殊情况="社区矫正"))
+    out = tmp_path / "out"
+    result = invoke("ledger", source, "-o", out, "--flag", "社区矫正", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    [ledger] = manifest(out)["ledgers"]
+    text = pdftotext(out / ledger["file"])
+    assert "特殊情况 重点人员" in text
+    assert "社区矫正" not in text
+
+
+def test_free_text_flags_fold_into_one_cover_column(tmp_path: Path) -> None:
+    rows = [*household_rows("H1", 特殊情况="低保、党员")]
+    rows += [household_rows(f"F{i:03d}", 特殊情况=f"自定义标签{i}",
+                            地址=f"阳光花园{i}号楼")[0] for i in range(60)]
+    source = write_csv(tmp_path / "flags.csv", rows)
+    out = tmp_path / "out"
+    result = invoke("ledger", source, "-o", out, "--date", DATE)
+    assert result.exit_code == 0, result.output
+    [ledger] = manifest(out)["ledgers"]
+    cover = pdftotext(out / ledger["file"], 1)
+    assert "其他 60 项" in cover and "60 人 / 60 户" in cover
+    assert "党员" in cover and "自定义标签" not in cover
