@@ -18,6 +18,7 @@ from cardgen import __version__
 from cardgen.errors import CardgenError, DataRefused
 from cardgen.model import Problem
 
+MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -29,14 +30,17 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-common_options = _stack(
+input_options = _stack(
     click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
                  help="TOML file of settings over the defaults (see `cardgen init`)."),
-    click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                 help="Folder of templates looked in before the bundled ones."),
     click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
                  help="Reference date for ages and the printed date (default: today)."),
     click.option("--sheet-name", help="Worksheet of an .xlsx input (default: the first)."),
+)
+common_options = _stack(
+    input_options,
+    click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+                 help="Folder of templates looked in before the bundled ones."),
 )
 selection_options = _stack(
     click.option("--household", "households", multiple=True, metavar="ID",
@@ -88,8 +92,11 @@ def _run(action: Callable[[], int | None]) -> None:
     """Call the library; turn its exceptions into messages and exit statuses."""
     context = click.get_current_context()
     debug = bool(context.find_root().params.get("debug"))
+    render = sys.modules.get("cardgen.render")
+    heard = len(render.ENGINE_WARNINGS.messages) if render else 0
     try:
         code = action()
+        _echo_template_warnings(context, heard)
     except DataRefused as exc:
         _echo_problems(exc.problems)
         click.echo(f"cardgen: {exc}", err=True)
@@ -108,6 +115,25 @@ def _run(action: Callable[[], int | None]) -> None:
                    "with the output of the same command run with `cardgen --debug …`", err=True)
         context.exit(3)
     context.exit(code or 0)
+
+
+def _echo_template_warnings(context: click.Context, heard: int) -> None:
+    """What WeasyPrint said about a user's own templates (ignored CSS, a missing image)
+    during this command (`heard`: messages from before it)."""
+    render = sys.modules.get("cardgen.render")
+    if context.params.get("templates") is None or render is None:
+        return
+    for message in dict.fromkeys(render.ENGINE_WARNINGS.messages[heard:]):
+        click.echo(f"warning: your templates: {message}", err=True)
+
+
+def _echo_warnings(warnings: list[Problem]) -> None:
+    """The selected households' warnings: each if few, else how many."""
+    if len(warnings) <= MAX_LISTED_WARNINGS:
+        _echo_problems(warnings)
+    else:
+        click.echo(f"warning: {len(warnings)} warnings for the selected households; "
+                   "`cardgen validate` lists them", err=True)
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
@@ -201,6 +227,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         printed = reprint_cards(loaded, selection, out, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant), cache)
+        _echo_warnings(printed.warnings)
         if printed.errors_elsewhere:
             click.echo(f"warning: {printed.errors_elsewhere} other household(s) in {source} "
                        "have errors (not printed here); `cardgen validate` lists them",
@@ -308,11 +335,11 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 @click.option("--skip", type=click.IntRange(0), default=0, show_default=True,
               help="Labels already used on the first sheet.")
 @click.option("--no-cache", is_flag=True, help="Without reading or writing the cache.")
-@common_options
+@input_options
 def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
              flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
-             no_cache: bool, config_path: Path | None, templates: Path | None,
-             date: dt.datetime | None, sheet_name: str | None) -> None:
+             no_cache: bool, config_path: Path | None, date: dt.datetime | None,
+             sheet_name: str | None) -> None:
     """Label sheets: a colour-tab label and a sticker per flag for each household."""
     def action() -> int:
         from cardgen.cache import Cache
@@ -333,6 +360,7 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
                              + ", ".join(loaded.config.sheets) + ", or a .toml file")
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         printed = print_stickers(loaded, selection, out, geometry, skip, cache)
+        _echo_warnings(printed.warnings)
         click.echo(f"wrote {out}: labels for {printed.households} household(s) on "
                    f"{printed.pages} {geometry.name} sheet(s)", err=True)
         return 0
@@ -362,6 +390,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
                              PrintOptions(paper=paper), cache)
+        _echo_warnings(shown.warnings)
         click.echo(f"wrote {out}: {shown.pages} page(s) at {dpi} dpi", err=True)
         return 0
     _run(action)

@@ -104,6 +104,12 @@ def check_printable(loaded: Loaded, households: list[Household], what: str,
                           "written", glyphs)
 
 
+def warnings_of(loaded: Loaded, chosen: list[Household]) -> list[Problem]:
+    """The warnings that concern the chosen households, and those about the whole file."""
+    ids = {h.household_id for h in chosen}
+    return [p for p in loaded.dataset.warnings if p.household_id is None or p.household_id in ids]
+
+
 def cards_document(loaded: Loaded, chosen: list[Household], press: Press, emergency: bool,
                    out: IO[bytes]) -> list[Card]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
@@ -138,7 +144,7 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
         {h.household_id for h in chosen}
     pages = sum(c.page_count for c in cards)
     return Printed(out, len(chosen), press.sheets(1, pages)[1], len(elsewhere),
-                   loaded.dataset.warnings)
+                   warnings_of(loaded, chosen))
 
 
 def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
@@ -172,7 +178,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG", optimize=False)
     write_atomic(out, buffer.getvalue())
-    return Printed(out, 1, len(images), 0, loaded.dataset.warnings)
+    return Printed(out, 1, len(images), 0, warnings_of(loaded, chosen))
 
 
 def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
@@ -203,7 +209,7 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
             pages = composer.page_count
         finally:
             composer.close()
-    return Printed(out, len(chosen), pages, 0, loaded.dataset.warnings)
+    return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
 
 
 @dataclass

@@ -281,6 +281,21 @@ def test_a_user_template_may_use_files_beside_it(run: Run, three: Path,
     assert b"/Subtype /Image" in out.read_bytes() or b"/Image" in out.read_bytes()
 
 
+def test_what_the_engine_says_about_a_user_template_is_shown(run: Run, three: Path,
+                                                            tmp_path: Path) -> None:
+    folder = _own_templates(tmp_path, lambda t: t.replace(
+        '<div class="content">', '<div class="content" style="colr: red">', 1))
+    result = run("reprint", three, "-o", tmp_path / "x.pdf", "--templates", folder,
+                 "--household", "H1", "--no-cache", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert "warning: your templates:" in result.output and "colr" in result.output
+
+
+def test_stickers_take_no_templates(run: Run, three: Path, tmp_path: Path) -> None:
+    result = run("stickers", three, "-o", tmp_path / "s.pdf", "--templates", tmp_path)
+    assert result.exit_code == 2 and "--templates" in result.output
+
+
 def test_a_custom_paper_size_from_the_config(run: Run, three: Path, tmp_path: Path) -> None:
     config = tmp_path / "b5.toml"
     config.write_text("[paper.sizes.B5]\nwidth = 176\nheight = 250\nscale = 0.84\n",

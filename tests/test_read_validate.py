@@ -156,6 +156,19 @@ def test_ids_in_problems_are_masked_everywhere(tmp_path: Path, run: Run) -> None
         assert "**************009X" in result.output
 
 
+def test_reprint_shows_the_warnings_of_the_printed_household(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows()[0], "性别": "女"},
+            *({**row, "身份证号": ""} for row in household_rows("H002"))]
+    path = write_csv(tmp_path / "sex.csv", rows, header=[*HEADER, "性别"])
+    result = run("reprint", path, "--household", "H001", "-o", tmp_path / "one.pdf",
+                 "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "row 2" in result.output
+    result = run("reprint", path, "--household", "H002", "-o", tmp_path / "two.pdf",
+                 "--date", DATE)
+    assert result.exit_code == 0 and "warning:" not in result.output, result.output
+
+
 def test_sex_disagreeing_with_the_id_is_a_warning(tmp_path: Path, run: Run) -> None:
     rows = [{**household_rows()[0], "性别": "女"}]
     path = write_csv(tmp_path / "sex.csv", rows, header=[*HEADER, "性别"])
