@@ -29,7 +29,7 @@ from cardgen.categorise import categorise_all, shown_flag
 from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
 from cardgen.errors import DataRefused, NothingSelected, UsageError
-from cardgen.fonts import font_files, font_set
+from cardgen.fonts import font_set
 from cardgen.glyphs import missing_glyphs
 from cardgen.model import Category, Dataset, Household, Problem, Severity
 from cardgen.press import (
@@ -199,7 +199,7 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     points = 72 / 25.4
     with atomic_file(out) as handle:
         composer = Composer(handle, (sheet.page[0] * points, sheet.page[1] * points),
-                            font_files(loaded.config), typesetter.fonts.by_family(), cache)
+                            typesetter.fonts.by_family(), cache)
         try:
             for placed in place(labels, sheet, skip):
                 canvas = Canvas(sheet.page[1], composer.log)

@@ -104,8 +104,8 @@ class Press:
         imposition = (self.config.impositions[self.options.impose] if self.options.impose
                       else None)
         return Composer(out, (self.layout.width * points, self.layout.height * points),
-                        font_files(self.config), self.typesetter.fonts.by_family(),
-                        self.cache, self.options.bleed, self.options.marks, imposition)
+                        self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
+                        self.options.marks, imposition)
 
     def sheets(self, first_page: int, page_count: int) -> tuple[int, int]:
         """A card's first page and page count as the output counts them (sheets if imposed)."""

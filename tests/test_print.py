@@ -4,6 +4,7 @@ previews, and the user's own templates."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -279,6 +280,23 @@ def test_a_user_template_may_use_files_beside_it(run: Run, three: Path,
                  "--no-cache", "--date", DATE)
     assert result.exit_code == 0, result.output
     assert b"/Subtype /Image" in out.read_bytes() or b"/Image" in out.read_bytes()
+
+
+def test_a_user_template_may_bring_its_own_font(run: Run, three: Path, tmp_path: Path) -> None:
+    own = Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf")  # fonts-hanazono (setup.sh)
+    folder = _own_templates(tmp_path, lambda t: t.replace(
+        '<div class="content">', '<style>@font-face { font-family: OwnSerif; src: '
+        'url(own.ttf) }</style><div class="content"><div style="position: absolute; '
+        'left: 120mm; top: 30mm; font-family: OwnSerif">恒安社区网格办</div>', 1))
+    shutil.copy(own, folder / "own.ttf")
+    out = tmp_path / "own.pdf"
+    result = run("reprint", three, "-o", out, "--templates", folder, "--household", "H1",
+                 "--no-cache", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True,
+                           check=True).stdout
+    assert "OwnSerif" in fonts and fonts.count("Cardgen-Sans") == 2
+    assert "恒安社区网格办" in pdftotext(out)
 
 
 def test_what_the_engine_says_about_a_user_template_is_shown(run: Run, three: Path,

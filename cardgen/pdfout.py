@@ -1,0 +1,177 @@
+"""PDF output at the level of objects: a file written object by object (the cross-reference
+table last), and other PDFs' objects copied into it with new numbers.
+
+Nothing here knows about cards; `compose.py` decides what the objects are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import IO, Any
+
+import pikepdf
+
+Box = tuple[float, float, float, float]
+
+
+def number(value: float | int | Decimal) -> bytes:
+    """A PDF number (or boolean): integers as they are, reals to six decimals at most."""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    if isinstance(value, int):
+        return str(value).encode()
+    return format(Decimal(value).quantize(Decimal("0.000001")).normalize(), "f").encode()
+
+
+def box(values: Box) -> bytes:
+    """A rectangle, to a thousandth of a point."""
+    return b"[" + b" ".join(number(round(v, 3)) for v in values) + b"]"
+
+
+def text(value: str) -> bytes:
+    """A PDF text string (UTF-16 when it is not ASCII)."""
+    return bytes(pikepdf.String(value).unparse())
+
+
+def name(value: str) -> bytes:
+    return bytes(pikepdf.Name("/" + value.lstrip("/")).unparse())
+
+
+class Writer:
+    """A PDF file written object by object; the cross-reference table comes last.
+
+    Numbers are reserved first when an object must be referred to before it is written
+    (the page tree, fonts embedded at the end). The file identifier is a hash of the bytes,
+    so the same content gives the same file."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.offsets: dict[int, int] = {}
+        self.count = 0
+        self.position = 0
+        self.digest = hashlib.sha256()
+        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.digest.update(data)
+        self.position += len(data)
+
+    def reserve(self) -> int:
+        self.count += 1
+        return self.count
+
+    def object(self, number: int, body: bytes) -> int:
+        self.offsets[number] = self.position
+        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+        return number
+
+    def stream(self, number: int, entries: bytes, data: bytes) -> int:
+        """A stream object; `entries` are its dictionary's entries but /Length."""
+        self.offsets[number] = self.position
+        self._write(b"%d 0 obj\n<<%s /Length %d>>\nstream\n" % (number, entries, len(data)))
+        self._write(data)
+        self._write(b"\nendstream\nendobj\n")
+        return number
+
+    def new(self, body: bytes) -> int:
+        return self.object(self.reserve(), body)
+
+    def new_stream(self, entries: bytes, data: bytes, compress: bool = True) -> int:
+        if compress:
+            return self.stream(self.reserve(), entries + b" /Filter /FlateDecode",
+                               zlib.compress(data, 6))
+        return self.stream(self.reserve(), entries, data)
+
+    def finish(self, root: int, info: int) -> None:
+        """The cross-reference table and trailer; every reserved number must be written."""
+        missing = [n for n in range(1, self.count + 1) if n not in self.offsets]
+        if missing:
+            raise ValueError(f"PDF objects reserved but never written: {missing[:5]}")
+        identity = self.digest.hexdigest()[:32].encode()
+        start = self.position
+        rows = [b"xref\n0 %d\n0000000000 65535 f \n" % (self.count + 1)]
+        rows += [b"%010d 00000 n \n" % self.offsets[n] for n in range(1, self.count + 1)]
+        self._write(b"".join(rows))
+        self._write(b"trailer\n<</Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>]>>\n"
+                    b"startxref\n%d\n%%%%EOF\n" % (self.count + 1, root, info, identity,
+                                                   identity, start))
+
+
+def content_streams(page: Any) -> list[Any]:
+    """A page's (or form's) content streams, in order."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return []
+    return list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+
+
+class Copier:
+    """Copies objects of other PDFs into a Writer, each once, with new numbers.
+
+    `redirect` may claim an object (a font, say) by returning the number of the object to
+    use instead; page links (/Parent) and annotations are left behind."""
+
+    def __init__(self, writer: Writer, redirect: Callable[[Any], int | None]) -> None:
+        self.writer = writer
+        self.redirect = redirect
+        self.sources: list[pikepdf.Pdf] = []
+        self._copied: dict[tuple[int, tuple[int, int]], int] = {}
+
+    def open(self, data: bytes) -> pikepdf.Pdf:
+        """Another PDF to copy from; it stays open (its objects are read lazily)."""
+        source = pikepdf.open(io.BytesIO(data))
+        self.sources.append(source)
+        return source
+
+    def ref_or_direct(self, source: pikepdf.Pdf, value: Any) -> bytes:
+        if isinstance(value, pikepdf.Object) and value.is_indirect:
+            return b"%d 0 R" % self.ref(source, value)
+        return self.serial(source, value)
+
+    def ref(self, source: pikepdf.Pdf, obj: Any) -> int:
+        """Our number for another PDF's indirect object, written when first met."""
+        memo = (id(source), obj.objgen)  # sources stay open, so their ids stay theirs
+        found = self._copied.get(memo)
+        if found is not None:
+            return found
+        claimed = self.redirect(obj)
+        if claimed is not None:
+            self._copied[memo] = claimed
+            return claimed
+        number = self._copied[memo] = self.writer.reserve()
+        if isinstance(obj, pikepdf.Stream):
+            entries = b"".join(b" " + name(key) + b" " + self.serial(source, value)
+                               for key, value in obj.stream_dict.items() if key != "/Length")
+            self.writer.stream(number, entries, obj.read_raw_bytes())
+        else:
+            self.writer.object(number, self.serial(source, obj, top=True))
+        return number
+
+    def serial(self, source: pikepdf.Pdf, value: Any, top: bool = False) -> bytes:
+        """The object written out, its indirect parts as references to copies."""
+        if isinstance(value, pikepdf.Object) and value.is_indirect and not top:
+            return b"%d 0 R" % self.ref(source, value)
+        if isinstance(value, pikepdf.Dictionary):
+            claimed = self.redirect(value)
+            if claimed is not None:
+                return b"%d 0 R" % claimed
+            return b"<<" + b"".join(
+                name(key) + b" " + self.serial(source, item) + b" "
+                for key, item in value.items() if key not in ("/Parent", "/Annots")) + b">>"
+        if isinstance(value, pikepdf.Array):
+            return b"[" + b" ".join(self.serial(source, item) for item in value) + b"]"
+        if value is None:
+            return b"null"
+        if isinstance(value, (bool, int, float, Decimal)):
+            return number(value)
+        return bytes(value.unparse())
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+        self.sources = []
