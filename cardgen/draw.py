@@ -18,7 +18,17 @@ from cardgen.assemble import (
     IndexRow,
 )
 from cardgen.canvas import BLACK, Canvas, Colour, ink_for, rgb
-from cardgen.cards import COLUMNS, PT, Card, CardPage, Layout
+from cardgen.cards import (
+    COLUMNS,
+    FACT_LABEL,
+    FACT_PAD,
+    FACT_TITLE,
+    PT,
+    Card,
+    CardPage,
+    Layout,
+    household_facts,
+)
 from cardgen.typeset import Line, Typesetter
 
 GREY: Colour = (0.33, 0.33, 0.33)
@@ -126,6 +136,7 @@ def summarise(names: list[str], fits: object, more: str = "等{n}人") -> str:
 def draw_card_page(canvas: Canvas, card: Card, page: CardPage, layout: Layout,
                    typesetter: Typesetter, words: PageWords, verso: bool) -> None:
     """The data layer of one page of a card."""
+    layout = layout.grown(card.household_grow)  # a taller household block, if it needs one
     s = layout.paper.scale
     left = layout.margin_right if verso else layout.margin_left
     pen = Pen(canvas, typesetter, left, layout.margin_top, layout.line)
@@ -230,30 +241,17 @@ def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
 
 
 def _household(pen: Pen, card: Card, layout: Layout, s: float) -> None:
+    """The household block's rows (cards.household_facts), each as tall as its values."""
     size = layout.font
-    label_width = 20 * s
-    half = layout.content_width / 2
-    top = layout.household_top + 4.3 * s
-    pad = 0.5 * s
-    marks = "  ".join(("▣ " if m.checked else "□ ") + m.label for m in card.marks)
-    narrow = 34 * s  # the housing value is short: the marks get the room
-    rows: list[tuple[float, list[tuple[str, str]]]] = [
-        (layout.content_width, [("地址", card.address)]),
-        (label_width + narrow, [("房屋状态", card.housing or "未填"), ("标注", marks)]),
-    ]
-    if card.show_owner:
-        rows.append((half, [("房主", card.owner or "未填"),
-                            ("房主电话", card.owner_phone or "未填")]))
-    rows.append((half, [("网格员", card.grid_worker or "未填"),
-                        ("网格员电话", card.grid_worker_phone or "未填")]))
-    for split, row in rows:
+    label_width = FACT_LABEL * s
+    top = layout.household_top + FACT_TITLE * s
+    pad = FACT_PAD * s
+    for row in household_facts(card, layout):
         height = 0.0
-        for index, (label, value) in enumerate(row):
-            x = index * split
-            room = (split if index == 0 and len(row) > 1 else layout.content_width - x)
-            pen.text(label, x, top + pad, size, label_width, colour=GREY)
-            lines = pen.lines(value, size, room - label_width - 2 * s)
-            height = max(height, pen.draw(lines, x + label_width, top + pad, size))
+        for fact in row:
+            pen.text(fact.label, fact.x, top + pad, size, label_width, colour=GREY)
+            lines = pen.lines(fact.value, size, fact.width)
+            height = max(height, pen.draw(lines, fact.x + label_width, top + pad, size))
         top += height + 2 * pad
         pen.hline(0, layout.content_width, top, FACT_RULE, 0.2 * s)
 
