@@ -376,6 +376,63 @@ def _fit_household(card: Card, layout: Layout, typesetter: Typesetter) -> int:
     return min(HOUSEHOLD_GROW_MAX, max(0, grow))
 
 
+PHONE_LINES = 2  # a member's phone cell holds two numbers; more is cut short with "…"
+NOTES_PREFIX = "备注："
+
+
+def _row_lines(line: MemberLine, layout: Layout, typesetter: Typesetter) -> tuple[int, int]:
+    """Lines of a member's row: its tallest cell's, and its notes' (0 without notes)."""
+    pad = 2 * layout.paper.scale
+    main = max(cell_lines(typesetter, str(getattr(line, c.key)), layout.column_width(c) - pad,
+                          layout.font, bold=c.key == "name" and line.bold_name)
+               for c in COLUMNS)
+    notes = 0
+    if line.notes:
+        notes = cell_lines(typesetter, NOTES_PREFIX + line.notes, _notes_width(layout),
+                           layout.small)
+    return main, notes
+
+
+def _notes_width(layout: Layout) -> float:
+    return layout.content_width - layout.column_x(1) - 2 * layout.paper.scale
+
+
+def _row_height(layout: Layout, main: int, notes: int) -> float:
+    height = main * layout.line_height(layout.font) + layout.cell_pad
+    if notes:
+        height += notes * layout.line_height(layout.small) + layout.cell_pad
+    return height
+
+
+def continued_note(layout: Layout) -> float:
+    """Height (mm) of the 接续页 note under the last row of a page that continues."""
+    return layout.paper.scale + layout.line_height(layout.small)
+
+
+def _fit_row(line: MemberLine, layout: Layout, typesetter: Typesetter) -> MemberLine:
+    """A row no taller than a 续页 holds: while it is taller, the taller of its tallest
+    cells and its notes loses a line; the cut cells end in "…"."""
+    main, notes = _row_lines(line, layout, typesetter)
+    limit = layout.rows_room(first=False)
+    if _row_height(layout, main, notes) <= limit:
+        return line
+    while _row_height(layout, main, notes) > limit and (main > 1 or notes > 1):
+        notes_height = notes * layout.line_height(layout.small)
+        if notes > 1 and (main == 1 or notes_height > main * layout.line_height(layout.font)):
+            notes -= 1
+        else:
+            main -= 1
+    pad = 2 * layout.paper.scale
+    cut: dict[str, Any] = {
+        c.key: clip_lines(typesetter, getattr(line, c.key), layout.column_width(c) - pad,
+                          layout.font, main, bold=c.key == "name" and line.bold_name)
+        for c in COLUMNS if c.key != "number"}  # the number is one line
+    if line.notes:
+        cut["notes"] = clip_lines(typesetter, line.notes, _notes_width(layout), layout.small,
+                                  notes, prefix=NOTES_PREFIX)
+    return replace(line, **cut)
+
+
 def _member_line(number: int, member: Member, config: Config, layout: Layout,
                  today: dt.date, typesetter: Typesetter) -> MemberLine:
     age = member.age_on(today)
@@ -389,24 +446,25 @@ def _member_line(number: int, member: Member, config: Config, layout: Layout,
         ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
         phone=member.phone, residence=member.residence, flags=flags, notes=member.notes,
         height=0.0, bold_name=member.is_head)
-    pad = 2 * layout.paper.scale
-    lines = max(cell_lines(typesetter, str(getattr(line, c.key)), layout.column_width(c) - pad,
-                           layout.font, bold=c.key == "name" and member.is_head)
-                for c in COLUMNS)
-    height = lines * layout.line_height(layout.font) + layout.cell_pad
-    if member.notes:
-        note_lines = cell_lines(typesetter, "备注：" + member.notes,
-                                layout.content_width - layout.column_x(1) - pad, layout.small)
-        height += note_lines * layout.line_height(layout.small) + layout.cell_pad
-    return replace(line, height=height)
+    phone = next(c for c in COLUMNS if c.key == "phone")
+    line = replace(line, phone=clip_lines(typesetter, line.phone,
+                                          layout.column_width(phone) - 2 * layout.paper.scale,
+                                          layout.font, PHONE_LINES))
+    line = _fit_row(line, layout, typesetter)
+    return replace(line, height=_row_height(layout, *_row_lines(line, layout, typesetter)))
 
 
 def paginate(lines: list[MemberLine], layout: Layout) -> tuple[CardPage, ...]:
-    """Members onto pages: as many as fit on the first page, the rest on 续页."""
+    """Members onto pages: as many as fit on the first page, the rest on 续页. A row that
+    does not fit goes whole to the next page (the first row too: a 续页 has more room than
+    a first page), and a page that continues keeps room for its 接续页 note (but for a
+    row that fills a 续页 alone: the note is left out there, see draw._members)."""
+    note = continued_note(layout)
     pages: list[list[MemberLine]] = [[]]
     room = layout.rows_room(first=True)
-    for line in lines:
-        if line.height > room and pages[-1]:
+    for index, line in enumerate(lines):
+        need = line.height + (note if index < len(lines) - 1 else 0.0)
+        if need > room + 1e-9 and (pages[-1] or len(pages) == 1):
             pages.append([])
             room = layout.rows_room(first=False)
         pages[-1].append(line)

@@ -27,6 +27,7 @@ from cardgen.cards import (
     Card,
     CardPage,
     Layout,
+    continued_note,
     household_facts,
 )
 from cardgen.typeset import Line, Typesetter
@@ -296,7 +297,7 @@ def _members(pen: Pen, card: Card, page: CardPage, layout: Layout, s: float,
     partial = below - pitch * int(below / pitch)
     if partial > 0.05 and y < bottom:  # no sliver of a ruled row under the last member
         pen.rect(0, y + 0.1 * s, width, partial - 0.1 * s, fill=WHITE)
-    if page.continued:
+    if page.continued and y + continued_note(layout) <= bottom + 1e-6:
         pen.text(f"接续页 {page.number + 1}/{card.page_count}", 0, y + 1 * s, layout.small,
                  width, colour=GREY)
 

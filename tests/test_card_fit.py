@@ -1,4 +1,4 @@
-"""Nothing on a card overflows: long household facts, read back from
+"""Nothing on a card overflows: long household facts and tall member rows, read back from
 the printed PDF as word boxes (pdftotext -bbox) and checked against each other."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cardgen.cards import layout_for
+from cardgen.cards import MemberLine, continued_note, layout_for, paginate
 from cardgen.config import Config
-from tests.conftest import DATE, VALID_ID, write_csv
+from tests.conftest import DATE, VALID_ID, page_count, write_csv
 
 Run = Callable[..., Result]
 MM = 72 / 25.4
@@ -24,6 +24,8 @@ ADDRESS = ("阳光花园" + "幸福大街与和平路交叉口东北角" * 9)[:1
 OWNER = ("欧阳·" + "买买提艾力阿不都热依木" * 4)[:40]
 WORKER = ("司马长风慕容复" * 6)[:40]
 LONG_PHONE = "1381234567" * 100  # 1000 characters, printed as written (with a warning)
+FLAGS = ("因病致贫需长期服药治疗家庭经济困难" * 12)[:200]
+NOTES = ("长期卧床需要定期上门照护家属联系方式见档案" * 15)[:300]
 HEADER = ["户编号", "社区", "网格", "地址", "房屋状态", "房主", "房主电话", "网格员",
           "网格员电话", "姓名", "与户主关系", "身份证号", "联系电话", "居住状态", "特殊情况",
           "备注"]
@@ -99,6 +101,15 @@ def household_csv(path: Path, owner_phone: str = "13812345678") -> Path:
     return write_csv(path, [head, other], header=HEADER)
 
 
+def member_csv(path: Path) -> Path:
+    head = {"户编号": "H002", "社区": "恒安社区", "网格": "第3网格",
+            "地址": "阳光花园2号楼1单元302", "房屋状态": "自住", "网格员": "王网格",
+            "网格员电话": "13900001111", "姓名": "赵大", "与户主关系": "户主",
+            "联系电话": "13812345678", "居住状态": "常住", "特殊情况": FLAGS, "备注": NOTES}
+    other = {"户编号": "H002", "姓名": "钱二", "与户主关系": "配偶", "居住状态": "常住"}
+    return write_csv(path, [head, other], header=HEADER)
+
+
 def reprint(run: Run, source: Path, out: Path, paper: str, emergency: bool) -> None:
     extra = ["--emergency"] if emergency else []
     result = run("reprint", source, "-o", out, "--date", DATE, "--paper", paper, *extra)
@@ -146,3 +157,65 @@ def test_an_absurd_phone_is_cut_to_one_line(run: Run, tmp_path: Path, config: Co
                 w.bottom > header.top and w.text != "13812345678"]  # the member's own phone
     assert_no_overlaps(page)
     assert_inside(page, config, paper)
+
+
+@pytest.mark.parametrize(("paper", "emergency"), [("A4", False), ("A5", False),
+                                                  ("A4", True), ("A5", True)])
+def test_a_tall_member_row_ends_above_the_visit_line(
+        run: Run, tmp_path: Path, config: Config, paper: str, emergency: bool) -> None:
+    out = tmp_path / "card.pdf"
+    reprint(run, member_csv(tmp_path / "m.csv"), out, paper, emergency)
+    pages = words(out)
+    assert len(pages) == page_count(out) >= 2
+    printed = ""
+    for page in pages:
+        visit = find(page, "走访频次")
+        notes = find(page, "临时工作标注")
+        assert visit.bottom < notes.top
+        page = below(page, "序")
+        row = [w for w in page if made_of(w, FLAGS) or made_of(w, NOTES)]
+        if row:
+            assert max(w.bottom for w in row) <= visit.top, [w for w in row
+                                                             if w.bottom > visit.top]
+        printed += "".join(w.text for w in row)
+        assert_no_overlaps(page)
+        assert_inside(page, config, paper)
+    assert "长期卧床" in printed and "因病致贫" in printed
+    assert printed.count("备注：") == 1  # the row is printed once, not split or repeated
+    if paper == "A5":  # taller than an A5 续页 holds: its longest cell is cut short
+        assert "…" in printed
+
+
+def test_the_tall_row_moves_whole_to_a_continuation_page(run: Run, tmp_path: Path) -> None:
+    """On A4 the row fits a 续页 (no household block there): all of it prints, on page 2."""
+    out = tmp_path / "card.pdf"
+    reprint(run, member_csv(tmp_path / "m.csv"), out, "A4", False)
+    first, second, *_ = (below(page, "序") for page in words(out))
+    assert not [w for w in first if made_of(w, FLAGS) or made_of(w, NOTES)]
+    assert "".join(w.text for w in second if made_of(w, FLAGS)) == FLAGS
+    notes = "".join(w.text for w in second if made_of(w, NOTES))
+    assert notes == "备注：" + NOTES
+    assert find(first, "接续页").bottom <= find(first, "走访频次").top
+
+
+def line(number: int, height: float) -> MemberLine:
+    return MemberLine(number, f"成员{number}", "", "", "", "", "", "", "", "", "", height)
+
+
+def test_paginate_never_puts_more_on_a_page_than_it_holds(config: Config) -> None:
+    layout = layout_for(config.paper("A4"), config.gutter)
+    first, next_ = layout.rows_room(first=True), layout.rows_room(first=False)
+    note = continued_note(layout)
+    for heights in ([first + 1, 5.0], [5.0, first + 1, 5.0], [next_, next_, 5.0],
+                    [first / 2, first / 2 + 1, next_], [first - 1, 5.0], [6.5] * 40):
+        pages = paginate([line(i, h) for i, h in enumerate(heights, 1)], layout)
+        rooms = [first] + [next_] * (len(pages) - 1)
+        for page, room in zip(pages, rooms, strict=True):
+            used = sum(m.height for m in page.members)
+            assert used <= room + 1e-9, (heights, pages)
+            if page.continued and not (page.number > 1 and len(page.members) == 1):
+                assert used + note <= room + 1e-9, (heights, page)  # room for 接续页
+        assert [m.number for p in pages for m in p.members] == list(range(1, len(heights) + 1))
+    # the first row goes to a 续页 only when it does not fit the first page
+    assert len(paginate([line(1, first)], layout)) == 1
+    assert [len(p.members) for p in paginate([line(1, first + 0.1)], layout)] == [0, 1]
