@@ -27,6 +27,7 @@ from cardgen.cards import (
     Card,
     CardPage,
     Layout,
+    clip_lines,
     continued_note,
     household_facts,
 )
@@ -214,7 +215,8 @@ def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
     x, row = 0.0, 0
     chips = list(card.chips)
     for index, chip in enumerate(chips):
-        label_width = pen.ts.width(chip.label, bold=True) * size * PT
+        label = clip_lines(pen.ts, chip.label, room / 2, size, 1, bold=True)  # a stray flag
+        label_width = pen.ts.width(label, bold=True) * size * PT
         inner = room - 4 * s - label_width - gap
 
         def fits(text: str, inner: float = inner) -> bool:
@@ -235,7 +237,7 @@ def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
         y = top + row * (height + 1 * s)
         pen.rect(x, y, min(width, room), height, stroke=rgb("#444444"), line=0.3 * s,
                  radius=2 * s)
-        pen.text(chip.label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
+        pen.text(label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
         pen.fitted(names, x + 2 * s + label_width + gap, y + 0.3 * s, size,
                    min(width, room) - 4 * s - label_width - gap)
         x += width + 1.5 * s

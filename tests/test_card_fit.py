@@ -169,6 +169,7 @@ def test_a_tall_member_row_ends_above_the_visit_line(
     assert len(pages) == page_count(out) >= 2
     printed = ""
     for page in pages:
+        assert_inside(page, config, paper)  # the flag's chip above the table too
         visit = find(page, "走访频次")
         notes = find(page, "临时工作标注")
         assert visit.bottom < notes.top
@@ -179,7 +180,6 @@ def test_a_tall_member_row_ends_above_the_visit_line(
                                                              if w.bottom > visit.top]
         printed += "".join(w.text for w in row)
         assert_no_overlaps(page)
-        assert_inside(page, config, paper)
     assert "长期卧床" in printed and "因病致贫" in printed
     assert printed.count("备注：") == 1  # the row is printed once, not split or repeated
     if paper == "A5":  # taller than an A5 续页 holds: its longest cell is cut short
