@@ -18,7 +18,19 @@ from cardgen.assemble import (
     IndexRow,
 )
 from cardgen.canvas import BLACK, Canvas, Colour, ink_for, rgb
-from cardgen.cards import COLUMNS, PT, Card, CardPage, Layout
+from cardgen.cards import (
+    COLUMNS,
+    FACT_LABEL,
+    FACT_PAD,
+    FACT_TITLE,
+    PT,
+    Card,
+    CardPage,
+    Layout,
+    clip_lines,
+    continued_note,
+    household_facts,
+)
 from cardgen.typeset import Line, Typesetter
 
 GREY: Colour = (0.33, 0.33, 0.33)
@@ -126,6 +138,7 @@ def summarise(names: list[str], fits: object, more: str = "等{n}人") -> str:
 def draw_card_page(canvas: Canvas, card: Card, page: CardPage, layout: Layout,
                    typesetter: Typesetter, words: PageWords, verso: bool) -> None:
     """The data layer of one page of a card."""
+    layout = layout.grown(card.household_grow)  # a taller household block, if it needs one
     s = layout.paper.scale
     left = layout.margin_right if verso else layout.margin_left
     pen = Pen(canvas, typesetter, left, layout.margin_top, layout.line)
@@ -202,7 +215,8 @@ def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
     x, row = 0.0, 0
     chips = list(card.chips)
     for index, chip in enumerate(chips):
-        label_width = pen.ts.width(chip.label, bold=True) * size * PT
+        label = clip_lines(pen.ts, chip.label, room / 2, size, 1, bold=True)  # a stray flag
+        label_width = pen.ts.width(label, bold=True) * size * PT
         inner = room - 4 * s - label_width - gap
 
         def fits(text: str, inner: float = inner) -> bool:
@@ -223,37 +237,24 @@ def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
         y = top + row * (height + 1 * s)
         pen.rect(x, y, min(width, room), height, stroke=rgb("#444444"), line=0.3 * s,
                  radius=2 * s)
-        pen.text(chip.label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
+        pen.text(label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
         pen.fitted(names, x + 2 * s + label_width + gap, y + 0.3 * s, size,
                    min(width, room) - 4 * s - label_width - gap)
         x += width + 1.5 * s
 
 
 def _household(pen: Pen, card: Card, layout: Layout, s: float) -> None:
+    """The household block's rows (cards.household_facts), each as tall as its values."""
     size = layout.font
-    label_width = 20 * s
-    half = layout.content_width / 2
-    top = layout.household_top + 4.3 * s
-    pad = 0.5 * s
-    marks = "  ".join(("▣ " if m.checked else "□ ") + m.label for m in card.marks)
-    narrow = 34 * s  # the housing value is short: the marks get the room
-    rows: list[tuple[float, list[tuple[str, str]]]] = [
-        (layout.content_width, [("地址", card.address)]),
-        (label_width + narrow, [("房屋状态", card.housing or "未填"), ("标注", marks)]),
-    ]
-    if card.show_owner:
-        rows.append((half, [("房主", card.owner or "未填"),
-                            ("房主电话", card.owner_phone or "未填")]))
-    rows.append((half, [("网格员", card.grid_worker or "未填"),
-                        ("网格员电话", card.grid_worker_phone or "未填")]))
-    for split, row in rows:
+    label_width = FACT_LABEL * s
+    top = layout.household_top + FACT_TITLE * s
+    pad = FACT_PAD * s
+    for row in household_facts(card, layout):
         height = 0.0
-        for index, (label, value) in enumerate(row):
-            x = index * split
-            room = (split if index == 0 and len(row) > 1 else layout.content_width - x)
-            pen.text(label, x, top + pad, size, label_width, colour=GREY)
-            lines = pen.lines(value, size, room - label_width - 2 * s)
-            height = max(height, pen.draw(lines, x + label_width, top + pad, size))
+        for fact in row:
+            pen.text(fact.label, fact.x, top + pad, size, label_width, colour=GREY)
+            lines = pen.lines(fact.value, size, fact.width)
+            height = max(height, pen.draw(lines, fact.x + label_width, top + pad, size))
         top += height + 2 * pad
         pen.hline(0, layout.content_width, top, FACT_RULE, 0.2 * s)
 
@@ -298,7 +299,7 @@ def _members(pen: Pen, card: Card, page: CardPage, layout: Layout, s: float,
     partial = below - pitch * int(below / pitch)
     if partial > 0.05 and y < bottom:  # no sliver of a ruled row under the last member
         pen.rect(0, y + 0.1 * s, width, partial - 0.1 * s, fill=WHITE)
-    if page.continued:
+    if page.continued and y + continued_note(layout) <= bottom + 1e-6:
         pen.text(f"接续页 {page.number + 1}/{card.page_count}", 0, y + 1 * s, layout.small,
                  width, colour=GREY)
 

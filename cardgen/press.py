@@ -186,8 +186,9 @@ def printed_fields(household: Household) -> tuple[object, ...]:
 
 def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
     page_no = card.first_page + page_number - 1
-    return Frame(card.colour.key, card.emergency, duplex and page_no % 2 == 0,
-                 page_number == 1)
+    first = page_number == 1
+    return Frame(card.colour.key, card.emergency, duplex and page_no % 2 == 0, first,
+                 card.household_grow if first else 0)
 
 
 def add_glyphs(composer: Composer, press: Press, glyphs: dict[str, dict[int, str]]) -> None:

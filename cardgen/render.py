@@ -19,7 +19,7 @@ from urllib.parse import quote
 from cardgen import resources
 from cardgen.cache import file_identity, key
 from cardgen.canvas import ink_for, pattern_ink
-from cardgen.cards import COLUMNS, Layout, layout_for
+from cardgen.cards import COLUMNS, HOUSEHOLD_GROW_MAX, Layout, layout_for
 from cardgen.config import Colour, Config
 from cardgen.errors import RenderRefused, UsageError
 from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
@@ -56,6 +56,7 @@ class Frame:
     emergency: bool = False
     verso: bool = False  # a back page in duplex: tab on the left
     first: bool = True  # a card's first page (stickers and household block) or a 续页
+    grow: int = 0  # first page: ruled rows the household block takes from the members table
 
 
 def make_environment(templates: Path | None) -> Any:
@@ -187,11 +188,14 @@ class Renderer:
                 "regular": f"font-family: {regular}; font-weight: 400",
                 "columns": COLUMNS,
                 "ruled_first": self._ruled(first=True), "ruled_next": self._ruled(first=False),
+                "grows": [{"rows": rows, "L": self.layout.grown(rows),
+                           "ruled": self._ruled(first=True, grow=rows)}
+                          for rows in range(1, HOUSEHOLD_GROW_MAX + 1)],
                 "bleed": self.options.bleed,
                 "notes_lines": self.config.notes_lines}
 
-    def _ruled(self, first: bool) -> str:
-        layout = self.layout
+    def _ruled(self, first: bool, grow: int = 0) -> str:
+        layout = self.layout.grown(grow)
         return ruled_svg(layout.content_width, layout.rows_room(first), layout.row_pitch,
                          _column_edges(), layout.paper.scale)
 
@@ -207,7 +211,7 @@ class Renderer:
     def frames_pdf(self, frames: list[Frame]) -> bytes:
         """One page per frame variant, in the order given."""
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
-                     "verso": f.verso, "first": f.first} for f in frames]
+                     "verso": f.verso, "first": f.first, "grow": f.grow} for f in frames]
         card = {"sticker_slots": self.config.sticker_slots,
                 "notes_title": self.config.notes_title,
                 "notes_columns": self.config.notes_columns,
