@@ -19,6 +19,7 @@ from cardgen.errors import CardgenError, DataRefused
 from cardgen.model import Problem
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
+INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -84,8 +85,12 @@ class Terminated(BaseException):
     """SIGTERM, raised where the process is so that every `finally` cleans up."""
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
+def _on_stop(signum: int, frame: object) -> None:
+    """The first Ctrl-C or SIGTERM stops the run; later ones are ignored, so that a second
+    Ctrl-C cannot cut short the clean-up (temporary files, worker processes) under way."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
 
 def _run(action: Callable[[], int | None]) -> None:
@@ -107,7 +112,7 @@ def _run(action: Callable[[], int | None]) -> None:
     except (KeyboardInterrupt, Terminated) as exc:
         click.echo("cardgen: interrupted; files already finished stay, nothing is left "
                    "half-written", err=True)
-        context.exit(143 if isinstance(exc, Terminated) else 130)
+        context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
     except Exception as exc:
         if debug:
             raise
@@ -445,7 +450,8 @@ def doctor() -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_stop)
+    signal.signal(signal.SIGTERM, _on_stop)
     cli(prog_name="cardgen")
 
 

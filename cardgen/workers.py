@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import marshal
 import multiprocessing
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ _press: Press | None = None
 def _start(setup: Setup) -> None:
     global _press
     from cardgen.cache import Cache
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
 
     _press = Press.start(setup.config, setup.options, setup.templates, setup.today,
                          Cache(setup.cache_folder, setup.cache_max_mb * 2**20))
@@ -95,8 +98,15 @@ class Workers:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                              initializer=_start, initargs=(self.setup,))
         chunks = [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
-        for results in self._pool.map(function, chunks):
-            yield from results
+        # workers start as tasks are handed over; they inherit an ignored Ctrl-C (a terminal
+        # sends it to every process of the group): the main process stops them, quietly
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            results = self._pool.map(function, chunks)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        for chunk in results:
+            yield from chunk
 
     def close(self) -> None:
         if self._pool is not None:

@@ -244,13 +244,13 @@ def test_an_interrupted_ledger_leaves_no_partial_files(tmp_path: Path,
     env = {**os.environ, "CARDGEN_CACHE_DIR": "off"}
     process = subprocess.Popen([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
                                 str(out), "--date", DATE, "--quiet"], env=env,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 60
     while not (out.exists() and any(p.name.startswith(".cardgen-") for p in out.iterdir())):
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.05)
     time.sleep(1.0)  # well into drawing the cards
-    process.send_signal(sent)
+    os.killpg(process.pid, sent)  # to every process, workers too, as Ctrl-C in a terminal
     _, err = process.communicate(timeout=60)
     assert process.returncode == (130 if sent == signal.SIGINT else 143), err
     assert "Traceback" not in err and "interrupted" in err
