@@ -86,7 +86,6 @@ class Canvas:
         self.left = 0.0
         self.log = log
         self.ops: list[str] = []
-        self.faces: set[Face] = set()
 
     def _x(self, x: float) -> float:
         return self.left + x * MM
@@ -103,7 +102,6 @@ class Canvas:
         position = self._x(x)
         for run in line.runs:
             name = self.log.name(run.face)
-            self.faces.add(run.face)
             self.log.note(run.face, run.glyphs, run.text)
             hexes = "".join(f"{glyph:04x}" for glyph in run.glyphs)
             self.ops.append(f"{name} {_n(size_pt)} Tf 1 0 0 1 {_n(position)} "

@@ -21,7 +21,6 @@ class SafeFetcher(URLFetcher):  # type: ignore[misc]
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False,
                          fail_on_errors=True)
         self.roots = tuple(Path(os.path.realpath(root)) for root in roots)
-        self.refused: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower()
@@ -35,5 +34,4 @@ class SafeFetcher(URLFetcher):  # type: ignore[misc]
                 content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, path.read_bytes(),
                                           {"Content-Type": content_type})
-        self.refused.append(url)
         raise FetchRefused(f"{url} is outside the template and font folders")

@@ -30,9 +30,6 @@ class Face:
     italic_angle: float
     cff: bool  # CFF outlines (FontFile3) rather than TrueType (FontFile2)
 
-    def glyph(self, char: str) -> int | None:
-        return self.cmap.get(ord(char))
-
     def advance(self, glyph: int) -> float:
         """Advance in em."""
         return self.advances[glyph] / self.units
