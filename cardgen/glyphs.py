@@ -10,8 +10,8 @@ from cardgen.config import Config
 from cardgen.fonts import Face, font_set
 from cardgen.model import Household, Problem, Severity
 
-# Characters that need no glyph of their own: spaces, line breaks, variation selectors.
-_NO_GLYPH = {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn"}
+# Shown as a code point alone: marks, spaces and controls do not show well between quotes.
+_NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
 _CHECKED_HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker",
                              "grid_worker_phone", "full_address", "owner", "owner_phone")
 _CHECKED_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
@@ -32,19 +32,24 @@ _COVERAGE: dict[Face, frozenset[int]] = {}
 
 
 def uncovered(text: str, fonts: list[frozenset[int]]) -> list[str]:
+    """The characters of `text` that no font has. Every character counts, combining marks
+    and variation selectors too: the typesetter draws one glyph per character, so one the
+    fonts lack is a box (the read stage has made tabs and line breaks spaces already)."""
     codes = set(map(ord, text))
     if codes <= fonts[0]:  # the usual case: the bundled font has every character
         return []
     missing = []
     for char in text:
-        if unicodedata.category(char) in _NO_GLYPH:
-            continue
         if not any(ord(char) in font for font in fonts):
             missing.append(char)
     return list(dict.fromkeys(missing))
 
 
 def describe(char: str) -> str:
+    """``'𪚥' (U+2A6A5)``; a mark, space or control by its code point and name alone."""
+    if unicodedata.category(char) in _NOT_SHOWN:
+        name = unicodedata.name(char, "")
+        return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
     return f"'{char}' (U+{ord(char):04X})"
 
 

@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import json
+import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,31 @@ PERSON_FIELDS = (
     "flags", "notes",
 )
 _SPACES = " \t\r\n\u3000\ufeff\xa0"
+_SPACE_RUNS = re.compile(" {2,}")
+
+
+def clean_text(text: str) -> str:
+    """Text as one line of what can be drawn: every run of spaces, tabs, line breaks (Excel's
+    Alt+Enter, U+2028/U+2029) and other control characters becomes one space, invisible
+    format characters (U+200B, U+FEFF, bidi controls …) are dropped, and the ends trimmed."""
+    if text.isprintable():  # the usual case: no control, format or separator but " "
+        if "  " in text:
+            text = _SPACE_RUNS.sub(" ", text)
+        return text.strip(" ")
+    kept: list[str] = []
+    space = False
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category == "Cc" or char.isspace():
+            space = bool(kept)
+            continue
+        if space:
+            kept.append(" ")
+            space = False
+        kept.append(char)
+    return "".join(kept)
 
 
 @dataclass
@@ -185,7 +212,7 @@ def _xlsx_table(data: bytes, source: str, sheet_name: str | None,
 def cell_text(value: Any) -> str:
     """A spreadsheet value as the text a person sees in it."""
     if type(value) is str:
-        return value.strip(_SPACES)
+        return clean_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -198,7 +225,7 @@ def cell_text(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value).strip(_SPACES)
+    return clean_text(str(value))
 
 
 def normalise_header(header: Any) -> str:

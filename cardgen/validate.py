@@ -11,7 +11,7 @@ from cardgen import labels
 from cardgen.config import Config
 from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
-from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
+from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -23,7 +23,6 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
 _DATE_PATTERNS = (
@@ -87,10 +86,11 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
         out.problems.extend(records.problems)
         limits = config.limits
         for row in records.rows:
+            # one line of drawable text per cell (the readers clean already; rows made
+            # elsewhere are cleaned the same way): no tab, line break or invisible character
+            row.values = {f: t for f, t in ((f, clean_text(t)) for f, t in row.values.items())
+                          if t}
             for field, text in row.values.items():
-                if _CONTROL.search(text):
-                    out.error(row, field, "contains an invisible control character; retype "
-                              "the cell", row.text("household_id") or None)
                 limit_name = FIELD_LIMITS.get(field, "cell_chars")
                 limit = getattr(limits, limit_name)
                 if len(text) > limit:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import Result
 
 from cardgen.config import Config
+from cardgen.model import Household
 from cardgen.pipeline import load
 from tests.conftest import (
     DATE,
@@ -242,3 +243,50 @@ def test_digits_of_other_kinds_do_not_break_dates_ids_or_addresses(tmp_path: Pat
     loaded = load(write_csv(tmp_path / "d.csv", rows, header=[*HEADER, "出生日期"]), config,
                   TODAY)
     assert "id_number" in {p.field for p in loaded.dataset.errors}  # and nothing crashed
+
+
+# ---- cells are one line of drawable text -------------------------------------------------
+
+MULTILINE = {"地址": "阳光花园\n2号楼\t1单元\r\n302 ", "社区": "恒安\u2028社区",
+             "姓名": "\u200b张秀英\ufeff", "备注": "腿脚不便\r\n\r\n需上门\u2029 (周三)\t"}
+ONE_LINE = {"address": "阳光花园 2号楼 1单元 302", "community": "恒安 社区",
+            "name": "张秀英", "notes": "腿脚不便 需上门 (周三)"}
+
+
+def _one_line_values(household: Household) -> dict[str, str]:
+    member = household.members[0]
+    return {"address": household.address, "community": household.community,
+            "name": member.name, "notes": member.notes}
+
+
+def test_line_breaks_tabs_and_invisible_characters_become_one_space(tmp_path: Path,
+                                                                    config: Config) -> None:
+    """Excel's Alt+Enter puts line breaks in 地址 and 备注 cells; a tab or a line break
+    drawn is a box, or a line hidden under the next row: each run becomes one space,
+    invisible format characters go, and none of it is a problem to report."""
+    rows = [{**household_rows()[0], **MULTILINE}]
+    csv_path = write_csv(tmp_path / "alt-enter.csv", rows, header=[*HEADER, "备注"])
+    xlsx_path = _xlsx(tmp_path / "alt-enter.xlsx", [[*HEADER, "备注"],
+                                                    [rows[0].get(h, "") for h in
+                                                     [*HEADER, "备注"]]])
+    json_path = tmp_path / "alt-enter.json"
+    json_path.write_text(json.dumps([{"户编号": "H001", "社区": MULTILINE["社区"],
+                                      "地址": MULTILINE["地址"], "members": [
+                                          {"姓名": MULTILINE["姓名"], "与户主关系": "户主",
+                                           "备注": MULTILINE["备注"]}]}],
+                                    ensure_ascii=False), encoding="utf-8")
+    for path in (csv_path, xlsx_path, json_path):
+        loaded = load(path, config, TODAY)
+        assert loaded.dataset.problems == [], path.name
+        assert _one_line_values(loaded.dataset.households[0]) == ONE_LINE, path.name
+
+
+def test_bidi_controls_and_nul_like_characters_are_dropped_not_errors(tmp_path: Path,
+                                                                      config: Config) -> None:
+    rows = [{**household_rows()[0], "社区": "恒安\u202e社区", "姓名": "张\x07三",
+             "网格": "\u2066第3网格\u2069"}]
+    loaded = load(write_csv(tmp_path / "c.csv", rows), config, TODAY)
+    assert loaded.dataset.problems == []
+    [household] = loaded.dataset.households
+    assert (household.community, household.grid, household.members[0].name) == \
+        ("恒安社区", "第3网格", "张 三")
