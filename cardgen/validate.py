@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from cardgen import labels
+from cardgen import glyphs, labels
 from cardgen.config import Config
 from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
@@ -75,8 +75,12 @@ class _Collector:
         self.add(Severity.WARNING, row, field, message, hid, value)
 
 
-def validate_records(batches: Iterable[Records], config: Config, today: dt.date) -> Dataset:
-    """Group rows into households and check every value; nothing stops at the first problem."""
+def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
+                     fonts: Sequence[frozenset[int]] | None = None) -> Dataset:
+    """Group rows into households and check every value; nothing stops at the first problem.
+
+    With `fonts` (`glyphs.coverage`), a character that no font has is an error at its cell:
+    printing refuses such a household, so `validate` must say so."""
     out = _Collector()
     groups: dict[str, list[Row]] = {}
     sources = []
@@ -109,13 +113,14 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
         for records in batches_seen:
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
                                         None, "the file has a header row but no records"))
-    households = [_household(hid, rows, config, today, out) for hid, rows in groups.items()]
+    households = [_household(hid, rows, config, today, out, fonts)
+                  for hid, rows in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
 
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
-               out: _Collector) -> Household:
+               out: _Collector, fonts: Sequence[frozenset[int]] | None = None) -> Household:
     first = rows[0]
     household = Household(household_id=hid, source=first.source, first_row=first.row or 0,
                           rows=[row.row or 0 for row in rows])
@@ -140,9 +145,11 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         else:
             setattr(household, field, text)
 
+    member_rows = []
     for row in rows:
         if row.text("name"):
             household.members.append(_member(row, hid, config, today, out))
+            member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
             if stray:
@@ -151,7 +158,30 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                           f"({columns}); fill in the name, or clear those cells if the "
                           "dwelling is vacant", hid, value="")
     _check_household(household, rows, config, out)
+    if fonts:
+        _check_glyphs(household, rows, {field: row for field, (row, _) in values.items()},
+                      member_rows, fonts, out)
     return household
+
+
+def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, Row],
+                  member_rows: list[Row], fonts: Sequence[frozenset[int]],
+                  out: _Collector) -> None:
+    """An error at the cell of each character that no font has, in the text as printed."""
+    on_card = glyphs.household_texts(household)
+    of_members = [glyphs.member_texts(member) for member in household.members]
+    if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
+                                    for _, text in texts), fonts):
+        return  # the usual case: the fonts have every character of the household
+    hid = household.household_id
+    for field, text in on_card:
+        for char in glyphs.uncovered(text, fonts):
+            out.error(field_rows.get(field, rows[0]), field, glyphs.message(hid, field, char),
+                      hid)
+    for texts, row in zip(of_members, member_rows, strict=True):
+        for field, text in texts:
+            for char in glyphs.uncovered(text, fonts):
+                out.error(row, field, glyphs.message(hid, field, char), hid)
 
 
 def _agreed_household_fields(hid: str, rows: list[Row], config: Config,

@@ -278,7 +278,7 @@ def test_the_glyph_check_counts_tabs_and_line_breaks(config: Config) -> None:
                           members=[Member("王芳", notes="腿脚不便\n需上门", row=2)])
     found = {(p.field, re.findall(r"U\+[0-9A-F]+", p.message)[0])
              for p in missing_glyphs([household], config)}
-    assert found == {("full_address", "U+0009"), ("notes", "U+000A")}
+    assert found == {("address", "U+0009"), ("notes", "U+000A")}
 
 
 def test_fallback_font_prints_the_rare_character(run: Run, tmp_path: Path) -> None:

@@ -290,3 +290,58 @@ def test_bidi_controls_and_nul_like_characters_are_dropped_not_errors(tmp_path: 
     [household] = loaded.dataset.households
     assert (household.community, household.grid, household.members[0].name) == \
         ("恒安社区", "第3网格", "张 三")
+
+
+# ---- what blocks printing is an error of validate ----------------------------------------
+
+RARE = "\U0002A6A5"  # 𪚥: in no bundled font
+
+
+def test_validate_reports_a_character_no_font_has_at_its_cell(tmp_path: Path,
+                                                              run: Run) -> None:
+    """`reprint` refuses a character no configured font has; `validate` must say so first,
+    with the same message, and point at the cell."""
+    rows = [{**household_rows(姓名="王" + RARE)[0], "备注": "住" + RARE + "家"},
+            household_rows()[1],
+            {"户编号": "H002", "小区": "阳光花园" + RARE, "楼栋": "2", "房屋状态": "空置"}]
+    path = write_csv(tmp_path / "rare.csv", rows, header=[*HEADER, "备注", "小区", "楼栋"])
+    code, report = validate_json(run, path)
+    assert (code, report["ok"]) == (1, False)
+    errors = {(p["row"], p["column"]): p for p in report["problems"]}
+    assert set(errors) == {(2, "姓名"), (2, "备注"), (4, "小区")}
+    name = errors[(2, "姓名")]
+    assert (name["severity"], name["field"], name["value"]) == ("error", "name", "王*")
+    assert "household H001: name has" in name["message"] and "U+2A6A5" in name["message"]
+    assert errors[(2, "备注")]["field"] == "notes"
+    assert errors[(4, "小区")]["field"] == "estate"
+    assert "household H002" in errors[(4, "小区")]["message"]
+
+    printed = run("reprint", path, "-o", tmp_path / "rare.pdf", "--household", "H001",
+                  "--date", DATE)
+    assert printed.exit_code == 1 and not (tmp_path / "rare.pdf").exists()
+    assert name["message"] in printed.output
+    text = run("validate", path, "--date", DATE)
+    assert text.exit_code == 1 and "row 2, column 姓名:" in text.output
+
+
+def test_json_input_names_the_key_of_a_character_no_font_has(tmp_path: Path,
+                                                             run: Run) -> None:
+    path = tmp_path / "rare.json"
+    path.write_text(json.dumps([{"户编号": "J1", "社区": "恒安" + RARE, "members": [
+        {"姓名": "王芳", "与户主关系": "户主"}, {"姓名": "李" + RARE}]}],
+        ensure_ascii=False), encoding="utf-8")
+    code, report = validate_json(run, path)
+    assert code == 1
+    errors = [(p["row"], p["column"], p["field"]) for p in report["problems"]
+              if p["severity"] == "error"]
+    assert errors == [(None, "[0].社区", "community"), (None, "[0].members[1].姓名", "name")]
+
+
+def test_a_fallback_font_that_has_the_character_makes_it_valid(tmp_path: Path,
+                                                               run: Run) -> None:
+    font = Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf")
+    config = tmp_path / "cardgen.toml"
+    config.write_text(f'[fonts]\nfallback = ["{font}"]\n', encoding="utf-8")
+    path = write_csv(tmp_path / "rare.csv", [household_rows(姓名="王" + RARE)[0]])
+    code, report = validate_json(run, path, "--config", config)
+    assert (code, report["ok"]) == (0, True)
