@@ -34,7 +34,9 @@ _SPACE_RUNS = re.compile(" {2,}")
 def clean_text(text: str) -> str:
     """Text as one line of what can be drawn: every run of spaces, tabs, line breaks (Excel's
     Alt+Enter, U+2028/U+2029) and other control characters becomes one space, invisible
-    format characters (U+200B, U+FEFF, bidi controls …) are dropped, and the ends trimmed."""
+    format characters (U+200B, U+FEFF, bidi controls …) are dropped, and the ends trimmed.
+    A lone surrogate (only a JSON escape makes one) becomes U+FFFD: no font draws it, and
+    it could not even be written out in a message."""
     if text.isprintable():  # the usual case: no control, format or separator but " "
         if "  " in text:
             text = _SPACE_RUNS.sub(" ", text)
@@ -51,7 +53,7 @@ def clean_text(text: str) -> str:
         if space:
             kept.append(" ")
             space = False
-        kept.append(char)
+        kept.append("\ufffd" if category == "Cs" else char)
     return "".join(kept)
 
 
@@ -317,9 +319,10 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
     def to_values(obj: dict[str, Any], where: str,
                   columns: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
         texts, raws = {}, {}
-        for key, value in obj.items():
-            if key == "members":
+        for raw_key, value in obj.items():
+            if raw_key == "members":
                 continue
+            key = clean_text(raw_key)
             canonical = config.column_spellings.get(normalise_header(key))
             if canonical is None:
                 if key not in warned:

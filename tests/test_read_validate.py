@@ -292,6 +292,19 @@ def test_bidi_controls_and_nul_like_characters_are_dropped_not_errors(tmp_path: 
         ("恒安社区", "第3网格", "张 三")
 
 
+
+def test_a_lone_surrogate_in_json_is_a_character_no_font_has(tmp_path: Path,
+                                                             run: Run) -> None:
+    """JSON escapes can make a lone surrogate, which no output can encode: it becomes
+    U+FFFD, so validate names it instead of failing to print its message."""
+    path = tmp_path / "surrogate.json"
+    path.write_text('[{"户编号": "S1", "x\\udc00": 1, "members": [{"姓名": "王芳", '
+                    '"与户主关系": "户主", "特殊情况": "x\\ud800"}]}]', encoding="utf-8")
+    for output_format in ("text", "json"):
+        result = run("validate", path, "--format", output_format, "--date", DATE)
+        assert result.exit_code == 1 and "internal error" not in result.output
+        assert "flags has '\ufffd' (U+FFFD)" in result.output
+
 # ---- what blocks printing is an error of validate ----------------------------------------
 
 RARE = "\U0002A6A5"  # 𪚥: in no bundled font
