@@ -35,12 +35,15 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 def mask_value(field: str | None, text: str) -> str:
     """The value as a problem may show it: personal data masked like on the card or more,
-    and a long value cut short."""
+    and a long value cut short. An empty value stays empty: nothing there to hide, and
+    "*" would say something was."""
+    if not text:
+        return ""
     if len(text) > SHOWN_CHARS:
         text = text[:SHOWN_CHARS] + "…"
     if field == "id_number":
         return mask_id(normalise_id(text))
-    if field in labels.PERSONAL_FIELDS or field == "flags":
+    if field in labels.PERSONAL_FIELDS:
         if len(text) <= 1:
             return "*"
         phone = field is not None and field.endswith("phone")
@@ -50,11 +53,26 @@ def mask_value(field: str | None, text: str) -> str:
     return text
 
 
+def shown_flags(text: str, config: Config) -> str:
+    """A flags cell as a problem may quote it: as written (a flag is no personal identifier,
+    and the user must see which one is wrong), but red's sub-types shown as their category,
+    like on the card, unless [privacy] red_subtype allows them."""
+    if config.show_red_subtype:
+        return text
+    parts = split_flags(text, config.flag_separators)
+    red = [config.flag_spellings.get(part.lower()) in config.red_subtypes for part in parts]
+    if not any(red):
+        return text
+    return "、".join(config.red_category if hidden else part
+                    for part, hidden in zip(parts, red, strict=True))
+
+
 class _Collector:
     """Problems of one validation run; knows how to point at a row's cell."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Config) -> None:
         self.problems: list[Problem] = []
+        self.config = config
 
     def add(self, severity: Severity, row: Row, field: str | None, message: str,
             household_id: str | None = None, value: str | None = None) -> None:
@@ -62,6 +80,8 @@ class _Collector:
         text = row.values.get(field) if field else None
         shown = value if value is not None else text
         if shown is not None:
+            if field == "flags":
+                shown = shown_flags(shown, self.config)
             shown = mask_value(field, shown)
         self.problems.append(Problem(severity, row.source, row.row, column, field, shown,
                                      message, household_id))
@@ -81,7 +101,7 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
 
     With `fonts` (`glyphs.coverage`), a character that no font has is an error at its cell:
     printing refuses such a household, so `validate` must say so."""
-    out = _Collector()
+    out = _Collector(config)
     groups: dict[str, list[Row]] = {}
     sources = []
     batches_seen = list(batches)
@@ -367,10 +387,10 @@ def split_flags(text: str, separators: str) -> list[str]:
 
 def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tuple[str, ...]:
     flags: list[str] = []
-    for part in split_flags(text, config.flag_separators):
+    for position, part in enumerate(split_flags(text, config.flag_separators), 1):
         canonical = config.flag_spellings.get(part.lower())
-        if canonical is None:
-            out.warn(row, "flags", f"flag {len(flags) + 1} ('{mask_value('flags', part)}') is "
+        if canonical is None:  # shown as written: a flag is no personal identifier
+            out.warn(row, "flags", f"flag {position} ('{mask_value('flags', part)}') is "
                      "no flag cardgen knows; it is printed in the overflow row (known: "
                      + "、".join(config.known_flags) + ")", hid)
             canonical = part

@@ -358,3 +358,49 @@ def test_a_fallback_font_that_has_the_character_makes_it_valid(tmp_path: Path,
     path = write_csv(tmp_path / "rare.csv", [household_rows(姓名="王" + RARE)[0]])
     code, report = validate_json(run, path, "--config", config)
     assert (code, report["ok"]) == (0, True)
+
+
+# ---- values in problems: empty is empty, flags as written ---------------------------------
+
+def test_an_empty_value_is_reported_empty_not_masked(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows("H1")[0], "与户主关系": "子"},
+            {"户编号": "H2", "地址": "二号", "身份证号": VALID_ID}]
+    code, report = validate_json(run, write_csv(tmp_path / "empty.csv", rows))
+    assert code == 1
+    problems = {(p["row"], p["field"]): p for p in report["problems"]}
+    assert "no name" in problems[(3, "name")]["message"]
+    assert problems[(3, "name")]["value"] == ""
+    assert "no head" in problems[(2, "relation")]["message"]
+    assert problems[(2, "relation")]["value"] == ""
+
+
+def test_an_unknown_flag_is_shown_as_written(tmp_path: Path, run: Run) -> None:
+    """Flags are no personal identifiers: the user must see which one is wrong."""
+    rows = [{**household_rows()[0], "特殊情况": "低保、自定义标签、残疾"}]
+    code, report = validate_json(run, write_csv(tmp_path / "flag.csv", rows))
+    assert code == 0
+    [warning] = report["problems"]
+    assert warning["field"] == "flags" and warning["value"] == "低保、自定义标签、残疾"
+    assert "flag 2 ('自定义标签') is no flag cardgen knows" in warning["message"]
+
+
+
+def test_a_quoted_flags_cell_hides_red_sub_types_like_the_card(tmp_path: Path,
+                                                               run: Run) -> None:
+    rows = [{**household_rows()[0], "特殊情况": "自定义标签、社区矫正人员"}]
+    path = write_csv(tmp_path / "red.csv", rows)
+    [warning] = validate_json(run, path)[1]["problems"]
+    assert warning["value"] == "自定义标签、重点人员"
+    config = tmp_path / "cardgen.toml"
+    config.write_text("[privacy]\nred_subtype = true\n", encoding="utf-8")
+    [warning] = validate_json(run, path, "--config", config)[1]["problems"]
+    assert warning["value"] == "自定义标签、社区矫正人员"
+
+def test_names_ids_and_phones_stay_masked(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows()[0], "姓名": "张秀英" + RARE, "联系电话": "138123",
+             "身份证号": WRONG_CHECK_ID}]
+    code, report = validate_json(run, write_csv(tmp_path / "masked.csv", rows))
+    assert code == 1
+    values = {p["field"]: p["value"] for p in report["problems"]}
+    assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X"}
+
