@@ -318,7 +318,8 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
 
     def to_values(obj: dict[str, Any], where: str,
                   columns: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
-        texts, raws = {}, {}
+        texts: dict[str, str] = {}
+        raws: dict[str, object] = {}
         for raw_key, value in obj.items():
             if raw_key == "members":
                 continue
@@ -341,7 +342,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             if text:
                 texts[canonical] = text[:config.limits.cell_chars + 1]
                 columns[canonical] = f"{where}.{key}"
-                if not isinstance(value, str):
+                if isinstance(value, float):  # a JSON integer is read whole: exact, no raw
                     raws[canonical] = value
         return texts, raws
 

@@ -404,3 +404,21 @@ def test_names_ids_and_phones_stay_masked(tmp_path: Path, run: Run) -> None:
     values = {p["field"]: p["value"] for p in report["problems"]}
     assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X"}
 
+
+# ---- numbers in JSON ---------------------------------------------------------------------
+
+def test_a_json_integer_id_number_is_exact_and_accepted(tmp_path: Path,
+                                                        config: Config) -> None:
+    """JSON integers are read whole; the 15-digit loss is a spreadsheet cell's."""
+    path = tmp_path / "ints.json"
+    path.write_text(json.dumps([{"户编号": 1, "members": [
+        {"姓名": "王芳", "与户主关系": "户主", "身份证号": int(VALID_ID)}]}]),
+        encoding="utf-8")
+    loaded = load(path, config, TODAY)
+    assert loaded.dataset.problems == []
+    assert loaded.dataset.households[0].members[0].id_number == VALID_ID
+    path.write_text(json.dumps([{"户编号": 1, "members": [
+        {"姓名": "王芳", "与户主关系": "户主", "身份证号": float(VALID_ID)}]}]),
+        encoding="utf-8")
+    [error] = load(path, config, TODAY).dataset.errors
+    assert error.field == "id_number" and "stored as a number" in error.message
