@@ -31,6 +31,8 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+# 房屋状态 values that say someone lives in the dwelling
+_LIVED_IN = {"自住": "owner-occupied", "借住": "lent to someone who lives there"}
 
 
 def mask_value(field: str | None, text: str) -> str:
@@ -178,6 +180,8 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                           f"({columns}); fill in the name, or clear those cells if the "
                           "dwelling is vacant", hid, value="")
     _check_household(household, rows, config, out)
+    if "housing" in values:
+        _check_lived_in(household, values["housing"][0], config, out)
     if fonts:
         _check_glyphs(household, rows, {field: row for field, (row, _) in values.items()},
                       member_rows, fonts, out)
@@ -202,6 +206,28 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
         for field, text in texts:
             for char in glyphs.uncovered(text, fonts):
                 out.error(row, field, glyphs.message(hid, field, char), hid)
+
+
+def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:
+    """A dwelling 自住 (or 借住) where nobody lives: one of the two is wrong. The colour
+    rules give green (空房户) to 空置 dwellings only (DOMAIN §2), so the card is printed
+    in another colour, yet says 空置房屋 · 无人居住 when it has no members."""
+    meaning = _LIVED_IN.get(household.housing)
+    if meaning is None or any(m.residence not in config.non_resident
+                              for m in household.members):
+        return
+    hid, housing = household.household_id, household.housing
+    vacant_rule = "yet the colour rules count only 房屋状态 空置 as vacant (green)"
+    if not household.members:
+        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but has nobody "
+                 "in it: its rows have no name, so its card says 空置房屋 · 无人居住, "
+                 f"{vacant_rule}; make 房屋状态 空置 if the dwelling is vacant, or fill in "
+                 "the people who live there", hid)
+    else:
+        away = " or ".join(config.non_resident)
+        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but every "
+                 f"member's 居住状态 is {away}, so nobody lives there, {vacant_rule}; make "
+                 "房屋状态 空置 if the dwelling is vacant, or correct the 居住状态 column", hid)
 
 
 def _agreed_household_fields(hid: str, rows: list[Row], config: Config,

@@ -422,3 +422,33 @@ def test_a_json_integer_id_number_is_exact_and_accepted(tmp_path: Path,
         encoding="utf-8")
     [error] = load(path, config, TODAY).dataset.errors
     assert error.field == "id_number" and "stored as a number" in error.message
+
+
+# ---- a dwelling lived in by nobody ---------------------------------------------------------
+
+def test_owner_occupied_but_nobody_lives_there_is_a_warning(tmp_path: Path,
+                                                            config: Config) -> None:
+    """自住 with no one in it: the card says 空置房屋 · 无人居住 but, as DOMAIN §2 has it,
+    only 空置 dwellings are green; the colour stays the rules' and a warning says why."""
+    header = ["户编号", "地址", "房屋状态", "姓名", "与户主关系", "居住状态"]
+    rows = [{"户编号": "A1", "地址": "一号", "房屋状态": "自住"},
+            {"户编号": "A2", "地址": "二号", "房屋状态": "自有", "姓名": "王芳",
+             "与户主关系": "户主", "居住状态": "外出"},
+            {"户编号": "A2", "姓名": "李强", "居住状态": "空挂"},
+            {"户编号": "V1", "地址": "三号", "房屋状态": "空置"},
+            {"户编号": "A3", "地址": "四号", "房屋状态": "自住", "姓名": "赵六",
+             "与户主关系": "户主", "居住状态": "外出"},
+            {"户编号": "A3", "姓名": "赵七", "居住状态": "常住"},
+            {"户编号": "R1", "地址": "五号", "房屋状态": "出租"}]
+    loaded = load(write_csv(tmp_path / "lived-in.csv", rows, header=header), config, TODAY)
+    warnings = {p.household_id: p for p in loaded.dataset.problems}
+    assert set(warnings) == {"A1", "A2"}
+    empty, away = warnings["A1"], warnings["A2"]
+    assert (empty.severity, empty.row, empty.column, empty.field, empty.value) == \
+        ("warning", 2, "房屋状态", "housing", "自住")
+    assert "空置房屋 · 无人居住" in empty.message and "make 房屋状态 空置" in empty.message
+    assert (away.row, away.column, away.value) == (3, "房屋状态", "自有")
+    assert "外出 or 空挂" in away.message and "correct the 居住状态 column" in away.message
+    colours = {hid: category.key for hid, category in loaded.categories.items()}
+    assert colours == {"A1": "yellow", "A2": "yellow", "V1": "green", "A3": "yellow",
+                       "R1": "blue"}
