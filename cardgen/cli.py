@@ -142,13 +142,14 @@ def _echo_warnings(warnings: list[Problem]) -> None:
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
-          sheet_name: str | None) -> Any:
+          sheet_name: str | None, use_cache: bool = True) -> Any:
+    from cardgen.cache import Cache
     from cardgen.config import load_config
     from cardgen.pipeline import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    return load(source, config, today, sheet_name)
+    return load(source, config, today, sheet_name, Cache.open(use_cache, config.cache_max_mb))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -226,7 +227,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         from cardgen.render import PrintOptions
         from cardgen.select import make_selection
 
-        loaded = _load(source, config_path, date, sheet_name)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
@@ -298,7 +299,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         from cardgen.render import PrintOptions
         from cardgen.select import make_selection
 
-        loaded = _load(source, config_path, date, sheet_name)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
@@ -353,7 +354,7 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         from cardgen.pipeline import stickers as print_stickers
         from cardgen.select import make_selection
 
-        loaded = _load(source, config_path, date, sheet_name)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         name = sheet or loaded.config.default_sheet
         if name in loaded.config.sheets:
@@ -391,7 +392,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         from cardgen.pipeline import preview as preview_card
         from cardgen.render import PrintOptions
 
-        loaded = _load(source, config_path, date, sheet_name)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache)
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
                              PrintOptions(paper=paper), cache)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from cardgen.cache import Cache
 from cardgen.config import Config
 from cardgen.fonts import Face, font_set
-from cardgen.model import Household, Problem, Severity
+from cardgen.model import Household, Member, Problem, Severity
 
-# Characters that need no glyph of their own: spaces, line breaks, variation selectors.
-_NO_GLYPH = {"Zs", "Zl", "Zp", "Cc", "Cf", "Mn"}
-_CHECKED_HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker",
-                             "grid_worker_phone", "full_address", "owner", "owner_phone")
-_CHECKED_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
+# Shown as a code point alone: marks, spaces and controls do not show well between quotes.
+_NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
+_HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker", "grid_worker_phone",
+                     "owner", "owner_phone")
+_ADDRESS_PARTS = ("estate", "building", "unit", "room")
+_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
+HINT = ("no configured font has it; add a font that has it (for example one from Debian's "
+        "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
+        "correct the character")
 
 
 def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]:
@@ -31,44 +35,66 @@ def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]
 _COVERAGE: dict[Face, frozenset[int]] = {}
 
 
-def uncovered(text: str, fonts: list[frozenset[int]]) -> list[str]:
+def uncovered(text: str, fonts: Sequence[frozenset[int]]) -> list[str]:
+    """The characters of `text` that no font has. Every character counts, combining marks
+    and variation selectors too: the typesetter draws one glyph per character, so one the
+    fonts lack is a box (the read stage has made tabs and line breaks spaces already)."""
     codes = set(map(ord, text))
     if codes <= fonts[0]:  # the usual case: the bundled font has every character
         return []
     missing = []
     for char in text:
-        if unicodedata.category(char) in _NO_GLYPH:
-            continue
         if not any(ord(char) in font for font in fonts):
             missing.append(char)
     return list(dict.fromkeys(missing))
 
 
 def describe(char: str) -> str:
+    """``'𪚥' (U+2A6A5)``; a mark, space or control by its code point and name alone."""
+    if unicodedata.category(char) in _NOT_SHOWN:
+        name = unicodedata.name(char, "")
+        return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
     return f"'{char}' (U+{ord(char):04X})"
+
+
+def household_texts(household: Household) -> list[tuple[str, str]]:
+    """(field, text) of a household's data as cards, covers, indexes and labels print it;
+    the address is the 地址 column, or else the parts it is made of."""
+    texts = [(field, str(getattr(household, field))) for field in _HOUSEHOLD_FIELDS]
+    parts = ("address",) if household.address else _ADDRESS_PARTS
+    return texts + [(field, str(getattr(household, field))) for field in parts]
+
+
+def member_texts(member: Member) -> list[tuple[str, str]]:
+    """(field, text) of a member's data as the card prints it."""
+    return [*((field, str(getattr(member, field))) for field in _MEMBER_FIELDS),
+            ("flags", "、".join(member.flags))]
+
+
+def message(household_id: str, field: str, char: str) -> str:
+    """``household H001: name has '𪚥' (U+2A6A5); no configured font has it; …``"""
+    return f"household {household_id}: {field} has {describe(char)}; {HINT}"
 
 
 def missing_glyphs(households: Iterable[Household], config: Config,
                    cache: Cache | None = None) -> list[Problem]:
-    """One error per household field holding a character that no configured font has."""
+    """One error per household field holding a character that no configured font has.
+
+    `validate_records` reports the same errors with their cells (column and value) when it
+    is given the fonts; this is for households that did not come through it."""
     fonts = coverage(config, cache)
     problems = []
-    hint = ("no configured font has it; add a font that has it (for example one from Debian's "
-            "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
-            "correct the character")
     for household in households:
         hid = household.household_id
-        for field in _CHECKED_HOUSEHOLD_FIELDS:
-            for char in uncovered(str(getattr(household, field)), fonts):
-                problems.append(Problem(
-                    Severity.ERROR, household.source, household.first_row or None, None,
-                    field, None, f"household {hid}: {field} has {describe(char)}; {hint}", hid))
+        for field, text in household_texts(household):
+            for char in uncovered(text, fonts):
+                problems.append(Problem(Severity.ERROR, household.source,
+                                        household.first_row or None, None, field, None,
+                                        message(hid, field, char), hid))
         for member in household.members:
-            flags = " ".join(member.flags)
-            for field, text in [*((f, getattr(member, f)) for f in _CHECKED_MEMBER_FIELDS),
-                                ("flags", flags)]:
+            for field, text in member_texts(member):
                 for char in uncovered(text, fonts):
-                    problems.append(Problem(
-                        Severity.ERROR, household.source, member.row or None, None, field,
-                        None, f"household {hid}: {field} has {describe(char)}; {hint}", hid))
+                    problems.append(Problem(Severity.ERROR, household.source,
+                                            member.row or None, None, field, None,
+                                            message(hid, field, char), hid))
     return problems

@@ -14,7 +14,8 @@ class Row:
     `row` is the 1-based row a spreadsheet shows (header = 1); JSON input has no rows and
     names its place with `path` instead (e.g. ``[3].members[1]``). `columns` (field -> the
     header as written) is shared by the rows of a file; `raws` keeps a reader's own value
-    where it was not text (xlsx numbers and dates).
+    where it was not text (xlsx numbers and dates, JSON numbers with a fraction or exponent:
+    a JSON integer is exact and kept as its text only).
     """
 
     source: str

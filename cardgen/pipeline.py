@@ -30,7 +30,7 @@ from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
 from cardgen.errors import DataRefused, NothingSelected, UsageError
 from cardgen.fonts import font_set
-from cardgen.glyphs import missing_glyphs
+from cardgen.glyphs import coverage
 from cardgen.model import Category, Dataset, Household, Problem, Severity
 from cardgen.press import (
     Press,
@@ -71,9 +71,11 @@ class Loaded:
         return [p for p in self.dataset.errors if p.household_id in chosen]
 
 
-def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = None) -> Loaded:
+def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = None,
+         cache: Cache | None = None) -> Loaded:
+    """Read, validate (characters no configured font has included) and categorise."""
     records = read_records(source, config, sheet_name)
-    dataset = validate_records([records], config, today)
+    dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)
     dataset.problems.extend(problems)
     return Loaded(source, config, today, dataset, categories,
@@ -91,17 +93,12 @@ class Printed:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def check_printable(loaded: Loaded, households: list[Household], what: str,
-                    cache: Cache) -> None:
-    """Refuse to draw households that have errors or characters no font has."""
+def check_printable(loaded: Loaded, households: list[Household], what: str) -> None:
+    """Refuse to draw households that have errors (characters no font has among them)."""
     errors = loaded.errors_of(households)
     if errors:
         raise DataRefused(f"{what}: {len({p.household_id for p in errors})} selected "
                           f"household(s) have errors; nothing was written", errors)
-    glyphs = missing_glyphs(households, loaded.config, cache)
-    if glyphs:
-        raise DataRefused(f"{what}: characters that no configured font has; nothing was "
-                          "written", glyphs)
 
 
 def warnings_of(loaded: Loaded, chosen: list[Household]) -> list[Problem]:
@@ -136,7 +133,7 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     check_output(out, [loaded.source])
     cache = cache or Cache(None)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    check_printable(loaded, chosen, "reprint", cache)
+    check_printable(loaded, chosen, "reprint")
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
     with atomic_file(out) as handle:
         cards = cards_document(loaded, chosen, press, emergency, handle)
@@ -158,7 +155,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     cache = cache or Cache(None)
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                Selection(households=(household,)))
-    check_printable(loaded, chosen, "preview", cache)
+    check_printable(loaded, chosen, "preview")
     press = Press.start(loaded.config, options, templates, loaded.today, cache)
     pdf = io.BytesIO()
     cards_document(loaded, chosen, press, emergency, pdf)
@@ -193,7 +190,7 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     cache = cache or Cache(None)
     chosen = ledger_order(select_households(loaded.dataset.households, loaded.categories,
                                             selection))
-    check_printable(loaded, chosen, "stickers", cache)
+    check_printable(loaded, chosen, "stickers")
     typesetter = Typesetter(font_set(loaded.config, cache))
     labels = labels_for(chosen, loaded.categories, loaded.numbers, loaded.config)
     points = 72 / 25.4
@@ -334,7 +331,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    blocking = loaded.errors_of(chosen) + missing_glyphs(chosen, loaded.config, cache)
+    blocking = loaded.errors_of(chosen)
     bad_ids = {p.household_id for p in blocking}
     if blocking and not skip_invalid:
         raise DataRefused(f"ledger: {len(bad_ids)} household(s) have errors; nothing was "

@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import json
+import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,33 @@ PERSON_FIELDS = (
     "flags", "notes",
 )
 _SPACES = " \t\r\n\u3000\ufeff\xa0"
+_SPACE_RUNS = re.compile(" {2,}")
+
+
+def clean_text(text: str) -> str:
+    """Text as one line of what can be drawn: every run of spaces, tabs, line breaks (Excel's
+    Alt+Enter, U+2028/U+2029) and other control characters becomes one space, invisible
+    format characters (U+200B, U+FEFF, bidi controls …) are dropped, and the ends trimmed.
+    A lone surrogate (only a JSON escape makes one) becomes U+FFFD: no font draws it, and
+    it could not even be written out in a message."""
+    if text.isprintable():  # the usual case: no control, format or separator but " "
+        if "  " in text:
+            text = _SPACE_RUNS.sub(" ", text)
+        return text.strip(" ")
+    kept: list[str] = []
+    space = False
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category == "Cc" or char.isspace():
+            space = bool(kept)
+            continue
+        if space:
+            kept.append(" ")
+            space = False
+        kept.append("\ufffd" if category == "Cs" else char)
+    return "".join(kept)
 
 
 @dataclass
@@ -185,7 +214,7 @@ def _xlsx_table(data: bytes, source: str, sheet_name: str | None,
 def cell_text(value: Any) -> str:
     """A spreadsheet value as the text a person sees in it."""
     if type(value) is str:
-        return value.strip(_SPACES)
+        return clean_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -198,7 +227,7 @@ def cell_text(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value).strip(_SPACES)
+    return clean_text(str(value))
 
 
 def normalise_header(header: Any) -> str:
@@ -289,10 +318,12 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
 
     def to_values(obj: dict[str, Any], where: str,
                   columns: dict[str, str]) -> tuple[dict[str, str], dict[str, object]]:
-        texts, raws = {}, {}
-        for key, value in obj.items():
-            if key == "members":
+        texts: dict[str, str] = {}
+        raws: dict[str, object] = {}
+        for raw_key, value in obj.items():
+            if raw_key == "members":
                 continue
+            key = clean_text(raw_key)
             canonical = config.column_spellings.get(normalise_header(key))
             if canonical is None:
                 if key not in warned:
@@ -311,7 +342,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             if text:
                 texts[canonical] = text[:config.limits.cell_chars + 1]
                 columns[canonical] = f"{where}.{key}"
-                if not isinstance(value, str):
+                if isinstance(value, float):  # a JSON integer is read whole: exact, no raw
                     raws[canonical] = value
         return texts, raws
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from cardgen import labels
+from cardgen import glyphs, labels
 from cardgen.config import Config
 from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
-from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
+from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -23,7 +23,6 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
 _DATE_PATTERNS = (
@@ -32,16 +31,21 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+# 房屋状态 values that say someone lives in the dwelling
+_LIVED_IN = {"自住": "owner-occupied", "借住": "lent to someone who lives there"}
 
 
 def mask_value(field: str | None, text: str) -> str:
     """The value as a problem may show it: personal data masked like on the card or more,
-    and a long value cut short."""
+    and a long value cut short. An empty value stays empty: nothing there to hide, and
+    "*" would say something was."""
+    if not text:
+        return ""
     if len(text) > SHOWN_CHARS:
         text = text[:SHOWN_CHARS] + "…"
     if field == "id_number":
         return mask_id(normalise_id(text))
-    if field in labels.PERSONAL_FIELDS or field == "flags":
+    if field in labels.PERSONAL_FIELDS:
         if len(text) <= 1:
             return "*"
         phone = field is not None and field.endswith("phone")
@@ -51,11 +55,26 @@ def mask_value(field: str | None, text: str) -> str:
     return text
 
 
+def shown_flags(text: str, config: Config) -> str:
+    """A flags cell as a problem may quote it: as written (a flag is no personal identifier,
+    and the user must see which one is wrong), but red's sub-types shown as their category,
+    like on the card, unless [privacy] red_subtype allows them."""
+    if config.show_red_subtype:
+        return text
+    parts = split_flags(text, config.flag_separators)
+    red = [config.flag_spellings.get(part.lower()) in config.red_subtypes for part in parts]
+    if not any(red):
+        return text
+    return "、".join(config.red_category if hidden else part
+                    for part, hidden in zip(parts, red, strict=True))
+
+
 class _Collector:
     """Problems of one validation run; knows how to point at a row's cell."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Config) -> None:
         self.problems: list[Problem] = []
+        self.config = config
 
     def add(self, severity: Severity, row: Row, field: str | None, message: str,
             household_id: str | None = None, value: str | None = None) -> None:
@@ -63,6 +82,8 @@ class _Collector:
         text = row.values.get(field) if field else None
         shown = value if value is not None else text
         if shown is not None:
+            if field == "flags":
+                shown = shown_flags(shown, self.config)
             shown = mask_value(field, shown)
         self.problems.append(Problem(severity, row.source, row.row, column, field, shown,
                                      message, household_id))
@@ -76,9 +97,13 @@ class _Collector:
         self.add(Severity.WARNING, row, field, message, hid, value)
 
 
-def validate_records(batches: Iterable[Records], config: Config, today: dt.date) -> Dataset:
-    """Group rows into households and check every value; nothing stops at the first problem."""
-    out = _Collector()
+def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
+                     fonts: Sequence[frozenset[int]] | None = None) -> Dataset:
+    """Group rows into households and check every value; nothing stops at the first problem.
+
+    With `fonts` (`glyphs.coverage`), a character that no font has is an error at its cell:
+    printing refuses such a household, so `validate` must say so."""
+    out = _Collector(config)
     groups: dict[str, list[Row]] = {}
     sources = []
     batches_seen = list(batches)
@@ -87,10 +112,11 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
         out.problems.extend(records.problems)
         limits = config.limits
         for row in records.rows:
+            # one line of drawable text per cell (the readers clean already; rows made
+            # elsewhere are cleaned the same way): no tab, line break or invisible character
+            row.values = {f: t for f, t in ((f, clean_text(t)) for f, t in row.values.items())
+                          if t}
             for field, text in row.values.items():
-                if _CONTROL.search(text):
-                    out.error(row, field, "contains an invisible control character; retype "
-                              "the cell", row.text("household_id") or None)
                 limit_name = FIELD_LIMITS.get(field, "cell_chars")
                 limit = getattr(limits, limit_name)
                 if len(text) > limit:
@@ -109,13 +135,14 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date)
         for records in batches_seen:
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
                                         None, "the file has a header row but no records"))
-    households = [_household(hid, rows, config, today, out) for hid, rows in groups.items()]
+    households = [_household(hid, rows, config, today, out, fonts)
+                  for hid, rows in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
 
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
-               out: _Collector) -> Household:
+               out: _Collector, fonts: Sequence[frozenset[int]] | None = None) -> Household:
     first = rows[0]
     household = Household(household_id=hid, source=first.source, first_row=first.row or 0,
                           rows=[row.row or 0 for row in rows])
@@ -140,9 +167,11 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         else:
             setattr(household, field, text)
 
+    member_rows = []
     for row in rows:
         if row.text("name"):
             household.members.append(_member(row, hid, config, today, out))
+            member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
             if stray:
@@ -151,7 +180,54 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                           f"({columns}); fill in the name, or clear those cells if the "
                           "dwelling is vacant", hid, value="")
     _check_household(household, rows, config, out)
+    if "housing" in values:
+        _check_lived_in(household, values["housing"][0], config, out)
+    if fonts:
+        _check_glyphs(household, rows, {field: row for field, (row, _) in values.items()},
+                      member_rows, fonts, out)
     return household
+
+
+def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, Row],
+                  member_rows: list[Row], fonts: Sequence[frozenset[int]],
+                  out: _Collector) -> None:
+    """An error at the cell of each character that no font has, in the text as printed."""
+    on_card = glyphs.household_texts(household)
+    of_members = [glyphs.member_texts(member) for member in household.members]
+    if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
+                                    for _, text in texts), fonts):
+        return  # the usual case: the fonts have every character of the household
+    hid = household.household_id
+    for field, text in on_card:
+        for char in glyphs.uncovered(text, fonts):
+            out.error(field_rows.get(field, rows[0]), field, glyphs.message(hid, field, char),
+                      hid)
+    for texts, row in zip(of_members, member_rows, strict=True):
+        for field, text in texts:
+            for char in glyphs.uncovered(text, fonts):
+                out.error(row, field, glyphs.message(hid, field, char), hid)
+
+
+def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:
+    """A dwelling 自住 (or 借住) where nobody lives: one of the two is wrong. The colour
+    rules give green (空房户) to 空置 dwellings only (DOMAIN §2), so the card is printed
+    in another colour, yet says 空置房屋 · 无人居住 when it has no members."""
+    meaning = _LIVED_IN.get(household.housing)
+    if meaning is None or any(m.residence not in config.non_resident
+                              for m in household.members):
+        return
+    hid, housing = household.household_id, household.housing
+    vacant_rule = "yet the colour rules count only 房屋状态 空置 as vacant (green)"
+    if not household.members:
+        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but has nobody "
+                 "in it: its rows have no name, so its card says 空置房屋 · 无人居住, "
+                 f"{vacant_rule}; make 房屋状态 空置 if the dwelling is vacant, or fill in "
+                 "the people who live there", hid)
+    else:
+        away = " or ".join(config.non_resident)
+        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but every "
+                 f"member's 居住状态 is {away}, so nobody lives there, {vacant_rule}; make "
+                 "房屋状态 空置 if the dwelling is vacant, or correct the 居住状态 column", hid)
 
 
 def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
@@ -337,10 +413,10 @@ def split_flags(text: str, separators: str) -> list[str]:
 
 def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tuple[str, ...]:
     flags: list[str] = []
-    for part in split_flags(text, config.flag_separators):
+    for position, part in enumerate(split_flags(text, config.flag_separators), 1):
         canonical = config.flag_spellings.get(part.lower())
-        if canonical is None:
-            out.warn(row, "flags", f"flag {len(flags) + 1} ('{mask_value('flags', part)}') is "
+        if canonical is None:  # shown as written: a flag is no personal identifier
+            out.warn(row, "flags", f"flag {position} ('{mask_value('flags', part)}') is "
                      "no flag cardgen knows; it is printed in the overflow row (known: "
                      + "、".join(config.known_flags) + ")", hid)
             canonical = part

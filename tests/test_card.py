@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -255,6 +256,29 @@ def test_character_beyond_the_font_stops_with_its_code_point(run: Run, tmp_path:
     assert "U+2A6A5" in result.output and "H001" in result.output and "name" in result.output
     assert not out.exists()
     assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".rare*")) == []
+
+
+def test_a_combining_mark_no_font_has_stops_too(run: Run, tmp_path: Path) -> None:
+    """The typesetter draws a glyph per character: a mark the fonts lack would be a box."""
+    source = write_csv(tmp_path / "mark.csv",
+                       [household_rows(地址="Mu\u0308llerstraße 3")[0]])
+    out = tmp_path / "mark.pdf"
+    result = reprint(run, source, out)
+    assert result.exit_code == 1
+    assert "U+0308 (COMBINING DIAERESIS)" in result.output and "address" in result.output
+    assert not out.exists()
+
+
+def test_the_glyph_check_counts_tabs_and_line_breaks(config: Config) -> None:
+    """Text that did not come through the readers is checked as it would be drawn."""
+    from cardgen.glyphs import missing_glyphs
+    from cardgen.model import Household, Member
+
+    household = Household("H1", "made.csv", 2, address="一号院\t2栋",
+                          members=[Member("王芳", notes="腿脚不便\n需上门", row=2)])
+    found = {(p.field, re.findall(r"U\+[0-9A-F]+", p.message)[0])
+             for p in missing_glyphs([household], config)}
+    assert found == {("address", "U+0009"), ("notes", "U+000A")}
 
 
 def test_fallback_font_prints_the_rare_character(run: Run, tmp_path: Path) -> None:

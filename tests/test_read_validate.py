@@ -11,6 +11,7 @@ import pytest
 from click.testing import Result
 
 from cardgen.config import Config
+from cardgen.model import Household
 from cardgen.pipeline import load
 from tests.conftest import (
     DATE,
@@ -255,3 +256,212 @@ def test_digits_of_other_kinds_do_not_break_dates_ids_or_addresses(tmp_path: Pat
     loaded = load(write_csv(tmp_path / "d.csv", rows, header=[*HEADER, "出生日期"]), config,
                   TODAY)
     assert "id_number" in {p.field for p in loaded.dataset.errors}  # and nothing crashed
+
+
+# ---- cells are one line of drawable text -------------------------------------------------
+
+MULTILINE = {"地址": "阳光花园\n2号楼\t1单元\r\n302 ", "社区": "恒安\u2028社区",
+             "姓名": "\u200b张秀英\ufeff", "备注": "腿脚不便\r\n\r\n需上门\u2029 (周三)\t"}
+ONE_LINE = {"address": "阳光花园 2号楼 1单元 302", "community": "恒安 社区",
+            "name": "张秀英", "notes": "腿脚不便 需上门 (周三)"}
+
+
+def _one_line_values(household: Household) -> dict[str, str]:
+    member = household.members[0]
+    return {"address": household.address, "community": household.community,
+            "name": member.name, "notes": member.notes}
+
+
+def test_line_breaks_tabs_and_invisible_characters_become_one_space(tmp_path: Path,
+                                                                    config: Config) -> None:
+    """Excel's Alt+Enter puts line breaks in 地址 and 备注 cells; a tab or a line break
+    drawn is a box, or a line hidden under the next row: each run becomes one space,
+    invisible format characters go, and none of it is a problem to report."""
+    rows = [{**household_rows()[0], **MULTILINE}]
+    csv_path = write_csv(tmp_path / "alt-enter.csv", rows, header=[*HEADER, "备注"])
+    xlsx_path = _xlsx(tmp_path / "alt-enter.xlsx", [[*HEADER, "备注"],
+                                                    [rows[0].get(h, "") for h in
+                                                     [*HEADER, "备注"]]])
+    json_path = tmp_path / "alt-enter.json"
+    json_path.write_text(json.dumps([{"户编号": "H001", "社区": MULTILINE["社区"],
+                                      "地址": MULTILINE["地址"], "members": [
+                                          {"姓名": MULTILINE["姓名"], "与户主关系": "户主",
+                                           "备注": MULTILINE["备注"]}]}],
+                                    ensure_ascii=False), encoding="utf-8")
+    for path in (csv_path, xlsx_path, json_path):
+        loaded = load(path, config, TODAY)
+        assert loaded.dataset.problems == [], path.name
+        assert _one_line_values(loaded.dataset.households[0]) == ONE_LINE, path.name
+
+
+def test_bidi_controls_and_nul_like_characters_are_dropped_not_errors(tmp_path: Path,
+                                                                      config: Config) -> None:
+    rows = [{**household_rows()[0], "社区": "恒安\u202e社区", "姓名": "张\x07三",
+             "网格": "\u2066第3网格\u2069"}]
+    loaded = load(write_csv(tmp_path / "c.csv", rows), config, TODAY)
+    assert loaded.dataset.problems == []
+    [household] = loaded.dataset.households
+    assert (household.community, household.grid, household.members[0].name) == \
+        ("恒安社区", "第3网格", "张 三")
+
+
+
+def test_a_lone_surrogate_in_json_is_a_character_no_font_has(tmp_path: Path,
+                                                             run: Run) -> None:
+    """JSON escapes can make a lone surrogate, which no output can encode: it becomes
+    U+FFFD, so validate names it instead of failing to print its message."""
+    path = tmp_path / "surrogate.json"
+    path.write_text('[{"户编号": "S1", "x\\udc00": 1, "members": [{"姓名": "王芳", '
+                    '"与户主关系": "户主", "特殊情况": "x\\ud800"}]}]', encoding="utf-8")
+    for output_format in ("text", "json"):
+        result = run("validate", path, "--format", output_format, "--date", DATE)
+        assert result.exit_code == 1 and "internal error" not in result.output
+        assert "flags has '\ufffd' (U+FFFD)" in result.output
+
+# ---- what blocks printing is an error of validate ----------------------------------------
+
+RARE = "\U0002A6A5"  # 𪚥: in no bundled font
+
+
+def test_validate_reports_a_character_no_font_has_at_its_cell(tmp_path: Path,
+                                                              run: Run) -> None:
+    """`reprint` refuses a character no configured font has; `validate` must say so first,
+    with the same message, and point at the cell."""
+    rows = [{**household_rows(姓名="王" + RARE)[0], "备注": "住" + RARE + "家"},
+            household_rows()[1],
+            {"户编号": "H002", "小区": "阳光花园" + RARE, "楼栋": "2", "房屋状态": "空置"}]
+    path = write_csv(tmp_path / "rare.csv", rows, header=[*HEADER, "备注", "小区", "楼栋"])
+    code, report = validate_json(run, path)
+    assert (code, report["ok"]) == (1, False)
+    errors = {(p["row"], p["column"]): p for p in report["problems"]}
+    assert set(errors) == {(2, "姓名"), (2, "备注"), (4, "小区")}
+    name = errors[(2, "姓名")]
+    assert (name["severity"], name["field"], name["value"]) == ("error", "name", "王*")
+    assert "household H001: name has" in name["message"] and "U+2A6A5" in name["message"]
+    assert errors[(2, "备注")]["field"] == "notes"
+    assert errors[(4, "小区")]["field"] == "estate"
+    assert "household H002" in errors[(4, "小区")]["message"]
+
+    printed = run("reprint", path, "-o", tmp_path / "rare.pdf", "--household", "H001",
+                  "--date", DATE)
+    assert printed.exit_code == 1 and not (tmp_path / "rare.pdf").exists()
+    assert name["message"] in printed.output
+    text = run("validate", path, "--date", DATE)
+    assert text.exit_code == 1 and "row 2, column 姓名:" in text.output
+
+
+def test_json_input_names_the_key_of_a_character_no_font_has(tmp_path: Path,
+                                                             run: Run) -> None:
+    path = tmp_path / "rare.json"
+    path.write_text(json.dumps([{"户编号": "J1", "社区": "恒安" + RARE, "members": [
+        {"姓名": "王芳", "与户主关系": "户主"}, {"姓名": "李" + RARE}]}],
+        ensure_ascii=False), encoding="utf-8")
+    code, report = validate_json(run, path)
+    assert code == 1
+    errors = [(p["row"], p["column"], p["field"]) for p in report["problems"]
+              if p["severity"] == "error"]
+    assert errors == [(None, "[0].社区", "community"), (None, "[0].members[1].姓名", "name")]
+
+
+def test_a_fallback_font_that_has_the_character_makes_it_valid(tmp_path: Path,
+                                                               run: Run) -> None:
+    font = Path("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf")
+    config = tmp_path / "cardgen.toml"
+    config.write_text(f'[fonts]\nfallback = ["{font}"]\n', encoding="utf-8")
+    path = write_csv(tmp_path / "rare.csv", [household_rows(姓名="王" + RARE)[0]])
+    code, report = validate_json(run, path, "--config", config)
+    assert (code, report["ok"]) == (0, True)
+
+
+# ---- values in problems: empty is empty, flags as written ---------------------------------
+
+def test_an_empty_value_is_reported_empty_not_masked(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows("H1")[0], "与户主关系": "子"},
+            {"户编号": "H2", "地址": "二号", "身份证号": VALID_ID}]
+    code, report = validate_json(run, write_csv(tmp_path / "empty.csv", rows))
+    assert code == 1
+    problems = {(p["row"], p["field"]): p for p in report["problems"]}
+    assert "no name" in problems[(3, "name")]["message"]
+    assert problems[(3, "name")]["value"] == ""
+    assert "no head" in problems[(2, "relation")]["message"]
+    assert problems[(2, "relation")]["value"] == ""
+
+
+def test_an_unknown_flag_is_shown_as_written(tmp_path: Path, run: Run) -> None:
+    """Flags are no personal identifiers: the user must see which one is wrong."""
+    rows = [{**household_rows()[0], "特殊情况": "低保、自定义标签、残疾"}]
+    code, report = validate_json(run, write_csv(tmp_path / "flag.csv", rows))
+    assert code == 0
+    [warning] = report["problems"]
+    assert warning["field"] == "flags" and warning["value"] == "低保、自定义标签、残疾"
+    assert "flag 2 ('自定义标签') is no flag cardgen knows" in warning["message"]
+
+
+
+def test_a_quoted_flags_cell_hides_red_sub_types_like_the_card(tmp_path: Path,
+                                                               run: Run) -> None:
+    rows = [{**household_rows()[0], "特殊情况": "自定义标签、社区矫正人员"}]
+    path = write_csv(tmp_path / "red.csv", rows)
+    [warning] = validate_json(run, path)[1]["problems"]
+    assert warning["value"] == "自定义标签、重点人员"
+    config = tmp_path / "cardgen.toml"
+    config.write_text("[privacy]\nred_subtype = true\n", encoding="utf-8")
+    [warning] = validate_json(run, path, "--config", config)[1]["problems"]
+    assert warning["value"] == "自定义标签、社区矫正人员"
+
+def test_names_ids_and_phones_stay_masked(tmp_path: Path, run: Run) -> None:
+    rows = [{**household_rows()[0], "姓名": "张秀英" + RARE, "联系电话": "138123",
+             "身份证号": WRONG_CHECK_ID}]
+    code, report = validate_json(run, write_csv(tmp_path / "masked.csv", rows))
+    assert code == 1
+    values = {p["field"]: p["value"] for p in report["problems"]}
+    assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X"}
+
+
+# ---- numbers in JSON ---------------------------------------------------------------------
+
+def test_a_json_integer_id_number_is_exact_and_accepted(tmp_path: Path,
+                                                        config: Config) -> None:
+    """JSON integers are read whole; the 15-digit loss is a spreadsheet cell's."""
+    path = tmp_path / "ints.json"
+    path.write_text(json.dumps([{"户编号": 1, "members": [
+        {"姓名": "王芳", "与户主关系": "户主", "身份证号": int(VALID_ID)}]}]),
+        encoding="utf-8")
+    loaded = load(path, config, TODAY)
+    assert loaded.dataset.problems == []
+    assert loaded.dataset.households[0].members[0].id_number == VALID_ID
+    path.write_text(json.dumps([{"户编号": 1, "members": [
+        {"姓名": "王芳", "与户主关系": "户主", "身份证号": float(VALID_ID)}]}]),
+        encoding="utf-8")
+    [error] = load(path, config, TODAY).dataset.errors
+    assert error.field == "id_number" and "stored as a number" in error.message
+
+
+# ---- a dwelling lived in by nobody ---------------------------------------------------------
+
+def test_owner_occupied_but_nobody_lives_there_is_a_warning(tmp_path: Path,
+                                                            config: Config) -> None:
+    """自住 with no one in it: the card says 空置房屋 · 无人居住 but, as DOMAIN §2 has it,
+    only 空置 dwellings are green; the colour stays the rules' and a warning says why."""
+    header = ["户编号", "地址", "房屋状态", "姓名", "与户主关系", "居住状态"]
+    rows = [{"户编号": "A1", "地址": "一号", "房屋状态": "自住"},
+            {"户编号": "A2", "地址": "二号", "房屋状态": "自有", "姓名": "王芳",
+             "与户主关系": "户主", "居住状态": "外出"},
+            {"户编号": "A2", "姓名": "李强", "居住状态": "空挂"},
+            {"户编号": "V1", "地址": "三号", "房屋状态": "空置"},
+            {"户编号": "A3", "地址": "四号", "房屋状态": "自住", "姓名": "赵六",
+             "与户主关系": "户主", "居住状态": "外出"},
+            {"户编号": "A3", "姓名": "赵七", "居住状态": "常住"},
+            {"户编号": "R1", "地址": "五号", "房屋状态": "出租"}]
+    loaded = load(write_csv(tmp_path / "lived-in.csv", rows, header=header), config, TODAY)
+    warnings = {p.household_id: p for p in loaded.dataset.problems}
+    assert set(warnings) == {"A1", "A2"}
+    empty, away = warnings["A1"], warnings["A2"]
+    assert (empty.severity, empty.row, empty.column, empty.field, empty.value) == \
+        ("warning", 2, "房屋状态", "housing", "自住")
+    assert "空置房屋 · 无人居住" in empty.message and "make 房屋状态 空置" in empty.message
+    assert (away.row, away.column, away.value) == (3, "房屋状态", "自有")
+    assert "外出 or 空挂" in away.message and "correct the 居住状态 column" in away.message
+    colours = {hid: category.key for hid, category in loaded.categories.items()}
+    assert colours == {"A1": "yellow", "A2": "yellow", "V1": "green", "A3": "yellow",
+                       "R1": "blue"}
