@@ -122,7 +122,8 @@ def test_hostile_text_in_every_field_is_printed_inert(hostile_file: Path, tmp_pa
     for pdf in pdfs:
         assert_inert(pdf)
     text = pdftotext(card)
-    assert "{{ 7*7 }}" in text and "49" not in text  # template syntax stays text
+    # template syntax stays text (a "49" elsewhere could be the trap server's port)
+    assert "{{ 7*7 }}" in text and "{% include" in text
     assert "<script>" in text and "root:" not in text  # and no file was read into it
     covers = " ".join(pdftotext(pdf, 1) for pdf in books.glob("*.pdf"))
     assert "<img" in covers or "社区<img" in covers.replace(" ", "")
