@@ -166,9 +166,3 @@ class Dataset:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.WARNING]
-
-    def errors_by_household(self) -> dict[str | None, list[Problem]]:
-        grouped: dict[str | None, list[Problem]] = {}
-        for problem in self.errors:
-            grouped.setdefault(problem.household_id, []).append(problem)
-        return grouped

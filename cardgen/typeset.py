@@ -98,9 +98,6 @@ class Typesetter:
         self._lines[key] = result
         return result
 
-    def fit(self, text: str, width_em: float, bold: bool = False) -> bool:
-        return self.width(text, bold) <= width_em
-
 
 def _wide(char: str) -> bool:
     return unicodedata.east_asian_width(char) in _WIDE
