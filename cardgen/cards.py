@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
@@ -191,7 +192,7 @@ class CardPage:
     continued: bool  # more members follow on the next page
 
 
-@dataclass
+@dataclass(slots=True)
 class Card:
     """Everything one household's card prints, already masked and paginated."""
 
@@ -241,6 +242,7 @@ class Card:
 
     @classmethod
     def from_data(cls, data: tuple[Any, ...], config: Config) -> Card:
+        data = _shared(data)  # a ledger holds 20,000 cards: one object per repeated text
         (household_id, colour, category, reasons, visit, community, grid, address, housing,
          marks, show_owner, owner, owner_phone, grid_worker, grid_worker_phone, vacant,
          stickers, chips, pages, ledger_number, emergency, member_count,
@@ -254,6 +256,14 @@ class Card:
                   for number, members, continued in pages),
             ledger_number, emergency, member_count=member_count,
             household_grow=household_grow)
+
+
+def _shared(value: Any) -> Any:
+    if type(value) is str:
+        return sys.intern(value) if len(value) <= 32 else value
+    if type(value) is tuple:
+        return tuple(_shared(item) for item in value)
+    return value
 
 
 def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,

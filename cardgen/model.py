@@ -92,7 +92,7 @@ class Member:
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-@dataclass
+@dataclass(slots=True)
 class Household:
     """One dwelling's card: household fields and its members (none for a vacant dwelling)."""
 

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import sys
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -211,6 +212,15 @@ def _xlsx_table(data: bytes, source: str, sheet_name: str | None,
     return rows(), []
 
 
+SHARED_UP_TO = 32  # characters: community, grid, estate, relation, sex … repeat on every row
+
+
+def shared(text: str) -> str:
+    """One string object for every cell with this short text (a 20,000-household district
+    repeats its community, grid and estate names on every row: 30 MB of copies)."""
+    return sys.intern(text) if len(text) <= SHARED_UP_TO else text
+
+
 def cell_text(value: Any) -> str:
     """A spreadsheet value as the text a person sees in it."""
     if type(value) is str:
@@ -286,7 +296,7 @@ def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, con
             value = values[index] if index < len(values) else None
             text = cell_text(value)
             if text:
-                texts[canonical] = text[:longest]
+                texts[canonical] = shared(text[:longest])
                 if not isinstance(value, str):
                     raws = raws or {}
                     raws[canonical] = value
@@ -340,7 +350,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
                 continue
             text = cell_text(value)
             if text:
-                texts[canonical] = text[:config.limits.cell_chars + 1]
+                texts[canonical] = shared(text[:config.limits.cell_chars + 1])
                 columns[canonical] = f"{where}.{key}"
                 if isinstance(value, float):  # a JSON integer is read whole: exact, no raw
                     raws[canonical] = value
