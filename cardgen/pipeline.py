@@ -93,8 +93,18 @@ class Printed:
     warnings: list[Problem] = field(default_factory=list)
 
 
+def check_file(loaded: Loaded, what: str) -> None:
+    """Refuse to print from a file with errors that belong to no household (two columns
+    meaning one field, a wrong JSON shape): every card could come out wrong."""
+    errors = [p for p in loaded.dataset.errors if p.household_id is None]
+    if errors:
+        raise DataRefused(f"{what}: the file itself has errors (not one household's); "
+                          "nothing was written", errors)
+
+
 def check_printable(loaded: Loaded, households: list[Household], what: str) -> None:
     """Refuse to draw households that have errors (characters no font has among them)."""
+    check_file(loaded, what)
     errors = loaded.errors_of(households)
     if errors:
         raise DataRefused(f"{what}: {len({p.household_id for p in errors})} selected "
@@ -330,6 +340,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     cache = cache or Cache(None)
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
+    check_file(loaded, "ledger")  # --skip-invalid cannot skip these
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
     bad_ids = {p.household_id for p in blocking}

@@ -11,7 +11,7 @@ import sys
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -365,6 +365,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
         if not isinstance(members, list):
             raise InputError(f"{source}: {where}.members must be a list of people")
         base_columns: dict[str, str] = {}
+        found = len(records.problems)
         base, base_raws = to_values(household, where, base_columns)
         if not members:
             records.rows.append(Row(source, None, dict(base), base_columns, where,
@@ -377,6 +378,10 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             texts, raws = to_values(member, at, columns)
             records.rows.append(Row(source, None, {**base, **texts}, columns, at,
                                     {**base_raws, **raws} or None))
+        hid = base.get("household_id")
+        records.problems[found:] = [  # a bad value belongs to its household, if it names one
+            replace(p, household_id=hid) if p.severity is Severity.ERROR and hid else p
+            for p in records.problems[found:]]
         if len(records.rows) > config.limits.rows:
             raise InputError(f"{source}: more than {config.limits.rows} people; the limit "
                              "is [limits] rows: split the file, by grid for example")

@@ -49,6 +49,9 @@ def make_selection(config: Config, households: tuple[str, ...] = (),
 def select_households(households: list[Household], categories: dict[str, Category],
                       selection: Selection) -> list[Household]:
     """The households the selection names, in input order; an unknown number is an error."""
+    if not households:
+        raise NothingSelected("the input holds no household records; `cardgen validate` "
+                              "shows what was read")
     known = {h.household_id for h in households}
     missing = [h for h in selection.households if h not in known]
     if missing:

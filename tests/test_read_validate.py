@@ -118,6 +118,42 @@ def test_json_input_of_households_with_members(tmp_path: Path, run: Run) -> None
     assert (code, report["households"], report["members"]) == (0, 2, 2)
 
 
+def test_a_json_value_of_the_wrong_type_stops_its_household(tmp_path: Path,
+                                                            run: Run) -> None:
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([
+        {"户编号": "J1", "地址": "一号院", "members": [{"姓名": "王芳", "备注": ["a", "b"]}]},
+        {"户编号": "J2", "地址": "二号院", "members": [{"姓名": "李强"}]},
+    ], ensure_ascii=False), encoding="utf-8")
+    code, report = validate_json(run, path)
+    [problem] = [p for p in report["problems"] if p["severity"] == "error"]
+    assert code == 1 and problem["column"] == "[0].members[0].备注"
+    result = run("reprint", path, "-o", tmp_path / "all.pdf", "--date", DATE)
+    assert result.exit_code == 1 and "1 selected household(s) have errors" in result.output
+    assert not (tmp_path / "all.pdf").exists()
+    result = run("reprint", path, "--household", "J2", "-o", tmp_path / "j2.pdf",
+                 "--date", DATE)
+    assert result.exit_code == 0, result.output
+
+
+def test_an_error_of_the_whole_file_stops_every_card(tmp_path: Path, run: Run) -> None:
+    rows = [{**row, "住址": row["地址"]} for row in household_rows("H1")]
+    path = write_csv(tmp_path / "twice.csv", rows, header=[*HEADER, "住址"])
+    assert run("validate", path).exit_code == 1
+    for command in (["reprint", path, "-o", tmp_path / "x.pdf"],
+                    ["ledger", path, "-o", tmp_path / "books", "--skip-invalid"]):
+        result = run(*command, "--date", DATE)
+        assert result.exit_code == 1, result.output
+        assert "the file itself has errors" in result.output and "住址" in result.output
+    assert not (tmp_path / "x.pdf").exists() and not (tmp_path / "books").exists()
+
+
+def test_a_file_without_records_says_so(tmp_path: Path, run: Run) -> None:
+    path = write_csv(tmp_path / "empty.csv", [])
+    result = run("reprint", path, "-o", tmp_path / "x.pdf", "--date", DATE)
+    assert result.exit_code == 1 and "no household records" in result.output
+
+
 def test_every_problem_is_reported_at_once_with_its_place(tmp_path: Path, run: Run) -> None:
     rows = [
         *household_rows("H1"),
