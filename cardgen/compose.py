@@ -353,12 +353,12 @@ class Composer:
         """Fonts, page tree, document information, catalog and cross-references."""
         if self._slots:
             self._sheet()
-        for face, glyphs in self.log.glyphs.items():
-            used = self._glyphs.setdefault(face.family, {})
+        for face, glyphs in self.log.glyphs.items():  # what cardgen drew itself
             self._family_font(face.family)
+            used = self._glyphs[face.family]
             for glyph, shown in glyphs.items():
                 if shown or glyph not in used:
-                    used[glyph] = shown or used.get(glyph, "")
+                    used[glyph] = shown
         writer = self.writer
         writer.object(self._fonts, b"<<" + b"".join(
             b"%s %d 0 R " % (resource_name(self.faces[family]).encode(), font)

@@ -9,6 +9,7 @@ called directly through cffi.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -117,14 +118,14 @@ def read_widths(widths: list[Any]) -> dict[int, float]:
     while position < len(widths):
         start = int(widths[position])
         following = widths[position + 1]
-        if isinstance(following, (list, tuple)) or hasattr(following, "as_list"):
-            for offset, value in enumerate(following):
-                out[start + offset] = float(value)
-            position += 2
-        else:
+        if isinstance(following, (int, float, Decimal)):  # first last w
             for glyph in range(start, int(following) + 1):
                 out[glyph] = float(widths[position + 2])
             position += 3
+        else:  # start [w w …]
+            for offset, value in enumerate(following):
+                out[start + offset] = float(value)
+            position += 2
     return out
 
 
