@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from cardgen.cards import PT, Card, Column, Layout
-from cardgen.categorise import shown_flag
 from cardgen.config import Config
+from cardgen.flags import shown_flag
 from cardgen.model import Household
 from cardgen.typeset import Typesetter
 

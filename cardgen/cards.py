@@ -16,8 +16,8 @@ import sys
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
-from cardgen.categorise import shown_flag
 from cardgen.config import Colour, Config, Paper
+from cardgen.flags import shown_flag
 from cardgen.idnumber import mask_id
 from cardgen.model import Category, Household, Member
 from cardgen.typeset import Typesetter

@@ -6,6 +6,7 @@ import datetime as dt
 
 from cardgen import labels
 from cardgen.config import Config, Rule
+from cardgen.flags import shown_flag
 from cardgen.model import Category, Household, Member, Problem, Severity
 
 
@@ -59,13 +60,6 @@ def rule_colour(household: Household, config: Config,
         if reasons is not None:
             return rule.colour, reasons
     return config.default_colour, (labels.REASON_DEFAULT,)
-
-
-def shown_flag(flag: str, config: Config) -> str:
-    """A flag as the card may print it: red sub-types hidden unless privacy allows them."""
-    if flag in config.red_subtypes and not config.show_red_subtype:
-        return config.red_category
-    return flag
 
 
 def _match(rule: Rule, household: Household, config: Config,

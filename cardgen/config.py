@@ -117,6 +117,10 @@ class Config:
     sticker_slots: tuple[str, ...]
     red_subtypes: tuple[str, ...]
     red_category: str
+    care_subtypes: tuple[str, ...]
+    care_category: str
+    flag_marginal: tuple[str, ...]
+    flag_by_words: tuple[tuple[str, tuple[str, ...]], ...]
     flag_also: dict[str, tuple[str, ...]]
     flag_spellings: dict[str, str]  # lower-case spelling -> canonical flag
     housing_spellings: dict[str, str]
@@ -128,6 +132,7 @@ class Config:
     full_id: bool
     show_birth_date: bool
     show_red_subtype: bool
+    show_care_subtype: bool
     papers: dict[str, Paper]
     default_paper: str
     impositions: dict[str, Imposition]
@@ -362,6 +367,10 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         sticker_slots=_slots(r),
         red_subtypes=r.texts("flags.red_subtypes"),
         red_category=r.text("flags.red_category"),
+        care_subtypes=r.texts("flags.care_subtypes"),
+        care_category=r.text("flags.care_category"),
+        flag_marginal=r.texts("flags.marginal"),
+        flag_by_words=_flags_by_words(r),
         flag_also={k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()},
         flag_spellings=_flag_spellings(r),
         housing_spellings=r.spellings("housing"),
@@ -373,6 +382,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         full_id=r.boolean("privacy.full_id"),
         show_birth_date=r.boolean("privacy.birth_date"),
         show_red_subtype=r.boolean("privacy.red_subtype"),
+        show_care_subtype=r.boolean("privacy.care_subtype"),
         papers=papers,
         default_paper=default_paper,
         impositions={name: _imposition(r, f"impositions.{name}", name, value, papers)
@@ -476,10 +486,30 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
 
 
 def _flag_spellings(r: _Reader) -> dict[str, str]:
-    spellings = r.spellings("flags.aliases")
+    """Normalised spelling (NFKC, no spaces, lower case) -> canonical flag."""
+    from cardgen.flags import normalise
+
+    spellings = {normalise(spelling): canonical
+                 for spelling, canonical in r.spellings("flags.aliases").items()}
     for canonical in list(spellings.values()):
-        spellings.setdefault(canonical.lower(), canonical)
+        spellings.setdefault(normalise(canonical), canonical)
     return spellings
+
+
+def _flags_by_words(r: _Reader) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    from cardgen.flags import normalise
+
+    found = r.get("flags.by_words")
+    if not isinstance(found, list):
+        raise r.fail("flags.by_words", "must be a list of [[flags.by_words]] tables")
+    rules = []
+    for index, raw in enumerate(found, 1):
+        at = f"flags.by_words[{index}]"
+        if not isinstance(raw, dict) or set(raw) != {"flag", "words"}:
+            raise r.fail(at, "must be a table with `flag` and `words`")
+        rules.append((r.text(f"{at}.flag", raw["flag"]),
+                      tuple(normalise(w) for w in r.texts(f"{at}.words", raw["words"]))))
+    return tuple(rules)
 
 
 def _slots(r: _Reader) -> tuple[str, ...]:

@@ -25,10 +25,11 @@ from cardgen.assemble import (
 from cardgen.cache import Cache
 from cardgen.canvas import Canvas
 from cardgen.cards import Card
-from cardgen.categorise import categorise_all, shown_flag
+from cardgen.categorise import categorise_all
 from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
 from cardgen.errors import DataRefused, NothingSelected, UsageError
+from cardgen.flags import shown_flag
 from cardgen.fonts import font_set
 from cardgen.glyphs import coverage
 from cardgen.model import Category, Dataset, Household, Problem, Severity

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from cardgen.config import COLOUR_KEYS, Config
 from cardgen.errors import NothingSelected, UsageError
+from cardgen.flags import read_flag
 from cardgen.model import Category, Household
 
 
@@ -36,7 +37,8 @@ def make_selection(config: Config, households: tuple[str, ...] = (),
         keys.append(key)
     canonical = []
     for flag in flags:
-        known = config.flag_spellings.get(flag.strip().lower())
+        reading = read_flag(flag, config)
+        known = reading.flag if reading.known and reading.how != "words" else None
         if known is None:
             raise UsageError(f"--flag {flag!r} is no flag cardgen knows; use one of: "
                              + ", ".join(config.known_flags))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardgen.canvas import BLACK, Canvas, pattern_ink, rgb
-from cardgen.categorise import shown_flag
 from cardgen.config import Colour as PaletteColour
 from cardgen.config import Config, Sheet
 from cardgen.draw import GREY, WHITE, Pen, summarise
+from cardgen.flags import shown_flag
 from cardgen.model import Category, Household
 from cardgen.typeset import Typesetter
 

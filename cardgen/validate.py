@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from cardgen import glyphs, labels
 from cardgen.config import Config
+from cardgen.flags import hidden, printed_as, read_flag, shown_written, split_flags
 from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
 from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
@@ -55,20 +56,6 @@ def mask_value(field: str | None, text: str) -> str:
     return text
 
 
-def shown_flags(text: str, config: Config) -> str:
-    """A flags cell as a problem may quote it: as written (a flag is no personal identifier,
-    and the user must see which one is wrong), but red's sub-types shown as their category,
-    like on the card, unless [privacy] red_subtype allows them."""
-    if config.show_red_subtype:
-        return text
-    parts = split_flags(text, config.flag_separators)
-    red = [config.flag_spellings.get(part.lower()) in config.red_subtypes for part in parts]
-    if not any(red):
-        return text
-    return "、".join(config.red_category if hidden else part
-                    for part, hidden in zip(parts, red, strict=True))
-
-
 class _Collector:
     """Problems of one validation run; knows how to point at a row's cell."""
 
@@ -83,7 +70,7 @@ class _Collector:
         shown = value if value is not None else text
         if shown is not None:
             if field == "flags":
-                shown = shown_flags(shown, self.config)
+                shown = shown_written(shown, self.config)
             shown = mask_value(field, shown)
         self.problems.append(Problem(severity, row.source, row.row, column, field, shown,
                                      message, household_id))
@@ -404,24 +391,23 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
     member.birth_date = checked.birth_date
 
 
-def split_flags(text: str, separators: str) -> list[str]:
-    parts = [text]
-    for separator in separators:
-        parts = [piece for part in parts for piece in part.split(separator)]
-    return [part.strip() for part in parts if part.strip()]
-
-
 def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tuple[str, ...]:
     flags: list[str] = []
     for position, part in enumerate(split_flags(text, config.flag_separators), 1):
-        canonical = config.flag_spellings.get(part.lower())
-        if canonical is None:  # shown as written: a flag is no personal identifier
-            out.warn(row, "flags", f"flag {position} ('{mask_value('flags', part)}') is "
-                     "no flag cardgen knows; it is printed in the overflow row (known: "
+        reading = read_flag(part, config)
+        if not reading.known:  # shown as written: the user must see which one it is
+            out.warn(row, "flags", f"flag {position} ('{part}') is no flag cardgen knows; "
+                     "it is printed as written in the overflow row; if it means a known "
+                     "flag, add this spelling to [flags.aliases] in the config (known: "
                      + "、".join(config.known_flags) + ")", hid)
-            canonical = part
-        if canonical not in flags:
-            flags.append(canonical)
+        elif reading.how == "words":
+            shown = printed_as(reading, config) if hidden(reading, config) else part
+            out.warn(row, "flags", f"flag {position} ('{shown}') is no spelling cardgen "
+                     f"knows; it is read as {printed_as(reading, config)} by the words in it; "
+                     "if that is wrong, add this spelling to [flags.aliases] in the config",
+                     hid)
+        if reading.flag not in flags:
+            flags.append(reading.flag)
     return tuple(flags)
 
 
