@@ -28,13 +28,14 @@ from pathlib import Path
 
 import psutil
 
-from cardgen.canvas import ink_for
-from cardgen.cards import Card, build_card, layout_for
 from cardgen.config import load_config
-from cardgen.fonts import font_set
+from cardgen.layout.cards import Card, build_card
+from cardgen.layout.colours import ink_for
+from cardgen.layout.fonts import font_set
+from cardgen.layout.geometry import layout_for
+from cardgen.layout.typeset import Typesetter
 from cardgen.pipeline import load
 from cardgen.samplegen import generate, to_csv
-from cardgen.typeset import Typesetter
 
 DATE = "2026-11-29"
 TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from cardgen.cli import INTERRUPTED, main
+from cardgen.cli.commands import INTERRUPTED, main
 
 try:
     main()

@@ -10,6 +10,7 @@ deleting the entries used least recently. `--no-cache` (or CARDGEN_CACHE_DIR=off
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import tempfile
@@ -27,6 +28,14 @@ def key(*parts: object) -> str:
         digest.update(part if isinstance(part, bytes) else repr(part).encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of every module of the package: what cards look like depends on all of them."""
+    package = Path(__file__).parent
+    return key(*(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes()
+                 for path in sorted(package.rglob("*.py"))))
 
 
 def file_identity(path: Path) -> tuple[str, int, int]:

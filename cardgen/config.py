@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cardgen.errors import ConfigError
+from cardgen.text import fold
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
 COLOUR_KEYS = ("red", "orange", "yellow", "blue", "green")
@@ -487,18 +488,14 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
 
 def _flag_spellings(r: _Reader) -> dict[str, str]:
     """Normalised spelling (NFKC, no spaces, lower case) -> canonical flag."""
-    from cardgen.flags import normalise
-
-    spellings = {normalise(spelling): canonical
+    spellings = {fold(spelling): canonical
                  for spelling, canonical in r.spellings("flags.aliases").items()}
     for canonical in list(spellings.values()):
-        spellings.setdefault(normalise(canonical), canonical)
+        spellings.setdefault(fold(canonical), canonical)
     return spellings
 
 
 def _flags_by_words(r: _Reader) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    from cardgen.flags import normalise
-
     found = r.get("flags.by_words")
     if not isinstance(found, list):
         raise r.fail("flags.by_words", "must be a list of [[flags.by_words]] tables")
@@ -508,7 +505,7 @@ def _flags_by_words(r: _Reader) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if not isinstance(raw, dict) or set(raw) != {"flag", "words"}:
             raise r.fail(at, "must be a table with `flag` and `words`")
         rules.append((r.text(f"{at}.flag", raw["flag"]),
-                      tuple(normalise(w) for w in r.texts(f"{at}.words", raw["words"]))))
+                      tuple(fold(w) for w in r.texts(f"{at}.words", raw["words"]))))
     return tuple(rules)
 
 

@@ -1,8 +1,43 @@
-"""Domain exceptions. The core raises these; only the CLI turns them into exit statuses."""
+"""Problems and exceptions. The core collects problems as data and raises these exceptions;
+only the CLI (and the web layer) turn them into exit statuses and messages."""
 
 from __future__ import annotations
 
-from cardgen.model import Problem
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the input: where it is, what it is, and what would fix it.
+
+    `value` is already masked where the field holds personal data.
+    """
+
+    severity: Severity
+    source: str
+    row: int | None
+    column: str | None
+    field: str | None
+    value: str | None
+    message: str
+    household_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "source": self.source,
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "value": self.value,
+            "message": self.message,
+        }
 
 
 class CardgenError(Exception):

@@ -1,4 +1,5 @@
-"""The one place the stages meet: read → validate → categorise → render → assemble → write."""
+"""The one place the stages meet: read → validate → categorise → layout → draw/compose →
+assemble → write. The CLI and the web page call these functions only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from cardgen.assemble import (
+from cardgen.book.ledger import (
     LedgerPlan,
     group_households,
     ledger_numbers,
@@ -23,18 +24,28 @@ from cardgen.assemble import (
     plan_ledger,
 )
 from cardgen.cache import Cache
-from cardgen.canvas import Canvas
-from cardgen.cards import Card
-from cardgen.categorise import categorise_all
-from cardgen.compose import Composer
 from cardgen.config import Config, Sheet
-from cardgen.errors import DataRefused, NothingSelected, UsageError
-from cardgen.flags import shown_flag
-from cardgen.fonts import font_set
-from cardgen.glyphs import coverage
-from cardgen.model import Category, Dataset, Household, Problem, Severity
-from cardgen.press import (
-    Press,
+from cardgen.data.categorise import categorise_all
+from cardgen.data.flags import shown_flag
+from cardgen.data.model import Category, Dataset, Household
+from cardgen.data.read import read_records
+from cardgen.data.select import Selection, select_households
+from cardgen.data.validate import validate_records
+from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, UsageError
+from cardgen.frame.render import (
+    DocInfo,
+    Frame,
+    PrintOptions,
+    check_options,
+)
+from cardgen.layout.cards import Card
+from cardgen.layout.fonts import coverage, font_set
+from cardgen.layout.geometry import MM
+from cardgen.layout.typeset import Typesetter
+from cardgen.pdf.canvas import Canvas
+from cardgen.pdf.compose import Composer
+from cardgen.pdf.print_run import (
+    PrintRun,
     add_card,
     add_drawn_page,
     card_frame,
@@ -42,16 +53,6 @@ from cardgen.press import (
     index_page_data,
     make_cards,
 )
-from cardgen.read import read_records
-from cardgen.render import (
-    DocInfo,
-    Frame,
-    PrintOptions,
-    check_options,
-)
-from cardgen.select import Selection, select_households
-from cardgen.typeset import Typesetter
-from cardgen.validate import validate_records
 from cardgen.workers import Setup, Workers
 from cardgen.write import atomic_file, check_output, write_atomic
 
@@ -118,20 +119,20 @@ def warnings_of(loaded: Loaded, chosen: list[Household]) -> list[Problem]:
     return [p for p in loaded.dataset.warnings if p.household_id is None or p.household_id in ids]
 
 
-def cards_document(loaded: Loaded, chosen: list[Household], press: Press, emergency: bool,
+def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, emergency: bool,
                    out: IO[bytes]) -> list[Card]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
-    cards = make_cards(chosen, loaded.categories, loaded.numbers, press, emergency)
+    cards = make_cards(chosen, loaded.categories, loaded.numbers, printing, emergency)
     frames = list(dict.fromkeys(card_frame(card, page.number, False)
                                 for card in cards for page in card.pages))
-    composer = press.composer(out)
+    composer = printing.composer(out)
     try:
-        composer.add_frames(press.frames(frames))
-        for data in drawn_cards(cards, press, duplex=False):
-            add_card(composer, press, data)
+        composer.add_frames(printing.frames(frames))
+        for data in drawn_cards(cards, printing, duplex=False):
+            add_card(composer, printing, data)
         title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
                              else f"{len(chosen)}户")
-        composer.finish(title, loaded.today.isoformat(), press.options.pdf_variant)
+        composer.finish(title, loaded.today.isoformat(), printing.options.pdf_variant)
     finally:
         composer.close()
     return cards
@@ -145,13 +146,13 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     cache = cache or Cache(None)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "reprint")
-    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+    printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     with atomic_file(out) as handle:
-        cards = cards_document(loaded, chosen, press, emergency, handle)
+        cards = cards_document(loaded, chosen, printing, emergency, handle)
     elsewhere = {p.household_id for p in loaded.dataset.errors} - \
         {h.household_id for h in chosen}
     pages = sum(c.page_count for c in cards)
-    return Printed(out, len(chosen), press.sheets(1, pages)[1], len(elsewhere),
+    return Printed(out, len(chosen), printing.sheets(1, pages)[1], len(elsewhere),
                    warnings_of(loaded, chosen))
 
 
@@ -167,9 +168,9 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                Selection(households=(household,)))
     check_printable(loaded, chosen, "preview")
-    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+    printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     pdf = io.BytesIO()
-    cards_document(loaded, chosen, press, emergency, pdf)
+    cards_document(loaded, chosen, printing, emergency, pdf)
     document = pypdfium2.PdfDocument(pdf.getvalue())
     try:
         images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
@@ -192,7 +193,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
 def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
              cache: Cache | None = None) -> Printed:
     """Label sheets: a colour-tab label and flag stickers per household, in ledger order."""
-    from cardgen.stickers import draw_sheet, labels_for, place
+    from cardgen.pdf.stickers import draw_sheet, labels_for, place
 
     check_output(out, [loaded.source])
     if not 0 <= skip < sheet.labels:
@@ -204,9 +205,8 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     check_printable(loaded, chosen, "stickers")
     typesetter = Typesetter(font_set(loaded.config, cache))
     labels = labels_for(chosen, loaded.categories, loaded.numbers, loaded.config)
-    points = 72 / 25.4
     with atomic_file(out) as handle:
-        composer = Composer(handle, (sheet.page[0] * points, sheet.page[1] * points),
+        composer = Composer(handle, (sheet.page[0] * MM, sheet.page[1] * MM),
                             typesetter.fonts.by_family(), cache)
         try:
             for placed in place(labels, sheet, skip):
@@ -287,25 +287,25 @@ def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
     return list(dict.fromkeys(frames))
 
 
-def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
+def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: PrintRun,
                    duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
                    workers: Workers | None = None) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
     with out.open("wb") as handle:
-        return _compose_ledger(plan, number, covers, press, duplex, handle, advance, workers)
+        return _compose_ledger(plan, number, covers, printing, duplex, handle, advance, workers)
 
 
-def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
+def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
                     workers: Workers | None) -> int:
-    composer = press.composer(out)
+    composer = printing.composer(out)
     try:
-        composer.add_frames(press.frames(ledger_frames(plan, duplex)))
+        composer.add_frames(printing.frames(ledger_frames(plan, duplex)))
         composer.add_pdf(covers, page=number)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
-        drawn = drawn_cards(plan.cards, press, duplex, workers.drawer() if workers else None)
+        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -314,19 +314,19 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, press: Press,
                 page += 1
             elif page in index_pages:
                 position = page - plan.index_first_page + 1
-                add_drawn_page(composer, press, index_page_data(
-                    plan, index_pages[page], position, page, verso, press),
+                add_drawn_page(composer, printing, index_page_data(
+                    plan, index_pages[page], position, page, verso, printing),
                     Frame("", verso=verso))
                 page += 1
             else:
                 card = first_pages[page]
-                add_card(composer, press, next(drawn))
+                add_card(composer, printing, next(drawn))
                 if advance:
                     advance(1)
                 page += card.page_count
-        composer.finish(f"五色户卡台账 {plan.title}", press.words.date,
-                        press.options.pdf_variant)
-        return press.sheets(1, composer.page_count)[1]
+        composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
+                        printing.options.pdf_variant)
+        return printing.sheets(1, composer.page_count)[1]
     finally:
         composer.close()
 
@@ -356,7 +356,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                               "written")
     prepare_folder(folder)
 
-    press = Press.start(loaded.config, options, templates, loaded.today, cache)
+    printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     groups = group_households(printable, by)
     skipped_by_group = group_households(skipped_households, by)
     total_cards = len(printable)
@@ -372,24 +372,24 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         progress(0, total_cards)
     doc = DocInfo("五色户卡台账", loaded.today, duplex)
     taken: set[str] = set()
-    workers = Workers(Setup(loaded.config, press.options, templates, loaded.today,
+    workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20), jobs)
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     try:
         files, entries, pages = [], [], 0
         for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(households, loaded.categories, loaded.numbers, press,
+            cards = make_cards(households, loaded.categories, loaded.numbers, printing,
                                emergency, workers.builder())
             skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
                        for h in ledger_order(skipped_by_group.get(name, []))]
-            plan = plan_ledger(name, households, cards, loaded.config, press.layout,
-                               press.typesetter, emergency, duplex,
+            plan = plan_ledger(name, households, cards, loaded.config, printing.layout,
+                               printing.typesetter, emergency, duplex,
                                describe_selection(selection, loaded), skipped, taken)
-            covers = press.covers([plan], doc)
-            pages += compose_ledger(plan, 0, covers, press, duplex, work / plan.file_name,
+            covers = printing.covers([plan], doc)
+            pages += compose_ledger(plan, 0, covers, printing, duplex, work / plan.file_name,
                                     advance, workers)
             entries.append(manifest_entry(plan, plan.title, {
-                card.household_id: press.sheets(card.first_page, card.page_count)
+                card.household_id: printing.sheets(card.first_page, card.page_count)
                 for card in plan.cards}))
             files.append(folder / plan.file_name)
             del cards, plan

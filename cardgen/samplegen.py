@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from cardgen.idnumber import check_digit
+from cardgen.data.idnumber import check_digit
 
 HEADERS = ("户编号", "社区", "网格", "网格员", "网格员电话", "小区", "楼栋", "单元",
            "门牌号", "房屋状态", "一人多套房", "经常变换居住地", "出租出售计划", "房主",

@@ -14,10 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cardgen.cards import Card
 from cardgen.config import Config
-from cardgen.model import Category, Household
-from cardgen.press import Parallel, Press, build_one, draw_card_data
+from cardgen.data.model import Category, Household
+from cardgen.layout.cards import Card
+from cardgen.pdf.print_run import Parallel, PrintRun, build_one, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
 
@@ -36,41 +36,41 @@ class Setup:
     cache_max_mb: int
 
 
-_press: Press | None = None
+_printing: PrintRun | None = None
 
 
 def _start(setup: Setup) -> None:
-    global _press
+    global _printing
     from cardgen.cache import Cache
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
 
-    _press = Press.start(setup.config, setup.options, setup.templates, setup.today,
+    _printing = PrintRun.start(setup.config, setup.options, setup.templates, setup.today,
                          Cache(setup.cache_folder, setup.cache_max_mb * 2**20))
 
 
 def build_chunk(work: list[tuple[Household, Category, str, bool, str]]) -> list[bytes]:
     """Card data (marshal) for (household, category, ledger number, emergency, key)."""
-    assert _press is not None
+    assert _printing is not None
     built = []
     for household, category, number, emergency, source in work:
-        card = build_one(household, category, number, emergency, _press)
+        card = build_one(household, category, number, emergency, _printing)
         data = marshal.dumps(card.to_data())
-        _press.cache.put("cards", source, data)
+        _printing.cache.put("cards", source, data)
         built.append(data)
     return built
 
 
 def draw_chunk(work: list[tuple[bytes, str, int, bool, str]]) -> list[bytes]:
     """Drawn pages (marshal, as the cache keeps them) for (card data, key, first page, …)."""
-    assert _press is not None
+    assert _printing is not None
     drawn = []
     for data, source, first_page, duplex, name in work:
-        card = Card.from_data(marshal.loads(data), _press.config)
+        card = Card.from_data(marshal.loads(data), _printing.config)
         card.source_key = source
         card.first_page = first_page
-        stored = draw_card_data(card, _press, duplex)
-        _press.cache.put("cards", name, stored)
+        stored = draw_card_data(card, _printing, duplex)
+        _printing.cache.put("cards", name, stored)
         drawn.append(stored)
     return drawn
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 
 

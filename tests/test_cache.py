@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cardgen.cache import Cache
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from cardgen.samplegen import generate, to_csv
 from tests.conftest import DATE
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cardgen.cards import layout_for
 from cardgen.config import Config
-from cardgen.render import ENGINE_WARNINGS
+from cardgen.frame.render import ENGINE_WARNINGS
+from cardgen.layout.geometry import layout_for
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -271,13 +271,14 @@ def test_a_combining_mark_no_font_has_stops_too(run: Run, tmp_path: Path) -> Non
 
 def test_the_glyph_check_counts_tabs_and_line_breaks(config: Config) -> None:
     """Text that did not come through the readers is checked as it would be drawn."""
-    from cardgen.glyphs import missing_glyphs
-    from cardgen.model import Household, Member
+    from cardgen.data.glyphs import missing_glyphs
+    from cardgen.data.model import Household, Member
+    from cardgen.layout.fonts import coverage
 
     household = Household("H1", "made.csv", 2, address="一号院\t2栋",
                           members=[Member("王芳", notes="腿脚不便\n需上门", row=2)])
     found = {(p.field, re.findall(r"U\+[0-9A-F]+", p.message)[0])
-             for p in missing_glyphs([household], config)}
+             for p in missing_glyphs([household], coverage(config))}
     assert found == {("address", "U+0009"), ("notes", "U+000A")}
 
 
@@ -321,7 +322,7 @@ def test_the_shipped_font_metrics_belong_to_the_shipped_fonts() -> None:
     import marshal
 
     from cardgen import resources
-    from cardgen.fonts import REGULAR_FAMILY, _read_face, metrics_data, shipped_metrics
+    from cardgen.layout.fonts import REGULAR_FAMILY, _read_face, metrics_data, shipped_metrics
 
     for font in (resources.REGULAR_FONT, resources.BOLD_FONT):
         shipped = shipped_metrics(font)

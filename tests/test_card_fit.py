@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cardgen.cards import MemberLine, continued_note, layout_for, paginate
 from cardgen.config import Config
+from cardgen.layout.cards import MemberLine, continued_note, paginate
+from cardgen.layout.geometry import layout_for
 from tests.conftest import DATE, VALID_ID, page_count, write_csv
 
 Run = Callable[..., Result]

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from cardgen.categorise import categorise, categorise_all, explain
 from cardgen.config import Config
-from cardgen.model import Household, Member
+from cardgen.data.categorise import categorise, categorise_all, explain
+from cardgen.data.model import Household, Member
 from tests.conftest import TODAY
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from tests.conftest import DATE, WRONG_CHECK_ID, household_rows, page_count, pdftotext, write_csv
 
 Run = Callable[..., Result]
@@ -142,7 +142,7 @@ def test_doctor_passes_on_a_set_up_machine(run: Run) -> None:
 
 
 def test_progress_bar_counts_cards_rate_and_time_left(capsys: pytest.CaptureFixture[str]) -> None:
-    from cardgen.cli import Progress
+    from cardgen.cli.commands import Progress
 
     bar = Progress(enabled=True)
     bar(0, 200)

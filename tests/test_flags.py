@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cardgen.config import Config
-from cardgen.flags import read_flag, shown_flag, shown_written, split_flags
+from cardgen.data.flags import read_flag, shown_flag, shown_written, split_flags
 from tests.conftest import DATE, household_rows, pdftotext, write_csv
 
 

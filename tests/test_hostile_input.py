@@ -19,13 +19,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from cardgen.config import load_config
+from cardgen.data.read import read_records
+from cardgen.data.validate import validate_records
 from cardgen.errors import CardgenError
 from cardgen.pipeline import load
-from cardgen.read import read_records
 from cardgen.samplegen import generate, to_csv
-from cardgen.validate import validate_records
 from tests.conftest import DATE, TODAY
 from tests.corpus.make_corpus import HERE as CORPUS
 from tests.corpus.make_corpus import big_inputs, corpus
@@ -204,9 +204,10 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     import csv
 
     from cardgen.cache import Cache
-    from cardgen.glyphs import missing_glyphs
+    from cardgen.data.glyphs import missing_glyphs
+    from cardgen.layout.fonts import coverage
+    from cardgen.pdf.print_run import PrintRun, make_cards
     from cardgen.pipeline import cards_document
-    from cardgen.press import Press, make_cards
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -219,17 +220,17 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     except CardgenError:
         return
     good = [h for h in loaded.dataset.households if not loaded.errors_of([h])
-            and not missing_glyphs([h], CONFIG)]
+            and not missing_glyphs([h], coverage(CONFIG))]
     if not good:
         return
-    press = Press.start(CONFIG, None, None, TODAY, Cache.open())
+    printing = PrintRun.start(CONFIG, None, None, TODAY, Cache.open())
     data = io.BytesIO()
-    cards = cards_document(loaded, good, press, emergency=False, out=data)
+    cards = cards_document(loaded, good, printing, emergency=False, out=data)
     import pikepdf
 
     with pikepdf.open(data) as pdf:
         assert len(pdf.pages) == sum(card.page_count for card in cards)
-    assert len(make_cards(good, loaded.categories, loaded.numbers, press, False)) == len(good)
+    assert len(make_cards(good, loaded.categories, loaded.numbers, printing, False)) == len(good)
 
 
 # ---- interrupted ledgers leave only whole files ------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cardgen.idnumber import IdNumberError, check_digit, mask_id, normalise_id, parse_id
+from cardgen.data.idnumber import IdNumberError, check_digit, mask_id, normalise_id, parse_id
 from tests.conftest import FEMALE_ID, IMPOSSIBLE_DATE_ID, TODAY, VALID_ID, WRONG_CHECK_ID
 
 

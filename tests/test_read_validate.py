@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 
 from cardgen.config import Config
-from cardgen.model import Household
+from cardgen.data.model import Household
 from cardgen.pipeline import load
 from tests.conftest import (
     DATE,

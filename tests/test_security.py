@@ -15,7 +15,7 @@ import pikepdf
 import pytest
 from click.testing import CliRunner
 
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from tests.conftest import DATE, HEADER, VALID_ID, pdftotext, write_csv
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTCollection
 
-from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, write_shipped_metrics
+from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, write_shipped_metrics
 
 SOURCE = Path("/usr/share/fonts/opentype/noto")
 TARGET = Path(__file__).resolve().parent.parent / "fonts"

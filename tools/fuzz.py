@@ -34,7 +34,7 @@ from pathlib import Path
 import pikepdf
 from click.testing import CliRunner
 
-from cardgen.cli import cli
+from cardgen.cli.commands import cli
 from cardgen.samplegen import generate, to_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent

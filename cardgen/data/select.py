@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardgen.config import COLOUR_KEYS, Config
+from cardgen.data.flags import read_flag
+from cardgen.data.model import Category, Household
 from cardgen.errors import NothingSelected, UsageError
-from cardgen.flags import read_flag
-from cardgen.model import Category, Household
 
 
 @dataclass(frozen=True)

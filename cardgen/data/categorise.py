@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cardgen import labels
 from cardgen.config import Config, Rule
-from cardgen.flags import shown_flag
-from cardgen.model import Category, Household, Member, Problem, Severity
+from cardgen.data import vocabulary
+from cardgen.data.flags import shown_flag
+from cardgen.data.model import Category, Household, Member
+from cardgen.errors import Problem, Severity
 
 
 def categorise(household: Household, config: Config, today: dt.date) -> Category:
@@ -15,7 +16,7 @@ def categorise(household: Household, config: Config, today: dt.date) -> Category
     ruled, reasons = rule_colour(household, config, today)
     if household.colour:
         key, explicit = household.colour, True
-        reasons = (labels.REASON_EXPLICIT,) if key != ruled else reasons
+        reasons = (vocabulary.REASON_EXPLICIT,) if key != ruled else reasons
     else:
         key, explicit = ruled, False
     visit, because = visit_frequency(household, key, config)
@@ -59,7 +60,7 @@ def rule_colour(household: Household, config: Config,
         reasons = _match(rule, household, config, today)
         if reasons is not None:
             return rule.colour, reasons
-    return config.default_colour, (labels.REASON_DEFAULT,)
+    return config.default_colour, (vocabulary.REASON_DEFAULT,)
 
 
 def _match(rule: Rule, household: Household, config: Config,
@@ -70,12 +71,12 @@ def _match(rule: Rule, household: Household, config: Config,
     if rule.housing:
         if household.housing not in rule.housing:
             return None
-        reasons.append(labels.REASON_HOUSING.format(housing=household.housing))
+        reasons.append(vocabulary.REASON_HOUSING.format(housing=household.housing))
     if rule.no_residents is not None:
         if (not living) != rule.no_residents:
             return None
         if rule.no_residents:
-            reasons.append(labels.REASON_NO_RESIDENTS)
+            reasons.append(vocabulary.REASON_NO_RESIDENTS)
     if rule.any_member_flag:
         hits = []
         for member in household.members:
@@ -90,11 +91,11 @@ def _match(rule: Rule, household: Household, config: Config,
         ages = [m.age_on(today) for m in living]
         if not ages or any(a is None or a < rule.all_residents_aged_at_least for a in ages):
             return None
-        reasons.append(labels.REASON_ALL_AGED.format(age=rule.all_residents_aged_at_least))
+        reasons.append(vocabulary.REASON_ALL_AGED.format(age=rule.all_residents_aged_at_least))
     if rule.all_residents_residence:
         if not living or any(m.residence not in rule.all_residents_residence for m in living):
             return None
-        reasons.append(labels.REASON_ALL_RESIDENCE.format(
+        reasons.append(vocabulary.REASON_ALL_RESIDENCE.format(
             residence="/".join(rule.all_residents_residence)))
     return tuple(reasons) if reasons else None
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from cardgen.cache import Cache
-from cardgen.config import Config
-from cardgen.fonts import Face, font_set
-from cardgen.model import Household, Member, Problem, Severity
+from cardgen.data.model import Household, Member
+from cardgen.errors import Problem, Severity
 
 # Shown as a code point alone: marks, spaces and controls do not show well between quotes.
 _NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
@@ -19,20 +17,6 @@ _MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes"
 HINT = ("no configured font has it; add a font that has it (for example one from Debian's "
         "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
         "correct the character")
-
-
-def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]:
-    """The bundled font (Regular and Bold share one cmap: tested) then the fallbacks."""
-    faces = font_set(config, cache).regular
-    found = []
-    for face in faces:
-        if face not in _COVERAGE:
-            _COVERAGE[face] = frozenset(face.cmap)
-        found.append(_COVERAGE[face])
-    return found
-
-
-_COVERAGE: dict[Face, frozenset[int]] = {}
 
 
 def uncovered(text: str, fonts: Sequence[frozenset[int]]) -> list[str]:
@@ -76,13 +60,12 @@ def message(household_id: str, field: str, char: str) -> str:
     return f"household {household_id}: {field} has {describe(char)}; {HINT}"
 
 
-def missing_glyphs(households: Iterable[Household], config: Config,
-                   cache: Cache | None = None) -> list[Problem]:
+def missing_glyphs(households: Iterable[Household],
+                   fonts: Sequence[frozenset[int]]) -> list[Problem]:
     """One error per household field holding a character that no configured font has.
 
     `validate_records` reports the same errors with their cells (column and value) when it
     is given the fonts; this is for households that did not come through it."""
-    fonts = coverage(config, cache)
     problems = []
     for household in households:
         hid = household.household_id

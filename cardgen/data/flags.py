@@ -18,9 +18,10 @@ print as their category (重点人员, 重点关爱) unless [privacy] allows the
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from cardgen.text import fold
 
 if TYPE_CHECKING:
     from cardgen.config import Config
@@ -47,11 +48,6 @@ class FlagReading:
     how: str  # "alias" | "qualified" | "graded" | "words" | "unknown"
 
 
-def normalise(text: str) -> str:
-    """NFKC (full-width letters and digits, compatibility forms), no spaces, lower case."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
-
-
 def split_flags(text: str, separators: str) -> list[str]:
     """A flags cell into its flags: split at the separators, but never inside brackets
     (残疾人（二级，肢体） is one flag)."""
@@ -75,7 +71,7 @@ def split_flags(text: str, separators: str) -> list[str]:
 def read_flag(written: str, config: Config) -> FlagReading:
     """The flag a written flag means (see the module's docstring for the order)."""
     spellings = config.flag_spellings
-    text = normalise(written)
+    text = fold(written)
     found = spellings.get(text)
     if found is not None:
         return FlagReading(written, found, True, "alias")

@@ -1,4 +1,4 @@
-"""The press: what drawing needs for one run (layout, fonts, words, cache, frames), and
+"""A print run: what drawing needs for one run (layout, fonts, words, cache, frames), and
 the cards made and drawn with it — from the cache when it has them, by workers when given."""
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
-from cardgen.assemble import card_hash
-from cardgen.cache import Cache, key
-from cardgen.canvas import Canvas, GlyphLog
-from cardgen.cards import Card, Layout, build_card
-from cardgen.compose import Composer, strip_font_programs
+from cardgen.book.ledger import card_hash
+from cardgen.cache import Cache, code_fingerprint, key
 from cardgen.config import Config
-from cardgen.draw import PageWords, draw_card_page, draw_index_page
-from cardgen.fonts import font_files, font_identities, font_set
-from cardgen.model import Category, Household
-from cardgen.render import (
+from cardgen.data.model import Category, Household
+from cardgen.frame.render import (
     DocInfo,
     Frame,
     PrintOptions,
@@ -29,10 +24,17 @@ from cardgen.render import (
     layout_for_options,
     template_fingerprint,
 )
-from cardgen.typeset import Typesetter
+from cardgen.layout.cards import Card, build_card
+from cardgen.layout.fonts import font_files, font_identities, font_set
+from cardgen.layout.geometry import MM, Layout
+from cardgen.layout.typeset import Typesetter
+from cardgen.pdf.canvas import Canvas, GlyphLog
+from cardgen.pdf.compose import Composer, strip_font_programs
+from cardgen.pdf.draw import PageWords, draw_card_page, draw_index_page
 
 if TYPE_CHECKING:
-    from cardgen.assemble import IndexRow, LedgerPlan
+    from cardgen.book.ledger import LedgerPlan
+    from cardgen.layout.index import IndexRow
 
 # Hands work to other processes: (items) -> results in the same order (cardgen/workers.py)
 Parallel = Callable[[list[Any]], Iterator[bytes]]
@@ -40,7 +42,7 @@ PARALLEL_FROM = 300  # fewer cards than this are made in this process
 
 
 @dataclass
-class Press:
+class PrintRun:
     """What drawing needs for one run: layout, fonts, words, the cache, WeasyPrint's part."""
 
     config: Config
@@ -56,7 +58,7 @@ class Press:
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
-              today: dt.date, cache: Cache) -> Press:
+              today: dt.date, cache: Cache) -> PrintRun:
         options = options or PrintOptions()
         render_key = key(__version__, code_fingerprint(), config.fingerprint, options,
                          template_fingerprint(templates), font_identities(config))
@@ -67,7 +69,7 @@ class Press:
 
     def renderer(self) -> Any:
         if self._renderer is None:
-            from cardgen.render import Renderer  # WeasyPrint loads only on a cache miss
+            from cardgen.frame.render import Renderer  # WeasyPrint loads only on a cache miss
 
             self._renderer = Renderer(self.config, self.templates, self.options)
         return self._renderer
@@ -99,11 +101,10 @@ class Press:
         return data
 
     def composer(self, out: IO[bytes]) -> Composer:
-        """A composer writing this press's pages (imposed on sheets when asked) to `out`."""
-        points = 72 / 25.4
+        """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
         imposition = (self.config.impositions[self.options.impose] if self.options.impose
                       else None)
-        return Composer(out, (self.layout.width * points, self.layout.height * points),
+        return Composer(out, (self.layout.width * MM, self.layout.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
                         self.options.marks, imposition)
 
@@ -117,12 +118,6 @@ class Press:
         return first, last - first + 1
 
 
-def code_fingerprint() -> str:
-    """A hash of the modules that decide what a drawn page looks like."""
-    folder = Path(__file__).parent
-    return key(*(path.read_bytes() for path in sorted(folder.glob("*.py"))))
-
-
 def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
     """Everything a ledger's cover prints."""
     return (plan.title, plan.community, plan.grid, plan.grid_worker, plan.grid_worker_phone,
@@ -131,32 +126,32 @@ def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
 
 
 def make_cards(households: list[Household], categories: dict[str, Category],
-               numbers: dict[str, str], press: Press, emergency: bool,
+               numbers: dict[str, str], printing: PrintRun, emergency: bool,
                build: Parallel | None = None) -> list[Card]:
     """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
 
     Cards the cache has are read from it; the rest are built here, or by `build` (other
     processes) when there are many."""
-    sources = [key("model", press.render_key, press.today, emergency,
+    sources = [key("model", printing.render_key, printing.today, emergency,
                    numbers[h.household_id], categories[h.household_id], printed_fields(h))
                for h in households]
     found: list[Card | None] = []
     for source in sources:
-        stored = press.cache.get("cards", source)
+        stored = printing.cache.get("cards", source)
         found.append(None if stored is None
-                     else Card.from_data(marshal.loads(stored), press.config))
+                     else Card.from_data(marshal.loads(stored), printing.config))
     missing = [index for index, card in enumerate(found) if card is None]
     if build is not None and len(missing) >= PARALLEL_FROM:
         work = [(households[i], categories[households[i].household_id],
                  numbers[households[i].household_id], emergency, sources[i])
                 for i in missing]
         for index, data in zip(missing, build(work), strict=True):
-            found[index] = Card.from_data(marshal.loads(data), press.config)
+            found[index] = Card.from_data(marshal.loads(data), printing.config)
     else:
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
-                             numbers[households[index].household_id], emergency, press)
-            press.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
+                             numbers[households[index].household_id], emergency, printing)
+            printing.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
             found[index] = card
     cards = []
     page = 1
@@ -170,9 +165,9 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
 
 def build_one(household: Household, category: Category, number: str, emergency: bool,
-              press: Press) -> Card:
-    return build_card(household, category, press.config, press.layout, press.today, number,
-                      emergency, press.typesetter)
+              printing: PrintRun) -> Card:
+    return build_card(household, category, printing.config, printing.layout, printing.today, number,
+                      emergency, printing.typesetter)
 
 
 def printed_fields(household: Household) -> tuple[object, ...]:
@@ -191,35 +186,35 @@ def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
                  card.household_grow if first else 0)
 
 
-def add_glyphs(composer: Composer, press: Press, glyphs: dict[str, dict[int, str]]) -> None:
+def add_glyphs(composer: Composer, printing: PrintRun, glyphs: dict[str, dict[int, str]]) -> None:
     """Note glyphs drawn on pages that came from the cache (keyed by font family)."""
-    faces = press.typesetter.fonts.by_family()
+    faces = printing.typesetter.fonts.by_family()
     for family, used in glyphs.items():
         face = faces[family]
         composer.log.name(face)
         composer.log.glyphs[face].update(used)
 
 
-def draw_card_data(card: Card, press: Press, duplex: bool) -> bytes:
+def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
     """One card's pages drawn: (frame, compressed content) per page and the glyphs used,
     as the cache keeps them."""
     drawn = []
     log = GlyphLog()
     for page in card.pages:
         frame = card_frame(card, page.number, duplex)
-        canvas = Canvas(press.layout.height, log)
-        draw_card_page(canvas, card, page, press.layout, press.typesetter, press.words,
+        canvas = Canvas(printing.layout.height, log)
+        draw_card_page(canvas, card, page, printing.layout, printing.typesetter, printing.words,
                        frame.verso)
         drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
 
 
-def drawn_cards(cards: list[Card], press: Press, duplex: bool,
+def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
                 draw: Parallel | None = None) -> Iterator[bytes]:
     """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`."""
     names = [key("pages", card_hash(card), duplex) for card in cards]
-    stored = [press.cache.get("cards", name) for name in names]
+    stored = [printing.cache.get("cards", name) for name in names]
     missing = [index for index, data in enumerate(stored) if data is None]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
     drawn: Iterator[bytes] = iter(())
@@ -231,40 +226,40 @@ def drawn_cards(cards: list[Card], press: Press, duplex: bool,
         if data is None and parallel:
             data = next(drawn)
         elif data is None:
-            data = draw_card_data(card, press, duplex)
-            press.cache.put("cards", names[index], data)
+            data = draw_card_data(card, printing, duplex)
+            printing.cache.put("cards", names[index], data)
         yield data
 
 
-def add_card(composer: Composer, press: Press, data: bytes) -> None:
+def add_card(composer: Composer, printing: PrintRun, data: bytes) -> None:
     """A drawn card's pages, each over its frame."""
     pages, glyphs = marshal.loads(data)
-    add_glyphs(composer, press, glyphs)
+    add_glyphs(composer, printing, glyphs)
     for frame, content in pages:
         composer.add_data_page(content, Frame(*frame), compressed=True)
 
 
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
-                    verso: bool, press: Press) -> bytes:
+                    verso: bool, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
-    name = key("index", press.render_key, plan.title, rows, position, len(plan.index_pages),
-               page, plan.emergency, verso, press.words)
-    stored = press.cache.get("cards", name)
+    name = key("index", printing.render_key, plan.title, rows, position, len(plan.index_pages),
+               page, plan.emergency, verso, printing.words)
+    stored = printing.cache.get("cards", name)
     if stored is None:
         log = GlyphLog()
-        canvas = Canvas(press.layout.height, log)
-        palette = {colour_key: colour.hex for colour_key, colour in press.config.palette.items()}
+        canvas = Canvas(printing.layout.height, log)
+        palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
         draw_index_page(canvas, plan.title, rows, position, len(plan.index_pages), page,
-                        plan.emergency, press.layout, press.typesetter, press.words, verso,
+                        plan.emergency, printing.layout, printing.typesetter, printing.words, verso,
                         palette)
         stored = marshal.dumps((zlib.compress(canvas.content(), 6),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
-        press.cache.put("cards", name, stored)
+        printing.cache.put("cards", name, stored)
     return stored
 
 
-def add_drawn_page(composer: Composer, press: Press, data: bytes, frame: Frame) -> None:
+def add_drawn_page(composer: Composer, printing: PrintRun, data: bytes, frame: Frame) -> None:
     """One page drawn by `index_page_data` (or alike), over its frame."""
     content, glyphs = marshal.loads(data)
-    add_glyphs(composer, press, glyphs)
+    add_glyphs(composer, printing, glyphs)
     composer.add_data_page(content, frame, compressed=True)

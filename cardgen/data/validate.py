@@ -7,12 +7,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from cardgen import glyphs, labels
 from cardgen.config import Config
-from cardgen.flags import hidden, printed_as, read_flag, shown_written, split_flags
-from cardgen.idnumber import IdNumberError, mask_id, normalise_id, parse_id
-from cardgen.model import Dataset, Household, Member, Problem, Row, Severity
-from cardgen.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
+from cardgen.data import glyphs, vocabulary
+from cardgen.data.flags import hidden, printed_as, read_flag, shown_written, split_flags
+from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
+from cardgen.data.model import Dataset, Household, Member, Row
+from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
+from cardgen.errors import Problem, Severity
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -46,7 +47,7 @@ def mask_value(field: str | None, text: str) -> str:
         text = text[:SHOWN_CHARS] + "…"
     if field == "id_number":
         return mask_id(normalise_id(text))
-    if field in labels.PERSONAL_FIELDS:
+    if field in vocabulary.PERSONAL_FIELDS:
         if len(text) <= 1:
             return "*"
         phone = field is not None and field.endswith("phone")
@@ -261,9 +262,9 @@ def _enum(row: Row, field: str, text: str, spellings: dict[str, str], hid: str,
 
 def _yes_no(row: Row, field: str, text: str, hid: str, out: _Collector) -> bool:
     key = text.strip().lower()
-    if key in labels.YES_SPELLINGS:
+    if key in vocabulary.YES_SPELLINGS:
         return True
-    if key in labels.NO_SPELLINGS:
+    if key in vocabulary.NO_SPELLINGS:
         return False
     out.error(row, field, "must be 是 or 否", hid)
     return False
@@ -294,22 +295,22 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
     member = Member(name=name, row=row.row or 0)
 
     relation = row.text("relation").strip()
-    relation = labels.RELATION_CODES.get(relation.zfill(2) if relation.isdigit() else "",
+    relation = vocabulary.RELATION_CODES.get(relation.zfill(2) if relation.isdigit() else "",
                                          relation)
-    member.is_head = relation in labels.HEAD_RELATIONS
-    member.relation = labels.HEAD_LABEL if member.is_head else relation
+    member.is_head = relation in vocabulary.HEAD_RELATIONS
+    member.relation = vocabulary.HEAD_LABEL if member.is_head else relation
 
     sex_text = row.text("sex")
     if sex_text:
-        sex = labels.SEX_SPELLINGS.get(sex_text.strip().lower())
+        sex = vocabulary.SEX_SPELLINGS.get(sex_text.strip().lower())
         if sex is None:
             out.error(row, "sex", "must be 男 or 女", hid)
         else:
             member.sex = sex
 
     ethnicity = row.text("ethnicity").strip()
-    if ethnicity and ethnicity not in labels.ETHNIC_GROUPS:
-        if ethnicity + "族" in labels.ETHNIC_GROUPS:
+    if ethnicity and ethnicity not in vocabulary.ETHNIC_GROUPS:
+        if ethnicity + "族" in vocabulary.ETHNIC_GROUPS:
             ethnicity += "族"
         else:
             out.warn(row, "ethnicity", "is not one of the 56 ethnic groups' names; it is "

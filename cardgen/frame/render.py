@@ -1,7 +1,7 @@
 """Render stage, the WeasyPrint part: card frames and ledger covers from Jinja2 templates.
 
 Frames hold what every card of one colour and mode shares (templates/frame.html.j2); the
-household data is drawn over them by cardgen/draw.py, never passed through HTML. Covers
+household data is drawn over them by cardgen/pdf/draw.py, never passed through HTML. Covers
 (templates/cover.html.j2) are whole pages. Templates are sandboxed and escaped, and
 WeasyPrint may load only files inside the template and font folders.
 """
@@ -17,15 +17,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cardgen import resources
-from cardgen.cache import file_identity, key
-from cardgen.canvas import ink_for, pattern_ink
-from cardgen.cards import COLUMNS, HOUSEHOLD_GROW_MAX, Layout, layout_for
+from cardgen.cache import code_fingerprint, file_identity, key
 from cardgen.config import Colour, Config
 from cardgen.errors import RenderRefused, UsageError
-from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
+from cardgen.layout.cards import HOUSEHOLD_GROW_MAX
+from cardgen.layout.colours import ink_for, pattern_ink
+from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
+from cardgen.layout.geometry import COLUMNS, Layout, layout_for
 
 if TYPE_CHECKING:
-    from cardgen.assemble import LedgerPlan
+    from cardgen.book.ledger import LedgerPlan
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class Renderer:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
-        from cardgen.fetcher import SafeFetcher
+        from cardgen.frame.fetcher import SafeFetcher
 
         self.config = config
         self.options = options or PrintOptions()
@@ -310,23 +311,19 @@ def layout_for_options(config: Config, options: PrintOptions) -> Layout:
     return layout_for(config.paper(paper), config.gutter)
 
 
-FRAME_CODE = ("render.py", "cards.py", "fonts.py", "canvas.py", "config.py")
-
-
 def frame_inputs(config: Config, options: PrintOptions, templates: Path | None) -> str:
     """Everything a frame's look depends on (not the data, the date or print options the
     composer applies): the key of cached frames."""
     from importlib.metadata import version
 
-    folder = Path(__file__).parent
-    code = [(folder / name).read_bytes() for name in FRAME_CODE]
     fonts = []
     for family, path in font_files(config).items():
         bundled = path.parent == resources.FONTS
         fonts.append((family, path.stat().st_size) if bundled else file_identity(path))
     layout = layout_for_options(config, options)
-    return key("frame-inputs", 1, version("weasyprint"), *code, template_fingerprint(templates),
-               config.fingerprint, layout.paper, options.bleed, fonts)
+    return key("frame-inputs", 1, version("weasyprint"), code_fingerprint(),
+               template_fingerprint(templates), config.fingerprint, layout.paper, options.bleed,
+               fonts)
 
 
 def template_fingerprint(templates: Path | None) -> str:

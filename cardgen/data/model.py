@@ -1,10 +1,11 @@
-"""The domain's nouns: where a value came from, problems found, households and their members."""
+"""The domain's nouns: where a value came from, households, their members and categories."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from cardgen.errors import Problem, Severity
 
 
 @dataclass(slots=True)
@@ -33,39 +34,6 @@ class Row:
 
     def raw(self, name: str) -> object:
         return self.raws.get(name) if self.raws else None
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with the input: where it is, what it is, and what would fix it.
-
-    `value` is already masked where the field holds personal data.
-    """
-
-    severity: Severity
-    source: str
-    row: int | None
-    column: str | None
-    field: str | None
-    value: str | None
-    message: str
-    household_id: str | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "severity": self.severity.value,
-            "source": self.source,
-            "row": self.row,
-            "column": self.column,
-            "field": self.field,
-            "value": self.value,
-            "message": self.message,
-        }
 
 
 @dataclass(slots=True)

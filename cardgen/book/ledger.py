@@ -8,26 +8,16 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from cardgen.cards import PT, Card, Column, Layout
 from cardgen.config import Config
-from cardgen.flags import shown_flag
-from cardgen.model import Household
-from cardgen.typeset import Typesetter
+from cardgen.data.flags import shown_flag
+from cardgen.data.model import Household
+from cardgen.layout.cards import Card
+from cardgen.layout.geometry import Layout
+from cardgen.layout.index import IndexRow, index_rows, paginate_index
+from cardgen.layout.typeset import Typesetter
 
 _DIGITS = re.compile(r"(\d+)")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
-
-INDEX_COLUMNS = (
-    Column("no", "编号", 0.09), Column("hid", "户号", 0.13), Column("addr", "地址", 0.36),
-    Column("head", "户主", 0.12), Column("col", "颜色", 0.06), Column("fl", "特殊情况", 0.16),
-    Column("pg", "页码", 0.08),
-)
-INDEX_TITLE_HEIGHT = 10.0  # mm at scale 1
-INDEX_HEAD = 6.0
-INDEX_FONT = 8.0  # pt
-INDEX_PAD = 1.6
-INDEX_MIN_ROW = 5.6
-
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts 2号楼 before 10号楼: digit runs compare as numbers."""
@@ -90,19 +80,6 @@ def safe_file_name(group: str, emergency: bool, taken: set[str]) -> str:
         candidate, counter = f"{name}-{counter}", counter + 1
     taken.add(candidate.lower())
     return candidate + ".pdf"
-
-
-@dataclass(frozen=True)
-class IndexRow:
-    number: str
-    household_id: str
-    address: str
-    head: str
-    colour: str
-    char: str
-    flags: str
-    page: int
-    height: float
 
 
 @dataclass(frozen=True)
@@ -209,8 +186,8 @@ def plan_ledger(group: str, households: list[Household], cards: list[Card], conf
         flag_counts=flag_rows, skipped=skipped,
         member_count=sum(len(h.members) for h in households))
 
-    rows = _index_rows(households, cards, config, layout, typesetter)
-    plan.index_pages = _paginate_index(rows, layout)
+    rows = index_rows(households, cards, config, layout, typesetter)
+    plan.index_pages = paginate_index(rows, layout)
     page = 2
     if duplex:  # the cover's back stays blank
         plan.blank_pages.append(page)
@@ -228,42 +205,6 @@ def plan_ledger(group: str, households: list[Household], cards: list[Card], conf
     plan.index_pages = [[replace(row, page=first_pages[row.household_id])
                          for row in index_page] for index_page in plan.index_pages]
     return plan
-
-
-def _index_rows(households: list[Household], cards: list[Card], config: Config,
-                layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
-    s = layout.paper.scale
-    size = INDEX_FONT * s
-    rows = []
-    for household, card in zip(households, cards, strict=True):
-        head = household.head
-        flags = "、".join(dict.fromkeys(shown_flag(f, config) for m in household.members
-                                        for f in m.flags))
-        texts = {"no": card.ledger_number, "hid": card.household_id, "addr": card.address,
-                 "head": head.name if head else "（空置）", "fl": flags, "col": "", "pg": "000"}
-        lines = max(len(typesetter.lines(texts[col.key],
-                                         (layout.content_width * col.share - 2 * s) / (size * PT)))
-                    for col in INDEX_COLUMNS)
-        height = lines * layout.line_height(size) + INDEX_PAD * s
-        rows.append(IndexRow(card.ledger_number, card.household_id, card.address,
-                             texts["head"], card.colour.key, card.colour.char, flags, 0,
-                             max(height, INDEX_MIN_ROW * s)))
-    return rows
-
-
-def _paginate_index(rows: list[IndexRow], layout: Layout) -> list[list[IndexRow]]:
-    s = layout.paper.scale
-    room_per_page = (layout.content_height - layout.footer_height - INDEX_TITLE_HEIGHT * s
-                     - INDEX_HEAD * s - 2 * s)
-    pages: list[list[IndexRow]] = [[]]
-    room = room_per_page
-    for row in rows:
-        if row.height > room and pages[-1]:
-            pages.append([])
-            room = room_per_page
-        pages[-1].append(row)
-        room -= row.height
-    return pages
 
 
 def card_hash(card: Card) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from cardgen.fonts import Face, FontSet
+from cardgen.layout.fonts import Face, FontSet
 
-PT_MM = 25.4 / 72
 NO_LINE_START = frozenset("，。、；：？！）」』】》〉’”…—·,.;:?!)]}%")
 NO_LINE_END = frozenset("（「『【《〈‘“([{")
 _WIDE = frozenset({"W", "F"})

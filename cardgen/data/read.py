@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cardgen.config import Config
-from cardgen.errors import InputError, UsageError
-from cardgen.model import Problem, Row, Severity
+from cardgen.data.model import Row
+from cardgen.errors import InputError, Problem, Severity, UsageError
 
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",

@@ -1,6 +1,6 @@
 """The data layer: what is particular to a household, drawn over its card's frame.
 
-The frame (cardgen/render.py, from templates/frame.html.j2) holds what every card of a
+The frame (cardgen/frame/render.py, from templates/frame.html.j2) holds what every card of a
 colour and mode shares: band, tab, sticker outlines, table header, ruled rows, notes strip.
 Everything else is drawn here at the layout's positions, as text and simple shapes.
 """
@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.assemble import (
+from cardgen.layout.cards import (
+    FACT_LABEL,
+    FACT_PAD,
+    FACT_TITLE,
+    Card,
+    CardPage,
+    clip_lines,
+    continued_note,
+    household_facts,
+)
+from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
+from cardgen.layout.geometry import COLUMNS, PT, Layout
+from cardgen.layout.index import (
     INDEX_COLUMNS,
     INDEX_FONT,
     INDEX_HEAD,
@@ -17,21 +29,8 @@ from cardgen.assemble import (
     INDEX_TITLE_HEIGHT,
     IndexRow,
 )
-from cardgen.canvas import BLACK, Canvas, Colour, ink_for, rgb
-from cardgen.cards import (
-    COLUMNS,
-    FACT_LABEL,
-    FACT_PAD,
-    FACT_TITLE,
-    PT,
-    Card,
-    CardPage,
-    Layout,
-    clip_lines,
-    continued_note,
-    household_facts,
-)
-from cardgen.typeset import Line, Typesetter
+from cardgen.layout.typeset import Line, Typesetter
+from cardgen.pdf.canvas import Canvas
 
 GREY: Colour = (0.33, 0.33, 0.33)
 LIGHT: Colour = (0.6, 0.6, 0.6)

@@ -8,11 +8,11 @@ from pathlib import Path
 from cardgen import resources
 from cardgen.cache import Cache
 from cardgen.config import load_config
+from cardgen.data.model import Category, Household
+from cardgen.data.select import Selection
 from cardgen.errors import UsageError
-from cardgen.model import Category, Household
+from cardgen.frame.render import PrintOptions
 from cardgen.pipeline import ledger, load, preview, reprint, stickers
-from cardgen.render import PrintOptions
-from cardgen.select import Selection
 
 
 def showcase(households: list[Household], categories: dict[str, Category]) -> tuple[str, ...]:

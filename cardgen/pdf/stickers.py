@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.canvas import BLACK, Canvas, pattern_ink, rgb
 from cardgen.config import Colour as PaletteColour
 from cardgen.config import Config, Sheet
-from cardgen.draw import GREY, WHITE, Pen, summarise
-from cardgen.flags import shown_flag
-from cardgen.model import Category, Household
-from cardgen.typeset import Typesetter
-
-PT = 25.4 / 72
+from cardgen.data.flags import shown_flag
+from cardgen.data.model import Category, Household
+from cardgen.layout.colours import BLACK, pattern_ink, rgb
+from cardgen.layout.geometry import PT
+from cardgen.layout.typeset import Typesetter
+from cardgen.pdf.canvas import Canvas
+from cardgen.pdf.draw import GREY, WHITE, Pen, summarise
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def run_checks() -> Iterator[Check]:
                 f"Noto Sans CJK SC missing from {resources.FONTS}; reinstall cardgen")
     if not fonts_ok:
         return
-    from cardgen.fonts import BOLD_FAMILY, REGULAR_FAMILY, load_face
+    from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, load_face
 
     regular = set(load_face(resources.REGULAR_FONT, REGULAR_FAMILY).cmap)
     bold = set(load_face(resources.BOLD_FONT, BOLD_FAMILY).cmap)
@@ -72,8 +72,8 @@ def run_checks() -> Iterator[Check]:
 
 def _test_render() -> Check:
     from cardgen.config import load_config
+    from cardgen.data.select import Selection
     from cardgen.pipeline import load, reprint
-    from cardgen.select import Selection
 
     started = time.perf_counter()
     try:

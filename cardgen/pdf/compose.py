@@ -19,14 +19,20 @@ import pikepdf
 from pikepdf import Dictionary
 
 from cardgen.cache import Cache
-from cardgen.canvas import GlyphLog
 from cardgen.config import Imposition
-from cardgen.fonts import Face, resource_name
-from cardgen.pdfout import Box, Copier, Writer, box, content_streams, name, number, text
-from cardgen.subset import cached_subset, read_tounicode, read_widths, tounicode_cmap, widths_array
+from cardgen.layout.fonts import Face, resource_name
+from cardgen.layout.geometry import MM
+from cardgen.pdf.canvas import GlyphLog
+from cardgen.pdf.subset import (
+    cached_subset,
+    read_tounicode,
+    read_widths,
+    tounicode_cmap,
+    widths_array,
+)
+from cardgen.pdf.writer import Box, Copier, Writer, box, content_streams, name, number, text
 
 SLUG = 10.0  # mm around the bleed for crop marks, when marks are asked for
-MM = 72 / 25.4
 CUT_MARK = 4.0  # mm, on imposed sheets
 
 XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>

@@ -168,3 +168,17 @@ def font_identities(config: Config) -> list[tuple[str, int, int]]:
 def resource_name(face: Face) -> str:
     """The same PDF resource name for a face in every document (cached pages reuse it)."""
     return "/Cg" + "".join(ch if ch.isalnum() else "-" for ch in face.family)
+
+
+def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]:
+    """The bundled font (Regular and Bold share one cmap: tested) then the fallbacks."""
+    faces = font_set(config, cache).regular
+    found = []
+    for face in faces:
+        if face not in _COVERAGE:
+            _COVERAGE[face] = frozenset(face.cmap)
+        found.append(_COVERAGE[face])
+    return found
+
+
+_COVERAGE: dict[Face, frozenset[int]] = {}

@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from cardgen import __version__
-from cardgen.errors import CardgenError, DataRefused
-from cardgen.model import Problem
+from cardgen.errors import CardgenError, DataRefused, Problem
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
@@ -97,7 +96,7 @@ def _run(action: Callable[[], int | None]) -> None:
     """Call the library; turn its exceptions into messages and exit statuses."""
     context = click.get_current_context()
     debug = bool(context.find_root().params.get("debug"))
-    render = sys.modules.get("cardgen.render")
+    render = sys.modules.get("cardgen.frame.render")
     heard = len(render.ENGINE_WARNINGS.messages) if render else 0
     try:
         code = action()
@@ -125,7 +124,7 @@ def _run(action: Callable[[], int | None]) -> None:
 def _echo_template_warnings(context: click.Context, heard: int) -> None:
     """What WeasyPrint said about a user's own templates (ignored CSS, a missing image)
     during this command (`heard`: messages from before it)."""
-    render = sys.modules.get("cardgen.render")
+    render = sys.modules.get("cardgen.frame.render")
     if context.params.get("templates") is None or render is None:
         return
     for message in dict.fromkeys(render.ENGINE_WARNINGS.messages[heard:]):
@@ -171,7 +170,7 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
              sheet_name: str | None, date: dt.datetime | None) -> None:
     """Check INPUT and list every problem; exit 1 if there are errors."""
     def action() -> int:
-        from cardgen.categorise import explain as explain_colour
+        from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
 
         try:
@@ -223,9 +222,9 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
     """Print the cards of selected households (all, without a selection) into one PDF."""
     def action() -> int:
         from cardgen.cache import Cache
+        from cardgen.data.select import make_selection
+        from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
-        from cardgen.render import PrintOptions
-        from cardgen.select import make_selection
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
@@ -295,9 +294,9 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
     """Print bound ledgers: one PDF per grid with a cover, an index and the cards."""
     def action() -> int:
         from cardgen.cache import Cache
+        from cardgen.data.select import make_selection
+        from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import ledger as print_ledgers
-        from cardgen.render import PrintOptions
-        from cardgen.select import make_selection
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
@@ -350,9 +349,9 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
     def action() -> int:
         from cardgen.cache import Cache
         from cardgen.config import load_sheet_file
+        from cardgen.data.select import make_selection
         from cardgen.errors import UsageError
         from cardgen.pipeline import stickers as print_stickers
-        from cardgen.select import make_selection
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
@@ -389,8 +388,8 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
     """A PNG of one household's card, for a quick check or a chat message."""
     def action() -> int:
         from cardgen.cache import Cache
+        from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
-        from cardgen.render import PrintOptions
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
@@ -409,7 +408,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
 def demo(out: Path, date: dt.datetime | None) -> None:
     """Render the bundled sample households, routine and emergency: the one-command tour."""
     def action() -> int:
-        from cardgen.demo import run_demo
+        from cardgen.cli.demo import run_demo
 
         today = date.date() if date else dt.date.today()
         for path, what in run_demo(out, today):
@@ -424,7 +423,7 @@ def demo(out: Path, date: dt.datetime | None) -> None:
 def init(folder: Path, force: bool) -> None:
     """Write a starter config (every default, commented) and a copy of the templates."""
     def action() -> int:
-        from cardgen.starter import CONFIG_NAME, TEMPLATES_NAME, write_starter
+        from cardgen.cli.starter import CONFIG_NAME, TEMPLATES_NAME, write_starter
 
         for path in write_starter(folder, force):
             click.echo(f"wrote {path}")
@@ -439,7 +438,7 @@ def init(folder: Path, force: bool) -> None:
 def doctor() -> None:
     """Check fonts, Pango, HarfBuzz subsetting and versions; exit 1 if cards would be wrong."""
     def action() -> int:
-        from cardgen.doctor import run_checks
+        from cardgen.cli.doctor import run_checks
 
         failed = False
         for check in run_checks():

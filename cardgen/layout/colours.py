@@ -1,0 +1,38 @@
+"""Colour as the card uses it: RGB from the palette's hex, black or white ink on a colour,
+the tint a black-and-white pattern is drawn in."""
+
+from __future__ import annotations
+
+Colour = tuple[float, float, float]
+BLACK: Colour = (0.1, 0.1, 0.1)
+
+
+def mix(colour: Colour, other: Colour, amount: float) -> Colour:
+    """`amount` of `other` mixed into `colour`."""
+    return (colour[0] + (other[0] - colour[0]) * amount,
+            colour[1] + (other[1] - colour[1]) * amount,
+            colour[2] + (other[2] - colour[2]) * amount)
+
+
+def pattern_ink(hex_colour: str) -> Colour:
+    """The pattern's colour on a colour: a lighter tint on dark colours, darker on light."""
+    base = rgb(hex_colour)
+    if ink_for(hex_colour) == "#000000":
+        return mix(base, (0.0, 0.0, 0.0), 0.35)
+    return mix(base, (1.0, 1.0, 1.0), 0.5)
+
+
+def rgb(hex_colour: str) -> Colour:
+    return (int(hex_colour[1:3], 16) / 255, int(hex_colour[3:5], 16) / 255,
+            int(hex_colour[5:7], 16) / 255)
+
+
+def ink_for(hex_colour: str) -> str:
+    """Black or white, whichever contrasts more with the colour (WCAG relative luminance)."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"

@@ -1,0 +1,2 @@
+"""PDF stages: the data layer drawn over the frames, pages composed into one streamed PDF,
+fonts subset once."""
