@@ -39,7 +39,7 @@ case "$mode" in
     .venv/bin/cardgen demo -o demo-out
     ;;
   test)
-    .venv/bin/ruff check cardgen tests tools benchmarks
+    .venv/bin/ruff check cardgen tests tools benchmarks setup.py
     .venv/bin/mypy
     .venv/bin/python -m pytest -q
     ;;

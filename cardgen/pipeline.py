@@ -67,6 +67,7 @@ class Loaded:
     dataset: Dataset
     categories: dict[str, Category]
     numbers: dict[str, str]  # household number -> ledger number NNN/MMM
+    cache: Cache = field(default_factory=lambda: Cache(None))
 
     def errors_of(self, households: list[Household]) -> list[Problem]:
         chosen = {h.household_id for h in households}
@@ -81,7 +82,7 @@ def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = 
     categories, problems = categorise_all(dataset.households, config, today)
     dataset.problems.extend(problems)
     return Loaded(source, config, today, dataset, categories,
-                  ledger_numbers(dataset.households))
+                  ledger_numbers(dataset.households), cache or Cache(None))
 
 
 @dataclass

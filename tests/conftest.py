@@ -23,6 +23,9 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
+    # Chinese is the default; tests written against the English messages say so here,
+    # tests of the Chinese ones ask for it (tests/test_i18n.py)
+    os.environ["CARDGEN_LANG"] = "en"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

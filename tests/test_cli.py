@@ -61,7 +61,7 @@ def test_selected_household_with_errors_is_refused(run: Run, grid: Path,
     out = tmp_path / "x.pdf"
     result = run("reprint", grid, "-o", out, "--household", "H3", "--date", DATE)
     assert result.exit_code == 1
-    assert "check digit" in result.output and "row 6" in result.output
+    assert "check digit" in result.output and "H6 (身份证号)" in result.output
     assert not out.exists()
 
 
@@ -69,7 +69,7 @@ def test_errors_elsewhere_only_warn_with_a_count(run: Run, grid: Path, tmp_path:
     out = tmp_path / "x.pdf"
     result = run("reprint", grid, "-o", out, "--household", "H1", "--date", DATE)
     assert result.exit_code == 0
-    assert "1 other household(s)" in result.output
+    assert "1 other household in" in result.output
     assert page_count(out) == 1
 
 
@@ -141,16 +141,18 @@ def test_doctor_passes_on_a_set_up_machine(run: Run) -> None:
     assert "HarfBuzz subsetting" in result.output and "FAIL" not in result.output
 
 
-def test_progress_bar_counts_cards_rate_and_time_left(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_counts_cards_and_time_left(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     from cardgen.cli.commands import Progress
 
+    monkeypatch.setattr("click._termui_impl.isatty", lambda stream: True)
     bar = Progress(enabled=True)
     bar(0, 200)
     bar(50, 200)
     bar.finish()
     err = capsys.readouterr().err
-    assert "50/200 cards" in err and "cards/s" in err and ("s left" in err)
-    assert err.startswith("\r[") and err.endswith("\n")
+    assert "50/200" in err and "[#########-" in err
+    assert err.endswith("\n")
     silent = Progress(enabled=False)
     silent(10, 20)
     silent.finish()

@@ -1,25 +1,120 @@
-"""The command line: options in, a library call, problems and an exit status out (DOMAIN §6)."""
+"""The commands: options in, a library call, problems and an exit status out (DOMAIN §6).
+
+Every word here is a message id (`_`, or `N_` for help texts, translated when shown), so
+that cardgen speaks the user's language (Simplified Chinese unless English is asked for:
+`--lang en`, CARDGEN_LANG=en or an English locale).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from cardgen import __version__
-from cardgen.errors import CardgenError, DataRefused, Problem
+from cardgen.errors import CardgenError, DataRefused, Problem, Severity
+from cardgen.i18n import N_, _, language_from, ngettext, set_language
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---- help texts are message ids, translated when they are shown ------------------------
+
+@contextmanager
+def _translated(obj: Any, *names: str) -> Iterator[None]:
+    """`obj`'s attributes `names` (message ids) in the current language, for a moment."""
+    kept = {name: getattr(obj, name) for name in names if hasattr(obj, name)}
+    for name, value in kept.items():
+        if isinstance(value, str) and value:
+            setattr(obj, name, _(inspect.cleandoc(value)))
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            setattr(obj, name, value)
+
+
+# Words Click writes without asking gettext: the usage line's, and the names of the
+# value types it shows after an option.
+USAGE_WORDS = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."), N_("PATH"), N_("FILE"),
+               N_("DIRECTORY"), N_("TEXT"), N_("INTEGER"), N_("INTEGER RANGE"), N_("FLOAT"),
+               N_("FLOAT RANGE"))
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes on a terminal: a Chinese character takes two. Click counts
+    characters (`term_len`), which left the Chinese help's option list out of line; its
+    formatter measures with this instead."""
+    plain = click.unstyle(text)
+    return len(plain) + sum(1 for char in plain if unicodedata.east_asian_width(char) in "WF")
+
+
+click.formatting.term_len = display_width  # type: ignore[attr-defined,assignment]
+
+
+class Command(click.Command):
+    """A command whose help, short help and usage words are translated when shown."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _translated(self, "help"):
+            super().format_help_text(ctx, formatter)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        with _translated(self, "help", "short_help"):
+            return super().get_short_help_str(limit)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        with _translated(self, "options_metavar", "subcommand_metavar"):
+            return super().collect_usage_pieces(ctx)
+
+
+class Group(Command, click.Group):
+    command_class = Command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every run starts in the language the environment asks for; --lang may change it."""
+        set_language(language_from(os.environ))
+        return super().main(*args, **kwargs)
+
+
+Group.group_class = Group
+
+
+class Option(click.Option):
+    """An option whose help and metavar are translated when shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        with _translated(self, "help", "metavar"):
+            return super().get_help_record(ctx)
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        return _(super().make_metavar(ctx))
+
+
+class Argument(click.Argument):
+    def make_metavar(self, ctx: click.Context) -> str:
+        with _translated(self, "metavar"):
+            return super().make_metavar(ctx)
+
+
+def option(*names: str, **attrs: Any) -> Callable[[F], F]:
+    return click.option(*names, cls=Option, **attrs)
+
+
+def argument(*names: str, **attrs: Any) -> Callable[[F], F]:
+    return click.argument(*names, cls=Argument, **attrs)
 
 
 def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -30,54 +125,76 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
+def _set_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        set_language(language_from(os.environ, value))
+
+
+lang_option = option("--lang", type=click.Choice(["zh", "en"]), is_eager=True,
+                     expose_value=False, callback=_set_language,
+                     help=N_("Language of messages: zh (Simplified Chinese, the default) or en."))
+cache_option = option("--no-cache", is_flag=True,
+                      help=N_("Draw everything again, without reading or writing the cache."))
+source_argument = argument("source", metavar=N_("INPUT"), type=click.Path(path_type=Path))
 input_options = _stack(
-    click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-                 help="TOML file of settings over the defaults (see `cardgen init`)."),
-    click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
-                 help="Reference date for ages and the printed date (default: today)."),
-    click.option("--sheet-name", help="Worksheet of an .xlsx input (default: the first)."),
+    option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+           help=N_("TOML file of settings over the defaults (see `cardgen init`).")),
+    option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+           metavar=N_("YYYY-MM-DD"),
+           help=N_("Reference date for ages and the printed date (default: today).")),
+    option("--sheet-name", help=N_("Worksheet of an .xlsx input (default: the first).")),
+    lang_option,
 )
 common_options = _stack(
     input_options,
-    click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
-                 help="Folder of templates looked in before the bundled ones."),
+    option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+           help=N_("Folder of templates looked in before the bundled ones.")),
 )
 selection_options = _stack(
-    click.option("--household", "households", multiple=True, metavar="ID",
-                 help="Household number (户编号); repeat for more."),
-    click.option("--colour", "--color", "colours", multiple=True, metavar="COLOUR",
-                 help="red, orange, yellow, blue or green; repeat for more."),
-    click.option("--flag", "flags", multiple=True, metavar="FLAG",
-                 help="A flag such as 低保 or 残疾; repeat for more."),
-    click.option("--grid", "grids", multiple=True, metavar="NAME", help="Grid (网格) name."),
+    option("--household", "households", multiple=True, metavar=N_("ID"),
+           help=N_("Household number (户编号); repeat for more.")),
+    option("--colour", "--color", "colours", multiple=True, metavar=N_("COLOUR"),
+           help=N_("red, orange, yellow, blue or green (or 红 橙 黄 蓝 绿); repeat for more.")),
+    option("--flag", "flags", multiple=True, metavar=N_("FLAG"),
+           help=N_("A flag such as 低保 or 残疾; repeat for more.")),
+    option("--grid", "grids", multiple=True, metavar=N_("NAME"),
+           help=N_("Grid (网格) name; repeat for more.")),
 )
 print_options = _stack(
-    click.option("--no-cache", is_flag=True,
-                 help="Draw everything again, without reading or writing the cache."),
-    click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config."),
-    click.option("--bleed", type=click.FloatRange(0, 10), default=0.0, show_default=True,
-                 help="Bleed in millimetres around the trimmed card."),
-    click.option("--marks", is_flag=True, help="Crop marks around each card."),
-    click.option("--impose", metavar="NAME",
-                 help="Place cards on bigger sheets, e.g. a4-2up: two A5 cards per A4."),
-    click.option("--pdf-variant", type=click.Choice(["pdf/a-2b"]),
-                 help="Archival PDF/A-2b (metadata, sRGB output intent, language)."),
+    cache_option,
+    option("--paper", metavar=N_("SIZE"),
+           help=N_("A4 (default), A5 or a size from the config.")),
+    option("--bleed", type=click.FloatRange(0, 10), default=0.0, show_default=True,
+           help=N_("Bleed in millimetres around the trimmed card.")),
+    option("--marks", is_flag=True, help=N_("Crop marks around each card.")),
+    option("--impose", metavar=N_("NAME"),
+           help=N_("Place cards on bigger sheets, e.g. a4-2up: two A5 cards per A4.")),
+    option("--pdf-variant", type=click.Choice(["pdf/a-2b"]),
+           help=N_("Archival PDF/A-2b (metadata, sRGB output intent, language).")),
 )
 
 
+# ---- problems and messages ----------------------------------------------------------------
+
 def format_problem(problem: Problem) -> str:
-    place = [problem.source]
-    if problem.row is not None:
-        place.append(f"row {problem.row}")
-    if problem.column:
-        place.append(f"column {problem.column}")
-    value = f" {problem.value!r}" if problem.value not in (None, "") else ""
-    return f"{problem.severity.value}: {', '.join(place)}:{value} {problem.message}"
+    """One line a person reads: severity, file and cell, the value as written, the message."""
+    severity = _("error") if problem.severity is Severity.ERROR else _("warning")
+    place = " ".join(part for part in (problem.source, problem.where) if part)
+    if problem.value not in (None, ""):
+        return _("{severity}: {place} “{value}”: {message}").format(
+            severity=severity, place=place, value=problem.value, message=problem.message)
+    return _("{severity}: {place}: {message}").format(severity=severity, place=place,
+                                                      message=problem.message)
 
 
 def _echo_problems(problems: list[Problem], err: bool = True) -> None:
     for problem in problems:
         click.echo(format_problem(problem), err=err)
+
+
+def _say(message: str) -> None:
+    """A line of cardgen's own on stderr."""
+    click.echo(_("cardgen: {message}").format(message=message), err=True)
 
 
 class Terminated(BaseException):
@@ -103,20 +220,20 @@ def _run(action: Callable[[], int | None]) -> None:
         _echo_template_warnings(context, heard)
     except DataRefused as exc:
         _echo_problems(exc.problems)
-        click.echo(f"cardgen: {exc}", err=True)
+        _say(str(exc))
         context.exit(exc.exit_code)
     except CardgenError as exc:
-        click.echo(f"cardgen: {exc}", err=True)
+        _say(str(exc))
         context.exit(exc.exit_code)
     except (KeyboardInterrupt, Terminated) as exc:
-        click.echo("cardgen: interrupted; files already finished stay, nothing is left "
-                   "half-written", err=True)
+        _say(_("interrupted; files already finished stay, nothing is left half-written"))
         context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
     except Exception as exc:
         if debug:
             raise
-        click.echo(f"cardgen: internal error ({type(exc).__name__}: {exc}); please report it "
-                   "with the output of the same command run with `cardgen --debug …`", err=True)
+        _say(_("internal error ({kind}: {error}); please report it with the output of the "
+               "same command run with `cardgen --debug …`").format(kind=type(exc).__name__,
+                                                                  error=exc))
         context.exit(3)
     context.exit(code or 0)
 
@@ -128,7 +245,7 @@ def _echo_template_warnings(context: click.Context, heard: int) -> None:
     if context.params.get("templates") is None or render is None:
         return
     for message in dict.fromkeys(render.ENGINE_WARNINGS.messages[heard:]):
-        click.echo(f"warning: your templates: {message}", err=True)
+        click.echo(_("warning: your templates: {message}").format(message=message), err=True)
 
 
 def _echo_warnings(warnings: list[Problem]) -> None:
@@ -136,12 +253,23 @@ def _echo_warnings(warnings: list[Problem]) -> None:
     if len(warnings) <= MAX_LISTED_WARNINGS:
         _echo_problems(warnings)
     else:
-        click.echo(f"warning: {len(warnings)} warnings for the selected households; "
-                   "`cardgen validate` lists them", err=True)
+        click.echo(_("warning: {count} warnings for the selected households; `cardgen "
+                     "validate` lists them").format(count=len(warnings)), err=True)
+
+
+def _echo_errors_elsewhere(count: int, source: Path) -> None:
+    if count:
+        click.echo(ngettext(
+            "warning: {count} other household in {source} has errors (not printed here); "
+            "`cardgen validate` lists them",
+            "warning: {count} other households in {source} have errors (not printed here); "
+            "`cardgen validate` lists them", count).format(count=count, source=source),
+            err=True)
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
           sheet_name: str | None, use_cache: bool = True) -> Any:
+    """Read, validate and categorise the input (the one cache of the command with it)."""
     from cardgen.cache import Cache
     from cardgen.config import load_config
     from cardgen.pipeline import load
@@ -151,24 +279,28 @@ def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
     return load(source, config, today, sheet_name, Cache.open(use_cache, config.cache_max_mb))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cardgen")
-@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+# ---- the commands ---------------------------------------------------------------------------
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+             help=N_("Five-colour household cards (五色户卡) from household records, as "
+                     "print-ready PDF."))
+@click.version_option(__version__, prog_name="cardgen", cls=Option,
+                      help=N_("Show the version and exit."))
+@option("--debug", is_flag=True, help=N_("Show the traceback of an internal error."))
+@lang_option
 def cli(debug: bool) -> None:
-    """Five-colour household cards (五色户卡) from household records, as print-ready PDF."""
+    pass
 
 
-@cli.command()
-@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True)
-@click.option("--explain", is_flag=True, help="List every household's colour and why.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--sheet-name")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]))
+
+@cli.command(help=N_("Check INPUT and list every problem; exit 1 if there are errors."))
+@source_argument
+@option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("text for people, json for programs (DOMAIN §6)."))
+@option("--explain", is_flag=True, help=N_("List every household's colour and why."))
+@input_options
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
              sheet_name: str | None, date: dt.datetime | None) -> None:
-    """Check INPUT and list every problem; exit 1 if there are errors."""
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
@@ -179,9 +311,9 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
             if output_format != "json":
                 raise
             click.echo(json.dumps({"ok": False, "households": 0, "members": 0, "problems": [
-                {"severity": "error", "source": str(source), "row": None, "column": None,
-                 "field": None, "value": None, "message": str(exc)}]},
-                ensure_ascii=False, indent=2))
+                {"severity": "error", "code": exc.code, "source": str(source), "sheet": None,
+                 "row": None, "column": None, "field": None, "value": None,
+                 "message": str(exc)}]}, ensure_ascii=False, indent=2))
             return 1
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
@@ -199,19 +331,21 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
                 click.echo(f"{household.household_id}\t{loaded.numbers[household.household_id]}"
                            f"\t{explain_colour(category.key, category.reasons)}"
                            f"\t{category.visit}")
-        errors, warnings = len(dataset.errors), len(dataset.warnings)
-        click.echo(f"{source}: {len(dataset.households)} households, {members} members: "
-                   f"{errors} error(s), {warnings} warning(s)")
+        click.echo(_("{source}: {households} households, {members} members: {errors} "
+                     "error(s), {warnings} warning(s)").format(
+            source=source, households=len(dataset.households), members=members,
+            errors=len(dataset.errors), warnings=len(dataset.warnings)))
         return 0 if ok else 1
     _run(action)
 
 
-@cli.command()
-@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="The PDF to write.")
+@cli.command(help=N_("Print the cards of selected households (all, without a selection) "
+                     "into one PDF."))
+@source_argument
+@option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+        help=N_("The PDF to write."))
 @selection_options
-@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tab on top.")
+@option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
 @print_options
 @common_options
 def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
@@ -219,70 +353,66 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
             paper: str | None, bleed: float, marks: bool, impose: str | None,
             pdf_variant: str | None, config_path: Path | None, templates: Path | None,
             date: dt.datetime | None, sheet_name: str | None) -> None:
-    """Print the cards of selected households (all, without a selection) into one PDF."""
     def action() -> int:
-        from cardgen.cache import Cache
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
-        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
-                                             impose=impose, pdf_variant=pdf_variant), cache)
+                                             impose=impose, pdf_variant=pdf_variant),
+                                loaded.cache)
         _echo_warnings(printed.warnings)
-        if printed.errors_elsewhere:
-            click.echo(f"warning: {printed.errors_elsewhere} other household(s) in {source} "
-                       "have errors (not printed here); `cardgen validate` lists them",
-                       err=True)
-        click.echo(f"wrote {out}: {printed.households} card(s), {printed.pages} page(s)",
-                   err=True)
+        _echo_errors_elsewhere(printed.errors_elsewhere, source)
+        click.echo(_("wrote {path}: {cards} card(s), {pages} page(s)").format(
+            path=out, cards=printed.households, pages=printed.pages), err=True)
         return 0
     _run(action)
 
 
 class Progress:
-    """A one-line progress bar on stderr: cards done, rate, time left. Silent off a terminal."""
+    """Click's progress bar on stderr (cards done, how many, time left); silent off a
+    terminal."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.started = time.perf_counter()
-        self.shown = False
+        self.bar: Any = None
+        self.done = 0
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total == 0:
             return
-        elapsed = time.perf_counter() - self.started
-        rate = done / elapsed if elapsed > 0 and done else 0.0
-        left = f"{(total - done) / rate:.0f} s left" if rate else "starting"
-        filled = int(30 * done / total)
-        bar = "#" * filled + "-" * (30 - filled)
-        click.echo(f"\r[{bar}] {done}/{total} cards  {rate:.1f} cards/s  {left}   ",
-                   err=True, nl=False)
-        self.shown = True
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=_("cards"), file=sys.stderr,
+                                         show_pos=True, show_eta=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
 
     def finish(self) -> None:
-        if self.shown:
-            click.echo("", err=True)
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
-@cli.command()
-@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "folder", required=True,
-              type=click.Path(path_type=Path), help="Folder for the ledger PDFs.")
-@click.option("--by", type=click.Choice(["grid", "community", "all"]), default="grid",
-              show_default=True, help="One ledger per grid, per community, or one for all.")
+@cli.command(help=N_("Print bound ledgers: one PDF per grid with a cover, an index and "
+                     "the cards."))
+@source_argument
+@option("-o", "--output", "folder", required=True, type=click.Path(path_type=Path),
+        help=N_("Folder for the ledger PDFs."))
+@option("--by", type=click.Choice(["grid", "community", "all"]), default="grid",
+        show_default=True, help=N_("One ledger per grid, per community, or one for all."))
 @selection_options
-@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tabs on top.")
-@click.option("--duplex", is_flag=True,
-              help="Two-sided printing: every card starts on a right-hand page.")
-@click.option("--skip-invalid", is_flag=True,
-              help="Print the households without errors; list the others on the cover.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (default: the number of CPUs).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tabs on top."))
+@option("--duplex", is_flag=True,
+        help=N_("Two-sided printing: every card starts on a right-hand page."))
+@option("--skip-invalid", is_flag=True,
+        help=N_("Print the households without errors; list the others on the cover."))
+@option("--jobs", type=click.IntRange(1, 64), default=None,
+        help=N_("Worker processes (default: the number of CPUs)."))
+@option("--quiet", is_flag=True, help=N_("No progress bar."))
 @print_options
 @common_options
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
@@ -291,9 +421,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
            pdf_variant: str | None, config_path: Path | None,
            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
-    """Print bound ledgers: one PDF per grid with a cover, an index and the cards."""
     def action() -> int:
-        from cardgen.cache import Cache
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import ledger as print_ledgers
@@ -301,53 +429,55 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
-        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         try:
             run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
                                 jobs or os.cpu_count() or 1, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
-                                progress, cache)
+                                progress, loaded.cache)
         finally:
             progress.finish()
         if run.skipped:
             _echo_problems(run.skipped)
             skipped = len({p.household_id for p in run.skipped})
-            click.echo(f"warning: skipped {skipped} household(s) with errors (listed on "
-                       "their ledgers' covers)", err=True)
+            click.echo(_("warning: skipped {count} household(s) with errors (listed on their "
+                         "ledgers' covers)").format(count=skipped), err=True)
         for group, ids in run.unprinted_groups.items():
-            click.echo(f"warning: no ledger for {group}: all its {len(ids)} household(s) have "
-                       f"errors ({', '.join(ids)})", err=True)
+            click.echo(_("warning: no ledger for {group}: all its {count} household(s) have "
+                         "errors ({ids})").format(group=group, count=len(ids),
+                                                 ids=", ".join(ids)), err=True)
         if run.errors_elsewhere:
-            click.echo(f"warning: {run.errors_elsewhere} unselected household(s) in {source} "
-                       "have errors; `cardgen validate` lists them", err=True)
+            click.echo(_("warning: {count} unselected household(s) in {source} have errors; "
+                         "`cardgen validate` lists them").format(count=run.errors_elsewhere,
+                                                                 source=source), err=True)
         for path in run.files:
-            click.echo(f"wrote {path}", err=True)
-        click.echo(f"ledgers: {len(run.files)}, cards: {run.cards}, pages: {run.pages}, "
-                   f"{run.seconds:.1f} s ({run.cards / run.seconds:.1f} cards/s); "
-                   f"manifest: {run.manifest}", err=True)
+            click.echo(_("wrote {path}").format(path=path), err=True)
+        rate = run.cards / run.seconds if run.seconds else 0.0
+        click.echo(_("ledgers: {ledgers}, cards: {cards}, pages: {pages}, {seconds:.1f} s "
+                     "({rate:.1f} cards/s); manifest: {manifest}").format(
+            ledgers=len(run.files), cards=run.cards, pages=run.pages, seconds=run.seconds,
+            rate=rate, manifest=run.manifest), err=True)
         return 0
     _run(action)
 
 
-@cli.command()
-@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="The PDF of label sheets to write.")
+@cli.command(help=N_("Label sheets: a colour-tab label and a sticker per flag for each "
+                     "household."))
+@source_argument
+@option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+        help=N_("The PDF of label sheets to write."))
 @selection_options
-@click.option("--sheet", metavar="NAME|FILE",
-              help="A label sheet from the config (a4-3x8, a4-2x7 …) or a TOML file.")
-@click.option("--skip", type=click.IntRange(0), default=0, show_default=True,
-              help="Labels already used on the first sheet.")
-@click.option("--no-cache", is_flag=True, help="Without reading or writing the cache.")
+@option("--sheet", metavar=N_("NAME|FILE"),
+        help=N_("A label sheet from the config (a4-3x8, a4-2x7 …) or a TOML file."))
+@option("--skip", type=click.IntRange(0), default=0, show_default=True,
+        help=N_("Labels already used on the first sheet."))
+@cache_option
 @input_options
 def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
              flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
              no_cache: bool, config_path: Path | None, date: dt.datetime | None,
              sheet_name: str | None) -> None:
-    """Label sheets: a colour-tab label and a sticker per flag for each household."""
     def action() -> int:
-        from cardgen.cache import Cache
         from cardgen.config import load_sheet_file
         from cardgen.data.select import make_selection
         from cardgen.errors import UsageError
@@ -361,88 +491,93 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         elif name.endswith(".toml") or Path(name).is_file():
             geometry = load_sheet_file(Path(name))
         else:
-            raise UsageError(f"--sheet {name!r} is no label sheet; use one of: "
-                             + ", ".join(loaded.config.sheets) + ", or a .toml file")
-        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
-        printed = print_stickers(loaded, selection, out, geometry, skip, cache)
+            raise UsageError(_("--sheet {name!r} is no label sheet; use one of: {sheets}, or "
+                               "a .toml file").format(name=name,
+                                                      sheets=", ".join(loaded.config.sheets)))
+        printed = print_stickers(loaded, selection, out, geometry, skip, loaded.cache)
         _echo_warnings(printed.warnings)
-        click.echo(f"wrote {out}: labels for {printed.households} household(s) on "
-                   f"{printed.pages} {geometry.name} sheet(s)", err=True)
+        click.echo(_("wrote {path}: labels for {households} household(s) on {pages} {sheet} "
+                     "sheet(s)").format(path=out, households=printed.households,
+                                        pages=printed.pages, sheet=geometry.name), err=True)
         return 0
     _run(action)
 
 
-@cli.command()
-@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--household", required=True, metavar="ID", help="The household to show.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="The PNG to write.")
-@click.option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True)
-@click.option("--emergency", is_flag=True, help="Emergency mode: the colour tab on top.")
-@click.option("--no-cache", is_flag=True, help="Draw everything again.")
-@click.option("--paper", metavar="SIZE", help="A4 (default), A5 or a size from the config.")
+@cli.command(help=N_("A PNG of one household's card, for a quick check or a chat message."))
+@source_argument
+@option("--household", required=True, metavar=N_("ID"), help=N_("The household to show."))
+@option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+        help=N_("The PNG to write."))
+@option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
+        help=N_("Resolution of the picture, in dots per inch."))
+@option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
+@cache_option
+@option("--paper", metavar=N_("SIZE"), help=N_("A4 (default), A5 or a size from the config."))
 @common_options
 def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
             no_cache: bool, paper: str | None, config_path: Path | None,
             templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
-    """A PNG of one household's card, for a quick check or a chat message."""
     def action() -> int:
-        from cardgen.cache import Cache
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
-        cache = Cache.open(not no_cache, loaded.config.cache_max_mb)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
-                             PrintOptions(paper=paper), cache)
+                             PrintOptions(paper=paper), loaded.cache)
         _echo_warnings(shown.warnings)
-        click.echo(f"wrote {out}: {shown.pages} page(s) at {dpi} dpi", err=True)
+        click.echo(_("wrote {path}: {pages} page(s) at {dpi} dpi").format(
+            path=out, pages=shown.pages, dpi=dpi), err=True)
         return 0
     _run(action)
 
 
-@cli.command()
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("cardgen-demo"), show_default=True, help="Folder for the PDFs.")
-@click.option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]))
+@cli.command(help=N_("Render the bundled sample households, routine and emergency: the "
+                     "one-command tour."))
+@option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
+        default=Path("cardgen-demo"), show_default=True, help=N_("Folder for the PDFs."))
+@option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+        metavar=N_("YYYY-MM-DD"),
+        help=N_("Reference date for ages and the printed date (default: today)."))
+@lang_option
 def demo(out: Path, date: dt.datetime | None) -> None:
-    """Render the bundled sample households, routine and emergency: the one-command tour."""
     def action() -> int:
         from cardgen.cli.demo import run_demo
 
         today = date.date() if date else dt.date.today()
         for path, what in run_demo(out, today):
-            click.echo(f"wrote {path}: {what}")
+            click.echo(_("wrote {path}: {what}").format(path=path, what=what))
         return 0
     _run(action)
 
 
-@cli.command()
-@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite files already there.")
+@cli.command(help=N_("Write a starter config (every default, commented) and a copy of the "
+                     "templates."))
+@argument("folder", metavar=N_("DIR"), type=click.Path(path_type=Path))
+@option("--force", is_flag=True, help=N_("Overwrite files already there."))
+@lang_option
 def init(folder: Path, force: bool) -> None:
-    """Write a starter config (every default, commented) and a copy of the templates."""
     def action() -> int:
         from cardgen.cli.starter import CONFIG_NAME, TEMPLATES_NAME, write_starter
 
         for path in write_starter(folder, force):
-            click.echo(f"wrote {path}")
-        click.echo(f"next: edit {folder / CONFIG_NAME} and the templates, then add "
-                   f"--config {folder / CONFIG_NAME} --templates {folder / TEMPLATES_NAME} "
-                   "to reprint, ledger, stickers or preview")
+            click.echo(_("wrote {path}").format(path=path))
+        click.echo(_("next: edit {config} and the templates, then add --config {config} "
+                     "--templates {templates} to reprint, ledger, stickers or preview").format(
+            config=folder / CONFIG_NAME, templates=folder / TEMPLATES_NAME))
         return 0
     _run(action)
 
 
-@cli.command()
+@cli.command(help=N_("Check fonts, Pango, HarfBuzz subsetting and versions; exit 1 if cards "
+                     "would be wrong."))
+@lang_option
 def doctor() -> None:
-    """Check fonts, Pango, HarfBuzz subsetting and versions; exit 1 if cards would be wrong."""
     def action() -> int:
         from cardgen.cli.doctor import run_checks
 
         failed = False
         for check in run_checks():
-            mark = "ok  " if check.ok else "FAIL"
+            mark = _("ok  ") if check.ok else _("FAIL")
             click.echo(f"[{mark}] {check.name}: {check.detail}")
             failed = failed or not check.ok
         return 1 if failed else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from cardgen.errors import Problem, Severity
+from cardgen.errors import Problem, Severity, cell_place
 
 
 @dataclass(slots=True)
@@ -25,6 +25,8 @@ class Row:
     columns: dict[str, str]
     path: str = ""
     raws: dict[str, object] | None = None
+    sheet: str | None = None  # a workbook's sheet; None for CSV and JSON
+    letters: dict[str, str] | None = None  # field -> column letter (shared like `columns`)
 
     def text(self, name: str) -> str:
         return self.values.get(name, "")
@@ -34,6 +36,15 @@ class Row:
 
     def raw(self, name: str) -> object:
         return self.raws.get(name) if self.raws else None
+
+    def place(self, name: str | None) -> str:
+        """Where the row's cell of field `name` is, as the user finds it: the cell of a
+        spreadsheet (``第一网格!F12（手机号）``), or the JSON path."""
+        if self.row is None:
+            return (self.columns.get(name) if name and name in self.values else None) \
+                or self.path
+        letter = self.letters.get(name) if name and self.letters else None
+        return cell_place(self.sheet, letter, self.row, self.columns.get(name) if name else None)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from cardgen.config import Config
 from cardgen.data.model import Row
-from cardgen.errors import InputError, Problem, Severity, UsageError
+from cardgen.errors import InputError, Problem, Severity, UsageError, cell_place, column_letter
 
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
@@ -258,13 +258,16 @@ def _header_map(headers: list[Any], source: str, header_row: int, config: Config
             problems.append(Problem(
                 Severity.WARNING, source, header_row, text, None, None,
                 f"unknown column '{text}' is ignored; rename it to one cardgen knows "
-                "(see the [columns] table of the config) if it should be printed"))
+                "(see the [columns] table of the config) if it should be printed",
+                code="column.unknown",
+                where=cell_place(None, column_letter(index), header_row, text)))
             continue
         if canonical in seen:
             problems.append(Problem(
                 Severity.ERROR, source, header_row, text, canonical, None,
                 f"columns '{seen[canonical]}' and '{text}' both mean {canonical}; "
-                "delete or rename one of them"))
+                "delete or rename one of them", code="column.duplicate",
+                where=cell_place(None, column_letter(index), header_row, text)))
             continue
         seen[canonical] = text
         mapping[index] = canonical
@@ -287,6 +290,7 @@ def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, con
             + ", ".join(repr(cell_text(h)) for h in headers if cell_text(h)))
     columns = {canonical: cell_text(headers[index]).strip(_SPACES)
                for index, canonical in mapping.items()}
+    letters = {canonical: column_letter(index) for index, canonical in mapping.items()}
     longest = config.limits.cell_chars + 1  # longer cells are kept cut, and refused
     rows = 0
     for number, values in table:
@@ -305,7 +309,8 @@ def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, con
             if rows > config.limits.rows:
                 raise InputError(f"{source}: more than {config.limits.rows} rows; the limit "
                                  "is [limits] rows: split the file, by grid for example")
-            records.rows.append(Row(source, number, texts, columns, raws=raws))
+            records.rows.append(Row(source, number, texts, columns, raws=raws,
+                                    letters=letters))
     return records
 
 

@@ -65,7 +65,8 @@ class _Collector:
         self.config = config
 
     def add(self, severity: Severity, row: Row, field: str | None, message: str,
-            household_id: str | None = None, value: str | None = None) -> None:
+            household_id: str | None = None, value: str | None = None,
+            code: str = "") -> None:
         column = (row.column(field) if field else None) or (row.path or None)
         text = row.values.get(field) if field else None
         shown = value if value is not None else text
@@ -74,15 +75,16 @@ class _Collector:
                 shown = shown_written(shown, self.config)
             shown = mask_value(field, shown)
         self.problems.append(Problem(severity, row.source, row.row, column, field, shown,
-                                     message, household_id))
+                                     message, household_id, code, row.sheet,
+                                     row.place(field)))
 
     def error(self, row: Row, field: str | None, message: str, hid: str | None = None,
-              value: str | None = None) -> None:
-        self.add(Severity.ERROR, row, field, message, hid, value)
+              value: str | None = None, code: str = "") -> None:
+        self.add(Severity.ERROR, row, field, message, hid, value, code)
 
     def warn(self, row: Row, field: str | None, message: str, hid: str | None = None,
-             value: str | None = None) -> None:
-        self.add(Severity.WARNING, row, field, message, hid, value)
+             value: str | None = None, code: str = "") -> None:
+        self.add(Severity.WARNING, row, field, message, hid, value, code)
 
 
 def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
