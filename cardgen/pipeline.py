@@ -124,7 +124,7 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
                    out: IO[bytes]) -> list[Card]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
     cards = make_cards(chosen, loaded.categories, loaded.numbers, printing, emergency)
-    frames = list(dict.fromkeys(card_frame(card, page.number, False)
+    frames = list(dict.fromkeys(card_frame(printing, card, page.number, False)
                                 for card in cards for page in card.pages))
     composer = printing.composer(out)
     try:
@@ -278,12 +278,12 @@ def prepare_folder(folder: Path) -> None:
         raise UsageError(f"{folder} is not writable; choose another output folder") from None
 
 
-def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
-    """The frames a ledger's pages stand on (the cover has its own page)."""
-    frames = [Frame("", verso=duplex and page % 2 == 0) for page in plan.blank_pages]
-    frames += [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
+def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Frame]:
+    """The frames a ledger's pages stand on (the cover has its own page, a blank back page
+    none)."""
+    frames = [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
                for i in range(len(plan.index_pages))]
-    frames += [card_frame(card, page.number, duplex) for card in plan.cards
+    frames += [card_frame(printing, card, page.number, duplex) for card in plan.cards
                for page in card.pages]
     return list(dict.fromkeys(frames))
 
@@ -302,7 +302,7 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
                     workers: Workers | None) -> int:
     composer = printing.composer(out)
     try:
-        composer.add_frames(printing.frames(ledger_frames(plan, duplex)))
+        composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
         composer.add_pdf(covers, page=number)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
@@ -311,7 +311,7 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
             if page in plan.blank_pages:
-                composer.add_data_page(b"", Frame("", verso=verso))
+                composer.add_data_page(b"")  # a blank back page: nothing on it
                 page += 1
             elif page in index_pages:
                 position = page - plan.index_first_page + 1
@@ -371,10 +371,10 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
 
     if progress:
         progress(0, total_cards)
-    doc = DocInfo("五色户卡台账", loaded.today, duplex)
+    doc = DocInfo("五色户卡台账", loaded.today)
     taken: set[str] = set()
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
-                            cache.folder, cache.max_bytes // 2**20), jobs)
+                            cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     try:
         files, entries, pages = [], [], 0
@@ -383,7 +383,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                                emergency, workers.builder())
             skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
                        for h in ledger_order(skipped_by_group.get(name, []))]
-            plan = plan_ledger(name, households, cards, loaded.config, printing.layout,
+            plan = plan_ledger(name, households, cards, loaded.config, printing.index_layout,
                                printing.typesetter, emergency, duplex,
                                describe_selection(selection, loaded), skipped, taken)
             covers = printing.covers([plan], doc)

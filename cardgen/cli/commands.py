@@ -268,15 +268,16 @@ def _echo_errors_elsewhere(count: int, source: Path) -> None:
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
-          sheet_name: str | None, use_cache: bool = True) -> Any:
+          sheet_name: str | None, use_cache: bool = True, templates: Path | None = None) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
-    from cardgen.cache import Cache
+    from cardgen.cache import Cache, scope
     from cardgen.config import load_config
     from cardgen.pipeline import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    return load(source, config, today, sheet_name, Cache.open(use_cache, config.cache_max_mb))
+    cache = Cache.open(use_cache, config.cache_max_mb, scope(config, templates))
+    return load(source, config, today, sheet_name, cache)
 
 
 # ---- the commands ---------------------------------------------------------------------------
@@ -358,7 +359,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
@@ -426,7 +427,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import ledger as print_ledgers
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         try:
@@ -521,7 +522,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
                              PrintOptions(paper=paper), loaded.cache)
         _echo_warnings(shown.warnings)
