@@ -262,6 +262,16 @@ class Renderer:
             raise RenderRefused(_("a template asked for a file or URL it may not load: "
                                   "{reason}").format(reason=exc.__cause__ or exc),
                                 code="template.fetch") from None
+        width, height = (document.pages[0].width * PX, document.pages[0].height * PX)
+        paper = self.paper
+        if abs(width - paper.width) > 0.5 or abs(height - paper.height) > 0.5:
+            raise RenderRefused(_(
+                "{file}: the page is {width:.0f} × {height:.0f} mm, but the paper is {paper} "
+                "({paper_width:g} × {paper_height:g} mm); choose the paper with --paper or "
+                "[paper] in the config, not in @page").format(
+                file=self.template_file("frame.css.j2"), width=width, height=height,
+                paper=paper.name, paper_width=paper.width, paper_height=paper.height),
+                code="template.paper")
         if len(document.pages) != planned:
             raise RenderRefused(_("{what} made {made} pages where {planned} were planned; a "
                                   "template change may have made a page overflow").format(
@@ -350,14 +360,6 @@ def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) 
     grow_max = config.household_grow
     for index, places in enumerate(pages):
         first, plain = index <= grow_max, index == len(pages) - 1
-        width, height = places.size
-        if abs(width - paper.width) > 0.5 or abs(height - paper.height) > 0.5:
-            raise RenderRefused(_(
-                "{file}: the page is {width:.0f} × {height:.0f} mm, but the paper is {paper} "
-                "({paper_width:g} × {paper_height:g} mm); choose the paper with --paper or "
-                "[paper] in the config, not in @page").format(
-                file=source, width=width, height=height, paper=paper.name,
-                paper_width=paper.width, paper_height=paper.height), code="template.paper")
         for name in required_places(first, plain, len(config.sticker_slots)):
             if name not in places:
                 raise RenderRefused(_(
