@@ -19,7 +19,7 @@ from cardgen import resources
 from cardgen.config import Colour, Config, Paper
 from cardgen.errors import RenderRefused, UsageError
 from cardgen.i18n import _
-from cardgen.layout.colours import ink_for, pattern_ink
+from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
 from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
 from cardgen.layout.geometry import PLACE_STYLES, PT, PX, Places, required_places
 
@@ -84,26 +84,25 @@ def _escape_html(name: str | None) -> bool:
 
 def pattern_css(colour: Colour, scale: float) -> str:
     """The tab's pattern, so a colour reads in black and white as well: one SVG tile,
-    repeated, in a tint of the colour (the same patterns the label sheets draw)."""
+    repeated, in a tint of the colour (the tile the label sheets draw, layout/colours.py)."""
     if colour.pattern == "plain":
         return ""
     red, green, blue = (round(v * 255) for v in pattern_ink(colour.hex))
     ink = f"#{red:02X}{green:02X}{blue:02X}"
     pitch, line = 2.6 * scale, 0.7 * scale
-    half = pitch / 2
-    shapes = {
-        "hatch": f'<path d="M0,{pitch} L{pitch},0 M{-half},{half} L{half},{-half} '
-                 f'M{half},{pitch + half} L{pitch + half},{half}" stroke="{ink}" '
-                 f'stroke-width="{line:.3f}"/>',
-        "lines": f'<path d="M0,{half} H{pitch}" stroke="{ink}" stroke-width="{line:.3f}"/>',
-        "grid": f'<path d="M0,{half} H{pitch} M{half},0 V{pitch}" stroke="{ink}" '
-                f'stroke-width="{line:.3f}"/>',
-        "dots": f'<circle cx="{half}" cy="{half}" r="{line / 2 + 0.1 * scale:.3f}" '
-                f'fill="{ink}"/>',
-    }
+    shapes = []
+    for mark in pattern_tile(colour.pattern, pitch, line):
+        if mark[0] == "line":
+            _, x1, y1, x2, y2 = mark  # type: ignore[misc]
+            shapes.append(f'<path d="M{x1:.3f},{y1:.3f} L{x2:.3f},{y2:.3f}" stroke="{ink}" '
+                          f'stroke-width="{line:.3f}"/>')
+        else:
+            _, x, y, radius = mark  # type: ignore[misc]
+            shapes.append(f'<circle cx="{x:.3f}" cy="{y:.3f}" r="{radius:.3f}" '
+                          f'fill="{ink}"/>')
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{pitch:.3f}mm" '
            f'height="{pitch:.3f}mm" viewBox="0 0 {pitch:.3f} {pitch:.3f}">'
-           f'{shapes[colour.pattern]}</svg>')
+           f'{"".join(shapes)}</svg>')
     return (f'background-image: url("data:image/svg+xml,{quote(svg)}"); '
             f"background-size: {pitch:.3f}mm {pitch:.3f}mm;")
 
