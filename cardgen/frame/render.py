@@ -281,23 +281,25 @@ class Renderer:
 def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
     """Print options that cannot work together, or name nothing, are usage errors."""
     if options.paper and options.paper not in config.papers:
-        raise UsageError(f"--paper {options.paper!r} is no paper size; use one of: "
-                         + ", ".join(config.papers))
+        raise UsageError(_("--paper {paper} is no paper size; use one of: {known}").format(
+            paper=options.paper, known=", ".join(config.papers)), code="usage.paper")
     if options.impose is None:
         return
     imposition = config.impositions.get(options.impose)
     if imposition is None:
-        raise UsageError(f"--impose {options.impose!r} is no imposition; use one of: "
-                         + (", ".join(config.impositions) or "none configured"))
+        raise UsageError(_("--impose {name} is no imposition; use one of: {known}").format(
+            name=options.impose, known=", ".join(config.impositions) or _("none configured")),
+            code="usage.impose")
     if options.paper and options.paper != imposition.paper:
-        raise UsageError(f"--impose {imposition.name} takes {imposition.paper} cards; leave "
-                         f"out --paper {options.paper}")
+        raise UsageError(_("--impose {name} takes {card} cards; leave out --paper "
+                           "{paper}").format(name=imposition.name, card=imposition.paper,
+                                             paper=options.paper), code="usage.impose_paper")
     if duplex:
-        raise UsageError("--impose and --duplex cannot be combined: an imposed sheet "
-                         "carries several cards on one side")
+        raise UsageError(_("--impose and --duplex cannot be combined: an imposed sheet "
+                           "carries several cards on one side"), code="usage.impose_duplex")
     if options.bleed:
-        raise UsageError("--bleed does not apply with --impose: imposed cards meet at the "
-                         "cut; leave out --bleed")
+        raise UsageError(_("--bleed does not apply with --impose: imposed cards meet at the "
+                           "cut; leave out --bleed"), code="usage.impose_bleed")
 
 
 def template_place(exc: BaseException, template: Any) -> str:
