@@ -173,3 +173,19 @@ def test_paper_is_chosen_once_not_in_the_template(register: Path, tmp_path: Path
     assert "184 × 260 mm" in result.output and "--paper" in result.output
     assert re.search(r"A4 \(210 × 297 mm\)", result.output)
     assert not out.exists()
+
+
+def test_custom_css_applies_after_the_bundled_styles(register: Path, tmp_path: Path) -> None:
+    """custom.css moves the sticker area below the household block: the filled stickers
+    and the empty slots' words follow it, and nothing lands on the address rows."""
+    out = tmp_path / "moved.pdf"
+    result = reprint(register, out, "--household", "H1", "--no-cache", "--templates",
+                     edited(tmp_path, custom=STICKERS_BELOW))
+    assert result.exit_code == 0, result.output
+    [page] = words(out)
+    household, stickers = find(page, "住户信息"), find(page, "特殊情况贴纸")
+    assert household.top < stickers.top < find(page, "序").top
+    for word in ("■", "（空位，可手贴）", "张秀英"):
+        assert find(page, word).top > stickers.bottom, word  # in the moved slots
+    assert find(page, "阳光花园2号楼1单元302").bottom < stickers.top
+    assert_no_overlaps(page)
