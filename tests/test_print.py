@@ -381,7 +381,7 @@ def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
     from fontTools.cffLib import CFFFontSet
 
     from cardgen.layout.fonts import font_files
-    from cardgen.pdf.subset import read_widths
+    from cardgen.pdf.subset import read_tounicode, read_widths
 
     out = tmp_path / "one.pdf"
     assert run("reprint", three, "-o", out, "--household", "H2", "--date", DATE).exit_code == 0
@@ -389,9 +389,10 @@ def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
     files = font_files(load_config())
     with pikepdf.open(out) as pdf:
         fonts = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Dictionary)
-                 and obj.get("/Subtype") == "/CIDFontType0"]
+                 and obj.get("/Subtype") == "/Type0"]
         assert len(fonts) == 2
-        for font in fonts:
+        for parent in fonts:
+            font = parent.DescendantFonts[0]
             # a bare CID-keyed CFF: a reader finds a code's glyph by its CID, and every
             # code shows the outline of the glyph with that id in the full font
             program = font.FontDescriptor.FontFile3
@@ -402,7 +403,8 @@ def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
             by_cid = {int(name[3:]): name for name in top.charset if name.startswith("cid")}
             whole = hb.Font(hb.Face(hb.Blob(files[str(font.FontDescriptor.FontFamily)]
                                             .read_bytes())))
-            codes = sorted(read_widths(list(font.W)))
+            codes = sorted(set(read_widths(list(font.W)))
+                           | set(read_tounicode(parent.ToUnicode.read_bytes())))
             assert len(codes) > 50
             for code in codes[1:]:
                 assert _outline(top.CharStrings[by_cid[code]].draw) == _outline(

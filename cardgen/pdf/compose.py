@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,10 +228,13 @@ def embed_font(writer: Writer, font: int, face: Face, glyphs: dict[int, str],
             program_key, program_object))
     widths = {glyph: round(face.advances[glyph] * scale, 3) for glyph in sorted(used)
               if glyph < len(face.advances)}
+    # the width most glyphs have (a CJK font's em) is the default; /W lists the others
+    default = Counter(widths.values()).most_common(1)[0][0]
+    others = {glyph: width for glyph, width in widths.items() if width != default}
     descendant = writer.new(
         b"<</Type /Font /Subtype /%s /BaseFont %s /CIDSystemInfo <</Registry (Adobe) "
-        b"/Ordering (Identity) /Supplement 0>> /FontDescriptor %d 0 R /W %s%s>>" % (
-            cid_type, base, descriptor, widths_array(widths), gid_map))
+        b"/Ordering (Identity) /Supplement 0>> /FontDescriptor %d 0 R /DW %s /W %s%s>>" % (
+            cid_type, base, descriptor, number(default), widths_array(others), gid_map))
     tounicode = writer.new_stream(b"", tounicode_cmap(glyphs))
     writer.object(font, b"<</Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H "
                         b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R>>"
@@ -406,12 +410,12 @@ class Composer:
             source, page = self._frame_pages[key]
             data = b"".join(stream.read_bytes() for stream in content_streams(page))
             resources = self.copier.ref_or_direct(source, page.get("/Resources", Dictionary()))
-            group = b""
-            if "/Group" in page:
-                group = b" /Group " + self.copier.serial(source, page.Group)
+            # The page's transparency group (WeasyPrint's: isolated, DeviceRGB) is left
+            # behind: on a form it would blend the whole frame in RGB, and a print shop's
+            # separation would turn its grey text into four-colour black.
             found = self._frames[key] = self.writer.new_stream(
-                b" /Type /XObject /Subtype /Form /BBox %s /Resources %s%s"
-                % (self.copier.serial(source, page.MediaBox), resources, group), data)
+                b" /Type /XObject /Subtype /Form /BBox %s /Resources %s"
+                % (self.copier.serial(source, page.MediaBox), resources), data)
         return found
 
     # ---- fonts ------------------------------------------------------------------------

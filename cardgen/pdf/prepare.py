@@ -8,8 +8,9 @@ the outline WeasyPrint embedded and the one the code names, and where they diffe
 code is looked up again by its text and rewritten in the content streams. A glyph that
 cannot be matched refuses the render rather than printing a wrong character.
 
-Greys and black written as RGB (`0.6 0.6 0.6 rg`) become DeviceGray (`0.6 g`), so a print
-shop keeps them on the black plate. Then the programs of cardgen's fonts are dropped:
+Greys and black written as RGB (`0.6 0.6 0.6 rg`) become DeviceGray (`0.6 g`), and
+transparency groups lose their DeviceRGB blending space, so a print shop keeps them on
+the black plate. Then the programs of cardgen's fonts are dropped:
 the composer embeds them again, once per document.
 """
 
@@ -157,6 +158,12 @@ def _rewrite(holder: Any, resources: Any, codes: dict[tuple[int, int], dict[int,
              seen: set[tuple[int, int]]) -> None:
     """A page's, form's or pattern's content with greys as DeviceGray and text codes
     renumbered; then the forms and patterns it uses, each once."""
+    group = holder.get("/Group")
+    if isinstance(group, Dictionary) and "/CS" in group:
+        # WeasyPrint's groups blend in DeviceRGB: a print shop's separation would then
+        # turn every grey in them into four-colour black; without /CS, a group blends in
+        # the colour space of what it is drawn on
+        del group["/CS"]
     if isinstance(holder, pikepdf.Stream) or "/Contents" in holder:
         fonts = resources.get("/Font", Dictionary())
         current: dict[int, int] | None = None

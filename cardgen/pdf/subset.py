@@ -67,11 +67,14 @@ def open_face(path: Path) -> Any:
     import uharfbuzz as hb
 
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        with path.open("rb"):  # says why it cannot be read; HarfBuzz only that it cannot
+            pass
+        blob = hb.Blob.from_file_path(path)  # mapped, not read: 16 MB a font
+    except (OSError, hb.HarfBuzzError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise RenderRefused(_("the font file {path} cannot be read: {reason}").format(
-            path=path, reason=exc.strerror or exc), code="font.unreadable") from None
-    face = hb.Face(hb.Blob(data))
+            path=path, reason=reason or exc), code="font.unreadable") from None
+    face = hb.Face(blob)
     if face.glyph_count == 0:
         raise RenderRefused(_("{path} is not a font file cardgen can use").format(path=path),
                             code="font.unreadable")
