@@ -334,3 +334,21 @@ def test_only_the_tab_edge_has_ink_near_the_trim(outputs: dict[str, Path]) -> No
 @each_kind()
 def test_file_size(kind: Kind, outputs: dict[str, Path]) -> None:
     assert outputs[kind.name].stat().st_size <= kind.max_bytes, outputs[kind.name].stat()
+
+
+def test_a_1000_household_ledger_takes_at_most_2_5_kb_a_card(tmp_path: Path) -> None:
+    """Issue 14's budget, with the same bytes from a cold and a warm cache."""
+    from cardgen.samplegen import generate, to_csv
+
+    source = tmp_path / "households.csv"
+    source.write_text(to_csv(list(generate(1000, seed=3, grids=1))), encoding="utf-8")
+    made = []
+    for name in ("cold", "warm"):
+        result = CliRunner().invoke(cli, ["ledger", str(source), "-o", str(tmp_path / name),
+                                          "--date", DATE, "--quiet", "--jobs", "2"],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        [pdf] = (tmp_path / name).glob("*.pdf")
+        made.append(pdf.read_bytes())
+    assert made[0] == made[1]
+    assert len(made[0]) <= 1000 * 2_500, len(made[0])

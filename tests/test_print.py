@@ -577,3 +577,15 @@ def test_2up_cut_guides_sit_where_an_office_printer_prints(run: Run, three: Path
         assert _dark(image, 148.5, y, dpi), y
     for y in (1, 3, 207, 209):  # nothing in the border a printer cannot print
         assert not _dark(image, 148.5, y, dpi), y
+
+
+def test_a_name_keyed_cff_font_keeps_its_glyph_ids() -> None:
+    """No CID map exists for a name-keyed CFF font: its subset keeps glyph ids instead."""
+    import uharfbuzz as hb
+
+    from cardgen.pdf.subset import OPENTYPE_CFF, subset_font
+
+    nimbus = Path("/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf")  # setup.sh
+    subset = subset_font(nimbus, {36, 70})
+    assert subset.kind == OPENTYPE_CFF and subset.program[:4] == b"OTTO"
+    assert hb.Face(hb.Blob(subset.program)).glyph_count == 71
