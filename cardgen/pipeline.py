@@ -371,7 +371,7 @@ def check_folder(folder: Path) -> None:
     if not folder.exists() and not folder.parent.is_dir():
         raise UsageError(_("{parent} does not exist; create it first or choose another "
                            "output folder").format(parent=folder.parent),
-                         code="output.no_parent")
+                         code="output.no_folder")
     if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
         raise UsageError(_("{folder} is not writable; choose another output folder").format(
             folder=folder if folder.exists() else folder.parent), code="output.not_writable")
