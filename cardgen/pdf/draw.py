@@ -210,7 +210,8 @@ def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
     out.line(words.format("reasons", reasons=reasons), "band", box)
     out.line(words.format("household_id", household_id=card.household_id), "band_id",
              places["household-id"], align="right")
-    out.line(card.ledger_number, "band_number", places["book-number"], align="right")
+    out.line(words.format("book_number", number=card.ledger_number), "band_number",
+             places["book-number"], align="right")
     place = words.format("place", community=card.community, grid=card.grid).strip()
     out.line(place, "band", places["place"], align="right")
 
@@ -408,8 +409,10 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     pen.hline(0, width, y, (0.13, 0.13, 0.13), 0.5 * s)
     for row in rows:
         texts = {"no": row.number, "hid": row.household_id, "addr": row.address,
-                 "head": row.head, "fl": row.flags, "pg": str(row.page)}
+                 "head": row.head, "fl": row.flags, "pg": str(row.page) if row.page else ""}
         for column, x in zip(INDEX_COLUMNS, xs, strict=True):
+            if column.key == "col" and not row.colour:  # a retired number: no colour
+                continue
             if column.key == "col":
                 dot = 5 * s
                 colour = palette[row.colour]
