@@ -189,3 +189,19 @@ def test_custom_css_applies_after_the_bundled_styles(register: Path, tmp_path: P
         assert find(page, word).top > stickers.bottom, word  # in the moved slots
     assert find(page, "阳光花园2号楼1单元302").bottom < stickers.top
     assert_no_overlaps(page)
+
+
+def test_places_that_move_with_the_colour_are_refused(register: Path, tmp_path: Path) -> None:
+    """The geometry pass lays out one colour's pages; a frame of another colour whose
+    places differ is refused rather than filled wrongly."""
+    folder = edited(tmp_path, custom=".c-orange #household { height: 40mm; }\n")
+    out = tmp_path / "x.pdf"
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache")
+    assert result.exit_code == 1
+    assert "“household”" in result.output and "must be the same on every colour" in \
+        result.output and not out.exists()
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache",
+                     lang="zh")
+    assert "各种颜色的户卡上必须相同" in result.output
+    assert reprint(register, out, "--household", "V1", "--templates", folder,
+                   "--no-cache").exit_code == 0  # a green card is unaffected

@@ -202,14 +202,14 @@ class Renderer:
         return self._render_html("frame.html.j2", frames=variants, card=card)
 
     def probe(self, emergency: bool, verso: bool) -> list[Places]:
-        """The places of every page kind (first page at each growth, 续页, plain page),
-        laid out with as many ruled rows as the members table could show: what fits, and
-        where. Only laid out, not written: this is the geometry pass."""
+        """The places of the first page, the 续页 and the plain page, laid out with as many
+        ruled rows as the members table could show: what fits, and where. Only laid out,
+        not written: this is the geometry pass. (A grown first page follows from the first
+        page, see layout/geometry.py `grown`; its frame is checked when it is rendered.)"""
         rows = probe_rows(self.config, self.paper)
         colour = self.config.default_colour
-        frames = [Frame(colour, emergency, verso, True, grow, rows)
-                  for grow in range(self.config.household_grow + 1)]
-        frames += [Frame(colour, emergency, verso, False, 0, rows), Frame("", verso=verso)]
+        frames = [Frame(colour, emergency, verso, True, 0, rows),
+                  Frame(colour, emergency, verso, False, 0, rows), Frame("", verso=verso)]
         document = self._layout(self._frames_html(frames))
         self._check_pages(document, len(frames), _("the card frames"))
         return [self._places(page) for page in document.pages]
@@ -381,9 +381,8 @@ TOLERANCE = 0.05  # mm: two layouts of one place agree within this
 def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) -> None:
     """The geometry pass's pages hold every place, each big enough for a line of its text,
     on the run's paper, with equal ruled rows; else the template is refused."""
-    grow_max = config.household_grow
     for index, places in enumerate(pages):
-        first, plain = index <= grow_max, index == len(pages) - 1
+        first, plain = index == 0, index == len(pages) - 1
         for name in required_places(first, plain, len(config.sticker_slots)):
             if name not in places:
                 raise RenderRefused(_(
@@ -424,12 +423,14 @@ def check_frame(places: Places, expected: Places, frame: Frame, source: str) -> 
     pairs = [(name, box, places.boxes.get(name)) for name, box in expected.boxes.items()]
     pairs += [(f"member-row-{n}", box, places.rows[n - 1] if n <= len(places.rows) else None)
               for n, box in enumerate(rows, 1)]
-    for name, want, found in pairs:
+    for name, want, found in sorted(pairs, key=lambda pair: (pair[1].y, pair[1].x)):  # topmost
         if found is None or any(abs(a - b) > TOLERANCE for a, b in zip(
                 (want.x, want.y, want.width, want.height),
                 (found.x, found.y, found.width, found.height), strict=True)):
             raise RenderRefused(_(
-                "{file}: the place “{id}” moves with the card's colour ({colour}); the "
-                "places cardgen fills must be the same on every colour").format(
-                file=source, id=name, colour=frame.colour or "-"),
-                code="template.colour_moves_places")
+                "{file}: the place “{id}” is not where the geometry pass found it on a "
+                "{colour} card (growth {grow}): the places cardgen fills must be the same "
+                "on every colour, and a taller household block must move only what "
+                "follows it, down to the members table").format(
+                file=source, id=name, colour=frame.colour or "-", grow=frame.grow),
+                code="template.places_differ")

@@ -114,6 +114,33 @@ class Places:
                    (float(size[0]), float(size[1])))
 
 
+def grown(places: Places, rows: int) -> Places:
+    """A first page whose household block is `rows` ruled rows taller: the frame is laid
+    out in flow and the members table takes what is left, so what lies between the block
+    and the end of the members table moves down that much, the members table loses that
+    much, and nothing else moves. (The frame variant itself is laid out and checked against
+    this when it is rendered: cardgen/frame/render.py, `check_frame`.)"""
+    if not rows:
+        return places
+    step = rows * places.rows[0].height
+    household, members = places["household"], places["members"]
+
+    def move(box: Box) -> Box:
+        if household.bottom - TOUCH <= box.y < members.bottom - TOUCH:
+            return Box(box.x, round(box.y + step, 3), box.width, box.height)
+        return box
+
+    boxes = {name: move(box) for name, box in places.boxes.items()}
+    boxes["household"] = Box(household.x, household.y, household.width,
+                             round(household.height + step, 3))
+    boxes["members"] = Box(members.x, round(members.y + step, 3), members.width,
+                           round(members.height - step, 3))
+    return Places(boxes, tuple(move(row) for row in places.rows), places.size)
+
+
+TOUCH = 0.01  # mm: boxes this close count as touching
+
+
 # A page kind: (first page, household growth in rows, verso); growth is 0 on a 续页.
 PageKind = tuple[bool, int, bool]
 

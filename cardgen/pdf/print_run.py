@@ -19,7 +19,7 @@ from cardgen.data.model import Category, Household
 from cardgen.frame.render import DocInfo, Frame, PrintOptions, paper_for
 from cardgen.layout.cards import Card, build_card
 from cardgen.layout.fonts import font_identities, font_set
-from cardgen.layout.geometry import MM, Geometry, Layout, Places, index_layout
+from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import Composer
@@ -93,12 +93,11 @@ class PrintRun:
                             self.renderer().template_file("frame.html.j2"))
                 stored = marshal.dumps(tuple(places.as_data() for places in probed))
                 self.cache.put("frames", name, stored)
-            found = [Places.from_data(data) for data in marshal.loads(stored)]
-            grow_max = self.config.household_grow
-            for grow in range(grow_max + 1):
-                pages[(True, grow, side)] = found[grow]
-            pages[(False, 0, side)] = found[grow_max + 1]
-            plain[side] = found[grow_max + 2]
+            first, following, plain[side] = (Places.from_data(data)
+                                             for data in marshal.loads(stored))
+            for grow in range(self.config.household_grow + 1):
+                pages[(True, grow, side)] = grown(first, grow)
+            pages[(False, 0, side)] = following
         geometry = Geometry(self.paper, pages, plain, self.config.text, self.config.lines,
                             self.config.line_factor, self.config.inset,
                             self.config.household_grow)
