@@ -31,6 +31,9 @@ _ADMINISTRATIVE = ("自治区", "省", "市", "盟", "区", "县", "旗", "街�
 _ASCII_DIGITS = re.compile(r"[0-9]")
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
+# the fields a line above the table may give every household (网格员：赵丽娜)
+CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
+_LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
 SKIP_CODES = {"totals": "row.total", "signatures": "row.signature", "notes": "row.note"}
 
 
@@ -73,26 +76,37 @@ def filled(rows: Iterator[list[Any]], merged: list[Merged]) -> Iterator[tuple[in
 
 
 def title_values(text: str, config: Config) -> dict[str, str]:
-    """The community and grid a title names: 九原区沙河街道和平社区第三网格全员人口信息登记表
-    gives 和平社区 and 第三网格."""
+    """What a line above the table says about every household under it: the community and
+    grid a title names (九原区沙河街道和平社区第三网格全员人口信息登记表 gives 和平社区 and
+    第三网格), or a labelled value (网格员：赵丽娜, 社区：和平社区)."""
+    labelled = _LABELLED.match(text)
+    if labelled:
+        name = header_field(labelled[1], config.column_spellings)
+        if name in CONTEXT_FIELDS and labelled[2].strip():
+            return {name: labelled[2].strip()}
     found = {}
     for name, suffixes in (("community", config.reading.title_community),
                            ("grid", config.reading.title_grid)):
-        best: tuple[int, int] | None = None
-        for suffix in suffixes:
-            at = text.find(suffix, 1)
-            if at != -1 and (best is None or (at, -len(suffix)) < (best[0], -best[1])):
-                best = (at, len(suffix))
-        if best is None:
-            continue
-        before = text[:best[0]]
-        cuts = sorted({before.rfind(word) + len(word) for word in (*_ADMINISTRATIVE,
-                                                                    *config.reading.title_community)
-                       if before.rfind(word) != -1}, reverse=True)
-        start = next((cut for cut in cuts if len(before) - cut >= 1), 0)
-        if best[0] - start >= 1:
-            found[name] = text[start:best[0] + best[1]]
+        for match in _named(text, suffixes):
+            before = match[1]
+            cuts = sorted({before.rfind(word) + len(word)
+                           for word in (*_ADMINISTRATIVE, *config.reading.title_community)
+                           if before.rfind(word) != -1}, reverse=True)
+            start = next((cut for cut in cuts if len(before) - cut >= 1), 0)
+            found[name] = before[start:] + match[2]
+            break
     return found
+
+
+def _named(text: str, suffixes: tuple[str, ...]) -> list[re.Match[str]]:
+    """Names ending in one of `suffixes` (和平社区, 第三网格), earliest first: up to 16
+    letters before it, and not a longer word (网格员, 网格化)."""
+    if not suffixes:
+        return []
+    pattern = re.compile(r"([0-9A-Za-z\u3007\u4e00-\u9fff]{1,16}?)("
+                         + "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
+                         + r")(?![员长化管])")
+    return list(pattern.finditer(text))
 
 
 class _Reader:
