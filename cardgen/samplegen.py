@@ -316,21 +316,24 @@ def write_office_register(rows: list[dict[str, str]], path: Path) -> None:
         families.setdefault(row["户编号"], []).append(row)
     people = 0
     building = None
+    last_row = 4  # counted here: openpyxl's max_row looks at every cell
     for number, family in enumerate(families.values(), 1):
         if building is not None and family[0]["楼栋"] != building:
             sheet.append([])
+            last_row += 1
         building = family[0]["楼栋"]
-        first = sheet.max_row + 1
+        first = last_row + 1
         for position, row in enumerate(family):
             sheet.append(_office_row(row, number, position == 0))
             people += bool(row["姓名"])
+        last_row += len(family)
         if len(family) > 1:
             for index in range(1, 6):
                 letter = openpyxl.utils.get_column_letter(index)
-                sheet.merge_cells(f"{letter}{first}:{letter}{sheet.max_row}")
+                sheet.merge_cells(f"{letter}{first}:{letter}{last_row}")
     sheet.append([])
     sheet.append(["合计", None, f"{len(families)}户", None, None, f"{people}人"])
-    sheet.merge_cells(f"A{sheet.max_row}:B{sheet.max_row}")
+    sheet.merge_cells(f"A{last_row + 2}:B{last_row + 2}")
     sheet.append(["填表人：" + rows[0]["网格员"], None, None, None, None, "审核人：刘卫东"])
     id_column = openpyxl.utils.get_column_letter(1 + [n for _g, n in REGISTER_COLUMNS]
                                                  .index("公民身份号码"))

@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from cardgen.config import Config
-from cardgen.data.cells import cell_text, shared
+from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
 from cardgen.data.flags import read_flag, shown_flag
 from cardgen.data.model import Row
 from cardgen.data.vocabulary import NO_SPELLINGS, spelled
@@ -128,6 +129,9 @@ class _Reader:
         self.markers = re.compile("|".join(re.escape(word) for word, _kind in words)) \
             if words else None
         self.ditto_starts = {word[0] for word in config.reading.same_as_above if word}
+        self.marker_starts = {word[0] for word, _kind in words if word} | \
+            {chr(ord(word[0]) + 0xFEE0) for word, _kind in words
+             if word and "!" <= word[0] <= "~"}  # and their full-width forms
         # rows crossed by a merged cell three columns wide or more: a title's
         self.wide_rows = {row for first_row, first_column, last_row, last_column in sheet.merged
                           if last_column - first_column >= 2 and last_row - first_row < 5
@@ -311,7 +315,9 @@ class _Reader:
         letters = {f: column_letter(c) for c, f in mapping.items()}
         hidden_fields = frozenset(f for c, f in mapping.items()
                                   if c in self.sheet.hidden_columns)
-        key_fields = [f for f in ("household_id", "name") if f in letters]
+        # the key cells of a header pasted again read as a header: its own, or a spelling
+        # (a Chinese header is its own folded spelling: no fold needed)
+        keys = [(f, columns[f]) for f in ("household_id", "name") if f in letters]
         longest = config.limits.cell_chars + 1
         ditto = config.reading.same_as_above
         spellings = config.column_spellings
@@ -333,19 +339,25 @@ class _Reader:
                 continue
             texts: dict[str, str] = {}
             raws: dict[str, object] | None = None
+            width = len(values)
             for column, field_name in items:
-                value = values[column] if column < len(values) else None
-                text = cell_text(value)
-                if text:
-                    texts[field_name] = text[:longest]
-                    if not isinstance(value, str):
-                        raws = raws or {}
-                        raws[field_name] = value
+                value = values[column] if column < width else None
+                if value is None or value == "":
+                    continue  # the usual empty cell, without a call
+                if type(value) is str:
+                    text = clean_text(value)
+                else:
+                    text = cell_text(value)
+                    raws = raws or {}
+                    raws[field_name] = value
+                if text:  # one string object for the short texts every row repeats
+                    texts[field_name] = intern(text) if len(text) <= SHARED_UP_TO \
+                        else text[:longest]
             if self.flag_columns:
                 self.add_column_flags(values, texts)
             if not texts:
                 continue
-            if any(fold(texts.get(f, "")) in spellings for f in key_fields):
+            if any(texts.get(f) == own or texts.get(f, "") in spellings for f, own in keys):
                 self.note(index, "row.repeated_header", _(
                     "the header again, not a household: skipped"), value=_row_text(values))
                 continue
@@ -387,7 +399,7 @@ class _Reader:
                 raise InputError(_("{source}: more than {limit} rows; the limit is [limits] "
                                    "rows: split the file, by grid for example").format(
                     source=self.source, limit=config.limits.rows), code="input.too_many_rows")
-            found.append(Row(self.source, index + 1, _shared(texts), columns, raws=raws,
+            found.append(Row(self.source, index + 1, texts, columns, raws=raws,
                              sheet=name, letters=letters, hidden=hidden_fields,
                              hidden_row=hidden_row))
         if hidden_rows:
@@ -410,8 +422,9 @@ class _Reader:
             texts["flags"] = "、".join([texts["flags"], *marked] if "flags" in texts else marked)
 
     def not_record(self, text: str) -> str | None:
-        if self.markers is None:
-            return None
+        """The kind of non-record row whose first filled cell this is, or None."""
+        if self.markers is None or text[0] not in self.marker_starts:
+            return None  # the usual case: a 户号, not 合计 or 填表人
         match = self.markers.match(fold(text))
         return self.kinds[match[0]] if match else None
 
@@ -463,10 +476,6 @@ def _chain(first: Iterator[tuple[int, list[Any]]],
            then: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
     yield from first
     yield from then
-
-
-def _shared(texts: dict[str, str]) -> dict[str, str]:
-    return {name: shared(text) for name, text in texts.items()}
 
 
 def read_table(sheet: Sheet, source: str, config: Config, grid_from_name: bool = False,

@@ -222,26 +222,31 @@ def _xlsx_sheet_path(archive: zipfile.ZipFile, name: str) -> str:
 
 def _xlsx_hidden(archive: zipfile.ZipFile, name: str) -> tuple[Spans, Spans]:
     """Hidden rows (``<row r="7" hidden="1">``) and columns (``<col min max hidden>``) of an
-    .xlsx sheet, found by searching the sheet's XML for the attribute: a byte search, then
-    the tag it stands in. Measured on 10,000 households (38 MB of sheet XML): 0.03 s of
-    search after 0.15 s of unzipping; openpyxl exposes them only when it loads every cell
+    .xlsx sheet, found by searching the sheet's XML for the attribute — a byte search, then
+    the tag it stands in — as it is unzipped, a megabyte at a time. Measured on 10,000
+    households (38 MB of sheet XML): 0.2 s and no memory to speak of, where holding the
+    XML took 47 MiB more; openpyxl exposes hidden state only when it loads every cell
     (57 s here against calamine's 5 s on the same busy machine)."""
-    xml = archive.read(_xlsx_sheet_path(archive, name))
-    rows: list[tuple[int, int]] = []
-    columns: list[tuple[int, int]] = []
-    for mark in _HIDDEN_MARKS:
-        at = xml.find(mark)
-        while at != -1:
-            tag = _ROW_OR_COL.match(xml, xml.rfind(b"<", 0, at))
-            if tag and tag.end() > at:
-                numbers = {key: int(value) for key, value in _ATTRIBUTE.findall(tag[2])}
-                if tag[1] == b"row" and b"r" in numbers:
-                    rows.append((numbers[b"r"] - 1, numbers[b"r"] - 1))
-                elif tag[1] == b"col" and b"min" in numbers:
-                    first = numbers[b"min"] - 1
-                    columns.append((first, min(numbers.get(b"max", first + 1), _MAX_COLUMNS)
-                                    - 1))
-            at = xml.find(mark, at + 1)
+    rows: set[tuple[int, int]] = set()
+    columns: set[tuple[int, int]] = set()
+    tail = b""
+    with archive.open(_xlsx_sheet_path(archive, name)) as stream:
+        while chunk := stream.read(2**20):
+            xml = tail + chunk
+            for mark in _HIDDEN_MARKS:
+                at = xml.find(mark)
+                while at != -1:
+                    tag = _ROW_OR_COL.match(xml, max(0, xml.rfind(b"<", 0, at)))
+                    if tag and tag.end() > at:
+                        numbers = {key: int(value) for key, value in _ATTRIBUTE.findall(tag[2])}
+                        if tag[1] == b"row" and b"r" in numbers:
+                            rows.add((numbers[b"r"] - 1, numbers[b"r"] - 1))
+                        elif tag[1] == b"col" and b"min" in numbers:
+                            first = numbers[b"min"] - 1
+                            columns.add((first, min(numbers.get(b"max", first + 1),
+                                                    _MAX_COLUMNS) - 1))
+                    at = xml.find(mark, at + 1)
+            tail = xml[-4096:]  # a tag cut by the chunk's end is whole in the next buffer
     return Spans.of(rows), Spans.of(columns)
 
 
