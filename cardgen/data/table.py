@@ -30,6 +30,7 @@ from cardgen.text import fold
 _ADMINISTRATIVE = ("自治区", "省", "市", "盟", "区", "县", "旗", "街道", "镇", "乡", "苏木",
                    "办事处", ":", "：", " ", "(", "（", "[", "【", "、", "，", ",")
 _ASCII_DIGITS = re.compile(r"[0-9]")
+SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
@@ -452,8 +453,10 @@ class _Reader:
 
 
 def _row_text(values: list[Any]) -> str:
-    """A skipped row as a note quotes it: its texts, each once (a merged cell's once)."""
-    return " ".join(dict.fromkeys(text for text in map(cell_text, values) if text))
+    """A skipped row as a note quotes it: its texts, each once (a merged cell's once), cut
+    short like any value a problem quotes."""
+    text = " ".join(dict.fromkeys(text for text in map(cell_text, values) if text))
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
 def _flag_column(header: str, config: Config) -> str | None:

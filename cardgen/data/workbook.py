@@ -14,6 +14,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -84,35 +85,29 @@ def open_workbook(data: bytes, kind: str, source: str, unpacked_mb: int) -> Work
     archive = _check_archive(data, kind, source, unpacked_mb) if kind != "xls" else None
     import python_calamine  # imported here: only workbooks pay for it
 
-    try:
+    with _unreadable_if_it_fails(kind, source):
         book = python_calamine.CalamineWorkbook.from_object(io.BytesIO(data))
         sheets = [meta for meta in book.sheets_metadata
                   if meta.typ == python_calamine.SheetTypeEnum.WorkSheet]
-    except Exception:  # a third-party parser of untrusted bytes: any failure is unreadable
-        raise InputError(_unreadable(kind, source), code="input.unreadable") from None
     names = [meta.name for meta in sheets]
     hidden = {meta.name for meta in sheets
               if meta.visible != python_calamine.SheetVisibleEnum.Visible}
     extras = _Extras(kind, data, archive, names)
 
     def open_sheet(name: str) -> Sheet:
-        try:
+        with _unreadable_if_it_fails(kind, source):
             cells = book.get_sheet_by_name(name)
             start = cells.start
             merged = list(cells.merged_cell_ranges or ())
-        except Exception:
-            raise InputError(_unreadable(kind, source), code="input.unreadable") from None
         offset = start[1] if start else 0
         width = (cells.end[1] + 1) if cells.end else 0
 
         def rows() -> Iterator[list[Any]]:
             # calamine gives every row from the first, but columns from the first used one
             pad = [""] * offset
-            try:
+            with _unreadable_if_it_fails(kind, source):
                 for values in cells.iter_rows():
                     yield [*pad, *values] if offset else values
-            except Exception:
-                raise InputError(_unreadable(kind, source), code="input.unreadable") from None
 
         hidden_rows, hidden_columns, more_merged = extras.of(name)
         return Sheet(name, rows, [(r0, c0, r1, min(c1, width - 1))
@@ -120,6 +115,20 @@ def open_workbook(data: bytes, kind: str, source: str, unpacked_mb: int) -> Work
                      hidden_rows, hidden_columns, name in hidden)
 
     return Workbook(names, hidden, open_sheet)
+
+
+@contextmanager
+def _unreadable_if_it_fails(kind: str, source: str) -> Iterator[None]:
+    """A third-party parser of untrusted bytes: any failure means an unreadable file —
+    a Rust panic too, which pyo3 raises as a BaseException."""
+    try:
+        yield
+    except InputError:
+        raise
+    except BaseException as exc:
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # Ctrl-C, SIGTERM, exit
+        raise InputError(_unreadable(kind, source), code="input.unreadable") from None
 
 
 def _unreadable(kind: str, source: str) -> str:
