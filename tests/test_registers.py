@@ -396,3 +396,31 @@ def test_a_column_per_flag_marks_its_flag(tmp_path: Path, config: Config) -> Non
     assert colours(loaded) == {"H1": "orange", "H2": "red"}
     assert [(p.code, p.column) for p in loaded.dataset.problems] == \
         [("column.unknown", "子女数")]
+
+
+def test_a_member_under_a_household_without_its_own_number_joins_it(tmp_path: Path,
+                                                                   config: Config) -> None:
+    """户号 written on the family's first row only (not merged): a 妻子 or 儿子 right under
+    it belongs to it, as a person reads it; a 户主 or a row without a relation does not."""
+    rows = [["户号", "姓名", "与户主关系", "户卡颜色"],
+            ["1", "张三", "户主", "红色户"], [None, "李四", "妻子"], [None, "张小", "儿子"],
+            ["2", "王五", "户主"], [None, "赵六", "户主"], [None, "钱七"],
+            ["联系电话：0472-5123400"]]
+    loaded = load(workbook(tmp_path / "first-row.xlsx", rows), config, TODAY)
+    [first, second] = loaded.dataset.households
+    assert [m.name for m in first.members] == ["张三", "李四", "张小"] and first.colour == "red"
+    assert [m.name for m in second.members] == ["王五"]
+    assert codes(loaded.dataset) == [("row.note", "warning", 8),
+                                     ("household.no_number", "error", 6),
+                                     ("household.no_number", "error", 7),
+                                     ("colour.overrides_rules", "warning", 2)]
+
+
+def test_ids_an_export_kept_as_text_are_read(tmp_path: Path, config: Config) -> None:
+    """Exports keep an ID's digits with a leading quote or as Excel's ="…" formula text."""
+    path = tmp_path / "export.csv"
+    path.write_text(f"户编号,姓名,与户主关系,身份证号\nH1,王芳,户主,'{VALID_ID}\n"
+                    f'H2,李强,户主,"=""{VALID_ID[:-4]}0071"""\n', encoding="utf-8")
+    dataset = load(path, config, TODAY).dataset
+    assert codes(dataset) == [("id.two_households", "warning", 3)]  # one person, two homes
+    assert [h.members[0].id_number for h in dataset.households] == [VALID_ID, VALID_ID]

@@ -34,9 +34,10 @@ class IdNumberError(ValueError):
 
 
 def normalise_id(text: str) -> str:
-    """Full-width digits and letters to ASCII, spaces removed, x upper-cased."""
+    """Full-width digits and letters to ASCII, spaces removed, x upper-cased, and the quote
+    an export puts in front to keep the digits text ('360426…) dropped."""
     folded = unicodedata.normalize("NFKC", text)
-    return "".join(folded.split()).upper()
+    return "".join(folded.split()).upper().lstrip("'`")
 
 
 def check_digit(first17: str) -> str:

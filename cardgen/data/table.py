@@ -21,7 +21,7 @@ from cardgen.config import Config
 from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
 from cardgen.data.flags import read_flag, shown_flag
 from cardgen.data.model import Row
-from cardgen.data.vocabulary import NO_SPELLINGS, spelled
+from cardgen.data.vocabulary import HEAD_LABEL, NO_SPELLINGS, relation_of, spelled
 from cardgen.data.workbook import Merged, Sheet
 from cardgen.errors import InputError, Problem, Severity, cell_place, column_letter
 from cardgen.i18n import _, ngettext
@@ -36,6 +36,7 @@ RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
 _LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
+_LABEL_LINE = re.compile(r"^[^:：]{0,12}[\u4e00-\u9fff][^:：]{0,12}[:：]")  # 电话：…, not 3:2
 SKIP_CODES = {"totals": "row.total", "signatures": "row.signature", "notes": "row.note"}
 
 
@@ -325,6 +326,7 @@ class _Reader:
         items = sorted(mapping.items())
         found: list[Row] = []
         above: dict[str, str] = {}
+        above_index = -2
         above_raws: dict[str, object] = {}
         hidden_rows: list[int] = []
         for index, values in rows:
@@ -347,6 +349,8 @@ class _Reader:
                     continue  # the usual empty cell, without a call
                 if type(value) is str:
                     text = clean_text(value)
+                    if text[:2] == '="' and text[-1:] == '"':  # Excel's text formula ="0012"
+                        text = text[2:-1]
                 else:
                     text = cell_text(value)
                     raws = raws or {}
@@ -357,6 +361,10 @@ class _Reader:
             if self.flag_columns:
                 self.add_column_flags(values, texts)
             if not texts:
+                continue
+            key = texts.get(keys[0][0], "") if keys else ""
+            if ("：" in key or ":" in key) and _LABEL_LINE.match(key):
+                self.skip(index, "notes", _row_text(values))  # 联系电话：0472… in the 户号 column
                 continue
             if any(texts.get(f) == own or texts.get(f, "") in spellings for f, own in keys):
                 self.note(index, "row.repeated_header", _(
@@ -385,7 +393,11 @@ class _Reader:
                             value=text, column=mapping_column(mapping, field_name),
                             header=columns[field_name], severity=Severity.ERROR,
                             field=field_name)
-            above = texts
+            if "household_id" in letters and "household_id" not in texts and \
+                    above_index == index - 1 and "household_id" in above and \
+                    self.member_below(texts):
+                texts["household_id"] = above["household_id"]  # as if merged down
+            above, above_index = texts, index
             above_raws = raws or {}
             if not texts:
                 continue
@@ -421,6 +433,14 @@ class _Reader:
                   and fold(text) not in NO_SPELLINGS]
         if marked:
             texts["flags"] = "、".join([texts["flags"], *marked] if "flags" in texts else marked)
+
+    def member_below(self, texts: dict[str, str]) -> bool:
+        """A person under a household's rows with no 户号 of their own, whose 与户主关系 is not
+        户主 (妻子, 儿子 …): a member of the household above, as if its 户号 were merged
+        down. A 户主, or a row that says no relation, is not taken for one."""
+        relation = texts.get("relation")
+        return bool(texts.get("name") and relation and
+                    relation_of(relation, self.config)[0] != HEAD_LABEL)
 
     def not_record(self, text: str) -> str | None:
         """The kind of non-record row whose first filled cell this is, or None."""

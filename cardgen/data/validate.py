@@ -28,7 +28,7 @@ from cardgen.data.flags import (
 from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.data.model import Dataset, Household, Member, Row
 from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
-from cardgen.data.vocabulary import spelled
+from cardgen.data.vocabulary import relation_of, spelled
 from cardgen.errors import Problem, Severity
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
@@ -437,23 +437,6 @@ def clean_name(text: str) -> str:
     name = "".join("·" if ch in _DOTS else ch for ch in name)
     name = _DOT_BETWEEN.sub("·", name)
     return re.sub(r"\s*·\s*", "·", name)
-
-
-def relation_of(text: str, config: Config) -> tuple[str, bool]:
-    """与户主关系 as the card prints it, and whether cardgen knows it: a spelling of the
-    config's [relation], a GB/T 4761 word or code (02 = 户主); the head prints as 户主."""
-    written = text.strip()
-    if written.isascii() and written.isdigit():
-        word = vocabulary.RELATION_CODES.get(written.zfill(2))
-        if word is None:
-            return written, False
-        written = word
-    known = spelled(written, config.relation_spellings)
-    if known is None and written in vocabulary.RELATION_WORDS:
-        known = written
-    if known in vocabulary.HEAD_RELATIONS:
-        known = vocabulary.HEAD_LABEL
-    return (known, True) if known is not None else (written, False)
 
 
 def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector) -> Member:

@@ -4,8 +4,12 @@ how a written value is looked up among the spellings of the config."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from cardgen.text import fold
+
+if TYPE_CHECKING:
+    from cardgen.config import Config
 
 _BRACKETED = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
 
@@ -73,3 +77,20 @@ REASON_ALL_RESIDENCE = "全员{residence}"
 # the cell (DOMAIN §7).
 PERSONAL_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "owner",
                              "owner_phone", "grid_worker_phone"})
+
+
+def relation_of(text: str, config: Config) -> tuple[str, bool]:
+    """与户主关系 as the card prints it, and whether cardgen knows it: a spelling of the
+    config's [relation], a GB/T 4761 word or code (02 = 户主); the head prints as 户主."""
+    written = text.strip()
+    if written.isascii() and written.isdigit():
+        word = RELATION_CODES.get(written.zfill(2))
+        if word is None:
+            return written, False
+        written = word
+    known = spelled(written, config.relation_spellings)
+    if known is None and written in RELATION_WORDS:
+        known = written
+    if known in HEAD_RELATIONS:
+        known = HEAD_LABEL
+    return (known, True) if known is not None else (written, False)
