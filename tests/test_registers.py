@@ -341,6 +341,12 @@ def test_all_sheets_of_an_xls_or_ods(path: Path, tmp_path: Path) -> None:
     assert [h.household_id for h in loaded.dataset.households][4:6] == ["第一网格-5", "第二网格-1"]
     assert {h.grid for h in loaded.dataset.households} == {"第一网格", "第二网格"}
     assert not loaded.dataset.errors
+    [hidden] = [p for p in loaded.dataset.problems if p.code == "row.hidden"]
+    assert (hidden.sheet, "row 6 is hidden" in hidden.message) == ("第二网格", True)
+    xlsx = load(office_register(tmp_path / "r.xlsx", ("第一网格", "第二网格"), True), config,
+                TODAY, SheetChoice(every=True))
+    assert [(p.code, p.where) for p in loaded.dataset.problems] == \
+        [(p.code, p.where) for p in xlsx.dataset.problems]
 
 
 def test_sheet_names_are_repeatable_and_checked(tmp_path: Path) -> None:

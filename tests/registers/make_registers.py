@@ -58,10 +58,10 @@ def households(estate: str, offset: int) -> list[tuple[str, str, str, list[Perso
 
 
 def write_grid(sheet: openpyxl.worksheet.worksheet.Worksheet, estate: str, offset: int,
-               title: str = TITLE) -> None:
+               title: str = TITLE, hidden_row: int | None = None) -> None:
     """One grid's sheet: a merged title, a 填表单位 row, a two-level header, 户号, 住址 and
     房屋状况 merged down each family, a blank spacer row, a hidden old 电话 column, 同上 and 〃,
-    then 合计 and 填表人 rows under the table."""
+    then 合计 and 填表人 rows under the table; `hidden_row` hidden too."""
     sheet.append([title])
     sheet.merge_cells("A1:L1")
     sheet.append(["填表单位：和平社区居委会", None, None, None, None, None, None, None,
@@ -97,6 +97,8 @@ def write_grid(sheet: openpyxl.worksheet.worksheet.Worksheet, estate: str, offse
     sheet.append(["填表人：刘晓梅", None, None, None, "审核人：张卫东", None, None,
                   "联系电话：0472-5123400"])
     sheet.column_dimensions["I"].hidden = True
+    if hidden_row is not None:
+        sheet.row_dimensions[hidden_row].hidden = True
     for column in "F":
         for cells in sheet[f"{column}5:{column}{row}"]:
             for cell in cells:
@@ -119,7 +121,9 @@ def office_register(path: Path, grids: tuple[str, ...] = ("第一网格",),
     for number, grid in enumerate(grids):
         sheet = first if number == 0 and not summary else book.create_sheet(grid)
         sheet.title = grid
-        write_grid(sheet, estates[number % len(estates)], number)
+        # the second grid hides a row of records (王秀兰's)
+        write_grid(sheet, estates[number % len(estates)], number,
+                   hidden_row=6 if number == 1 else None)
     book.save(path)
     return path
 
