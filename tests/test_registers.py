@@ -393,12 +393,14 @@ def test_no_household_column_asks_then_head_rows_start_households(tmp_path: Path
 def test_a_column_per_flag_marks_its_flag(tmp_path: Path, config: Config) -> None:
     """Registers with one column per special group (低保 | 残疾人 | 社区矫正人员) and a mark
     in it: the mark is the flag, and the column's name is no unknown column to quote."""
-    rows = [["户编号", "姓名", "与户主关系", "低保", "残疾人", "社区矫正人员", "子女数"],
-            ["H1", "王芳", "户主", "√", "二级肢体", "否", 2],
-            ["H2", "李强", "户主", "", "", "是", 0]]
+    rows = [["户编号", "姓名", "与户主关系", "低保", "残疾类别", "社区矫正人员", "子女数",
+             "是否党员", "精神状态"],
+            ["H1", "王芳", "户主", "√", "二级肢体", "否", 2, "否", "良好"],
+            ["H2", "李强", "户主", "", "", "是", 0, "是", ""]]
     loaded = load(workbook(tmp_path / "columns.xlsx", rows), config, TODAY)
     first, second = loaded.dataset.households
-    assert first.members[0].flags == ("低保", "残疾") and second.members[0].flags == ("社区矫正",)
+    assert first.members[0].flags == ("低保", "残疾")
+    assert second.members[0].flags == ("社区矫正", "党员")
     assert colours(loaded) == {"H1": "orange", "H2": "red"}
     assert [(p.code, p.column) for p in loaded.dataset.problems] == \
         [("column.unknown", "子女数")]

@@ -21,7 +21,13 @@ from cardgen.config import Config
 from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
 from cardgen.data.flags import read_flag, shown_flag
 from cardgen.data.model import Row
-from cardgen.data.vocabulary import HEAD_LABEL, NO_SPELLINGS, relation_of, spelled
+from cardgen.data.vocabulary import (
+    HEAD_LABEL,
+    NO_SPELLINGS,
+    YES_SPELLINGS,
+    relation_of,
+    spelled,
+)
 from cardgen.data.workbook import Merged, Sheet
 from cardgen.errors import InputError, Problem, Severity, cell_place, column_letter
 from cardgen.i18n import _, ngettext
@@ -30,6 +36,7 @@ from cardgen.text import fold
 _ADMINISTRATIVE = ("自治区", "省", "市", "盟", "区", "县", "旗", "街道", "镇", "乡", "苏木",
                    "办事处", ":", "：", " ", "(", "（", "[", "【", "、", "，", ",")
 _ASCII_DIGITS = re.compile(r"[0-9]")
+_DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$")  # 残疾类别 is about 残疾
 SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
@@ -123,7 +130,8 @@ class _Reader:
         self.grid_from_name = grid_from_name
         self.taken = taken  # rows of records already read from the file (for [limits] rows)
         self.header_only = header_only
-        self.flag_columns: dict[int, str] = {}  # a column per flag (低保 | 是): its flag
+        # a column per flag (低保 | 是): its flag, and whether only a yes marks it
+        self.flag_columns: dict[int, tuple[str, bool]] = {}
         self.problems: list[Problem] = []
         words = sorted(((word, kind) for kind, words in config.reading.not_records
                         for word in words), key=lambda pair: -len(pair[0]))
@@ -428,9 +436,10 @@ class _Reader:
 
     def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
         """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""
-        marked = [flag for column, flag in self.flag_columns.items()
+        marked = [flag for column, (flag, strict) in self.flag_columns.items()
                   if column < len(values) and (text := cell_text(values[column]))
-                  and fold(text) not in NO_SPELLINGS]
+                  and (fold(text) in YES_SPELLINGS if strict
+                       else fold(text) not in NO_SPELLINGS)]
         if marked:
             texts["flags"] = "、".join([texts["flags"], *marked] if "flags" in texts else marked)
 
@@ -479,16 +488,23 @@ def _row_text(values: list[Any]) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
-def _flag_column(header: str, config: Config) -> str | None:
-    """The flag a column is for, when its header is a flag's spelling (低保, 残疾人,
-    社区矫正人员 …) or reads like a sensitive one; a header that merely holds a word of
-    one (子女数) is no flag's."""
-    reading = read_flag(header, config)
-    if not reading.known:
-        return None
-    if reading.how == "words" and shown_flag(reading.flag, config) != config.red_category:
-        return None
-    return reading.flag
+def _flag_column(header: str, config: Config) -> tuple[str, bool] | None:
+    """The flag a column is for, and whether only a yes (是, √, 有, 1) marks it: a flag's
+    spelling (低保, 残疾人, 社区矫正人员 …), asked (是否低保) or described (残疾类别, 低保情况)
+    — any value but a no marks it (A类, 二级肢体) —, or a header that reads like a red
+    sub-type (吸毒史, 精神状态), marked by a yes only. A header that merely holds a word of
+    another (子女数) is no flag's."""
+    text = fold(header)
+    for candidate in dict.fromkeys((text, text.removeprefix("是否"),
+                                    _DESCRIBED.sub("", text.removeprefix("是否")))):
+        if not candidate:
+            continue
+        reading = read_flag(candidate, config)
+        if reading.known and reading.how != "words":
+            return reading.flag, False
+        if reading.known and shown_flag(reading.flag, config) == config.red_category:
+            return reading.flag, True
+    return None
 
 
 def mapping_column(mapping: dict[int, str], name: str) -> int | None:
