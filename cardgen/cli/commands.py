@@ -304,25 +304,21 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
+        from cardgen.pipeline import unreadable_report, validation_report
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
         except InputError as exc:
             if output_format != "json":
                 raise
-            click.echo(json.dumps({"ok": False, "households": 0, "members": 0, "problems": [
-                {"severity": "error", "code": exc.code, "source": str(source), "sheet": None,
-                 "row": None, "column": None, "field": None, "value": None,
-                 "message": str(exc)}]}, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(unreadable_report(exc, str(source)), ensure_ascii=False,
+                                  indent=2))
             return 1
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
         if output_format == "json":
-            click.echo(json.dumps({
-                "ok": ok, "households": len(dataset.households), "members": members,
-                "problems": [p.as_dict() for p in dataset.problems],
-            }, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(validation_report(loaded), ensure_ascii=False, indent=2))
             return 0 if ok else 1
         _echo_problems(dataset.problems, err=False)
         if explain:
