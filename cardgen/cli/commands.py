@@ -527,6 +527,36 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
     _run(action)
 
 
+@cli.command(help=N_("The card desk in a browser: search, preview and print the cards of "
+                     "REGISTER files or folders (read again when they change)."))
+@argument("registers", metavar=N_("REGISTER..."), nargs=-1, required=True,
+          type=click.Path(path_type=Path, exists=True))
+@option("--host", default="127.0.0.1", show_default=True,
+        help=N_("Address to listen on; other than this computer's needs --token-file."))
+@option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+        help=N_("Port to listen on (0: any free port)."))
+@option("--book", type=click.Path(path_type=Path, file_okay=False, exists=True),
+        help=N_("The book of record (a ledger folder) whose numbers reprints carry."))
+@option("--token-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help=N_("File holding the access token every request must carry."))
+@common_options
+def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
+          token_file: Path | None, config_path: Path | None, templates: Path | None,
+          date: dt.datetime | None, sheet_name: str | None) -> None:
+    def action() -> int:
+        from cardgen.config import load_config
+        from cardgen.web.serve import serve as serve_desk
+
+        try:
+            serve_desk(list(registers), host, port, load_config(config_path), templates,
+                       date.date() if date else None, sheet_name, book, token_file,
+                       click.echo)
+        except (KeyboardInterrupt, Terminated):
+            _say(_("stopped"))  # the usual end of a server: exit 0
+        return 0
+    _run(action)
+
+
 @cli.command(help=N_("Render the bundled sample households, routine and emergency: the "
                      "one-command tour."))
 @option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
