@@ -99,8 +99,13 @@ def make_app(desk: Desk) -> ASGIApp:
                                 samesite="strict", secure=request.url.scheme == "https")
         return response
 
+    def palette() -> list[dict[str, str]]:
+        """The five colours as the page shows them (the config's palette)."""
+        return [{"colour": c.key, "char": c.char, "name": c.name, "hex": c.hex}
+                for c in sorted(desk.settings.config.palette.values(), key=lambda c: c.order)]
+
     async def index(request: Request) -> Response:
-        return page("index.html.j2", request)
+        return page("index.html.j2", request, palette=palette())
 
     async def login_page(request: Request) -> Response:
         if desk.rules.token is None:
@@ -141,11 +146,9 @@ def make_app(desk: Desk) -> ASGIApp:
 
     async def overview(request: Request) -> Response:
         await desk.registers.refresh()
-        config = desk.settings.config
         return JSONResponse({
             "registers": [register.summary() for register in desk.registers.served()],
-            "palette": [{"colour": c.key, "char": c.char, "name": c.name, "hex": c.hex}
-                        for c in sorted(config.palette.values(), key=lambda c: c.order)],
+            "palette": palette(),
             "date": desk.settings.today().isoformat(),
             "book": desk.settings.book is not None,
             "update": UPDATE_READY,

@@ -5,7 +5,9 @@
 (function () {
   const W = JSON.parse(document.getElementById("words").textContent);
   const $ = (id) => document.getElementById(id);
-  let palette = {};
+  const colours = JSON.parse(document.getElementById("palette").textContent);
+  const palette = {};
+  colours.forEach((colour) => { palette[colour.colour] = colour; });
   let current = null; // the household whose card is shown
   const watched = new Set(); // jobs this page is waiting for
 
@@ -112,8 +114,6 @@
       return;
     }
     const data = answer.data;
-    palette = {};
-    data.palette.forEach((colour) => { palette[colour.colour] = colour; });
     const place = $("registers-status");
     place.replaceChildren();
     place.appendChild(document.createTextNode(W.registers + "（" + data.date + "）："));
@@ -144,7 +144,7 @@
     fillGrids(registers);
     const boxes = $("colour-boxes");
     if (!boxes.childElementCount) {
-      data.palette.forEach((colour) => {
+      colours.forEach((colour) => {
         const label = element("label");
         const box = element("input");
         box.type = "checkbox";
@@ -351,11 +351,11 @@
     button.addEventListener("click", () => {
       const kind = button.dataset.kind;
       const grid = $("job-grid").value || null;
-      const colours = Array.from(document.querySelectorAll('#colour-boxes input:checked')).map((box) => box.value);
+      const chosen = Array.from(document.querySelectorAll("#colour-boxes input:checked")).map((box) => box.value);
       const register = $("job-register").value || null;
       const label = jobNames[kind] + " · " + (grid || W.allGrids) +
-        (colours.length && kind !== "ledger" ? " · " + colours.map((c) => palette[c].char).join("") : "");
-      startJob({ kind: kind, grid: grid, colours: kind === "ledger" ? [] : colours, register: register,
+        (chosen.length && kind !== "ledger" ? " · " + chosen.map((c) => palette[c].char).join("") : "");
+      startJob({ kind: kind, grid: grid, colours: kind === "ledger" ? [] : chosen, register: register,
         skip_invalid: $("skip-invalid").checked }, label, $("jobs"), "job-status", "job-problems");
     });
   });
@@ -392,7 +392,7 @@
     const counts = { error: 0, warning: 0 };
     report.problems.forEach((problem) => { counts[problem.severity] += 1; });
     status("check-status", say(W.checked, { file: file.name, households: report.households,
-      members: report.members, errors: counts.error, warnings: counts.warning }) +
+      members: report.members, errors: counts.error, warnings: counts.warning }) + "。" +
       (report.ok ? W.clean : W.notClean), !report.ok);
     const body = document.querySelector("#problems tbody");
     body.replaceChildren();

@@ -2,32 +2,38 @@
 "use strict";
 
 (function () {
+  const W = JSON.parse(document.getElementById("words").textContent);
   const form = document.getElementById("login-form");
+  const field = document.getElementById("token");
   const status = document.getElementById("login-status");
   function csrf() {
     const found = document.cookie.match(/(?:^|;\s*)cardgen_csrf=([^;]*)/);
     return found ? decodeURIComponent(found[1]) : "";
   }
+  function say(text, bad) {
+    status.textContent = text;
+    status.classList.toggle("bad", bad);
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    status.textContent = "正在登录…";
+    say(W.working, false);
     let answer;
     try {
       answer = await fetch("/login", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-        body: JSON.stringify({ token: document.getElementById("token").value }),
+        body: JSON.stringify({ token: field.value }),
       });
     } catch (error) {
-      status.textContent = "连不上户卡台（服务器已停止？）。";
+      say(W.network, true);
       return;
     }
     if (answer.ok) {
       window.location.assign("/");
       return;
     }
-    status.textContent = answer.status === 403 ? "页面已过期，请刷新页面后重试。" : "口令不对，请重新输入。";
-    document.getElementById("token").select();
+    say(answer.status === 403 ? W.stale : W.wrong, true);
+    field.select();
   });
-  document.getElementById("token").focus();
+  field.focus();
 })();
