@@ -4,6 +4,7 @@ requests get (path tricks, oversized uploads, missing or forged tokens, markup i
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -21,7 +22,7 @@ from cardgen.config import load_config
 from cardgen.web.app import Desk, make_app
 from cardgen.web.failures import Busy
 from cardgen.web.serve import build_desk
-from cardgen.web.work import JobBoard, JobSpec
+from cardgen.web.work import ClientGone, JobBoard, JobSpec, Pool
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -341,6 +342,28 @@ def test_jobs_are_bounded_and_dropped_when_nobody_asks(desk: Desk) -> None:
     board.tick()
     assert job.state == "cancelled" and not job.folder.exists()
     board.submit(spec, None, 1)  # room again
+
+
+def test_work_not_started_is_dropped_when_its_client_goes(desk: Desk) -> None:
+    pool = Pool(desk.settings, workers=1, waiting=8)
+
+    async def gone() -> None:
+        return None
+
+    async def scenario() -> float:
+        # the worker and the pool's hand-over queue (one more) are busy for a second each
+        busy = [asyncio.ensure_future(pool.call(time.sleep, 1)) for _ in range(2)]
+        await asyncio.sleep(0.2)
+        with pytest.raises(ClientGone):
+            await pool.call(time.sleep, 60, gone=gone)
+        await asyncio.gather(*busy)
+        started = time.monotonic()
+        await pool.call(time.sleep, 0)  # comes next: the minute's sleep was dropped
+        return time.monotonic() - started
+    try:
+        assert asyncio.run(scenario()) < 20
+    finally:
+        pool.close()
 
 
 def test_printing_from_a_clean_upload(client: TestClient, folder: Path,

@@ -91,8 +91,8 @@ def make_app(desk: Desk) -> ASGIApp:
 
     def page(name: str, request: Request, **values: Any) -> HTMLResponse:
         """A page, and the CSRF cookie its scripts echo (a valid one is kept)."""
-        html = desk.pages.get_template(name).render(
-            token=desk.rules.token is not None, book=desk.settings.book is not None, **values)
+        html = desk.pages.get_template(name).render(token=desk.rules.token is not None,
+                                                    **values)
         response = HTMLResponse(html)
         if not desk.rules.valid_csrf(cookies(request.headers).get(CSRF_COOKIE)):
             response.set_cookie(CSRF_COOKIE, desk.rules.new_csrf(), httponly=False,
@@ -117,7 +117,7 @@ def make_app(desk: Desk) -> ASGIApp:
             raise NotFound(_("this desk has no access token"))
         offered = (await json_body(request)).get("token")
         if not isinstance(offered, str) or not desk.rules.token_matches(offered.strip()):
-            await asyncio.sleep(1)  # one guess a second per connection
+            await asyncio.sleep(1)  # a wrong guess costs a second
             raise Unauthorized(_("wrong access token"))
         response = JSONResponse({"ok": True})
         response.set_cookie(SESSION_COOKIE, desk.rules.session(), httponly=True,

@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -181,7 +182,7 @@ def draw(work: CardWork) -> Any:
 def warm(paths: list[Path], today: dt.date) -> None:
     """Read the registers in a fresh worker, so that the first card asked for is quick."""
     for path in paths:
-        _answer(lambda path=path: _read(path, today))  # type: ignore[misc]
+        _answer(partial(_read, path, today))
 
 
 # ---- in the server -------------------------------------------------------------------------
