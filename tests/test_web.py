@@ -123,10 +123,11 @@ def test_the_page_is_chinese_bundled_and_sets_the_csrf_cookie(client: TestClient
 
 def test_search_by_number_name_and_address(client: TestClient) -> None:
     [found] = search(client, "h001")
+    assert re.fullmatch(r"r[0-9a-f]{12}", str(found.pop("register")))  # no file name in URLs
     assert found == {"household_id": "H001", "number": "001/003", "community": "恒安社区",
                      "grid": "第3网格", "address": "阳光花园2号楼1单元302", "head": "张秀英",
                      "colour": "orange", "flags": ["低保"], "errors": 0,
-                     "register": "register.csv"}
+                     "register_name": "register.csv"}
     assert [h["household_id"] for h in search(client, "王建国")] == ["H002"]
     assert [h["household_id"] for h in search(client, "阳光花园 4号楼")] == ["H003"]
     assert len(search(client, "阳光花园")) == 3
@@ -395,7 +396,7 @@ def test_a_register_is_read_again_when_it_changes(tmp_path: Path) -> None:
         (tmp_path / "card.pdf").write_bytes(card.content)
         assert "幸福里9号" in pdftotext(tmp_path / "card.pdf")
         write_csv(folder / "second.csv", household_rows("S001", 姓名="第二本"))
-        assert [h["register"] for h in search(client, "第二本")] == ["second.csv"]
+        assert [h["register_name"] for h in search(client, "第二本")] == ["second.csv"]
         path.write_bytes(b"")  # emptied while being saved: said, not served
         overview = client.get("/api/overview").json()
         assert overview["registers"][0]["error"]["code"] == "input"

@@ -168,8 +168,8 @@ def make_app(desk: Desk) -> ASGIApp:
             listed, count = await anyio.to_thread.run_sync(
                 find, register.loaded, query, SEARCH_LIMIT - len(found))
             total += count
-            found += [{**dataclasses.asdict(household), "register": register.key}
-                      for household in listed]
+            found += [{**dataclasses.asdict(household), "register": register.key,
+                       "register_name": register.name} for household in listed]
         return JSONResponse({"households": found, "total": total})
 
     async def drawing(request: Request, kind: Drawing) -> Response:
@@ -357,7 +357,7 @@ def loaded_register(register: Register) -> Register:
     if register.loaded is None:
         if register.failure is not None:
             raise Failed(register.failure)
-        raise NotFound(_("register {key} has not been read yet").format(key=register.key))
+        raise NotFound(_("register {name} has not been read yet").format(name=register.name))
     return register
 
 

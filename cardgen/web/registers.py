@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import secrets
 import time
@@ -28,7 +29,8 @@ log = logging.getLogger("cardgen.web")
 class Register:
     """One register as last read: its data, or why it could not be read."""
 
-    key: str  # how requests name it: its file name (with its folder's if two share one)
+    key: str  # how requests name it: a digest of its path (a file name may hold a name)
+    name: str  # how the page shows it: its file name (with its folder's if two share one)
     path: Path | None  # None for an upload: its file is gone once read
     stamp: Stamp | None = None
     today: dt.date | None = None
@@ -38,8 +40,8 @@ class Register:
     households: frozenset[str] = field(default_factory=frozenset)
 
     def summary(self) -> dict[str, object]:
-        answer: dict[str, object] = {"register": self.key, "households": 0, "errors": 0,
-                                     "warnings": 0, "grids": []}
+        answer: dict[str, object] = {"register": self.key, "name": self.name, "households": 0,
+                                     "errors": 0, "warnings": 0, "grids": []}
         if self.loaded is not None:
             from cardgen.book.ledger import natural_key
 
@@ -80,7 +82,7 @@ class Registers:
         return list(dict.fromkeys(path.absolute() for path in found))
 
     @staticmethod
-    def keys(files: list[Path]) -> dict[Path, str]:
+    def names(files: list[Path]) -> dict[Path, str]:
         names = [path.name for path in files]
         return {path: path.name if names.count(path.name) == 1
                 else f"{path.parent.name}/{path.name}" for path in files}
@@ -91,12 +93,13 @@ class Registers:
             today = self.settings.today()
             files = self.files()
             served = {}
-            for path, key in self.keys(files).items():
+            for path, name in self.names(files).items():
+                key = "r" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
                 stamp = stamp_of(path)
                 known = self._served.get(key)
-                if known is None or (known.path, known.stamp, known.today) != (path, stamp,
+                if known is None or (known.name, known.stamp, known.today) != (name, stamp,
                                                                                 today):
-                    known = await self._read(key, path, stamp, today)
+                    known = await self._read(Register(key, name, path, stamp, today))
                 served[key] = known
             self._served = served
             now = time.monotonic()
@@ -104,21 +107,21 @@ class Registers:
                 if upload.uploaded is not None and now - upload.uploaded > UPLOAD_SECONDS:
                     del self._uploads[key]
 
-    async def _read(self, key: str, path: Path, stamp: Stamp | None,
-                    today: dt.date) -> Register:
-        register = Register(key, path, stamp, today)
+    async def _read(self, register: Register) -> Register:
+        name = register.name
         try:
-            loaded = await self.pool.call(read_register, path, stamp, today)
+            loaded = await self.pool.call(read_register, register.path, register.stamp,
+                                          register.today)
         except Failed as failed:
             register.failure = failed.failure
-            log.warning(_("register {key} cannot be read ({code}): {message}").format(
-                key=key, code=failed.failure.code, message=failed.failure.message))
+            log.warning(_("register {name} cannot be read ({code}): {message}").format(
+                name=name, code=failed.failure.code, message=failed.failure.message))
             return register
         register.loaded = loaded
         register.households = frozenset(h.household_id for h in loaded.dataset.households)
         dataset = loaded.dataset
-        log.info(_("register {key} read: {households} households, {errors} errors, "
-                   "{warnings} warnings").format(key=key, households=len(dataset.households),
+        log.info(_("register {name} read: {households} households, {errors} errors, "
+                   "{warnings} warnings").format(name=name, households=len(dataset.households),
                                                  errors=len(dataset.errors),
                                                  warnings=len(dataset.warnings)))
         return register
@@ -138,8 +141,8 @@ class Registers:
                            "web.register_needed")
         found = self._served.get(key) or self._uploads.get(key)
         if found is None:
-            raise NotFound(_("no register {key} is served (uploads are kept for {minutes} "
-                             "minutes)").format(key=key, minutes=round(UPLOAD_SECONDS / 60)),
+            raise NotFound(_("no such register is served (uploads are kept for {minutes} "
+                             "minutes)").format(minutes=round(UPLOAD_SECONDS / 60)),
                            "web.register_unknown")
         return found
 
@@ -153,7 +156,7 @@ class Registers:
         if len(holding) > 1:
             raise Conflict(_("household {household} is in several registers ({registers}); "
                              "say which one (register)").format(
-                household=household_id, registers=", ".join(r.key for r in holding)))
+                household=household_id, registers=", ".join(r.name for r in holding)))
         if holding:
             return holding[0]
         failed = [r for r in registers if r.failure is not None]
@@ -164,7 +167,7 @@ class Registers:
 
     def add_upload(self, loaded: Any) -> Register:
         key = "upload-" + secrets.token_urlsafe(9)
-        register = Register(key, None, loaded=loaded, uploaded=time.monotonic(),
+        register = Register(key, "", None, loaded=loaded, uploaded=time.monotonic(),
                             households=frozenset(h.household_id
                                                  for h in loaded.dataset.households))
         self._uploads[key] = register

@@ -120,9 +120,9 @@
     data.registers.forEach((register, index) => {
       if (index) place.appendChild(document.createTextNode("；"));
       if (register.error) {
-        place.appendChild(element("span", "bad", register.register + " " + W.unreadable + "：" + register.error.message));
+        place.appendChild(element("span", "bad", register.name + " " + W.unreadable + "：" + register.error.message));
       } else {
-        place.appendChild(document.createTextNode(register.register + " " + register.households + " " + W.households +
+        place.appendChild(document.createTextNode(register.name + " " + register.households + " " + W.households +
           (register.errors ? "，" + register.errors + " " + W.errors : "")));
       }
     });
@@ -135,7 +135,7 @@
     const chosen = select.value;
     select.replaceChildren();
     registers.forEach((register) => {
-      const option = element("option", null, register.register);
+      const option = element("option", null, register.name);
       option.value = register.register;
       select.appendChild(option);
     });
