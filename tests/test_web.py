@@ -33,6 +33,7 @@ from tests.conftest import (
     pdftotext,
     write_csv,
 )
+from tests.test_security import Trap, assert_inert, hostile_file, trap  # noqa: F401 (fixtures)
 
 BASE = "http://127.0.0.1:8765"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -471,3 +472,24 @@ def test_serve_refuses_a_network_address_without_a_token(tmp_path: Path) -> None
     assert result.exit_code == 2 and "16" in result.output
     result = CliRunner().invoke(cli, ["serve", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2
+
+
+def test_a_hostile_register_is_served_inert(hostile_file: Path, trap: Trap,  # noqa: F811
+                                            tmp_path: Path) -> None:
+    """The desk draws with the CLI's fetch rules: data that names a URL or a file fetches
+    nothing, and its PDFs embed nothing."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    hostile_file.rename(folder / hostile_file.name)
+    with TestClient(make_app(new_desk(folder)), base_url=BASE) as client:
+        for household in ("X0", "X1", "X2", "X5"):
+            card = client.get(f"/api/households/{household}/card.pdf")
+            assert card.status_code == 200, card.text
+            (tmp_path / f"{household}.pdf").write_bytes(card.content)
+            assert_inert(tmp_path / f"{household}.pdf")
+        assert client.get("/api/households/X3/preview.png").status_code == 200
+        job = client.post("/api/jobs", json={"kind": "ledger", "grid": None,
+                                             "skip_invalid": True},
+                          headers=csrf(client)).json()["job"]
+        assert wait_for(client, job)["state"] == "done"
+    assert trap.hits == []
