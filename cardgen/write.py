@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from cardgen.errors import UsageError
+from cardgen.i18n import _
 
 
 def check_output(path: Path, inputs: list[Path]) -> None:
@@ -18,13 +19,16 @@ def check_output(path: Path, inputs: list[Path]) -> None:
     for source in inputs:
         with contextlib.suppress(OSError):
             if resolved == source.resolve():
-                raise UsageError(f"{path} is the input file; choose another output name "
-                                 "(the input is never modified)")
+                raise UsageError(_("{path} is the input file; choose another output name "
+                                   "(the input is never modified)").format(path=path),
+                                 code="output.is_input")
     if not path.parent.resolve().is_dir():
-        raise UsageError(f"{path.parent} does not exist; create the folder first or choose "
-                         "another output path")
+        raise UsageError(_("{folder} does not exist; create the folder first or choose "
+                           "another output path").format(folder=path.parent),
+                         code="output.no_folder")
     if resolved.is_dir():
-        raise UsageError(f"{path} is a folder; give a file name such as {path / 'cards.pdf'}")
+        raise UsageError(_("{path} is a folder; give a file name such as {example}").format(
+            path=path, example=path / "cards.pdf"), code="output.is_folder")
 
 
 @contextlib.contextmanager
@@ -36,9 +40,11 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.",
                                              suffix=".part")
     except FileNotFoundError:
-        raise UsageError(f"{folder} does not exist; create the folder first") from None
+        raise UsageError(_("{folder} does not exist; create the folder first").format(
+            folder=folder), code="output.no_folder") from None
     except PermissionError:
-        raise UsageError(f"{folder} is not writable; choose another output folder") from None
+        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+            folder=folder), code="output.not_writable") from None
     try:
         with os.fdopen(handle, "wb") as out:
             yield out

@@ -8,11 +8,12 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
 from click.testing import Result
-from PIL import Image
+from PIL import Image, ImageChops
 
 from cardgen.config import load_config
 from tests.conftest import (
@@ -118,7 +119,6 @@ def test_imposed_ledger_manifest_counts_sheets(run: Run, three: Path, tmp_path: 
 @pytest.mark.parametrize(("extra", "message"), [
     (("--impose", "a3-8up"), "a4-2up"),
     (("--impose", "a4-2up", "--paper", "A4"), "leave out --paper"),
-    (("--impose", "a4-2up", "--bleed", "3"), "leave out --bleed"),
 ])
 def test_impossible_print_options_are_usage_errors(run: Run, three: Path, tmp_path: Path,
                                                    extra: tuple[str, ...], message: str) -> None:
@@ -326,3 +326,266 @@ def test_a_custom_paper_size_from_the_config(run: Run, three: Path, tmp_path: Pa
     assert "户号 H1" in pdftotext(out) and page_count(out) == 3
     result = run("reprint", three, "-o", out, "--paper", "B6", "--config", config)
     assert result.exit_code == 2 and "B5" in result.output
+
+
+# ---- fonts: renumbered subsets that still draw the right glyphs -------------------------
+
+def _with_full_fonts(path: Path, out: Path) -> Path:
+    """The PDF with each of cardgen's embedded subsets replaced by the whole font file,
+    where a code is the glyph id by definition: the reference rendering."""
+    from cardgen.layout.fonts import font_files
+
+    files = font_files(load_config())
+    with pikepdf.open(path) as pdf:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor":
+                obj.FontFile3 = pdf.make_stream(files[str(obj.FontFamily)].read_bytes(),
+                                                Subtype=pikepdf.Name.OpenType)
+        pdf.save(out)
+    return out
+
+
+def _outline(draw: Callable[[Any], None]) -> list[tuple[str, tuple[float, ...]]]:
+    from fontTools.pens.recordingPen import RecordingPen
+
+    pen = RecordingPen()
+    draw(pen)
+    ops = [(op, tuple(round(float(v), 2) for point in points for v in point))
+           for op, points in pen.value]
+    start: tuple[float, ...] = ()
+    canonical = []  # a closing line back to the contour's start is implied by closePath
+    for index, (op, values) in enumerate(ops):
+        if op == "moveTo":
+            start = values
+        following = ops[index + 1][0] if index + 1 < len(ops) else ""
+        if not (op == "lineTo" and values == start and following == "closePath"):
+            canonical.append((op, values))
+    return canonical
+
+
+def _greys(path: Path, tmp_path: Path) -> list[Image.Image]:
+    """The first page as Ghostscript and poppler render it (grey, 100 dpi)."""
+    gs, poppler = tmp_path / f"{path.stem}-gs.png", tmp_path / f"{path.stem}-poppler"
+    subprocess.run(["gs", "-q", "-sDEVICE=pnggray", "-r100", "-dLastPage=1", "-o", str(gs),
+                    str(path)], check=True)
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", "-png", "-singlefile", str(path),
+                    str(poppler)], check=True)
+    return [Image.open(gs).convert("L"), Image.open(f"{poppler}.png").convert("L")]
+
+
+def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
+        run: Run, three: Path, tmp_path: Path) -> None:
+    import io
+
+    import uharfbuzz as hb
+    from fontTools.cffLib import CFFFontSet
+
+    from cardgen.layout.fonts import font_files
+    from cardgen.pdf.subset import read_tounicode, read_widths
+
+    out = tmp_path / "one.pdf"
+    assert run("reprint", three, "-o", out, "--household", "H2", "--date", DATE).exit_code == 0
+    assert out.stat().st_size <= 40_000, out.stat().st_size
+    files = font_files(load_config())
+    with pikepdf.open(out) as pdf:
+        fonts = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Dictionary)
+                 and obj.get("/Subtype") == "/Type0"]
+        assert len(fonts) == 2
+        for parent in fonts:
+            font = parent.DescendantFonts[0]
+            # a bare CID-keyed CFF: a reader finds a code's glyph by its CID, and every
+            # code shows the outline of the glyph with that id in the full font
+            program = font.FontDescriptor.FontFile3
+            assert program.Subtype == "/CIDFontType0C" and len(program.read_bytes()) < 30_000
+            cff = CFFFontSet()
+            cff.decompile(io.BytesIO(program.read_bytes()), None)
+            top = cff.topDictIndex[0]
+            by_cid = {int(name[3:]): name for name in top.charset if name.startswith("cid")}
+            whole = hb.Font(hb.Face(hb.Blob(files[str(font.FontDescriptor.FontFamily)]
+                                            .read_bytes())))
+            codes = sorted(set(read_widths(list(font.W)))
+                           | set(read_tounicode(parent.ToUnicode.read_bytes())))
+            assert len(codes) > 50
+            for code in codes[1:]:
+                assert _outline(top.CharStrings[by_cid[code]].draw) == _outline(
+                    lambda pen, code=code, whole=whole: whole.draw_glyph_with_pen(code, pen)), code
+    # and two renderers draw it exactly as with the whole fonts embedded
+    reference = _with_full_fonts(out, tmp_path / "full.pdf")
+    for subset, whole in zip(_greys(out, tmp_path), _greys(reference, tmp_path),
+                             strict=True):
+        assert ImageChops.difference(subset, whole).getbbox() is None
+
+
+def test_a_missing_or_broken_font_file_is_refused(tmp_path: Path) -> None:
+    from cardgen.errors import RenderRefused
+    from cardgen.pdf.subset import open_face, subset_font
+
+    with pytest.raises(RenderRefused) as missing:
+        subset_font(tmp_path / "gone.otf", {1, 2})
+    assert missing.value.code == "font.unreadable" and "gone.otf" in str(missing.value)
+    broken = tmp_path / "broken.otf"
+    broken.write_bytes(b"OTTO not really a font")
+    with pytest.raises(RenderRefused) as not_a_font:
+        open_face(broken)
+    assert not_a_font.value.code == "font.unreadable"
+
+
+def test_a_truetype_font_subset_is_renumbered_with_a_cid_to_gid_map() -> None:
+    from cardgen.pdf.subset import TRUETYPE, subset_font
+
+    hanazono = Path("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf")  # setup.sh
+    subset = subset_font(hanazono, {5, 900, 3000})
+    assert subset.kind == TRUETYPE and len(subset.program) < 50_000
+    assert subset.new_glyphs == {0: 0, 5: 1, 900: 2, 3000: 3}
+    table = subset.cid_to_gid_map()
+    assert len(table) == 2 * 3001 and table[2 * 900:2 * 901] == b"\x00\x02"
+
+
+def _engine_renumbered(data: bytes, swap_texts: bool = False) -> bytes:
+    """A frame as an engine that renumbers its subsets would write it: each font an
+    OpenType subset with new glyph ids, the content streams showing the new ids. With
+    `swap_texts`, two glyphs' ToUnicode texts are swapped (a font that lies)."""
+    import io
+
+    import uharfbuzz as hb
+
+    from cardgen.pdf.subset import read_tounicode, read_widths, tounicode_cmap
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[0]
+        maps = {}
+        for name, font in page.Resources.Font.items():
+            descendant = font.DescendantFonts[0]
+            widths = read_widths(list(descendant.W))
+            request = hb.SubsetInput()
+            for glyph in widths:
+                request.glyph_set.add(glyph)
+            request.flags = hb.SubsetFlags.NO_LAYOUT_CLOSURE
+            program = descendant.FontDescriptor.FontFile3
+            plan = hb.SubsetPlan(hb.Face(hb.Blob(program.read_bytes())), request)
+            new = dict(plan.old_to_new_glyph_mapping.items())
+            program.write(bytes(plan.execute().blob.data))
+            items: list[Any] = []
+            for old in sorted(widths):
+                items += [new[old], [widths[old]]]
+            descendant.W = pikepdf.Array(items)
+            texts = {new[old]: text for old, text in
+                     read_tounicode(font.ToUnicode.read_bytes()).items()}
+            if swap_texts:
+                first, second = sorted(texts)[3:5]
+                texts[first], texts[second] = texts[second], texts[first]
+            font.ToUnicode.write(tounicode_cmap(texts))
+            maps[name] = new
+        ops, current = [], {}
+        for instruction in pikepdf.parse_content_stream(page):
+            operands, operator = list(instruction.operands), instruction.operator
+            if str(operator) == "Tf":
+                current = maps.get(str(operands[0]), {})
+            if str(operator) == "TJ":
+                operands = [pikepdf.Array([
+                    pikepdf.String(b"".join(
+                        current[int.from_bytes(bytes(item)[i:i + 2], "big")].to_bytes(2, "big")
+                        for i in range(0, len(bytes(item)), 2)))
+                    if isinstance(item, pikepdf.String) else item for item in operands[0]])]
+            ops.append((operands, operator))
+        page.contents_coalesce()
+        page.Contents.write(pikepdf.unparse_content_stream(ops))
+        out = io.BytesIO()
+        pdf.save(out)
+    return out.getvalue()
+
+
+def _shown_codes(data: bytes) -> list[bytes]:
+    import io
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [bytes(item) for instruction in pikepdf.parse_content_stream(pdf.pages[0])
+                if str(instruction.operator) == "TJ"
+                for item in instruction.operands[0] if isinstance(item, pikepdf.String)]
+
+
+def test_an_engine_that_renumbers_its_glyphs_is_read_back_glyph_by_glyph() -> None:
+    from cardgen.errors import RenderRefused
+    from cardgen.frame.render import Frame, Renderer
+    from cardgen.layout.fonts import font_set
+    from cardgen.pdf.prepare import prepare_pages
+
+    config = load_config()
+    faces = font_set(config).by_family()
+    original = Renderer(config).frames_pdf([Frame("orange")])
+    renumbered = _engine_renumbered(original)
+    assert _shown_codes(renumbered) != _shown_codes(original)
+    assert _shown_codes(prepare_pages(renumbered, faces)) == _shown_codes(
+        prepare_pages(original, faces))
+    with pytest.raises(RenderRefused) as lying:
+        prepare_pages(_engine_renumbered(original, swap_texts=True), faces)
+    assert lying.value.code == "font.glyph_mismatch"
+
+
+# ---- imposed sheets: marks, bleed, cut guides -----------------------------------------
+
+def _dark(image: Image.Image, x_mm: float, y_mm: float, dpi: int) -> bool:
+    """Whether a 3 x 3 pixel spot around a point (mm from the top-left) has ink."""
+    px = dpi / 25.4
+    x, y = round(x_mm * px), round(y_mm * px)
+    return min(image.getpixel((x + dx, y + dy)) for dx in (-1, 0, 1) for dy in (-1, 0, 1)) < 160
+
+
+def test_2up_with_marks_and_bleed_grows_the_sheet_and_marks_every_card(
+        run: Run, three: Path, tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.pdf", tmp_path / "marked.pdf"
+    for out, extra in ((plain, ()), (marked, ("--bleed", "3", "--marks"))):
+        result = run("reprint", three, "-o", out, "--household", "H1", "--household", "H2",
+                     "--impose", "a4-2up", "--date", DATE, *extra)
+        assert result.exit_code == 0, result.output
+    # 297 + 2 x 10 mm of slug + 2 cards x 2 x 3 mm of bleed; 210 + 20 + 6
+    found = boxes(marked)
+    assert found["MediaBox"] == [0, 0, 329, 236]
+    assert found["TrimBox"] == [13.5, 13, 315.5, 223]  # the two cards' trims, 6 mm apart
+    assert found["BleedBox"] == [10.5, 10, 318.5, 226]
+    assert boxes(plain)["MediaBox"] == [0, 0, 297, 210]
+    dpi = 150
+    image = render_page(marked, dpi=dpi).convert("L")
+    # crop marks in the slug, in line with each card's trim edges, not inside any bleed
+    for x in (13.5, 161.5, 167.5, 315.5):
+        assert _dark(image, x, 5, dpi) and _dark(image, x, 231, dpi), x
+    for y in (13, 223):
+        assert _dark(image, 5, y, dpi) and _dark(image, 324, y, dpi), y
+    assert not _dark(image, 164.5, 5, dpi)  # the gap between the cards' marks
+    assert not _dark(image, 164.5, 226.5, dpi)  # no mark reaches into the bleed
+    # the first card's (orange) tab bleeds past its right trim (161.5 mm) into the gap
+    orange = load_config().palette["orange"].hex
+    tab = 10 + 3 + (40 + 36) * 0.72  # slug + bleed + the orange tab's place on A5
+    colour_image = render_page(marked, dpi=dpi)
+    assert close_colour(dominant_colour(colour_image, (162, tab + 4, 164, tab + 16), dpi),
+                        orange)
+    assert dominant_colour(colour_image, (162, 150, 164, 200), dpi) == "#FFFFFF"
+    with pikepdf.open(marked) as pdf:
+        space = pdf.pages[0].Resources.ColorSpace.CgRegistration
+        assert space[0] == "/Separation" and space[1] == "/All"
+    assert "户号 H1" in pdftotext(marked) and "户号 H2" in pdftotext(marked)
+
+
+def test_2up_cut_guides_sit_where_an_office_printer_prints(run: Run, three: Path,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "sheet.pdf"
+    assert run("reprint", three, "-o", out, "--household", "H1", "--household", "H2",
+               "--impose", "a4-2up", "--date", DATE).exit_code == 0
+    dpi = 150
+    image = render_page(out, dpi=dpi).convert("L")
+    for y in (6, 9, 201, 204):  # on the cut between the cards, 5 to 10 mm in
+        assert _dark(image, 148.5, y, dpi), y
+    for y in (1, 3, 207, 209):  # nothing in the border a printer cannot print
+        assert not _dark(image, 148.5, y, dpi), y
+
+
+def test_a_name_keyed_cff_font_keeps_its_glyph_ids() -> None:
+    """No CID map exists for a name-keyed CFF font: its subset keeps glyph ids instead."""
+    import uharfbuzz as hb
+
+    from cardgen.pdf.subset import OPENTYPE_CFF, subset_font
+
+    nimbus = Path("/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf")  # setup.sh
+    subset = subset_font(nimbus, {36, 70})
+    assert subset.kind == OPENTYPE_CFF and subset.program[:4] == b"OTTO"
+    assert hb.Face(hb.Blob(subset.program)).glyph_count == 71

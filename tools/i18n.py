@@ -3,6 +3,7 @@
     python tools/i18n.py update   # new ids into cardgen/locale/zh_CN/LC_MESSAGES/cardgen.po
     python tools/i18n.py check    # exit 1 on an id without a translation, or wrong placeholders
     python tools/i18n.py missing  # the ids still to translate, as .po entries
+    python tools/i18n.py fill F   # translations from F, a JSON object {msgid: msgstr}
 
 Ids come from cardgen's own code (`_`, `N_`, `ngettext`) and from Click's (its usage
 errors and help words), so that everything a user reads is in the catalogue. The .po is
@@ -125,6 +126,21 @@ def main(argv: list[str]) -> int:
             if message.id and (not message.string or (isinstance(message.string, tuple)
                                                       and not all(message.string))):
                 print(f"msgid {message.id!r}\n")
+        return 0
+    if command == "fill" and len(argv) == 2:
+        import json
+
+        given = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+        catalog = read_catalogue()
+        filled = 0
+        for message in catalog:
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            if message.id and key in given:
+                text = given[key]
+                message.string = tuple(text) if isinstance(text, list) else text
+                filled += 1
+        write_catalogue(catalog)
+        print(f"{filled} translations filled")
         return 0
     if command == "check":
         found = problems()

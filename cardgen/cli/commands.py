@@ -169,8 +169,9 @@ print_options = _stack(
     option("--marks", is_flag=True, help=N_("Crop marks around each card.")),
     option("--impose", metavar=N_("NAME"),
            help=N_("Place cards on bigger sheets, e.g. a4-2up: two A5 cards per A4.")),
-    option("--pdf-variant", type=click.Choice(["pdf/a-2b"]),
-           help=N_("Archival PDF/A-2b (metadata, sRGB output intent, language).")),
+    option("--pdf-variant", type=click.Choice(["pdf/a-2b", "press"]),
+           help=N_("pdf/a-2b: archival (metadata, sRGB output intent, language); press: "
+                   "for a print shop (an output intent naming the printing condition).")),
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cardgen import __version__, resources
+from cardgen.i18n import _
 
 
 @dataclass(frozen=True)
@@ -32,40 +33,45 @@ def harfbuzz_subsetting() -> tuple[bool, str]:
     version_string.restype = ctypes.c_char_p
     version = version_string().decode()
     if harfbuzz_subset is None:
-        return False, (f"HarfBuzz {version} without libharfbuzz-subset: one card would take "
-                       "seconds; install it with `apt-get install libharfbuzz-subset0`")
+        return False, _("HarfBuzz {version} without libharfbuzz-subset: one card would take "
+                        "seconds; install it with `apt-get install libharfbuzz-subset0`"
+                        ).format(version=version)
     if not harfbuzz.hb_version_atleast(4, 1, 0):
-        return False, f"HarfBuzz {version} is older than 4.1: subsetting falls back to fontTools"
-    return True, f"HarfBuzz {version} with libharfbuzz-subset"
+        return False, _("HarfBuzz {version} is older than 4.1: subsetting falls back to "
+                        "fontTools, which is slow").format(version=version)
+    return True, _("HarfBuzz {version} with libharfbuzz-subset").format(version=version)
 
 
 def run_checks() -> Iterator[Check]:
-    yield Check("cardgen", True, f"{__version__} on Python {platform.python_version()}")
+    yield Check("cardgen", True, _("{version} on Python {python}").format(
+        version=__version__, python=platform.python_version()))
     try:
         import weasyprint
         from weasyprint.text.ffi import pango
     except (ImportError, OSError) as exc:
-        yield Check("WeasyPrint", False, f"cannot be loaded ({exc}); install Pango: "
-                    "`apt-get install libpango-1.0-0 libpangoft2-1.0-0`")
+        yield Check("WeasyPrint", False, _("cannot be loaded ({error}); install Pango: "
+                                           "`apt-get install libpango-1.0-0 "
+                                           "libpangoft2-1.0-0`").format(error=exc))
         return
     pango_version = pango.pango_version()
     major, minor = pango_version // 10000, pango_version // 100 % 100
     yield Check("WeasyPrint", True, weasyprint.__version__)
     yield Check("Pango", (major, minor) >= (1, 44), f"{major}.{minor}.{pango_version % 100}")
     ok, detail = harfbuzz_subsetting()
-    yield Check("HarfBuzz subsetting", ok, detail)
+    yield Check(_("HarfBuzz subsetting"), ok, detail)
 
     fonts_ok = resources.REGULAR_FONT.is_file() and resources.BOLD_FONT.is_file()
-    yield Check("fonts", fonts_ok, f"{resources.FONTS}" if fonts_ok else
-                f"Noto Sans CJK SC missing from {resources.FONTS}; reinstall cardgen")
+    yield Check(_("fonts"), fonts_ok, f"{resources.FONTS}" if fonts_ok else
+                _("Noto Sans CJK SC missing from {folder}; reinstall cardgen").format(
+                    folder=resources.FONTS))
     if not fonts_ok:
         return
     from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, load_face
 
     regular = set(load_face(resources.REGULAR_FONT, REGULAR_FAMILY).cmap)
     bold = set(load_face(resources.BOLD_FONT, BOLD_FAMILY).cmap)
-    yield Check("font coverage", regular == bold and len(regular) > 40000,
-                f"{len(regular)} characters in Regular and Bold")
+    yield Check(_("font coverage"), regular == bold and len(regular) > 40000,
+                _("{count} characters in Regular and Bold").format(count=len(regular)))
     if ok:
         yield _test_render()
 
@@ -84,6 +90,7 @@ def _test_render() -> Check:
             reprint(loaded, Selection(households=(first,)), out)
             size = out.stat().st_size
     except Exception as exc:  # doctor reports every failure instead of stopping
-        return Check("test card", False, f"{type(exc).__name__}: {exc}")
+        return Check(_("test card"), False, f"{type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - started
-    return Check("test card", seconds < 5, f"one sample card in {seconds:.2f} s, {size} bytes")
+    return Check(_("test card"), seconds < 5, _("one sample card in {seconds:.2f} s, {size} "
+                                                 "bytes").format(seconds=seconds, size=size))

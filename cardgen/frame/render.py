@@ -282,25 +282,29 @@ def template_place(exc: BaseException, template: Any) -> str:
 
 
 def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
-    """Print options that cannot work together, or name nothing, are usage errors."""
+    """Print options that cannot work together, or name nothing, are usage errors.
+
+    `--bleed` and `--marks` work with `--impose`: the sheet grows to keep each card's
+    bleed and to carry its crop marks (cardgen/pdf/compose.py, `plan_sheet`)."""
+    from cardgen.i18n import _
+
     if options.paper and options.paper not in config.papers:
-        raise UsageError(f"--paper {options.paper!r} is no paper size; use one of: "
-                         + ", ".join(config.papers))
+        raise UsageError(_("--paper {paper}: no such paper size; use one of: {choices}").format(
+            paper=options.paper, choices=", ".join(config.papers)), code="print.paper")
     if options.impose is None:
         return
     imposition = config.impositions.get(options.impose)
     if imposition is None:
-        raise UsageError(f"--impose {options.impose!r} is no imposition; use one of: "
-                         + (", ".join(config.impositions) or "none configured"))
+        raise UsageError(_("--impose {name}: no such imposition; use one of: {choices}").format(
+            name=options.impose, choices=", ".join(config.impositions) or _("none configured")),
+            code="print.imposition")
     if options.paper and options.paper != imposition.paper:
-        raise UsageError(f"--impose {imposition.name} takes {imposition.paper} cards; leave "
-                         f"out --paper {options.paper}")
+        raise UsageError(_("--impose {name} takes {paper} cards; leave out --paper {asked}")
+                         .format(name=imposition.name, paper=imposition.paper,
+                                 asked=options.paper), code="print.imposition_paper")
     if duplex:
-        raise UsageError("--impose and --duplex cannot be combined: an imposed sheet "
-                         "carries several cards on one side")
-    if options.bleed:
-        raise UsageError("--bleed does not apply with --impose: imposed cards meet at the "
-                         "cut; leave out --bleed")
+        raise UsageError(_("--impose and --duplex cannot be combined: an imposed sheet "
+                           "carries several cards on one side"), code="print.imposition_duplex")
 
 
 def layout_for_options(config: Config, options: PrintOptions) -> Layout:

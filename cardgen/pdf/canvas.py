@@ -19,6 +19,19 @@ def _n(value: float) -> str:
     return f"{value:.2f}"
 
 
+def fill_colour(colour: Colour) -> str:
+    """The operator setting the fill colour: black and greys as DeviceGray (`g`), so a
+    print shop keeps them on the black plate; colours as RGB, the palette's exact hex."""
+    red, green, blue = (_n(value) for value in colour)
+    return f"{red} g" if red == green == blue else f"{red} {green} {blue} rg"
+
+
+def stroke_colour(colour: Colour) -> str:
+    """The operator setting the stroke colour (see `fill_colour`)."""
+    red, green, blue = (_n(value) for value in colour)
+    return f"{red} G" if red == green == blue else f"{red} {green} {blue} RG"
+
+
 @dataclass
 class GlyphLog:
     """Per document: a resource name for each face, and the glyphs drawn with it."""
@@ -64,7 +77,7 @@ class Canvas:
         """One line of glyphs with its left end at x and its baseline at `baseline` (mm)."""
         if not line.runs:
             return
-        self.ops.append(f"BT {_n(colour[0])} {_n(colour[1])} {_n(colour[2])} rg")
+        self.ops.append(f"BT {fill_colour(colour)}")
         position = self._x(x)
         for run in line.runs:
             name = self.log.name(run.face)
@@ -81,9 +94,9 @@ class Canvas:
         """A rectangle (mm), optionally rounded, filled and/or stroked."""
         ops = ["q"]
         if fill is not None:
-            ops.append(f"{_n(fill[0])} {_n(fill[1])} {_n(fill[2])} rg")
+            ops.append(fill_colour(fill))
         if stroke is not None:
-            ops.append(f"{_n(stroke[0])} {_n(stroke[1])} {_n(stroke[2])} RG {_n(line * MM)} w")
+            ops.append(f"{stroke_colour(stroke)} {_n(line * MM)} w")
             if dash is not None:
                 ops.append(f"[{_n(dash[0] * MM)} {_n(dash[1] * MM)}] 0 d")
         ops.append(self._path(x, y, width, height, radius))
@@ -122,8 +135,7 @@ class Canvas:
         if kind == "plain":
             return
         ops = ["q", self._path(x, y, width, height, 0), "W n",
-               f"{_n(ink[0])} {_n(ink[1])} {_n(ink[2])} RG {_n(ink[0])} {_n(ink[1])} "
-               f"{_n(ink[2])} rg {_n(line * MM)} w"]
+               f"{stroke_colour(ink)} {fill_colour(ink)} {_n(line * MM)} w"]
         left, right = self._x(x), self._x(x + width)
         top, bottom = self._y(y), self._y(y + height)
         step = pitch * MM
@@ -157,8 +169,8 @@ class Canvas:
         self.ops.append(" ".join(ops))
 
     def hline(self, x1: float, x2: float, y: float, colour: Colour, width: float) -> None:
-        self.ops.append(f"q {_n(colour[0])} {_n(colour[1])} {_n(colour[2])} RG "
-                        f"{_n(width * MM)} w {_n(self._x(x1))} {_n(self._y(y))} m "
+        self.ops.append(f"q {stroke_colour(colour)} {_n(width * MM)} w {_n(self._x(x1))} "
+                        f"{_n(self._y(y))} m "
                         f"{_n(self._x(x2))} {_n(self._y(y))} l S Q")
 
     def content(self) -> bytes:

@@ -1,6 +1,7 @@
-"""Compose the output PDF, written as it goes: card frames as Form XObjects under each
-page's data layer, covers copied in, cards imposed on sheets when asked, and each of
-cardgen's fonts embedded once, at the end, with exactly the glyphs every page used.
+"""Compose the output PDF, written as it goes: card frames and covers as Form XObjects
+under each page's data layer, crop marks in registration colour, cards imposed on sheets
+when asked, and each of cardgen's fonts embedded once, at the end, with exactly the glyphs
+every page used.
 
 Memory does not grow with the document: a page is on disk once it is added; only the
 object offsets, the glyph sets and the frames stay in memory.
@@ -9,9 +10,10 @@ object offsets, the glyph sets and the frames stay in memory.
 from __future__ import annotations
 
 import hashlib
-import io
 import zlib
-from collections.abc import Hashable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +25,10 @@ from cardgen.config import Imposition
 from cardgen.layout.fonts import Face, resource_name
 from cardgen.layout.geometry import MM
 from cardgen.pdf.canvas import GlyphLog
+from cardgen.pdf.prepare import font_family
 from cardgen.pdf.subset import (
+    CID_CFF,
+    TRUETYPE,
     cached_subset,
     read_tounicode,
     read_widths,
@@ -33,7 +38,7 @@ from cardgen.pdf.subset import (
 from cardgen.pdf.writer import Box, Copier, Writer, box, content_streams, name, number, text
 
 SLUG = 10.0  # mm around the bleed for crop marks, when marks are asked for
-CUT_MARK = 4.0  # mm, on imposed sheets
+GUIDE = (5.0, 10.0)  # mm from an imposed sheet's edge: cut guides, where printers print
 
 XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -57,6 +62,24 @@ XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <?xpacket end="w"?>"""
 PRODUCER = "cardgen (WeasyPrint, HarfBuzz)"
 
+# Registration colour: marks print on every plate of a print shop's separations; the
+# alternate space is what a composite printer (an office laser) shows. PDF/A with an sRGB
+# output intent admits no DeviceCMYK, so there the alternate is DeviceGray.
+REGISTRATION = {
+    "cmyk": b"[/Separation /All /DeviceCMYK <</FunctionType 2 /Domain [0 1] /C0 [0 0 0 0] "
+            b"/C1 [1 1 1 1] /N 1>>]",
+    "gray": b"[/Separation /All /DeviceGray <</FunctionType 2 /Domain [0 1] /C0 [1] "
+            b"/C1 [0] /N 1>>]",
+}
+MARK_INK = b"/CgRegistration CS 1 SCN"
+
+# The print shop variant: an output intent naming the printing condition, by its
+# identifier in the ICC's registry of characterisations (no profile is embedded).
+PRESS_INTENT = (b"<</Type /OutputIntent /S /GTS_PDFX /OutputConditionIdentifier (FOGRA39) "
+                b"/RegistryName (http://www.color.org) /OutputCondition (Offset printing, "
+                b"coated paper, ISO 12647-2:2004) /Info (Coated FOGRA39 "
+                b"(ISO 12647-2:2004))>>")
+
 
 def page_boxes(size: tuple[float, float], bleed: float, slug: float) -> dict[str, Box]:
     """TrimBox is the card; BleedBox adds the bleed; MediaBox adds room for the marks."""
@@ -69,95 +92,149 @@ def page_boxes(size: tuple[float, float], bleed: float, slug: float) -> dict[str
             "/BleedBox": around(bleed), "/TrimBox": around(0.0)}
 
 
-def crop_marks(size: tuple[float, float], bleed: float, slug: float) -> bytes:
-    """Crop marks in black at the trim's corners, outside the bleed."""
-    width, height = size
+Segment = tuple[float, float, float, float]
+
+
+def crop_marks(trims: list[Box], bleed: float, slug: float, media: Box) -> list[Segment]:
+    """Crop marks at each trim's corners, in the line of its edges, from just outside the
+    bleed to just inside the media; a mark that would cross a card's bleed (a neighbour's,
+    on an imposed sheet) is left out: the one in line with it on the sheet's edge shows
+    the same cut."""
     start, end = bleed + 1.5 * MM, bleed + slug - 1 * MM
-    lines = []
-    for x, y in ((0.0, 0.0), (width, 0.0), (0.0, height), (width, height)):
-        out_x = -1 if x == 0 else 1
-        out_y = -1 if y == 0 else 1
-        lines.append(f"{x + out_x * start:.2f} {y:.2f} m {x + out_x * end:.2f} {y:.2f} l S")
-        lines.append(f"{x:.2f} {y + out_y * start:.2f} m {x:.2f} {y + out_y * end:.2f} l S")
-    return ("q 0.25 w 0 G " + " ".join(lines) + " Q\n").encode()
+    bleeds = [(x0 - bleed, y0 - bleed, x1 + bleed, y1 + bleed) for x0, y0, x1, y1 in trims]
+    marks = []
+    for x0, y0, x1, y1 in trims:
+        for x, y, out_x, out_y in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1),
+                                   (x1, y1, 1, 1)):
+            for mark in ((x + out_x * start, y, x + out_x * end, y),
+                         (x, y + out_y * start, x, y + out_y * end)):
+                if (not any(_crosses(mark, other) for other in bleeds)
+                        and _inside(mark, media)):
+                    marks.append(mark)
+    return marks
 
 
-def cut_marks(imposition: Imposition, card: tuple[float, float]) -> bytes:
-    """Short lines at an imposed sheet's edges where a cut goes between or beside cards."""
-    sheet_w, sheet_h = imposition.sheet[0] * MM, imposition.sheet[1] * MM
-    xs: set[float] = set()
-    ys: set[float] = set()
+def _crosses(mark: Segment, area: Box) -> bool:
+    left, right = sorted((mark[0], mark[2]))
+    bottom, top = sorted((mark[1], mark[3]))
+    return left < area[2] and right > area[0] and bottom < area[3] and top > area[1]
+
+
+def _inside(mark: Segment, area: Box) -> bool:
+    return (min(mark[0], mark[2]) >= area[0] and max(mark[0], mark[2]) <= area[2]
+            and min(mark[1], mark[3]) >= area[1] and max(mark[1], mark[3]) <= area[3])
+
+
+def mark_content(marks: list[Segment], width: float) -> bytes:
+    """Marks as lines in registration colour."""
+    lines = " ".join(f"{x0:.3f} {y0:.3f} m {x1:.3f} {y1:.3f} l S" for x0, y0, x1, y1 in marks)
+    return f"q {width:.2f} w ".encode() + MARK_INK + b" " + lines.encode() + b" Q\n"
+
+
+@dataclass(frozen=True)
+class SheetPlan:
+    """An imposed sheet: its size, where each card's trimmed page goes (bottom-left corner,
+    points), the boxes, and its marks (crop marks with --marks, else cut guides)."""
+
+    size: tuple[float, float]
+    places: list[tuple[float, float]]
+    boxes: dict[str, Box]
+    marks: list[Segment]
+
+
+def plan_sheet(imposition: Imposition, card: tuple[float, float], bleed: float,
+               marks: bool) -> SheetPlan:
+    """Cards on an imposed sheet.
+
+    Without marks, the cards sit where the imposition puts them, and short cut guides go
+    on every cut between cards, GUIDE mm in from the sheet's edges: a printer's margin
+    hides anything nearer. With marks (or bleed, which needs marks to find the trim), the
+    sheet grows: each card keeps its bleed on every side, so cards move apart by twice the
+    bleed, and a slug of SLUG mm around them carries each card's crop marks. An a4-2up
+    sheet with 3 mm of bleed is then 297 + 4 × 3 + 2 × 10 = 329 mm by 210 + 2 × 3 + 2 × 10
+    = 236 mm (an SRA3 sheet holds it); the cards are never scaled."""
+    width, height = card
+    columns = sorted({x for x, _ in imposition.slots})
+    rows = sorted({y for _, y in imposition.slots})
+    grow = marks or bleed > 0
+    slug = SLUG * MM if grow else 0.0
+    sheet_w = imposition.sheet[0] * MM + 2 * slug + 2 * len(columns) * bleed
+    sheet_h = imposition.sheet[1] * MM + 2 * slug + 2 * len(rows) * bleed
+    places = []
     for x, y in imposition.slots:
-        xs.update((round(x * MM, 3), round(x * MM + card[0], 3)))
-        ys.update((round(sheet_h - y * MM, 3), round(sheet_h - y * MM - card[1], 3)))
-    length, edge = CUT_MARK * MM, 2 * MM  # a cut at the paper's own edge needs no mark
-    lines = []
-    for x in sorted(xs):
-        if edge < x < sheet_w - edge:
-            lines.append(f"{x:.3f} 0 m {x:.3f} {length:.3f} l S")
-            lines.append(f"{x:.3f} {sheet_h:.3f} m {x:.3f} {sheet_h - length:.3f} l S")
-    for y in sorted(ys):
-        if edge < y < sheet_h - edge:
-            lines.append(f"0 {y:.3f} m {length:.3f} {y:.3f} l S")
-            lines.append(f"{sheet_w:.3f} {y:.3f} m {sheet_w - length:.3f} {y:.3f} l S")
-    return ("q 0.3 w 0 G " + " ".join(lines) + " Q\n").encode()
+        left = slug + x * MM + (2 * columns.index(x) + 1) * bleed
+        top = slug + y * MM + (2 * rows.index(y) + 1) * bleed
+        places.append((round(left, 3), round(sheet_h - top - height, 3)))
+    trims = [(x, y, x + width, y + height) for x, y in places]
+    media = (0.0, 0.0, round(sheet_w, 3), round(sheet_h, 3))
+    if not grow:
+        return SheetPlan((sheet_w, sheet_h), places,
+                         {"/MediaBox": media, "/BleedBox": media, "/TrimBox": media},
+                         cut_guides(trims, media))
+    trim = (min(t[0] for t in trims), min(t[1] for t in trims), max(t[2] for t in trims),
+            max(t[3] for t in trims))
+    bled = (trim[0] - bleed, trim[1] - bleed, trim[2] + bleed, trim[3] + bleed)
+    return SheetPlan((sheet_w, sheet_h), places,
+                     {"/MediaBox": media, "/BleedBox": bled, "/TrimBox": trim},
+                     crop_marks(trims, bleed, slug, media))
 
 
-def strip_font_programs(data: bytes, families: Iterable[str]) -> bytes:
-    """The PDF without the programs of cardgen's own fonts (a frame: 8 KB, not 220 KB):
-    those are embedded again, once, when pages are composed. Other fonts (a user
-    template's own) are kept."""
-    ours = set(families)
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        for obj in pdf.objects:
-            if (isinstance(obj, Dictionary) and obj.get("/Type") == "/FontDescriptor"
-                    and str(obj.get("/FontFamily", "")) in ours):
-                for program in ("/FontFile", "/FontFile2", "/FontFile3", "/CIDSet"):
-                    if program in obj:
-                        del obj[program]
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True,
-                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    return out.getvalue()
-
-
-def font_family(obj: Any) -> str | None:
-    """The /FontFamily of a Type0 Identity-H font (as WeasyPrint and cardgen write them)."""
-    if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Subtype") != "/Type0":
-        return None
-    try:
-        family = str(obj.DescendantFonts[0].FontDescriptor.get("/FontFamily", ""))
-    except (AttributeError, IndexError, KeyError, TypeError):
-        return None
-    return family if family and obj.get("/Encoding") == "/Identity-H" else None
+def cut_guides(trims: list[Box], media: Box) -> list[Segment]:
+    """Short lines on each cut that is not the paper's own edge, GUIDE mm in from the
+    sheet's edges."""
+    near, far = GUIDE[0] * MM, GUIDE[1] * MM
+    edge = 2 * MM  # a cut this close to the paper's edge needs no guide
+    xs = sorted({x for t in trims for x in (t[0], t[2])})
+    ys = sorted({y for t in trims for y in (t[1], t[3])})
+    guides = []
+    for x in xs:
+        if edge < x < media[2] - edge:
+            guides += [(x, near, x, far), (x, media[3] - near, x, media[3] - far)]
+    for y in ys:
+        if edge < y < media[3] - edge:
+            guides += [(near, y, far, y), (media[2] - near, y, media[2] - far, y)]
+    return guides
 
 
 def embed_font(writer: Writer, font: int, face: Face, glyphs: dict[int, str],
                cache: Cache | None) -> None:
-    """Object `font`: a Type0 font of `face` subset to `glyphs` (glyph -> its text)."""
+    """Object `font`: a Type0 font of `face` subset to `glyphs` (glyph -> its text).
+
+    A code in the content streams is the glyph id in the full font; the subset keeps it
+    valid (cardgen/pdf/subset.py): as the CID of a bare CID-keyed CFF, through a
+    /CIDToGIDMap for TrueType, or as a kept glyph id."""
     scale = 1000 / face.units
     used = set(glyphs) | {0}
-    program = cached_subset(face.path, used, cache)
+    subset = cached_subset(face.path, used, cache)
     digest = hashlib.sha256(",".join(map(str, sorted(used))).encode()).digest()
     base = name("".join(chr(ord("A") + byte % 26) for byte in digest[:6]) + "+"
                 + face.family.replace(" ", "-"))
-    cff = program[:4] == b"OTTO"
     left, bottom, right, top = (round(v * scale) for v in face.bbox)
-    program_object = writer.new_stream(b" /Subtype /OpenType" if cff else b"", program)
+    if subset.kind == TRUETYPE:
+        program_object = writer.new_stream(b"", subset.program)
+        program_key, cid_type = b"/FontFile2", b"CIDFontType2"
+        gid_map = b" /CIDToGIDMap %d 0 R" % writer.new_stream(b"", subset.cid_to_gid_map())
+    else:
+        program_object = writer.new_stream(
+            b" /Subtype /CIDFontType0C" if subset.kind == CID_CFF else b" /Subtype /OpenType",
+            subset.program)
+        program_key, cid_type, gid_map = b"/FontFile3", b"CIDFontType0", b""
     descriptor = writer.new(
         b"<</Type /FontDescriptor /FontName %s /FontFamily %s /Flags 4 /FontBBox %s "
         b"/ItalicAngle %s /Ascent %d /Descent %d /CapHeight %d /StemV 80 %s %d 0 R>>" % (
             base, text(face.family), box((left, bottom, right, top)),
             number(face.italic_angle), round(face.ascent * scale),
             -round(face.descent * scale), round(face.cap_height * scale),
-            b"/FontFile3" if cff else b"/FontFile2", program_object))
+            program_key, program_object))
     widths = {glyph: round(face.advances[glyph] * scale, 3) for glyph in sorted(used)
               if glyph < len(face.advances)}
+    # the width most glyphs have (a CJK font's em) is the default; /W lists the others
+    default = Counter(widths.values()).most_common(1)[0][0]
+    others = {glyph: width for glyph, width in widths.items() if width != default}
     descendant = writer.new(
         b"<</Type /Font /Subtype /%s /BaseFont %s /CIDSystemInfo <</Registry (Adobe) "
-        b"/Ordering (Identity) /Supplement 0>> /FontDescriptor %d 0 R /W %s%s>>" % (
-            b"CIDFontType0" if cff else b"CIDFontType2", base, descriptor,
-            widths_array(widths), b"" if cff else b" /CIDToGIDMap /Identity"))
+        b"/Ordering (Identity) /Supplement 0>> /FontDescriptor %d 0 R /DW %s /W %s%s>>" % (
+            cid_type, base, descriptor, number(default), widths_array(others), gid_map))
     tounicode = writer.new_stream(b"", tounicode_cmap(glyphs))
     writer.object(font, b"<</Type /Font /Subtype /Type0 /BaseFont %s /Encoding /Identity-H "
                         b"/DescendantFonts [%d 0 R] /ToUnicode %d 0 R>>"
@@ -187,9 +264,10 @@ class Composer:
     """Builds one output document page by page, straight into `out`.
 
     `faces` are the fonts cardgen draws with (by family): any font of those families, in
-    the data layer or in a frame or cover made by WeasyPrint, becomes one font per family
-    in the output, embedded at the end with the union of the glyphs used. Fonts of other
-    families (a user template's own) are copied as they are.
+    the data layer or in a frame or cover made by WeasyPrint (prepared by
+    cardgen/pdf/prepare.py, so that its codes are the faces' glyph ids), becomes one font
+    per family in the output, embedded at the end with the union of the glyphs used.
+    Fonts of other families (a user template's own) are copied as they are.
     """
 
     def __init__(self, out: IO[bytes], page_size: tuple[float, float],
@@ -202,11 +280,16 @@ class Composer:
         self.faces = faces
         self.cache = cache
         self.imposition = imposition
-        self.boxes = page_boxes(page_size, bleed * MM,
-                                SLUG * MM if marks and not imposition else 0.0)
+        self.bleed = bleed * MM
+        self.sheet = (plan_sheet(imposition, page_size, self.bleed, marks)
+                      if imposition is not None else None)
+        slug = SLUG * MM if marks and imposition is None else 0.0
+        self.boxes = page_boxes(page_size, self.bleed, slug)
         self.card_pages = 0
         self._pages = self.writer.reserve()
         self._fonts = self.writer.reserve()  # one /Font table for every data page
+        # the marks' colour space, written at the end (it depends on the PDF variant)
+        self._registration = self.writer.reserve() if marks or imposition else None
         self._family_fonts: dict[str, int] = {}  # family -> its Type0 font's object
         self._glyphs: dict[str, dict[int, str]] = {}  # family -> glyph -> the text it shows
         self._frame_pages: dict[Hashable, tuple[pikepdf.Pdf, Any]] = {}
@@ -215,13 +298,16 @@ class Composer:
         self._kids: list[int] = []
         self._slots: list[int] = []  # card forms waiting for their sheet (imposition)
         self._draw_frame = self.writer.new_stream(b"", b"q /CgFrame Do Q\n", compress=False)
-        self._marks = (self.writer.new_stream(b"", crop_marks(page_size, bleed * MM, SLUG * MM))
-                       if marks and not imposition else None)
+        self._marks = None
+        if marks and imposition is None:
+            trim = self.boxes["/TrimBox"]
+            self._marks = self.writer.new_stream(b"", mark_content(
+                crop_marks([trim], self.bleed, slug, self.boxes["/MediaBox"]), 0.25))
 
     # ---- input ----------------------------------------------------------------------
 
     def add_frames(self, frames: Mapping[Any, bytes]) -> None:
-        """Frames (one-page PDFs) by key; each is written once, when first used."""
+        """Frames (one-page PDFs, prepared) by key; each is written once, when first used."""
         for key, data in frames.items():
             if key not in self._frame_pages:
                 source = self.copier.open(data)
@@ -232,25 +318,26 @@ class Composer:
         """A page drawn by cardgen: the frame (if any) below, the data layer above.
 
         `content` is the data layer's operators, zlib-compressed already if `compressed`."""
-        data = content if compressed else zlib.compress(content, 6)
         resources = b"%d 0 R" % self._page_resources(frame)
         if self.imposition is not None:
             under = b"q /CgFrame Do Q\n" if frame is not None else b""
-            self._place(resources, under + zlib.decompress(data))
+            self._place(resources, under + (zlib.decompress(content) if compressed
+                                            else content))
             return
-        stream = self.writer.stream(self.writer.reserve(), b" /Filter /FlateDecode", data)
-        self._page(resources, [stream] if frame is None else [self._draw_frame, stream])
+        contents = [] if frame is None else [self._draw_frame]
+        if content:
+            data = content if compressed else zlib.compress(content, 6)
+            contents.append(self.writer.stream(self.writer.reserve(),
+                                               b" /Filter /FlateDecode", data))
+        self._page(resources, contents)
 
     def add_pdf(self, data: bytes, page: int = 0) -> None:
-        """One page of another PDF (a ledger cover made by WeasyPrint), as it is."""
+        """One page of another PDF (a ledger cover made by WeasyPrint, prepared), drawn as
+        a form like a frame, so that it takes the boxes, marks and sheets of card pages."""
+        key = ("pdf", len(self._frame_pages))
         source = self.copier.open(data)
-        found = source.pages[page].obj
-        resources = self.copier.ref_or_direct(source, found.get("/Resources", Dictionary()))
-        streams = content_streams(found)
-        if self.imposition is not None:
-            self._place(resources, b"\n".join(stream.read_bytes() for stream in streams))
-            return
-        self._page(resources, [self.copier.ref(source, stream) for stream in streams])
+        self._frame_pages[key] = (source, source.pages[page].obj)
+        self.add_data_page(b"", key)
 
     @property
     def page_count(self) -> int:
@@ -281,26 +368,25 @@ class Composer:
             self._sheet()
 
     def _sheet(self) -> None:
-        """The imposed sheet of the cards placed so far, each clipped to its slot."""
-        assert self.imposition is not None
-        width, height = self.page_size
-        sheet_w, sheet_h = self.imposition.sheet[0] * MM, self.imposition.sheet[1] * MM
+        """The imposed sheet of the cards placed so far, each clipped to its bleed box."""
+        assert self.sheet is not None
+        left, bottom, right, top = self.boxes["/BleedBox"]
         ops, names = [], []
-        for index, ((x, y), form) in enumerate(zip(self.imposition.slots, self._slots,
+        for index, ((x, y), form) in enumerate(zip(self.sheet.places, self._slots,
                                                    strict=False)):
-            place = (x * MM, sheet_h - y * MM - height)
-            left, bottom = (number(round(v, 3)) for v in place)
-            ops.append(b"q %s %s %s %s re W n 1 0 0 1 %s %s cm /Card%d Do Q" % (
-                left, bottom, number(round(width, 3)), number(round(height, 3)), left, bottom,
-                index + 1))
+            ops.append(b"q 1 0 0 1 %s %s cm %s %s %s %s re W n /Card%d Do Q" % (
+                number(x), number(y), number(round(left, 3)), number(round(bottom, 3)),
+                number(round(right - left, 3)), number(round(top - bottom, 3)), index + 1))
             names.append(b"/Card%d %d 0 R" % (index + 1, form))
-        ops.append(cut_marks(self.imposition, (width, height)))
+        ops.append(mark_content(self.sheet.marks, 0.25))
         content = self.writer.new_stream(b"", b"\n".join(ops))
-        paper = box((0.0, 0.0, sheet_w, sheet_h))
+        boxes = b"".join(b" %s %s" % (key.encode(), box(value))
+                         for key, value in self.sheet.boxes.items())
+        assert self._registration is not None
         self._kids.append(self.writer.new(
-            b"<</Type /Page /Parent %d 0 R /MediaBox %s /TrimBox %s /Resources "
-            b"<</XObject <<%s>>>> /Contents %d 0 R>>"
-            % (self._pages, paper, paper, b" ".join(names), content)))
+            b"<</Type /Page /Parent %d 0 R%s /Resources <</XObject <<%s>> /ColorSpace "
+            b"<</CgRegistration %d 0 R>>>> /Contents %d 0 R>>"
+            % (self._pages, boxes, b" ".join(names), self._registration, content)))
         self._slots = []
 
     def _page_resources(self, frame: Hashable | None) -> int:
@@ -310,6 +396,8 @@ class Composer:
             xobject = b""
             if frame is not None:
                 xobject = b" /XObject <</CgFrame %d 0 R>>" % self._frame(frame)
+            if self._registration is not None:
+                xobject += b" /ColorSpace <</CgRegistration %d 0 R>>" % self._registration
             found = self._resources[frame] = self.writer.new(
                 b"<</Font %d 0 R%s>>" % (self._fonts, xobject))
         return found
@@ -322,12 +410,12 @@ class Composer:
             source, page = self._frame_pages[key]
             data = b"".join(stream.read_bytes() for stream in content_streams(page))
             resources = self.copier.ref_or_direct(source, page.get("/Resources", Dictionary()))
-            group = b""
-            if "/Group" in page:
-                group = b" /Group " + self.copier.serial(source, page.Group)
+            # The page's transparency group (WeasyPrint's: isolated, DeviceRGB) is left
+            # behind: on a form it would blend the whole frame in RGB, and a print shop's
+            # separation would turn its grey text into four-colour black.
             found = self._frames[key] = self.writer.new_stream(
-                b" /Type /XObject /Subtype /Form /BBox %s /Resources %s%s"
-                % (self.copier.serial(source, page.MediaBox), resources, group), data)
+                b" /Type /XObject /Subtype /Form /BBox %s /Resources %s"
+                % (self.copier.serial(source, page.MediaBox), resources), data)
         return found
 
     # ---- fonts ------------------------------------------------------------------------
@@ -371,12 +459,21 @@ class Composer:
             for family, font in self._family_fonts.items()) + b">>")
         for family, font in self._family_fonts.items():
             embed_font(writer, font, self.faces[family], self._glyphs[family], self.cache)
+        if self._registration is not None:
+            writer.object(self._registration,
+                          REGISTRATION["gray" if variant == "pdf/a-2b" else "cmyk"])
         writer.object(self._pages, b"<</Type /Pages /Count %d /Kids [%s]>>" % (
             len(self._kids), b" ".join(b"%d 0 R" % kid for kid in self._kids)))
         stamp = f"D:{date.replace('-', '')}000000Z".encode()
+        trapped = b" /Trapped /False" if variant == "press" else b""
         info = writer.new(b"<</Title %s /Creator (cardgen) /Producer %s /CreationDate (%s)"
-                          b" /ModDate (%s)>>" % (text(title), text(PRODUCER), stamp, stamp))
-        extra = pdfa_entries(writer, title, date) if variant == "pdf/a-2b" else b""
+                          b" /ModDate (%s)%s>>" % (text(title), text(PRODUCER), stamp, stamp,
+                                                   trapped))
+        extra = b""
+        if variant == "pdf/a-2b":
+            extra = pdfa_entries(writer, title, date)
+        elif variant == "press":
+            extra = b" /OutputIntents [%d 0 R]" % writer.new(PRESS_INTENT)
         root = writer.new(b"<</Type /Catalog /Pages %d 0 R /Lang (zh-CN)%s>>"
                           % (self._pages, extra))
         writer.finish(root, info)

@@ -25,12 +25,13 @@ from cardgen.frame.render import (
     template_fingerprint,
 )
 from cardgen.layout.cards import Card, build_card
-from cardgen.layout.fonts import font_files, font_identities, font_set
+from cardgen.layout.fonts import font_identities, font_set
 from cardgen.layout.geometry import MM, Layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
-from cardgen.pdf.compose import Composer, strip_font_programs
+from cardgen.pdf.compose import Composer
 from cardgen.pdf.draw import PageWords, draw_card_page, draw_index_page
+from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
@@ -86,8 +87,8 @@ class PrintRun:
                 found[frame] = data
         missing = [frame for frame in names if frame not in found]
         for frame in missing:  # each alone: a page of a batch would depend on the batch
-            data = strip_font_programs(self.renderer().frames_pdf([frame]),
-                                       font_files(self.config))
+            data = prepare_pages(self.renderer().frames_pdf([frame]),
+                                 self.typesetter.fonts.by_family())
             self.cache.put("frames", names[frame], data)
             found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
@@ -96,7 +97,8 @@ class PrintRun:
         name = key("covers", self.render_key, doc, [cover_content(plan) for plan in plans])
         data = self.cache.get("covers", name)
         if data is None:
-            data = self.renderer().cover_pdf(plans, doc)
+            data = prepare_pages(self.renderer().cover_pdf(plans, doc),
+                                 self.typesetter.fonts.by_family())
             self.cache.put("covers", name, data)
         return data
 
