@@ -1,4 +1,5 @@
-"""Benchmark cardgen as users run it: cold start, cold reprint, whole ledgers, the Typst peer.
+"""Benchmark cardgen as users run it: cold start, cold reprint, whole ledgers, the monthly
+update of a 1,000-household book, the Typst peer.
 
     python benchmarks/bench.py                   # 1, 100, 1,000 and 10,000 households
     python benchmarks/bench.py --sizes 1000,20000
@@ -38,6 +39,7 @@ from cardgen.pipeline import load
 from cardgen.samplegen import generate, to_csv
 
 DATE = "2026-11-29"
+NEXT_MONTH = "2026-12-29"
 TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"
 CARDGEN = [sys.executable, "-m", "cardgen"]
 
@@ -84,16 +86,35 @@ def run_measured(args: list[str], cwd: Path | None = None) -> tuple[float, float
     return seconds, peak / 2**20
 
 
-def write_input(folder: Path, households: int, changed: bool = False) -> Path:
-    """Invented households; `changed`: the same with one member's phone number changed."""
-    path = folder / f"households-{households}{'-changed' if changed else ''}.csv"
+def write_input(folder: Path, households: int, changed: bool = False,
+                month: bool = False) -> Path:
+    """Invented households; `changed`: the same with one member's phone number changed;
+    `month` (on top of that): a month later, 10 households changed — 3 phones, 3 new 低保
+    flags, 2 gone, 2 new ones."""
+    path = folder / f"households-{households}{'-changed' if changed else ''}" \
+                    f"{'-month' if month else ''}.csv"
     if not path.exists():
         rows = list(generate(households, seed=3, grids=max(1, households // 1000)))
         if changed:
             person = next(r for r in rows[len(rows) // 2:] if r["联系电话"])
             person["联系电话"] = "13900001111"
+        if month:
+            rows = month_later(rows)
         path.write_text(to_csv(rows), encoding="utf-8")
     return path
+
+
+def month_later(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    heads = [r for r in rows if r["与户主关系"] == "户主" and r["户编号"].endswith(("3", "7"))]
+    for index, head in enumerate(heads[:6]):
+        if index < 3:
+            head["联系电话"] = f"1360000000{index}"
+        else:
+            head["特殊情况"] = "、".join(f for f in (head["特殊情况"], "低保") if f)
+    gone = {heads[6]["户编号"], heads[7]["户编号"]}
+    new = [{**r, "户编号": r["户编号"] + "N", "身份证号": "", "门牌号": r["门牌号"] + "A"}
+           for r in rows if r["户编号"] in gone]
+    return [r for r in rows if r["户编号"] not in gone] + new
 
 
 def best_of(times: int, args: list[str]) -> tuple[float, float]:
@@ -220,6 +241,13 @@ def main() -> None:
                                        size_bytes, size))
             if size == 1000:
                 typst_source = source
+                # the monthly update of that book (the ledger just written), a month on
+                update = [*CARDGEN, "update", str(write_input(folder, size, True, True)),
+                          "--book", str(out), "-o", str(folder / "update-1000"),
+                          "--date", NEXT_MONTH]
+                seconds, peak = run_measured(update)
+                results.append(Measure("update, 10 households changed", size, seconds,
+                                       peak))
         typst = None
         if not args.no_typst and typst_source is not None:
             typst = typst_compile(typst_source, folder)

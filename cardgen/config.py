@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +145,8 @@ class Config:
     notes_columns: tuple[str, ...]
     notes_lines: int
     confidential: str
+    book_retired: str  # the index's word for a retired number
+    book_reasons: dict[str, str]  # the change list's reasons, by kind
     fallback_fonts: tuple[Path, ...]
     limits: Limits
     cache_max_mb: int
@@ -395,12 +398,37 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         notes_columns=r.texts("card.notes_columns"),
         notes_lines=int(r.number("card.notes_lines", minimum=1)),
         confidential=r.text("card.confidential"),
+        book_retired=r.text("book.retired"),
+        book_reasons=_book_reasons(r),
         fallback_fonts=fallback,
         limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
                          for key in Limits.__dataclass_fields__}),
         cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
         fingerprint=fingerprint,
     )
+
+
+BOOK_REASON_FIELDS = {"colour": {"old", "new"}, "sticker_added": {"flag"},
+                      "sticker_removed": {"flag"}, "members_count": {"old", "new"},
+                      "moved_in": {"grid"}, "moved_out": {"grid"}}
+
+
+def _book_reasons(r: _Reader) -> dict[str, str]:
+    """The change list's words; each may use only its own {fields}."""
+    reasons = {}
+    for key, value in r.table("book.reasons").items():
+        text = r.text(f"book.reasons.{key}", value)
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+        except ValueError as exc:
+            raise r.fail(f"book.reasons.{key}", f"is not a valid text with {{fields}} ({exc})")\
+                from None
+        allowed = BOOK_REASON_FIELDS.get(key, set())
+        if not fields <= allowed:
+            raise r.fail(f"book.reasons.{key}", f"may use only {sorted(allowed) or 'no fields'}"
+                         f", not {sorted(fields - allowed)}")
+        reasons[key] = text
+    return reasons
 
 
 def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:

@@ -1,27 +1,44 @@
-"""The one place the stages meet: read → validate → categorise → layout → draw/compose →
-assemble → write. The CLI and the web page call these functions only."""
+"""The one place the stages meet: read → validate → categorise → layout → number → draw/compose
+→ assemble → write. The CLI and the web page call these functions only; each command that
+prints numbers takes `book` (the folder of a previous book, or None for a first print)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
-import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
+from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
+from cardgen.book.folder import Writing, check_book_folder
 from cardgen.book.ledger import (
     LedgerPlan,
+    Slot,
+    grid_group,
     group_households,
-    ledger_numbers,
     ledger_order,
-    manifest_entry,
+    natural_key,
     plan_ledger,
+    safe_file_name,
+    update_file_names,
+)
+from cardgen.book.numbers import GridNumbers, Numbering, number_books
+from cardgen.book.record import (
+    MANIFEST,
+    BookError,
+    Entry,
+    GridBook,
+    card_content,
+    manifest_bytes,
+    read_book,
+    register_hash,
 )
 from cardgen.cache import Cache
 from cardgen.config import Config, Sheet
@@ -45,6 +62,7 @@ from cardgen.frame.render import (
     PrintOptions,
     check_options,
 )
+from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import Card
 from cardgen.layout.fonts import coverage, font_set
 from cardgen.layout.geometry import MM
@@ -63,18 +81,31 @@ from cardgen.pdf.print_run import (
 from cardgen.workers import Setup, Workers
 from cardgen.write import atomic_file, check_output, write_atomic
 
+if TYPE_CHECKING:
+    from cardgen.pdf.stickers import Label
+
 
 @dataclass
 class Loaded:
-    """The input after the read, validate and categorise stages."""
+    """The input after the read, validate and categorise stages, numbered as a first print
+    would number it (the commands given a book number it again, with the book)."""
 
     source: Path
     config: Config
     today: dt.date
     dataset: Dataset
     categories: dict[str, Category]
-    numbers: dict[str, str]  # household number -> ledger number NNN/MMM
     cache: Cache = field(default_factory=lambda: Cache(None))
+
+    @functools.cached_property
+    def numbering(self) -> Numbering:
+        """A first print's numbers: each grid in address order."""
+        return number_books(self.dataset.households, self.today)
+
+    @property
+    def numbers(self) -> dict[str, str]:
+        """Household number -> book number ``017`` (a first print's)."""
+        return self.numbering.numbers
 
     def errors_of(self, households: list[Household]) -> list[Problem]:
         chosen = {h.household_id for h in households}
@@ -88,8 +119,54 @@ def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = 
     dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)
     dataset.problems.extend(problems)
-    return Loaded(source, config, today, dataset, categories,
-                  ledger_numbers(dataset.households), cache or Cache(None))
+    return Loaded(source, config, today, dataset, categories, cache or Cache(None))
+
+
+def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
+              admitted: set[str] | None = None, legacy: bool = True) -> Numbering:
+    """The households' numbers: a first print's without a book, else the book's (DOMAIN
+    §8). A print of selected households is no book; `legacy` False refuses a book in the
+    first manifest format (it has numbers, but not what the cards showed)."""
+    register = register_hash(loaded.source) if loaded.source.is_file() else ""
+    if book is None:
+        if renumber:
+            raise UsageError(_("--renumber starts a new edition of a book: give the book "
+                               "with --book DIR"), code="book.renumber_without_book")
+        return number_books(loaded.dataset.households, loaded.today, register)
+    previous = read_book(book)
+    partial = sorted({g.selection for g in previous.grids.values() if g.selection})
+    if partial:
+        raise BookError(_("{folder} holds a print of selected households ({selection}), "
+                          "not a whole book; give the folder of the grid's ledger").format(
+            folder=book, selection="；".join(partial)), code="book.partial")
+    if previous.legacy and not legacy:
+        raise BookError(_(
+            "{folder} holds a book written by an older cardgen: it keeps the numbers but not "
+            "what each card showed, so an update cannot tell what changed. Bring it up to "
+            "date once with `cardgen ledger INPUT --book {folder} -o {folder}` (the numbers "
+            "stay), then update from it").format(folder=book), code="book.legacy_update")
+    return number_books(loaded.dataset.households, loaded.today, register, previous,
+                        renumber, admitted)
+
+
+def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | None) -> None:
+    """Refuse households the book does not have (new since it was printed)."""
+    if book is None:
+        return
+    missing = []
+    for household in chosen:
+        grid = numbering.grid_of(household.household_id)
+        if grid is None or grid.new_edition or household.household_id in grid.arrived:
+            missing.append(household.household_id)
+    if missing:
+        raise NothingSelected(ngettext(
+            "household {ids} is not in the book in {book} (it is new since the book was "
+            "printed); run `cardgen update INPUT --book {book} -o NEWDIR` to give it a number "
+            "and a card",
+            "households {ids} are not in the book in {book} (they are new since the book was "
+            "printed); run `cardgen update INPUT --book {book} -o NEWDIR` to give them "
+            "numbers and cards", len(missing)).format(ids=_(", ").join(missing), book=book),
+            code="book.not_in_book")
 
 
 @dataclass
@@ -108,8 +185,9 @@ def check_file(loaded: Loaded, what: str) -> None:
     meaning one field, a wrong JSON shape): every card could come out wrong."""
     errors = [p for p in loaded.dataset.errors if p.household_id is None]
     if errors:
-        raise DataRefused(f"{what}: the file itself has errors (not one household's); "
-                          "nothing was written", errors)
+        raise DataRefused(_("{what}: the file itself has errors (not one household's); "
+                            "nothing was written").format(what=what), errors,
+                          code="data.file_errors")
 
 
 def check_printable(loaded: Loaded, households: list[Household], what: str) -> None:
@@ -117,8 +195,12 @@ def check_printable(loaded: Loaded, households: list[Household], what: str) -> N
     check_file(loaded, what)
     errors = loaded.errors_of(households)
     if errors:
-        raise DataRefused(f"{what}: {len({p.household_id for p in errors})} selected "
-                          f"household(s) have errors; nothing was written", errors)
+        raise DataRefused(ngettext(
+            "{what}: {count} selected household has errors; nothing was written",
+            "{what}: {count} selected households have errors; nothing was written",
+            len({p.household_id for p in errors})).format(
+            what=what, count=len({p.household_id for p in errors})), errors,
+            code="data.household_errors")
 
 
 def warnings_of(loaded: Loaded, chosen: list[Household]) -> list[Problem]:
@@ -128,9 +210,10 @@ def warnings_of(loaded: Loaded, chosen: list[Household]) -> list[Problem]:
 
 
 def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, emergency: bool,
-                   out: IO[bytes]) -> list[Card]:
+                   out: IO[bytes], numbers: Mapping[str, str] | None = None) -> list[Card]:
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
-    cards = make_cards(chosen, loaded.categories, loaded.numbers, printing, emergency)
+    cards = make_cards(chosen, loaded.categories, dict(numbers or loaded.numbers), printing,
+                       emergency)
     frames = list(dict.fromkeys(card_frame(card, page.number, False)
                                 for card in cards for page in card.pages))
     composer = printing.composer(out)
@@ -148,15 +231,18 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
 
 def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
             templates: Path | None = None, options: PrintOptions | None = None,
-            cache: Cache | None = None) -> Printed:
-    """The selected households' cards as one PDF, in input order."""
+            cache: Cache | None = None, book: Path | None = None) -> Printed:
+    """The selected households' cards as one PDF, in input order, with the book's numbers
+    (`book`: the folder of the grid's book; without it, a first print's)."""
     check_output(out, [loaded.source])
     cache = cache or Cache(None)
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "reprint")
+    numbering = open_book(loaded, book)
+    check_in_book(numbering, chosen, book)
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     with atomic_file(out) as handle:
-        cards = cards_document(loaded, chosen, printing, emergency, handle)
+        cards = cards_document(loaded, chosen, printing, emergency, handle, numbering.numbers)
     elsewhere = {p.household_id for p in loaded.dataset.errors} - \
         {h.household_id for h in chosen}
     pages = sum(c.page_count for c in cards)
@@ -199,20 +285,39 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
 
 
 def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
-             cache: Cache | None = None) -> Printed:
-    """Label sheets: a colour-tab label and flag stickers per household, in ledger order."""
-    from cardgen.pdf.stickers import draw_sheet, labels_for, place
+             cache: Cache | None = None, book: Path | None = None) -> Printed:
+    """Label sheets: a colour-tab label and flag stickers per household, in book order,
+    with the book's numbers (`book`, as for `reprint`)."""
+    from cardgen.pdf.stickers import labels_for
 
     check_output(out, [loaded.source])
-    if not 0 <= skip < sheet.labels:
-        raise UsageError(f"--skip {skip}: a {sheet.name} sheet has {sheet.labels} labels; "
-                         f"skip 0 to {sheet.labels - 1}")
+    check_skip(sheet, skip)
     cache = cache or Cache(None)
-    chosen = ledger_order(select_households(loaded.dataset.households, loaded.categories,
-                                            selection))
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "stickers")
-    typesetter = Typesetter(font_set(loaded.config, cache))
-    labels = labels_for(chosen, loaded.categories, loaded.numbers, loaded.config)
+    numbering = open_book(loaded, book)
+    check_in_book(numbering, chosen, book)
+    numbers = numbering.numbers
+    chosen = ledger_order(chosen, numbers)
+    labels = labels_for(chosen, loaded.categories, numbers, loaded.config)
+    pages = write_labels(labels, sheet, skip, out, f"五色户卡贴纸 {len(chosen)}户", loaded,
+                         cache)
+    return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
+
+
+def check_skip(sheet: Sheet, skip: int) -> None:
+    if not 0 <= skip < sheet.labels:
+        raise UsageError(_("--skip {skip}: a {sheet} sheet has {labels} labels; skip 0 to "
+                           "{last}").format(skip=skip, sheet=sheet.name, labels=sheet.labels,
+                                            last=sheet.labels - 1), code="stickers.skip")
+
+
+def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title: str,
+                 loaded: Loaded, cache: Cache, typesetter: Typesetter | None = None) -> int:
+    """Labels on sheets as one PDF, written atomically; returns the sheets."""
+    from cardgen.pdf.stickers import draw_sheet, place
+
+    typesetter = typesetter or Typesetter(font_set(loaded.config, cache))
     with atomic_file(out) as handle:
         composer = Composer(handle, (sheet.page[0] * MM, sheet.page[1] * MM),
                             typesetter.fonts.by_family(), cache)
@@ -221,11 +326,10 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
                 canvas = Canvas(sheet.page[1], composer.log)
                 draw_sheet(canvas, sheet, placed, typesetter)
                 composer.add_data_page(canvas.content())
-            composer.finish(f"五色户卡贴纸 {len(chosen)}户", loaded.today.isoformat())
-            pages = composer.page_count
+            composer.finish(title, loaded.today.isoformat())
+            return composer.page_count
         finally:
             composer.close()
-    return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
 
 
 @dataclass
@@ -241,6 +345,7 @@ class LedgerRun:
     errors_elsewhere: int
     manifest: Path
     unprinted_groups: dict[str, list[str]]  # group -> its households, all skipped: no ledger
+    books: list[GridNumbers] = field(default_factory=list)  # the grid books printed
 
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
@@ -257,18 +362,26 @@ def describe_selection(selection: Selection, loaded: Loaded) -> str:
     return "；".join(parts)
 
 
+def partial_selection(selection: Selection, loaded: Loaded) -> str:
+    """What a selection picks within grids (colours, flags, households): a print of some
+    households, not whole books; "" when it takes whole grids."""
+    return describe_selection(replace(selection, grids=()), loaded)
+
+
 def check_folder(folder: Path) -> None:
     """The output folder must exist or be creatable in an existing parent, and be writable.
 
     Nothing is created here: a ledger refused for its data leaves no empty folder."""
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder} is a file, not a folder; give a folder with -o")
+        raise UsageError(_("{folder} is a file, not a folder; give a folder with -o").format(
+            folder=folder), code="output.not_a_folder")
     if not folder.exists() and not folder.parent.is_dir():
-        raise UsageError(f"{folder.parent} does not exist; create it first or choose "
-                         "another output folder")
+        raise UsageError(_("{parent} does not exist; create it first or choose another "
+                           "output folder").format(parent=folder.parent),
+                         code="output.no_folder")
     if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"{folder if folder.exists() else folder.parent} is not writable; "
-                         "choose another output folder")
+        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+            folder=folder if folder.exists() else folder.parent), code="output.not_writable")
 
 
 def prepare_folder(folder: Path) -> None:
@@ -276,13 +389,15 @@ def prepare_folder(folder: Path) -> None:
     try:
         folder.mkdir(exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create {folder} ({exc.strerror})") from None
+        raise UsageError(_("cannot create {folder} ({error})").format(
+            folder=folder, error=exc.strerror), code="output.not_writable") from None
     probe = folder / ".cardgen-write-test"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError:
-        raise UsageError(f"{folder} is not writable; choose another output folder") from None
+        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+            folder=folder), code="output.not_writable") from None
 
 
 def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
@@ -321,10 +436,7 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
                 composer.add_data_page(b"", Frame("", verso=verso))
                 page += 1
             elif page in index_pages:
-                position = page - plan.index_first_page + 1
-                add_drawn_page(composer, printing, index_page_data(
-                    plan, index_pages[page], position, page, verso, printing),
-                    Frame("", verso=verso))
+                add_index_page(composer, printing, plan, page, verso)
                 page += 1
             else:
                 card = first_pages[page]
@@ -339,34 +451,84 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
         composer.close()
 
 
+def add_index_page(composer: Composer, printing: PrintRun, plan: LedgerPlan, page: int,
+                   verso: bool) -> None:
+    """The ledger's index page that is page `page` of the book."""
+    position = page - plan.index_first_page
+    add_drawn_page(composer, printing, index_page_data(
+        plan, plan.index_pages[position], position + 1, page, verso, printing),
+        Frame("", verso=verso))
+
+
+def book_entry(household: Household, slot: Slot, loaded: Loaded,
+               printing: PrintRun) -> Entry:
+    """A printed household's record in its grid's book."""
+    content = card_content(household, loaded.categories[household.household_id],
+                           loaded.config)
+    first, count = printing.sheets(slot.first_page, slot.page_count)
+    return Entry(household.household_id, int(slot.number), content.colour, content.flags,
+                 content.members, content.hash, content.parts, first, count)
+
+
+def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
+              duplex: bool, selection: str = "") -> GridBook:
+    return GridBook(grid.group, file, grid.edition, sorted(entries, key=lambda e: e.number),
+                    grid.retired, grid.community, grid.grid, printing.layout.paper.name,
+                    duplex, selection, printing.options.impose or "")
+
+
 def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            emergency: bool = False, duplex: bool = False, skip_invalid: bool = False,
            jobs: int = 1, templates: Path | None = None, options: PrintOptions | None = None,
            progress: Callable[[int, int], None] | None = None,
-           cache: Cache | None = None) -> LedgerRun:
-    """One PDF per group: cover, index, then the cards in address order; and a manifest."""
+           cache: Cache | None = None, book: Path | None = None, renumber: bool = False,
+           force: bool = False) -> LedgerRun:
+    """One PDF per group: cover, index, then the cards in book order; and the book of record
+    (manifest.json). `book` continues a previous book (the households keep their numbers),
+    `renumber` starts its new edition; `force` writes over another book in `folder`."""
     started = time.perf_counter()
     cache = cache or Cache(None)
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
+    numbering = open_book(loaded, book, renumber)
+    numbers = numbering.numbers
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
     bad_ids = {p.household_id for p in blocking}
     if blocking and not skip_invalid:
-        raise DataRefused(f"ledger: {len(bad_ids)} household(s) have errors; nothing was "
-                          "written (fix them, or use --skip-invalid to print the rest)",
-                          blocking)
+        raise DataRefused(ngettext(
+            "ledger: {count} household has errors; nothing was written (fix it, or use "
+            "--skip-invalid to print the rest)",
+            "ledger: {count} households have errors; nothing was written (fix them, or use "
+            "--skip-invalid to print the rest)", len(bad_ids)).format(count=len(bad_ids)),
+            blocking, code="data.household_errors")
     printable = [h for h in chosen if h.household_id not in bad_ids]
     skipped_households = [h for h in chosen if h.household_id in bad_ids]
     if not printable:
-        raise NothingSelected("ledger: every selected household has errors; nothing was "
-                              "written")
+        raise NothingSelected(_("ledger: every selected household has errors; nothing was "
+                                "written"), code="selection.all_errors")
+    partial = partial_selection(selection, loaded)
+    # a grid's own ledger is its whole book: a --grid that picked it is no scope to print
+    described = partial if by == "grid" else describe_selection(selection, loaded)
+    groups = group_households(printable, by, numbers)
+    skipped_by_group = group_households(skipped_households, by, numbers)
+    taken: set[str] = set()
+    file_names = {name: safe_file_name(name, emergency, taken) for name in groups}
+    printed_grids = list(dict.fromkeys(grid_group(h) for hs in groups.values() for h in hs))
+    previous = numbering.book
+    carried = []
+    if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
+        carried = [g for name, g in previous.grids.items() if name not in printed_grids]
+    if not force:
+        fresh = None if book is not None else {
+            name: grid.numbers for name, grid in numbering.grids.items()}
+        check_book_folder(folder, Writing(
+            frozenset(printed_grids) | {g.group for g in carried},
+            frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
     prepare_folder(folder)
 
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
-    groups = group_households(printable, by)
-    skipped_by_group = group_households(skipped_households, by)
     total_cards = len(printable)
     done = 0
 
@@ -379,33 +541,44 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     if progress:
         progress(0, total_cards)
     doc = DocInfo("五色户卡台账", loaded.today, duplex)
-    taken: set[str] = set()
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20), jobs)
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
+    books: list[GridBook] = []
     try:
-        files, entries, pages = [], [], 0
+        files, pages = [], 0
         for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(households, loaded.categories, loaded.numbers, printing,
+            cards = make_cards(households, loaded.categories, numbers, printing,
                                emergency, workers.builder())
-            skipped = [f"{h.household_id}（{loaded.numbers[h.household_id]}）"
-                       for h in ledger_order(skipped_by_group.get(name, []))]
-            plan = plan_ledger(name, households, cards, loaded.config, printing.layout,
-                               printing.typesetter, emergency, duplex,
-                               describe_selection(selection, loaded), skipped, taken)
+            slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
+                     for h, card in zip(households, cards, strict=True)]
+            grids_here = list(dict.fromkeys(grid_group(h) for h in households))
+            skipped_here = skipped_by_group.get(name, [])
+            plan = plan_ledger(
+                name, slots, {g: numbering.grids[g].retired for g in grids_here},
+                [numbering.grids[g].edition for g in grids_here], loaded.config,
+                printing.layout, printing.typesetter, emergency, duplex, described,
+                [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                file_names[name])
+            for card, slot in zip(cards, slots, strict=True):
+                card.first_page = slot.first_page
+            plan.cards = cards
             covers = printing.covers([plan], doc)
             pages += compose_ledger(plan, 0, covers, printing, duplex, work / plan.file_name,
                                     advance, workers)
-            entries.append(manifest_entry(plan, plan.title, {
-                card.household_id: printing.sheets(card.first_page, card.page_count)
-                for card in plan.cards}))
+            for group in grids_here:
+                entries = [book_entry(s.household, s, loaded, printing) for s in slots
+                           if grid_group(s.household) == group]
+                entries += [Entry(h.household_id, int(numbers[h.household_id]))
+                            for h in skipped_here if grid_group(h) == group]
+                books.append(grid_book(numbering.grids[group], plan.file_name, entries,
+                                       printing, duplex, partial))
             files.append(folder / plan.file_name)
-            del cards, plan
+            del cards, plan, slots
         for path in files:
             (work / path.name).replace(path)
-        manifest = folder / "manifest.json"
-        write_atomic(manifest, (json.dumps({"ledgers": entries}, ensure_ascii=False,
-                                           indent=2) + "\n").encode())
+        manifest = folder / MANIFEST
+        write_atomic(manifest, manifest_bytes(book_order([*carried, *books])))
     finally:
         workers.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -413,10 +586,293 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     chosen_ids = {h.household_id for h in chosen}
     elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
     skipped_problems = [p for p in blocking if p.severity is Severity.ERROR]
-    unprinted = {name: [h.household_id for h in ledger_order(households)]
+    unprinted = {name: [h.household_id for h in households]
                  for name, households in skipped_by_group.items() if name not in groups}
     return LedgerRun(folder, files, total_cards, pages, time.perf_counter() - started,
-                     skipped_problems, len(elsewhere), manifest, unprinted)
+                     skipped_problems, len(elsewhere), manifest, unprinted,
+                     [numbering.grids[g] for g in printed_grids])
+
+
+def book_order(books: list[GridBook]) -> list[GridBook]:
+    """Grid books in natural order of their names: the manifest's order."""
+    return sorted(books, key=lambda b: natural_key(b.group))
+
+
+@dataclass
+class UpdateRun:
+    """What `cardgen update` found and wrote, for its summary and `--format json`."""
+
+    folder: Path
+    grids: list[GridChanges]
+    files: list[Path]
+    manifest: Path
+    seconds: float
+    pending: list[Problem]  # the errors that hold households back
+    warnings: list[Problem]
+
+    @property
+    def changed(self) -> bool:
+        return any(not grid.empty for grid in self.grids)
+
+    def as_dict(self) -> dict[str, object]:
+        """The change list as data (DOMAIN §8)."""
+        return {"grids": [grid.as_dict() for grid in self.grids]}
+
+
+def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
+           emergency: bool = False, templates: Path | None = None,
+           cache: Cache | None = None, force: bool = False) -> UpdateRun:
+    """The monthly update of the books in `book` from the register, written to `out`: per
+    grid that changed, a packet (change list, the new and changed cards in number order, the
+    new cover and index) and a sheet of the labels the changes need; and the new book.
+
+    The old book is only read. A selection of households (not whole grids) updates those
+    households only: nobody else's number is given or retired."""
+    started = time.perf_counter()
+    cache = cache or Cache(None)
+    selection = selection or Selection()
+    if out.resolve() == book.resolve():
+        raise UsageError(_("update writes the new book beside the old one: give -o a new "
+                           "folder (for example {example}); {book} stays as it is").format(
+            example=book.parent / f"{book.name}-{loaded.today.isoformat()}", book=book),
+            code="book.update_in_place")
+    check_folder(out)
+    check_file(loaded, "update")
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    chosen_ids = {h.household_id for h in chosen}
+    partial = bool(partial_selection(selection, loaded))
+    numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
+                          legacy=False)
+    previous = numbering.book
+    assert previous is not None
+    numbers = numbering.numbers
+    by_id = {h.household_id: h for h in loaded.dataset.households}
+    bad = {p.household_id for p in loaded.dataset.errors}
+    covered = list(dict.fromkeys(grid_group(h) for h in ledger_order(chosen)))
+    contents = {hid: card_content(by_id[hid], loaded.categories[hid], loaded.config)
+                for group in covered for hid in numbering.grids[group].numbers}
+    grids = []
+    for group in covered:
+        grid = numbering.grids[group]
+        scope = chosen_ids if partial else set(grid.numbers)
+        changes = compare(grid, contents, {hid for hid in scope if hid not in bad},
+                          loaded.config)
+        if partial:
+            changes.changes = [c for c in changes.changes if c.household_id in chosen_ids]
+        grids.append(changes)
+
+    names = update_file_names([g.group for g in grids if not g.empty])
+    if not force:
+        check_book_folder(out, Writing(
+            frozenset(previous.grids) | frozenset(covered),
+            frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
+            False))
+    prepare_folder(out)
+    work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=out))
+    books = {name: g for name, g in previous.grids.items() if name not in covered}
+    files = []
+    runs: dict[PrintOptions, PrintRun] = {}
+    try:
+        for changes in grids:
+            grid = numbering.grids[changes.group]
+            old = None if grid.new_edition else grid.previous
+            if changes.empty:
+                books[changes.group] = kept_book(grid, old, numbers)
+                continue
+            options = book_options(old)
+            printing = runs.get(options)
+            if printing is None:
+                printing = runs[options] = PrintRun.start(loaded.config, options, templates,
+                                                          loaded.today, cache)
+            packet_name, labels_name = names[changes.group]
+            new_book, plan = plan_update(changes, grid, old, by_id, loaded, numbers,
+                                         printing, emergency)
+            books[changes.group] = new_book
+            labels = update_labels(changes, by_id, loaded, numbers)
+            stickers_file = (labels_name, len(labels)) if labels else None
+            front = printing.packet_front(
+                packet_contexts(plan, changes, by_id, loaded, stickers_file, new_book.duplex),
+                plan, DocInfo(f"五色户卡变更清单 {plan.title}", loaded.today, new_book.duplex),
+                DocInfo("五色户卡台账", loaded.today, new_book.duplex))
+            if labels:
+                write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
+                             work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
+                             cache, printing.typesetter)
+                files.append(out / labels_name)
+            compose_packet(plan, front, printing, new_book.duplex, work / packet_name)
+            files.insert(len(files) - bool(labels), out / packet_name)
+        for path in files:
+            (work / path.name).replace(path)
+        manifest = out / MANIFEST
+        write_atomic(manifest, manifest_bytes(book_order(list(books.values()))))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cache.prune()
+    held = {c.household_id for g in grids for c in g.of(PENDING)}
+    reprinted = {c.household_id for g in grids for c in g.changes if c.printed}
+    return UpdateRun(out, grids, files, manifest, time.perf_counter() - started,
+                     [p for p in loaded.dataset.errors if p.household_id in held],
+                     [p for p in loaded.dataset.warnings if p.household_id in reprinted])
+
+
+def kept_book(grid: GridNumbers, old: GridBook | None, numbers: Mapping[str, str]) -> GridBook:
+    """A grid's book where no card changed: its entries as they were, the newcomers held back
+    by errors with their numbers, the edition's register and date brought up to date."""
+    if old is None:  # a grid new to the book whose every household has errors
+        old = GridBook(grid.group, safe_file_name(grid.group, False, set()), grid.edition, [],
+                       [], grid.community, grid.grid)
+    entries = list(old.entries)
+    known = {e.household_id for e in entries}
+    entries += [Entry(hid, int(numbers[hid])) for hid in grid.numbers if hid not in known]
+    return replace(old, edition=grid.edition, entries=sorted(entries, key=lambda e: e.number),
+                   retired=grid.retired)
+
+
+def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
+                by_id: Mapping[str, Household], loaded: Loaded, numbers: Mapping[str, str],
+                printing: PrintRun, emergency: bool) -> tuple[GridBook, LedgerPlan]:
+    """The grid's new book, and its ledger planned as the binder now holds it: the pages of
+    the cards kept come from the book (their content has not changed, nor their pages), the
+    new and changed cards are made now. An imposed book counts sheets: its cards are made
+    again to count their pages."""
+    reprinted = {c.household_id for c in changes.changes if c.printed}
+    households = [by_id[hid] for hid in sorted(grid.numbers, key=grid.numbers.__getitem__)]
+    entry_of = {e.household_id: e for e in old.entries} if old is not None else {}
+    bad = {p.household_id for p in loaded.dataset.errors}
+    recount = old is not None and bool(old.impose)
+    build = [h for h in households if h.household_id in reprinted
+             or (recount and h.household_id not in bad and h.household_id in entry_of)]
+    made = make_cards(build, loaded.categories, dict(numbers), printing, emergency)
+    card_of = {card.household_id: card for card in made}
+    slots, unprinted = [], []
+    for household in households:
+        hid = household.household_id
+        entry = entry_of.get(hid)
+        if hid in card_of:
+            card = card_of[hid]
+            slots.append(Slot(household, numbers[hid], card.colour, card.page_count))
+        elif entry is not None and entry.printed:
+            slots.append(Slot(household, numbers[hid], loaded.config.palette[entry.colour],
+                              entry.page_count))
+        else:
+            unprinted.append(household)
+    duplex = old.duplex if old is not None else False
+    file_name = old.file if old is not None else safe_file_name(grid.group, False, set())
+    plan = plan_ledger(grid.group, slots, {grid.group: grid.retired}, [grid.edition],
+                       loaded.config, printing.layout, printing.typesetter, False, duplex, "",
+                       [f"{h.household_id}（{numbers[h.household_id]}）" for h in unprinted],
+                       file_name)
+    entries = []
+    for slot in plan.slots:
+        if slot.household_id in reprinted:
+            entries.append(book_entry(slot.household, slot, loaded, printing))
+            continue
+        first, count = printing.sheets(slot.first_page, slot.page_count)
+        entries.append(replace(entry_of[slot.household_id], first_page=first,
+                               page_count=count))
+    entries += [entry_of.get(h.household_id) or Entry(h.household_id, int(numbers[h.household_id]))
+                for h in unprinted]
+    plan.cards = [card_of[s.household_id] for s in plan.slots if s.household_id in reprinted]
+    for card in plan.cards:
+        card.first_page = next(s.first_page for s in plan.slots
+                               if s.household_id == card.household_id)
+    return grid_book(grid, file_name, entries, printing, duplex), plan
+
+
+def update_labels(changes: GridChanges, by_id: Mapping[str, Household], loaded: Loaded,
+                  numbers: Mapping[str, str]) -> list[Label]:
+    """The labels the changes need: a tab label for a new card or a new colour, a sticker
+    for each flag a card gains."""
+    from cardgen.pdf.stickers import FlagLabel, TabLabel, labels_for
+
+    def needed(label: Label, change: Change) -> bool:
+        if isinstance(label, TabLabel):
+            return change.tab == "new"
+        return isinstance(label, FlagLabel) and any(
+            label.flag == flag or label.flag.endswith(f"（{flag}）")
+            for flag in change.stickers_added)
+
+    return [label for change in changes.changes if change.printed
+            for label in labels_for([by_id[change.household_id]], loaded.categories,
+                                    dict(numbers), loaded.config)
+            if needed(label, change)]
+
+
+def packet_pages(change_pages: int, plan: LedgerPlan, duplex: bool) -> Packet:
+    """Where the cards, the cover and the index fall in an update packet that opens with
+    `change_pages` pages of change list (in duplex, each card and the cover on a
+    right-hand page, as in the book)."""
+    page = change_pages + 1
+    cards = {}
+    for card in plan.cards:
+        if duplex and page % 2 == 0:
+            page += 1
+        cards[card.household_id] = page
+        page += card.page_count
+    if duplex and page % 2 == 0:
+        page += 1
+    cover = page
+    first = cover + (2 if duplex else 1)
+    return Packet(cards, cover, (first, first + len(plan.index_pages) - 1))
+
+
+def packet_contexts(plan: LedgerPlan, changes: GridChanges, by_id: Mapping[str, Household],
+                    loaded: Loaded, stickers_file: tuple[str, int] | None,
+                    duplex: bool) -> list[dict[str, object]]:
+    """The change list's context when it takes 1, 2 or 3 pages (it names the pages after
+    it); a longer one gives up naming them right."""
+    worker = (plan.grid_worker, plan.grid_worker_phone)
+    return [change_sheet(changes, by_id, loaded.config, packet_pages(pages, plan, duplex),
+                         worker, stickers_file) for pages in (1, 2, 3)]
+
+
+def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRun,
+                   duplex: bool, out: Path) -> int:
+    """A grid's update packet: the change list, the new and changed cards in number order,
+    the new cover and index pages (`front`: the change list and the cover as one PDF, and
+    the list's pages). Returns its pages."""
+    pdf, change_pages = front
+    frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
+    frames += [card_frame(card, page.number, duplex) for card in plan.cards
+               for page in card.pages]
+    with atomic_file(out) as handle:
+        composer = printing.composer(handle)
+        try:
+            composer.add_frames(printing.frames(list(dict.fromkeys(frames))))
+            for number in range(change_pages):
+                composer.add_pdf(pdf, number)
+            position = change_pages + 1
+
+            def pad() -> int:
+                if duplex and position % 2 == 0:
+                    composer.add_data_page(b"", Frame("", verso=True))
+                    return 1
+                return 0
+
+            for card, data in zip(plan.cards, drawn_cards(plan.cards, printing, duplex),
+                                  strict=True):
+                position += pad()
+                add_card(composer, printing, data)
+                position += card.page_count
+            position += pad()
+            composer.add_pdf(pdf, change_pages)  # the cover
+            if duplex:  # the cover's back, as in the book
+                composer.add_data_page(b"", Frame("", verso=True))
+            for offset in range(len(plan.index_pages)):
+                page = plan.index_first_page + offset
+                add_index_page(composer, printing, plan, page, duplex and page % 2 == 0)
+            composer.finish(f"五色户卡变更包 {plan.title}", printing.words.date,
+                            printing.options.pdf_variant)
+            return composer.page_count
+        finally:
+            composer.close()
+
+
+def book_options(book: GridBook | None) -> PrintOptions:
+    """How a grid's book was printed (paper, imposition): its update packet matches."""
+    if book is None:
+        return PrintOptions()
+    return PrintOptions(paper=book.paper or None, impose=book.impose or None)
 
 
 def validation_report(loaded: Loaded) -> dict[str, object]:

@@ -73,7 +73,7 @@ def test_one_card_shows_the_household_masked(run: Run, one_household: Path,
     assert page_count(out) == 1
     text = pdftotext(out)
     for expected in ("户号 H001", "张秀英", "李明", "**************0071", "**************002X",
-                     "橙色", "及时关注户", "依据：张秀英 低保", "每月入户走访", "001/001", "常态",
+                     "橙色", "及时关注户", "依据：张秀英 低保", "每月入户走访", "编号 001", "常态",
                      "临时工作标注", "走访日期", "内部资料 注意保密", "阳光花园2号楼1单元302",
                      "低保", "大病", "残疾", "三无"):
         assert expected in text, expected

@@ -67,22 +67,26 @@ def test_one_pdf_per_grid_named_from_community_and_grid(books: tuple[Path, Resul
 def test_manifest_has_the_contract_shape_and_true_pages(books: tuple[Path, Result]) -> None:
     folder, _ = books
     data = manifest(folder)
-    assert set(data) == {"ledgers"}
+    assert set(data) == {"format", "ledgers"} and data["format"] == "cardgen-book/1"
     seen = 0
     for ledger in data["ledgers"]:
-        assert set(ledger) == {"file", "group", "households"}
+        assert {"file", "group", "edition", "households", "retired"} <= set(ledger)
+        assert ledger["edition"]["number"] == 1 and ledger["edition"]["date"] == DATE
+        assert re.fullmatch(r"[0-9a-f]{64}", ledger["edition"]["register"])
+        assert ledger["retired"] == [] and ledger["total"] == len(ledger["households"])
         pdf = folder / ledger["file"]
         pages = page_count(pdf)
         for entry in ledger["households"]:
-            assert set(entry) == {"household_id", "number", "first_page", "page_count",
-                                  "colour", "hash"}
-            assert re.fullmatch(r"\d{3}/\d{3}", entry["number"])
+            assert {"household_id", "number", "first_page", "page_count", "colour", "flags",
+                    "hash"} <= set(entry)
+            assert re.fullmatch(r"\d{3}", entry["number"])
             assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"])
             first = entry["first_page"]
             assert first >= 1 and first + entry["page_count"] - 1 <= pages
             text = pdftotext(pdf, first)
             assert f"户号 {entry['household_id']}" in text
-            assert entry["number"] in text
+            assert f"编号 {entry['number']}" in text
+            assert "/" not in text.split(f"编号 {entry['number']}")[1][:3]  # no total
             seen += 1
     assert seen == 40
 
@@ -128,7 +132,7 @@ def test_reprint_carries_the_book_number(books: tuple[Path, Result], district: P
     result = invoke("reprint", district, "-o", out, "--household", entry["household_id"],
                     "--date", DATE)
     assert result.exit_code == 0
-    assert entry["number"] in pdftotext(out)
+    assert f"编号 {entry['number']}" in pdftotext(out)
 
 
 def test_rerun_is_byte_identical_whatever_the_jobs(district: Path, books: tuple[Path, Result],
@@ -149,17 +153,22 @@ def test_emergency_batch_of_red_and_orange(district: Path, tmp_path: Path) -> No
     assert pdf.name == "全部-应急.pdf"
     loaded = load(district, load_config(), TODAY)
     expected = {hid for hid, c in loaded.categories.items() if c.key in ("red", "orange")}
-    [ledger] = manifest(tmp_path)["ledgers"]
-    assert {e["household_id"] for e in ledger["households"]} == expected
+    books = manifest(tmp_path)["ledgers"]  # one book per grid, all in the one PDF
+    assert {b["file"] for b in books} == {pdf.name} and len(books) == 3
+    assert {b["selection"] for b in books} == {"颜色 红、橙"}
+    entries = [e for b in books for e in b["households"]]
+    assert {e["household_id"] for e in entries} == expected
     assert "应急" in pdftotext(pdf, 1)
-    entry = ledger["households"][0]
+    entry = entries[0]
     image = render_page(pdf, entry["first_page"] - 1, dpi=80)
     colour = loaded.config.palette[entry["colour"]]
     assert dominant_colour(image, (208, 20, 210, 280), 80) == "#FFFFFF"  # not on the right
     top_strip = dominant_colour(image, _emergency_tab_x(colour.order), 80)
     assert close_colour(top_strip, colour.hex)
-    # numbers are the book's, not the emergency ledger's own positions
-    assert any(not e["number"].endswith(f"/{len(expected):03d}") for e in ledger["households"])
+    # numbers are the book's (the grid's address order), not the emergency ledger's own
+    assert {e["household_id"]: e["number"] for e in entries} == \
+        {hid: loaded.numbers[hid] for hid in expected}
+    assert sorted(e["number"] for e in entries) != [f"{n:03d}" for n in range(1, len(entries) + 1)]
 
 
 def _emergency_tab_x(order: int) -> tuple[float, float, float, float]:
@@ -196,6 +205,9 @@ def test_skip_invalid_prints_the_rest_and_lists_the_skipped(with_errors: Path,
     assert "skipped 1 household" in result.output
     [ledger] = manifest(tmp_path / "out")["ledgers"]
     assert [e["household_id"] for e in ledger["households"]] == ["H1", "H2"]  # 2号楼, 10号楼
+    # H3 (3号楼) keeps its place in the book, waiting for its card
+    assert ledger["unprinted"] == [{"household_id": "H3", "number": "002"}]
+    assert [e["number"] for e in ledger["households"]] == ["001", "003"]
     cover = pdftotext(tmp_path / "out" / ledger["file"], 1)
     assert "未打印" in cover and "H3" in cover
 

@@ -145,7 +145,7 @@ def test_sticker_sheet_with_tab_labels_and_flag_stickers(run: Run, three: Path,
     assert result.exit_code == 0, result.output
     text = pdftotext(out)
     for expected in ("户号 H1", "户号 H2", "户号 H3", "低保", "残疾", "党员", "三无（特困）",
-                     "张秀英", "橙", "001/003"):
+                     "张秀英", "橙", "编号 001"):
         assert expected in text, expected
     # H1: tab + 低保; H2: tab + 低保 残疾 党员 (the second member has none); H3: tab + 三无
     assert page_count(out) == 1
@@ -219,7 +219,8 @@ def test_init_writes_a_working_starter(run: Run, three: Path, tmp_path: Path) ->
     config = folder / "cardgen.toml"
     assert "# The five colours" in config.read_text(encoding="utf-8")
     assert sorted(p.name for p in (folder / "templates").iterdir()) == [
-        "cover.css.j2", "cover.html.j2", "frame.css.j2", "frame.html.j2"]
+        "changes.css.j2", "changes.html.j2", "cover.css.j2", "cover.html.j2", "frame.css.j2",
+        "frame.html.j2"]
     out = tmp_path / "x.pdf"
     assert run("reprint", three, "-o", out, "--config", config, "--templates",
                folder / "templates", "--date", DATE).exit_code == 0

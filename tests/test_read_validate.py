@@ -129,7 +129,7 @@ def test_a_json_value_of_the_wrong_type_stops_its_household(tmp_path: Path,
     [problem] = [p for p in report["problems"] if p["severity"] == "error"]
     assert code == 1 and problem["column"] == "[0].members[0].备注"
     result = run("reprint", path, "-o", tmp_path / "all.pdf", "--date", DATE)
-    assert result.exit_code == 1 and "1 selected household(s) have errors" in result.output
+    assert result.exit_code == 1 and "1 selected household has errors" in result.output
     assert not (tmp_path / "all.pdf").exists()
     result = run("reprint", path, "--household", "J2", "-o", tmp_path / "j2.pdf",
                  "--date", DATE)
@@ -281,7 +281,7 @@ def test_validate_explain_lists_each_colour_and_why(tmp_path: Path, run: Run) ->
     result = run("validate", path, "--explain", "--date", DATE)
     assert result.exit_code == 0
     assert "orange: 张秀英 低保" in result.output
-    assert "001/001" in result.output
+    assert "\t001\t" in result.output
 
 
 @pytest.mark.parametrize("value", ["²", "٣٣٣٣", "①②", "١٩٩٠-٠١-٠١"])

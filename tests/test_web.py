@@ -125,7 +125,7 @@ def test_the_page_is_chinese_bundled_and_sets_the_csrf_cookie(client: TestClient
 def test_search_by_number_name_and_address(client: TestClient) -> None:
     [found] = search(client, "h001")
     assert re.fullmatch(r"r[0-9a-f]{12}", str(found.pop("register")))  # no file name in URLs
-    assert found == {"household_id": "H001", "number": "001/003", "community": "恒安社区",
+    assert found == {"household_id": "H001", "number": "001", "community": "恒安社区",
                      "grid": "第3网格", "address": "阳光花园2号楼1单元302", "head": "张秀英",
                      "colour": "orange", "flags": ["低保"], "errors": 0,
                      "register_name": "register.csv"}
@@ -202,7 +202,7 @@ def test_cards_that_cannot_be_printed(client: TestClient) -> None:
     refused = client.get("/api/households/H003/card.pdf")
     assert refused.status_code == 422
     body = refused.json()
-    assert body["code"] == "data.refused" and body["problems"][0]["column"] == "身份证号"
+    assert body["code"] == "data.household_errors" and body["problems"][0]["column"] == "身份证号"
     assert WRONG_CHECK_ID not in refused.text and "**************009X" in refused.text
 
 
@@ -282,7 +282,7 @@ def test_a_grid_ledger_as_a_job(client: TestClient, tmp_path: Path) -> None:
     answer = client.post("/api/jobs", json={"kind": "ledger", "grid": "第3网格"},
                          headers=csrf(client))
     assert answer.status_code == 422  # H003 in that grid has an error
-    assert answer.json()["code"] == "data.refused"
+    assert answer.json()["code"] == "data.household_errors"
     assert answer.json()["problems"][0]["column"] == "身份证号"
     answer = client.post("/api/jobs", json={"kind": "ledger", "grid": "第3网格",
                                             "skip_invalid": True}, headers=csrf(client))

@@ -1,24 +1,29 @@
-"""Assemble stage: books of cards — grouping, address order, page plan, merging, manifest."""
+"""The ledger: the order cards stand in a grid's book, the groups printed as one PDF, the
+ledger's page plan (cover, index with its retired numbers, cards) and the cover's counts."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from cardgen.config import Config
+from cardgen.book.record import Edition, Retired, format_number
+from cardgen.config import Colour, Config
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Layout
-from cardgen.layout.index import IndexRow, index_rows, paginate_index
+from cardgen.layout.index import IndexRow, index_rows, paginate_index, retired_row
 from cardgen.layout.typeset import Typesetter
 
 _DIGITS = re.compile(r"(\d+)")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
+
+@functools.lru_cache(maxsize=65536)  # a run sorts the same addresses several times
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts 2号楼 before 10号楼: digit runs compare as numbers."""
     return tuple((0, int(part)) if part.isdecimal() else (1, part)
@@ -29,41 +34,34 @@ def address_key(household: Household) -> tuple[object, ...]:
     return natural_key(household.full_address), natural_key(household.household_id)
 
 
-def book_key(household: Household) -> tuple[str, str]:
-    """The book a household belongs in: its community and grid."""
-    return household.community, household.grid
+def grid_group(household: Household) -> str:
+    """The name of the grid's book a household belongs in: ``恒安社区 第3网格``."""
+    return " ".join(p for p in (household.community, household.grid) if p) or "未分网格"
 
 
-def ledger_numbers(households: list[Household]) -> dict[str, str]:
-    """``017/203``: each household's position in its grid's whole book, in address order."""
-    books: dict[tuple[str, str], list[Household]] = {}
-    for household in households:
-        books.setdefault(book_key(household), []).append(household)
-    numbers = {}
-    for members in books.values():
-        ordered = sorted(members, key=address_key)
-        total = len(ordered)
-        for position, household in enumerate(ordered, 1):
-            numbers[household.household_id] = f"{position:03d}/{total:03d}"
-    return numbers
-
-
-def ledger_order(households: list[Household]) -> list[Household]:
-    """Grid by grid, then address order: the order cards stand in a book."""
+def ledger_order(households: list[Household],
+                 numbers: Mapping[str, str] | None = None) -> list[Household]:
+    """Grid by grid, then by book number (address order without numbers, as in a first
+    print): the order cards stand in a book."""
+    if numbers is None:
+        return sorted(households, key=lambda h: (natural_key(h.community),
+                                                 natural_key(h.grid), *address_key(h)))
     return sorted(households, key=lambda h: (natural_key(h.community), natural_key(h.grid),
-                                             *address_key(h)))
+                                             int(numbers[h.household_id])))
 
 
-def group_households(households: list[Household], by: str) -> dict[str, list[Household]]:
-    """Households per ledger: one per grid (default), per community, or all in one."""
+def group_households(households: list[Household], by: str,
+                     numbers: Mapping[str, str] | None = None) -> dict[str, list[Household]]:
+    """Households per ledger, in book order: one per grid (default), per community, or all
+    in one."""
     groups: dict[str, list[Household]] = {}
-    for household in ledger_order(households):
+    for household in ledger_order(households, numbers):
         if by == "all":
             name = "全部"
         elif by == "community":
             name = household.community or "未填社区"
         else:
-            name = " ".join(p for p in (household.community, household.grid) if p) or "未分网格"
+            name = grid_group(household)
         groups.setdefault(name, []).append(household)
     return groups
 
@@ -80,6 +78,13 @@ def safe_file_name(group: str, emergency: bool, taken: set[str]) -> str:
         candidate, counter = f"{name}-{counter}", counter + 1
     taken.add(candidate.lower())
     return candidate + ".pdf"
+
+
+def update_file_names(groups: list[str]) -> dict[str, tuple[str, str]]:
+    """The files an update writes for each grid: its packet and its label sheet."""
+    taken: set[str] = set()
+    return {group: (safe_file_name(f"{group} 变更", False, taken),
+                    safe_file_name(f"{group} 贴纸", False, taken)) for group in groups}
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,26 @@ class FlagCount:
 
 
 @dataclass
+class Slot:
+    """A card's place in a ledger: the household, its book number, colour and pages."""
+
+    household: Household
+    number: str
+    colour: Colour
+    page_count: int
+    first_page: int = 0  # set by plan_ledger
+
+    @property
+    def household_id(self) -> str:
+        return self.household.household_id
+
+
+@dataclass
 class LedgerPlan:
-    """One ledger PDF: what its cover says, its index pages, and its cards' pages."""
+    """One ledger PDF: what its cover says, its index pages, and its cards' pages.
+
+    `slots` are the cards in book order; `cards` the ones drawn (all of them in a ledger,
+    the new and changed ones in an update packet)."""
 
     title: str
     file_name: str
@@ -110,19 +133,30 @@ class LedgerPlan:
     grid_worker_phone: str
     emergency: bool
     selection: str
-    cards: list[Card]
+    slots: list[Slot]
     colour_counts: list[ColourCount]
     flag_counts: list[FlagCount]
     skipped: list[str]
     member_count: int
+    editions: list[Edition]
+    retired_count: int
     index_pages: list[list[IndexRow]] = field(default_factory=list)
     index_first_page: int = 2
     blank_pages: list[int] = field(default_factory=list)  # 1-based, duplex padding
     total_pages: int = 0
+    cards: list[Card] = field(default_factory=list)
 
     @property
     def household_count(self) -> int:
-        return len(self.cards)
+        return len(self.slots)
+
+    @property
+    def number_range(self) -> str:
+        """``001–043``: the lowest and highest numbers in the ledger (on the cover)."""
+        numbers = sorted({s.number for s in self.slots}, key=int)
+        if len(numbers) < 2:
+            return "".join(numbers)
+        return f"{numbers[0]}–{numbers[-1]}"
 
 
 def _most_common(values: list[str]) -> str:
@@ -166,63 +200,71 @@ def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]
     return rows
 
 
-def plan_ledger(group: str, households: list[Household], cards: list[Card], config: Config,
-                layout: Layout, typesetter: Typesetter, emergency: bool, duplex: bool,
-                selection: str, skipped: list[str], taken_names: set[str]) -> LedgerPlan:
-    """Number every page: cover, index, then each card (on a right-hand page in duplex)."""
+def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retired]],
+                editions: list[Edition], config: Config, layout: Layout,
+                typesetter: Typesetter, emergency: bool, duplex: bool, selection: str,
+                skipped: list[str], file_name: str) -> LedgerPlan:
+    """Number every page: cover, index (the retired numbers among the households, by
+    number), then each card (on a right-hand page in duplex).
+
+    `retired` holds each grid's retired numbers by grid group."""
+    households = [slot.household for slot in slots]
     meanings = _colour_meanings()
-    colours = Counter(card.colour.key for card in cards)
+    colours = Counter(slot.colour.key for slot in slots)
     flag_rows = _flag_counts(households, config)
     colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
                    for c in sorted(config.palette.values(), key=lambda c: c.order)]
     communities = list(dict.fromkeys(h.community for h in households))
     grids = list(dict.fromkeys(h.grid for h in households))
+    groups = list(dict.fromkeys(grid_group(h) for h in households))
+    gone = [r for name in groups for r in retired.get(name, [])]
     plan = LedgerPlan(
-        title=group, file_name=safe_file_name(group, emergency, taken_names),
+        title=group, file_name=file_name,
         community="、".join(c for c in communities if c), grid="、".join(g for g in grids if g),
         grid_worker=_most_common([h.grid_worker for h in households]),
         grid_worker_phone=_most_common([h.grid_worker_phone for h in households]),
-        emergency=emergency, selection=selection, cards=cards, colour_counts=colour_rows,
+        emergency=emergency, selection=selection, slots=slots, colour_counts=colour_rows,
         flag_counts=flag_rows, skipped=skipped,
-        member_count=sum(len(h.members) for h in households))
+        member_count=sum(len(h.members) for h in households),
+        # what the cover prints of an edition: a new register alone leaves it (cached) as is
+        editions=list(dict.fromkeys(Edition(e.number, e.date) for e in editions)),
+        retired_count=len(gone))
 
-    rows = index_rows(households, cards, config, layout, typesetter)
-    plan.index_pages = paginate_index(rows, layout)
     page = 2
     if duplex:  # the cover's back stays blank
         plan.blank_pages.append(page)
         page += 1
+    rows = _index_rows(slots, groups, retired, config, layout, typesetter)
+    plan.index_pages = paginate_index(rows, layout)
     plan.index_first_page = page
     page += len(plan.index_pages)
-    for card in cards:
+    for slot in slots:
         if duplex and page % 2 == 0:  # every card starts on a right-hand page
             plan.blank_pages.append(page)
             page += 1
-        card.first_page = page
-        page += card.page_count
+        slot.first_page = page
+        page += slot.page_count
     plan.total_pages = page - 1
-    first_pages = {card.household_id: card.first_page for card in cards}
-    plan.index_pages = [[replace(row, page=first_pages[row.household_id])
-                         for row in index_page] for index_page in plan.index_pages]
+    first_pages = {slot.household_id: slot.first_page for slot in slots}
+    plan.index_pages = [[replace(row, page=first_pages.get(row.household_id, 0))
+                         if row.colour else row for row in index_page]
+                        for index_page in plan.index_pages]
     return plan
 
 
-def card_hash(card: Card) -> str:
-    """A content hash of what a card prints: its source (the household's data and everything
-    that shapes the card: version, config, templates, fonts, options, date) and its page."""
-    return hashlib.sha256(f"{card.source_key}|{card.first_page}".encode()).hexdigest()
-
-
-def manifest_entry(plan: LedgerPlan, group: str,
-                   page_of: dict[str, tuple[int, int]] | None = None) -> dict[str, object]:
-    """The manifest's record of one ledger file (DOMAIN §6)."""
-    households = []
-    for card in plan.cards:
-        first, count = (page_of or {}).get(card.household_id,
-                                           (card.first_page, card.page_count))
-        households.append({
-            "household_id": card.household_id, "number": card.ledger_number,
-            "first_page": first, "page_count": count, "colour": card.colour.key,
-            "hash": card_hash(card),
-        })
-    return {"file": plan.file_name, "group": group, "households": households}
+def _index_rows(slots: list[Slot], groups: list[str], retired: Mapping[str, list[Retired]],
+                config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
+    """The index's rows, grid by grid in number order: the households, and each retired
+    number where it stood (已迁出/注销 and the date)."""
+    rows = index_rows([s.household for s in slots], [s.number for s in slots],
+                      [s.colour for s in slots], config, layout, typesetter)
+    by_group: dict[str, list[tuple[int, IndexRow]]] = {name: [] for name in groups}
+    for slot, row in zip(slots, rows, strict=True):
+        by_group[grid_group(slot.household)].append((int(slot.number), row))
+    for name in groups:
+        for gone in retired.get(name, []):
+            text = f"{config.book_retired} {gone.since}"
+            by_group[name].append((gone.number, retired_row(
+                format_number(gone.number), gone.household_id, text, layout, typesetter)))
+    return [row for name in groups
+            for _, row in sorted(by_group[name], key=lambda item: item[0])]

@@ -175,6 +175,11 @@ print_options = _stack(
 )
 
 
+book_option = option(
+    "--book", type=click.Path(path_type=Path, file_okay=False), metavar=N_("DIR"),
+    help=N_("The folder of the grid's book (its manifest.json): print its numbers."))
+
+
 # ---- problems and messages ----------------------------------------------------------------
 
 def format_problem(problem: Problem) -> str:
@@ -343,11 +348,12 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
         help=N_("The PDF to write."))
 @selection_options
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
+@book_option
 @print_options
 @common_options
 def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
-            flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, no_cache: bool,
-            paper: str | None, bleed: float, marks: bool, impose: str | None,
+            flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, book: Path | None,
+            no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
             pdf_variant: str | None, config_path: Path | None, templates: Path | None,
             date: dt.datetime | None, sheet_name: str | None) -> None:
     def action() -> int:
@@ -360,7 +366,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         printed = reprint_cards(loaded, selection, out, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
-                                loaded.cache)
+                                loaded.cache, book)
         _echo_warnings(printed.warnings)
         _echo_errors_elsewhere(printed.errors_elsewhere, source)
         click.echo(_("wrote {path}: {cards} card(s), {pages} page(s)").format(
@@ -407,6 +413,11 @@ class Progress:
         help=N_("Two-sided printing: every card starts on a right-hand page."))
 @option("--skip-invalid", is_flag=True,
         help=N_("Print the households without errors; list the others on the cover."))
+@book_option
+@option("--renumber", is_flag=True,
+        help=N_("With --book: start a new edition, numbered in address order again."))
+@option("--force", is_flag=True,
+        help=N_("Write even over another book's files in the output folder."))
 @option("--jobs", type=click.IntRange(1, 64), default=None,
         help=N_("Worker processes (default: the number of CPUs)."))
 @option("--quiet", is_flag=True, help=N_("No progress bar."))
@@ -414,10 +425,11 @@ class Progress:
 @common_options
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
-           emergency: bool, duplex: bool, skip_invalid: bool, jobs: int | None, quiet: bool,
-           no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
-           pdf_variant: str | None, config_path: Path | None,
-           templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+           emergency: bool, duplex: bool, skip_invalid: bool, book: Path | None,
+           renumber: bool, force: bool, jobs: int | None, quiet: bool, no_cache: bool,
+           paper: str | None, bleed: float, marks: bool, impose: str | None,
+           pdf_variant: str | None, config_path: Path | None, templates: Path | None,
+           date: dt.datetime | None, sheet_name: str | None) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
@@ -431,7 +443,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                 jobs or os.cpu_count() or 1, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
-                                progress, loaded.cache)
+                                progress, loaded.cache, book, renumber, force)
         finally:
             progress.finish()
         if run.skipped:
@@ -449,6 +461,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                                                  source=source), err=True)
         for path in run.files:
             click.echo(_("wrote {path}").format(path=path), err=True)
+        _echo_books(run.books)
         rate = run.cards / run.seconds if run.seconds else 0.0
         click.echo(_("ledgers: {ledgers}, cards: {cards}, pages: {pages}, {seconds:.1f} s "
                      "({rate:.1f} cards/s); manifest: {manifest}").format(
@@ -468,12 +481,13 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         help=N_("A label sheet from the config (a4-3x8, a4-2x7 …) or a TOML file."))
 @option("--skip", type=click.IntRange(0), default=0, show_default=True,
         help=N_("Labels already used on the first sheet."))
+@book_option
 @cache_option
 @input_options
 def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
              flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
-             no_cache: bool, config_path: Path | None, date: dt.datetime | None,
-             sheet_name: str | None) -> None:
+             book: Path | None, no_cache: bool, config_path: Path | None,
+             date: dt.datetime | None, sheet_name: str | None) -> None:
     def action() -> int:
         from cardgen.config import load_sheet_file
         from cardgen.data.select import make_selection
@@ -490,14 +504,97 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         else:
             raise UsageError(_("--sheet {name!r} is no label sheet; use one of: {sheets}, or "
                                "a .toml file").format(name=name,
-                                                      sheets=", ".join(loaded.config.sheets)))
-        printed = print_stickers(loaded, selection, out, geometry, skip, loaded.cache)
+                                                      sheets=", ".join(loaded.config.sheets)),
+                             code="stickers.sheet")
+        printed = print_stickers(loaded, selection, out, geometry, skip, loaded.cache, book)
         _echo_warnings(printed.warnings)
         click.echo(_("wrote {path}: labels for {households} household(s) on {pages} {sheet} "
                      "sheet(s)").format(path=out, households=printed.households,
                                         pages=printed.pages, sheet=geometry.name), err=True)
         return 0
     _run(action)
+
+
+@cli.command(help=N_("The monthly update of a book: per grid a change list, only the new "
+                     "and changed cards, the new cover and index, the labels they need, "
+                     "and the new book."))
+@source_argument
+@option("--book", required=True, type=click.Path(path_type=Path, file_okay=False),
+        metavar=N_("DIR"), help=N_("The folder of the book to update (it is only read)."))
+@option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+        help=N_("A new folder for the update packet and the new book."))
+@selection_options
+@option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tabs on top."))
+@option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("text for people, json for programs (DOMAIN §8)."))
+@option("--force", is_flag=True,
+        help=N_("Write even over another book's files in the output folder."))
+@cache_option
+@common_options
+def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
+           colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
+           emergency: bool, output_format: str, force: bool, no_cache: bool,
+           config_path: Path | None, templates: Path | None, date: dt.datetime | None,
+           sheet_name: str | None) -> None:
+    def action() -> int:
+        from cardgen.data.select import make_selection
+        from cardgen.pipeline import update as update_book
+
+        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
+                          force)
+        if output_format == "json":
+            click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            _echo_changes(run)
+        if run.pending:
+            _echo_problems(run.pending)
+        _echo_warnings(run.warnings)
+        for path in run.files:
+            click.echo(_("wrote {path}").format(path=path), err=True)
+        if not run.changed:
+            click.echo(_("nothing changed since the book in {book}: no cards to print; the "
+                         "book is in {manifest}").format(book=book, manifest=run.manifest),
+                       err=True)
+        else:
+            click.echo(_("the new book: {manifest}").format(manifest=run.manifest), err=True)
+        return 0
+    _run(action)
+
+
+def _echo_changes(run: Any) -> None:
+    """The change list as text: per grid, one line per card to add, replace or take out."""
+    words = {"add": _("add"), "insert": _("insert"), "replace": _("replace"),
+             "remove": _("remove"), "pending": _("held back (errors)")}
+    for grid in run.grids:
+        counts = {action: len(grid.of(action)) for action in words}
+        if grid.empty and not counts["pending"]:
+            click.echo(_("{grid}: nothing changed").format(grid=grid.group))
+            continue
+        click.echo(_("{grid} (edition {edition}): {added} new, {replaced} replaced, "
+                     "{removed} removed").format(grid=grid.group, edition=grid.edition.number,
+                                                 added=counts["add"] + counts["insert"],
+                                                 replaced=counts["replace"],
+                                                 removed=counts["remove"]))
+        for change in grid.changes:
+            reasons = _("; ").join(change.reasons)
+            click.echo(f"  {change.number:03d}  {change.household_id}  {words[change.action]}"
+                       + (f"  {reasons}" if reasons else ""))
+
+
+def _echo_books(books: list[Any]) -> None:
+    """What a ledger printed with a book did to its numbers."""
+    for grid in books:
+        if grid.previous is None:
+            continue
+        if grid.new_edition:
+            click.echo(_("{grid}: edition {edition}, numbered in address order").format(
+                grid=grid.group, edition=grid.edition.number), err=True)
+        elif grid.arrived or grid.left:
+            click.echo(_("{grid}: numbers kept; {added} new at the back, {retired} number(s) "
+                         "retired").format(grid=grid.group, added=len(grid.arrived),
+                                           retired=len(grid.left)), err=True)
 
 
 @cli.command(help=N_("A PNG of one household's card, for a quick check or a chat message."))

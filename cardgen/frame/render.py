@@ -181,7 +181,7 @@ class Renderer:
         self.base_url = str(templates or resources.TEMPLATES) + "/"
         context = self._css_context()
         css_text = "\n".join(self._render_html(name, **context)
-                             for name in ("frame.css.j2", "cover.css.j2"))
+                             for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"))
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
 
@@ -251,23 +251,59 @@ class Renderer:
                                       "confidential": self.config.confidential})
         return self._write(html, len(plans), "the ledger covers")
 
+    def packet_front_pdf(self, contexts: list[dict[str, Any]], covers: list[Any],
+                         doc: DocInfo, cover_doc: DocInfo) -> tuple[bytes, int]:
+        """An update packet's WeasyPrint pages as one PDF: a grid's change list
+        (templates/changes.html.j2) and then the ledger's cover (`covers`: what
+        cover.html.j2 reads of a LedgerPlan); and how many pages the list took. The list
+        names the pages after it: `contexts[n - 1]` is its context when it takes n pages,
+        and it is laid out again until its length holds. One PDF, not two: writing one
+        costs a font subsetting run (about 0.2 s, measured)."""
+        palette = sorted(self.config.palette.values(), key=lambda c: c.order)
+        words = {"date": doc.date.isoformat(), "confidential": self.config.confidential}
+        pages, changes = 1, None
+        for _attempt in range(len(contexts)):
+            html = self._render_html("changes.html.j2", sheet=contexts[pages - 1],
+                                     palette=palette, doc={"title": doc.title, **words})
+            changes = self._layout(html)
+            if len(changes.pages) == pages or len(changes.pages) > len(contexts):
+                break
+            pages = len(changes.pages)
+        assert changes is not None
+        cover = self._layout(self._render_html(
+            "cover.html.j2", ledgers=covers, palette=palette,
+            doc={"title": cover_doc.title, "date": cover_doc.date.isoformat(),
+                 "confidential": self.config.confidential}))
+        self._check_pages(cover, len(covers), "the ledger covers")
+        data = changes.copy([*changes.pages, *cover.pages]).write_pdf()
+        assert isinstance(data, bytes)
+        return data, len(changes.pages)
+
     def _write(self, html_text: str, planned: int, what: str) -> bytes:
+        document = self._layout(html_text)
+        self._check_pages(document, planned, what)
+        data = document.write_pdf()  # PDF/A and such are made when the pages are composed
+        assert isinstance(data, bytes)
+        return data
+
+    def _layout(self, html_text: str) -> Any:
+        """The laid-out WeasyPrint document of `html_text`."""
         from weasyprint import HTML
         from weasyprint.urls import FatalURLFetchingError
 
         html = HTML(string=html_text, base_url=self.base_url, url_fetcher=self.fetcher)
         try:
-            document = html.render(stylesheets=[self.css], font_config=self.font_config)
+            return html.render(stylesheets=[self.css], font_config=self.font_config)
         except FatalURLFetchingError as exc:
             raise RenderRefused(f"a template asked for a file or URL it may not load: "
                                 f"{exc.__cause__ or exc}") from None
+
+    @staticmethod
+    def _check_pages(document: Any, planned: int, what: str) -> None:
         if len(document.pages) != planned:
             raise RenderRefused(f"{what} made {len(document.pages)} pages where {planned} "
                                 "were planned; a template change may have made a page "
                                 "overflow")
-        data = document.write_pdf()  # PDF/A and such are made when the pages are composed
-        assert isinstance(data, bytes)
-        return data
 
 
 def template_place(exc: BaseException, template: Any) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Config
+from cardgen.config import Colour, Config
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
-from cardgen.layout.cards import Card
 from cardgen.layout.geometry import PT, Column, Layout
 from cardgen.layout.typeset import Typesetter
 
@@ -27,6 +26,8 @@ INDEX_MIN_ROW = 5.6
 
 @dataclass(frozen=True)
 class IndexRow:
+    """A line of the index; a retired number's has no colour and no page (0)."""
+
     number: str
     household_id: str
     address: str
@@ -39,25 +40,41 @@ class IndexRow:
 
 
 
-def index_rows(households: list[Household], cards: list[Card], config: Config,
-                layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
-    s = layout.paper.scale
-    size = INDEX_FONT * s
+def index_rows(households: list[Household], numbers: list[str], colours: list[Colour],
+               config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
+    """Each household's row: its book number, address, head, colour and flags."""
     rows = []
-    for household, card in zip(households, cards, strict=True):
+    for household, number, colour in zip(households, numbers, colours, strict=True):
         head = household.head
         flags = "、".join(dict.fromkeys(shown_flag(f, config) for m in household.members
                                         for f in m.flags))
-        texts = {"no": card.ledger_number, "hid": card.household_id, "addr": card.address,
-                 "head": head.name if head else "（空置）", "fl": flags, "col": "", "pg": "000"}
-        lines = max(len(typesetter.lines(texts[col.key],
-                                         (layout.content_width * col.share - 2 * s) / (size * PT)))
-                    for col in INDEX_COLUMNS)
-        height = lines * layout.line_height(size) + INDEX_PAD * s
-        rows.append(IndexRow(card.ledger_number, card.household_id, card.address,
-                             texts["head"], card.colour.key, card.colour.char, flags, 0,
-                             max(height, INDEX_MIN_ROW * s)))
+        texts = {"no": number, "hid": household.household_id,
+                 "addr": household.full_address, "head": head.name if head else "（空置）",
+                 "fl": flags, "col": "", "pg": "000"}
+        rows.append(IndexRow(number, household.household_id, household.full_address,
+                             texts["head"], colour.key, colour.char, flags, 0,
+                             _height(texts, layout, typesetter)))
     return rows
+
+
+def retired_row(number: str, household_id: str, text: str, layout: Layout,
+                typesetter: Typesetter) -> IndexRow:
+    """The row of a retired number: who had it and `text` (已迁出/注销 and the date) where
+    the address goes; no colour, no page."""
+    texts = {"no": number, "hid": household_id, "addr": text, "head": "", "fl": "",
+             "col": "", "pg": ""}
+    return IndexRow(number, household_id, text, "", "", "", "", 0,
+                    _height(texts, layout, typesetter))
+
+
+def _height(texts: dict[str, str], layout: Layout, typesetter: Typesetter) -> float:
+    s = layout.paper.scale
+    size = INDEX_FONT * s
+    lines = max(len(typesetter.lines(texts[col.key],
+                                     (layout.content_width * col.share - 2 * s) / (size * PT)))
+                for col in INDEX_COLUMNS)
+    height = lines * layout.line_height(size) + INDEX_PAD * s
+    return max(height, INDEX_MIN_ROW * s)
 
 
 def paginate_index(rows: list[IndexRow], layout: Layout) -> list[list[IndexRow]]:

@@ -176,8 +176,8 @@ def _band(pen: Pen, card: Card, page: CardPage, layout: Layout, s: float) -> Non
     top += pen.fitted(f"户号 {card.household_id}", right, top, 15 * s, ids_width, bold=True,
                       colour=ink, align="right", factor=1.2)
     top += 0.5 * s
-    top += pen.fitted(card.ledger_number, right, top, 11 * s, ids_width, bold=True,
-                      colour=ink, align="right")
+    top += pen.fitted(f"编号 {card.ledger_number}", right, top, 11 * s, ids_width,
+                      bold=True, colour=ink, align="right")
     pen.fitted(f"{card.community} {card.grid}".strip(), right, top + 0.5 * s, 8 * s,
                ids_width, colour=ink, align="right")
 
@@ -318,7 +318,7 @@ def _visit(pen: Pen, card: Card, layout: Layout, s: float) -> None:
 
 def _footer(pen: Pen, card: Card, layout: Layout, s: float, words: PageWords,
             page_number: int) -> None:
-    place = f"{card.community} {card.grid} · {card.ledger_number}".strip()
+    place = f"{card.community} {card.grid} · 编号 {card.ledger_number}".strip()
     footer(pen, layout, words, place, card.emergency, page_number)
 
 
@@ -365,8 +365,10 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     pen.hline(0, width, y, (0.13, 0.13, 0.13), 0.5 * s)
     for row in rows:
         texts = {"no": row.number, "hid": row.household_id, "addr": row.address,
-                 "head": row.head, "fl": row.flags, "pg": str(row.page)}
+                 "head": row.head, "fl": row.flags, "pg": str(row.page) if row.page else ""}
         for column, x in zip(INDEX_COLUMNS, xs, strict=True):
+            if column.key == "col" and not row.colour:  # a retired number: no colour
+                continue
             if column.key == "col":
                 dot = 5 * s
                 colour = palette[row.colour]

@@ -4,6 +4,7 @@ the cards made and drawn with it — from the cache when it has them, by workers
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import marshal
 import zlib
 from collections.abc import Callable, Iterator
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
-from cardgen.book.ledger import card_hash
 from cardgen.cache import Cache, code_fingerprint, key
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
@@ -102,6 +102,20 @@ class PrintRun:
             self.cache.put("covers", name, data)
         return data
 
+    def packet_front(self, contexts: list[dict[str, Any]], plan: LedgerPlan, doc: DocInfo,
+                     cover_doc: DocInfo) -> tuple[bytes, int]:
+        """An update packet's change list and cover (one PDF, see
+        Renderer.packet_front_pdf) and how many pages the list took; cached like covers."""
+        work = (contexts, [cover_view(plan)], doc, cover_doc)
+        name = key("packet-front", self.render_key, work)
+        data = self.cache.get("covers", name)
+        if data is None:
+            pdf, pages = self.renderer().packet_front_pdf(*work)
+            data = marshal.dumps((prepare_pages(pdf, self.typesetter.fonts.by_family()), pages))
+            self.cache.put("covers", name, data)
+        pdf, pages = marshal.loads(data)
+        return bytes(pdf), int(pages)
+
     def composer(self, out: IO[bytes]) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
         imposition = (self.config.impositions[self.options.impose] if self.options.impose
@@ -124,7 +138,21 @@ def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
     """Everything a ledger's cover prints."""
     return (plan.title, plan.community, plan.grid, plan.grid_worker, plan.grid_worker_phone,
             plan.emergency, plan.selection, plan.colour_counts, plan.flag_counts,
-            plan.skipped, plan.member_count, plan.household_count, plan.total_pages)
+            plan.skipped, plan.member_count, plan.household_count, plan.total_pages,
+            plan.editions, plan.retired_count, plan.number_range)
+
+
+def cover_view(plan: LedgerPlan) -> dict[str, object]:
+    """What a ledger's cover prints, as plain values (cover.html.j2 reads them like the
+    plan's attributes): sent to another process without the plan's cards."""
+    return {"title": plan.title, "community": plan.community, "grid": plan.grid,
+            "grid_worker": plan.grid_worker, "grid_worker_phone": plan.grid_worker_phone,
+            "emergency": plan.emergency, "selection": plan.selection,
+            "colour_counts": plan.colour_counts, "flag_counts": plan.flag_counts,
+            "skipped": plan.skipped, "member_count": plan.member_count,
+            "household_count": plan.household_count, "total_pages": plan.total_pages,
+            "editions": plan.editions, "retired_count": plan.retired_count,
+            "number_range": plan.number_range}
 
 
 def make_cards(households: list[Household], categories: dict[str, Category],
@@ -212,10 +240,16 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
     return marshal.dumps((drawn, glyphs))
 
 
+def drawn_key(card: Card) -> str:
+    """What a card's drawn pages depend on: its source (the household's data and everything
+    that shapes the card: version, config, templates, fonts, options, date) and its page."""
+    return hashlib.sha256(f"{card.source_key}|{card.first_page}".encode()).hexdigest()
+
+
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
                 draw: Parallel | None = None) -> Iterator[bytes]:
     """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`."""
-    names = [key("pages", card_hash(card), duplex) for card in cards]
+    names = [key("pages", drawn_key(card), duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
     missing = [index for index, data in enumerate(stored) if data is None]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
@@ -241,17 +275,24 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> None:
         composer.add_data_page(content, Frame(*frame), compressed=True)
 
 
+def index_title(plan: LedgerPlan) -> str:
+    """The index's heading: the ledger and its total (which only the cover and the index
+    show: a card's number stays when households come and go)."""
+    retired = f"，注销 {plan.retired_count} 个编号" if plan.retired_count else ""
+    return f"{plan.title} · 共 {plan.household_count} 户{retired}"
+
+
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
                     verso: bool, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
-    name = key("index", printing.render_key, plan.title, rows, position, len(plan.index_pages),
-               page, plan.emergency, verso, printing.words)
+    name = key("index", printing.render_key, index_title(plan), rows, position,
+               len(plan.index_pages), page, plan.emergency, verso, printing.words)
     stored = printing.cache.get("cards", name)
     if stored is None:
         log = GlyphLog()
         canvas = Canvas(printing.layout.height, log)
         palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
-        draw_index_page(canvas, plan.title, rows, position, len(plan.index_pages), page,
+        draw_index_page(canvas, index_title(plan), rows, position, len(plan.index_pages), page,
                         plan.emergency, printing.layout, printing.typesetter, printing.words, verso,
                         palette)
         stored = marshal.dumps((zlib.compress(canvas.content(), 6),

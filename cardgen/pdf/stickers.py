@@ -107,7 +107,7 @@ def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
     text_x, text_w = panel_x + 1.5 * s, panel_w - 3 * s
     top = panel_y + 1.2 * s
     top += pen.fitted(f"户号 {label.household_id}", text_x, top, 11 * s, text_w, bold=True)
-    top += pen.fitted(f"{label.number} · {label.colour.char}色 {label.colour.name}", text_x,
+    top += pen.fitted(f"编号 {label.number} · {label.colour.char}色 {label.colour.name}", text_x,
                       top + 0.3 * s, 8 * s, text_w, bold=True) + 0.3 * s
     size = 7 * s
     room = panel_y + panel_h - top - 0.8 * s

@@ -1,0 +1,191 @@
+"""The change list (变更清单): what changed in a grid's book since its last print, as the
+grid worker acts on it — cards to add at the back, to replace (with the reasons), to take
+out, and the tabs and stickers to change by hand (DOMAIN §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cardgen.book.numbers import GridNumbers
+from cardgen.book.record import Content, Edition, Entry, format_number
+from cardgen.config import Config
+from cardgen.data.model import Household
+
+# What the worker does with a card, in the order the list gives them for one number.
+ADD, INSERT, REPLACE, REMOVE, PENDING = "add", "insert", "replace", "remove", "pending"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the change list: a card to add, insert (a household of the book not
+    printed before), replace or take out, or a household whose errors hold its card back."""
+
+    action: str
+    household_id: str
+    number: int
+    reasons: tuple[str, ...] = ()
+    colour: str = ""  # the new card's colour key
+    old_colour: str = ""  # the card's colour in the book, where it changes
+    stickers_added: tuple[str, ...] = ()
+    stickers_removed: tuple[str, ...] = ()
+    moved: str = ""  # the grid it came from (add) or went to (remove)
+    since: str = ""  # when a number was retired
+
+    @property
+    def printed(self) -> bool:
+        """A new card is printed for this line."""
+        return self.action in (ADD, INSERT, REPLACE)
+
+    @property
+    def tab(self) -> str:
+        """What happens to the colour tab: a new one (new card or new colour), the old one
+        moved to the new card, or nothing."""
+        if self.action in (ADD, INSERT) or (self.action == REPLACE and self.old_colour):
+            return "new"
+        return "move" if self.action == REPLACE else ""
+
+
+@dataclass
+class GridChanges:
+    """The change list of one grid's book."""
+
+    group: str
+    edition: Edition
+    before: int  # households in the book before
+    after: int  # households in the book now
+    changes: list[Change] = field(default_factory=list)  # by number
+
+    def of(self, *actions: str) -> list[Change]:
+        return [c for c in self.changes if c.action in actions]
+
+    @property
+    def empty(self) -> bool:
+        return not any(c.action != PENDING for c in self.changes)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (DOMAIN §8), with where a household moved from or to."""
+        def item(change: Change, *extra: str) -> dict[str, object]:
+            data: dict[str, object] = {"household_id": change.household_id,
+                                       "number": format_number(change.number)}
+            for name in extra:
+                data[name] = list(change.reasons) if name == "reasons" else getattr(change,
+                                                                                      name)
+            return data
+
+        return {
+            "grid": self.group,
+            "edition": self.edition.number,
+            "added": [item(c) | ({"from": c.moved} if c.moved else {})
+                      for c in self.of(ADD)],
+            "changed": [item(c, "reasons") for c in self.of(REPLACE, INSERT)],
+            "removed": [item(c) | ({"to": c.moved} if c.moved else {})
+                        for c in self.of(REMOVE)],
+            "pending": [item(c) for c in self.of(PENDING)],
+        }
+
+
+def reasons(old: Entry, new: Content, config: Config) -> tuple[str, ...]:
+    """Why a household's card changed, in the book's words (config [book.reasons]): its
+    colour, stickers, members, then what else differs."""
+    words = config.book_reasons
+    found = []
+    if old.colour != new.colour:
+        found.append(words["colour"].format(old=config.palette[old.colour].char,
+                                            new=config.palette[new.colour].char))
+    found += [words["sticker_added"].format(flag=f) for f in new.flags if f not in old.flags]
+    found += [words["sticker_removed"].format(flag=f) for f in old.flags if f not in new.flags]
+    differ = {name for name, value in new.parts.items() if old.parts.get(name) != value}
+    if "members" in differ:
+        found.append(words["members_count"].format(old=old.members, new=new.members)
+                     if old.members != new.members else words["members"])
+    if "flags" in differ and old.flags == new.flags:  # the same stickers, other members
+        differ.add("people")
+    for part in ("people", "phones", "address", "housing", "worker"):
+        if part in differ:
+            found.append(words[part])
+    if not found and "category" in differ:
+        found.append(words["category"])
+    return tuple(found) or (words["other"],)
+
+
+def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str],
+            config: Config) -> GridChanges:
+    """The changes between the grid's book (`grid.previous`) and the register now.
+
+    `contents` has what each household's card would show; households not in `printable`
+    have errors: they keep their card (or wait for their first one)."""
+    old = grid.previous
+    words = config.book_reasons
+    before = len(old.entries) if old is not None and not grid.new_edition else 0
+    changes = GridChanges(grid.group, grid.edition, before, len(grid.numbers))
+    for hid, number in sorted(grid.numbers.items(), key=lambda item: item[1]):
+        content = contents[hid]
+        entry = old.entry(hid) if old is not None and not grid.new_edition else None
+        if hid not in printable:  # its card in the book stays, unless it is right already
+            if entry is None or not entry.printed or entry.hash != content.hash:
+                changes.changes.append(Change(PENDING, hid, number, colour=content.colour))
+        elif entry is None:
+            moved = grid.moved_in.get(hid, "")
+            changes.changes.append(Change(
+                ADD, hid, number, (words["moved_in"].format(grid=moved),) if moved else (),
+                content.colour, stickers_added=content.flags, moved=moved))
+        elif not entry.printed:
+            changes.changes.append(Change(INSERT, hid, number, (words["unprinted"],),
+                                          content.colour, stickers_added=content.flags))
+        elif entry.hash != content.hash:
+            changes.changes.append(Change(
+                REPLACE, hid, number, reasons(entry, content, config), content.colour,
+                entry.colour if entry.colour != content.colour else "",
+                tuple(f for f in content.flags if f not in entry.flags),
+                tuple(f for f in entry.flags if f not in content.flags)))
+    for gone in grid.left:
+        moved = grid.moved_out.get(gone.household_id, "")
+        changes.changes.append(Change(
+            REMOVE, gone.household_id, gone.number,
+            (words["moved_out"].format(grid=moved),) if moved else (config.book_retired,),
+            moved=moved, since=gone.since))
+    changes.changes.sort(key=lambda c: c.number)
+    return changes
+
+
+@dataclass(frozen=True)
+class Packet:
+    """Where things are in a grid's update packet: pages of the new cards by household,
+    the cover's page and the index's pages."""
+
+    cards: dict[str, int]
+    cover: int
+    index: tuple[int, int]
+
+
+def change_sheet(changes: GridChanges, households: Mapping[str, Household], config: Config,
+                 packet: Packet, worker: tuple[str, str], stickers: tuple[str, int] | None,
+                 ) -> dict[str, object]:
+    """What the change list page shows (templates/changes.html.j2), as plain values."""
+    counts = {action: len(changes.of(action)) for action in (ADD, INSERT, REPLACE, REMOVE,
+                                                               PENDING)}
+    rows = []
+    for change in changes.changes:
+        household = households.get(change.household_id)
+        head = household.head if household is not None else None
+        rows.append({
+            "number": format_number(change.number), "household_id": change.household_id,
+            "action": change.action, "reasons": list(change.reasons),
+            "address": household.full_address if household is not None else "",
+            "head": head.name if head is not None else "",
+            "colour": change.colour, "old_colour": change.old_colour, "tab": change.tab,
+            "stickers_added": list(change.stickers_added),
+            "stickers_removed": list(change.stickers_removed),
+            "since": change.since, "page": packet.cards.get(change.household_id, 0),
+        })
+    first, last = packet.index
+    return {
+        "group": changes.group, "worker": worker[0], "worker_phone": worker[1],
+        "edition": {"number": changes.edition.number, "date": changes.edition.date},
+        "before": changes.before, "after": changes.after, "counts": counts, "rows": rows,
+        "colours": {key: {"char": c.char, "name": c.name} for key, c in config.palette.items()},
+        "packet": {"cover": packet.cover, "index": f"{first}–{last}" if last > first
+                   else str(first)},
+        "stickers": {"file": stickers[0], "labels": stickers[1]} if stickers else None,
+    }

@@ -1,0 +1,115 @@
+"""Book numbers: each household's place in its grid's book, kept from one print to the next.
+
+A first print numbers a grid's households in natural address order, 001 … N. With the
+previous book (DOMAIN §8) every household still there keeps its number; a new one takes the
+next number after the highest ever used in the grid's edition (its card goes at the back);
+a household that left has its number retired, never used again in the edition. A new
+edition (`--renumber`) numbers the grid in address order again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+from cardgen.book.ledger import group_households
+from cardgen.book.record import Book, Edition, GridBook, Retired, format_number
+from cardgen.data.model import Household
+
+
+@dataclass
+class GridNumbers:
+    """One grid's numbers after this run, and how they came about."""
+
+    group: str
+    community: str
+    grid: str
+    edition: Edition
+    numbers: dict[str, int]  # household -> number, for the households of the register
+    retired: list[Retired]  # every number retired in the edition, this run's included
+    left: list[Retired] = field(default_factory=list)  # retired by this run
+    arrived: list[str] = field(default_factory=list)  # numbered by this run, at the back
+    moved_in: dict[str, str] = field(default_factory=dict)  # household -> grid it left
+    moved_out: dict[str, str] = field(default_factory=dict)  # household -> grid it went to
+    previous: GridBook | None = None
+    new_edition: bool = False
+
+    @property
+    def highest(self) -> int:
+        return max([*self.numbers.values(), *(r.number for r in self.retired)], default=0)
+
+
+@dataclass
+class Numbering:
+    """Every grid's numbers; `numbers` is the printed form by household."""
+
+    grids: dict[str, GridNumbers]
+    book: Book | None = None
+
+    @functools.cached_property
+    def numbers(self) -> dict[str, str]:
+        return {hid: format_number(number) for grid in self.grids.values()
+                for hid, number in grid.numbers.items()}
+
+    def grid_of(self, household_id: str) -> GridNumbers | None:
+        for grid in self.grids.values():
+            if household_id in grid.numbers:
+                return grid
+        return None
+
+
+def number_books(households: list[Household], today: dt.date, register: str = "",
+                 previous: Book | None = None, renumber: bool = False,
+                 admitted: set[str] | None = None) -> Numbering:
+    """Numbers for every grid of `households`, continuing `previous` unless `renumber`.
+
+    `admitted` limits what this run may change in a continued book (an update of some
+    households only): only those newcomers are numbered, and nobody's number is retired.
+    Grids of `previous` that `households` do not have are not touched."""
+    day = today.isoformat()
+    grids: dict[str, GridNumbers] = {}
+    for group, members in group_households(households, "grid").items():
+        first = members[0]
+        old = previous.grids.get(group) if previous is not None else None
+        if old is None or renumber:
+            grids[group] = GridNumbers(
+                group, first.community, first.grid,
+                Edition(old.edition.number + 1 if old else 1, day, register, day),
+                {h.household_id: n for n, h in enumerate(members, 1)}, [], previous=old,
+                new_edition=True)
+            continue
+        kept = {e.household_id: e.number for e in old.entries}
+        present = {h.household_id for h in members}
+        numbers = {h.household_id: kept[h.household_id] for h in members
+                   if h.household_id in kept}
+        following = old.highest + 1
+        arrived = []
+        for household in members:  # address order: newcomers at the back in that order
+            hid = household.household_id
+            if hid not in kept and (admitted is None or hid in admitted):
+                numbers[hid] = following
+                arrived.append(hid)
+                following += 1
+        left = [] if admitted is not None else [
+            Retired(number, hid, day) for hid, number in kept.items() if hid not in present]
+        grids[group] = GridNumbers(
+            group, first.community, first.grid,
+            Edition(old.edition.number, old.edition.date or day, register, day),
+            numbers, [*old.retired, *left], left, arrived, previous=old)
+    if previous is not None:
+        _moves(grids, previous)
+    return Numbering(grids, previous)
+
+
+def _moves(grids: dict[str, GridNumbers], previous: Book) -> None:
+    """A newcomer whose number another grid of the book held: it moved from there."""
+    for grid in grids.values():
+        for hid in grid.arrived:
+            found = previous.find(hid)
+            if found is None or found[0].group == grid.group:
+                continue
+            grid.moved_in[hid] = found[0].group
+            other = grids.get(found[0].group)
+            if other is not None and any(r.household_id == hid for r in other.left):
+                other.moved_out[hid] = grid.group
