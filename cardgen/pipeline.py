@@ -252,8 +252,10 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
 
 def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
             emergency: bool = False, templates: Path | None = None,
-            options: PrintOptions | None = None, cache: Cache | None = None) -> Printed:
-    """A PNG of one household's card (its pages one under another), drawn in-process."""
+            options: PrintOptions | None = None, cache: Cache | None = None,
+            book: Path | None = None) -> Printed:
+    """A PNG of one household's card (its pages one under another), drawn in-process, with
+    the book's number (a household new since the book shows the number it would get)."""
     import pypdfium2
     from PIL import Image
 
@@ -262,9 +264,10 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                Selection(households=(household,)))
     check_printable(loaded, chosen, "preview")
+    numbering = open_book(loaded, book)
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     pdf = io.BytesIO()
-    cards_document(loaded, chosen, printing, emergency, pdf)
+    cards_document(loaded, chosen, printing, emergency, pdf, numbering.numbers)
     document = pypdfium2.PdfDocument(pdf.getvalue())
     try:
         images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
@@ -906,8 +909,11 @@ class Found:
     errors: int
 
 
-def search(loaded: Loaded, query: str, limit: int) -> tuple[list[Found], int]:
-    """The first `limit` households found by 户编号, name or address, and how many there are."""
+def search(loaded: Loaded, query: str, limit: int,
+           numbers: Mapping[str, str] | None = None) -> tuple[list[Found], int]:
+    """The first `limit` households found by 户编号, name or address, and how many there are;
+    with the book numbers of `numbers` (`open_book(...).numbers`), else a first print's."""
+    numbers = numbers or loaded.numbers
     found = find_households(loaded.dataset.households, query)
     errors: dict[str | None, int] = {}
     for problem in loaded.dataset.errors:
@@ -918,7 +924,7 @@ def search(loaded: Loaded, query: str, limit: int) -> tuple[list[Found], int]:
         head = household.head
         flags = (shown_flag(flag, loaded.config) for member in household.members
                  for flag in member.flags)
-        listed.append(Found(number, loaded.numbers[number], household.community, household.grid,
+        listed.append(Found(number, numbers[number], household.community, household.grid,
                             household.full_address, head.name if head else "",
                             loaded.categories[number].key, tuple(dict.fromkeys(flags)),
                             errors.get(number, 0)))

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -313,7 +314,7 @@ def test_the_emergency_batch_and_stickers_as_jobs(client: TestClient, tmp_path: 
 def test_jobs_refused(client: TestClient) -> None:
     headers = csrf(client)
     update = client.post("/api/jobs", json={"kind": "update"}, headers=headers)
-    assert update.status_code == 501 and update.json()["code"] == "web.not_available"
+    assert update.status_code == 400 and update.json()["code"] == "web.no_book"
     for body, status, code in (({"kind": "poster"}, 400, "web.bad_request"),
                                ({"kind": "ledger", "colours": ["purple"]}, 400, "usage"),
                                ({"kind": "ledger", "grid": "第9网格"}, 404, "selection.empty"),
@@ -336,7 +337,7 @@ def test_a_job_can_be_cancelled(client: TestClient) -> None:
 
 def test_jobs_are_bounded_and_dropped_when_nobody_asks(desk: Desk) -> None:
     board = JobBoard(desk.settings, running=0, waiting=1, abandon=0.2)
-    spec = JobSpec("ledger", None, False)
+    spec = JobSpec("ledger", None, False, None)
     job = board.submit(spec, None, 1)
     with pytest.raises(Busy):
         board.submit(spec, None, 1)
@@ -493,3 +494,45 @@ def test_a_hostile_register_is_served_inert(hostile_file: Path, trap: Trap,  # n
                           headers=csrf(client)).json()["job"]
         assert wait_for(client, job)["state"] == "done"
     assert trap.hits == []
+
+
+def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) -> None:
+    folder = tmp_path / "served"
+    path = write_register(folder, [*household_rows("H001", 地址="阳光花园9号"),
+                                   *household_rows("H002", 地址="阳光花园1号")])
+    books = tmp_path / "books"
+    result = CliRunner().invoke(cli, ["ledger", str(path), "-o", str(books), "--date", DATE,
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    # since the book was printed: a new household, at the front in address order
+    write_csv(path, [*household_rows("H001", 地址="阳光花园9号"),
+                     *household_rows("H002", 地址="阳光花园1号"),
+                     *household_rows("H003", 地址="阳光花园0号", 姓名="新住户")])
+    desk = build_desk([folder], load_config(), None, TODAY, None, books, None, workers=1)
+    with TestClient(make_app(desk), base_url=BASE) as client:
+        numbers = {h["household_id"]: h["number"] for h in search(client, "阳光花园")}
+        assert numbers == {"H001": "002", "H002": "001", "H003": "003"}  # the book's
+        card = client.get("/api/households/H001/card.pdf")
+        out = tmp_path / "H001.pdf"
+        out.write_bytes(card.content)
+        reprinted = tmp_path / "reprint.pdf"
+        assert CliRunner().invoke(cli, ["reprint", str(path), "-o", str(reprinted),
+                                        "--household", "H001", "--book", str(books),
+                                        "--date", DATE]).exit_code == 0
+        assert card.content == reprinted.read_bytes()
+        new = client.get("/api/households/H003/card.pdf")
+        assert new.status_code == 404 and new.json()["code"] == "book.not_in_book"
+        assert client.get("/api/households/H003/preview.png").status_code == 200
+        job = client.post("/api/jobs", json={"kind": "update"},
+                          headers=csrf(client)).json()["job"]
+        status = wait_for(client, job)
+        assert status["state"] == "done" and status["changed"] is True
+        packet = client.get(f"/api/jobs/{job}/result")
+        assert packet.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(packet.content)) as archive:
+            names = archive.namelist()
+            changes = json.loads(archive.read("changes.json"))
+        assert "manifest.json" in names and any(name.endswith(".pdf") for name in names)
+        [grid] = changes["grids"]
+        assert grid["added"] == [{"household_id": "H003", "number": "003"}]
+        assert grid["changed"] == grid["removed"] == []

@@ -605,11 +605,12 @@ def _echo_books(books: list[Any]) -> None:
 @option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
         help=N_("Resolution of the picture, in dots per inch."))
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
+@book_option
 @cache_option
 @option("--paper", metavar=N_("SIZE"), help=N_("A4 (default), A5 or a size from the config."))
 @common_options
 def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
-            no_cache: bool, paper: str | None, config_path: Path | None,
+            book: Path | None, no_cache: bool, paper: str | None, config_path: Path | None,
             templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
     def action() -> int:
         from cardgen.frame.render import PrintOptions
@@ -617,7 +618,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
-                             PrintOptions(paper=paper), loaded.cache)
+                             PrintOptions(paper=paper), loaded.cache, book)
         _echo_warnings(shown.warnings)
         click.echo(_("wrote {path}: {pages} page(s) at {dpi} dpi").format(
             path=out, pages=shown.pages, dpi=dpi), err=True)

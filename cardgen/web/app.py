@@ -32,7 +32,6 @@ from cardgen.errors import CardgenError
 from cardgen.i18n import _
 from cardgen.web.failures import (
     Failed,
-    NotAvailable,
     NotFound,
     TooLarge,
     Unauthorized,
@@ -59,7 +58,6 @@ HERE = Path(__file__).resolve().parent
 SEARCH_LIMIT = 50  # households listed for one search
 QUERY_CHARS = 100
 JOB_HOUSEHOLDS = 2000  # households one job may print: a grid's book, not a district's
-UPDATE_READY = False  # the book of record (`update`) is not in the pipeline yet
 MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
@@ -151,7 +149,6 @@ def make_app(desk: Desk) -> ASGIApp:
             "palette": palette(),
             "date": desk.settings.today().isoformat(),
             "book": desk.settings.book is not None,
-            "update": UPDATE_READY,
         })
 
     async def search(request: Request) -> Response:
@@ -166,7 +163,7 @@ def make_app(desk: Desk) -> ASGIApp:
         total = 0
         for register in desk.registers.readable():
             listed, count = await anyio.to_thread.run_sync(
-                find, register.loaded, query, SEARCH_LIMIT - len(found))
+                find, register.loaded, query, SEARCH_LIMIT - len(found), register.numbers)
             total += count
             found += [{**dataclasses.asdict(household), "register": register.key,
                        "register_name": register.name} for household in listed]
@@ -224,10 +221,6 @@ def make_app(desk: Desk) -> ASGIApp:
         kind = body.get("kind")
         if kind not in JOB_KINDS:
             raise WebError(_("kind is one of: {kinds}").format(kinds=", ".join(JOB_KINDS)))
-        if kind == "update":
-            raise NotAvailable(_("the update packet needs the book of record, which this "
-                                 "version of cardgen does not have yet; print the grid's "
-                                 "ledger instead"))
         grid, colours, key = body.get("grid"), body.get("colours") or [], body.get("register")
         if (grid is not None and not isinstance(grid, str)) or not isinstance(colours, list) \
                 or not all(isinstance(c, str) for c in colours) \
@@ -237,19 +230,25 @@ def make_app(desk: Desk) -> ASGIApp:
         await desk.registers.refresh()
         register = loaded_register(desk.registers.pick(key))
         loaded = register.loaded
+        book = desk.settings.book if register.path is not None else None  # not an upload's
+        if kind == "update" and book is None:
+            raise WebError(_("the update packet compares the register with its book: start "
+                             "the desk with --book DIR (an uploaded file has no book)"),
+                           "web.no_book")
         if kind == "emergency" and not colours:
             colours = ["red", "orange"]
         selection = make_selection(loaded.config, colours=tuple(colours),
                                    grids=(grid,) if grid else ())
         chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-        skip_invalid = bool(body.get("skip_invalid")) and kind != "stickers"
-        if not skip_invalid:
+        skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency")
+        if not skip_invalid and kind != "update":  # an update holds back what has errors
             check_printable(loaded, chosen, kind)
         if len(chosen) > JOB_HOUSEHOLDS:
             raise TooLarge(_("{count} households are more than one job prints ({most}); "
                              "choose a grid").format(count=len(chosen), most=JOB_HOUSEHOLDS),
                            "web.job_too_big")
-        job = desk.board.submit(JobSpec(kind, selection, skip_invalid), loaded, len(chosen))
+        job = desk.board.submit(JobSpec(kind, selection, skip_invalid, book), loaded,
+                                len(chosen))
         return JSONResponse({"job": job.id}, status_code=202)
 
     async def job_status(request: Request) -> Response:

@@ -56,11 +56,6 @@ class Busy(WebError):
     code = "web.busy"
 
 
-class NotAvailable(WebError):
-    status = 501
-    code = "web.not_available"
-
-
 @dataclass(frozen=True)
 class Failure:
     """An error as it crosses from a worker process to the browser (exceptions with extra

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
+
+from cardgen.errors import CardgenError
 from cardgen.i18n import _
-from cardgen.web.failures import Conflict, Failed, Failure, NotFound, WebError
+from cardgen.web.failures import Conflict, Failed, Failure, NotFound, WebError, failure_of
 from cardgen.web.work import Pool, Settings, Stamp, read_register, stamp_of
 
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".json", ".xls", ".ods")
@@ -38,6 +41,9 @@ class Register:
     failure: Failure | None = None
     uploaded: float | None = None  # an upload: when (time.monotonic)
     households: frozenset[str] = field(default_factory=frozenset)
+    book: Stamp | None = None  # the --book manifest as it was when numbered
+    numbers: dict[str, str] | None = None  # the book's numbers; None: a first print's
+    book_failure: Failure | None = None  # why the book's numbers could not be had
 
     def summary(self) -> dict[str, object]:
         answer: dict[str, object] = {"register": self.key, "name": self.name, "households": 0,
@@ -52,6 +58,8 @@ class Register:
                                        key=natural_key))
         if self.failure is not None:
             answer["error"] = self.failure.body()
+        if self.book_failure is not None:
+            answer["book_error"] = self.book_failure.body()
         return answer
 
 
@@ -91,6 +99,8 @@ class Registers:
         """Read again what changed since the last look (a few stat calls when nothing did)."""
         async with self._lock:
             today = self.settings.today()
+            book = self.settings.book
+            book_stamp = stamp_of(book / "manifest.json") if book else None
             files = self.files()
             served = {}
             for path, name in self.names(files).items():
@@ -100,6 +110,8 @@ class Registers:
                 if known is None or (known.name, known.stamp, known.today) != (name, stamp,
                                                                                 today):
                     known = await self._read(Register(key, name, path, stamp, today))
+                if known.loaded is not None and book is not None and known.book != book_stamp:
+                    await self._number(known, book, book_stamp)
                 served[key] = known
             self._served = served
             now = time.monotonic()
@@ -125,6 +137,20 @@ class Registers:
                                                  errors=len(dataset.errors),
                                                  warnings=len(dataset.warnings)))
         return register
+
+    async def _number(self, register: Register, book: Path, stamp: Stamp | None) -> None:
+        """The book's numbers for a register's households (what a search lists)."""
+        from cardgen.pipeline import open_book
+
+        register.book, register.numbers, register.book_failure = stamp, None, None
+        try:
+            numbering = await anyio.to_thread.run_sync(open_book, register.loaded, book)
+        except CardgenError as error:
+            register.book_failure = failure_of(error)
+            log.warning(_("the book in {book} cannot be used ({code}): {message}").format(
+                book=book, code=error.code, message=error))
+            return
+        register.numbers = dict(numbering.numbers)
 
     def served(self) -> list[Register]:
         return list(self._served.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import multiprocessing
 import os
 import secrets
@@ -152,7 +153,7 @@ class CardWork:
 
 def draw(work: CardWork) -> Any:
     """The bytes `cardgen reprint` (preview, stickers) writes for the same household and
-    options; the seam where `--book` reaches the pipeline once it takes a book."""
+    options, --book included."""
     from cardgen.data.select import Selection
     from cardgen.frame.render import PrintOptions
     from cardgen.pipeline import preview, reprint, stickers
@@ -167,14 +168,14 @@ def draw(work: CardWork) -> Any:
             out = Path(folder) / "drawn"
             if work.drawing == "card":
                 reprint(loaded, chosen, out, work.emergency, settings.templates,
-                        PrintOptions(), loaded.cache)
+                        PrintOptions(), loaded.cache, settings.book)
             elif work.drawing == "preview":
                 preview(loaded, work.household, out, PREVIEW_DPI, work.emergency,
-                        settings.templates, PrintOptions(), loaded.cache)
+                        settings.templates, PrintOptions(), loaded.cache, settings.book)
             else:
                 config = loaded.config
                 stickers(loaded, chosen, out, config.sheets[config.default_sheet], 0,
-                         loaded.cache)
+                         loaded.cache, settings.book)
             return out.read_bytes()
     return _answer(drawn)
 
@@ -253,6 +254,7 @@ class JobSpec:
     kind: JobKind
     selection: Any  # data.select.Selection
     skip_invalid: bool
+    book: Path | None  # the book it continues (ledger, emergency, stickers) or updates
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ class Result:
     path: Path
     media_type: str
     file_name: str
+    changed: bool | None = None  # an update: whether anything changed since the book
 
 
 @dataclass
@@ -281,6 +284,8 @@ class Job:
     def status(self) -> dict[str, object]:
         answer: dict[str, object] = {"state": self.state, "done": self.done,
                                      "total": self.total, "kind": self.spec.kind}
+        if self.result is not None and self.result.changed is not None:
+            answer["changed"] = self.result.changed
         if self.failure is not None:
             answer["error"] = self.failure.body()
         return answer
@@ -310,27 +315,40 @@ def run_job(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
           progress: Callable[[int, int], None]) -> Result:
     from cardgen.frame.render import PrintOptions
-    from cardgen.pipeline import ledger, stickers
+    from cardgen.pipeline import ledger, stickers, update
 
     if spec.kind == "stickers":
         out = folder / "stickers.pdf"
         config = loaded.config
         printed = stickers(loaded, spec.selection, out, config.sheets[config.default_sheet], 0,
-                           loaded.cache)
+                           loaded.cache, spec.book)
         progress(printed.households, printed.households)
         return Result(out, "application/pdf", "五色户卡贴纸.pdf")
+    if spec.kind == "update":
+        assert spec.book is not None
+        updated = update(loaded, spec.book, folder / "update", spec.selection, False,
+                         settings.templates, loaded.cache)
+        changes = folder / "changes.json"  # the change list as `update --format json` says it
+        changes.write_text(json.dumps(updated.as_dict(), ensure_ascii=False, indent=2) + "\n",
+                           encoding="utf-8")
+        return Result(zipped(folder / "update.zip", [*updated.files, updated.manifest, changes]),
+                      "application/zip", "五色户卡更新包.zip", updated.changed)
     books = folder / "books"
     run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
                  skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,
-                 options=PrintOptions(), progress=progress, cache=loaded.cache)
+                 options=PrintOptions(), progress=progress, cache=loaded.cache, book=spec.book)
     if len(run.files) == 1:
         return Result(run.files[0], "application/pdf", run.files[0].name)
-    archive = folder / "ledgers.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:  # PDFs are compressed
-        for path in [*run.files, run.manifest]:
-            zipped.write(path, path.name)
     name = "五色户卡应急台账.zip" if spec.kind == "emergency" else "五色户卡台账.zip"
-    return Result(archive, "application/zip", name)
+    return Result(zipped(folder / "ledgers.zip", [*run.files, run.manifest]),
+                  "application/zip", name)
+
+
+def zipped(archive: Path, files: list[Path]) -> Path:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:  # PDFs are compressed
+        for path in files:
+            out.write(path, path.name)
+    return archive
 
 
 class JobBoard:

@@ -125,7 +125,11 @@
         place.appendChild(document.createTextNode(register.name + " " + register.households + " " + W.households +
           (register.errors ? "，" + register.errors + " " + W.errors : "")));
       }
+      if (register.book_error) {
+        place.appendChild(element("span", "bad", "；" + W.bookUnusable + register.book_error.message));
+      }
     });
+    if (data.book) place.appendChild(document.createTextNode("；" + W.byBook));
     fillJobForm(data);
   }
 
@@ -155,8 +159,8 @@
       });
     }
     const update = $("update-button");
-    update.disabled = !data.update;
-    $("update-note").hidden = data.update;
+    update.disabled = !data.book;
+    $("update-note").hidden = data.book;
   }
 
   let registersSeen = [];
@@ -327,7 +331,8 @@
       const counted = say(W.progress, { done: job.done, total: job.total });
       if (job.state === "done") {
         bar.value = bar.max;
-        state.replaceChildren(document.createTextNode(W.done + "（" + counted + "） "));
+        state.replaceChildren(document.createTextNode(W.done + "（" + counted + "） " +
+          (job.changed === false ? W.unchanged : "")));
         const open = element("a", "button", W.open);
         open.href = "/api/jobs/" + id + "/result";
         open.target = "_blank";
