@@ -335,25 +335,21 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
+        from cardgen.pipeline import unreadable_report, validation_report
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
         except InputError as exc:
             if output_format != "json":
                 raise
-            click.echo(json.dumps({"ok": False, "households": 0, "members": 0, "problems": [
-                {"severity": "error", "code": exc.code, "source": str(source), "sheet": None,
-                 "row": None, "column": None, "field": None, "value": None,
-                 "message": str(exc)}]}, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(unreadable_report(exc, str(source)), ensure_ascii=False,
+                                  indent=2))
             return 1
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
         if output_format == "json":
-            click.echo(json.dumps({
-                "ok": ok, "households": len(dataset.households), "members": members,
-                "problems": [p.as_dict() for p in dataset.problems],
-            }, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(validation_report(loaded), ensure_ascii=False, indent=2))
             return 0 if ok else 1
         _echo_problems(dataset.problems, err=False)
         if explain:
@@ -635,11 +631,12 @@ def _echo_books(books: list[Any]) -> None:
 @option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
         help=N_("Resolution of the picture, in dots per inch."))
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
+@book_option
 @cache_option
 @option("--paper", metavar=N_("SIZE"), help=N_("A4 (default), A5 or a size from the config."))
 @common_options
 def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
-            no_cache: bool, paper: str | None, config_path: Path | None,
+            book: Path | None, no_cache: bool, paper: str | None, config_path: Path | None,
             templates: Path | None, date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.frame.render import PrintOptions
@@ -647,10 +644,40 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
-                             PrintOptions(paper=paper), loaded.cache)
+                             PrintOptions(paper=paper), loaded.cache, book)
         _echo_warnings(shown.warnings)
         click.echo(_("wrote {path}: {pages} page(s) at {dpi} dpi").format(
             path=out, pages=shown.pages, dpi=dpi), err=True)
+        return 0
+    _run(action)
+
+
+@cli.command(help=N_("The card desk in a browser: search, preview and print the cards of "
+                     "REGISTER files or folders (read again when they change)."))
+@argument("registers", metavar=N_("REGISTER..."), nargs=-1, required=True,
+          type=click.Path(path_type=Path, exists=True))
+@option("--host", default="127.0.0.1", show_default=True,
+        help=N_("Address to listen on; other than this computer's needs --token-file."))
+@option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+        help=N_("Port to listen on (0: any free port)."))
+@option("--book", type=click.Path(path_type=Path, file_okay=False, exists=True),
+        help=N_("The book of record (a ledger folder) whose numbers reprints carry."))
+@option("--token-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help=N_("File holding the access token every request must carry."))
+@common_options
+def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
+          token_file: Path | None, config_path: Path | None, templates: Path | None,
+          date: dt.datetime | None, sheet_name: SheetChoice) -> None:
+    def action() -> int:
+        from cardgen.config import load_config
+        from cardgen.web.serve import serve as serve_desk
+
+        try:
+            serve_desk(list(registers), host, port, load_config(config_path), templates,
+                       date.date() if date else None, sheet_name, book, token_file,
+                       click.echo)
+        except (KeyboardInterrupt, Terminated):
+            _say(_("stopped"))  # the usual end of a server: exit 0
         return 0
     _run(action)
 

@@ -1,7 +1,9 @@
-"""Which households a command prints: --household, --colour, --flag and --grid."""
+"""Which households a command prints (--household, --colour, --flag and --grid), and which a
+search by 户编号, name or address finds."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from cardgen.config import COLOUR_KEYS, Config
@@ -82,3 +84,26 @@ def _matches(household: Household, category: Category, selection: Selection) -> 
         if not flags.intersection(selection.flags):
             return False
     return not selection.grids or household.grid in selection.grids
+
+
+def _folded(text: str) -> str:
+    """Text as a search compares it: full-width letters and digits as half-width, any case."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def find_households(households: list[Household], query: str) -> list[Household]:
+    """The households whose 户编号, address or a member's name holds every word of `query`,
+    in input order; a household whose 户编号 is the query comes first."""
+    words = _folded(query).split()
+    if not words:
+        return []
+    whole = " ".join(words)
+    exact: list[Household] = []
+    found: list[Household] = []
+    for household in households:
+        number = _folded(household.household_id)
+        texts = (number, _folded(household.full_address),
+                 *(_folded(member.name) for member in household.members))
+        if all(any(word in text for text in texts) for word in words):
+            (exact if number == whole else found).append(household)
+    return exact + found
