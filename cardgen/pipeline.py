@@ -45,7 +45,7 @@ from cardgen.config import Config, Sheet
 from cardgen.data.categorise import categorise_all
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Dataset, Household
-from cardgen.data.read import read_records
+from cardgen.data.read import SheetChoice, read_records
 from cardgen.data.select import Selection, find_households, select_households
 from cardgen.data.validate import validate_records
 from cardgen.errors import (
@@ -112,9 +112,10 @@ class Loaded:
         return [p for p in self.dataset.errors if p.household_id in chosen]
 
 
-def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = None,
-         cache: Cache | None = None) -> Loaded:
-    """Read, validate (characters no configured font has included) and categorise."""
+def load(source: Path, config: Config, today: dt.date,
+         sheet_name: SheetChoice | str | None = None, cache: Cache | None = None) -> Loaded:
+    """Read, validate (characters no configured font has included) and categorise;
+    `sheet_name`: the sheet of a workbook to read, or a `SheetChoice` of several."""
     records = read_records(source, config, sheet_name)
     dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)

@@ -275,7 +275,7 @@ def test_bad_requests_get_json_answers(client: TestClient) -> None:
                              headers=headers)
     assert unreadable.status_code == 200
     assert unreadable.json()["ok"] is False
-    assert unreadable.json()["problems"][0]["code"] == "input"
+    assert unreadable.json()["problems"][0]["code"] == "input.unreadable"
     assert unreadable.json()["problems"][0]["source"] == "a.xlsx"
 
 
@@ -316,7 +316,7 @@ def test_jobs_refused(client: TestClient) -> None:
     update = client.post("/api/jobs", json={"kind": "update"}, headers=headers)
     assert update.status_code == 400 and update.json()["code"] == "web.no_book"
     for body, status, code in (({"kind": "poster"}, 400, "web.bad_request"),
-                               ({"kind": "ledger", "colours": ["purple"]}, 400, "usage"),
+                               ({"kind": "ledger", "colours": ["purple"]}, 400, "usage.colour"),
                                ({"kind": "ledger", "grid": "第9网格"}, 404, "selection.empty"),
                                ({"kind": "ledger", "grid": 3}, 400, "web.bad_request"),
                                ({"kind": "ledger", "register": "other.csv"}, 404,
@@ -401,9 +401,9 @@ def test_a_register_is_read_again_when_it_changes(tmp_path: Path) -> None:
         assert [h["register_name"] for h in search(client, "第二本")] == ["second.csv"]
         path.write_bytes(b"")  # emptied while being saved: said, not served
         overview = client.get("/api/overview").json()
-        assert overview["registers"][0]["error"]["code"] == "input"
+        assert overview["registers"][0]["error"]["code"] == "input.empty"
         unread = client.get("/api/households/H001/card.pdf")  # why: the register is unread
-        assert unread.status_code == 422 and unread.json()["code"] == "input"
+        assert unread.status_code == 422 and unread.json()["code"] == "input.empty"
 
 
 def test_the_log_names_routes_not_people(client: TestClient, tmp_path: Path,

@@ -8,6 +8,7 @@ that cardgen speaks the user's language (Simplified Chinese unless English is as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import json
 import os
@@ -17,13 +18,16 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from cardgen import __version__
 from cardgen.errors import CardgenError, DataRefused, Problem, Severity
 from cardgen.i18n import N_, _, language_from, ngettext, set_language
+
+if TYPE_CHECKING:
+    from cardgen.data.read import SheetChoice
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
@@ -136,14 +140,35 @@ lang_option = option("--lang", type=click.Choice(["zh", "en"]), is_eager=True,
 cache_option = option("--no-cache", is_flag=True,
                       help=N_("Draw everything again, without reading or writing the cache."))
 source_argument = argument("source", metavar=N_("INPUT"), type=click.Path(path_type=Path))
+
+
+def _sheets(function: F) -> F:
+    """--sheet-name (repeatable) and --all-sheets reach the command as one `sheet_name`:
+    the sheets to read, a SheetChoice."""
+    @functools.wraps(function)
+    def command(*args: Any, sheet_name: tuple[str, ...] = (), all_sheets: bool = False,
+                **kwargs: Any) -> Any:
+        from cardgen.data.read import SheetChoice
+
+        return function(*args, sheet_name=SheetChoice(tuple(sheet_name), all_sheets),
+                        **kwargs)
+    return cast(F, command)
+
+
 input_options = _stack(
     option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
            help=N_("TOML file of settings over the defaults (see `cardgen init`).")),
     option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
            metavar=N_("YYYY-MM-DD"),
            help=N_("Reference date for ages and the printed date (default: today).")),
-    option("--sheet-name", help=N_("Worksheet of an .xlsx input (default: the first).")),
+    option("--sheet-name", multiple=True, metavar=N_("NAME"),
+           help=N_("Sheet of a workbook (.xlsx, .xls, .ods) to read; repeat for more "
+                   "(default: the first sheet that holds records).")),
+    option("--all-sheets", is_flag=True,
+           help=N_("Read every sheet of a workbook that holds records; a sheet's name is the "
+                   "grid of a table with no 网格 column.")),
     lang_option,
+    _sheets,
 )
 common_options = _stack(
     input_options,
@@ -274,7 +299,7 @@ def _echo_errors_elsewhere(count: int, source: Path) -> None:
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
-          sheet_name: str | None, use_cache: bool = True) -> Any:
+          sheet_name: SheetChoice | str | None, use_cache: bool = True) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
     from cardgen.cache import Cache
     from cardgen.config import load_config
@@ -306,7 +331,7 @@ def cli(debug: bool) -> None:
 @option("--explain", is_flag=True, help=N_("List every household's colour and why."))
 @input_options
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
-             sheet_name: str | None, date: dt.datetime | None) -> None:
+             sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
@@ -355,7 +380,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
             flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, book: Path | None,
             no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
             pdf_variant: str | None, config_path: Path | None, templates: Path | None,
-            date: dt.datetime | None, sheet_name: str | None) -> None:
+            date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
@@ -429,7 +454,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            renumber: bool, force: bool, jobs: int | None, quiet: bool, no_cache: bool,
            paper: str | None, bleed: float, marks: bool, impose: str | None,
            pdf_variant: str | None, config_path: Path | None, templates: Path | None,
-           date: dt.datetime | None, sheet_name: str | None) -> None:
+           date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
@@ -437,6 +462,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
+        _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         try:
             run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
@@ -487,7 +513,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
              flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
              book: Path | None, no_cache: bool, config_path: Path | None,
-             date: dt.datetime | None, sheet_name: str | None) -> None:
+             date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.config import load_sheet_file
         from cardgen.data.select import make_selection
@@ -535,7 +561,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, output_format: str, force: bool, no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
-           sheet_name: str | None) -> None:
+           sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.pipeline import update as update_book
@@ -611,7 +637,7 @@ def _echo_books(books: list[Any]) -> None:
 @common_options
 def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
             book: Path | None, no_cache: bool, paper: str | None, config_path: Path | None,
-            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+            templates: Path | None, date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
@@ -641,7 +667,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
 @common_options
 def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
           token_file: Path | None, config_path: Path | None, templates: Path | None,
-          date: dt.datetime | None, sheet_name: str | None) -> None:
+          date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.config import load_config
         from cardgen.web.serve import serve as serve_desk

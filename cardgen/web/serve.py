@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from cardgen.config import Config
+from cardgen.data.read import SheetChoice
 from cardgen.errors import UsageError
 from cardgen.i18n import _, language
 from cardgen.web.app import Desk, make_app
@@ -86,7 +87,7 @@ class Server(uvicorn.Server):
 
 
 def build_desk(sources: list[Path], config: Config, templates: Path | None,
-               date: dt.date | None, sheet_name: str | None, book: Path | None,
+               date: dt.date | None, sheet_name: SheetChoice | str | None, book: Path | None,
                token: str | None, workers: int | None = None,
                upload_mb: int = UPLOAD_MB) -> Desk:
     """The desk's parts: settings, the worker pool, the registers, the job board, the rules."""
@@ -112,7 +113,7 @@ def log_to_stderr() -> None:
 
 
 def serve(sources: list[Path], host: str, port: int, config: Config, templates: Path | None,
-          date: dt.date | None, sheet_name: str | None, book: Path | None,
+          date: dt.date | None, sheet_name: SheetChoice | str | None, book: Path | None,
           token_file: Path | None, say: Callable[[str], None]) -> None:
     """Serve the registers at `sources` until stopped."""
     token = read_token(token_file)

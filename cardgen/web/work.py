@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cardgen.config import Config
+from cardgen.data.read import SheetChoice
 from cardgen.errors import CardgenError
 from cardgen.web.failures import Busy, Failed, Failure, NotFound, failure_of, internal_failure
 
@@ -57,7 +58,7 @@ class Settings:
     config: Config
     templates: Path | None
     date: dt.date | None  # --date; None: the day of each request
-    sheet_name: str | None
+    sheet_name: SheetChoice | str | None  # --sheet-name / --all-sheets
     book: Path | None  # --book: the book of record reprints will carry the numbers of
     language: str
     scratch: Path  # the desk's private temporary folder (mode 0700), removed at exit
