@@ -9,10 +9,10 @@ mode="${1:-demo}"
 # System libraries: Pango (WeasyPrint's text engine), HarfBuzz with its subsetter (without it
 # one card takes ~13 s), Python's venv; for the tests, the PDF readers and a font with
 # Extension B characters for the fallback-font test, Ghostscript for the preflight, a
-# name-keyed CFF font (URW) for the subset test.
+# name-keyed CFF font (URW) for the subset test, and the browser the web desk is tested in.
 packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 python3-venv"
 if [ "$mode" = test ]; then
-  packages="$packages poppler-utils qpdf ghostscript fonts-hanazono fonts-urw-base35"
+  packages="$packages poppler-utils qpdf ghostscript fonts-hanazono fonts-urw-base35 chromium"
 fi
 missing=""
 for package in $packages; do

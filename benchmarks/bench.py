@@ -1,9 +1,13 @@
-"""Benchmark cardgen as users run it: cold start, cold reprint, whole ledgers, the monthly
-update of a 1,000-household book, the Typst peer.
+"""Benchmark cardgen as users run it: reading registers, cold start, cold reprint, whole
+ledgers, the monthly update of a 1,000-household book, the Typst peer.
 
     python benchmarks/bench.py                   # 1, 100, 1,000 and 10,000 households
     python benchmarks/bench.py --sizes 1000,20000
     python benchmarks/bench.py --no-typst
+    python benchmarks/bench.py --reading         # only `validate` of 10,000-household registers
+
+Reading: `cardgen validate` (read + validate) of 10,000 invented households as .xlsx, and as
+.xls when LibreOffice (soffice) is there to save it.
 
 Every case runs `cardgen` in a fresh process, as a user would, and samples the peak resident
 memory of the whole process tree (workers included). With the `typst` package installed, the
@@ -35,7 +39,7 @@ from cardgen.layout.cards import Card, build_card
 from cardgen.layout.colours import ink_for
 from cardgen.pdf.print_run import PrintRun
 from cardgen.pipeline import load
-from cardgen.samplegen import generate, to_csv
+from cardgen.samplegen import generate, to_csv, write_xlsx
 
 DATE = "2026-11-29"
 NEXT_MONTH = "2026-12-29"
@@ -116,6 +120,29 @@ def month_later(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in rows if r["户编号"] not in gone] + new
 
 
+def write_workbooks(folder: Path, households: int) -> dict[str, Path]:
+    """The invented households as an .xlsx, and as an .xls saved by LibreOffice if it is
+    installed (a benchmark may use it; the tests do not)."""
+    rows = list(generate(households, seed=3, grids=max(1, households // 1000)))
+    books = {"xlsx": folder / f"households-{households}.xlsx"}
+    write_xlsx(rows, books["xlsx"])
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice:
+        subprocess.run([soffice, "--headless", "--convert-to", "xls", "--outdir", str(folder),
+                        str(books["xlsx"])], check=True, capture_output=True)
+        books["xls"] = books["xlsx"].with_suffix(".xls")
+    return books
+
+
+def reading(folder: Path, households: int = 10000) -> list[Measure]:
+    """Read + validate of a register as .xlsx and .xls, best of three fresh processes."""
+    found = []
+    for kind, path in write_workbooks(folder, households).items():
+        seconds, peak = best_of(3, [*CARDGEN, "validate", str(path), "--date", DATE])
+        found.append(Measure(f"read + validate, .{kind}", households, seconds, peak))
+    return found
+
+
 def best_of(times: int, args: list[str]) -> tuple[float, float]:
     runs = [run_measured(args) for _ in range(times)]
     return min(r[0] for r in runs), max(r[1] for r in runs)
@@ -189,6 +216,64 @@ def machine() -> str:
             f"Python {platform.python_version()}, {dt.date.today().isoformat()}")
 
 
+def command_cases(folder: Path, sizes: list[int], jobs: int,
+                  with_typst: bool) -> tuple[list[Measure], Measure | None]:
+    """Cold start, cold reprints, whole ledgers and the monthly update; the Typst peer on
+    the 1,000 cards."""
+    results: list[Measure] = []
+    cache = folder / "cache"
+    seconds, peak = best_of(3, [*CARDGEN, "--help"])
+    results.append(Measure("cardgen --help", 0, seconds, peak))
+    thousand = write_input(folder, 1000)
+    card = folder / "one.pdf"
+    reprint = [*CARDGEN, "reprint", str(thousand), "-o", str(card), "--household",
+               "G01-0001", "--date", DATE]
+    seconds, peak = run_measured(reprint)
+    results.append(Measure("cold reprint, empty cache", 1000, seconds, peak,
+                           card.stat().st_size, 1))
+    seconds, peak = best_of(3, reprint)
+    results.append(Measure("cold reprint, warm cache", 1000, seconds, peak,
+                           card.stat().st_size, 1))
+    # what a new user has after the README's first command: the demo's cache, whose
+    # frames (bundled templates, default config) the reprint of a new household uses
+    shutil.rmtree(cache, ignore_errors=True)
+    run_measured([*CARDGEN, "demo", "-o", str(folder / "demo"), "--date", DATE])
+    seconds, peak = run_measured(reprint)
+    results.append(Measure("cold reprint, after `cardgen demo`", 1000, seconds, peak,
+                           card.stat().st_size, 1))
+    typst_source = None
+    for size in sizes:
+        shutil.rmtree(cache, ignore_errors=True)
+        source = write_input(folder, size)
+        out = folder / f"ledger-{size}"
+        command = [*CARDGEN, "ledger", str(source), "-o", str(out), "--by", "all",
+                   "--date", DATE, "--quiet", "--jobs", str(jobs)]
+        seconds, peak = run_measured(command)
+        size_bytes = sum(p.stat().st_size for p in out.glob("*.pdf"))
+        results.append(Measure("cold ledger, empty cache", size, seconds, peak,
+                               size_bytes, size))
+        if size >= 100:
+            command[command.index(str(source))] = str(write_input(folder, size, True))
+            seconds, peak = run_measured(command)
+            results.append(Measure("ledger, one phone changed", size, seconds, peak,
+                                   size_bytes, size))
+        if size == 1000:
+            typst_source = source
+            # the monthly update of that book (the ledger just written), a month on
+            update = [*CARDGEN, "update", str(write_input(folder, size, True, True)),
+                      "--book", str(out), "-o", str(folder / "update-1000"),
+                      "--date", NEXT_MONTH]
+            seconds, peak = run_measured(update)
+            results.append(Measure("update, 10 households changed", size, seconds,
+                                   peak))
+    typst = None
+    if with_typst and typst_source is not None:
+        typst = typst_compile(typst_source, folder)
+        if typst:
+            results.append(typst)
+    return results, typst
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -196,6 +281,8 @@ def main() -> None:
                         help="household counts for whole ledgers (comma-separated)")
     parser.add_argument("--no-typst", action="store_true", help="skip the Typst peer")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--reading", action="store_true",
+                        help="only read + validate 10,000-household registers")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: list[Measure] = []
@@ -203,55 +290,11 @@ def main() -> None:
         folder = Path(temp)
         cache = folder / "cache"
         ENV["CARDGEN_CACHE_DIR"] = str(cache)
-        seconds, peak = best_of(3, [*CARDGEN, "--help"])
-        results.append(Measure("cardgen --help", 0, seconds, peak))
-        thousand = write_input(folder, 1000)
-        card = folder / "one.pdf"
-        reprint = [*CARDGEN, "reprint", str(thousand), "-o", str(card), "--household",
-                   "G01-0001", "--date", DATE]
-        seconds, peak = run_measured(reprint)
-        results.append(Measure("cold reprint, empty cache", 1000, seconds, peak,
-                               card.stat().st_size, 1))
-        seconds, peak = best_of(3, reprint)
-        results.append(Measure("cold reprint, warm cache", 1000, seconds, peak,
-                               card.stat().st_size, 1))
-        # what a new user has after the README's first command: the demo's cache, whose
-        # frames (bundled templates, default config) the reprint of a new household uses
-        shutil.rmtree(cache, ignore_errors=True)
-        run_measured([*CARDGEN, "demo", "-o", str(folder / "demo"), "--date", DATE])
-        seconds, peak = run_measured(reprint)
-        results.append(Measure("cold reprint, after `cardgen demo`", 1000, seconds, peak,
-                               card.stat().st_size, 1))
-        typst_source = None
-        for size in sizes:
-            shutil.rmtree(cache, ignore_errors=True)
-            source = write_input(folder, size)
-            out = folder / f"ledger-{size}"
-            command = [*CARDGEN, "ledger", str(source), "-o", str(out), "--by", "all",
-                       "--date", DATE, "--quiet", "--jobs", str(args.jobs)]
-            seconds, peak = run_measured(command)
-            size_bytes = sum(p.stat().st_size for p in out.glob("*.pdf"))
-            results.append(Measure("cold ledger, empty cache", size, seconds, peak,
-                                   size_bytes, size))
-            if size >= 100:
-                command[command.index(str(source))] = str(write_input(folder, size, True))
-                seconds, peak = run_measured(command)
-                results.append(Measure("ledger, one phone changed", size, seconds, peak,
-                                       size_bytes, size))
-            if size == 1000:
-                typst_source = source
-                # the monthly update of that book (the ledger just written), a month on
-                update = [*CARDGEN, "update", str(write_input(folder, size, True, True)),
-                          "--book", str(out), "-o", str(folder / "update-1000"),
-                          "--date", NEXT_MONTH]
-                seconds, peak = run_measured(update)
-                results.append(Measure("update, 10 households changed", size, seconds,
-                                       peak))
+        results += reading(folder)
         typst = None
-        if not args.no_typst and typst_source is not None:
-            typst = typst_compile(typst_source, folder)
-            if typst:
-                results.append(typst)
+        if not args.reading:
+            cases, typst = command_cases(folder, sizes, args.jobs, not args.no_typst)
+            results += cases
 
     cold = {m.households: m.seconds for m in results if m.case == "cold ledger, empty cache"}
     print(f"machine: {machine()}")

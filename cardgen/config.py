@@ -19,6 +19,8 @@ COLOUR_KEYS = ("red", "orange", "yellow", "blue", "green")
 PATTERNS = ("hatch", "dots", "plain", "lines", "grid")
 RULE_KEYS = {"colour", "housing", "no_residents", "any_member_flag",
              "all_residents_aged_at_least", "all_residents_residence"}
+HOUSEHOLD_MODES = ("number", "grid+number", "head")
+NOT_RECORD_KINDS = ("totals", "signatures", "notes")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -157,6 +159,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How registers are read as a person reads them: see [input] in defaults.toml."""
+
+    households: str  # one of HOUSEHOLD_MODES
+    header_rows: int
+    same_as_above: frozenset[str]  # folded (see text.fold)
+    ignored_columns: frozenset[str]  # folded
+    not_records: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, folded first words)
+    title_community: tuple[str, ...]
+    title_grid: tuple[str, ...]
+    generic_sheets: tuple[str, ...]  # folded prefixes of sheet names that name no grid
+
+
+@dataclass(frozen=True)
 class Config:
     palette: dict[str, Colour]
     rules: tuple[Rule, ...]
@@ -175,12 +191,15 @@ class Config:
     flag_by_words: tuple[tuple[str, tuple[str, ...]], ...]
     flag_also: dict[str, tuple[str, ...]]
     flag_spellings: dict[str, str]  # lower-case spelling -> canonical flag
-    housing_spellings: dict[str, str]
+    housing_spellings: dict[str, str]  # folded spelling -> value (also for the others)
     residence_spellings: dict[str, str]
+    relation_spellings: dict[str, str]
+    sex_spellings: dict[str, str]
     non_resident: tuple[str, ...]
     plan_spellings: dict[str, str]
     colour_spellings: dict[str, str]
-    column_spellings: dict[str, str]  # lower-case header -> canonical field
+    column_spellings: dict[str, str]  # folded header -> canonical field
+    reading: Reading
     full_id: bool
     show_birth_date: bool
     show_red_subtype: bool
@@ -244,7 +263,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 # Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
 _OPEN_TABLES = {"flags.aliases", "flags.also", "housing", "residence.values", "plan",
-                "colour_values", "columns", "paper.sizes", "visits.frequencies",
+                "colour_values", "columns", "relation", "sex", "paper.sizes", "visits.frequencies",
                 "visits.flag", "visits.extra", "impositions", "sheets"}
 
 
@@ -320,10 +339,14 @@ class _Reader:
         return value
 
     def spellings(self, dotted: str) -> dict[str, str]:
+        """Folded spelling (NFKC, no spaces, lower case: see text.fold) -> its value; every
+        value is a spelling of itself."""
         result: dict[str, str] = {}
         for canonical, spellings in self.table(dotted).items():
             for spelling in self.texts(f"{dotted}.{canonical}", spellings):
-                result[spelling.strip().lower()] = canonical
+                result[fold(spelling)] = canonical
+        for canonical in list(result.values()):
+            result.setdefault(fold(canonical), canonical)
         return result
 
 
@@ -435,10 +458,13 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         flag_spellings=_flag_spellings(r),
         housing_spellings=r.spellings("housing"),
         residence_spellings=r.spellings("residence.values"),
+        relation_spellings=r.spellings("relation"),
+        sex_spellings=r.spellings("sex"),
         non_resident=r.texts("residence.non_resident"),
         plan_spellings=r.spellings("plan"),
         colour_spellings=r.spellings("colour_values"),
-        column_spellings=r.spellings("columns"),
+        column_spellings=_column_spellings(r),
+        reading=_reading(r),
         full_id=r.boolean("privacy.full_id"),
         show_birth_date=r.boolean("privacy.birth_date"),
         show_red_subtype=r.boolean("privacy.red_subtype"),
@@ -574,6 +600,38 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
     if missing:
         raise r.fail("visits.colour", f"lacks {', '.join(missing)}")
     return frequencies, visit_colour, visit_flag
+
+
+def _column_spellings(r: _Reader) -> dict[str, str]:
+    """Folded header -> field; one header spelt for two fields is a mistake in the config."""
+    spellings: dict[str, str] = {}
+    for field, values in r.table("columns").items():
+        for spelling in r.texts(f"columns.{field}", values):
+            other = spellings.setdefault(fold(spelling), field)
+            if other != field:
+                raise r.fail(f"columns.{field}", f"spells '{spelling}', which [columns] "
+                             f"gives to {other} too")
+    return spellings
+
+
+def _reading(r: _Reader) -> Reading:
+    not_records = r.table("input.not_records")
+    unknown = set(not_records) - set(NOT_RECORD_KINDS)
+    if unknown:
+        raise r.fail("input.not_records", f"has unknown kinds {sorted(unknown)}; the kinds are "
+                     f"{', '.join(NOT_RECORD_KINDS)}")
+    return Reading(
+        households=_one_of(r, "input.households", HOUSEHOLD_MODES),
+        header_rows=int(r.number("input.header_rows", minimum=1)),
+        same_as_above=frozenset(fold(t) for t in r.texts("input.same_as_above")),
+        ignored_columns=frozenset(fold(t) for t in r.texts("input.ignored_columns")),
+        not_records=tuple((kind, tuple(fold(word) for word in r.texts(
+            f"input.not_records.{kind}", not_records.get(kind, []))))
+            for kind in NOT_RECORD_KINDS),
+        title_community=r.texts("input.title_community"),
+        title_grid=r.texts("input.title_grid"),
+        generic_sheets=tuple(fold(t) for t in r.texts("input.generic_sheet_names")),
+    )
 
 
 def _flag_spellings(r: _Reader) -> dict[str, str]:

@@ -45,10 +45,17 @@ from cardgen.config import Config, Sheet
 from cardgen.data.categorise import categorise_all
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Dataset, Household
-from cardgen.data.read import read_records
-from cardgen.data.select import Selection, select_households
+from cardgen.data.read import SheetChoice, read_records
+from cardgen.data.select import Selection, find_households, select_households
 from cardgen.data.validate import validate_records
-from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, UsageError
+from cardgen.errors import (
+    DataRefused,
+    InputError,
+    NothingSelected,
+    Problem,
+    Severity,
+    UsageError,
+)
 from cardgen.frame.render import (
     DocInfo,
     Frame,
@@ -105,9 +112,10 @@ class Loaded:
         return [p for p in self.dataset.errors if p.household_id in chosen]
 
 
-def load(source: Path, config: Config, today: dt.date, sheet_name: str | None = None,
-         cache: Cache | None = None) -> Loaded:
-    """Read, validate (characters no configured font has included) and categorise."""
+def load(source: Path, config: Config, today: dt.date,
+         sheet_name: SheetChoice | str | None = None, cache: Cache | None = None) -> Loaded:
+    """Read, validate (characters no configured font has included) and categorise;
+    `sheet_name`: the sheet of a workbook to read, or a `SheetChoice` of several."""
     records = read_records(source, config, sheet_name)
     dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)
@@ -245,8 +253,10 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
 
 def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
             emergency: bool = False, templates: Path | None = None,
-            options: PrintOptions | None = None, cache: Cache | None = None) -> Printed:
-    """A PNG of one household's card (its pages one under another), drawn in-process."""
+            options: PrintOptions | None = None, cache: Cache | None = None,
+            book: Path | None = None) -> Printed:
+    """A PNG of one household's card (its pages one under another), drawn in-process, with
+    the book's number (a household new since the book shows the number it would get)."""
     import pypdfium2
     from PIL import Image
 
@@ -255,9 +265,10 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                Selection(households=(household,)))
     check_printable(loaded, chosen, "preview")
+    numbering = open_book(loaded, book)
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     pdf = io.BytesIO()
-    cards_document(loaded, chosen, printing, emergency, pdf)
+    cards_document(loaded, chosen, printing, emergency, pdf, numbering.numbers)
     document = pypdfium2.PdfDocument(pdf.getvalue())
     try:
         images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
@@ -866,3 +877,56 @@ def book_options(book: GridBook | None) -> PrintOptions:
     if book is None:
         return PrintOptions()
     return PrintOptions(paper=book.paper or None, impose=book.impose or None)
+
+
+def validation_report(loaded: Loaded) -> dict[str, object]:
+    """What `validate --format json` prints (DOMAIN §6): counts and every problem."""
+    dataset = loaded.dataset
+    return {"ok": not dataset.errors, "households": len(dataset.households),
+            "members": sum(len(h.members) for h in dataset.households),
+            "problems": [p.as_dict() for p in dataset.problems]}
+
+
+def unreadable_report(error: InputError, source: str) -> dict[str, object]:
+    """The `validate --format json` object of a file that cannot be read at all."""
+    return {"ok": False, "households": 0, "members": 0, "problems": [
+        {"severity": "error", "code": error.code, "source": source, "sheet": None, "row": None,
+         "column": None, "field": None, "value": None, "message": str(error)}]}
+
+
+@dataclass(frozen=True)
+class Found:
+    """A household as a search lists it: what tells it apart, sensitive flags as their
+    category (重点人员), and whether it has errors (then it cannot be printed)."""
+
+    household_id: str
+    number: str
+    community: str
+    grid: str
+    address: str
+    head: str
+    colour: str
+    flags: tuple[str, ...]
+    errors: int
+
+
+def search(loaded: Loaded, query: str, limit: int,
+           numbers: Mapping[str, str] | None = None) -> tuple[list[Found], int]:
+    """The first `limit` households found by 户编号, name or address, and how many there are;
+    with the book numbers of `numbers` (`open_book(...).numbers`), else a first print's."""
+    numbers = numbers or loaded.numbers
+    found = find_households(loaded.dataset.households, query)
+    errors: dict[str | None, int] = {}
+    for problem in loaded.dataset.errors:
+        errors[problem.household_id] = errors.get(problem.household_id, 0) + 1
+    listed = []
+    for household in found[:limit]:
+        number = household.household_id
+        head = household.head
+        flags = (shown_flag(flag, loaded.config) for member in household.members
+                 for flag in member.flags)
+        listed.append(Found(number, numbers[number], household.community, household.grid,
+                            household.full_address, head.name if head else "",
+                            loaded.categories[number].key, tuple(dict.fromkeys(flags)),
+                            errors.get(number, 0)))
+    return listed, len(found)

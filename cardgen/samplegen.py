@@ -250,6 +250,103 @@ def _fixed_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
+# The office's words for the generator's values (the vocabulary of defaults.toml reads them)
+OFFICE_HOUSING = {"自住": "自有住房", "出租": "出租房", "空置": "空置房"}
+OFFICE_RESIDENCE = {"常住": "户籍人口", "流动": "流动人口", "外出": "户在人不在"}
+OFFICE_RELATION = {"子": "儿子", "女": "女儿"}
+OFFICE_FLAGS = {"低保": "低保户（A类）", "残疾": "残疾人（二级肢体）", "大病": "大病患者",
+                "特困": "特困供养人员", "三无": "三无人员", "社区矫正": "社区矫正人员(缓刑)",
+                "刑满释放": "刑满释放人员", "精神障碍": "严重精神障碍患者", "吸毒": "吸毒人员",
+                "空巢": "空巢老人", "独居": "独居老人", "留守儿童": "农村留守儿童",
+                "党员": "中共党员", "失业": "登记失业"}
+REGISTER_TITLE = "九原区沙河街道和平社区第一网格全员人口信息登记表"
+# the two-level header: (group or None, name); a name alone spans both header rows
+REGISTER_COLUMNS = (
+    (None, "户号"), (None, "住址"), (None, "房屋状况"), (None, "房主"), (None, "房主电话"),
+    ("家庭成员信息", "姓名"), ("家庭成员信息", "与户主关系"), ("家庭成员信息", "性别"),
+    ("家庭成员信息", "民族"), ("家庭成员信息", "出生年月"), ("家庭成员信息", "公民身份号码"),
+    (None, "联系电话"), (None, "人员类别"), (None, "特殊人群"), (None, "备注"))
+
+
+def _office_row(row: dict[str, str], number: int, first: bool) -> list[str | None]:
+    """One person's row of the office register (household cells on the family's first)."""
+    household = [str(number), f"{row['小区']}{row['楼栋']}号楼{row['单元']}单元{row['门牌号']}室",
+                 OFFICE_HOUSING[row["房屋状态"]], row["房主"], row["房主电话"]]
+    relation = row["与户主关系"]
+    if relation == "配偶":
+        relation = "妻子" if row["性别"] == "女" else "丈夫"
+    birth = row["出生日期"]
+    person = [row["姓名"], OFFICE_RELATION.get(relation, relation), row["性别"], row["民族"],
+              f"{birth[:4]}.{int(birth[5:7])}" if birth else "", row["身份证号"],
+              row["联系电话"], OFFICE_RESIDENCE.get(row["居住状态"], row["居住状态"]),
+              OFFICE_FLAGS.get(row["特殊情况"], row["特殊情况"]), row["备注"]]
+    if not row["姓名"]:
+        person = [""] * len(person)
+    return [v or None for v in (household if first else [""] * len(household)) + person]
+
+
+def write_office_register(rows: list[dict[str, str]], path: Path) -> None:
+    """A 全员人口信息登记表 as a community office keeps it in Excel: a merged title, a
+    填表单位 line naming the grid worker, a two-level header, 户号 住址 房屋状况 merged down
+    each family, a blank row between buildings, the office's words (自有住房, 户籍人口,
+    低保户（A类）, 出生年月 1950.3), then 合计 and 填表人 lines under the table."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "第一网格"
+    last = openpyxl.utils.get_column_letter(len(REGISTER_COLUMNS))
+    sheet.append([REGISTER_TITLE])
+    sheet.merge_cells(f"A1:{last}1")
+    line: list[str | None] = [None] * len(REGISTER_COLUMNS)
+    line[0], line[5] = "填表单位：和平社区居委会", f"网格员：{rows[0]['网格员']}"
+    line[8], line[12] = f"网格员电话：{rows[0]['网格员电话']}", "填表日期：2026年11月"
+    sheet.append(line)
+    sheet.append([group or name for group, name in REGISTER_COLUMNS])
+    sheet.append([name if group else None for group, name in REGISTER_COLUMNS])
+    for index, (group, _name) in enumerate(REGISTER_COLUMNS, 1):
+        letter = openpyxl.utils.get_column_letter(index)
+        if group is None:
+            sheet.merge_cells(f"{letter}3:{letter}4")
+    grouped = [i for i, (group, _n) in enumerate(REGISTER_COLUMNS, 1) if group]
+    sheet.merge_cells(start_row=3, start_column=grouped[0], end_row=3, end_column=grouped[-1])
+    families: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        families.setdefault(row["户编号"], []).append(row)
+    people = 0
+    building = None
+    last_row = 4  # counted here: openpyxl's max_row looks at every cell
+    for number, family in enumerate(families.values(), 1):
+        if building is not None and family[0]["楼栋"] != building:
+            sheet.append([])
+            last_row += 1
+        building = family[0]["楼栋"]
+        first = last_row + 1
+        for position, row in enumerate(family):
+            sheet.append(_office_row(row, number, position == 0))
+            people += bool(row["姓名"])
+        last_row += len(family)
+        if len(family) > 1:
+            for index in range(1, 6):
+                letter = openpyxl.utils.get_column_letter(index)
+                sheet.merge_cells(f"{letter}{first}:{letter}{last_row}")
+    sheet.append([])
+    sheet.append(["合计", None, f"{len(families)}户", None, None, f"{people}人"])
+    sheet.merge_cells(f"A{last_row + 2}:B{last_row + 2}")
+    sheet.append(["填表人：" + rows[0]["网格员"], None, None, None, None, "审核人：刘卫东"])
+    id_column = openpyxl.utils.get_column_letter(1 + [n for _g, n in REGISTER_COLUMNS]
+                                                 .index("公民身份号码"))
+    for cell in sheet[id_column]:
+        cell.number_format = "@"
+    book.properties.creator = "cardgen samples"
+    book.properties.created = dt.datetime(2026, 11, 1)
+    book.properties.modified = dt.datetime(2026, 11, 1)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(_fixed_times(buffer.getvalue()))
+
+
 def write_samples(folder: Path) -> list[Path]:
     rows = list(generate(60, seed=7, grids=2))
     folder.mkdir(parents=True, exist_ok=True)
@@ -259,7 +356,9 @@ def write_samples(folder: Path) -> list[Path]:
     gb_path.write_bytes(to_csv(rows[:40]).encode("gb18030"))
     xlsx_path = folder / "households.xlsx"
     write_xlsx(rows, xlsx_path)
-    return [csv_path, gb_path, xlsx_path]
+    register_path = folder / "office-register.xlsx"
+    write_office_register(list(generate(30, seed=11, grids=1)), register_path)
+    return [csv_path, gb_path, xlsx_path, register_path]
 
 
 if __name__ == "__main__":

@@ -49,6 +49,11 @@ def test_a_marginal_status_is_never_the_status(config: Config) -> None:
         assert reading.flag != "低保", written
 
 
+def test_a_marginal_word_never_lets_a_red_sub_type_print(config: Config) -> None:
+    for written in ("精神障碍监测对象", "刑满释放边缘人员", "吸毒临界"):
+        assert shown_flag(read_flag(written, config).flag, config) == "重点人员", written
+
+
 def test_an_unknown_flag_stays_as_written(config: Config) -> None:
     reading = read_flag("书法协会会员", config)
     assert (reading.flag, reading.known) == ("书法协会会员", False)

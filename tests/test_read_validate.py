@@ -273,7 +273,7 @@ def test_missing_and_old_excel_files_are_errors_not_tracebacks(tmp_path: Path,
     xls = tmp_path / "old.xls"
     xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
     result = run("validate", xls)
-    assert result.exit_code == 1 and "save it as .xlsx" in result.output
+    assert result.exit_code == 1 and "not a readable .xls workbook" in result.output
 
 
 def test_validate_explain_lists_each_colour_and_why(tmp_path: Path, run: Run) -> None:
@@ -446,13 +446,18 @@ def test_a_quoted_flags_cell_hides_red_sub_types_like_the_card(tmp_path: Path,
     [warning] = validate_json(run, path, "--config", config)[1]["problems"]
     assert warning["value"] == "自定义标签、社区矫正人员"
 
-def test_names_ids_and_phones_stay_masked(tmp_path: Path, run: Run) -> None:
+def test_names_ids_and_phones_stay_masked_notes_do_not(tmp_path: Path, run: Run) -> None:
+    """A note is shown as written (cut short), so the user can find it: it is no
+    identifier, and the card prints it."""
+    note = "腿脚不便，" * 70
     rows = [{**household_rows()[0], "姓名": "张秀英" + RARE, "联系电话": "138123",
-             "身份证号": WRONG_CHECK_ID}]
-    code, report = validate_json(run, write_csv(tmp_path / "masked.csv", rows))
+             "身份证号": WRONG_CHECK_ID, "备注": note + RARE}]
+    code, report = validate_json(run, write_csv(tmp_path / "masked.csv", rows,
+                                                header=[*HEADER, "备注"]))
     assert code == 1
     values = {p["field"]: p["value"] for p in report["problems"]}
-    assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X"}
+    assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X",
+                      "notes": note[:40] + "…"}
 
 
 # ---- numbers in JSON ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ import openpyxl
 from cardgen.config import load_config
 from cardgen.pipeline import load
 from cardgen.resources import SAMPLES
-from cardgen.samplegen import HEADERS, write_samples
+from cardgen.samplegen import HEADERS, generate, write_samples
 from tests.conftest import TODAY
 
 
@@ -54,3 +54,27 @@ def test_the_gb18030_sample_reads_like_the_utf8_one() -> None:
     assert not gb.problems
     assert [h.household_id for h in gb.households] == \
         [h.household_id for h in utf8[:len(gb.households)]]
+
+
+def test_the_office_register_sample_reads_like_the_households_it_was_made_from() -> None:
+    """samples/office-register.xlsx: a title naming community and grid, a 填表单位 line naming
+    the grid worker, a two-level header, 户号 住址 房屋状况 merged down each family, blank rows
+    between buildings, the office's words, 合计 and 填表人 lines: read into the households the
+    generator made, and nothing else."""
+    config = load_config()
+    loaded = load(SAMPLES / "office-register.xlsx", config, TODAY)
+    households = loaded.dataset.households
+    rows = list(generate(30, seed=11, grids=1))
+    assert [(p.code, p.row) for p in loaded.dataset.problems] == [("row.total", 96),
+                                                                  ("row.signature", 97)]
+    assert [m.id_number for h in households for m in h.members] == \
+        [r["身份证号"] for r in rows if r["身份证号"]]
+    people = [r for r in rows if r["姓名"]]
+    assert [(m.name, m.residence, m.flags) for h in households for m in h.members] == \
+        [(r["姓名"], r["居住状态"], (r["特殊情况"],) if r["特殊情况"] else ()) for r in people]
+    assert {(h.community, h.grid, h.grid_worker, h.grid_worker_phone) for h in households} == \
+        {("和平社区", "第一网格", "赵丽娜", "13947210001")}
+    by_id = {r["户编号"]: r for r in rows}
+    made = list(by_id.values())
+    assert [(h.housing, h.owner) for h in households] == [(r["房屋状态"], r["房主"]) for r in made]
+    assert {c.key for c in loaded.categories.values()} == set(config.palette)

@@ -8,6 +8,7 @@ that cardgen speaks the user's language (Simplified Chinese unless English is as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import json
 import os
@@ -17,13 +18,16 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from cardgen import __version__
 from cardgen.errors import CardgenError, DataRefused, Problem, Severity
 from cardgen.i18n import N_, _, language_from, ngettext, set_language
+
+if TYPE_CHECKING:
+    from cardgen.data.read import SheetChoice
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
@@ -136,14 +140,35 @@ lang_option = option("--lang", type=click.Choice(["zh", "en"]), is_eager=True,
 cache_option = option("--no-cache", is_flag=True,
                       help=N_("Draw everything again, without reading or writing the cache."))
 source_argument = argument("source", metavar=N_("INPUT"), type=click.Path(path_type=Path))
+
+
+def _sheets(function: F) -> F:
+    """--sheet-name (repeatable) and --all-sheets reach the command as one `sheet_name`:
+    the sheets to read, a SheetChoice."""
+    @functools.wraps(function)
+    def command(*args: Any, sheet_name: tuple[str, ...] = (), all_sheets: bool = False,
+                **kwargs: Any) -> Any:
+        from cardgen.data.read import SheetChoice
+
+        return function(*args, sheet_name=SheetChoice(tuple(sheet_name), all_sheets),
+                        **kwargs)
+    return cast(F, command)
+
+
 input_options = _stack(
     option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
            help=N_("TOML file of settings over the defaults (see `cardgen init`).")),
     option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
            metavar=N_("YYYY-MM-DD"),
            help=N_("Reference date for ages and the printed date (default: today).")),
-    option("--sheet-name", help=N_("Worksheet of an .xlsx input (default: the first).")),
+    option("--sheet-name", multiple=True, metavar=N_("NAME"),
+           help=N_("Sheet of a workbook (.xlsx, .xls, .ods) to read; repeat for more "
+                   "(default: the first sheet that holds records).")),
+    option("--all-sheets", is_flag=True,
+           help=N_("Read every sheet of a workbook that holds records; a sheet's name is the "
+                   "grid of a table with no 网格 column.")),
     lang_option,
+    _sheets,
 )
 common_options = _stack(
     input_options,
@@ -274,7 +299,8 @@ def _echo_errors_elsewhere(count: int, source: Path) -> None:
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
-          sheet_name: str | None, use_cache: bool = True, templates: Path | None = None) -> Any:
+          sheet_name: SheetChoice | str | None, use_cache: bool = True,
+          templates: Path | None = None) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
     from cardgen.cache import Cache, scope
     from cardgen.config import load_config
@@ -307,29 +333,25 @@ def cli(debug: bool) -> None:
 @option("--explain", is_flag=True, help=N_("List every household's colour and why."))
 @input_options
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
-             sheet_name: str | None, date: dt.datetime | None) -> None:
+             sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
         from cardgen.errors import InputError
+        from cardgen.pipeline import unreadable_report, validation_report
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
         except InputError as exc:
             if output_format != "json":
                 raise
-            click.echo(json.dumps({"ok": False, "households": 0, "members": 0, "problems": [
-                {"severity": "error", "code": exc.code, "source": str(source), "sheet": None,
-                 "row": None, "column": None, "field": None, "value": None,
-                 "message": str(exc)}]}, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(unreadable_report(exc, str(source)), ensure_ascii=False,
+                                  indent=2))
             return 1
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
         if output_format == "json":
-            click.echo(json.dumps({
-                "ok": ok, "households": len(dataset.households), "members": members,
-                "problems": [p.as_dict() for p in dataset.problems],
-            }, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(validation_report(loaded), ensure_ascii=False, indent=2))
             return 0 if ok else 1
         _echo_problems(dataset.problems, err=False)
         if explain:
@@ -360,7 +382,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
             flags: tuple[str, ...], grids: tuple[str, ...], emergency: bool, book: Path | None,
             no_cache: bool, paper: str | None, bleed: float, marks: bool, impose: str | None,
             pdf_variant: str | None, config_path: Path | None, templates: Path | None,
-            date: dt.datetime | None, sheet_name: str | None) -> None:
+            date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
@@ -434,7 +456,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            renumber: bool, force: bool, jobs: int | None, quiet: bool, no_cache: bool,
            paper: str | None, bleed: float, marks: bool, impose: str | None,
            pdf_variant: str | None, config_path: Path | None, templates: Path | None,
-           date: dt.datetime | None, sheet_name: str | None) -> None:
+           date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
@@ -442,6 +464,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
+        _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         try:
             run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
@@ -492,7 +515,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
 def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
              flags: tuple[str, ...], grids: tuple[str, ...], sheet: str | None, skip: int,
              book: Path | None, no_cache: bool, config_path: Path | None,
-             date: dt.datetime | None, sheet_name: str | None) -> None:
+             date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.config import load_sheet_file
         from cardgen.data.select import make_selection
@@ -540,12 +563,12 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, output_format: str, force: bool, no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
-           sheet_name: str | None) -> None:
+           sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.pipeline import update as update_book
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
                           force)
@@ -610,22 +633,53 @@ def _echo_books(books: list[Any]) -> None:
 @option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
         help=N_("Resolution of the picture, in dots per inch."))
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
+@book_option
 @cache_option
 @option("--paper", metavar=N_("SIZE"), help=N_("A4 (default), A5 or a size from the config."))
 @common_options
 def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
-            no_cache: bool, paper: str | None, config_path: Path | None,
-            templates: Path | None, date: dt.datetime | None, sheet_name: str | None) -> None:
+            book: Path | None, no_cache: bool, paper: str | None, config_path: Path | None,
+            templates: Path | None, date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
-                             PrintOptions(paper=paper), loaded.cache)
+                             PrintOptions(paper=paper), loaded.cache, book)
         _echo_warnings(shown.warnings)
         click.echo(_("wrote {path}: {pages} page(s) at {dpi} dpi").format(
             path=out, pages=shown.pages, dpi=dpi), err=True)
+        return 0
+    _run(action)
+
+
+@cli.command(help=N_("The card desk in a browser: search, preview and print the cards of "
+                     "REGISTER files or folders (read again when they change)."))
+@argument("registers", metavar=N_("REGISTER..."), nargs=-1, required=True,
+          type=click.Path(path_type=Path, exists=True))
+@option("--host", default="127.0.0.1", show_default=True,
+        help=N_("Address to listen on; other than this computer's needs --token-file."))
+@option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+        help=N_("Port to listen on (0: any free port)."))
+@option("--book", type=click.Path(path_type=Path, file_okay=False, exists=True),
+        help=N_("The book of record (a ledger folder) whose numbers reprints carry."))
+@option("--token-file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        help=N_("File holding the access token every request must carry."))
+@common_options
+def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
+          token_file: Path | None, config_path: Path | None, templates: Path | None,
+          date: dt.datetime | None, sheet_name: SheetChoice) -> None:
+    def action() -> int:
+        from cardgen.config import load_config
+        from cardgen.web.serve import serve as serve_desk
+
+        try:
+            serve_desk(list(registers), host, port, load_config(config_path), templates,
+                       date.date() if date else None, sheet_name, book, token_file,
+                       click.echo)
+        except (KeyboardInterrupt, Terminated):
+            _say(_("stopped"))  # the usual end of a server: exit 0
         return 0
     _run(action)
 

@@ -12,6 +12,7 @@ from cardgen.data.model import Category, Household
 from cardgen.data.select import Selection
 from cardgen.errors import UsageError
 from cardgen.frame.render import PrintOptions
+from cardgen.i18n import _
 from cardgen.pipeline import ledger, load, preview, reprint, stickers
 
 
@@ -30,7 +31,7 @@ def showcase(households: list[Household], categories: dict[str, Category]) -> tu
 
 def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
     if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} is not a folder")
+        raise UsageError(_("{path} is not a folder").format(path=out), code="output.is_file")
     out.mkdir(parents=True, exist_ok=True)
     config = load_config()
     loaded = load(resources.SAMPLES / "households.xlsx", config, today)
@@ -41,19 +42,29 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
     cache = Cache.open(max_mb=config.cache_max_mb, scope=scope(config))
     written = []
     done = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
-    written.append((done.path, f"{done.households} sample cards, tab on the right"))
+    written.append((done.path, _("{count} sample cards, tab on the right").format(
+        count=done.households)))
     done = reprint(loaded, Selection(colours=("red", "orange")), out / "emergency.pdf",
                    emergency=True, cache=cache)
-    written.append((done.path, f"{done.households} red and orange cards, tab on top"))
+    written.append((done.path, _("{count} red and orange cards, tab on top").format(
+        count=done.households)))
     run = ledger(loaded, Selection(grids=(first_grid,)), out / "ledger", cache=cache)
-    written.append((run.files[0], f"the bound book of {first_grid}: cover, index, "
-                                  f"{run.cards} cards; manifest.json beside it"))
+    written.append((run.files[0], _("the bound book of {grid}: cover, index, {count} cards; "
+                                    "manifest.json beside it").format(grid=first_grid,
+                                                                      count=run.cards)))
     done = stickers(loaded, Selection(grids=(first_grid,)), out / "stickers.pdf",
                     config.sheets[config.default_sheet], cache=cache)
-    written.append((done.path, f"tab labels and flag stickers, {done.pages} A4 label sheets"))
+    written.append((done.path, _("tab labels and flag stickers, {count} A4 label "
+                                 "sheets").format(count=done.pages)))
     done = reprint(loaded, Selection(households=picks), out / "a5-2up.pdf",
                    options=PrintOptions(impose="a4-2up"), cache=cache)
-    written.append((done.path, f"the same cards in A5, two to an A4 sheet ({done.pages})"))
+    written.append((done.path, _("the same cards in A5, two to an A4 sheet ({count})").format(
+        count=done.pages)))
     done = preview(loaded, largest, out / "preview.png", dpi=90, cache=cache)
-    written.append((done.path, "the largest household's card as a picture"))
+    written.append((done.path, _("the largest household's card as a picture")))
+    register = load(resources.SAMPLES / "office-register.xlsx", config, today)
+    run = ledger(register, Selection(), out / "register", cache=cache)
+    written.append((run.files[0], _("a 全员人口信息登记表 as an office keeps it (a title, a "
+                                    "two-level header, merged cells, a 合计 row), read into a "
+                                    "bound book of {count} cards").format(count=run.cards)))
     return written

@@ -9,6 +9,9 @@ from cardgen.data import vocabulary
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Household, Member
 from cardgen.errors import Problem, Severity
+from cardgen.i18n import N_, _
+
+COLOUR_WORDS = (N_("red"), N_("orange"), N_("yellow"), N_("blue"), N_("green"))  # for _(key)
 
 
 def categorise(household: Household, config: Config, today: dt.date) -> Category:
@@ -37,11 +40,12 @@ def categorise_all(households: list[Household], config: Config,
             if ruled != category.key:
                 problems.append(Problem(
                     Severity.WARNING, household.source, household.first_row or None, None,
-                    "colour", category.key,
-                    f"household {household.household_id} is printed {category.key} as the "
-                    f"data says, but the rules would make it {ruled} "
-                    f"({explain(ruled, reasons)}); check the 户卡颜色 column",
-                    household.household_id))
+                    "colour", category.key, _(
+                        "household {household} is printed {colour} as the data says, but the "
+                        "rules would make it {ruled} ({why}); check the 户卡颜色 column").format(
+                        household=household.household_id,
+                        colour=_(category.key), ruled=_(ruled), why=explain(ruled, reasons)),
+                    household.household_id, "colour.overrides_rules"))
     return categories, problems
 
 

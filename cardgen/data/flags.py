@@ -8,7 +8,8 @@ with statuses that only sound alike (低保边缘户 is not 低保). Every spell
 1. the whole text, then the text without its bracketed qualifier, is a known spelling;
 2. a known spelling followed by a grade or class only (残疾人二级, 低保A类);
 3. a text that no spelling names is read by the words in it ([[flags.by_words]]), unless it
-   holds a word that marks a neighbouring status ([flags] marginal: 边缘 …);
+   holds a word that marks a neighbouring status ([flags] marginal: 边缘 …) — but words that
+   read like a sensitive flag count whatever else it says (精神障碍监测 prints as 重点人员);
 4. anything else is an unknown flag, printed as written with a warning.
 
 Sensitive flags (the red sub-types and the 重点青少年 groups) never print as written: they
@@ -85,10 +86,13 @@ def read_flag(written: str, config: Config) -> FlagReading:
     graded = _graded(base, spellings)
     if graded is not None:
         return FlagReading(written, graded, True, "graded")
-    if not any(word in text for word in config.flag_marginal):
-        for flag, words in config.flag_by_words:
-            if any(word in text for word in words):
-                return FlagReading(written, flag, True, "words")
+    marginal = any(word in text for word in config.flag_marginal)
+    for flag, words in config.flag_by_words:
+        if marginal and shown_flag(flag, config) not in (config.red_category,
+                                                         config.care_category):
+            continue  # 低保边缘户 is not 低保; privacy comes first all the same
+        if any(word in text for word in words):
+            return FlagReading(written, flag, True, "words")
     return FlagReading(written, written.strip(), False, "unknown")
 
 
@@ -116,6 +120,11 @@ def shown_flag(flag: str, config: Config) -> str:
 def printed_as(reading: FlagReading, config: Config) -> str:
     """How a written flag prints: its (shown) flag when known, else as written."""
     return shown_flag(reading.flag, config) if reading.known else reading.flag
+
+
+def shown_flags(config: Config) -> str:
+    """The known flags as messages list them: each sensitive one as its category."""
+    return "、".join(dict.fromkeys(shown_flag(flag, config) for flag in config.known_flags))
 
 
 def hidden(reading: FlagReading, config: Config) -> bool:

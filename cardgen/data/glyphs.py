@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from cardgen.data.model import Household, Member
 from cardgen.errors import Problem, Severity
+from cardgen.i18n import _
 
 # Shown as a code point alone: marks, spaces and controls do not show well between quotes.
 _NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
@@ -14,9 +15,7 @@ _HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker", "grid_w
                      "owner", "owner_phone")
 _ADDRESS_PARTS = ("estate", "building", "unit", "room")
 _MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
-HINT = ("no configured font has it; add a font that has it (for example one from Debian's "
-        "fonts-hanazono or fonts-babelstone-han) to [fonts] fallback in the config, or "
-        "correct the character")
+CODE = "glyph.missing"
 
 
 def uncovered(text: str, fonts: Sequence[frozenset[int]]) -> list[str]:
@@ -57,7 +56,10 @@ def member_texts(member: Member) -> list[tuple[str, str]]:
 
 def message(household_id: str, field: str, char: str) -> str:
     """``household H001: name has '𪚥' (U+2A6A5); no configured font has it; …``"""
-    return f"household {household_id}: {field} has {describe(char)}; {HINT}"
+    return _("household {household}: {field} has {char}; no configured font has it; add a "
+             "font that has it (for example one from Debian's fonts-hanazono or "
+             "fonts-babelstone-han) to [fonts] fallback in the config, or correct the "
+             "character").format(household=household_id, field=field, char=describe(char))
 
 
 def missing_glyphs(households: Iterable[Household],
@@ -73,11 +75,11 @@ def missing_glyphs(households: Iterable[Household],
             for char in uncovered(text, fonts):
                 problems.append(Problem(Severity.ERROR, household.source,
                                         household.first_row or None, None, field, None,
-                                        message(hid, field, char), hid))
+                                        message(hid, field, char), hid, CODE))
         for member in household.members:
             for field, text in member_texts(member):
                 for char in uncovered(text, fonts):
                     problems.append(Problem(Severity.ERROR, household.source,
                                             member.row or None, None, field, None,
-                                            message(hid, field, char), hid))
+                                            message(hid, field, char), hid, CODE))
     return problems

@@ -7,6 +7,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from cardgen.i18n import _
+
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 11
@@ -23,13 +25,19 @@ class IdNumber:
 
 
 class IdNumberError(ValueError):
-    """The number is not a valid ID number; the message says why and what would fix it."""
+    """The number is not a valid ID number; the message says why and what would fix it,
+    `code` names the kind (id.length, id.characters, id.check_digit, id.birth_date)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def normalise_id(text: str) -> str:
-    """Full-width digits and letters to ASCII, spaces removed, x upper-cased."""
+    """Full-width digits and letters to ASCII, spaces removed, x upper-cased, and the quote
+    an export puts in front to keep the digits text ('360426…) dropped."""
     folded = unicodedata.normalize("NFKC", text)
-    return "".join(folded.split()).upper()
+    return "".join(folded.split()).upper().lstrip("'`")
 
 
 def check_digit(first17: str) -> str:
@@ -41,19 +49,21 @@ def parse_id(text: str, today: dt.date) -> IdNumber:
     number = normalise_id(text)
     if len(number) == 15:
         if not _ASCII_DIGITS.fullmatch(number):
-            raise IdNumberError("a 15-digit ID number must be all digits")
+            raise IdNumberError(_("a 15-digit ID number must be all digits"), "id.characters")
         birth = _birth_date("19" + number[6:12], today)
         return IdNumber(number, birth, _sex(number[14]), legacy=True)
     if len(number) != 18:
-        raise IdNumberError(f"has {len(number)} characters; an ID number has 18 "
-                            "(or 15 for an old one)")
+        raise IdNumberError(_("has {count} characters; an ID number has 18 (or 15 for an old "
+                              "one)").format(count=len(number)), "id.length")
     if not _ASCII_DIGITS.fullmatch(number[:17]) or number[17] not in "0123456789X":
-        raise IdNumberError("an ID number is 17 digits and a last digit or X")
+        raise IdNumberError(_("an ID number is 17 digits and a last digit or X"),
+                            "id.characters")
     birth = _birth_date(number[6:14], today)
     expected = check_digit(number[:17])
     if number[17] != expected:
-        raise IdNumberError("the check digit (last character) does not match the other 17; "
-                            "one digit was probably mistyped: compare with the ID card")
+        raise IdNumberError(_("the check digit (last character) does not match the other 17; "
+                              "one digit was probably mistyped: compare with the ID card"),
+                            "id.check_digit")
     return IdNumber(number, birth, _sex(number[16]), legacy=False)
 
 
@@ -61,11 +71,12 @@ def _birth_date(digits: str, today: dt.date) -> dt.date:
     try:
         born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise IdNumberError(f"holds an impossible birth date ({digits[:4]}-{digits[4:6]}-"
-                            f"{digits[6:8]}); compare with the ID card") from None
+        raise IdNumberError(_("holds an impossible birth date ({date}); compare with the ID "
+                              "card").format(date=f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"),
+                            "id.birth_date") from None
     if born > today or born.year < 1870:
-        raise IdNumberError(f"holds a birth date that cannot be right ({born.isoformat()}); "
-                            "compare with the ID card")
+        raise IdNumberError(_("holds a birth date that cannot be right ({date}); compare with "
+                              "the ID card").format(date=born.isoformat()), "id.birth_date")
     return born
 
 

@@ -12,7 +12,7 @@ from cardgen.errors import Problem, Severity, cell_place
 class Row:
     """One input row: canonical field name -> the text in it, and where it came from.
 
-    `row` is the 1-based row a spreadsheet shows (header = 1); JSON input has no rows and
+    `row` is the 1-based row a spreadsheet shows; JSON input has no rows and
     names its place with `path` instead (e.g. ``[3].members[1]``). `columns` (field -> the
     header as written) is shared by the rows of a file; `raws` keeps a reader's own value
     where it was not text (xlsx numbers and dates, JSON numbers with a fraction or exponent:
@@ -27,6 +27,8 @@ class Row:
     raws: dict[str, object] | None = None
     sheet: str | None = None  # a workbook's sheet; None for CSV and JSON
     letters: dict[str, str] | None = None  # field -> column letter (shared like `columns`)
+    hidden: frozenset[str] = frozenset()  # fields whose column is hidden (shared)
+    hidden_row: bool = False
 
     def text(self, name: str) -> str:
         return self.values.get(name, "")
@@ -44,7 +46,8 @@ class Row:
             return (self.columns.get(name) if name and name in self.values else None) \
                 or self.path
         letter = self.letters.get(name) if name and self.letters else None
-        return cell_place(self.sheet, letter, self.row, self.columns.get(name) if name else None)
+        return cell_place(self.sheet, letter, self.row, self.columns.get(name) if name else None,
+                          self.hidden_row, letter is not None and name in self.hidden)
 
 
 @dataclass(slots=True)

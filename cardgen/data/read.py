@@ -1,23 +1,30 @@
-"""Read stage: CSV, XLSX or JSON household records into rows of cells that remember their place."""
+"""Read stage: a register — CSV, .xlsx, .xls, .ods, an HTML table saved as .xls, or JSON —
+into rows of cells that remember their place (file, sheet, cell).
+
+The format is told by content, not by name. Spreadsheets are read as a person reads them
+(cardgen/data/table.py): the header found, merged cells filled, rows that are no records
+skipped with a note. A workbook gives its first sheet holding records, the sheets named, or
+every sheet (`SheetChoice`).
+"""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
-import re
-import sys
-import unicodedata
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from cardgen.config import Config
+from cardgen.data.cells import cell_text, clean_text, shared
 from cardgen.data.model import Row
-from cardgen.errors import InputError, Problem, Severity, UsageError, cell_place, column_letter
+from cardgen.data.table import Table, read_table
+from cardgen.data.workbook import Sheet, Workbook, html_sheet, open_workbook
+from cardgen.errors import InputError, Problem, Severity, UsageError, cell_place
+from cardgen.i18n import _
+from cardgen.text import fold
 
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
@@ -28,34 +35,8 @@ PERSON_FIELDS = (
     "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "residence",
     "flags", "notes",
 )
-_SPACES = " \t\r\n\u3000\ufeff\xa0"
-_SPACE_RUNS = re.compile(" {2,}")
-
-
-def clean_text(text: str) -> str:
-    """Text as one line of what can be drawn: every run of spaces, tabs, line breaks (Excel's
-    Alt+Enter, U+2028/U+2029) and other control characters becomes one space, invisible
-    format characters (U+200B, U+FEFF, bidi controls …) are dropped, and the ends trimmed.
-    A lone surrogate (only a JSON escape makes one) becomes U+FFFD: no font draws it, and
-    it could not even be written out in a message."""
-    if text.isprintable():  # the usual case: no control, format or separator but " "
-        if "  " in text:
-            text = _SPACE_RUNS.sub(" ", text)
-        return text.strip(" ")
-    kept: list[str] = []
-    space = False
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cf":
-            continue
-        if category == "Cc" or char.isspace():
-            space = bool(kept)
-            continue
-        if space:
-            kept.append(" ")
-            space = False
-        kept.append("\ufffd" if category == "Cs" else char)
-    return "".join(kept)
+_BLANK = " \t\r\n\u3000\xa0"
+WORKBOOKS = ("xlsx", "xls", "ods")
 
 
 @dataclass
@@ -67,51 +48,99 @@ class Records:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_records(path: Path, config: Config, sheet_name: str | None = None) -> Records:
+@dataclass(frozen=True)
+class SheetChoice:
+    """Which sheets of a workbook are read: those `names`d (--sheet-name, repeatable), or
+    `every` one that holds records (--all-sheets); else the first that holds records."""
+
+    names: tuple[str, ...] = ()
+    every: bool = False
+
+    @classmethod
+    def of(cls, value: SheetChoice | str | Sequence[str] | None) -> SheetChoice:
+        if isinstance(value, SheetChoice):
+            return value
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            return cls((value,))
+        return cls(tuple(value))
+
+    @property
+    def several(self) -> bool:
+        """More than one sheet may be read: each sheet's name may then stand for its grid."""
+        return self.every or len(set(self.names)) > 1
+
+
+def read_records(path: Path, config: Config,
+                 sheets: SheetChoice | str | Sequence[str] | None = None) -> Records:
     """Read one input file, telling its format from its content rather than its name."""
     source = str(path)
+    choice = SheetChoice.of(sheets)
     limits = config.limits
     try:
         size = path.stat().st_size
         if path.is_dir():
             raise IsADirectoryError
         if size > limits.file_mb * 2**20:
-            raise InputError(f"{source}: the file is {size / 2**20:.0f} MB; the limit is "
-                             f"{limits.file_mb} MB ([limits] file_mb): split it, by grid "
-                             "for example")
+            raise InputError(_("{source}: the file is {size} MB; the limit is {limit} MB "
+                               "([limits] file_mb): split it, by grid for example").format(
+                source=source, size=round(size / 2**20), limit=limits.file_mb),
+                code="input.too_big")
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
+        raise InputError(_("{source}: no such file").format(source=source),
+                         code="input.missing") from None
     except IsADirectoryError:
-        raise InputError(f"{source}: is a folder, not a file of household records") from None
+        raise InputError(_("{source}: is a folder, not a file of household records").format(
+            source=source), code="input.folder") from None
     except OSError as exc:
-        raise InputError(f"{source}: cannot read the file ({exc.strerror})") from None
+        raise InputError(_("{source}: cannot read the file ({error})").format(
+            source=source, error=exc.strerror), code="input.unreadable") from None
     if not data.strip():
-        raise InputError(f"{source}: the file is empty; it should hold a header row "
-                         "(户编号, 姓名, 身份证号 …) and one row per person")
+        raise InputError(_("{source}: the file is empty; it should hold a header row (户编号, "
+                           "姓名, 身份证号 …) and one row per person").format(source=source),
+                         code="input.empty")
 
     kind = sniff_format(data)
-    if kind == "xls":
-        raise InputError(f"{source}: an old Excel .xls workbook; save it as .xlsx "
-                         "(Excel: 另存为 → Excel 工作簿) or as CSV and try again")
-    if kind == "xlsx":
-        table, problems = _xlsx_table(data, source, sheet_name, limits.xlsx_unpacked_mb)
-        return _records_from_table(table, source, config, problems)
-    if sheet_name is not None:
-        raise UsageError(f"--sheet-name applies to .xlsx workbooks; {source} is {kind}")
+    if kind in WORKBOOKS:
+        workbook = open_workbook(data, kind, source, limits.xlsx_unpacked_mb)
+        return _records_from_workbook(workbook, source, config, choice)
+    if choice.names:
+        raise UsageError(_("--sheet-name applies to workbooks (.xlsx, .xls, .ods); {source} "
+                           "has no sheets").format(source=source), code="usage.sheet_name")
+    if kind == "spreadsheet-xml":
+        raise InputError(_("{source}: an Excel 2003 XML spreadsheet; open it in Excel or WPS "
+                           "and save it as .xlsx (另存为 → Excel 工作簿)").format(source=source),
+                         code="input.xml_spreadsheet")
     if kind == "json":
         return _records_from_json(data, source, config)
-    return _records_from_table(_csv_table(data, source), source, config, [])
+    text = decode_text(data, source)
+    sheet = html_sheet(text) if kind == "html" else _csv_sheet(text, source)
+    records = Records(source)
+    _add_table(records, read_table(sheet, source, config), sheet, source, config)
+    return records
 
 
 def sniff_format(data: bytes) -> str:
+    """xlsx, ods, xls, html, spreadsheet-xml, json or csv, from the first bytes."""
     if data[:4] == b"PK\x03\x04":
-        return "xlsx"
+        return "ods" if data[30:38] == b"mimetype" and \
+            b"opendocument.spreadsheet" in data[38:100] else "xlsx"
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
-    head = data[:64].lstrip(b"\xef\xbb\xbf" + _SPACES.encode("ascii", "ignore"))
+    head = data[:4096]
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            head = head[2:].decode(encoding, "ignore").encode("utf-8")
+    head = head.lstrip(b"\xef\xbb\xbf" + _BLANK.encode("ascii", "ignore")).lower()
     if head[:1] in (b"[", b"{"):
         return "json"
+    if head[:1] == b"<":
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in head and b"<workbook" in head:
+            return "spreadsheet-xml"
+        if b"<table" in data.lower() or b"<html" in head:
+            return "html"
     return "csv"
 
 
@@ -131,11 +160,13 @@ def decode_text(data: bytes, source: str) -> str:
                 _check_mixed(data, exc, source)
             continue
         if "\x00" in text:
-            raise InputError(f"{source}: the file holds NUL bytes, so it is not a text file; "
-                             "open it in Excel or WPS and save it as .xlsx or CSV UTF-8")
+            raise InputError(_("{source}: the file holds NUL bytes, so it is not a text file; "
+                               "open it in Excel or WPS and save it as .xlsx or CSV UTF-8").format(
+                source=source), code="input.binary")
         return text
-    raise InputError(f"{source}: the text is neither UTF-8 nor GB18030/GBK; save it again as "
-                     "CSV UTF-8 (Excel: 另存为 → CSV UTF-8) or as .xlsx")
+    raise InputError(_("{source}: the text is neither UTF-8 nor GB18030/GBK; save it again as "
+                       "CSV UTF-8 (Excel: 另存为 → CSV UTF-8) or as .xlsx").format(source=source),
+                     code="input.encoding")
 
 
 def _check_mixed(data: bytes, error: UnicodeDecodeError, source: str) -> None:
@@ -144,190 +175,154 @@ def _check_mixed(data: bytes, error: UnicodeDecodeError, source: str) -> None:
     if before.count(b"\n") == 0 or not any(byte >= 0x80 for byte in before):
         return  # nothing UTF-8 before the first bad byte: a whole GB18030 file, say
     line = before.count(b"\n") + 1
-    raise InputError(f"{source}: line {line} is not UTF-8 like the lines before it (GBK text "
-                     "pasted into a UTF-8 file?); save the whole file again in one encoding, "
-                     "CSV UTF-8 or .xlsx")
+    raise InputError(_("{source}: line {line} is not UTF-8 like the lines before it (GBK text "
+                       "pasted into a UTF-8 file?); save the whole file again in one "
+                       "encoding, CSV UTF-8 or .xlsx").format(source=source, line=line),
+                     code="input.mixed_encoding")
 
 
-def _csv_table(data: bytes, source: str) -> Iterator[tuple[int, list[Any]]]:
-    """Rows as they are read (a whole table of strings in memory is not needed)."""
-    text = decode_text(data, source)
+def _csv_sheet(text: str, source: str) -> Sheet:
+    """The CSV (or tab-separated text) as one sheet, its rows read as they are needed."""
     sample = text[:16384]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
     csv.field_size_limit(max(131072, len(text)))  # long cells are read, then limited
-    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
-    try:
-        yield from enumerate(reader, 1)
-    except csv.Error as exc:  # an unclosed quote, above all
-        raise InputError(f"{source}: not a readable CSV file at line {reader.line_num} "
-                         f"({exc}); a quote (\") may be missing its pair") from None
 
-
-def _xlsx_table(data: bytes, source: str, sheet_name: str | None,
-                unpacked_mb: int) -> tuple[Iterator[tuple[int, list[Any]]], list[Problem]]:
-    import openpyxl  # imported here: only xlsx input pays for it
-
-    unreadable = (f"{source}: not a readable .xlsx workbook; open it in Excel or WPS and "
-                  "save it again as .xlsx")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise InputError(f"{unreadable} (a damaged or cut-off file)") from None
-    if "xl/workbook.xml" not in names:
-        raise InputError(f"{source}: a ZIP archive but not an Excel workbook (no "
-                         "xl/workbook.xml); export the sheet as .xlsx or CSV") from None
-    if unpacked > unpacked_mb * 2**20:
-        raise InputError(f"{source}: the workbook unpacks to {unpacked / 2**20:.0f} MB; the "
-                         f"limit is {unpacked_mb} MB ([limits] xlsx_unpacked_mb)")
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a third-party parser of untrusted bytes: any failure means unreadable
-        raise InputError(unreadable) from None
-    try:
-        if sheet_name is None:
-            sheet = book.worksheets[0]
-        elif sheet_name in book.sheetnames:
-            sheet = book[sheet_name]
-        else:
-            raise UsageError(f"{source}: no sheet named {sheet_name!r}; the sheets are "
-                             + ", ".join(repr(name) for name in book.sheetnames))
-    except BaseException:
-        book.close()
-        raise
-
-    def rows() -> Iterator[tuple[int, list[Any]]]:
+    def rows() -> Iterator[list[Any]]:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
-                yield number, list(values)
-        except Exception:  # damaged sheet XML inside a valid archive
-            raise InputError(unreadable) from None
-        finally:
-            book.close()
+            yield from reader
+        except csv.Error as exc:  # an unclosed quote, above all
+            raise InputError(_("{source}: not a readable CSV file at line {line} ({error}); a "
+                               "quote (\") may be missing its pair").format(
+                source=source, line=reader.line_num, error=exc), code="input.csv") from None
 
-    return rows(), []
-
-
-SHARED_UP_TO = 32  # characters: community, grid, estate, relation, sex … repeat on every row
+    return Sheet(None, rows)
 
 
-def shared(text: str) -> str:
-    """One string object for every cell with this short text (a 20,000-household district
-    repeats its community, grid and estate names on every row: 30 MB of copies)."""
-    return sys.intern(text) if len(text) <= SHARED_UP_TO else text
+# ---- workbooks: which sheets ---------------------------------------------------------------
+
+def _add_table(records: Records, table: Table, sheet: Sheet, source: str, config: Config,
+               named: bool = True) -> bool:
+    """The table's rows and notes into `records`; a sheet holding no table is an error when
+    it was asked for (`named`), else a note. True when it held a table."""
+    if table.found:
+        records.rows.extend(table.rows)
+        records.problems.extend(table.problems)
+        return True
+    where = cell_place(sheet.name, None, None, None)
+    if named:
+        records.problems.append(Problem(
+            Severity.ERROR, source, None, None, None, None, _(
+                "found no header row in the first {count} filled rows: no row names the "
+                "columns cardgen reads (户编号 or 姓名 with others such as 身份证号, 住址); "
+                "check that this is the register, or rename the headers (the [columns] "
+                "table of the config lists the names cardgen knows)").format(
+                count=config.reading.header_rows), code="header.not_found", sheet=sheet.name,
+            where=where))
+    else:
+        records.problems.append(Problem(
+            Severity.WARNING, source, None, None, None, None, _(
+                "holds no table of people (no header with 户编号 or 姓名); the sheet is "
+                "skipped"), code="sheet.no_table", sheet=sheet.name, where=where))
+    return False
 
 
-def cell_text(value: Any) -> str:
-    """A spreadsheet value as the text a person sees in it."""
-    if type(value) is str:
-        return clean_text(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return clean_text(str(value))
+def _records_from_workbook(workbook: Workbook, source: str, config: Config,
+                           choice: SheetChoice) -> Records:
+    records = Records(source)
+    several = choice.several
 
+    def read(name: str, named: bool) -> bool:
+        sheet = workbook.sheet(name)
+        table = read_table(sheet, source, config, several, len(records.rows))
+        return _add_table(records, table, sheet, source, config, named)
 
-def normalise_header(header: Any) -> str:
-    return cell_text(header).strip(_SPACES).lower()
+    if choice.names:
+        missing = [name for name in choice.names if name not in workbook.names]
+        if missing:
+            raise UsageError(_("{source}: no sheet named {names}; the sheets are {sheets}").format(
+                source=source, names="、".join(repr(n) for n in missing),
+                sheets="、".join(repr(n) for n in workbook.names)), code="usage.no_sheet")
+        for name in dict.fromkeys(choice.names):
+            read(name, named=True)
+        return records
+    if choice.every:
+        held = 0
+        for name in workbook.names:
+            if name in workbook.hidden:
+                records.problems.append(Problem(
+                    Severity.WARNING, source, None, None, None, None, _(
+                        "a hidden sheet: skipped (name it with --sheet-name to read it)"),
+                    code="sheet.hidden", sheet=name, where=cell_place(name, None, None, None)))
+                continue
+            held += read(name, named=False)
+        if not held:
+            records.problems.append(_no_table_anywhere(source, workbook.names))
+        return records
 
-
-def _header_map(headers: list[Any], source: str, header_row: int, config: Config,
-                problems: list[Problem]) -> dict[int, str]:
-    """Column index -> canonical field; unknown columns become warnings."""
-    mapping: dict[int, str] = {}
-    seen: dict[str, str] = {}
-    for index, header in enumerate(headers):
-        text = cell_text(header).strip(_SPACES)
-        if not text:
+    first = None
+    passed: list[str] = []
+    others: list[str] = []
+    for name in workbook.names:
+        if name in workbook.hidden:
             continue
-        canonical = config.column_spellings.get(text.lower())
-        if canonical is None:
-            problems.append(Problem(
-                Severity.WARNING, source, header_row, text, None, None,
-                f"unknown column '{text}' is ignored; rename it to one cardgen knows "
-                "(see the [columns] table of the config) if it should be printed",
-                code="column.unknown",
-                where=cell_place(None, column_letter(index), header_row, text)))
-            continue
-        if canonical in seen:
-            problems.append(Problem(
-                Severity.ERROR, source, header_row, text, canonical, None,
-                f"columns '{seen[canonical]}' and '{text}' both mean {canonical}; "
-                "delete or rename one of them", code="column.duplicate",
-                where=cell_place(None, column_letter(index), header_row, text)))
-            continue
-        seen[canonical] = text
-        mapping[index] = canonical
-    return mapping
-
-
-def _records_from_table(table: Iterator[tuple[int, list[Any]]], source: str, config: Config,
-                        problems: list[Problem]) -> Records:
-    records = Records(source, problems=problems)
-    header = next((row for row in table if any(cell_text(v) for v in row[1])), None)
-    if header is None:
-        raise InputError(f"{source}: the file holds no header row and no records; the first "
-                         "row should name the columns (户编号, 姓名, 身份证号 …)")
-    header_row, headers = header
-    mapping = _header_map(headers, source, header_row, config, records.problems)
-    if "household_id" not in mapping.values():
-        raise InputError(
-            f"{source}: row {header_row} has no household number column; name one column "
-            "户编号 (or 户号, 户卡编号, household_id) — the headers found are: "
-            + ", ".join(repr(cell_text(h)) for h in headers if cell_text(h)))
-    columns = {canonical: cell_text(headers[index]).strip(_SPACES)
-               for index, canonical in mapping.items()}
-    letters = {canonical: column_letter(index) for index, canonical in mapping.items()}
-    longest = config.limits.cell_chars + 1  # longer cells are kept cut, and refused
-    rows = 0
-    for number, values in table:
-        texts: dict[str, str] = {}
-        raws: dict[str, object] | None = None
-        for index, canonical in mapping.items():
-            value = values[index] if index < len(values) else None
-            text = cell_text(value)
-            if text:
-                texts[canonical] = shared(text[:longest])
-                if not isinstance(value, str):
-                    raws = raws or {}
-                    raws[canonical] = value
-        if texts:
-            rows += 1
-            if rows > config.limits.rows:
-                raise InputError(f"{source}: more than {config.limits.rows} rows; the limit "
-                                 "is [limits] rows: split the file, by grid for example")
-            records.rows.append(Row(source, number, texts, columns, raws=raws,
-                                    letters=letters))
+        if first is None:
+            table = read_table(workbook.sheet(name), source, config)
+            if table.found:
+                first = name
+                records.rows.extend(table.rows)
+                records.problems.extend(table.problems)
+            else:
+                passed.append(name)
+        elif read_table(workbook.sheet(name), source, config, header_only=True).found:
+            others.append(name)
+    if first is None:
+        records.problems.append(_no_table_anywhere(source, workbook.names))
+        return records
+    for name in passed:
+        records.problems.append(Problem(
+            Severity.WARNING, source, None, None, None, None, _(
+                "holds no table of people; sheet {sheet} is read instead").format(sheet=first),
+            code="sheet.no_table", sheet=name, where=cell_place(name, None, None, None)))
+    if others:
+        records.problems.append(Problem(
+            Severity.WARNING, source, None, None, None, None, _(
+                "only sheet {sheet} was read, but sheets {others} hold records too; add "
+                "--all-sheets to read every sheet (each sheet's name is then the grid of a "
+                "table with no 网格 column), or --sheet-name NAME for one").format(
+                sheet=first, others="、".join(others)), code="workbook.more_sheets",
+            sheet=first, where=cell_place(first, None, None, None)))
     return records
 
+
+def _no_table_anywhere(source: str, names: list[str]) -> Problem:
+    return Problem(Severity.ERROR, source, None, None, None, None, _(
+        "no sheet holds a table of people (a header row with 户编号 or 姓名 and other columns "
+        "cardgen knows); the sheets are {sheets}").format(sheets="、".join(names)),
+        code="header.not_found")
+
+
+# ---- JSON ------------------------------------------------------------------------------------
 
 def _records_from_json(data: bytes, source: str, config: Config) -> Records:
     try:
         document = json.loads(decode_text(data, source))
     except json.JSONDecodeError as exc:
-        raise InputError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, "
-                         f"column {exc.colno})") from None
+        raise InputError(_("{source}: not valid JSON ({error} at line {line}, column "
+                           "{column})").format(source=source, error=exc.msg, line=exc.lineno,
+                                               column=exc.colno), code="input.json") from None
     except RecursionError:
-        raise InputError(f"{source}: the JSON is nested too deeply to be household "
-                         "records") from None
+        raise InputError(_("{source}: the JSON is nested too deeply to be household "
+                           "records").format(source=source), code="input.json") from None
     if isinstance(document, dict) and isinstance(document.get("households"), list):
         document = document["households"]
     if not isinstance(document, list):
-        raise InputError(f"{source}: JSON input must be a list of households (or an object "
-                         "with a \"households\" list), each with a \"members\" list")
+        raise InputError(_("{source}: JSON input must be a list of households (or an object "
+                           "with a \"households\" list), each with a \"members\" list").format(
+            source=source), code="input.json_shape")
     records = Records(source)
     warned: set[str] = set()
 
@@ -339,19 +334,22 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             if raw_key == "members":
                 continue
             key = clean_text(raw_key)
-            canonical = config.column_spellings.get(normalise_header(key))
+            canonical = config.column_spellings.get(fold(key))
             if canonical is None:
                 if key not in warned:
                     warned.add(key)
                     records.problems.append(Problem(
                         Severity.WARNING, source, None, f"{where}.{key}", None, None,
-                        f"unknown key '{key}' is ignored (see the [columns] table of the "
-                        "config for the keys cardgen knows)"))
+                        _("unknown key '{key}' is ignored (the [columns] table of the config "
+                          "lists the keys cardgen knows)").format(key=key),
+                        code="column.unknown", where=f"{where}.{key}"))
                 continue
             if isinstance(value, (dict, list)):
                 records.problems.append(Problem(
                     Severity.ERROR, source, None, f"{where}.{key}", canonical, None,
-                    f"'{key}' must be a text or number, not a JSON {type(value).__name__}"))
+                    _("'{key}' must be a text or number, not a JSON {kind}").format(
+                        key=key, kind=type(value).__name__), code="value.json_type",
+                    where=f"{where}.{key}"))
                 continue
             text = cell_text(value)
             if text:
@@ -364,11 +362,13 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
     for index, household in enumerate(document):
         where = f"[{index}]"
         if not isinstance(household, dict):
-            raise InputError(f"{source}: household {where} must be a JSON object with "
-                             "household fields and a \"members\" list")
+            raise InputError(_("{source}: household {where} must be a JSON object with "
+                               "household fields and a \"members\" list").format(
+                source=source, where=where), code="input.json_shape")
         members = household.get("members", [])
         if not isinstance(members, list):
-            raise InputError(f"{source}: {where}.members must be a list of people")
+            raise InputError(_("{source}: {where}.members must be a list of people").format(
+                source=source, where=where), code="input.json_shape")
         base_columns: dict[str, str] = {}
         found = len(records.problems)
         base, base_raws = to_values(household, where, base_columns)
@@ -378,7 +378,9 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
         for number, member in enumerate(members):
             at = f"{where}.members[{number}]"
             if not isinstance(member, dict):
-                raise InputError(f"{source}: {at} must be a JSON object of person fields")
+                raise InputError(_("{source}: {where} must be a JSON object of person "
+                                   "fields").format(source=source, where=at),
+                                 code="input.json_shape")
             columns = dict(base_columns)
             texts, raws = to_values(member, at, columns)
             records.rows.append(Row(source, None, {**base, **texts}, columns, at,
@@ -388,6 +390,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             replace(p, household_id=hid) if p.severity is Severity.ERROR and hid else p
             for p in records.problems[found:]]
         if len(records.rows) > config.limits.rows:
-            raise InputError(f"{source}: more than {config.limits.rows} people; the limit "
-                             "is [limits] rows: split the file, by grid for example")
+            raise InputError(_("{source}: more than {limit} people; the limit is [limits] "
+                               "rows: split the file, by grid for example").format(
+                source=source, limit=config.limits.rows), code="input.too_many_rows")
     return records

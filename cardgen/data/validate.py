@@ -1,4 +1,11 @@
-"""Validate stage: rows into typed households and members, with every problem collected."""
+"""Validate stage: rows into typed households and members, with every problem collected.
+
+Rows make households as [input] households says: by 户编号 (the default), by 网格 and 户编号,
+or each 户主 row starting one. Where the rows cannot say which (户号 that start again in every
+grid), it stops and offers the setting; it never guesses. A value that decides the colour
+(房屋状态, 居住状态, 特殊情况, 户卡颜色) is understood or refused; one that only prints
+(与户主关系, 性别, 民族, 电话) prints as written, with a warning.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,22 @@ from collections.abc import Iterable, Sequence
 
 from cardgen.config import Config
 from cardgen.data import glyphs, vocabulary
-from cardgen.data.flags import hidden, printed_as, read_flag, shown_written, split_flags
+from cardgen.data.cells import clean_text
+from cardgen.data.flags import (
+    hidden,
+    printed_as,
+    read_flag,
+    shown_flags,
+    shown_written,
+    split_flags,
+)
 from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.data.model import Dataset, Household, Member, Row
-from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records, clean_text
+from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
+from cardgen.data.vocabulary import relation_of, spelled
 from cardgen.errors import Problem, Severity
+from cardgen.i18n import _, ngettext
+from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -32,15 +50,22 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+_MONTH_PATTERNS = (  # a birth date given to the month only: 1975.3, 1975-03, 1975年3月
+    re.compile(r"^(\d{4})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月?$"),
+    re.compile(r"^(\d{4})(0[1-9]|1[0-2])$"),
+)
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$")  # 1.59902E+17: Excel's number
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 # 房屋状态 values that say someone lives in the dwelling
-_LIVED_IN = {"自住": "owner-occupied", "借住": "lent to someone who lives there"}
+_LIVED_IN = frozenset({"自住", "借住"})
 
 
 def mask_value(field: str | None, text: str) -> str:
-    """The value as a problem may show it: personal data masked like on the card or more,
-    and a long value cut short. An empty value stays empty: nothing there to hide, and
-    "*" would say something was."""
+    """The value as a problem may show it: personal identifiers masked like on the card or
+    more, a note or any other value as written (the user must find it), a long value cut
+    short. An empty value stays empty: nothing there to hide, and "*" would say something
+    was."""
     if not text:
         return ""
     if len(text) > SHOWN_CHARS:
@@ -94,13 +119,13 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
     With `fonts` (`glyphs.coverage`), a character that no font has is an error at its cell:
     printing refuses such a household, so `validate` must say so."""
     out = _Collector(config)
-    groups: dict[str, list[Row]] = {}
     sources = []
     batches_seen = list(batches)
+    rows: list[Row] = []
+    limits = config.limits
     for records in batches_seen:
         sources.append(records.source)
         out.problems.extend(records.problems)
-        limits = config.limits
         for row in records.rows:
             # one line of drawable text per cell (the readers clean already; rows made
             # elsewhere are cleaned the same way): no tab, line break or invisible character
@@ -110,26 +135,132 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
                 limit_name = FIELD_LIMITS.get(field, "cell_chars")
                 limit = getattr(limits, limit_name)
                 if len(text) > limit:
-                    size = (f"more than {limits.cell_chars}" if len(text) > limits.cell_chars
-                            else str(len(text)))
-                    out.error(row, field, f"is {size} characters long; at most {limit} "
-                              f"([limits] {limit_name})", row.text("household_id") or None)
-            household_id = row.text("household_id")
-            if not household_id:
-                out.error(row, "household_id", "the row has no household number (户编号); "
-                          "fill it in so the row joins its household")
-                continue
-            groups.setdefault(household_id, []).append(row)
+                    out.error(row, field, _("is {size} characters long; at most {limit} "
+                                            "([limits] {name})").format(
+                        size=(_("more than {count}").format(count=limits.cell_chars)
+                              if len(text) > limits.cell_chars else len(text)),
+                        limit=limit, name=limit_name), row.text("household_id") or None,
+                        code="value.too_long")
+            rows.append(row)
 
+    groups = _households_of(rows, config, out)
     if not groups and not any(p.severity is Severity.ERROR for p in out.problems):
         for records in batches_seen:
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
-                                        None, "the file has a header row but no records"))
-    households = [_household(hid, rows, config, today, out, fonts)
-                  for hid, rows in groups.items()]
+                                        None, _("the file has a header row but no records"),
+                                        code="file.no_records"))
+    households = [_household(hid, group, config, today, out, fonts)
+                  for hid, group in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
 
+
+# ---- rows into households -------------------------------------------------------------------
+
+def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
+    """Household number -> its rows, as [input] households says."""
+    mode = config.reading.households
+    if mode == "head":
+        return _by_head(rows, config, out)
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        number = row.text("household_id")
+        if not number:
+            out.error(row, "household_id", _(
+                "the row has no household number (户编号); fill it in so the row joins its "
+                "household (同上 repeats the number above)"), code="household.no_number")
+            continue
+        if mode == "grid+number" and row.text("grid"):
+            number = f"{row.text('grid')}-{number}"
+            row.values["household_id"] = number
+        groups.setdefault(number, []).append(row)
+    if mode == "number":
+        _check_restarts(groups, config, out)
+    return groups
+
+
+def _address_of(row: Row) -> str:
+    text = row.text("address") or "".join(row.text(f) for f in ("estate", "building", "unit",
+                                                                "room"))
+    return "".join(text.split()).lower()
+
+
+def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collector) -> None:
+    """户号 that start again in every grid: one number, two grids, two dwellings. Asked, not
+    guessed: one error for the file offering households = "grid+number"; each grid's rows
+    are then kept apart, so that nothing else is reported for them."""
+    restarting: list[tuple[str, list[Row]]] = []
+    for number, group in groups.items():
+        by_grid: dict[str, list[Row]] = {}
+        for row in group:
+            if row.text("grid"):
+                by_grid.setdefault(fold(row.text("grid")), []).append(row)
+        if len(by_grid) < 2:
+            continue
+        addresses = {next((_address_of(r) for r in part if _address_of(r)), "")
+                     for part in by_grid.values()}
+        if len(addresses) == 1 and "" not in addresses:
+            continue  # one dwelling in two grids: its 网格 disagree (reported with it)
+        restarting.append((number, [part[0] for part in by_grid.values()]))
+    if not restarting:
+        return
+    number, (first, second, *_more) = restarting[0]
+    out.error(first, "household_id", ngettext(
+        "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+        "addresses: the 户号 seem to start again in every grid ({count} number does). If "
+        "households are told apart by grid and 户号, write households = \"grid+number\" under "
+        "[input] in a config file (`cardgen init` makes one) and give it with --config; if "
+        "they are one household, correct its 网格.",
+        "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+        "addresses: the 户号 seem to start again in every grid ({count} numbers do). If "
+        "households are told apart by grid and 户号, write households = \"grid+number\" under "
+        "[input] in a config file (`cardgen init` makes one) and give it with --config; if "
+        "they are one household, correct its 网格.", len(restarting)).format(
+        number=number, grid=first.text("grid"), other=second.text("grid"),
+        place=second.place("household_id"), count=len(restarting)),
+        code="household.number_restarts")
+    for number, _firsts in restarting:
+        for row in groups.pop(number):
+            key = f"{row.text('grid')}-{number}" if row.text("grid") else number
+            groups.setdefault(key, []).append(row)
+
+
+def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
+    """households = "head": each 户主 row starts a household, the rows under it (in the same
+    sheet) are its members; a row without a name is a vacant dwelling of its own."""
+    groups: dict[str, list[Row]] = {}
+    current: str | None = None
+    sheet: tuple[str, str | None] | None = None
+    count = 0
+    for row in rows:
+        if (row.source, row.sheet) != sheet:
+            sheet, current = (row.source, row.sheet), None
+        if row.text("name") and \
+                relation_of(row.text("relation"), config)[0] != vocabulary.HEAD_LABEL:
+            if current is None:
+                out.error(row, "relation", _(
+                    "this row comes before any 户主 row, so it belongs to no household "
+                    "(households = \"head\" starts a household at each 户主 row): put its "
+                    "household's 户主 row above it"), code="household.no_head_above")
+                continue
+            row.values["household_id"] = current
+            groups[current].append(row)
+            continue
+        count += 1
+        number = row.text("household_id") or f"{count:04d}"
+        if number in groups:
+            out.error(row, "household_id", _(
+                "户号 {number} already starts the household at {place}; each 户主 row starts "
+                "a household of its own: give this one its own 户号").format(
+                number=number, place=groups[number][0].place("household_id")),
+                number, code="household.number_repeats")
+        row.values["household_id"] = number
+        groups.setdefault(number, []).append(row)
+        current = number if row.text("name") else None
+    return groups
+
+
+# ---- one household ----------------------------------------------------------------------------
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                out: _Collector, fonts: Sequence[frozenset[int]] | None = None) -> Household:
@@ -145,11 +276,12 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         elif field == "plan":
             household.plan = _enum(row, field, text, config.plan_spellings, hid, out)
         elif field == "colour":
-            colour = config.colour_spellings.get(text.lower())
+            colour = spelled(text, config.colour_spellings)
             if colour is None:
-                out.error(row, field, "is no colour cardgen knows; use 红, 橙, 黄, 蓝 or 绿 "
-                          "(or red, orange, yellow, blue, green), or leave it empty to let "
-                          "the rules decide", hid)
+                out.error(row, field, _("is no colour cardgen knows; use 红, 橙, 黄, 蓝 or 绿 "
+                                        "(or red, orange, yellow, blue, green), or leave it "
+                                        "empty to let the rules decide"), hid,
+                          code="colour.unknown")
             else:
                 household.colour = colour
         elif field in ("owner_phone", "grid_worker_phone"):
@@ -165,15 +297,16 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
             if stray:
-                columns = ", ".join(row.column(f) or f for f in stray)
-                out.error(row, "name", f"the row has no name (姓名) but has person fields "
-                          f"({columns}); fill in the name, or clear those cells if the "
-                          "dwelling is vacant", hid, value="")
+                columns = "、".join(row.column(f) or f for f in stray)
+                out.error(row, "name", _(
+                    "the row has no name (姓名) but has person fields ({columns}); fill in the "
+                    "name, or clear those cells if the dwelling is vacant").format(
+                    columns=columns), hid, value="", code="row.no_name")
     _check_household(household, rows, config, out)
     if "housing" in values:
         _check_lived_in(household, values["housing"][0], config, out)
     if fonts:
-        _check_glyphs(household, rows, {field: row for field, (row, _) in values.items()},
+        _check_glyphs(household, rows, {field: row for field, (row, _text) in values.items()},
                       member_rows, fonts, out)
     return household
 
@@ -185,39 +318,45 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
-                                    for _, text in texts), fonts):
+                                    for _field, text in texts), fonts):
         return  # the usual case: the fonts have every character of the household
     hid = household.household_id
     for field, text in on_card:
         for char in glyphs.uncovered(text, fonts):
             out.error(field_rows.get(field, rows[0]), field, glyphs.message(hid, field, char),
-                      hid)
+                      hid, code=glyphs.CODE)
     for texts, row in zip(of_members, member_rows, strict=True):
         for field, text in texts:
             for char in glyphs.uncovered(text, fonts):
-                out.error(row, field, glyphs.message(hid, field, char), hid)
+                out.error(row, field, glyphs.message(hid, field, char), hid,
+                          code=glyphs.CODE)
 
 
 def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:
     """A dwelling 自住 (or 借住) where nobody lives: one of the two is wrong. The colour
     rules give green (空房户) to 空置 dwellings only (DOMAIN §2), so the card is printed
     in another colour, yet says 空置房屋 · 无人居住 when it has no members."""
-    meaning = _LIVED_IN.get(household.housing)
-    if meaning is None or any(m.residence not in config.non_resident
-                              for m in household.members):
+    if household.housing not in _LIVED_IN or any(
+            m.residence not in config.non_resident for m in household.members):
         return
     hid, housing = household.household_id, household.housing
-    vacant_rule = "yet the colour rules count only 房屋状态 空置 as vacant (green)"
+    meaning = _("owner-occupied") if housing == "自住" else \
+        _("lent to someone who lives there")
     if not household.members:
-        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but has nobody "
-                 "in it: its rows have no name, so its card says 空置房屋 · 无人居住, "
-                 f"{vacant_rule}; make 房屋状态 空置 if the dwelling is vacant, or fill in "
-                 "the people who live there", hid)
+        out.warn(row, "housing", _(
+            "household {household} is {housing} ({meaning}) but has nobody in it: its rows "
+            "have no name, so its card says 空置房屋 · 无人居住, yet the colour rules count "
+            "only 房屋状态 空置 as vacant (green); make 房屋状态 空置 if the dwelling is vacant, "
+            "or fill in the people who live there").format(
+            household=hid, housing=housing, meaning=meaning), hid, code="housing.nobody")
     else:
-        away = " or ".join(config.non_resident)
-        out.warn(row, "housing", f"household {hid} is {housing} ({meaning}) but every "
-                 f"member's 居住状态 is {away}, so nobody lives there, {vacant_rule}; make "
-                 "房屋状态 空置 if the dwelling is vacant, or correct the 居住状态 column", hid)
+        away = _(" or ").join(config.non_resident)
+        out.warn(row, "housing", _(
+            "household {household} is {housing} ({meaning}) but every member's 居住状态 is "
+            "{away}, so nobody lives there, yet the colour rules count only 房屋状态 空置 as "
+            "vacant (green); make 房屋状态 空置 if the dwelling is vacant, or correct the "
+            "居住状态 column").format(household=hid, housing=housing, meaning=meaning,
+                                    away=away), hid, code="housing.nobody")
 
 
 def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
@@ -236,39 +375,46 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
                 continue
             first_row, first_text = agreed[field]
             if _comparable(field, text, config) != _comparable(field, first_text, config):
-                where = f"row {first_row.row}" if first_row.row else first_row.path
-                out.error(row, field, f"household {hid} has '{mask_value(field, first_text)}' "
-                          f"here on {where}; household fields must agree on every row of a "
-                          "household (or stand on its first row only)", hid)
+                out.error(row, field, _(
+                    "household {household} has “{value}” here at {place}; household fields "
+                    "must agree on every row of a household (or stand on its first row "
+                    "only)").format(household=hid, value=mask_value(field, first_text),
+                                    place=first_row.place(field)), hid,
+                    code="household.fields_disagree")
     return agreed
 
 
 def _comparable(field: str, text: str, config: Config) -> str:
-    key = text.strip().lower()
     spellings = {"housing": config.housing_spellings, "plan": config.plan_spellings,
                  "colour": config.colour_spellings}.get(field)
     if spellings is not None:
-        return spellings.get(key, key)
-    return "".join(key.split())
+        return spelled(text, spellings) or fold(text)
+    return fold(text)
 
 
 def _enum(row: Row, field: str, text: str, spellings: dict[str, str], hid: str,
           out: _Collector) -> str:
-    value = spellings.get(text.strip().lower())
+    """A value that decides the colour: one the config knows, or an error."""
+    value = spelled(text, spellings)
     if value is None:
-        accepted = ", ".join(dict.fromkeys(v for v in spellings.values() if v)) or "none"
-        out.error(row, field, f"is not a value cardgen knows; use one of: {accepted}", hid)
+        accepted = "、".join(dict.fromkeys(v for v in spellings.values() if v)) or "—"
+        out.error(row, field, _(
+            "is not a value cardgen knows; use one of: {accepted} (or add this spelling to "
+            "the [{table}] table of the config)").format(
+            accepted=accepted, table={"housing": "housing", "residence": "residence.values",
+                                      "plan": "plan"}.get(field, field)), hid,
+            code=f"{field}.unknown")
         return ""
     return value
 
 
 def _yes_no(row: Row, field: str, text: str, hid: str, out: _Collector) -> bool:
-    key = text.strip().lower()
+    key = fold(text)
     if key in vocabulary.YES_SPELLINGS:
         return True
     if key in vocabulary.NO_SPELLINGS:
         return False
-    out.error(row, field, "must be 是 or 否", hid)
+    out.error(row, field, _("must be 是 or 否"), hid, code="value.yes_no")
     return False
 
 
@@ -278,8 +424,9 @@ def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
         digits = digits[3:]
     core = digits.split("转")[0].split("ext")[0]
     if not (_MOBILE.match(core) or _LANDLINE.match(core)):
-        out.warn(row, field, "does not look like a phone number (11-digit mobile or a "
-                 "landline with area code); it is printed as written", hid)
+        out.warn(row, field, _("does not look like a phone number (11-digit mobile or a "
+                               "landline with area code); it is printed as written"), hid,
+                 code="phone.format")
         return text.strip()
     return digits
 
@@ -296,17 +443,25 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
     name = clean_name(row.text("name"))
     member = Member(name=name, row=row.row or 0)
 
-    relation = row.text("relation").strip()
-    relation = vocabulary.RELATION_CODES.get(relation.zfill(2) if relation.isdigit() else "",
-                                         relation)
-    member.is_head = relation in vocabulary.HEAD_RELATIONS
-    member.relation = vocabulary.HEAD_LABEL if member.is_head else relation
+    relation_text = row.text("relation")
+    if relation_text:
+        relation, known = relation_of(relation_text, config)
+        if not known:
+            out.warn(row, "relation", _("is no relation cardgen knows; it is printed as "
+                                        "written (add it to the [relation] table of the config "
+                                        "if it means one)"), hid, code="relation.unknown")
+        member.is_head = relation == vocabulary.HEAD_LABEL
+        member.relation = relation
 
     sex_text = row.text("sex")
+    written_sex = ""
     if sex_text:
-        sex = vocabulary.SEX_SPELLINGS.get(sex_text.strip().lower())
+        sex = spelled(sex_text, config.sex_spellings)
         if sex is None:
-            out.error(row, "sex", "must be 男 or 女", hid)
+            out.warn(row, "sex", _("is not 男 or 女; the sex the ID number gives is printed, "
+                                   "or, without one, the value as written"), hid,
+                     code="sex.unknown")
+            written_sex = sex_text
         else:
             member.sex = sex
 
@@ -315,17 +470,34 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
         if ethnicity + "族" in vocabulary.ETHNIC_GROUPS:
             ethnicity += "族"
         else:
-            out.warn(row, "ethnicity", "is not one of the 56 ethnic groups' names; it is "
-                     "printed as written", hid)
+            out.warn(row, "ethnicity", _("is not one of the 56 ethnic groups' names; it is "
+                                         "printed as written"), hid, code="ethnicity.unknown")
     member.ethnicity = ethnicity
 
     birth_text = row.text("birth_date")
+    month: tuple[int, tuple[int, ...]] | None = None
     if birth_text:
-        member.birth_date = _date(row, "birth_date", birth_text, today, hid, out)
+        month = _month_only(row, birth_text, today, hid, out)
+        if month is None:
+            member.birth_date = _date(row, "birth_date", birth_text, today, hid, out)
 
     id_text = row.text("id_number")
     if id_text:
-        _id_number(member, row, id_text, today, hid, out)
+        _id_number(member, row, id_text, today, hid, out, month)
+    if month is not None and month[1] and not member.id_number:
+        year, months = month
+        if len(months) > 1:
+            out.error(row, "birth_date", _(
+                "could be January or October: Excel stored {year}.10 as the number {year}.1; "
+                "format the column as text (设置单元格格式 → 文本) and type the date again, or "
+                "give the ID number").format(year=year), hid, code="birth_date.ambiguous")
+        else:
+            member.birth_date = dt.date(year, months[0], 1)
+            out.warn(row, "birth_date", _(
+                "gives the year and month only; the age is counted from the 1st of the month "
+                "(the ID number would give the day)"), hid, code="birth_date.month_only")
+    if not member.sex and written_sex:
+        member.sex = written_sex
 
     phone = row.text("phone")
     if phone:
@@ -343,6 +515,27 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
     return member
 
 
+def _month_only(row: Row, text: str, today: dt.date, hid: str,
+                out: _Collector) -> tuple[int, tuple[int, ...]] | None:
+    """(year, the months it may be) of a birth date given to the month only, else None.
+    A spreadsheet number 1975.1 may have been typed 1975.10; an impossible month gives
+    (year, ())."""
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.match(text.strip())
+        if match is None:
+            continue
+        year, month = int(match[1]), int(match[2])
+        if not 1 <= month <= 12 or (year, month) > (today.year, today.month) or year < 1870:
+            out.error(row, "birth_date", _("is a month that cannot be a birth date; write the "
+                                           "date as YYYY-MM-DD"), hid,
+                      code="birth_date.impossible")
+            return year, ()
+        months = (1, 10) if isinstance(row.raw("birth_date"), float) and \
+            text.strip().endswith(".1") else (month,)
+        return year, months
+    return None
+
+
 def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
           out: _Collector) -> dt.date | None:
     for pattern in _DATE_PATTERNS:
@@ -351,47 +544,69 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
             try:
                 day = dt.date(int(match[1]), int(match[2]), int(match[3]))
             except ValueError:
-                out.error(row, field, "is an impossible date; write it as YYYY-MM-DD", hid)
+                out.error(row, field, _("is an impossible date; write it as YYYY-MM-DD"), hid,
+                          code="birth_date.impossible")
                 return None
             if day > today or day.year < 1870:
-                out.error(row, field, f"is a date that cannot be a birth date (reference date "
-                          f"{today.isoformat()}); write it as YYYY-MM-DD", hid)
+                out.error(row, field, _("is a date that cannot be a birth date (reference date "
+                                        "{today}); write it as YYYY-MM-DD").format(
+                    today=today.isoformat()), hid, code="birth_date.impossible")
                 return None
             return day
     if text.isascii() and text.isdecimal() and 1 <= int(text) <= 60000:
         day = _EXCEL_EPOCH + dt.timedelta(days=int(text))
-        out.warn(row, field, f"is a spreadsheet date number, read as {day.isoformat()}; "
-                 "format the column as 日期 or text YYYY-MM-DD", hid)
+        out.warn(row, field, _("is a spreadsheet date number, read as {date}; format the "
+                               "column as 日期 or text YYYY-MM-DD").format(
+            date=day.isoformat()), hid, code="birth_date.number")
         return day
-    out.error(row, field, "is not a date cardgen can read; write it as YYYY-MM-DD", hid)
+    out.error(row, field, _("is not a date cardgen can read; write it as YYYY-MM-DD"), hid,
+              code="birth_date.unreadable")
     return None
 
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
-               out: _Collector) -> None:
-    if isinstance(row.raw("id_number"), (int, float)) and len(normalise_id(text)) != 15:
-        out.error(row, "id_number", "is stored as a number, and spreadsheet programs keep "
-                  "only the first 15 digits of a number; format the column as text (文本) and "
-                  "type the ID numbers again", hid)
+               out: _Collector, month: tuple[int, tuple[int, ...]] | None) -> None:
+    stored_as_number = _(
+        "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
+        "number, so the last digits are lost; format the column as text (设置单元格格式 → "
+        "文本) and type the ID numbers again (a CSV file keeps them only if it is saved from "
+        "a text column)")
+    number = normalise_id(text)
+    if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
+            _SCIENTIFIC.match(number):
+        out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
         return
     try:
         checked = parse_id(text, today)
     except IdNumberError as exc:
-        out.error(row, "id_number", f"is not a valid ID number: {exc}", hid)
+        if exc.code == "id.check_digit" and number.endswith("000"):
+            out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
+        else:
+            out.error(row, "id_number", _("is not a valid ID number: {why}").format(why=exc),
+                      hid, code=exc.code)
         return
     if checked.legacy:
-        out.warn(row, "id_number", "is an old 15-digit ID number; it is accepted, but the "
-                 "18-digit number from the current ID card is better", hid)
+        out.warn(row, "id_number", _("is an old 15-digit ID number; it is accepted, but the "
+                                     "18-digit number from the current ID card is better"),
+                 hid, code="id.legacy")
     member.id_number = checked.number
     if member.sex and member.sex != checked.sex:
-        out.warn(row, "sex", f"disagrees with the ID number, which says {checked.sex}; check "
-                 "both", hid)
+        out.warn(row, "sex", _("disagrees with the ID number, which says {sex}; check "
+                               "both").format(sex=checked.sex), hid, code="sex.disagrees")
     elif not member.sex:
         member.sex = checked.sex
-    if member.birth_date and member.birth_date != checked.birth_date:
-        out.warn(row, "birth_date", "disagrees with the birth date in the ID number; the ID "
-                 "number's date is used", hid)
-    member.birth_date = checked.birth_date
+    born = checked.birth_date
+    if month is not None:
+        year, months = month
+        if months and (year != born.year or born.month not in months):
+            out.warn(row, "birth_date", _("disagrees with the birth date in the ID number; the "
+                                          "ID number's date is used"), hid,
+                     code="birth_date.disagrees")
+    elif member.birth_date and member.birth_date != born:
+        out.warn(row, "birth_date", _("disagrees with the birth date in the ID number; the "
+                                      "ID number's date is used"), hid,
+                 code="birth_date.disagrees")
+    member.birth_date = born
 
 
 def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tuple[str, ...]:
@@ -399,16 +614,20 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
     for position, part in enumerate(split_flags(text, config.flag_separators), 1):
         reading = read_flag(part, config)
         if not reading.known:  # shown as written: the user must see which one it is
-            out.warn(row, "flags", f"flag {position} ('{part}') is no flag cardgen knows; "
-                     "it is printed as written in the overflow row; if it means a known "
-                     "flag, add this spelling to [flags.aliases] in the config (known: "
-                     + "、".join(config.known_flags) + ")", hid)
+            out.warn(row, "flags", _(
+                "flag {position} ('{flag}') is no flag cardgen knows; it is printed as "
+                "written in the overflow row; if it means a known flag, add this spelling to "
+                "[flags.aliases] in the config (known: {known})").format(
+                position=position, flag=part, known=shown_flags(config)), hid,
+                code="flag.unknown")
         elif reading.how == "words":
             shown = printed_as(reading, config) if hidden(reading, config) else part
-            out.warn(row, "flags", f"flag {position} ('{shown}') is no spelling cardgen "
-                     f"knows; it is read as {printed_as(reading, config)} by the words in it; "
-                     "if that is wrong, add this spelling to [flags.aliases] in the config",
-                     hid)
+            out.warn(row, "flags", _(
+                "flag {position} ('{flag}') is no spelling cardgen knows; it is read as "
+                "{meaning} by the words in it; if that is wrong, add this spelling to "
+                "[flags.aliases] in the config").format(
+                position=position, flag=shown, meaning=printed_as(reading, config)), hid,
+                code="flag.by_words")
         if reading.flag not in flags:
             flags.append(reading.flag)
     return tuple(flags)
@@ -420,25 +639,32 @@ def _check_household(household: Household, rows: list[Row], config: Config,
     by_row = {row.row: row for row in rows}
     limit = config.limits.members
     if len(household.members) > limit:
-        out.error(rows[0], "household_id", f"household {hid} has {len(household.members)} "
-                  f"people; at most {limit} ([limits] members): is the 户编号 right on every "
-                  "row?", hid)
+        out.error(rows[0], "household_id", _(
+            "household {household} has {count} people; at most {limit} ([limits] members): is "
+            "the 户编号 right on every row?").format(household=hid,
+                                                   count=len(household.members), limit=limit),
+            hid, code="household.too_many_members")
     heads = [m for m in household.members if m.is_head]
     if len(heads) > 1:
         row = by_row.get(heads[1].row, rows[0])
-        out.warn(row, "relation", f"household {hid} has {len(heads)} heads (户主); the first "
-                 "is printed as head", hid)
+        out.warn(row, "relation", _("household {household} has {count} heads (户主); the "
+                                    "first is printed as head").format(household=hid,
+                                                                      count=len(heads)),
+                 hid, code="household.heads")
     elif household.members and not heads:
-        out.warn(rows[0], "relation", f"household {hid} has no head (户主); the first member "
-                 "is printed first", hid, value="")
+        out.warn(rows[0], "relation", _("household {household} has no head (户主); the first "
+                                        "member is printed first").format(household=hid),
+                 hid, value="", code="household.no_head")
     seen: dict[str, Member] = {}
     for member in household.members:
         if not member.id_number:
             continue
         if member.id_number in seen:
-            out.error(by_row.get(member.row, rows[0]), "id_number", f"the same ID number "
-                      f"stands twice in household {hid} (rows {seen[member.id_number].row} and "
-                      f"{member.row}); delete the duplicate row", hid)
+            out.error(by_row.get(member.row, rows[0]), "id_number", _(
+                "the same ID number stands twice in household {household} (rows {first} and "
+                "{second}); delete the duplicate row").format(
+                household=hid, first=seen[member.id_number].row, second=member.row), hid,
+                code="id.twice")
         seen[member.id_number] = member
 
 
@@ -453,7 +679,8 @@ def _check_across_households(households: list[Household], groups: dict[str, list
             if other is not None and not (household.multiple_homes or other.multiple_homes):
                 row = next((r for r in groups[household.household_id] if r.row == member.row),
                            groups[household.household_id][0])
-                out.warn(row, "id_number", f"the same person is also in household "
-                         f"{other.household_id}; mark 一人多套房 = 是 if that is right",
-                         household.household_id)
+                out.warn(row, "id_number", _(
+                    "the same person is also in household {other}; mark 一人多套房 = 是 if "
+                    "that is right").format(other=other.household_id),
+                    household.household_id, code="id.two_households")
             where.setdefault(member.id_number, household)

@@ -1,6 +1,29 @@
-"""The fixed label tables: GB/T 4761 relation codes, the 56 ethnic groups, card wording."""
+"""The fixed label tables: GB/T 4761 relation codes, the 56 ethnic groups, card wording; and
+how a written value is looked up among the spellings of the config."""
 
 from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from cardgen.text import fold
+
+if TYPE_CHECKING:
+    from cardgen.config import Config
+
+_BRACKETED = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
+
+
+def spelled(text: str, spellings: dict[str, str]) -> str | None:
+    """The value a written text means among `spellings` (folded spelling -> value): the
+    text folded (NFKC, no spaces, lower case), else the same without a bracketed note
+    (自住房（商品房） is 自住房), or None."""
+    key = fold(text)
+    found = spellings.get(key)
+    if found is None and ("(" in key or "[" in key or "【" in key or "〔" in key):
+        found = spellings.get(_BRACKETED.sub("", key))
+    return found
+
 
 # GB/T 4761-2008 家庭关系代码 (the codes registers export instead of words).
 RELATION_CODES = {
@@ -24,6 +47,7 @@ RELATION_CODES = {
     "91": "堂兄弟、堂姐妹", "92": "表兄弟、表姐妹", "93": "侄子", "94": "侄女", "95": "外甥",
     "96": "外甥女", "97": "其他亲属", "99": "非亲属",
 }
+RELATION_WORDS = frozenset(RELATION_CODES.values())
 HEAD_RELATIONS = frozenset({"户主", "本人"})
 HEAD_LABEL = "户主"
 
@@ -37,8 +61,6 @@ ETHNIC_GROUPS = frozenset((
     "基诺族",
 ))
 
-SEX_SPELLINGS = {"男": "男", "女": "女", "m": "男", "f": "女", "male": "男", "female": "女",
-                 "1": "男", "2": "女", "男性": "男", "女性": "女"}
 YES_SPELLINGS = frozenset({"是", "有", "y", "yes", "true", "1", "√", "✓", "✔"})
 NO_SPELLINGS = frozenset({"否", "无", "没有", "n", "no", "false", "0", "×", "-"})
 
@@ -50,6 +72,25 @@ REASON_NO_RESIDENTS = "无人居住"
 REASON_ALL_AGED = "全员{age}岁以上"
 REASON_ALL_RESIDENCE = "全员{residence}"
 
-# Masks for values shown in problems (validate output): personal data stays hidden.
+# Masks for values shown in problems (validate output): personal identifiers stay hidden. A
+# note is shown as written: it is no identifier, the card prints it, and the user must find
+# the cell (DOMAIN §7).
 PERSONAL_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "owner",
-                             "owner_phone", "notes", "grid_worker_phone"})
+                             "owner_phone", "grid_worker_phone"})
+
+
+def relation_of(text: str, config: Config) -> tuple[str, bool]:
+    """与户主关系 as the card prints it, and whether cardgen knows it: a spelling of the
+    config's [relation], a GB/T 4761 word or code (02 = 户主); the head prints as 户主."""
+    written = text.strip()
+    if written.isascii() and written.isdigit():
+        word = RELATION_CODES.get(written.zfill(2))
+        if word is None:
+            return written, False
+        written = word
+    known = spelled(written, config.relation_spellings)
+    if known is None and written in RELATION_WORDS:
+        known = written
+    if known in HEAD_RELATIONS:
+        known = HEAD_LABEL
+    return (known, True) if known is not None else (written, False)

@@ -1,0 +1,525 @@
+"""Find the table in a sheet as a person would (DOMAIN §5, "Registers as offices keep them").
+
+The header is the one of the first filled rows that names most columns; a second header row
+(户籍信息 over 姓名 / 公民身份号码) joins it and each column takes its lowest name. Rows above
+are the title: one naming a community or a grid gives it where no column does. Merged cells
+show their top-left value over the whole range (户号 and 住址 merged down a family's rows).
+Below the header, blank rows are passed over, 同上 takes the value above, and rows that are
+no records — totals, signatures, notes, the header pasted again, a section's title — are
+skipped with a note (a warning), never made into households.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from sys import intern
+from typing import Any
+
+from cardgen.config import Config
+from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
+from cardgen.data.flags import read_flag, shown_flag
+from cardgen.data.model import Row
+from cardgen.data.vocabulary import (
+    HEAD_LABEL,
+    NO_SPELLINGS,
+    YES_SPELLINGS,
+    relation_of,
+    spelled,
+)
+from cardgen.data.workbook import Merged, Sheet
+from cardgen.errors import InputError, Problem, Severity, cell_place, column_letter
+from cardgen.i18n import _, ngettext
+from cardgen.text import fold
+
+_ADMINISTRATIVE = ("自治区", "省", "市", "盟", "区", "县", "旗", "街道", "镇", "乡", "苏木",
+                   "办事处", ":", "：", " ", "(", "（", "[", "【", "、", "，", ",")
+_ASCII_DIGITS = re.compile(r"[0-9]")
+_DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$")  # 残疾类别 is about 残疾
+SHOWN_CHARS = 40  # of a skipped row quoted in its note
+# a record table names one of these: a summary sheet (网格, 户数, 人数) does not
+RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
+# the fields a line above the table may give every household (网格员：赵丽娜)
+CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
+_LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
+_LABEL_LINE = re.compile(r"^[^:：]{0,12}[\u4e00-\u9fff][^:：]{0,12}[:：]")  # 电话：…, not 3:2
+SKIP_CODES = {"totals": "row.total", "signatures": "row.signature", "notes": "row.note"}
+
+
+def header_field(text: str, spellings: dict[str, str]) -> str | None:
+    """The field a header names: its spelling (NFKC, without spaces and line breaks, any
+    case, a * or ： at either end dropped), else the same without a bracketed note."""
+    return spelled(fold(text).strip("*:"), spellings)
+
+
+@dataclass
+class Table:
+    """What a sheet holds: rows of records and what was noticed on the way."""
+
+    found: bool  # a header row naming known columns was found
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def filled(rows: Iterator[list[Any]], merged: list[Merged]) -> Iterator[tuple[int, list[Any]]]:
+    """(0-based row, values) with every merged range showing its top-left value throughout,
+    as the spreadsheet shows it."""
+    starts = sorted(merged)
+    active: list[tuple[int, int, int, Any]] = []  # last row, first column, last column, value
+    next_start = 0
+    for index, values in enumerate(rows):
+        while next_start < len(starts) and starts[next_start][0] <= index:
+            first_row, first_column, last_row, last_column = starts[next_start]
+            next_start += 1
+            if first_row == index and last_column >= first_column:
+                value = values[first_column] if first_column < len(values) else ""
+                active.append((last_row, first_column, last_column, value))
+        if active:
+            active = [span for span in active if span[0] >= index]
+            for _last_row, first_column, last_column, value in active:
+                if len(values) <= last_column:
+                    values = [*values, *([""] * (last_column + 1 - len(values)))]
+                for column in range(first_column, last_column + 1):
+                    values[column] = value
+        yield index, values
+
+
+def title_values(text: str, config: Config) -> dict[str, str]:
+    """What a line above the table says about every household under it: the community and
+    grid a title names (九原区沙河街道和平社区第三网格全员人口信息登记表 gives 和平社区 and
+    第三网格), or a labelled value (网格员：赵丽娜, 社区：和平社区)."""
+    labelled = _LABELLED.match(text)
+    if labelled:
+        name = header_field(labelled[1], config.column_spellings)
+        if name in CONTEXT_FIELDS and labelled[2].strip():
+            return {name: labelled[2].strip()}
+    found = {}
+    for name, suffixes in (("community", config.reading.title_community),
+                           ("grid", config.reading.title_grid)):
+        for match in _named(text, suffixes):
+            before = match[1]
+            cuts = sorted({before.rfind(word) + len(word)
+                           for word in (*_ADMINISTRATIVE, *config.reading.title_community)
+                           if before.rfind(word) != -1}, reverse=True)
+            start = next((cut for cut in cuts if len(before) - cut >= 1), 0)
+            found[name] = before[start:] + match[2]
+            break
+    return found
+
+
+def _named(text: str, suffixes: tuple[str, ...]) -> list[re.Match[str]]:
+    """Names ending in one of `suffixes` (和平社区, 第三网格), earliest first: up to 16
+    letters before it, and not a longer word (网格员, 网格化)."""
+    if not suffixes:
+        return []
+    pattern = re.compile(r"([0-9A-Za-z\u3007\u4e00-\u9fff]{1,16}?)("
+                         + "|".join(re.escape(s) for s in sorted(suffixes, key=len, reverse=True))
+                         + r")(?![员长化管])")
+    return list(pattern.finditer(text))
+
+
+class _Reader:
+    """One sheet read into rows (see the module's docstring)."""
+
+    def __init__(self, sheet: Sheet, source: str, config: Config, grid_from_name: bool,
+                 taken: int, header_only: bool) -> None:
+        self.sheet = sheet
+        self.source = source
+        self.config = config
+        self.grid_from_name = grid_from_name
+        self.taken = taken  # rows of records already read from the file (for [limits] rows)
+        self.header_only = header_only
+        # a column per flag (低保 | 是): its flag, and whether only a yes marks it
+        self.flag_columns: dict[int, tuple[str, bool]] = {}
+        self.problems: list[Problem] = []
+        words = sorted(((word, kind) for kind, words in config.reading.not_records
+                        for word in words), key=lambda pair: -len(pair[0]))
+        self.kinds = dict(words)
+        self.markers = re.compile("|".join(re.escape(word) for word, _kind in words)) \
+            if words else None
+        self.ditto_starts = {word[0] for word in config.reading.same_as_above if word}
+        self.marker_starts = {word[0] for word, _kind in words if word} | \
+            {chr(ord(word[0]) + 0xFEE0) for word, _kind in words
+             if word and "!" <= word[0] <= "~"}  # and their full-width forms
+        # rows crossed by a merged cell three columns wide or more: a title's
+        self.wide_rows = {row for first_row, first_column, last_row, last_column in sheet.merged
+                          if last_column - first_column >= 2 and last_row - first_row < 5
+                          for row in range(first_row, last_row + 1)}
+
+    # ---- places and notes ------------------------------------------------------------------
+
+    def place(self, index: int, column: int | None = None, header: str | None = None) -> str:
+        return cell_place(self.sheet.name, column_letter(column) if column is not None
+                          else None, index + 1, header, index in self.sheet.hidden_rows,
+                          column is not None and column in self.sheet.hidden_columns)
+
+    def note(self, index: int | None, code: str, message: str, value: str | None = None,
+             column: int | None = None, header: str | None = None,
+             severity: Severity = Severity.WARNING, field: str | None = None) -> None:
+        where = self.place(index, column, header) if index is not None else \
+            cell_place(self.sheet.name, None, None, None)
+        self.problems.append(Problem(severity, self.source, None if index is None else index + 1,
+                                     header, field, value, message, None, code,
+                                     self.sheet.name, where))
+
+    # ---- the header ------------------------------------------------------------------------
+
+    def fields_of(self, values: list[Any]) -> dict[int, str]:
+        spellings = self.config.column_spellings
+        found = {}
+        for column, value in enumerate(values):
+            text = cell_text(value)
+            if text:
+                name = header_field(text, spellings)
+                if name is not None:
+                    found[column] = name
+        return found
+
+    def find_header(self, head: list[tuple[int, list[Any]]]) -> tuple[int, int] | None:
+        """(first, last) positions in `head` of the header rows, or None."""
+        named_fields = [set(self.fields_of(values).values()) for _index, values in head]
+        if not named_fields:
+            return None
+        best_score = max(len(names) for names in named_fields)
+        best = next(p for p, names in enumerate(named_fields) if len(names) == best_score)
+        if not named_fields[best] & RECORD_FIELDS or (best_score < 2 and best != 0):
+            return None  # a summary (网格, 户数) or a list of something else
+        first = last = best
+        named = self.fields_of(head[best][1])
+        for step in (-1, 1):
+            for _level in range(2):
+                position = (first if step < 0 else last) + step
+                if not 0 <= position < len(head) or \
+                        head[position][0] != head[first if step < 0 else last][0] + step:
+                    break
+                more = self.fields_of(head[position][1])
+                if not set(more) - set(named):
+                    break
+                named.update({c: f for c, f in more.items() if c not in named})
+                if step < 0:
+                    first = position
+                else:
+                    last = position
+        return first, last
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def read(self) -> Table:
+        limit = self.config.reading.header_rows
+        rows = filled(self.sheet.rows(), self.sheet.merged)
+        head: list[tuple[int, list[Any]]] = []
+        for index, values in rows:
+            if any(cell_text(value) for value in values):
+                head.append((index, values))
+                if len(head) >= limit:
+                    break
+        block = self.find_header(head)
+        if block is None or self.header_only:
+            return Table(block is not None)
+        first, last = block
+        header_index = head[last][0]
+        headers = self.flatten([values for _index, values in head[first:last + 1]])
+        mapping = self.map_columns(headers, header_index)
+        if mapping is None:
+            return Table(True, [], self.problems)
+        context: dict[str, str] = {}
+        for _index, values in head[:first]:
+            for value in dict.fromkeys(cell_text(v) for v in values):
+                for name, text in title_values(value, self.config).items():
+                    context.setdefault(name, text)
+        if self.grid_from_name and self.sheet.name and "grid" not in context and \
+                not fold(self.sheet.name).startswith(self.config.reading.generic_sheets):
+            context["grid"] = self.sheet.name
+        body = (pair for pair in head[last + 1:])
+        return Table(True, self.records(_chain(body, rows), mapping, headers, context),
+                     self.problems)
+
+    def flatten(self, block: list[list[Any]]) -> list[str]:
+        """Each column's name: its lowest filled cell in the header rows."""
+        width = max(len(values) for values in block)
+        names = []
+        for column in range(width):
+            name = ""
+            for values in reversed(block):
+                name = cell_text(values[column]) if column < len(values) else ""
+                if name:
+                    break
+            names.append(name)
+        return names
+
+    def map_columns(self, headers: list[str], index: int) -> dict[int, str] | None:
+        """Column -> field; notes for unknown, hidden and repeated columns. None when the
+        table cannot be read into households (no household column, say)."""
+        config = self.config
+        by_field: dict[str, list[int]] = {}
+        for column, header in enumerate(headers):
+            if not header:
+                continue
+            name = header_field(header, config.column_spellings)
+            if name is None:
+                flag = _flag_column(header, config)
+                if flag is not None:
+                    self.flag_columns[column] = flag
+                elif fold(header) not in config.reading.ignored_columns:
+                    self.note(index, "column.unknown", _(
+                        "unknown column '{header}' is ignored; rename it to a header cardgen "
+                        "knows (the [columns] table of the config) if it should be "
+                        "printed").format(header=header), column=column, header=header)
+                continue
+            by_field.setdefault(name, []).append(column)
+        mapping: dict[int, str] = {}
+        hidden = self.sheet.hidden_columns
+        for name, columns in by_field.items():
+            shown = [c for c in columns if c not in hidden]
+            if len(columns) > 1 and len(shown) == 1:
+                for column in columns:
+                    if column in hidden:
+                        self.note(index, "column.hidden_duplicate", _(
+                            "a hidden column that repeats column {letter} ({header}); it is "
+                            "set aside and column {letter} is read").format(
+                            letter=column_letter(shown[0]), header=headers[shown[0]]),
+                            column=column, header=headers[column])
+                columns = shown
+            elif len(columns) > 1:
+                named = "、".join(cell_place(None, column_letter(c), None, headers[c])
+                                 for c in columns)
+                self.note(index, "column.duplicate", _(
+                    "columns {columns} all mean {field}; delete or rename all but one of "
+                    "them (a hidden column that repeats a visible one is set aside)").format(
+                    columns=named, field=name), column=columns[1], header=headers[columns[1]],
+                    severity=Severity.ERROR, field=name)
+            elif columns[0] in hidden:
+                self.note(index, "column.hidden", _(
+                    "this column is hidden; its values are read and printed like the "
+                    "others (delete the column if they should not be)"),
+                    column=columns[0], header=headers[columns[0]])
+            mapping[columns[0]] = name
+        fields = set(mapping.values())
+        mode = config.reading.households
+        if mode == "head":
+            if not {"name", "relation"} <= fields:
+                self.note(index, "household.no_relation", _(
+                    "households = \"head\" starts a household at each 户主 row, but this "
+                    "table has no 与户主关系 or no 姓名 column; add it, or use a 户编号 "
+                    "column and the default households = \"number\""),
+                    severity=Severity.ERROR)
+                return None
+        elif "household_id" not in fields:
+            found = "、".join(h for h in headers if h) or "—"
+            self.note(index, "household.no_column", _(
+                "the table has no household number column (户编号, 户号 …), so cardgen cannot "
+                "tell which people live together. Add a 户编号 column; or, if each household "
+                "starts with its 户主 row and the rows under it are its members, write "
+                "households = \"head\" under [input] in a config file (`cardgen init` makes "
+                "one) and give it with --config. Headers found: {headers}").format(
+                headers=found), severity=Severity.ERROR)
+            return None
+        return mapping
+
+    def records(self, rows: Iterator[tuple[int, list[Any]]], mapping: dict[int, str],
+                headers: list[str], context: dict[str, str]) -> list[Row]:
+        config = self.config
+        name = self.sheet.name
+        columns = {f: headers[c] for c, f in mapping.items()}
+        letters = {f: column_letter(c) for c, f in mapping.items()}
+        hidden_fields = frozenset(f for c, f in mapping.items()
+                                  if c in self.sheet.hidden_columns)
+        # the key cells of a header pasted again read as a header: its own, or a spelling
+        # (a Chinese header is its own folded spelling: no fold needed)
+        keys = [(f, columns[f]) for f in ("household_id", "name") if f in letters]
+        longest = config.limits.cell_chars + 1
+        ditto = config.reading.same_as_above
+        spellings = config.column_spellings
+        items = sorted(mapping.items())
+        found: list[Row] = []
+        above: dict[str, str] = {}
+        above_index = -2
+        above_raws: dict[str, object] = {}
+        hidden_rows: list[int] = []
+        for index, values in rows:
+            first = next((v for v in values if v is not None and v != ""), None)
+            if first is None:
+                continue
+            first_text = cell_text(first)
+            if not first_text:
+                continue
+            kind = self.not_record(first_text)
+            if kind is not None:
+                self.skip(index, kind, _row_text(values))
+                continue
+            texts: dict[str, str] = {}
+            raws: dict[str, object] | None = None
+            width = len(values)
+            for column, field_name in items:
+                value = values[column] if column < width else None
+                if value is None or value == "":
+                    continue  # the usual empty cell, without a call
+                if type(value) is str:
+                    text = clean_text(value)
+                    if text[:2] == '="' and text[-1:] == '"':  # Excel's text formula ="0012"
+                        text = text[2:-1]
+                else:
+                    text = cell_text(value)
+                    raws = raws or {}
+                    raws[field_name] = value
+                if text:  # one string object for the short texts every row repeats
+                    texts[field_name] = intern(text) if len(text) <= SHARED_UP_TO \
+                        else text[:longest]
+            if self.flag_columns:
+                self.add_column_flags(values, texts)
+            if not texts:
+                continue
+            key = texts.get(keys[0][0], "") if keys else ""
+            if ("：" in key or ":" in key) and _LABEL_LINE.match(key):
+                self.skip(index, "notes", _row_text(values))  # 联系电话：0472… in the 户号 column
+                continue
+            if any(texts.get(f) == own or texts.get(f, "") in spellings for f, own in keys):
+                self.note(index, "row.repeated_header", _(
+                    "the header again, not a household: skipped"), value=_row_text(values))
+                continue
+            if self.section_title(index, texts, values):
+                self.note(index, "row.title", _(
+                    "a title inside the table, not a household: skipped"), value=first_text)
+                for context_name, text in title_values(first_text, config).items():
+                    if context_name not in letters:
+                        context[context_name] = text
+                continue
+            for field_name, text in list(texts.items()):
+                if text[0] in self.ditto_starts and fold(text) in ditto:
+                    if field_name in above:
+                        texts[field_name] = above[field_name]
+                        if field_name in above_raws:
+                            raws = {**(raws or {}), field_name: above_raws[field_name]}
+                        elif raws:
+                            raws.pop(field_name, None)
+                    else:
+                        del texts[field_name]
+                        self.note(index, "value.same_as_above", _(
+                            "says “{text}” (the same as above), but there is nothing above "
+                            "it to repeat; write the value itself").format(text=text),
+                            value=text, column=mapping_column(mapping, field_name),
+                            header=columns[field_name], severity=Severity.ERROR,
+                            field=field_name)
+            if "household_id" in letters and "household_id" not in texts and \
+                    above_index == index - 1 and "household_id" in above and \
+                    self.member_below(texts):
+                texts["household_id"] = above["household_id"]  # as if merged down
+            above, above_index = texts, index
+            above_raws = raws or {}
+            if not texts:
+                continue
+            hidden_row = index in self.sheet.hidden_rows
+            if hidden_row:
+                hidden_rows.append(index + 1)
+            for context_name, text in context.items():
+                if context_name not in letters:
+                    texts[context_name] = text
+            self.taken += 1
+            if self.taken > config.limits.rows:
+                raise InputError(_("{source}: more than {limit} rows; the limit is [limits] "
+                                   "rows: split the file, by grid for example").format(
+                    source=self.source, limit=config.limits.rows), code="input.too_many_rows")
+            found.append(Row(self.source, index + 1, texts, columns, raws=raws,
+                             sheet=name, letters=letters, hidden=hidden_fields,
+                             hidden_row=hidden_row))
+        if hidden_rows:
+            shown = "、".join(str(r) for r in hidden_rows[:10]) + \
+                ("…" if len(hidden_rows) > 10 else "")
+            self.note(None, "row.hidden", ngettext(
+                "row {rows} is hidden but holds a record; it is read like the others "
+                "(delete the row if it should not be printed)",
+                "rows {rows} are hidden but hold records; they are read like the others "
+                "(delete the rows that should not be printed)", len(hidden_rows)).format(
+                rows=shown))
+        return found
+
+    def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
+        """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""
+        marked = [flag for column, (flag, strict) in self.flag_columns.items()
+                  if column < len(values) and (text := cell_text(values[column]))
+                  and (fold(text) in YES_SPELLINGS if strict
+                       else fold(text) not in NO_SPELLINGS)]
+        if marked:
+            texts["flags"] = "、".join([texts["flags"], *marked] if "flags" in texts else marked)
+
+    def member_below(self, texts: dict[str, str]) -> bool:
+        """A person under a household's rows with no 户号 of their own, whose 与户主关系 is not
+        户主 (妻子, 儿子 …): a member of the household above, as if its 户号 were merged
+        down. A 户主, or a row that says no relation, is not taken for one."""
+        relation = texts.get("relation")
+        return bool(texts.get("name") and relation and
+                    relation_of(relation, self.config)[0] != HEAD_LABEL)
+
+    def not_record(self, text: str) -> str | None:
+        """The kind of non-record row whose first filled cell this is, or None."""
+        if self.markers is None or text[0] not in self.marker_starts:
+            return None  # the usual case: a 户号, not 合计 or 填表人
+        match = self.markers.match(fold(text))
+        return self.kinds[match[0]] if match else None
+
+    def skip(self, index: int, kind: str, text: str) -> None:
+        messages = {
+            "totals": _("a totals row (合计), not a household: skipped"),
+            "signatures": _("a signature or date line under the table, not a household: "
+                            "skipped"),
+            "notes": _("a note under the table, not a household: skipped"),
+        }
+        self.note(index, SKIP_CODES[kind], messages[kind], value=text)
+
+    def section_title(self, index: int, texts: dict[str, str], values: list[Any]) -> bool:
+        """A title between parts of the table (第二网格): one text over the whole row (a
+        merged cell), or alone in its row and naming a community or a grid."""
+        distinct = set(texts.values())
+        if len(distinct) != 1:
+            return False
+        text = next(iter(distinct))
+        if len(texts) >= 2:
+            return index in self.wide_rows
+        others = [v for v in values if v is not None and v != ""]
+        return len(others) == 1 and not _ASCII_DIGITS.search(text) and \
+            bool(title_values(text, self.config))
+
+
+def _row_text(values: list[Any]) -> str:
+    """A skipped row as a note quotes it: its texts, each once (a merged cell's once), cut
+    short like any value a problem quotes."""
+    text = " ".join(dict.fromkeys(text for text in map(cell_text, values) if text))
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def _flag_column(header: str, config: Config) -> tuple[str, bool] | None:
+    """The flag a column is for, and whether only a yes (是, √, 有, 1) marks it: a flag's
+    spelling (低保, 残疾人, 社区矫正人员 …), asked (是否低保) or described (残疾类别, 低保情况)
+    — any value but a no marks it (A类, 二级肢体) —, or a header that reads like a red
+    sub-type (吸毒史, 精神状态), marked by a yes only. A header that merely holds a word of
+    another (子女数) is no flag's."""
+    text = fold(header)
+    for candidate in dict.fromkeys((text, text.removeprefix("是否"),
+                                    _DESCRIBED.sub("", text.removeprefix("是否")))):
+        if not candidate:
+            continue
+        reading = read_flag(candidate, config)
+        if reading.known and reading.how != "words":
+            return reading.flag, False
+        if reading.known and shown_flag(reading.flag, config) == config.red_category:
+            return reading.flag, True
+    return None
+
+
+def mapping_column(mapping: dict[int, str], name: str) -> int | None:
+    return next((column for column, field_name in mapping.items() if field_name == name), None)
+
+
+def _chain(first: Iterator[tuple[int, list[Any]]],
+           then: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+    yield from first
+    yield from then
+
+
+def read_table(sheet: Sheet, source: str, config: Config, grid_from_name: bool = False,
+               taken: int = 0, header_only: bool = False) -> Table:
+    """The records of one sheet (see the module's docstring); `taken`: rows of records
+    already read from the same file, for [limits] rows; `header_only`: whether the sheet
+    holds a table at all, and nothing more."""
+    return _Reader(sheet, source, config, grid_from_name, taken, header_only).read()

@@ -1,0 +1,482 @@
+"""The desk's worker processes: a spawn pool for the quick work (read a register, draw a card,
+its preview or its stickers, check an upload) and one spawned process per job (a grid's
+ledger, an emergency batch, a sticker sheet), so that the server stays responsive while
+WeasyPrint draws.
+
+Pool workers keep the registers they read, keyed by the file's stamp, and answer with bytes
+or a `Failure`. A job process reports its progress through a pipe and is terminated when
+its job is cancelled: by the page, or because nobody asked about it for a while (the page
+asks every second; its tab was closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+import zipfile
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, Literal
+
+from cardgen.config import Config
+from cardgen.data.read import SheetChoice
+from cardgen.errors import CardgenError
+from cardgen.web.failures import Busy, Failed, Failure, NotFound, failure_of, internal_failure
+
+Stamp = tuple[int, int, int]
+PREVIEW_DPI = 96  # an A4 card 794 px wide: sharp in the page's preview at 1366×768
+KEPT_REGISTERS = 4  # registers (versions) a pool worker keeps read
+
+
+def stamp_of(path: Path) -> Stamp | None:
+    """What tells that a register file changed: its modification time, size and inode."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every process of the desk reads registers and draws cards with."""
+
+    config: Config
+    templates: Path | None
+    date: dt.date | None  # --date; None: the day of each request
+    sheet_name: SheetChoice | str | None  # --sheet-name / --all-sheets
+    book: Path | None  # --book: the book of record reprints will carry the numbers of
+    language: str
+    scratch: Path  # the desk's private temporary folder (mode 0700), removed at exit
+
+    def today(self) -> dt.date:
+        return self.date or dt.date.today()
+
+
+# ---- in a pool worker ----------------------------------------------------------------------
+
+_settings: Settings | None = None
+_registers: dict[tuple[Path, Stamp | None, dt.date], Any] = {}  # -> pipeline.Loaded
+
+
+def _start_worker(settings: Settings) -> None:
+    global _settings
+    from cardgen.i18n import set_language
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    set_language(settings.language)
+    _settings = settings
+    import cardgen.pipeline  # noqa: F401  (WeasyPrint and Pango load once, before a request)
+
+
+def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
+    """The register at `path` as of `today`, read again when its file changed."""
+    from cardgen.cache import Cache, scope
+    from cardgen.pipeline import load
+
+    assert _settings is not None
+    stamp = stamp or stamp_of(path)
+    found = _registers.get((path, stamp, today))
+    if found is None:
+        config = _settings.config
+        found = load(path, config, today, _settings.sheet_name,
+                     Cache.open(True, config.cache_max_mb,
+                                scope(config, _settings.templates)))
+        for kept in [k for k in _registers if k[0] == path]:  # an older version
+            del _registers[kept]
+        while len(_registers) >= KEPT_REGISTERS:
+            del _registers[next(iter(_registers))]
+        _registers[(path, stamp, today)] = found
+    return found
+
+
+def _answer(work: Callable[[], Any]) -> Any:
+    """`work()`, or the Failure that tells the browser why not."""
+    try:
+        return work()
+    except CardgenError as error:
+        return failure_of(error)
+    except Exception as error:
+        return internal_failure(error)
+
+
+def read_register(path: Path, stamp: Stamp | None, today: dt.date) -> Any:
+    """A served register, read (and kept) in a worker: the server's copy for searching."""
+    return _answer(lambda: _read(path, today, stamp))
+
+
+def check_upload(path: Path, today: dt.date) -> Any:
+    """An uploaded spreadsheet read and validated: (the loaded data or None, the
+    `validate --format json` object); the file is the caller's to delete."""
+    from cardgen.cache import Cache, scope
+    from cardgen.errors import InputError
+    from cardgen.pipeline import load, unreadable_report, validation_report
+
+    assert _settings is not None
+    config = _settings.config
+
+    def check() -> tuple[Any, dict[str, object]]:
+        try:
+            loaded = load(path, config, today, None, Cache.open(
+                True, config.cache_max_mb, scope(config, _settings.templates)))
+        except InputError as error:
+            return None, unreadable_report(error, str(path))
+        return loaded, validation_report(loaded)
+    return _answer(check)
+
+
+Drawing = Literal["card", "preview", "stickers"]
+
+
+@dataclass(frozen=True)
+class CardWork:
+    """One household's card (PDF), preview (PNG) or stickers (PDF), routine or emergency."""
+
+    path: Path
+    stamp: Stamp | None
+    today: dt.date
+    household: str
+    drawing: Drawing
+    emergency: bool
+
+
+def draw(work: CardWork) -> Any:
+    """The bytes `cardgen reprint` (preview, stickers) writes for the same household and
+    options, --book included."""
+    from cardgen.data.select import Selection
+    from cardgen.frame.render import PrintOptions
+    from cardgen.pipeline import preview, reprint, stickers
+
+    assert _settings is not None
+    settings = _settings
+
+    def drawn() -> bytes:
+        loaded = _read(work.path, work.today, work.stamp)
+        chosen = Selection(households=(work.household,))
+        with tempfile.TemporaryDirectory(dir=settings.scratch) as folder:
+            out = Path(folder) / "drawn"
+            if work.drawing == "card":
+                reprint(loaded, chosen, out, work.emergency, settings.templates,
+                        PrintOptions(), loaded.cache, settings.book)
+            elif work.drawing == "preview":
+                preview(loaded, work.household, out, PREVIEW_DPI, work.emergency,
+                        settings.templates, PrintOptions(), loaded.cache, settings.book)
+            else:
+                config = loaded.config
+                stickers(loaded, chosen, out, config.sheets[config.default_sheet], 0,
+                         loaded.cache, settings.book)
+            return out.read_bytes()
+    return _answer(drawn)
+
+
+def warm(paths: list[Path], today: dt.date) -> None:
+    """Read the registers in a fresh worker, so that the first card asked for is quick."""
+    for path in paths:
+        _answer(partial(_read, path, today))
+
+
+# ---- in the server -------------------------------------------------------------------------
+
+class Pool:
+    """The spawn pool, with a bound on the work waiting for it."""
+
+    def __init__(self, settings: Settings, workers: int, waiting: int) -> None:
+        self.workers = workers
+        self.waiting = waiting
+        self.pending = 0
+        context = multiprocessing.get_context("spawn")  # never fork a process with Pango
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                         initializer=_start_worker, initargs=(settings,))
+
+    def start(self, paths: list[Path], today: dt.date) -> None:
+        """Start every worker now (one task each) and let it read the registers."""
+        for _ in range(self.workers):
+            self._pool.submit(warm, paths, today)
+
+    async def call(self, function: Callable[..., Any], *args: Any,
+                   gone: Callable[[], Awaitable[None]] | None = None) -> Any:
+        """`function(*args)` in a worker; a Failure it returns is raised as Failed. When
+        `gone` (the client went away) finishes first, work not yet started is dropped."""
+        if self.pending >= self.waiting:
+            raise Busy(_busy_message())
+        self.pending += 1
+        future = self._pool.submit(function, *args)
+        waiter = asyncio.wrap_future(future)
+        watcher = asyncio.ensure_future(gone()) if gone else None
+        try:
+            if watcher is not None:
+                await asyncio.wait({waiter, watcher}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiter.done():
+                    future.cancel()
+                    raise ClientGone
+            answer = await waiter
+        finally:
+            self.pending -= 1
+            if watcher is not None:
+                watcher.cancel()
+        if isinstance(answer, Failure):
+            raise Failed(answer)
+        return answer
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ClientGone(Exception):
+    """The browser closed the connection before its answer was ready."""
+
+
+def _busy_message() -> str:
+    from cardgen.i18n import _
+
+    return _("the server is busy; try again in a moment")
+
+
+# ---- jobs ----------------------------------------------------------------------------------
+
+JobKind = Literal["ledger", "emergency", "update", "stickers"]
+JOB_KINDS: tuple[JobKind, ...] = ("ledger", "emergency", "update", "stickers")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: JobKind
+    selection: Any  # data.select.Selection
+    skip_invalid: bool
+    book: Path | None  # the book it continues (ledger, emergency, stickers) or updates
+
+
+@dataclass(frozen=True)
+class Result:
+    path: Path
+    media_type: str
+    file_name: str
+    changed: bool | None = None  # an update: whether anything changed since the book
+
+
+@dataclass
+class Job:
+    id: str
+    spec: JobSpec
+    folder: Path
+    total: int
+    seen: float
+    loaded: Any = None  # pipeline.Loaded, handed to the process when it starts
+    state: str = "queued"  # queued running done failed cancelled
+    done: int = 0
+    finished: float | None = None
+    process: BaseProcess | None = None
+    pipe: Connection | None = None
+    result: Result | None = None
+    failure: Failure | None = None
+
+    def status(self) -> dict[str, object]:
+        answer: dict[str, object] = {"state": self.state, "done": self.done,
+                                     "total": self.total, "kind": self.spec.kind}
+        if self.result is not None and self.result.changed is not None:
+            answer["changed"] = self.result.changed
+        if self.failure is not None:
+            answer["error"] = self.failure.body()
+        return answer
+
+
+def run_job(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
+            pipe: Connection) -> None:
+    """A job in its own process: the output written in `folder`, told through `pipe` as
+    ("progress", done, total), then ("done", Result) or ("failed", Failure)."""
+    from cardgen.i18n import set_language
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_language(settings.language)
+    told = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - told[0] >= 0.2 or done == total:  # a few messages a second, not one a card
+            told[0] = now
+            pipe.send(("progress", done, total))
+
+    answer = _answer(lambda: _make(settings, spec, loaded, folder, progress))
+    pipe.send(("failed", answer) if isinstance(answer, Failure) else ("done", answer))
+    pipe.close()
+
+
+def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
+          progress: Callable[[int, int], None]) -> Result:
+    from cardgen.frame.render import PrintOptions
+    from cardgen.pipeline import ledger, stickers, update
+
+    if spec.kind == "stickers":
+        out = folder / "stickers.pdf"
+        config = loaded.config
+        printed = stickers(loaded, spec.selection, out, config.sheets[config.default_sheet], 0,
+                           loaded.cache, spec.book)
+        progress(printed.households, printed.households)
+        return Result(out, "application/pdf", "五色户卡贴纸.pdf")
+    if spec.kind == "update":
+        assert spec.book is not None
+        updated = update(loaded, spec.book, folder / "update", spec.selection, False,
+                         settings.templates, loaded.cache)
+        changes = folder / "changes.json"  # the change list as `update --format json` says it
+        changes.write_text(json.dumps(updated.as_dict(), ensure_ascii=False, indent=2) + "\n",
+                           encoding="utf-8")
+        return Result(zipped(folder / "update.zip", [*updated.files, updated.manifest, changes]),
+                      "application/zip", "五色户卡更新包.zip", updated.changed)
+    books = folder / "books"
+    run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
+                 skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,
+                 options=PrintOptions(), progress=progress, cache=loaded.cache, book=spec.book)
+    if len(run.files) == 1:
+        return Result(run.files[0], "application/pdf", run.files[0].name)
+    name = "五色户卡应急台账.zip" if spec.kind == "emergency" else "五色户卡台账.zip"
+    return Result(zipped(folder / "ledgers.zip", [*run.files, run.manifest]),
+                  "application/zip", name)
+
+
+def zipped(archive: Path, files: list[Path]) -> Path:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:  # PDFs are compressed
+        for path in files:
+            out.write(path, path.name)
+    return archive
+
+
+class JobBoard:
+    """The jobs: at most `running` at a time, `waiting` queued or running, results kept
+    for `keep` seconds, a job nobody asked about for `abandon` seconds cancelled."""
+
+    def __init__(self, settings: Settings, running: int = 1, waiting: int = 8,
+                 abandon: float = 90.0, keep: float = 900.0) -> None:
+        self.settings = settings
+        self.running = running
+        self.waiting = waiting
+        self.abandon = abandon
+        self.keep = keep
+        self.jobs: dict[str, Job] = {}
+        self._context = multiprocessing.get_context("spawn")
+
+    def active(self) -> list[Job]:
+        return [job for job in self.jobs.values() if job.state in ("queued", "running")]
+
+    def submit(self, spec: JobSpec, loaded: Any, total: int) -> Job:
+        if len(self.active()) >= self.waiting:
+            raise Busy(_busy_message())
+        job_id = secrets.token_urlsafe(12)
+        folder = self.settings.scratch / "jobs" / job_id
+        folder.mkdir(parents=True)
+        job = Job(job_id, spec, folder, total, time.monotonic(), loaded)
+        self.jobs[job_id] = job
+        self.tick()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        """The job (its client is still there: it asked)."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            from cardgen.i18n import _
+
+            raise NotFound(_("no such job (finished jobs are kept for {minutes} minutes)")
+                           .format(minutes=round(self.keep / 60)))
+        job.seen = time.monotonic()
+        return job
+
+    def cancel(self, job: Job) -> None:
+        if job.state in ("queued", "running"):
+            self._stop(job, "cancelled")
+
+    def tick(self) -> None:
+        """Hear the running jobs, start queued ones, drop abandoned and expired ones."""
+        now = time.monotonic()
+        for job in list(self.jobs.values()):
+            if job.state == "running":
+                self._hear(job)
+            if job.state in ("queued", "running") and now - job.seen > self.abandon:
+                self._stop(job, "cancelled")
+            if job.finished is not None and now - job.finished > self.keep:
+                shutil.rmtree(job.folder, ignore_errors=True)
+                del self.jobs[job.id]
+        for job in self.jobs.values():
+            if job.state == "queued" and sum(
+                    1 for other in self.jobs.values() if other.state == "running") < self.running:
+                self._start(job)
+
+    def _start(self, job: Job) -> None:
+        receiving, sending = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=run_job, args=(self.settings, job.spec, job.loaded, job.folder, sending),
+            name=f"cardgen-job-{job.spec.kind}", daemon=True)
+        process.start()
+        sending.close()
+        job.process, job.pipe, job.loaded = process, receiving, None
+        job.state = "running"
+
+    def _hear(self, job: Job) -> None:
+        assert job.pipe is not None and job.process is not None
+        try:
+            while job.pipe.poll():
+                message = job.pipe.recv()
+                if message[0] == "progress":
+                    job.done, job.total = message[1], message[2]
+                elif message[0] == "done":
+                    job.result = message[1]
+                    job.done = job.total
+                    self._end(job, "done")
+                    return
+                else:
+                    job.failure = message[1]
+                    self._end(job, "failed")
+                    return
+        except (EOFError, OSError):
+            pass
+        if not job.process.is_alive():  # it died without a word (killed, out of memory)
+            from cardgen.i18n import _
+
+            job.failure = Failure(500, "internal", _("the job's process ended unexpectedly"))
+            self._end(job, "failed")
+
+    def _end(self, job: Job, state: str) -> None:
+        job.state = state
+        job.finished = time.monotonic()
+        if job.pipe is not None:
+            job.pipe.close()
+            job.pipe = None
+        if job.process is not None:
+            job.process.join(timeout=5)
+            job.process = None
+
+    def _stop(self, job: Job, state: str) -> None:
+        if job.process is not None and job.process.is_alive():
+            job.process.terminate()
+            job.process.join(timeout=5)
+            if job.process.is_alive():
+                job.process.kill()
+        job.loaded = None
+        self._end(job, state)
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+    def close(self) -> None:
+        for job in self.active():
+            self._stop(job, "cancelled")
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.settings.scratch / "jobs")
+
+
+def private_folder() -> Path:
+    """A folder only this user can enter (mkdtemp makes it 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="cardgen-serve-"))
+    os.chmod(folder, 0o700)
+    return folder
+

@@ -1,0 +1,434 @@
+"""Registers as offices keep them (DOMAIN §5, issue 9): titles, two-level headers, merged
+cells, hidden columns, totals rows, 同上, one sheet per grid, .xls, .ods and HTML exports,
+the office's words — read as a person reads them, and asked about where it is unclear."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner, Result
+
+from cardgen.cli.commands import cli
+from cardgen.config import Config, load_config
+from cardgen.data.model import Dataset
+from cardgen.data.read import SheetChoice
+from cardgen.i18n import set_language
+from cardgen.pipeline import Loaded, load
+from tests.conftest import DATE, TODAY, VALID_ID, pdftotext
+from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
+
+Run = Callable[..., Result]
+XLS = HERE / "office-register.xls"
+ODS = HERE / "office-register.ods"
+SENSITIVE = ("社区矫正", "缓刑", "精神障碍", "精神分裂", "留守儿童")
+
+
+@pytest.fixture(autouse=True)
+def english() -> None:
+    """In-process reading speaks English here (a Chinese CLI run before leaves Chinese)."""
+    set_language("en")
+
+
+def invoke(*args: str | Path, lang: str = "en") -> Result:
+    return CliRunner(env={"CARDGEN_LANG": lang}).invoke(cli, [str(a) for a in args],
+                                                        catch_exceptions=False)
+
+
+def config_file(folder: Path, text: str) -> Path:
+    path = folder / "cardgen.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def settings(folder: Path, text: str) -> Config:
+    return load_config(config_file(folder, text))
+
+
+def codes(dataset: Dataset) -> list[tuple[str, str, int | None]]:
+    return [(p.code, p.severity.value, p.row) for p in dataset.problems]
+
+
+def colours(loaded: Loaded) -> dict[str, str]:
+    return {hid: category.key for hid, category in loaded.categories.items()}
+
+
+def workbook(path: Path, rows: list[list[object]], title: str = "Sheet1") -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+# ---- the register of one grid ------------------------------------------------------------
+
+def test_the_office_register_is_read_as_a_person_reads_it(tmp_path: Path,
+                                                          config: Config) -> None:
+    """Title, 填表单位 row, two-level header, merged 户号/住址/房屋状况, a spacer row, a hidden
+    old column, 同上 and 〃, office words, qualified flags, 合计 and 填表人 rows."""
+    loaded = load(office_register(tmp_path / "register.xlsx"), config, TODAY)
+    dataset = loaded.dataset
+    households = {h.household_id: h for h in dataset.households}
+    assert list(households) == ["1", "2", "3", "4", "5"]
+    assert {h.community for h in households.values()} == {"和平社区"}  # from the title
+    assert [m.name for m in households["1"].members] == ["张建国", "王秀兰"]
+    assert households["1"].address == "阳光花园1号楼1单元101"  # merged down the family
+    wife = households["1"].members[1]
+    assert (wife.relation, wife.phone, wife.residence) == ("妻", "13812345678", "常住")
+    assert wife.flags == ("残疾",) and households["1"].members[0].flags == ("低保",)
+    assert households["3"].members == [] and households["3"].housing == "空置"
+    assert households["2"].housing == "出租"
+    assert [m.residence for m in households["2"].members] == ["流动", "流动"]
+    assert households["4"].members[0].is_head  # 本人
+    assert households["5"].members[0].notes == LONG_NOTE  # 560 characters
+    assert colours(loaded) == {"1": "orange", "2": "blue", "3": "green", "4": "red",
+                               "5": "red"}
+    assert codes(dataset) == [("column.hidden_duplicate", "warning", 4),
+                              ("row.total", "warning", 15), ("row.signature", "warning", 16)]
+    hidden, total, _signature = dataset.problems
+    assert hidden.where == "第一网格!I4 (电话, hidden column)" and hidden.column == "电话"
+    assert "repeats column H (联系方式)" in hidden.message
+    assert total.value == "合计 5户 8人" and total.where == "第一网格!row 15"
+
+
+def test_month_only_birth_dates_take_the_id_numbers_day(tmp_path: Path,
+                                                        config: Config) -> None:
+    loaded = load(office_register(tmp_path / "register.xlsx"), config, TODAY)
+    head, wife = loaded.dataset.households[0].members
+    assert (str(head.birth_date), str(wife.birth_date)) == ("1950-03-04", "1952-08-17")
+    rows = [["户编号", "姓名", "与户主关系", "出生日期", "身份证号"],
+            ["H1", "甲", "户主", "1975.3", ""], ["H2", "乙", "户主", "1975年13月", ""],
+            ["H3", "丙", "户主", 1975.1, ""],
+            ["H4", "丁", "户主", "1960.5", id_number("19610101", 1)]]
+    dataset = load(workbook(tmp_path / "months.xlsx", rows), config, TODAY).dataset
+    assert str(dataset.households[0].members[0].birth_date) == "1975-03-01"
+    assert codes(dataset) == [("birth_date.month_only", "warning", 2),
+                              ("birth_date.impossible", "error", 3),
+                              ("birth_date.ambiguous", "error", 4),
+                              ("birth_date.disagrees", "warning", 5)]
+
+
+def test_chinese_messages_name_the_cell_and_the_fix(tmp_path: Path) -> None:
+    path = office_register(tmp_path / "register.xlsx")
+    result = invoke("validate", path, "--date", DATE, lang="zh")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"警告：{path} 第一网格!I4（电话，隐藏列）：这是隐藏列，与 H 列（联系方式）重复；" \
+        "已搁置不用，读取 H 列" in lines
+    assert f"警告：{path} 第一网格!第 15 行「合计 5户 8人」：合计行，不是住户记录，已跳过" \
+        in lines
+    assert any("第 16 行「填表人：刘晓梅" in line and "表尾的签名或日期行" in line
+               for line in lines)
+    assert lines[-1].endswith("5 户，7 人；错误 0 条，警告 3 条")
+
+
+def test_json_reports_codes_and_hidden_places(tmp_path: Path) -> None:
+    result = invoke("validate", office_register(tmp_path / "r.xlsx"), "--format", "json",
+                    "--date", DATE)
+    report = json.loads(result.output)
+    assert (report["ok"], report["households"], report["members"]) == (True, 5, 7)
+    [hidden] = [p for p in report["problems"] if p["code"] == "column.hidden_duplicate"]
+    assert (hidden["sheet"], hidden["row"], hidden["column"]) == ("第一网格", 4, "电话")
+    assert hidden["message"].startswith("第一网格!I4 (电话, hidden column): ")
+
+
+# ---- formats -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [XLS, ODS], ids=["xls", "ods"])
+def test_xls_and_ods_read_like_the_xlsx(path: Path, tmp_path: Path, config: Config) -> None:
+    """LibreOffice's .xls and .ods of the same register: merged cells filled, the hidden
+    column found (calamine reads neither from .ods, nor hidden state from any format)."""
+    xlsx = load(office_register(tmp_path / "register.xlsx", ("第一网格", "第二网格"), True),
+                config, TODAY)
+    other = load(path, config, TODAY)
+
+    def seen(loaded: Loaded) -> list[tuple[str, str, list[tuple[str, str, tuple[str, ...]]]]]:
+        return [(h.household_id, h.address, [(m.name, m.id_number, m.flags) for m in h.members])
+                for h in loaded.dataset.households]
+
+    assert seen(other) == seen(xlsx)
+    assert colours(other) == colours(xlsx)
+    assert [(p.code, p.where) for p in other.dataset.problems] == \
+        [(p.code, p.where) for p in xlsx.dataset.problems]
+    assert "第一网格!I4 (电话, hidden column)" in [p.where for p in other.dataset.problems]
+
+
+def test_an_html_table_saved_as_xls_is_read(tmp_path: Path, config: Config) -> None:
+    """Business systems "export to Excel" as an HTML table, GBK, with rowspan and colspan."""
+    html = f"""<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>
+<table border="1"><tr><td colspan="8">团结嘎查村人口信息台账</td></tr>
+<tr><th>户编号</th><th>网格名称</th><th>现住址</th><th>房屋性质</th><th>姓名</th>
+<th>与户主关系</th><th>身份证号码</th><th>人员类型</th></tr>
+<tr><td rowspan="2">TJ-001</td><td rowspan="2">第三网格</td><td rowspan="2">一组12号</td>
+<td rowspan="2">自住</td><td>巴特尔</td><td>户主</td><td>{VALID_ID}</td><td>户籍人口</td></tr>
+<tr><td>其其格</td><td>配偶</td><td>{id_number("19820202", 2)}</td><td>户籍人口</td></tr>
+<tr><td>TJ-002</td><td>第三网格</td><td>一组13号</td><td>租赁房</td><td>刘&nbsp;洋</td>
+<td>户主</td><td>1.59902E+17</td><td>流动人口</td></tr>
+<tr><td colspan="4">合计：2户</td><td colspan="4">3人</td></tr></table></body></html>"""
+    path = tmp_path / "导出.xls"
+    path.write_bytes(html.encode("gb18030"))
+    loaded = load(path, config, TODAY)
+    first, second = loaded.dataset.households
+    assert (first.grid, first.community, first.address) == ("第三网格", "团结嘎查村", "一组12号")
+    assert [m.name for m in first.members] == ["巴特尔", "其其格"]
+    assert second.housing == "出租" and second.members[0].name == "刘 洋"
+    assert codes(loaded.dataset) == [("row.total", "warning", 6),
+                                     ("id.stored_as_number", "error", 5)]
+
+
+def test_a_csv_id_that_excel_made_a_number_says_the_digits_are_lost(tmp_path: Path) -> None:
+    path = tmp_path / "ids.csv"
+    path.write_text("户编号,姓名,与户主关系,身份证号\nH1,王芳,户主,1.59902E+17\n"
+                    "H2,李强,户主,159902199101010000\n", encoding="utf-8")
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert [(p["code"], p["row"], p["value"]) for p in report["problems"]] == \
+        [("id.stored_as_number", 2, "*******E+17"),
+         ("id.stored_as_number", 3, "**************0000")]
+    result = invoke("validate", path, "--date", DATE, lang="zh")
+    assert "被存成了数字" in result.output and "设置单元格格式 → 文本" in result.output
+
+
+def test_a_table_that_starts_further_in_keeps_its_cell_names(tmp_path: Path,
+                                                             config: Config) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet["C3"], sheet["D3"], sheet["E3"], sheet["F3"] = "户号", "姓名", "性别", "与户主关系"
+    sheet["C4"], sheet["D4"], sheet["E4"], sheet["F4"] = "1", "王芳", "未知", "户主"
+    book.save(tmp_path / "offset.xlsx")
+    dataset = load(tmp_path / "offset.xlsx", config, TODAY).dataset
+    [problem] = dataset.problems
+    assert (problem.code, problem.where) == ("sex.unknown", "Sheet!E4 (性别)")
+    assert dataset.households[0].members[0].sex == "未知"  # printed as written
+
+
+# ---- what is not a record ---------------------------------------------------------------------
+
+def test_rows_that_are_no_records_are_skipped_with_a_note(tmp_path: Path,
+                                                          config: Config) -> None:
+    header = ["户编号", "网格", "地址", "姓名", "与户主关系", "身份证号"]
+    rows = [["户籍人口信息表"], header,
+            ["A1", "第5网格", "一号", "吴海", "户主", VALID_ID],
+            [], header,
+            ["第六网格"],
+            ["A2", "同上", "二号", "郑丽", "户主", ""],
+            ["A3", "第6网格", "三号", "钱六", "户主", ""],
+            ["总计", None, None, "3人"], ["注：本表每季度更新"], ["审核人：张三"]]
+    dataset = load(workbook(tmp_path / "parts.xlsx", rows), config, TODAY).dataset
+    assert [h.household_id for h in dataset.households] == ["A1", "A2", "A3"]
+    assert dataset.households[1].grid == "第5网格"  # 同上
+    assert codes(dataset) == [("row.repeated_header", "warning", 5),
+                              ("row.title", "warning", 6), ("row.total", "warning", 9),
+                              ("row.note", "warning", 10), ("row.signature", "warning", 11)]
+
+
+def test_same_as_above_with_nothing_above_is_an_error(tmp_path: Path, config: Config) -> None:
+    rows = [["户编号", "地址", "姓名"], ["H1", "〃", "王芳"]]
+    dataset = load(workbook(tmp_path / "ditto.xlsx", rows), config, TODAY).dataset
+    [error] = dataset.errors
+    assert (error.code, error.row, error.column, error.value) == \
+        ("value.same_as_above", 2, "地址", "〃")
+
+
+def test_a_hidden_row_is_read_and_said_to_be_hidden(tmp_path: Path, config: Config) -> None:
+    path = workbook(tmp_path / "hidden.xlsx", [["户编号", "姓名", "性别"], ["H1", "王芳", "女"],
+                                               ["H2", "李强", "X"]])
+    book = openpyxl.load_workbook(path)
+    book.active.row_dimensions[3].hidden = True  # type: ignore[union-attr]
+    book.save(path)
+    dataset = load(path, config, TODAY).dataset
+    assert len(dataset.households) == 2
+    notes = {p.code: p for p in dataset.problems}
+    assert notes["sex.unknown"].where == "Sheet1!C3 (性别, hidden row)"
+    assert "row 3 is hidden" in notes["row.hidden"].message
+
+
+def test_two_visible_columns_for_one_field_stop_everything(tmp_path: Path) -> None:
+    rows = [["户编号", "姓名", "手机号", "联系电话"], ["H1", "王芳", "13812345678", "13812345679"]]
+    path = workbook(tmp_path / "phones.xlsx", rows)
+    result = invoke("reprint", path, "-o", tmp_path / "x.pdf", "--date", DATE, lang="zh")
+    assert result.exit_code == 1 and not (tmp_path / "x.pdf").exists()
+    assert "Sheet1!D1（联系电话）：C（手机号）、D（联系电话） 这几列都表示 phone" in result.output
+
+
+def test_no_card_is_printed_for_a_row_that_is_no_record(tmp_path: Path) -> None:
+    path = office_register(tmp_path / "register.xlsx")
+    out = tmp_path / "books"
+    result = invoke("ledger", path, "-o", out, "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    [pdf] = out.glob("*.pdf")
+    text = pdftotext(pdf)
+    assert "合计" not in text and "填表人" not in text and "刘晓梅" not in text
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [h["household_id"] for h in manifest["ledgers"][0]["households"]] == \
+        ["1", "2", "3", "4", "5"]
+    for word in SENSITIVE:
+        assert word not in text, word
+    assert "重点人员" in text and "重点关爱" in text
+
+
+def test_no_red_sub_type_in_any_output(tmp_path: Path) -> None:
+    path = office_register(tmp_path / "register.xlsx")
+    outputs = [invoke("validate", path, "--format", "json", "--date", DATE).output,
+               invoke("validate", path, "--explain", "--date", DATE, lang="zh").output]
+    assert invoke("stickers", path, "-o", tmp_path / "s.pdf", "--date", DATE).exit_code == 0
+    assert invoke("reprint", path, "-o", tmp_path / "r.pdf", "--household", "4", "--household",
+                  "5", "--emergency", "--date", DATE).exit_code == 0
+    outputs += [pdftotext(tmp_path / "s.pdf"), pdftotext(tmp_path / "r.pdf")]
+    for output in outputs:
+        for word in SENSITIVE:
+            assert word not in output, (word, output[:200])
+
+
+def test_a_long_note_is_accepted_and_the_card_prints(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "note.xlsx", [["户编号", "姓名", "与户主关系", "备注"],
+                                             ["H1", "王芳", "户主", "备" * 1000]])
+    assert invoke("validate", path, "--date", DATE).exit_code == 0
+    result = invoke("reprint", path, "-o", tmp_path / "note.pdf", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert "备备备" in pdftotext(tmp_path / "note.pdf")
+
+
+# ---- workbooks: which sheets --------------------------------------------------------------
+
+def test_without_all_sheets_the_other_grids_are_named(tmp_path: Path, config: Config) -> None:
+    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
+    loaded = load(path, config, TODAY)
+    assert {h.grid for h in loaded.dataset.households} == {""}
+    notes = {p.code: p for p in loaded.dataset.problems}
+    assert notes["sheet.no_table"].sheet == "汇总"
+    assert "sheets 第二网格 hold records too" in notes["workbook.more_sheets"].message
+    result = invoke("validate", path, "--date", DATE, lang="zh")
+    assert "工作表 第二网格 里也有人员记录；加上 --all-sheets" in result.output
+
+
+def test_all_sheets_asks_how_to_key_numbers_that_restart(tmp_path: Path) -> None:
+    """户号 1 … 5 in each grid's sheet: asked, never guessed; the setting then works."""
+    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
+    result = invoke("validate", path, "--all-sheets", "--format", "json", "--date", DATE)
+    report = json.loads(result.output)
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert result.exit_code == 1 and [p["code"] for p in errors] == ["household.number_restarts"]
+    assert 'households = "grid+number"' in errors[0]["message"]
+    result = invoke("ledger", path, "--all-sheets", "-o", tmp_path / "x", "--date", DATE)
+    assert result.exit_code == 1 and not (tmp_path / "x").exists()
+    zh = invoke("validate", path, "--all-sheets", "--date", DATE, lang="zh")
+    assert "看来户号在每个网格里都从头编起" in zh.output
+
+    setting = config_file(tmp_path, '[input]\nhouseholds = "grid+number"\n')
+    result = invoke("ledger", path, "--all-sheets", "--config", setting, "-o", tmp_path / "books",
+                    "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "books").glob("*.pdf")) == \
+        ["和平社区-第一网格.pdf", "和平社区-第二网格.pdf"]
+    manifest = json.loads((tmp_path / "books" / "manifest.json").read_text(encoding="utf-8"))
+    assert [h["household_id"] for h in manifest["ledgers"][1]["households"]][:2] == \
+        ["第二网格-1", "第二网格-2"]
+
+
+@pytest.mark.parametrize("path", [XLS, ODS], ids=["xls", "ods"])
+def test_all_sheets_of_an_xls_or_ods(path: Path, tmp_path: Path) -> None:
+    config = settings(tmp_path, '[input]\nhouseholds = "grid+number"\n')
+    loaded = load(path, config, TODAY, SheetChoice(every=True))
+    assert [h.household_id for h in loaded.dataset.households][4:6] == ["第一网格-5", "第二网格-1"]
+    assert {h.grid for h in loaded.dataset.households} == {"第一网格", "第二网格"}
+    assert not loaded.dataset.errors
+    [hidden] = [p for p in loaded.dataset.problems if p.code == "row.hidden"]
+    assert (hidden.sheet, "row 6 is hidden" in hidden.message) == ("第二网格", True)
+    xlsx = load(office_register(tmp_path / "r.xlsx", ("第一网格", "第二网格"), True), config,
+                TODAY, SheetChoice(every=True))
+    assert [(p.code, p.where) for p in loaded.dataset.problems] == \
+        [(p.code, p.where) for p in xlsx.dataset.problems]
+
+
+def test_sheet_names_are_repeatable_and_checked(tmp_path: Path) -> None:
+    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格", "第三网格"), True)
+    setting = config_file(tmp_path, '[input]\nhouseholds = "grid+number"\n')
+    result = invoke("validate", path, "--sheet-name", "第三网格", "--sheet-name", "第一网格",
+                    "--config", setting, "--format", "json", "--date", DATE)
+    assert json.loads(result.output)["households"] == 10
+    result = invoke("validate", path, "--sheet-name", "汇总", "--format", "json", "--date", DATE)
+    assert result.exit_code == 1
+    assert [p["code"] for p in json.loads(result.output)["problems"]] == ["header.not_found"]
+    result = invoke("validate", path, "--sheet-name", "第九网格", lang="zh")
+    assert result.exit_code == 2 and "没有名为 '第九网格' 的工作表" in result.output
+    for command in ("reprint", "stickers", "preview", "ledger"):
+        assert "--all-sheets" in invoke(command, "--help").output
+
+
+# ---- no household column: each 户主 row starts a household -----------------------------------
+
+def test_no_household_column_asks_then_head_rows_start_households(tmp_path: Path) -> None:
+    rows = [["序号", "姓名", "与户主关系", "身份证号", "住址", "房屋状态"],
+            [1, "陈大", "户主", id_number("19600101", 1), "新村1号", "自住"],
+            [2, "陈二", "配偶", id_number("19620101", 2), "同上", "同上"],
+            [3, "林一", "户主", id_number("19900101", 3), "新村2号", "出租"],
+            [4, None, None, None, "新村3号", "空置"],
+            [5, "林二", "子", id_number("20120101", 5), None, None]]
+    path = workbook(tmp_path / "heads.xlsx", rows)
+    result = invoke("validate", path, "--format", "json", "--date", DATE)
+    [error] = json.loads(result.output)["problems"]
+    assert (result.exit_code, error["code"]) == (1, "household.no_column")
+    assert 'households = "head"' in error["message"]
+    assert "户主行开头" in invoke("validate", path, lang="zh").output
+
+    config = settings(tmp_path, '[input]\nhouseholds = "head"\n')
+    loaded = load(path, config, TODAY)
+    households = loaded.dataset.households
+    assert [(h.household_id, [m.name for m in h.members]) for h in households] == \
+        [("0001", ["陈大", "陈二"]), ("0002", ["林一"]), ("0003", [])]
+    assert households[0].address == "新村1号" and colours(loaded)["0003"] == "green"
+    [error] = loaded.dataset.errors  # 林二 comes after a vacant dwelling, under no 户主
+    assert (error.code, error.row) == ("household.no_head_above", 6)
+
+
+def test_a_column_per_flag_marks_its_flag(tmp_path: Path, config: Config) -> None:
+    """Registers with one column per special group (低保 | 残疾人 | 社区矫正人员) and a mark
+    in it: the mark is the flag, and the column's name is no unknown column to quote."""
+    rows = [["户编号", "姓名", "与户主关系", "低保", "残疾类别", "社区矫正人员", "子女数",
+             "是否党员", "精神状态"],
+            ["H1", "王芳", "户主", "√", "二级肢体", "否", 2, "否", "良好"],
+            ["H2", "李强", "户主", "", "", "是", 0, "是", ""]]
+    loaded = load(workbook(tmp_path / "columns.xlsx", rows), config, TODAY)
+    first, second = loaded.dataset.households
+    assert first.members[0].flags == ("低保", "残疾")
+    assert second.members[0].flags == ("社区矫正", "党员")
+    assert colours(loaded) == {"H1": "orange", "H2": "red"}
+    assert [(p.code, p.column) for p in loaded.dataset.problems] == \
+        [("column.unknown", "子女数")]
+
+
+def test_a_member_under_a_household_without_its_own_number_joins_it(tmp_path: Path,
+                                                                   config: Config) -> None:
+    """户号 written on the family's first row only (not merged): a 妻子 or 儿子 right under
+    it belongs to it, as a person reads it; a 户主 or a row without a relation does not."""
+    rows = [["户号", "姓名", "与户主关系", "户卡颜色"],
+            ["1", "张三", "户主", "红色户"], [None, "李四", "妻子"], [None, "张小", "儿子"],
+            ["2", "王五", "户主"], [None, "赵六", "户主"], [None, "钱七"],
+            ["联系电话：0472-5123400"]]
+    loaded = load(workbook(tmp_path / "first-row.xlsx", rows), config, TODAY)
+    [first, second] = loaded.dataset.households
+    assert [m.name for m in first.members] == ["张三", "李四", "张小"] and first.colour == "red"
+    assert [m.name for m in second.members] == ["王五"]
+    assert codes(loaded.dataset) == [("row.note", "warning", 8),
+                                     ("household.no_number", "error", 6),
+                                     ("household.no_number", "error", 7),
+                                     ("colour.overrides_rules", "warning", 2)]
+
+
+def test_ids_an_export_kept_as_text_are_read(tmp_path: Path, config: Config) -> None:
+    """Exports keep an ID's digits with a leading quote or as Excel's ="…" formula text."""
+    path = tmp_path / "export.csv"
+    path.write_text(f"户编号,姓名,与户主关系,身份证号\nH1,王芳,户主,'{VALID_ID}\n"
+                    f'H2,李强,户主,"=""{VALID_ID[:-4]}0071"""\n', encoding="utf-8")
+    dataset = load(path, config, TODAY).dataset
+    assert codes(dataset) == [("id.two_households", "warning", 3)]  # one person, two homes
+    assert [h.members[0].id_number for h in dataset.households] == [VALID_ID, VALID_ID]
