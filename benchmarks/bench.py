@@ -33,12 +33,11 @@ from pathlib import Path
 
 import psutil
 
+from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.layout.cards import Card, build_card
 from cardgen.layout.colours import ink_for
-from cardgen.layout.fonts import font_set
-from cardgen.layout.geometry import layout_for
-from cardgen.layout.typeset import Typesetter
+from cardgen.pdf.print_run import PrintRun
 from cardgen.pipeline import load
 from cardgen.samplegen import generate, to_csv, write_xlsx
 
@@ -153,14 +152,14 @@ def typst_cards(source: Path) -> list[dict[str, object]]:
     """cardgen's own cards for `source`, as the data the Typst template reads."""
     config = load_config()
     loaded = load(source, config, dt.date.fromisoformat(DATE))
-    layout = layout_for(config.paper(None), config.gutter)
-    typesetter = Typesetter(font_set(config))
+    printing = PrintRun.start(config, None, None, loaded.today, Cache(None))
+    geometry, typesetter = printing.geometry(False), printing.typesetter
 
     cards = []
     page = 1
     for household in loaded.dataset.households:
         card: Card = build_card(household, loaded.categories[household.household_id], config,
-                                layout, loaded.today, loaded.numbers[household.household_id],
+                                geometry, loaded.today, loaded.numbers[household.household_id],
                                 False, typesetter)
         members = [m for p in card.pages for m in p.members]
         cards.append({

@@ -1,7 +1,9 @@
 """A content-addressed cache in the user's cache folder: what was drawn once is not redrawn.
 
-Entries are files named by the SHA-256 of everything that shapes them (cardgen's version,
-the configuration, the templates, the fonts, the options and the data). Each is written to a
+Entries are files named by the SHA-256 of everything that shapes them. One policy for every
+entry: its name hashes the cache's scope — cardgen's version and a hash of all its code, the
+templates in use (every file of the user's folder), the fonts and the configuration, see
+`scope` — with what the entry itself depends on (options, data). Each is written to a
 temporary file and renamed into place, and checked when read, so runs that share the folder
 never see half an entry; a damaged entry is a miss. The folder is kept under a size bound by
 deleting the entries used least recently. `--no-cache` (or CARDGEN_CACHE_DIR=off) bypasses it.
@@ -16,6 +18,10 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cardgen.config import Config
 
 _MAGIC = b"CGC1"
 KINDS = ("frames", "covers", "metrics", "cards", "subsets")
@@ -38,6 +44,35 @@ def code_fingerprint() -> str:
                  for path in sorted(package.rglob("*.py"))))
 
 
+def template_fingerprint(templates: Path | None) -> str:
+    """A hash of every file of the user's template folder (templates, custom.css, images,
+    fonts) and of the bundled templates: all of them shape a card."""
+    from cardgen import resources
+
+    digest = hashlib.sha256()
+    for folder in (templates, resources.TEMPLATES):
+        if folder is None:
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = path.relative_to(folder).as_posix().encode()
+            size = path.stat().st_size
+            content = path.read_bytes() if size <= 2**20 else repr(file_identity(path)).encode()
+            digest.update(name + b"\0" + content + b"\0")
+    return digest.hexdigest()
+
+
+def scope(config: Config, templates: Path | None = None) -> str:
+    """What every entry of one command's cache depends on: the version, all the code, the
+    templates, the fonts and the configuration."""
+    from cardgen import __version__, resources
+
+    fonts: list[object] = [(path.name, path.stat().st_size)
+                           for path in sorted(resources.FONTS.iterdir()) if path.is_file()]
+    fonts += [file_identity(path) for path in config.fallback_fonts]
+    return key("scope", __version__, code_fingerprint(), template_fingerprint(templates),
+               config.fingerprint, fonts)
+
+
 def file_identity(path: Path) -> tuple[str, int, int]:
     """A font file as a cache key sees it: where it is, its size and when it changed."""
     stat = path.stat()
@@ -56,11 +91,11 @@ def default_folder() -> Path | None:
 class Cache:
     """get/put bytes by kind and key; a Cache without a folder keeps nothing."""
 
-    def __init__(self, folder: Path | None, max_bytes: int = 512 * 2**20) -> None:
+    def __init__(self, folder: Path | None, max_bytes: int = 512 * 2**20,
+                 scope: str = "") -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        self.hits = 0
-        self.misses = 0
+        self.scope = scope  # see `scope`: part of every entry's name
         if folder is not None:
             try:
                 for kind in KINDS:
@@ -69,8 +104,8 @@ class Cache:
                 self.folder = None  # an unwritable cache folder only costs speed
 
     @classmethod
-    def open(cls, enabled: bool = True, max_mb: int = 512) -> Cache:
-        return cls(default_folder() if enabled else None, max_mb * 2**20)
+    def open(cls, enabled: bool = True, max_mb: int = 512, scope: str = "") -> Cache:
+        return cls(default_folder() if enabled else None, max_mb * 2**20, scope)
 
     @property
     def enabled(self) -> bool:
@@ -78,7 +113,7 @@ class Cache:
 
     def _path(self, kind: str, name: str) -> str:
         assert self.folder is not None and kind in KINDS
-        return os.path.join(self.folder, kind, name)
+        return os.path.join(self.folder, kind, key(self.scope, name))
 
     def get(self, kind: str, name: str) -> bytes | None:
         if self.folder is None:
@@ -88,17 +123,14 @@ class Cache:
             with open(path, "rb") as handle:
                 blob = handle.read()
         except OSError:
-            self.misses += 1
             return None
         data = blob[12:]
         if blob[:4] != _MAGIC or hashlib.sha256(data).digest()[:8] != blob[4:12]:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-            self.misses += 1
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept longest when the folder is pruned
-        self.hits += 1
         return data
 
     def put(self, kind: str, name: str, data: bytes) -> None:

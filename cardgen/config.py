@@ -92,6 +92,56 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class TextStyle:
+    """How cardgen prints one kind of data: size in points on A4, bold, colour (#RRGGBB,
+    or "" for the band's black or white)."""
+
+    size: float
+    bold: bool
+    colour: str
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """A line or shape cardgen draws: width and corner radius in mm on A4, colours."""
+
+    width: float
+    colour: str
+    fill: str = ""
+    radius: float = 0.0
+
+
+# The words of [card.words] and the names each may fill in (a misspelt name would stop a
+# print run half-way; the config check catches it first).
+WORD_FIELDS: dict[str, frozenset[str]] = {
+    "continued": frozenset({"page", "pages"}), "reasons": frozenset({"reasons"}),
+    "more_reasons": frozenset({"n"}), "household_id": frozenset({"household_id"}),
+    "place": frozenset({"community", "grid"}), "checked": frozenset({"mark"}),
+    "unchecked": frozenset({"mark"}), "filled_slot": frozenset({"flag"}),
+    "empty_slot": frozenset({"flag"}), "slot_also": frozenset({"flag", "also"}),
+    "more_names": frozenset({"n"}), "more_chips": frozenset({"n"}),
+    "notes": frozenset({"notes"}), "continues": frozenset({"page", "pages"}),
+    "visit_value": frozenset({"frequency", "because"}), "member_count": frozenset({"n"}),
+    "footer_place": frozenset({"place", "number"}), "book_number": frozenset({"number"}),
+    "footer_date": frozenset({"date", "mode"}),
+    "footer_page": frozenset({"page"}), "index_title": frozenset({"title"}),
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words cardgen prints with the data ([card.words])."""
+
+    table: dict[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.table[name]
+
+    def format(self, name: str, **values: object) -> str:
+        return self.table[name].format(**values)
+
+
+@dataclass(frozen=True)
 class Limits:
     """How big input may be: see [limits] in defaults.toml."""
 
@@ -164,6 +214,12 @@ class Config:
     notes_columns: tuple[str, ...]
     notes_lines: int
     confidential: str
+    household_grow: int
+    text: dict[str, TextStyle]
+    line_factor: float
+    inset: float
+    lines: dict[str, LineStyle]
+    words: Words
     book_retired: str  # the index's word for a retired number
     book_reasons: dict[str, str]  # the change list's reasons, by kind
     fallback_fonts: tuple[Path, ...]
@@ -424,6 +480,12 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         notes_columns=r.texts("card.notes_columns"),
         notes_lines=int(r.number("card.notes_lines", minimum=1)),
         confidential=r.text("card.confidential"),
+        household_grow=int(r.number("card.household_grow")),
+        text=_text_styles(r),
+        line_factor=r.number("card.text.line", minimum=1),
+        inset=r.number("card.text.inset"),
+        lines=_line_styles(r),
+        words=_words(r),
         book_retired=r.text("book.retired"),
         book_reasons=_book_reasons(r),
         fallback_fonts=fallback,
@@ -624,3 +686,61 @@ def _fallback_fonts(r: _Reader, base_dir: Path) -> tuple[Path, ...]:
                          f"must name an .otf or .ttf file; {path} is not one")
         fallback.append(path)
     return tuple(fallback)
+
+
+def _colour(r: _Reader, at: str, value: Any, empty: bool = False) -> str:
+    text = r.text(at, value)
+    if not (_HEX.match(text) or (empty and text == "")):
+        raise r.fail(at, f"must be a colour like #555555, not {text!r}")
+    return text.upper()
+
+
+def _text_styles(r: _Reader) -> dict[str, TextStyle]:
+    styles = {}
+    for name, value in r.table("card.text").items():
+        if name in ("line", "inset"):
+            continue
+        at = f"card.text.{name}"
+        if not isinstance(value, dict) or not set(value) <= {"size", "bold", "colour"}:
+            raise r.fail(at, "must be a table with size, and bold and colour if wanted")
+        bold = value.get("bold", False)
+        if not isinstance(bold, bool):
+            raise r.fail(f"{at}.bold", f"must be true or false, not {bold!r}")
+        styles[name] = TextStyle(r.number(f"{at}.size", value.get("size"), 3), bold,
+                                 _colour(r, f"{at}.colour", value.get("colour", ""), True))
+    return styles
+
+
+def _line_styles(r: _Reader) -> dict[str, LineStyle]:
+    styles = {}
+    for name, value in r.table("card.lines").items():
+        at = f"card.lines.{name}"
+        if not isinstance(value, dict) or not set(value) <= {"width", "colour", "fill",
+                                                              "radius"}:
+            raise r.fail(at, "must be a table with width and colour (fill, radius)")
+        styles[name] = LineStyle(
+            r.number(f"{at}.width", value.get("width")),
+            _colour(r, f"{at}.colour", value.get("colour")),
+            _colour(r, f"{at}.fill", value.get("fill", ""), True),
+            r.number(f"{at}.radius", value.get("radius", 0.0)))
+    return styles
+
+
+def _words(r: _Reader) -> Words:
+    import string
+
+    table = {}
+    for name, value in r.table("card.words").items():
+        at = f"card.words.{name}"
+        text = r.text(at, value)
+        allowed = WORD_FIELDS.get(name, frozenset())
+        try:
+            used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+        except ValueError as exc:
+            raise r.fail(at, f"has a stray brace: {exc}") from None
+        if not used <= allowed:
+            wrong = ", ".join("{" + f + "}" for f in sorted(used - allowed))
+            known = ", ".join("{" + f + "}" for f in sorted(allowed)) or "none"
+            raise r.fail(at, f"names {wrong}; it may use {known}")
+        table[name] = text
+    return Words(table)

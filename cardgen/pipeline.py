@@ -215,7 +215,7 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
     """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
     cards = make_cards(chosen, loaded.categories, dict(numbers or loaded.numbers), printing,
                        emergency)
-    frames = list(dict.fromkeys(card_frame(card, page.number, False)
+    frames = list(dict.fromkeys(card_frame(printing, card, page.number, False)
                                 for card in cards for page in card.pages))
     composer = printing.composer(out)
     try:
@@ -404,12 +404,12 @@ def prepare_folder(folder: Path) -> None:
             folder=folder), code="output.not_writable") from None
 
 
-def ledger_frames(plan: LedgerPlan, duplex: bool) -> list[Frame]:
-    """The frames a ledger's pages stand on (the cover has its own page)."""
-    frames = [Frame("", verso=duplex and page % 2 == 0) for page in plan.blank_pages]
-    frames += [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
+def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Frame]:
+    """The frames a ledger's pages stand on (the cover has its own page, a blank back page
+    none)."""
+    frames = [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
                for i in range(len(plan.index_pages))]
-    frames += [card_frame(card, page.number, duplex) for card in plan.cards
+    frames += [card_frame(printing, card, page.number, duplex) for card in plan.cards
                for page in card.pages]
     return list(dict.fromkeys(frames))
 
@@ -428,7 +428,7 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
                     workers: Workers | None) -> int:
     composer = printing.composer(out)
     try:
-        composer.add_frames(printing.frames(ledger_frames(plan, duplex)))
+        composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
         composer.add_pdf(covers, page=number)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
@@ -437,7 +437,7 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
             if page in plan.blank_pages:
-                composer.add_data_page(b"", Frame("", verso=verso))
+                composer.add_data_page(b"")  # a blank back page: nothing on it
                 page += 1
             elif page in index_pages:
                 add_index_page(composer, printing, plan, page, verso)
@@ -477,7 +477,7 @@ def book_entry(household: Household, slot: Slot, loaded: Loaded,
 def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
               duplex: bool, selection: str = "") -> GridBook:
     return GridBook(grid.group, file, grid.edition, sorted(entries, key=lambda e: e.number),
-                    grid.retired, grid.community, grid.grid, printing.layout.paper.name,
+                    grid.retired, grid.community, grid.grid, printing.paper.name,
                     duplex, selection, printing.options.impose or "")
 
 
@@ -544,9 +544,9 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
 
     if progress:
         progress(0, total_cards)
-    doc = DocInfo("五色户卡台账", loaded.today, duplex)
+    doc = DocInfo("五色户卡台账", loaded.today)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
-                            cache.folder, cache.max_bytes // 2**20), jobs)
+                            cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
     work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
     books: list[GridBook] = []
     try:
@@ -561,7 +561,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             plan = plan_ledger(
                 name, slots, {g: numbering.grids[g].retired for g in grids_here},
                 [numbering.grids[g].edition for g in grids_here], loaded.config,
-                printing.layout, printing.typesetter, emergency, duplex, described,
+                printing.index_layout, printing.typesetter, emergency, duplex, described,
                 [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
                 file_names[name])
             for card, slot in zip(cards, slots, strict=True):
@@ -696,8 +696,8 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             stickers_file = (labels_name, len(labels)) if labels else None
             front = printing.packet_front(
                 packet_contexts(plan, changes, by_id, loaded, stickers_file, new_book.duplex),
-                plan, DocInfo(f"五色户卡变更清单 {plan.title}", loaded.today, new_book.duplex),
-                DocInfo("五色户卡台账", loaded.today, new_book.duplex))
+                plan, DocInfo(f"五色户卡变更清单 {plan.title}", loaded.today),
+                DocInfo("五色户卡台账", loaded.today))
             if labels:
                 write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
                              work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
@@ -763,7 +763,7 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
     duplex = old.duplex if old is not None else False
     file_name = old.file if old is not None else safe_file_name(grid.group, False, set())
     plan = plan_ledger(grid.group, slots, {grid.group: grid.retired}, [grid.edition],
-                       loaded.config, printing.layout, printing.typesetter, False, duplex, "",
+                       loaded.config, printing.index_layout, printing.typesetter, False, duplex, "",
                        [f"{h.household_id}（{numbers[h.household_id]}）" for h in unprinted],
                        file_name)
     entries = []
@@ -837,7 +837,7 @@ def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRu
     the list's pages). Returns its pages."""
     pdf, change_pages = front
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
-    frames += [card_frame(card, page.number, duplex) for card in plan.cards
+    frames += [card_frame(printing, card, page.number, duplex) for card in plan.cards
                for page in card.pages]
     with atomic_file(out) as handle:
         composer = printing.composer(handle)

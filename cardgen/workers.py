@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
+from cardgen.layout.geometry import Geometry
 from cardgen.pdf.print_run import Parallel, PrintRun, build_one, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
@@ -34,6 +35,7 @@ class Setup:
     today: dt.date
     cache_folder: Path | None
     cache_max_mb: int
+    cache_scope: str
 
 
 _printing: PrintRun | None = None
@@ -46,12 +48,14 @@ def _start(setup: Setup) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
 
     _printing = PrintRun.start(setup.config, setup.options, setup.templates, setup.today,
-                         Cache(setup.cache_folder, setup.cache_max_mb * 2**20))
+                         Cache(setup.cache_folder, setup.cache_max_mb * 2**20, setup.cache_scope))
 
 
-def build_chunk(work: list[tuple[Household, Category, str, bool, str]]) -> list[bytes]:
+def build_chunk(geometries: dict[bool, Geometry],
+                work: list[tuple[Household, Category, str, bool, str]]) -> list[bytes]:
     """Card data (marshal) for (household, category, ledger number, emergency, key)."""
     assert _printing is not None
+    _printing.geometries.update(geometries)  # the main process's: no second geometry pass
     built = []
     for household, category, number, emergency, source in work:
         card = build_one(household, category, number, emergency, _printing)
@@ -61,9 +65,11 @@ def build_chunk(work: list[tuple[Household, Category, str, bool, str]]) -> list[
     return built
 
 
-def draw_chunk(work: list[tuple[bytes, str, int, bool, str]]) -> list[bytes]:
+def draw_chunk(geometries: dict[bool, Geometry],
+               work: list[tuple[bytes, str, int, bool, str]]) -> list[bytes]:
     """Drawn pages (marshal, as the cache keeps them) for (card data, key, first page, …)."""
     assert _printing is not None
+    _printing.geometries.update(geometries)
     drawn = []
     for data, source, first_page, duplex, name in work:
         card = Card.from_data(marshal.loads(data), _printing.config)
@@ -85,11 +91,15 @@ class Workers:
 
     def builder(self) -> Parallel | None:
         """Card building in the workers, or None with one job."""
-        return partial(self.map, build_chunk) if self.jobs > 1 else None
+        return partial(self._shared, build_chunk) if self.jobs > 1 else None
 
     def drawer(self) -> Parallel | None:
         """Card drawing in the workers, or None with one job."""
-        return partial(self.map, draw_chunk) if self.jobs > 1 else None
+        return partial(self._shared, draw_chunk) if self.jobs > 1 else None
+
+    def _shared(self, function: Callable[..., list[T]], items: list[Any],
+                geometries: dict[bool, Geometry]) -> Iterator[T]:
+        return self.map(partial(function, geometries), items)
 
     def map(self, function: Callable[[list[Any]], list[T]], items: list[Any]) -> Iterator[T]:
         """`function` over chunks of `items`, results in order, chunk by chunk."""

@@ -17,6 +17,12 @@ from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regenerate-references", action="store_true",
+                     help="write tests/reference/*.png anew from the cards as they print now "
+                          "(look at each one before committing it)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The suite keeps its cache apart from the user's: a fresh folder per run."""
     import os

@@ -91,10 +91,35 @@ def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, cache_dir: Pat
 
 def test_cache_off_writes_nothing(source: Path, tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """CARDGEN_CACHE_DIR=off is no folder named "off" (made where cardgen runs), and
+    nothing is written anywhere but the output."""
     monkeypatch.setenv("CARDGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the default folder
+    monkeypatch.chdir(tmp_path)
     assert not Cache.open().enabled
+    before = set(tmp_path.iterdir())
     ledger(source, tmp_path / "a")
-    assert not (tmp_path / "off").exists()
+    assert set(tmp_path.iterdir()) - before == {tmp_path / "a"}
+
+
+def test_a_changed_version_never_reads_old_entries(source: Path, cache_dir: Path,
+                                                   tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry's name holds the version (and the code, templates, fonts, config)."""
+    import cardgen
+    from cardgen.cache import scope
+    from cardgen.config import load_config
+
+    old = Cache(cache_dir, scope=scope(load_config()))
+    old.put("frames", "a frame", b"old")
+    ledger(source, tmp_path / "a")
+    kinds = {kind: set(entries(cache_dir, kind)) for kind in ("frames", "cards", "covers")}
+    monkeypatch.setattr(cardgen, "__version__", "99.0")
+    new = Cache(cache_dir, scope=scope(load_config()))
+    assert old.get("frames", "a frame") == b"old" and new.get("frames", "a frame") is None
+    ledger(source, tmp_path / "b")
+    for kind, found in kinds.items():  # everything made again, under new names
+        assert set(entries(cache_dir, kind)) - found, kind
 
 
 def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:

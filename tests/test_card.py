@@ -13,7 +13,6 @@ from click.testing import Result
 
 from cardgen.config import Config
 from cardgen.frame.render import ENGINE_WARNINGS
-from cardgen.layout.geometry import layout_for
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -55,14 +54,15 @@ def reprint(run: Run, source: Path, out: Path, *extra: str) -> Result:
 
 
 def tab_box(config: Config, colour: str, emergency: bool) -> tuple[float, float, float, float]:
-    """Where the layout puts a colour's tab (left, top, right, bottom; mm)."""
-    layout = layout_for(config.paper("A4"), config.gutter)
+    """Where the bundled template puts a colour's tab on A4 (left, top, right, bottom; mm):
+    30 × 12 mm, staggered 36 mm apart from 40 mm down the right edge, or 34 mm apart from
+    8 mm right of the left margin (15 mm) along the top."""
     order = config.palette[colour].order
     if emergency:
-        left = layout.margin_left + 8 + order * (layout.tab_long + 4)
-        return left, 0, left + layout.tab_long, layout.tab_short
-    top = layout.tab_start + order * layout.tab_pitch
-    return layout.width - layout.tab_short, top, layout.width, top + layout.tab_long
+        left = 15 + 8 + order * 34
+        return left, 0, left + 30, 12
+    top = 40 + order * 36
+    return 210 - 12, top, 210, top + 30
 
 
 def test_one_card_shows_the_household_masked(run: Run, one_household: Path,

@@ -299,15 +299,17 @@ def _echo_errors_elsewhere(count: int, source: Path) -> None:
 
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
-          sheet_name: SheetChoice | str | None, use_cache: bool = True) -> Any:
+          sheet_name: SheetChoice | str | None, use_cache: bool = True,
+          templates: Path | None = None) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
-    from cardgen.cache import Cache
+    from cardgen.cache import Cache, scope
     from cardgen.config import load_config
     from cardgen.pipeline import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    return load(source, config, today, sheet_name, Cache.open(use_cache, config.cache_max_mb))
+    cache = Cache.open(use_cache, config.cache_max_mb, scope(config, templates))
+    return load(source, config, today, sheet_name, cache)
 
 
 # ---- the commands ---------------------------------------------------------------------------
@@ -386,7 +388,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         printed = reprint_cards(loaded, selection, out, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
@@ -460,7 +462,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import ledger as print_ledgers
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
@@ -566,7 +568,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         from cardgen.data.select import make_selection
         from cardgen.pipeline import update as update_book
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
                           force)
@@ -642,7 +644,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         shown = preview_card(loaded, household, out, dpi, emergency, templates,
                              PrintOptions(paper=paper), loaded.cache, book)
         _echo_warnings(shown.warnings)

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from cardgen import resources
-from cardgen.cache import Cache
+from cardgen.cache import Cache, scope
 from cardgen.config import load_config
 from cardgen.data.model import Category, Household
 from cardgen.data.select import Selection
@@ -39,7 +39,7 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
     picks = showcase(households, loaded.categories)
     largest = max(households, key=lambda h: len(h.members)).household_id
     first_grid = households[0].grid
-    cache = Cache.open(max_mb=config.cache_max_mb)
+    cache = Cache.open(max_mb=config.cache_max_mb, scope=scope(config))
     written = []
     done = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
     written.append((done.path, _("{count} sample cards, tab on the right").format(

@@ -9,7 +9,6 @@ WeasyPrint may load only files inside the template and font folders.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from cardgen import resources
-from cardgen.cache import code_fingerprint, file_identity, key
-from cardgen.config import Colour, Config
+from cardgen.config import Colour, Config, Paper
 from cardgen.errors import RenderRefused, UsageError
-from cardgen.layout.cards import HOUSEHOLD_GROW_MAX
-from cardgen.layout.colours import ink_for, pattern_ink
+from cardgen.i18n import _
+from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
 from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
-from cardgen.layout.geometry import COLUMNS, Layout, layout_for
+from cardgen.layout.geometry import PLACE_STYLES, PT, PX, Places, required_places
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
@@ -46,7 +44,6 @@ class DocInfo:
 
     title: str
     date: dt.date
-    duplex: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,10 @@ class Frame:
     verso: bool = False  # a back page in duplex: tab on the left
     first: bool = True  # a card's first page (stickers and household block) or a 续页
     grow: int = 0  # first page: ruled rows the household block takes from the members table
+    rows: int = 0  # ruled rows of the members table (the geometry pass says how many fit)
+
+
+CUSTOM_CSS = "custom.css"  # in the user's template folder: applied after the bundled styles
 
 
 def make_environment(templates: Path | None) -> Any:
@@ -83,78 +84,27 @@ def _escape_html(name: str | None) -> bool:
 
 def pattern_css(colour: Colour, scale: float) -> str:
     """The tab's pattern, so a colour reads in black and white as well: one SVG tile,
-    repeated, in a tint of the colour (the same patterns the label sheets draw)."""
+    repeated, in a tint of the colour (the tile the label sheets draw, layout/colours.py)."""
     if colour.pattern == "plain":
         return ""
     red, green, blue = (round(v * 255) for v in pattern_ink(colour.hex))
     ink = f"#{red:02X}{green:02X}{blue:02X}"
     pitch, line = 2.6 * scale, 0.7 * scale
-    half = pitch / 2
-    shapes = {
-        "hatch": f'<path d="M0,{pitch} L{pitch},0 M{-half},{half} L{half},{-half} '
-                 f'M{half},{pitch + half} L{pitch + half},{half}" stroke="{ink}" '
-                 f'stroke-width="{line:.3f}"/>',
-        "lines": f'<path d="M0,{half} H{pitch}" stroke="{ink}" stroke-width="{line:.3f}"/>',
-        "grid": f'<path d="M0,{half} H{pitch} M{half},0 V{pitch}" stroke="{ink}" '
-                f'stroke-width="{line:.3f}"/>',
-        "dots": f'<circle cx="{half}" cy="{half}" r="{line / 2 + 0.1 * scale:.3f}" '
-                f'fill="{ink}"/>',
-    }
+    shapes = []
+    for mark in pattern_tile(colour.pattern, pitch, line):
+        if mark[0] == "line":
+            _, x1, y1, x2, y2 = mark  # type: ignore[misc]
+            shapes.append(f'<path d="M{x1:.3f},{y1:.3f} L{x2:.3f},{y2:.3f}" stroke="{ink}" '
+                          f'stroke-width="{line:.3f}"/>')
+        else:
+            _, x, y, radius = mark  # type: ignore[misc]
+            shapes.append(f'<circle cx="{x:.3f}" cy="{y:.3f}" r="{radius:.3f}" '
+                          f'fill="{ink}"/>')
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{pitch:.3f}mm" '
            f'height="{pitch:.3f}mm" viewBox="0 0 {pitch:.3f} {pitch:.3f}">'
-           f'{shapes[colour.pattern]}</svg>')
+           f'{"".join(shapes)}</svg>')
     return (f'background-image: url("data:image/svg+xml,{quote(svg)}"); '
             f"background-size: {pitch:.3f}mm {pitch:.3f}mm;")
-
-
-def ruled_svg(width: float, height: float, pitch: float, edges: list[float],
-              scale: float) -> str:
-    """A data: URL of blank ruled rows (mm), aligned to the bottom, with column lines."""
-    rows = int(height // pitch)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.2f}mm" '
-             f'height="{height:.2f}mm" viewBox="0 0 {width:.3f} {height:.3f}">',
-             f'<g stroke="#c8c8c8" stroke-width="{0.2 * scale:.2f}">']
-    for row in range(rows + 1):
-        y = height - row * pitch - 0.1 * scale
-        parts.append(f'<line x1="0" y1="{y:.3f}" x2="{width:.3f}" y2="{y:.3f}"/>')
-    parts.append(f'</g><g stroke="#e2e2e2" stroke-width="{0.2 * scale:.2f}">')
-    top = height - rows * pitch
-    for edge in edges:
-        x = width * edge / 100
-        parts.append(f'<line x1="{x:.3f}" y1="{top:.3f}" x2="{x:.3f}" y2="{height:.3f}"/>')
-    parts.append("</g></svg>")
-    return "data:image/svg+xml," + quote("".join(parts))
-
-
-def _column_edges() -> list[float]:
-    """Where the members table's columns meet, in percent of its width."""
-    edges, x = [], 0.0
-    for column in COLUMNS[:-1]:
-        x += column.share * 100
-        edges.append(x)
-    return edges
-
-
-def load_engine() -> None:
-    """Import WeasyPrint without its slow library search.
-
-    WeasyPrint opens each native library by trying several names with cffi, which asks
-    `ctypes.util.find_library` about every name that fails to open, and on Linux that runs
-    ldconfig and gcc: 0.24 s of a 0.63 s import here, spent on libraries that are not
-    installed (libharfbuzz-vector is not in Debian 12). Every list also holds the exact
-    soname, which opens without a search; so the search is skipped during the import."""
-    import sys
-
-    if "weasyprint" in sys.modules:
-        return
-    import ctypes.util
-
-    search = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: None
-    try:
-        import weasyprint  # noqa: F401
-    finally:
-        ctypes.util.find_library = search
 
 
 class Renderer:
@@ -162,7 +112,12 @@ class Renderer:
 
     def __init__(self, config: Config, templates: Path | None = None,
                  options: PrintOptions | None = None) -> None:
-        load_engine()
+        # WeasyPrint is imported as it is. cardgen used to hide ctypes.util.find_library
+        # during the import (WeasyPrint's cffi asks it about every library name that does
+        # not open, and on Linux that runs ldconfig and gcc); no library offers a hook for
+        # that, so the patch went. Measured: the import takes 1.28x as long without it
+        # (about 0.24 s), once per process that renders frames or covers, and only when
+        # the cache does not have them.
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
@@ -170,7 +125,8 @@ class Renderer:
 
         self.config = config
         self.options = options or PrintOptions()
-        self.layout: Layout = layout_for_options(config, self.options)
+        self.paper = paper_for(config, self.options)
+        self.templates = templates
         self.env = make_environment(templates)
         roots = [resources.TEMPLATES, resources.FONTS,
                  *(path.parent for path in config.fallback_fonts)]
@@ -182,6 +138,9 @@ class Renderer:
         context = self._css_context()
         css_text = "\n".join(self._render_html(name, **context)
                              for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"))
+        custom = templates / CUSTOM_CSS if templates else None
+        if custom is not None and custom.is_file():  # the office's own rules, last
+            css_text += "\n" + custom.read_text(encoding="utf-8", errors="replace")
         self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
                        font_config=self.font_config)
 
@@ -191,10 +150,16 @@ class Renderer:
         try:
             return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderRefused(f"template {exc.filename or exc.name}, line {exc.lineno}: "
-                                f"{exc.message}") from None
+            raise RenderRefused(_("template {file}, line {line}: {message}").format(
+                file=exc.filename or exc.name, line=exc.lineno, message=exc.message),
+                code="template.syntax") from None
         except jinja2.TemplateNotFound:
-            raise RenderRefused(f"no template {name} in the template folders") from None
+            raise RenderRefused(_("no template {name} in the template folders").format(
+                name=name), code="template.not_found") from None
+
+    def template_file(self, name: str) -> str:
+        """Where a template comes from: the user's folder or the bundled one."""
+        return str(self._template(name).filename)
 
     def _css_context(self) -> dict[str, Any]:
         fonts = [{"family": family, "url": path.as_uri(),
@@ -203,25 +168,16 @@ class Renderer:
         fallbacks = [f'"{font["family"]}"' for font in fonts[2:]]
         regular = ", ".join([f'"{REGULAR_FAMILY}"', *fallbacks])
         bold = ", ".join([f'"{BOLD_FAMILY}"', *fallbacks])
-        scale = self.layout.paper.scale
+        scale = self.paper.scale
         palette = [{"key": c.key, "hex": c.hex, "order": c.order, "char": c.char,
                     "ink": ink_for(c.hex), "pattern_css": pattern_css(c, scale)}
                    for c in self.config.palette.values()]
-        return {"L": self.layout, "palette": palette, "fonts": fonts, "font_stack": regular,
+        return {"paper": self.paper, "palette": palette, "fonts": fonts, "font_stack": regular,
                 "bold": f"font-family: {bold}; font-weight: 700",
                 "regular": f"font-family: {regular}; font-weight: 400",
-                "columns": COLUMNS,
-                "ruled_first": self._ruled(first=True), "ruled_next": self._ruled(first=False),
-                "grows": [{"rows": rows, "L": self.layout.grown(rows),
-                           "ruled": self._ruled(first=True, grow=rows)}
-                          for rows in range(1, HOUSEHOLD_GROW_MAX + 1)],
-                "bleed": self.options.bleed,
-                "notes_lines": self.config.notes_lines}
-
-    def _ruled(self, first: bool, grow: int = 0) -> str:
-        layout = self.layout.grown(grow)
-        return ruled_svg(layout.content_width, layout.rows_room(first), layout.row_pitch,
-                         _column_edges(), layout.paper.scale)
+                "text": self.config.text, "line": self.config.line_factor,
+                "grow_max": self.config.household_grow, "bleed": self.options.bleed,
+                "gutter": self.config.gutter, "notes_lines": self.config.notes_lines}
 
     def _render_html(self, name: str, **context: Any) -> str:
         import jinja2
@@ -230,18 +186,41 @@ class Renderer:
         try:
             return str(template.render(**context))
         except jinja2.TemplateError as exc:  # undefined names, sandbox refusals
-            raise RenderRefused(f"template {template_place(exc, template)}: {exc}") from None
+            raise RenderRefused(_("template {place}: {message}").format(
+                place=template_place(exc, template), message=exc),
+                code="template.error") from None
 
-    def frames_pdf(self, frames: list[Frame]) -> bytes:
-        """One page per frame variant, in the order given."""
+    def _frames_html(self, frames: list[Frame]) -> str:
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
-                     "verso": f.verso, "first": f.first, "grow": f.grow} for f in frames]
+                     "verso": f.verso, "first": f.first, "grow": f.grow, "rows": f.rows}
+                    for f in frames]
         card = {"sticker_slots": self.config.sticker_slots,
                 "notes_title": self.config.notes_title,
                 "notes_columns": self.config.notes_columns,
-                "notes_lines": self.config.notes_lines}
-        html = self._render_html("frame.html.j2", frames=variants, columns=COLUMNS, card=card)
-        return self._write(html, len(frames), "the card frames")
+                "notes_lines": self.config.notes_lines,
+                "confidential": self.config.confidential}
+        return self._render_html("frame.html.j2", frames=variants, card=card)
+
+    def probe(self, emergency: bool, verso: bool) -> list[Places]:
+        """The places of the first page, the 续页 and the plain page, laid out with as many
+        ruled rows as the members table could show: what fits, and where. Only laid out,
+        not written: this is the geometry pass. (A grown first page follows from the first
+        page, see layout/geometry.py `grown`; its frame is checked when it is rendered.)"""
+        rows = probe_rows(self.config, self.paper)
+        colour = self.config.default_colour
+        frames = [Frame(colour, emergency, verso, True, 0, rows),
+                  Frame(colour, emergency, verso, False, 0, rows), Frame("", verso=verso)]
+        document = self._layout(self._frames_html(frames))
+        self._check_pages(document, len(frames), _("the card frames"))
+        return [self._places(page) for page in document.pages]
+
+    def frame_pdf(self, frame: Frame) -> tuple[bytes, Places]:
+        """One frame variant as a one-page PDF, and its places."""
+        document = self._layout(self._frames_html([frame]))
+        self._check_pages(document, 1, _("the card frames"))
+        data = document.write_pdf()  # PDF/A and such are made when the pages are composed
+        assert isinstance(data, bytes)
+        return data, self._places(document.pages[0])
 
     def cover_pdf(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
         """One cover page per ledger."""
@@ -249,7 +228,10 @@ class Renderer:
         html = self._render_html("cover.html.j2", ledgers=plans, palette=palette,
                                  doc={"title": doc.title, "date": doc.date.isoformat(),
                                       "confidential": self.config.confidential})
-        return self._write(html, len(plans), "the ledger covers")
+        return self._write(html, len(plans), _("the ledger covers"))
+
+    def _places(self, page: Any) -> Places:
+        return Places.from_anchors(page.anchors, (page.width * PX, page.height * PX))
 
     def packet_front_pdf(self, contexts: list[dict[str, Any]], covers: list[Any],
                          doc: DocInfo, cover_doc: DocInfo) -> tuple[bytes, int]:
@@ -274,7 +256,7 @@ class Renderer:
             "cover.html.j2", ledgers=covers, palette=palette,
             doc={"title": cover_doc.title, "date": cover_doc.date.isoformat(),
                  "confidential": self.config.confidential}))
-        self._check_pages(cover, len(covers), "the ledger covers")
+        self._check_pages(cover, len(covers), _("the ledger covers"))
         data = changes.copy([*changes.pages, *cover.pages]).write_pdf()
         assert isinstance(data, bytes)
         return data, len(changes.pages)
@@ -295,15 +277,26 @@ class Renderer:
         try:
             return html.render(stylesheets=[self.css], font_config=self.font_config)
         except FatalURLFetchingError as exc:
-            raise RenderRefused(f"a template asked for a file or URL it may not load: "
-                                f"{exc.__cause__ or exc}") from None
+            raise RenderRefused(_("a template asked for a file or URL it may not load: "
+                                  "{reason}").format(reason=exc.__cause__ or exc),
+                                code="template.fetch") from None
 
-    @staticmethod
-    def _check_pages(document: Any, planned: int, what: str) -> None:
+    def _check_pages(self, document: Any, planned: int, what: str) -> None:
+        """A document of the run's paper size with as many pages as planned."""
+        width, height = (document.pages[0].width * PX, document.pages[0].height * PX)
+        paper = self.paper
+        if abs(width - paper.width) > 0.5 or abs(height - paper.height) > 0.5:
+            raise RenderRefused(_(
+                "{file}: the page is {width:.0f} × {height:.0f} mm, but the paper is {paper} "
+                "({paper_width:g} × {paper_height:g} mm); choose the paper with --paper or "
+                "[paper] in the config, not in @page").format(
+                file=self.template_file("frame.css.j2"), width=width, height=height,
+                paper=paper.name, paper_width=paper.width, paper_height=paper.height),
+                code="template.paper")
         if len(document.pages) != planned:
-            raise RenderRefused(f"{what} made {len(document.pages)} pages where {planned} "
-                                "were planned; a template change may have made a page "
-                                "overflow")
+            raise RenderRefused(_("{what} made {made} pages where {planned} were planned; a "
+                                  "template change may have made a page overflow").format(
+                what=what, made=len(document.pages), planned=planned), code="template.pages")
 
 
 def template_place(exc: BaseException, template: Any) -> str:
@@ -343,38 +336,19 @@ def check_options(config: Config, options: PrintOptions, duplex: bool = False) -
                            "carries several cards on one side"), code="print.imposition_duplex")
 
 
-def layout_for_options(config: Config, options: PrintOptions) -> Layout:
+def paper_for(config: Config, options: PrintOptions) -> Paper:
+    """The one paper size of a run: --paper, the imposition's card paper, or the config's."""
     check_options(config, options)
     paper = options.paper
     if options.impose:
         paper = config.impositions[options.impose].paper
-    return layout_for(config.paper(paper), config.gutter)
+    return config.paper(paper)
 
 
-def frame_inputs(config: Config, options: PrintOptions, templates: Path | None) -> str:
-    """Everything a frame's look depends on (not the data, the date or print options the
-    composer applies): the key of cached frames."""
-    from importlib.metadata import version
-
-    fonts = []
-    for family, path in font_files(config).items():
-        bundled = path.parent == resources.FONTS
-        fonts.append((family, path.stat().st_size) if bundled else file_identity(path))
-    layout = layout_for_options(config, options)
-    return key("frame-inputs", 1, version("weasyprint"), code_fingerprint(),
-               template_fingerprint(templates), config.fingerprint, layout.paper, options.bleed,
-               fonts)
-
-
-def template_fingerprint(templates: Path | None) -> str:
-    """A hash of every template file in use: part of what shapes a card."""
-    digest = hashlib.sha256()
-    for folder in (templates, resources.TEMPLATES):
-        if folder is None:
-            continue
-        for path in sorted(folder.glob("*.j2")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+def probe_rows(config: Config, paper: Paper) -> int:
+    """Ruled rows enough to fill any members table: a page's height in lines of body text."""
+    line = config.text["body"].size * paper.scale * PT * config.line_factor
+    return int(paper.height / line) + 1
 
 
 class _Recorder(logging.Handler):
@@ -385,10 +359,78 @@ class _Recorder(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if not message.startswith(REPEATED_ID):
+            self.messages.append(message)
+
+
+# The geometry pass lays out one page per kind of frame in one document, each with the same
+# ids: WeasyPrint's warning about it says nothing about the templates.
+REPEATED_ID = "Anchor defined twice"
 
 
 ENGINE_WARNINGS = _Recorder()
 _engine_log = logging.getLogger("weasyprint")
 _engine_log.addHandler(ENGINE_WARNINGS)
 _engine_log.propagate = False
+
+
+TOLERANCE = 0.05  # mm: two layouts of one place agree within this
+
+
+def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) -> None:
+    """The geometry pass's pages hold every place, each big enough for a line of its text,
+    on the run's paper, with equal ruled rows; else the template is refused."""
+    for index, places in enumerate(pages):
+        first, plain = index == 0, index == len(pages) - 1
+        for name in required_places(first, plain, len(config.sticker_slots)):
+            if name not in places:
+                raise RenderRefused(_(
+                    "{file} has no element with id “{id}”: cardgen prints the household's "
+                    "data there (see the README, “Templates”)").format(file=source, id=name),
+                    code="template.missing_id")
+        if plain:
+            continue
+        rows = places.rows_inside()
+        need = [(name, config.text[style]) for name, style in PLACE_STYLES.items()
+                if name in places]
+        need += [(f"slot-{n}", config.text["sticker"]) for n in range(1, len(places.slots()) + 1)]
+        need += [(f"member-row-{n}", config.text["body"]) for n in range(1, len(rows) + 1)]
+        for name, style in need:
+            box = places.rows[int(name.rsplit("-", 1)[1]) - 1] if name.startswith(
+                "member-row-") else places[name]
+            line = style.size * paper.scale * PT * config.line_factor
+            em = style.size * paper.scale * PT
+            if box.height + TOLERANCE < line or box.width + TOLERANCE < em:
+                raise RenderRefused(_(
+                    "{file}: the box “{id}” is {width:.1f} × {height:.1f} mm, too small for "
+                    "one line of its text ({line:.1f} mm tall)").format(
+                    file=source, id=name, width=box.width, height=box.height, line=line),
+                    code="template.box_too_small")
+        if not rows:
+            raise RenderRefused(_("{file}: the members table “members” holds no whole ruled "
+                                  "row “member-row-1”").format(file=source),
+                                code="template.no_rows")
+        if any(abs(row.height - rows[0].height) > TOLERANCE for row in rows):
+            raise RenderRefused(_("{file}: the ruled rows “member-row-N” must be equally "
+                                  "tall").format(file=source), code="template.rows_unequal")
+
+
+def check_frame(places: Places, expected: Places, frame: Frame, source: str) -> None:
+    """A frame's places are those the geometry pass found for its kind of page: a card's
+    colour (or a page's side) must not move what cardgen fills."""
+    rows = expected.rows[:frame.rows] if frame.colour else ()
+    pairs = [(name, box, places.boxes.get(name)) for name, box in expected.boxes.items()]
+    pairs += [(f"member-row-{n}", box, places.rows[n - 1] if n <= len(places.rows) else None)
+              for n, box in enumerate(rows, 1)]
+    for name, want, found in sorted(pairs, key=lambda pair: (pair[1].y, pair[1].x)):  # topmost
+        if found is None or any(abs(a - b) > TOLERANCE for a, b in zip(
+                (want.x, want.y, want.width, want.height),
+                (found.x, found.y, found.width, found.height), strict=True)):
+            raise RenderRefused(_(
+                "{file}: the place “{id}” is not where the geometry pass found it on a "
+                "{colour} card (growth {grow}): the places cardgen fills must be the same "
+                "on every colour, and a taller household block must move only what "
+                "follows it, down to the members table").format(
+                file=source, id=name, colour=frame.colour or "-", grow=frame.grow),
+                code="template.places_differ")

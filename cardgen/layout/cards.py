@@ -1,26 +1,26 @@
-"""What a card shows, page by page: the household seen through privacy rules and the layout.
+"""What a card shows, page by page: the household seen through privacy rules and fitted to
+the places of its frame (cardgen/layout/geometry.py: the boxes the frame template marks).
 
-The layout (every position in millimetres) is computed here, once per paper size, and used
-three times: by the frame's stylesheet, by the data layer (cardgen/pdf/draw.py) and by the
-pagination that decides which members go on a continuation page (续页). Row heights come
-from the same typesetter that draws the rows, so a planned page holds exactly what it shows.
-The household block is measured the same way: long values make it taller (a card's first
-page then has a frame whose members table starts lower, see Layout.grown).
+Every line is measured by the same typesetter that draws it, so a planned page holds
+exactly what it shows. A member takes whole ruled rows of the members table; the members
+that do not fit go to a continuation page (续页). The household block is measured the same
+way: long values make it taller by whole ruled rows (the frame variant with that growth),
+up to the configured limit; what is still too long is cut short with "…". The words come
+from the config ([card.words]).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import sys
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
-from cardgen.config import Colour, Config
+from cardgen.config import Colour, Config, Words
 from cardgen.data.flags import shown_flag
 from cardgen.data.idnumber import mask_id
 from cardgen.data.model import Category, Household, Member
-from cardgen.layout.geometry import COLUMNS, PT, Layout
+from cardgen.layout.geometry import COLUMN_KEYS, PT, Geometry
 from cardgen.layout.typeset import Typesetter
 
 ELLIPSIS = "…"
@@ -39,8 +39,13 @@ class MemberLine:
     residence: str
     flags: str
     notes: str
-    height: float  # mm, as drawn
+    main: int = 1  # ruled rows its cells take
+    note_rows: int = 0  # ruled rows its notes take
     bold_name: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.main + self.note_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,19 @@ class Chip:
 class Mark:
     label: str
     checked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One labelled value of the household block and its place: mm from the block's
+    left edge; the value starts `label_width` right of the label."""
+
+    label: str
+    value: str  # as printed
+    field: str  # the Card attribute it shows; "" for the marks
+    x: float
+    label_width: float
+    width: float  # the value's
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +115,7 @@ class Card:
     first_page: int = 1  # page number of the card's first page in its document
     member_count: int = 0
     household_grow: int = 0  # ruled rows the household block takes from the members table
+    facts: tuple[tuple[Fact, ...], ...] = ()  # the household block's rows, as printed
     source_key: str = ""  # what the card was made from (cache key), set by the pipeline
 
     @property
@@ -115,7 +134,7 @@ class Card:
                 tuple((p.number, tuple(astuple(m) for m in p.members), p.continued)
                       for p in self.pages),
                 self.ledger_number, self.emergency, self.member_count,
-                self.household_grow)
+                self.household_grow, tuple(tuple(astuple(f) for f in row) for row in self.facts))
 
     @classmethod
     def from_data(cls, data: tuple[Any, ...], config: Config) -> Card:
@@ -123,7 +142,7 @@ class Card:
         (household_id, colour, category, reasons, visit, community, grid, address, housing,
          marks, show_owner, owner, owner_phone, grid_worker, grid_worker_phone, vacant,
          stickers, chips, pages, ledger_number, emergency, member_count,
-         household_grow) = data
+         household_grow, facts) = data
         return cls(
             household_id, config.palette[colour], Category(*category), reasons, visit,
             community, grid, address, housing, tuple(Mark(*m) for m in marks), show_owner,
@@ -132,7 +151,8 @@ class Card:
             tuple(CardPage(number, tuple(MemberLine(*m) for m in members), continued)
                   for number, members, continued in pages),
             ledger_number, emergency, member_count=member_count,
-            household_grow=household_grow)
+            household_grow=household_grow,
+            facts=tuple(tuple(Fact(*f) for f in row) for row in facts))
 
 
 def _shared(value: Any) -> Any:
@@ -145,7 +165,7 @@ def _shared(value: Any) -> Any:
 
 def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
                bold: bool = False) -> int:
-    """How many lines `text` takes in a cell `width_mm` wide (padding already taken off)."""
+    """How many lines `text` takes in a place `width_mm` wide."""
     width_em = width_mm / (size_pt * PT)
     if "\n" not in text and typesetter.width(text, bold) <= width_em:
         return 1
@@ -173,215 +193,211 @@ def clip_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: floa
     return text[:low].rstrip() + ELLIPSIS
 
 
-# The household block (DOMAIN §4): its rows wrap and the block is as tall as they are, up to
-# HOUSEHOLD_GROW_MAX ruled rows taller than the layout's household_height (taken from the
-# members table below). A value past its lines here is cut short with "…": a phone is one
-# number, printed as written, so one line; a name two; the address four.
+def lines_per_row(geometry: Geometry, style: str) -> int:
+    """Lines of a text style one ruled row holds (one, unless the template's rows are
+    taller than two lines)."""
+    row = geometry.rows(False)[0].height
+    return max(1, int(row / geometry.line_height(style) + 1e-6))
+
+
+# The household block (DOMAIN §4): its rows wrap and the block is as tall as they are; it
+# grows by whole ruled rows (up to [card] household_grow). A value past its lines here is
+# cut short with "…": a phone is one number, printed as written, so one line; a name two;
+# the address four.
 HOUSEHOLD_LINES = {"address": 4, "housing": 1, "owner": 2, "owner_phone": 1,
                    "grid_worker": 2, "grid_worker_phone": 1}
-HOUSEHOLD_GROW_MAX = 2
-FACT_TITLE = 4.3  # mm (x scale): the frame's section title above the rows
-FACT_PAD = 0.5  # mm (x scale): above and below a row's text
-FACT_LABEL = 20.0  # mm (x scale): a label's width; its value starts there
-HOUSING_WIDTH = 34.0  # mm (x scale): the housing value is short, the marks get the room
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """One labelled value of the household block and its place (mm in the content box)."""
-
-    label: str
-    value: str  # as printed
-    field: str  # the Card attribute it shows; "" for the marks
-    x: float  # of the label; the value starts FACT_LABEL further right
-    width: float  # the value's
+def fact_padding(geometry: Geometry) -> float:
+    """Above and below the text of a household row, mm: a quarter of the inset."""
+    return geometry.inset * geometry.size("body") * PT / 4
 
 
-def household_facts(card: Card, layout: Layout) -> list[list[Fact]]:
-    """The household block's rows: what draw.py prints and build_card measures."""
-    s = layout.paper.scale
-    label = FACT_LABEL * s
-    marks = "  ".join(("▣ " if m.checked else "□ ") + m.label for m in card.marks)
-    rows: list[tuple[float, list[tuple[str, str]]]] = [
-        (layout.content_width, [("地址", "address")]),
-        (label + HOUSING_WIDTH * s, [("房屋状态", "housing"), ("标注", "")]),
-    ]
-    half = layout.content_width / 2
+def household_facts(card: Card, geometry: Geometry, typesetter: Typesetter,
+                    words: Words) -> tuple[tuple[Fact, ...], ...]:
+    """The household block's rows, each fact placed in the block's width: what draw.py
+    prints and the fitting measures. Labels take the widest label's width and an em."""
+    width = geometry.page(True)["household"].width
+    size = geometry.size("body")
+    em = size * PT
+    marks = "  ".join(words.format("checked" if m.checked else "unchecked", mark=m.label)
+                      for m in card.marks)
+    rows: list[list[tuple[str, str]]] = [[("address", "address")],
+                                         [("housing", "housing"), ("marks", "")]]
     if card.show_owner:
-        rows.append((half, [("房主", "owner"), ("房主电话", "owner_phone")]))
-    rows.append((half, [("网格员", "grid_worker"), ("网格员电话", "grid_worker_phone")]))
+        rows.append([("owner", "owner"), ("owner_phone", "owner_phone")])
+    rows.append([("grid_worker", "grid_worker"), ("grid_worker_phone", "grid_worker_phone")])
+    label = max(typesetter.width(words[name]) for row in rows for name, _ in row) * em + em
+    housing = label + max(typesetter.width(card.housing or words["unfilled"]) * em, 3 * em) + em
     facts = []
-    for split, row in rows:
+    for row in rows:
+        split = housing if row[0][0] == "housing" else width / 2
         line = []
-        for index, (title, field) in enumerate(row):
+        for index, (name, field) in enumerate(row):
             x = index * split
-            room = split if index == 0 and len(row) > 1 else layout.content_width - x
+            room = split if index == 0 and len(row) > 1 else width - x
             value = str(getattr(card, field)) if field else marks
             if not value and field != "address":
-                value = "未填"
-            line.append(Fact(title, value, field, x, room - label - 2 * s))
-        facts.append(line)
-    return facts
+                value = words["unfilled"]
+            line.append(Fact(words[name], value, field, x, label, room - label - em))
+        facts.append(tuple(line))
+    return tuple(facts)
 
 
-def household_height(card: Card, layout: Layout, typesetter: Typesetter) -> float:
+def household_height(facts: tuple[tuple[Fact, ...], ...], geometry: Geometry,
+                     typesetter: Typesetter) -> float:
     """The household block's height (mm) with its rows wrapped as they print."""
-    s = layout.paper.scale
-    height = FACT_TITLE * s
-    for row in household_facts(card, layout):
-        lines = max(cell_lines(typesetter, fact.value, fact.width, layout.font)
-                    for fact in row)
-        height += lines * layout.line_height(layout.font) + 2 * FACT_PAD * s
+    size = geometry.size("body")
+    height = 0.0
+    for row in facts:
+        lines = max(cell_lines(typesetter, fact.value, fact.width, size) for fact in row)
+        height += lines * geometry.line_height("body") + 2 * fact_padding(geometry)
     return height
 
 
-def _fit_household(card: Card, layout: Layout, typesetter: Typesetter) -> int:
+def _fit_household(card: Card, geometry: Geometry, typesetter: Typesetter,
+                   words: Words) -> int:
     """Cut the card's over-long household values short; returns how many ruled rows the
-    household block grows by. Past HOUSEHOLD_GROW_MAX rows, the value that takes the most
-    lines loses lines until the block fits (only a value far over the limits gets there)."""
+    household block grows by. Past the last growth, the value that takes the most lines
+    loses lines until the block fits (only a value far over the limits gets there)."""
+    size = geometry.size("body")
 
     def clip(fact: Fact, most: int) -> None:
         value = getattr(card, fact.field)
-        setattr(card, fact.field, clip_lines(typesetter, value, fact.width, layout.font,
-                                             most))
+        setattr(card, fact.field, clip_lines(typesetter, value, fact.width, size, most))
 
-    for row in household_facts(card, layout):
+    for row in household_facts(card, geometry, typesetter, words):
         for fact in row:
             if fact.field:
                 clip(fact, HOUSEHOLD_LINES[fact.field])
-    most = layout.household_height + HOUSEHOLD_GROW_MAX * layout.row_pitch
-    height = household_height(card, layout, typesetter)
-    while height > most + 1e-6:
-        lines, fact = max(((cell_lines(typesetter, f.value, f.width, layout.font), f)
-                           for row in household_facts(card, layout) for f in row
-                           if f.field), key=lambda item: item[0])
+    boxes = [geometry.page(True, grow)["household"].height
+             for grow in range(geometry.grow_max + 1)]
+    while True:
+        facts = household_facts(card, geometry, typesetter, words)
+        height = household_height(facts, geometry, typesetter)
+        for grow, room in enumerate(boxes):
+            if height <= room + 1e-6:
+                card.facts = facts
+                return grow
+        lines, fact = max(((cell_lines(typesetter, f.value, f.width, size), f)
+                           for row in facts for f in row if f.field), key=lambda item: item[0])
         if lines <= 1:
-            break
+            card.facts = facts
+            return geometry.grow_max
         clip(fact, lines - 1)
-        height = household_height(card, layout, typesetter)
-    grow = math.ceil((height - layout.household_height) / layout.row_pitch - 1e-6)
-    return min(HOUSEHOLD_GROW_MAX, max(0, grow))
 
 
 PHONE_LINES = 2  # a member's phone cell holds two numbers; more is cut short with "…"
-NOTES_PREFIX = "备注："
 
 
-def _row_lines(line: MemberLine, layout: Layout, typesetter: Typesetter) -> tuple[int, int]:
-    """Lines of a member's row: its tallest cell's, and its notes' (0 without notes)."""
-    pad = 2 * layout.paper.scale
-    main = max(cell_lines(typesetter, str(getattr(line, c.key)), layout.column_width(c) - pad,
-                          layout.font, bold=c.key == "name" and line.bold_name)
-               for c in COLUMNS)
+def _line_counts(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
+                 words: Words) -> tuple[int, int]:
+    """Lines of a member's cells (the tallest cell's) and of its notes (0 without notes)."""
+    size = geometry.size("body")
+    main = max(cell_lines(typesetter, str(getattr(line, key)), geometry.column(key).width,
+                          size, bold=key == "name" and line.bold_name)
+               for key in COLUMN_KEYS)
     notes = 0
     if line.notes:
-        notes = cell_lines(typesetter, NOTES_PREFIX + line.notes, _notes_width(layout),
-                           layout.small)
+        notes = cell_lines(typesetter, words.format("notes", notes=line.notes),
+                           geometry.notes_width, geometry.size("note"))
     return main, notes
 
 
-def _notes_width(layout: Layout) -> float:
-    return layout.content_width - layout.column_x(1) - 2 * layout.paper.scale
+def _rows(geometry: Geometry, main: int, notes: int) -> tuple[int, int]:
+    """Ruled rows taken by `main` lines of cells and `notes` lines of notes."""
+    body, note = lines_per_row(geometry, "body"), lines_per_row(geometry, "note")
+    return -(-main // body), -(-notes // note)
 
 
-def _row_height(layout: Layout, main: int, notes: int) -> float:
-    height = main * layout.line_height(layout.font) + layout.cell_pad
-    if notes:
-        height += notes * layout.line_height(layout.small) + layout.cell_pad
-    return height
-
-
-def continued_note(layout: Layout) -> float:
-    """Height (mm) of the 接续页 note under the last row of a page that continues."""
-    return layout.paper.scale + layout.line_height(layout.small)
-
-
-def _fit_row(line: MemberLine, layout: Layout, typesetter: Typesetter) -> MemberLine:
-    """A row no taller than a 续页 holds: while it is taller, the taller of its tallest
-    cells and its notes loses a line; the cut cells end in "…"."""
-    main, notes = _row_lines(line, layout, typesetter)
-    limit = layout.rows_room(first=False)
-    if _row_height(layout, main, notes) <= limit:
+def _fit_row(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
+             words: Words) -> MemberLine:
+    """A row no taller than a 续页 holds: while it is taller, the taller of its cells and
+    its notes loses a line; the cut cells end in "…"."""
+    main, notes = _line_counts(line, geometry, typesetter, words)
+    limit = len(geometry.rows(False))
+    if sum(_rows(geometry, main, notes)) <= limit:
         return line
-    while _row_height(layout, main, notes) > limit and (main > 1 or notes > 1):
-        notes_height = notes * layout.line_height(layout.small)
-        if notes > 1 and (main == 1 or notes_height > main * layout.line_height(layout.font)):
+    while sum(_rows(geometry, main, notes)) > limit and (main > 1 or notes > 1):
+        if notes > 1 and (main == 1 or notes > main):
             notes -= 1
         else:
             main -= 1
-    pad = 2 * layout.paper.scale
+    size = geometry.size("body")
     cut: dict[str, Any] = {
-        c.key: clip_lines(typesetter, getattr(line, c.key), layout.column_width(c) - pad,
-                          layout.font, main, bold=c.key == "name" and line.bold_name)
-        for c in COLUMNS if c.key != "number"}  # the number is one line
+        key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width, size,
+                        main, bold=key == "name" and line.bold_name)
+        for key in COLUMN_KEYS if key != "number"}  # the number is one line
     if line.notes:
-        cut["notes"] = clip_lines(typesetter, line.notes, _notes_width(layout), layout.small,
-                                  notes, prefix=NOTES_PREFIX)
+        prefix = words.format("notes", notes="")
+        cut["notes"] = clip_lines(typesetter, line.notes, geometry.notes_width,
+                                  geometry.size("note"), notes, prefix=prefix)
     return replace(line, **cut)
 
 
-def _member_line(number: int, member: Member, config: Config, layout: Layout,
+def _member_line(number: int, member: Member, config: Config, geometry: Geometry,
                  today: dt.date, typesetter: Typesetter) -> MemberLine:
+    words = config.words
     age = member.age_on(today)
     age_text = "" if age is None else str(age)
     if config.show_birth_date and member.birth_date:
         age_text = f"{age_text}（{member.birth_date.isoformat()}）"
     id_text = member.id_number if config.full_id else mask_id(member.id_number)
-    flags = "、".join(dict.fromkeys(shown_flag(f, config) for f in member.flags))
+    flags = words["separator"].join(dict.fromkeys(shown_flag(f, config) for f in member.flags))
     line = MemberLine(
         number=number, name=member.name, relation=member.relation, sex=member.sex,
         ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
         phone=member.phone, residence=member.residence, flags=flags, notes=member.notes,
-        height=0.0, bold_name=member.is_head)
-    phone = next(c for c in COLUMNS if c.key == "phone")
-    line = replace(line, phone=clip_lines(typesetter, line.phone,
-                                          layout.column_width(phone) - 2 * layout.paper.scale,
-                                          layout.font, PHONE_LINES))
-    line = _fit_row(line, layout, typesetter)
-    return replace(line, height=_row_height(layout, *_row_lines(line, layout, typesetter)))
+        bold_name=member.is_head)
+    line = replace(line, phone=clip_lines(typesetter, line.phone, geometry.column("phone").width,
+                                          geometry.size("body"), PHONE_LINES))
+    line = _fit_row(line, geometry, typesetter, words)
+    main, notes = _rows(geometry, *_line_counts(line, geometry, typesetter, words))
+    return replace(line, main=main, note_rows=notes)
 
 
-def paginate(lines: list[MemberLine], layout: Layout) -> tuple[CardPage, ...]:
-    """Members onto pages: as many as fit on the first page, the rest on 续页. A row that
-    does not fit goes whole to the next page (the first row too: a 续页 has more room than
-    a first page), and a page that continues keeps room for its 接续页 note (but for a
-    row that fills a 续页 alone: the note is left out there, see draw._members)."""
-    note = continued_note(layout)
+def paginate(lines: list[MemberLine], first_rows: int, next_rows: int) -> tuple[CardPage, ...]:
+    """Members onto pages of ruled rows: as many as fit on the first page, the rest on 续页.
+    A member that does not fit goes whole to the next page (the first one too: a 续页 has
+    more rows than a first page), and a page that continues keeps a row for its 接续页 note
+    (but for a member that fills a 续页 alone: the note is left out there, see draw)."""
     pages: list[list[MemberLine]] = [[]]
-    room = layout.rows_room(first=True)
+    room = first_rows
     for index, line in enumerate(lines):
-        need = line.height + (note if index < len(lines) - 1 else 0.0)
-        if need > room + 1e-9 and (pages[-1] or len(pages) == 1):
+        need = line.rows + (1 if index < len(lines) - 1 else 0)
+        if need > room and (pages[-1] or len(pages) == 1):
             pages.append([])
-            room = layout.rows_room(first=False)
+            room = next_rows
         pages[-1].append(line)
-        room -= line.height
+        room -= line.rows
     return tuple(CardPage(number, tuple(members), continued=number < len(pages))
                  for number, members in enumerate(pages, 1))
 
 
-def build_card(household: Household, category: Category, config: Config, layout: Layout,
+def build_card(household: Household, category: Category, config: Config, geometry: Geometry,
                today: dt.date, ledger_number: str, emergency: bool,
                typesetter: Typesetter) -> Card:
-    """The card of one household, ready to draw."""
+    """The card of one household, fitted to its frame's places, ready to draw."""
+    words = config.words
     members = sorted(household.members, key=lambda m: not m.is_head)
-    lines = [_member_line(n, m, config, layout, today, typesetter)
+    lines = [_member_line(n, m, config, geometry, today, typesetter)
              for n, m in enumerate(members, 1)]
     vacant = not household.members
     card = Card(
         household_id=household.household_id,
         colour=config.palette[category.key],
         category=category,
-        reasons="、".join(category.reasons),
-        visit=f"{category.visit}（{category.visit_because}）",
+        reasons=words["separator"].join(category.reasons),
+        visit=words.format("visit_value", frequency=category.visit,
+                           because=category.visit_because),
         community=household.community,
         grid=household.grid,
         address=household.full_address,
         housing=household.housing,
-        marks=(Mark("一人多套房", household.multiple_homes),
-               Mark("经常变换居住地", household.moves_often),
-               Mark("拟出租", household.plan == "出租"),
-               Mark("拟出售", household.plan == "出售")),
+        marks=(Mark(words["multiple_homes"], household.multiple_homes),
+               Mark(words["moves_often"], household.moves_often),
+               Mark(words["to_rent"], household.plan == "出租"),
+               Mark(words["to_sell"], household.plan == "出售")),
         show_owner=vacant or household.housing in ("出租", "空置") or bool(household.owner),
         owner=household.owner,
         owner_phone=household.owner_phone,
@@ -395,12 +411,29 @@ def build_card(household: Household, category: Category, config: Config, layout:
         emergency=emergency,
         member_count=len(members),
     )
-    card.household_grow = _fit_household(card, layout, typesetter)
-    card.pages = paginate(lines, layout.grown(card.household_grow))
+    card.household_grow = _fit_household(card, geometry, typesetter, words)
+    card.pages = paginate(lines, len(geometry.rows(True, card.household_grow)),
+                          len(geometry.rows(False)))
     return card
 
 
+def flag_holders(members: list[Member], config: Config,
+                 skip: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """Each flag as printed (a sensitive one as its category) and the members who have it,
+    in member order; flags in `skip` are left out."""
+    holders: dict[str, list[str]] = {}
+    for member in members:
+        for flag in member.flags:
+            if flag in skip:
+                continue
+            names = holders.setdefault(shown_flag(flag, config), [])
+            if member.name not in names:
+                names.append(member.name)
+    return holders
+
+
 def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
+    words = config.words
     stickers = []
     for slot in config.sticker_slots:
         also = config.flag_also.get(slot, ())
@@ -408,24 +441,15 @@ def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
         via = [m.name for m in members if slot not in m.flags and set(also) & set(m.flags)]
         label = slot
         if via and not direct:
-            label = f"{slot}（{'、'.join(also)}）"
+            label = words.format("slot_also", flag=slot, also=words["separator"].join(also))
         names = direct + via
-        stickers.append(Sticker(label, bool(names), "、".join(names)))
+        stickers.append(Sticker(label, bool(names), words["separator"].join(names)))
     return tuple(stickers)
 
 
 def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
     # a flag that only also fills a slot (特困 in 三无's) keeps its chip too (DOMAIN §3)
-    in_slots = set(config.sticker_slots)
     order = {flag: index for index, flag in enumerate(config.known_flags)}
-    holders: dict[str, list[str]] = {}
-    for member in members:
-        for flag in member.flags:
-            if flag in in_slots:
-                continue
-            shown = shown_flag(flag, config)
-            names = holders.setdefault(shown, [])
-            if member.name not in names:
-                names.append(member.name)
+    holders = flag_holders(members, config, frozenset(config.sticker_slots))
     ranked = sorted(holders, key=lambda f: (order.get(f, len(order)), f))
-    return tuple(Chip(flag, "、".join(holders[flag])) for flag in ranked)
+    return tuple(Chip(flag, config.words["separator"].join(holders[flag])) for flag in ranked)

@@ -1,5 +1,6 @@
 """Colour as the card uses it: RGB from the palette's hex, black or white ink on a colour,
-the tint a black-and-white pattern is drawn in."""
+the tint a black-and-white pattern is drawn in, and the patterns themselves (one tile,
+drawn by the frame's stylesheet as SVG and by the label sheets as PDF)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,22 @@ def ink_for(hex_colour: str) -> str:
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
     return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
+
+
+# A mark of a pattern tile: ("line", x1, y1, x2, y2) or ("dot", x, y, radius), in mm from
+# the tile's top-left corner.
+Mark = tuple[str, float, float, float, float] | tuple[str, float, float, float]
+
+
+def pattern_tile(kind: str, pitch: float, line: float) -> list[Mark]:
+    """The marks of one square tile of a colour's pattern (hatch, dots, lines, grid; plain
+    has none); tiles repeat edge to edge."""
+    half = pitch / 2
+    marks: dict[str, list[Mark]] = {
+        "hatch": [("line", 0.0, pitch, pitch, 0.0), ("line", -half, half, half, -half),
+                  ("line", half, pitch + half, pitch + half, half)],
+        "lines": [("line", 0.0, half, pitch, half)],
+        "grid": [("line", 0.0, half, pitch, half), ("line", half, 0.0, half, pitch)],
+        "dots": [("dot", half, half, line / 2 + pitch / 26)],
+    }
+    return marks.get(kind, [])

@@ -1,58 +1,215 @@
-"""The card's geometry: paper, margins, sections and type sizes in millimetres and points.
+"""The card's geometry, as the rendered frame says it: the places the data layer fills.
 
-The one definition of the units: `MM` points per millimetre, `PT` millimetres per point.
+The frame template marks each place with an id (README, "Templates"); WeasyPrint lays the
+frame out and gives every element with an id its box (`Page.anchors`). `Places` holds the
+boxes of one frame page, `Geometry` those of every page kind of a print run (first page at
+each household growth, 续页, index page; recto and verso). Nothing here knows where a place
+is: the template does. Also the one definition of the units: `MM` points per millimetre,
+`PT` millimetres per point.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field
 
-from cardgen.config import Paper
+from cardgen.config import Config, LineStyle, Paper, TextStyle
 
 MM = 72 / 25.4  # points per millimetre
 PT = 25.4 / 72  # millimetres per point
+PX = 25.4 / 96  # millimetres per CSS pixel (WeasyPrint's unit)
+
+# The member table's columns, in the order of the card model's fields; the template gives
+# each a header cell `#col-<key>` whose box is the column's text area.
+COLUMN_KEYS = ("number", "name", "relation", "sex", "ethnicity", "age", "id_text", "phone",
+               "residence", "flags")
+BAND = ("continued", "reasons", "household-id", "book-number", "place")
+FOOTER = ("footer-place", "footer-date", "footer-page")
+FIRST_ONLY = ("household", "chips")  # and the sticker slots, `slot-1` …
+CARD = (*BAND, "members", "visit", *FOOTER, *(f"col-{key}" for key in COLUMN_KEYS))
+PLAIN = ("content", *FOOTER)  # an index page's frame
+ROW = re.compile(r"member-row-(\d+)$")
 
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a table cardgen draws whole (the ledger's index)."""
+
     key: str
     title: str
     share: float  # of the content width
 
 
-COLUMNS = (
-    Column("number", "序", 0.04), Column("name", "姓名", 0.16), Column("relation", "关系", 0.08),
-    Column("sex", "性别", 0.05), Column("ethnicity", "民族", 0.10), Column("age", "年龄", 0.05),
-    Column("id_text", "身份证号", 0.20), Column("phone", "联系电话", 0.14),
-    Column("residence", "居住", 0.06), Column("flags", "特殊情况", 0.12),
-)
+@dataclass(frozen=True)
+class Box:
+    """A place on the page, in millimetres from the trimmed page's top-left corner."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.height
+
+
+@dataclass(frozen=True)
+class Places:
+    """The boxes of one frame page by id, and its ruled member rows in order."""
+
+    boxes: dict[str, Box]
+    rows: tuple[Box, ...] = ()
+    size: tuple[float, float] = (0.0, 0.0)  # the page, mm
+
+    def __getitem__(self, name: str) -> Box:
+        return self.boxes[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.boxes
+
+    @classmethod
+    def from_anchors(cls, anchors: dict[str, tuple[float, float, float, float]],
+                     size: tuple[float, float]) -> Places:
+        """From WeasyPrint's `Page.anchors` (CSS pixels) and the page's size (mm)."""
+        boxes: dict[str, Box] = {}
+        rows: dict[int, Box] = {}
+        for name, (x1, y1, x2, y2) in anchors.items():
+            box = Box(round(x1 * PX, 3), round(y1 * PX, 3), round((x2 - x1) * PX, 3),
+                      round((y2 - y1) * PX, 3))
+            found = ROW.match(name)
+            if found:
+                rows[int(found[1])] = box
+            else:
+                boxes[name] = box
+        ordered = tuple(rows[n] for n in sorted(rows))
+        return cls(boxes, ordered, size)
+
+    def slots(self) -> list[Box]:
+        """The sticker slots, `slot-1` … in order."""
+        found: list[Box] = []
+        while f"slot-{len(found) + 1}" in self.boxes:
+            found.append(self.boxes[f"slot-{len(found) + 1}"])
+        return found
+
+    def rows_inside(self) -> tuple[Box, ...]:
+        """The ruled rows that lie whole inside the members area."""
+        area = self.boxes["members"]
+        return tuple(row for row in self.rows if row.bottom <= area.bottom + 0.01)
+
+    def as_data(self) -> tuple[object, ...]:
+        """Plain values (for marshal and cache keys)."""
+        return (tuple(sorted((k, (b.x, b.y, b.width, b.height)) for k, b in self.boxes.items())),
+                tuple((b.x, b.y, b.width, b.height) for b in self.rows), self.size)
+
+    @classmethod
+    def from_data(cls, data: tuple[object, ...]) -> Places:
+        boxes, rows, size = data
+        assert isinstance(boxes, tuple) and isinstance(rows, tuple) and isinstance(size, tuple)
+        return cls({name: Box(*values) for name, values in boxes}, tuple(Box(*r) for r in rows),
+                   (float(size[0]), float(size[1])))
+
+
+def grown(places: Places, rows: int) -> Places:
+    """A first page whose household block is `rows` ruled rows taller: the frame is laid
+    out in flow and the members table takes what is left, so what lies between the block
+    and the end of the members table moves down that much, the members table loses that
+    much, and nothing else moves. (The frame variant itself is laid out and checked against
+    this when it is rendered: cardgen/frame/render.py, `check_frame`.)"""
+    if not rows:
+        return places
+    step = rows * places.rows[0].height
+    household, members = places["household"], places["members"]
+
+    def move(box: Box) -> Box:
+        if household.bottom - TOUCH <= box.y < members.bottom - TOUCH:
+            return Box(box.x, round(box.y + step, 3), box.width, box.height)
+        return box
+
+    boxes = {name: move(box) for name, box in places.boxes.items()}
+    boxes["household"] = Box(household.x, household.y, household.width,
+                             round(household.height + step, 3))
+    boxes["members"] = Box(members.x, round(members.y + step, 3), members.width,
+                           round(members.height - step, 3))
+    return Places(boxes, tuple(move(row) for row in places.rows), places.size)
+
+
+TOUCH = 0.01  # mm: boxes this close count as touching
+
+
+# A page kind: (first page, household growth in rows, verso); growth is 0 on a 续页.
+PageKind = tuple[bool, int, bool]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Every page kind of one print run (paper and mode), and the type the data is set in.
+
+    Sizes for fitting come from the recto pages; drawing takes each page's own places."""
+
+    paper: Paper
+    pages: dict[PageKind, Places]
+    plain: dict[bool, Places]  # by verso
+    text: dict[str, TextStyle]
+    lines: dict[str, LineStyle]
+    line_factor: float
+    inset: float
+    grow_max: int
+    scale: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", self.paper.scale)
+
+    def page(self, first: bool, grow: int = 0, verso: bool = False) -> Places:
+        return self.pages[(first, grow if first else 0, verso)]
+
+    def size(self, style: str) -> float:
+        """A text style's size in points on this paper."""
+        return self.text[style].size * self.scale
+
+    def line_height(self, style: str) -> float:
+        """One line of a text style, mm."""
+        return self.size(style) * PT * self.line_factor
+
+    def rows(self, first: bool, grow: int = 0) -> tuple[Box, ...]:
+        return self.page(first, grow).rows_inside()
+
+    def column(self, key: str) -> Box:
+        return self.page(False)[f"col-{key}"]
+
+    @property
+    def notes_width(self) -> float:
+        """A member's notes run from the name column to the table's right edge."""
+        page = self.page(False)
+        return page["col-flags"].right - page["col-name"].x
+
+    def as_data(self) -> tuple[object, ...]:
+        return (tuple((kind, places.as_data()) for kind, places in sorted(self.pages.items())),
+                tuple((verso, places.as_data()) for verso, places in sorted(self.plain.items())))
+
+    @classmethod
+    def from_data(cls, data: tuple[object, ...], config: Config, paper: Paper) -> Geometry:
+        pages, plain = data
+        assert isinstance(pages, tuple) and isinstance(plain, tuple)
+        return cls(paper, {tuple(kind): Places.from_data(places) for kind, places in pages},
+                   {verso: Places.from_data(places) for verso, places in plain},
+                   config.text, config.lines, config.line_factor, config.inset,
+                   config.household_grow)
 
 
 @dataclass(frozen=True)
 class Layout:
-    """The card's geometry for one paper size, in millimetres (type sizes in points)."""
+    """A page cardgen draws whole (a ledger's index) on a plain frame: its content box and
+    footer, as the frame template places them."""
 
     paper: Paper
-    margin_top: float
-    margin_right: float
-    margin_bottom: float
-    margin_left: float
-    band_height: float
-    sticker_height: float
-    household_height: float
-    visit_height: float
-    strip_height: float
-    footer_height: float
-    gap: float
-    table_head: float
-    tab_long: float
-    tab_short: float
-    tab_pitch: float
-    tab_start: float
-    font: float  # body text, pt
-    small: float  # notes and labels, pt
-    line: float  # line height as a factor of the font size
-    cell_pad: float  # vertical padding of a table cell, total
+    content: Box
+    footer_top: float  # mm from the content box's top
+    line: float  # line height as a factor of the size
 
     @property
     def width(self) -> float:
@@ -63,74 +220,52 @@ class Layout:
         return self.paper.height
 
     @property
+    def margin_left(self) -> float:
+        return self.content.x
+
+    @property
+    def margin_right(self) -> float:
+        return self.paper.width - self.content.right
+
+    @property
+    def margin_top(self) -> float:
+        return self.content.y
+
+    @property
     def content_width(self) -> float:
-        return self.width - self.margin_left - self.margin_right
+        return self.content.width
 
     @property
     def content_height(self) -> float:
-        return self.height - self.margin_top - self.margin_bottom
-
-    def column_width(self, column: Column) -> float:
-        return self.content_width * column.share
+        return self.content.height
 
     @property
-    def members_top_first(self) -> float:
-        """Top of the members table on a card's first page, from the content box's top."""
-        return (self.band_height + self.gap + self.sticker_height + self.gap
-                + self.household_height + self.gap)
-
-    @property
-    def members_top_next(self) -> float:
-        return self.band_height + self.gap
-
-    @property
-    def members_bottom(self) -> float:
-        return (self.content_height - self.footer_height - self.strip_height - self.gap
-                - self.visit_height - self.gap)
-
-    def rows_room(self, first: bool) -> float:
-        top = self.members_top_first if first else self.members_top_next
-        return self.members_bottom - top - self.table_head
+    def footer_height(self) -> float:
+        return self.content.height - self.footer_top
 
     def line_height(self, size_pt: float) -> float:
         return size_pt * PT * self.line
 
-    @property
-    def row_pitch(self) -> float:
-        """Height of a one-line member row (and of the blank ruled rows)."""
-        return self.line_height(self.font) + self.cell_pad
 
-    @property
-    def stickers_top(self) -> float:
-        return self.band_height + self.gap
-
-    @property
-    def household_top(self) -> float:
-        return self.stickers_top + self.sticker_height + self.gap
-
-    def column_x(self, index: int) -> float:
-        return self.content_width * sum(c.share for c in COLUMNS[:index])
-
-    @property
-    def slot_width(self) -> float:
-        return (self.content_width - 9 * self.paper.scale) / 4
-
-    def grown(self, rows: int) -> Layout:
-        """The first page of a card whose household block takes `rows` more ruled rows'
-        height (from the members table below it)."""
-        if not rows:
-            return self
-        return replace(self, household_height=self.household_height + rows * self.row_pitch)
+def index_layout(geometry: Geometry, verso: bool = False) -> Layout:
+    """The index pages' layout, from the plain frame."""
+    plain = geometry.plain[verso]
+    content = plain["content"]
+    footer = min(plain[name].y for name in FOOTER)
+    return Layout(geometry.paper, content, footer - content.y, geometry.line_factor)
 
 
-def layout_for(paper: Paper, gutter: float = 5.0) -> Layout:
-    """The geometry for a paper size; `gutter` widens the bound (left) edge's margin."""
-    s = paper.scale
-    return Layout(
-        paper=paper, margin_top=15 * s, margin_right=17 * s, margin_bottom=9 * s,
-        margin_left=10 * s + gutter, band_height=30 * s, sticker_height=31 * s,
-        household_height=33 * s, visit_height=8 * s, strip_height=46 * s,
-        footer_height=6 * s, gap=3.5 * s, table_head=7 * s, tab_long=30 * s,
-        tab_short=12 * s, tab_pitch=36 * s, tab_start=40 * s, font=9 * s, small=7.5 * s,
-        line=1.3, cell_pad=2.4 * s,
-    )
+# The text style one line of each place must hold (the template makes it at least as tall).
+PLACE_STYLES = {"continued": "band", "reasons": "band", "household-id": "band_id",
+                "book-number": "band_number", "place": "band", "visit": "strong",
+                "footer-place": "footer", "footer-date": "footer", "footer-page": "footer",
+                "household": "body", "chips": "small", "members": "body"}
+
+
+def required_places(first: bool, plain: bool, slots: int) -> tuple[str, ...]:
+    """The ids a frame page must have."""
+    if plain:
+        return PLAIN
+    if not first:
+        return CARD
+    return (*CARD, *FIRST_ONLY, *(f"slot-{n}" for n in range(1, slots + 1)))

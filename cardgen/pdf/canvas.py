@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cardgen.layout.colours import BLACK, Colour
+from cardgen.layout.colours import BLACK, Colour, pattern_tile
 from cardgen.layout.fonts import Face, resource_name
 from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Line
@@ -62,12 +62,11 @@ class Canvas:
         # PDF user space has its origin at the trimmed page's bottom-left corner, bleed or
         # not (WeasyPrint's MediaBox then starts at minus the bleed)
         self.top = height_mm * MM
-        self.left = 0.0
         self.log = log
         self.ops: list[str] = []
 
     def _x(self, x: float) -> float:
-        return self.left + x * MM
+        return x * MM
 
     def _y(self, y: float) -> float:
         return self.top - y * MM
@@ -131,40 +130,25 @@ class Canvas:
 
     def pattern(self, x: float, y: float, width: float, height: float, kind: str,
                 ink: Colour, pitch: float = 2.6, line: float = 0.7) -> None:
-        """A colour's black-and-white pattern (hatch, dots, lines, grid) inside a box."""
-        if kind == "plain":
+        """A colour's black-and-white pattern inside a box: its tile (layout/colours.py,
+        the one the frames use) repeated from the box's corner, clipped to the box."""
+        marks = pattern_tile(kind, pitch, line)
+        if not marks:
             return
         ops = ["q", self._path(x, y, width, height, 0), "W n",
                f"{stroke_colour(ink)} {fill_colour(ink)} {_n(line * MM)} w"]
-        left, right = self._x(x), self._x(x + width)
-        top, bottom = self._y(y), self._y(y + height)
-        step = pitch * MM
-        if kind == "hatch":
-            offset = -(top - bottom)
-            while offset < right - left:
-                ops.append(f"{_n(left + offset)} {_n(bottom)} m "
-                           f"{_n(left + offset + top - bottom)} {_n(top)} l S")
-                offset += step
-        if kind in ("lines", "grid"):
-            level = bottom + step / 2
-            while level < top:
-                ops.append(f"{_n(left)} {_n(level)} m {_n(right)} {_n(level)} l S")
-                level += step
-        if kind == "grid":
-            across = left + step / 2
-            while across < right:
-                ops.append(f"{_n(across)} {_n(bottom)} m {_n(across)} {_n(top)} l S")
-                across += step
-        if kind == "dots":
-            size = line * MM
-            row = bottom + step / 2
-            while row < top:
-                column = left + step / 2
-                while column < right:
-                    ops.append(f"{_n(column - size / 2)} {_n(row - size / 2)} {_n(size)} "
-                               f"{_n(size)} re f")
-                    column += step
-                row += step
+        for row in range(int(height / pitch) + 1):
+            for column in range(int(width / pitch) + 1):
+                left, top = x + column * pitch, y + row * pitch
+                for mark in marks:
+                    if mark[0] == "line":
+                        _, x1, y1, x2, y2 = mark  # type: ignore[misc]
+                        ops.append(f"{_n(self._x(left + x1))} {_n(self._y(top + y1))} m "
+                                   f"{_n(self._x(left + x2))} {_n(self._y(top + y2))} l S")
+                    else:
+                        _, cx, cy, radius = mark  # type: ignore[misc]
+                        ops.append(self._path(left + cx - radius, top + cy - radius,
+                                              2 * radius, 2 * radius, radius) + " f")
         ops.append("Q")
         self.ops.append(" ".join(ops))
 

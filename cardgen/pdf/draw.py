@@ -1,26 +1,29 @@
 """The data layer: what is particular to a household, drawn over its card's frame.
 
 The frame (cardgen/frame/render.py, from templates/frame.html.j2) holds what every card of a
-colour and mode shares: band, tab, sticker outlines, table header, ruled rows, notes strip.
-Everything else is drawn here at the layout's positions, as text and simple shapes.
+colour and mode shares: band, tab, sticker slots, table header, ruled rows, notes strip.
+Everything else is drawn here, as text and simple shapes, into the places the frame
+template marks (cardgen/layout/geometry.py): each piece of data inside its place's box, in
+the type and with the words of the config. Nothing is painted over the frame: a member is
+written on its ruled rows, a filled sticker inside its slot.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.layout.cards import (
-    FACT_LABEL,
-    FACT_PAD,
-    FACT_TITLE,
-    Card,
-    CardPage,
-    clip_lines,
-    continued_note,
-    household_facts,
-)
+from cardgen.config import Words
+from cardgen.layout.cards import Card, CardPage, clip_lines, fact_padding, lines_per_row
 from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
-from cardgen.layout.geometry import COLUMNS, PT, Layout
+from cardgen.layout.geometry import (
+    COLUMN_KEYS,
+    PT,
+    Box,
+    Geometry,
+    Layout,
+    Places,
+    index_layout,
+)
 from cardgen.layout.index import (
     INDEX_COLUMNS,
     INDEX_FONT,
@@ -33,22 +36,16 @@ from cardgen.layout.typeset import Line, Typesetter
 from cardgen.pdf.canvas import Canvas
 
 GREY: Colour = (0.33, 0.33, 0.33)
-LIGHT: Colour = (0.6, 0.6, 0.6)
 RULE: Colour = rgb("#C8C8C8")
-FACT_RULE: Colour = rgb("#D0D0D0")
 WHITE: Colour = (1.0, 1.0, 1.0)
-STICKER_FILL: Colour = rgb("#E9E9E9")
-STICKER_EDGE: Colour = rgb("#111111")
 
 
 @dataclass(frozen=True)
 class PageWords:
-    """Words every page of a document prints the same: date, mode, confidentiality."""
+    """What every page of a document prints the same: the date, and the words."""
 
     date: str
-    routine: str = "常态"
-    emergency: str = "应急"
-    confidential: str = "内部资料 注意保密"
+    words: Words
 
 
 class Pen:
@@ -119,14 +116,15 @@ class Pen:
         self.canvas.hline(self.left + x1, self.left + x2, self.top + y, colour, width)
 
 
-def summarise(names: list[str], fits: object, more: str = "等{n}人") -> str:
+def summarise(names: list[str], fits: object, more: str = "等{n}人",
+              separator: str = "、") -> str:
     """As many names as fit, then 等N人: a summary, never a cut-off word."""
     assert callable(fits)
-    joined = "、".join(names)
+    joined = separator.join(names)
     if fits(joined):
         return joined
     for keep in range(len(names) - 1, 0, -1):
-        candidate = "、".join(names[:keep]) + more.format(n=len(names))
+        candidate = separator.join(names[:keep]) + more.format(n=len(names))
         if fits(candidate):
             return candidate
     if not names:
@@ -134,222 +132,268 @@ def summarise(names: list[str], fits: object, more: str = "等{n}人") -> str:
     return names[0] + (more.format(n=len(names)) if len(names) > 1 else "")
 
 
-def draw_card_page(canvas: Canvas, card: Card, page: CardPage, layout: Layout,
+class Writer:
+    """Text in a print run's styles, into boxes: a pen that knows the config's type."""
+
+    def __init__(self, pen: Pen, geometry: Geometry, words: Words, ink: Colour) -> None:
+        self.pen = pen
+        self.geometry = geometry
+        self.words = words
+        self.ink = ink  # the band's black or white
+
+    def style(self, name: str) -> tuple[float, bool, Colour]:
+        style = self.geometry.text[name]
+        colour = rgb(style.colour) if style.colour else self.ink
+        return style.size * self.geometry.scale, style.bold, colour
+
+    def em(self, name: str) -> float:
+        return self.style(name)[0] * PT
+
+    def width(self, text: str, name: str) -> float:
+        size, bold, _ = self.style(name)
+        return self.pen.ts.width(text, bold) * size * PT
+
+    def line(self, text: str, name: str, box: Box, top: float | None = None,
+             align: str = "left", x: float | None = None, width: float | None = None) -> float:
+        """One line, made smaller if need be to fit the box's width; vertically centred in
+        the box unless `top` is given. Returns the line's height."""
+        size, bold, colour = self.style(name)
+        height = self.geometry.line_height(name)
+        if top is None:
+            top = box.y + (box.height - height) / 2
+        left = box.x if x is None else x
+        room = box.right - left if width is None else width
+        return self.pen.fitted(text, left, top, size, room, bold=bold, colour=colour,
+                               align=align, factor=self.geometry.line_factor)
+
+    def lines(self, text: str, name: str, width: float) -> list[Line]:
+        size, bold, _ = self.style(name)
+        return self.pen.lines(text, size, width, bold)
+
+    def draw(self, lines: list[Line], name: str, x: float, top: float) -> float:
+        size, _, colour = self.style(name)
+        return self.pen.draw(lines, x, top, size, colour, factor=self.geometry.line_factor)
+
+
+def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometry,
                    typesetter: Typesetter, words: PageWords, verso: bool) -> None:
-    """The data layer of one page of a card."""
-    layout = layout.grown(card.household_grow)  # a taller household block, if it needs one
-    s = layout.paper.scale
-    left = layout.margin_right if verso else layout.margin_left
-    pen = Pen(canvas, typesetter, left, layout.margin_top, layout.line)
+    """The data layer of one page of a card, into its frame's places."""
     first = page.number == 1
-    _band(pen, card, page, layout, s)
+    places = geometry.page(first, card.household_grow, verso)
+    pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor)
+    out = Writer(pen, geometry, words.words, rgb(ink_for(card.colour.hex)))
+    _band(out, card, page, places)
     if first:
-        _stickers(pen, card, layout, s)
-        _household(pen, card, layout, s)
-    _members(pen, card, page, layout, s, first)
-    _visit(pen, card, layout, s)
+        _stickers(out, card, places)
+        _household(out, card, places)
+    _members(out, card, page, places)
+    _visit(out, card, places)
     page_number = card.first_page + page.number - 1
-    _footer(pen, card, layout, s, words, page_number)
+    place = words.words.format("footer_place", place=words.words.format(
+        "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
+    footer(out, places, words, place.strip(), card.emergency, page_number)
 
 
-def _band(pen: Pen, card: Card, page: CardPage, layout: Layout, s: float) -> None:
-    ink = rgb(ink_for(card.colour.hex))
-    width = layout.content_width
-    title_x = layout.band_height + 4 * s
-    ids_width = 58 * s
-    title_width = width - title_x - ids_width - 8 * s
+def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
+    words = out.words
     if page.number > 1:
-        kicker = pen.ts.width("五色户卡 · 全员人口信息登记卡") * 8 * s * PT
-        pen.fitted(f" · 续页 {page.number}/{card.page_count}", title_x + kicker, 2.2 * s,
-                   8 * s, title_width - kicker, colour=ink)
-    reasons_top = 2.2 * s + pen.line_height(8 * s) + 0.6 * s \
-        + pen.line_height(17 * s, 1.25) + 0.8 * s
-    size = 8 * s
+        out.line(words.format("continued", page=page.number, pages=card.page_count), "band",
+                 places["continued"])
+    box = places["reasons"]
+    prefix = words.format("reasons", reasons="")
 
     def fits(text: str) -> bool:
-        return pen.ts.width("依据：" + text) * size * PT <= title_width
+        return out.width(prefix + text, "band") <= box.width
 
-    pen.fitted("依据：" + summarise(list(card.category.reasons), fits, "等{n}项"), title_x,
-               reasons_top, size, title_width, colour=ink)
-    right = width - 4 * s - ids_width
-    top = 2.2 * s
-    top += pen.fitted(f"户号 {card.household_id}", right, top, 15 * s, ids_width, bold=True,
-                      colour=ink, align="right", factor=1.2)
-    top += 0.5 * s
-    top += pen.fitted(f"编号 {card.ledger_number}", right, top, 11 * s, ids_width,
-                      bold=True, colour=ink, align="right")
-    pen.fitted(f"{card.community} {card.grid}".strip(), right, top + 0.5 * s, 8 * s,
-               ids_width, colour=ink, align="right")
+    reasons = summarise(list(card.category.reasons), fits, words["more_reasons"],
+                        words["separator"])
+    out.line(words.format("reasons", reasons=reasons), "band", box)
+    out.line(words.format("household_id", household_id=card.household_id), "band_id",
+             places["household-id"], align="right")
+    out.line(words.format("book_number", number=card.ledger_number), "band_number",
+             places["book-number"], align="right")
+    place = words.format("place", community=card.community, grid=card.grid).strip()
+    out.line(place, "band", places["place"], align="right")
 
 
-def _stickers(pen: Pen, card: Card, layout: Layout, s: float) -> None:
-    top = layout.stickers_top + 4.4 * s
-    width = layout.slot_width
-    for index, sticker in enumerate(card.stickers):
+def _stickers(out: Writer, card: Card, places: Places) -> None:
+    """A filled sticker inside its slot; an empty slot's words only where it is empty."""
+    words = out.words
+    style = out.geometry.lines["sticker"]
+    for box, sticker in zip(places.slots(), card.stickers, strict=False):
+        inset = out.geometry.inset * out.em("sticker")
+        inner = Box(box.x + inset, box.y + inset / 2, box.width - 2 * inset,
+                    box.height - inset)
         if not sticker.filled:
-            continue  # the frame already shows the empty outline
-        x = index * (width + 3 * s)
-        pen.rect(x, top, width, 15.4 * s, fill=STICKER_FILL, stroke=STICKER_EDGE,
-                 line=0.6 * s, radius=1.6 * s)
-        pen.fitted("■ " + sticker.label, x + 2 * s, top + 1.2 * s, 10 * s, width - 4 * s,
-                   bold=True, colour=STICKER_EDGE)
-        names = sticker.names.split("、")
-        size = 7.5 * s
-        room = (width - 4 * s) / (size * PT)
+            top = inner.y + out.line(words.format("empty_slot", flag=sticker.label),
+                                     "empty_slot", inner, top=inner.y)
+            out.line(words["empty_note"], "empty_note", inner, top=top)
+            continue
+        scale = out.geometry.scale
+        out.pen.rect(box.x, box.y, box.width, box.height, fill=rgb(style.fill or "#FFFFFF"),
+                     stroke=rgb(style.colour), line=style.width * scale,
+                     radius=style.radius * scale)
+        top = inner.y + out.line(words.format("filled_slot", flag=sticker.label), "sticker",
+                                 inner, top=inner.y)
+        room = max(1, int((inner.bottom - top) / out.geometry.line_height("small") + 1e-6))
 
-        def fits(text: str, room: float = room, size: float = size) -> bool:
-            return len(pen.ts.lines(text, room)) <= 2
+        def fits(text: str, room: int = room, width: float = inner.width) -> bool:
+            return len(out.lines(text, "small", width)) <= room
 
-        pen.text(summarise(names, fits), x + 2 * s, top + 1.2 * s + pen.line_height(10 * s),
-                 size, width - 4 * s, colour=STICKER_EDGE, factor=1.2)
-    _chips(pen, card, layout, s, top + 15.4 * s + 1.5 * s)
+        names = summarise(sticker.names.split(words["separator"]), fits, words["more_names"],
+                          words["separator"])
+        out.draw(out.lines(names, "small", inner.width)[:room], "small", inner.x, top)
+    _chips(out, card, places["chips"])
 
 
-def _chips(pen: Pen, card: Card, layout: Layout, s: float, top: float) -> None:
-    """Other flags as outlined chips, at most two rows; names summarised to fit a row."""
-    size = 7.5 * s
-    height = pen.line_height(size) + 0.6 * s
-    room = layout.content_width
-    gap = pen.ts.width(" ") * size * PT
+def _chips(out: Writer, card: Card, box: Box) -> None:
+    """Other flags as outlined chips in rows inside the box; names summarised to fit a
+    row; what does not fit is counted in a note at the end."""
+    words = out.words
+    style = out.geometry.lines["chip"]
+    scale = out.geometry.scale
+    em = out.em("small")
+    pad = out.geometry.inset * em
+    height = out.geometry.line_height("small") + pad / 2
+    gap = pad / 2
+    rows = max(1, int((box.height + gap) / (height + gap) + 1e-6))
     x, row = 0.0, 0
     chips = list(card.chips)
+    space = out.width(" ", "small")
     for index, chip in enumerate(chips):
-        label = clip_lines(pen.ts, chip.label, room / 2, size, 1, bold=True)  # a stray flag
-        label_width = pen.ts.width(label, bold=True) * size * PT
-        inner = room - 4 * s - label_width - gap
+        rest = len(chips) - index
+        note = words.format("more_chips", n=rest)
+        note_width = out.width(note, "note") + gap
+        label = clip_lines(out.pen.ts, chip.label, box.width / 2, out.style("small")[0], 1,
+                           bold=True)  # a stray flag
+        label_width = out.pen.ts.width(label, True) * out.style("small")[0] * PT
+        inner = box.width - 2 * pad - label_width - space
 
         def fits(text: str, inner: float = inner) -> bool:
-            return pen.ts.width(text) * size * PT <= inner
+            return out.width(text, "small") <= inner
 
-        names = summarise(chip.names.split("、"), fits)
-        width = label_width + gap + pen.ts.width(names) * size * PT + 4 * s
-        if x + width > room and x > 0:
+        names = summarise(chip.names.split(words["separator"]), fits, words["more_names"],
+                          words["separator"])
+        width = label_width + space + out.width(names, "small") + 2 * pad
+        if x + width > box.width and x > 0:
             row, x = row + 1, 0.0
-        last_row = row == 1
-        rest = len(chips) - index
-        if row > 1 or (last_row and rest > 1 and x + width > room - 24 * s):
-            y = top + min(row, 1) * (height + 1 * s)
-            note = f"另有{rest}项，见成员表"
-            pen.fitted(note, x if row == 1 else room - 24 * s, y + 0.3 * s, size, 24 * s,
-                       colour=GREY)
+        last = row == rows - 1
+        if row >= rows or (last and rest > 1 and x + width > box.width - note_width):
+            y = box.y + min(row, rows - 1) * (height + gap)
+            left = box.x + (x if row < rows else box.width - note_width)
+            out.line(note, "note", Box(left, y, box.right - left, height))
             return
-        y = top + row * (height + 1 * s)
-        pen.rect(x, y, min(width, room), height, stroke=rgb("#444444"), line=0.3 * s,
-                 radius=2 * s)
-        pen.text(label, x + 2 * s, y + 0.3 * s, size, label_width + 1, bold=True)
-        pen.fitted(names, x + 2 * s + label_width + gap, y + 0.3 * s, size,
-                   min(width, room) - 4 * s - label_width - gap)
-        x += width + 1.5 * s
+        y = box.y + row * (height + gap)
+        out.pen.rect(box.x + x, y, min(width, box.width), height, stroke=rgb(style.colour),
+                     line=style.width * scale, radius=style.radius * scale)
+        size, _, colour = out.style("small")
+        top = y + (height - out.geometry.line_height("small")) / 2
+        out.pen.text(label, box.x + x + pad, top, size, label_width + 1, bold=True,
+                     colour=colour, factor=out.geometry.line_factor)
+        out.line(names, "small", Box(box.x + x + pad + label_width + space, y,
+                                     min(width, box.width) - 2 * pad - label_width - space,
+                                     height))
+        x += width + gap
 
 
-def _household(pen: Pen, card: Card, layout: Layout, s: float) -> None:
-    """The household block's rows (cards.household_facts), each as tall as its values."""
-    size = layout.font
-    label_width = FACT_LABEL * s
-    top = layout.household_top + FACT_TITLE * s
-    pad = FACT_PAD * s
-    for row in household_facts(card, layout):
+def _household(out: Writer, card: Card, places: Places) -> None:
+    """The household block's rows (fitted when the card was made), each as tall as its
+    values, a rule under each."""
+    box = places["household"]
+    geometry = out.geometry
+    pad = fact_padding(geometry)
+    rule = geometry.lines["fact"]
+    top = box.y
+    for row in card.facts:
         height = 0.0
         for fact in row:
-            pen.text(fact.label, fact.x, top + pad, size, label_width, colour=GREY)
-            lines = pen.lines(fact.value, size, fact.width)
-            height = max(height, pen.draw(lines, fact.x + label_width, top + pad, size))
+            x = box.x + fact.x
+            out.line(fact.label, "label", box, top=top + pad, x=x, width=fact.label_width)
+            lines = out.lines(fact.value, "body", fact.width)
+            height = max(height, out.draw(lines, "body", x + fact.label_width, top + pad))
         top += height + 2 * pad
-        pen.hline(0, layout.content_width, top, FACT_RULE, 0.2 * s)
+        out.pen.hline(box.x, box.right, top, rgb(rule.colour), rule.width * geometry.scale)
 
 
-def _members(pen: Pen, card: Card, page: CardPage, layout: Layout, s: float,
-             first: bool) -> None:
-    area_top = layout.members_top_first if first else layout.members_top_next
-    y = area_top + layout.table_head
-    pad = layout.paper.scale
-    size = layout.font
-    width = layout.content_width
+def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
+    """Each member on its ruled rows: the cells' lines, then the notes' lines, each set
+    of lines centred in its row."""
+    rows = places.rows_inside()
+    geometry = out.geometry
+    words = out.words
+    index = 0
     if card.vacant:
-        height = layout.row_pitch + 2 * s
-        pen.rect(0, y, width, height, fill=WHITE)
-        pen.text("空置房屋 · 无人居住", layout.column_x(1) + pad, y + 1.6 * s, 10 * s,
-                 width / 2, bold=True)
-        y += height
-        pen.hline(0, width, y, RULE, 0.2 * s)
+        out.line(words["vacant"], "vacant", rows[0], x=geometry.column("name").x)
+        index = 1
+    per_body, per_note = lines_per_row(geometry, "body"), lines_per_row(geometry, "note")
     for member in page.members:
-        pen.rect(0, y, width, member.height + 0.1 * s, fill=WHITE)
-        for index, column in enumerate(COLUMNS):
-            text = str(getattr(member, column.key))
+        for key in COLUMN_KEYS:
+            text = str(getattr(member, key))
             if not text:
                 continue
-            bold = column.key == "name" and member.bold_name
-            pen.text(text, layout.column_x(index) + pad, y + layout.cell_pad / 2, size,
-                     layout.column_width(column) - 2 * pad, bold=bold)
+            column = places[f"col-{key}"]
+            style = "strong" if key == "name" and member.bold_name else "body"
+            lines = out.lines(text, style, column.width)
+            _on_rows(out, lines, style, column.x, rows[index:index + member.main], per_body)
         if member.notes:
-            main = max(len(pen.lines(str(getattr(member, c.key)), size,
-                                     layout.column_width(c) - 2 * pad,
-                                     c.key == "name" and member.bold_name))
-                       for c in COLUMNS)
-            note_top = y + main * pen.line_height(size) + layout.cell_pad
-            pen.text("备注：" + member.notes, layout.column_x(1) + pad,
-                     note_top + layout.cell_pad / 2, layout.small,
-                     width - layout.column_x(1) - 2 * pad, colour=GREY)
-        y += member.height
-        pen.hline(0, width, y, RULE, 0.2 * s)
-    bottom = layout.members_bottom
-    pitch = layout.row_pitch
-    below = bottom - y
-    partial = below - pitch * int(below / pitch)
-    if partial > 0.05 and y < bottom:  # no sliver of a ruled row under the last member
-        pen.rect(0, y + 0.1 * s, width, partial - 0.1 * s, fill=WHITE)
-    if page.continued and y + continued_note(layout) <= bottom + 1e-6:
-        pen.text(f"接续页 {page.number + 1}/{card.page_count}", 0, y + 1 * s, layout.small,
-                 width, colour=GREY)
+            start = places["col-name"].x
+            lines = out.lines(words.format("notes", notes=member.notes), "note",
+                              places["col-flags"].right - start)
+            _on_rows(out, lines, "note", start,
+                     rows[index + member.main:index + member.rows], per_note)
+        index += member.rows
+    if page.continued and index < len(rows):
+        out.line(words.format("continues", page=page.number + 1, pages=card.page_count),
+                 "note", rows[index], x=places["col-name"].x)
 
 
-def _visit(pen: Pen, card: Card, layout: Layout, s: float) -> None:
-    top = layout.members_bottom + layout.gap + 1.2 * s
-    size = layout.font
-    x = 0.0
-    for label, value in (("走访频次", card.visit), ("成员", f"{card.member_count} 人")):
-        label_width = pen.ts.width(label + " ", bold=True) * size * PT
-        pen.text(label, x, top, size, label_width + 1, bold=True)
-        value_width = pen.ts.width(value) * size * PT
-        room = layout.content_width - x - label_width
-        pen.fitted(value, x + label_width, top, size, room)
-        x += label_width + min(value_width, room) + 8 * s
+def _on_rows(out: Writer, lines: list[Line], style: str, x: float, rows: tuple[Box, ...],
+             per_row: int) -> None:
+    """Lines written on ruled rows, `per_row` to a row, centred in it."""
+    for number, row in enumerate(rows):
+        chunk = lines[number * per_row:(number + 1) * per_row]
+        if not chunk:
+            return
+        height = len(chunk) * out.geometry.line_height(style)
+        out.draw(chunk, style, x, row.y + (row.height - height) / 2)
 
 
-def _footer(pen: Pen, card: Card, layout: Layout, s: float, words: PageWords,
-            page_number: int) -> None:
-    place = f"{card.community} {card.grid} · 编号 {card.ledger_number}".strip()
-    footer(pen, layout, words, place, card.emergency, page_number)
+def _visit(out: Writer, card: Card, places: Places) -> None:
+    box = places["visit"]
+    words = out.words
+    x = box.x
+    for label, value in ((words["visit"], card.visit),
+                         (words["members"], words.format("member_count", n=card.member_count))):
+        label_width = out.width(label + " ", "strong")
+        out.line(label, "strong", box, x=x, width=label_width + 0.1)
+        value_width = out.width(value, "body")
+        room = box.right - x - label_width
+        out.line(value, "body", box, x=x + label_width, width=room)
+        x += label_width + min(value_width, room) + 2 * out.em("body")
 
 
-def footer(pen: Pen, layout: Layout, words: PageWords, place: str, emergency: bool,
+def footer(out: Writer, places: Places, words: PageWords, place: str, emergency: bool,
            page_number: int) -> None:
-    """The line at the foot of every page: place, date and mode, confidentiality, page."""
-    size = layout.small
-    top = layout.content_height - pen.line_height(size)
-    third = layout.content_width / 3
-    pen.fitted(place, 0, top, size, third, colour=GREY)
-    mode = words.emergency if emergency else words.routine
-    pen.fitted(f"打印 {words.date} · {mode}", third, top, size, third, colour=GREY,
-               align="center")
-    tail = f" · 第 {page_number} 页"
-    tail_width = pen.ts.width(tail) * size * PT
-    pen.fitted(tail, layout.content_width - tail_width, top, size, tail_width + 0.1,
-               colour=GREY)
-    pen.fitted(words.confidential, 2 * third, top, size, third - tail_width, bold=True,
-               colour=(0, 0, 0), align="right")
+    """The foot of every page: place, date and mode, page (the frame prints the rest)."""
+    table = words.words
+    out.line(place, "footer", places["footer-place"])
+    mode = table["emergency"] if emergency else table["routine"]
+    out.line(table.format("footer_date", date=words.date, mode=mode), "footer",
+             places["footer-date"], align="center")
+    out.line(table.format("footer_page", page=page_number), "footer", places["footer-page"])
 
 
 def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: int,
-                    of: int, page_number: int, emergency: bool, layout: Layout,
+                    of: int, page_number: int, emergency: bool, geometry: Geometry,
                     typesetter: Typesetter, words: PageWords, verso: bool,
                     palette: dict[str, str]) -> None:
     """One page of a ledger's index: number, household, address, head, colour, flags, page."""
+    layout: Layout = index_layout(geometry, verso)
     s = layout.paper.scale
-    left = layout.margin_right if verso else layout.margin_left
-    pen = Pen(canvas, typesetter, left, layout.margin_top, layout.line)
+    pen = Pen(canvas, typesetter, layout.margin_left, layout.margin_top, layout.line)
     width = layout.content_width
-    heading = f"索引 · {title}" + (f"（{number}/{of}）" if of > 1 else "")
+    heading = words.words.format("index_title", title=title) + (
+        f"（{number}/{of}）" if of > 1 else "")
     pen.fitted(heading, 0, 0, 12 * s, width, bold=True)
     size = INDEX_FONT * s
     xs = []
@@ -382,4 +426,6 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
                      width * column.share - 2 * s)
         y += row.height
         pen.hline(0, width, y, RULE, 0.2 * s)
-    footer(pen, layout, words, title, emergency, page_number)
+    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor), geometry,
+                 words.words, BLACK)
+    footer(out, geometry.plain[verso], words, title, emergency, page_number)

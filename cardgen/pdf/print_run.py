@@ -1,4 +1,4 @@
-"""A print run: what drawing needs for one run (layout, fonts, words, cache, frames), and
+"""A print run: what drawing needs for one run (geometry, fonts, words, cache, frames), and
 the cards made and drawn with it — from the cache when it has them, by workers when given."""
 
 from __future__ import annotations
@@ -8,25 +8,18 @@ import hashlib
 import marshal
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
-from cardgen.cache import Cache, code_fingerprint, key
-from cardgen.config import Config
+from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
+from cardgen.config import Config, Paper
 from cardgen.data.model import Category, Household
-from cardgen.frame.render import (
-    DocInfo,
-    Frame,
-    PrintOptions,
-    frame_inputs,
-    layout_for_options,
-    template_fingerprint,
-)
+from cardgen.frame.render import DocInfo, Frame, PrintOptions, paper_for
 from cardgen.layout.cards import Card, build_card
 from cardgen.layout.fonts import font_identities, font_set
-from cardgen.layout.geometry import MM, Layout
+from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import Composer
@@ -37,36 +30,39 @@ if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
     from cardgen.layout.index import IndexRow
 
-# Hands work to other processes: (items) -> results in the same order (cardgen/workers.py)
-Parallel = Callable[[list[Any]], Iterator[bytes]]
+# Hands work to other processes: (items, geometries) -> results in the same order
+# (cardgen/workers.py)
+Parallel = Callable[[list[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
 
 
 @dataclass
 class PrintRun:
-    """What drawing needs for one run: layout, fonts, words, the cache, WeasyPrint's part."""
+    """What drawing needs for one run: geometry, fonts, words, the cache, WeasyPrint's part."""
 
     config: Config
     options: PrintOptions
     templates: Path | None
-    layout: Layout
+    paper: Paper
     typesetter: Typesetter
     words: PageWords
     cache: Cache
     render_key: str
     today: dt.date
+    geometries: dict[bool, Geometry] = field(default_factory=dict)  # by emergency
     _renderer: Any = None
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
-              today: dt.date, cache: Cache) -> PrintRun:
+              today: dt.date, cache: Cache,
+              geometries: dict[bool, Geometry] | None = None) -> PrintRun:
         options = options or PrintOptions()
         render_key = key(__version__, code_fingerprint(), config.fingerprint, options,
                          template_fingerprint(templates), font_identities(config))
-        return cls(config, options, templates, layout_for_options(config, options),
+        return cls(config, options, templates, paper_for(config, options),
                    Typesetter(font_set(config, cache)),
-                   PageWords(date=today.isoformat(), confidential=config.confidential),
-                   cache, render_key, today)
+                   PageWords(today.isoformat(), config.words),
+                   cache, render_key, today, dict(geometries or {}))
 
     def renderer(self) -> Any:
         if self._renderer is None:
@@ -75,11 +71,60 @@ class PrintRun:
             self._renderer = Renderer(self.config, self.templates, self.options)
         return self._renderer
 
+    def geometry(self, emergency: bool, verso: bool = False) -> Geometry:
+        """The places of every kind of page in this mode, from the frame template (the
+        geometry pass, see frame/render.py), cached like the frames; `verso` adds the back
+        pages' places (duplex)."""
+        from cardgen.frame.render import check_pages
+
+        geometry = self.geometries.get(emergency)
+        if geometry is not None and (not verso or (True, 0, True) in geometry.pages):
+            return geometry
+        pages = dict(geometry.pages) if geometry else {}
+        plain = dict(geometry.plain) if geometry else {}
+        for side in (False, True) if verso else (False,):
+            if (True, 0, side) in pages:
+                continue
+            name = key("geometry", self.paper, self.options.bleed, emergency, side)
+            stored = self.cache.get("frames", name)
+            if stored is None:
+                probed = self.renderer().probe(emergency, side)
+                check_pages(probed, self.config, self.paper,
+                            self.renderer().template_file("frame.html.j2"))
+                stored = marshal.dumps(tuple(places.as_data() for places in probed))
+                self.cache.put("frames", name, stored)
+            first, following, plain[side] = (Places.from_data(data)
+                                             for data in marshal.loads(stored))
+            for grow in range(self.config.household_grow + 1):
+                pages[(True, grow, side)] = grown(first, grow)
+            pages[(False, 0, side)] = following
+        geometry = Geometry(self.paper, pages, plain, self.config.text, self.config.lines,
+                            self.config.line_factor, self.config.inset,
+                            self.config.household_grow)
+        self.geometries[emergency] = geometry
+        return geometry
+
+    @property
+    def index_layout(self) -> Layout:
+        """Index pages stand on the plain frame (the same in both modes)."""
+        return index_layout(self.geometry(False))
+
+    def frame(self, colour: str, emergency: bool, verso: bool, first: bool,
+              grow: int = 0) -> Frame:
+        """A frame variant, with as many ruled rows as its page kind holds."""
+        if not colour:
+            return Frame("", verso=verso)
+        rows = len(self.geometry(emergency, verso).page(first, grow, verso).rows_inside())
+        return Frame(colour, emergency, verso, first, grow if first else 0, rows)
+
     def frames(self, frames: list[Frame]) -> dict[Frame, bytes]:
         """One single-page PDF per frame variant (without font programs: the composer embeds
-        the fonts), from the cache or rendered (WeasyPrint is loaded only then)."""
-        inputs = frame_inputs(self.config, self.options, self.templates)
-        names = {frame: key("frame", inputs, frame) for frame in dict.fromkeys(frames)}
+        the fonts), from the cache or rendered (WeasyPrint is loaded only then). A rendered
+        frame's places must be those of the geometry pass."""
+        from cardgen.frame.render import check_frame
+
+        names = {frame: key("frame", self.paper, self.options.bleed, frame)
+                 for frame in dict.fromkeys(frames)}
         found: dict[Frame, bytes] = {}
         for frame, name in names.items():
             data = self.cache.get("frames", name)
@@ -87,8 +132,12 @@ class PrintRun:
                 found[frame] = data
         missing = [frame for frame in names if frame not in found]
         for frame in missing:  # each alone: a page of a batch would depend on the batch
-            data = prepare_pages(self.renderer().frames_pdf([frame]),
-                                 self.typesetter.fonts.by_family())
+            pdf, places = self.renderer().frame_pdf(frame)
+            geometry = self.geometry(frame.emergency, frame.verso)
+            expected = (geometry.plain[frame.verso] if not frame.colour
+                        else geometry.page(frame.first, frame.grow, frame.verso))
+            check_frame(places, expected, frame, self.renderer().template_file("frame.html.j2"))
+            data = prepare_pages(pdf, self.typesetter.fonts.by_family())
             self.cache.put("frames", names[frame], data)
             found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
@@ -120,7 +169,7 @@ class PrintRun:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
         imposition = (self.config.impositions[self.options.impose] if self.options.impose
                       else None)
-        return Composer(out, (self.layout.width * MM, self.layout.height * MM),
+        return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
                         self.options.marks, imposition)
 
@@ -171,11 +220,13 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         found.append(None if stored is None
                      else Card.from_data(marshal.loads(stored), printing.config))
     missing = [index for index, card in enumerate(found) if card is None]
+    if missing:
+        printing.geometry(emergency)  # here, once, before any worker needs it
     if build is not None and len(missing) >= PARALLEL_FROM:
         work = [(households[i], categories[households[i].household_id],
                  numbers[households[i].household_id], emergency, sources[i])
                 for i in missing]
-        for index, data in zip(missing, build(work), strict=True):
+        for index, data in zip(missing, build(work, printing.geometries), strict=True):
             found[index] = Card.from_data(marshal.loads(data), printing.config)
     else:
         for index in missing:
@@ -196,8 +247,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
 def build_one(household: Household, category: Category, number: str, emergency: bool,
               printing: PrintRun) -> Card:
-    return build_card(household, category, printing.config, printing.layout, printing.today, number,
-                      emergency, printing.typesetter)
+    return build_card(household, category, printing.config, printing.geometry(emergency),
+                      printing.today, number, emergency, printing.typesetter)
 
 
 def printed_fields(household: Household) -> tuple[object, ...]:
@@ -209,11 +260,10 @@ def printed_fields(household: Household) -> tuple[object, ...]:
     return kept, members
 
 
-def card_frame(card: Card, page_number: int, duplex: bool) -> Frame:
+def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -> Frame:
     page_no = card.first_page + page_number - 1
-    first = page_number == 1
-    return Frame(card.colour.key, card.emergency, duplex and page_no % 2 == 0, first,
-                 card.household_grow if first else 0)
+    return printing.frame(card.colour.key, card.emergency, duplex and page_no % 2 == 0,
+                          page_number == 1, card.household_grow)
 
 
 def add_glyphs(composer: Composer, printing: PrintRun, glyphs: dict[str, dict[int, str]]) -> None:
@@ -231,10 +281,10 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
     drawn = []
     log = GlyphLog()
     for page in card.pages:
-        frame = card_frame(card, page.number, duplex)
-        canvas = Canvas(printing.layout.height, log)
-        draw_card_page(canvas, card, page, printing.layout, printing.typesetter, printing.words,
-                       frame.verso)
+        frame = card_frame(printing, card, page.number, duplex)
+        canvas = Canvas(printing.paper.height, log)
+        draw_card_page(canvas, card, page, printing.geometry(card.emergency, frame.verso),
+                       printing.typesetter, printing.words, frame.verso)
         drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
@@ -255,8 +305,11 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
     drawn: Iterator[bytes] = iter(())
     if parallel and draw is not None:
+        for emergency in {cards[i].emergency for i in missing}:
+            printing.geometry(emergency, duplex)  # here, once, before any worker needs it
         drawn = draw([(marshal.dumps(cards[i].to_data()), cards[i].source_key,
-                       cards[i].first_page, duplex, names[i]) for i in missing])
+                       cards[i].first_page, duplex, names[i]) for i in missing],
+                     printing.geometries)
     for index, card in enumerate(cards):
         data = stored[index]
         if data is None and parallel:
@@ -290,11 +343,11 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
     stored = printing.cache.get("cards", name)
     if stored is None:
         log = GlyphLog()
-        canvas = Canvas(printing.layout.height, log)
+        canvas = Canvas(printing.paper.height, log)
         palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
         draw_index_page(canvas, index_title(plan), rows, position, len(plan.index_pages), page,
-                        plan.emergency, printing.layout, printing.typesetter, printing.words, verso,
-                        palette)
+                        plan.emergency, printing.geometry(False, verso), printing.typesetter,
+                        printing.words, verso, palette)
         stored = marshal.dumps((zlib.compress(canvas.content(), 6),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("cards", name, stored)

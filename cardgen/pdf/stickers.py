@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from cardgen.config import Colour as PaletteColour
 from cardgen.config import Config, Sheet
-from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Household
+from cardgen.layout.cards import flag_holders
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
 from cardgen.layout.geometry import PT
 from cardgen.layout.typeset import Typesetter
@@ -48,12 +48,7 @@ def labels_for(households: list[Household], categories: dict[str, Category],
         key = categories[household.household_id].key
         labels.append(TabLabel(household.household_id, numbers[household.household_id],
                                config.palette[key], household.full_address))
-        holders: dict[str, list[str]] = {}
-        for member in household.members:
-            for flag in member.flags:
-                names = holders.setdefault(shown_flag(flag, config), [])
-                if member.name not in names:
-                    names.append(member.name)
+        holders = flag_holders(household.members, config)
         slot_of = {also: slot for slot, alsos in config.flag_also.items() for also in alsos}
         for flag in sorted(holders, key=lambda f: (order.get(f, len(order)), f)):
             shown = f"{slot_of[flag]}（{flag}）" if flag in slot_of else flag

@@ -1,0 +1,80 @@
+"""Line breaking as a reader checks it: 禁则 (GB/T 15834, CLREQ) at every width, in the
+typesetter and on a printed card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from cardgen.config import Config
+from cardgen.layout.fonts import font_set
+from cardgen.layout.typeset import Typesetter
+from tests.conftest import DATE, household_rows, write_csv
+from tests.test_card_fit import words
+
+Run = Callable[..., Result]
+
+NOTES = ("腿脚不便（需上门）〔2024〕年起低保，约50％～60％由［民政］承担；《通知》见“附件”"
+         "〖急〗。其子（在外务工）每月寄回30%，医保报销约70％～80％（门诊）。")
+# the issue's lists: none of these may start a line, none of these may end one
+NEVER_FIRST = "〕］％～）。，、；：？！”」》】〗%"
+NEVER_LAST = "〔［〖（《“「【"
+
+
+@pytest.fixture(scope="module")
+def typesetter() -> Typesetter:
+    from cardgen.config import load_config
+
+    return Typesetter(font_set(load_config()))
+
+
+@pytest.mark.parametrize("text", [NOTES, NOTES.replace("％", "%") * 2,
+                                  "〔2024〕15号文件（试行）" * 6, "约50％～60％" * 8])
+def test_no_line_starts_or_ends_with_a_forbidden_mark(typesetter: Typesetter,
+                                                      text: str) -> None:
+    for tenths in range(25, 200, 3):  # 2.5 to 20 ems wide
+        width = tenths / 10
+        lines = [line.text for line in typesetter.lines(text, width)]
+        assert "".join(lines) == text, width  # nothing lost or doubled
+        for index, line in enumerate(lines):
+            assert line, (width, lines)
+            if index:
+                assert line[0] not in NEVER_FIRST, (width, lines[index - 1], line)
+            if index < len(lines) - 1:
+                assert line[-1] not in NEVER_LAST, (width, line, lines[index + 1])
+            # a unit wider than the line is cut; a mark that may not start the next line
+            # hangs past the end of this one (CLREQ 行末悬挂), nothing else does
+            body = line.rstrip(NEVER_FIRST + "…—")
+            if len(body) > 1:
+                assert typesetter.width(body[:-1]) <= width + 1e-9, (width, line)
+
+
+def test_latin_words_and_numbers_stay_whole(typesetter: Typesetter) -> None:
+    lines = [line.text for line in typesetter.lines("电话 13812345678 或 0472-1234567", 9)]
+    assert any("13812345678" in line for line in lines), lines
+    assert any(line.endswith("0472-1234567") for line in lines), lines
+
+
+def test_printed_notes_keep_the_rules(run: Run, tmp_path: Path, config: Config) -> None:
+    rows = household_rows()
+    rows[0]["备注"] = NOTES
+    source = write_csv(tmp_path / "n.csv", rows,
+                       header=[*rows[0].keys()])
+    out = tmp_path / "n.pdf"
+    for paper in ("A4", "A5"):
+        result = run("reprint", source, "-o", out, "--date", DATE, "--paper", paper)
+        assert result.exit_code == 0, result.output
+        [page] = words(out)
+        lines: dict[float, str] = {}
+        for word in page:
+            if word.text.startswith("备注：") or any(c in word.text for c in "〔％～〖"):
+                lines[round(word.top)] = lines.get(round(word.top), "") + word.text
+        printed = [lines[top] for top in sorted(lines)]
+        assert len(printed) >= 2 and "".join(printed) == "备注：" + NOTES, printed
+        for line in printed[1:]:
+            assert line[0] not in NEVER_FIRST, printed
+        for line in printed[:-1]:
+            assert line[-1] not in NEVER_LAST, printed
