@@ -42,6 +42,7 @@ class MemberLine:
     main: int = 1  # ruled rows its cells take
     note_rows: int = 0  # ruled rows its notes take
     bold_name: bool = False
+    name_size: float = 0.0  # pt, when the name is set smaller than the body to fit
 
     @property
     def rows(self) -> int:
@@ -164,24 +165,36 @@ def _shared(value: Any) -> Any:
 
 
 def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
-               bold: bool = False) -> int:
-    """How many lines `text` takes in a place `width_mm` wide."""
+               bold: bool = False, name: bool = False) -> int:
+    """How many lines `text` takes in a place `width_mm` wide (a `name` broken only
+    between its parts)."""
     width_em = width_mm / (size_pt * PT)
     if "\n" not in text and typesetter.width(text, bold) <= width_em:
         return 1
-    return len(typesetter.lines(text, width_em, bold))
+    return len(typesetter.lines(text, width_em, bold, name))
+
+
+def name_size(typesetter: Typesetter, name: str, width_mm: float, size_pt: float,
+              least: float, bold: bool = False) -> float:
+    """The size a name prints at in a place `width_mm` wide: `size_pt`, or smaller (down
+    to `least`) where one part of it would not fit a line whole. A name that does not
+    fit even then (no real one gets there) breaks inside a part."""
+    widest = typesetter.widest_unit(name, bold) * PT
+    if widest * size_pt <= width_mm + 0.01:
+        return size_pt
+    return max(min(size_pt, least), width_mm / widest)
 
 
 def clip_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
-               most: int, bold: bool = False, prefix: str = "") -> str:
+               most: int, bold: bool = False, prefix: str = "", name: bool = False) -> str:
     """`text` cut short with "…" so that `prefix + text` takes at most `most` lines
     `width_mm` wide; unchanged when it does already. The cut keeps as much as fits."""
-    if cell_lines(typesetter, prefix + text, width_mm, size_pt, bold) <= most:
+    if cell_lines(typesetter, prefix + text, width_mm, size_pt, bold, name) <= most:
         return text
 
     def fits(length: int) -> bool:
         cut = prefix + text[:length].rstrip() + ELLIPSIS
-        return cell_lines(typesetter, cut, width_mm, size_pt, bold) <= most
+        return cell_lines(typesetter, cut, width_mm, size_pt, bold, name) <= most
 
     low, high = 0, len(text) - 1
     while low < high:
@@ -202,10 +215,10 @@ def lines_per_row(geometry: Geometry, style: str) -> int:
 
 # The household block (DOMAIN §4): its rows wrap and the block is as tall as they are; it
 # grows by whole ruled rows (up to [card] household_grow). A value past its lines here is
-# cut short with "…": a phone is one number, printed as written, so one line; a name two;
+# cut short with "…": a phone is one number, printed as written, so one line; a name three;
 # the address four.
-HOUSEHOLD_LINES = {"address": 4, "housing": 1, "owner": 2, "owner_phone": 1,
-                   "grid_worker": 2, "grid_worker_phone": 1}
+HOUSEHOLD_LINES = {"address": 4, "housing": 1, "owner": 3, "owner_phone": 1,
+                   "grid_worker": 3, "grid_worker_phone": 1}
 
 
 def fact_padding(geometry: Geometry) -> float:
@@ -295,7 +308,8 @@ def _line_counts(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
     """Lines of a member's cells (the tallest cell's) and of its notes (0 without notes)."""
     size = geometry.size("body")
     main = max(cell_lines(typesetter, str(getattr(line, key)), geometry.column(key).width,
-                          size, bold=key == "name" and line.bold_name)
+                          line.name_size or size if key == "name" else size,
+                          bold=key == "name" and line.bold_name, name=key == "name")
                for key in COLUMN_KEYS)
     notes = 0
     if line.notes:
@@ -325,8 +339,9 @@ def _fit_row(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
             main -= 1
     size = geometry.size("body")
     cut: dict[str, Any] = {
-        key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width, size,
-                        main, bold=key == "name" and line.bold_name)
+        key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width,
+                        line.name_size or size if key == "name" else size, main,
+                        bold=key == "name" and line.bold_name, name=key == "name")
         for key in COLUMN_KEYS if key != "number"}  # the number is one line
     if line.notes:
         prefix = words.format("notes", notes="")
@@ -351,9 +366,21 @@ def _member_line(number: int, member: Member, config: Config, geometry: Geometry
         bold_name=member.is_head)
     line = replace(line, phone=clip_lines(typesetter, line.phone, geometry.column("phone").width,
                                           geometry.size("body"), PHONE_LINES))
+    size = geometry.size("strong" if line.bold_name else "body")
+    fitted = name_size(typesetter, line.name, geometry.column("name").width, size,
+                       geometry.smallest, line.bold_name)
+    if fitted < size:
+        line = replace(line, name_size=round(fitted, 2))
     line = _fit_row(line, geometry, typesetter, words)
     main, notes = _rows(geometry, *_line_counts(line, geometry, typesetter, words))
     return replace(line, main=main, note_rows=notes)
+
+
+def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
+    """Printed duplex, a card starts on a right-hand page; one with an odd number of pages
+    would leave its last back blank: that page is its visit log (走访记录), unless
+    [duplex] verso = "blank". (A two-page card prints its 续页 there.)"""
+    return duplex and config.duplex_verso == "visits" and page_count % 2 == 1
 
 
 def paginate(lines: list[MemberLine], first_rows: int, next_rows: int) -> tuple[CardPage, ...]:

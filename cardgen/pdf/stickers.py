@@ -129,8 +129,8 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     room = y + height - inset - 1.5 * s - top
 
     def fits(text: str) -> bool:
-        return len(pen.lines(text, size, inner_w)) * pen.line_height(size) <= room
+        return len(pen.lines(text, size, inner_w, name=True)) * pen.line_height(size) <= room
 
     pen.text(summarise(list(label.names), fits), inner_x, top + 0.6 * s, size, inner_w,
-             colour=GREY)
+             colour=GREY, name=True)
 
