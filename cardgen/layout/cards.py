@@ -5,7 +5,8 @@ Every line is measured by the same typesetter that draws it, so a planned page h
 exactly what it shows. A member takes whole ruled rows of the members table; the members
 that do not fit go to a continuation page (续页). The household block is measured the same
 way: long values make it taller by whole ruled rows (the frame variant with that growth),
-up to the configured limit; what is still too long is cut short with "…". The words come
+up to the configured limit; what is still too long is cut short with "…". A member's notes
+are never cut: notes longer than a 续页 holds continue on the next page. The words come
 from the config ([card.words]).
 """
 
@@ -43,6 +44,8 @@ class MemberLine:
     note_rows: int = 0  # ruled rows its notes take
     bold_name: bool = False
     name_size: float = 0.0  # pt, when the name is set smaller than the body to fit
+    note_start: int = 0  # the first ruled row of its notes this page shows (long notes
+    # continue on the next page: there the member's number and name head the rest)
 
     @property
     def rows(self) -> int:
@@ -326,28 +329,30 @@ def _rows(geometry: Geometry, main: int, notes: int) -> tuple[int, int]:
 
 def _fit_row(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
              words: Words) -> MemberLine:
-    """A row no taller than a 续页 holds: while it is taller, the taller of its cells and
-    its notes loses a line; the cut cells end in "…"."""
-    main, notes = _line_counts(line, geometry, typesetter, words)
-    limit = len(geometry.rows(False))
-    if sum(_rows(geometry, main, notes)) <= limit:
+    """Cells no taller than a 续页 holds, with a row for the start of the notes and one
+    for 接续页: taller cells are cut to that many lines and end in "…" (only a cell far
+    past any real value gets there). The notes are never cut: they continue on the next
+    page (see `paginate`)."""
+    main, _notes = _line_counts(line, geometry, typesetter, words)
+    body = lines_per_row(geometry, "body")
+    limit = max(1, len(geometry.rows(False)) - 2) * body
+    if main <= limit:
         return line
-    while sum(_rows(geometry, main, notes)) > limit and (main > 1 or notes > 1):
-        if notes > 1 and (main == 1 or notes > main):
-            notes -= 1
-        else:
-            main -= 1
     size = geometry.size("body")
     cut: dict[str, Any] = {
         key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width,
-                        line.name_size or size if key == "name" else size, main,
+                        line.name_size or size if key == "name" else size, limit,
                         bold=key == "name" and line.bold_name, name=key == "name")
         for key in COLUMN_KEYS if key != "number"}  # the number is one line
-    if line.notes:
-        prefix = words.format("notes", notes="")
-        cut["notes"] = clip_lines(typesetter, line.notes, geometry.notes_width,
-                                  geometry.size("note"), notes, prefix=prefix)
     return replace(line, **cut)
+
+
+def _heading(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
+             words: Words) -> int:
+    """Ruled rows a member's number and name take where its notes continue on a page."""
+    only = replace(line, relation="", sex="", ethnicity="", age="", id_text="", phone="",
+                   residence="", flags="", notes="")
+    return _rows(geometry, _line_counts(only, geometry, typesetter, words)[0], 0)[0]
 
 
 def _member_line(number: int, member: Member, config: Config, geometry: Geometry,
@@ -376,6 +381,13 @@ def _member_line(number: int, member: Member, config: Config, geometry: Geometry
     return replace(line, main=main, note_rows=notes)
 
 
+def continuation(line: MemberLine, heading: int, start: int, rows: int) -> MemberLine:
+    """The part of a member's notes that continues on a page: its number and name in
+    `heading` rows, then `rows` rows of notes from row `start`."""
+    return replace(line, relation="", sex="", ethnicity="", age="", id_text="", phone="",
+                   residence="", flags="", main=heading, note_start=start, note_rows=rows)
+
+
 def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
     """Printed duplex, a card starts on a right-hand page; one with an odd number of pages
     would leave its last back blank: that page is its visit log (走访记录), unless
@@ -383,15 +395,40 @@ def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
     return duplex and config.duplex_verso == "visits" and page_count % 2 == 1
 
 
-def paginate(lines: list[MemberLine], first_rows: int, next_rows: int) -> tuple[CardPage, ...]:
+def paginate(lines: list[MemberLine], first_rows: int, next_rows: int,
+             headings: list[int] | None = None) -> tuple[CardPage, ...]:
     """Members onto pages of ruled rows: as many as fit on the first page, the rest on 续页.
     A member that does not fit goes whole to the next page (the first one too: a 续页 has
     more rows than a first page), and a page that continues keeps a row for its 接续页 note
-    (but for a member that fills a 续页 alone: the note is left out there, see draw)."""
+    (but for a member that fills a 续页 alone: the note is left out there, see draw).
+    A member with notes longer than a whole 续页 holds starts where it is and its notes
+    continue on the next pages, each part headed by its number and name (`headings`:
+    the rows that takes, per member)."""
     pages: list[list[MemberLine]] = [[]]
     room = first_rows
     for index, line in enumerate(lines):
-        need = line.rows + (1 if index < len(lines) - 1 else 0)
+        last = index == len(lines) - 1
+        need = line.rows + (0 if last else 1)
+        if line.note_rows and need > next_rows:  # too long for any page: it continues
+            heading = headings[index] if headings else 1
+            start, main = 0, line.main
+            while True:
+                rest = line.note_rows - start
+                if main + rest + (0 if last else 1) <= room:
+                    pages[-1].append(line if start == 0 else continuation(
+                        line, main, start, rest))
+                    room -= main + rest
+                    break
+                take = room - main - 1  # a row stays for 接续页
+                if take >= 1 or (not pages[-1] and len(pages) > 1):
+                    take = max(take, 1)
+                    pages[-1].append(replace(line, note_rows=take) if start == 0
+                                     else continuation(line, main, start, take))
+                    start += take
+                    main = heading
+                pages.append([])
+                room = next_rows
+            continue
         if need > room and (pages[-1] or len(pages) == 1):
             pages.append([])
             room = next_rows
@@ -440,7 +477,8 @@ def build_card(household: Household, category: Category, config: Config, geometr
     )
     card.household_grow = _fit_household(card, geometry, typesetter, words)
     card.pages = paginate(lines, len(geometry.rows(True, card.household_grow)),
-                          len(geometry.rows(False)))
+                          len(geometry.rows(False)),
+                          [_heading(line, geometry, typesetter, words) for line in lines])
     return card
 
 

@@ -369,11 +369,12 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
                 continue
             lines = out.lines(text, style, column.width)
             _on_rows(out, lines, style, column.x, rows[index:index + member.main], per_body)
-        if member.notes:
+        if member.notes and member.note_rows:  # this page's part of them
             start = places["col-name"].x
             lines = out.lines(words.format("notes", notes=member.notes), "note",
                               places["col-flags"].right - start)
-            _on_rows(out, lines, "note", start,
+            first = member.note_start * per_note
+            _on_rows(out, lines[first:first + member.note_rows * per_note], "note", start,
                      rows[index + member.main:index + member.rows], per_note)
         index += member.rows
     if page.continued and index < len(rows):
