@@ -72,12 +72,6 @@ REASON_NO_RESIDENTS = "无人居住"
 REASON_ALL_AGED = "全员{age}岁以上"
 REASON_ALL_RESIDENCE = "全员{residence}"
 
-# Masks for values shown in problems (validate output): personal identifiers stay hidden. A
-# note is shown as written: it is no identifier, the card prints it, and the user must find
-# the cell (DOMAIN §7).
-PERSONAL_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "owner",
-                             "owner_phone", "grid_worker_phone"})
-
 
 def relation_of(text: str, config: Config) -> tuple[str, bool]:
     """与户主关系 as the card prints it, and whether cardgen knows it: a spelling of the
