@@ -72,6 +72,13 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _current.ngettext(singular, plural, count)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, as meant in `context` (the config's comments)."""
+    if not _language:
+        set_language(DEFAULT)
+    return _current.pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks `message` for the catalogue; it is translated where it is shown (help texts)."""
     return message

@@ -113,3 +113,23 @@ def test_an_installed_cardgen_carries_the_compiled_catalogue(tmp_path: Path) -> 
     [wheel] = tmp_path.glob("cardgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "cardgen/locale/zh_CN/LC_MESSAGES/cardgen.mo" in names
+
+
+def test_init_writes_the_config_commented_in_the_users_language(tmp_path: Path) -> None:
+    import tomllib
+
+    from cardgen.config import DEFAULTS_PATH, load_config
+
+    result = invoke("init", tmp_path / "zh")
+    assert result.exit_code == 0 and "下一步" in result.output
+    written = (tmp_path / "zh" / "cardgen.toml").read_text(encoding="utf-8")
+    assert "# cardgen 配置——全部默认值，逐项写明。" in written
+    assert "file_mb = 100             # 一个输入文件" in written
+    assert "every default, spelled out" not in written
+    defaults = DEFAULTS_PATH.read_text(encoding="utf-8")
+    assert tomllib.loads(written) == tomllib.loads(defaults)  # the values are untouched
+    assert load_config(tmp_path / "zh" / "cardgen.toml").fingerprint == \
+        load_config(DEFAULTS_PATH).fingerprint
+    result = invoke("init", tmp_path / "en", "--lang", "en")
+    assert result.exit_code == 0
+    assert (tmp_path / "en" / "cardgen.toml").read_text(encoding="utf-8") == defaults

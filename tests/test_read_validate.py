@@ -373,7 +373,7 @@ def test_validate_reports_a_character_no_font_has_at_its_cell(tmp_path: Path,
     errors = {(p["row"], p["column"]): p for p in report["problems"]}
     assert set(errors) == {(2, "姓名"), (2, "备注"), (4, "小区")}
     name = errors[(2, "姓名")]
-    assert (name["severity"], name["field"], name["value"]) == ("error", "name", "王*")
+    assert (name["severity"], name["field"], name["value"]) == ("error", "name", "王𪚥")
     assert "household H001: name has" in name["message"] and "U+2A6A5" in name["message"]
     assert errors[(2, "备注")]["field"] == "notes"
     assert errors[(4, "小区")]["field"] == "estate"
@@ -446,9 +446,10 @@ def test_a_quoted_flags_cell_hides_red_sub_types_like_the_card(tmp_path: Path,
     [warning] = validate_json(run, path, "--config", config)[1]["problems"]
     assert warning["value"] == "自定义标签、社区矫正人员"
 
-def test_names_ids_and_phones_stay_masked_notes_do_not(tmp_path: Path, run: Run) -> None:
-    """A note is shown as written (cut short), so the user can find it: it is no
-    identifier, and the card prints it."""
+def test_only_id_numbers_are_masked_other_values_are_shown_as_written(tmp_path: Path,
+                                                                     run: Run) -> None:
+    """A wrong value is quoted as written (a long one cut short), so the user can find and
+    fix it; only an ID number is masked, like on the card (DOMAIN §7)."""
     note = "腿脚不便，" * 70
     rows = [{**household_rows()[0], "姓名": "张秀英" + RARE, "联系电话": "138123",
              "身份证号": WRONG_CHECK_ID, "备注": note + RARE}]
@@ -456,8 +457,10 @@ def test_names_ids_and_phones_stay_masked_notes_do_not(tmp_path: Path, run: Run)
                                                 header=[*HEADER, "备注"]))
     assert code == 1
     values = {p["field"]: p["value"] for p in report["problems"]}
-    assert values == {"name": "张***", "phone": "138***", "id_number": "**************009X",
-                      "notes": note[:40] + "…"}
+    assert values == {"name": "张秀英" + RARE, "phone": "138123",
+                      "id_number": "**************009X", "notes": note[:40] + "…"}
+    text = run("validate", write_csv(tmp_path / "masked.csv", rows, header=[*HEADER, "备注"]))
+    assert WRONG_CHECK_ID not in text.output and "“138123”" in text.output
 
 
 # ---- numbers in JSON ---------------------------------------------------------------------

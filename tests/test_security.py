@@ -186,14 +186,21 @@ def personal(tmp_path: Path) -> Path:
 
 def test_personal_data_stays_off_names_metadata_manifest_and_messages(
         personal: Path, tmp_path: Path) -> None:
-    secrets = [VALID_ID, VALID_ID[:-1] + "9", PHONE, NAME]
+    ids = [VALID_ID, VALID_ID[:-1] + "9"]
     outputs = []
     for output_format in ("json", "text"):
         outputs.append(run("validate", personal, "--format", output_format)[1])
     # an unknown flag is no identifier and is shown, so it can be fixed; red's sub-type is
     # shown as its category, like on the card
-    [flags] = [p for p in json.loads(outputs[0])["problems"] if p["field"] == "flags"]
+    problems = json.loads(outputs[0])["problems"]
+    [flags] = [p for p in problems if p["field"] == "flags"]
     assert flags["value"] == "赌博、重点人员" and "flag 1 ('赌博')" in flags["message"]
+    # a wrong value is quoted as written so the user can find it (DOMAIN §7): the phone
+    # that is one digit too long, in its own problem; an ID number only masked
+    [phone] = [p for p in problems if p["field"] == "phone"]
+    assert phone["value"] == PHONE + "0"
+    [wrong_id] = [p for p in problems if p["field"] == "id_number"]
+    assert wrong_id["value"] == "**************0079"
     books = tmp_path / "books"
     code, output = run("ledger", personal, "-o", books, "--skip-invalid", "--date", DATE,
                        "--quiet")
@@ -201,16 +208,19 @@ def test_personal_data_stays_off_names_metadata_manifest_and_messages(
     outputs.append(output)
     outputs.append(run("reprint", personal, "-o", tmp_path / "x.pdf", "--household", "P2")[1])
     manifest = (books / "manifest.json").read_text(encoding="utf-8")
-    outputs.append(manifest)
     for text in outputs:
-        for secret in secrets:
+        for secret in ids:
             assert secret not in text, (secret, text)
+        assert NAME not in text, text
+        assert PHONE not in text.replace(PHONE + "0", ""), text  # only the wrong one
+    for secret in [*ids, PHONE, NAME]:
+        assert secret not in manifest
     assert json.loads(manifest)["ledgers"][0]["households"][0]["household_id"] == "P1"
     for pdf in books.glob("*.pdf"):
         assert not re.search(r"\d{11}|[\u4e00-\u9fff]{2}秀英", pdf.name)
         with pikepdf.open(pdf) as document:
             info = " ".join(str(v) for v in document.docinfo.values())
-            assert all(secret not in info for secret in secrets)
+            assert all(secret not in info for secret in [*ids, PHONE, NAME])
             assert "/Metadata" not in document.Root
     card = pdftotext(next(books.glob("*.pdf")))
     assert VALID_ID not in card and "**************0071" in card

@@ -23,8 +23,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python tools/i18n.py` reads this checkout, not an install
+    sys.path.insert(0, str(ROOT))
 CATALOGUE = ROOT / "cardgen" / "locale" / "zh_CN" / "LC_MESSAGES" / "cardgen.po"
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 _PERCENT = re.compile(r"%\((\w+)\)[sdr]|%[sdr]")
 
 
@@ -47,7 +49,18 @@ def template() -> Catalog:
                 continue  # Click's internals, never shown
             catalog.add(message, None, [(filename, line)], auto_comments=comments,
                         context=context)
+    add_config_comments(catalog)
     return catalog
+
+
+def add_config_comments(catalog: Catalog) -> None:
+    """The comments of defaults.toml, which `cardgen init` writes in the user's language."""
+    from cardgen.cli.starter import COMMENTS, comments
+    from cardgen.config import DEFAULTS_PATH
+
+    for first, _end, text in comments(DEFAULTS_PATH.read_text(encoding="utf-8")):
+        catalog.add(text, None, [("cardgen/defaults.toml", first + 1)], context=COMMENTS,
+                    flags=("no-python-format",))
 
 
 def read_catalogue(path: Path = CATALOGUE) -> Catalog:
@@ -93,7 +106,7 @@ def problems() -> list[str]:
     for message in template():
         if not message.id:
             continue
-        entry = catalog.get(message.id)
+        entry = catalog.get(message.id, context=message.context)
         key = message.id if isinstance(message.id, str) else message.id[0]
         if entry is None or not entry.string or (
                 isinstance(entry.string, tuple) and not all(entry.string)):
@@ -105,6 +118,8 @@ def problems() -> list[str]:
                                       else (message.id,))]
         strings = [str(part) for part in (entry.string if isinstance(entry.string, (tuple, list))
                                           else (entry.string,))]
+        if message.context:  # the config's comments: words, not format strings
+            continue
         expected = placeholders(ids[-1])
         for text in strings:
             if placeholders(text) != expected:

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from cardgen.data.model import Household, Member
+from cardgen.data.vocabulary import field_name
 from cardgen.errors import Problem, Severity
 from cardgen.i18n import _
 
@@ -59,7 +60,8 @@ def message(household_id: str, field: str, char: str) -> str:
     return _("household {household}: {field} has {char}; no configured font has it; add a "
              "font that has it (for example one from Debian's fonts-hanazono or "
              "fonts-babelstone-han) to [fonts] fallback in the config, or correct the "
-             "character").format(household=household_id, field=field, char=describe(char))
+             "character").format(household=household_id, field=field_name(field),
+                                 char=describe(char))
 
 
 def missing_glyphs(households: Iterable[Household],

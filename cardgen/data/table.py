@@ -25,6 +25,7 @@ from cardgen.data.vocabulary import (
     HEAD_LABEL,
     NO_SPELLINGS,
     YES_SPELLINGS,
+    field_name,
     relation_of,
     spelled,
 )
@@ -287,8 +288,8 @@ class _Reader:
                 self.note(index, "column.duplicate", _(
                     "columns {columns} all mean {field}; delete or rename all but one of "
                     "them (a hidden column that repeats a visible one is set aside)").format(
-                    columns=named, field=name), column=columns[1], header=headers[columns[1]],
-                    severity=Severity.ERROR, field=name)
+                    columns=named, field=field_name(name)), column=columns[1],
+                    header=headers[columns[1]], severity=Severity.ERROR, field=name)
             elif columns[0] in hidden:
                 self.note(index, "column.hidden", _(
                     "this column is hidden; its values are read and printed like the "
@@ -351,7 +352,7 @@ class _Reader:
             texts: dict[str, str] = {}
             raws: dict[str, object] | None = None
             width = len(values)
-            for column, field_name in items:
+            for column, key in items:
                 value = values[column] if column < width else None
                 if value is None or value == "":
                     continue  # the usual empty cell, without a call
@@ -362,9 +363,9 @@ class _Reader:
                 else:
                     text = cell_text(value)
                     raws = raws or {}
-                    raws[field_name] = value
+                    raws[key] = value
                 if text:  # one string object for the short texts every row repeats
-                    texts[field_name] = intern(text) if len(text) <= SHARED_UP_TO \
+                    texts[key] = intern(text) if len(text) <= SHARED_UP_TO \
                         else text[:longest]
             if self.flag_columns:
                 self.add_column_flags(values, texts)
@@ -385,22 +386,22 @@ class _Reader:
                     if context_name not in letters:
                         context[context_name] = text
                 continue
-            for field_name, text in list(texts.items()):
+            for key, text in list(texts.items()):
                 if text[0] in self.ditto_starts and fold(text) in ditto:
-                    if field_name in above:
-                        texts[field_name] = above[field_name]
-                        if field_name in above_raws:
-                            raws = {**(raws or {}), field_name: above_raws[field_name]}
+                    if key in above:
+                        texts[key] = above[key]
+                        if key in above_raws:
+                            raws = {**(raws or {}), key: above_raws[key]}
                         elif raws:
-                            raws.pop(field_name, None)
+                            raws.pop(key, None)
                     else:
-                        del texts[field_name]
+                        del texts[key]
                         self.note(index, "value.same_as_above", _(
                             "says “{text}” (the same as above), but there is nothing above "
                             "it to repeat; write the value itself").format(text=text),
-                            value=text, column=mapping_column(mapping, field_name),
-                            header=columns[field_name], severity=Severity.ERROR,
-                            field=field_name)
+                            value=text, column=mapping_column(mapping, key),
+                            header=columns[key], severity=Severity.ERROR,
+                            field=key)
             if "household_id" in letters and "household_id" not in texts and \
                     above_index == index - 1 and "household_id" in above and \
                     self.member_below(texts):

@@ -62,23 +62,15 @@ _LIVED_IN = frozenset({"自住", "借住"})
 
 
 def mask_value(field: str | None, text: str) -> str:
-    """The value as a problem may show it: personal identifiers masked like on the card or
-    more, a note or any other value as written (the user must find it), a long value cut
-    short. An empty value stays empty: nothing there to hide, and "*" would say something
-    was."""
+    """The value as a problem shows it: as written, so the user can find and fix it (DOMAIN
+    §7), but an ID number masked like on the card, and a long value cut short. An empty
+    value stays empty: nothing there to hide, and "*" would say something was."""
     if not text:
         return ""
-    if len(text) > SHOWN_CHARS:
-        text = text[:SHOWN_CHARS] + "…"
     if field == "id_number":
         return mask_id(normalise_id(text))
-    if field in vocabulary.PERSONAL_FIELDS:
-        if len(text) <= 1:
-            return "*"
-        phone = field is not None and field.endswith("phone")
-        keep = min(3 if phone else 1, len(text) - 1)
-        tail = text[-4:] if phone and len(text) > 8 else ""
-        return text[:keep] + "*" * max(1, len(text) - keep - len(tail)) + tail
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "…"
     return text
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from cardgen.i18n import N_, _
 from cardgen.text import fold
 
 if TYPE_CHECKING:
@@ -72,12 +73,6 @@ REASON_NO_RESIDENTS = "无人居住"
 REASON_ALL_AGED = "全员{age}岁以上"
 REASON_ALL_RESIDENCE = "全员{residence}"
 
-# Masks for values shown in problems (validate output): personal identifiers stay hidden. A
-# note is shown as written: it is no identifier, the card prints it, and the user must find
-# the cell (DOMAIN §7).
-PERSONAL_FIELDS = frozenset({"name", "id_number", "phone", "birth_date", "owner",
-                             "owner_phone", "grid_worker_phone"})
-
 
 def relation_of(text: str, config: Config) -> tuple[str, bool]:
     """与户主关系 as the card prints it, and whether cardgen knows it: a spelling of the
@@ -94,3 +89,23 @@ def relation_of(text: str, config: Config) -> tuple[str, bool]:
     if known in HEAD_RELATIONS:
         known = HEAD_LABEL
     return (known, True) if known is not None else (written, False)
+
+
+# The fields as messages name them (the columns' usual headers in Chinese).
+FIELD_NAMES = {
+    "household_id": N_("household number"), "community": N_("community"), "grid": N_("grid"),
+    "grid_worker": N_("grid worker"), "grid_worker_phone": N_("grid worker's phone"),
+    "address": N_("address"), "estate": N_("estate"), "building": N_("building"),
+    "unit": N_("unit"), "room": N_("room"), "housing": N_("housing"),
+    "multiple_homes": N_("several homes"), "moves_often": N_("moves often"),
+    "plan": N_("plan to let or sell"), "owner": N_("owner"), "owner_phone": N_("owner's phone"),
+    "colour": N_("card colour"), "name": N_("name"), "relation": N_("relation to the head"),
+    "sex": N_("sex"), "ethnicity": N_("ethnic group"), "birth_date": N_("birth date"),
+    "id_number": N_("ID number"), "phone": N_("phone"), "residence": N_("residence"),
+    "flags": N_("flags"), "notes": N_("notes"),
+}
+
+
+def field_name(field: str) -> str:
+    """A field as a message names it, in the current language."""
+    return _(FIELD_NAMES[field]) if field in FIELD_NAMES else field
