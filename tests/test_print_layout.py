@@ -4,6 +4,7 @@ printed in full, rules that survive a black-and-white copy, label sheets as data
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from PIL import Image, ImageFilter
 
 from cardgen.config import load_config
 from cardgen.errors import ConfigError
-from cardgen.layout.typeset import name_units
 from tests.conftest import (
     DATE,
     HEADER,
@@ -48,6 +48,11 @@ def register(folder: Path, notes: str = "") -> Path:
 def name_pieces(page: list[Word], name: str) -> list[str]:
     """The words of a page that are pieces of `name` (a line of it, or a part)."""
     return [w.text for w in page if len(w.text) > 1 and w.text in name and "·" in name]
+
+
+def name_units(name: str) -> list[str]:
+    """A name's parts, each with the "·" after it."""
+    return re.findall(r"[^·]+·?", name)
 
 
 def assert_whole_parts(page: list[Word], name: str) -> None:
@@ -149,11 +154,13 @@ def test_a_one_page_cards_back_is_its_visit_log(run: Run, tmp_path: Path) -> Non
     assert pdftotext(plain, 6).strip() == ""
 
 
-def test_a_1000_character_note_prints_in_full(run: Run, tmp_path: Path) -> None:
-    """Within the hostile-input limit a note is never cut: on A5 it continues on the next
-    pages, where the member's number and name head it; the members after it and the ruled
-    rows stay right."""
-    note = "".join(f"第{i:03d}次：腿脚不便，需每周上门探望并协助购药。" for i in range(60))[:1000]
+@pytest.mark.parametrize("length", [1000, 2000])
+def test_a_long_note_prints_in_full(run: Run, tmp_path: Path, length: int) -> None:
+    """Within the hostile-input limit (2,000 characters) a note is never cut: on A5 it
+    continues on the next pages, where the member's number and name head it; the members
+    after it and the ruled rows stay right."""
+    note = "".join(f"第{i:03d}次：腿脚不便，需每周上门探望并协助购药。"
+                   for i in range(120))[:length]
     out = tmp_path / "card.pdf"
     result = run("reprint", register(tmp_path, notes=note), "-o", out, "--household", "N1",
                  "--paper", "A5", "--date", DATE)
