@@ -46,8 +46,10 @@ def register(folder: Path, notes: str = "") -> Path:
 
 
 def name_pieces(page: list[Word], name: str) -> list[str]:
-    """The words of a page that are pieces of `name` (a line of it, or a part)."""
-    return [w.text for w in page if len(w.text) > 1 and w.text in name and "·" in name]
+    """The pieces of `name` a page prints (a line of it, or a part; a line of a list of
+    names is read name by name)."""
+    return [piece for w in page for piece in w.text.split("、")
+            if len(piece) > 1 and piece in name and "·" in name]
 
 
 def name_units(name: str) -> list[str]:
@@ -60,8 +62,13 @@ def assert_whole_parts(page: list[Word], name: str) -> None:
     units = name_units(name)
     runs = {"".join(units[i:j]).strip() for i in range(len(units))
             for j in range(i + 1, len(units) + 1)}
-    for piece in name_pieces(page, name):
+    pieces = name_pieces(page, name)
+    for piece in pieces:
         assert piece in runs, (name, piece)
+    # and never cut: every line that starts a name has the line that ends it
+    starts = [p for p in pieces if name.startswith(p) and p != name]
+    ends = [p for p in pieces if name.endswith(p) and p != name]
+    assert len(starts) == len(ends), (name, pieces)
 
 
 @pytest.mark.parametrize("paper", ["A4", "A5", "16K"])

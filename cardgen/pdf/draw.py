@@ -38,6 +38,7 @@ from cardgen.pdf.canvas import Canvas
 GREY: Colour = (0.33, 0.33, 0.33)
 RULE: Colour = rgb("#999999")  # 40 % grey: a laser or a photocopy keeps it
 WHITE: Colour = (1.0, 1.0, 1.0)
+TIGHT = 1.05  # a line height, in ems, for names that must close up to fit a sticker
 
 
 @dataclass(frozen=True)
@@ -262,15 +263,19 @@ def _stickers(out: Writer, card: Card, places: Places) -> None:
                      radius=style.radius * scale)
         top = inner.y + out.line(words.format("filled_slot", flag=sticker.label), "sticker",
                                  inner, top=inner.y)
-        room = max(1, int((inner.bottom - top) / out.geometry.line_height("small") + 1e-6))
+        size, _, colour = out.style("small")
+        # the names' lines may close up (TIGHT) rather than lose a name's second part
+        room = max(1, int((inner.bottom - top) / out.pen.line_height(size, TIGHT) + 1e-6))
 
         def fits(text: str, room: int = room, width: float = inner.width) -> bool:
             return len(out.lines(text, "small", width, names=True)) <= room
 
         names = summarise(sticker.names.split(words["separator"]), fits, words["more_names"],
                           words["separator"])
-        out.draw(out.lines(names, "small", inner.width, names=True)[:room], "small", inner.x,
-                 top)
+        lines = out.lines(names, "small", inner.width, names=True)[:room]
+        factor = (out.geometry.line_factor if top + len(lines) * out.geometry.line_height(
+            "small") <= inner.bottom + 1e-6 else TIGHT)
+        out.pen.draw(lines, inner.x, top, size, colour, factor=factor)
     _chips(out, card, places["chips"])
 
 
