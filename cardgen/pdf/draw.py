@@ -38,7 +38,7 @@ from cardgen.pdf.canvas import Canvas
 GREY: Colour = (0.33, 0.33, 0.33)
 RULE: Colour = rgb("#999999")  # 40 % grey: a laser or a photocopy keeps it
 WHITE: Colour = (1.0, 1.0, 1.0)
-TIGHT = 1.05  # a line height, in ems, for names that must close up to fit a sticker
+TIGHT = 1.15  # a line height, in ems, for names that must close up to fit a sticker
 
 
 @dataclass(frozen=True)
