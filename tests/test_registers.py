@@ -256,7 +256,8 @@ def test_two_visible_columns_for_one_field_stop_everything(tmp_path: Path) -> No
     path = workbook(tmp_path / "phones.xlsx", rows)
     result = invoke("reprint", path, "-o", tmp_path / "x.pdf", "--date", DATE, lang="zh")
     assert result.exit_code == 1 and not (tmp_path / "x.pdf").exists()
-    assert "Sheet1!D1（联系电话）：C（手机号）、D（联系电话） 这几列都表示 联系电话" in result.output
+    assert ("Sheet1!D1（联系电话）：C（手机号）、D（联系电话） 这几列都表示 联系电话"
+            in result.output)
 
 
 def test_no_card_is_printed_for_a_row_that_is_no_record(tmp_path: Path) -> None:
