@@ -104,7 +104,11 @@ def test_xlsx_sheet_by_name_and_unknown_sheet_is_usage_error(tmp_path: Path, run
     assert validate_json(run, path, "--sheet-name", "户卡")[1]["households"] == 1
     result = run("validate", path, "--sheet-name", "没有")
     assert result.exit_code == 2
-    assert "'户卡'" in result.output and "'说明'" in result.output
+    assert "“户卡”" in result.output and "“说明”" in result.output
+    as_json = run("validate", path, "--sheet-name", "没有", "--format", "json")
+    assert as_json.exit_code == 2  # a usage error, yet the program reading it gets JSON
+    [problem] = json.loads(as_json.output)["problems"]
+    assert problem["code"] == "usage.no_sheet" and "“户卡”" in problem["message"]
 
 
 def test_json_input_of_households_with_members(tmp_path: Path, run: Run) -> None:
