@@ -178,7 +178,7 @@ def test_every_problem_is_reported_at_once_with_its_place(tmp_path: Path, run: R
     assert "no colour" in problems[(5, "colour")]["message"]
     assert problems[(5, "colour")]["value"] == "紫"
     assert "no household number" in problems[(6, "household_id")]["message"]
-    assert "must agree" in problems[(7, "address")]["message"]
+    assert "one household has one address" in problems[(7, "address")]["message"]
     unknown = [p for p in report["problems"] if p["column"] == "奇怪的列"]
     assert unknown[0]["severity"] == "warning" and unknown[0]["row"] == 1
     assert set(report) == {"ok", "households", "members", "problems"}
