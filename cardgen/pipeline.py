@@ -49,8 +49,8 @@ from cardgen.data.read import SheetChoice, read_records
 from cardgen.data.select import Selection, find_households, select_households
 from cardgen.data.validate import validate_records
 from cardgen.errors import (
+    CardgenError,
     DataRefused,
-    InputError,
     NothingSelected,
     Problem,
     Severity,
@@ -888,8 +888,8 @@ def validation_report(loaded: Loaded) -> dict[str, object]:
             "problems": [p.as_dict() for p in dataset.problems]}
 
 
-def unreadable_report(error: InputError, source: str) -> dict[str, object]:
-    """The `validate --format json` object of a file that cannot be read at all."""
+def unreadable_report(error: CardgenError, source: str) -> dict[str, object]:
+    """The `validate --format json` object of a file, sheet or setting that cannot be read."""
     return {"ok": False, "households": 0, "members": 0, "problems": [
         {"severity": "error", "code": error.code, "source": source, "sheet": None, "row": None,
          "column": None, "field": None, "value": None, "message": str(error)}]}

@@ -104,7 +104,11 @@ def test_xlsx_sheet_by_name_and_unknown_sheet_is_usage_error(tmp_path: Path, run
     assert validate_json(run, path, "--sheet-name", "户卡")[1]["households"] == 1
     result = run("validate", path, "--sheet-name", "没有")
     assert result.exit_code == 2
-    assert "'户卡'" in result.output and "'说明'" in result.output
+    assert "“户卡”" in result.output and "“说明”" in result.output
+    as_json = run("validate", path, "--sheet-name", "没有", "--format", "json")
+    assert as_json.exit_code == 2  # a usage error, yet the program reading it gets JSON
+    [problem] = json.loads(as_json.output)["problems"]
+    assert problem["code"] == "usage.no_sheet" and "“户卡”" in problem["message"]
 
 
 def test_json_input_of_households_with_members(tmp_path: Path, run: Run) -> None:
@@ -174,7 +178,7 @@ def test_every_problem_is_reported_at_once_with_its_place(tmp_path: Path, run: R
     assert "no colour" in problems[(5, "colour")]["message"]
     assert problems[(5, "colour")]["value"] == "紫"
     assert "no household number" in problems[(6, "household_id")]["message"]
-    assert "must agree" in problems[(7, "address")]["message"]
+    assert "one household has one address" in problems[(7, "address")]["message"]
     unknown = [p for p in report["problems"] if p["column"] == "奇怪的列"]
     assert unknown[0]["severity"] == "warning" and unknown[0]["row"] == 1
     assert set(report) == {"ok", "households", "members", "problems"}

@@ -360,7 +360,7 @@ def test_sheet_names_are_repeatable_and_checked(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert [p["code"] for p in json.loads(result.output)["problems"]] == ["header.not_found"]
     result = invoke("validate", path, "--sheet-name", "第九网格", lang="zh")
-    assert result.exit_code == 2 and "没有名为 '第九网格' 的工作表" in result.output
+    assert result.exit_code == 2 and "没有名为“第九网格”的工作表" in result.output
     for command in ("reprint", "stickers", "preview", "ledger"):
         assert "--all-sheets" in invoke(command, "--help").output
 
@@ -433,3 +433,22 @@ def test_ids_an_export_kept_as_text_are_read(tmp_path: Path, config: Config) -> 
     dataset = load(path, config, TODAY).dataset
     assert codes(dataset) == [("id.two_households", "warning", 3)]  # one person, two homes
     assert [h.members[0].id_number for h in dataset.households] == [VALID_ID, VALID_ID]
+
+
+def test_a_header_pasted_again_is_a_repeat_not_the_header(tmp_path: Path,
+                                                          config: Config) -> None:
+    """A two-level header names its fields on two rows; the header pasted again under the
+    table names as many on one: the first is the header, the records between stay."""
+    rows: list[list[object]] = [
+        ["恒安社区全员人口信息登记表"],
+        ["户号", "住址", "户籍信息", None, None, "联系方式", "特殊人群"],
+        [None, None, "姓名", "与户主关系", "公民身份号码"],
+        ["1", "幸福里1号", "张秀英", "户主", VALID_ID, "13812345678", "低保户（A类）"],
+        ["2", "幸福里2号", "李明", "户主", "", "", ""],
+        ["户号", "住址", "姓名", "与户主关系", "公民身份号码", "联系方式", "特殊人群"],
+        ["3", "幸福里3号", "王五", "户主", "", "", ""],
+    ]
+    loaded = load(workbook(tmp_path / "repeat.xlsx", rows), config, TODAY)
+    assert [h.household_id for h in loaded.dataset.households] == ["1", "2", "3"]
+    assert loaded.dataset.households[0].members[0].flags == ("低保",)
+    assert ("row.repeated_header", "warning", 6) in codes(loaded.dataset)

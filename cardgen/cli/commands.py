@@ -329,24 +329,24 @@ def cli(debug: bool) -> None:
 @cli.command(help=N_("Check INPUT and list every problem; exit 1 if there are errors."))
 @source_argument
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-        show_default=True, help=N_("text for people, json for programs (DOMAIN §6)."))
+        show_default=True,
+        help=N_("text for people, json for programs (the README describes its fields)."))
 @option("--explain", is_flag=True, help=N_("List every household's colour and why."))
 @input_options
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
              sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
         from cardgen.data.categorise import explain as explain_colour
-        from cardgen.errors import InputError
         from cardgen.pipeline import unreadable_report, validation_report
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
-        except InputError as exc:
+        except CardgenError as exc:  # a file, setting or sheet that cannot be read at all
             if output_format != "json":
                 raise
             click.echo(json.dumps(unreadable_report(exc, str(source)), ensure_ascii=False,
                                   indent=2))
-            return 1
+            return exc.exit_code
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
@@ -715,7 +715,8 @@ def init(folder: Path, force: bool) -> None:
         for path in write_starter(folder, force):
             click.echo(_("wrote {path}").format(path=path))
         click.echo(_("next: edit {config} and the templates, then add --config {config} "
-                     "--templates {templates} to reprint, ledger, stickers or preview").format(
+                     "--templates {templates} to reprint, ledger, update or preview (stickers "
+                     "take --config only)").format(
             config=folder / CONFIG_NAME, templates=folder / TEMPLATES_NAME))
         return 0
     _run(action)

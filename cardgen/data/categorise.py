@@ -50,8 +50,9 @@ def categorise_all(households: list[Household], config: Config,
 
 
 def explain(key: str, reasons: tuple[str, ...]) -> str:
-    """``orange: 张秀英 低保`` — the colour and why, as `validate` lists it."""
-    return f"{key}: {'、'.join(reasons)}"
+    """``橙色：张秀英 低保`` (``orange: 张秀英 低保``) — the colour and why, as `validate`
+    lists it, in the current language."""
+    return _("{colour}: {reasons}").format(colour=_(key), reasons="、".join(reasons))
 
 
 def residents(household: Household, config: Config) -> list[Member]:

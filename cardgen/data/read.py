@@ -244,8 +244,8 @@ def _records_from_workbook(workbook: Workbook, source: str, config: Config,
         missing = [name for name in choice.names if name not in workbook.names]
         if missing:
             raise UsageError(_("{source}: no sheet named {names}; the sheets are {sheets}").format(
-                source=source, names="、".join(repr(n) for n in missing),
-                sheets="、".join(repr(n) for n in workbook.names)), code="usage.no_sheet")
+                source=source, names="、".join(f"“{n}”" for n in missing),
+                sheets="、".join(f"“{n}”" for n in workbook.names)), code="usage.no_sheet")
         for name in dict.fromkeys(choice.names):
             read(name, named=True)
         return records

@@ -178,31 +178,48 @@ class _Reader:
         return found
 
     def find_header(self, head: list[tuple[int, list[Any]]]) -> tuple[int, int] | None:
-        """(first, last) positions in `head` of the header rows, or None."""
-        named_fields = [set(self.fields_of(values).values()) for _index, values in head]
-        if not named_fields:
+        """(first, last) positions in `head` of the header rows, or None.
+
+        Each row is scored with the rows that join it (a two-level header: 户籍信息 over
+        姓名 / 公民身份号码), and the block naming most fields wins, the first of equals:
+        a header pasted again under the table names as many as the real one, but it is a
+        repeat (the rows above it are records, not a title)."""
+        fields = [self.fields_of(values) for _index, values in head]
+        anchors = [position for position, named in enumerate(fields) if named]
+        if not anchors:
             return None
-        best_score = max(len(names) for names in named_fields)
-        best = next(p for p, names in enumerate(named_fields) if len(names) == best_score)
-        if not named_fields[best] & RECORD_FIELDS or (best_score < 2 and best != 0):
+        blocks = [self._block(head, fields, position) for position in anchors]
+        scores = [len(set(named.values())) for _first, _last, named in blocks]
+        best = scores.index(max(scores))
+        first, last, named = blocks[best]
+        record_fields = set(named.values()) & RECORD_FIELDS
+        if not record_fields or (scores[best] < 2 and first != 0):
             return None  # a summary (网格, 户数) or a list of something else
-        first = last = best
-        named = self.fields_of(head[best][1])
+        return first, last
+
+    @staticmethod
+    def _block(head: list[tuple[int, list[Any]]], fields: list[dict[int, str]],
+               position: int) -> tuple[int, int, dict[int, str]]:
+        """The header block around row `position`: it and up to two rows above and below
+        that stand right next to it and name columns it does not."""
+        first = last = position
+        named = dict(fields[position])
         for step in (-1, 1):
             for _level in range(2):
-                position = (first if step < 0 else last) + step
-                if not 0 <= position < len(head) or \
-                        head[position][0] != head[first if step < 0 else last][0] + step:
+                edge = first if step < 0 else last
+                neighbour = edge + step
+                if not 0 <= neighbour < len(head) or \
+                        head[neighbour][0] != head[edge][0] + step:
                     break
-                more = self.fields_of(head[position][1])
+                more = fields[neighbour]
                 if not set(more) - set(named):
                     break
                 named.update({c: f for c, f in more.items() if c not in named})
                 if step < 0:
-                    first = position
+                    first = neighbour
                 else:
-                    last = position
-        return first, last
+                    last = neighbour
+        return first, last, named
 
     # ---- reading -----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from cardgen.data.flags import (
 from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.data.model import Dataset, Household, Member, Row
 from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
-from cardgen.data.vocabulary import relation_of, spelled
+from cardgen.data.vocabulary import field_name, relation_of, spelled
 from cardgen.errors import Problem, Severity
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
@@ -368,10 +368,11 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
             first_row, first_text = agreed[field]
             if _comparable(field, text, config) != _comparable(field, first_text, config):
                 out.error(row, field, _(
-                    "household {household} has “{value}” here at {place}; household fields "
-                    "must agree on every row of a household (or stand on its first row "
-                    "only)").format(household=hid, value=mask_value(field, first_text),
-                                    place=first_row.place(field)), hid,
+                    "household {household}'s {field} is “{value}” at {place} but “{here}” "
+                    "here; one household has one {field}: correct the wrong one, or fill it "
+                    "on the household's first row only").format(
+                    household=hid, field=field_name(field), value=mask_value(field, first_text),
+                    place=first_row.place(field), here=mask_value(field, text)), hid,
                     code="household.fields_disagree")
     return agreed
 
@@ -612,13 +613,20 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
                 "[flags.aliases] in the config (known: {known})").format(
                 position=position, flag=part, known=shown_flags(config)), hid,
                 code="flag.unknown")
+        elif reading.how == "words" and hidden(reading, config):
+            # never quoted: what it says is exactly what must not print
+            out.warn(row, "flags", _(
+                "flag {position} reads like a group that prints only as {meaning}: it is "
+                "treated as {meaning}; if that is wrong, add its spelling to [flags.aliases] "
+                "in the config").format(position=position,
+                                         meaning=printed_as(reading, config)), hid,
+                code="flag.by_words")
         elif reading.how == "words":
-            shown = printed_as(reading, config) if hidden(reading, config) else part
             out.warn(row, "flags", _(
                 "flag {position} ('{flag}') is no spelling cardgen knows; it is read as "
                 "{meaning} by the words in it; if that is wrong, add this spelling to "
                 "[flags.aliases] in the config").format(
-                position=position, flag=shown, meaning=printed_as(reading, config)), hid,
+                position=position, flag=part, meaning=printed_as(reading, config)), hid,
                 code="flag.by_words")
         if reading.flag not in flags:
             flags.append(reading.flag)
