@@ -71,7 +71,9 @@ class Imposition:
 
 @dataclass(frozen=True)
 class Sheet:
-    """A sheet of labels: page and label sizes, pitch and first label's corner (mm)."""
+    """A sheet of labels: page and label sizes, pitch and first label's corner (mm); how
+    far a label's content keeps inside its die-cut (`safe`) and ink from the sheet's edge
+    (`edge`)."""
 
     name: str
     page: tuple[float, float]
@@ -80,6 +82,8 @@ class Sheet:
     margin: tuple[float, float]
     columns: int
     rows: int
+    safe: float = 2.0
+    edge: float = 3.0
 
     @property
     def labels(self) -> int:
@@ -90,15 +94,26 @@ class Sheet:
         row, column = divmod(index, self.columns)
         return (self.margin[0] + column * self.pitch[0], self.margin[1] + row * self.pitch[1])
 
+    def content(self, index: int) -> tuple[float, float, float, float]:
+        """Where label `index`'s content may go (x, y, width, height in mm): inside its
+        die-cut by `safe`, and `edge` away from the sheet's edges."""
+        x, y = self.corner(index)
+        left = max(x + self.safe, self.edge)
+        top = max(y + self.safe, self.edge)
+        right = min(x + self.label[0] - self.safe, self.page[0] - self.edge)
+        bottom = min(y + self.label[1] - self.safe, self.page[1] - self.edge)
+        return left, top, right - left, bottom - top
+
 
 @dataclass(frozen=True)
 class TextStyle:
     """How cardgen prints one kind of data: size in points on A4, bold, colour (#RRGGBB,
-    or "" for the band's black or white)."""
+    or "" for the band's black or white), and the least size it prints at on any paper."""
 
     size: float
     bold: bool
     colour: str
+    least: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -218,7 +233,12 @@ class Config:
     text: dict[str, TextStyle]
     line_factor: float
     inset: float
+    smallest_text: float  # pt: no text prints smaller, on any paper
     lines: dict[str, LineStyle]
+    smallest_rule: float  # mm: no rule prints thinner, on any paper
+    duplex_verso: str  # one of DUPLEX_VERSOS
+    visit_log_title: str
+    visit_log_columns: tuple[str, ...]
     words: Words
     book_retired: str  # the index's word for a retired number
     book_reasons: dict[str, str]  # the change list's reasons, by kind
@@ -233,6 +253,17 @@ class Config:
 
     def paper(self, name: str | None) -> Paper:
         return self.papers[name or self.default_paper]
+
+    def type_size(self, style: str, scale: float) -> float:
+        """A text style's size in points on a paper of `scale`: scaled, but never under the
+        style's `least` or [card.text] smallest."""
+        text = self.text[style]
+        return max(text.size * scale, text.least, self.smallest_text)
+
+    def rule_width(self, width: float, scale: float) -> float:
+        """A rule's width in mm on a paper of `scale`: scaled, never under [card.lines]
+        smallest."""
+        return max(width * scale, self.smallest_rule)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -384,7 +415,8 @@ def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
     if not isinstance(value, dict):
         raise r.fail(at or "sheet", "must be a table with page, label, pitch, margin, columns "
                      "and rows")
-    unknown = set(value) - {"page", "label", "pitch", "margin", "columns", "rows"}
+    unknown = set(value) - {"page", "label", "pitch", "margin", "columns", "rows", "safe",
+                            "edge"}
     if unknown:
         raise r.fail(at or "sheet", f"has unknown keys {sorted(unknown)}")
     page = _pair(r, _at(at, "page"), value.get("page"))
@@ -410,7 +442,30 @@ def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
             key = "columns" if axis == 0 else "rows"
             raise r.fail(_at(at, key), f"{count} labels reach {end:g} mm, past the page's "
                          f"{word} of {page[axis]:g} mm")
-    return Sheet(name, page, label, pitch, margin, columns, rows)
+    safe = r.number(_at(at, "safe"), value.get("safe", Sheet.safe))
+    edge = r.number(_at(at, "edge"), value.get("edge", Sheet.edge))
+    sheet = Sheet(name, page, label, pitch, margin, columns, rows, safe, edge)
+    for index in range(sheet.labels):
+        width, height = sheet.content(index)[2:]
+        if min(width, height) < MIN_LABEL_CONTENT:
+            raise r.fail(_at(at, "safe"), f"leaves label {index + 1} {max(width, 0):.1f} x "
+                         f"{max(height, 0):.1f} mm for its content inside the safe margin "
+                         f"({safe:g} mm) and the sheet's edge ({edge:g} mm); it needs "
+                         f"{MIN_LABEL_CONTENT:g} mm each way")
+    return sheet
+
+
+MIN_LABEL_CONTENT = 10.0  # mm: the least room a label's content needs each way
+
+
+DUPLEX_VERSOS = ("visits", "blank")
+
+
+def _visit_log_columns(r: _Reader) -> tuple[str, ...]:
+    columns = r.texts("duplex.columns")
+    if not 1 <= len(columns) <= 6:
+        raise r.fail("duplex.columns", "must name one to six columns")
+    return columns
 
 
 def load_sheet_file(path: Path) -> Sheet:
@@ -484,7 +539,12 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         text=_text_styles(r),
         line_factor=r.number("card.text.line", minimum=1),
         inset=r.number("card.text.inset"),
+        smallest_text=r.number("card.text.smallest", minimum=4),
         lines=_line_styles(r),
+        smallest_rule=r.number("card.lines.smallest", minimum=0.05),
+        duplex_verso=_one_of(r, "duplex.verso", DUPLEX_VERSOS),
+        visit_log_title=r.text("duplex.title"),
+        visit_log_columns=_visit_log_columns(r),
         words=_words(r),
         book_retired=r.text("book.retired"),
         book_reasons=_book_reasons(r),
@@ -698,22 +758,25 @@ def _colour(r: _Reader, at: str, value: Any, empty: bool = False) -> str:
 def _text_styles(r: _Reader) -> dict[str, TextStyle]:
     styles = {}
     for name, value in r.table("card.text").items():
-        if name in ("line", "inset"):
+        if name in ("line", "inset", "smallest"):
             continue
         at = f"card.text.{name}"
-        if not isinstance(value, dict) or not set(value) <= {"size", "bold", "colour"}:
-            raise r.fail(at, "must be a table with size, and bold and colour if wanted")
+        if not isinstance(value, dict) or not set(value) <= {"size", "bold", "colour", "least"}:
+            raise r.fail(at, "must be a table with size, and bold, colour and least if wanted")
         bold = value.get("bold", False)
         if not isinstance(bold, bool):
             raise r.fail(f"{at}.bold", f"must be true or false, not {bold!r}")
         styles[name] = TextStyle(r.number(f"{at}.size", value.get("size"), 3), bold,
-                                 _colour(r, f"{at}.colour", value.get("colour", ""), True))
+                                 _colour(r, f"{at}.colour", value.get("colour", ""), True),
+                                 r.number(f"{at}.least", value.get("least", 0.0)))
     return styles
 
 
 def _line_styles(r: _Reader) -> dict[str, LineStyle]:
     styles = {}
     for name, value in r.table("card.lines").items():
+        if name == "smallest":
+            continue
         at = f"card.lines.{name}"
         if not isinstance(value, dict) or not set(value) <= {"width", "colour", "fill",
                                                               "radius"}:

@@ -63,7 +63,7 @@ from cardgen.frame.render import (
     check_options,
 )
 from cardgen.i18n import _, ngettext
-from cardgen.layout.cards import Card
+from cardgen.layout.cards import Card, has_visit_log
 from cardgen.layout.fonts import coverage, font_set
 from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Typesetter
@@ -74,6 +74,7 @@ from cardgen.pdf.print_run import (
     add_card,
     add_drawn_page,
     card_frame,
+    card_frames,
     drawn_cards,
     index_page_data,
     make_cards,
@@ -328,7 +329,7 @@ def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title:
         try:
             for placed in place(labels, sheet, skip):
                 canvas = Canvas(sheet.page[1], composer.log)
-                draw_sheet(canvas, sheet, placed, typesetter)
+                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.smallest_text)
                 composer.add_data_page(canvas.content())
             composer.finish(title, loaded.today.isoformat())
             return composer.page_count
@@ -409,8 +410,7 @@ def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Fr
     none)."""
     frames = [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
                for i in range(len(plan.index_pages))]
-    frames += [card_frame(printing, card, page.number, duplex) for card in plan.cards
-               for page in card.pages]
+    frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     return list(dict.fromkeys(frames))
 
 
@@ -443,11 +443,11 @@ def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: Prin
                 add_index_page(composer, printing, plan, page, verso)
                 page += 1
             else:
-                card = first_pages[page]
-                add_card(composer, printing, next(drawn))
+                add_card(composer, printing, next(drawn))  # and its visit log
                 if advance:
                     advance(1)
-                page += card.page_count
+                page += first_pages[page].page_count + has_visit_log(
+                    first_pages[page].page_count, printing.config, duplex)
         composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
                         printing.options.pdf_variant)
         return printing.sheets(1, composer.page_count)[1]
@@ -802,7 +802,8 @@ def update_labels(changes: GridChanges, by_id: Mapping[str, Household], loaded: 
             if needed(label, change)]
 
 
-def packet_pages(change_pages: int, plan: LedgerPlan, duplex: bool) -> Packet:
+def packet_pages(change_pages: int, plan: LedgerPlan, duplex: bool,
+                 config: Config | None = None) -> Packet:
     """Where the cards, the cover and the index fall in an update packet that opens with
     `change_pages` pages of change list (in duplex, each card and the cover on a
     right-hand page, as in the book)."""
@@ -813,6 +814,8 @@ def packet_pages(change_pages: int, plan: LedgerPlan, duplex: bool) -> Packet:
             page += 1
         cards[card.household_id] = page
         page += card.page_count
+        if config is not None and has_visit_log(card.page_count, config, duplex):
+            page += 1
     if duplex and page % 2 == 0:
         page += 1
     cover = page
@@ -826,7 +829,8 @@ def packet_contexts(plan: LedgerPlan, changes: GridChanges, by_id: Mapping[str, 
     """The change list's context when it takes 1, 2 or 3 pages (it names the pages after
     it); a longer one gives up naming them right."""
     worker = (plan.grid_worker, plan.grid_worker_phone)
-    return [change_sheet(changes, by_id, loaded.config, packet_pages(pages, plan, duplex),
+    return [change_sheet(changes, by_id, loaded.config,
+                         packet_pages(pages, plan, duplex, loaded.config),
                          worker, stickers_file) for pages in (1, 2, 3)]
 
 
@@ -837,8 +841,7 @@ def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRu
     the list's pages). Returns its pages."""
     pdf, change_pages = front
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
-    frames += [card_frame(printing, card, page.number, duplex) for card in plan.cards
-               for page in card.pages]
+    frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:
         composer = printing.composer(handle)
         try:
@@ -853,11 +856,9 @@ def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRu
                     return 1
                 return 0
 
-            for card, data in zip(plan.cards, drawn_cards(plan.cards, printing, duplex),
-                                  strict=True):
+            for data in drawn_cards(plan.cards, printing, duplex):
                 position += pad()
-                add_card(composer, printing, data)
-                position += card.page_count
+                position += add_card(composer, printing, data)  # and its visit log
             position += pad()
             composer.add_pdf(pdf, change_pages)  # the cover
             if duplex:  # the cover's back, as in the book

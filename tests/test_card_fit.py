@@ -83,11 +83,12 @@ def assert_no_overlaps(page: list[Word], tolerance: float = 2.0) -> None:
 
 
 def assert_inside(page: list[Word], config: Config, paper: str) -> None:
-    """Every word stays inside the bundled template's margins (17 mm on the right on A4),
-    but the tab's character (the tab is 12 mm wide on A4)."""
+    """Every word stays inside the bundled template's margins (18 mm on the right on A4),
+    but the tab's character (the tab is 15 mm wide on A4: 5 mm of safe zone, its ring and
+    a padding that scale with the paper)."""
     size = config.paper(paper)
-    right = (size.width - 17 * size.scale) * MM + 1
-    tab = (size.width - 12 * size.scale) * MM
+    right = (size.width - 5 - 13 * size.scale) * MM + 1
+    tab = (size.width - 5 - 10 * size.scale) * MM
     for word in page:
         assert word.right <= right or word.left >= tab, word
 

@@ -225,14 +225,17 @@ def test_duplex_starts_every_card_on_a_right_hand_page(tmp_path: Path) -> None:
     entries = {e["household_id"]: e for e in ledger["households"]}
     assert [e["first_page"] % 2 for e in entries.values()] == [1, 1, 1]
     assert entries["L1"]["page_count"] == 2
-    assert entries["L1"]["first_page"] == entries["A1"]["first_page"] + 2  # a blank between
+    # a one-page card's back is its visit log; a two-page card's is its 续页
+    assert entries["L1"]["first_page"] == entries["A1"]["first_page"] + 2
     assert entries["C1"]["first_page"] == entries["L1"]["first_page"] + 2
     back = render_page(pdf, entries["L1"]["first_page"], dpi=80)  # L1's second page
     orange = load_config().palette["orange"].hex  # 低保 makes L1 orange: tab at 76-106 mm
     assert close_colour(dominant_colour(back, (0, 78, 2, 104), 80), orange)  # on the left
     assert dominant_colour(back, (208, 78, 210, 104), 80) == "#FFFFFF"
-    assert page_count(pdf) == entries["C1"]["first_page"]
-    assert pdftotext(pdf, entries["L1"]["first_page"] - 1).strip() == ""
+    assert page_count(pdf) == entries["C1"]["first_page"] + 1  # C1's visit log ends it
+    assert "走访记录" in pdftotext(pdf, entries["L1"]["first_page"] - 1)
+    assert "走访记录" in pdftotext(pdf, page_count(pdf))
+    assert "走访记录" not in pdftotext(pdf, entries["L1"]["first_page"] + 1)
 
 
 def test_each_font_is_embedded_once_per_ledger(books: tuple[Path, Result]) -> None:

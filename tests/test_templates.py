@@ -54,7 +54,7 @@ def reprint(source: Path, out: Path, *extra: str | Path, lang: str = "en") -> Re
 
 
 TALL_HOUSEHOLD = {"{%- set household = 28 * s -%}": "{%- set household = 48 * s -%}"}
-TALL_ROWS = {"{%- set row = text.body.size * s * line * 25.4 / 72 + 2.4 * s -%}":
+TALL_ROWS = {"{%- set row = sizes.body * line * 25.4 / 72 + 2.4 * s -%}":
              "{%- set row = 10 * s -%}"}
 KICKER = {"五色户卡 · 全员人口信息登记卡": "九原区 · 五色户卡 · 全员人口信息登记卡（2026）"}
 STICKERS_BELOW = (".band { order: 1; } .household { order: 2; } .stickers { order: 3; }\n"
@@ -123,7 +123,7 @@ def test_a_members_table_in_other_words_still_lines_up(tmp_path: Path) -> None:
     """Data goes where the template's header cells are: a wider name column moves the
     columns right of it."""
     out = tmp_path / "m.pdf"
-    wider = {"('number', 4), ('name', 16), ('relation', 8)": "('number', 4), ('name', 19), "
+    wider = {"('number', 4), ('name', 21), ('relation', 7)": "('number', 4), ('name', 23), "
              "('relation', 5)"}
     result = reprint(member_csv(tmp_path / "m.csv"), out, "--no-cache", "--templates",
                      edited(tmp_path, css=wider))

@@ -14,7 +14,7 @@ from cardgen.book.record import Edition, Retired, format_number
 from cardgen.config import Colour, Config
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
-from cardgen.layout.cards import Card
+from cardgen.layout.cards import Card, has_visit_log
 from cardgen.layout.geometry import Layout
 from cardgen.layout.index import IndexRow, index_rows, paginate_index, retired_row
 from cardgen.layout.typeset import Typesetter
@@ -205,7 +205,8 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
                 typesetter: Typesetter, emergency: bool, duplex: bool, selection: str,
                 skipped: list[str], file_name: str) -> LedgerPlan:
     """Number every page: cover, index (the retired numbers among the households, by
-    number), then each card (on a right-hand page in duplex).
+    number), then each card (on a right-hand page in duplex, followed by its visit log
+    where its last page's back would be blank).
 
     `retired` holds each grid's retired numbers by grid group."""
     households = [slot.household for slot in slots]
@@ -244,6 +245,8 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
             page += 1
         slot.first_page = page
         page += slot.page_count
+        if has_visit_log(slot.page_count, config, duplex):  # its back: the visit log
+            page += 1
     plan.total_pages = page - 1
     first_pages = {slot.household_id: slot.first_page for slot in slots}
     plan.index_pages = [[replace(row, page=first_pages.get(row.household_id, 0))

@@ -22,6 +22,7 @@ from cardgen.i18n import _
 from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
 from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
 from cardgen.layout.geometry import PLACE_STYLES, PT, PX, Places, required_places
+from cardgen.layout.typeset import name_units
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
@@ -56,6 +57,7 @@ class Frame:
     first: bool = True  # a card's first page (stickers and household block) or a 续页
     grow: int = 0  # first page: ruled rows the household block takes from the members table
     rows: int = 0  # ruled rows of the members table (the geometry pass says how many fit)
+    log: bool = False  # the card's visit log (走访记录), a back page in duplex
 
 
 CUSTOM_CSS = "custom.css"  # in the user's template folder: applied after the bundled styles
@@ -68,13 +70,25 @@ def make_environment(templates: Path | None) -> Any:
 
     folders = [str(templates)] if templates else []
     folders.append(str(resources.TEMPLATES))
-    return ImmutableSandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folders),
         autoescape=_escape_html,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         keep_trailing_newline=True,
     )
+    env.filters["name"] = name_html
+    return env
+
+
+def name_html(value: object) -> Any:
+    """The `name` filter: a name (or names joined by 、) whose parts each stay whole on a
+    line, so it breaks only after a "·" or between names (WeasyPrint ignores CSS
+    `word-break: keep-all`; a span that does not wrap is what it honours)."""
+    from markupsafe import Markup, escape
+
+    return Markup("".join(f'<span class="name-part">{escape(unit)}</span>'
+                          for unit in name_units(str(value))))
 
 
 def _escape_html(name: str | None) -> bool:
@@ -176,8 +190,12 @@ class Renderer:
                 "bold": f"font-family: {bold}; font-weight: 700",
                 "regular": f"font-family: {regular}; font-weight: 400",
                 "text": self.config.text, "line": self.config.line_factor,
+                "sizes": {name: self.config.type_size(name, scale) for name in self.config.text},
+                "smallest": {"text": self.config.smallest_text,
+                             "rule": self.config.smallest_rule},
                 "grow_max": self.config.household_grow, "bleed": self.options.bleed,
-                "gutter": self.config.gutter, "notes_lines": self.config.notes_lines}
+                "gutter": self.config.gutter, "notes_lines": self.config.notes_lines,
+                "card_log_columns": self.config.visit_log_columns}
 
     def _render_html(self, name: str, **context: Any) -> str:
         import jinja2
@@ -192,9 +210,12 @@ class Renderer:
 
     def _frames_html(self, frames: list[Frame]) -> str:
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
-                     "verso": f.verso, "first": f.first, "grow": f.grow, "rows": f.rows}
+                     "verso": f.verso, "first": f.first, "grow": f.grow, "rows": f.rows,
+                     "log": f.log}
                     for f in frames]
         card = {"sticker_slots": self.config.sticker_slots,
+                "log_title": self.config.visit_log_title,
+                "log_columns": self.config.visit_log_columns,
                 "notes_title": self.config.notes_title,
                 "notes_columns": self.config.notes_columns,
                 "notes_lines": self.config.notes_lines,
@@ -202,14 +223,17 @@ class Renderer:
         return self._render_html("frame.html.j2", frames=variants, card=card)
 
     def probe(self, emergency: bool, verso: bool) -> list[Places]:
-        """The places of the first page, the 续页 and the plain page, laid out with as many
-        ruled rows as the members table could show: what fits, and where. Only laid out,
-        not written: this is the geometry pass. (A grown first page follows from the first
-        page, see layout/geometry.py `grown`; its frame is checked when it is rendered.)"""
+        """The places of the first page, the 续页 and the plain page (and on a back page,
+        the visit log), laid out with as many ruled rows as the members table could show:
+        what fits, and where. Only laid out, not written: this is the geometry pass. (A
+        grown first page follows from the first page, see layout/geometry.py `grown`; its
+        frame is checked when it is rendered.)"""
         rows = probe_rows(self.config, self.paper)
         colour = self.config.default_colour
         frames = [Frame(colour, emergency, verso, True, 0, rows),
                   Frame(colour, emergency, verso, False, 0, rows), Frame("", verso=verso)]
+        if verso:
+            frames.append(Frame(colour, emergency, verso, True, 0, rows, log=True))
         document = self._layout(self._frames_html(frames))
         self._check_pages(document, len(frames), _("the card frames"))
         return [self._places(page) for page in document.pages]
@@ -347,7 +371,7 @@ def paper_for(config: Config, options: PrintOptions) -> Paper:
 
 def probe_rows(config: Config, paper: Paper) -> int:
     """Ruled rows enough to fill any members table: a page's height in lines of body text."""
-    line = config.text["body"].size * paper.scale * PT * config.line_factor
+    line = config.type_size("body", paper.scale) * PT * config.line_factor
     return int(paper.height / line) + 1
 
 
@@ -379,11 +403,12 @@ TOLERANCE = 0.05  # mm: two layouts of one place agree within this
 
 
 def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) -> None:
-    """The geometry pass's pages hold every place, each big enough for a line of its text,
-    on the run's paper, with equal ruled rows; else the template is refused."""
+    """The geometry pass's pages (first page, 续页, plain page, and a back page's visit
+    log) hold every place, each big enough for a line of its text, on the run's paper,
+    with equal ruled rows; else the template is refused."""
     for index, places in enumerate(pages):
-        first, plain = index == 0, index == len(pages) - 1
-        for name in required_places(first, plain, len(config.sticker_slots)):
+        first, plain, log = index == 0, index == 2, index == 3
+        for name in required_places(first, plain, len(config.sticker_slots), log):
             if name not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the household's "
@@ -399,14 +424,17 @@ def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) 
         for name, style in need:
             box = places.rows[int(name.rsplit("-", 1)[1]) - 1] if name.startswith(
                 "member-row-") else places[name]
-            line = style.size * paper.scale * PT * config.line_factor
-            em = style.size * paper.scale * PT
+            size = max(style.size * paper.scale, style.least, config.smallest_text)
+            line = size * PT * config.line_factor
+            em = size * PT
             if box.height + TOLERANCE < line or box.width + TOLERANCE < em:
                 raise RenderRefused(_(
                     "{file}: the box “{id}” is {width:.1f} × {height:.1f} mm, too small for "
                     "one line of its text ({line:.1f} mm tall)").format(
                     file=source, id=name, width=box.width, height=box.height, line=line),
                     code="template.box_too_small")
+        if log:
+            continue
         if not rows:
             raise RenderRefused(_("{file}: the members table “members” holds no whole ruled "
                                   "row “member-row-1”").format(file=source),

@@ -5,7 +5,8 @@ Every line is measured by the same typesetter that draws it, so a planned page h
 exactly what it shows. A member takes whole ruled rows of the members table; the members
 that do not fit go to a continuation page (续页). The household block is measured the same
 way: long values make it taller by whole ruled rows (the frame variant with that growth),
-up to the configured limit; what is still too long is cut short with "…". The words come
+up to the configured limit; what is still too long is cut short with "…". A member's notes
+are never cut: notes longer than a 续页 holds continue on the next page. The words come
 from the config ([card.words]).
 """
 
@@ -42,6 +43,9 @@ class MemberLine:
     main: int = 1  # ruled rows its cells take
     note_rows: int = 0  # ruled rows its notes take
     bold_name: bool = False
+    name_size: float = 0.0  # pt, when the name is set smaller than the body to fit
+    note_start: int = 0  # the first ruled row of its notes this page shows (long notes
+    # continue on the next page: there the member's number and name head the rest)
 
     @property
     def rows(self) -> int:
@@ -164,24 +168,36 @@ def _shared(value: Any) -> Any:
 
 
 def cell_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
-               bold: bool = False) -> int:
-    """How many lines `text` takes in a place `width_mm` wide."""
+               bold: bool = False, name: bool = False) -> int:
+    """How many lines `text` takes in a place `width_mm` wide (a `name` broken only
+    between its parts)."""
     width_em = width_mm / (size_pt * PT)
     if "\n" not in text and typesetter.width(text, bold) <= width_em:
         return 1
-    return len(typesetter.lines(text, width_em, bold))
+    return len(typesetter.lines(text, width_em, bold, name))
+
+
+def name_size(typesetter: Typesetter, name: str, width_mm: float, size_pt: float,
+              least: float, bold: bool = False) -> float:
+    """The size a name prints at in a place `width_mm` wide: `size_pt`, or smaller (down
+    to `least`) where one part of it would not fit a line whole. A name that does not
+    fit even then (no real one gets there) breaks inside a part."""
+    widest = typesetter.widest_unit(name, bold) * PT
+    if widest * size_pt <= width_mm + 0.01:
+        return size_pt
+    return max(min(size_pt, least), width_mm / widest)
 
 
 def clip_lines(typesetter: Typesetter, text: str, width_mm: float, size_pt: float,
-               most: int, bold: bool = False, prefix: str = "") -> str:
+               most: int, bold: bool = False, prefix: str = "", name: bool = False) -> str:
     """`text` cut short with "…" so that `prefix + text` takes at most `most` lines
     `width_mm` wide; unchanged when it does already. The cut keeps as much as fits."""
-    if cell_lines(typesetter, prefix + text, width_mm, size_pt, bold) <= most:
+    if cell_lines(typesetter, prefix + text, width_mm, size_pt, bold, name) <= most:
         return text
 
     def fits(length: int) -> bool:
         cut = prefix + text[:length].rstrip() + ELLIPSIS
-        return cell_lines(typesetter, cut, width_mm, size_pt, bold) <= most
+        return cell_lines(typesetter, cut, width_mm, size_pt, bold, name) <= most
 
     low, high = 0, len(text) - 1
     while low < high:
@@ -202,10 +218,10 @@ def lines_per_row(geometry: Geometry, style: str) -> int:
 
 # The household block (DOMAIN §4): its rows wrap and the block is as tall as they are; it
 # grows by whole ruled rows (up to [card] household_grow). A value past its lines here is
-# cut short with "…": a phone is one number, printed as written, so one line; a name two;
+# cut short with "…": a phone is one number, printed as written, so one line; a name three;
 # the address four.
-HOUSEHOLD_LINES = {"address": 4, "housing": 1, "owner": 2, "owner_phone": 1,
-                   "grid_worker": 2, "grid_worker_phone": 1}
+HOUSEHOLD_LINES = {"address": 4, "housing": 1, "owner": 3, "owner_phone": 1,
+                   "grid_worker": 3, "grid_worker_phone": 1}
 
 
 def fact_padding(geometry: Geometry) -> float:
@@ -295,7 +311,8 @@ def _line_counts(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
     """Lines of a member's cells (the tallest cell's) and of its notes (0 without notes)."""
     size = geometry.size("body")
     main = max(cell_lines(typesetter, str(getattr(line, key)), geometry.column(key).width,
-                          size, bold=key == "name" and line.bold_name)
+                          line.name_size or size if key == "name" else size,
+                          bold=key == "name" and line.bold_name, name=key == "name")
                for key in COLUMN_KEYS)
     notes = 0
     if line.notes:
@@ -312,27 +329,30 @@ def _rows(geometry: Geometry, main: int, notes: int) -> tuple[int, int]:
 
 def _fit_row(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
              words: Words) -> MemberLine:
-    """A row no taller than a 续页 holds: while it is taller, the taller of its cells and
-    its notes loses a line; the cut cells end in "…"."""
-    main, notes = _line_counts(line, geometry, typesetter, words)
-    limit = len(geometry.rows(False))
-    if sum(_rows(geometry, main, notes)) <= limit:
+    """Cells no taller than a 续页 holds, with a row for the start of the notes and one
+    for 接续页: taller cells are cut to that many lines and end in "…" (only a cell far
+    past any real value gets there). The notes are never cut: they continue on the next
+    page (see `paginate`)."""
+    main, _notes = _line_counts(line, geometry, typesetter, words)
+    body = lines_per_row(geometry, "body")
+    limit = max(1, len(geometry.rows(False)) - 2) * body
+    if main <= limit:
         return line
-    while sum(_rows(geometry, main, notes)) > limit and (main > 1 or notes > 1):
-        if notes > 1 and (main == 1 or notes > main):
-            notes -= 1
-        else:
-            main -= 1
     size = geometry.size("body")
     cut: dict[str, Any] = {
-        key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width, size,
-                        main, bold=key == "name" and line.bold_name)
+        key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width,
+                        line.name_size or size if key == "name" else size, limit,
+                        bold=key == "name" and line.bold_name, name=key == "name")
         for key in COLUMN_KEYS if key != "number"}  # the number is one line
-    if line.notes:
-        prefix = words.format("notes", notes="")
-        cut["notes"] = clip_lines(typesetter, line.notes, geometry.notes_width,
-                                  geometry.size("note"), notes, prefix=prefix)
     return replace(line, **cut)
+
+
+def _heading(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
+             words: Words) -> int:
+    """Ruled rows a member's number and name take where its notes continue on a page."""
+    only = replace(line, relation="", sex="", ethnicity="", age="", id_text="", phone="",
+                   residence="", flags="", notes="")
+    return _rows(geometry, _line_counts(only, geometry, typesetter, words)[0], 0)[0]
 
 
 def _member_line(number: int, member: Member, config: Config, geometry: Geometry,
@@ -351,20 +371,64 @@ def _member_line(number: int, member: Member, config: Config, geometry: Geometry
         bold_name=member.is_head)
     line = replace(line, phone=clip_lines(typesetter, line.phone, geometry.column("phone").width,
                                           geometry.size("body"), PHONE_LINES))
+    size = geometry.size("strong" if line.bold_name else "body")
+    fitted = name_size(typesetter, line.name, geometry.column("name").width, size,
+                       geometry.smallest, line.bold_name)
+    if fitted < size:
+        line = replace(line, name_size=round(fitted, 2))
     line = _fit_row(line, geometry, typesetter, words)
     main, notes = _rows(geometry, *_line_counts(line, geometry, typesetter, words))
     return replace(line, main=main, note_rows=notes)
 
 
-def paginate(lines: list[MemberLine], first_rows: int, next_rows: int) -> tuple[CardPage, ...]:
+def continuation(line: MemberLine, heading: int, start: int, rows: int) -> MemberLine:
+    """The part of a member's notes that continues on a page: its number and name in
+    `heading` rows, then `rows` rows of notes from row `start`."""
+    return replace(line, relation="", sex="", ethnicity="", age="", id_text="", phone="",
+                   residence="", flags="", main=heading, note_start=start, note_rows=rows)
+
+
+def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
+    """Printed duplex, a card starts on a right-hand page; one with an odd number of pages
+    would leave its last back blank: that page is its visit log (走访记录), unless
+    [duplex] verso = "blank". (A two-page card prints its 续页 there.)"""
+    return duplex and config.duplex_verso == "visits" and page_count % 2 == 1
+
+
+def paginate(lines: list[MemberLine], first_rows: int, next_rows: int,
+             headings: list[int] | None = None) -> tuple[CardPage, ...]:
     """Members onto pages of ruled rows: as many as fit on the first page, the rest on 续页.
     A member that does not fit goes whole to the next page (the first one too: a 续页 has
     more rows than a first page), and a page that continues keeps a row for its 接续页 note
-    (but for a member that fills a 续页 alone: the note is left out there, see draw)."""
+    (but for a member that fills a 续页 alone: the note is left out there, see draw).
+    A member with notes longer than a whole 续页 holds starts where it is and its notes
+    continue on the next pages, each part headed by its number and name (`headings`:
+    the rows that takes, per member)."""
     pages: list[list[MemberLine]] = [[]]
     room = first_rows
     for index, line in enumerate(lines):
-        need = line.rows + (1 if index < len(lines) - 1 else 0)
+        last = index == len(lines) - 1
+        need = line.rows + (0 if last else 1)
+        if line.note_rows and need > next_rows:  # too long for any page: it continues
+            heading = headings[index] if headings else 1
+            start, main = 0, line.main
+            while True:
+                rest = line.note_rows - start
+                if main + rest + (0 if last else 1) <= room:
+                    pages[-1].append(line if start == 0 else continuation(
+                        line, main, start, rest))
+                    room -= main + rest
+                    break
+                take = room - main - 1  # a row stays for 接续页
+                if take >= 1 or (not pages[-1] and len(pages) > 1):
+                    take = max(take, 1)
+                    pages[-1].append(replace(line, note_rows=take) if start == 0
+                                     else continuation(line, main, start, take))
+                    start += take
+                    main = heading
+                pages.append([])
+                room = next_rows
+            continue
         if need > room and (pages[-1] or len(pages) == 1):
             pages.append([])
             room = next_rows
@@ -413,7 +477,8 @@ def build_card(household: Household, category: Category, config: Config, geometr
     )
     card.household_grow = _fit_household(card, geometry, typesetter, words)
     card.pages = paginate(lines, len(geometry.rows(True, card.household_grow)),
-                          len(geometry.rows(False)))
+                          len(geometry.rows(False)),
+                          [_heading(line, geometry, typesetter, words) for line in lines])
     return card
 
 

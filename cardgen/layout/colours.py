@@ -5,7 +5,9 @@ drawn by the frame's stylesheet as SVG and by the label sheets as PDF)."""
 from __future__ import annotations
 
 Colour = tuple[float, float, float]
-BLACK: Colour = (0.1, 0.1, 0.1)
+# Text black: pure black, which a print shop keeps on the black plate alone (a 90 % black
+# is screened into dots, and small characters break up)
+BLACK: Colour = (0.0, 0.0, 0.0)
 
 
 def mix(colour: Colour, other: Colour, amount: float) -> Colour:

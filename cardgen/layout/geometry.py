@@ -28,7 +28,8 @@ FOOTER = ("footer-place", "footer-date", "footer-page")
 FIRST_ONLY = ("household", "chips")  # and the sticker slots, `slot-1` …
 CARD = (*BAND, "members", "visit", *FOOTER, *(f"col-{key}" for key in COLUMN_KEYS))
 PLAIN = ("content", *FOOTER)  # an index page's frame
-ROW = re.compile(r"member-row-(\d+)$")
+LOG = ("household-id", "book-number", "visit", "log", *FOOTER)  # a visit log's frame (duplex)
+ROW = re.compile(r"(?:member|log)-row-(\d+)$")  # ruled rows: the members table's, a log's
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ class Places:
         return found
 
     def rows_inside(self) -> tuple[Box, ...]:
-        """The ruled rows that lie whole inside the members area."""
-        area = self.boxes["members"]
+        """The ruled rows that lie whole inside the members area (or the visit log's)."""
+        area = self.boxes["members"] if "members" in self.boxes else self.boxes["log"]
         return tuple(row for row in self.rows if row.bottom <= area.bottom + 0.01)
 
     def as_data(self) -> tuple[object, ...]:
@@ -159,6 +160,9 @@ class Geometry:
     line_factor: float
     inset: float
     grow_max: int
+    smallest: float = 0.0  # pt: no text smaller ([card.text] smallest)
+    thinnest: float = 0.0  # mm: no rule thinner ([card.lines] smallest)
+    log: Places | None = None  # a duplex card's visit log (a back page), when printed
     scale: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -168,8 +172,19 @@ class Geometry:
         return self.pages[(first, grow if first else 0, verso)]
 
     def size(self, style: str) -> float:
-        """A text style's size in points on this paper."""
-        return self.text[style].size * self.scale
+        """A text style's size in points on this paper: scaled, never under the style's
+        least nor the smallest of all."""
+        text = self.text[style]
+        return max(text.size * self.scale, text.least, self.smallest)
+
+    def fit(self, size: float) -> float:
+        """A size of the frame's own type (pt on A4) on this paper, likewise."""
+        return max(size * self.scale, self.smallest)
+
+    def rule(self, width: float) -> float:
+        """A line style's width (mm on A4) on this paper: scaled, never under a rule's
+        least width (see Config.rule_width)."""
+        return max(width * self.scale, self.thinnest)
 
     def line_height(self, style: str) -> float:
         """One line of a text style, mm."""
@@ -189,16 +204,18 @@ class Geometry:
 
     def as_data(self) -> tuple[object, ...]:
         return (tuple((kind, places.as_data()) for kind, places in sorted(self.pages.items())),
-                tuple((verso, places.as_data()) for verso, places in sorted(self.plain.items())))
+                tuple((verso, places.as_data()) for verso, places in sorted(self.plain.items())),
+                self.log.as_data() if self.log is not None else None)
 
     @classmethod
     def from_data(cls, data: tuple[object, ...], config: Config, paper: Paper) -> Geometry:
-        pages, plain = data
+        pages, plain, log = data
         assert isinstance(pages, tuple) and isinstance(plain, tuple)
         return cls(paper, {tuple(kind): Places.from_data(places) for kind, places in pages},
                    {verso: Places.from_data(places) for verso, places in plain},
                    config.text, config.lines, config.line_factor, config.inset,
-                   config.household_grow)
+                   config.household_grow, config.smallest_text, config.smallest_rule,
+                   Places.from_data(log) if isinstance(log, tuple) else None)
 
 
 @dataclass(frozen=True)
@@ -210,6 +227,11 @@ class Layout:
     content: Box
     footer_top: float  # mm from the content box's top
     line: float  # line height as a factor of the size
+    smallest: float = 0.0  # pt: no text smaller
+
+    def type(self, size: float) -> float:
+        """A size (pt on A4) on this paper: scaled, never under the smallest."""
+        return max(size * self.paper.scale, self.smallest)
 
     @property
     def width(self) -> float:
@@ -252,7 +274,8 @@ def index_layout(geometry: Geometry, verso: bool = False) -> Layout:
     plain = geometry.plain[verso]
     content = plain["content"]
     footer = min(plain[name].y for name in FOOTER)
-    return Layout(geometry.paper, content, footer - content.y, geometry.line_factor)
+    return Layout(geometry.paper, content, footer - content.y, geometry.line_factor,
+                  geometry.smallest)
 
 
 # The text style one line of each place must hold (the template makes it at least as tall).
@@ -262,8 +285,10 @@ PLACE_STYLES = {"continued": "band", "reasons": "band", "household-id": "band_id
                 "household": "body", "chips": "small", "members": "body"}
 
 
-def required_places(first: bool, plain: bool, slots: int) -> tuple[str, ...]:
+def required_places(first: bool, plain: bool, slots: int, log: bool = False) -> tuple[str, ...]:
     """The ids a frame page must have."""
+    if log:
+        return LOG
     if plain:
         return PLAIN
     if not first:

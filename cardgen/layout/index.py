@@ -69,9 +69,10 @@ def retired_row(number: str, household_id: str, text: str, layout: Layout,
 
 def _height(texts: dict[str, str], layout: Layout, typesetter: Typesetter) -> float:
     s = layout.paper.scale
-    size = INDEX_FONT * s
+    size = layout.type(INDEX_FONT)
     lines = max(len(typesetter.lines(texts[col.key],
-                                     (layout.content_width * col.share - 2 * s) / (size * PT)))
+                                     (layout.content_width * col.share - 2 * s) / (size * PT),
+                                     name=col.key == "head"))
                 for col in INDEX_COLUMNS)
     height = lines * layout.line_height(size) + INDEX_PAD * s
     return max(height, INDEX_MIN_ROW * s)

@@ -8,11 +8,16 @@ mark, a percent sign or a wave dash, and none ends with opening punctuation. Lat
 numbers (ID numbers, phones) stay whole unless a word alone is wider than the line. Widths
 come from the fonts' advances, one glyph per character: text that fits its line, the usual
 case, is measured without looking for breaks at all.
+
+Names break otherwise: only after the "·" between the parts of a name (巴特尔·那仁格日勒,
+never 巴特尔·那仁格日 / 勒) or after the mark between names of a list (张秀英、李明); the
+callers make a name smaller before it would have to break inside a part.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from cardgen.layout.fonts import Face, FontSet
 
@@ -24,6 +29,9 @@ NO_LINE_START = frozenset(
     ",.;:?!)]}%")
 # … and characters no line may end with (opening brackets and quotes, currency signs).
 NO_LINE_END = frozenset("（〔［｛〈《「『【〘〖〝‘“｟«￥＄￡$£¥([{")
+# A name breaks only after these: the dots between the parts of a minority name (the
+# middle dot as registers write it, and its look-alikes) and the marks between names.
+NAME_BREAKS = frozenset("·・•‧･.．、，, ")
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class Typesetter:
     def __init__(self, fonts: FontSet) -> None:
         self.fonts = fonts
         self._cache: dict[tuple[str, bool], _Glyph] = {}
-        self._lines: dict[tuple[str, float, bool], list[Line]] = {}
+        self._lines: dict[tuple[str, float, bool, bool], list[Line]] = {}
 
     def _glyph(self, char: str, bold: bool) -> _Glyph:
         key = (char, bold)
@@ -83,13 +91,19 @@ class Typesetter:
         glyph = self._glyph
         return sum(glyph(char, bold).advance for char in text)
 
+    def widest_unit(self, name: str, bold: bool = False) -> float:
+        """The widest piece of a name that never breaks (see `name_units`), in em."""
+        return max((self.width(unit.rstrip(), bold) for unit in name_units(name)), default=0.0)
+
     def line(self, text: str, bold: bool = False) -> Line:
         """All of `text` on one line (no breaking)."""
         return _make_line([self._glyph(char, bold) for char in text])
 
-    def lines(self, text: str, width_em: float, bold: bool = False) -> list[Line]:
-        """`text` broken into lines no wider than `width_em` (unless one character is)."""
-        key = (text, width_em, bold)
+    def lines(self, text: str, width_em: float, bold: bool = False,
+              name: bool = False) -> list[Line]:
+        """`text` broken into lines no wider than `width_em` (unless one character is); a
+        `name` only between its parts or between names (see `name_units`)."""
+        key = (text, width_em, bold, name)
         found = self._lines.get(key)
         if found is not None:
             return found
@@ -99,7 +113,9 @@ class Typesetter:
             if sum(g.advance for g in glyphs) <= width_em + 1e-9:  # the usual case: one line
                 result.append(_make_line(glyphs))
             else:
-                result.extend(_make_line(part) for part in _break(glyphs, width_em))
+                allowed = (name_breaks(paragraph) if name
+                           else break_opportunities(paragraph))
+                result.extend(_make_line(part) for part in _break(glyphs, width_em, allowed))
         result = result or [Line((), 0.0)]
         if len(self._lines) > 20_000:  # bounded: memory must not grow with the ledger
             self._lines.clear()
@@ -119,17 +135,30 @@ def break_opportunities(text: str) -> frozenset[int]:
                      and text[end - 1] not in NO_LINE_END)
 
 
+def name_breaks(text: str) -> frozenset[int]:
+    """Indices before which a name (or a list of names) may break: after a "·" between
+    its parts, or after the mark between two names; never inside a part."""
+    return frozenset(index for index in range(1, len(text))
+                     if text[index - 1] in NAME_BREAKS and text[index] not in NAME_BREAKS)
+
+
+def name_units(text: str) -> list[str]:
+    """The pieces a name never breaks inside: each part with the "·" (or the mark between
+    names) that follows it."""
+    cuts = [0, *sorted(name_breaks(text)), len(text)]
+    return [text[start:end] for start, end in pairwise(cuts) if end > start]
+
+
 def _forbidden(glyphs: list[_Glyph], index: int) -> bool:
     """A break before `index` would start a line or end one against the 禁则."""
     return index < len(glyphs) and (glyphs[index].char in NO_LINE_START
                                     or glyphs[index - 1].char in NO_LINE_END)
 
 
-def _break(glyphs: list[_Glyph], width: float) -> list[list[_Glyph]]:
-    """Greedy: each line takes as much as fits, up to its last break opportunity. A unit
-    wider than a whole line is cut where it must, never before a 禁则 character."""
-    text = "".join(glyph.char for glyph in glyphs)
-    allowed = break_opportunities(text)
+def _break(glyphs: list[_Glyph], width: float, allowed: frozenset[int]) -> list[list[_Glyph]]:
+    """Greedy: each line takes as much as fits, up to its last break opportunity in
+    `allowed`. A unit wider than a whole line is cut where it must, never before a 禁则
+    character."""
     lines: list[list[_Glyph]] = []
     start = 0
     while start < len(glyphs):

@@ -36,8 +36,9 @@ from cardgen.layout.typeset import Line, Typesetter
 from cardgen.pdf.canvas import Canvas
 
 GREY: Colour = (0.33, 0.33, 0.33)
-RULE: Colour = rgb("#C8C8C8")
+RULE: Colour = rgb("#999999")  # 40 % grey: a laser or a photocopy keeps it
 WHITE: Colour = (1.0, 1.0, 1.0)
+TIGHT = 1.15  # a line height, in ems, for names that must close up to fit a sticker
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ class Pen:
     """Typesets and draws text boxes on a canvas, relative to the content box."""
 
     def __init__(self, canvas: Canvas, typesetter: Typesetter, left: float, top: float,
-                 line_factor: float) -> None:
+                 line_factor: float, least: float = 0.0) -> None:
         self.canvas = canvas
         self.ts = typesetter
         self.left = left
         self.top = top
         self.line_factor = line_factor
+        self.least = least  # pt: text made smaller to fit stops here ([card.text] smallest)
         face = typesetter.fonts.regular[0]
         self.ascent = face.ascent / face.units
         self.descent = face.descent / face.units
@@ -70,8 +72,9 @@ class Pen:
         leading = self.line_height(size, factor) - (self.ascent + self.descent) * em
         return top + leading / 2 + self.ascent * em
 
-    def lines(self, text: str, size: float, width: float, bold: bool = False) -> list[Line]:
-        return self.ts.lines(text, width / (size * PT), bold)
+    def lines(self, text: str, size: float, width: float, bold: bool = False,
+              name: bool = False) -> list[Line]:
+        return self.ts.lines(text, width / (size * PT), bold, name)
 
     def draw(self, lines: list[Line], x: float, top: float, size: float,
              colour: Colour = BLACK, align: str = "left", width: float = 0.0,
@@ -91,21 +94,23 @@ class Pen:
 
     def text(self, text: str, x: float, top: float, size: float, width: float,
              bold: bool = False, colour: Colour = BLACK, align: str = "left",
-             factor: float | None = None) -> float:
-        return self.draw(self.lines(text, size, width, bold), x, top, size, colour, align,
-                         width, factor)
+             factor: float | None = None, name: bool = False) -> float:
+        return self.draw(self.lines(text, size, width, bold, name), x, top, size, colour,
+                         align, width, factor)
 
     def fitted(self, text: str, x: float, top: float, size: float, width: float,
                bold: bool = False, colour: Colour = BLACK, align: str = "left",
-               smallest: float = 0.6, factor: float | None = None) -> float:
-        """One line, made smaller (down to `smallest` of `size`) until it fits `width`."""
+               smallest: float = 0.6, factor: float | None = None,
+               name: bool = False) -> float:
+        """One line, made smaller (down to `smallest` of `size`, and never under the pen's
+        least size) until it fits `width`."""
         em = self.ts.width(text, bold)
         fitted = size
         width += 0.01  # rounding
         if em * size * PT > width > 0:
-            fitted = max(size * smallest, width / (em * PT))
+            fitted = max(size * smallest, width / (em * PT), min(size, self.least))
         if em * fitted * PT > width:  # still too wide: wrap rather than cut
-            return self.text(text, x, top, fitted, width, bold, colour, align, factor)
+            return self.text(text, x, top, fitted, width, bold, colour, align, factor, name)
         line = self.ts.line(text, bold)
         return self.draw([line], x, top, fitted, colour, align, width, factor)
 
@@ -144,7 +149,7 @@ class Writer:
     def style(self, name: str) -> tuple[float, bool, Colour]:
         style = self.geometry.text[name]
         colour = rgb(style.colour) if style.colour else self.ink
-        return style.size * self.geometry.scale, style.bold, colour
+        return self.geometry.size(name), style.bold, colour
 
     def em(self, name: str) -> float:
         return self.style(name)[0] * PT
@@ -154,7 +159,8 @@ class Writer:
         return self.pen.ts.width(text, bold) * size * PT
 
     def line(self, text: str, name: str, box: Box, top: float | None = None,
-             align: str = "left", x: float | None = None, width: float | None = None) -> float:
+             align: str = "left", x: float | None = None, width: float | None = None,
+             names: bool = False) -> float:
         """One line, made smaller if need be to fit the box's width; vertically centred in
         the box unless `top` is given. Returns the line's height."""
         size, bold, colour = self.style(name)
@@ -164,11 +170,13 @@ class Writer:
         left = box.x if x is None else x
         room = box.right - left if width is None else width
         return self.pen.fitted(text, left, top, size, room, bold=bold, colour=colour,
-                               align=align, factor=self.geometry.line_factor)
+                               align=align, factor=self.geometry.line_factor, name=names)
 
-    def lines(self, text: str, name: str, width: float) -> list[Line]:
+    def lines(self, text: str, name: str, width: float, names: bool = False) -> list[Line]:
+        """`text` in a style's lines; `names` (a list of names) broken between names and
+        name parts only."""
         size, bold, _ = self.style(name)
-        return self.pen.lines(text, size, width, bold)
+        return self.pen.lines(text, size, width, bold, names)
 
     def draw(self, lines: list[Line], name: str, x: float, top: float) -> float:
         size, _, colour = self.style(name)
@@ -180,7 +188,7 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
     """The data layer of one page of a card, into its frame's places."""
     first = page.number == 1
     places = geometry.page(first, card.household_grow, verso)
-    pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor)
+    pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
     out = Writer(pen, geometry, words.words, rgb(ink_for(card.colour.hex)))
     _band(out, card, page, places)
     if first:
@@ -192,6 +200,26 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
     place = words.words.format("footer_place", place=words.words.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
     footer(out, places, words, place.strip(), card.emergency, page_number)
+
+
+def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Typesetter,
+                  words: PageWords) -> None:
+    """A duplex card's visit log (a back page, ruled by its frame): the household's number,
+    book number and visit frequency at its head, the footer at its foot."""
+    places = geometry.log
+    assert places is not None
+    pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
+    out = Writer(pen, geometry, words.words, BLACK)
+    table = words.words
+    out.line(table.format("household_id", household_id=card.household_id), "band_id",
+             places["household-id"], align="right")
+    out.line(table.format("book_number", number=card.ledger_number), "band_number",
+             places["book-number"], align="right")
+    _visit(out, card, places)
+    place = table.format("footer_place", place=table.format(
+        "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
+    footer(out, places, words, place.strip(), card.emergency,
+           card.first_page + card.page_count)
 
 
 def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
@@ -231,18 +259,23 @@ def _stickers(out: Writer, card: Card, places: Places) -> None:
             continue
         scale = out.geometry.scale
         out.pen.rect(box.x, box.y, box.width, box.height, fill=rgb(style.fill or "#FFFFFF"),
-                     stroke=rgb(style.colour), line=style.width * scale,
+                     stroke=rgb(style.colour), line=out.geometry.rule(style.width),
                      radius=style.radius * scale)
         top = inner.y + out.line(words.format("filled_slot", flag=sticker.label), "sticker",
                                  inner, top=inner.y)
-        room = max(1, int((inner.bottom - top) / out.geometry.line_height("small") + 1e-6))
+        size, _, colour = out.style("small")
+        # the names' lines may close up (TIGHT) rather than lose a name's second part
+        room = max(1, int((inner.bottom - top) / out.pen.line_height(size, TIGHT) + 1e-6))
 
         def fits(text: str, room: int = room, width: float = inner.width) -> bool:
-            return len(out.lines(text, "small", width)) <= room
+            return len(out.lines(text, "small", width, names=True)) <= room
 
         names = summarise(sticker.names.split(words["separator"]), fits, words["more_names"],
                           words["separator"])
-        out.draw(out.lines(names, "small", inner.width)[:room], "small", inner.x, top)
+        lines = out.lines(names, "small", inner.width, names=True)[:room]
+        factor = (out.geometry.line_factor if top + len(lines) * out.geometry.line_height(
+            "small") <= inner.bottom + 1e-6 else TIGHT)
+        out.pen.draw(lines, inner.x, top, size, colour, factor=factor)
     _chips(out, card, places["chips"])
 
 
@@ -285,14 +318,14 @@ def _chips(out: Writer, card: Card, box: Box) -> None:
             return
         y = box.y + row * (height + gap)
         out.pen.rect(box.x + x, y, min(width, box.width), height, stroke=rgb(style.colour),
-                     line=style.width * scale, radius=style.radius * scale)
+                     line=out.geometry.rule(style.width), radius=style.radius * scale)
         size, _, colour = out.style("small")
         top = y + (height - out.geometry.line_height("small")) / 2
         out.pen.text(label, box.x + x + pad, top, size, label_width + 1, bold=True,
                      colour=colour, factor=out.geometry.line_factor)
         out.line(names, "small", Box(box.x + x + pad + label_width + space, y,
                                      min(width, box.width) - 2 * pad - label_width - space,
-                                     height))
+                                     height), names=True)
         x += width + gap
 
 
@@ -312,7 +345,7 @@ def _household(out: Writer, card: Card, places: Places) -> None:
             lines = out.lines(fact.value, "body", fact.width)
             height = max(height, out.draw(lines, "body", x + fact.label_width, top + pad))
         top += height + 2 * pad
-        out.pen.hline(box.x, box.right, top, rgb(rule.colour), rule.width * geometry.scale)
+        out.pen.hline(box.x, box.right, top, rgb(rule.colour), geometry.rule(rule.width))
 
 
 def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
@@ -333,13 +366,20 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
                 continue
             column = places[f"col-{key}"]
             style = "strong" if key == "name" and member.bold_name else "body"
+            if key == "name":  # broken only between its parts, smaller if one is too wide
+                size = member.name_size or out.geometry.size(style)
+                lines = out.pen.lines(text, size, column.width, member.bold_name, name=True)
+                _on_rows(out, lines, style, column.x, rows[index:index + member.main],
+                         per_body, size)
+                continue
             lines = out.lines(text, style, column.width)
             _on_rows(out, lines, style, column.x, rows[index:index + member.main], per_body)
-        if member.notes:
+        if member.notes and member.note_rows:  # this page's part of them
             start = places["col-name"].x
             lines = out.lines(words.format("notes", notes=member.notes), "note",
                               places["col-flags"].right - start)
-            _on_rows(out, lines, "note", start,
+            first = member.note_start * per_note
+            _on_rows(out, lines[first:first + member.note_rows * per_note], "note", start,
                      rows[index + member.main:index + member.rows], per_note)
         index += member.rows
     if page.continued and index < len(rows):
@@ -348,12 +388,18 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
 
 
 def _on_rows(out: Writer, lines: list[Line], style: str, x: float, rows: tuple[Box, ...],
-             per_row: int) -> None:
-    """Lines written on ruled rows, `per_row` to a row, centred in it."""
+             per_row: int, size: float = 0.0) -> None:
+    """Lines written on ruled rows, `per_row` to a row, centred in it (in the style's
+    size, or `size`)."""
     for number, row in enumerate(rows):
         chunk = lines[number * per_row:(number + 1) * per_row]
         if not chunk:
             return
+        if size:
+            height = len(chunk) * out.pen.line_height(size)
+            out.pen.draw(chunk, x, row.y + (row.height - height) / 2, size,
+                         out.style(style)[2])
+            continue
         height = len(chunk) * out.geometry.line_height(style)
         out.draw(chunk, style, x, row.y + (row.height - height) / 2)
 
@@ -390,12 +436,13 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     """One page of a ledger's index: number, household, address, head, colour, flags, page."""
     layout: Layout = index_layout(geometry, verso)
     s = layout.paper.scale
-    pen = Pen(canvas, typesetter, layout.margin_left, layout.margin_top, layout.line)
+    pen = Pen(canvas, typesetter, layout.margin_left, layout.margin_top, layout.line,
+              geometry.smallest)
     width = layout.content_width
     heading = words.words.format("index_title", title=title) + (
         f"（{number}/{of}）" if of > 1 else "")
     pen.fitted(heading, 0, 0, 12 * s, width, bold=True)
-    size = INDEX_FONT * s
+    size = layout.type(INDEX_FONT)
     xs = []
     x = 0.0
     for column in INDEX_COLUMNS:
@@ -406,7 +453,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
         pen.text(column.title, x + s, head_top + INDEX_HEAD * s - pen.line_height(size) - s,
                  size, width * column.share - 2 * s, bold=True)
     y = head_top + INDEX_HEAD * s
-    pen.hline(0, width, y, (0.13, 0.13, 0.13), 0.5 * s)
+    pen.hline(0, width, y, (0.13, 0.13, 0.13), geometry.rule(0.5))
     for row in rows:
         texts = {"no": row.number, "hid": row.household_id, "addr": row.address,
                  "head": row.head, "fl": row.flags, "pg": str(row.page) if row.page else ""}
@@ -418,14 +465,15 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
                 colour = palette[row.colour]
                 pen.rect(x + s, y + INDEX_PAD * s / 2 - 0.3 * s, dot, dot, fill=rgb(colour),
                          radius=dot / 2)
+                char = layout.type(7)
                 pen.text(row.char, x + s, y + INDEX_PAD * s / 2 - 0.3 * s + (dot - pen.line_height(
-                    7 * s)) / 2, 7 * s, dot, bold=True, colour=rgb(ink_for(colour)),
+                    char)) / 2, char, dot, bold=True, colour=rgb(ink_for(colour)),
                     align="center")
                 continue
             pen.text(texts[column.key], x + s, y + INDEX_PAD * s / 2, size,
-                     width * column.share - 2 * s)
+                     width * column.share - 2 * s, name=column.key == "head")
         y += row.height
-        pen.hline(0, width, y, RULE, 0.2 * s)
-    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor), geometry,
-                 words.words, BLACK)
+        pen.hline(0, width, y, RULE, geometry.rule(0.2))
+    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
+                 geometry, words.words, BLACK)
     footer(out, geometry.plain[verso], words, title, emergency, page_number)

@@ -17,13 +17,13 @@ from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
 from cardgen.config import Config, Paper
 from cardgen.data.model import Category, Household
 from cardgen.frame.render import DocInfo, Frame, PrintOptions, paper_for
-from cardgen.layout.cards import Card, build_card
+from cardgen.layout.cards import Card, build_card, has_visit_log
 from cardgen.layout.fonts import font_identities, font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import Composer
-from cardgen.pdf.draw import PageWords, draw_card_page, draw_index_page
+from cardgen.pdf.draw import PageWords, draw_card_page, draw_index_page, draw_log_page
 from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class PrintRun:
             return geometry
         pages = dict(geometry.pages) if geometry else {}
         plain = dict(geometry.plain) if geometry else {}
+        log = geometry.log if geometry else None
         for side in (False, True) if verso else (False,):
             if (True, 0, side) in pages:
                 continue
@@ -93,14 +94,17 @@ class PrintRun:
                             self.renderer().template_file("frame.html.j2"))
                 stored = marshal.dumps(tuple(places.as_data() for places in probed))
                 self.cache.put("frames", name, stored)
-            first, following, plain[side] = (Places.from_data(data)
-                                             for data in marshal.loads(stored))
+            first, following, plain[side], *back = (Places.from_data(data)
+                                                    for data in marshal.loads(stored))
+            if back:
+                log = back[0]
             for grow in range(self.config.household_grow + 1):
                 pages[(True, grow, side)] = grown(first, grow)
             pages[(False, 0, side)] = following
         geometry = Geometry(self.paper, pages, plain, self.config.text, self.config.lines,
                             self.config.line_factor, self.config.inset,
-                            self.config.household_grow)
+                            self.config.household_grow, self.config.smallest_text,
+                            self.config.smallest_rule, log)
         self.geometries[emergency] = geometry
         return geometry
 
@@ -110,10 +114,15 @@ class PrintRun:
         return index_layout(self.geometry(False))
 
     def frame(self, colour: str, emergency: bool, verso: bool, first: bool,
-              grow: int = 0) -> Frame:
-        """A frame variant, with as many ruled rows as its page kind holds."""
+              grow: int = 0, log: bool = False) -> Frame:
+        """A frame variant, with as many ruled rows as its page kind holds (a visit log is
+        a back page: its rows are the template's own)."""
         if not colour:
             return Frame("", verso=verso)
+        if log:
+            places = self.geometry(emergency, True).log
+            assert places is not None
+            return Frame(colour, emergency, True, True, 0, len(places.rows_inside()), log=True)
         rows = len(self.geometry(emergency, verso).page(first, grow, verso).rows_inside())
         return Frame(colour, emergency, verso, first, grow if first else 0, rows)
 
@@ -135,7 +144,9 @@ class PrintRun:
             pdf, places = self.renderer().frame_pdf(frame)
             geometry = self.geometry(frame.emergency, frame.verso)
             expected = (geometry.plain[frame.verso] if not frame.colour
+                        else geometry.log if frame.log
                         else geometry.page(frame.first, frame.grow, frame.verso))
+            assert expected is not None
             check_frame(places, expected, frame, self.renderer().template_file("frame.html.j2"))
             data = prepare_pages(pdf, self.typesetter.fonts.by_family())
             self.cache.put("frames", names[frame], data)
@@ -266,6 +277,14 @@ def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -
                           page_number == 1, card.household_grow)
 
 
+def card_frames(printing: PrintRun, card: Card, duplex: bool) -> list[Frame]:
+    """The frames of every page a card prints on, its visit log's included."""
+    frames = [card_frame(printing, card, page.number, duplex) for page in card.pages]
+    if has_visit_log(card.page_count, printing.config, duplex):
+        frames.append(printing.frame(card.colour.key, card.emergency, True, True, log=True))
+    return frames
+
+
 def add_glyphs(composer: Composer, printing: PrintRun, glyphs: dict[str, dict[int, str]]) -> None:
     """Note glyphs drawn on pages that came from the cache (keyed by font family)."""
     faces = printing.typesetter.fonts.by_family()
@@ -285,6 +304,12 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
         canvas = Canvas(printing.paper.height, log)
         draw_card_page(canvas, card, page, printing.geometry(card.emergency, frame.verso),
                        printing.typesetter, printing.words, frame.verso)
+        drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
+    if has_visit_log(card.page_count, printing.config, duplex):
+        frame = printing.frame(card.colour.key, card.emergency, True, True, log=True)
+        canvas = Canvas(printing.paper.height, log)
+        draw_log_page(canvas, card, printing.geometry(card.emergency, True),
+                      printing.typesetter, printing.words)
         drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
@@ -320,12 +345,13 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         yield data
 
 
-def add_card(composer: Composer, printing: PrintRun, data: bytes) -> None:
-    """A drawn card's pages, each over its frame."""
+def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
+    """A drawn card's pages, each over its frame; how many (its visit log's included)."""
     pages, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
     for frame, content in pages:
         composer.add_data_page(content, Frame(*frame), compressed=True)
+    return len(pages)
 
 
 def index_title(plan: LedgerPlan) -> str:

@@ -68,69 +68,76 @@ def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, 
 
 
 def draw_sheet(canvas: Canvas, sheet: Sheet, placed: list[tuple[int, Label]],
-               typesetter: Typesetter) -> None:
-    pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25)
+               typesetter: Typesetter, least: float = 0.0) -> None:
+    """Each label inside its die-cut by the sheet's safe margin and away from the sheet's
+    edge (Sheet.content), so a sheet fed a little off shows no ink past a cut; no text
+    under `least` (pt)."""
+    pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25, least)
     for position, label in placed:
-        x, y = sheet.corner(position)
-        width, height = sheet.label
+        x, y, width, height = sheet.content(position)
         if isinstance(label, TabLabel):
             _tab_label(pen, label, x, y, width, height)
         else:
             _flag_label(pen, label, x, y, width, height)
 
 
+def _type(pen: Pen, size: float) -> float:
+    return max(size, pen.least)
+
+
 def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
                height: float) -> None:
-    s = min(height / 37, width / 70)
-    inset = 1.5 * s
+    s = min(height / 33, width / 66)  # the content of a 70 x 37 mm label is 1.0
     colour = rgb(label.colour.hex)
-    pen.rect(x + inset, y + inset, width - 2 * inset, height - 2 * inset, fill=colour,
-             radius=2 * s)
-    badge = min(height - 2 * inset, width * 0.3)
-    pen.canvas.pattern(x + inset, y + inset, badge, height - 2 * inset, label.colour.pattern,
+    pen.rect(x, y, width, height, fill=colour, radius=2 * s)
+    badge = min(height, width * 0.3)
+    pen.canvas.pattern(x, y, badge, height, label.colour.pattern,
                        pattern_ink(label.colour.hex), 2.6 * s, 0.7 * s)
     circle = min(badge, height) * 0.62
-    cx, cy = x + inset + (badge - circle) / 2, y + (height - circle) / 2
-    pen.rect(cx, cy, circle, circle, fill=WHITE, stroke=BLACK, line=0.4 * s, radius=circle / 2)
+    cx, cy = x + (badge - circle) / 2, y + (height - circle) / 2
+    pen.rect(cx, cy, circle, circle, fill=WHITE, stroke=BLACK, line=max(0.4 * s, 0.18),
+             radius=circle / 2)
     size = circle / PT * 0.62
     pen.fitted(label.colour.char, cx, cy + (circle - pen.line_height(size, 1.0)) / 2, size,
                circle, bold=True, align="center", factor=1.0)
-    panel_x = x + inset + badge + 1.2 * s
-    panel_w = x + width - inset - 1.2 * s - panel_x
-    panel_y, panel_h = y + inset + 1.2 * s, height - 2 * inset - 2.4 * s
+    panel_x = x + badge + 1.2 * s
+    panel_w = x + width - 1.2 * s - panel_x
+    panel_y, panel_h = y + 1.2 * s, height - 2.4 * s
     pen.rect(panel_x, panel_y, panel_w, panel_h, fill=WHITE, radius=1.5 * s)
     text_x, text_w = panel_x + 1.5 * s, panel_w - 3 * s
     top = panel_y + 1.2 * s
-    top += pen.fitted(f"户号 {label.household_id}", text_x, top, 11 * s, text_w, bold=True)
+    top += pen.fitted(f"户号 {label.household_id}", text_x, top, _type(pen, 11 * s), text_w,
+                      bold=True)
     top += pen.fitted(f"编号 {label.number} · {label.colour.char}色 {label.colour.name}", text_x,
-                      top + 0.3 * s, 8 * s, text_w, bold=True) + 0.3 * s
-    size = 7 * s
+                      top + 0.3 * s, _type(pen, 8 * s), text_w, bold=True) + 0.3 * s
+    size = _type(pen, 7 * s)
     room = panel_y + panel_h - top - 0.8 * s
     lines = pen.lines(label.address, size, text_w)
     fit = max(1, int(room / pen.line_height(size)))
     if len(lines) > fit:
         lines = lines[:fit - 1] + pen.lines(label.address[len("".join(
-            line.text for line in lines[:fit - 1])):], size * 0.8, text_w)[:1]
+            line.text for line in lines[:fit - 1])):], max(size * 0.8, pen.least),
+            text_w)[:1]
     pen.draw(lines, text_x, top + 0.3 * s, size, GREY)
 
 
 def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
                 height: float) -> None:
-    s = min(height / 37, width / 70)
-    inset = 1.5 * s
-    pen.rect(x + inset, y + inset, width - 2 * inset, height - 2 * inset, fill=WHITE,
-             stroke=BLACK, line=0.6 * s, radius=2 * s)
-    inner_x, inner_w = x + inset + 2.5 * s, width - 2 * inset - 5 * s
-    top = y + inset + 2 * s
-    top += pen.fitted(label.flag, inner_x, top, 20 * s, inner_w, bold=True, factor=1.15)
-    top += pen.fitted(f"户号 {label.household_id}", inner_x, top + 0.6 * s, 9 * s, inner_w,
-                      bold=True)
-    size = 8 * s
-    room = y + height - inset - 1.5 * s - top
+    s = min(height / 33, width / 66)
+    line = max(0.6 * s, 0.18)
+    pen.rect(x + line / 2, y + line / 2, width - line, height - line, fill=WHITE,
+             stroke=BLACK, line=line, radius=2 * s)
+    inner_x, inner_w = x + 2.5 * s, width - 5 * s
+    top = y + 2 * s
+    top += pen.fitted(label.flag, inner_x, top, _type(pen, 20 * s), inner_w, bold=True,
+                      factor=1.15)
+    top += pen.fitted(f"户号 {label.household_id}", inner_x, top + 0.6 * s,
+                      _type(pen, 9 * s), inner_w, bold=True)
+    size = _type(pen, 8 * s)
+    room = y + height - 1.5 * s - top
 
     def fits(text: str) -> bool:
-        return len(pen.lines(text, size, inner_w)) * pen.line_height(size) <= room
+        return len(pen.lines(text, size, inner_w, name=True)) * pen.line_height(size) <= room
 
     pen.text(summarise(list(label.names), fits), inner_x, top + 0.6 * s, size, inner_w,
-             colour=GREY)
-
+             colour=GREY, name=True)
