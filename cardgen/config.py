@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cardgen.errors import ConfigError
+from cardgen.i18n import _
 from cardgen.text import fold
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.toml")
@@ -285,11 +286,44 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(_("{path}: no such config file").format(path=path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+        raise ConfigError(_("{path}: cannot read the config file ({error})").format(
+            path=path, error=exc.strerror)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(_toml_error(path, exc)) from None
+
+
+def _toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error as the person editing the file in Notepad can act on it: the line
+    and column, and what to look at there. (tomllib's reason stays as it is: it is short.)"""
+    reason = str(error)
+    place = re.search(r"\(at line (\d+), column (\d+)\)", reason)
+    if place is None:
+        return _("{path} is not a valid config file ({reason}); check its quotes, = signs and "
+                 "[brackets]").format(path=path, reason=reason)
+    return _("{path}, line {line}, column {column}: not valid here ({reason}); check the "
+             "quotes, = signs and [brackets] on that line").format(
+        path=path, line=place[1], column=place[2], reason=reason[:place.start()].strip())
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as it is written in the TOML file: "text", true, [1, 2]."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_shown(v)}" for k, v in value.items()) + " }"
+    if value is None:
+        return _("nothing")
+    return str(value)
+
+
+def _braced(fields: set[str]) -> str:
+    return ", ".join("{" + f + "}" for f in sorted(fields)) or _("none")
 
 
 # Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
@@ -306,7 +340,9 @@ def _check_known_keys(user: dict[str, Any], defaults: dict[str, Any], source: st
             continue
         if key not in defaults:
             known = ", ".join(sorted(defaults))
-            raise ConfigError(f"{source}: unknown setting '{dotted}' (known here: {known})")
+            raise ConfigError(_("{source}: there is no setting {setting}; check its spelling "
+                                "(the settings here are: {known})").format(
+                source=source, setting=dotted, known=known))
         if isinstance(value, dict) and isinstance(defaults[key], dict):
             _check_known_keys(value, defaults[key], source, dotted + ".")
 
@@ -332,41 +368,46 @@ class _Reader:
         node: Any = self.data
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"{self.source}: missing setting '{dotted}'")
+                raise ConfigError(_("{source}: the setting {setting} is missing").format(
+                    source=self.source, setting=dotted))
             node = node[part]
         return node
 
     def fail(self, dotted: str, why: str) -> ConfigError:
-        return ConfigError(f"{self.source}: setting '{dotted}' {why}")
+        return ConfigError(_("{source}: the setting {setting} {why}").format(
+            source=self.source, setting=dotted, why=why))
 
     def text(self, dotted: str, value: Any = None) -> str:
         value = self.get(dotted) if value is None else value
         if not isinstance(value, str):
-            raise self.fail(dotted, f"must be text, not {value!r}")
+            raise self.fail(dotted, _("must be text, not {value}").format(value=_shown(value)))
         return value
 
     def number(self, dotted: str, value: Any = None, minimum: float = 0) -> float:
         value = self.get(dotted) if value is None else value
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self.fail(dotted, f"must be a number of at least {minimum}, not {value!r}")
+            raise self.fail(dotted, _("must be a number of at least {minimum:g}, not {value}")
+                            .format(minimum=minimum, value=_shown(value)))
         return float(value)
 
     def boolean(self, dotted: str) -> bool:
         value = self.get(dotted)
         if not isinstance(value, bool):
-            raise self.fail(dotted, f"must be true or false, not {value!r}")
+            raise self.fail(dotted, _("must be true or false, not {value}").format(
+                value=_shown(value)))
         return value
 
     def texts(self, dotted: str, value: Any = None) -> tuple[str, ...]:
         value = self.get(dotted) if value is None else value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(dotted, f"must be a list of text, not {value!r}")
+            raise self.fail(dotted, _("must be a list of text, not {value}").format(
+                value=_shown(value)))
         return tuple(value)
 
     def table(self, dotted: str) -> dict[str, Any]:
         value = self.get(dotted)
         if not isinstance(value, dict):
-            raise self.fail(dotted, "must be a table")
+            raise self.fail(dotted, _("must be a table"))
         return value
 
     def spellings(self, dotted: str) -> dict[str, str]:
@@ -383,42 +424,47 @@ class _Reader:
 
 def _pair(r: _Reader, at: str, value: Any) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) != 2:
-        raise r.fail(at, f"must be two numbers [x, y] in mm, not {value!r}")
+        raise r.fail(at, _("must be two numbers [x, y] in mm, not {value}").format(
+            value=_shown(value)))
     return r.number(at, value[0]), r.number(at, value[1])
 
 
 def _imposition(r: _Reader, at: str, name: str, value: Any,
                 papers: dict[str, Paper]) -> Imposition:
     if not isinstance(value, dict):
-        raise r.fail(at, "must be a table with sheet, card_paper and slots")
+        raise r.fail(at, _("must be a table with sheet, card_paper and slots"))
     width, height = _pair(r, f"{at}.sheet", value.get("sheet"))
     paper_name = r.text(f"{at}.card_paper", value.get("card_paper"))
     if paper_name not in papers:
-        raise r.fail(f"{at}.card_paper", f"names no size in [paper.sizes] ({', '.join(papers)})")
+        raise r.fail(f"{at}.card_paper", _("names no size in [paper.sizes] ({known})").format(
+            known=", ".join(papers)))
     paper = papers[paper_name]
     slots_value = value.get("slots")
     if not isinstance(slots_value, list) or not slots_value:
-        raise r.fail(f"{at}.slots", "must be a list of [x, y] positions in mm")
+        raise r.fail(f"{at}.slots", _("must be a list of [x, y] positions in mm"))
     slots = [_pair(r, f"{at}.slots[{i + 1}]", slot) for i, slot in enumerate(slots_value)]
     for index, (x, y) in enumerate(slots):
         if x + paper.width > width + 0.01 or y + paper.height > height + 0.01:
-            raise r.fail(f"{at}.slots[{index + 1}]", f"puts a {paper.width:g}x{paper.height:g} "
-                         f"mm card at [{x:g}, {y:g}], past the {width:g}x{height:g} mm sheet")
+            raise r.fail(f"{at}.slots[{index + 1}]", _(
+                "puts a {card} mm card at [{x:g}, {y:g}], past the {sheet} mm sheet").format(
+                card=f"{paper.width:g}×{paper.height:g}", x=x, y=y, sheet=f"{width:g}×{height:g}"))
         for other, (u, v) in enumerate(slots[:index]):
             if abs(x - u) < paper.width - 0.01 and abs(y - v) < paper.height - 0.01:
-                raise r.fail(f"{at}.slots[{index + 1}]", f"overlaps slot {other + 1}")
+                raise r.fail(f"{at}.slots[{index + 1}]", _("overlaps slot {other}").format(
+                    other=other + 1))
     return Imposition(name, (width, height), paper_name, tuple(slots))
 
 
 def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
     """A label sheet's geometry, checked: every label must lie on the page."""
     if not isinstance(value, dict):
-        raise r.fail(at or "sheet", "must be a table with page, label, pitch, margin, columns "
-                     "and rows")
+        raise r.fail(at or "sheet", _("must be a table with page, label, pitch, margin, "
+                                      "columns and rows"))
     unknown = set(value) - {"page", "label", "pitch", "margin", "columns", "rows", "safe",
                             "edge"}
     if unknown:
-        raise r.fail(at or "sheet", f"has unknown keys {sorted(unknown)}")
+        raise r.fail(at or "sheet", _("has unknown keys {keys}").format(
+            keys=", ".join(sorted(unknown))))
     page = _pair(r, _at(at, "page"), value.get("page"))
     label = _pair(r, _at(at, "label"), value.get("label"))
     pitch = _pair(r, _at(at, "pitch"), value.get("pitch"))
@@ -427,31 +473,36 @@ def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
     for key in ("columns", "rows"):
         count = value.get(key)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise r.fail(_at(at, key), f"must be a whole number of at least 1, not {count!r}")
+            raise r.fail(_at(at, key), _("must be a whole number of at least 1, not {value}")
+                         .format(value=_shown(count)))
         counts.append(count)
     columns, rows = counts
-    for axis, word in ((0, "width"), (1, "height")):
+    for axis, word in ((0, _("width")), (1, _("height"))):
         if label[axis] <= 0 or page[axis] <= 0:
-            raise r.fail(_at(at, "label"), "sizes must be more than 0")
+            raise r.fail(_at(at, "label"), _("sizes must be more than 0"))
         if label[axis] > pitch[axis] + 0.001:
-            raise r.fail(_at(at, "pitch"), f"{word} {pitch[axis]:g} is less than the label's "
-                         f"{label[axis]:g}: labels would overlap")
+            raise r.fail(_at(at, "pitch"), _("{axis} {pitch:g} is less than the label's "
+                                             "{label:g}: labels would overlap").format(
+                axis=word, pitch=pitch[axis], label=label[axis]))
         count = (columns, rows)[axis]
         end = margin[axis] + (count - 1) * pitch[axis] + label[axis]
         if end > page[axis] + 0.01:
             key = "columns" if axis == 0 else "rows"
-            raise r.fail(_at(at, key), f"{count} labels reach {end:g} mm, past the page's "
-                         f"{word} of {page[axis]:g} mm")
+            raise r.fail(_at(at, key), _("{count} labels reach {end:g} mm, past the page's "
+                                         "{axis} of {page:g} mm").format(
+                count=count, end=end, axis=word, page=page[axis]))
     safe = r.number(_at(at, "safe"), value.get("safe", Sheet.safe))
     edge = r.number(_at(at, "edge"), value.get("edge", Sheet.edge))
     sheet = Sheet(name, page, label, pitch, margin, columns, rows, safe, edge)
     for index in range(sheet.labels):
         width, height = sheet.content(index)[2:]
         if min(width, height) < MIN_LABEL_CONTENT:
-            raise r.fail(_at(at, "safe"), f"leaves label {index + 1} {max(width, 0):.1f} x "
-                         f"{max(height, 0):.1f} mm for its content inside the safe margin "
-                         f"({safe:g} mm) and the sheet's edge ({edge:g} mm); it needs "
-                         f"{MIN_LABEL_CONTENT:g} mm each way")
+            raise r.fail(_at(at, "safe"), _(
+                "leaves label {label} {width:.1f} × {height:.1f} mm for its content inside the "
+                "safe margin ({safe:g} mm) and the sheet's edge ({edge:g} mm); it needs {least:g} "
+                "mm each way").format(label=index + 1, width=max(width, 0),
+                                      height=max(height, 0), safe=safe, edge=edge,
+                                      least=MIN_LABEL_CONTENT))
     return sheet
 
 
@@ -464,7 +515,7 @@ DUPLEX_VERSOS = ("visits", "blank")
 def _visit_log_columns(r: _Reader) -> tuple[str, ...]:
     columns = r.texts("duplex.columns")
     if not 1 <= len(columns) <= 6:
-        raise r.fail("duplex.columns", "must name one to six columns")
+        raise r.fail("duplex.columns", _("must name one to six columns"))
     return columns
 
 
@@ -487,7 +538,8 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
               for name, value in r.table("sheets").items()}
     default_sheet = r.text("stickers.default_sheet")
     if default_sheet not in sheets:
-        raise r.fail("stickers.default_sheet", f"names no sheet in [sheets] ({', '.join(sheets)})")
+        raise r.fail("stickers.default_sheet", _("names no sheet in [sheets] ({known})").format(
+            known=", ".join(sheets)))
     fallback = _fallback_fonts(r, base_dir)
     fingerprint = hashlib.sha256(
         json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
@@ -569,12 +621,12 @@ def _book_reasons(r: _Reader) -> dict[str, str]:
         try:
             fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
         except ValueError as exc:
-            raise r.fail(f"book.reasons.{key}", f"is not a valid text with {{fields}} ({exc})")\
-                from None
+            raise r.fail(f"book.reasons.{key}", _(
+                "is not a valid text with {{fields}} ({error})").format(error=exc)) from None
         allowed = BOOK_REASON_FIELDS.get(key, set())
         if not fields <= allowed:
-            raise r.fail(f"book.reasons.{key}", f"may use only {sorted(allowed) or 'no fields'}"
-                         f", not {sorted(fields - allowed)}")
+            raise r.fail(f"book.reasons.{key}", _("may use only {allowed}, not {wrong}").format(
+                allowed=_braced(allowed), wrong=_braced(fields - allowed)))
         reasons[key] = text
     return reasons
 
@@ -582,7 +634,8 @@ def _book_reasons(r: _Reader) -> dict[str, str]:
 def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
     value = r.text(dotted)
     if value not in allowed:
-        raise r.fail(dotted, f"must be one of {', '.join(allowed)}")
+        raise r.fail(dotted, _("must be one of {allowed}, not {value}").format(
+            allowed=", ".join(allowed), value=_shown(value)))
     return value
 
 
@@ -592,40 +645,44 @@ def _palette(r: _Reader) -> dict[str, Colour]:
         at = f"palette.{key}"
         hex_value = r.text(f"{at}.hex")
         if not _HEX.match(hex_value):
-            raise r.fail(f"{at}.hex", f"must be a colour like #2E9E4F, not {hex_value!r}")
+            raise r.fail(f"{at}.hex", _("must be a colour like {example}, not {value}").format(
+                example="#2E9E4F", value=_shown(hex_value)))
         char = r.text(f"{at}.char")
         if not 1 <= len(char) <= 2:
-            raise r.fail(f"{at}.char", "must be one or two characters")
+            raise r.fail(f"{at}.char", _("must be one or two characters"))
         palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"),
                               _one_of(r, f"{at}.pattern", PATTERNS),
                               int(r.number(f"{at}.order")))
     extra = set(r.table("palette")) - set(COLOUR_KEYS)
     if extra:
-        raise r.fail("palette", f"has unknown colours {sorted(extra)}; the keys are "
-                     f"{', '.join(COLOUR_KEYS)}")
+        raise r.fail("palette", _("has unknown colours {wrong}; the keys are {known}").format(
+            wrong=", ".join(sorted(extra)), known=", ".join(COLOUR_KEYS)))
     return palette
 
 
 def _rules(r: _Reader) -> tuple[Rule, ...]:
     raw_rules = r.get("rules")
     if not isinstance(raw_rules, list):
-        raise r.fail("rules", "must be a list of [[rules]] tables")
+        raise r.fail("rules", _("must be a list of [[rules]] tables"))
     rules = []
     for index, raw in enumerate(raw_rules, 1):
         at = f"rules[{index}]"
         if not isinstance(raw, dict):
-            raise r.fail(at, "must be a table")
+            raise r.fail(at, _("must be a table"))
         unknown = set(raw) - RULE_KEYS
         if unknown:
-            raise r.fail(at, f"has unknown conditions {sorted(unknown)}; known: "
-                         f"{', '.join(sorted(RULE_KEYS - {'colour'}))}")
+            raise r.fail(at, _("has unknown conditions {wrong}; the conditions are {known}")
+                         .format(wrong=", ".join(sorted(unknown)),
+                                 known=", ".join(sorted(RULE_KEYS - {"colour"}))))
         colour = r.text(f"{at}.colour", raw.get("colour"))
         if colour not in COLOUR_KEYS:
-            raise r.fail(f"{at}.colour", f"must be one of {', '.join(COLOUR_KEYS)}")
+            raise r.fail(f"{at}.colour", _("must be one of {allowed}, not {value}").format(
+                allowed=", ".join(COLOUR_KEYS), value=_shown(colour)))
         age = raw.get("all_residents_aged_at_least")
         no_residents = raw.get("no_residents")
         if no_residents is not None and not isinstance(no_residents, bool):
-            raise r.fail(f"{at}.no_residents", "must be true or false")
+            raise r.fail(f"{at}.no_residents", _("must be true or false, not {value}").format(
+                value=_shown(no_residents)))
         rules.append(Rule(
             colour=colour,
             housing=r.texts(f"{at}.housing", raw.get("housing", [])),
@@ -645,7 +702,8 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
     for name, value in r.table("visits.frequencies").items():
         at = f"visits.frequencies.{name}"
         if not isinstance(value, dict):
-            raise r.fail(at, "must be a table like { days = 30, label = \"每月入户走访\" }")
+            raise r.fail(at, _("must be a table like {example}").format(
+                example='{ days = 30, label = "每月入户走访" }'))
         frequencies[name] = Frequency(name, int(r.number(f"{at}.days", value.get("days"), 1)),
                                       r.text(f"{at}.label", value.get("label")))
     visit_colour = {k: r.text(f"visits.colour.{k}", v)
@@ -654,11 +712,11 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
     for table, mapping in (("visits.colour", visit_colour), ("visits.flag", visit_flag)):
         for key, freq in mapping.items():
             if freq not in frequencies:
-                raise r.fail(f"{table}.{key}", f"names no frequency in [visits.frequencies] "
-                             f"({', '.join(frequencies)})")
+                raise r.fail(f"{table}.{key}", _("names no frequency in [visits.frequencies] "
+                                                 "({known})").format(known=", ".join(frequencies)))
     missing = [k for k in COLOUR_KEYS if k not in visit_colour]
     if missing:
-        raise r.fail("visits.colour", f"lacks {', '.join(missing)}")
+        raise r.fail("visits.colour", _("lacks {missing}").format(missing=", ".join(missing)))
     return frequencies, visit_colour, visit_flag
 
 
@@ -669,8 +727,9 @@ def _column_spellings(r: _Reader) -> dict[str, str]:
         for spelling in r.texts(f"columns.{field}", values):
             other = spellings.setdefault(fold(spelling), field)
             if other != field:
-                raise r.fail(f"columns.{field}", f"spells '{spelling}', which [columns] "
-                             f"gives to {other} too")
+                raise r.fail(f"columns.{field}", _("spells {spelling}, which [columns] gives "
+                                                   "to {other} too").format(
+                    spelling=_shown(spelling), other=other))
     return spellings
 
 
@@ -678,8 +737,8 @@ def _reading(r: _Reader) -> Reading:
     not_records = r.table("input.not_records")
     unknown = set(not_records) - set(NOT_RECORD_KINDS)
     if unknown:
-        raise r.fail("input.not_records", f"has unknown kinds {sorted(unknown)}; the kinds are "
-                     f"{', '.join(NOT_RECORD_KINDS)}")
+        raise r.fail("input.not_records", _("has unknown kinds {wrong}; the kinds are {known}")
+                     .format(wrong=", ".join(sorted(unknown)), known=", ".join(NOT_RECORD_KINDS)))
     return Reading(
         households=_one_of(r, "input.households", HOUSEHOLD_MODES),
         header_rows=int(r.number("input.header_rows", minimum=1)),
@@ -706,12 +765,12 @@ def _flag_spellings(r: _Reader) -> dict[str, str]:
 def _flags_by_words(r: _Reader) -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = r.get("flags.by_words")
     if not isinstance(found, list):
-        raise r.fail("flags.by_words", "must be a list of [[flags.by_words]] tables")
+        raise r.fail("flags.by_words", _("must be a list of [[flags.by_words]] tables"))
     rules = []
     for index, raw in enumerate(found, 1):
         at = f"flags.by_words[{index}]"
         if not isinstance(raw, dict) or set(raw) != {"flag", "words"}:
-            raise r.fail(at, "must be a table with `flag` and `words`")
+            raise r.fail(at, _("must be a table with flag and words"))
         rules.append((r.text(f"{at}.flag", raw["flag"]),
                       tuple(fold(w) for w in r.texts(f"{at}.words", raw["words"]))))
     return tuple(rules)
@@ -720,7 +779,7 @@ def _flags_by_words(r: _Reader) -> tuple[tuple[str, tuple[str, ...]], ...]:
 def _slots(r: _Reader) -> tuple[str, ...]:
     slots = r.texts("flags.sticker_slots")
     if len(slots) != 4:
-        raise r.fail("flags.sticker_slots", "must name exactly four slots")
+        raise r.fail("flags.sticker_slots", _("must name exactly four slots"))
     return slots
 
 
@@ -729,7 +788,7 @@ def _papers(r: _Reader) -> tuple[dict[str, Paper], str]:
     for name, value in r.table("paper.sizes").items():
         at = f"paper.sizes.{name}"
         if not isinstance(value, dict):
-            raise r.fail(at, "must be a table with width, height and scale")
+            raise r.fail(at, _("must be a table with width, height and scale"))
         width = r.number(f"{at}.width", value.get("width"), 50)
         height = r.number(f"{at}.height", value.get("height"), 50)
         scale = r.number(f"{at}.scale", value.get("scale", 1.0), 0.3)
@@ -743,7 +802,7 @@ def _fallback_fonts(r: _Reader, base_dir: Path) -> tuple[Path, ...]:
         path = (base_dir / font).resolve()
         if not path.is_file() or path.suffix.lower() not in {".otf", ".ttf"}:
             raise r.fail(f"fonts.fallback[{index + 1}]",
-                         f"must name an .otf or .ttf file; {path} is not one")
+                         _("must name an .otf or .ttf file; {path} is not one").format(path=path))
         fallback.append(path)
     return tuple(fallback)
 
@@ -751,7 +810,8 @@ def _fallback_fonts(r: _Reader, base_dir: Path) -> tuple[Path, ...]:
 def _colour(r: _Reader, at: str, value: Any, empty: bool = False) -> str:
     text = r.text(at, value)
     if not (_HEX.match(text) or (empty and text == "")):
-        raise r.fail(at, f"must be a colour like #555555, not {text!r}")
+        raise r.fail(at, _("must be a colour like {example}, not {value}").format(
+            example="#555555", value=_shown(text)))
     return text.upper()
 
 
@@ -762,10 +822,12 @@ def _text_styles(r: _Reader) -> dict[str, TextStyle]:
             continue
         at = f"card.text.{name}"
         if not isinstance(value, dict) or not set(value) <= {"size", "bold", "colour", "least"}:
-            raise r.fail(at, "must be a table with size, and bold, colour and least if wanted")
+            raise r.fail(at, _("must be a table with size, and bold, colour and least if "
+                               "wanted"))
         bold = value.get("bold", False)
         if not isinstance(bold, bool):
-            raise r.fail(f"{at}.bold", f"must be true or false, not {bold!r}")
+            raise r.fail(f"{at}.bold", _("must be true or false, not {value}").format(
+                value=_shown(bold)))
         styles[name] = TextStyle(r.number(f"{at}.size", value.get("size"), 3), bold,
                                  _colour(r, f"{at}.colour", value.get("colour", ""), True),
                                  r.number(f"{at}.least", value.get("least", 0.0)))
@@ -780,7 +842,7 @@ def _line_styles(r: _Reader) -> dict[str, LineStyle]:
         at = f"card.lines.{name}"
         if not isinstance(value, dict) or not set(value) <= {"width", "colour", "fill",
                                                               "radius"}:
-            raise r.fail(at, "must be a table with width and colour (fill, radius)")
+            raise r.fail(at, _("must be a table with width and colour (fill, radius)"))
         styles[name] = LineStyle(
             r.number(f"{at}.width", value.get("width")),
             _colour(r, f"{at}.colour", value.get("colour")),
@@ -800,10 +862,11 @@ def _words(r: _Reader) -> Words:
         try:
             used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
         except ValueError as exc:
-            raise r.fail(at, f"has a stray brace: {exc}") from None
+            raise r.fail(at, _("has a stray brace: {error}").format(error=exc)) from None
         if not used <= allowed:
             wrong = ", ".join("{" + f + "}" for f in sorted(used - allowed))
-            known = ", ".join("{" + f + "}" for f in sorted(allowed)) or "none"
-            raise r.fail(at, f"names {wrong}; it may use {known}")
+            known = ", ".join("{" + f + "}" for f in sorted(allowed)) or _("none")
+            raise r.fail(at, _("names {wrong}; it may use {known}").format(wrong=wrong,
+                                                                          known=known))
         table[name] = text
     return Words(table)

@@ -133,3 +133,29 @@ def test_init_writes_the_config_commented_in_the_users_language(tmp_path: Path) 
     result = invoke("init", tmp_path / "en", "--lang", "en")
     assert result.exit_code == 0
     assert (tmp_path / "en" / "cardgen.toml").read_text(encoding="utf-8") == defaults
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('[palette.red]\nhex = "#12"\n',
+     'cfg.toml：设置项 palette.red.hex 应是 #2E9E4F 这样的颜色，而不是 "#12"；请用记事本打开'),
+    ('[card]\nnotes_lines = "五"\n',
+     'cfg.toml：设置项 card.notes_lines 应是不小于 1 的数字，而不是 "五"'),
+    ('[card\nnotes_lines = 5\n', "cfg.toml 第 1 行第 6 列写法有误"),
+    ('[cards]\nnotes_lines = 5\n', "cfg.toml：没有 cards 这个设置项，请检查拼写"),
+    ('[duplex]\nverso = "空白"\n', '设置项 duplex.verso 应是 visits, blank 之一，而不是 "空白"'),
+])
+def test_a_wrong_config_file_is_explained_in_chinese(tmp_path: Path, written: str,
+                                                     said: str) -> None:
+    """The person editing cardgen.toml in Notepad reads the file, the line or the setting,
+    what it should be and what they wrote, as written in the file; no English, no traceback."""
+    config = tmp_path / "cfg.toml"
+    config.write_text(written, encoding="utf-8")
+    source = write_csv(tmp_path / "h.csv", household_rows())
+    result = invoke("validate", source, "--config", config, "--date", DATE)
+    assert result.exit_code == 2, result.output
+    assert said in result.output, result.output
+    assert "must" not in result.output and "Traceback" not in result.output
+    english = invoke("validate", source, "--config", config, "--lang", "en")
+    assert english.exit_code == 2 and "cfg.toml" in english.output
+    assert "设置项" not in english.output and "写法" not in english.output, english.output
+    assert any(word in english.output for word in ("setting", "line")), english.output
