@@ -36,6 +36,14 @@ from tests.conftest import DATE, household_rows, pdftotext, write_csv
     ("农村留守儿童", "留守儿童", "alias"),
     ("吸毒人员未成年子女", "重点关爱", "words"),
     ("特困供养 人员", "特困", "alias"),
+    # drug, AIDS and justice words as offices write them: red, printed as 重点人员
+    ("贩毒人员", "重点人员", "words"),
+    ("吸贩毒人员", "重点人员", "words"),
+    ("AIDS患者", "重点人员", "words"),
+    ("两劳人员", "重点人员", "words"),
+    ("取保候审", "重点人员", "words"),
+    ("重点上访人员", "重点人员", "words"),
+    ("社区矫正（已解除）", "社区矫正", "qualified"),
 ])
 def test_written_flags_are_read_by_meaning(config: Config, written: str, flag: str,
                                            how: str) -> None:
@@ -44,7 +52,8 @@ def test_written_flags_are_read_by_meaning(config: Config, written: str, flag: s
 
 
 def test_a_marginal_status_is_never_the_status(config: Config) -> None:
-    for written in ("低保边缘对象", "临界低保", "低保监测户"):
+    for written in ("低保边缘对象", "临界低保", "低保监测户", "低保（已退出）", "低保(停保)",
+                    "特困供养（已终止）"):
         reading = read_flag(written, config)
         assert reading.flag != "低保", written
 
@@ -73,7 +82,7 @@ def test_sensitive_flags_print_as_their_category(config: Config) -> None:
 
 
 SENSITIVE = ("精神", "分裂", "矫正", "缓刑", "吸毒", "刑满", "释放", "艾滋", "HIV", "留守",
-             "服刑", "子女")
+             "服刑", "子女", "贩毒", "AIDS", "两劳")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +93,7 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "F01": "精神障碍（精神分裂症）", "F02": "残疾人（二级肢体）", "F03": "低保户（A类）",
         "F04": "社区矫正人员(缓刑)、精神残疾", "F05": "低保边缘户", "F06": "吸毒史",
         "F07": "农村留守儿童", "F08": "ＨＩＶ感染者", "F09": "服刑人员子女",
+        "F10": "贩毒人员", "F11": "AIDS患者", "F12": "两劳人员", "F13": "低保（已退出）",
     }
     for number, (hid, flags) in enumerate(cases.items()):
         first, second = household_rows(hid, 地址=f"阳光花园{number + 1}号楼", 特殊情况=flags)
@@ -97,7 +107,8 @@ def test_qualified_and_sensitive_flags_get_the_right_colours(register: Path, run
                for line in result.output.splitlines() if "\t" in line}
     assert colours == {"F01": "red", "F02": "orange", "F03": "orange", "F04": "red",
                        "F05": "yellow", "F06": "red", "F07": "orange", "F08": "red",
-                       "F09": "orange"}
+                       "F09": "orange", "F10": "red", "F11": "red", "F12": "red",
+                       "F13": "yellow"}
 
 
 def test_no_sensitive_word_in_any_output(register: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -8,8 +8,10 @@ with statuses that only sound alike (低保边缘户 is not 低保). Every spell
 1. the whole text, then the text without its bracketed qualifier, is a known spelling;
 2. a known spelling followed by a grade or class only (残疾人二级, 低保A类);
 3. a text that no spelling names is read by the words in it ([[flags.by_words]]), unless it
-   holds a word that marks a neighbouring status ([flags] marginal: 边缘 …) — but words that
-   read like a sensitive flag count whatever else it says (精神障碍监测 prints as 重点人员);
+   holds a word that marks a neighbouring or ended status ([flags] marginal: 边缘, 已退出 …;
+   such a word in a bracketed qualifier undoes step 1 too: 低保（已退出） is not 低保) — but
+   words that read like a sensitive flag count whatever else it says (精神障碍监测 prints as
+   重点人员);
 4. anything else is an unknown flag, printed as written with a warning.
 
 Sensitive flags (the red sub-types and the 重点青少年 groups) never print as written: they
@@ -81,15 +83,17 @@ def read_flag(written: str, config: Config) -> FlagReading:
     if match:
         base = (match["base"] + match["rest"]).strip()
         found = spellings.get(base)
-        if found is not None:
+        # 低保（已退出） is no longer 低保: a qualifier that marks a neighbouring or ended
+        # status is not a mere qualifier, unless the flag is sensitive (privacy first)
+        ended = any(word in match["qualifier"] for word in config.flag_marginal)
+        if found is not None and (not ended or _sensitive(found, config)):
             return FlagReading(written, found, True, "qualified")
     graded = _graded(base, spellings)
     if graded is not None:
         return FlagReading(written, graded, True, "graded")
     marginal = any(word in text for word in config.flag_marginal)
     for flag, words in config.flag_by_words:
-        if marginal and shown_flag(flag, config) not in (config.red_category,
-                                                         config.care_category):
+        if marginal and not _sensitive(flag, config):
             continue  # 低保边缘户 is not 低保; privacy comes first all the same
         if any(word in text for word in words):
             return FlagReading(written, flag, True, "words")
@@ -105,6 +109,10 @@ def _graded(text: str, spellings: dict[str, str]) -> str | None:
             best = found
             break
     return best
+
+
+def _sensitive(flag: str, config: Config) -> bool:
+    return shown_flag(flag, config) in (config.red_category, config.care_category)
 
 
 def shown_flag(flag: str, config: Config) -> str:
