@@ -230,12 +230,39 @@ def test_rows_that_are_no_records_are_skipped_with_a_note(tmp_path: Path,
                               ("row.note", "warning", 10), ("row.signature", "warning", 11)]
 
 
+def test_counts_blanks_and_signatures_under_the_table_are_no_households(
+        tmp_path: Path, config: Config) -> None:
+    """What offices write under a register where a 户号 would be: a count of households,
+    以下空白, the grid worker's signature line — skipped, never a card."""
+    header = ["户编号", "地址", "姓名", "与户主关系"]
+    rows = [header, ["A1", "一号", "吴海", "户主"], ["A2", "二号", "郑丽", "户主"],
+            ["共2户2人"], ["以下空白"], ["网格员：孙七", None, "13900000000"],
+            [None, "合计：2户"]]
+    dataset = load(workbook(tmp_path / "tail.xlsx", rows), config, TODAY).dataset
+    assert [h.household_id for h in dataset.households] == ["A1", "A2"]
+    assert codes(dataset) == [("row.total", "warning", 4), ("row.note", "warning", 5),
+                              ("row.signature", "warning", 6), ("row.total", "warning", 7)]
+
+
 def test_same_as_above_with_nothing_above_is_an_error(tmp_path: Path, config: Config) -> None:
     rows = [["户编号", "地址", "姓名"], ["H1", "〃", "王芳"]]
     dataset = load(workbook(tmp_path / "ditto.xlsx", rows), config, TODAY).dataset
     [error] = dataset.errors
     assert (error.code, error.row, error.column, error.value) == \
         ("value.same_as_above", 2, "地址", "〃")
+    assert error.household_id == "H1"  # its household's error, not the file's
+
+
+def test_same_as_above_with_nothing_above_stops_only_its_household(tmp_path: Path) -> None:
+    rows = [["户编号", "地址", "姓名", "与户主关系"], ["E1", "同上", "王芳", "户主"],
+            ["E2", "二号", "李强", "户主"]]
+    path = workbook(tmp_path / "ditto.xlsx", rows)
+    out = tmp_path / "books"
+    result = invoke("ledger", path, "-o", out, "--date", DATE, "--skip-invalid", lang="zh")
+    assert result.exit_code == 0, result.output
+    assert "写的是“同上”（与上一行相同）" in result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert [h["household_id"] for h in manifest["ledgers"][0]["households"]] == ["E2"]
 
 
 def test_a_hidden_row_is_read_and_said_to_be_hidden(tmp_path: Path, config: Config) -> None:

@@ -45,6 +45,9 @@ RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
 _LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
 _LABEL_LINE = re.compile(r"^[^:：]{0,12}[\u4e00-\u9fff][^:：]{0,12}[:：]")  # 电话：…, not 3:2
+# a count of households (and people) where a 户号 would be: 共2户2人, 12户, 合计:30户 (folded).
+# A pattern, not words, because the numbers vary; a 户号 never reads like this.
+_TOTALS = re.compile(r"^(?:共|共计|合计|计)?:?\d+户(?:,?共?\d+人)?$")
 SKIP_CODES = {"totals": "row.total", "signatures": "row.signature", "notes": "row.note"}
 
 
@@ -157,11 +160,12 @@ class _Reader:
 
     def note(self, index: int | None, code: str, message: str, value: str | None = None,
              column: int | None = None, header: str | None = None,
-             severity: Severity = Severity.WARNING, field: str | None = None) -> None:
+             severity: Severity = Severity.WARNING, field: str | None = None,
+             household: str | None = None) -> None:
         where = self.place(index, column, header) if index is not None else \
             cell_place(self.sheet.name, None, None, None)
         self.problems.append(Problem(severity, self.source, None if index is None else index + 1,
-                                     header, field, value, message, None, code,
+                                     header, field, value, message, household, code,
                                      self.sheet.name, where))
 
     # ---- the header ------------------------------------------------------------------------
@@ -403,6 +407,7 @@ class _Reader:
                     if context_name not in letters:
                         context[context_name] = text
                 continue
+            orphans = []  # 同上 with nothing above: an error of this row's household
             for key, text in list(texts.items()):
                 if text[0] in self.ditto_starts and fold(text) in ditto:
                     if key in above:
@@ -413,16 +418,17 @@ class _Reader:
                             raws.pop(key, None)
                     else:
                         del texts[key]
-                        self.note(index, "value.same_as_above", _(
-                            "says “{text}” (the same as above), but there is nothing above "
-                            "it to repeat; write the value itself").format(text=text),
-                            value=text, column=mapping_column(mapping, key),
-                            header=columns[key], severity=Severity.ERROR,
-                            field=key)
+                        orphans.append((key, text))
             if "household_id" in letters and "household_id" not in texts and \
                     above_index == index - 1 and "household_id" in above and \
                     self.member_below(texts):
                 texts["household_id"] = above["household_id"]  # as if merged down
+            for key, text in orphans:
+                self.note(index, "value.same_as_above", _(
+                    "says “{text}”, the same as the row above, but there is nothing above it "
+                    "to repeat; write the value itself").format(text=text),
+                    value=text, column=mapping_column(mapping, key), header=columns[key],
+                    severity=Severity.ERROR, field=key, household=texts.get("household_id"))
             above, above_index = texts, index
             above_raws = raws or {}
             if not texts:
@@ -471,6 +477,8 @@ class _Reader:
 
     def not_record(self, text: str) -> str | None:
         """The kind of non-record row whose first filled cell this is, or None."""
+        if "户" in text and _TOTALS.match(fold(text)):
+            return "totals"  # 共2户2人, 12户36人 in the first column
         if self.markers is None or text[0] not in self.marker_starts:
             return None  # the usual case: a 户号, not 合计 or 填表人
         match = self.markers.match(fold(text))

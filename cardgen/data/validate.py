@@ -127,10 +127,13 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
                 limit_name = FIELD_LIMITS.get(field, "cell_chars")
                 limit = getattr(limits, limit_name)
                 if len(text) > limit:
-                    out.error(row, field, _("is {size} characters long; at most {limit} "
-                                            "([limits] {name})").format(
-                        size=(_("more than {count}").format(count=limits.cell_chars)
-                              if len(text) > limits.cell_chars else len(text)),
+                    size = min(len(text), limits.cell_chars + 1)  # the text was cut there
+                    said = _("is more than {size} characters long") if size > limits.cell_chars \
+                        else _("is {size} characters long")
+                    out.error(row, field, _("{said}; a card holds at most {limit}: shorten the "
+                                            "cell's text (or raise [limits] {name} in the "
+                                            "config)").format(
+                        said=said.format(size=size - (size > limits.cell_chars)),
                         limit=limit, name=limit_name), row.text("household_id") or None,
                         code="value.too_long")
             rows.append(row)
