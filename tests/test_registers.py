@@ -139,6 +139,22 @@ def test_json_reports_codes_and_hidden_places(tmp_path: Path) -> None:
     assert hidden["message"].startswith("第一网格!I4 (电话, hidden column): ")
 
 
+def test_json_names_the_row_and_column_its_message_names(tmp_path: Path) -> None:
+    """A script reading `validate --format json` finds the cell in `row` and `column`, the
+    same the message names: a hidden row, and an empty cell that should be filled."""
+    path = workbook(tmp_path / "r.xlsx", [["户编号", "姓名", "与户主关系", "联系电话"],
+                                          ["H1", "王芳", "户主", ""], ["H1", "", "", "13812345678"],
+                                          ["H2", "李强", "户主", ""]])
+    book = openpyxl.load_workbook(path)
+    book.active.row_dimensions[4].hidden = True  # type: ignore[union-attr]
+    book.save(path)
+    result = invoke("validate", path, "--format", "json", "--date", DATE)
+    problems = {p["code"]: p for p in json.loads(result.output)["problems"]}
+    assert (problems["row.hidden"]["row"], problems["row.hidden"]["sheet"]) == (4, "Sheet1")
+    assert (problems["row.no_name"]["row"], problems["row.no_name"]["column"]) == (3, "姓名")
+    assert "B3 (姓名)" in problems["row.no_name"]["message"]
+
+
 # ---- formats -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", [XLS, ODS], ids=["xls", "ods"])

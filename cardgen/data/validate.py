@@ -614,7 +614,7 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
                 "flag {position} ('{flag}') is no flag cardgen knows; it is printed as "
                 "written in the overflow row; if it means a known flag, add this spelling to "
                 "[flags.aliases] in the config (known: {known})").format(
-                position=position, flag=part, known=shown_flags(config)), hid,
+                position=position, flag=mask_value("flags", part), known=shown_flags(config)), hid,
                 code="flag.unknown")
         elif reading.how == "words" and hidden(reading, config):
             # never quoted: what it says is exactly what must not print
