@@ -625,10 +625,15 @@ class UpdateRun:
 
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
-           cache: Cache | None = None, force: bool = False) -> UpdateRun:
+           cache: Cache | None = None, force: bool = False,
+           skip_invalid: bool = False) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
+
+    Like a ledger, it stops when a household in it has errors, unless `skip_invalid`: then
+    those households are held back (their old cards and numbers stay; the change list says
+    暂缓) and the rest is written.
 
     The old book is only read. A selection of households (not whole grids) updates those
     households only: nobody else's number is given or retired."""
@@ -643,6 +648,15 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     check_folder(out)
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    blocking = loaded.errors_of(chosen)
+    if blocking and not skip_invalid:
+        count = len({p.household_id for p in blocking})
+        raise DataRefused(ngettext(
+            "update: {count} household has errors; nothing was written (fix it, or use "
+            "--skip-invalid to hold it back and update the rest)",
+            "update: {count} households have errors; nothing was written (fix them, or use "
+            "--skip-invalid to hold them back and update the rest)", count).format(
+            count=count), blocking, code="data.household_errors")
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,

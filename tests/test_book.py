@@ -430,8 +430,14 @@ def test_a_household_kept_back_by_errors_keeps_its_number(months: dict[str, Path
         if row["户编号"] == "A05":
             row["身份证号"] = "36042619910102009X"  # wrong check digit
     register = write_csv(tmp_path / "typo.csv", rows)
+    # like a ledger, an update stops on a household's error: exit 1, nothing written
+    result = invoke("update", register, "--book", months["book1"], "-o", tmp_path / "stop",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    assert "--skip-invalid" in result.output and "H8 (身份证号)" in result.output
+    assert not (tmp_path / "stop").exists()
     result = invoke("update", register, "--book", months["book1"], "-o", tmp_path / "u",
-                    "--date", SECOND, "--format", "json")
+                    "--date", SECOND, "--format", "json", "--skip-invalid")
     assert result.exit_code == 0, result.output
     [third] = [g for g in json.loads(result.stdout)["grids"] if g["grid"].endswith("第3网格")]
     assert third["pending"] == [{"household_id": "A05", "number": "005"}]

@@ -557,11 +557,14 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         show_default=True, help=N_("text for people, json for programs (DOMAIN §8)."))
 @option("--force", is_flag=True,
         help=N_("Write even over another book's files in the output folder."))
+@option("--skip-invalid", is_flag=True,
+        help=N_("Hold back households with errors (their cards and numbers stay as they "
+                "are) and update the rest."))
 @cache_option
 @common_options
 def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
-           emergency: bool, output_format: str, force: bool, no_cache: bool,
+           emergency: bool, output_format: str, force: bool, skip_invalid: bool, no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
            sheet_name: SheetChoice) -> None:
     def action() -> int:
@@ -571,7 +574,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
-                          force)
+                          force, skip_invalid)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
         else:

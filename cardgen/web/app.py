@@ -240,8 +240,9 @@ def make_app(desk: Desk) -> ASGIApp:
         selection = make_selection(loaded.config, colours=tuple(colours),
                                    grids=(grid,) if grid else ())
         chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-        skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency")
-        if not skip_invalid and kind != "update":  # an update holds back what has errors
+        skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency",
+                                                                    "update")
+        if not skip_invalid:  # an update, like a ledger, holds back errors only when asked
             check_printable(loaded, chosen, kind)
         if len(chosen) > JOB_HOUSEHOLDS:
             raise TooLarge(_("{count} households are more than one job prints ({most}); "
