@@ -444,3 +444,19 @@ def test_a_household_kept_back_by_errors_keeps_its_number(months: dict[str, Path
     assert "A05" not in {c["household_id"] for c in third["changed"]}
     assert numbers(books(tmp_path / "u")["第3网格"])["A05"] == "005"
 
+
+
+def test_a_member_who_joins_is_the_reason_not_every_detail(tmp_path: Path) -> None:
+    """A baby born (no phone): the change list says 成员变动 2→3人, not also 成员信息变更
+    and 电话变更, which only follow from the new row."""
+    first = [*plain("C01", "阳光花园1号楼101")]
+    register = write_csv(tmp_path / "m1.csv", first)
+    assert invoke("ledger", register, "-o", tmp_path / "book", "--date", FIRST,
+                  "--quiet").exit_code == 0
+    baby = {**first[1], "姓名": "李小宝", "与户主关系": "子", "身份证号": "", "联系电话": ""}
+    register = write_csv(tmp_path / "m2.csv", [*first, baby])
+    result = invoke("update", register, "--book", tmp_path / "book", "-o", tmp_path / "u",
+                    "--date", SECOND, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [grid] = json.loads(result.stdout)["grids"]
+    assert [c["reasons"] for c in grid["changed"]] == [["成员变动 2→3人"]]
