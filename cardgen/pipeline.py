@@ -155,11 +155,8 @@ def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | No
     """Refuse households the book does not have (new since it was printed)."""
     if book is None:
         return
-    missing = []
-    for household in chosen:
-        grid = numbering.grid_of(household.household_id)
-        if grid is None or grid.new_edition or household.household_id in grid.arrived:
-            missing.append(household.household_id)
+    missing = [h.household_id for h in chosen if numbering.grid_of(h.household_id) is None
+               or h.household_id in numbering.unbooked]
     if missing:
         raise NothingSelected(ngettext(
             "household {ids} is not in the book in {book} (it is new since the book was "
