@@ -495,3 +495,15 @@ def test_a_header_pasted_again_is_a_repeat_not_the_header(tmp_path: Path,
     assert [h.household_id for h in loaded.dataset.households] == ["1", "2", "3"]
     assert loaded.dataset.households[0].members[0].flags == ("低保",)
     assert ("row.repeated_header", "warning", 6) in codes(loaded.dataset)
+
+
+@pytest.mark.parametrize("name", ["damaged.ods", "damaged.xlsx", "damaged.xls"])
+def test_a_damaged_workbook_is_called_damaged(tmp_path: Path, name: str) -> None:
+    """Bytes that are no workbook under a workbook's name: not "not a text file" or "not
+    UTF-8", but a damaged workbook to save again."""
+    path = tmp_path / name
+    path.write_bytes(bytes(range(256)) * 4)
+    result = invoke("validate", path, "--format", "json")
+    assert result.exit_code == 1, result.output
+    [problem] = json.loads(result.output)["problems"]
+    assert problem["code"] == "input.unreadable" and "damaged" in problem["message"]
