@@ -507,3 +507,12 @@ def test_a_damaged_workbook_is_called_damaged(tmp_path: Path, name: str) -> None
     assert result.exit_code == 1, result.output
     [problem] = json.loads(result.output)["problems"]
     assert problem["code"] == "input.unreadable" and "damaged" in problem["message"]
+
+
+def test_a_vacant_dwellings_note_is_no_error(tmp_path: Path, config: Config) -> None:
+    rows = [["户编号", "地址", "房屋状态", "姓名", "与户主关系", "备注"],
+            ["V1", "一号", "空置", None, None, "房主在外地"],
+            ["V2", "二号", "自住", "王芳", "户主", ""]]
+    dataset = load(workbook(tmp_path / "vacant.xlsx", rows), config, TODAY).dataset
+    assert not dataset.errors
+    assert codes(dataset) == [("row.dwelling_note", "warning", 2)]

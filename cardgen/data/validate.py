@@ -291,7 +291,12 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
             member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
-            if stray:
+            if stray == ["notes"]:  # 房主在外地: a note on the dwelling, not on a person
+                out.warn(row, "notes", _(
+                    "a note on a row with no name (姓名) is about the dwelling; the card has no "
+                    "place for it, so it is not printed (write it on a member's row to print "
+                    "it)"), hid, code="row.dwelling_note")
+            elif stray:
                 columns = "、".join(row.column(f) or f for f in stray)
                 out.error(row, "name", _(
                     "the row has no name (姓名) but has person fields ({columns}); fill in the "
