@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.folder import Writing, check_book_folder
+from cardgen.book.folder import Writing, check_book_folder, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
     Slot,
@@ -521,12 +521,15 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     carried = []
     if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
         carried = [g for name, g in previous.grids.items() if name not in printed_grids]
+    replaced: set[str] = set()  # --force: the files of the book this one replaces
     if not force:
         fresh = None if book is not None else {
             name: grid.numbers for name, grid in numbering.grids.items()}
         check_book_folder(folder, Writing(
             frozenset(printed_grids) | {g.group for g in carried},
             frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
+    else:
+        replaced = replaced_files(folder)
     prepare_folder(folder)
 
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
@@ -580,6 +583,9 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             (work / path.name).replace(path)
         manifest = folder / MANIFEST
         write_atomic(manifest, manifest_bytes(book_order([*carried, *books])))
+        # one folder, one book: the replaced book's ledgers go once the new one is there
+        for name in replaced - {path.name for path in files} - {g.file for g in carried}:
+            (folder / name).unlink(missing_ok=True)
     finally:
         workers.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -303,6 +303,8 @@ def test_one_folder_holds_one_book(months: dict[str, Path], tmp_path: Path) -> N
     result = invoke("ledger", other, "-o", folder, "--date", SECOND, "--force", "--quiet")
     assert result.exit_code == 0 and [b["grid"] for b in manifest(folder)["ledgers"]] == \
         ["第3网格"]
+    # --force replaced the book: its ledgers are gone, one folder holds one book
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "幸福社区-第3网格.pdf"]
 
 
 def test_an_update_again_into_its_own_folder_gives_the_same_files(
