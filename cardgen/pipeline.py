@@ -9,7 +9,6 @@ import functools
 import io
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -80,7 +79,7 @@ from cardgen.pdf.print_run import (
     make_cards,
 )
 from cardgen.workers import Setup, Workers
-from cardgen.write import atomic_file, check_output, write_atomic
+from cardgen.write import atomic_file, check_output, work_folder, write_atomic
 
 if TYPE_CHECKING:
     from cardgen.pdf.stickers import Label
@@ -547,7 +546,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     doc = DocInfo("五色户卡台账", loaded.today)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
+    work = work_folder(folder)
     books: list[GridBook] = []
     try:
         files, pages = [], 0
@@ -689,7 +688,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
             False))
     prepare_folder(out)
-    work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=out))
+    work = work_folder(out)
     books = {name: g for name, g in previous.grids.items() if name not in covered}
     files = []
     runs: dict[PrintOptions, PrintRun] = {}
