@@ -16,7 +16,6 @@ from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
 from cardgen.data.read import SheetChoice
-from cardgen.i18n import set_language
 from cardgen.pipeline import Loaded, load
 from tests.conftest import DATE, TODAY, VALID_ID, pdftotext
 from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
@@ -25,12 +24,6 @@ Run = Callable[..., Result]
 XLS = HERE / "office-register.xls"
 ODS = HERE / "office-register.ods"
 SENSITIVE = ("社区矫正", "缓刑", "精神障碍", "精神分裂", "留守儿童")
-
-
-@pytest.fixture(autouse=True)
-def english() -> None:
-    """In-process reading speaks English here (a Chinese CLI run before leaves Chinese)."""
-    set_language("en")
 
 
 def invoke(*args: str | Path, lang: str = "en") -> Result:
