@@ -1,5 +1,6 @@
 """PDF output at the level of objects: a file written object by object (the objects that are
-no streams gathered into compressed object streams, a cross-reference stream last), and other PDFs' objects copied into it with new numbers.
+no streams gathered into compressed object streams, a cross-reference stream last), and other
+PDFs' objects copied into it with new numbers.
 
 Nothing here knows about cards; `compose.py` decides what the objects are.
 """
