@@ -291,3 +291,14 @@ def test_the_a5_index_keeps_names_and_flag_words_whole(
             for piece in word.text.split("、"):
                 assert not any(piece and piece in flag and piece != flag for flag in FLAG_WORDS), (
                     word.text, [w.text for w in page])
+
+
+def test_a_sticker_sheets_lines_keep_clear_of_each_other(run: Run, tmp_path: Path) -> None:
+    """The big flag word (低保), the 户号 line and the names under it: no word's box runs
+    into the next line's (font boxes reach below a line, so this is a tighter 1 pt)."""
+    samples = Path(__file__).resolve().parent.parent / "samples" / "households.csv"
+    out = tmp_path / "stickers.pdf"
+    result = run("stickers", samples, "-o", out, "--date", DATE)
+    assert result.exit_code == 0, result.output
+    for page in words(out):
+        assert_no_overlaps(page, tolerance=1.5)

@@ -131,13 +131,17 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     top = y + 2 * s
     top += pen.fitted(label.flag, inner_x, top, _type(pen, 20 * s), inner_w, bold=True,
                       factor=1.15)
-    top += pen.fitted(f"户号 {label.household_id}", inner_x, top + 0.6 * s,
-                      _type(pen, 9 * s), inner_w, bold=True)
+    # each line starts below the one above it, gap included (the flag word's font box
+    # reaches below its line)
+    top += 1.2 * s
+    top += pen.fitted(f"户号 {label.household_id}", inner_x, top, _type(pen, 9 * s), inner_w,
+                      bold=True)
+    top += 0.6 * s
     size = _type(pen, 8 * s)
     room = y + height - 1.5 * s - top
 
     def fits(text: str) -> bool:
         return len(pen.lines(text, size, inner_w, name=True)) * pen.line_height(size) <= room
 
-    pen.text(summarise(list(label.names), fits), inner_x, top + 0.6 * s, size, inner_w,
-             colour=GREY, name=True)
+    pen.text(summarise(list(label.names), fits), inner_x, top, size, inner_w, colour=GREY,
+             name=True)
