@@ -205,3 +205,15 @@ def test_places_that_move_with_the_colour_are_refused(register: Path, tmp_path: 
     assert "各种颜色的户卡上必须相同" in result.output
     assert reprint(register, out, "--household", "V1", "--templates", folder,
                    "--no-cache").exit_code == 0  # a green card is unaffected
+
+
+def test_a_taller_members_header_moves_the_rows_down(register: Path, tmp_path: Path) -> None:
+    """custom.css makes the members table's header 12 mm tall: the ruled rows follow it,
+    so the first member is written under the header, not through it."""
+    out = tmp_path / "head.pdf"
+    result = reprint(register, out, "--household", "H1", "--no-cache", "--templates",
+                     edited(tmp_path, custom=".members .head { height: 12mm; }\n"))
+    assert result.exit_code == 0, result.output
+    [page] = words(out)
+    assert find(page, "李明").top > find(page, "姓名").bottom
+    assert_no_overlaps(page)
