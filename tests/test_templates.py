@@ -217,3 +217,53 @@ def test_a_taller_members_header_moves_the_rows_down(register: Path, tmp_path: P
     [page] = words(out)
     assert find(page, "李明").top > find(page, "姓名").bottom
     assert_no_overlaps(page)
+
+
+STRIP_ABOVE = (".band { order: 1; } .stickers { order: 2; } .household { order: 3; }\n"
+               ".strip { order: 4; } .members { order: 5; } .visit { order: 6; }\n"
+               ".footer { order: 7; }\n")
+
+
+def test_the_notes_strip_is_ruled_to_its_own_height(tmp_path: Path) -> None:
+    """A 30 mm notes strip above the members table: its ruled rows share the 30 mm, and
+    none of its lines reaches the members table."""
+    from cardgen.config import load_config
+    from cardgen.frame.render import Frame, Renderer
+    from cardgen.layout.geometry import PX
+
+    folder = edited(tmp_path, custom=STRIP_ABOVE + ".strip { height: 30mm; }\n")
+    renderer = Renderer(load_config(), folder)
+    page = renderer._layout(renderer._frames_html([Frame("yellow", rows=10)])).pages[0]
+    strip: list[float] = []
+    cells: list[float] = []
+
+    def walk(box: object) -> None:
+        element = getattr(box, "element", None)
+        tag = getattr(box, "element_tag", None)
+        if element is not None and element.get("class") == "strip" and not strip:
+            strip.append((box.border_box_y() + box.border_height()) * PX)  # type: ignore[attr-defined]
+        if tag == "td":
+            cells.append((box.border_box_y() + box.border_height()) * PX)  # type: ignore[attr-defined]
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    walk(page._page_box)
+    assert strip and len(cells) >= 5
+    assert max(cells) <= strip[0] + 0.05
+    assert max(cells) <= page.anchors["members"][1] * PX
+
+
+def test_frame_lines_over_a_place_are_refused(register: Path, tmp_path: Path) -> None:
+    """A custom.css whose notes strip overflows into the members table: refused, naming
+    custom.css and the place, in Chinese too; no PDF with data printed over the lines."""
+    folder = edited(tmp_path, custom=STRIP_ABOVE + ".strip { height: 30mm; }\n"
+                    ".strip tbody { display: block; } .strip tr { height: 12mm; }\n")
+    out = tmp_path / "x.pdf"
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert "custom.css" in result.output and "“members”" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache",
+                     lang="zh")
+    assert result.exit_code == 1 and "custom.css" in result.output
+    assert "压到了" in result.output and "“members”" in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -171,6 +172,15 @@ class Renderer:
             raise RenderRefused(_("no template {name} in the template folders").format(
                 name=name), code="template.not_found") from None
 
+    def frame_source(self, name: str = "frame.html.j2") -> str:
+        """The card frame's template as an error names it: with the folder's custom.css,
+        when there is one, for the mistake may be there."""
+        html = self.template_file(name)
+        custom = self.templates / CUSTOM_CSS if self.templates else None
+        if custom is not None and custom.is_file():
+            return _("{file} (or {custom})").format(file=html, custom=custom)
+        return html
+
     def template_file(self, name: str) -> str:
         """Where a template comes from: the user's folder or the bundled one."""
         return str(self._template(name).filename)
@@ -236,12 +246,17 @@ class Renderer:
             frames.append(Frame(colour, emergency, verso, True, 0, rows, log=True))
         document = self._layout(self._frames_html(frames))
         self._check_pages(document, len(frames), _("the card frames"))
-        return [self._places(page) for page in document.pages]
+        places = [self._places(page) for page in document.pages]
+        check_pages(places, self.config, self.paper, self.frame_source())
+        for page in document.pages:  # after the places' own checks: they say more
+            check_clear(page, self.frame_source())
+        return places
 
     def frame_pdf(self, frame: Frame) -> tuple[bytes, Places]:
         """One frame variant as a one-page PDF, and its places."""
         document = self._layout(self._frames_html([frame]))
         self._check_pages(document, 1, _("the card frames"))
+        check_clear(document.pages[0], self.frame_source())
         data = document.write_pdf()  # PDF/A and such are made when the pages are composed
         assert isinstance(data, bytes)
         return data, self._places(document.pages[0])
@@ -314,7 +329,7 @@ class Renderer:
                 "{file}: the page is {width:.0f} × {height:.0f} mm, but the paper is {paper} "
                 "({paper_width:g} × {paper_height:g} mm); choose the paper with --paper or "
                 "[paper] in the config, not in @page").format(
-                file=self.template_file("frame.css.j2"), width=width, height=height,
+                file=self.frame_source("frame.css.j2"), width=width, height=height,
                 paper=paper.name, paper_width=paper.width, paper_height=paper.height),
                 code="template.paper")
         if len(document.pages) != planned:
@@ -462,3 +477,97 @@ def check_frame(places: Places, expected: Places, frame: Frame, source: str) -> 
                 "follows it, down to the members table").format(
                 file=source, id=name, colour=frame.colour or "-", grow=frame.grow),
                 code="template.places_differ")
+
+
+OVERLAP = 0.2  # mm: the frame's own ink may come this far into a place (anti-aliasing, hairlines)
+# The places whose boxes the household's data is drawn into (the header cells `col-*` only
+# give the columns' edges, and `content` holds a plain page's footer).
+CLEAR_EXCEPT = re.compile(r"col-|content$|(?:member|log)-row-")
+
+
+def check_clear(page: Any, source: str) -> None:
+    """Nothing the frame itself paints (a border, a background, its own words) reaches into
+    a place cardgen fills, unless the place lies inside it (a section's frame around its
+    place): else cardgen would print the household's data over the frame's lines. A
+    template change that makes a section overflow, or puts one over another, is refused."""
+    from weasyprint.formatting_structure import boxes as wboxes
+
+    places: dict[int, str] = {}  # id(element) of a place's element -> its id
+    around: dict[str, set[int]] = {}  # a place -> id(element) of its element's ancestors
+
+    def find(box: Any, elements: tuple[int, ...]) -> None:
+        element = getattr(box, "element", None)
+        name = element.get("id") if element is not None else None
+        if name and name in page.anchors and not CLEAR_EXCEPT.match(name):
+            places[id(element)] = name
+            around.setdefault(name, set()).update(elements)
+        if element is not None and (not elements or elements[-1] != id(element)):
+            elements = (*elements, id(element))
+        for child in getattr(box, "children", ()):
+            find(child, elements)
+
+    find(page._page_box, ())
+    rects = {name: tuple(v * PX for v in page.anchors[name]) for name in around}
+
+    def painted(box: Any) -> list[tuple[str, tuple[float, float, float, float]]]:
+        if box.style["visibility"] != "visible":
+            return []
+        x, y = box.border_box_x() * PX, box.border_box_y() * PX
+        width, height = box.border_width() * PX, box.border_height() * PX
+        if isinstance(box, wboxes.TextBox):
+            return [("text", (x, y, x + width, y + height))] if box.text.strip() else []
+        found = []
+        background = getattr(box, "background", None)
+        if background is not None and (background.color.alpha > 0 or any(
+                layer.image is not None for layer in background.layers)):
+            found.append(("background", (x, y, x + width, y + height)))
+        for side, edge in (("top", (x, y, x + width, y + box.border_top_width * PX)),
+                           ("bottom", (x, y + height - box.border_bottom_width * PX,
+                                       x + width, y + height)),
+                           ("left", (x, y, x + box.border_left_width * PX, y + height)),
+                           ("right", (x + width - box.border_right_width * PX, y,
+                                      x + width, y + height))):
+            if getattr(box, f"border_{side}_width") > 0 and box.style[
+                    f"border_{side}_style"] not in ("none", "hidden"):
+                found.append(("line", edge))
+        return found
+
+    def walk(box: Any, within: str) -> None:
+        element = getattr(box, "element", None)
+        if element is not None and id(element) in places:
+            return  # the place's own content (the ruled rows in `members`)
+        if element is not None and not isinstance(box, wboxes.PageBox):
+            for kind, (x1, y1, x2, y2) in painted(box):
+                for name, (px1, py1, px2, py2) in rects.items():
+                    if id(element) in around[name]:
+                        continue
+                    if min(x2, px2) - max(x1, px1) > OVERLAP and \
+                            min(y2, py2) - max(y1, py1) > OVERLAP:
+                        raise RenderRefused(_(
+                            "{file}: {what} of the frame (the element {element}) runs into "
+                            "the place “{id}”, where cardgen prints the household's data: "
+                            "a section overflows or lies over another; give it room in the "
+                            "template or custom.css (see the README, “Templates”)").format(
+                            file=source, what=INK_WORDS[kind](),
+                            element=describe(element, within), id=name),
+                            code="template.overlap")
+        if element is not None and element.get("class"):
+            within = describe(element, "")
+        for child in getattr(box, "children", ()):
+            walk(child, within)
+
+    walk(page._page_box, "")
+
+
+INK_WORDS = {"text": lambda: _("the words"), "background": lambda: _("a filled area"),
+             "line": lambda: _("a line")}
+
+
+def describe(element: Any, within: str) -> str:
+    """`<div class="head">`, or `<td>` in `<section class="strip">`: an element as a
+    template writer finds it."""
+    tag = str(element.tag).rsplit("}", 1)[-1]
+    classes = element.get("class")
+    if classes:
+        return f'<{tag} class="{classes}">'
+    return f"<{tag}> ({within})" if within else f"<{tag}>"
