@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
+from cardgen.frame.render import ENGINE_WARNINGS
 from cardgen.resources import TEMPLATES
 from tests.conftest import DATE, household_rows, page_count, write_csv
 from tests.test_card_fit import assert_no_overlaps, find, member_csv, words
@@ -267,3 +268,40 @@ def test_frame_lines_over_a_place_are_refused(register: Path, tmp_path: Path) ->
                      lang="zh")
     assert result.exit_code == 1 and "custom.css" in result.output
     assert "压到了" in result.output and "“members”" in result.output
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"{{ card.confidential }}": "{{ card.confidental }}"},
+     "模板里用到的“confidental”不存在，检查拼写"),
+    ({"{{ card.confidential }}": "{{ card.confidential | nosuchfilter }}"},
+     "未知的过滤器“nosuchfilter”"),
+    ({"{%- endmacro %}": "{%- endmacr %}"}, "语法错误"),
+])
+def test_template_mistakes_are_told_in_chinese(register: Path, tmp_path: Path,
+                                               change: dict[str, str], words: str) -> None:
+    folder = edited(tmp_path, html=change)
+    result = reprint(register, tmp_path / "x.pdf", "--templates", folder, "--no-cache",
+                     lang="zh")
+    assert result.exit_code == 1, result.output
+    assert re.search(re.escape(str(folder / "frame.html.j2")) + r" 第 \d+ 行：", result.output)
+    assert words in result.output and ", line" not in result.output
+
+
+def test_custom_css_is_named_in_errors_and_warnings(register: Path, tmp_path: Path) -> None:
+    folder = edited(tmp_path, custom="@page { size: 184mm 260mm; }\n")
+    out = tmp_path / "x.pdf"
+    result = reprint(register, out, "--templates", folder, "--no-cache", lang="zh")
+    assert result.exit_code == 1 and str(folder / "custom.css") in result.output
+    (folder / "custom.css").write_text(".band { colr: blue; }\n", encoding="utf-8")
+    result = reprint(register, out, "--household", "H1", "--templates", folder,
+                     "--no-cache", lang="zh")
+    assert result.exit_code == 0, result.output
+    assert f"{folder / 'custom.css'} 第 1 行：这条 CSS 看不懂，已忽略" in result.output
+    ENGINE_WARNINGS.messages.clear()  # heard for this command; other tests count from none
+
+
+def test_a_missing_template_folder_is_told_in_chinese(register: Path, tmp_path: Path) -> None:
+    result = reprint(register, tmp_path / "x.pdf", "--templates", tmp_path / "nowhere",
+                     lang="zh")
+    assert result.exit_code == 2 and "文件夹 '" in result.output and "不存在" in result.output
+    assert "Directory" not in result.output

@@ -8,9 +8,11 @@ WeasyPrint may load only files inside the template and font folders.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -151,13 +153,20 @@ class Renderer:
         self.font_config = FontConfiguration()
         self.base_url = str(templates or resources.TEMPLATES) + "/"
         context = self._css_context()
-        css_text = "\n".join(self._render_html(name, **context)
-                             for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"))
+        # each stylesheet parsed alone, so that what WeasyPrint says about one names its file
+        # (and its line, in custom.css); later ones win, custom.css last
+        self.css = []
+        for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"):
+            text = self._render_html(name, **context)
+            with ENGINE_WARNINGS.about(self.template_file(name)):
+                self.css.append(CSS(string=text, base_url=self.base_url,
+                                    url_fetcher=self.fetcher, font_config=self.font_config))
         custom = templates / CUSTOM_CSS if templates else None
         if custom is not None and custom.is_file():  # the office's own rules, last
-            css_text += "\n" + custom.read_text(encoding="utf-8", errors="replace")
-        self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
-                       font_config=self.font_config)
+            with ENGINE_WARNINGS.about(str(custom), lines=True):
+                self.css.append(CSS(string=custom.read_text(encoding="utf-8", errors="replace"),
+                                    base_url=self.base_url, url_fetcher=self.fetcher,
+                                    font_config=self.font_config))
 
     def _template(self, name: str) -> Any:
         import jinja2
@@ -165,8 +174,8 @@ class Renderer:
         try:
             return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderRefused(_("template {file}, line {line}: {message}").format(
-                file=exc.filename or exc.name, line=exc.lineno, message=exc.message),
+            raise RenderRefused(template_mistake(
+                place_words(str(exc.filename or exc.name), exc.lineno), exc),
                 code="template.syntax") from None
         except jinja2.TemplateNotFound:
             raise RenderRefused(_("no template {name} in the template folders").format(
@@ -214,9 +223,8 @@ class Renderer:
         try:
             return str(template.render(**context))
         except jinja2.TemplateError as exc:  # undefined names, sandbox refusals
-            raise RenderRefused(_("template {place}: {message}").format(
-                place=template_place(exc, template), message=exc),
-                code="template.error") from None
+            raise RenderRefused(template_mistake(template_place(exc, template), exc),
+                                code="template.error") from None
 
     def _frames_html(self, frames: list[Frame]) -> str:
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
@@ -314,7 +322,7 @@ class Renderer:
 
         html = HTML(string=html_text, base_url=self.base_url, url_fetcher=self.fetcher)
         try:
-            return html.render(stylesheets=[self.css], font_config=self.font_config)
+            return html.render(stylesheets=self.css, font_config=self.font_config)
         except FatalURLFetchingError as exc:
             raise RenderRefused(_("a template asked for a file or URL it may not load: "
                                   "{reason}").format(reason=exc.__cause__ or exc),
@@ -346,7 +354,43 @@ def template_place(exc: BaseException, template: Any) -> str:
         if trace.tb_frame.f_code.co_filename == template.filename:
             line = trace.tb_lineno
         trace = trace.tb_next
-    return f"{template.filename}, line {line}" if line else str(template.filename)
+    return place_words(str(template.filename), line)
+
+
+def place_words(file: str, line: int | None) -> str:
+    """`file, line N`, in the user's language."""
+    return _("{file}, line {line}").format(file=file, line=line) if line else file
+
+
+UNKNOWN_FILTER = re.compile(r"No filter named '([^']+)'")
+UNKNOWN_TEST = re.compile(r"No test named '([^']+)'")
+
+
+def template_mistake(place: str, exc: BaseException) -> str:
+    """What kind of mistake a Jinja error is, in a sentence naming the template's file and
+    line; Jinja's own words follow in brackets."""
+    import jinja2
+
+    detail = str(getattr(exc, "message", None) or exc)
+    if (found := UNKNOWN_FILTER.search(detail)):
+        return _("template {place}: unknown filter “{name}” ({detail})").format(
+            place=place, name=found[1], detail=detail)
+    if (found := UNKNOWN_TEST.search(detail)):
+        return _("template {place}: unknown test “{name}” ({detail})").format(
+            place=place, name=found[1], detail=detail)
+    if isinstance(exc, jinja2.UndefinedError):
+        names = re.findall(r"'([^']+)'", detail)
+        return _("template {place}: “{name}” is used but does not exist; check the spelling "
+                 "({detail})").format(place=place, name=names[-1] if names else detail,
+                                     detail=detail)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return _("template {place}: syntax error ({detail})").format(place=place,
+                                                                     detail=detail)
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return _("template {place}: the template does something templates may not do "
+                 "({detail})").format(place=place, detail=detail)
+    return _("template {place}: the template went wrong ({detail})").format(
+        place=place, detail=detail)
 
 
 def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
@@ -391,16 +435,42 @@ def probe_rows(config: Config, paper: Paper) -> int:
 
 
 class _Recorder(logging.Handler):
-    """Keeps WeasyPrint's warnings (ignored CSS, missing glyphs) instead of printing them."""
+    """Keeps WeasyPrint's warnings (ignored CSS, missing glyphs) instead of printing them;
+    one about a stylesheet being read (`about`) says so in the user's language, naming the
+    file and, where WeasyPrint gives it, the line."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.source: tuple[str, bool] | None = None
+
+    @contextlib.contextmanager
+    def about(self, source: str, lines: bool = False) -> Iterator[None]:
+        """Warnings in the block are about `source` (its lines are WeasyPrint's when
+        `lines`: a file read as it is, not one made from a template)."""
+        self.source = (source, lines)
+        try:
+            yield
+        finally:
+            self.source = None
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if not message.startswith(REPEATED_ID):
-            self.messages.append(message)
+        if message.startswith(REPEATED_ID):
+            return
+        if self.source is not None:
+            source, lines = self.source
+            found = CSS_PLACE.search(message) if lines else None
+            if found:
+                message = _("{file}, line {line}: this CSS is not understood and is ignored "
+                            "({message})").format(file=source, line=found[1], message=message)
+            else:
+                message = _("{file}: this CSS is not understood and is ignored "
+                            "({message})").format(file=source, message=message)
+        self.messages.append(message)
+
+
+CSS_PLACE = re.compile(r" at (\d+):(\d+)")  # WeasyPrint's "Ignored `…` at 3:5, …"
 
 
 # The geometry pass lays out one page per kind of frame in one document, each with the same
