@@ -834,6 +834,25 @@ def _text_styles(r: _Reader) -> dict[str, TextStyle]:
     return styles
 
 
+# The lightest a rule prints (issue 14: at least 35 % grey, so that a laser printer or a
+# black-and-white photocopy keeps it): its colour's lightness at most 65 %.
+LIGHTEST_RULE = 0.65
+
+
+def rule_colour(colour: str) -> str:
+    """A rule's colour (#RRGGBB) as it prints: darkened, its hue kept, to 35 % grey
+    where it is lighter (a config's #EEEEEE prints as #A6A6A6), as a rule's width is
+    raised to [card.lines] smallest."""
+    if not colour:
+        return colour
+    red, green, blue = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lightness = 0.299 * red + 0.587 * green + 0.114 * blue
+    if lightness <= LIGHTEST_RULE:
+        return colour
+    factor = LIGHTEST_RULE / lightness
+    return "#" + "".join(f"{int(value * factor * 255):02X}" for value in (red, green, blue))
+
+
 def _line_styles(r: _Reader) -> dict[str, LineStyle]:
     styles = {}
     for name, value in r.table("card.lines").items():
@@ -845,7 +864,7 @@ def _line_styles(r: _Reader) -> dict[str, LineStyle]:
             raise r.fail(at, _("must be a table with width and colour (fill, radius)"))
         styles[name] = LineStyle(
             r.number(f"{at}.width", value.get("width")),
-            _colour(r, f"{at}.colour", value.get("colour")),
+            rule_colour(_colour(r, f"{at}.colour", value.get("colour"))),
             _colour(r, f"{at}.fill", value.get("fill", ""), True),
             r.number(f"{at}.radius", value.get("radius", 0.0)))
     return styles

@@ -9,7 +9,6 @@ import functools
 import io
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.folder import Writing, check_book_folder
+from cardgen.book.folder import Writing, check_book_folder, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
     Slot,
@@ -80,7 +79,7 @@ from cardgen.pdf.print_run import (
     make_cards,
 )
 from cardgen.workers import Setup, Workers
-from cardgen.write import atomic_file, check_output, write_atomic
+from cardgen.write import atomic_file, check_output, work_folder, write_atomic
 
 if TYPE_CHECKING:
     from cardgen.pdf.stickers import Label
@@ -155,11 +154,8 @@ def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | No
     """Refuse households the book does not have (new since it was printed)."""
     if book is None:
         return
-    missing = []
-    for household in chosen:
-        grid = numbering.grid_of(household.household_id)
-        if grid is None or grid.new_edition or household.household_id in grid.arrived:
-            missing.append(household.household_id)
+    missing = [h.household_id for h in chosen if numbering.grid_of(h.household_id) is None
+               or h.household_id in numbering.unbooked]
     if missing:
         raise NothingSelected(ngettext(
             "household {ids} is not in the book in {book} (it is new since the book was "
@@ -524,12 +520,15 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     carried = []
     if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
         carried = [g for name, g in previous.grids.items() if name not in printed_grids]
+    replaced: set[str] = set()  # --force: the files of the book this one replaces
     if not force:
         fresh = None if book is not None else {
             name: grid.numbers for name, grid in numbering.grids.items()}
         check_book_folder(folder, Writing(
             frozenset(printed_grids) | {g.group for g in carried},
             frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
+    else:
+        replaced = replaced_files(folder)
     prepare_folder(folder)
 
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
@@ -547,7 +546,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     doc = DocInfo("五色户卡台账", loaded.today)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=folder))
+    work = work_folder(folder)
     books: list[GridBook] = []
     try:
         files, pages = [], 0
@@ -583,6 +582,9 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             (work / path.name).replace(path)
         manifest = folder / MANIFEST
         write_atomic(manifest, manifest_bytes(book_order([*carried, *books])))
+        # one folder, one book: the replaced book's ledgers go once the new one is there
+        for name in replaced - {path.name for path in files} - {g.file for g in carried}:
+            (folder / name).unlink(missing_ok=True)
     finally:
         workers.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -625,10 +627,15 @@ class UpdateRun:
 
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
-           cache: Cache | None = None, force: bool = False) -> UpdateRun:
+           cache: Cache | None = None, force: bool = False,
+           skip_invalid: bool = False) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
+
+    Like a ledger, it stops when a household in it has errors, unless `skip_invalid`: then
+    those households are held back (their old cards and numbers stay; the change list says
+    暂缓) and the rest is written.
 
     The old book is only read. A selection of households (not whole grids) updates those
     households only: nobody else's number is given or retired."""
@@ -643,6 +650,15 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     check_folder(out)
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    blocking = loaded.errors_of(chosen)
+    if blocking and not skip_invalid:
+        count = len({p.household_id for p in blocking})
+        raise DataRefused(ngettext(
+            "update: {count} household has errors; nothing was written (fix it, or use "
+            "--skip-invalid to hold it back and update the rest)",
+            "update: {count} households have errors; nothing was written (fix them, or use "
+            "--skip-invalid to hold them back and update the rest)", count).format(
+            count=count), blocking, code="data.household_errors")
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
@@ -672,7 +688,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
             False))
     prepare_folder(out)
-    work = Path(tempfile.mkdtemp(prefix=".cardgen-", dir=out))
+    work = work_folder(out)
     books = {name: g for name, g in previous.grids.items() if name not in covered}
     files = []
     runs: dict[PrintOptions, PrintRun] = {}

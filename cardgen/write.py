@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +65,28 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` all at once or not at all."""
     with atomic_file(path) as out:
         out.write(data)
+
+
+WORK_PREFIX = ".cardgen-"
+
+
+def work_folder(folder: Path) -> Path:
+    """A hidden folder inside `folder` for files being made, named for this machine and
+    process; a killed run's (same machine, process gone) is removed first, so that a
+    `kill -9` leaves nothing behind for long. Another machine's is never touched."""
+    host = "".join(c for c in os.uname().nodename if c.isalnum())[:20] or "host"
+    for old in folder.glob(f"{WORK_PREFIX}{host}-*-*"):
+        pid = old.name[len(WORK_PREFIX) + len(host) + 1:].split("-", 1)[0]
+        if pid.isdigit() and old.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{host}-{os.getpid()}-", dir=folder))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True

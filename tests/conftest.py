@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
+from cardgen.i18n import set_language
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,6 +76,13 @@ def write_csv(path: Path, rows: Sequence[dict[str, str]], header: Sequence[str] 
     data = buffer.getvalue().encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+@pytest.fixture(autouse=True)
+def english() -> None:
+    """Every test starts in English, as CARDGEN_LANG says: a Chinese CLI run in the same
+    process (tests/test_i18n.py) leaves the language it set behind."""
+    set_language("en")
 
 
 @pytest.fixture

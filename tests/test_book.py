@@ -303,6 +303,8 @@ def test_one_folder_holds_one_book(months: dict[str, Path], tmp_path: Path) -> N
     result = invoke("ledger", other, "-o", folder, "--date", SECOND, "--force", "--quiet")
     assert result.exit_code == 0 and [b["grid"] for b in manifest(folder)["ledgers"]] == \
         ["第3网格"]
+    # --force replaced the book: its ledgers are gone, one folder holds one book
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "幸福社区-第3网格.pdf"]
 
 
 def test_an_update_again_into_its_own_folder_gives_the_same_files(
@@ -430,11 +432,33 @@ def test_a_household_kept_back_by_errors_keeps_its_number(months: dict[str, Path
         if row["户编号"] == "A05":
             row["身份证号"] = "36042619910102009X"  # wrong check digit
     register = write_csv(tmp_path / "typo.csv", rows)
+    # like a ledger, an update stops on a household's error: exit 1, nothing written
+    result = invoke("update", register, "--book", months["book1"], "-o", tmp_path / "stop",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    assert "--skip-invalid" in result.output and "H8 (身份证号)" in result.output
+    assert not (tmp_path / "stop").exists()
     result = invoke("update", register, "--book", months["book1"], "-o", tmp_path / "u",
-                    "--date", SECOND, "--format", "json")
+                    "--date", SECOND, "--format", "json", "--skip-invalid")
     assert result.exit_code == 0, result.output
     [third] = [g for g in json.loads(result.stdout)["grids"] if g["grid"].endswith("第3网格")]
     assert third["pending"] == [{"household_id": "A05", "number": "005"}]
     assert "A05" not in {c["household_id"] for c in third["changed"]}
     assert numbers(books(tmp_path / "u")["第3网格"])["A05"] == "005"
 
+
+
+def test_a_member_who_joins_is_the_reason_not_every_detail(tmp_path: Path) -> None:
+    """A baby born (no phone): the change list says 成员变动 2→3人, not also 成员信息变更
+    and 电话变更, which only follow from the new row."""
+    first = [*plain("C01", "阳光花园1号楼101")]
+    register = write_csv(tmp_path / "m1.csv", first)
+    assert invoke("ledger", register, "-o", tmp_path / "book", "--date", FIRST,
+                  "--quiet").exit_code == 0
+    baby = {**first[1], "姓名": "李小宝", "与户主关系": "子", "身份证号": "", "联系电话": ""}
+    register = write_csv(tmp_path / "m2.csv", [*first, baby])
+    result = invoke("update", register, "--book", tmp_path / "book", "-o", tmp_path / "u",
+                    "--date", SECOND, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [grid] = json.loads(result.stdout)["grids"]
+    assert [c["reasons"] for c in grid["changed"]] == [["成员变动 2→3人"]]

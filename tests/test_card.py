@@ -68,6 +68,7 @@ def tab_box(config: Config, colour: str, emergency: bool) -> tuple[float, float,
 def test_one_card_shows_the_household_masked(run: Run, one_household: Path,
                                              tmp_path: Path) -> None:
     out = tmp_path / "card.pdf"
+    heard = len(ENGINE_WARNINGS.messages)  # what other tests' templates made it say
     result = reprint(run, one_household, out, "--household", "H001")
     assert result.exit_code == 0, result.output
     assert page_count(out) == 1
@@ -80,7 +81,7 @@ def test_one_card_shows_the_household_masked(run: Run, one_household: Path,
     assert VALID_ID not in text and FEMALE_ID not in text
     assert " 35 " in text  # age on the reference date, not the birth date
     assert "1991-01-01" not in text
-    assert ENGINE_WARNINGS.messages == []
+    assert ENGINE_WARNINGS.messages[heard:] == []
 
 
 def test_routine_tab_bleeds_off_the_right_edge_in_its_colour(

@@ -263,6 +263,29 @@ def test_an_interrupted_ledger_leaves_no_partial_files(tmp_path: Path,
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
 
 
+def test_a_killed_runs_work_folder_goes_with_the_next_run(tmp_path: Path) -> None:
+    """`kill -9` leaves a run's hidden work folder; the next run into that folder on the
+    same machine removes it. A live process's, or another machine's, stays."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(3, seed=9))), encoding="utf-8")
+    out = tmp_path / "books"
+    out.mkdir()
+    host = "".join(c for c in os.uname().nodename if c.isalnum())[:20] or "host"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    killed = out / f".cardgen-{host}-{dead}-x1"
+    running = out / f".cardgen-{host}-{os.getpid()}-x2"
+    elsewhere = out / ".cardgen-othermachine-1-x3"
+    for folder in (killed, running, elsewhere):
+        (folder / "part.pdf").parent.mkdir()
+        (folder / "part.pdf").write_bytes(b"%PDF-")
+    result = subprocess.run([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
+                             str(out), "--date", DATE, "--quiet"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert not killed.exists() and running.exists() and elsewhere.exists()
+
+
 def test_an_unwritable_output_folder_is_one_line(tmp_path: Path) -> None:
     source = CORPUS / "gb18030.csv"
     if os.geteuid() == 0:  # root writes anywhere a mode allows nothing: use /proc instead

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,21 @@ def test_a_wrong_config_file_is_explained_in_chinese(tmp_path: Path, written: st
     assert english.exit_code == 2 and "cfg.toml" in english.output
     assert "设置项" not in english.output and "写法" not in english.output, english.output
     assert any(word in english.output for word in ("setting", "line")), english.output
+
+
+def test_clicks_own_words_read_as_chinese_sentences() -> None:
+    """No strptime pattern and no ASCII full stop in what a grid worker reads."""
+    result = invoke("validate", "x.csv", "--date", "2024-13-01")
+    assert result.exit_code == 2
+    assert "“2024-13-01”不是有效的日期；请写成 年-月-日，例如 2026-11-30" in result.output
+    assert "%Y" not in result.output
+    result = invoke("validate")
+    assert result.exit_code == 2 and "错误：缺少参数 '输入文件'。" in result.output
+
+
+@pytest.mark.parametrize("args", [["x.csv", "--nope"], ["x.csv", "--date", "bad"], []])
+def test_a_program_that_asks_for_json_gets_json_even_for_usage_errors(args: list[str]) -> None:
+    result = invoke("validate", "--format", "json", *args)
+    assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert report["ok"] is False and report["problems"][0]["code"] == "usage"

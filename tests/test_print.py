@@ -174,7 +174,7 @@ def test_a_label_sheet_file_with_wrong_numbers_names_file_and_field(
                         "margin = [0, 0]\ncolumns = 3\nrows = 9\n", encoding="utf-8")
     result = run("stickers", three, "-o", tmp_path / "x.pdf", "--sheet", geometry)
     assert result.exit_code == 2
-    assert str(geometry) in result.output and "'rows'" in result.output
+    assert str(geometry) in result.output and "setting rows " in result.output
     geometry.write_text(geometry.read_text().replace("rows = 9", "rows = 8"))
     assert run("stickers", three, "-o", tmp_path / "x.pdf", "--sheet", geometry,
                "--date", DATE).exit_code == 0

@@ -256,3 +256,38 @@ def test_a_label_sheet_states_its_safe_margin(tmp_path: Path) -> None:
     edge.write_text("page = [210, 297]\nlabel = [70, 37]\npitch = [70, 37]\nmargin = [0, 0]\n"
                     "columns = 3\nrows = 8\nedge = 0\nsafe = 1\n", encoding="utf-8")
     assert load_sheet_file(edge).content(0) == (1, 1, 68, 35)
+
+
+HEADS = ("阿卜杜热合曼·买买提明", "巴特尔·那仁格日勒", "古丽娜尔·吐尔逊")
+FLAG_WORDS = ("低保", "残疾", "空巢", "独居", "电话变更")
+
+
+@pytest.mark.parametrize("options", [(), ("--impose", "a4-2up", "--marks", "--bleed", "3")],
+                         ids=["A5", "2-up"])
+def test_the_a5_index_keeps_names_and_flag_words_whole(
+        run: Run, tmp_path: Path, options: tuple[str, ...]) -> None:
+    """The A5 index's 户主 column holds the longest part of a real name (阿卜杜热合曼·) on
+    a line, and its flags (and the members table's) break between flags, never inside one
+    (空巢、独 / 居)."""
+    rows = []
+    for index, (head, flags) in enumerate(zip(HEADS, ("低保、残疾", "空巢、独居、残疾", "电话变更"),
+                                              strict=True)):
+        first, *rest = household_rows(f"N{index}", 地址=f"阳光花园{index + 2}号楼",
+                                      特殊情况=flags)
+        rows += [{**first, "姓名": head}, *rest]
+    source = write_csv(tmp_path / "r.csv", rows)
+    result = run("ledger", source, "-o", tmp_path / "book", "--paper", "A5", "--date", DATE,
+                 "--quiet", *options)
+    assert result.exit_code == 0, result.output
+    [ledger] = (tmp_path / "book").glob("*.pdf")
+    pages = words(ledger)
+    index = next(page for page in pages if any(w.text == "户主" for w in page))
+    for head in HEADS:
+        assert name_pieces(index, head), head
+        assert_whole_parts(index, head)
+    assert "阿卜杜热合曼·" in [w.text for w in index]
+    for page in pages:
+        for word in page:
+            for piece in word.text.split("、"):
+                assert not any(piece and piece in flag and piece != flag for flag in FLAG_WORDS), (
+                    word.text, [w.text for w in page])

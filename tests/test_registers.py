@@ -16,7 +16,6 @@ from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
 from cardgen.data.read import SheetChoice
-from cardgen.i18n import set_language
 from cardgen.pipeline import Loaded, load
 from tests.conftest import DATE, TODAY, VALID_ID, pdftotext
 from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
@@ -25,12 +24,6 @@ Run = Callable[..., Result]
 XLS = HERE / "office-register.xls"
 ODS = HERE / "office-register.ods"
 SENSITIVE = ("社区矫正", "缓刑", "精神障碍", "精神分裂", "留守儿童")
-
-
-@pytest.fixture(autouse=True)
-def english() -> None:
-    """In-process reading speaks English here (a Chinese CLI run before leaves Chinese)."""
-    set_language("en")
 
 
 def invoke(*args: str | Path, lang: str = "en") -> Result:
@@ -137,6 +130,22 @@ def test_json_reports_codes_and_hidden_places(tmp_path: Path) -> None:
     [hidden] = [p for p in report["problems"] if p["code"] == "column.hidden_duplicate"]
     assert (hidden["sheet"], hidden["row"], hidden["column"]) == ("第一网格", 4, "电话")
     assert hidden["message"].startswith("第一网格!I4 (电话, hidden column): ")
+
+
+def test_json_names_the_row_and_column_its_message_names(tmp_path: Path) -> None:
+    """A script reading `validate --format json` finds the cell in `row` and `column`, the
+    same the message names: a hidden row, and an empty cell that should be filled."""
+    path = workbook(tmp_path / "r.xlsx", [["户编号", "姓名", "与户主关系", "联系电话"],
+                                          ["H1", "王芳", "户主", ""], ["H1", "", "", "13812345678"],
+                                          ["H2", "李强", "户主", ""]])
+    book = openpyxl.load_workbook(path)
+    book.active.row_dimensions[4].hidden = True  # type: ignore[union-attr]
+    book.save(path)
+    result = invoke("validate", path, "--format", "json", "--date", DATE)
+    problems = {p["code"]: p for p in json.loads(result.output)["problems"]}
+    assert (problems["row.hidden"]["row"], problems["row.hidden"]["sheet"]) == (4, "Sheet1")
+    assert (problems["row.no_name"]["row"], problems["row.no_name"]["column"]) == (3, "姓名")
+    assert "B3 (姓名)" in problems["row.no_name"]["message"]
 
 
 # ---- formats -----------------------------------------------------------------------------
@@ -479,3 +488,24 @@ def test_a_header_pasted_again_is_a_repeat_not_the_header(tmp_path: Path,
     assert [h.household_id for h in loaded.dataset.households] == ["1", "2", "3"]
     assert loaded.dataset.households[0].members[0].flags == ("低保",)
     assert ("row.repeated_header", "warning", 6) in codes(loaded.dataset)
+
+
+@pytest.mark.parametrize("name", ["damaged.ods", "damaged.xlsx", "damaged.xls"])
+def test_a_damaged_workbook_is_called_damaged(tmp_path: Path, name: str) -> None:
+    """Bytes that are no workbook under a workbook's name: not "not a text file" or "not
+    UTF-8", but a damaged workbook to save again."""
+    path = tmp_path / name
+    path.write_bytes(bytes(range(256)) * 4)
+    result = invoke("validate", path, "--format", "json")
+    assert result.exit_code == 1, result.output
+    [problem] = json.loads(result.output)["problems"]
+    assert problem["code"] == "input.unreadable" and "damaged" in problem["message"]
+
+
+def test_a_vacant_dwellings_note_is_no_error(tmp_path: Path, config: Config) -> None:
+    rows = [["户编号", "地址", "房屋状态", "姓名", "与户主关系", "备注"],
+            ["V1", "一号", "空置", None, None, "房主在外地"],
+            ["V2", "二号", "自住", "王芳", "户主", ""]]
+    dataset = load(workbook(tmp_path / "vacant.xlsx", rows), config, TODAY).dataset
+    assert not dataset.errors
+    assert codes(dataset) == [("row.dwelling_note", "warning", 2)]

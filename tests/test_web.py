@@ -128,7 +128,7 @@ def test_search_by_number_name_and_address(client: TestClient) -> None:
     assert re.fullmatch(r"r[0-9a-f]{12}", str(found.pop("register")))  # no file name in URLs
     assert found == {"household_id": "H001", "number": "001", "community": "恒安社区",
                      "grid": "第3网格", "address": "阳光花园2号楼1单元302", "head": "张秀英",
-                     "colour": "orange", "flags": ["低保"], "errors": 0,
+                     "colour": "orange", "flags": ["低保"], "errors": 0, "in_book": True,
                      "register_name": "register.csv"}
     assert [h["household_id"] for h in search(client, "王建国")] == ["H002"]
     assert [h["household_id"] for h in search(client, "阳光花园 4号楼")] == ["H003"]
@@ -205,6 +205,27 @@ def test_cards_that_cannot_be_printed(client: TestClient) -> None:
     body = refused.json()
     assert body["code"] == "data.household_errors" and body["problems"][0]["column"] == "身份证号"
     assert WRONG_CHECK_ID not in refused.text and "**************009X" in refused.text
+
+
+def test_a_refused_pdf_opened_in_a_tab_is_a_page_not_json(client: TestClient) -> None:
+    """The page opens card.pdf and stickers.pdf in a new tab: what the browser asks for
+    itself (Accept: text/html) is refused with a page a person reads; scripts keep JSON."""
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for url, status, said in (("/api/households/H003/card.pdf", 422, "身份证号"),
+                              ("/api/households/H003/stickers.pdf", 422, "身份证号"),
+                              ("/api/households/H999/card.pdf?mode=emergency", 404, "H999"),
+                              ("/api/households/H001/card.pdf?mode=sideways", 400, "mode"),
+                              ("/api/jobs/nosuchjob/result", 404, "")):
+        page = client.get(url, headers=browser)
+        assert page.status_code == status, url
+        assert page.headers["content-type"].startswith("text/html"), url
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert '<html lang="zh-CN">' in page.text and "无法打开这份文件" in page.text, url
+        assert '"code"' not in page.text and "{" not in page.text, url
+        assert said in page.text, url
+        assert WRONG_CHECK_ID not in page.text
+        script = client.get(url)
+        assert script.status_code == status and script.json()["code"], url
 
 
 def test_no_request_path_reaches_the_file_system(client: TestClient) -> None:
@@ -510,8 +531,13 @@ def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) ->
                      *household_rows("H003", 地址="阳光花园0号", 姓名="新住户")])
     desk = build_desk([folder], load_config(), None, TODAY, None, books, None, workers=1)
     with TestClient(make_app(desk), base_url=BASE) as client:
-        numbers = {h["household_id"]: h["number"] for h in search(client, "阳光花园")}
-        assert numbers == {"H001": "002", "H002": "001", "H003": "003"}  # the book's
+        found = {h["household_id"]: h for h in search(client, "阳光花园")}
+        numbers = {hid: h["number"] for hid, h in found.items()}
+        assert numbers == {"H001": "002", "H002": "001", "H003": ""}  # the book's
+        # new since the book: no number in it yet, only the one the update packet gives it
+        assert [hid for hid, h in found.items() if not h["in_book"]] == ["H003"]
+        assert found["H003"]["number_after_update"] == "003"
+        assert "number_after_update" not in found["H001"]
         card = client.get("/api/households/H001/card.pdf")
         out = tmp_path / "H001.pdf"
         out.write_bytes(card.content)
@@ -520,8 +546,17 @@ def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) ->
                                         "--household", "H001", "--book", str(books),
                                         "--date", DATE]).exit_code == 0
         assert card.content == reprinted.read_bytes()
-        new = client.get("/api/households/H003/card.pdf")
-        assert new.status_code == 404 and new.json()["code"] == "book.not_in_book"
+        for what in ("card.pdf", "stickers.pdf", "card.pdf?mode=emergency"):
+            new = client.get(f"/api/households/H003/{what}")
+            assert new.status_code == 404 and new.json()["code"] == "book.not_in_book"
+            # said to a grid worker at the desk: its tab and button, no folder, no command
+            message = new.json()["message"]
+            assert "台账与批量打印" in message and "更新包" in message and "H003" in message
+            for hidden in (str(books), str(tmp_path), "cardgen", "--book", "`"):
+                assert hidden not in message, (what, hidden)
+            page = client.get(f"/api/households/H003/{what}", headers={"Accept": "text/html"})
+            assert page.status_code == 404 and "更新包" in page.text
+            assert str(tmp_path) not in page.text and "book.not_in_book" not in page.text
         assert client.get("/api/households/H003/preview.png").status_code == 200
         job = client.post("/api/jobs", json={"kind": "update"},
                           headers=csrf(client)).json()["job"]

@@ -168,6 +168,78 @@ def test_a_grid_ledger_with_its_progress(page: Page, server: Server) -> None:
     assert answer.ok and answer.body().startswith(b"%PDF")
 
 
+def test_a_household_new_since_the_book(page: Page, tmp_path: Path) -> None:
+    """Served with --book: a household that arrived since the book was printed has no number
+    in it yet. It is listed and shown as 新增（未编入台账）, its preview is drawn, the page says
+    that the update packet gives it its number and card, and its print buttons are not
+    offered; a household of the book still prints."""
+    from click.testing import CliRunner
+
+    from cardgen.cli.commands import cli
+    from tests.conftest import pdftotext
+
+    folder = tmp_path / "served"
+    path = write_register(folder, [*household_rows("H001", 地址="阳光花园1号"),
+                                   *household_rows("H002", 地址="阳光花园2号")])
+    books = tmp_path / "books"
+    printed = CliRunner().invoke(cli, ["ledger", str(path), "-o", str(books), "--date", DATE,
+                                       "--quiet"])
+    assert printed.exit_code == 0, printed.output
+    write_csv(path, [*household_rows("H001", 地址="阳光花园1号"),
+                     *household_rows("H002", 地址="阳光花园2号"),
+                     *household_rows("H003", 地址="阳光花园3号", 姓名="新住户")])
+    server = start_server(folder, tmp_path / "book.log", "--book", str(books))
+    try:
+        page.goto(server.address)
+        page.get_by_label("户号、姓名或地址").fill("阳光花园")
+        page.keyboard.press("Enter")
+        page.locator("#search-status").filter(has_text="找到 3 户").wait_for()
+        results = page.locator("#results .result")
+        assert "编号 001" in results.nth(0).inner_text()
+        new = results.filter(has_text="H003")
+        assert "新增（未编入台账）" in new.inner_text() and "编号" not in new.inner_text()
+        new.click()
+        page.get_by_role("img", name="H003 户卡预览（常态）").wait_for()
+        assert page.locator("#card-title").inner_text().endswith("H003 · 新增（未编入台账）")
+        note = page.locator("#card-note")
+        note.wait_for()
+        said = note.inner_text()
+        assert "还没有编入台账" in said and "“台账与批量打印”页点“更新包”" in said
+        assert "更新后编号 003" in said
+        for name in ("打印", "应急打印", "贴纸"):
+            assert page.get_by_role("link", name=name, exact=True).count() == 0, name
+        assert page.get_by_role("button", name="放大预览").is_visible()
+        shot(page, "new-household")
+        # its card's address, opened anyway, says why in words, not JSON
+        tab = page.context.new_page()
+        tab.goto(server.address + "api/households/H003/card.pdf")
+        text = tab.locator("body").inner_text()
+        assert "无法打开这份文件" in text and "更新包" in text
+        for hidden in ("{", "book.not_in_book", str(books), "cardgen update"):
+            assert hidden not in text, hidden
+        tab.close()
+        page.get_by_role("button", name="去“台账与批量打印”").click()
+        assert page.get_by_role("tab", name="台账与批量打印").get_attribute(
+            "aria-selected") == "true"
+        assert page.get_by_role("button", name="更新包").is_enabled()
+        # a household of the book prints as before
+        page.get_by_role("tab", name="查找户卡").click()
+        results.filter(has_text="H002").click()
+        page.get_by_role("img", name="H002 户卡预览（常态）").wait_for()
+        assert page.locator("#card-note").is_hidden()
+        assert page.locator("#card-title").inner_text().endswith("H002 · 编号 002")
+        link = page.get_by_role("link", name="打印", exact=True)
+        with page.context.expect_page() as opened:
+            link.click()
+        pdf = page.context.request.get(opened.value.url)
+        assert pdf.headers["content-type"] == "application/pdf"
+        (tmp_path / "H002.pdf").write_bytes(pdf.body())
+        assert "阳光花园2号" in pdftotext(tmp_path / "H002.pdf")
+        shot(page, "book-household")
+    finally:
+        assert server.stop() == 0
+
+
 def test_twenty_cards_at_once(server: Server) -> None:
     ids = ["H001", "H002", "H004"] * 7
 

@@ -101,6 +101,8 @@ def reasons(old: Entry, new: Content, config: Config) -> tuple[str, ...]:
                      if old.members != new.members else words["members"])
     if "flags" in differ and old.flags == new.flags:  # the same stickers, other members
         differ.add("people")
+    if old.members != new.members:  # someone came or went: the members' details and phones
+        differ -= {"people", "phones"}  # differ with them; 成员变动 says it (the card is new)
     for part in ("people", "phones", "address", "housing", "worker"):
         if part in differ:
             found.append(words[part])

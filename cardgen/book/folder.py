@@ -37,6 +37,16 @@ def held_book(folder: Path) -> Book | None:
     return read_book(folder)
 
 
+def replaced_files(folder: Path) -> set[str]:
+    """The ledgers of the book in `folder`, which a run with --force replaces (none when
+    the folder holds no book cardgen can read: then nothing is taken away)."""
+    try:
+        held = held_book(folder) if folder.is_dir() else None
+    except (BookError, CardgenError):
+        return set()
+    return set(held.files) if held is not None else set()
+
+
 def _names(files: list[str]) -> str:
     shown = _(", ").join(files[:LISTED])
     more = len(files) - LISTED

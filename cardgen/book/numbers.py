@@ -39,6 +39,12 @@ class GridNumbers:
     def highest(self) -> int:
         return max([*self.numbers.values(), *(r.number for r in self.retired)], default=0)
 
+    @property
+    def unbooked(self) -> set[str]:
+        """The households the previous book does not hold: those that arrived since it was
+        printed, or all of them when this is a new edition (an update numbers them)."""
+        return set(self.numbers) if self.new_edition else set(self.arrived)
+
 
 @dataclass
 class Numbering:
@@ -51,6 +57,11 @@ class Numbering:
     def numbers(self) -> dict[str, str]:
         return {hid: format_number(number) for grid in self.grids.values()
                 for hid, number in grid.numbers.items()}
+
+    @functools.cached_property
+    def unbooked(self) -> frozenset[str]:
+        """The households no book yet holds (`GridNumbers.unbooked` of every grid)."""
+        return frozenset(hid for grid in self.grids.values() for hid in grid.unbooked)
 
     def grid_of(self, household_id: str) -> GridNumbers | None:
         for grid in self.grids.values():

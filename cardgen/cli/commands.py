@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import itertools
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import click
 
 from cardgen import __version__
 from cardgen.errors import CardgenError, DataRefused, Problem, Severity
-from cardgen.i18n import N_, _, language_from, ngettext, set_language
+from cardgen.i18n import N_, _, language, language_from, ngettext, set_language
 
 if TYPE_CHECKING:
     from cardgen.data.read import SheetChoice
@@ -82,6 +83,36 @@ class Command(click.Command):
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         with _translated(self, "options_metavar", "subcommand_metavar"):
             return super().collect_usage_pieces(ctx)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # Click's parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as wrong:
+            said = wrong.format_message()
+            if isinstance(wrong, click.MissingParameter) and language() == "zh" and \
+                    said.endswith("."):
+                # Click ends "Missing argument 'INPUT'." with an ASCII full stop of its
+                # own, outside the catalogue: a Chinese sentence ends in 。
+                said = said[:-1] + "。"
+            if _asks_json(given):  # a program asked for JSON: it gets JSON, even for this
+                click.echo(json.dumps({"ok": False, "households": 0, "members": 0,
+                                       "problems": [{"severity": "error", "code": "usage",
+                                                     "source": None, "sheet": None,
+                                                     "row": None, "column": None,
+                                                     "field": None, "value": None,
+                                                     "message": said}]},
+                                      ensure_ascii=False, indent=2))
+                ctx.exit(2)
+            if said != wrong.format_message():
+                raise click.UsageError(said, ctx) from None
+            raise
+
+
+def _asks_json(args: list[str]) -> bool:
+    """`--format json` (or `--format=json`) among a command's arguments."""
+    return "--format=json" in args or any(
+        pair == ("--format", "json") for pair in itertools.pairwise(args))
 
 
 class Group(Command, click.Group):
@@ -155,10 +186,25 @@ def _sheets(function: F) -> F:
     return cast(F, command)
 
 
+class Day(click.DateTime):
+    """A date written YYYY-MM-DD; a wrong one is said in the user's words, not strptime's."""
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(_("{value} is not a date; write it as year-month-day, for example "
+                        "2026-11-30").format(value=value), param, ctx)
+
+
 input_options = _stack(
     option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
            help=N_("TOML file of settings over the defaults (see `cardgen init`).")),
-    option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+    option("--date", "date", type=Day(),
            metavar=N_("YYYY-MM-DD"),
            help=N_("Reference date for ages and the printed date (default: today).")),
     option("--sheet-name", multiple=True, metavar=N_("NAME"),
@@ -557,11 +603,14 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         show_default=True, help=N_("text for people, json for programs (DOMAIN §8)."))
 @option("--force", is_flag=True,
         help=N_("Write even over another book's files in the output folder."))
+@option("--skip-invalid", is_flag=True,
+        help=N_("Hold back households with errors (their cards and numbers stay as they "
+                "are) and update the rest."))
 @cache_option
 @common_options
 def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
-           emergency: bool, output_format: str, force: bool, no_cache: bool,
+           emergency: bool, output_format: str, force: bool, skip_invalid: bool, no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
            sheet_name: SheetChoice) -> None:
     def action() -> int:
@@ -571,7 +620,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
-                          force)
+                          force, skip_invalid)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -688,7 +737,7 @@ def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
                      "one-command tour."))
 @option("-o", "--output", "out", type=click.Path(path_type=Path, file_okay=False),
         default=Path("cardgen-demo"), show_default=True, help=N_("Folder for the PDFs."))
-@option("--date", "date", type=click.DateTime(formats=["%Y-%m-%d"]),
+@option("--date", "date", type=Day(),
         metavar=N_("YYYY-MM-DD"),
         help=N_("Reference date for ages and the printed date (default: today)."))
 @lang_option

@@ -40,7 +40,7 @@ def categorise_all(households: list[Household], config: Config,
             if ruled != category.key:
                 problems.append(Problem(
                     Severity.WARNING, household.source, household.first_row or None, None,
-                    "colour", category.key, _(
+                    "colour", config.palette[category.key].char, _(
                         "household {household} is printed {colour} as the data says, but the "
                         "rules would make it {ruled} ({why}); check the 户卡颜色 column").format(
                         household=household.household_id,

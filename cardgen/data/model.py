@@ -34,7 +34,9 @@ class Row:
         return self.values.get(name, "")
 
     def column(self, name: str) -> str | None:
-        return self.columns.get(name) if name in self.values else None
+        """The header of field `name`'s column as written (an empty cell of a table still
+        has its column); for a JSON record, the key, if the record has it."""
+        return self.columns.get(name) if name in self.values or self.row is not None else None
 
     def raw(self, name: str) -> object:
         return self.raws.get(name) if self.raws else None

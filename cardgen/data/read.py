@@ -115,11 +115,25 @@ def read_records(path: Path, config: Config,
                          code="input.xml_spreadsheet")
     if kind == "json":
         return _records_from_json(data, source, config)
+    if kind == "csv" and path.suffix.lower() in _WORKBOOK_SUFFIXES:
+        # content decides the format (a CSV named .xls reads), but a workbook's name on
+        # bytes that are not text says the workbook is damaged, not that it is bad text
+        try:
+            decode_text(data, source)
+        except InputError:
+            raise InputError(_("{source}: named like a workbook ({suffix}) but it is not one "
+                               "that can be read: it may be damaged or only partly copied; "
+                               "open it in Excel, WPS or LibreOffice and save it again as "
+                               ".xlsx").format(source=source, suffix=path.suffix),
+                             code="input.unreadable") from None
     text = decode_text(data, source)
     sheet = html_sheet(text) if kind == "html" else _csv_sheet(text, source)
     records = Records(source)
     _add_table(records, read_table(sheet, source, config), sheet, source, config)
     return records
+
+
+_WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}
 
 
 def sniff_format(data: bytes) -> str:

@@ -450,7 +450,7 @@ class _Reader:
         if hidden_rows:
             shown = "、".join(str(r) for r in hidden_rows[:10]) + \
                 ("…" if len(hidden_rows) > 10 else "")
-            self.note(None, "row.hidden", ngettext(
+            self.note(hidden_rows[0] - 1, "row.hidden", ngettext(
                 "row {rows} is hidden but holds a record; it is read like the others "
                 "(delete the row if it should not be printed)",
                 "rows {rows} are hidden but hold records; they are read like the others "

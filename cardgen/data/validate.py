@@ -291,7 +291,12 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
             member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
-            if stray:
+            if stray == ["notes"]:  # 房主在外地: a note on the dwelling, not on a person
+                out.warn(row, "notes", _(
+                    "a note on a row with no name (姓名) is about the dwelling; the card has no "
+                    "place for it, so it is not printed (write it on a member's row to print "
+                    "it)"), hid, code="row.dwelling_note")
+            elif stray:
                 columns = "、".join(row.column(f) or f for f in stray)
                 out.error(row, "name", _(
                     "the row has no name (姓名) but has person fields ({columns}); fill in the "
@@ -614,7 +619,7 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
                 "flag {position} ('{flag}') is no flag cardgen knows; it is printed as "
                 "written in the overflow row; if it means a known flag, add this spelling to "
                 "[flags.aliases] in the config (known: {known})").format(
-                position=position, flag=part, known=shown_flags(config)), hid,
+                position=position, flag=mask_value("flags", part), known=shown_flags(config)), hid,
                 code="flag.unknown")
         elif reading.how == "words" and hidden(reading, config):
             # never quoted: what it says is exactly what must not print

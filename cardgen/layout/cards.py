@@ -303,6 +303,9 @@ def _fit_household(card: Card, geometry: Geometry, typesetter: Typesetter,
         clip(fact, lines - 1)
 
 
+# Cells broken only between their parts: a name between its parts, the flags between flags
+# (空巢、/ 独居, never 空巢、独 / 居).
+WHOLE_PARTS = frozenset({"name", "flags"})
 PHONE_LINES = 2  # a member's phone cell holds two numbers; more is cut short with "…"
 
 
@@ -312,7 +315,7 @@ def _line_counts(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
     size = geometry.size("body")
     main = max(cell_lines(typesetter, str(getattr(line, key)), geometry.column(key).width,
                           line.name_size or size if key == "name" else size,
-                          bold=key == "name" and line.bold_name, name=key == "name")
+                          bold=key == "name" and line.bold_name, name=key in WHOLE_PARTS)
                for key in COLUMN_KEYS)
     notes = 0
     if line.notes:
@@ -342,7 +345,7 @@ def _fit_row(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
     cut: dict[str, Any] = {
         key: clip_lines(typesetter, getattr(line, key), geometry.column(key).width,
                         line.name_size or size if key == "name" else size, limit,
-                        bold=key == "name" and line.bold_name, name=key == "name")
+                        bold=key == "name" and line.bold_name, name=key in WHOLE_PARTS)
         for key in COLUMN_KEYS if key != "number"}  # the number is one line
     return replace(line, **cut)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cardgen.config import Colour, Config
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
+from cardgen.layout.cards import name_size
 from cardgen.layout.geometry import PT, Column, Layout
 from cardgen.layout.typeset import Typesetter
 
@@ -21,6 +22,36 @@ INDEX_HEAD = 6.0
 INDEX_FONT = 8.0  # pt
 INDEX_PAD = 1.6
 INDEX_MIN_ROW = 5.6
+# The longest part of a real name (with its "·"): the 户主 column holds it whole at the
+# index's size, taking the room from the address column where the paper is small (A5).
+LONGEST_PART = "阿卜杜热合曼·"
+# Columns whose text breaks only between its parts: the head's name between its parts,
+# the flags between flags (never 残/疾).
+WHOLE_PARTS = frozenset({"head", "fl"})
+
+
+def index_columns(layout: Layout, typesetter: Typesetter) -> tuple[Column, ...]:
+    """The index's columns on this paper: the 户主 column at least as wide as the longest
+    part of a real name at the index's size, the address column narrower by as much."""
+    s = layout.paper.scale
+    size = layout.type(INDEX_FONT)
+    need = (typesetter.width(LONGEST_PART) * size * PT + 2 * s + 0.2) / layout.content_width
+    head = next(c for c in INDEX_COLUMNS if c.key == "head")
+    extra = max(0.0, round(need - head.share, 3))
+    if not extra:
+        return INDEX_COLUMNS
+    return tuple(Column(c.key, c.title, c.share + extra) if c.key == "head" else
+                 Column(c.key, c.title, c.share - extra) if c.key == "addr" else c
+                 for c in INDEX_COLUMNS)
+
+
+def head_size(layout: Layout, typesetter: Typesetter, name: str) -> float:
+    """The size the 户主 column prints `name` at: the index's, or smaller (down to the
+    smallest text) where one part of it would not fit the column whole."""
+    s = layout.paper.scale
+    column = next(c for c in index_columns(layout, typesetter) if c.key == "head")
+    return name_size(typesetter, name, layout.content_width * column.share - 2 * s,
+                     layout.type(INDEX_FONT), layout.smallest)
 
 
 
@@ -37,6 +68,7 @@ class IndexRow:
     flags: str
     page: int
     height: float
+    head_size: float = 0.0  # pt: the 户主's size, when smaller than the index's
 
 
 
@@ -51,9 +83,11 @@ def index_rows(households: list[Household], numbers: list[str], colours: list[Co
         texts = {"no": number, "hid": household.household_id,
                  "addr": household.full_address, "head": head.name if head else "（空置）",
                  "fl": flags, "col": "", "pg": "000"}
+        size = head_size(layout, typesetter, texts["head"])
+        size = 0.0 if size >= layout.type(INDEX_FONT) else round(size, 2)
         rows.append(IndexRow(number, household.household_id, household.full_address,
                              texts["head"], colour.key, colour.char, flags, 0,
-                             _height(texts, layout, typesetter)))
+                             _height(texts, layout, typesetter, size), size))
     return rows
 
 
@@ -67,14 +101,18 @@ def retired_row(number: str, household_id: str, text: str, layout: Layout,
                     _height(texts, layout, typesetter))
 
 
-def _height(texts: dict[str, str], layout: Layout, typesetter: Typesetter) -> float:
+def _height(texts: dict[str, str], layout: Layout, typesetter: Typesetter,
+            head: float = 0.0) -> float:
     s = layout.paper.scale
     size = layout.type(INDEX_FONT)
-    lines = max(len(typesetter.lines(texts[col.key],
-                                     (layout.content_width * col.share - 2 * s) / (size * PT),
-                                     name=col.key == "head"))
-                for col in INDEX_COLUMNS)
-    height = lines * layout.line_height(size) + INDEX_PAD * s
+    height = 0.0
+    for col in index_columns(layout, typesetter):
+        at = head or size if col.key == "head" else size
+        lines = typesetter.lines(texts[col.key],
+                                 (layout.content_width * col.share - 2 * s) / (at * PT),
+                                 name=col.key in WHOLE_PARTS)
+        height = max(height, len(lines) * layout.line_height(at))
+    height += INDEX_PAD * s
     return max(height, INDEX_MIN_ROW * s)
 
 

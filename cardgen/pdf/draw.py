@@ -25,12 +25,13 @@ from cardgen.layout.geometry import (
     index_layout,
 )
 from cardgen.layout.index import (
-    INDEX_COLUMNS,
     INDEX_FONT,
     INDEX_HEAD,
     INDEX_PAD,
     INDEX_TITLE_HEIGHT,
+    WHOLE_PARTS,
     IndexRow,
+    index_columns,
 )
 from cardgen.layout.typeset import Line, Typesetter
 from cardgen.pdf.canvas import Canvas
@@ -372,7 +373,7 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
                 _on_rows(out, lines, style, column.x, rows[index:index + member.main],
                          per_body, size)
                 continue
-            lines = out.lines(text, style, column.width)
+            lines = out.lines(text, style, column.width, names=key == "flags")
             _on_rows(out, lines, style, column.x, rows[index:index + member.main], per_body)
         if member.notes and member.note_rows:  # this page's part of them
             start = places["col-name"].x
@@ -445,11 +446,12 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     size = layout.type(INDEX_FONT)
     xs = []
     x = 0.0
-    for column in INDEX_COLUMNS:
+    columns = index_columns(layout, typesetter)
+    for column in columns:
         xs.append(x)
         x += width * column.share
     head_top = INDEX_TITLE_HEIGHT * s
-    for column, x in zip(INDEX_COLUMNS, xs, strict=True):
+    for column, x in zip(columns, xs, strict=True):
         pen.text(column.title, x + s, head_top + INDEX_HEAD * s - pen.line_height(size) - s,
                  size, width * column.share - 2 * s, bold=True)
     y = head_top + INDEX_HEAD * s
@@ -457,7 +459,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     for row in rows:
         texts = {"no": row.number, "hid": row.household_id, "addr": row.address,
                  "head": row.head, "fl": row.flags, "pg": str(row.page) if row.page else ""}
-        for column, x in zip(INDEX_COLUMNS, xs, strict=True):
+        for column, x in zip(columns, xs, strict=True):
             if column.key == "col" and not row.colour:  # a retired number: no colour
                 continue
             if column.key == "col":
@@ -470,8 +472,9 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
                     char)) / 2, char, dot, bold=True, colour=rgb(ink_for(colour)),
                     align="center")
                 continue
-            pen.text(texts[column.key], x + s, y + INDEX_PAD * s / 2, size,
-                     width * column.share - 2 * s, name=column.key == "head")
+            at = row.head_size or size if column.key == "head" else size
+            pen.text(texts[column.key], x + s, y + INDEX_PAD * s / 2, at,
+                     width * column.share - 2 * s, name=column.key in WHOLE_PARTS)
         y += row.height
         pen.hline(0, width, y, RULE, geometry.rule(0.2))
     out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),

@@ -8,7 +8,8 @@ the outline WeasyPrint embedded and the one the code names, and where they diffe
 code is looked up again by its text and rewritten in the content streams. A glyph that
 cannot be matched refuses the render rather than printing a wrong character.
 
-Greys and black written as RGB (`0.6 0.6 0.6 rg`) become DeviceGray (`0.6 g`), and
+Greys and black written as RGB (`0.6 0.6 0.6 rg`) become DeviceGray (`0.6 g`), numbers
+keep three decimals, not six (a frame's content stream compresses to a sixth less), and
 transparency groups lose their DeviceRGB blending space, so a print shop keeps them on
 the black plate. Then the programs of cardgen's fonts are dropped:
 the composer embeds them again, once per document.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pikepdf
@@ -178,6 +180,8 @@ def _rewrite(holder: Any, resources: Any, codes: dict[tuple[int, int], dict[int,
                 current = codes.get(font.objgen) if font is not None else None
             elif op in _TEXT_SHOWING and current is not None:
                 operands = [*operands[:-1], _renumber_text(operands[-1], current)]
+            if op not in _TEXT_SHOWING:
+                operands = [_short(value) for value in operands]
             ops.append((operands, operator))
         content = pikepdf.unparse_content_stream(ops)
         if isinstance(holder, pikepdf.Stream):
@@ -192,6 +196,18 @@ def _rewrite(holder: Any, resources: Any, codes: dict[tuple[int, int], dict[int,
                 continue
             seen.add(item.objgen)
             _rewrite(item, item.get("/Resources", resources), codes, seen)
+
+
+_PLACES = Decimal("0.001")
+
+
+def _short(value: Any) -> Any:
+    """A number to three decimals (WeasyPrint writes six: 0.001 px is 0.00075 pt, far
+    under any printer's dot), so that a frame's content stream compresses to less."""
+    if isinstance(value, Decimal) and value.as_tuple().exponent < -3:  # type: ignore[operator]
+        short = value.quantize(_PLACES).normalize()
+        return Decimal(0) if short.is_zero() else short
+    return value
 
 
 def _renumber_text(value: Any, mapping: dict[int, int]) -> Any:

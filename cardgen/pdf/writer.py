@@ -1,5 +1,6 @@
-"""PDF output at the level of objects: a file written object by object (the cross-reference
-table last), and other PDFs' objects copied into it with new numbers.
+"""PDF output at the level of objects: a file written object by object (the objects that are
+no streams gathered into compressed object streams, a cross-reference stream last), and other
+PDFs' objects copied into it with new numbers.
 
 Nothing here knows about cards; `compose.py` decides what the objects are.
 """
@@ -16,6 +17,7 @@ from typing import IO, Any
 import pikepdf
 
 Box = tuple[float, float, float, float]
+OBJECTS_PER_STREAM = 100  # objects that are no streams, to an object stream
 
 
 def number(value: float | int | Decimal) -> bytes:
@@ -51,6 +53,9 @@ class Writer:
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.offsets: dict[int, int] = {}
+        # objects that are not streams, gathered into object streams: (number, body)
+        self._pending: list[tuple[int, bytes]] = []
+        self._packed: dict[int, tuple[int, int]] = {}  # number -> (object stream, index)
         self.count = 0
         self.position = 0
         self.digest = hashlib.sha256()
@@ -66,9 +71,31 @@ class Writer:
         return self.count
 
     def object(self, number: int, body: bytes) -> int:
-        self.offsets[number] = self.position
-        self._write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+        """An object that is no stream: it goes into an object stream, written when
+        OBJECTS_PER_STREAM have gathered (and at the end), so that the dictionaries of
+        fonts, pages and resources are compressed too."""
+        self._pending.append((number, body))
+        if len(self._pending) >= OBJECTS_PER_STREAM:
+            self._pack()
         return number
+
+    def _pack(self) -> None:
+        """The gathered objects as one object stream."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        bodies = [body + b"\n" for _, body in pending]
+        heads, offset = [], 0
+        for (number, _), body in zip(pending, bodies, strict=True):
+            heads.append(b"%d %d" % (number, offset))
+            offset += len(body)
+        head = b" ".join(heads) + b"\n"
+        stream = self.reserve()
+        for index, (number, _) in enumerate(pending):
+            self._packed[number] = (stream, index)
+        self.stream(stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
+                    % (len(pending), len(head)),
+                    zlib.compress(head + b"".join(bodies), 9))
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
         """A stream object; `entries` are its dictionary's entries but /Length."""
@@ -88,19 +115,30 @@ class Writer:
         return self.stream(self.reserve(), entries, data)
 
     def finish(self, root: int, info: int) -> None:
-        """The cross-reference table and trailer; every reserved number must be written."""
-        missing = [n for n in range(1, self.count + 1) if n not in self.offsets]
+        """The cross-reference stream and trailer; every reserved number must be written."""
+        self._pack()
+        missing = [n for n in range(1, self.count + 1)
+                   if n not in self.offsets and n not in self._packed]
         if missing:
             raise ValueError(f"PDF objects reserved but never written: {missing[:5]}")
         identity = self.digest.hexdigest()[:32].encode()
+        xref = self.reserve()
         start = self.position
-        rows = [b"xref\n0 %d\n0000000000 65535 f \n" % (self.count + 1)]
-        rows += [b"%010d 00000 n \n" % self.offsets[n] for n in range(1, self.count + 1)]
-        self._write(b"".join(rows))
-        self._write(b"trailer\n<</Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>]>>\n"
-                    b"startxref\n%d\n%%%%EOF\n" % (self.count + 1, root, info, identity,
-                                                   identity, start))
-
+        self.offsets[xref] = start
+        wide = max(4, (start.bit_length() + 7) // 8)
+        rows = [b"\x00" + bytes(wide) + b"\xff\xff"]
+        for n in range(1, self.count + 1):
+            if n in self._packed:
+                stream, index = self._packed[n]
+                rows.append(b"\x02" + stream.to_bytes(wide, "big") + index.to_bytes(2, "big"))
+            else:
+                rows.append(b"\x01" + self.offsets[n].to_bytes(wide, "big") + b"\x00\x00")
+        data = zlib.compress(b"".join(rows), 9)
+        self._write(b"%d 0 obj\n<</Type /XRef /Size %d /W [1 %d 2] /Root %d 0 R /Info %d 0 R "
+                    b"/ID [<%s> <%s>] /Filter /FlateDecode /Length %d>>\nstream\n"
+                    % (xref, self.count + 1, wide, root, info, identity, identity, len(data)))
+        self._write(data)
+        self._write(b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
 
 def content_streams(page: Any) -> list[Any]:
     """A page's (or form's) content streams, in order."""

@@ -32,7 +32,9 @@ from cardgen.errors import CardgenError
 from cardgen.i18n import _
 from cardgen.web.failures import (
     Failed,
+    Failure,
     NotFound,
+    NotInBook,
     TooLarge,
     Unauthorized,
     WebError,
@@ -165,8 +167,9 @@ def make_app(desk: Desk) -> ASGIApp:
             listed, count = await anyio.to_thread.run_sync(
                 find, register.loaded, query, SEARCH_LIMIT - len(found), register.numbers)
             total += count
-            found += [{**dataclasses.asdict(household), "register": register.key,
-                       "register_name": register.name} for household in listed]
+            found += [{**listing(dataclasses.asdict(household), register.unbooked),
+                       "register": register.key, "register_name": register.name}
+                      for household in listed]
         return JSONResponse({"households": found, "total": total})
 
     async def drawing(request: Request, kind: Drawing) -> Response:
@@ -177,9 +180,16 @@ def make_app(desk: Desk) -> ASGIApp:
         await desk.registers.refresh()
         register = desk.registers.holding(household, request.query_params.get("register"))
         assert register.path is not None
+        if kind != "preview" and household in register.unbooked:
+            raise not_in_book(household)  # the preview shows the number it will get
         work = CardWork(register.path, register.stamp, desk.settings.today(), household, kind,
                         mode == "emergency")
-        data = await desk.pool.call(draw, work, gone=disconnected(request))
+        try:
+            data = await desk.pool.call(draw, work, gone=disconnected(request))
+        except Failed as failed:
+            if failed.failure.code == NotInBook.code:  # the book changed since the look
+                raise not_in_book(household) from None
+            raise
         if kind == "preview":
             return Response(data, media_type="image/png")
         name = {"card": "五色户卡", "stickers": "五色户卡贴纸"}[kind]
@@ -240,8 +250,9 @@ def make_app(desk: Desk) -> ASGIApp:
         selection = make_selection(loaded.config, colours=tuple(colours),
                                    grids=(grid,) if grid else ())
         chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-        skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency")
-        if not skip_invalid and kind != "update":  # an update holds back what has errors
+        skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency",
+                                                                    "update")
+        if not skip_invalid:  # an update, like a ledger, holds back errors only when asked
             check_printable(loaded, chosen, kind)
         if len(chosen) > JOB_HOUSEHOLDS:
             raise TooLarge(_("{count} households are more than one job prints ({most}); "
@@ -308,6 +319,33 @@ def make_app(desk: Desk) -> ASGIApp:
             await anyio.to_thread.run_sync(desk.pool.close)
             shutil.rmtree(desk.settings.scratch, ignore_errors=True)
 
+    def answer_failure(request: Request, failure: Failure) -> Response:
+        """JSON with the code; to a browser that opened the address itself (a card's PDF
+        in a new tab), the same said on a short page."""
+        if not wants_page(request):
+            return JSONResponse(failure.body(), failure.status)
+        html = desk.pages.get_template("refused.html.j2").render(
+            message=failure.message, problems=failure.problems)
+        return HTMLResponse(html, failure.status)
+
+    def cardgen_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, CardgenError)
+        return answer_failure(request, failure_of(error))
+
+    def failed(request: Request, error: Exception) -> Response:
+        assert isinstance(error, Failed)
+        return answer_failure(request, error.failure)
+
+    def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 405:
+            return answer_failure(request, Failure(405, "web.method", _(
+                "this address does not take that method")))
+        return answer_failure(request, Failure(404, "web.not_found", _("nothing here")))
+
+    def internal_error(request: Request, error: Exception) -> Response:
+        return answer_failure(request, internal_failure(error))
+
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         CardgenError: cardgen_error, Failed: failed, HTTPException: http_error,
         ClientGone: client_gone, Exception: internal_error})
@@ -322,34 +360,29 @@ async def supervise(board: JobBoard) -> None:
 
 # ---- answers -------------------------------------------------------------------------------
 
-def cardgen_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, CardgenError)
-    return answer_failure(failure_of(error))
-
-
-def failed(request: Request, error: Exception) -> Response:
-    assert isinstance(error, Failed)
-    return answer_failure(error.failure)
-
-
-def http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, HTTPException)
-    if error.status_code == 405:
-        return JSONResponse({"code": "web.method", "message": _("this address does not take "
-                                                               "that method")}, 405)
-    return JSONResponse({"code": "web.not_found", "message": _("nothing here")}, 404)
-
-
 def client_gone(request: Request, error: Exception) -> Response:
     return Response(status_code=499)  # nobody reads it: the client went away
 
 
-def internal_error(request: Request, error: Exception) -> Response:
-    return answer_failure(internal_failure(error))
+def wants_page(request: Request) -> bool:
+    """Whether the browser itself asked for this address (a link opened in a tab), not a
+    script: then a refusal is a page a person reads, not JSON."""
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
 
-def answer_failure(failure: Any) -> Response:
-    return JSONResponse(failure.body(), failure.status)
+def listing(found: dict[str, Any], unbooked: frozenset[str]) -> dict[str, Any]:
+    """A search result with whether the book holds the household: one new since the book
+    has no number yet (`number` is empty), only the one the update packet will give it."""
+    if found["household_id"] not in unbooked:
+        return {**found, "in_book": True}
+    return {**found, "number": "", "in_book": False, "number_after_update": found["number"]}
+
+
+def not_in_book(household: str) -> NotInBook:
+    return NotInBook(_("{household} is new since the book was printed: the book has no number "
+                       "and no card for it yet. On the tab 台账与批量打印, the button 更新包 "
+                       "(update packet) gives it its number, its card and its stickers").format(
+        household=household))
 
 
 def loaded_register(register: Register) -> Register:

@@ -41,6 +41,13 @@ class NotFound(WebError):
     code = "web.not_found"
 
 
+class NotInBook(NotFound):
+    """A card or stickers asked for a household new since the book (`reprint --book` says
+    the same with the command to run; the desk names its own tab and button instead)."""
+
+    code = "book.not_in_book"
+
+
 class Conflict(WebError):
     status = 409
     code = "web.ambiguous"

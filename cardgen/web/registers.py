@@ -43,6 +43,7 @@ class Register:
     households: frozenset[str] = field(default_factory=frozenset)
     book: Stamp | None = None  # the --book manifest as it was when numbered
     numbers: dict[str, str] | None = None  # the book's numbers; None: a first print's
+    unbooked: frozenset[str] = frozenset()  # new since the book: no number in it, no card yet
     book_failure: Failure | None = None  # why the book's numbers could not be had
 
     def summary(self) -> dict[str, object]:
@@ -143,6 +144,7 @@ class Registers:
         from cardgen.pipeline import open_book
 
         register.book, register.numbers, register.book_failure = stamp, None, None
+        register.unbooked = frozenset()
         try:
             numbering = await anyio.to_thread.run_sync(open_book, register.loaded, book)
         except CardgenError as error:
@@ -151,6 +153,7 @@ class Registers:
                 book=book, code=error.code, message=error))
             return
         register.numbers = dict(numbering.numbers)
+        register.unbooked = numbering.unbooked
 
     def served(self) -> list[Register]:
         return list(self._served.values())

@@ -330,7 +330,7 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
     if spec.kind == "update":
         assert spec.book is not None
         updated = update(loaded, spec.book, folder / "update", spec.selection, False,
-                         settings.templates, loaded.cache)
+                         settings.templates, loaded.cache, skip_invalid=spec.skip_invalid)
         changes = folder / "changes.json"  # the change list as `update --format json` says it
         changes.write_text(json.dumps(updated.as_dict(), ensure_ascii=False, indent=2) + "\n",
                            encoding="utf-8")

@@ -207,7 +207,8 @@
     const button = element("button", "result");
     button.type = "button";
     const line1 = element("span", "line1", household.household_id);
-    line1.appendChild(element("span", "number", W.number + " " + household.number));
+    line1.appendChild(household.in_book === false ? element("span", "number new", W.notInBook)
+      : element("span", "number", W.number + " " + household.number));
     const head = household.head ? W.head + " " + household.head : W.vacant;
     const line2 = element("span", "line2", head + " · " + household.address);
     const line3 = element("span", "line3", [household.community, household.grid].filter(Boolean).join(" "));
@@ -236,6 +237,12 @@
     return document.querySelector('input[name="mode"]:checked').value;
   }
 
+  // A household new since the book was printed has no number and no card in it yet: its
+  // preview is shown, but its card and stickers come with the update packet, not from here.
+  function inBook(household) {
+    return household.in_book !== false;
+  }
+
   async function show(household, button) {
     current = household;
     document.querySelectorAll("#results .result").forEach((other) => {
@@ -243,12 +250,23 @@
       else other.removeAttribute("aria-current");
     });
     const title = $("card-title");
-    title.replaceChildren(colourChip(household.colour),
-      document.createTextNode(household.household_id + " · " + W.number + " " + household.number));
+    title.replaceChildren(colourChip(household.colour), document.createTextNode(household.household_id +
+      " · " + (inBook(household) ? W.number + " " + household.number : W.notInBook)));
     $("mode").disabled = false;
-    $("print-routine").href = householdUrl(household, "card.pdf", "routine");
-    $("print-emergency").href = householdUrl(household, "card.pdf", "emergency");
-    $("print-stickers").href = householdUrl(household, "stickers.pdf", "routine");
+    const printable = inBook(household);
+    [["print-routine", "card.pdf", "routine"], ["print-emergency", "card.pdf", "emergency"],
+      ["print-stickers", "stickers.pdf", "routine"]].forEach(([id, what, chosen]) => {
+      const link = $(id);
+      if (printable) link.href = householdUrl(household, what, chosen);
+      else link.removeAttribute("href");
+      link.hidden = !printable;
+    });
+    $("print-hint").hidden = !printable;
+    $("card-note").hidden = true;
+    if (!printable) {
+      $("card-note-text").textContent = say(W.notInBookNote, { id: household.household_id }) +
+        (household.number_after_update ? say(W.afterUpdate, { number: household.number_after_update }) : "");
+    }
     await drawPreview();
   }
 
@@ -266,6 +284,7 @@
     if (!answer.ok) {
       $("preview-box").hidden = true;
       $("card-actions").hidden = true;
+      $("card-note").hidden = true;
       status("card-status", W.cannotPrint + answer.data.message, true);
       listProblems("card-problems", answer.data.problems);
       return;
@@ -275,8 +294,14 @@
     image.alt = say(W.previewOf, { id: household.household_id, mode: W[chosen] });
     $("preview-box").hidden = false;
     $("card-actions").hidden = false;
+    $("card-note").hidden = inBook(household);
     status("card-status", "");
   }
+  $("to-books").addEventListener("click", () => {
+    const tab = $("tab-books");
+    choose(tab);
+    tab.focus();
+  });
   $("zoom").addEventListener("click", () => {
     const zoomed = $("preview-box").classList.toggle("zoom");
     $("zoom").setAttribute("aria-pressed", String(zoomed));
