@@ -552,7 +552,9 @@ def check_frame(places: Places, expected: Places, frame: Frame, source: str) -> 
 OVERLAP = 0.2  # mm: the frame's own ink may come this far into a place (anti-aliasing, hairlines)
 # The places whose boxes the household's data is drawn into (the header cells `col-*` only
 # give the columns' edges, and `content` holds a plain page's footer).
-CLEAR_EXCEPT = re.compile(r"col-|content$|(?:member|log)-row-")
+# ids that are no place data is printed in: column titles, rows, and the landmarks of
+# whole sections (the sticker section around its slots, the notes strip kept for writing)
+CLEAR_EXCEPT = re.compile(r"col-|content$|(?:member|log)-row-|stickers$|notes$")
 
 
 def check_clear(page: Any, source: str) -> None:
