@@ -124,3 +124,15 @@ def _teach_click() -> None:
             module._ = _  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext  # type: ignore[attr-defined]
+    # A Path type names its kind ("directory") when the command is declared, before the
+    # language is chosen: looked up again when a message says it, so it reads as Chinese.
+    import click
+
+    if not isinstance(vars(click.Path).get("name"), property):
+        def kind(self: click.Path) -> str:
+            return _(vars(self).get("_cardgen_name") or vars(self).get("name") or "path")
+
+        def set_kind(self: click.Path, value: str) -> None:
+            vars(self)["_cardgen_name"] = value
+
+        click.Path.name = property(kind, set_kind)  # type: ignore[assignment]

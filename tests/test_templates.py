@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
+from cardgen.frame.render import ENGINE_WARNINGS
 from cardgen.resources import TEMPLATES
 from tests.conftest import DATE, household_rows, page_count, write_csv
 from tests.test_card_fit import assert_no_overlaps, find, member_csv, words
@@ -135,6 +136,9 @@ def test_a_members_table_in_other_words_still_lines_up(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("html", "css", "code_text"), [
     ({'<div id="household"></div>': '<div></div>'}, {}, "“household”"),
     ({'<div id="visit"></div>': '<div></div>'}, {}, "“visit”"),
+    ({'<section class="stickers" id="stickers">': '<section class="stickers">'}, {},
+     "“stickers”"),
+    ({'<section class="strip" id="notes">': '<section class="strip">'}, {}, "“notes”"),
     ({'<div class="member-row" id="member-row-{{ loop.index }}"></div>':
       '<div class="member-row"></div>'}, {}, "member-row-1"),
 ])
@@ -205,3 +209,102 @@ def test_places_that_move_with_the_colour_are_refused(register: Path, tmp_path: 
     assert "各种颜色的户卡上必须相同" in result.output
     assert reprint(register, out, "--household", "V1", "--templates", folder,
                    "--no-cache").exit_code == 0  # a green card is unaffected
+
+
+def test_a_taller_members_header_moves_the_rows_down(register: Path, tmp_path: Path) -> None:
+    """custom.css makes the members table's header 12 mm tall: the ruled rows follow it,
+    so the first member is written under the header, not through it."""
+    out = tmp_path / "head.pdf"
+    result = reprint(register, out, "--household", "H1", "--no-cache", "--templates",
+                     edited(tmp_path, custom=".members .head { height: 12mm; }\n"))
+    assert result.exit_code == 0, result.output
+    [page] = words(out)
+    assert find(page, "李明").top > find(page, "姓名").bottom
+    assert_no_overlaps(page)
+
+
+STRIP_ABOVE = (".band { order: 1; } .stickers { order: 2; } .household { order: 3; }\n"
+               ".strip { order: 4; } .members { order: 5; } .visit { order: 6; }\n"
+               ".footer { order: 7; }\n")
+
+
+def test_the_notes_strip_is_ruled_to_its_own_height(tmp_path: Path) -> None:
+    """A 30 mm notes strip above the members table: its ruled rows share the 30 mm, and
+    none of its lines reaches the members table."""
+    from cardgen.config import load_config
+    from cardgen.frame.render import Frame, Renderer
+    from cardgen.layout.geometry import PX
+
+    folder = edited(tmp_path, custom=STRIP_ABOVE + ".strip { height: 30mm; }\n")
+    renderer = Renderer(load_config(), folder)
+    page = renderer._layout(renderer._frames_html([Frame("yellow", rows=10)])).pages[0]
+    strip: list[float] = []
+    cells: list[float] = []
+
+    def walk(box: object) -> None:
+        element = getattr(box, "element", None)
+        tag = getattr(box, "element_tag", None)
+        if element is not None and element.get("class") == "strip" and not strip:
+            strip.append((box.border_box_y() + box.border_height()) * PX)  # type: ignore[attr-defined]
+        if tag == "td":
+            cells.append((box.border_box_y() + box.border_height()) * PX)  # type: ignore[attr-defined]
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    walk(page._page_box)
+    assert strip and len(cells) >= 5
+    assert max(cells) <= strip[0] + 0.05
+    assert max(cells) <= page.anchors["members"][1] * PX
+
+
+def test_frame_lines_over_a_place_are_refused(register: Path, tmp_path: Path) -> None:
+    """A custom.css whose notes strip overflows into the members table: refused, naming
+    custom.css and the place, in Chinese too; no PDF with data printed over the lines."""
+    folder = edited(tmp_path, custom=STRIP_ABOVE + ".strip { height: 30mm; margin-bottom: "
+                    "-15mm; }\n")
+    out = tmp_path / "x.pdf"
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert "custom.css" in result.output and "“members”" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+    result = reprint(register, out, "--household", "H1", "--templates", folder, "--no-cache",
+                     lang="zh")
+    assert result.exit_code == 1 and "custom.css" in result.output
+    assert "压到了" in result.output and "“members”" in result.output
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"{{ card.confidential }}": "{{ card.confidental }}"},
+     "模板里用到的“confidental”不存在，检查拼写"),
+    ({"{{ card.confidential }}": "{{ card.confidential | nosuchfilter }}"},
+     "未知的过滤器“nosuchfilter”"),
+    ({"{%- endmacro %}": "{%- endmacr %}"}, "语法错误"),
+])
+def test_template_mistakes_are_told_in_chinese(register: Path, tmp_path: Path,
+                                               change: dict[str, str], words: str) -> None:
+    folder = edited(tmp_path, html=change)
+    result = reprint(register, tmp_path / "x.pdf", "--templates", folder, "--no-cache",
+                     lang="zh")
+    assert result.exit_code == 1, result.output
+    assert re.search(re.escape(str(folder / "frame.html.j2")) + r" 第 \d+ 行：", result.output)
+    assert words in result.output and ", line" not in result.output
+
+
+def test_custom_css_is_named_in_errors_and_warnings(register: Path, tmp_path: Path) -> None:
+    folder = edited(tmp_path, custom="@page { size: 184mm 260mm; }\n")
+    out = tmp_path / "x.pdf"
+    result = reprint(register, out, "--templates", folder, "--no-cache", lang="zh")
+    assert result.exit_code == 1 and str(folder / "custom.css") in result.output
+    (folder / "custom.css").write_text(".band { colr: blue; }\n", encoding="utf-8")
+    result = reprint(register, out, "--household", "H1", "--templates", folder,
+                     "--no-cache", lang="zh")
+    assert result.exit_code == 0, result.output
+    assert f"{folder / 'custom.css'} 第 1 行：这条 CSS 看不懂，已忽略" in result.output
+    ENGINE_WARNINGS.messages.clear()  # heard for this command; other tests count from none
+
+
+def test_a_missing_template_folder_is_told_in_chinese(register: Path, tmp_path: Path) -> None:
+    result = reprint(register, tmp_path / "x.pdf", "--templates", tmp_path / "nowhere",
+                     lang="zh")
+    assert result.exit_code == 2 and "文件夹 '" in result.output and "不存在" in result.output
+    assert "Directory" not in result.output

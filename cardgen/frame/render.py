@@ -8,8 +8,11 @@ WeasyPrint may load only files inside the template and font folders.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,13 +153,20 @@ class Renderer:
         self.font_config = FontConfiguration()
         self.base_url = str(templates or resources.TEMPLATES) + "/"
         context = self._css_context()
-        css_text = "\n".join(self._render_html(name, **context)
-                             for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"))
+        # each stylesheet parsed alone, so that what WeasyPrint says about one names its file
+        # (and its line, in custom.css); later ones win, custom.css last
+        self.css = []
+        for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"):
+            text = self._render_html(name, **context)
+            with ENGINE_WARNINGS.about(self.template_file(name)):
+                self.css.append(CSS(string=text, base_url=self.base_url,
+                                    url_fetcher=self.fetcher, font_config=self.font_config))
         custom = templates / CUSTOM_CSS if templates else None
         if custom is not None and custom.is_file():  # the office's own rules, last
-            css_text += "\n" + custom.read_text(encoding="utf-8", errors="replace")
-        self.css = CSS(string=css_text, base_url=self.base_url, url_fetcher=self.fetcher,
-                       font_config=self.font_config)
+            with ENGINE_WARNINGS.about(str(custom), lines=True):
+                self.css.append(CSS(string=custom.read_text(encoding="utf-8", errors="replace"),
+                                    base_url=self.base_url, url_fetcher=self.fetcher,
+                                    font_config=self.font_config))
 
     def _template(self, name: str) -> Any:
         import jinja2
@@ -164,12 +174,21 @@ class Renderer:
         try:
             return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderRefused(_("template {file}, line {line}: {message}").format(
-                file=exc.filename or exc.name, line=exc.lineno, message=exc.message),
+            raise RenderRefused(template_mistake(
+                place_words(str(exc.filename or exc.name), exc.lineno), exc),
                 code="template.syntax") from None
         except jinja2.TemplateNotFound:
             raise RenderRefused(_("no template {name} in the template folders").format(
                 name=name), code="template.not_found") from None
+
+    def frame_source(self, name: str = "frame.html.j2") -> str:
+        """The card frame's template as an error names it: with the folder's custom.css,
+        when there is one, for the mistake may be there."""
+        html = self.template_file(name)
+        custom = self.templates / CUSTOM_CSS if self.templates else None
+        if custom is not None and custom.is_file():
+            return _("{file} (or {custom})").format(file=html, custom=custom)
+        return html
 
     def template_file(self, name: str) -> str:
         """Where a template comes from: the user's folder or the bundled one."""
@@ -204,9 +223,8 @@ class Renderer:
         try:
             return str(template.render(**context))
         except jinja2.TemplateError as exc:  # undefined names, sandbox refusals
-            raise RenderRefused(_("template {place}: {message}").format(
-                place=template_place(exc, template), message=exc),
-                code="template.error") from None
+            raise RenderRefused(template_mistake(template_place(exc, template), exc),
+                                code="template.error") from None
 
     def _frames_html(self, frames: list[Frame]) -> str:
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
@@ -236,12 +254,17 @@ class Renderer:
             frames.append(Frame(colour, emergency, verso, True, 0, rows, log=True))
         document = self._layout(self._frames_html(frames))
         self._check_pages(document, len(frames), _("the card frames"))
-        return [self._places(page) for page in document.pages]
+        places = [self._places(page) for page in document.pages]
+        check_pages(places, self.config, self.paper, self.frame_source())
+        for page in document.pages:  # after the places' own checks: they say more
+            check_clear(page, self.frame_source())
+        return places
 
     def frame_pdf(self, frame: Frame) -> tuple[bytes, Places]:
         """One frame variant as a one-page PDF, and its places."""
         document = self._layout(self._frames_html([frame]))
         self._check_pages(document, 1, _("the card frames"))
+        check_clear(document.pages[0], self.frame_source())
         data = document.write_pdf()  # PDF/A and such are made when the pages are composed
         assert isinstance(data, bytes)
         return data, self._places(document.pages[0])
@@ -299,7 +322,7 @@ class Renderer:
 
         html = HTML(string=html_text, base_url=self.base_url, url_fetcher=self.fetcher)
         try:
-            return html.render(stylesheets=[self.css], font_config=self.font_config)
+            return html.render(stylesheets=self.css, font_config=self.font_config)
         except FatalURLFetchingError as exc:
             raise RenderRefused(_("a template asked for a file or URL it may not load: "
                                   "{reason}").format(reason=exc.__cause__ or exc),
@@ -314,7 +337,7 @@ class Renderer:
                 "{file}: the page is {width:.0f} × {height:.0f} mm, but the paper is {paper} "
                 "({paper_width:g} × {paper_height:g} mm); choose the paper with --paper or "
                 "[paper] in the config, not in @page").format(
-                file=self.template_file("frame.css.j2"), width=width, height=height,
+                file=self.frame_source("frame.css.j2"), width=width, height=height,
                 paper=paper.name, paper_width=paper.width, paper_height=paper.height),
                 code="template.paper")
         if len(document.pages) != planned:
@@ -331,7 +354,43 @@ def template_place(exc: BaseException, template: Any) -> str:
         if trace.tb_frame.f_code.co_filename == template.filename:
             line = trace.tb_lineno
         trace = trace.tb_next
-    return f"{template.filename}, line {line}" if line else str(template.filename)
+    return place_words(str(template.filename), line)
+
+
+def place_words(file: str, line: int | None) -> str:
+    """`file, line N`, in the user's language."""
+    return _("{file}, line {line}").format(file=file, line=line) if line else file
+
+
+UNKNOWN_FILTER = re.compile(r"No filter named '([^']+)'")
+UNKNOWN_TEST = re.compile(r"No test named '([^']+)'")
+
+
+def template_mistake(place: str, exc: BaseException) -> str:
+    """What kind of mistake a Jinja error is, in a sentence naming the template's file and
+    line; Jinja's own words follow in brackets."""
+    import jinja2
+
+    detail = str(getattr(exc, "message", None) or exc)
+    if (found := UNKNOWN_FILTER.search(detail)):
+        return _("template {place}: unknown filter “{name}” ({detail})").format(
+            place=place, name=found[1], detail=detail)
+    if (found := UNKNOWN_TEST.search(detail)):
+        return _("template {place}: unknown test “{name}” ({detail})").format(
+            place=place, name=found[1], detail=detail)
+    if isinstance(exc, jinja2.UndefinedError):
+        names = re.findall(r"'([^']+)'", detail)
+        return _("template {place}: “{name}” is used but does not exist; check the spelling "
+                 "({detail})").format(place=place, name=names[-1] if names else detail,
+                                     detail=detail)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return _("template {place}: syntax error ({detail})").format(place=place,
+                                                                     detail=detail)
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return _("template {place}: the template does something templates may not do "
+                 "({detail})").format(place=place, detail=detail)
+    return _("template {place}: the template went wrong ({detail})").format(
+        place=place, detail=detail)
 
 
 def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
@@ -376,16 +435,42 @@ def probe_rows(config: Config, paper: Paper) -> int:
 
 
 class _Recorder(logging.Handler):
-    """Keeps WeasyPrint's warnings (ignored CSS, missing glyphs) instead of printing them."""
+    """Keeps WeasyPrint's warnings (ignored CSS, missing glyphs) instead of printing them;
+    one about a stylesheet being read (`about`) says so in the user's language, naming the
+    file and, where WeasyPrint gives it, the line."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.source: tuple[str, bool] | None = None
+
+    @contextlib.contextmanager
+    def about(self, source: str, lines: bool = False) -> Iterator[None]:
+        """Warnings in the block are about `source` (its lines are WeasyPrint's when
+        `lines`: a file read as it is, not one made from a template)."""
+        self.source = (source, lines)
+        try:
+            yield
+        finally:
+            self.source = None
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if not message.startswith(REPEATED_ID):
-            self.messages.append(message)
+        if message.startswith(REPEATED_ID):
+            return
+        if self.source is not None:
+            source, lines = self.source
+            found = CSS_PLACE.search(message) if lines else None
+            if found:
+                message = _("{file}, line {line}: this CSS is not understood and is ignored "
+                            "({message})").format(file=source, line=found[1], message=message)
+            else:
+                message = _("{file}: this CSS is not understood and is ignored "
+                            "({message})").format(file=source, message=message)
+        self.messages.append(message)
+
+
+CSS_PLACE = re.compile(r" at (\d+):(\d+)")  # WeasyPrint's "Ignored `…` at 3:5, …"
 
 
 # The geometry pass lays out one page per kind of frame in one document, each with the same
@@ -462,3 +547,99 @@ def check_frame(places: Places, expected: Places, frame: Frame, source: str) -> 
                 "follows it, down to the members table").format(
                 file=source, id=name, colour=frame.colour or "-", grow=frame.grow),
                 code="template.places_differ")
+
+
+OVERLAP = 0.2  # mm: the frame's own ink may come this far into a place (anti-aliasing, hairlines)
+# The places whose boxes the household's data is drawn into (the header cells `col-*` only
+# give the columns' edges, and `content` holds a plain page's footer).
+# ids that are no place data is printed in: column titles, rows, and the landmarks of
+# whole sections (the sticker section around its slots, the notes strip kept for writing)
+CLEAR_EXCEPT = re.compile(r"col-|content$|(?:member|log)-row-|stickers$|notes$")
+
+
+def check_clear(page: Any, source: str) -> None:
+    """Nothing the frame itself paints (a border, a background, its own words) reaches into
+    a place cardgen fills, unless the place lies inside it (a section's frame around its
+    place): else cardgen would print the household's data over the frame's lines. A
+    template change that makes a section overflow, or puts one over another, is refused."""
+    from weasyprint.formatting_structure import boxes as wboxes
+
+    places: dict[int, str] = {}  # id(element) of a place's element -> its id
+    around: dict[str, set[int]] = {}  # a place -> id(element) of its element's ancestors
+
+    def find(box: Any, elements: tuple[int, ...]) -> None:
+        element = getattr(box, "element", None)
+        name = element.get("id") if element is not None else None
+        if name and name in page.anchors and not CLEAR_EXCEPT.match(name):
+            places[id(element)] = name
+            around.setdefault(name, set()).update(elements)
+        if element is not None and (not elements or elements[-1] != id(element)):
+            elements = (*elements, id(element))
+        for child in getattr(box, "children", ()):
+            find(child, elements)
+
+    find(page._page_box, ())
+    rects = {name: tuple(v * PX for v in page.anchors[name]) for name in around}
+
+    def painted(box: Any) -> list[tuple[str, tuple[float, float, float, float]]]:
+        if box.style["visibility"] != "visible":
+            return []
+        x, y = box.border_box_x() * PX, box.border_box_y() * PX
+        width, height = box.border_width() * PX, box.border_height() * PX
+        if isinstance(box, wboxes.TextBox):
+            return [("text", (x, y, x + width, y + height))] if box.text.strip() else []
+        found = []
+        background = getattr(box, "background", None)
+        if background is not None and (background.color.alpha > 0 or any(
+                layer.image is not None for layer in background.layers)):
+            found.append(("background", (x, y, x + width, y + height)))
+        for side, edge in (("top", (x, y, x + width, y + box.border_top_width * PX)),
+                           ("bottom", (x, y + height - box.border_bottom_width * PX,
+                                       x + width, y + height)),
+                           ("left", (x, y, x + box.border_left_width * PX, y + height)),
+                           ("right", (x + width - box.border_right_width * PX, y,
+                                      x + width, y + height))):
+            if getattr(box, f"border_{side}_width") > 0 and box.style[
+                    f"border_{side}_style"] not in ("none", "hidden"):
+                found.append(("line", edge))
+        return found
+
+    def walk(box: Any, within: str) -> None:
+        element = getattr(box, "element", None)
+        if element is not None and id(element) in places:
+            return  # the place's own content (the ruled rows in `members`)
+        if element is not None and not isinstance(box, wboxes.PageBox):
+            for kind, (x1, y1, x2, y2) in painted(box):
+                for name, (px1, py1, px2, py2) in rects.items():
+                    if id(element) in around[name]:
+                        continue
+                    if min(x2, px2) - max(x1, px1) > OVERLAP and \
+                            min(y2, py2) - max(y1, py1) > OVERLAP:
+                        raise RenderRefused(_(
+                            "{file}: {what} of the frame (the element {element}) runs into "
+                            "the place “{id}”, where cardgen prints the household's data: "
+                            "a section overflows or lies over another; give it room in the "
+                            "template or custom.css (see the README, “Templates”)").format(
+                            file=source, what=INK_WORDS[kind](),
+                            element=describe(element, within), id=name),
+                            code="template.overlap")
+        if element is not None and element.get("class"):
+            within = describe(element, "")
+        for child in getattr(box, "children", ()):
+            walk(child, within)
+
+    walk(page._page_box, "")
+
+
+INK_WORDS = {"text": lambda: _("the words"), "background": lambda: _("a filled area"),
+             "line": lambda: _("a line")}
+
+
+def describe(element: Any, within: str) -> str:
+    """`<div class="head">`, or `<td>` in `<section class="strip">`: an element as a
+    template writer finds it."""
+    tag = str(element.tag).rsplit("}", 1)[-1]
+    classes = element.get("class")
+    if classes:
+        return f'<{tag} class="{classes}">'
+    return f"<{tag}> ({within})" if within else f"<{tag}>"

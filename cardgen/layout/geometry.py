@@ -25,8 +25,8 @@ COLUMN_KEYS = ("number", "name", "relation", "sex", "ethnicity", "age", "id_text
                "residence", "flags")
 BAND = ("continued", "reasons", "household-id", "book-number", "place")
 FOOTER = ("footer-place", "footer-date", "footer-page")
-FIRST_ONLY = ("household", "chips")  # and the sticker slots, `slot-1` …
-CARD = (*BAND, "members", "visit", *FOOTER, *(f"col-{key}" for key in COLUMN_KEYS))
+FIRST_ONLY = ("stickers", "household", "chips")  # and the sticker slots, `slot-1` …
+CARD = (*BAND, "members", "visit", "notes", *FOOTER, *(f"col-{key}" for key in COLUMN_KEYS))
 PLAIN = ("content", *FOOTER)  # an index page's frame
 LOG = ("household-id", "book-number", "visit", "log", *FOOTER)  # a visit log's frame (duplex)
 ROW = re.compile(r"(?:member|log)-row-(\d+)$")  # ruled rows: the members table's, a log's

@@ -75,7 +75,6 @@ class PrintRun:
         """The places of every kind of page in this mode, from the frame template (the
         geometry pass, see frame/render.py), cached like the frames; `verso` adds the back
         pages' places (duplex)."""
-        from cardgen.frame.render import check_pages
 
         geometry = self.geometries.get(emergency)
         if geometry is not None and (not verso or (True, 0, True) in geometry.pages):
@@ -89,9 +88,7 @@ class PrintRun:
             name = key("geometry", self.paper, self.options.bleed, emergency, side)
             stored = self.cache.get("frames", name)
             if stored is None:
-                probed = self.renderer().probe(emergency, side)
-                check_pages(probed, self.config, self.paper,
-                            self.renderer().template_file("frame.html.j2"))
+                probed = self.renderer().probe(emergency, side)  # and checked
                 stored = marshal.dumps(tuple(places.as_data() for places in probed))
                 self.cache.put("frames", name, stored)
             first, following, plain[side], *back = (Places.from_data(data)
@@ -147,7 +144,7 @@ class PrintRun:
                         else geometry.log if frame.log
                         else geometry.page(frame.first, frame.grow, frame.verso))
             assert expected is not None
-            check_frame(places, expected, frame, self.renderer().template_file("frame.html.j2"))
+            check_frame(places, expected, frame, self.renderer().frame_source())
             data = prepare_pages(pdf, self.typesetter.fonts.by_family())
             self.cache.put("frames", names[frame], data)
             found[frame] = data
