@@ -462,3 +462,17 @@ def test_a_member_who_joins_is_the_reason_not_every_detail(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     [grid] = json.loads(result.stdout)["grids"]
     assert [c["reasons"] for c in grid["changed"]] == [["成员变动 2→3人"]]
+
+
+def test_a_card_prints_its_number_not_a_page_that_would_go_stale(months: dict[str, Path]) -> None:
+    """DOMAIN §5's footer: place and 编号, date and mode, 内部资料 — no page number on a card,
+    which an update that takes out a card before it would make wrong in the binder; the
+    cover and index pages keep theirs."""
+    [ledger] = [p for p in months["book1"].glob("*.pdf") if "第3网格" in p.name]
+    index = pdftotext(ledger, 2)
+    assert re.search(r"第 ?2 ?页", index), index
+    for page in range(3, page_count(ledger) + 1):
+        text = pdftotext(ledger, page)
+        if "户号" in text:
+            assert not re.search(r"第 ?\d+ ?页", text), (page, text)
+            assert "编号" in text and "内部资料" in text

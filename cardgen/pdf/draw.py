@@ -197,10 +197,11 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
         _household(out, card, places)
     _members(out, card, page, places)
     _visit(out, card, places)
-    page_number = card.first_page + page.number - 1
+    # no page number on a card (DOMAIN §5's footer): 编号 finds it in the book, and a page
+    # number would go stale in the binder when an update takes a card out before it
     place = words.words.format("footer_place", place=words.words.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
-    footer(out, places, words, place.strip(), card.emergency, page_number)
+    footer(out, places, words, place.strip(), card.emergency, None)
 
 
 def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Typesetter,
@@ -219,8 +220,7 @@ def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Ty
     _visit(out, card, places)
     place = table.format("footer_place", place=table.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
-    footer(out, places, words, place.strip(), card.emergency,
-           card.first_page + card.page_count)
+    footer(out, places, words, place.strip(), card.emergency, None)
 
 
 def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
@@ -420,14 +420,17 @@ def _visit(out: Writer, card: Card, places: Places) -> None:
 
 
 def footer(out: Writer, places: Places, words: PageWords, place: str, emergency: bool,
-           page_number: int) -> None:
-    """The foot of every page: place, date and mode, page (the frame prints the rest)."""
+           page_number: int | None) -> None:
+    """The foot of every page: place, date and mode, and the page number of a cover or index
+    page (a card has none); the frame prints the rest."""
     table = words.words
     out.line(place, "footer", places["footer-place"])
     mode = table["emergency"] if emergency else table["routine"]
     out.line(table.format("footer_date", date=words.date, mode=mode), "footer",
              places["footer-date"], align="center")
-    out.line(table.format("footer_page", page=page_number), "footer", places["footer-page"])
+    if page_number is not None:
+        out.line(table.format("footer_page", page=page_number), "footer",
+                 places["footer-page"])
 
 
 def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: int,

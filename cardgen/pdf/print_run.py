@@ -312,16 +312,19 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
     return marshal.dumps((drawn, glyphs))
 
 
-def drawn_key(card: Card) -> str:
+def drawn_key(card: Card, duplex: bool) -> str:
     """What a card's drawn pages depend on: its source (the household's data and everything
-    that shapes the card: version, config, templates, fonts, options, date) and its page."""
-    return hashlib.sha256(f"{card.source_key}|{card.first_page}".encode()).hexdigest()
+    that shapes the card: version, config, templates, fonts, options, date) and, printed
+    duplex, whether it starts on a left- or right-hand page; not where it is in the book, so
+    a card moved by another's arrival is not drawn again."""
+    side = card.first_page % 2 if duplex else ""
+    return hashlib.sha256(f"{card.source_key}|{side}".encode()).hexdigest()
 
 
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
                 draw: Parallel | None = None) -> Iterator[bytes]:
     """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`."""
-    names = [key("pages", drawn_key(card), duplex) for card in cards]
+    names = [key("pages", drawn_key(card, duplex), duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
     missing = [index for index, data in enumerate(stored) if data is None]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
