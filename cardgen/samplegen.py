@@ -14,6 +14,7 @@ import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from cardgen.data.idnumber import check_digit
 
@@ -223,6 +224,11 @@ def write_xlsx(rows: list[dict[str, str]], path: Path, sheet: str = "户卡") ->
         sheet_.append([row[h] for h in HEADERS])
     for cell in sheet_["V"]:
         cell.number_format = "@"
+    _save(book, path)
+
+
+def _save(book: Any, path: Path) -> None:
+    """A sample workbook with fixed properties and times: the same bytes on every run."""
     book.properties.creator = "cardgen samples"
     book.properties.created = dt.datetime(2026, 11, 1)
     book.properties.modified = dt.datetime(2026, 11, 1)
@@ -339,12 +345,7 @@ def write_office_register(rows: list[dict[str, str]], path: Path) -> None:
                                                  .index("公民身份号码"))
     for cell in sheet[id_column]:
         cell.number_format = "@"
-    book.properties.creator = "cardgen samples"
-    book.properties.created = dt.datetime(2026, 11, 1)
-    book.properties.modified = dt.datetime(2026, 11, 1)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    path.write_bytes(_fixed_times(buffer.getvalue()))
+    _save(book, path)
 
 
 def write_samples(folder: Path) -> list[Path]:
