@@ -307,6 +307,13 @@ def main() -> None:
                  and m.cards == 1000 else "")
         print(f"{m.case:34} {m.households:>10} {m.seconds:>8.2f} {rate:>8} "
               f"{m.peak_mib:>9.0f} {per_card:>10} {ratio:>8}")
+    one = next((m.seconds for m in results
+                if m.case == "ledger, one phone changed" and m.households == 1000), None)
+    update = next((m.seconds for m in results if m.case == "update, 10 households changed"),
+                  None)
+    if one and update:
+        print(f"update / ledger with one phone changed (1,000 households): "
+              f"{update / one:.2f}x (goal: about 1x, issue 10)")
     for size in sorted(cold):
         if size > 1000 and 1000 in cold:
             print(f"cold ledger {size:,} / 1,000 households: {cold[size] / cold[1000]:.1f}x the "

@@ -82,6 +82,7 @@ from cardgen.workers import Setup, Workers
 from cardgen.write import atomic_file, check_output, work_folder, write_atomic
 
 if TYPE_CHECKING:
+    from cardgen.frame.ahead import RendererAhead
     from cardgen.pdf.stickers import Label
 
 
@@ -628,7 +629,7 @@ class UpdateRun:
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
            cache: Cache | None = None, force: bool = False,
-           skip_invalid: bool = False) -> UpdateRun:
+           skip_invalid: bool = False, ahead: RendererAhead | None = None) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
@@ -638,7 +639,8 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     暂缓) and the rest is written.
 
     The old book is only read. A selection of households (not whole grids) updates those
-    households only: nobody else's number is given or retired."""
+    households only: nobody else's number is given or retired. `ahead`: WeasyPrint already
+    starting in a process of its own, for the change lists and covers (frame/ahead.py)."""
     started = time.perf_counter()
     cache = cache or Cache(None)
     selection = selection or Selection()
@@ -713,7 +715,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             front = printing.packet_front(
                 packet_contexts(plan, changes, by_id, loaded, stickers_file, new_book.duplex),
                 plan, DocInfo(f"五色户卡变更清单 {plan.title}", loaded.today),
-                DocInfo("五色户卡台账", loaded.today))
+                DocInfo("五色户卡台账", loaded.today), ahead)
             if labels:
                 write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
                              work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,

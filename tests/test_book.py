@@ -476,3 +476,73 @@ def test_a_card_prints_its_number_not_a_page_that_would_go_stale(months: dict[st
         if "户号" in text:
             assert not re.search(r"第 ?\d+ ?页", text), (page, text)
             assert "编号" in text and "内部资料" in text
+
+
+def test_the_packet_laid_out_ahead_is_the_one_laid_out_here(
+        months: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cardgen update` lays out the change list and cover in a process started with the
+    command (frame/ahead.py): the packet is byte for byte the one this process lays out, and
+    this process did not lay it out. Without that process (the command has threads), or
+    when it is gone, this one does, and the packet is the same."""
+    import cardgen.frame.ahead as ahead
+    from cardgen.frame.render import Renderer
+
+    here: list[int] = []
+    real = Renderer.packet_front_pdf
+
+    def counted(self: Renderer, *args: object) -> object:
+        here.append(1)  # in this process's memory only: a forked process counts its own
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Renderer, "packet_front_pdf", counted)
+
+    def packets(name: str) -> dict[str, bytes]:
+        out = tmp_path / name
+        result = invoke("update", months["register2"], "--book", months["book1"], "-o", out,
+                        "--date", SECOND, "--no-cache")
+        assert result.exit_code == 0, result.output
+        return {p.name: p.read_bytes() for p in out.glob("*-变更.pdf")}
+
+    ahead_made = packets("ahead")
+    assert len(ahead_made) == 2 and here == []
+    monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)
+    assert packets("here") == ahead_made and here == [1, 1]
+    monkeypatch.undo()
+    monkeypatch.setattr(Renderer, "packet_front_pdf", counted)
+    monkeypatch.setattr(ahead, "_serve", lambda *args: None)  # the process ends at once
+    assert packets("gone") == ahead_made and here == [1, 1, 1, 1]
+
+
+def test_template_mistakes_and_warnings_come_back_from_the_process_ahead(
+        months: dict[str, Path], tmp_path: Path) -> None:
+    """A mistake in the change list's template is told as when this process renders it,
+    in Chinese, naming the file and line, and nothing is written; what WeasyPrint says about
+    custom.css while it lays out the change list is told too."""
+    from cardgen import resources
+    from cardgen.frame.render import ENGINE_WARNINGS
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    text = (resources.TEMPLATES / "changes.html.j2").read_text(encoding="utf-8")
+    (folder / "changes.html.j2").write_text(text.replace("{{ sheet.group }} · 变更清单",
+                                                         "{{ sheet.group · 变更清单"),
+                                            encoding="utf-8")
+    args = ["update", months["register2"], "--book", months["book1"], "--date", SECOND,
+            "--templates", folder]
+    result = invoke(*args, "-o", tmp_path / "broken", lang="zh")
+    assert result.exit_code == 1, result.output
+    assert re.search(re.escape(str(folder / "changes.html.j2")) + r" 第 \d+ 行：",
+                     result.output)
+    assert not (tmp_path / "broken").exists() or not list((tmp_path / "broken").iterdir())
+
+    (folder / "changes.html.j2").unlink()
+    (folder / "custom.css").write_text(".chg-list { colr: blue; }\n", encoding="utf-8")
+    warm = invoke("ledger", months["register2"], "-o", tmp_path / "book", "--date", SECOND,
+                  "--quiet", "--templates", folder)  # its frames cached: only the list renders
+    assert warm.exit_code == 0, warm.output
+    ENGINE_WARNINGS.messages.clear()
+    result = invoke(*args, "-o", tmp_path / "new", lang="zh")
+    assert result.exit_code == 0, result.output
+    assert f"{folder / 'custom.css'} 第 1 行：这条 CSS 看不懂，已忽略" in result.output
+    assert ENGINE_WARNINGS.messages  # heard over there, told here
+    ENGINE_WARNINGS.messages.clear()

@@ -28,6 +28,7 @@ from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
+    from cardgen.frame.ahead import RendererAhead
     from cardgen.layout.index import IndexRow
 
 # Hands work to other processes: (items, geometries) -> results in the same order
@@ -160,14 +161,16 @@ class PrintRun:
         return data
 
     def packet_front(self, contexts: list[dict[str, Any]], plan: LedgerPlan, doc: DocInfo,
-                     cover_doc: DocInfo) -> tuple[bytes, int]:
+                     cover_doc: DocInfo, ahead: RendererAhead | None = None) -> tuple[bytes, int]:
         """An update packet's change list and cover (one PDF, see
-        Renderer.packet_front_pdf) and how many pages the list took; cached like covers."""
+        Renderer.packet_front_pdf) and how many pages the list took; cached like covers.
+        `ahead`: a renderer already started in its own process (frame/ahead.py)."""
         work = (contexts, [cover_view(plan)], doc, cover_doc)
         name = key("packet-front", self.render_key, work)
         data = self.cache.get("covers", name)
         if data is None:
-            pdf, pages = self.renderer().packet_front_pdf(*work)
+            made = ahead.packet_front_pdf(self.options, work) if ahead is not None else None
+            pdf, pages = made or self.renderer().packet_front_pdf(*work)
             data = marshal.dumps((prepare_pages(pdf, self.typesetter.fonts.by_family()), pages))
             self.cache.put("covers", name, data)
         pdf, pages = marshal.loads(data)
