@@ -165,3 +165,33 @@ def test_ledger_is_quiet_off_a_terminal_and_ends_with_a_summary(run: Run, grid: 
     assert result.exit_code == 0
     assert "cards/s" in result.output.splitlines()[-1]
     assert "\r[" not in result.output  # CliRunner is no terminal: no bar
+
+
+def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run(
+        run: Run, grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C that lands in a library's bare `except:` (fontTools has some) used to vanish:
+    the run went on and exited 0. It is said and the exit status is 130 all the same."""
+    import contextlib
+    import signal
+
+    import cardgen.cli.commands as commands
+    import cardgen.pipeline as pipeline
+
+    real = pipeline.reprint
+
+    def swallowing(*args: object, **kwargs: object) -> object:
+        with contextlib.suppress(BaseException):  # as a bare `except: pass` does
+            commands._on_stop(signal.SIGINT, None)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(pipeline, "reprint", swallowing)
+    try:
+        result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "H1",
+                     "--date", DATE)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        commands._STOPPED.clear()
+    assert result.exit_code == commands.INTERRUPTED, result.output
+    assert "interrupted" in result.output

@@ -278,12 +278,20 @@ class Terminated(BaseException):
     """SIGTERM, raised where the process is so that every `finally` cleans up."""
 
 
+_STOPPED: list[int] = []  # the signal that asked the run to stop
+
+
 def _on_stop(signum: int, frame: object) -> None:
     """The first Ctrl-C or SIGTERM stops the run; later ones are ignored, so that a second
     Ctrl-C cannot cut short the clean-up (temporary files, worker processes) under way."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+    _STOPPED.append(signum)
+    raise _stop_exception(signum)
+
+
+def _stop_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
 
 def _run(action: Callable[[], int | None]) -> None:
@@ -294,6 +302,8 @@ def _run(action: Callable[[], int | None]) -> None:
     heard = len(render.ENGINE_WARNINGS.messages) if render else 0
     try:
         code = action()
+        if _STOPPED:  # raised where a library's bare `except:` swallowed it (one run in CI)
+            raise _stop_exception(_STOPPED[0])
         _echo_template_warnings(context, heard)
     except DataRefused as exc:
         _echo_problems(exc.problems)
