@@ -741,6 +741,7 @@ def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
                        date.date() if date else None, sheet_name, book, token_file,
                        click.echo)
         except (KeyboardInterrupt, Terminated):
+            _STOPPED.clear()  # handled here
             _say(_("stopped"))  # the usual end of a server: exit 0
         return 0
     _run(action)
