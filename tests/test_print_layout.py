@@ -88,12 +88,18 @@ def test_names_break_only_between_their_parts_in_the_members_table(
     assert_no_overlaps(page)
 
 
-def test_names_break_only_between_their_parts_in_the_index_stickers_and_cover(
-        run: Run, tmp_path: Path) -> None:
+def a5_book(run: Run, tmp_path: Path, name: str) -> Path:
+    """The long names' register, and its ledger on A5 in `tmp_path / name`."""
     source = register(tmp_path)
-    result = run("ledger", source, "-o", tmp_path / "book", "--paper", "A5", "--date", DATE,
+    result = run("ledger", source, "-o", tmp_path / name, "--paper", "A5", "--date", DATE,
                  "--quiet")
     assert result.exit_code == 0, result.output
+    return source
+
+
+def test_names_break_only_between_their_parts_in_the_index_stickers_and_cover(
+        run: Run, tmp_path: Path) -> None:
+    source = a5_book(run, tmp_path, "book")
     [ledger] = (tmp_path / "book").glob("*.pdf")
     cover, index, *_ = words(ledger)
     assert_whole_parts(cover, NAMES[1])  # the grid worker
@@ -109,10 +115,7 @@ def test_names_break_only_between_their_parts_in_the_index_stickers_and_cover(
 
 def test_names_break_only_between_their_parts_in_the_change_list(
         run: Run, tmp_path: Path) -> None:
-    source = register(tmp_path)
-    result = run("ledger", source, "-o", tmp_path / "book1", "--paper", "A5", "--date", DATE,
-                 "--quiet")
-    assert result.exit_code == 0, result.output
+    source = a5_book(run, tmp_path, "book1")
     text = source.read_text(encoding="utf-8").replace("阳光花园2号楼1单元302",
                                                       "阳光花园2号楼1单元302室")
     source.write_text(text, encoding="utf-8")
