@@ -243,6 +243,7 @@ class Config:
     words: Words
     book_retired: str  # the index's word for a retired number
     book_reasons: dict[str, str]  # the change list's reasons, by kind
+    book_list: dict[str, str]  # the change list's own words ([book.list])
     fallback_fonts: tuple[Path, ...]
     limits: Limits
     cache_max_mb: int
@@ -599,7 +600,8 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         visit_log_columns=_visit_log_columns(r),
         words=_words(r),
         book_retired=r.text("book.retired"),
-        book_reasons=_book_reasons(r),
+        book_reasons=_book_words(r, "book.reasons", BOOK_REASON_FIELDS),
+        book_list=_book_words(r, "book.list", BOOK_LIST_FIELDS),
         fallback_fonts=fallback,
         limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
                          for key in Limits.__dataclass_fields__}),
@@ -611,24 +613,30 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
 BOOK_REASON_FIELDS = {"colour": {"old", "new"}, "sticker_added": {"flag"},
                       "sticker_removed": {"flag"}, "members_count": {"old", "new"},
                       "moved_in": {"grid"}, "moved_out": {"grid"}}
+BOOK_LIST_FIELDS = {"continued": {"group"}, "footer": {"group"}, "count": {"action", "n"},
+                    "edition": {"number"}, "edition_since": {"number", "date"},
+                    "household_change": {"before", "after"}, "step_cover": {"cover", "index"},
+                    "step_stickers": {"file", "labels"}, "page": {"page"}, "put": {"flag"},
+                    "take_off": {"flag"}}
 
 
-def _book_reasons(r: _Reader) -> dict[str, str]:
-    """The change list's words; each may use only its own {fields}."""
-    reasons = {}
-    for key, value in r.table("book.reasons").items():
-        text = r.text(f"book.reasons.{key}", value)
+def _book_words(r: _Reader, table: str, fields: dict[str, set[str]]) -> dict[str, str]:
+    """The change list's words ([book.reasons], [book.list]); each may use only its own
+    {fields}."""
+    words = {}
+    for key, value in r.table(table).items():
+        text = r.text(f"{table}.{key}", value)
         try:
-            fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+            used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
         except ValueError as exc:
-            raise r.fail(f"book.reasons.{key}", _(
+            raise r.fail(f"{table}.{key}", _(
                 "is not a valid text with {{fields}} ({error})").format(error=exc)) from None
-        allowed = BOOK_REASON_FIELDS.get(key, set())
-        if not fields <= allowed:
-            raise r.fail(f"book.reasons.{key}", _("may use only {allowed}, not {wrong}").format(
-                allowed=_braced(allowed), wrong=_braced(fields - allowed)))
-        reasons[key] = text
-    return reasons
+        allowed = fields.get(key, set())
+        if not used <= allowed:
+            raise r.fail(f"{table}.{key}", _("may use only {allowed}, not {wrong}").format(
+                allowed=_braced(allowed), wrong=_braced(used - allowed)))
+        words[key] = text
+    return words
 
 
 def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:

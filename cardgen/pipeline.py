@@ -56,13 +56,13 @@ from cardgen.errors import (
     UsageError,
 )
 from cardgen.frame.render import (
-    DocInfo,
     Frame,
     PrintOptions,
     check_options,
 )
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import Card, has_visit_log
+from cardgen.layout.changes import change_list
 from cardgen.layout.fonts import coverage, font_set
 from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Typesetter
@@ -71,9 +71,11 @@ from cardgen.pdf.compose import Composer
 from cardgen.pdf.print_run import (
     PrintRun,
     add_card,
+    add_cover,
     add_drawn_page,
     card_frame,
     card_frames,
+    change_page_data,
     drawn_cards,
     index_page_data,
     make_cards,
@@ -411,22 +413,22 @@ def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Fr
     return list(dict.fromkeys(frames))
 
 
-def compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: PrintRun,
+def compose_ledger(plan: LedgerPlan, printing: PrintRun,
                    duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
                    workers: Workers | None = None) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
     with out.open("wb") as handle:
-        return _compose_ledger(plan, number, covers, printing, duplex, handle, advance, workers)
+        return _compose_ledger(plan, printing, duplex, handle, advance, workers)
 
 
-def _compose_ledger(plan: LedgerPlan, number: int, covers: bytes, printing: PrintRun,
+def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
                     workers: Workers | None) -> int:
     composer = printing.composer(out)
     try:
         composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
-        composer.add_pdf(covers, page=number)
+        add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
@@ -544,7 +546,6 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
 
     if progress:
         progress(0, total_cards)
-    doc = DocInfo("五色户卡台账", loaded.today)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
     work = work_folder(folder)
@@ -567,8 +568,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
             for card, slot in zip(cards, slots, strict=True):
                 card.first_page = slot.first_page
             plan.cards = cards
-            covers = printing.covers([plan], doc)
-            pages += compose_ledger(plan, 0, covers, printing, duplex, work / plan.file_name,
+            pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
                                     advance, workers)
             for group in grids_here:
                 entries = [book_entry(s.household, s, loaded, printing) for s in slots
@@ -712,16 +712,15 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             books[changes.group] = new_book
             labels = update_labels(changes, by_id, loaded, numbers)
             stickers_file = (labels_name, len(labels)) if labels else None
-            front = printing.packet_front(
-                packet_contexts(plan, changes, by_id, loaded, stickers_file, new_book.duplex),
-                plan, DocInfo(f"五色户卡变更清单 {plan.title}", loaded.today),
-                DocInfo("五色户卡台账", loaded.today), ahead)
+            contexts = packet_contexts(plan, changes, by_id, loaded, stickers_file,
+                                       new_book.duplex)
             if labels:
                 write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
                              work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
                              cache, printing.typesetter)
                 files.append(out / labels_name)
-            compose_packet(plan, front, printing, new_book.duplex, work / packet_name)
+            compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name,
+                           ahead)
             files.insert(len(files) - bool(labels), out / packet_name)
         for path in files:
             (work / path.name).replace(path)
@@ -852,20 +851,30 @@ def packet_contexts(plan: LedgerPlan, changes: GridChanges, by_id: Mapping[str, 
                          worker, stickers_file) for pages in (1, 2, 3)]
 
 
-def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRun,
-                   duplex: bool, out: Path) -> int:
-    """A grid's update packet: the change list, the new and changed cards in number order,
-    the new cover and index pages (`front`: the change list and the cover as one PDF, and
-    the list's pages). Returns its pages."""
-    pdf, change_pages = front
+def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing: PrintRun,
+                   duplex: bool, out: Path, ahead: RendererAhead | None = None) -> int:
+    """A grid's update packet: the change list (`contexts`: its sheet when it takes 1, 2 or
+    3 pages), the new and changed cards in number order, the new cover and the index
+    pages. Returns its pages. `ahead`: WeasyPrint started in a process of its own, for a
+    cover frame the cache does not have (frame/ahead.py)."""
+    config = printing.config
+    palette = {key: (colour.hex, colour.char) for key, colour in config.palette.items()}
+    pages = change_list(contexts, config.book_list, config.words["unfilled"],
+                        printing.words.date, printing.index_layout, printing.typesetter,
+                        palette)
+    change_pages = len(pages)
+    place = config.book_list["footer"].format(group=plan.title)
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
     frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:
         composer = printing.composer(handle)
         try:
             composer.add_frames(printing.frames(list(dict.fromkeys(frames))))
-            for number in range(change_pages):
-                composer.add_pdf(pdf, number)
+            for number, items in enumerate(pages, 1):
+                verso = duplex and number % 2 == 0
+                add_drawn_page(composer, printing, change_page_data(
+                    items, number, place, plan.emergency, verso, printing),
+                    Frame("", verso=verso))
             position = change_pages + 1
 
             def pad() -> int:
@@ -878,7 +887,7 @@ def compose_packet(plan: LedgerPlan, front: tuple[bytes, int], printing: PrintRu
                 position += pad()
                 position += add_card(composer, printing, data)  # and its visit log
             position += pad()
-            composer.add_pdf(pdf, change_pages)  # the cover
+            add_cover(composer, printing, plan, ahead)
             if duplex:  # the cover's back, as in the book
                 composer.add_data_page(b"", Frame("", verso=True))
             for offset in range(len(plan.index_pages)):

@@ -480,21 +480,21 @@ def test_a_card_prints_its_number_not_a_page_that_would_go_stale(months: dict[st
 
 def test_the_packet_laid_out_ahead_is_the_one_laid_out_here(
         months: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`cardgen update` lays out the change list and cover in a process started with the
-    command (frame/ahead.py): the packet is byte for byte the one this process lays out, and
-    this process did not lay it out. Without that process (the command has threads), or
-    when it is gone, this one does, and the packet is the same."""
+    """`cardgen update` lays out a cover frame the cache does not have in a process started
+    with the command (frame/ahead.py): the packet is byte for byte the one this process
+    makes, and this process did not lay the cover out. Without that process (the command
+    has threads), or when it is gone, this one does, and the packet is the same."""
     import cardgen.frame.ahead as ahead
     from cardgen.frame.render import Renderer
 
     here: list[int] = []
-    real = Renderer.packet_front_pdf
+    real = Renderer.cover_frame_pdf
 
     def counted(self: Renderer, *args: object) -> object:
         here.append(1)  # in this process's memory only: a forked process counts its own
         return real(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Renderer, "packet_front_pdf", counted)
+    monkeypatch.setattr(Renderer, "cover_frame_pdf", counted)
 
     def packets(name: str) -> dict[str, bytes]:
         out = tmp_path / name
@@ -508,37 +508,38 @@ def test_the_packet_laid_out_ahead_is_the_one_laid_out_here(
     monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)
     assert packets("here") == ahead_made and here == [1, 1]
     monkeypatch.undo()
-    monkeypatch.setattr(Renderer, "packet_front_pdf", counted)
+    monkeypatch.setattr(Renderer, "cover_frame_pdf", counted)
     monkeypatch.setattr(ahead, "_serve", lambda *args: None)  # the process ends at once
     assert packets("gone") == ahead_made and here == [1, 1, 1, 1]
 
 
 def test_template_mistakes_and_warnings_come_back_from_the_process_ahead(
         months: dict[str, Path], tmp_path: Path) -> None:
-    """A mistake in the change list's template is told as when this process renders it,
-    in Chinese, naming the file and line, and nothing is written; what WeasyPrint says about
-    custom.css while it lays out the change list is told too."""
+    """A mistake in the cover's template is told as when this process renders it, in
+    Chinese, naming the file and line, and nothing is written; what WeasyPrint says about
+    custom.css while it lays out a cover frame is told too."""
     from cardgen import resources
     from cardgen.frame.render import ENGINE_WARNINGS
 
     folder = tmp_path / "templates"
     folder.mkdir()
-    text = (resources.TEMPLATES / "changes.html.j2").read_text(encoding="utf-8")
-    (folder / "changes.html.j2").write_text(text.replace("{{ sheet.group }} · 变更清单",
-                                                         "{{ sheet.group · 变更清单"),
-                                            encoding="utf-8")
+    text = (resources.TEMPLATES / "cover.html.j2").read_text(encoding="utf-8")
+    (folder / "cover.html.j2").write_text(text.replace("{{ ledger.title }}</div>",
+                                                       "{{ ledger.title </div>"),
+                                          encoding="utf-8")
     args = ["update", months["register2"], "--book", months["book1"], "--date", SECOND,
             "--templates", folder]
     result = invoke(*args, "-o", tmp_path / "broken", lang="zh")
     assert result.exit_code == 1, result.output
-    assert re.search(re.escape(str(folder / "changes.html.j2")) + r" 第 \d+ 行：",
+    assert re.search(re.escape(str(folder / "cover.html.j2")) + r" 第 \d+ 行：",
                      result.output)
     assert not (tmp_path / "broken").exists() or not list((tmp_path / "broken").iterdir())
 
-    (folder / "changes.html.j2").unlink()
-    (folder / "custom.css").write_text(".chg-list { colr: blue; }\n", encoding="utf-8")
+    (folder / "cover.html.j2").unlink()
+    (folder / "custom.css").write_text(".cover-title { colr: blue; }\n", encoding="utf-8")
     warm = invoke("ledger", months["register2"], "-o", tmp_path / "book", "--date", SECOND,
-                  "--quiet", "--templates", folder)  # its frames cached: only the list renders
+                  "--quiet", "--templates", folder)  # its card frames cached; not the
+    # update's covers (another edition): only they render
     assert warm.exit_code == 0, warm.output
     ENGINE_WARNINGS.messages.clear()
     result = invoke(*args, "-o", tmp_path / "new", lang="zh")
@@ -546,3 +547,38 @@ def test_template_mistakes_and_warnings_come_back_from_the_process_ahead(
     assert f"{folder / 'custom.css'} 第 1 行：这条 CSS 看不懂，已忽略" in result.output
     assert ENGINE_WARNINGS.messages  # heard over there, told here
     ENGINE_WARNINGS.messages.clear()
+
+
+def test_a_months_update_lays_out_nothing_with_weasyprint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10, item 7: the change list is drawn by cardgen and the cover frame is the one
+    the ledger left in the cache, so an update needs no WeasyPrint (which alone costs more
+    than a cached one-change ledger): no renderer is made, here or ahead."""
+    import cardgen.frame.ahead as ahead
+    from cardgen.frame.render import Renderer
+
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(tmp_path / "cache"))
+    register1 = write_csv(tmp_path / "register1.csv", first_register())
+    month = second_register()  # but A03 stays as it was: no new flag column on the cover,
+    for row in month:  # no new colour of card (a frame the district has cached anyway)
+        if row["户编号"] == "A03":
+            row["特殊情况"] = ""
+    register2 = write_csv(tmp_path / "register2.csv", month)
+    assert invoke("ledger", register1, "-o", tmp_path / "book1", "--date", FIRST,
+                  "--quiet").exit_code == 0
+    made: list[int] = []
+
+    def counted(self: Renderer, *args: object, **kwargs: object) -> None:
+        made.append(1)
+        raise AssertionError("WeasyPrint was asked for")
+
+    monkeypatch.setattr(Renderer, "__init__", counted)
+    monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)  # none ahead: here only
+    result = invoke("update", register2, "--book", tmp_path / "book1", "-o",
+                    tmp_path / "book2", "--date", SECOND)
+    assert result.exit_code == 0, result.output
+    assert made == []
+    packet = tmp_path / "book2" / "恒安社区-第3网格-变更.pdf"
+    assert "变更清单" in pdftotext(packet, 1)
+    text = pdftotext(packet)
+    assert "户卡台账" in text and re.search(r"户数\s+7 ?户", text) and SECOND in text

@@ -299,5 +299,10 @@ def test_free_text_flags_fold_into_one_cover_column(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [ledger] = manifest(out)["ledgers"]
     cover = pdftotext(out / ledger["file"], 1)
-    assert "其他 60 项" in cover and "60 人 / 60 户" in cover
+    # the flags' row: 其他 is the last column, its people and households below it
+    assert sum("其他 60 项" in line for line in cover.splitlines()) == 1
+    lines = cover.splitlines()
+    below = lines[lines.index(next(line for line in lines if "其他 60 项" in line)) + 1:]
+    people, homes = (line.split() for line in below if line.strip()[:1].isdigit())
+    assert people[-2:] == ["60", "人"] and homes[-2:] == ["60", "户"], (people, homes)
     assert "党员" in cover and "自定义标签" not in cover

@@ -4,6 +4,7 @@ previews, and the user's own templates."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -221,8 +222,7 @@ def test_init_writes_a_working_starter(run: Run, three: Path, tmp_path: Path) ->
     config = folder / "cardgen.toml"
     assert "# The five colours" in config.read_text(encoding="utf-8")
     assert sorted(p.name for p in (folder / "templates").iterdir()) == [
-        "changes.css.j2", "changes.html.j2", "cover.css.j2", "cover.html.j2", "frame.css.j2",
-        "frame.html.j2"]
+        "cover.css.j2", "cover.html.j2", "frame.css.j2", "frame.html.j2"]
     out = tmp_path / "x.pdf"
     assert run("reprint", three, "-o", out, "--config", config, "--templates",
                folder / "templates", "--date", DATE).exit_code == 0
@@ -270,6 +270,60 @@ def test_bad_or_hostile_user_templates_are_refused(run: Run, three: Path, tmp_pa
     assert result.exit_code == 1, result.output
     assert expected in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def _own_cover(tmp_path: Path, change: Callable[[str], str], css: str = "") -> Path:
+    from cardgen.resources import TEMPLATES
+
+    folder = tmp_path / "cover-tpl"
+    folder.mkdir()
+    source = (TEMPLATES / "cover.html.j2").read_text(encoding="utf-8")
+    (folder / "cover.html.j2").write_text(change(source), encoding="utf-8")
+    if css:
+        (folder / "custom.css").write_text(css, encoding="utf-8")
+    return folder
+
+
+def test_an_office_cover_gets_its_counts_in_its_own_type(run: Run, three: Path,
+                                                          tmp_path: Path) -> None:
+    """The cover is a frame: an office's own words stay, and the counts cardgen draws take
+    the size, weight, colour and alignment the template gives their places."""
+    folder = _own_cover(tmp_path, lambda t: t.replace("<h1>户卡台账</h1>",
+                                                      "<h1>九原区户卡台账</h1>"),
+                        ".legend .count { color: #D62828; }\n"
+                        ".cover-facts #cover-households { font-size: 20pt; }\n")
+    out = tmp_path / "own"
+    result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
+                 "--quiet", "--no-cache")
+    assert result.exit_code == 0, result.output
+    [ledger] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["ledgers"]
+    pdf = out / ledger["file"]
+    cover = pdftotext(pdf, 1)
+    assert "九原区户卡台账" in cover and re.search(r"\b3 ?户", cover) and DATE in cover
+    from tests.test_card_fit import words
+
+    page = words(pdf)[0]
+    households = next(w for w in page if w.text.startswith("3"))  # 户数 3 户, at 20 pt
+    date = next(w for w in page if w.text == DATE)  # 打印日期, as the template sets it
+    assert households.bottom - households.top > 1.8 * (date.bottom - date.top)
+    image = render_page(pdf, 0, dpi=100)
+    red = [(x, y) for x in range(image.width // 2, image.width)
+           for y in range(image.height // 3, image.height * 3 // 4)
+           if close_colour("#{:02X}{:02X}{:02X}".format(*image.getpixel((x, y))), "#D62828",
+                           40)]
+    assert red and min(x for x, _ in red) > image.width * 0.75  # the counts, right-aligned
+
+
+def test_a_cover_without_a_place_for_a_count_is_refused(run: Run, three: Path,
+                                                        tmp_path: Path) -> None:
+    folder = _own_cover(tmp_path, lambda t: t.replace('id="count-{{ row.key }}"', ""))
+    out = tmp_path / "own"
+    result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
+                 "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert "cover.html.j2" in result.output and "count-" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not list(out.glob("*.pdf"))
 
 
 def test_a_user_template_may_use_files_beside_it(run: Run, three: Path,

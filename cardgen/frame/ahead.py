@@ -1,16 +1,15 @@
 """WeasyPrint started ahead of need, in a process of its own, for `cardgen update`.
 
-An update packet's change list and cover differ every month, so the cache never has them
-and WeasyPrint must lay them out: importing it and parsing the styles takes about 1 s,
-laying out and writing the two documents about 0.7 s (measured on a 1,000-household book
-with 10 changes, against about 1 s for everything else the update does). Started when the
-command starts, the process imports WeasyPrint and parses the styles on the second core
-while this one reads the register and compares it with the book; the layout then starts
-with WeasyPrint ready. Measured in turns against doing it all in this process: 0.79x the
-time (medians of 9 pairs, 2.12 s against 2.28 s). It does not reach a cached one-change
-ledger (about 1.4 s): WeasyPrint's part alone is about 1.45 s however early it starts.
+An update packet's change list is drawn by cardgen (layout/changes.py) and its cover is a
+frame with the counts drawn over it, so an update usually needs no WeasyPrint at all: the
+cover frame is the one its ledger left in the cache. When the cache does not have it (the
+book was printed on another machine, a new flag column, a new edition), WeasyPrint must
+lay it out, and importing it and parsing the styles takes about 0.9 s. Started when the
+command starts, the process does that on the second core while this one reads the register
+and compares it with the book, then waits. Measured before the change list and cover were
+drawn by cardgen: 0.79x the time of doing it all in this process (medians of 9 pairs).
 
-The process only renders; what it says is what `Renderer.packet_front_pdf` says (a
+The process only renders; what it says is what `Renderer.cover_frame_pdf` says (a
 template's mistake comes back as the same error, WeasyPrint's warnings about a user's
 templates are told here too). If it is gone or fails otherwise, the work is done here, as
 without it."""
@@ -29,8 +28,9 @@ from typing import Any
 
 from cardgen.config import Config, Paper, load_config
 from cardgen.errors import CardgenError, DataRefused
-from cardgen.frame.render import ENGINE_WARNINGS, PrintOptions, Renderer, paper_for
+from cardgen.frame.render import ENGINE_WARNINGS, PlaceStyle, PrintOptions, Renderer, paper_for
 from cardgen.i18n import language, set_language
+from cardgen.layout.geometry import Places
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _serve(connection: Connection, setup: _Setup) -> None:
         except (EOFError, OSError):
             return
         try:
-            answer: tuple[str, Any] = ("done", renderer(options).packet_front_pdf(*work))
+            answer: tuple[str, Any] = ("done", renderer(options).cover_frame_pdf(*work))
         except CardgenError as exc:
             answer = ("refused", (type(exc), str(exc), exc.code))
         except Exception as exc:  # the main process does the work itself
@@ -79,7 +79,7 @@ def _serve(connection: Connection, setup: _Setup) -> None:
 
 
 class RendererAhead:
-    """The process started ahead; `packet_front_pdf` as `Renderer.packet_front_pdf`."""
+    """The process started ahead; `cover_frame_pdf` as `Renderer.cover_frame_pdf`."""
 
     def __init__(self, config_path: Path | None, templates: Path | None) -> None:
         self._process: Any = None
@@ -94,10 +94,10 @@ class RendererAhead:
         self._process.start()
         theirs.close()
 
-    def packet_front_pdf(self, options: PrintOptions, work: tuple[Any, ...]) -> \
-            tuple[bytes, int] | None:
-        """The packet's change list and cover, and the list's pages; None when the process
-        could not do it (the caller renders them itself)."""
+    def cover_frame_pdf(self, options: PrintOptions, work: tuple[Any, ...]) -> \
+            tuple[bytes, Places, dict[str, PlaceStyle]] | None:
+        """A cover frame, its places and their type; None when the process could not make
+        it (the caller renders it itself)."""
         if self._process is None:
             return None
         try:
@@ -113,8 +113,8 @@ class RendererAhead:
             return None
         if kind != "done":
             return None
-        pdf, pages = value
-        return pdf, pages
+        pdf, places, styles = value
+        return pdf, places, styles
 
     def close(self) -> None:
         if self._process is None:

@@ -9,13 +9,12 @@ WeasyPrint may load only files inside the template and font folders.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from cardgen import resources
@@ -27,9 +26,6 @@ from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
 from cardgen.layout.geometry import PLACE_STYLES, PT, PX, Places, required_places
 from cardgen.layout.typeset import name_units
 
-if TYPE_CHECKING:
-    from cardgen.book.ledger import LedgerPlan
-
 
 @dataclass(frozen=True)
 class PrintOptions:
@@ -40,14 +36,6 @@ class PrintOptions:
     marks: bool = False
     pdf_variant: str | None = None
     impose: str | None = None  # a name in the config's [impositions]
-
-
-@dataclass(frozen=True)
-class DocInfo:
-    """Document-level words: the PDF title (no personal data) and the printed date."""
-
-    title: str
-    date: dt.date
 
 
 @dataclass(frozen=True)
@@ -156,7 +144,7 @@ class Renderer:
         # each stylesheet parsed alone, so that what WeasyPrint says about one names its file
         # (and its line, in custom.css); later ones win, custom.css last
         self.css = []
-        for name in ("frame.css.j2", "cover.css.j2", "changes.css.j2"):
+        for name in ("frame.css.j2", "cover.css.j2"):
             text = self._render_html(name, **context)
             with ENGINE_WARNINGS.about(self.template_file(name)):
                 self.css.append(CSS(string=text, base_url=self.base_url,
@@ -269,44 +257,31 @@ class Renderer:
         assert isinstance(data, bytes)
         return data, self._places(document.pages[0])
 
-    def cover_pdf(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
-        """One cover page per ledger."""
+    def cover_frame_pdf(self, cover: Mapping[str, Any], doc: Mapping[str, str]) -> \
+            tuple[bytes, Places, dict[str, PlaceStyle]]:
+        """A ledger's cover frame (`cover`: what stays from month to month, see
+        print_run.cover_view) as a one-page PDF, its places and their type: the counts, the
+        date and the pages are drawn by cardgen (README, "Templates")."""
         palette = sorted(self.config.palette.values(), key=lambda c: c.order)
-        html = self._render_html("cover.html.j2", ledgers=plans, palette=palette,
-                                 doc={"title": doc.title, "date": doc.date.isoformat(),
-                                      "confidential": self.config.confidential})
-        return self._write(html, len(plans), _("the ledger covers"))
+        html = self._render_html("cover.html.j2", ledgers=[cover], palette=palette, doc=doc)
+        document = self._layout(html)
+        self._check_pages(document, 1, _("the ledger covers"))
+        page = document.pages[0]
+        places = self._places(page)
+        names = cover_places(cover)
+        for name in names:
+            if name not in places:
+                raise RenderRefused(_(
+                    "{file} has no element with id “{id}”: cardgen prints the ledger's "
+                    "counts there (see the README, “Templates”)").format(
+                    file=self.template_file("cover.html.j2"), id=name),
+                    code="template.missing_id")
+        data = document.write_pdf()  # PDF/A and such are made when the pages are composed
+        assert isinstance(data, bytes)
+        return data, places, place_styles(page, {*names, "cover-numbers"})
 
     def _places(self, page: Any) -> Places:
         return Places.from_anchors(page.anchors, (page.width * PX, page.height * PX))
-
-    def packet_front_pdf(self, contexts: list[dict[str, Any]], covers: list[Any],
-                         doc: DocInfo, cover_doc: DocInfo) -> tuple[bytes, int]:
-        """An update packet's WeasyPrint pages as one PDF: a grid's change list
-        (templates/changes.html.j2) and then the ledger's cover (`covers`: what
-        cover.html.j2 reads of a LedgerPlan); and how many pages the list took. The list
-        names the pages after it: `contexts[n - 1]` is its context when it takes n pages,
-        and it is laid out again until its length holds. One PDF, not two: writing one
-        costs a font subsetting run (about 0.2 s, measured)."""
-        palette = sorted(self.config.palette.values(), key=lambda c: c.order)
-        words = {"date": doc.date.isoformat(), "confidential": self.config.confidential}
-        pages, changes = 1, None
-        for _attempt in range(len(contexts)):
-            html = self._render_html("changes.html.j2", sheet=contexts[pages - 1],
-                                     palette=palette, doc={"title": doc.title, **words})
-            changes = self._layout(html)
-            if len(changes.pages) == pages or len(changes.pages) > len(contexts):
-                break
-            pages = len(changes.pages)
-        assert changes is not None
-        cover = self._layout(self._render_html(
-            "cover.html.j2", ledgers=covers, palette=palette,
-            doc={"title": cover_doc.title, "date": cover_doc.date.isoformat(),
-                 "confidential": self.config.confidential}))
-        self._check_pages(cover, len(covers), _("the ledger covers"))
-        data = changes.copy([*changes.pages, *cover.pages]).write_pdf()
-        assert isinstance(data, bytes)
-        return data, len(changes.pages)
 
     def _write(self, html_text: str, planned: int, what: str) -> bytes:
         document = self._layout(html_text)
@@ -344,6 +319,42 @@ class Renderer:
             raise RenderRefused(_("{what} made {made} pages where {planned} were planned; a "
                                   "template change may have made a page overflow").format(
                 what=what, made=len(document.pages), planned=planned), code="template.pages")
+
+
+# A cover place's type as the template styles it: size (pt), bold, colour (hex), alignment.
+PlaceStyle = tuple[float, bool, str, str]
+
+
+def cover_places(cover: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids a ledger's cover frame must have (`cover-numbers` too, when it is there)."""
+    colours = tuple(f"count-{row['key']}" for row in cover["colours"])
+    flags = tuple(f"flag-{what}-{n}" for n in range(1, len(cover["flags"]) + 1)
+                  for what in ("people", "households"))
+    return ("cover-households", "cover-members", "cover-date", "cover-pages",
+            "cover-footer", *colours, *flags)
+
+
+def place_styles(page: Any, names: set[str]) -> dict[str, PlaceStyle]:
+    """The type of each named place, as WeasyPrint computed it for its element."""
+    found: dict[str, PlaceStyle] = {}
+
+    def walk(box: Any) -> None:
+        element = getattr(box, "element", None)
+        name = element.get("id") if element is not None else None
+        if name in names and name not in found:
+            style = box.style
+            red, green, blue = style["color"].to("srgb").coordinates
+            colour = "#" + "".join(f"{round(min(1.0, max(0.0, v)) * 255):02X}"
+                                   for v in (red, green, blue))
+            align = str(style["text_align_all"])
+            found[name] = (round(style["font_size"] * 0.75, 3),  # CSS px to pt
+                           int(style["font_weight"]) >= 600, colour,
+                           align if align in ("right", "center") else "left")
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    walk(page._page_box)
+    return found
 
 
 def template_place(exc: BaseException, template: Any) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cardgen.config import Words
 from cardgen.layout.cards import Card, CardPage, clip_lines, fact_padding, lines_per_row
+from cardgen.layout.changes import Item, Mark, Rule
 from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
 from cardgen.layout.geometry import (
     COLUMN_KEYS,
@@ -483,3 +484,46 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
                  geometry, words.words, BLACK)
     footer(out, geometry.plain[verso], words, title, emergency, page_number)
+
+
+def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, place: str,
+                     emergency: bool, geometry: Geometry, typesetter: Typesetter,
+                     words: PageWords, verso: bool) -> None:
+    """One page of an update packet's change list, laid out by cardgen/layout/changes.py:
+    its texts, boxes and rules as they are, and the page's footer."""
+    layout = index_layout(geometry, verso)
+    pen = Pen(canvas, typesetter, layout.margin_left, layout.margin_top, layout.line,
+              geometry.smallest)
+    for item in items:
+        if isinstance(item, Rule):
+            pen.hline(0, layout.content_width, item.y, (0.13, 0.13, 0.13) if item.heavy
+                      else RULE, geometry.rule(0.5 if item.heavy else 0.25))
+        elif isinstance(item, Mark):
+            fill = rgb(item.colour) if item.colour else None
+            line = geometry.rule(0.35)
+            pen.rect(item.x, item.y, item.width, item.height, fill=fill,
+                     stroke=(0.13, 0.13, 0.13) if fill is None or item.radius else None,
+                     line=geometry.rule(0.25) if fill is not None else line,
+                     dash=(1.2 * line * 3, line * 3) if item.dash else None,
+                     radius=item.radius)
+        else:
+            pen.text(item.text, item.x, item.y, item.size, item.width, item.bold,
+                     rgb(item.colour) if item.colour else BLACK, item.align, name=item.name)
+    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
+                 geometry, words.words, BLACK)
+    footer(out, geometry.plain[verso], words, place, emergency, page_number)
+
+
+def draw_cover(canvas: Canvas, values: dict[str, str], places: Places,
+               styles: dict[str, tuple[float, bool, str, str]], typesetter: Typesetter,
+               line_factor: float, smallest: float) -> None:
+    """A ledger cover's counts, date and pages, each into its place on the cover frame in
+    the type the template gives the place: one line, made smaller to fit its width."""
+    pen = Pen(canvas, typesetter, 0.0, 0.0, line_factor, smallest)
+    for name, text in values.items():
+        if name not in places or name not in styles:  # cover-numbers is optional
+            continue
+        box = places[name]
+        size, bold, colour, align = styles[name]
+        top = box.y + (box.height - pen.line_height(size)) / 2
+        pen.fitted(text, box.x, top, size, box.width, bold, rgb(colour), align)

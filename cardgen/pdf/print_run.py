@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import marshal
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -16,19 +16,27 @@ from cardgen import __version__
 from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
 from cardgen.config import Config, Paper
 from cardgen.data.model import Category, Household
-from cardgen.frame.render import DocInfo, Frame, PrintOptions, paper_for
+from cardgen.frame.render import Frame, PlaceStyle, PrintOptions, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
 from cardgen.layout.fonts import font_identities, font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import Composer
-from cardgen.pdf.draw import PageWords, draw_card_page, draw_index_page, draw_log_page
+from cardgen.pdf.draw import (
+    PageWords,
+    draw_card_page,
+    draw_change_page,
+    draw_cover,
+    draw_index_page,
+    draw_log_page,
+)
 from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
     from cardgen.frame.ahead import RendererAhead
+    from cardgen.layout.changes import Item
     from cardgen.layout.index import IndexRow
 
 # Hands work to other processes: (items, geometries) -> results in the same order
@@ -151,30 +159,26 @@ class PrintRun:
             found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
 
-    def covers(self, plans: list[LedgerPlan], doc: DocInfo) -> bytes:
-        name = key("covers", self.render_key, doc, [cover_content(plan) for plan in plans])
-        data = self.cache.get("covers", name)
-        if data is None:
-            data = prepare_pages(self.renderer().cover_pdf(plans, doc),
-                                 self.typesetter.fonts.by_family())
-            self.cache.put("covers", name, data)
-        return data
-
-    def packet_front(self, contexts: list[dict[str, Any]], plan: LedgerPlan, doc: DocInfo,
-                     cover_doc: DocInfo, ahead: RendererAhead | None = None) -> tuple[bytes, int]:
-        """An update packet's change list and cover (one PDF, see
-        Renderer.packet_front_pdf) and how many pages the list took; cached like covers.
-        `ahead`: a renderer already started in its own process (frame/ahead.py)."""
-        work = (contexts, [cover_view(plan)], doc, cover_doc)
-        name = key("packet-front", self.render_key, work)
-        data = self.cache.get("covers", name)
-        if data is None:
-            made = ahead.packet_front_pdf(self.options, work) if ahead is not None else None
-            pdf, pages = made or self.renderer().packet_front_pdf(*work)
-            data = marshal.dumps((prepare_pages(pdf, self.typesetter.fonts.by_family()), pages))
-            self.cache.put("covers", name, data)
-        pdf, pages = marshal.loads(data)
-        return bytes(pdf), int(pages)
+    def cover_frame(self, plan: LedgerPlan, ahead: RendererAhead | None = None) -> CoverFrame:
+        """A ledger's cover frame: what stays from month to month (cover_view), from the
+        cache or rendered (by `ahead`, WeasyPrint already started in a process of its own,
+        frame/ahead.py, when given). The counts, date and pages are drawn over it
+        (cover_page_data), so a monthly update finds the frame its ledger left."""
+        view = cover_view(plan)
+        doc = {"title": COVER_TITLE, "confidential": self.config.confidential}
+        # like the card frames: what a Renderer takes of the options, the paper and the
+        # bleed (the cache's scope holds the code, templates and configuration)
+        name = key("cover-frame", self.paper, self.options.bleed, view, doc)
+        stored = self.cache.get("covers", name)
+        if stored is None:
+            made = ahead.cover_frame_pdf(self.options, (view, doc)) if ahead else None
+            pdf, places, styles = made or self.renderer().cover_frame_pdf(view, doc)
+            made_frame: Any = (prepare_pages(pdf, self.typesetter.fonts.by_family()),
+                               places.as_data(), styles)
+            stored = marshal.dumps(made_frame)
+            self.cache.put("covers", name, stored)
+        pdf, places, styles = marshal.loads(stored)
+        return CoverFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
     def composer(self, out: IO[bytes]) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
@@ -194,25 +198,71 @@ class PrintRun:
         return first, last - first + 1
 
 
-def cover_content(plan: LedgerPlan) -> tuple[object, ...]:
-    """Everything a ledger's cover prints."""
-    return (plan.title, plan.community, plan.grid, plan.grid_worker, plan.grid_worker_phone,
-            plan.emergency, plan.selection, plan.colour_counts, plan.flag_counts,
-            plan.skipped, plan.member_count, plan.household_count, plan.total_pages,
-            plan.editions, plan.retired_count, plan.number_range)
+COVER_TITLE = "五色户卡台账"  # the cover frame's own PDF title (never shown: no data)
+
+
+@dataclass(frozen=True)
+class CoverFrame:
+    """A ledger's cover frame: its cache key, one-page PDF, places and their type."""
+
+    key: str
+    pdf: bytes
+    places: Places
+    styles: dict[str, PlaceStyle]
 
 
 def cover_view(plan: LedgerPlan) -> dict[str, object]:
-    """What a ledger's cover prints, as plain values (cover.html.j2 reads them like the
-    plan's attributes): sent to another process without the plan's cards."""
+    """What a ledger's cover frame shows (cover.html.j2 reads it as `ledger`), as plain
+    values: what stays from month to month. The counts are drawn (cover_values)."""
     return {"title": plan.title, "community": plan.community, "grid": plan.grid,
             "grid_worker": plan.grid_worker, "grid_worker_phone": plan.grid_worker_phone,
             "emergency": plan.emergency, "selection": plan.selection,
-            "colour_counts": plan.colour_counts, "flag_counts": plan.flag_counts,
-            "skipped": plan.skipped, "member_count": plan.member_count,
-            "household_count": plan.household_count, "total_pages": plan.total_pages,
-            "editions": plan.editions, "retired_count": plan.retired_count,
-            "number_range": plan.number_range}
+            "editions": [{"number": e.number, "date": e.date} for e in plan.editions],
+            "colours": [{"key": row.key, "char": row.char, "name": row.name,
+                         "meaning": row.meaning} for row in plan.colour_counts],
+            "flags": [row.flag for row in plan.flag_counts], "skipped": list(plan.skipped)}
+
+
+def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
+    """What cardgen draws on a ledger's cover frame, by the place's id."""
+    table = words.words
+    mode = table["emergency"] if plan.emergency else table["routine"]
+    values = {"cover-households": f"{plan.household_count} 户",
+              "cover-members": f"{plan.member_count} 人", "cover-date": words.date,
+              "cover-pages": f"{plan.total_pages} 页",
+              "cover-footer": table.format("footer_date", date=words.date, mode=mode)}
+    if plan.editions:
+        retired = f"，已注销 {plan.retired_count} 个" if plan.retired_count else ""
+        values["cover-numbers"] = plan.number_range + retired
+    values.update({f"count-{row.key}": f"{row.count} 户" for row in plan.colour_counts})
+    for number, row in enumerate(plan.flag_counts, 1):
+        values[f"flag-people-{number}"] = f"{row.people} 人"
+        values[f"flag-households-{number}"] = f"{row.households} 户"
+    return values
+
+
+def cover_page_data(plan: LedgerPlan, frame: CoverFrame, printing: PrintRun) -> bytes:
+    """A ledger's cover drawn over its frame (cached like index pages)."""
+    values = cover_values(plan, printing.words)
+    name = key("cover", printing.render_key, frame.key, values)
+    stored = printing.cache.get("cards", name)
+    if stored is None:
+        log = GlyphLog()
+        canvas = Canvas(printing.paper.height, log)
+        draw_cover(canvas, values, frame.places, frame.styles, printing.typesetter,
+                   printing.config.line_factor, printing.config.smallest_text)
+        stored = marshal.dumps((zlib.compress(canvas.content(), 6),
+                                {face.family: glyphs for face, glyphs in log.glyphs.items()}))
+        printing.cache.put("cards", name, stored)
+    return stored
+
+
+def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan,
+              ahead: RendererAhead | None = None) -> None:
+    """A ledger's cover page: its frame, the counts drawn over it."""
+    frame = printing.cover_frame(plan, ahead)
+    composer.add_frames({frame.key: frame.pdf})
+    add_drawn_page(composer, printing, cover_page_data(plan, frame, printing), frame.key)
 
 
 def make_cards(households: list[Household], categories: dict[str, Category],
@@ -383,7 +433,26 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
     return stored
 
 
-def add_drawn_page(composer: Composer, printing: PrintRun, data: bytes, frame: Frame) -> None:
+def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
+                     verso: bool, printing: PrintRun) -> bytes:
+    """A change list's page drawn (cached like index pages): compressed content, glyphs."""
+    name = key("changes", printing.render_key, items, page, place, emergency, verso,
+               printing.words)
+    stored = printing.cache.get("cards", name)
+    if stored is None:
+        log = GlyphLog()
+        canvas = Canvas(printing.paper.height, log)
+        draw_change_page(canvas, items, page, place, emergency,
+                         printing.geometry(False, verso), printing.typesetter,
+                         printing.words, verso)
+        stored = marshal.dumps((zlib.compress(canvas.content(), 6),
+                                {face.family: glyphs for face, glyphs in log.glyphs.items()}))
+        printing.cache.put("cards", name, stored)
+    return stored
+
+
+def add_drawn_page(composer: Composer, printing: PrintRun, data: bytes,
+                   frame: Hashable) -> None:
     """One page drawn by `index_page_data` (or alike), over its frame."""
     content, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
