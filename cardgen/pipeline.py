@@ -84,7 +84,6 @@ from cardgen.workers import Setup, Workers
 from cardgen.write import atomic_file, check_output, work_folder, write_atomic
 
 if TYPE_CHECKING:
-    from cardgen.frame.ahead import RendererAhead
     from cardgen.pdf.stickers import Label
 
 
@@ -629,7 +628,7 @@ class UpdateRun:
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
            cache: Cache | None = None, force: bool = False,
-           skip_invalid: bool = False, ahead: RendererAhead | None = None) -> UpdateRun:
+           skip_invalid: bool = False) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
@@ -639,8 +638,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     暂缓) and the rest is written.
 
     The old book is only read. A selection of households (not whole grids) updates those
-    households only: nobody else's number is given or retired. `ahead`: WeasyPrint already
-    starting in a process of its own, for the change lists and covers (frame/ahead.py)."""
+    households only: nobody else's number is given or retired."""
     started = time.perf_counter()
     cache = cache or Cache(None)
     selection = selection or Selection()
@@ -719,8 +717,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
                              work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
                              cache, printing.typesetter)
                 files.append(out / labels_name)
-            compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name,
-                           ahead)
+            compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
             files.insert(len(files) - bool(labels), out / packet_name)
         for path in files:
             (work / path.name).replace(path)
@@ -852,11 +849,10 @@ def packet_contexts(plan: LedgerPlan, changes: GridChanges, by_id: Mapping[str, 
 
 
 def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing: PrintRun,
-                   duplex: bool, out: Path, ahead: RendererAhead | None = None) -> int:
+                   duplex: bool, out: Path) -> int:
     """A grid's update packet: the change list (`contexts`: its sheet when it takes 1, 2 or
     3 pages), the new and changed cards in number order, the new cover and the index
-    pages. Returns its pages. `ahead`: WeasyPrint started in a process of its own, for a
-    cover frame the cache does not have (frame/ahead.py)."""
+    pages. Returns its pages."""
     config = printing.config
     palette = {key: (colour.hex, colour.char) for key, colour in config.palette.items()}
     pages = change_list(contexts, config.book_list, config.words["unfilled"],
@@ -887,7 +883,7 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
                 position += pad()
                 position += add_card(composer, printing, data)  # and its visit log
             position += pad()
-            add_cover(composer, printing, plan, ahead)
+            add_cover(composer, printing, plan)
             if duplex:  # the cover's back, as in the book
                 composer.add_data_page(b"", Frame("", verso=True))
             for offset in range(len(plan.index_pages)):

@@ -478,46 +478,11 @@ def test_a_card_prints_its_number_not_a_page_that_would_go_stale(months: dict[st
             assert "编号" in text and "内部资料" in text
 
 
-def test_the_packet_laid_out_ahead_is_the_one_laid_out_here(
-        months: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`cardgen update` lays out a cover frame the cache does not have in a process started
-    with the command (frame/ahead.py): the packet is byte for byte the one this process
-    makes, and this process did not lay the cover out. Without that process (the command
-    has threads), or when it is gone, this one does, and the packet is the same."""
-    import cardgen.frame.ahead as ahead
-    from cardgen.frame.render import Renderer
-
-    here: list[int] = []
-    real = Renderer.cover_frame_pdf
-
-    def counted(self: Renderer, *args: object) -> object:
-        here.append(1)  # in this process's memory only: a forked process counts its own
-        return real(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Renderer, "cover_frame_pdf", counted)
-
-    def packets(name: str) -> dict[str, bytes]:
-        out = tmp_path / name
-        result = invoke("update", months["register2"], "--book", months["book1"], "-o", out,
-                        "--date", SECOND, "--no-cache")
-        assert result.exit_code == 0, result.output
-        return {p.name: p.read_bytes() for p in out.glob("*-变更.pdf")}
-
-    ahead_made = packets("ahead")
-    assert len(ahead_made) == 2 and here == []
-    monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)
-    assert packets("here") == ahead_made and here == [1, 1]
-    monkeypatch.undo()
-    monkeypatch.setattr(Renderer, "cover_frame_pdf", counted)
-    monkeypatch.setattr(ahead, "_serve", lambda *args: None)  # the process ends at once
-    assert packets("gone") == ahead_made and here == [1, 1, 1, 1]
-
-
-def test_template_mistakes_and_warnings_come_back_from_the_process_ahead(
+def test_an_updates_cover_template_mistakes_and_warnings_are_told(
         months: dict[str, Path], tmp_path: Path) -> None:
-    """A mistake in the cover's template is told as when this process renders it, in
-    Chinese, naming the file and line, and nothing is written; what WeasyPrint says about
-    custom.css while it lays out a cover frame is told too."""
+    """A mistake in the cover's template is told in Chinese, naming the file and line, and
+    nothing is written; what WeasyPrint says about custom.css while it lays out a cover
+    frame is told too."""
     from cardgen import resources
     from cardgen.frame.render import ENGINE_WARNINGS
 
@@ -545,7 +510,6 @@ def test_template_mistakes_and_warnings_come_back_from_the_process_ahead(
     result = invoke(*args, "-o", tmp_path / "new", lang="zh")
     assert result.exit_code == 0, result.output
     assert f"{folder / 'custom.css'} 第 1 行：这条 CSS 看不懂，已忽略" in result.output
-    assert ENGINE_WARNINGS.messages  # heard over there, told here
     ENGINE_WARNINGS.messages.clear()
 
 
@@ -553,8 +517,7 @@ def test_a_months_update_lays_out_nothing_with_weasyprint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 10, item 7: the change list is drawn by cardgen and the cover frame is the one
     the ledger left in the cache, so an update needs no WeasyPrint (which alone costs more
-    than a cached one-change ledger): no renderer is made, here or ahead."""
-    import cardgen.frame.ahead as ahead
+    than a cached one-change ledger): no renderer is made."""
     from cardgen.frame.render import Renderer
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(tmp_path / "cache"))
@@ -573,7 +536,6 @@ def test_a_months_update_lays_out_nothing_with_weasyprint(
         raise AssertionError("WeasyPrint was asked for")
 
     monkeypatch.setattr(Renderer, "__init__", counted)
-    monkeypatch.setattr(ahead.threading, "active_count", lambda: 2)  # none ahead: here only
     result = invoke("update", register2, "--book", tmp_path / "book1", "-o",
                     tmp_path / "book2", "--date", SECOND)
     assert result.exit_code == 0, result.output

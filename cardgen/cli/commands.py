@@ -624,16 +624,13 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
            sheet_name: SheetChoice) -> None:
     def action() -> int:
-        from cardgen.frame.ahead import renderer_ahead
+        from cardgen.data.select import make_selection
+        from cardgen.pipeline import update as update_book
 
-        with renderer_ahead(config_path, templates) as ahead:  # first: it starts sooner
-            from cardgen.data.select import make_selection
-            from cardgen.pipeline import update as update_book
-
-            loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
-            selection = make_selection(loaded.config, households, colours, flags, grids)
-            run = update_book(loaded, book, out, selection, emergency, templates,
-                              loaded.cache, force, skip_invalid, ahead)
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
+                          force, skip_invalid)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
         else:
