@@ -247,17 +247,10 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
 def cover_page_data(plan: LedgerPlan, frame: CoverFrame, printing: PrintRun) -> bytes:
     """A ledger's cover drawn over its frame (cached like index pages)."""
     values = cover_values(plan, printing.words)
-    name = key("cover", printing.render_key, frame.key, values)
-    stored = printing.cache.get("cards", name)
-    if stored is None:
-        log = GlyphLog()
-        canvas = Canvas(printing.paper.height, log)
-        draw_cover(canvas, values, frame.places, frame.styles, printing.typesetter,
-                   printing.config.line_factor, printing.config.smallest_text)
-        stored = marshal.dumps((zlib.compress(canvas.content(), 6),
-                                {face.family: glyphs for face, glyphs in log.glyphs.items()}))
-        printing.cache.put("cards", name, stored)
-    return stored
+    return drawn_page(printing, key("cover", printing.render_key, frame.key, values),
+                      lambda canvas: draw_cover(
+                          canvas, values, frame.places, frame.styles, printing.typesetter,
+                          printing.config.line_factor, printing.config.smallest_text))
 
 
 def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
@@ -421,18 +414,11 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
     """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
     name = key("index", printing.render_key, index_title(plan), rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
-    stored = printing.cache.get("cards", name)
-    if stored is None:
-        log = GlyphLog()
-        canvas = Canvas(printing.paper.height, log)
-        palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
-        draw_index_page(canvas, index_title(plan), rows, position, len(plan.index_pages), page,
-                        plan.emergency, printing.geometry(False, verso), printing.typesetter,
-                        printing.words, verso, palette)
-        stored = marshal.dumps((zlib.compress(canvas.content(), 6),
-                                {face.family: glyphs for face, glyphs in log.glyphs.items()}))
-        printing.cache.put("cards", name, stored)
-    return stored
+    palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
+    return drawn_page(printing, name, lambda canvas: draw_index_page(
+        canvas, index_title(plan), rows, position, len(plan.index_pages), page,
+        plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
+        verso, palette))
 
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
@@ -440,13 +426,19 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
     """A change list's page drawn (cached like index pages): compressed content, glyphs."""
     name = key("changes", printing.render_key, items, page, place, emergency, verso,
                printing.words)
+    return drawn_page(printing, name, lambda canvas: draw_change_page(
+        canvas, items, page, place, emergency, printing.geometry(False, verso),
+        printing.typesetter, printing.words, verso))
+
+
+def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) -> bytes:
+    """A page cardgen draws whole over a frame (index, change list, cover), from the cache
+    under `name` or drawn now: its compressed content and the glyphs it used."""
     stored = printing.cache.get("cards", name)
     if stored is None:
         log = GlyphLog()
         canvas = Canvas(printing.paper.height, log)
-        draw_change_page(canvas, items, page, place, emergency,
-                         printing.geometry(False, verso), printing.typesetter,
-                         printing.words, verso)
+        draw(canvas)
         stored = marshal.dumps((zlib.compress(canvas.content(), 6),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("cards", name, stored)
