@@ -20,7 +20,7 @@ from typing import Any
 
 from cardgen.layout.colours import ink_for
 from cardgen.layout.geometry import PT, Layout
-from cardgen.layout.typeset import Typesetter
+from cardgen.layout.typeset import Typesetter, baseline_drop
 
 ACTIONS = ("add", "insert", "replace", "remove", "pending")
 # The table's columns: their keys, the word of [book.list] heading each, their share of the
@@ -87,8 +87,6 @@ class _Setter:
         self.layout = layout
         self.ts = typesetter
         self.s = layout.paper.scale
-        face = typesetter.fonts.regular[0]
-        self.ascent, self.descent = face.ascent / face.units, face.descent / face.units
 
     def size(self, pt: float) -> float:
         return round(self.layout.type(pt), 3)
@@ -105,8 +103,7 @@ class _Setter:
 
     def baseline(self, size: float) -> float:
         """From a line's top to its baseline (mm), as the pen sets it."""
-        em = size * PT
-        return (self.line(size) - (self.ascent + self.descent) * em) / 2 + self.ascent * em
+        return baseline_drop(self.ts.fonts, size, self.line(size))
 
 
 def change_pages(sheet: Mapping[str, Any], words: Mapping[str, str], unfilled: str,

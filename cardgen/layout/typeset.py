@@ -123,6 +123,15 @@ class Typesetter:
         return result
 
 
+def baseline_drop(fonts: FontSet, size: float, line_height: float) -> float:
+    """From a line's top to its baseline (mm), for text of `size` pt on lines
+    `line_height` mm tall: the leading split above and below the regular face's extent."""
+    face = fonts.regular[0]
+    ascent, descent = face.ascent / face.units, face.descent / face.units
+    em = size * 25.4 / 72
+    return (line_height - (ascent + descent) * em) / 2 + ascent * em
+
+
 def break_opportunities(text: str) -> frozenset[int]:
     """Indices before which `text` may break: UAX #14 with ICU's Chinese tailoring, and
     the 禁则 ICU leaves out (it breaks before ～ and ％ after a Chinese character).

@@ -34,7 +34,7 @@ from cardgen.layout.index import (
     IndexRow,
     index_columns,
 )
-from cardgen.layout.typeset import Line, Typesetter
+from cardgen.layout.typeset import Line, Typesetter, baseline_drop
 from cardgen.pdf.canvas import Canvas
 
 GREY: Colour = (0.33, 0.33, 0.33)
@@ -62,17 +62,12 @@ class Pen:
         self.top = top
         self.line_factor = line_factor
         self.least = least  # pt: text made smaller to fit stops here ([card.text] smallest)
-        face = typesetter.fonts.regular[0]
-        self.ascent = face.ascent / face.units
-        self.descent = face.descent / face.units
 
     def line_height(self, size: float, factor: float | None = None) -> float:
         return size * PT * (factor or self.line_factor)
 
     def baseline(self, top: float, size: float, factor: float | None = None) -> float:
-        em = size * PT
-        leading = self.line_height(size, factor) - (self.ascent + self.descent) * em
-        return top + leading / 2 + self.ascent * em
+        return top + baseline_drop(self.ts.fonts, size, self.line_height(size, factor))
 
     def lines(self, text: str, size: float, width: float, bold: bool = False,
               name: bool = False) -> list[Line]:
