@@ -12,7 +12,9 @@ import re
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -475,12 +477,133 @@ def test_a_token_guards_every_request(folder: Path) -> None:
         started = time.monotonic()
         wrong = client.post("/login", json={"token": "guess"}, headers=headers)
         assert wrong.status_code == 401 and time.monotonic() - started >= 1
+        assert "cardgen_session" not in client.cookies
         right = client.post("/login", json={"token": token}, headers=headers)
         assert right.status_code == 200 and "httponly" in right.headers["set-cookie"].lower()
         assert client.get("/api/overview").status_code == 200
         assert [h["household_id"] for h in search(client, "H001")] == ["H001"]
         client.post("/logout", json={}, headers=headers)
         assert client.get("/api/overview").status_code == 401
+
+
+class Clock:
+    """A clock the test moves: sessions and throttles expire without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def login_csrf(client: TestClient) -> dict[str, str]:
+    """The CSRF header of a desk with a token: the login page sets its cookie."""
+    if "cardgen_csrf" not in client.cookies:
+        assert client.get("/login").status_code == 200
+    return {"X-CSRF-Token": client.cookies["cardgen_csrf"]}
+
+
+def logged_in(client: TestClient, token: str, **body: object) -> dict[str, object]:
+    answer = client.post("/login", json={"token": token, **body}, headers=login_csrf(client))
+    assert answer.status_code == 200, answer.text
+    said: dict[str, object] = answer.json()
+    return said
+
+
+def test_a_session_is_random_ends_at_logout_and_expires(folder: Path) -> None:
+    token = "s3cret-token-for-the-office"
+    desk = new_desk(folder, token)
+    clock = Clock()
+    desk.rules.sessions.clock = clock
+    app = make_app(desk)
+    thief = TestClient(app, base_url="http://10.1.2.3:8765")  # another device, cookie copied
+
+    def copied(session: str) -> int:
+        return thief.get("/healthz", headers={"Cookie": f"cardgen_session={session}"}).status_code
+    with TestClient(app, base_url="http://10.1.2.3:8765") as client:
+        logged_in(client, token)
+        first = client.cookies["cardgen_session"]
+        logged_in(client, token)
+        second = client.cookies["cardgen_session"]
+        assert first != second and token not in first and len(second) >= 40
+        assert (copied(first), copied(second)) == (401, 200)  # logging in again ends the first
+        assert client.post("/logout", json={}, headers=login_csrf(client)).status_code == 200
+        assert copied(second) == 401  # the copy of the cookie ends with the session it named
+        # an hour without a request ends a session; using it keeps it open ...
+        logged_in(client, token)
+        for _ in range(12):
+            clock.now += desk.rules.sessions.idle - 1
+            assert client.get("/api/overview").status_code == 200
+        # ... for twelve hours at most
+        clock.now += desk.rules.sessions.idle - 1
+        assert client.get("/api/overview").status_code == 401
+        logged_in(client, token)
+        clock.now += desk.rules.sessions.idle + 1
+        assert client.get("/api/overview").status_code == 401
+    assert (desk.rules.sessions.idle, desk.rules.sessions.most) == (3600, 12 * 3600)
+
+
+def test_wrong_logins_wait_longer_then_are_refused(folder: Path) -> None:
+    token = "s3cret-token-for-the-office"
+    desk = new_desk(folder, token)
+    clock = Clock()
+    throttle = desk.rules.throttle
+    throttle.clock, throttle.delay = clock, 0.05
+    with TestClient(make_app(desk), base_url="http://10.1.2.3:8765") as client:
+        headers = login_csrf(client)
+        waited = []
+        for _ in range(throttle.tries):
+            started = time.monotonic()
+            wrong = client.post("/login", json={"token": "guess"}, headers=headers)
+            assert wrong.status_code == 401
+            waited.append(time.monotonic() - started)
+        assert [w > (n + 1) * 0.05 - 0.01 for n, w in enumerate(waited)] == [True] * 5
+        refused = client.post("/login", json={"token": token}, headers=headers)
+        assert refused.status_code == 429 and refused.json()["code"] == "web.too_many_tries"
+        assert refused.headers["retry-after"] == "60"
+        assert "wait 60 seconds" in refused.json()["message"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/overview", headers=bearer).status_code == 429
+        # another device is not held up
+        with TestClient(make_app(desk), base_url="http://10.1.2.3:8765",
+                        client=("10.1.2.99", 5000)) as other:
+            logged_in(other, token)
+        clock.now += 61
+        wrong = client.post("/login", json={"token": "guess"}, headers=headers)
+        assert wrong.status_code == 401  # its lockout is over; the next doubles it
+        refused = client.post("/login", json={"token": token}, headers=headers)
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "120"
+        clock.now += 121
+        logged_in(client, token)
+        assert client.get("/api/overview").status_code == 200
+
+
+def test_guesses_sent_at_once_are_refused_after_a_few(folder: Path) -> None:
+    token = "s3cret-token-for-the-office"
+    desk = new_desk(folder, token)
+    desk.rules.throttle.delay = 0.05
+    with TestClient(make_app(desk), base_url="http://10.1.2.3:8765") as client:
+        headers = login_csrf(client)
+
+        def guess(n: int) -> int:
+            return client.post("/login", json={"token": f"guess{n}"},
+                               headers=headers).status_code
+        with ThreadPoolExecutor(20) as threads:
+            statuses = sorted(threads.map(guess, range(20)))
+        assert statuses == [401] * 5 + [429] * 15
+
+
+def test_after_login_the_page_asked_for(folder: Path) -> None:
+    token = "s3cret-token-for-the-office"
+    with TestClient(make_app(new_desk(folder, token)), base_url="http://10.1.2.3:8765") as client:
+        asked = "/api/households/H001/card.pdf?mode=emergency"
+        page = client.get(asked, headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code == 303
+        assert page.headers["location"] == "/login?next=" + quote(asked, safe="")
+        assert logged_in(client, token, next=asked)["next"] == asked
+        for elsewhere in ("//evil.example/", "/\\evil.example", "https://evil.example/",
+                          "javascript:alert(1)", "evil.example", "/\tx", "", None, 7):
+            assert logged_in(client, token, next=elsewhere)["next"] == "/", elsewhere
 
 
 def test_serve_refuses_a_network_address_without_a_token(tmp_path: Path) -> None:

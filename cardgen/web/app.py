@@ -36,12 +36,22 @@ from cardgen.web.failures import (
     NotFound,
     NotInBook,
     TooLarge,
+    TooManyTries,
     Unauthorized,
     WebError,
     failure_of,
     internal_failure,
 )
-from cardgen.web.guard import CSRF_COOKIE, SESSION_COOKIE, Guard, Rules, cookies
+from cardgen.web.guard import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Guard,
+    Rules,
+    client_of,
+    cookies,
+    local_path,
+    too_many_tries,
+)
 from cardgen.web.registers import Register, Registers
 from cardgen.web.work import (
     JOB_KINDS,
@@ -113,18 +123,32 @@ def make_app(desk: Desk) -> ASGIApp:
         return page("login.html.j2", request)
 
     async def login(request: Request) -> Response:
+        """The access token for a session cookie; wrong ones throttled per client (guard's
+        Throttle): each waits longer, and after a few in a row the client is refused (429)."""
         if desk.rules.token is None:
             raise NotFound(_("this desk has no access token"))
-        offered = (await json_body(request)).get("token")
+        body = await json_body(request)
+        offered, client, throttle = body.get("token"), client_of(request.scope), \
+            desk.rules.throttle
+        waiting = throttle.wait(client)
+        if waiting:
+            raise too_many_tries(waiting)
         if not isinstance(offered, str) or not desk.rules.token_matches(offered.strip()):
-            await asyncio.sleep(1)  # a wrong guess costs a second
+            await asyncio.sleep(throttle.failed(client))
             raise Unauthorized(_("wrong access token"))
-        response = JSONResponse({"ok": True})
-        response.set_cookie(SESSION_COOKIE, desk.rules.session(), httponly=True,
+        throttle.succeeded(client)
+        old = cookies(request.headers).get(SESSION_COOKIE)
+        if old:
+            desk.rules.sessions.close(old)
+        response = JSONResponse({"ok": True, "next": local_path(body.get("next")) or "/"})
+        response.set_cookie(SESSION_COOKIE, desk.rules.sessions.open(), httponly=True,
                             samesite="strict", secure=request.url.scheme == "https")
         return response
 
     async def logout(request: Request) -> Response:
+        session = cookies(request.headers).get(SESSION_COOKIE)
+        if session:
+            desk.rules.sessions.close(session)  # a copy of the cookie ends with it
         response = JSONResponse({"ok": True})
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
         return response
@@ -330,7 +354,10 @@ def make_app(desk: Desk) -> ASGIApp:
 
     def cardgen_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, CardgenError)
-        return answer_failure(request, failure_of(error))
+        answer = answer_failure(request, failure_of(error))
+        if isinstance(error, TooManyTries):
+            answer.headers["retry-after"] = str(error.retry_after)
+        return answer
 
     def failed(request: Request, error: Exception) -> Response:
         assert isinstance(error, Failed)

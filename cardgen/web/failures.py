@@ -58,6 +58,14 @@ class TooLarge(WebError):
     code = "web.too_large"
 
 
+class TooManyTries(WebError):
+    """Too many wrong access tokens from one client in a row: it waits `retry_after`."""
+
+    status = 429
+    code = "web.too_many_tries"
+    retry_after = 60
+
+
 class Busy(WebError):
     status = 429
     code = "web.busy"

@@ -2,8 +2,11 @@
 
 - on loopback without a token, only a loopback Host header (a page elsewhere cannot reach the
   desk by pointing a name of its own at 127.0.0.1: DNS rebinding);
-- with --token-file, the token on every request (`Authorization: Bearer …`, or the cookie the
-  login form sets), but for the login page and the bundled assets;
+- with --token-file, the token on every request (`Authorization: Bearer …`, or the session
+  cookie the login form sets), but for the login page and the bundled assets. A session is a
+  random id the server keeps (never derived from the token): logging out ends it, and it ends
+  by itself after SESSION_IDLE without a request or SESSION_MOST in all. Wrong tokens cost a
+  client a growing delay, and after LOGIN_TRIES in a row it is refused (429) for a while;
 - on every request but GET and HEAD, the CSRF token that `GET /` sets in the cookie
   `cardgen_csrf`, echoed in the header `X-CSRF-Token` (signed by the server, so a made-up
   pair fails too);
@@ -21,17 +24,27 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
+import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from urllib.parse import quote
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cardgen.i18n import _
-from cardgen.web.failures import CsrfRefused, TooLarge, Unauthorized, WebError, internal_failure
+from cardgen.web.failures import (
+    CsrfRefused,
+    TooLarge,
+    TooManyTries,
+    Unauthorized,
+    WebError,
+    internal_failure,
+)
 
 CSRF_COOKIE = "cardgen_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -43,6 +56,13 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
                "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
                "frame-ancestors 'none'")
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+SESSION_IDLE = 60 * 60.0  # seconds without a request that end a session: an hour
+SESSION_MOST = 12 * 60 * 60.0  # seconds a session lasts however busy: a working day
+SESSIONS_KEPT = 1000  # sessions open at once; logging in beyond ends the oldest
+LOGIN_DELAY = 1.0  # seconds the n-th wrong token in a row waits: n × this
+LOGIN_TRIES = 5  # wrong tokens in a row before a client is refused (429)
+LOGIN_LOCKOUT = 60.0  # seconds refused after LOGIN_TRIES; doubled at each further wrong try
+LOGIN_FORGET = 15 * 60.0  # seconds after which a client's wrong tries are forgotten
 log = logging.getLogger("cardgen.web")
 
 
@@ -60,12 +80,108 @@ class BodyTooLarge(TooLarge):
     """Raised by the bounded `receive` when a body outgrows its limit."""
 
 
+class Sessions:
+    """The logged-in browsers: a random id each (secrets.token_urlsafe, so a cookie tells
+    nothing of the token and one copied stops working at logout), kept in memory (a restart
+    logs everybody out), each with when it started and when it was last used."""
+
+    def __init__(self, idle: float = SESSION_IDLE, most: float = SESSION_MOST,
+                 kept: int = SESSIONS_KEPT, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle = idle
+        self.most = most
+        self.kept = kept
+        self.clock = clock
+        self._open: dict[str, tuple[float, float]] = {}  # id -> (started, last used)
+
+    def open(self) -> str:
+        while len(self._open) >= self.kept:
+            del self._open[next(iter(self._open))]
+        session = secrets.token_urlsafe(32)
+        now = self.clock()
+        self._open[session] = (now, now)
+        return session
+
+    def valid(self, session: str) -> bool:
+        """Whether `session` is open and not expired; using it keeps it from going idle."""
+        times = self._open.get(session)
+        if times is None:
+            return False
+        now = self.clock()
+        started, used = times
+        if now - used > self.idle or now - started > self.most:
+            del self._open[session]
+            return False
+        self._open[session] = (started, now)
+        return True
+
+    def close(self, session: str) -> None:
+        self._open.pop(session, None)
+
+
+@dataclass
+class Tries:
+    failures: int = 0
+    last: float = 0.0
+
+
+class Throttle:
+    """Wrong tokens per client (its address): the n-th in a row waits n × `delay`; from the
+    `tries`-th on, the client is refused for `lockout` seconds, doubled at each further one.
+    A right token forgets the client's tries; so does `forget` seconds without one."""
+
+    def __init__(self, delay: float = LOGIN_DELAY, tries: int = LOGIN_TRIES,
+                 lockout: float = LOGIN_LOCKOUT, forget: float = LOGIN_FORGET,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.delay = delay
+        self.tries = tries
+        self.lockout = lockout
+        self.forget = forget
+        self.clock = clock
+        self._clients: dict[str, Tries] = {}
+
+    def _tries(self, client: str) -> Tries | None:
+        tries = self._clients.get(client)
+        if tries is not None and self.clock() - tries.last > max(self.forget, self.locked_for(
+                tries.failures)):
+            del self._clients[client]
+            return None
+        return tries
+
+    def locked_for(self, failures: int) -> float:
+        if failures < self.tries:
+            return 0.0
+        return min(self.lockout * 2.0 ** (failures - self.tries), 24 * 3600.0)
+
+    def wait(self, client: str) -> float:
+        """Seconds before `client` may try again (0: it may now)."""
+        tries = self._tries(client)
+        if tries is None:
+            return 0.0
+        return max(0.0, tries.last + self.locked_for(tries.failures) - self.clock())
+
+    def failed(self, client: str) -> float:
+        """Count a wrong token; the seconds its answer waits."""
+        tries = self._tries(client)
+        if tries is None:
+            while len(self._clients) >= 10_000:  # a flood of addresses: forget the oldest
+                del self._clients[next(iter(self._clients))]
+            tries = self._clients[client] = Tries()
+        tries.failures += 1
+        tries.last = self.clock()
+        return min(tries.failures, self.tries) * self.delay
+
+    def succeeded(self, client: str) -> None:
+        self._clients.pop(client, None)
+
+
 @dataclass(frozen=True)
 class Rules:
     token: str | None  # --token-file's token; None: loopback only
     secret: bytes  # signs CSRF tokens; new at every start
     upload_bytes: int
     body_bytes: int = 64 * 1024
+    sessions: Sessions = field(default_factory=Sessions)
+    throttle: Throttle = field(default_factory=Throttle)
 
     def new_csrf(self) -> str:
         nonce = secrets.token_urlsafe(18)
@@ -79,12 +195,6 @@ class Rules:
 
     def _sign(self, nonce: str) -> str:
         return hmac.new(self.secret, nonce.encode(), hashlib.sha256).hexdigest()[:32]
-
-    def session(self) -> str:
-        """The login cookie's value: derived from the token, so a restart keeps people logged
-        in and a new token logs everybody out."""
-        assert self.token is not None
-        return hmac.new(self.token.encode(), b"cardgen session", hashlib.sha256).hexdigest()
 
     def token_matches(self, offered: str) -> bool:
         assert self.token is not None
@@ -153,8 +263,16 @@ class Guard:
             authorization = headers.get("authorization", "")
             bearer = authorization[7:] if authorization.lower().startswith("bearer ") else ""
             session = cookies(headers).get(SESSION_COOKIE, "")
-            if not ((bearer and rules.token_matches(bearer))
-                    or (session and hmac.compare_digest(session, rules.session()))):
+            if bearer:  # a script's token: guessed ones count as wrong logins
+                client = client_of(scope)
+                waiting = rules.throttle.wait(client)
+                if waiting:
+                    return too_many_tries(waiting)
+                if not rules.token_matches(bearer):
+                    rules.throttle.failed(client)
+                    return Unauthorized(_("wrong access token"))
+                rules.throttle.succeeded(client)
+            elif not (session and rules.sessions.valid(session)):
                 return Unauthorized(_("this desk needs its access token: log in, or send "
                                       "Authorization: Bearer …"))
         if scope["method"] not in SAFE_METHODS:
@@ -170,11 +288,17 @@ class Guard:
         headers = Headers(scope=scope)
         if (isinstance(refused, Unauthorized) and scope["method"] == "GET"
                 and "text/html" in headers.get("accept", "")):
+            asked = scope["path"] + ("?" + scope["query_string"].decode("latin-1")
+                                     if scope.get("query_string") else "")
+            target = "/login" if local_path(asked) in ("/", None) else (
+                "/login?next=" + quote(asked, safe=""))
             await send({"type": "http.response.start", "status": 303,
-                        "headers": [(b"location", b"/login"), (b"content-length", b"0")]})
+                        "headers": [(b"location", target.encode()), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
         extra = [(b"www-authenticate", b"Bearer")] if isinstance(refused, Unauthorized) else []
+        if isinstance(refused, TooManyTries):
+            extra = [(b"retry-after", str(refused.retry_after).encode())]
         await respond(refused.status, {"code": refused.code, "message": str(refused)}, send,
                       extra)
 
@@ -193,6 +317,34 @@ class Guard:
                     raise too_large(limit, BodyTooLarge)
             return message
         return bounded_receive
+
+
+def client_of(scope: Scope) -> str:
+    """The address a request came from: whom wrong tokens are counted against."""
+    client = scope.get("client")
+    return str(client[0]) if client else "?"
+
+
+def too_many_tries(seconds: float) -> TooManyTries:
+    wait = max(1, math.ceil(seconds))
+    refused = TooManyTries(_("too many wrong access tokens from this device: wait {seconds} "
+                             "seconds, then try again").format(seconds=wait))
+    refused.retry_after = wait
+    return refused
+
+
+LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\s]*")
+
+
+def local_path(asked: object) -> str | None:
+    """`asked` if it is a path on this desk (`/…`, not `//host` nor `/\\host`, no scheme, no
+    spaces or control characters): where a login may go back to; else None (no open
+    redirect)."""
+    if not isinstance(asked, str) or len(asked) > 2000 or not LOCAL_PATH.fullmatch(asked):
+        return None
+    if not asked.isprintable():
+        return None
+    return asked
 
 
 def too_large(limit: int, kind: type[TooLarge] = TooLarge) -> TooLarge:

@@ -22,14 +22,23 @@
       answer = await fetch("/login", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
-        body: JSON.stringify({ token: field.value }),
+        // the page asked for before logging in: the server sends it back only if it is a
+        // path of this desk
+        body: JSON.stringify({ token: field.value,
+          next: new URLSearchParams(window.location.search).get("next") || "/" }),
       });
     } catch (error) {
       say(W.network, true);
       return;
     }
     if (answer.ok) {
-      window.location.assign("/");
+      const data = await answer.json();
+      window.location.assign(data.next || "/");
+      return;
+    }
+    if (answer.status === 429) {
+      const data = await answer.json();
+      say(data.message, true);
       return;
     }
     say(answer.status === 403 ? W.stale : W.wrong, true);
