@@ -25,7 +25,7 @@ from cardgen.config import load_config
 from cardgen.web.app import Desk, make_app
 from cardgen.web.failures import Busy
 from cardgen.web.serve import build_desk
-from cardgen.web.work import ClientGone, JobBoard, JobSpec, Pool
+from cardgen.web.work import GATE, ClientGone, JobBoard, JobSpec, Pool
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -349,6 +349,24 @@ def test_jobs_refused(client: TestClient) -> None:
     assert client.get("/api/jobs/nosuchjob").status_code == 404
 
 
+def test_a_job_of_every_grid_is_limited_per_grid_only(client: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A district's job runs a grid at a time: only one grid's size is bounded."""
+    import cardgen.web.app
+
+    every_grid = {"kind": "ledger", "grid": None, "skip_invalid": True}
+    monkeypatch.setattr(cardgen.web.app, "GRID_HOUSEHOLDS", 2)
+    refused = client.post("/api/jobs", json=every_grid, headers=csrf(client))
+    assert refused.status_code == 413 and refused.json()["code"] == "web.job_too_big"
+    assert "第3网格 has 3 households" in refused.json()["message"]
+    monkeypatch.setattr(cardgen.web.app, "GRID_HOUSEHOLDS", 3)  # four households, two grids
+    answer = client.post("/api/jobs", json=every_grid, headers=csrf(client))
+    assert answer.status_code == 202
+    job = answer.json()["job"]
+    assert client.get(f"/api/jobs/{job}").json()["total"] == 4
+    client.delete(f"/api/jobs/{job}", headers=csrf(client))
+
+
 def test_a_job_can_be_cancelled(client: TestClient) -> None:
     job = client.post("/api/jobs", json={"kind": "ledger", "grid": "第4网格"},
                       headers=csrf(client)).json()["job"]
@@ -356,6 +374,34 @@ def test_a_job_can_be_cancelled(client: TestClient) -> None:
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     assert client.get(f"/api/jobs/{job}").json()["state"] == "cancelled"
     assert client.get(f"/api/jobs/{job}/result").json()["code"] == "web.not_ready"
+
+
+def test_a_jobs_progress_moves_and_it_can_be_cancelled(client: TestClient, desk: Desk,
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held at its second household by the test gate (work.GATE): the job says what it does
+    and how far it is, then a POST cancel stops its process."""
+    monkeypatch.setenv(GATE, str(tmp_path))
+    job = client.post("/api/jobs", json={"kind": "emergency", "colours": ["红", "橙", "黄"],
+                                         "skip_invalid": True},
+                      headers=csrf(client)).json()["job"]
+    seen = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/jobs/{job}").json()
+        seen.append((status["stage"], status["done"]))
+        if (status["stage"], status["done"]) == ("cards", 1):
+            break
+        time.sleep(0.05)
+    assert status["state"] == "running" and 1 == status["done"] < status["total"]
+    assert seen[0][0] in ("reading", "preparing", "cards")
+    process = desk.board.jobs[job].process
+    assert process is not None and process.is_alive()
+    cancelled = client.post(f"/api/jobs/{job}/cancel", headers=csrf(client))
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
+    assert not process.is_alive() and not desk.board.jobs[job].folder.exists()
+    (tmp_path / "go").touch()
+    assert client.get(f"/api/jobs/{job}").json()["state"] == "cancelled"
 
 
 def test_jobs_are_bounded_and_dropped_when_nobody_asks(desk: Desk) -> None:
@@ -649,7 +695,7 @@ def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) ->
                                       "--quiet"])
     assert result.exit_code == 0, result.output
     # since the book was printed: a new household, at the front in address order
-    write_csv(path, [*household_rows("H001", 地址="阳光花园9号"),
+    write_csv(path, [*household_rows("H001", 地址="阳光花园9号", 特殊情况="社区矫正"),
                      *household_rows("H002", 地址="阳光花园1号"),
                      *household_rows("H003", 地址="阳光花园0号", 姓名="新住户")])
     desk = build_desk([folder], load_config(), None, TODAY, None, books, None, workers=1)
@@ -693,4 +739,8 @@ def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) ->
         assert "manifest.json" in names and any(name.endswith(".pdf") for name in names)
         [grid] = changes["grids"]
         assert grid["added"] == [{"household_id": "H003", "number": "003"}]
-        assert grid["changed"] == grid["removed"] == []
+        [changed] = grid["changed"]
+        assert changed["household_id"] == "H001" and changed["reasons"] and grid["removed"] == []
+        # the page shows the change list with the packet: the same as changes.json
+        assert status["report"]["grids"] == changes["grids"]
+        assert set(status["report"]["files"]) == set(names) - {"manifest.json", "changes.json"}

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import secrets
 import shutil
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -69,7 +70,7 @@ from cardgen.web.work import (
 HERE = Path(__file__).resolve().parent
 SEARCH_LIMIT = 50  # households listed for one search
 QUERY_CHARS = 100
-JOB_HOUSEHOLDS = 2000  # households one job may print: a grid's book, not a district's
+GRID_HOUSEHOLDS = 3000  # households of one grid a job prints: its book is drawn in memory
 MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 
@@ -248,6 +249,7 @@ def make_app(desk: Desk) -> ASGIApp:
         return JSONResponse(report, headers=headers)
 
     async def create_job(request: Request) -> Response:
+        from cardgen.book.ledger import grid_group
         from cardgen.data.select import make_selection, select_households
         from cardgen.pipeline import check_printable
 
@@ -278,10 +280,12 @@ def make_app(desk: Desk) -> ASGIApp:
                                                                     "update")
         if not skip_invalid:  # an update, like a ledger, holds back errors only when asked
             check_printable(loaded, chosen, kind)
-        if len(chosen) > JOB_HOUSEHOLDS:
-            raise TooLarge(_("{count} households are more than one job prints ({most}); "
-                             "choose a grid").format(count=len(chosen), most=JOB_HOUSEHOLDS),
-                           "web.job_too_big")
+        biggest = Counter(grid_group(household) for household in chosen).most_common(1)
+        if biggest and biggest[0][1] > GRID_HOUSEHOLDS:  # every grid, one at a time: any size
+            raise TooLarge(_("grid {grid} has {count} households, more than one grid's book "
+                             "holds ({most}); split the grid in the register").format(
+                grid=biggest[0][0], count=biggest[0][1], most=GRID_HOUSEHOLDS),
+                "web.job_too_big")
         job = desk.board.submit(JobSpec(kind, selection, skip_invalid, book), loaded,
                                 len(chosen))
         return JSONResponse({"job": job.id}, status_code=202)
@@ -321,6 +325,7 @@ def make_app(desk: Desk) -> ASGIApp:
         Route("/api/jobs", create_job, methods=["POST"]),
         Route("/api/jobs/{job_id}", job_status),
         Route("/api/jobs/{job_id}", cancel_job, methods=["DELETE"]),
+        Route("/api/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
         Route("/api/jobs/{job_id}/result", job_result),
     ]
     paths = {route.endpoint: route.path for route in routes}

@@ -4,9 +4,13 @@ ledger, an emergency batch, a sticker sheet), so that the server stays responsiv
 WeasyPrint draws.
 
 Pool workers keep the registers they read, keyed by the file's stamp, and answer with bytes
-or a `Failure`. A job process reports its progress through a pipe and is terminated when
-its job is cancelled: by the page, or because nobody asked about it for a while (the page
-asks every second; its tab was closed).
+or a `Failure`. A job process reports its progress through a pipe — the stage it is at
+(STAGES) and the households drawn so far — and is terminated when its job is cancelled: by
+the page, or because nobody asked about it for a while (the page asks twice a second; its
+tab was closed).
+
+A job of every grid is no bigger in memory than its biggest grid: the ledger draws one grid's
+book at a time, and the zip is written a grid's PDF at a time (each deleted once in it).
 """
 
 from __future__ import annotations
@@ -250,6 +254,13 @@ def _busy_message() -> str:
 
 JobKind = Literal["ledger", "emergency", "update", "stickers"]
 JOB_KINDS: tuple[JobKind, ...] = ("ledger", "emergency", "update", "stickers")
+# What a job is doing, in order (the page says each in words): its process starting and
+# taking the register over, the page layouts (slow only the first time: then cached), the
+# households' cards one by one, the PDF and zip being finished, the update packet compared and
+# written, the stickers drawn.
+STAGES = ("reading", "preparing", "cards", "merging", "packet", "stickers")
+GATE = "CARDGEN_TEST_JOB_GATE"  # tests only: a folder; a job waits at its second household
+# until a file `go` is in it, so that a test sees progress between 0 and the end
 
 
 @dataclass(frozen=True)
@@ -266,6 +277,7 @@ class Result:
     media_type: str
     file_name: str
     changed: bool | None = None  # an update: whether anything changed since the book
+    report: dict[str, Any] | None = None  # an update: its change list, per grid
 
 
 @dataclass
@@ -277,6 +289,7 @@ class Job:
     seen: float
     loaded: Any = None  # pipeline.Loaded, handed to the process when it starts
     state: str = "queued"  # queued running done failed cancelled
+    stage: str = "reading"  # one of STAGES, while running
     done: int = 0
     finished: float | None = None
     process: BaseProcess | None = None
@@ -285,10 +298,13 @@ class Job:
     failure: Failure | None = None
 
     def status(self) -> dict[str, object]:
-        answer: dict[str, object] = {"state": self.state, "done": self.done,
-                                     "total": self.total, "kind": self.spec.kind}
+        answer: dict[str, object] = {"state": self.state, "stage": self.stage,
+                                     "done": self.done, "total": self.total,
+                                     "kind": self.spec.kind}
         if self.result is not None and self.result.changed is not None:
             answer["changed"] = self.result.changed
+        if self.result is not None and self.result.report is not None:
+            answer["report"] = self.result.report
         if self.failure is not None:
             answer["error"] = self.failure.body()
         return answer
@@ -297,49 +313,78 @@ class Job:
 def run_job(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
             pipe: Connection) -> None:
     """A job in its own process: the output written in `folder`, told through `pipe` as
-    ("progress", done, total), then ("done", Result) or ("failed", Failure)."""
+    ("progress", stage, done, total), then ("done", Result) or ("failed", Failure)."""
     from cardgen.i18n import set_language
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_language(settings.language)
-    told = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - told[0] >= 0.2 or done == total:  # a few messages a second, not one a card
-            told[0] = now
-            pipe.send(("progress", done, total))
-
-    answer = _answer(lambda: _make(settings, spec, loaded, folder, progress))
+    reporter = Reporter(pipe, os.environ.get(GATE))
+    answer = _answer(lambda: _make(settings, spec, loaded, folder, reporter))
     pipe.send(("failed", answer) if isinstance(answer, Failure) else ("done", answer))
     pipe.close()
 
 
+class Reporter:
+    """A job's progress told to the server: a stage as soon as it starts, households drawn a
+    few times a second (not one message a card)."""
+
+    def __init__(self, pipe: Connection, gate: str | None = None) -> None:
+        self.pipe = pipe
+        self.gate = Path(gate) if gate else None
+        self.stage, self.done, self.total = "reading", 0, 0
+        self.told = 0.0
+        self.tell("reading", 0, 0)
+
+    def tell(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        changed = stage != self.stage
+        self.stage, self.done, self.total = stage, done, total
+        if changed or done in (0, total) or now - self.told >= 0.2:
+            self.told = now
+            self.pipe.send(("progress", stage, done, total))
+        if self.gate is not None and stage == "cards" and done == 1 < total:
+            self.pipe.send(("progress", stage, done, total))
+            while not (self.gate / "go").exists():  # tests only (GATE)
+                time.sleep(0.02)
+
+    def households(self, done: int, total: int) -> None:
+        """The ledger's progress: 0 before its first card (the layouts come first), then each
+        card drawn."""
+        self.tell("preparing" if done == 0 else "cards", done, total)
+
+
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
-          progress: Callable[[int, int], None]) -> Result:
+          reporter: Reporter) -> Result:
     from cardgen.frame.render import PrintOptions
     from cardgen.pipeline import ledger, stickers, update
 
     if spec.kind == "stickers":
         out = folder / "stickers.pdf"
         config = loaded.config
+        reporter.tell("stickers", 0, 0)
         printed = stickers(loaded, spec.selection, out, config.sheets[config.default_sheet], 0,
                            loaded.cache, spec.book)
-        progress(printed.households, printed.households)
+        reporter.tell("stickers", printed.households, printed.households)
         return Result(out, "application/pdf", "五色户卡贴纸.pdf")
     if spec.kind == "update":
         assert spec.book is not None
+        reporter.tell("packet", 0, 0)
         updated = update(loaded, spec.book, folder / "update", spec.selection, False,
                          settings.templates, loaded.cache, skip_invalid=spec.skip_invalid)
         changes = folder / "changes.json"  # the change list as `update --format json` says it
-        changes.write_text(json.dumps(updated.as_dict(), ensure_ascii=False, indent=2) + "\n",
+        report = updated.as_dict()
+        changes.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
                            encoding="utf-8")
+        reporter.tell("merging", 0, 0)
         return Result(zipped(folder / "update.zip", [*updated.files, updated.manifest, changes]),
-                      "application/zip", "五色户卡更新包.zip", updated.changed)
+                      "application/zip", "五色户卡更新包.zip", updated.changed,
+                      packet_report(report, updated.files))
     books = folder / "books"
     run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
                  skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,
-                 options=PrintOptions(), progress=progress, cache=loaded.cache, book=spec.book)
+                 options=PrintOptions(), progress=reporter.households, cache=loaded.cache,
+                 book=spec.book)
+    reporter.tell("merging", run.cards, run.cards)
     if len(run.files) == 1:
         return Result(run.files[0], "application/pdf", run.files[0].name)
     name = "五色户卡应急台账.zip" if spec.kind == "emergency" else "五色户卡台账.zip"
@@ -347,10 +392,19 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
                   "application/zip", name)
 
 
+def packet_report(report: dict[str, Any], files: list[Path]) -> dict[str, Any]:
+    """The update's change list as the page shows it: per grid, how many of each kind of
+    change and the changes themselves, and the packet's files."""
+    return {**report, "files": [path.name for path in files]}
+
+
 def zipped(archive: Path, files: list[Path]) -> Path:
+    """The files in a zip, each deleted once in it: a district's ledgers take the disk once,
+    and zipfile copies them in chunks (memory stays small)."""
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:  # PDFs are compressed
         for path in files:
             out.write(path, path.name)
+            path.unlink()
     return archive
 
 
@@ -429,7 +483,8 @@ class JobBoard:
             while job.pipe.poll():
                 message = job.pipe.recv()
                 if message[0] == "progress":
-                    job.done, job.total = message[1], message[2]
+                    job.stage, job.done = message[1], message[2]
+                    job.total = message[3] or job.total
                 elif message[0] == "done":
                     job.result = message[1]
                     job.done = job.total

@@ -243,8 +243,12 @@
     return household.in_book !== false;
   }
 
+  const phone = window.matchMedia("(max-width: 760px)");
+
   async function show(household, button) {
     current = household;
+    // on a phone the card is below the results: bring it into view
+    if (phone.matches && button) $("card-panel").scrollIntoView({ block: "start" });
     document.querySelectorAll("#results .result").forEach((other) => {
       if (other === button) other.setAttribute("aria-current", "true");
       else other.removeAttribute("aria-current");
@@ -339,10 +343,20 @@
     cancel.addEventListener("click", async () => {
       await api("DELETE", "/api/jobs/" + id);
     });
-    await follow(id, bar, state, cancel);
+    await follow(id, bar, state, cancel, item);
   }
 
-  async function follow(id, bar, state, cancel) {
+  const count = new Intl.NumberFormat("zh-CN");
+  const POLL_MS = 400; // a 30-household job moves visibly; a request is a few milliseconds
+
+  // What a running job is doing, in words: 读取登记表, 生成户卡 123 / 2,903 户, 合并 PDF …
+  function doing(job) {
+    const words = W["stage_" + job.stage] || W.running;
+    if (job.stage !== "cards") return words;
+    return words + " " + say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
+  }
+
+  async function follow(id, bar, state, cancel, item) {
     for (;;) {
       const answer = await api("GET", "/api/jobs/" + id);
       if (!answer.ok) {
@@ -352,29 +366,70 @@
       }
       const job = answer.data;
       bar.max = Math.max(job.total, 1);
-      bar.value = job.done;
-      const counted = say(W.progress, { done: job.done, total: job.total });
+      // a bar that counts households while they are drawn; before (layouts) and after
+      // (merging), the browser's moving bar without a value
+      if (job.state === "running" && job.stage === "cards") bar.value = job.done;
+      else if (job.state === "running") bar.removeAttribute("value");
+      const counted = say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
       if (job.state === "done") {
         bar.value = bar.max;
         state.replaceChildren(document.createTextNode(W.done + "（" + counted + "） " +
           (job.changed === false ? W.unchanged : "")));
-        const open = element("a", "button", W.open);
+        const open = element("a", "button", job.kind === "update" ? W.download : W.open);
         open.href = "/api/jobs/" + id + "/result";
         open.target = "_blank";
         open.rel = "noopener";
         cancel.replaceWith(open);
+        if (job.report) item.appendChild(changeList(job.report));
         break;
       }
       if (job.state === "failed" || job.state === "cancelled") {
+        bar.value = 0;
         state.textContent = W[job.state] + (job.error ? "：" + job.error.message : "");
         state.classList.toggle("bad", job.state === "failed");
         cancel.disabled = true;
         break;
       }
-      state.textContent = W[job.state] + "（" + counted + "）";
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      state.textContent = job.state === "queued" ? W.queued : W.running + "：" + doing(job);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     watched.delete(id);
+  }
+
+  // The update packet's change list: per grid, how many 新增 / 换卡 / 抽出 / 暂缓 and each
+  // household with its number and why.
+  function changeList(report) {
+    const box = element("div", "changes");
+    report.grids.forEach((grid) => {
+      const section = element("section", "grid-changes");
+      const kinds = [["added", W.added], ["changed", W.changed], ["removed", W.removed],
+        ["pending", W.pending]];
+      section.appendChild(element("h3", null, grid.grid + " · " + say(W.edition, { n: grid.edition })));
+      section.appendChild(element("p", "counts", kinds.map(([key, word]) =>
+        word + " " + grid[key].length).join(" · ")));
+      const list = element("ul", "change-list");
+      kinds.forEach(([key, word]) => {
+        grid[key].forEach((change) => {
+          let why = "";
+          if (key === "changed") why = change.reasons.join("；");
+          else if (key === "added" && change.from) why = say(W.movedFrom, { grid: change.from });
+          else if (key === "removed") why = change.to ? say(W.movedTo, { grid: change.to }) : W.left;
+          else if (key === "pending") why = W.held;
+          const line = element("li", "change " + key);
+          line.append(element("span", "kind", word), element("span", "who",
+            change.household_id + " · " + W.number + " " + change.number));
+          if (why) line.appendChild(element("span", "why", why));
+          list.appendChild(line);
+        });
+      });
+      if (list.childElementCount) section.appendChild(list);
+      else section.appendChild(element("p", "hint", W.gridUnchanged));
+      box.appendChild(section);
+    });
+    if (report.files && report.files.length) {
+      box.appendChild(element("p", "hint", W.packetFiles + report.files.join("、")));
+    }
+    return box;
   }
 
   document.querySelectorAll("#job-form [data-kind]").forEach((button) => {
@@ -429,10 +484,10 @@
     report.problems.forEach((problem) => {
       const row = element("tr");
       row.append(element("td", problem.severity, W[problem.severity]),
-        element("td", null, problem.sheet || ""),
+        labelled(element("td", null, problem.sheet || ""), 0),
         element("td", null, problem.row === null ? "" : say(W.row, { row: problem.row })),
-        element("td", null, problem.column || ""),
-        element("td", "value", problem.value || ""),
+        labelled(element("td", null, problem.column || ""), 2),
+        labelled(element("td", "value", problem.value || ""), 3),
         element("td", null, problem.message));
       body.appendChild(row);
     });
@@ -441,6 +496,12 @@
     uploadName = file.name;
     $("check-print").hidden = !(report.ok && uploadKey);
   });
+
+  // On a phone the table's rows are stacked cards: a cell says what it is (工作表, 列, 值).
+  function labelled(cell, index) {
+    if (cell.textContent) cell.dataset.label = ["工作表", "行", "列", "值"][index];
+    return cell;
+  }
 
   document.querySelectorAll("#check-print [data-kind]").forEach((button) => {
     button.addEventListener("click", () => {
