@@ -10,6 +10,7 @@
   colours.forEach((colour) => { palette[colour.colour] = colour; });
   let current = null; // the household whose card is shown
   const watched = new Set(); // jobs this page is waiting for
+  const phone = window.matchMedia("(max-width: 760px)"); // as app.css says a phone is
 
   function say(text, values) {
     return text.replace(/\{(\w+)\}/g, (all, name) => (name in (values || {}) ? values[name] : all));
@@ -94,6 +95,7 @@
       other.tabIndex = chosen ? 0 : -1;
       $(other.getAttribute("aria-controls")).hidden = !chosen;
     });
+    if (phone.matches && window.scrollY) window.scrollTo(0, 0); // a new view starts at its top
   }
   tabs.forEach((tab, index) => {
     tab.addEventListener("click", () => choose(tab));
@@ -243,12 +245,11 @@
     return household.in_book !== false;
   }
 
-  const phone = window.matchMedia("(max-width: 760px)");
-
   async function show(household, button) {
     current = household;
-    // on a phone the card is below the results: bring it into view
-    if (phone.matches && button) $("card-panel").scrollIntoView({ block: "start" });
+    // on a phone the card is below the results: bring it into view, now and once drawn
+    const bring = () => { if (phone.matches && button) $("card-panel").scrollIntoView({ block: "start" }); };
+    bring();
     document.querySelectorAll("#results .result").forEach((other) => {
       if (other === button) other.setAttribute("aria-current", "true");
       else other.removeAttribute("aria-current");
@@ -272,6 +273,7 @@
         (household.number_after_update ? say(W.afterUpdate, { number: household.number_after_update }) : "");
     }
     await drawPreview();
+    if (household === current) bring();
   }
 
   async function drawPreview() {
@@ -297,6 +299,7 @@
     image.src = URL.createObjectURL(answer.data);
     image.alt = say(W.previewOf, { id: household.household_id, mode: W[chosen] });
     $("preview-box").hidden = false;
+    await image.decode().catch(() => null); // its height known: the page can be scrolled to it
     $("card-actions").hidden = false;
     $("card-note").hidden = inBook(household);
     status("card-status", "");
@@ -339,6 +342,7 @@
     state.setAttribute("role", "status");
     item.append(what, bar, cancel, state);
     list.prepend(item);
+    if (phone.matches) item.scrollIntoView({ block: "center" }); // below the form on a phone
     watched.add(id);
     cancel.addEventListener("click", async () => {
       await api("DELETE", "/api/jobs/" + id);
