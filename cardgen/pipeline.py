@@ -484,10 +484,13 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            jobs: int = 1, templates: Path | None = None, options: PrintOptions | None = None,
            progress: Callable[[int, int], None] | None = None,
            cache: Cache | None = None, book: Path | None = None, renumber: bool = False,
-           force: bool = False) -> LedgerRun:
+           force: bool = False,
+           laid_out: Callable[[int, int], None] | None = None) -> LedgerRun:
     """One PDF per group: cover, index, then the cards in book order; and the book of record
     (manifest.json). `book` continues a previous book (the households keep their numbers),
-    `renumber` starts its new edition; `force` writes over another book in `folder`."""
+    `renumber` starts its new edition; `force` writes over another book in `folder`.
+    `progress` is told the cards drawn so far, `laid_out` the cards laid out (both of all
+    the cards): a group's cards are laid out before they are drawn."""
     started = time.perf_counter()
     cache = cache or Cache(None)
     check_options(loaded.config, options or PrintOptions(), duplex)
@@ -543,6 +546,14 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         if progress:
             progress(done, total_cards)
 
+    laid = 0
+
+    def lay(n: int = 1) -> None:
+        nonlocal laid
+        laid += n
+        if laid_out:
+            laid_out(laid, total_cards)
+
     if progress:
         progress(0, total_cards)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
@@ -553,7 +564,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         files, pages = [], 0
         for name, households in groups.items():  # one ledger at a time: memory per ledger
             cards = make_cards(households, loaded.categories, numbers, printing,
-                               emergency, workers.builder())
+                               emergency, workers.builder(), lay if laid_out else None)
             slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                      for h, card in zip(households, cards, strict=True)]
             grids_here = list(dict.fromkeys(grid_group(h) for h in households))

@@ -394,7 +394,8 @@ def test_a_jobs_progress_moves_and_it_can_be_cancelled(client: TestClient, desk:
             break
         time.sleep(0.05)
     assert status["state"] == "running" and 1 == status["done"] < status["total"]
-    assert seen[0][0] in ("reading", "preparing", "cards")
+    assert 0 < status["fraction"] < 1
+    assert seen[0][0] in ("reading", "preparing", "layout", "cards")
     process = desk.board.jobs[job].process
     assert process is not None and process.is_alive()
     cancelled = client.post(f"/api/jobs/{job}/cancel", headers=csrf(client))

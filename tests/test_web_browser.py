@@ -284,7 +284,8 @@ def test_a_jobs_progress_moves_and_it_is_cancelled_on_a_phone(browser: Browser, 
             state.filter(has_text="生成户卡 1 / 3 户").wait_for(timeout=120_000)
             assert state.inner_text() == "正在生成：生成户卡 1 / 3 户"
             bar = page.get_by_role("progressbar", name="台账 · 全部网格进度")
-            assert bar.evaluate("bar => [bar.value, bar.max]") == [1, 3]
+            # grid 3's two cards laid out and one drawn, grid 4's one to come: half of it
+            assert bar.evaluate("bar => [bar.value, bar.max]") == [0.5, 1]
             fits(page, "390x844")
             shot(page, "390x844-progress")
             tap(page, page.get_by_role("button", name="取消"), "390x844")

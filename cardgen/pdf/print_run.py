@@ -262,11 +262,14 @@ def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
 
 def make_cards(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], printing: PrintRun, emergency: bool,
-               build: Parallel | None = None) -> list[Card]:
+               build: Parallel | None = None,
+               laid_out: Callable[[], None] | None = None) -> list[Card]:
     """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
 
     Cards the cache has are read from it; the rest are built here, or by `build` (other
-    processes) when there are many."""
+    processes) when there are many. `laid_out` is called as each card is ready (the desk's
+    progress)."""
+    told = laid_out or (lambda: None)
     sources = [key("model", printing.render_key, printing.today, emergency,
                    numbers[h.household_id], categories[h.household_id], printed_fields(h))
                for h in households]
@@ -275,6 +278,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         stored = printing.cache.get("cards", source)
         found.append(None if stored is None
                      else Card.from_data(marshal.loads(stored), printing.config))
+        if stored is not None:
+            told()
     missing = [index for index, card in enumerate(found) if card is None]
     if missing:
         printing.geometry(emergency)  # here, once, before any worker needs it
@@ -284,12 +289,14 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                 for i in missing]
         for index, data in zip(missing, build(work, printing.geometries), strict=True):
             found[index] = Card.from_data(marshal.loads(data), printing.config)
+            told()
     else:
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
             printing.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
             found[index] = card
+            told()
     cards = []
     page = 1
     for source, made in zip(sources, found, strict=True):

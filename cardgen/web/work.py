@@ -256,9 +256,9 @@ JobKind = Literal["ledger", "emergency", "update", "stickers"]
 JOB_KINDS: tuple[JobKind, ...] = ("ledger", "emergency", "update", "stickers")
 # What a job is doing, in order (the page says each in words): its process starting and
 # taking the register over, the page layouts (slow only the first time: then cached), the
-# households' cards one by one, the PDF and zip being finished, the update packet compared and
-# written, the stickers drawn.
-STAGES = ("reading", "preparing", "cards", "merging", "packet", "stickers")
+# households' cards laid out and drawn one by one (a grid's all laid out, then drawn), the
+# PDF and zip being finished, the update packet compared and written, the stickers drawn.
+STAGES = ("reading", "preparing", "layout", "cards", "merging", "packet", "stickers")
 GATE = "CARDGEN_TEST_JOB_GATE"  # tests only: a folder; a job waits at its second household
 # until a file `go` is in it, so that a test sees progress between 0 and the end
 
@@ -290,7 +290,8 @@ class Job:
     loaded: Any = None  # pipeline.Loaded, handed to the process when it starts
     state: str = "queued"  # queued running done failed cancelled
     stage: str = "reading"  # one of STAGES, while running
-    done: int = 0
+    done: int = 0  # households through the stage
+    fraction: float = 0.0  # of the whole job, as the bar shows it
     finished: float | None = None
     process: BaseProcess | None = None
     pipe: Connection | None = None
@@ -300,6 +301,7 @@ class Job:
     def status(self) -> dict[str, object]:
         answer: dict[str, object] = {"state": self.state, "stage": self.stage,
                                      "done": self.done, "total": self.total,
+                                     "fraction": round(self.fraction, 4),
                                      "kind": self.spec.kind}
         if self.result is not None and self.result.changed is not None:
             answer["changed"] = self.result.changed
@@ -313,7 +315,7 @@ class Job:
 def run_job(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
             pipe: Connection) -> None:
     """A job in its own process: the output written in `folder`, told through `pipe` as
-    ("progress", stage, done, total), then ("done", Result) or ("failed", Failure)."""
+    ("progress", stage, done, total, fraction), then ("done", Result) or ("failed", Failure)."""
     from cardgen.i18n import set_language
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -325,32 +327,44 @@ def run_job(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
 
 
 class Reporter:
-    """A job's progress told to the server: a stage as soon as it starts, households drawn a
-    few times a second (not one message a card)."""
+    """A job's progress told to the server: a stage as soon as it starts, households a few
+    times a second (not one message a card). A ledger's households count twice on the bar:
+    laid out, then drawn."""
 
     def __init__(self, pipe: Connection, gate: str | None = None) -> None:
         self.pipe = pipe
         self.gate = Path(gate) if gate else None
-        self.stage, self.done, self.total = "reading", 0, 0
+        self.stage = ""
+        self.laid = self.drawn = 0
         self.told = 0.0
         self.tell("reading", 0, 0)
 
-    def tell(self, stage: str, done: int, total: int) -> None:
+    def tell(self, stage: str, done: int, total: int, fraction: float = 0.0) -> None:
         now = time.monotonic()
         changed = stage != self.stage
-        self.stage, self.done, self.total = stage, done, total
+        self.stage = stage
         if changed or done in (0, total) or now - self.told >= 0.2:
             self.told = now
-            self.pipe.send(("progress", stage, done, total))
+            self.pipe.send(("progress", stage, done, total, fraction))
         if self.gate is not None and stage == "cards" and done == 1 < total:
-            self.pipe.send(("progress", stage, done, total))
+            self.pipe.send(("progress", stage, done, total, fraction))
             while not (self.gate / "go").exists():  # tests only (GATE)
                 time.sleep(0.02)
 
+    def _fraction(self, total: int) -> float:
+        return (self.laid + self.drawn) / (2 * total) if total else 0.0
+
+    def laid_out(self, laid: int, total: int) -> None:
+        self.laid = laid
+        self.tell("layout", laid, total, self._fraction(total))
+
     def households(self, done: int, total: int) -> None:
-        """The ledger's progress: 0 before its first card (the layouts come first), then each
-        card drawn."""
-        self.tell("preparing" if done == 0 else "cards", done, total)
+        """The ledger's cards drawn: 0 before the first (the layouts come first)."""
+        self.drawn = done
+        if done == 0:
+            self.tell("preparing", 0, total)
+        else:
+            self.tell("cards", done, total, self._fraction(total))
 
 
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
@@ -383,8 +397,8 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
     run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
                  skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,
                  options=PrintOptions(), progress=reporter.households, cache=loaded.cache,
-                 book=spec.book)
-    reporter.tell("merging", run.cards, run.cards)
+                 book=spec.book, laid_out=reporter.laid_out)
+    reporter.tell("merging", run.cards, run.cards, 1.0)
     if len(run.files) == 1:
         return Result(run.files[0], "application/pdf", run.files[0].name)
     name = "五色户卡应急台账.zip" if spec.kind == "emergency" else "五色户卡台账.zip"
@@ -483,7 +497,7 @@ class JobBoard:
             while job.pipe.poll():
                 message = job.pipe.recv()
                 if message[0] == "progress":
-                    job.stage, job.done = message[1], message[2]
+                    job.stage, job.done, job.fraction = message[1], message[2], message[4]
                     job.total = message[3] or job.total
                 elif message[0] == "done":
                     job.result = message[1]

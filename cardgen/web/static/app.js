@@ -356,7 +356,7 @@
   // What a running job is doing, in words: 读取登记表, 生成户卡 123 / 2,903 户, 合并 PDF …
   function doing(job) {
     const words = W["stage_" + job.stage] || W.running;
-    if (job.stage !== "cards") return words;
+    if (job.stage !== "cards" && job.stage !== "layout") return words;
     return words + " " + say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
   }
 
@@ -369,11 +369,12 @@
         break;
       }
       const job = answer.data;
-      bar.max = Math.max(job.total, 1);
-      // a bar that counts households while they are drawn; before (layouts) and after
-      // (merging), the browser's moving bar without a value
-      if (job.state === "running" && job.stage === "cards") bar.value = job.done;
-      else if (job.state === "running") bar.removeAttribute("value");
+      bar.max = 1;
+      // a bar that moves as households are laid out and drawn; before (the register, the
+      // page layouts) and after (merging), the browser's moving bar without a value
+      if (job.state === "running" && (job.stage === "cards" || job.stage === "layout")) {
+        bar.value = job.fraction;
+      } else if (job.state === "running") bar.removeAttribute("value");
       const counted = say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
       if (job.state === "done") {
         bar.value = bar.max;
