@@ -38,11 +38,13 @@ SIZES = {**PHONES, "1366x768": SCREEN}
 TOKEN = "office-token-0123456789"
 # what a phone needs of every element on screen: text of 14 px or more, targets 44 px high
 TOO_SMALL = """() => {
-  const small = [], low = [];
+  const small = [], low = [], wide = [];
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (!box.width || !box.height || box.right <= 0 || style.visibility === "hidden") continue;
+    const tag = el.tagName + "#" + el.id + "." + el.className;
+    if (box.right > window.innerWidth + 0.5) wide.push(tag);
     const said = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
     const name = el.tagName + "#" + el.id + "." + el.className + " " + el.textContent.slice(0, 20);
     if (said && parseFloat(style.fontSize) < 14) small.push(name);
@@ -51,7 +53,7 @@ TOO_SMALL = """() => {
       (el.matches("label") && el.querySelector("input"));
     if (target && box.height < 44) low.push(name + " " + box.height);
   }
-  return { small, low };
+  return { small, low, wide };
 }"""
 
 
@@ -160,11 +162,14 @@ def device(browser: Browser, size: str) -> Iterator[Page]:
 
 
 def fits(page: Page, size: str) -> None:
-    """No sideways scrolling; on a phone, no text under 14 px and no target under 44 px."""
+    """No sideways scrolling, of the page or of a box in it (nothing reaches past the
+    screen's right edge); on a phone, no text under 14 px and no target under 44 px."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= SIZES[size]["width"], (size, width)
+    found = page.evaluate(TOO_SMALL)
+    assert found["wide"] == [], size
     if size in PHONES:
-        assert page.evaluate(TOO_SMALL) == {"small": [], "low": []}
+        assert (found["small"], found["low"]) == ([], [])
 
 
 def on_screen(page: Page, selector: str) -> bool:
