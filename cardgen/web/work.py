@@ -355,8 +355,10 @@ class Reporter:
         return (self.laid + self.drawn) / (2 * total) if total else 0.0
 
     def laid_out(self, laid: int, total: int) -> None:
+        """A card laid out: the bar moves; the count stays that of the households drawn
+        (finished), so that it never goes back when a grid's cards are laid out."""
         self.laid = laid
-        self.tell("layout", laid, total, self._fraction(total))
+        self.tell("layout", self.drawn, total, self._fraction(total))
 
     def households(self, done: int, total: int) -> None:
         """The ledger's cards drawn: 0 before the first (the layouts come first)."""

@@ -354,10 +354,14 @@
   const POLL_MS = 400; // a 30-household job moves visibly; a request is a few milliseconds
 
   // What a running job is doing, in words: 读取登记表, 生成户卡 123 / 2,903 户, 合并 PDF …
+  // (`done` counts the households finished: drawn; while a grid's cards are laid out only
+  // the bar moves)
   function doing(job) {
     const words = W["stage_" + job.stage] || W.running;
-    if (job.stage !== "cards" && job.stage !== "layout") return words;
-    return words + " " + say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
+    const counted = say(W.progress, { done: count.format(job.done), total: count.format(job.total) });
+    if (job.stage === "cards") return words + " " + counted;
+    if (job.stage === "layout") return words + "（" + W.finished + " " + counted + "）";
+    return words;
   }
 
   async function follow(id, bar, state, cancel, item) {
