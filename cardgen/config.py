@@ -20,7 +20,7 @@ COLOUR_KEYS = ("red", "orange", "yellow", "blue", "green")
 PATTERNS = ("hatch", "dots", "plain", "lines", "grid")
 RULE_KEYS = {"colour", "housing", "no_residents", "any_member_flag",
              "all_residents_aged_at_least", "all_residents_residence"}
-HOUSEHOLD_MODES = ("number", "grid+number", "head")
+HOUSEHOLD_MODES = ("auto", "number", "grid+number", "head")
 NOT_RECORD_KINDS = ("totals", "signatures", "notes")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 

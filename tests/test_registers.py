@@ -15,7 +15,6 @@ from click.testing import CliRunner, Result
 from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
-from cardgen.data.read import SheetChoice
 from cardgen.pipeline import Loaded, load
 from tests.conftest import DATE, TODAY, VALID_ID, pdftotext
 from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
@@ -336,52 +335,98 @@ def test_a_long_note_is_accepted_and_the_card_prints(tmp_path: Path) -> None:
 
 # ---- workbooks: which sheets --------------------------------------------------------------
 
-def test_without_all_sheets_the_other_grids_are_named(tmp_path: Path, config: Config) -> None:
+def test_every_sheet_of_a_workbook_is_read_each_naming_its_grid(tmp_path: Path) -> None:
+    """One sheet per grid after a 汇总 sheet, 户号 1 … 5 in each (DOMAIN §5, "Never lose a
+    row"): every grid is read, each sheet's name its grid, the 汇总 named as skipped, the
+    restarting 户号 keyed by grid with a note — and every household printed."""
     path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
-    loaded = load(path, config, TODAY)
-    assert {h.grid for h in loaded.dataset.households} == {""}
-    notes = {p.code: p for p in loaded.dataset.problems}
-    assert notes["sheet.no_table"].sheet == "汇总"
-    assert "sheets 第二网格 hold records too" in notes["workbook.more_sheets"].message
-    result = invoke("validate", path, "--date", DATE, lang="zh")
-    assert "工作表 第二网格 里也有人员记录；加上 --all-sheets" in result.output
-
-
-def test_all_sheets_asks_how_to_key_numbers_that_restart(tmp_path: Path) -> None:
-    """户号 1 … 5 in each grid's sheet: asked, never guessed; the setting then works."""
-    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
-    result = invoke("validate", path, "--all-sheets", "--format", "json", "--date", DATE)
-    report = json.loads(result.output)
-    errors = [p for p in report["problems"] if p["severity"] == "error"]
-    assert result.exit_code == 1 and [p["code"] for p in errors] == ["household.number_restarts"]
-    assert 'households = "grid+number"' in errors[0]["message"]
-    result = invoke("ledger", path, "--all-sheets", "-o", tmp_path / "x", "--date", DATE)
-    assert result.exit_code == 1 and not (tmp_path / "x").exists()
-    zh = invoke("validate", path, "--all-sheets", "--date", DATE, lang="zh")
-    assert "看来户号在每个网格里都从头编起" in zh.output
-
-    setting = config_file(tmp_path, '[input]\nhouseholds = "grid+number"\n')
-    result = invoke("ledger", path, "--all-sheets", "--config", setting, "-o", tmp_path / "books",
-                    "--date", DATE, "--quiet")
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert (report["ok"], report["households"], report["members"]) == (True, 10, 14)
+    notes = {p["code"]: p for p in report["problems"]}
+    assert notes["sheet.no_table"]["sheet"] == "汇总"
+    assert "workbook.more_sheets" not in notes
+    assert "numbered 网格-户号 (第一网格-1)" in notes["household.by_grid"]["message"]
+    zh = invoke("validate", path, "--date", DATE, lang="zh")
+    assert zh.exit_code == 0 and "户号在每个网格里都从头编起" in zh.output
+    assert "工作表“汇总”：没有人员表" in zh.output
+    result = invoke("ledger", path, "-o", tmp_path / "books", "--date", DATE, "--quiet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "books").glob("*.pdf")) == \
         ["和平社区-第一网格.pdf", "和平社区-第二网格.pdf"]
     manifest = json.loads((tmp_path / "books" / "manifest.json").read_text(encoding="utf-8"))
-    assert [h["household_id"] for h in manifest["ledgers"][1]["households"]][:2] == \
-        ["第二网格-1", "第二网格-2"]
+    assert [[h["household_id"] for h in ledger["households"]]
+            for ledger in manifest["ledgers"]] == \
+        [[f"{grid}-{n}" for n in range(1, 6)] for grid in ("第一网格", "第二网格")]
+    assert "张建国" in pdftotext(tmp_path / "books" / "和平社区-第二网格.pdf")
+
+
+def test_strict_numbers_still_ask_about_numbers_that_restart(tmp_path: Path) -> None:
+    """households = "number" keys by 户号 alone: restarting numbers are asked about."""
+    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
+    setting = config_file(tmp_path, '[input]\nhouseholds = "number"\n')
+    result = invoke("validate", path, "--config", setting, "--format", "json", "--date", DATE)
+    errors = [p for p in json.loads(result.output)["problems"] if p["severity"] == "error"]
+    assert result.exit_code == 1 and [p["code"] for p in errors] == ["household.number_restarts"]
+    assert 'households = "grid+number"' in errors[0]["message"]
+
+
+def test_a_side_list_beside_the_register_is_skipped_and_named(tmp_path: Path) -> None:
+    """A 低保名单 sheet (姓名, 身份证号, 低保类别) that a formula looks in is no register."""
+    path = office_register(tmp_path / "list.xlsx")
+    book = openpyxl.load_workbook(path)
+    side = book.create_sheet("低保名单")
+    side.append(["序号", "姓名", "身份证号", "低保类别"])
+    side.append([1, "张建国", id_number("19500304", 11), "A类"])
+    side.append([2, "刘备", id_number("19600101", 99), "B类"])
+    book.create_sheet("说明").append(["本表由社区填写，每季度更新"])
+    book.save(path)
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert (report["ok"], report["households"]) == (True, 5)
+    notes = {p["code"]: p for p in report["problems"]}
+    assert notes["sheet.side_list"]["sheet"] == "低保名单"
+    assert "sheet 第一网格" in notes["sheet.side_list"]["message"]
+    assert notes["sheet.no_table"]["sheet"] == "说明"
+    zh = invoke("validate", path, "--date", DATE, lang="zh")
+    assert "工作表“低保名单”：这是一份人员名单" in zh.output
+
+
+def test_two_versions_of_one_register_are_refused_naming_the_sheets(tmp_path: Path) -> None:
+    """The same people in two sheets (last year's register kept beside this year's): which
+    one is meant is the user's to say; --sheet-name says it."""
+    source = office_register(tmp_path / "same.xlsx", ("2025年",))
+    book = openpyxl.load_workbook(source)
+    book.copy_worksheet(book["2025年"]).title = "2026年"
+    book.save(source)
+    result = invoke("ledger", source, "-o", tmp_path / "out", "--date", DATE, lang="zh")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert "工作表“2025年”和“2026年”（7 人两边都有）里是同一批人" in result.output
+    assert "--sheet-name" in result.output
+    result = invoke("validate", source, "--sheet-name", "2026年", "--date", DATE)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_hidden_sheet_of_records_is_read_and_named(tmp_path: Path) -> None:
+    path = office_register(tmp_path / "hidden.xlsx", ("第一网格", "第二网格"))
+    book = openpyxl.load_workbook(path)
+    book["第二网格"].sheet_state = "hidden"
+    book.save(path)
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert report["households"] == 10
+    [hidden] = [p for p in report["problems"] if p["code"] == "sheet.hidden"]
+    assert hidden["sheet"] == "第二网格" and "read like the others" in hidden["message"]
 
 
 @pytest.mark.parametrize("path", [XLS, ODS], ids=["xls", "ods"])
 def test_all_sheets_of_an_xls_or_ods(path: Path, tmp_path: Path) -> None:
-    config = settings(tmp_path, '[input]\nhouseholds = "grid+number"\n')
-    loaded = load(path, config, TODAY, SheetChoice(every=True))
+    config = load_config()
+    loaded = load(path, config, TODAY)
     assert [h.household_id for h in loaded.dataset.households][4:6] == ["第一网格-5", "第二网格-1"]
     assert {h.grid for h in loaded.dataset.households} == {"第一网格", "第二网格"}
     assert not loaded.dataset.errors
     [hidden] = [p for p in loaded.dataset.problems if p.code == "row.hidden"]
     assert (hidden.sheet, "row 6 is hidden" in hidden.message) == ("第二网格", True)
     xlsx = load(office_register(tmp_path / "r.xlsx", ("第一网格", "第二网格"), True), config,
-                TODAY, SheetChoice(every=True))
+                TODAY)
     assert [(p.code, p.where) for p in loaded.dataset.problems] == \
         [(p.code, p.where) for p in xlsx.dataset.problems]
 
@@ -397,8 +442,10 @@ def test_sheet_names_are_repeatable_and_checked(tmp_path: Path) -> None:
     assert [p["code"] for p in json.loads(result.output)["problems"]] == ["header.not_found"]
     result = invoke("validate", path, "--sheet-name", "第九网格", lang="zh")
     assert result.exit_code == 2 and "没有名为“第九网格”的工作表" in result.output
-    for command in ("reprint", "stickers", "preview", "ledger"):
-        assert "--all-sheets" in invoke(command, "--help").output
+    result = invoke("validate", path, "--sheet-name", "第二网格", "--format", "json",
+                    "--date", DATE)
+    report = json.loads(result.output)  # one sheet: its name is no grid to say
+    assert (report["ok"], report["households"]) == (True, 5)
 
 
 # ---- no household column: each 户主 row starts a household -----------------------------------
@@ -411,11 +458,12 @@ def test_no_household_column_asks_then_head_rows_start_households(tmp_path: Path
             [4, None, None, None, "新村3号", "空置"],
             [5, "林二", "子", id_number("20120101", 5), None, None]]
     path = workbook(tmp_path / "heads.xlsx", rows)
-    result = invoke("validate", path, "--format", "json", "--date", DATE)
+    strict = config_file(tmp_path, '[input]\nhouseholds = "number"\n')
+    result = invoke("validate", path, "--config", strict, "--format", "json", "--date", DATE)
     [error] = json.loads(result.output)["problems"]
     assert (result.exit_code, error["code"]) == (1, "household.no_column")
     assert 'households = "head"' in error["message"]
-    assert "户主行开头" in invoke("validate", path, lang="zh").output
+    assert "户主行开头" in invoke("validate", path, "--config", strict, lang="zh").output
 
     config = settings(tmp_path, '[input]\nhouseholds = "head"\n')
     loaded = load(path, config, TODAY)
@@ -509,3 +557,38 @@ def test_a_vacant_dwellings_note_is_no_error(tmp_path: Path, config: Config) -> 
     dataset = load(workbook(tmp_path / "vacant.xlsx", rows), config, TODAY).dataset
     assert not dataset.errors
     assert codes(dataset) == [("row.dwelling_note", "warning", 2)]
+
+
+def test_households_without_a_number_are_keyed_by_address_and_head(tmp_path: Path,
+                                                                   config: Config) -> None:
+    """No 户号 column: a person reads households by address and 户主; so does cardgen, and
+    says so. A tenant family at an owner's address is a household of its own; a member
+    written under its 户主 without the address joins it."""
+    rows = [["小区", "楼栋", "单元", "门牌号", "姓名", "与户主关系", "身份证号"],
+            ["阳光花园", 1, 1, 101, "张三", "户主", id_number("19600101", 1)],
+            ["阳光花园", 1, 1, 101, "李四", "妻", id_number("19620101", 2)],
+            ["阳光花园", 1, 1, 102, "王五", "户主", ""],
+            ["阳光花园", 1, 1, 102, "赵六", "户主", ""],
+            [None, None, None, None, "赵小", "子", ""],
+            ["阳光花园", 1, 1, 201, None, None, None]]
+    loaded = load(workbook(tmp_path / "no-number.xlsx", rows), config, TODAY)
+    assert [(h.household_id, h.full_address, [m.name for m in h.members])
+            for h in loaded.dataset.households] == [
+        ("0001", "阳光花园 1号楼 1单元 101室", ["张三", "李四"]),
+        ("0002", "阳光花园 1号楼 1单元 102室", ["王五"]),
+        ("0003", "阳光花园 1号楼 1单元 102室", ["赵六", "赵小"]),
+        ("0004", "阳光花园 1号楼 1单元 201室", [])]
+    assert codes(loaded.dataset) == [("household.by_address", "warning", 1)]
+    note = loaded.dataset.problems[0].message
+    assert "address (小区、楼栋、单元、门牌号) and their 户主" in note
+
+
+def test_one_address_apart_in_the_file_with_no_head_stops_naming_the_rows(
+        tmp_path: Path) -> None:
+    rows = [["住址", "姓名", "性别"], ["幸福里1号", "钱七", "男"], ["幸福里2号", "孙八", "女"],
+            ["幸福里1号", "钱九", "男"]]
+    path = workbook(tmp_path / "apart.xlsx", rows)
+    result = invoke("ledger", path, "-o", tmp_path / "out", "--date", DATE, "--skip-invalid",
+                    lang="zh")
+    assert result.exit_code == 1 and not (tmp_path / "out").exists()
+    assert "Sheet1!第 2 行、Sheet1!第 4 行 这几行住址相同" in result.output

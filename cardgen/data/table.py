@@ -41,6 +41,8 @@ _DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$") 
 SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
+# the fields that say where a household lives: its key where a table has no 户号
+ADDRESS_FIELDS = frozenset({"address", "estate", "building", "unit", "room"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
 _LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
@@ -64,6 +66,10 @@ class Table:
     found: bool  # a header row naming known columns was found
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    fields: frozenset[str] = frozenset()  # the fields its header names
+    # the sheet's name, where it may stand for the grid of rows that have none: no 网格
+    # column, no grid in a title, and not a generic name (Sheet1)
+    sheet_grid: str | None = None
 
 
 def filled(rows: Iterator[list[Any]], merged: list[Merged]) -> Iterator[tuple[int, list[Any]]]:
@@ -126,14 +132,11 @@ def _named(text: str, suffixes: tuple[str, ...]) -> list[re.Match[str]]:
 class _Reader:
     """One sheet read into rows (see the module's docstring)."""
 
-    def __init__(self, sheet: Sheet, source: str, config: Config, grid_from_name: bool,
-                 taken: int, header_only: bool) -> None:
+    def __init__(self, sheet: Sheet, source: str, config: Config, taken: int) -> None:
         self.sheet = sheet
         self.source = source
         self.config = config
-        self.grid_from_name = grid_from_name
         self.taken = taken  # rows of records already read from the file (for [limits] rows)
-        self.header_only = header_only
         # a column per flag (低保 | 是): its flag, and whether only a yes marks it
         self.flag_columns: dict[int, tuple[str, bool]] = {}
         self.problems: list[Problem] = []
@@ -237,25 +240,27 @@ class _Reader:
                 if len(head) >= limit:
                     break
         block = self.find_header(head)
-        if block is None or self.header_only:
-            return Table(block is not None)
+        if block is None:
+            return Table(False)
         first, last = block
         header_index = head[last][0]
         headers = self.flatten([values for _index, values in head[first:last + 1]])
+        named = frozenset(name for header in headers if header and (
+            name := header_field(header, self.config.column_spellings)) is not None)
         mapping = self.map_columns(headers, header_index)
         if mapping is None:
-            return Table(True, [], self.problems)
+            return Table(True, [], self.problems, named)
         context: dict[str, str] = {}
         for _index, values in head[:first]:
             for value in dict.fromkeys(cell_text(v) for v in values):
                 for name, text in title_values(value, self.config).items():
                     context.setdefault(name, text)
-        if self.grid_from_name and self.sheet.name and "grid" not in context and \
-                not fold(self.sheet.name).startswith(self.config.reading.generic_sheets):
-            context["grid"] = self.sheet.name
+        sheet_grid = self.sheet.name if self.sheet.name and "grid" not in context and \
+            "grid" not in named and \
+            not fold(self.sheet.name).startswith(self.config.reading.generic_sheets) else None
         body = (pair for pair in head[last + 1:])
         return Table(True, self.records(_chain(body, rows), mapping, headers, context),
-                     self.problems)
+                     self.problems, named, sheet_grid)
 
     def flatten(self, block: list[list[Any]]) -> list[str]:
         """Each column's name: its lowest filled cell in the header rows."""
@@ -327,6 +332,14 @@ class _Reader:
                     "column and the default households = \"number\""),
                     severity=Severity.ERROR)
                 return None
+        elif "household_id" not in fields and mode == "auto" and fields & ADDRESS_FIELDS:
+            self.note(index, "household.by_address", _(
+                "the table has no household number column (户编号, 户号 …): households are "
+                "told apart by their address ({columns}) and their 户主, and numbered 0001, "
+                "0002 … in the order of the file; keep the rows in order (or add a 户编号 "
+                "column) so that the numbers stay the same from one print to the next").format(
+                columns="、".join(headers[c] for c, f in sorted(mapping.items())
+                                 if f in ADDRESS_FIELDS)))
         elif "household_id" not in fields:
             found = "、".join(h for h in headers if h) or "—"
             self.note(index, "household.no_column", _(
@@ -543,9 +556,7 @@ def _chain(first: Iterator[tuple[int, list[Any]]],
     yield from then
 
 
-def read_table(sheet: Sheet, source: str, config: Config, grid_from_name: bool = False,
-               taken: int = 0, header_only: bool = False) -> Table:
+def read_table(sheet: Sheet, source: str, config: Config, taken: int = 0) -> Table:
     """The records of one sheet (see the module's docstring); `taken`: rows of records
-    already read from the same file, for [limits] rows; `header_only`: whether the sheet
-    holds a table at all, and nothing more."""
-    return _Reader(sheet, source, config, grid_from_name, taken, header_only).read()
+    already read from the same file, for [limits] rows."""
+    return _Reader(sheet, source, config, taken).read()

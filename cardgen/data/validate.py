@@ -158,8 +158,13 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
     if mode == "head":
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
+    unnumbered: list[Row] = []  # rows of a table with no 户号 column (mode "auto")
     for row in rows:
         number = row.text("household_id")
+        if not number and mode == "auto" and row.letters is not None and \
+                "household_id" not in row.letters:
+            unnumbered.append(row)
+            continue
         if not number:
             out.error(row, "household_id", _(
                 "the row has no household number (户编号); fill it in so the row joins its "
@@ -169,8 +174,11 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
             number = f"{row.text('grid')}-{number}"
             row.values["household_id"] = number
         groups.setdefault(number, []).append(row)
-    if mode == "number":
-        _check_restarts(groups, config, out)
+    if mode != "grid+number":
+        groups = _check_restarts(groups, mode == "auto", rows, out)
+    if unnumbered:
+        for number, group in _by_address(unnumbered, set(groups), config, out).items():
+            groups[number] = group
     return groups
 
 
@@ -180,10 +188,13 @@ def _address_of(row: Row) -> str:
     return "".join(text.split()).lower()
 
 
-def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collector) -> None:
-    """户号 that start again in every grid: one number, two grids, two dwellings. Asked, not
-    guessed: one error for the file offering households = "grid+number"; each grid's rows
-    are then kept apart, so that nothing else is reported for them."""
+def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
+                    out: _Collector) -> dict[str, list[Row]]:
+    """户号 that start again in every grid: one number, two grids, two dwellings. With
+    `settle` (households = "auto") every household is then keyed by grid and 户号, as a
+    person reads the register, with a note; else one error for the file offering
+    households = "grid+number", and each grid's rows kept apart, so that nothing else is
+    reported for them."""
     restarting: list[tuple[str, list[Row]]] = []
     for number, group in groups.items():
         by_grid: dict[str, list[Row]] = {}
@@ -198,8 +209,31 @@ def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collecto
             continue  # one dwelling in two grids: its 网格 disagree (reported with it)
         restarting.append((number, [part[0] for part in by_grid.values()]))
     if not restarting:
-        return
+        return groups
     number, (first, second, *_more) = restarting[0]
+    if settle:
+        out.warn(first, "household_id", ngettext(
+            "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+            "addresses: the 户号 start again in every grid ({count} number does), so "
+            "households are told apart by grid and 户号 and numbered 网格-户号 ({grid}-{number}); "
+            "--household takes that number",
+            "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+            "addresses: the 户号 start again in every grid ({count} numbers do), so "
+            "households are told apart by grid and 户号 and numbered 网格-户号 ({grid}-{number}); "
+            "--household takes that number", len(restarting)).format(
+            number=number, grid=first.text("grid"), other=second.text("grid"),
+            place=second.place("household_id"), count=len(restarting)),
+            code="household.by_grid")
+        keyed: dict[str, list[Row]] = {}
+        for row in rows:  # in the order of the file
+            number = row.text("household_id")
+            if number in groups:
+                key = f"{row.text('grid')}-{number}" if row.text("grid") else number
+                keyed.setdefault(key, []).append(row)
+        for key, group in keyed.items():
+            for row in group:
+                row.values["household_id"] = key
+        return keyed
     out.error(first, "household_id", ngettext(
         "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
         "addresses: the 户号 seem to start again in every grid ({count} number does). If "
@@ -218,6 +252,92 @@ def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collecto
         for row in groups.pop(number):
             key = f"{row.text('grid')}-{number}" if row.text("grid") else number
             groups.setdefault(key, []).append(row)
+    return groups
+
+
+def _by_address(rows: list[Row], taken: set[str], config: Config,
+                out: _Collector) -> dict[str, list[Row]]:
+    """Rows of a table with no 户号 column, keyed as a person reads them: by address
+    (小区 + 楼栋 + 单元 + 门牌号, or 住址) and 户主. A member's row without an address
+    under its household's rows joins it. At one address, one 户主 (or none) makes one
+    household; several 户主 each start one, and the rows under a 户主 are its members.
+    Where that cannot tell — rows of one address apart in the file with no 户主 to join,
+    or before any 户主 of an address that has several — it stops and names the rows.
+    Households are numbered 0001, 0002 … in the order of the file (a number some 户号
+    already has is passed over)."""
+    runs: dict[str, list[list[Row]]] = {}  # address -> its runs of adjacent rows
+    last_address = ""  # of the row above
+    above = ""  # the address of the row above, if it is a person's
+    last_place: tuple[str, str | None] | None = None
+    for row in rows:
+        address = _address_of(row)
+        place = (row.source, row.sheet)
+        if not address and place == last_place and above and row.text("name") and \
+                relation_of(row.text("relation"), config)[0] != vocabulary.HEAD_LABEL:
+            address = above  # a member written under its household, the address once
+        if not address:
+            out.error(row, "address", _(
+                "the row has no address, and the table no household number column: "
+                "households are told apart by their address; fill it in (同上 repeats the "
+                "one above), or add a 户编号 column"), code="household.no_address")
+            last_address = above = ""
+            last_place = place
+            continue
+        parts = runs.setdefault(address, [])
+        if address == last_address and place == last_place:
+            parts[-1].append(row)
+        else:
+            parts.append([row])
+        last_address, last_place = address, place
+        above = address if row.text("name") else ""
+
+    def is_head(row: Row) -> bool:
+        return bool(row.text("name")) and \
+            relation_of(row.text("relation"), config)[0] == vocabulary.HEAD_LABEL
+
+    found: list[list[Row]] = []
+    for parts in runs.values():
+        heads = sum(is_head(row) for part in parts for row in part)
+        if heads == 1 or (heads == 0 and len(parts) == 1):
+            found.append([row for part in parts for row in part])
+            continue
+        if heads == 0 or any(not any(is_head(row) for row in part) for part in parts):
+            places = "、".join(part[0].place(None) for part in parts)
+            first = parts[0][0]
+            out.error(first, "address", ngettext(
+                "rows {places} stand at one address, apart in the file, with no 户主 row to "
+                "tell whether they are one household or several ({count} 户主): fill in "
+                "与户主关系, put each household's rows together, or add a 户编号 column",
+                "rows {places} stand at one address, apart in the file, with no 户主 row to "
+                "tell whether they are one household or several ({count} 户主): fill in "
+                "与户主关系, put each household's rows together, or add a 户编号 column",
+                heads).format(places=places, count=heads), code="household.address_ambiguous")
+            continue
+        for part in parts:
+            current: list[Row] | None = None
+            waiting: list[Row] = []  # rows above the run's first 户主 join it
+            for row in part:
+                if is_head(row):
+                    current = [*waiting, row]
+                    waiting = []
+                    found.append(current)
+                elif current is None:
+                    waiting.append(row)
+                else:
+                    current.append(row)
+    position = {id(row): index for index, row in enumerate(rows)}
+    found.sort(key=lambda group: position[id(group[0])])
+    groups: dict[str, list[Row]] = {}
+    count = 0
+    for group in found:
+        count += 1
+        while f"{count:04d}" in taken:
+            count += 1
+        number = f"{count:04d}"
+        for row in group:
+            row.values["household_id"] = number
+        groups[number] = group
+    return groups
 
 
 def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
