@@ -592,3 +592,92 @@ def test_one_address_apart_in_the_file_with_no_head_stops_naming_the_rows(
                     lang="zh")
     assert result.exit_code == 1 and not (tmp_path / "out").exists()
     assert "Sheet1!第 2 行、Sheet1!第 4 行 这几行住址相同" in result.output
+
+
+# ---- values that lost information on their way into the spreadsheet -----------------------
+
+def test_ids_that_lost_their_last_digits_never_print(tmp_path: Path) -> None:
+    """An ID column once formatted as a number (格式 "0"): Excel kept 15 digits and the last
+    three became 000. One in eleven of those still passes the check digit (…1000): the
+    column says it, and no card prints it, --skip-invalid or not."""
+    damaged = [id_number(f"19{50 + n}0101", 100 + n)[:15] + "000" for n in range(7)]
+    damaged.append("159901197101091000")  # passes the check digit
+    lines = ["户编号,姓名,与户主关系,身份证号"]
+    lines += [f"D{n},张{n},户主,{number}" for n, number in enumerate(damaged)]
+    lines += [f"G1,王芳,户主,{VALID_ID}", f"G2,李强,户主,{id_number('19800101', 5)}"]
+    path = tmp_path / "ids.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert [(p["code"], p["row"]) for p in report["problems"]] == \
+        [("id.stored_as_number", row) for row in range(2, 10)]
+    result = invoke("ledger", path, "-o", tmp_path / "out", "--skip-invalid", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert [h["household_id"] for h in manifest["ledgers"][0]["households"]] == ["G1", "G2"]
+    [pdf] = (tmp_path / "out").glob("*.pdf")
+    assert "1000" not in pdftotext(pdf)
+    zh = invoke("validate", path, "--date", DATE, lang="zh")
+    assert "设置单元格格式 → 文本" in zh.output and "末尾是 000" in zh.output
+
+
+def test_one_id_ending_in_000_among_many_is_chance(tmp_path: Path, config: Config) -> None:
+    numbers = [id_number(f"1970{m:02d}{d:02d}", 11) for m in range(1, 13) for d in (1, 2)]
+    numbers.append("159901197101091000")
+    path = tmp_path / "ids.csv"
+    path.write_text("户编号,姓名,身份证号\n" + "".join(
+        f"H{n},张{n},{number}\n" for n, number in enumerate(numbers)), encoding="utf-8")
+    dataset = load(path, config, TODAY).dataset
+    assert not dataset.errors
+
+
+def formula_register(path: Path) -> Path:
+    """A 特殊人群 column filled by a formula that looks in a 低保名单 sheet, saved by a
+    script (openpyxl): no formula's result is in the file."""
+    rows: list[list[object]] = [["户号", "姓名", "身份证号", "特殊人群"]]
+    people = [("1", "张建国", id_number("19500304", 11)), ("2", "李明", id_number("19850101", 31))]
+    for number, (household, name, idn) in enumerate(people, 2):
+        rows.append([household, name, idn,
+                     f'=IF(COUNTIF(低保名单!C:C,C{number}),"低保","")'])
+    workbook(path, rows, "登记表")
+    book = openpyxl.load_workbook(path)
+    side = book.create_sheet("低保名单")
+    side.append(["序号", "姓名", "身份证号"])
+    side.append([1, "张建国", people[0][2]])
+    book.save(path)
+    return path
+
+
+def test_a_formula_without_its_saved_result_is_an_error_on_its_cell(tmp_path: Path) -> None:
+    path = formula_register(tmp_path / "formulas.xlsx")
+    result = invoke("validate", path, "--format", "json", "--date", DATE)
+    report = json.loads(result.output)
+    errors = [(p["code"], p["sheet"], p["row"], p["column"]) for p in report["problems"]
+              if p["severity"] == "error"]
+    assert result.exit_code == 1 and errors == [
+        ("cell.formula_not_saved", "登记表", 2, "特殊人群"),
+        ("cell.formula_not_saved", "登记表", 3, "特殊人群")]
+    assert any(p["message"].startswith("登记表!D2 (特殊人群): holds a formula")
+               for p in report["problems"])
+    zh = invoke("validate", path, "--date", DATE, lang="zh")
+    assert "用 Excel 或 WPS 打开这个文件，保存" in zh.output
+
+
+def test_a_formulas_saved_result_is_read(tmp_path: Path, config: Config) -> None:
+    """The same file as Excel saves it: each formula with its result (低保, or empty
+    text), and the household made orange by it."""
+    import zipfile
+
+    path = formula_register(tmp_path / "formulas.xlsx")
+    saved = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(saved, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<c r="D2">', b'<c r="D2" t="str">', 1) \
+                    .replace(b"<v></v>", "<v>低保</v>".encode(), 1) \
+                    .replace(b'<c r="D3">', b'<c r="D3" t="str">', 1)
+            new.writestr(item, data)
+    loaded = load(saved, config, TODAY)
+    assert not loaded.dataset.errors
+    assert [m.flags for h in loaded.dataset.households for m in h.members] == [("低保",), ()]
+    assert colours(loaded) == {"1": "orange", "2": "yellow"}

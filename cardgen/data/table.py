@@ -149,6 +149,9 @@ class _Reader:
         self.marker_starts = {word[0] for word, _kind in words if word} | \
             {chr(ord(word[0]) + 0xFEE0) for word, _kind in words
              if word and "!" <= word[0] <= "~"}  # and their full-width forms
+        self.uncalculated: dict[int, list[int]] = {}  # row -> formula cells without result
+        for row, column in sorted(sheet.uncalculated):
+            self.uncalculated.setdefault(row, []).append(column)
         # rows crossed by a merged cell three columns wide or more: a title's
         self.wide_rows = {row for first_row, first_column, last_row, last_column in sheet.merged
                           if last_column - first_column >= 2 and last_row - first_row < 5
@@ -446,6 +449,9 @@ class _Reader:
             above_raws = raws or {}
             if not texts:
                 continue
+            if self.uncalculated and index in self.uncalculated:
+                self.formulas_without_results(index, self.uncalculated[index], mapping,
+                                              headers, texts.get("household_id"))
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
@@ -470,6 +476,20 @@ class _Reader:
                 "(delete the rows that should not be printed)", len(hidden_rows)).format(
                 rows=shown))
         return found
+
+    def formulas_without_results(self, index: int, columns: list[int],
+                                 mapping: dict[int, str], headers: list[str],
+                                 household: str | None) -> None:
+        """An error at each formula cell of a read column whose result was never saved:
+        it reads as empty, but what it says (低保, say) is unknown."""
+        for column in columns:
+            if column in mapping or column in self.flag_columns:
+                self.note(index, "cell.formula_not_saved", _(
+                    "holds a formula whose result was never saved (the file was written by "
+                    "a program that does not calculate), so cardgen cannot tell what it "
+                    "says; open the file in Excel or WPS, save it (保存) and read it again"),
+                    column=column, header=headers[column], severity=Severity.ERROR,
+                    field=mapping.get(column), household=household)
 
     def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
         """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""

@@ -10,9 +10,11 @@ grid), it stops and offers the setting; it never guesses. A value that decides t
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from cardgen.config import Config
 from cardgen.data import glyphs, vocabulary
@@ -34,6 +36,8 @@ from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
+# IDs of a column ending in 000 more often than this chance says were numbers once
+LOST_DIGITS_CHANCE = 1e-4
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
 FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "address": "address_chars", "notes": "notes_chars", "flags": "flags_chars",
@@ -138,13 +142,16 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
                         code="value.too_long")
             rows.append(row)
 
+    lost = _lost_digits(rows)
+    read_problems = len(out.problems)
     groups = _households_of(rows, config, out)
+    _attach_to_households(out.problems, read_problems, groups)
     if not groups and not any(p.severity is Severity.ERROR for p in out.problems):
         for records in batches_seen:
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
                                         None, _("the file has a header row but no records"),
                                         code="file.no_records"))
-    households = [_household(hid, group, config, today, out, fonts)
+    households = [_household(hid, group, config, today, out, fonts, lost)
                   for hid, group in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
@@ -180,6 +187,48 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
         for number, group in _by_address(unnumbered, set(groups), config, out).items():
             groups[number] = group
     return groups
+
+
+def _attach_to_households(problems: list[Problem], count: int,
+                          groups: dict[str, list[Row]]) -> None:
+    """The errors the read stage found in a record's row (the first `count` problems)
+    belong to the household the row joined — by its number as keyed now (网格-户号, or an
+    address's 0001) —, so that --skip-invalid leaves out that household alone."""
+    household_of = {(row.source, row.sheet, row.row): number
+                    for number, group in groups.items() for row in group if row.row}
+    for index, problem in enumerate(problems[:count]):
+        if problem.severity is Severity.ERROR and problem.row is not None:
+            number = household_of.get((problem.source, problem.sheet, problem.row))
+            if number is not None and number != problem.household_id:
+                problems[index] = replace(problem, household_id=number)
+
+
+def _lost_digits(rows: list[Row]) -> frozenset[int]:
+    """The rows (their `id`) whose 18-digit ID number ends in 000 in a column where more
+    end so than chance gives: a column once stored as numbers (Excel keeps 15 digits, the
+    last three become 000), where one in eleven still passes the check digit."""
+    columns: dict[tuple[str, str | None, str | None], list[tuple[Row, str]]] = {}
+    for row in rows:
+        text = row.text("id_number")
+        if text:
+            number = normalise_id(text)
+            if len(number) == 18:
+                columns.setdefault((row.source, row.sheet, row.column("id_number")),
+                                   []).append((row, number))
+    lost: set[int] = set()
+    for numbers in columns.values():
+        ending = [row for row, number in numbers if number.endswith("000")]
+        if len(ending) >= 2 and _chance_of(len(ending), len(numbers)) < LOST_DIGITS_CHANCE:
+            lost.update(id(row) for row in ending)
+    return frozenset(lost)
+
+
+def _chance_of(found: int, numbers: int) -> float:
+    """The chance that `found` or more of `numbers` real ID numbers end in 000 (two sequence
+    digits 00, 1 in 100, and a check digit 0, 1 in 11): a Poisson tail."""
+    expected = numbers / 1100
+    below = sum(expected ** k / math.factorial(k) for k in range(found)) * math.exp(-expected)
+    return max(0.0, 1.0 - below)
 
 
 def _address_of(row: Row) -> str:
@@ -378,7 +427,8 @@ def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list
 # ---- one household ----------------------------------------------------------------------------
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
-               out: _Collector, fonts: Sequence[frozenset[int]] | None = None) -> Household:
+               out: _Collector, fonts: Sequence[frozenset[int]] | None = None,
+               lost: frozenset[int] = frozenset()) -> Household:
     first = rows[0]
     household = Household(household_id=hid, source=first.source, first_row=first.row or 0,
                           rows=[row.row or 0 for row in rows])
@@ -407,7 +457,7 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
     member_rows = []
     for row in rows:
         if row.text("name"):
-            household.members.append(_member(row, hid, config, today, out))
+            household.members.append(_member(row, hid, config, today, out, id(row) in lost))
             member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
@@ -560,7 +610,8 @@ def clean_name(text: str) -> str:
     return re.sub(r"\s*·\s*", "·", name)
 
 
-def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector) -> Member:
+def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
+            lost_digits: bool = False) -> Member:
     name = clean_name(row.text("name"))
     member = Member(name=name, row=row.row or 0)
 
@@ -604,7 +655,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
 
     id_text = row.text("id_number")
     if id_text:
-        _id_number(member, row, id_text, today, hid, out, month)
+        _id_number(member, row, id_text, today, hid, out, month, lost_digits)
     if month is not None and month[1] and not member.id_number:
         year, months = month
         if len(months) > 1:
@@ -686,7 +737,8 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
 
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
-               out: _Collector, month: tuple[int, tuple[int, ...]] | None) -> None:
+               out: _Collector, month: tuple[int, tuple[int, ...]] | None,
+               lost_digits: bool = False) -> None:
     stored_as_number = _(
         "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
         "number, so the last digits are lost; format the column as text (设置单元格格式 → "
@@ -696,6 +748,14 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
     if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
             _SCIENTIFIC.match(number):
         out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
+        return
+    if lost_digits:
+        out.error(row, "id_number", _(
+            "ends in 000, as too many ID numbers of this column do for chance: the column "
+            "was stored as numbers, and spreadsheet programs keep only the first 15 digits "
+            "of a number, so the last three were lost, even where the check digit still "
+            "matches; format the column as text (设置单元格格式 → 文本) and type the ID "
+            "numbers again from the ID cards"), hid, code="id.stored_as_number")
         return
     try:
         checked = parse_id(text, today)
