@@ -186,6 +186,7 @@ class Reading:
     title_community: tuple[str, ...]
     title_grid: tuple[str, ...]
     generic_sheets: tuple[str, ...]  # folded prefixes of sheet names that name no grid
+    name_placeholders: frozenset[str]  # characters that stand for one lost in a name
 
 
 @dataclass(frozen=True)
@@ -758,6 +759,8 @@ def _reading(r: _Reader) -> Reading:
         title_community=r.texts("input.title_community"),
         title_grid=r.texts("input.title_grid"),
         generic_sheets=tuple(fold(t) for t in r.texts("input.generic_sheet_names")),
+        name_placeholders=frozenset(char for text in r.texts("input.name_placeholders")
+                                    for char in text),
     )
 
 

@@ -47,6 +47,10 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
+# Han characters (the unified ideographs and their extensions, compatibility ideographs, 〇)
+# and the "·" of a minority name written in them
+_HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+                       "\U00020000-\U0003134f·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
 _DATE_PATTERNS = (
@@ -610,10 +614,29 @@ def clean_name(text: str) -> str:
     return re.sub(r"\s*·\s*", "·", name)
 
 
+def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
+    """The name as a person reads it: a Han name without the spaces typed into it (李 秀兰,
+    a no-break space), a minority name with its "·"; a placeholder for a character lost on
+    the way into the spreadsheet (?, U+FFFD) is an error."""
+    name = clean_name(row.text("name"))
+    lost = [char for char in dict.fromkeys(name) if char in config.reading.name_placeholders]
+    if lost:
+        out.error(row, "name", _(
+            "holds {chars}, a placeholder where a character was lost on the way into the "
+            "spreadsheet (an encoding or a font that lacked it); type the name again as on "
+            "the ID card or 户口簿").format(chars="、".join(f"“{c}”" for c in lost)), hid,
+            code="name.placeholder")
+    if " " in name and _HAN_NAME.fullmatch(name.replace(" ", "")):
+        name = name.replace(" ", "")
+        out.warn(row, "name", _(
+            "a Chinese name with a space typed into it; it is printed without the space "
+            "({name})").format(name=name), hid, code="name.spaces")
+    return name
+
+
 def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
             lost_digits: bool = False) -> Member:
-    name = clean_name(row.text("name"))
-    member = Member(name=name, row=row.row or 0)
+    member = Member(name=_name(row, hid, config, out), row=row.row or 0)
 
     relation_text = row.text("relation")
     if relation_text:
