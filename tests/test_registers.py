@@ -16,7 +16,7 @@ from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
 from cardgen.pipeline import Loaded, load
-from tests.conftest import DATE, TODAY, VALID_ID, pdftotext
+from tests.conftest import DATE, FEMALE_ID, TODAY, VALID_ID, pdftotext
 from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
 
 Run = Callable[..., Result]
@@ -705,3 +705,15 @@ def test_names_read_as_a_person_reads_them(tmp_path: Path, config: Config) -> No
     assert "李秀兰" in text and "李 秀兰" not in text and "刘" not in text
     zh = invoke("validate", path, "--date", DATE, lang="zh")
     assert "Sheet1!B5（姓名）「刘?」：含有“?”" in zh.output
+
+
+def test_of_two_heads_only_the_first_prints_as_head(tmp_path: Path) -> None:
+    rows = [["户编号", "姓名", "与户主关系", "身份证号"],
+            ["H1", "王芳", "户主", FEMALE_ID], ["H1", "李强", "户主", VALID_ID]]
+    path = workbook(tmp_path / "heads.xlsx", rows)
+    result = invoke("reprint", path, "-o", tmp_path / "card.pdf", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    lines = pdftotext(tmp_path / "card.pdf").splitlines()
+    [first] = [line for line in lines if "王芳" in line and "0071" not in line and "002X" in line]
+    [second] = [line for line in lines if "李强" in line]
+    assert "户主" in first and "户主" not in second

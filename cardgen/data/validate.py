@@ -859,9 +859,12 @@ def _check_household(household: Household, rows: list[Row], config: Config,
     if len(heads) > 1:
         row = by_row.get(heads[1].row, rows[0])
         out.warn(row, "relation", _("household {household} has {count} heads (户主); the "
-                                    "first is printed as head").format(household=hid,
-                                                                      count=len(heads)),
+                                    "first is printed as head, the others with no relation: "
+                                    "correct their 与户主关系").format(household=hid,
+                                                                  count=len(heads)),
                  hid, code="household.heads")
+        for member in heads[1:]:
+            member.is_head, member.relation = False, ""
     elif household.members and not heads:
         out.warn(rows[0], "relation", _("household {household} has no head (户主); the first "
                                         "member is printed first").format(household=hid),
