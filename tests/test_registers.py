@@ -717,3 +717,55 @@ def test_of_two_heads_only_the_first_prints_as_head(tmp_path: Path) -> None:
     [first] = [line for line in lines if "王芳" in line and "0071" not in line and "002X" in line]
     [second] = [line for line in lines if "李强" in line]
     assert "户主" in first and "户主" not in second
+
+
+# ---- files that are not registers -----------------------------------------------------------
+
+def excel_lock_file(user: str = "zhang") -> bytes:
+    """What Excel writes beside an open workbook as ~$name.xlsx (165 bytes): the user's
+    name, as a length byte and ANSI text padded to 54 bytes, then again in UTF-16."""
+    ansi = bytes([len(user)]) + user.encode("ascii").ljust(53, b" ")
+    wide = len(user).to_bytes(2, "little") + user.encode("utf-16-le")
+    return (ansi + wide).ljust(165, b"\x00")
+
+
+def word_docx(path: Path) -> Path:
+    """A Word document (.docx) as Word writes one: a ZIP with word/document.xml."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://'
+                         'schemas.openxmlformats.org/package/2006/content-types"/>')
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="ht'
+                         'tp://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+                         '<w:p><w:r><w:t>户号 姓名</w:t></w:r></w:p></w:body></w:document>')
+    return path
+
+
+@pytest.mark.parametrize(("kind", "code", "said"), [
+    ("password", "input.password", "这个文件设置了密码"),
+    ("lock", "input.lock_file", "这是 Excel 打开文件时留下的临时文件（~$ 开头），不是登记表，"
+                                "请选择原来的登记表"),
+    ("word", "input.word", "这是 Word 文档"),
+])
+def test_files_that_are_no_register_are_said_as_a_grid_worker_sees_them(
+        tmp_path: Path, kind: str, code: str, said: str) -> None:
+    if kind == "password":
+        from msoffcrypto.format.ooxml import OOXMLFile
+
+        plain = office_register(tmp_path / "plain.xlsx")
+        path = tmp_path / "登记表.xlsx"
+        with plain.open("rb") as source, path.open("wb") as target:
+            OOXMLFile(source).encrypt("123456", target)
+    elif kind == "lock":
+        path = tmp_path / "~$登记表.xlsx"
+        path.write_bytes(excel_lock_file())
+    else:
+        path = word_docx(tmp_path / "登记表.xlsx")
+    result = invoke("validate", path, "--format", "json")
+    [problem] = json.loads(result.output)["problems"]
+    assert (result.exit_code, problem["code"]) == (1, code)
+    zh = invoke("ledger", path, "-o", tmp_path / "out", lang="zh")
+    assert zh.exit_code == 1 and said in zh.output and not (tmp_path / "out").exists()
+    for wrong in ("ZIP", "xl/workbook.xml", ".xls 工作簿", "损坏"):
+        assert wrong not in zh.output

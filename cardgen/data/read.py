@@ -98,6 +98,11 @@ def read_records(path: Path, config: Config,
                          code="input.empty")
 
     kind = sniff_format(data)
+    if path.name.startswith("~$") and kind not in ("xlsx", "ods") and len(data) < 4096:
+        raise InputError(_("{source}: this is the temporary file Excel leaves beside a "
+                           "workbook while it is open (its name starts with ~$), not a "
+                           "register; choose the register itself").format(source=source),
+                         code="input.lock_file")
     if kind in WORKBOOKS:
         workbook = open_workbook(data, kind, source, limits.xlsx_unpacked_mb)
         return _records_from_workbook(workbook, source, config, choice)

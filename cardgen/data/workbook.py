@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import io
 import re
+import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -85,6 +86,8 @@ class Workbook:
 
 def open_workbook(data: bytes, kind: str, source: str, unpacked_mb: int) -> Workbook:
     """An .xlsx, .xls or .ods workbook; unreadable bytes are an InputError."""
+    if kind == "xls":
+        _check_compound(data, source)
     archive = _check_archive(data, kind, source, unpacked_mb) if kind != "xls" else None
     # what calamine does not tell is read first: xlrd's memory (.xls) is given back before
     # calamine loads the workbook (10,000 households: 182 MiB at most, else 204)
@@ -141,6 +144,55 @@ def _unreadable(kind: str, source: str) -> str:
              "again (另存为 → Excel 工作簿 .xlsx)").format(source=source, kind="." + kind)
 
 
+def _check_compound(data: bytes, source: str) -> None:
+    """An OLE compound file (what .xls is) that is no workbook said as a grid worker sees
+    it: a workbook saved with a password (an encrypted .xlsx is an EncryptedPackage stream
+    in one; an encrypted .xls has a FILEPASS record), or a Word document (.doc)."""
+    from xlrd.compdoc import CompDoc, CompDocError
+
+    try:
+        document = CompDoc(data, logfile=io.StringIO())
+        streams = {node.name for node in document.dirlist}
+        workbook = next((document.get_named_stream(name) for name in ("Workbook", "Book")
+                         if name in streams), None)
+    except (CompDocError, IndexError, ValueError, struct.error):
+        return  # the workbook's reader says it is damaged
+    if "EncryptedPackage" in streams or "EncryptionInfo" in streams or \
+            (workbook is not None and _biff_encrypted(workbook)):
+        raise InputError(password_protected(source), code="input.password")
+    if "WordDocument" in streams:
+        raise InputError(word_document(source), code="input.word")
+
+
+def _biff_encrypted(stream: bytes) -> bool:
+    """Whether an .xls workbook stream starts with a FILEPASS record (type 0x2F): among the
+    first records of its globals, before any sheet (BIFF8: 2-byte type, 2-byte length)."""
+    at = 0
+    for _record in range(64):
+        if at + 4 > len(stream):
+            return False
+        kind, length = struct.unpack_from("<HH", stream, at)
+        if kind == 0x002F:
+            return True
+        if kind in (0x0085, 0x000A):  # BOUNDSHEET, EOF: past where FILEPASS stands
+            return False
+        at += 4 + length
+    return False
+
+
+def password_protected(source: str) -> str:
+    return _("{source}: the file is protected with a password, so it cannot be read; open "
+             "it in Excel or WPS, remove the password (文件 → 信息 → 保护工作簿 → 用密码进行"
+             "加密: clear it) and save it, or save a copy without a password").format(
+        source=source)
+
+
+def word_document(source: str) -> str:
+    return _("{source}: this is a Word document, not a spreadsheet, though it is named like "
+             "one; choose the register itself (.xlsx, .xls or .csv), or copy the table from "
+             "the document into Excel or WPS and save it as .xlsx").format(source=source)
+
+
 def _check_archive(data: bytes, kind: str, source: str, unpacked_mb: int) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -150,6 +202,8 @@ def _check_archive(data: bytes, kind: str, source: str, unpacked_mb: int) -> zip
                            "open it in Excel or WPS and save it again as .xlsx").format(
             source=source), code="input.unreadable") from None
     names = set(archive.namelist())
+    if "word/document.xml" in names:
+        raise InputError(word_document(source), code="input.word")
     if "xl/workbook.xml" not in names and "content.xml" not in names:
         raise InputError(_("{source}: a ZIP archive but not a workbook (no xl/workbook.xml); "
                            "export the sheet as .xlsx or CSV").format(source=source),
