@@ -187,6 +187,7 @@ class Reading:
     title_grid: tuple[str, ...]
     generic_sheets: tuple[str, ...]  # folded prefixes of sheet names that name no grid
     name_placeholders: frozenset[str]  # characters that stand for one lost in a name
+    mobile_columns: frozenset[str]  # folded headers of a phone column that holds mobiles
 
 
 @dataclass(frozen=True)
@@ -761,6 +762,7 @@ def _reading(r: _Reader) -> Reading:
         generic_sheets=tuple(fold(t) for t in r.texts("input.generic_sheet_names")),
         name_placeholders=frozenset(char for text in r.texts("input.name_placeholders")
                                     for char in text),
+        mobile_columns=frozenset(fold(t) for t in r.texts("input.mobile_columns")),
     )
 
 

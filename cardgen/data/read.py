@@ -33,8 +33,8 @@ HOUSEHOLD_FIELDS = (
     "owner", "owner_phone", "colour",
 )
 PERSON_FIELDS = (
-    "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "residence",
-    "flags", "notes",
+    "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "landline",
+    "residence", "flags", "notes",
 )
 _BLANK = " \t\r\n\u3000\xa0"
 WORKBOOKS = ("xlsx", "xls", "ods")

@@ -311,6 +311,13 @@ class _Reader:
                             letter=column_letter(shown[0]), header=headers[shown[0]]),
                             column=column, header=headers[column])
                 columns = shown
+            elif name == "phone" and len(columns) == len(shown) == 2:
+                # 手机 and 电话 both filled: both are kept, the mobile first on the card
+                mobiles = [c for c in columns if fold(headers[c]) in config.reading.mobile_columns]
+                first = mobiles[0] if len(mobiles) == 1 else columns[0]
+                mapping[first] = "phone"
+                mapping[next(c for c in columns if c != first)] = "landline"
+                continue
             elif len(columns) > 1:
                 named = "、".join(cell_place(None, column_letter(c), None, headers[c])
                                  for c in columns)

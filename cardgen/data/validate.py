@@ -53,8 +53,11 @@ _HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                        "\U00020000-\U0003134f·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
+# a landline's area code written apart from its number: 0472-5123456, (0472)5123456, 0472 …
+_AREA_APART = re.compile(r"^[(（]?(0\d{2,3})(?:[)）]\s*-?|\s*-\s*|\s+)(\d{7,8})(\D.*)?$")
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"  # and a time of day, if any
+               r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
@@ -65,6 +68,7 @@ _MONTH_PATTERNS = (  # a birth date given to the month only: 1975.3, 1975-03, 19
 )
 _SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$")  # 1.59902E+17: Excel's number
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL = re.compile(r"^(\d{1,5})(?:\.\d+)?$")  # a spreadsheet's day number
 # 房屋状态 values that say someone lives in the dwelling
 _LIVED_IN = frozenset({"自住", "借住"})
 
@@ -594,15 +598,23 @@ def _yes_no(row: Row, field: str, text: str, hid: str, out: _Collector) -> bool:
 
 
 def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
-    digits = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
+    """A mobile number as its 11 digits; a landline as written, its area code kept apart
+    by a dash where one was written apart (0472-5123456, (0472)5123456 → 0472-5123456)."""
+    written = unicodedata.normalize("NFKC", text).strip()
+    digits = re.sub(r"[\s\-()（）]", "", written)
     if digits.startswith("+86"):
         digits = digits[3:]
+        written = written[3:].strip()
     core = digits.split("转")[0].split("ext")[0]
     if not (_MOBILE.match(core) or _LANDLINE.match(core)):
         out.warn(row, field, _("does not look like a phone number (11-digit mobile or a "
                                "landline with area code); it is printed as written"), hid,
                  code="phone.format")
         return text.strip()
+    apart = _AREA_APART.match(written)
+    if apart and not _MOBILE.match(core):
+        extension = "".join((apart[3] or "").split())
+        return f"{apart[1]}-{apart[2]}{extension}"
     return digits
 
 
@@ -697,6 +709,9 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
     phone = row.text("phone")
     if phone:
         member.phone = _phone(row, "phone", phone, hid, out)
+    landline = row.text("landline")
+    if landline:
+        member.landline = _phone(row, "landline", landline, hid, out)
 
     residence = row.text("residence")
     if residence:
@@ -748,8 +763,9 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
                     today=today.isoformat()), hid, code="birth_date.impossible")
                 return None
             return day
-    if text.isascii() and text.isdecimal() and 1 <= int(text) <= 60000:
-        day = _EXCEL_EPOCH + dt.timedelta(days=int(text))
+    serial = _SERIAL.match(text.strip())
+    if serial and 1 <= int(serial[1]) <= 60000:  # 24473.5: a date with a time of day
+        day = _EXCEL_EPOCH + dt.timedelta(days=int(serial[1]))
         out.warn(row, field, _("is a spreadsheet date number, read as {date}; format the "
                                "column as 日期 or text YYYY-MM-DD").format(
             date=day.isoformat()), hid, code="birth_date.number")
