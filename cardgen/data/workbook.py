@@ -301,7 +301,9 @@ def _xlsx_extras(archive: zipfile.ZipFile,
     (38 MB of sheet XML): 0.2 s and no memory to speak of, where holding the XML took
     47 MiB more; openpyxl exposes hidden state only when it loads every cell (57 s here
     against calamine's 5 s on the same busy machine), and a formula's missing result only
-    when it loads the workbook twice (with and without data_only)."""
+    when it loads the workbook twice (with and without data_only). The formulas cost
+    nothing where there are none (10,000 households: 0.37 s either way) and 0.4 s for
+    25,000 formula cells without results."""
     rows: set[tuple[int, int]] = set()
     columns: set[tuple[int, int]] = set()
     uncalculated: set[tuple[int, int]] = set()
@@ -340,7 +342,11 @@ def _formulas_without_results(xml: bytes, found: set[tuple[int, int]]) -> None:
     empty one that is no empty text (Excel writes ``t="str"`` and ``<v></v>`` for a
     formula giving "")."""
     for formula in _FORMULA.finditer(xml):
-        start = max(xml.rfind(b"<c ", 0, formula.start()), xml.rfind(b":c ", 0, formula.start()))
+        near = max(0, formula.start() - 512)  # a cell's tag stands right before its <f>
+        start = max(xml.rfind(b"<c ", near, formula.start()),
+                    xml.rfind(b":c ", near, formula.start()))
+        if start == -1:
+            continue
         cell = _CELL.match(xml, start if xml[start:start + 1] == b"<" else
                            xml.rfind(b"<", 0, start + 1))
         end = xml.find(b"c>", formula.end())
