@@ -188,6 +188,7 @@ class Reading:
     generic_sheets: tuple[str, ...]  # folded prefixes of sheet names that name no grid
     name_placeholders: frozenset[str]  # characters that stand for one lost in a name
     mobile_columns: frozenset[str]  # folded headers of a phone column that holds mobiles
+    side_lists: tuple[str, ...]  # folded words of a side list's sheet name (低保名单)
 
 
 @dataclass(frozen=True)
@@ -763,6 +764,7 @@ def _reading(r: _Reader) -> Reading:
         name_placeholders=frozenset(char for text in r.texts("input.name_placeholders")
                                     for char in text),
         mobile_columns=frozenset(fold(t) for t in r.texts("input.mobile_columns")),
+        side_lists=tuple(fold(t) for t in r.texts("input.side_list_sheets")),
     )
 
 

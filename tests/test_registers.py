@@ -400,19 +400,23 @@ def test_a_side_list_beside_the_register_is_skipped_and_named(tmp_path: Path) ->
     path = office_register(tmp_path / "list.xlsx")
     book = openpyxl.load_workbook(path)
     side = book.create_sheet("低保名单")
-    side.append(["序号", "姓名", "身份证号", "低保类别"])
-    side.append([1, "张建国", id_number("19500304", 11), "A类"])
-    side.append([2, "刘备", id_number("19600101", 99), "B类"])
+    side.append(["序号", "姓名", "身份证号", "住址", "低保类别"])
+    side.append([1, "张建国", id_number("19500304", 11), "阳光花园1号楼1单元101", "A类"])
+    side.append([2, "刘备", id_number("19600101", 99), "阳光花园2号楼1单元101", "B类"])
+    other = book.create_sheet("残疾人")  # a list by its columns alone
+    other.append(["姓名", "身份证号", "残疾类别"])
+    other.append(["王秀兰", id_number("19520817", 22), "肢体二级"])
     book.create_sheet("说明").append(["本表由社区填写，每季度更新"])
     book.save(path)
     report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
     assert (report["ok"], report["households"]) == (True, 5)
     notes = {p["code"]: p for p in report["problems"]}
-    assert notes["sheet.side_list"]["sheet"] == "低保名单"
-    assert "sheet 第一网格" in notes["sheet.side_list"]["message"]
+    assert [p["sheet"] for p in report["problems"] if p["code"] == "sheet.side_list"] == \
+        ["低保名单", "残疾人"]
+    assert "beside the register in sheet 第一网格" in notes["sheet.side_list"]["message"]
     assert notes["sheet.no_table"]["sheet"] == "说明"
     zh = invoke("validate", path, "--date", DATE, lang="zh")
-    assert "工作表“低保名单”：这是一份人员名单" in zh.output
+    assert "工作表“低保名单”：这是登记表（工作表“第一网格”）之外的一份人员名单" in zh.output
 
 
 def test_two_versions_of_one_register_are_refused_naming_the_sheets(tmp_path: Path) -> None:

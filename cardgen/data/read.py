@@ -282,16 +282,22 @@ def _records_from_workbook(workbook: Workbook, source: str, config: Config,
             read.append((name, table))
         elif name not in workbook.hidden:  # a hidden list for a drop-down: no note
             _add_table(records, table, sheet, source, config, named=False)
-    registers = [(name, table) for name, table in read if table.fields & HOUSEHOLD_KEYS]
-    lists = [(name, table) for name, table in read if not table.fields & HOUSEHOLD_KEYS]
+    def side_list(name: str, table: Table) -> bool:
+        return not table.fields & HOUSEHOLD_KEYS or (
+            "household_id" not in table.fields and
+            any(word in fold(name) for word in config.reading.side_lists))
+
+    registers = [(name, table) for name, table in read if not side_list(name, table)]
+    lists = [(name, table) for name, table in read if side_list(name, table)]
     if not registers:
         registers, lists = lists, []  # a list of people is all there is: read it as it is
     for name, _table in lists:
         records.problems.append(Problem(
             Severity.WARNING, source, None, None, None, None, _(
-                "a list of people with no household column (户号, 住址 or 与户主关系), beside "
-                "the register in sheet {register}: a side list such as a 低保名单, not a "
-                "register; the sheet is skipped (name it with --sheet-name to read it)").format(
+                "a list of people beside the register in sheet {register}, not a register "
+                "itself (a side list such as a 低保名单: no 户号 column, nor one saying who "
+                "lives together); the sheet is skipped (name it with --sheet-name to read "
+                "it)").format(
                 register=registers[0][0]), code="sheet.side_list", sheet=name,
             where=cell_place(name, None, None, None)))
     if not registers:
