@@ -798,3 +798,15 @@ def test_files_that_are_no_register_are_said_as_a_grid_worker_sees_them(
     assert zh.exit_code == 1 and said in zh.output and not (tmp_path / "out").exists()
     for wrong in ("ZIP", "xl/workbook.xml", ".xls 工作簿", "损坏"):
         assert wrong not in zh.output
+
+
+def test_empty_sheets_pass_without_a_note(tmp_path: Path) -> None:
+    """Excel's Sheet2 and Sheet3, never filled, are nothing to report."""
+    path = office_register(tmp_path / "three.xlsx")
+    book = openpyxl.load_workbook(path)
+    book.create_sheet("Sheet2")
+    book.create_sheet("Sheet3")
+    book.save(path)
+    report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
+    assert report["households"] == 5
+    assert not [p for p in report["problems"] if p["code"].startswith("sheet.")]

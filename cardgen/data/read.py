@@ -280,7 +280,7 @@ def _records_from_workbook(workbook: Workbook, source: str, config: Config,
         table = read_table(sheet, source, config, sum(len(t.rows) for _n, t in read))
         if table.found:
             read.append((name, table))
-        elif name not in workbook.hidden:  # a hidden list for a drop-down: no note
+        elif name not in workbook.hidden and not table.empty:  # nothing to say of those
             _add_table(records, table, sheet, source, config, named=False)
     def side_list(name: str, table: Table) -> bool:
         return not table.fields & HOUSEHOLD_KEYS or (

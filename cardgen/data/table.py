@@ -70,6 +70,7 @@ class Table:
     # the sheet's name, where it may stand for the grid of rows that have none: no 网格
     # column, no grid in a title, and not a generic name (Sheet1)
     sheet_grid: str | None = None
+    empty: bool = False  # not a cell filled (Excel's Sheet2 and Sheet3)
 
 
 def filled(rows: Iterator[list[Any]], merged: list[Merged]) -> Iterator[tuple[int, list[Any]]]:
@@ -244,7 +245,7 @@ class _Reader:
                     break
         block = self.find_header(head)
         if block is None:
-            return Table(False)
+            return Table(False, empty=not head)
         first, last = block
         header_index = head[last][0]
         headers = self.flatten([values for _index, values in head[first:last + 1]])
