@@ -17,7 +17,13 @@ from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
 from cardgen.pipeline import Loaded, load
 from tests.conftest import DATE, FEMALE_ID, TODAY, VALID_ID, pdftotext
-from tests.registers.make_registers import HERE, LONG_NOTE, id_number, office_register
+from tests.registers.make_registers import (
+    HERE,
+    LONG_NOTE,
+    compound_file,
+    id_number,
+    office_register,
+)
 
 Run = Callable[..., Result]
 XLS = HERE / "office-register.xls"
@@ -773,6 +779,8 @@ def word_docx(path: Path) -> Path:
 
 @pytest.mark.parametrize(("kind", "code", "said"), [
     ("password", "input.password", "这个文件设置了密码"),
+    ("xls-password", "input.password", "这个文件设置了密码"),
+    ("doc", "input.word", "这是 Word 文档"),
     ("lock", "input.lock_file", "这是 Excel 打开文件时留下的临时文件（~$ 开头），不是登记表，"
                                 "请选择原来的登记表"),
     ("word", "input.word", "这是 Word 文档"),
@@ -786,6 +794,15 @@ def test_files_that_are_no_register_are_said_as_a_grid_worker_sees_them(
         path = tmp_path / "登记表.xlsx"
         with plain.open("rb") as source, path.open("wb") as target:
             OOXMLFile(source).encrypt("123456", target)
+    elif kind == "xls-password":  # Excel 97-2003 with a password: FILEPASS after BOF
+        import struct
+
+        path = tmp_path / "登记表.xls"
+        path.write_bytes(compound_file("Workbook", struct.pack("<HH", 0x0809, 16) + bytes(16)
+                                       + struct.pack("<HHH", 0x002F, 2, 0)))
+    elif kind == "doc":  # a Word 97-2003 document renamed
+        path = tmp_path / "登记表.xls"
+        path.write_bytes(compound_file("WordDocument", b"\xec\xa5" + bytes(64)))
     elif kind == "lock":
         path = tmp_path / "~$登记表.xlsx"
         path.write_bytes(excel_lock_file())
