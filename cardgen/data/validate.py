@@ -1,8 +1,12 @@
 """Validate stage: rows into typed households and members, with every problem collected.
 
-Rows make households as [input] households says: by 户编号 (the default), by 网格 and 户编号,
-or each 户主 row starting one. Where the rows cannot say which (户号 that start again in every
-grid), it stops and offers the setting; it never guesses. A value that decides the colour
+Rows make households as [input] households says: as a person reads them (the default: by
+户编号; by 网格 and 户编号 where the 户号 start again in every grid; by address and 户主 where
+there is no 户号 — each with a note), strictly by 户编号, by 网格 and 户编号, or each 户主 row
+starting one. Where the rows cannot say (one address apart in the file with no 户主 to tell),
+it stops and names the rows; it never guesses. A value that lost information on its way into
+the spreadsheet (an ID column once numbers, a name's lost character) is an error on its cell
+(DOMAIN §5, "Never lose a row"). A value that decides the colour
 (房屋状态, 居住状态, 特殊情况, 户卡颜色) is understood or refused; one that only prints
 (与户主关系, 性别, 民族, 电话) prints as written, with a warning.
 """
