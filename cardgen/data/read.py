@@ -345,9 +345,10 @@ def _refuse_copies(tables: list[tuple[str, Table]], source: str) -> None:
                     sheet=name, other=other, count=both))
     if pairs:
         raise InputError(_(
-            "{source}: sheets {pairs} hold the same people: they look like two versions of "
-            "one register, and reading both would print each household twice; say which "
-            "sheet to read with --sheet-name NAME (or delete the old sheet)").format(
+            "{source}: sheets {pairs} hold the same people (two versions of one register, or "
+            "a whole register beside its parts), and reading both would print each household "
+            "twice; say which sheets to read with --sheet-name NAME (or delete the old "
+            "sheet)").format(
             source=source, pairs="；".join(pairs)), code="workbook.same_people")
 
 
