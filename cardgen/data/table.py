@@ -41,8 +41,10 @@ _DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$") 
 SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
-# the fields that say where a household lives: its key where a table has no 户号
+# the fields that say where a household lives: its key where a table has no 户号, if they
+# name a dwelling (a 住址, or a 门牌号 with the 小区, 楼栋 and 单元 around it)
 ADDRESS_FIELDS = frozenset({"address", "estate", "building", "unit", "room"})
+DWELLING_FIELDS = frozenset({"address", "room"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
 _LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
@@ -343,7 +345,7 @@ class _Reader:
                     "column and the default households = \"number\""),
                     severity=Severity.ERROR)
                 return None
-        elif "household_id" not in fields and mode == "auto" and fields & ADDRESS_FIELDS:
+        elif "household_id" not in fields and mode == "auto" and fields & DWELLING_FIELDS:
             self.note(index, "household.by_address", _(
                 "the table has no household number column (户编号, 户号 …): households are "
                 "told apart by their address ({columns}) and their 户主, and numbered 0001, "
