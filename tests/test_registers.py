@@ -827,3 +827,19 @@ def test_empty_sheets_pass_without_a_note(tmp_path: Path) -> None:
     report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
     assert report["households"] == 5
     assert not [p for p in report["problems"] if p["code"].startswith("sheet.")]
+
+
+def test_skip_invalid_leaves_out_the_household_of_a_formula_without_result(
+        tmp_path: Path) -> None:
+    """The error of a cell found while reading belongs to the household as keyed at the end
+    (第二网格-1, its 户号 restarting per grid): that household alone is left out."""
+    path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"))
+    book = openpyxl.load_workbook(path)
+    book["第二网格"]["K5"] = '=IF(COUNTIF(低保名单!C:C,F5),"低保","")'
+    book.save(path)
+    result = invoke("ledger", path, "-o", tmp_path / "out", "--skip-invalid", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert [[h["household_id"] for h in ledger["households"]]
+            for ledger in manifest["ledgers"]] == \
+        [[f"第一网格-{n}" for n in range(1, 6)], [f"第二网格-{n}" for n in range(2, 6)]]
