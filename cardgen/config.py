@@ -20,7 +20,7 @@ COLOUR_KEYS = ("red", "orange", "yellow", "blue", "green")
 PATTERNS = ("hatch", "dots", "plain", "lines", "grid")
 RULE_KEYS = {"colour", "housing", "no_residents", "any_member_flag",
              "all_residents_aged_at_least", "all_residents_residence"}
-HOUSEHOLD_MODES = ("number", "grid+number", "head")
+HOUSEHOLD_MODES = ("auto", "number", "grid+number", "head")
 NOT_RECORD_KINDS = ("totals", "signatures", "notes")
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -186,6 +186,9 @@ class Reading:
     title_community: tuple[str, ...]
     title_grid: tuple[str, ...]
     generic_sheets: tuple[str, ...]  # folded prefixes of sheet names that name no grid
+    name_placeholders: frozenset[str]  # characters that stand for one lost in a name
+    mobile_columns: frozenset[str]  # folded headers of a phone column that holds mobiles
+    side_lists: tuple[str, ...]  # folded words of a side list's sheet name (低保名单)
 
 
 @dataclass(frozen=True)
@@ -758,6 +761,10 @@ def _reading(r: _Reader) -> Reading:
         title_community=r.texts("input.title_community"),
         title_grid=r.texts("input.title_grid"),
         generic_sheets=tuple(fold(t) for t in r.texts("input.generic_sheet_names")),
+        name_placeholders=frozenset(char for text in r.texts("input.name_placeholders")
+                                    for char in text),
+        mobile_columns=frozenset(fold(t) for t in r.texts("input.mobile_columns")),
+        side_lists=tuple(fold(t) for t in r.texts("input.side_list_sheets")),
     )
 
 

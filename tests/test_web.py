@@ -264,6 +264,18 @@ def test_a_broken_upload_lists_its_problems(client: TestClient, desk: Desk,
     assert not list((desk.settings.scratch / "uploads").iterdir())  # deleted once read
 
 
+def test_an_uploaded_excel_lock_file_is_called_one(client: TestClient, desk: Desk) -> None:
+    """~$登记表.xlsx, the file Excel leaves beside an open workbook, picked by mistake."""
+    from tests.test_registers import excel_lock_file
+
+    answer = client.post("/api/validate", headers=csrf(client), files={
+        "file": ("~$登记表.xlsx", excel_lock_file(), "application/octet-stream")})
+    report = answer.json()
+    assert report["ok"] is False
+    assert [p["code"] for p in report["problems"]] == ["input.lock_file"]
+    assert not list((desk.settings.scratch / "uploads").iterdir())
+
+
 def test_an_oversized_upload_is_refused(client: TestClient) -> None:
     big = b"x" * (UPLOAD_MB * 2**20 + 1)
     declared = client.post("/api/validate", files={"file": ("big.csv", big, "text/csv")},

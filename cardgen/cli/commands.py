@@ -174,15 +174,14 @@ source_argument = argument("source", metavar=N_("INPUT"), type=click.Path(path_t
 
 
 def _sheets(function: F) -> F:
-    """--sheet-name (repeatable) and --all-sheets reach the command as one `sheet_name`:
-    the sheets to read, a SheetChoice."""
+    """--sheet-name (repeatable) reaches the command as one `sheet_name`: the sheets to
+    read, a SheetChoice. --all-sheets, what every workbook now gets, is still accepted."""
     @functools.wraps(function)
     def command(*args: Any, sheet_name: tuple[str, ...] = (), all_sheets: bool = False,
                 **kwargs: Any) -> Any:
         from cardgen.data.read import SheetChoice
 
-        return function(*args, sheet_name=SheetChoice(tuple(sheet_name), all_sheets),
-                        **kwargs)
+        return function(*args, sheet_name=SheetChoice(tuple(sheet_name)), **kwargs)
     return cast(F, command)
 
 
@@ -209,10 +208,9 @@ input_options = _stack(
            help=N_("Reference date for ages and the printed date (default: today).")),
     option("--sheet-name", multiple=True, metavar=N_("NAME"),
            help=N_("Sheet of a workbook (.xlsx, .xls, .ods) to read; repeat for more "
-                   "(default: the first sheet that holds records).")),
-    option("--all-sheets", is_flag=True,
-           help=N_("Read every sheet of a workbook that holds records; a sheet's name is the "
-                   "grid of a table with no 网格 column.")),
+                   "(default: every sheet that holds records; a sheet's name is then the grid "
+                   "of a table with no 网格 column).")),
+    option("--all-sheets", is_flag=True, hidden=True),  # the default since issue 21
     lang_option,
     _sheets,
 )

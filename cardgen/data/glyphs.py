@@ -15,7 +15,7 @@ _NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
 _HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker", "grid_worker_phone",
                      "owner", "owner_phone")
 _ADDRESS_PARTS = ("estate", "building", "unit", "room")
-_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "notes")
+_MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "landline", "notes")
 CODE = "glyph.missing"
 
 

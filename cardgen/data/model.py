@@ -64,7 +64,8 @@ class Member:
     birth_date: dt.date | None = None
     id_number: str = ""
     phone: str = ""
-    residence: str = ""  # 常住 流动 暂住 外出 空挂 or ""
+    landline: str = ""  # a second number, from a second phone column (电话 beside 手机)
+    residence: str = ""  # 常住 流动 暂住 外出 空挂 境外 未落户 or ""
     flags: tuple[str, ...] = ()
     notes: str = ""
     row: int = 0

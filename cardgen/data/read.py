@@ -3,8 +3,8 @@ into rows of cells that remember their place (file, sheet, cell).
 
 The format is told by content, not by name. Spreadsheets are read as a person reads them
 (cardgen/data/table.py): the header found, merged cells filled, rows that are no records
-skipped with a note. A workbook gives its first sheet holding records, the sheets named, or
-every sheet (`SheetChoice`).
+skipped with a note. A workbook gives every sheet holding a register, or the sheets named
+(`SheetChoice`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from cardgen.config import Config
 from cardgen.data.cells import cell_text, clean_text, shared
+from cardgen.data.idnumber import normalise_id
 from cardgen.data.model import Row
 from cardgen.data.table import Table, read_table
 from cardgen.data.workbook import Sheet, Workbook, html_sheet, open_workbook
@@ -32,8 +33,8 @@ HOUSEHOLD_FIELDS = (
     "owner", "owner_phone", "colour",
 )
 PERSON_FIELDS = (
-    "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "residence",
-    "flags", "notes",
+    "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "landline",
+    "residence", "flags", "notes",
 )
 _BLANK = " \t\r\n\u3000\xa0"
 WORKBOOKS = ("xlsx", "xls", "ods")
@@ -50,11 +51,10 @@ class Records:
 
 @dataclass(frozen=True)
 class SheetChoice:
-    """Which sheets of a workbook are read: those `names`d (--sheet-name, repeatable), or
-    `every` one that holds records (--all-sheets); else the first that holds records."""
+    """Which sheets of a workbook are read: those `names`d (--sheet-name, repeatable), else
+    every sheet that holds a register."""
 
     names: tuple[str, ...] = ()
-    every: bool = False
 
     @classmethod
     def of(cls, value: SheetChoice | str | Sequence[str] | None) -> SheetChoice:
@@ -65,11 +65,6 @@ class SheetChoice:
         if isinstance(value, str):
             return cls((value,))
         return cls(tuple(value))
-
-    @property
-    def several(self) -> bool:
-        """More than one sheet may be read: each sheet's name may then stand for its grid."""
-        return self.every or len(set(self.names)) > 1
 
 
 def read_records(path: Path, config: Config,
@@ -103,6 +98,11 @@ def read_records(path: Path, config: Config,
                          code="input.empty")
 
     kind = sniff_format(data)
+    if path.name.startswith("~$") and kind not in ("xlsx", "ods") and len(data) < 4096:
+        raise InputError(_("{source}: this is the temporary file Excel leaves beside a "
+                           "workbook while it is open (its name starts with ~$), not a "
+                           "register; choose the register itself").format(source=source),
+                         code="input.lock_file")
     if kind in WORKBOOKS:
         workbook = open_workbook(data, kind, source, limits.xlsx_unpacked_mb)
         return _records_from_workbook(workbook, source, config, choice)
@@ -218,6 +218,14 @@ def _csv_sheet(text: str, source: str) -> Sheet:
 
 # ---- workbooks: which sheets ---------------------------------------------------------------
 
+# the fields that make a table a register of households, not a side list of people (a
+# 低保名单 of 姓名 and 身份证号): a household number, an address, or who is the head
+HOUSEHOLD_KEYS = frozenset({"household_id", "address", "estate", "building", "unit", "room",
+                            "relation"})
+# two sheets holding these shares of the same people are two versions of one register
+_SAME_PEOPLE = 0.5
+
+
 def _add_table(records: Records, table: Table, sheet: Sheet, source: str, config: Config,
                named: bool = True) -> bool:
     """The table's rows and notes into `records`; a sheet holding no table is an error when
@@ -239,77 +247,109 @@ def _add_table(records: Records, table: Table, sheet: Sheet, source: str, config
     else:
         records.problems.append(Problem(
             Severity.WARNING, source, None, None, None, None, _(
-                "holds no table of people (no header with 户编号 or 姓名); the sheet is "
-                "skipped"), code="sheet.no_table", sheet=sheet.name, where=where))
+                "holds no table of people (no header with 户编号 or 姓名): a summary or "
+                "another list; the sheet is skipped"), code="sheet.no_table", sheet=sheet.name,
+            where=where))
     return False
 
 
 def _records_from_workbook(workbook: Workbook, source: str, config: Config,
                            choice: SheetChoice) -> Records:
+    """The sheets named, or else every sheet that holds a register (DOMAIN §5, "Never lose
+    a row"): summaries and side lists are skipped and named; where several sheets are
+    read, each sheet's name is the grid of its rows that have none."""
     records = Records(source)
-    several = choice.several
-
-    def read(name: str, named: bool) -> bool:
-        sheet = workbook.sheet(name)
-        table = read_table(sheet, source, config, several, len(records.rows))
-        return _add_table(records, table, sheet, source, config, named)
-
     if choice.names:
         missing = [name for name in choice.names if name not in workbook.names]
         if missing:
             raise UsageError(_("{source}: no sheet named {names}; the sheets are {sheets}").format(
                 source=source, names="、".join(f"“{n}”" for n in missing),
                 sheets="、".join(f"“{n}”" for n in workbook.names)), code="usage.no_sheet")
+        tables = []
         for name in dict.fromkeys(choice.names):
-            read(name, named=True)
-        return records
-    if choice.every:
-        held = 0
-        for name in workbook.names:
-            if name in workbook.hidden:
-                records.problems.append(Problem(
-                    Severity.WARNING, source, None, None, None, None, _(
-                        "a hidden sheet: skipped (name it with --sheet-name to read it)"),
-                    code="sheet.hidden", sheet=name, where=cell_place(name, None, None, None)))
-                continue
-            held += read(name, named=False)
-        if not held:
-            records.problems.append(_no_table_anywhere(source, workbook.names))
+            sheet = workbook.sheet(name)
+            table = read_table(sheet, source, config, len(records.rows))
+            if _add_table(records, table, sheet, source, config, named=True):
+                tables.append((name, table))
+        _grids_from_names(tables)
         return records
 
-    first = None
-    passed: list[str] = []
-    others: list[str] = []
+    read: list[tuple[str, Table]] = []
     for name in workbook.names:
-        if name in workbook.hidden:
-            continue
-        if first is None:
-            table = read_table(workbook.sheet(name), source, config)
-            if table.found:
-                first = name
-                records.rows.extend(table.rows)
-                records.problems.extend(table.problems)
-            else:
-                passed.append(name)
-        elif read_table(workbook.sheet(name), source, config, header_only=True).found:
-            others.append(name)
-    if first is None:
+        sheet = workbook.sheet(name)
+        table = read_table(sheet, source, config, sum(len(t.rows) for _n, t in read))
+        if table.found:
+            read.append((name, table))
+        elif name not in workbook.hidden and not table.empty:  # nothing to say of those
+            _add_table(records, table, sheet, source, config, named=False)
+    def side_list(name: str, table: Table) -> bool:
+        return not table.fields & HOUSEHOLD_KEYS or (
+            "household_id" not in table.fields and
+            any(word in fold(name) for word in config.reading.side_lists))
+
+    registers = [(name, table) for name, table in read if not side_list(name, table)]
+    lists = [(name, table) for name, table in read if side_list(name, table)]
+    if not registers:
+        registers, lists = lists, []  # a list of people is all there is: read it as it is
+    for name, _table in lists:
+        records.problems.append(Problem(
+            Severity.WARNING, source, None, None, None, None, _(
+                "a list of people beside the register in sheet {register}, not a register "
+                "itself (a side list such as a 低保名单: no 户号 column, nor one saying who "
+                "lives together); the sheet is skipped (name it with --sheet-name to read "
+                "it)").format(
+                register=registers[0][0]), code="sheet.side_list", sheet=name,
+            where=cell_place(name, None, None, None)))
+    if not registers:
         records.problems.append(_no_table_anywhere(source, workbook.names))
         return records
-    for name in passed:
-        records.problems.append(Problem(
-            Severity.WARNING, source, None, None, None, None, _(
-                "holds no table of people; sheet {sheet} is read instead").format(sheet=first),
-            code="sheet.no_table", sheet=name, where=cell_place(name, None, None, None)))
-    if others:
-        records.problems.append(Problem(
-            Severity.WARNING, source, None, None, None, None, _(
-                "only sheet {sheet} was read, but sheets {others} hold records too; add "
-                "--all-sheets to read every sheet (each sheet's name is then the grid of a "
-                "table with no 网格 column), or --sheet-name NAME for one").format(
-                sheet=first, others="、".join(others)), code="workbook.more_sheets",
-            sheet=first, where=cell_place(first, None, None, None)))
+    _refuse_copies(registers, source)
+    for name, table in registers:
+        records.rows.extend(table.rows)
+        records.problems.extend(table.problems)
+        if name in workbook.hidden:
+            records.problems.append(Problem(
+                Severity.WARNING, source, None, None, None, None, _(
+                    "a hidden sheet holding records: read like the others (delete the sheet "
+                    "if its people should not be printed, or name the sheets to read with "
+                    "--sheet-name)"), code="sheet.hidden", sheet=name,
+                where=cell_place(name, None, None, None)))
+    _grids_from_names(registers)
     return records
+
+
+def _grids_from_names(tables: list[tuple[str, Table]]) -> None:
+    """With more than one sheet read, each sheet's name is the grid of its rows without
+    one (第一网格, 第二网格 …); one sheet's name says nothing (Sheet1, 登记表)."""
+    if len(tables) < 2:
+        return
+    for _name, table in tables:
+        if table.sheet_grid:
+            grid = shared(table.sheet_grid)
+            for row in table.rows:
+                row.values.setdefault("grid", grid)
+
+
+def _refuse_copies(tables: list[tuple[str, Table]], source: str) -> None:
+    """Sheets that hold the same people (a register and its older copy: 2023年 and 2024年,
+    原表 and 修改) cannot both be printed: which one is meant is the user's to say."""
+    people = [(name, {number for row in table.rows
+                      if len(number := normalise_id(row.text("id_number"))) >= 15})
+              for name, table in tables]
+    pairs = []
+    for index, (name, numbers) in enumerate(people):
+        for other, others in people[index + 1:]:
+            both = len(numbers & others)
+            if both >= 2 and both >= _SAME_PEOPLE * min(len(numbers), len(others)):
+                pairs.append(_("“{sheet}” and “{other}” ({count} people in both)").format(
+                    sheet=name, other=other, count=both))
+    if pairs:
+        raise InputError(_(
+            "{source}: sheets {pairs} hold the same people (two versions of one register, or "
+            "a whole register beside its parts), and reading both would print each household "
+            "twice; say which sheets to read with --sheet-name NAME (or delete the old "
+            "sheet)").format(
+            source=source, pairs="；".join(pairs)), code="workbook.same_people")
 
 
 def _no_table_anywhere(source: str, names: list[str]) -> Problem:

@@ -41,6 +41,10 @@ _DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$") 
 SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
+# the fields that say where a household lives: its key where a table has no 户号, if they
+# name a dwelling (a 住址, or a 门牌号 with the 小区, 楼栋 and 单元 around it)
+ADDRESS_FIELDS = frozenset({"address", "estate", "building", "unit", "room"})
+DWELLING_FIELDS = frozenset({"address", "room"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
 _LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
@@ -64,6 +68,11 @@ class Table:
     found: bool  # a header row naming known columns was found
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    fields: frozenset[str] = frozenset()  # the fields its header names
+    # the sheet's name, where it may stand for the grid of rows that have none: no 网格
+    # column, no grid in a title, and not a generic name (Sheet1)
+    sheet_grid: str | None = None
+    empty: bool = False  # not a cell filled (Excel's Sheet2 and Sheet3)
 
 
 def filled(rows: Iterator[list[Any]], merged: list[Merged]) -> Iterator[tuple[int, list[Any]]]:
@@ -126,14 +135,11 @@ def _named(text: str, suffixes: tuple[str, ...]) -> list[re.Match[str]]:
 class _Reader:
     """One sheet read into rows (see the module's docstring)."""
 
-    def __init__(self, sheet: Sheet, source: str, config: Config, grid_from_name: bool,
-                 taken: int, header_only: bool) -> None:
+    def __init__(self, sheet: Sheet, source: str, config: Config, taken: int) -> None:
         self.sheet = sheet
         self.source = source
         self.config = config
-        self.grid_from_name = grid_from_name
         self.taken = taken  # rows of records already read from the file (for [limits] rows)
-        self.header_only = header_only
         # a column per flag (低保 | 是): its flag, and whether only a yes marks it
         self.flag_columns: dict[int, tuple[str, bool]] = {}
         self.problems: list[Problem] = []
@@ -146,6 +152,9 @@ class _Reader:
         self.marker_starts = {word[0] for word, _kind in words if word} | \
             {chr(ord(word[0]) + 0xFEE0) for word, _kind in words
              if word and "!" <= word[0] <= "~"}  # and their full-width forms
+        self.uncalculated: dict[int, list[int]] = {}  # row -> formula cells without result
+        for row, column in sorted(sheet.uncalculated):
+            self.uncalculated.setdefault(row, []).append(column)
         # rows crossed by a merged cell three columns wide or more: a title's
         self.wide_rows = {row for first_row, first_column, last_row, last_column in sheet.merged
                           if last_column - first_column >= 2 and last_row - first_row < 5
@@ -237,25 +246,27 @@ class _Reader:
                 if len(head) >= limit:
                     break
         block = self.find_header(head)
-        if block is None or self.header_only:
-            return Table(block is not None)
+        if block is None:
+            return Table(False, empty=not head)
         first, last = block
         header_index = head[last][0]
         headers = self.flatten([values for _index, values in head[first:last + 1]])
+        named = frozenset(name for header in headers if header and (
+            name := header_field(header, self.config.column_spellings)) is not None)
         mapping = self.map_columns(headers, header_index)
         if mapping is None:
-            return Table(True, [], self.problems)
+            return Table(True, [], self.problems, named)
         context: dict[str, str] = {}
         for _index, values in head[:first]:
             for value in dict.fromkeys(cell_text(v) for v in values):
                 for name, text in title_values(value, self.config).items():
                     context.setdefault(name, text)
-        if self.grid_from_name and self.sheet.name and "grid" not in context and \
-                not fold(self.sheet.name).startswith(self.config.reading.generic_sheets):
-            context["grid"] = self.sheet.name
+        sheet_grid = self.sheet.name if self.sheet.name and "grid" not in context and \
+            "grid" not in named and \
+            not fold(self.sheet.name).startswith(self.config.reading.generic_sheets) else None
         body = (pair for pair in head[last + 1:])
         return Table(True, self.records(_chain(body, rows), mapping, headers, context),
-                     self.problems)
+                     self.problems, named, sheet_grid)
 
     def flatten(self, block: list[list[Any]]) -> list[str]:
         """Each column's name: its lowest filled cell in the header rows."""
@@ -303,6 +314,13 @@ class _Reader:
                             letter=column_letter(shown[0]), header=headers[shown[0]]),
                             column=column, header=headers[column])
                 columns = shown
+            elif name == "phone" and len(columns) == len(shown) == 2:
+                # 手机 and 电话 both filled: both are kept, the mobile first on the card
+                mobiles = [c for c in columns if fold(headers[c]) in config.reading.mobile_columns]
+                first = mobiles[0] if len(mobiles) == 1 else columns[0]
+                mapping[first] = "phone"
+                mapping[next(c for c in columns if c != first)] = "landline"
+                continue
             elif len(columns) > 1:
                 named = "、".join(cell_place(None, column_letter(c), None, headers[c])
                                  for c in columns)
@@ -327,6 +345,14 @@ class _Reader:
                     "column and the default households = \"number\""),
                     severity=Severity.ERROR)
                 return None
+        elif "household_id" not in fields and mode == "auto" and fields & DWELLING_FIELDS:
+            self.note(index, "household.by_address", _(
+                "the table has no household number column (户编号, 户号 …): households are "
+                "told apart by their address ({columns}) and their 户主, and numbered 0001, "
+                "0002 … in the order of the file; keep the rows in order (or add a 户编号 "
+                "column) so that the numbers stay the same from one print to the next").format(
+                columns="、".join(headers[c] for c, f in sorted(mapping.items())
+                                 if f in ADDRESS_FIELDS)))
         elif "household_id" not in fields:
             found = "、".join(h for h in headers if h) or "—"
             self.note(index, "household.no_column", _(
@@ -433,6 +459,9 @@ class _Reader:
             above_raws = raws or {}
             if not texts:
                 continue
+            if self.uncalculated and index in self.uncalculated:
+                self.formulas_without_results(index, self.uncalculated[index], mapping,
+                                              headers, texts.get("household_id"))
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
@@ -457,6 +486,20 @@ class _Reader:
                 "(delete the rows that should not be printed)", len(hidden_rows)).format(
                 rows=shown))
         return found
+
+    def formulas_without_results(self, index: int, columns: list[int],
+                                 mapping: dict[int, str], headers: list[str],
+                                 household: str | None) -> None:
+        """An error at each formula cell of a read column whose result was never saved:
+        it reads as empty, but what it says (低保, say) is unknown."""
+        for column in columns:
+            if column in mapping or column in self.flag_columns:
+                self.note(index, "cell.formula_not_saved", _(
+                    "holds a formula whose result was never saved (the file was written by "
+                    "a program that does not calculate), so cardgen cannot tell what it "
+                    "says; open the file in Excel or WPS, save it (保存) and read it again"),
+                    column=column, header=headers[column], severity=Severity.ERROR,
+                    field=mapping.get(column), household=household)
 
     def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
         """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""
@@ -543,9 +586,7 @@ def _chain(first: Iterator[tuple[int, list[Any]]],
     yield from then
 
 
-def read_table(sheet: Sheet, source: str, config: Config, grid_from_name: bool = False,
-               taken: int = 0, header_only: bool = False) -> Table:
+def read_table(sheet: Sheet, source: str, config: Config, taken: int = 0) -> Table:
     """The records of one sheet (see the module's docstring); `taken`: rows of records
-    already read from the same file, for [limits] rows; `header_only`: whether the sheet
-    holds a table at all, and nothing more."""
-    return _Reader(sheet, source, config, grid_from_name, taken, header_only).read()
+    already read from the same file, for [limits] rows."""
+    return _Reader(sheet, source, config, taken).read()

@@ -1,8 +1,12 @@
 """Validate stage: rows into typed households and members, with every problem collected.
 
-Rows make households as [input] households says: by 户编号 (the default), by 网格 and 户编号,
-or each 户主 row starting one. Where the rows cannot say which (户号 that start again in every
-grid), it stops and offers the setting; it never guesses. A value that decides the colour
+Rows make households as [input] households says: as a person reads them (the default: by
+户编号; by 网格 and 户编号 where the 户号 start again in every grid; by address and 户主 where
+there is no 户号 — each with a note), strictly by 户编号, by 网格 and 户编号, or each 户主 row
+starting one. Where the rows cannot say (one address apart in the file with no 户主 to tell),
+it stops and names the rows; it never guesses. A value that lost information on its way into
+the spreadsheet (an ID column once numbers, a name's lost character) is an error on its cell
+(DOMAIN §5, "Never lose a row"). A value that decides the colour
 (房屋状态, 居住状态, 特殊情况, 户卡颜色) is understood or refused; one that only prints
 (与户主关系, 性别, 民族, 电话) prints as written, with a warning.
 """
@@ -10,9 +14,11 @@ grid), it stops and offers the setting; it never guesses. A value that decides t
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from cardgen.config import Config
 from cardgen.data import glyphs, vocabulary
@@ -34,6 +40,8 @@ from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
+# IDs of a column ending in 000 more often than this chance says were numbers once
+LOST_DIGITS_CHANCE = 1e-4
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
 FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "address": "address_chars", "notes": "notes_chars", "flags": "flags_chars",
@@ -43,10 +51,17 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
+# Han characters (the unified ideographs and their extensions, compatibility ideographs, 〇)
+# and the "·" of a minority name written in them
+_HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+                       "\U00020000-\U0003134f·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
+# a landline's area code written apart from its number: 0472-5123456, (0472)5123456, 0472 …
+_AREA_APART = re.compile(r"^[(（]?(0\d{2,3})(?:[)）]\s*-?|\s*-\s*|\s+)(\d{7,8})(\D.*)?$")
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"  # and a time of day, if any
+               r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
@@ -57,6 +72,7 @@ _MONTH_PATTERNS = (  # a birth date given to the month only: 1975.3, 1975-03, 19
 )
 _SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$")  # 1.59902E+17: Excel's number
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
+_SERIAL = re.compile(r"^(\d{1,5})(?:\.\d+)?$")  # a spreadsheet's day number
 # 房屋状态 values that say someone lives in the dwelling
 _LIVED_IN = frozenset({"自住", "借住"})
 
@@ -138,13 +154,16 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
                         code="value.too_long")
             rows.append(row)
 
+    lost = _lost_digits(rows)
+    read_problems = len(out.problems)
     groups = _households_of(rows, config, out)
+    _attach_to_households(out.problems, read_problems, groups)
     if not groups and not any(p.severity is Severity.ERROR for p in out.problems):
         for records in batches_seen:
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
                                         None, _("the file has a header row but no records"),
                                         code="file.no_records"))
-    households = [_household(hid, group, config, today, out, fonts)
+    households = [_household(hid, group, config, today, out, fonts, lost)
                   for hid, group in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
@@ -158,8 +177,13 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
     if mode == "head":
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
+    unnumbered: list[Row] = []  # rows of a table with no 户号 column (mode "auto")
     for row in rows:
         number = row.text("household_id")
+        if not number and mode == "auto" and row.letters is not None and \
+                "household_id" not in row.letters:
+            unnumbered.append(row)
+            continue
         if not number:
             out.error(row, "household_id", _(
                 "the row has no household number (户编号); fill it in so the row joins its "
@@ -169,9 +193,54 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
             number = f"{row.text('grid')}-{number}"
             row.values["household_id"] = number
         groups.setdefault(number, []).append(row)
-    if mode == "number":
-        _check_restarts(groups, config, out)
+    if mode != "grid+number":
+        groups = _check_restarts(groups, mode == "auto", rows, out)
+    if unnumbered:
+        for number, group in _by_address(unnumbered, set(groups), config, out).items():
+            groups[number] = group
     return groups
+
+
+def _attach_to_households(problems: list[Problem], count: int,
+                          groups: dict[str, list[Row]]) -> None:
+    """The errors the read stage found in a record's row (the first `count` problems)
+    belong to the household the row joined — by its number as keyed now (网格-户号, or an
+    address's 0001) —, so that --skip-invalid leaves out that household alone."""
+    household_of = {(row.source, row.sheet, row.row): number
+                    for number, group in groups.items() for row in group if row.row}
+    for index, problem in enumerate(problems[:count]):
+        if problem.severity is Severity.ERROR and problem.row is not None:
+            number = household_of.get((problem.source, problem.sheet, problem.row))
+            if number is not None and number != problem.household_id:
+                problems[index] = replace(problem, household_id=number)
+
+
+def _lost_digits(rows: list[Row]) -> frozenset[int]:
+    """The rows (their `id`) whose 18-digit ID number ends in 000 in a column where more
+    end so than chance gives: a column once stored as numbers (Excel keeps 15 digits, the
+    last three become 000), where one in eleven still passes the check digit."""
+    columns: dict[tuple[str, str | None, str | None], list[tuple[Row, str]]] = {}
+    for row in rows:
+        text = row.text("id_number")
+        if text:
+            number = normalise_id(text)
+            if len(number) == 18:
+                columns.setdefault((row.source, row.sheet, row.column("id_number")),
+                                   []).append((row, number))
+    lost: set[int] = set()
+    for numbers in columns.values():
+        ending = [row for row, number in numbers if number.endswith("000")]
+        if len(ending) >= 2 and _chance_of(len(ending), len(numbers)) < LOST_DIGITS_CHANCE:
+            lost.update(id(row) for row in ending)
+    return frozenset(lost)
+
+
+def _chance_of(found: int, numbers: int) -> float:
+    """The chance that `found` or more of `numbers` real ID numbers end in 000 (two sequence
+    digits 00, 1 in 100, and a check digit 0, 1 in 11): a Poisson tail."""
+    expected = numbers / 1100
+    below = sum(expected ** k / math.factorial(k) for k in range(found)) * math.exp(-expected)
+    return max(0.0, 1.0 - below)
 
 
 def _address_of(row: Row) -> str:
@@ -180,10 +249,13 @@ def _address_of(row: Row) -> str:
     return "".join(text.split()).lower()
 
 
-def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collector) -> None:
-    """户号 that start again in every grid: one number, two grids, two dwellings. Asked, not
-    guessed: one error for the file offering households = "grid+number"; each grid's rows
-    are then kept apart, so that nothing else is reported for them."""
+def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
+                    out: _Collector) -> dict[str, list[Row]]:
+    """户号 that start again in every grid: one number, two grids, two dwellings. With
+    `settle` (households = "auto") every household is then keyed by grid and 户号, as a
+    person reads the register, with a note; else one error for the file offering
+    households = "grid+number", and each grid's rows kept apart, so that nothing else is
+    reported for them."""
     restarting: list[tuple[str, list[Row]]] = []
     for number, group in groups.items():
         by_grid: dict[str, list[Row]] = {}
@@ -198,8 +270,31 @@ def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collecto
             continue  # one dwelling in two grids: its 网格 disagree (reported with it)
         restarting.append((number, [part[0] for part in by_grid.values()]))
     if not restarting:
-        return
+        return groups
     number, (first, second, *_more) = restarting[0]
+    if settle:
+        out.warn(first, "household_id", ngettext(
+            "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+            "addresses: the 户号 start again in every grid ({count} number does), so "
+            "households are told apart by grid and 户号 and numbered 网格-户号 ({grid}-{number}); "
+            "--household takes that number",
+            "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
+            "addresses: the 户号 start again in every grid ({count} numbers do), so "
+            "households are told apart by grid and 户号 and numbered 网格-户号 ({grid}-{number}); "
+            "--household takes that number", len(restarting)).format(
+            number=number, grid=first.text("grid"), other=second.text("grid"),
+            place=second.place("household_id"), count=len(restarting)),
+            code="household.by_grid")
+        keyed: dict[str, list[Row]] = {}
+        for row in rows:  # in the order of the file
+            number = row.text("household_id")
+            if number in groups:
+                key = f"{row.text('grid')}-{number}" if row.text("grid") else number
+                keyed.setdefault(key, []).append(row)
+        for key, group in keyed.items():
+            for row in group:
+                row.values["household_id"] = key
+        return keyed
     out.error(first, "household_id", ngettext(
         "户号 {number} stands in grid {grid} and in grid {other} ({place}) with different "
         "addresses: the 户号 seem to start again in every grid ({count} number does). If "
@@ -218,6 +313,92 @@ def _check_restarts(groups: dict[str, list[Row]], config: Config, out: _Collecto
         for row in groups.pop(number):
             key = f"{row.text('grid')}-{number}" if row.text("grid") else number
             groups.setdefault(key, []).append(row)
+    return groups
+
+
+def _by_address(rows: list[Row], taken: set[str], config: Config,
+                out: _Collector) -> dict[str, list[Row]]:
+    """Rows of a table with no 户号 column, keyed as a person reads them: by address
+    (小区 + 楼栋 + 单元 + 门牌号, or 住址) and 户主. A member's row without an address
+    under its household's rows joins it. At one address, one 户主 (or none) makes one
+    household; several 户主 each start one, and the rows under a 户主 are its members.
+    Where that cannot tell — rows of one address apart in the file with no 户主 to join,
+    or before any 户主 of an address that has several — it stops and names the rows.
+    Households are numbered 0001, 0002 … in the order of the file (a number some 户号
+    already has is passed over)."""
+    runs: dict[str, list[list[Row]]] = {}  # address -> its runs of adjacent rows
+    last_address = ""  # of the row above
+    above = ""  # the address of the row above, if it is a person's
+    last_place: tuple[str, str | None] | None = None
+    for row in rows:
+        address = _address_of(row)
+        place = (row.source, row.sheet)
+        if not address and place == last_place and above and row.text("name") and \
+                relation_of(row.text("relation"), config)[0] != vocabulary.HEAD_LABEL:
+            address = above  # a member written under its household, the address once
+        if not address:
+            out.error(row, "address", _(
+                "the row has no address, and the table no household number column: "
+                "households are told apart by their address; fill it in (同上 repeats the "
+                "one above), or add a 户编号 column"), code="household.no_address")
+            last_address = above = ""
+            last_place = place
+            continue
+        parts = runs.setdefault(address, [])
+        if address == last_address and place == last_place:
+            parts[-1].append(row)
+        else:
+            parts.append([row])
+        last_address, last_place = address, place
+        above = address if row.text("name") else ""
+
+    def is_head(row: Row) -> bool:
+        return bool(row.text("name")) and \
+            relation_of(row.text("relation"), config)[0] == vocabulary.HEAD_LABEL
+
+    found: list[list[Row]] = []
+    for parts in runs.values():
+        heads = sum(is_head(row) for part in parts for row in part)
+        if heads == 1 or (heads == 0 and len(parts) == 1):
+            found.append([row for part in parts for row in part])
+            continue
+        if heads == 0 or any(not any(is_head(row) for row in part) for part in parts):
+            places = "、".join(part[0].place(None) for part in parts)
+            first = parts[0][0]
+            out.error(first, "address", ngettext(
+                "rows {places} stand at one address, apart in the file, with no 户主 row to "
+                "tell whether they are one household or several ({count} 户主): fill in "
+                "与户主关系, put each household's rows together, or add a 户编号 column",
+                "rows {places} stand at one address, apart in the file, with no 户主 row to "
+                "tell whether they are one household or several ({count} 户主): fill in "
+                "与户主关系, put each household's rows together, or add a 户编号 column",
+                heads).format(places=places, count=heads), code="household.address_ambiguous")
+            continue
+        for part in parts:
+            current: list[Row] | None = None
+            waiting: list[Row] = []  # rows above the run's first 户主 join it
+            for row in part:
+                if is_head(row):
+                    current = [*waiting, row]
+                    waiting = []
+                    found.append(current)
+                elif current is None:
+                    waiting.append(row)
+                else:
+                    current.append(row)
+    position = {id(row): index for index, row in enumerate(rows)}
+    found.sort(key=lambda group: position[id(group[0])])
+    groups: dict[str, list[Row]] = {}
+    count = 0
+    for group in found:
+        count += 1
+        while f"{count:04d}" in taken:
+            count += 1
+        number = f"{count:04d}"
+        for row in group:
+            row.values["household_id"] = number
+        groups[number] = group
+    return groups
 
 
 def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
@@ -258,7 +439,8 @@ def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list
 # ---- one household ----------------------------------------------------------------------------
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
-               out: _Collector, fonts: Sequence[frozenset[int]] | None = None) -> Household:
+               out: _Collector, fonts: Sequence[frozenset[int]] | None = None,
+               lost: frozenset[int] = frozenset()) -> Household:
     first = rows[0]
     household = Household(household_id=hid, source=first.source, first_row=first.row or 0,
                           rows=[row.row or 0 for row in rows])
@@ -287,7 +469,7 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
     member_rows = []
     for row in rows:
         if row.text("name"):
-            household.members.append(_member(row, hid, config, today, out))
+            household.members.append(_member(row, hid, config, today, out, id(row) in lost))
             member_rows.append(row)
         else:
             stray = [f for f in PERSON_FIELDS if f != "name" and row.text(f)]
@@ -420,15 +602,23 @@ def _yes_no(row: Row, field: str, text: str, hid: str, out: _Collector) -> bool:
 
 
 def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
-    digits = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
+    """A mobile number as its 11 digits; a landline as written, its area code kept apart
+    by a dash where one was written apart (0472-5123456, (0472)5123456 → 0472-5123456)."""
+    written = unicodedata.normalize("NFKC", text).strip()
+    digits = re.sub(r"[\s\-()（）]", "", written)
     if digits.startswith("+86"):
         digits = digits[3:]
+        written = written[3:].strip()
     core = digits.split("转")[0].split("ext")[0]
     if not (_MOBILE.match(core) or _LANDLINE.match(core)):
         out.warn(row, field, _("does not look like a phone number (11-digit mobile or a "
                                "landline with area code); it is printed as written"), hid,
                  code="phone.format")
         return text.strip()
+    apart = _AREA_APART.match(written)
+    if apart and not _MOBILE.match(core):
+        extension = "".join((apart[3] or "").split())
+        return f"{apart[1]}-{apart[2]}{extension}"
     return digits
 
 
@@ -440,9 +630,29 @@ def clean_name(text: str) -> str:
     return re.sub(r"\s*·\s*", "·", name)
 
 
-def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector) -> Member:
+def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
+    """The name as a person reads it: a Han name without the spaces typed into it (李 秀兰,
+    a no-break space), a minority name with its "·"; a placeholder for a character lost on
+    the way into the spreadsheet (?, U+FFFD) is an error."""
     name = clean_name(row.text("name"))
-    member = Member(name=name, row=row.row or 0)
+    lost = [char for char in dict.fromkeys(name) if char in config.reading.name_placeholders]
+    if lost:
+        out.error(row, "name", _(
+            "holds {chars}, a placeholder where a character was lost on the way into the "
+            "spreadsheet (an encoding or a font that lacked it); type the name again as on "
+            "the ID card or 户口簿").format(chars="、".join(f"“{c}”" for c in lost)), hid,
+            code="name.placeholder")
+    if " " in name and _HAN_NAME.fullmatch(name.replace(" ", "")):
+        name = name.replace(" ", "")
+        out.warn(row, "name", _(
+            "a Chinese name with a space typed into it; it is printed without the space "
+            "({name})").format(name=name), hid, code="name.spaces")
+    return name
+
+
+def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
+            lost_digits: bool = False) -> Member:
+    member = Member(name=_name(row, hid, config, out), row=row.row or 0)
 
     relation_text = row.text("relation")
     if relation_text:
@@ -484,7 +694,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
 
     id_text = row.text("id_number")
     if id_text:
-        _id_number(member, row, id_text, today, hid, out, month)
+        _id_number(member, row, id_text, today, hid, out, month, lost_digits)
     if month is not None and month[1] and not member.id_number:
         year, months = month
         if len(months) > 1:
@@ -503,6 +713,9 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector)
     phone = row.text("phone")
     if phone:
         member.phone = _phone(row, "phone", phone, hid, out)
+    landline = row.text("landline")
+    if landline:
+        member.landline = _phone(row, "landline", landline, hid, out)
 
     residence = row.text("residence")
     if residence:
@@ -554,8 +767,9 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
                     today=today.isoformat()), hid, code="birth_date.impossible")
                 return None
             return day
-    if text.isascii() and text.isdecimal() and 1 <= int(text) <= 60000:
-        day = _EXCEL_EPOCH + dt.timedelta(days=int(text))
+    serial = _SERIAL.match(text.strip())
+    if serial and 1 <= int(serial[1]) <= 60000:  # 24473.5: a date with a time of day
+        day = _EXCEL_EPOCH + dt.timedelta(days=int(serial[1]))
         out.warn(row, field, _("is a spreadsheet date number, read as {date}; format the "
                                "column as 日期 or text YYYY-MM-DD").format(
             date=day.isoformat()), hid, code="birth_date.number")
@@ -566,7 +780,8 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
 
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
-               out: _Collector, month: tuple[int, tuple[int, ...]] | None) -> None:
+               out: _Collector, month: tuple[int, tuple[int, ...]] | None,
+               lost_digits: bool = False) -> None:
     stored_as_number = _(
         "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
         "number, so the last digits are lost; format the column as text (设置单元格格式 → "
@@ -576,6 +791,14 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
     if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
             _SCIENTIFIC.match(number):
         out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
+        return
+    if lost_digits:
+        out.error(row, "id_number", _(
+            "ends in 000, as too many ID numbers of this column do for chance: the column "
+            "was stored as numbers, and spreadsheet programs keep only the first 15 digits "
+            "of a number, so the last three were lost, even where the check digit still "
+            "matches; format the column as text (设置单元格格式 → 文本) and type the ID "
+            "numbers again from the ID cards"), hid, code="id.stored_as_number")
         return
     try:
         checked = parse_id(text, today)
@@ -656,9 +879,12 @@ def _check_household(household: Household, rows: list[Row], config: Config,
     if len(heads) > 1:
         row = by_row.get(heads[1].row, rows[0])
         out.warn(row, "relation", _("household {household} has {count} heads (户主); the "
-                                    "first is printed as head").format(household=hid,
-                                                                      count=len(heads)),
+                                    "first is printed as head, the others with no relation: "
+                                    "correct their 与户主关系").format(household=hid,
+                                                                  count=len(heads)),
                  hid, code="household.heads")
+        for member in heads[1:]:
+            member.is_head, member.relation = False, ""
     elif household.members and not heads:
         out.warn(rows[0], "relation", _("household {household} has no head (户主); the first "
                                         "member is printed first").format(household=hid),

@@ -101,7 +101,8 @@ FIELD_NAMES = {
     "plan": N_("plan to let or sell"), "owner": N_("owner"), "owner_phone": N_("owner's phone"),
     "colour": N_("card colour"), "name": N_("name"), "relation": N_("relation to the head"),
     "sex": N_("sex"), "ethnicity": N_("ethnic group"), "birth_date": N_("birth date"),
-    "id_number": N_("ID number"), "phone": N_("phone"), "residence": N_("residence"),
+    "id_number": N_("ID number"), "phone": N_("phone"),
+    "landline": N_("second phone"), "residence": N_("residence"),
     "flags": N_("flags"), "notes": N_("notes"),
 }
 

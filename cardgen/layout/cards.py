@@ -370,7 +370,8 @@ def _member_line(number: int, member: Member, config: Config, geometry: Geometry
     line = MemberLine(
         number=number, name=member.name, relation=member.relation, sex=member.sex,
         ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
-        phone=member.phone, residence=member.residence, flags=flags, notes=member.notes,
+        phone="\n".join(n for n in (member.phone, member.landline) if n),
+        residence=member.residence, flags=flags, notes=member.notes,
         bold_name=member.is_head)
     line = replace(line, phone=clip_lines(typesetter, line.phone, geometry.column("phone").width,
                                           geometry.size("body"), PHONE_LINES))

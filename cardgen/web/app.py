@@ -235,7 +235,8 @@ def make_app(desk: Desk) -> ASGIApp:
         name, data = await uploaded_file(request, desk.upload_bytes)
         folder = desk.settings.scratch / "uploads"  # in the desk's private folder
         folder.mkdir(exist_ok=True)
-        path = folder / f"{secrets.token_hex(8)}{PurePosixPath(name).suffix.lower()[:8]}"
+        lock = "~$" if name.startswith("~$") else ""  # Excel's lock file is told by its name
+        path = folder / f"{lock}{secrets.token_hex(8)}{PurePosixPath(name).suffix.lower()[:8]}"
         try:
             await anyio.Path(path).write_bytes(data)
             loaded, report = await desk.pool.call(check_upload, path, desk.settings.today())

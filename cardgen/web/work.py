@@ -62,7 +62,7 @@ class Settings:
     config: Config
     templates: Path | None
     date: dt.date | None  # --date; None: the day of each request
-    sheet_name: SheetChoice | str | None  # --sheet-name / --all-sheets
+    sheet_name: SheetChoice | str | None  # --sheet-name
     book: Path | None  # --book: the book of record reprints will carry the numbers of
     language: str
     scratch: Path  # the desk's private temporary folder (mode 0700), removed at exit

@@ -128,6 +128,31 @@ def office_register(path: Path, grids: tuple[str, ...] = ("第一网格",),
     return path
 
 
+def compound_file(stream: str, data: bytes) -> bytes:
+    """An OLE compound file (what .xls and .doc are) holding one stream, as Office lays one
+    out: a 512-byte header, a FAT sector, a directory sector, then the stream in 512-byte
+    sectors (4096 bytes at least, so that it needs no mini stream)."""
+    import struct
+
+    end, free, fat_sector, none = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+    data = data.ljust(max(4096, -(-len(data) // 512) * 512), b"\0")
+    sectors = len(data) // 512
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + struct.pack(
+        "<HHHHH6sIIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, bytes(6), 0, 1, 1, 0, 4096, end, 0,
+        end, 0, 0) + struct.pack("<108I", *([free] * 108))
+    chain = [fat_sector, end, *range(3, 2 + sectors), end]
+    fat = struct.pack(f"<{len(chain)}I", *chain).ljust(512, b"\xff")
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le") if name else b""
+        return struct.pack("<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1, none, none,
+                           child, bytes(16), 0, 0, 0, start, size)
+
+    directory = entry("Root Entry", 5, 1, end, 0) + entry(stream, 2, none, 2, len(data)) + \
+        entry("", 0, none, 0, 0) * 2
+    return header + fat + directory + data
+
+
 def main() -> int:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
