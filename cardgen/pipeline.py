@@ -9,6 +9,7 @@ import functools
 import io
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ from cardgen.book.record import (
     read_book,
     register_hash,
 )
+from cardgen.book.roster import RosterEntry
 from cardgen.cache import Cache
 from cardgen.config import Config, Sheet
 from cardgen.data.categorise import categorise_all
@@ -954,3 +956,137 @@ def search(loaded: Loaded, query: str, limit: int,
                             loaded.categories[number].key, tuple(dict.fromkeys(flags)),
                             errors.get(number, 0)))
     return listed, len(found)
+
+
+# ---- the emergency kit (DOMAIN §10): the logic is in book/roster.py and pdf/kit.py ---------
+
+@dataclass
+class KitGrid:
+    """What the kit holds for one grid."""
+
+    group: str
+    files: list[Path]
+    roster: list[RosterEntry]
+    households: int
+    without_plan: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        """The grid's part of `emergency --format json` (no ID numbers)."""
+        return {"grid": self.group, "roster": [e.as_dict() for e in self.roster],
+                "households": self.households, "without_plan": self.without_plan}
+
+
+@dataclass
+class KitRun:
+    """What `cardgen emergency` wrote."""
+
+    folder: Path
+    grids: list[KitGrid]
+    seconds: float
+    warnings: list[Problem]
+
+    @property
+    def files(self) -> list[Path]:
+        return [path for grid in self.grids for path in grid.files]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"grids": [grid.as_dict() for grid in self.grids]}
+
+
+def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
+                  templates: Path | None = None, options: PrintOptions | None = None,
+                  cache: Cache | None = None, book: Path | None = None, duplex: bool = False,
+                  copies: int = 1, force: bool = False, jobs: int = 1) -> KitRun:
+    """Per grid, the roster of who needs help first, the 明白卡 and the emergency cards,
+    written into a private folder that becomes `out` in one step (`out` must be new or
+    empty, unless `force`)."""
+    from cardgen.book.roster import make_roster, needs_of, plan_for, without_plan
+    from cardgen.pdf.kit import mingbai_values, write_cards, write_mingbai, write_roster
+
+    started = time.perf_counter()
+    cache = cache or Cache(None)
+    config = loaded.config
+    check_options(config, options or PrintOptions(), duplex)
+    check_folder(out)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(_("{folder} is not empty; give a new folder with -o, or add --force "
+                           "to replace what is in it").format(folder=out),
+                         code="output.not_empty")
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    check_printable(loaded, chosen, "emergency")
+    numbering = open_book(loaded, book)
+    check_in_book(numbering, chosen, book)
+    numbers = numbering.numbers
+    printing = PrintRun.start(config, options, templates, loaded.today, cache)
+    groups = group_households(chosen, "grid", numbers)
+    names = kit_names(groups)
+    workers = Workers(Setup(config, printing.options, templates, loaded.today,
+                            cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
+    work = Path(tempfile.mkdtemp(prefix=".cardgen-kit-", dir=out.parent))
+    grids = []
+    try:
+        for group, households in groups.items():
+            name = names[group]
+            roster = make_roster(households, numbers, config, loaded.today)
+            worker = " ".join(part for part in (households[0].grid_worker,
+                                                households[0].grid_worker_phone) if part)
+            files = [out / f"{name}-应急名单.pdf", out / f"{name}-明白卡.pdf"]
+            write_roster(work / files[0].name, printing, group, worker, roster,
+                         len(households))
+            cards = [mingbai_values(h, numbers[h.household_id], plan_for(h, config),
+                                    {m.name: needs_of(m, config, loaded.today)
+                                     for m in h.members if needs_of(m, config, loaded.today)})
+                     for h in households if h.members for _copy in range(copies)]
+            write_mingbai(work / files[1].name, printing, cards, config.emergency.cards_across,
+                          config.emergency.cards_down, f"避险转移明白卡 {group}")
+            on_roster = {e.household_id for e in roster}
+            tabbed = [h for h in households if h.household_id in on_roster
+                      or loaded.categories[h.household_id].key in config.emergency.card_colours]
+            if tabbed:
+                made = make_cards(tabbed, loaded.categories, numbers, printing, True,
+                                  workers.builder())
+                files.append(out / f"{name}-应急户卡.pdf")
+                write_cards(work / files[2].name, printing, made, duplex,
+                            f"五色户卡 应急 {group}", workers.drawer())
+            grids.append(KitGrid(group, files, roster, len(households),
+                                 without_plan(households, config)))
+        publish_folder(work, out)
+    finally:
+        workers.close()
+        shutil.rmtree(work, ignore_errors=True)
+    cache.prune()
+    return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen))
+
+
+def kit_names(groups: Mapping[str, list[Household]]) -> dict[str, str]:
+    """Each grid's name in the kit's file names: the grid (第3网格), or with its community
+    where two communities have a grid of that name."""
+    grids = [households[0].grid for households in groups.values()]
+    taken: set[str] = set()
+    names = {}
+    for group, households in groups.items():
+        grid = households[0].grid
+        name = grid if grid and grids.count(grid) == 1 else group
+        names[group] = safe_file_name(name, False, taken).removesuffix(".pdf")
+    return names
+
+
+def publish_folder(work: Path, out: Path) -> None:
+    """`work` (a private folder beside `out`) becomes `out` in one step; what `out` held
+    (an empty folder, or with --force an earlier kit) goes after."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(work, 0o777 & ~umask)
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=".cardgen-old-", dir=out.parent))
+        out.replace(old / "kit")
+    try:
+        work.replace(out)
+    except BaseException:
+        if old is not None:
+            (old / "kit").replace(out)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
