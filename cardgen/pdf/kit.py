@@ -38,6 +38,7 @@ MINGBAI_FIELDS = ("number", "address", "head", "members", "needs", "shelter",
                   "shelter-address", "route", "signal", "person", "person-phone", "worker",
                   "worker-phone")
 GROUP_FILL = rgb("#E6E6E6")
+RULE_GAP = 0.8  # mm between text written on a rule and the rule
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,11 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
     return KitFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
 
-def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float) -> None:
+def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
+         on_rule: bool = False) -> None:
     """`text` in `box`, in the place's type, wrapped and made smaller until it fits its
-    height (never under `smallest` pt), centred on the box's height."""
+    height (never under `smallest` pt), centred on the box's height (or, `on_rule`, on the
+    box's bottom: written on the rule under it)."""
     if not text:
         return
     size, bold, colour, align = style
@@ -92,7 +95,8 @@ def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float) -> N
             break
         size = max(smallest, size - 0.5)
     lines = lines[:max(1, int((box.height + 0.01) // pen.line_height(size)))]
-    top = box.y + (box.height - len(lines) * pen.line_height(size)) / 2
+    free = box.height - len(lines) * pen.line_height(size)
+    top = box.y + (free - RULE_GAP if on_rule else free / 2)
     pen.draw(lines, box.x, top, size, rgb(colour) if colour else BLACK, align, box.width)
 
 
@@ -242,7 +246,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, str]], ac
         for field in MINGBAI_FIELDS:
             place = f"mb-{slot}-{field}"
             fill(pen, values.get(field, ""), frame.places[place], frame.styles[place],
-                 smallest)
+                 smallest, on_rule=field != "number")
 
     with atomic_file(out) as handle:
         composer = Composer(handle, (SHEET_SIZE[0] * MM, SHEET_SIZE[1] * MM), faces,
