@@ -4,16 +4,318 @@ the cards with tabs on top; and the emergency tab mirrored on a duplex back page
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
+from cardgen.book.roster import locate, plan_for
+from cardgen.cli.commands import cli
 from cardgen.config import load_config
-from tests.conftest import DATE, household_rows, render_page, write_csv
+from cardgen.data.model import Household
+from tests.conftest import (
+    DATE,
+    FEMALE_ID,
+    VALID_ID,
+    household_rows,
+    page_count,
+    pdftotext,
+    render_page,
+    write_csv,
+)
+from tests.test_card_fit import words
 
 Run = Callable[..., Result]
+
+KIT_HEADER = ["户编号", "社区", "网格", "网格员", "网格员电话", "地址", "房屋状态", "姓名",
+              "与户主关系", "身份证号", "出生日期", "联系电话", "特殊情况", "包户干部",
+              "包户干部电话"]
+PLANS = """
+[emergency.plans."阳光花园"]
+shelter = "第二中学操场"
+shelter_address = "建设路88号"
+route = "出小区北门沿建设路向西"
+signal = "广播与鸣锣"
+[emergency.plans."阳光花园10号楼"]
+shelter = "阳光社区服务中心"
+shelter_address = "阳光路1号"
+route = "出单元门向南"
+signal = "鸣锣三声"
+"""
+
+
+def person(hid: str, address: str, name: str, relation: str, born: str, phone: str = "",
+           flags: str = "", id_number: str = "", cadre: str = "") -> dict[str, str]:
+    return {"户编号": hid, "社区": "恒安社区", "网格": "第3网格", "网格员": "赵丽娜",
+            "网格员电话": "13947210001", "地址": address, "房屋状态": "自住", "姓名": name,
+            "与户主关系": relation, "身份证号": id_number, "出生日期": born,
+            "联系电话": phone, "特殊情况": flags, "包户干部": cadre,
+            "包户干部电话": "13600000009" if cadre else ""}
+
+
+def kit_register(folder: Path) -> Path:
+    """Five households of grid 第3网格: A on the 12th floor (an old man of 86 and his
+    wife, 残疾, without a phone; a 包户干部), B on the 3rd (独居, and 社区矫正: red; 76), C in
+    10号楼 (a baby), D written 1-2-302 (空巢, no estate: no plan), E (nobody in need).
+    B and E have ID numbers."""
+    rows = [
+        person("A", "阳光花园2号楼1单元1201", "王大山", "户主", "1940-03-01", "13800000001",
+               cadre="钱包户"),
+        person("A", "阳光花园2号楼1单元1201", "李秀兰", "配偶", "1950-05-05", flags="残疾"),
+        person("B", "阳光花园2号楼1单元302", "张小军", "户主", "1949-12-31", "13800000002",
+               flags="独居、社区矫正", id_number=FEMALE_ID),
+        person("C", "阳光花园10号楼2单元501", "周小宝", "子", "2025-06-01"),
+        person("C", "阳光花园10号楼2单元501", "周大伟", "户主", "1990-02-02", "13800000003"),
+        person("D", "1-2-302", "孙桂英", "户主", "1960-07-07", "13800000004", flags="空巢"),
+        person("E", "阳光花园2号楼1单元402", "刘强", "户主", "1991-01-01", "13800000005",
+               id_number=VALID_ID),
+    ]
+    return write_csv(folder / "kit.csv", rows, header=KIT_HEADER)
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result, Path]:
+    """The kit of the five households, made once: (its folder, the run, the register)."""
+    folder = tmp_path_factory.mktemp("kit")
+    source = kit_register(folder)
+    config = folder / "plans.toml"
+    config.write_text(PLANS, encoding="utf-8")
+    out = folder / "kit"
+    result = invoke("emergency", source, "-o", out, "--date", DATE, "--config", config,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    return out, result, source
+
+
+def flat(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_the_kit_holds_a_roster_mingbai_and_cards_per_grid(kit: tuple[Path, Result, Path]
+                                                           ) -> None:
+    out, _result, _source = kit
+    assert sorted(p.name for p in out.iterdir()) == [
+        "第3网格-应急名单.pdf", "第3网格-应急户卡.pdf", "第3网格-明白卡.pdf"]
+
+
+def test_the_roster_lists_who_needs_help_first_in_walking_order(
+        kit: tuple[Path, Result, Path]) -> None:
+    out, _result, _source = kit
+    text = pdftotext(out / "第3网格-应急名单.pdf")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    people = [line for line in lines if line[:3].isdigit()]
+    # building by building, unit by unit, floor by floor: D (1号楼 2单元 3层), B (3层),
+    # A's two (12层), C (10号楼, after 2号楼)
+    assert [line.split()[0] for line in people] == ["001", "002", "004", "004", "005"]
+    assert "孙桂英" in people[0] and "3层" in people[0] and "空巢" in people[0]
+    assert "张小军" in people[1] and "3层" in people[1] and "独居" in people[1]
+    assert "13800000002" in people[1]
+    assert "王大山" in people[2] and "12层" in people[2] and " 86 " in people[2]
+    assert "高龄" in people[2] and "13800000001" in people[2]
+    # 李秀兰 has no phone: her family's (the head's) is there to call
+    assert "李秀兰" in people[3] and "残疾" in people[3] and "13800000001" in people[3]
+    assert "周小宝" in people[4] and "婴幼儿" in people[4] and "13800000003" in people[4]
+    headings = [line for line in lines if line.endswith("单元")]
+    assert headings == ["1号楼 2单元", "阳光花园2号楼 1单元", "阳光花园10号楼 2单元"]
+    assert "刘强" not in text  # nobody in E needs help first
+    everything = flat(text)
+    for expected in ("应急名单", "恒安社区第3网格", "赵丽娜13947210001", DATE, "5人·4户（共5户）",
+                     "已联系", "已转移", "去向", "内部资料注意保密", "含居民联系电话", "第1/1页"):
+        assert expected in everything, expected
+
+
+def test_no_id_number_or_red_subtype_in_the_kit(kit: tuple[Path, Result, Path]) -> None:
+    out, result, _source = kit
+    for pdf in out.iterdir():
+        text = flat(pdftotext(pdf))
+        assert VALID_ID not in text and FEMALE_ID not in text, pdf.name
+        assert "社区矫正" not in text, pdf.name
+        if "户卡" not in pdf.name:  # the cards print the last four, as always; these nothing
+            assert VALID_ID[-4:] not in text and FEMALE_ID[-4:] not in text, pdf.name
+    assert "重点人员" in flat(pdftotext(out / "第3网格-应急户卡.pdf"))  # B's card: red
+    assert VALID_ID[-4:] not in result.stdout and "社区矫正" not in result.stdout
+
+
+def test_the_roster_as_json(kit: tuple[Path, Result, Path]) -> None:
+    _out, result, _source = kit
+    [grid] = json.loads(result.stdout)["grids"]
+    assert grid["grid"] == "恒安社区 第3网格" and grid["households"] == 5
+    assert grid["without_plan"] == ["1号楼"]
+    assert [(p["household_id"], p["name"], p["floor"], p["needs"]) for p in grid["roster"]] == [
+        ("D", "孙桂英", 3, ["空巢"]), ("B", "张小军", 3, ["独居"]),
+        ("A", "王大山", 12, ["高龄"]), ("A", "李秀兰", 12, ["残疾"]),
+        ("C", "周小宝", 5, ["婴幼儿"])]
+    first = grid["roster"][2]
+    assert first == {"number": "004", "household_id": "A", "building": "阳光花园2号楼",
+                     "unit": "1", "floor": 12, "name": "王大山", "age": 86, "needs": ["高龄"],
+                     "phone": "13800000001", "family_phone": ""}
+    assert grid["roster"][3]["family_phone"] == "13800000001"
+
+
+def test_a_mingbai_card_per_household_from_the_plans(kit: tuple[Path, Result, Path]) -> None:
+    out, result, _source = kit
+    pdf = out / "第3网格-明白卡.pdf"
+    assert page_count(pdf) == 3  # five households, two cards to a sheet
+    cards = {}
+    for page in words(pdf):
+        for half in (0, 1):  # the top card and the bottom one (mm → pt)
+            text = "".join(w.text for w in sorted(page, key=lambda w: (w.top, w.left))
+                           if (w.top > 148.5 * 72 / 25.4) == bool(half))
+            if "户号" in text:
+                cards[text.split("户号", 1)[1][:1]] = text
+    assert sorted(cards) == ["A", "B", "C", "D", "E"]
+    assert "第二中学操场" in cards["A"] and "建设路88号" in cards["A"]
+    assert "广播与鸣锣" in cards["A"] and "出小区北门沿建设路向西" in cards["A"]
+    assert "阳光社区服务中心" in cards["C"] and "第二中学操场" not in cards["C"]  # 10号楼's own
+    assert "第二中学操场" not in cards["D"] and "安置点" in cards["D"]  # ruled for the pen
+    assert "钱包户" in cards["A"] and "13600000009" in cards["A"]  # the 包户干部
+    assert "赵丽娜" in cards["B"] and "13947210001" in cards["B"]  # else the grid worker
+    assert "王大山（户主）" in cards["A"] and "李秀兰（残疾）" in cards["A"]
+    assert "no emergency plan for 1号楼" in result.stderr
+
+
+def test_the_mingbai_sheet_has_cut_marks_and_nothing_outside_the_trim(
+        kit: tuple[Path, Result, Path]) -> None:
+    pdf = kit[0] / "第3网格-明白卡.pdf"
+    info = subprocess.run(["pdfinfo", "-box", str(pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    boxes = {line.split(":")[0]: line.split(":")[1].split() for line in info.splitlines()
+             if "Box" in line}
+    assert boxes["MediaBox"] == boxes["TrimBox"]
+    dpi = 100
+    image = render_page(pdf, 0, dpi=dpi).convert("L")
+
+    def dark(x_mm: float, y_mm: float) -> bool:
+        x, y = round(x_mm / 25.4 * dpi), round(y_mm / 25.4 * dpi)
+        return min(image.getpixel((x + dx, y + dy)) for dx in (-1, 0, 1)
+                   for dy in (-1, 0, 1)) < 220
+
+    # a cut mark on each card edge's line, in the margin and in the gap: left of the top
+    # card's top-left corner, and above it; in the gap between the cards
+    assert dark(7, 10) and dark(10, 7)
+    assert dark(7, 143.5) and dark(7, 153.5)
+    # nothing in the outer 3 mm, which an office printer cannot print anyway
+    width, height = image.size
+    border = round(3 / 25.4 * dpi)
+    for x in range(width):
+        for y in (*range(border), *range(height - border, height)):
+            assert image.getpixel((x, y)) > 200, (x, y)
+    # each card's words stay inside its card
+    for page in words(pdf):
+        for word in page:
+            top, bottom = word.top * 25.4 / 72, word.bottom * 25.4 / 72
+            left, right = word.left * 25.4 / 72, word.right * 25.4 / 72
+            assert left >= 10 and right <= 200, word
+            assert (top >= 10 and bottom <= 143.5) or (top >= 153.5 and bottom <= 287), word
+
+
+def test_copies_of_each_mingbai_card(tmp_path: Path) -> None:
+    source = kit_register(tmp_path)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--copies", "2", "--household", "A", "--household", "B")
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "kit" / "第3网格-明白卡.pdf"
+    assert page_count(pdf) == 2
+    text = flat(pdftotext(pdf))
+    assert text.count("户号A") == 2 and text.count("户号B") == 2
+    # in book order (B is 002, A 004), a household's copies together (one sheet each)
+    assert text.rindex("户号B") < text.index("户号A")
+
+
+def test_the_emergency_cards_have_their_tabs_on_top(kit: tuple[Path, Result, Path]) -> None:
+    pdf = kit[0] / "第3网格-应急户卡.pdf"
+    text = flat(pdftotext(pdf))
+    assert page_count(pdf) == 4  # A, B, C, D: the roster's households (B is red too)
+    for number in ("编号001", "编号002", "编号004", "编号005"):
+        assert number in text
+    assert "户号E" not in text and "应急" in text
+    config = load_config()
+    image = render_page(pdf, 0, dpi=72)
+    assert image.getpixel((image.width - 2, image.height // 3)) == (255, 255, 255)
+    top = {image.getpixel((x, 2)) for x in range(image.width)}
+    assert any(all(abs(a - int(config.palette["orange"].hex[i:i + 2], 16)) < 16
+                   for a, i in zip(colour, (1, 3, 5), strict=True)) for colour in top)
+
+
+def test_book_numbers_with_book(tmp_path: Path) -> None:
+    """With --book, the roster and the cards carry the book's numbers: a household that left
+    keeps its number retired, so the others do not move up."""
+    source = kit_register(tmp_path)
+    text = source.read_text(encoding="utf-8")
+    first = text.splitlines()[1].replace("A,", "Z,", 1).replace("阳光花园2号楼1单元1201",
+                                                                 "1-1-101")
+    early = tmp_path / "early.csv"
+    early.write_text(text + first.replace("王大山", "赵一") + "\r\n", encoding="utf-8")
+    result = invoke("ledger", early, "-o", tmp_path / "book", "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE, "--book",
+                    tmp_path / "book", "--format", "json")
+    assert result.exit_code == 0, result.output
+    [grid] = json.loads(result.stdout)["grids"]
+    assert [p["number"] for p in grid["roster"]] == ["002", "003", "005", "005", "006"]
+    assert "编号005" in flat(pdftotext(tmp_path / "kit" / "第3网格-应急户卡.pdf"))
+
+
+def test_exit_codes_and_a_folder_that_is_not_new(tmp_path: Path) -> None:
+    source = kit_register(tmp_path)
+    out = tmp_path / "kit"
+    out.mkdir()
+    (out / "note.txt").write_text("mine", encoding="utf-8")
+    result = invoke("emergency", source, "-o", out, "--date", DATE, "--household", "E")
+    assert result.exit_code == 2 and "--force" in result.output
+    assert [p.name for p in out.iterdir()] == ["note.txt"]
+    result = invoke("emergency", source, "-o", out, "--date", DATE, "--household", "E",
+                    "--force")
+    assert result.exit_code == 0, result.output
+    # E alone: nobody on the roster, no card with its tab on top; a 明白卡 all the same
+    assert sorted(p.name for p in out.iterdir()) == ["第3网格-应急名单.pdf", "第3网格-明白卡.pdf"]
+    assert "本网格无需优先救助的人员" in flat(pdftotext(out / "第3网格-应急名单.pdf"))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert invoke("emergency", source, "-o", tmp_path / "k2", "--colour", "pink").exit_code == 2
+    assert invoke("emergency", source, "-o", tmp_path / "k3", "--duplex", "--impose",
+                  "a4-2up").exit_code == 2
+    assert invoke("emergency", source, "-o", tmp_path / "k4", "--household",
+                  "nobody").exit_code == 1
+    bad = write_csv(tmp_path / "bad.csv", [{**household_rows("H1")[0], "身份证号": "12345"}])
+    result = invoke("emergency", bad, "-o", tmp_path / "k5", "--date", DATE)
+    assert result.exit_code == 1
+    assert not (tmp_path / "k2").exists() and not (tmp_path / "k5").exists()
+
+
+def test_the_floor_comes_from_the_room_number() -> None:
+    def floor(address: str, **parts: str) -> int | None:
+        return locate(Household("H", "s", 0, address=address, **parts)).floor
+
+    assert floor("阳光花园2号楼1单元1201室") == 12
+    assert floor("1-2-302") == 3
+    assert floor("302") == 3
+    assert floor("恒大名都3栋2单元1201") == 12
+    assert floor("锦绣家园5号楼12层1203") == 12
+    assert floor("", estate="锦绣家园", building="3", unit="1", room="1201室") == 12
+    assert floor("阳光花园2号楼") is None
+    place = locate(Household("H", "s", 0, address="1-2-302"))
+    assert (place.building, place.unit, place.room) == ("1", "2", "302")
+
+
+def test_the_more_specific_plan_wins(tmp_path: Path) -> None:
+    config_file = tmp_path / "plans.toml"
+    config_file.write_text(PLANS, encoding="utf-8")
+    config = load_config(config_file)
+
+    def shelter(address: str) -> str | None:
+        plan = plan_for(Household("H", "s", 0, address=address), config)
+        return plan.shelter if plan else None
+
+    assert shelter("阳光花园2号楼1单元302") == "第二中学操场"
+    assert shelter("阳光花园10号楼2单元501") == "阳光社区服务中心"
+    assert shelter("阳光花园 10号楼 2单元 501") == "阳光社区服务中心"
+    assert shelter("锦绣家园1号楼") is None
 
 
 def tab_columns(image, colour: str, y: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
