@@ -81,15 +81,15 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
 
 
 def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
-         on_rule: bool = False) -> None:
+         on_rule: bool = False, name: bool = False) -> None:
     """`text` in `box`, in the place's type, wrapped and made smaller until it fits its
     height (never under `smallest` pt), centred on the box's height (or, `on_rule`, on the
-    box's bottom: written on the rule under it)."""
+    box's bottom: written on the rule under it); a `name` breaks only between its parts."""
     if not text:
         return
     size, bold, colour, align = style
     while True:
-        lines = pen.lines(text, size, box.width, bold)
+        lines = pen.lines(text, size, box.width, bold, name)
         height = len(lines) * pen.line_height(size)
         if height <= box.height + 0.01 or size <= smallest:
             break
@@ -205,7 +205,8 @@ def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
             continue
         bold = column in ("name", "needs")
         fill(pen, values.get(column, ""), cell,
-             (size, bold, colour, "center" if column in centred else "left"), smallest)
+             (size, bold, colour, "center" if column in centred else "left"), smallest,
+             name=column == "name")
 
 
 # ---- the 明白卡 ----------------------------------------------------------------------------
