@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -984,6 +985,7 @@ class KitRun:
     grids: list[KitGrid]
     seconds: float
     warnings: list[Problem]
+    skipped: list[Problem]  # the errors of the households left out (--skip-invalid)
 
     @property
     def files(self) -> list[Path]:
@@ -996,10 +998,12 @@ class KitRun:
 def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
                   templates: Path | None = None, options: PrintOptions | None = None,
                   cache: Cache | None = None, book: Path | None = None, duplex: bool = False,
-                  copies: int = 1, force: bool = False, jobs: int = 1) -> KitRun:
+                  copies: int = 1, force: bool = False, jobs: int = 1,
+                  skip_invalid: bool = False) -> KitRun:
     """Per grid, the roster of who needs help first, the 明白卡 and the emergency cards,
     written into a private folder that becomes `out` in one step (`out` must be new or
-    empty, unless `force`)."""
+    empty, unless `force`). Households with errors stop it, unless `skip_invalid`: then
+    the kit leaves them out and says which (an emergency must not wait for a typo)."""
     from cardgen.book.roster import make_roster, needs_of, plan_for, without_plan
     from cardgen.pdf.kit import mingbai_values, write_cards, write_mingbai, write_roster
 
@@ -1013,7 +1017,20 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
                            "to replace what is in it").format(folder=out),
                          code="output.not_empty")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
-    check_printable(loaded, chosen, "emergency")
+    check_file(loaded, "emergency")
+    skipped = loaded.errors_of(chosen)
+    if skipped and not skip_invalid:
+        count = len({p.household_id for p in skipped})
+        raise DataRefused(ngettext(
+            "emergency: {count} household has errors; nothing was written (fix it, or use "
+            "--skip-invalid to make the kit without it)",
+            "emergency: {count} households have errors; nothing was written (fix them, or use "
+            "--skip-invalid to make the kit without them)", count).format(count=count),
+            skipped, code="data.household_errors")
+    chosen = [h for h in chosen if h.household_id not in {p.household_id for p in skipped}]
+    if not chosen:
+        raise NothingSelected(_("emergency: every selected household has errors; nothing was "
+                                "written"), code="selection.all_errors")
     numbering = open_book(loaded, book)
     check_in_book(numbering, chosen, book)
     numbers = numbering.numbers
@@ -1028,8 +1045,9 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
         for group, households in groups.items():
             name = names[group]
             roster = make_roster(households, numbers, config, loaded.today)
-            worker = " ".join(part for part in (households[0].grid_worker,
-                                                households[0].grid_worker_phone) if part)
+            worker = " ".join(part for part in Counter(
+                (h.grid_worker, h.grid_worker_phone) for h in households).most_common(1)[0][0]
+                if part)
             files = [out / f"{name}-应急名单.pdf", out / f"{name}-明白卡.pdf"]
             write_roster(work / files[0].name, printing, group, worker, roster,
                          len(households))
@@ -1055,7 +1073,8 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
         workers.close()
         shutil.rmtree(work, ignore_errors=True)
     cache.prune()
-    return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen))
+    return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen),
+                  [p for p in skipped if p.severity is Severity.ERROR])
 
 
 def kit_names(groups: Mapping[str, list[Household]]) -> dict[str, str]:

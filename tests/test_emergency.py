@@ -215,10 +215,10 @@ def test_the_mingbai_sheet_has_cut_marks_and_nothing_outside_the_trim(
             assert (top >= 10 and bottom <= 143.5) or (top >= 153.5 and bottom <= 287), word
 
 
-def test_copies_of_each_mingbai_card(tmp_path: Path) -> None:
+def test_copies_of_each_mingbai_card_and_duplex_cards(tmp_path: Path) -> None:
     source = kit_register(tmp_path)
     result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
-                    "--copies", "2", "--household", "A", "--household", "B")
+                    "--copies", "2", "--household", "A", "--household", "B", "--duplex")
     assert result.exit_code == 0, result.output
     pdf = tmp_path / "kit" / "第3网格-明白卡.pdf"
     assert page_count(pdf) == 2
@@ -226,6 +226,16 @@ def test_copies_of_each_mingbai_card(tmp_path: Path) -> None:
     assert text.count("户号A") == 2 and text.count("户号B") == 2
     # in book order (B is 002, A 004), a household's copies together (one sheet each)
     assert text.rindex("户号B") < text.index("户号A")
+    # duplex: each card's back is its visit log, its tab mirrored
+    cards = tmp_path / "kit" / "第3网格-应急户卡.pdf"
+    assert page_count(cards) == 4
+    assert "走访记录" in pdftotext(cards, 2) and "走访记录" in pdftotext(cards, 4)
+    front, back = render_page(cards, 0, dpi=72), render_page(cards, 1, dpi=72)
+    red = load_config().palette["red"].hex  # B: 社区矫正
+    left, right = tab_columns(front, red, 2)
+    back_left, back_right = tab_columns(back, red, 2)
+    assert abs(back_left - (front.width - 1 - right)) <= 1
+    assert abs(back_right - (front.width - 1 - left)) <= 1
 
 
 def test_the_emergency_cards_have_their_tabs_on_top(kit: tuple[Path, Result, Path]) -> None:
@@ -282,10 +292,18 @@ def test_exit_codes_and_a_folder_that_is_not_new(tmp_path: Path) -> None:
                   "a4-2up").exit_code == 2
     assert invoke("emergency", source, "-o", tmp_path / "k4", "--household",
                   "nobody").exit_code == 1
-    bad = write_csv(tmp_path / "bad.csv", [{**household_rows("H1")[0], "身份证号": "12345"}])
+    bad = write_csv(tmp_path / "bad.csv", [{**household_rows("H1")[0], "身份证号": "12345"},
+                                           *household_rows("H2", 地址="阳光花园5号楼101")])
     result = invoke("emergency", bad, "-o", tmp_path / "k5", "--date", DATE)
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and "--skip-invalid" in result.output
     assert not (tmp_path / "k2").exists() and not (tmp_path / "k5").exists()
+    # an emergency does not wait for a typo: the kit without H1, which is named
+    result = invoke("emergency", bad, "-o", tmp_path / "k5", "--date", DATE, "--skip-invalid",
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "not in the kit: H1" in result.stderr
+    [grid] = json.loads(result.stdout)["grids"]
+    assert grid["households"] == 1
 
 
 def test_the_floor_comes_from_the_room_number() -> None:

@@ -666,13 +666,16 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         show_default=True, help=N_("text for people, json for programs (the roster as "
                                    "data, DOMAIN §10)."))
 @option("--force", is_flag=True, help=N_("Replace what the output folder holds."))
+@option("--skip-invalid", is_flag=True,
+        help=N_("Make the kit without the households that have errors, and list them."))
 @option("--jobs", type=click.IntRange(1, 64), default=None,
         help=N_("Worker processes (default: the number of CPUs)."))
 @print_options
 @common_options
 def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
               flags: tuple[str, ...], grids: tuple[str, ...], book: Path | None,
-              duplex: bool, copies: int, output_format: str, force: bool, jobs: int | None,
+              duplex: bool, copies: int, output_format: str, force: bool,
+              skip_invalid: bool, jobs: int | None,
               no_cache: bool, paper: str | None, bleed: float, marks: bool,
               impose: str | None, pdf_variant: str | None, config_path: Path | None,
               templates: Path | None, date: dt.datetime | None,
@@ -688,8 +691,15 @@ def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tup
                             PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
                                          pdf_variant=pdf_variant),
                             loaded.cache, book, duplex, copies, force,
-                            jobs or os.cpu_count() or 1)
+                            jobs or os.cpu_count() or 1, skip_invalid)
         _echo_warnings(run.warnings)
+        if run.skipped:
+            _echo_problems(run.skipped)
+            click.echo(_("warning: {count} household(s) with errors are not in the kit: "
+                         "{ids}").format(count=len({p.household_id for p in run.skipped}),
+                                         ids=", ".join(dict.fromkeys(
+                                             str(p.household_id) for p in run.skipped))),
+                       err=True)
         for grid in run.grids:
             if grid.without_plan:
                 click.echo(_("warning: {grid}: no emergency plan for {buildings}; their 明白卡 "
