@@ -378,3 +378,30 @@ def test_a_duplex_back_pages_emergency_tab_mirrors_the_fronts(run: Run, tmp_path
         assert abs(back_left - (width - right)) <= 1, (paper, back_page, left, back_left)
         assert abs(back_right - (width - left)) <= 1, (paper, back_page, right, back_right)
         assert back_left != left  # not where the front's is (it stands off-centre)
+
+
+def test_offices_restyle_the_roster_and_the_mingbai(tmp_path: Path) -> None:
+    """The roster and the 明白卡 are frames: custom.css restyles them, and an office's own
+    template must keep the places cardgen fills."""
+    from cardgen.resources import TEMPLATES
+
+    source = kit_register(tmp_path)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "custom.css").write_text(
+        ".roster-head h1 .sub { display: none; }\n.mb-how { display: none; }\n",
+        encoding="utf-8")
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--household", "A", "--templates", templates)
+    assert result.exit_code == 0, result.output
+    roster = flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
+    assert "应急名单" in roster and "重点人员联络" not in roster and "王大山" in roster
+    mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
+    assert "听到预警信号" not in mingbai and "王大山" in mingbai
+    own = (TEMPLATES / "roster.html.j2").read_text(encoding="utf-8")
+    (templates / "roster.html.j2").write_text(own.replace('id="roster-page"', 'id="page"'),
+                                              encoding="utf-8")
+    result = invoke("emergency", source, "-o", tmp_path / "kit2", "--date", DATE,
+                    "--household", "A", "--templates", templates)
+    assert result.exit_code == 1 and "roster-page" in result.output
+    assert not (tmp_path / "kit2").exists()
