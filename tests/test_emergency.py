@@ -405,3 +405,17 @@ def test_offices_restyle_the_roster_and_the_mingbai(tmp_path: Path) -> None:
                     "--household", "A", "--templates", templates)
     assert result.exit_code == 1 and "roster-page" in result.output
     assert not (tmp_path / "kit2").exists()
+
+
+def test_a_big_familys_members_are_summarised_never_cut(tmp_path: Path) -> None:
+    names = [f"成员{chr(0x4E00 + i)}{chr(0x4E10 + i)}" for i in range(14)]
+    rows = [person("F", "阳光花园3号楼101", name, "户主" if i == 0 else "子", "1990-01-01")
+            for i, name in enumerate(names)]
+    source = write_csv(tmp_path / "big.csv", rows, header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    text = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
+    assert "等14人" in text
+    shown = [name for name in names if f"{name}（" in text]  # whole entries only
+    assert shown == names[:len(shown)] and 3 <= len(shown) < 14
+    assert f"{shown[-1]}（子）等14人" in text

@@ -24,7 +24,7 @@ from cardgen.layout.colours import BLACK, rgb
 from cardgen.layout.geometry import MM, Box, Places
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import Composer
-from cardgen.pdf.draw import Pen
+from cardgen.pdf.draw import Pen, summarise
 from cardgen.pdf.prepare import prepare_pages
 from cardgen.pdf.print_run import Parallel, PrintRun, add_card, card_frames, drawn_cards
 from cardgen.write import atomic_file
@@ -39,6 +39,7 @@ MINGBAI_FIELDS = ("number", "address", "head", "members", "needs", "shelter",
                   "worker-phone")
 GROUP_FILL = rgb("#E6E6E6")
 RULE_GAP = 0.8  # mm between text written on a rule and the rule
+LIST_LEAST = 0.7  # a list of people is made no smaller than this of its place's type
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,17 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
         printing.cache.put("covers", name, stored)
     pdf, places, styles = marshal.loads(stored)
     return KitFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
+
+
+def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,
+            separator: str = "、", name: bool = False) -> str:
+    """As many of `items` as fit `box` in type no smaller than `LIST_LEAST` of the place's
+    (names stay readable), then 等N人: a list of people summarised, never cut mid-name."""
+    size, bold, _colour, _align = style
+    least = max(smallest, size * LIST_LEAST)
+    room = max(1, int((box.height + 0.01) // pen.line_height(least)))
+    return summarise(items, lambda text: len(pen.lines(text, least, box.width, bold, name))
+                     <= room, separator=separator)
 
 
 def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
@@ -211,16 +223,22 @@ def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
 
 # ---- the 明白卡 ----------------------------------------------------------------------------
 
+# A 明白卡's value: a text, or a list of people (summarised with 等N人 where they do not fit)
+CardValue = str | tuple[str, ...]
+LISTS = {"members": "、", "needs": "；"}  # the lists' separators
+
+
 def mingbai_values(household: Household, number: str, plan: Plan | None,
-                   needs: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+                   needs: Mapping[str, tuple[str, ...]]) -> dict[str, CardValue]:
     """What one household's 明白卡 says, by field (a plan's fields empty without one)."""
     head = household.head
-    members = "、".join(f"{m.name}（{m.relation}）" if m.relation else m.name
-                       for m in household.members)
-    helped = "；".join(f"{name}（{'、'.join(words)}）" for name, words in needs.items())
+    members = tuple(f"{m.name}（{m.relation}）" if m.relation else m.name
+                    for m in household.members)
+    helped = tuple(f"{name}（{'、'.join(words)}）" for name, words in needs.items())
     person, phone = ((household.cadre, household.cadre_phone) if household.cadre
                      else (household.grid_worker, household.grid_worker_phone))
-    values = {"number": f"编号 {number} · 户号 {household.household_id}",
+    values: dict[str, CardValue] = {
+              "number": f"编号 {number} · 户号 {household.household_id}",
               "address": household.full_address, "head": head.name if head else "",
               "members": members, "needs": helped or "无", "person": person,
               "person-phone": phone, "worker": household.grid_worker,
@@ -231,7 +249,7 @@ def mingbai_values(household: Household, number: str, plan: Plan | None,
     return values
 
 
-def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, str]], across: int,
+def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue]], across: int,
                   down: int, title: str) -> int:
     """The 明白卡 on A4 sheets (`cards`: each card's values, copies included, in order);
     returns the sheets."""
@@ -243,11 +261,15 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, str]], ac
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
 
-    def draw(pen: Pen, values: dict[str, str], slot: int) -> None:
+    def draw(pen: Pen, values: dict[str, CardValue], slot: int) -> None:
         for field in MINGBAI_FIELDS:
             place = f"mb-{slot}-{field}"
-            fill(pen, values.get(field, ""), frame.places[place], frame.styles[place],
-                 smallest, on_rule=field != "number")
+            box, style = frame.places[place], frame.styles[place]
+            value = values.get(field, "")
+            names = field == "members"  # break between people, and a name between its parts
+            text = value if isinstance(value, str) else fitting(
+                pen, list(value), box, style, smallest, LISTS.get(field, "、"), names)
+            fill(pen, text, box, style, smallest, on_rule=field != "number", name=names)
 
     with atomic_file(out) as handle:
         composer = Composer(handle, (SHEET_SIZE[0] * MM, SHEET_SIZE[1] * MM), faces,
