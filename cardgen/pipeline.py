@@ -52,6 +52,7 @@ from cardgen.data.select import Selection, find_households, select_households
 from cardgen.data.validate import validate_records
 from cardgen.errors import (
     CardgenError,
+    ConfigError,
     DataRefused,
     NothingSelected,
     Problem,
@@ -1011,6 +1012,7 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     cache = cache or Cache(None)
     config = loaded.config
     check_options(config, options or PrintOptions(), duplex)
+    check_plans(config, cache)
     check_folder(out)
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(_("{folder} is not empty; give a new folder with -o, or add --force "
@@ -1039,7 +1041,12 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     names = kit_names(groups)
     workers = Workers(Setup(config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    work = Path(tempfile.mkdtemp(prefix=".cardgen-kit-", dir=out.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=".cardgen-kit-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(_("cannot write beside {folder} ({error}); choose another output "
+                           "folder").format(folder=out, error=exc.strerror),
+                         code="output.not_writable") from None
     grids = []
     try:
         for group, households in groups.items():
@@ -1075,6 +1082,23 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     cache.prune()
     return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen),
                   [p for p in skipped if p.severity is Severity.ERROR])
+
+
+def check_plans(config: Config, cache: Cache) -> None:
+    """Every character of the emergency plans must print, as the register's must."""
+    from cardgen.data.glyphs import describe, uncovered
+
+    fonts = coverage(config, cache)
+    for key, plan in config.emergency.plans.items():
+        for setting, text in zip(("shelter", "shelter_address", "route", "signal"), (
+                plan.shelter, plan.shelter_address, plan.route, plan.signal), strict=True):
+            missing = uncovered(text, fonts)
+            if missing:
+                raise ConfigError(_(
+                    "the setting emergency.plans.{key}.{field} has {char}; no configured font "
+                    "has it; correct the character, or add a font that has it to [fonts] "
+                    "fallback in the config").format(key=key, field=setting,
+                                                     char=describe(missing[0])))
 
 
 def kit_names(groups: Mapping[str, list[Household]]) -> dict[str, str]:

@@ -419,3 +419,13 @@ def test_a_big_familys_members_are_summarised_never_cut(tmp_path: Path) -> None:
     shown = [name for name in names if f"{name}（" in text]  # whole entries only
     assert shown == names[:len(shown)] and 3 <= len(shown) < 14
     assert f"{shown[-1]}（子）等14人" in text
+
+
+def test_a_plan_with_a_character_no_font_has_is_refused(tmp_path: Path) -> None:
+    source = kit_register(tmp_path)
+    config = tmp_path / "plans.toml"
+    config.write_text(PLANS.replace("鸣锣三声", "鸣锣三声\U0002A6A5"), encoding="utf-8")
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--config", config)
+    assert result.exit_code == 2
+    assert "emergency.plans.阳光花园10号楼.signal" in result.output and "U+2A6A5" in result.output
+    assert not (tmp_path / "kit").exists()
