@@ -664,7 +664,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         help=N_("明白卡 per household (one for the door, one to keep …)."))
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help=N_("text for people, json for programs (the roster as "
-                                   "data, DOMAIN §10)."))
+                                   "data; the README describes its fields)."))
 @option("--force", is_flag=True, help=N_("Replace what the output folder holds."))
 @option("--skip-invalid", is_flag=True,
         help=N_("Make the kit without the households that have errors, and list them."))
