@@ -9,9 +9,7 @@ import functools
 import io
 import os
 import shutil
-import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,7 +50,6 @@ from cardgen.data.select import Selection, find_households, select_households
 from cardgen.data.validate import validate_records
 from cardgen.errors import (
     CardgenError,
-    ConfigError,
     DataRefused,
     NothingSelected,
     Problem,
@@ -85,7 +82,14 @@ from cardgen.pdf.print_run import (
     make_cards,
 )
 from cardgen.workers import Setup, Workers
-from cardgen.write import atomic_file, check_output, work_folder, write_atomic
+from cardgen.write import (
+    atomic_file,
+    check_output,
+    private_folder,
+    publish_folder,
+    work_folder,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from cardgen.pdf.stickers import Label
@@ -960,7 +964,7 @@ def search(loaded: Loaded, query: str, limit: int,
     return listed, len(found)
 
 
-# ---- the emergency kit (DOMAIN §10): the logic is in book/roster.py and pdf/kit.py ---------
+# ---- the emergency kit (README, "The emergency kit"): book/roster.py and pdf/kit.py --------
 
 @dataclass
 class KitGrid:
@@ -1005,14 +1009,14 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     written into a private folder that becomes `out` in one step (`out` must be new or
     empty, unless `force`). Households with errors stop it, unless `skip_invalid`: then
     the kit leaves them out and says which (an emergency must not wait for a typo)."""
-    from cardgen.book.roster import make_roster, needs_of, plan_for, without_plan
-    from cardgen.pdf.kit import mingbai_values, write_cards, write_mingbai, write_roster
+    from cardgen.book.roster import check_plans, plan_kit
+    from cardgen.pdf.kit import mingbai_cards, write_cards, write_mingbai, write_roster
 
     started = time.perf_counter()
     cache = cache or Cache(None)
     config = loaded.config
     check_options(config, options or PrintOptions(), duplex)
-    check_plans(config, cache)
+    check_plans(config, coverage(config, cache))
     check_folder(out)
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(_("{folder} is not empty; give a new folder with -o, or add --force "
@@ -1036,45 +1040,30 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     numbering = open_book(loaded, book)
     check_in_book(numbering, chosen, book)
     numbers = numbering.numbers
+    plans = plan_kit(group_households(chosen, "grid", numbers), numbers, loaded.categories,
+                     config, loaded.today)
     printing = PrintRun.start(config, options, templates, loaded.today, cache)
-    groups = group_households(chosen, "grid", numbers)
-    names = kit_names(groups)
+    work = private_folder(out)
     workers = Workers(Setup(config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    try:
-        work = Path(tempfile.mkdtemp(prefix=".cardgen-kit-", dir=out.parent))
-    except OSError as exc:
-        raise UsageError(_("cannot write beside {folder} ({error}); choose another output "
-                           "folder").format(folder=out, error=exc.strerror),
-                         code="output.not_writable") from None
     grids = []
     try:
-        for group, households in groups.items():
-            name = names[group]
-            roster = make_roster(households, numbers, config, loaded.today)
-            worker = " ".join(part for part in Counter(
-                (h.grid_worker, h.grid_worker_phone) for h in households).most_common(1)[0][0]
-                if part)
-            files = [out / f"{name}-应急名单.pdf", out / f"{name}-明白卡.pdf"]
-            write_roster(work / files[0].name, printing, group, worker, roster,
-                         len(households))
-            cards = [mingbai_values(h, numbers[h.household_id], plan_for(h, config),
-                                    {m.name: needs_of(m, config, loaded.today)
-                                     for m in h.members if needs_of(m, config, loaded.today)})
-                     for h in households if h.members for _copy in range(copies)]
-            write_mingbai(work / files[1].name, printing, cards, config.emergency.cards_across,
-                          config.emergency.cards_down, f"避险转移明白卡 {group}")
-            on_roster = {e.household_id for e in roster}
-            tabbed = [h for h in households if h.household_id in on_roster
-                      or loaded.categories[h.household_id].key in config.emergency.card_colours]
-            if tabbed:
-                made = make_cards(tabbed, loaded.categories, numbers, printing, True,
+        for kit in plans:
+            files = [out / f"{kit.name}-应急名单.pdf", out / f"{kit.name}-明白卡.pdf"]
+            write_roster(work / files[0].name, printing, kit.group, kit.worker, kit.roster,
+                         len(kit.households))
+            write_mingbai(work / files[1].name, printing,
+                          mingbai_cards(kit.households, numbers, config, loaded.today, copies),
+                          config.emergency.cards_across, config.emergency.cards_down,
+                          f"避险转移明白卡 {kit.group}")
+            if kit.tabbed:
+                made = make_cards(kit.tabbed, loaded.categories, numbers, printing, True,
                                   workers.builder())
-                files.append(out / f"{name}-应急户卡.pdf")
+                files.append(out / f"{kit.name}-应急户卡.pdf")
                 write_cards(work / files[2].name, printing, made, duplex,
-                            f"五色户卡 应急 {group}", workers.drawer())
-            grids.append(KitGrid(group, files, roster, len(households),
-                                 without_plan(households, config)))
+                            f"五色户卡 应急 {kit.group}", workers.drawer())
+            grids.append(KitGrid(kit.group, files, kit.roster, len(kit.households),
+                                 kit.without_plan))
         publish_folder(work, out)
     finally:
         workers.close()
@@ -1082,54 +1071,3 @@ def emergency_kit(loaded: Loaded, selection: Selection, out: Path,
     cache.prune()
     return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen),
                   [p for p in skipped if p.severity is Severity.ERROR])
-
-
-def check_plans(config: Config, cache: Cache) -> None:
-    """Every character of the emergency plans must print, as the register's must."""
-    from cardgen.data.glyphs import describe, uncovered
-
-    fonts = coverage(config, cache)
-    for key, plan in config.emergency.plans.items():
-        for setting, text in zip(("shelter", "shelter_address", "route", "signal"), (
-                plan.shelter, plan.shelter_address, plan.route, plan.signal), strict=True):
-            missing = uncovered(text, fonts)
-            if missing:
-                raise ConfigError(_(
-                    "the setting emergency.plans.{key}.{field} has {char}; no configured font "
-                    "has it; correct the character, or add a font that has it to [fonts] "
-                    "fallback in the config").format(key=key, field=setting,
-                                                     char=describe(missing[0])))
-
-
-def kit_names(groups: Mapping[str, list[Household]]) -> dict[str, str]:
-    """Each grid's name in the kit's file names: the grid (第3网格), or with its community
-    where two communities have a grid of that name."""
-    grids = [households[0].grid for households in groups.values()]
-    taken: set[str] = set()
-    names = {}
-    for group, households in groups.items():
-        grid = households[0].grid
-        name = grid if grid and grids.count(grid) == 1 else group
-        names[group] = safe_file_name(name, False, taken).removesuffix(".pdf")
-    return names
-
-
-def publish_folder(work: Path, out: Path) -> None:
-    """`work` (a private folder beside `out`) becomes `out` in one step; what `out` held
-    (an empty folder, or with --force an earlier kit) goes after."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(work, 0o777 & ~umask)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=".cardgen-old-", dir=out.parent))
-        out.replace(old / "kit")
-    try:
-        work.replace(out)
-    except BaseException:
-        if old is not None:
-            (old / "kit").replace(out)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)

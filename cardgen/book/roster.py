@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cardgen.book.ledger import grid_group, natural_key
-from cardgen.config import Config, Plan
+from cardgen.book.ledger import grid_group, natural_key, safe_file_name
+from cardgen.config import PLAN_KEYS, Config, Plan
 from cardgen.data.flags import shown_flag
-from cardgen.data.model import Household, Member
+from cardgen.data.model import Category, Household, Member
+from cardgen.errors import ConfigError
+from cardgen.i18n import _
 from cardgen.text import fold
 
 _BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院)")
@@ -181,3 +184,55 @@ def without_plan(households: list[Household], config: Config) -> list[str]:
     names = {locate(h).building_name or h.full_address for h in households
              if h.members and plan_for(h, config) is None}
     return sorted(names, key=natural_key)
+
+
+def check_plans(config: Config, fonts: Sequence[frozenset[int]]) -> None:
+    """Every character of the emergency plans must print, as the register's must (`fonts`:
+    the configured fonts' coverage)."""
+    from cardgen.data.glyphs import describe, uncovered
+
+    for key, plan in config.emergency.plans.items():
+        for setting in PLAN_KEYS:
+            missing = uncovered(getattr(plan, setting), fonts)
+            if missing:
+                raise ConfigError(_(
+                    "the setting emergency.plans.{key}.{field} has {char}; no configured font "
+                    "has it; correct the character, or add a font that has it to [fonts] "
+                    "fallback in the config").format(key=key, field=setting,
+                                                     char=describe(missing[0])))
+
+
+@dataclass(frozen=True)
+class GridKit:
+    """What the kit holds for one grid: its roster, and the households its files show."""
+
+    group: str  # the grid's book (grid_group)
+    name: str  # the grid in the files' names: 第3网格
+    worker: str  # the grid worker and phone, as the roster's header shows them
+    households: list[Household]  # in book order: one 明白卡 each (but a vacant dwelling)
+    roster: list[RosterEntry]
+    tabbed: list[Household]  # the cards with tabs on top: the roster's, and [emergency] colours
+    without_plan: list[str]
+
+
+def plan_kit(groups: Mapping[str, list[Household]], numbers: Mapping[str, str],
+             categories: Mapping[str, Category], config: Config,
+             today: dt.date) -> list[GridKit]:
+    """The kit, grid by grid (`groups`: the households of each grid's book, in book order)."""
+    grids = [households[0].grid for households in groups.values()]
+    taken: set[str] = set()
+    kits = []
+    for group, households in groups.items():
+        grid = households[0].grid
+        # the grid alone names the files, unless two communities have a grid of that name
+        name = grid if grid and grids.count(grid) == 1 else group
+        roster = make_roster(households, numbers, config, today)
+        on_roster = {entry.household_id for entry in roster}
+        worker = Counter((h.grid_worker, h.grid_worker_phone) for h in households)
+        kits.append(GridKit(
+            group, safe_file_name(name, False, taken).removesuffix(".pdf"),
+            " ".join(part for part in worker.most_common(1)[0][0] if part), households,
+            roster, [h for h in households if h.household_id in on_roster
+                     or categories[h.household_id].key in config.emergency.card_colours],
+            without_plan(households, config)))
+    return kits

@@ -8,15 +8,16 @@ So a kit for a thousand households costs one layout per frame, not one per page.
 
 from __future__ import annotations
 
+import datetime as dt
 import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cardgen.book.roster import RosterEntry
+from cardgen.book.roster import RosterEntry, needs_of, plan_for
 from cardgen.cache import key
-from cardgen.config import Plan
+from cardgen.config import Config, Plan
 from cardgen.data.model import Household
 from cardgen.frame.render import PlaceStyle
 from cardgen.layout.cards import Card, has_visit_log
@@ -247,6 +248,21 @@ def mingbai_values(household: Household, number: str, plan: Plan | None,
         values.update({"shelter": plan.shelter, "shelter-address": plan.shelter_address,
                        "route": plan.route, "signal": plan.signal})
     return values
+
+
+def mingbai_cards(households: list[Household], numbers: Mapping[str, str], config: Config,
+                  today: dt.date, copies: int) -> list[dict[str, CardValue]]:
+    """The 明白卡 of `households` (a vacant dwelling has none), `copies` of each together."""
+    cards = []
+    for household in households:
+        if not household.members:
+            continue
+        needs = {member.name: words for member in household.members
+                 if (words := needs_of(member, config, today))}
+        values = mingbai_values(household, numbers[household.household_id],
+                                plan_for(household, config), needs)
+        cards += [values] * copies
+    return cards
 
 
 def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue]], across: int,
