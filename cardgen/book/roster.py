@@ -1,5 +1,6 @@
-"""The emergency roster (应急名单): who needs help first, where they live, in walking order;
-and each household's emergency plan (安置点, route, signal) by estate or building.
+"""The emergency kit planned: the roster (应急名单) of who needs help first, where they live,
+in walking order; each household's emergency plan (安置点, route, signal) by estate or
+building; and per grid what the kit's three files hold (`plan_kit`).
 
 A person is on the roster for a flag in [emergency] needs, or for an age ([emergency]
 aged_at_least, aged_under); the roster lists them by estate, building, unit, floor and room
