@@ -662,6 +662,11 @@ def _emergency(r: _Reader) -> Emergency:
             raise r.fail(at, _("must be a table with {keys}").format(keys=", ".join(PLAN_KEYS)))
         plans[fold(name)] = Plan(*(r.text(f"{at}.{key}", value.get(key, ""))
                                    for key in PLAN_KEYS))
+    across = int(r.number("emergency.cards_across", minimum=1))
+    down = int(r.number("emergency.cards_down", minimum=1))
+    if across > 2 or down > 2:  # smaller cards than A6 would not be read in the rain
+        raise r.fail("emergency.cards_across" if across > 2 else "emergency.cards_down",
+                     _("must be 1 or 2 (a 明白卡 no smaller than a quarter of A4)"))
     return Emergency(
         needs=r.texts("emergency.needs"),
         aged_at_least=int(r.number("emergency.aged_at_least", minimum=1)),
@@ -670,8 +675,8 @@ def _emergency(r: _Reader) -> Emergency:
         young_word=r.text("emergency.young_word"),
         order=order,
         card_colours=colours,
-        cards_across=int(r.number("emergency.cards_across", minimum=1)),
-        cards_down=int(r.number("emergency.cards_down", minimum=1)),
+        cards_across=across,
+        cards_down=down,
         plans=plans,
     )
 

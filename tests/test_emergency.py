@@ -4,6 +4,7 @@ the cards with tabs on top; and the emergency tab mirrored on a duplex back page
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -429,3 +430,20 @@ def test_a_plan_with_a_character_no_font_has_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "emergency.plans.阳光花园10号楼.signal" in result.output and "U+2A6A5" in result.output
     assert not (tmp_path / "kit").exists()
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('[emergency]\norder = ["building", "lift"]\n', "emergency.order"),
+    ('[emergency]\ncard_colours = ["pink"]\n', "emergency.card_colours"),
+    ('[emergency]\ncards_down = 3\n', "emergency.cards_down"),
+    ('[emergency.plans."阳光花园"]\nshelter = "操场"\nexit = "北门"\n',
+     "emergency.plans.阳光花园"),
+])
+def test_a_wrong_emergency_setting_names_itself(tmp_path: Path, written: str,
+                                                said: str) -> None:
+    from cardgen.errors import ConfigError
+
+    config = tmp_path / "cfg.toml"
+    config.write_text(written, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_config(config)
