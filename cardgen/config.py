@@ -192,6 +192,36 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """An emergency plan for an estate or a building: where its people go, and how."""
+
+    shelter: str  # 安置点
+    shelter_address: str
+    route: str
+    signal: str
+
+
+PLAN_KEYS = ("shelter", "shelter_address", "route", "signal")
+WALK_KEYS = ("estate", "building", "unit", "floor", "room")
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """The emergency kit's settings: see [emergency] in defaults.toml."""
+
+    needs: tuple[str, ...]  # canonical flags that put a person on the roster
+    aged_at_least: int
+    old_word: str
+    aged_under: int
+    young_word: str
+    order: tuple[str, ...]  # WALK_KEYS, the roster's walking order
+    card_colours: tuple[str, ...]
+    cards_across: int
+    cards_down: int
+    plans: dict[str, Plan]  # folded key (an estate, or an estate and building) -> plan
+
+
+@dataclass(frozen=True)
 class Config:
     palette: dict[str, Colour]
     rules: tuple[Rule, ...]
@@ -251,6 +281,7 @@ class Config:
     limits: Limits
     cache_max_mb: int
     fingerprint: str  # hash of the merged settings, for reproducibility and caches
+    emergency: Emergency  # [emergency]: the emergency kit
 
     @property
     def known_flags(self) -> tuple[str, ...]:
@@ -333,7 +364,7 @@ def _braced(fields: set[str]) -> str:
 # Tables whose keys are the user's own (new flags, spellings, paper sizes, colours' rules).
 _OPEN_TABLES = {"flags.aliases", "flags.also", "housing", "residence.values", "plan",
                 "colour_values", "columns", "relation", "sex", "paper.sizes", "visits.frequencies",
-                "visits.flag", "visits.extra", "impositions", "sheets"}
+                "visits.flag", "visits.extra", "impositions", "sheets", "emergency.plans"}
 
 
 def _check_known_keys(user: dict[str, Any], defaults: dict[str, Any], source: str,
@@ -610,6 +641,46 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
                          for key in Limits.__dataclass_fields__}),
         cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
         fingerprint=fingerprint,
+        emergency=_emergency(r),
+    )
+
+
+def _emergency(r: _Reader) -> Emergency:
+    """[emergency]: the roster's needs, ages and order, the 明白卡 sheet, the plans (each
+    key an estate, or an estate followed by its building: 锦绣家园3号楼)."""
+    order = r.texts("emergency.order")
+    wrong = [key for key in order if key not in WALK_KEYS]
+    if wrong or not order:
+        raise r.fail("emergency.order", _("must list some of {known}, not {value}").format(
+            known=", ".join(WALK_KEYS), value=_shown(list(order))))
+    colours = r.texts("emergency.card_colours")
+    wrong = [key for key in colours if key not in COLOUR_KEYS]
+    if wrong:
+        raise r.fail("emergency.card_colours", _("must list some of {known}, not {value}")
+                     .format(known=", ".join(COLOUR_KEYS), value=_shown(list(colours))))
+    plans = {}
+    for name, value in r.table("emergency.plans").items():
+        at = f"emergency.plans.{name}"
+        if not isinstance(value, dict) or not set(value) <= set(PLAN_KEYS):
+            raise r.fail(at, _("must be a table with {keys}").format(keys=", ".join(PLAN_KEYS)))
+        plans[fold(name)] = Plan(*(r.text(f"{at}.{key}", value.get(key, ""))
+                                   for key in PLAN_KEYS))
+    across = int(r.number("emergency.cards_across", minimum=1))
+    down = int(r.number("emergency.cards_down", minimum=1))
+    if across > 2 or down > 2:  # smaller cards than A6 would not be read in the rain
+        raise r.fail("emergency.cards_across" if across > 2 else "emergency.cards_down",
+                     _("must be 1 or 2 (a 明白卡 no smaller than a quarter of A4)"))
+    return Emergency(
+        needs=r.texts("emergency.needs"),
+        aged_at_least=int(r.number("emergency.aged_at_least", minimum=1)),
+        old_word=r.text("emergency.old_word"),
+        aged_under=int(r.number("emergency.aged_under")),
+        young_word=r.text("emergency.young_word"),
+        order=order,
+        card_colours=colours,
+        cards_across=across,
+        cards_down=down,
+        plans=plans,
     )
 
 

@@ -90,3 +90,34 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def private_folder(out: Path) -> Path:
+    """A private folder beside `out` for a folder being made (see `publish_folder`)."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}new-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(_("cannot write beside {folder} ({error}); choose another output "
+                           "folder").format(folder=out, error=exc.strerror),
+                         code="output.not_writable") from None
+
+
+def publish_folder(work: Path, out: Path) -> None:
+    """`work` (from `private_folder`) becomes `out` in one step; what `out` held (an empty
+    folder, or with --force an earlier run's) goes after."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(work, 0o777 & ~umask)
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}old-", dir=out.parent))
+        out.replace(old / "replaced")
+    try:
+        work.replace(out)
+    except BaseException:
+        if old is not None:
+            (old / "replaced").replace(out)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -131,6 +131,7 @@ def test_demo_renders_routine_and_emergency(run: Run, tmp_path: Path) -> None:
     [book] = list((demo / "ledger").glob("*.pdf"))
     assert "户卡台账" in pdftotext(book, 1) and (demo / "ledger" / "manifest.json").exists()
     assert "户号" in pdftotext(demo / "stickers.pdf", 1)
+    assert "应急名单" in pdftotext(demo / "kit" / "第1网格-应急名单.pdf", 1)
     assert page_count(demo / "a5-2up.pdf") * 2 >= page_count(routine)
     assert (demo / "preview.png").read_bytes()[:4] == b"\x89PNG"
 

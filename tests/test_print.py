@@ -222,7 +222,8 @@ def test_init_writes_a_working_starter(run: Run, three: Path, tmp_path: Path) ->
     config = folder / "cardgen.toml"
     assert "# The five colours" in config.read_text(encoding="utf-8")
     assert sorted(p.name for p in (folder / "templates").iterdir()) == [
-        "cover.css.j2", "cover.html.j2", "frame.css.j2", "frame.html.j2"]
+        "cover.css.j2", "cover.html.j2", "frame.css.j2", "frame.html.j2", "kit.css.j2",
+        "mingbai.html.j2", "roster.html.j2"]
     out = tmp_path / "x.pdf"
     assert run("reprint", three, "-o", out, "--config", config, "--templates",
                folder / "templates", "--date", DATE).exit_code == 0

@@ -648,6 +648,74 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
     _run(action)
 
 
+@cli.command(help=N_("The emergency kit, per grid: the roster of who needs help first "
+                     "(应急名单), a 避险转移明白卡 per household, and the cards with their "
+                     "tabs on top, in one new folder."))
+@source_argument
+@option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+        help=N_("A new (or empty) folder for the kit."))
+@selection_options
+@book_option
+@option("--duplex", is_flag=True,
+        help=N_("Two-sided printing: every card starts on a right-hand page."))
+@option("--copies", type=click.IntRange(1, 20), default=1, show_default=True,
+        help=N_("明白卡 per household (one for the door, one to keep …)."))
+@option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("text for people, json for programs (the roster as "
+                                   "data; the README describes its fields)."))
+@option("--force", is_flag=True, help=N_("Replace what the output folder holds."))
+@option("--skip-invalid", is_flag=True,
+        help=N_("Make the kit without the households that have errors, and list them."))
+@option("--jobs", type=click.IntRange(1, 64), default=None,
+        help=N_("Worker processes (default: the number of CPUs)."))
+@print_options
+@common_options
+def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tuple[str, ...],
+              flags: tuple[str, ...], grids: tuple[str, ...], book: Path | None,
+              duplex: bool, copies: int, output_format: str, force: bool,
+              skip_invalid: bool, jobs: int | None,
+              no_cache: bool, paper: str | None, bleed: float, marks: bool,
+              impose: str | None, pdf_variant: str | None, config_path: Path | None,
+              templates: Path | None, date: dt.datetime | None,
+              sheet_name: SheetChoice) -> None:
+    def action() -> int:
+        from cardgen.data.select import make_selection
+        from cardgen.frame.render import PrintOptions
+        from cardgen.pipeline import emergency_kit
+
+        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
+        selection = make_selection(loaded.config, households, colours, flags, grids)
+        run = emergency_kit(loaded, selection, out, templates,
+                            PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
+                                         pdf_variant=pdf_variant),
+                            loaded.cache, book, duplex, copies, force,
+                            jobs or os.cpu_count() or 1, skip_invalid)
+        _echo_warnings(run.warnings)
+        if run.skipped:
+            _echo_problems(run.skipped)
+            click.echo(_("warning: {count} household(s) with errors are not in the kit: "
+                         "{ids}").format(count=len({p.household_id for p in run.skipped}),
+                                         ids=", ".join(dict.fromkeys(
+                                             str(p.household_id) for p in run.skipped))),
+                       err=True)
+        for grid in run.grids:
+            if grid.without_plan:
+                click.echo(_("warning: {grid}: no emergency plan for {buildings}; their 明白卡 "
+                             "leave the shelter, route and signal ruled for writing in (add "
+                             "them to [emergency.plans] in the config)").format(
+                    grid=grid.group, buildings="、".join(grid.without_plan)), err=True)
+        if output_format == "json":
+            click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
+        for path in run.files:
+            click.echo(_("wrote {path}").format(path=path), err=True)
+        click.echo(_("emergency kit: {grids} grid(s), {people} people on the roster, "
+                     "{seconds:.1f} s").format(grids=len(run.grids),
+                                               people=sum(len(g.roster) for g in run.grids),
+                                               seconds=run.seconds), err=True)
+        return 0
+    _run(action)
+
+
 def _echo_changes(run: Any) -> None:
     """The change list as text: per grid, one line per card to add, replace or take out."""
     words = {"add": _("add"), "insert": _("insert"), "replace": _("replace"),

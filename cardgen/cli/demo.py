@@ -13,7 +13,7 @@ from cardgen.data.select import Selection
 from cardgen.errors import UsageError
 from cardgen.frame.render import PrintOptions
 from cardgen.i18n import _
-from cardgen.pipeline import ledger, load, preview, reprint, stickers
+from cardgen.pipeline import emergency_kit, ledger, load, preview, reprint, stickers
 
 
 def showcase(households: list[Household], categories: dict[str, Category]) -> tuple[str, ...]:
@@ -52,6 +52,12 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
     written.append((run.files[0], _("the bound book of {grid}: cover, index, {count} cards; "
                                     "manifest.json beside it").format(grid=first_grid,
                                                                       count=run.cards)))
+    kit = emergency_kit(loaded, Selection(grids=(first_grid,)), out / "kit", cache=cache,
+                        force=True)
+    written.append((kit.folder, _("the emergency kit of {grid}: the roster of {count} people "
+                                  "who need help first, a 明白卡 per household, the cards "
+                                  "with tabs on top").format(
+        grid=first_grid, count=sum(len(g.roster) for g in kit.grids))))
     done = stickers(loaded, Selection(grids=(first_grid,)), out / "stickers.pdf",
                     config.sheets[config.default_sheet], cache=cache)
     written.append((done.path, _("tab labels and flag stickers, {count} A4 label "

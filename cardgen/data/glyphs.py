@@ -13,7 +13,7 @@ from cardgen.i18n import _
 # Shown as a code point alone: marks, spaces and controls do not show well between quotes.
 _NOT_SHOWN = {"Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"}
 _HOUSEHOLD_FIELDS = ("household_id", "community", "grid", "grid_worker", "grid_worker_phone",
-                     "owner", "owner_phone")
+                     "owner", "owner_phone", "cadre", "cadre_phone")
 _ADDRESS_PARTS = ("estate", "building", "unit", "room")
 _MEMBER_FIELDS = ("name", "relation", "ethnicity", "id_number", "phone", "landline", "notes")
 CODE = "glyph.missing"

@@ -100,6 +100,8 @@ class Household:
     owner: str = ""
     owner_phone: str = ""
     colour: str = ""  # an explicit colour key from the data, or ""
+    cadre: str = ""  # 包户干部: the cadre answerable for the household (emergency kit)
+    cadre_phone: str = ""
     members: list[Member] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
 

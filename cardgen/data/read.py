@@ -30,7 +30,7 @@ from cardgen.text import fold
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
     "estate", "building", "unit", "room", "housing", "multiple_homes", "moves_often", "plan",
-    "owner", "owner_phone", "colour",
+    "owner", "owner_phone", "colour", "cadre", "cadre_phone",
 )
 PERSON_FIELDS = (
     "name", "relation", "sex", "ethnicity", "birth_date", "id_number", "phone", "landline",

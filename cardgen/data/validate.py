@@ -461,7 +461,7 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                           code="colour.unknown")
             else:
                 household.colour = colour
-        elif field in ("owner_phone", "grid_worker_phone"):
+        elif field in ("owner_phone", "grid_worker_phone", "cadre_phone"):
             setattr(household, field, _phone(row, field, text, hid, out))
         else:
             setattr(household, field, text)

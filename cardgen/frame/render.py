@@ -150,11 +150,15 @@ class Renderer:
                 self.css.append(CSS(string=text, base_url=self.base_url,
                                     url_fetcher=self.fetcher, font_config=self.font_config))
         custom = templates / CUSTOM_CSS if templates else None
+        self.custom_css = []
         if custom is not None and custom.is_file():  # the office's own rules, last
             with ENGINE_WARNINGS.about(str(custom), lines=True):
-                self.css.append(CSS(string=custom.read_text(encoding="utf-8", errors="replace"),
-                                    base_url=self.base_url, url_fetcher=self.fetcher,
-                                    font_config=self.font_config))
+                self.custom_css.append(CSS(
+                    string=custom.read_text(encoding="utf-8", errors="replace"),
+                    base_url=self.base_url, url_fetcher=self.fetcher,
+                    font_config=self.font_config))
+        self.css.extend(self.custom_css)
+        self._kit_css: list[Any] | None = None
 
     def _template(self, name: str) -> Any:
         import jinja2
@@ -280,6 +284,31 @@ class Renderer:
         assert isinstance(data, bytes)
         return data, places, place_styles(page, {*names, "cover-numbers"})
 
+    def kit_frame_pdf(self, name: str, context: Mapping[str, Any]) -> \
+            tuple[bytes, Places, dict[str, PlaceStyle]]:
+        """A one-page frame of the emergency kit (roster.html.j2, mingbai.html.j2, styled
+        by kit.css.j2 and custom.css), its places and their type: cardgen draws the
+        people's data into the places (README, "The emergency kit")."""
+        from weasyprint import CSS
+
+        if self._kit_css is None:
+            text = self._render_html("kit.css.j2", **self._css_context())
+            with ENGINE_WARNINGS.about(self.template_file("kit.css.j2")):
+                self._kit_css = [CSS(string=text, base_url=self.base_url,
+                                     url_fetcher=self.fetcher, font_config=self.font_config),
+                                 *self.custom_css]
+        document = self._layout(self._render_html(name, **context), self._kit_css)
+        if len(document.pages) != 1:
+            raise RenderRefused(_("{file} made {made} pages where one was planned; a template "
+                                  "change may have made the page overflow").format(
+                file=self.template_file(name), made=len(document.pages)),
+                code="template.pages")
+        page = document.pages[0]
+        places = self._places(page)
+        data = document.write_pdf()
+        assert isinstance(data, bytes)
+        return data, places, place_styles(page, set(places.boxes))
+
     def _places(self, page: Any) -> Places:
         return Places.from_anchors(page.anchors, (page.width * PX, page.height * PX))
 
@@ -290,14 +319,16 @@ class Renderer:
         assert isinstance(data, bytes)
         return data
 
-    def _layout(self, html_text: str) -> Any:
-        """The laid-out WeasyPrint document of `html_text`."""
+    def _layout(self, html_text: str, stylesheets: list[Any] | None = None) -> Any:
+        """The laid-out WeasyPrint document of `html_text` (in the card's styles, or in
+        `stylesheets`)."""
         from weasyprint import HTML
         from weasyprint.urls import FatalURLFetchingError
 
         html = HTML(string=html_text, base_url=self.base_url, url_fetcher=self.fetcher)
         try:
-            return html.render(stylesheets=self.css, font_config=self.font_config)
+            return html.render(stylesheets=self.css if stylesheets is None else stylesheets,
+                               font_config=self.font_config)
         except FatalURLFetchingError as exc:
             raise RenderRefused(_("a template asked for a file or URL it may not load: "
                                   "{reason}").format(reason=exc.__cause__ or exc),

@@ -1,0 +1,335 @@
+"""The emergency kit drawn: the roster's pages and the 明白卡 sheets, each over its frame.
+
+The frames (templates/roster.html.j2 and mingbai.html.j2, styled by kit.css.j2 and an
+office's custom.css) are laid out by WeasyPrint once and cached, like a ledger's cover;
+the people's data is drawn here into the places the frames mark, in each place's own type.
+So a kit for a thousand households costs one layout per frame, not one per page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cardgen.book.roster import RosterEntry, needs_of, plan_for
+from cardgen.cache import key
+from cardgen.config import Config, Plan
+from cardgen.data.model import Household
+from cardgen.frame.render import PlaceStyle
+from cardgen.layout.cards import Card, has_visit_log
+from cardgen.layout.colours import BLACK, rgb
+from cardgen.layout.geometry import MM, Box, Places
+from cardgen.pdf.canvas import Canvas
+from cardgen.pdf.compose import Composer
+from cardgen.pdf.draw import Pen, summarise
+from cardgen.pdf.prepare import prepare_pages
+from cardgen.pdf.print_run import Parallel, PrintRun, add_card, card_frames, drawn_cards
+from cardgen.write import atomic_file
+
+ROSTER_SIZE = (297.0, 210.0)  # mm: A4 landscape
+SHEET_SIZE = (210.0, 297.0)  # mm: A4 portrait
+ROSTER_PROBE_ROWS = 40  # rows laid out; those that fit whole are used
+ROSTER_COLUMNS = ("number", "address", "floor", "name", "age", "needs", "phone", "family",
+                  "contacted", "moved", "whereto")
+MINGBAI_FIELDS = ("number", "address", "head", "members", "needs", "shelter",
+                  "shelter-address", "route", "signal", "person", "person-phone", "worker",
+                  "worker-phone")
+GROUP_FILL = rgb("#E6E6E6")
+RULE_GAP = 0.8  # mm between text written on a rule and the rule
+LIST_LEAST = 0.7  # a list of people is made no smaller than this of its place's type
+
+
+@dataclass(frozen=True)
+class KitFrame:
+    """A kit frame: its cache key, one-page PDF, places and their type."""
+
+    key: str
+    pdf: bytes
+    places: Places
+    styles: dict[str, PlaceStyle]
+
+
+def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> KitFrame:
+    """A kit frame from the cache, or laid out by WeasyPrint (and checked to have every
+    place cardgen fills)."""
+    from cardgen.errors import RenderRefused
+    from cardgen.i18n import _
+
+    name = key("kit-frame", template, dict(context))
+    stored = printing.cache.get("covers", name)
+    if stored is None:
+        pdf, places, styles = printing.renderer().kit_frame_pdf(template, context)
+        required = (["roster-grid", "roster-worker", "roster-date", "roster-counts",
+                     "roster-page", "roster-rows", "roster-row-1",
+                     *(f"rcol-{c}" for c in ROSTER_COLUMNS)] if template.startswith("roster")
+                    else [f"mb-{n}-{f}" for n in context["cards"] for f in MINGBAI_FIELDS])
+        for place in required:
+            if place not in places:
+                raise RenderRefused(_(
+                    "{file} has no element with id “{id}”: cardgen prints the emergency "
+                    "kit's data there (see the README, “The emergency kit”)").format(
+                    file=printing.renderer().template_file(template), id=place),
+                    code="template.missing_id")
+        made: Any = (prepare_pages(pdf, printing.typesetter.fonts.by_family()),
+                     places.as_data(), styles)
+        stored = marshal.dumps(made)
+        printing.cache.put("covers", name, stored)
+    pdf, places, styles = marshal.loads(stored)
+    return KitFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
+
+
+def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,
+            separator: str = "、", name: bool = False) -> str:
+    """As many of `items` as fit `box` in type no smaller than `LIST_LEAST` of the place's
+    (names stay readable), then 等N人: a list of people summarised, never cut mid-name."""
+    size, bold, _colour, _align = style
+    least = max(smallest, size * LIST_LEAST)
+    room = max(1, int((box.height + 0.01) // pen.line_height(least)))
+    return summarise(items, lambda text: len(pen.lines(text, least, box.width, bold, name))
+                     <= room, separator=separator)
+
+
+def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
+         on_rule: bool = False, name: bool = False) -> None:
+    """`text` in `box`, in the place's type, wrapped and made smaller until it fits its
+    height (never under `smallest` pt), centred on the box's height (or, `on_rule`, on the
+    box's bottom: written on the rule under it); a `name` breaks only between its parts."""
+    if not text:
+        return
+    size, bold, colour, align = style
+    while True:
+        lines = pen.lines(text, size, box.width, bold, name)
+        height = len(lines) * pen.line_height(size)
+        if height <= box.height + 0.01 or size <= smallest:
+            break
+        size = max(smallest, size - 0.5)
+    lines = lines[:max(1, int((box.height + 0.01) // pen.line_height(size)))]
+    free = box.height - len(lines) * pen.line_height(size)
+    top = box.y + (free - RULE_GAP if on_rule else free / 2)
+    pen.draw(lines, box.x, top, size, rgb(colour) if colour else BLACK, align, box.width)
+
+
+# ---- the roster ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RosterLine:
+    """A row of the roster as printed: a group's heading (building and unit) or a person."""
+
+    heading: str = ""
+    entry: RosterEntry | None = None
+
+
+def roster_lines(entries: list[RosterEntry], per_page: int) -> list[list[RosterLine]]:
+    """The roster's rows, page by page: a heading before each building and unit (again,
+    with 续, atop a page that starts inside one), never a heading last on a page."""
+    pages: list[list[RosterLine]] = [[]]
+    current = None
+    for entry in entries:
+        place = entry.location
+        group = (place.estate, place.building, place.unit)
+        page = pages[-1]
+        room = per_page - len(page)
+        if group != current:
+            if room < 2:
+                pages.append([])
+            pages[-1].append(RosterLine(heading=group_words(entry)))
+            current = group
+        elif room < 1:
+            pages.append([RosterLine(heading=group_words(entry) + "（续）")])
+        pages[-1].append(RosterLine(entry=entry))
+    return pages
+
+
+def group_words(entry: RosterEntry) -> str:
+    place = entry.location
+    parts = [place.building_name or "（地址无楼栋）"]
+    if place.unit:
+        parts.append(f"{place.unit}单元")
+    return " ".join(parts)
+
+
+def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
+                 entries: list[RosterEntry], households: int) -> int:
+    """A grid's roster as one PDF (written atomically); returns its pages."""
+    doc = {"title": "应急名单", "confidential": printing.config.confidential}
+    frame = kit_frame(printing, "roster.html.j2", {"rows": ROSTER_PROBE_ROWS, "doc": doc})
+    places = frame.places
+    area = places["roster-rows"]
+    rows = [places[f"roster-row-{n}"] for n in range(1, ROSTER_PROBE_ROWS + 1)
+            if f"roster-row-{n}" in places
+            and places[f"roster-row-{n}"].bottom <= area.bottom + 0.01]
+    pages = roster_lines(entries, len(rows)) if entries else [[]]
+    people_households = len({e.household_id for e in entries})
+    counts = f"{len(entries)} 人 · {people_households} 户（共 {households} 户）"
+    smallest = printing.config.smallest_text
+    faces = printing.typesetter.fonts.by_family()
+    with atomic_file(out) as handle:
+        composer = Composer(handle, (ROSTER_SIZE[0] * MM, ROSTER_SIZE[1] * MM), faces,
+                            printing.cache)
+        try:
+            composer.add_frames({frame.key: frame.pdf})
+            for number, lines in enumerate(pages, 1):
+                canvas = Canvas(ROSTER_SIZE[1], composer.log)
+                pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
+                          printing.config.line_factor, smallest)
+                values = {"roster-grid": group, "roster-worker": worker,
+                          "roster-date": printing.words.date, "roster-counts": counts,
+                          "roster-page": f"第 {number} / {len(pages)} 页"}
+                for name, text in values.items():
+                    fill(pen, text, places[name], frame.styles[name], smallest)
+                if not entries:
+                    fill(pen, "本网格无需优先救助的人员", rows[0],
+                         frame.styles["roster-row-1"], smallest)
+                for row, line in zip(rows, lines, strict=False):
+                    draw_roster_line(pen, line, row, places, frame.styles, smallest)
+                composer.add_data_page(canvas.content(), frame.key)
+            composer.finish(f"应急名单 {group}", printing.words.date)
+        finally:
+            composer.close()
+    return len(pages)
+
+
+def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
+                     styles: Mapping[str, PlaceStyle], smallest: float) -> None:
+    size, _bold, colour, _align = styles["roster-row-1"]
+    if line.entry is None:
+        pen.rect(row.x + 0.3, row.y + 0.3, row.width - 0.6, row.height - 0.8, fill=GROUP_FILL)
+        fill(pen, line.heading, Box(row.x + 2, row.y, row.width - 4, row.height),
+             (size, True, colour, "left"), smallest)
+        return
+    entry = line.entry
+    values = {"number": entry.number, "address": entry.address,
+              "floor": f"{entry.location.floor}层" if entry.location.floor is not None else "",
+              "name": entry.name, "age": "" if entry.age is None else str(entry.age),
+              "needs": "、".join(entry.needs), "phone": entry.phone,
+              "family": entry.family_phone}
+    centred = {"number", "floor", "age"}
+    for column in ROSTER_COLUMNS:
+        head = places[f"rcol-{column}"]
+        cell = Box(head.x, row.y + 0.4, head.width, row.height - 0.8)
+        if column in ("contacted", "moved"):
+            side = min(6.0, row.height - 3.0)
+            pen.rect(cell.x + (cell.width - side) / 2, row.y + (row.height - side) / 2, side,
+                     side, stroke=BLACK, line=0.35)
+            continue
+        bold = column in ("name", "needs")
+        fill(pen, values.get(column, ""), cell,
+             (size, bold, colour, "center" if column in centred else "left"), smallest,
+             name=column == "name")
+
+
+# ---- the 明白卡 ----------------------------------------------------------------------------
+
+# A 明白卡's value: a text, or a list of people (summarised with 等N人 where they do not fit)
+CardValue = str | tuple[str, ...]
+LISTS = {"members": "、", "needs": "；"}  # the lists' separators
+
+
+def mingbai_values(household: Household, number: str, plan: Plan | None,
+                   needs: Mapping[str, tuple[str, ...]]) -> dict[str, CardValue]:
+    """What one household's 明白卡 says, by field (a plan's fields empty without one)."""
+    head = household.head
+    members = tuple(f"{m.name}（{m.relation}）" if m.relation else m.name
+                    for m in household.members)
+    helped = tuple(f"{name}（{'、'.join(words)}）" for name, words in needs.items())
+    person, phone = ((household.cadre, household.cadre_phone) if household.cadre
+                     else (household.grid_worker, household.grid_worker_phone))
+    values: dict[str, CardValue] = {
+              "number": f"编号 {number} · 户号 {household.household_id}",
+              "address": household.full_address, "head": head.name if head else "",
+              "members": members, "needs": helped or "无", "person": person,
+              "person-phone": phone, "worker": household.grid_worker,
+              "worker-phone": household.grid_worker_phone}
+    if plan is not None:
+        values.update({"shelter": plan.shelter, "shelter-address": plan.shelter_address,
+                       "route": plan.route, "signal": plan.signal})
+    return values
+
+
+def mingbai_cards(households: list[Household], numbers: Mapping[str, str], config: Config,
+                  today: dt.date, copies: int) -> list[dict[str, CardValue]]:
+    """The 明白卡 of `households` (a vacant dwelling has none), `copies` of each together."""
+    cards = []
+    for household in households:
+        if not household.members:
+            continue
+        needs = {member.name: words for member in household.members
+                 if (words := needs_of(member, config, today))}
+        values = mingbai_values(household, numbers[household.household_id],
+                                plan_for(household, config), needs)
+        cards += [values] * copies
+    return cards
+
+
+def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue]], across: int,
+                  down: int, title: str) -> int:
+    """The 明白卡 on A4 sheets (`cards`: each card's values, copies included, in order);
+    returns the sheets."""
+    slots = list(range(1, across * down + 1))
+    doc = {"title": "避险转移明白卡", "confidential": printing.config.confidential}
+    frame = kit_frame(printing, "mingbai.html.j2",
+                      {"cards": slots, "across": across, "down": down, "doc": doc})
+    smallest = printing.config.smallest_text
+    faces = printing.typesetter.fonts.by_family()
+    sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
+
+    def draw(pen: Pen, values: dict[str, CardValue], slot: int) -> None:
+        for field in MINGBAI_FIELDS:
+            place = f"mb-{slot}-{field}"
+            box, style = frame.places[place], frame.styles[place]
+            value = values.get(field, "")
+            names = field == "members"  # break between people, and a name between its parts
+            text = value if isinstance(value, str) else fitting(
+                pen, list(value), box, style, smallest, LISTS.get(field, "、"), names)
+            fill(pen, text, box, style, smallest, on_rule=field != "number", name=names)
+
+    with atomic_file(out) as handle:
+        composer = Composer(handle, (SHEET_SIZE[0] * MM, SHEET_SIZE[1] * MM), faces,
+                            printing.cache)
+        try:
+            composer.add_frames({frame.key: frame.pdf})
+            for sheet in sheets:
+                canvas = Canvas(SHEET_SIZE[1], composer.log)
+                pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
+                          printing.config.line_factor, smallest)
+                for slot, values in zip(slots, sheet, strict=False):
+                    draw(pen, values, slot)
+                composer.add_data_page(canvas.content(), frame.key)
+            composer.finish(title, printing.words.date)
+        finally:
+            composer.close()
+    return len(sheets)
+
+
+# ---- the cards with tabs on top ------------------------------------------------------------
+
+def write_cards(out: Path, printing: PrintRun, cards: list[Card], duplex: bool,
+                title: str, draw: Parallel | None = None) -> int:
+    """Emergency cards in the given order as one PDF (written atomically); in duplex each
+    starts on a right-hand page, its back its 续页 or visit log, as in a book. Returns the
+    pages (sheets, if imposed)."""
+    page = 1
+    for card in cards:  # where each card falls decides its sides (a back's tab is mirrored)
+        if duplex and page % 2 == 0:
+            page += 1
+        card.first_page = page
+        page += card.page_count + has_visit_log(card.page_count, printing.config, duplex)
+    frames = [frame for card in cards for frame in card_frames(printing, card, duplex)]
+    with atomic_file(out) as handle:
+        composer = printing.composer(handle)
+        try:
+            composer.add_frames(printing.frames(list(dict.fromkeys(frames))))
+            position = 1
+            for card, data in zip(cards, drawn_cards(cards, printing, duplex, draw), strict=True):
+                while position < card.first_page:  # a blank back before a card
+                    composer.add_data_page(b"")
+                    position += 1
+                position += add_card(composer, printing, data)
+            composer.finish(title, printing.words.date, printing.options.pdf_variant)
+            return printing.sheets(1, composer.page_count)[1]
+        finally:
+            composer.close()
