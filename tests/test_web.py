@@ -346,6 +346,34 @@ def test_the_emergency_batch_and_stickers_as_jobs(client: TestClient, tmp_path: 
     assert client.get(f"/api/jobs/{job}/result").content.startswith(b"%PDF")
 
 
+def test_the_emergency_kit_as_a_job(client: TestClient, tmp_path: Path) -> None:
+    """A grid's 应急包 from the desk: the roster, the 明白卡 and the cards with tabs on top,
+    zipped with the roster as data, as `cardgen emergency` writes them."""
+    answer = client.post("/api/jobs", json={"kind": "emergency_kit", "grid": "第3网格",
+                                            "colours": ["红"]}, headers=csrf(client))
+    assert answer.status_code == 422  # H003 has an error: the kit says so, as a ledger does
+    answer = client.post("/api/jobs", json={"kind": "emergency_kit", "grid": "第3网格",
+                                            "skip_invalid": True}, headers=csrf(client))
+    assert answer.status_code == 202
+    status = wait_for(client, answer.json()["job"])
+    assert status["state"] == "done" and status["kind"] == "emergency_kit"
+    result = client.get(f"/api/jobs/{answer.json()['job']}/result")
+    assert result.headers["content-type"] == "application/zip"
+    assert "应急包" in result.headers["content-disposition"] or \
+        "%E5%BA%94%E6%80%A5%E5%8C%85" in result.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(result.content)) as kit:
+        names = set(kit.namelist())
+        assert names == {"第3网格-应急名单.pdf", "第3网格-明白卡.pdf", "第3网格-应急户卡.pdf",
+                         "roster.json"}
+        roster = json.loads(kit.read("roster.json"))
+        (tmp_path / "mingbai.pdf").write_bytes(kit.read("第3网格-明白卡.pdf"))
+        (tmp_path / "cards.pdf").write_bytes(kit.read("第3网格-应急户卡.pdf"))
+    assert len(roster["grids"]) == 1 and roster["grids"][0]["grid"].endswith("第3网格")
+    assert "H001" in pdftotext(tmp_path / "mingbai.pdf")
+    cards = pdftotext(tmp_path / "cards.pdf")
+    assert "H002" in cards and "H003" not in cards and "H004" not in cards
+
+
 def test_jobs_refused(client: TestClient) -> None:
     headers = csrf(client)
     update = client.post("/api/jobs", json={"kind": "update"}, headers=headers)

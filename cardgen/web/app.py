@@ -274,11 +274,13 @@ def make_app(desk: Desk) -> ASGIApp:
                            "web.no_book")
         if kind == "emergency" and not colours:
             colours = ["red", "orange"]
+        if kind == "emergency_kit":  # the kit chooses by need, not by colour
+            colours = []
         selection = make_selection(loaded.config, colours=tuple(colours),
                                    grids=(grid,) if grid else ())
         chosen = select_households(loaded.dataset.households, loaded.categories, selection)
         skip_invalid = bool(body.get("skip_invalid")) and kind in ("ledger", "emergency",
-                                                                    "update")
+                                                                    "update", "emergency_kit")
         if not skip_invalid:  # an update, like a ledger, holds back errors only when asked
             check_printable(loaded, chosen, kind)
         biggest = Counter(grid_group(household) for household in chosen).most_common(1)

@@ -252,13 +252,14 @@ def _busy_message() -> str:
 
 # ---- jobs ----------------------------------------------------------------------------------
 
-JobKind = Literal["ledger", "emergency", "update", "stickers"]
-JOB_KINDS: tuple[JobKind, ...] = ("ledger", "emergency", "update", "stickers")
+JobKind = Literal["ledger", "emergency", "update", "stickers", "emergency_kit"]
+JOB_KINDS: tuple[JobKind, ...] = ("ledger", "emergency", "update", "stickers", "emergency_kit")
 # What a job is doing, in order (the page says each in words): its process starting and
 # taking the register over, the page layouts (slow only the first time: then cached), the
 # households' cards laid out and drawn one by one (a grid's all laid out, then drawn), the
-# PDF and zip being finished, the update packet compared and written, the stickers drawn.
-STAGES = ("reading", "preparing", "layout", "cards", "merging", "packet", "stickers")
+# PDF and zip being finished, the update packet compared and written, the stickers drawn,
+# the emergency kit (roster, 明白卡 and cards, grid by grid) made.
+STAGES = ("reading", "preparing", "layout", "cards", "merging", "packet", "stickers", "kit")
 GATE = "CARDGEN_TEST_JOB_GATE"  # tests only: a folder; a job waits at its second household
 # until a file `go` is in it, so that a test sees progress between 0 and the end
 
@@ -372,7 +373,7 @@ class Reporter:
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
           reporter: Reporter) -> Result:
     from cardgen.frame.render import PrintOptions
-    from cardgen.pipeline import ledger, stickers, update
+    from cardgen.pipeline import emergency_kit, ledger, stickers, update
 
     if spec.kind == "stickers":
         out = folder / "stickers.pdf"
@@ -395,6 +396,17 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
         return Result(zipped(folder / "update.zip", [*updated.files, updated.manifest, changes]),
                       "application/zip", "五色户卡更新包.zip", updated.changed,
                       packet_report(report, updated.files))
+    if spec.kind == "emergency_kit":
+        reporter.tell("kit", 0, 0)
+        kit = emergency_kit(loaded, spec.selection, folder / "kit", settings.templates,
+                            PrintOptions(), loaded.cache, spec.book,
+                            skip_invalid=spec.skip_invalid)
+        reporter.tell("merging", 0, 0)
+        roster = folder / "roster.json"  # the roster as `emergency --format json` says it
+        roster.write_text(json.dumps(kit.as_dict(), ensure_ascii=False, indent=2) + "\n",
+                          encoding="utf-8")
+        return Result(zipped(folder / "kit.zip", [*kit.files, roster]), "application/zip",
+                      "五色户卡应急包.zip")
     books = folder / "books"
     run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
                  skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,

@@ -318,7 +318,7 @@
   });
 
   // ---- jobs -------------------------------------------------------------------------------
-  const jobNames = { ledger: W.jobLedger, emergency: W.jobEmergency, stickers: W.jobStickers, update: W.jobUpdate };
+  const jobNames = { ledger: W.jobLedger, emergency: W.jobEmergency, stickers: W.jobStickers, update: W.jobUpdate, emergency_kit: W.jobKit };
 
   async function startJob(request, label, list, statusId, problemsId) {
     status(statusId, "");
@@ -448,8 +448,8 @@
       const chosen = Array.from(document.querySelectorAll("#colour-boxes input:checked")).map((box) => box.value);
       const register = $("job-register").value || null;
       const label = jobNames[kind] + " · " + (grid || W.allGrids) +
-        (chosen.length && kind !== "ledger" ? " · " + chosen.map((c) => palette[c].char).join("") : "");
-      startJob({ kind: kind, grid: grid, colours: kind === "ledger" ? [] : chosen, register: register,
+        (chosen.length && kind !== "ledger" && kind !== "emergency_kit" ? " · " + chosen.map((c) => palette[c].char).join("") : "");
+      startJob({ kind: kind, grid: grid, colours: kind === "ledger" || kind === "emergency_kit" ? [] : chosen, register: register,
         skip_invalid: $("skip-invalid").checked }, label, $("jobs"), "job-status", "job-problems");
     });
   });
