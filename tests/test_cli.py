@@ -226,6 +226,12 @@ def test_an_output_name_gets_its_extension_or_is_refused(run: Run, grid: Path,
     result = run("preview", grid, "--household", "H1", "-o", tmp_path / "预览.pdf")
     assert result.exit_code == 2 and "预览.png" in result.output
     assert list(tmp_path.glob("预览*")) == []
+    result = run("preview", grid, "--household", "H1", "-o", tmp_path / "预览", "--dpi", "90")
+    assert result.exit_code == 0 and "预览.png" in result.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "预览.png") as png:  # pHYs: a viewer prints it at card size
+        assert png.format == "PNG" and png.info["dpi"] == pytest.approx((90, 90), abs=0.01)
     result = run("reprint", grid, "--household", "H1", "-o", tmp_path / "户卡")
     assert result.exit_code == 0 and "户卡.pdf" in result.output
     assert (tmp_path / "户卡.pdf").read_bytes().startswith(b"%PDF")
