@@ -53,6 +53,7 @@ def test_nothing_matched_is_exit_1(run: Run, grid: Path, tmp_path: Path) -> None
     assert result.exit_code == 1 and "NOPE" in result.output
     result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--colour", "green")
     assert result.exit_code == 1 and "no household matches" in result.output
+    assert "the input has 第3网格 3, 第4网格 1; red 1, orange 2, blue 1" in result.output
     assert not (tmp_path / "x.pdf").exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from cardgen.config import COLOUR_KEYS, Config
@@ -66,8 +67,14 @@ def select_households(households: list[Household], categories: dict[str, Categor
                         grids=_known_grids(households, selection.grids))
     chosen = [h for h in households if _matches(h, categories[h.household_id], selection)]
     if not chosen:
-        raise NothingSelected(_("no household matches the selection; `cardgen validate "
-                                "--explain` lists the households with their colours"),
+        grids = Counter(h.grid for h in households if h.grid)
+        colours = Counter(categories[h.household_id].key for h in households)
+        there = _("; ").join(
+            [", ".join(f"{grid} {count}" for grid, count in grids.items()),
+             ", ".join(f"{_(key)} {colours[key]}" for key in COLOUR_KEYS if key in colours)])
+        raise NothingSelected(_("no household matches the selection; the input has {there} "
+                                "(`cardgen validate --explain` lists every household with "
+                                "its grid and colour)").format(there=there.strip("; ")),
                               code="selection.empty")
     return chosen
 
