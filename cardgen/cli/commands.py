@@ -490,7 +490,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
 
-        pdf = output_name(out, ".pdf")
+        pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         printed = reprint_cards(loaded, selection, pdf, emergency, templates,
@@ -627,7 +627,7 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         from cardgen.errors import UsageError
         from cardgen.pipeline import stickers as print_stickers
 
-        pdf = output_name(out, ".pdf")
+        pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         name = sheet or loaded.config.default_sheet
@@ -754,7 +754,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
-        png = output_name(out, ".png")
+        png = output_name(out, ".png", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         shown = preview_card(loaded, household, png, dpi, emergency, templates,
                              PrintOptions(paper=paper), loaded.cache, book)
