@@ -290,7 +290,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
         sheet.paste(image, (0, top))
         top += image.height + gap
     buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG", optimize=False)
+    sheet.save(buffer, format="PNG", optimize=False, dpi=(dpi, dpi))  # pHYs: prints at size
     write_atomic(out, buffer.getvalue())
     return Printed(out, 1, len(images), 0, warnings_of(loaded, chosen))
 

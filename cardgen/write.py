@@ -13,6 +13,35 @@ from typing import IO
 from cardgen.errors import UsageError
 from cardgen.i18n import _
 
+# Endings of files that are not what a command writes: an output named so is refused rather
+# than written in another format under that name (`preview -o 预览.pdf`).
+OTHER_KINDS = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".bmp",
+                         ".webp", ".svg", ".xlsx", ".xls", ".ods", ".csv", ".json", ".txt",
+                         ".toml", ".doc", ".docx", ".html", ".zip"})
+
+
+def output_name(path: Path, suffix: str, inputs: tuple[Path, ...] = (),
+                option: str = "-o") -> Path:
+    """`path` as the output file a command writes in the format of `suffix` (".pdf"): kept
+    when it ends so (any case), with `suffix` added when it has no ending or one that names
+    no file type (户卡, 户卡.11月), refused when it names another type (预览.pdf for a PNG).
+    A folder or one of the `inputs` is left as it is for `check_output` to refuse."""
+    ending = path.suffix.lower()
+    if ending == suffix or path.is_dir() or _same_file(path, inputs):
+        return path
+    if ending in OTHER_KINDS:
+        raise UsageError(_("{option} {path}: this command writes a {kind} file, not {ending}; "
+                           "give a name ending in {suffix}, such as {example}").format(
+            option=option, path=path, kind=suffix[1:].upper(), ending=path.suffix,
+            suffix=suffix, example=path.with_suffix(suffix).name), code="output.extension")
+    return path.with_name(path.name + suffix)
+
+
+def _same_file(path: Path, others: tuple[Path, ...]) -> bool:
+    with contextlib.suppress(OSError):
+        return any(path.resolve() == other.resolve() for other in others)
+    return False
+
 
 def check_output(path: Path, inputs: list[Path]) -> None:
     """Refuse an output that would overwrite an input or land in a missing folder."""

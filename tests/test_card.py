@@ -333,12 +333,28 @@ def test_the_shipped_font_metrics_belong_to_the_shipped_fonts() -> None:
                                                                               REGULAR_FAMILY)))
 
 
-def test_tekun_fills_the_sanwu_slot_and_keeps_its_chip(run: Run, tmp_path: Path) -> None:
-    """DOMAIN §3: 特困 fills the 三无 slot (labelled so) and still goes in the overflow row."""
+def test_tekun_fills_the_sanwu_slot_and_is_said_once(run: Run, tmp_path: Path) -> None:
+    """特困 fills the 三无 slot (labelled so, DOMAIN §3) and gets no chip besides (issue 24:
+    a flag is said once)."""
     source = write_csv(tmp_path / "t.csv", household_rows("T1", 特殊情况="特困"))
     out = tmp_path / "t.pdf"
     assert reprint(run, source, out).exit_code == 0
     text = pdftotext(out)
     assert "三无（特困）" in text
-    # the colour's reason in the band, the sticker's label, the member's row, the chip
-    assert text.count("特困") == 4, text
+    # the colour's reason in the band, the sticker's label, the member's row; no chip
+    assert text.count("特困") == 3, text
+
+
+def test_words_on_a_band_are_white_only_where_they_meet_wcag_aa(config: Config) -> None:
+    """White 8 pt (A5: 6 pt) words need 4.5:1 on their band, else they are black."""
+    from cardgen.layout.colours import AA_CONTRAST, contrast, ink_for
+
+    inks = {key: ink_for(colour.hex) for key, colour in config.palette.items()}
+    assert inks == {"red": "#FFFFFF", "orange": "#000000", "yellow": "#000000",
+                    "blue": "#FFFFFF", "green": "#000000"}
+    for key, colour in config.palette.items():
+        assert contrast(colour.hex, inks[key]) >= AA_CONTRAST, key
+    # mid colours (white 4.5–4.9:1, or under it): white only where it reaches 4.5:1
+    for hex_colour in ("#767676", "#808080", "#2F80ED", "#E03131"):
+        ink = ink_for(hex_colour)
+        assert ink == "#000000" or contrast(hex_colour, ink) >= AA_CONTRAST, hex_colour

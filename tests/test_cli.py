@@ -53,6 +53,7 @@ def test_nothing_matched_is_exit_1(run: Run, grid: Path, tmp_path: Path) -> None
     assert result.exit_code == 1 and "NOPE" in result.output
     result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--colour", "green")
     assert result.exit_code == 1 and "no household matches" in result.output
+    assert "the input has 第3网格 3, 第4网格 1; red 1, orange 2, blue 1" in result.output
     assert not (tmp_path / "x.pdf").exists()
 
 
@@ -89,7 +90,7 @@ def test_selection_options_combine(run: Run, grid: Path, tmp_path: Path) -> None
 def test_output_beside_the_input_never_overwrites_it(run: Run, grid: Path) -> None:
     before = grid.read_bytes()
     result = run("reprint", grid, "-o", grid, "--household", "H1")
-    assert result.exit_code == 2 and "input" in result.output
+    assert result.exit_code == 2 and "is the input file" in result.output
     assert grid.read_bytes() == before
 
 
@@ -196,3 +197,96 @@ def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run(
         commands._STOPPED.clear()
     assert result.exit_code == commands.INTERRUPTED, result.output
     assert "interrupted" in result.output
+
+
+@pytest.mark.parametrize("args", [["validate", "{grid}", "--explain"],
+                                  ["validate", "{grid}", "--format", "json"],
+                                  ["--help"], ["reprint", "--help"]])
+def test_a_closed_pipe_ends_quietly(grid: Path, args: list[str]) -> None:
+    """`cardgen validate … --explain | head -1`: the reader is gone before cardgen writes."""
+    import os
+    import subprocess
+    import sys
+
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to `writer` now fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "cardgen",
+                               *[a.format(grid=grid) for a in args], "--lang", "zh"]
+                              if args[0] != "--help" else
+                              [sys.executable, "-m", "cardgen", *args],
+                              stdout=writer, stderr=subprocess.PIPE, text=True, timeout=60,
+                              check=False)
+    finally:
+        os.close(writer)
+    assert done.returncode in (0, 141), done.stderr
+    assert done.stderr == ""
+
+
+def test_an_output_name_gets_its_extension_or_is_refused(run: Run, grid: Path,
+                                                         tmp_path: Path) -> None:
+    result = run("preview", grid, "--household", "H1", "-o", tmp_path / "预览.pdf")
+    assert result.exit_code == 2 and "预览.png" in result.output
+    assert list(tmp_path.glob("预览*")) == []
+    result = run("preview", grid, "--household", "H1", "-o", tmp_path / "预览", "--dpi", "90")
+    assert result.exit_code == 0 and "预览.png" in result.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "预览.png") as png:  # pHYs: a viewer prints it at card size
+        assert png.format == "PNG" and png.info["dpi"] == pytest.approx((90, 90), abs=0.01)
+    result = run("reprint", grid, "--household", "H1", "-o", tmp_path / "户卡")
+    assert result.exit_code == 0 and "户卡.pdf" in result.output
+    assert (tmp_path / "户卡.pdf").read_bytes().startswith(b"%PDF")
+    assert not (tmp_path / "户卡").exists()
+
+
+def test_a_selection_that_matches_nothing_says_what_there_is(run: Run, grid: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = run("reprint", grid, "-o", out, "--grid", "第一网格")
+    assert result.exit_code == 1 and "第3网格, 第4网格" in result.output
+    result = run("reprint", grid, "-o", out, "--household", "H11")
+    assert result.exit_code == 1 and "did you mean H1" in result.output
+    assert not out.exists()
+    assert run("reprint", grid, "-o", out, "--household", "h1").exit_code == 0
+    assert "户号 H1" in pdftotext(out)
+
+
+@pytest.mark.parametrize("command", ["validate", "reprint", "ledger", "stickers", "preview",
+                                     "serve"])
+def test_a_missing_input_file_is_exit_1_in_every_command(run: Run, tmp_path: Path,
+                                                         command: str) -> None:
+    missing = tmp_path / "no-such.xlsx"
+    extra = {"reprint": ["-o", tmp_path / "x.pdf"], "ledger": ["-o", tmp_path / "books"],
+             "stickers": ["-o", tmp_path / "x.pdf"],
+             "preview": ["-o", tmp_path / "x.png", "--household", "H1"]}
+    result = run(command, missing, *extra.get(command, []))
+    assert result.exit_code == 1 and "no such file" in result.output, result.output
+
+
+def test_the_label_sheet_option_says_it_is_not_the_worksheet(run: Run) -> None:
+    result = run("stickers", "--help")
+    assert "--label-sheet, --sheet" in result.output and "--sheet-name" in result.output
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_what_users_read_cites_no_document_they_lack(run: Run, tmp_path: Path,
+                                                     lang: str) -> None:
+    """--help and the cardgen.toml of `init` send users to docs/ in the repository, never to
+    the spec (DOMAIN.md) they do not have."""
+    assert isinstance(cli.commands, dict)
+    said = [run("--help", "--lang", lang).output]
+    said += [run(name, "--help", "--lang", lang).output for name in cli.commands]
+    assert run("init", tmp_path / "starter", "--lang", lang).exit_code == 0
+    said.append((tmp_path / "starter" / "cardgen.toml").read_text(encoding="utf-8"))
+    for text in said:
+        assert "DOMAIN" not in text and "§" not in text, text[:300]
+    assert "docs/cli.md" in run("validate", "--help", "--lang", lang).output
+
+
+def test_the_index_page_is_called_as_the_readme_calls_it() -> None:
+    from cardgen.config import load_config
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "封面、目录" in readme
+    assert load_config().words.format("index_title", title="x").startswith("目录")

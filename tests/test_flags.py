@@ -103,8 +103,9 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_qualified_and_sensitive_flags_get_the_right_colours(register: Path, run) -> None:  # type: ignore[no-untyped-def]
     result = run("validate", register, "--explain", "--date", DATE)
-    colours = {line.split("\t")[0]: line.split("\t")[2].split(":")[0]
-               for line in result.output.splitlines() if "\t" in line}
+    colours = {line.split("\t")[0]: line.split("\t")[3]
+               for line in result.output.splitlines()
+               if "\t" in line and not line.startswith("household\t")}
     assert colours == {"F01": "red", "F02": "orange", "F03": "orange", "F04": "red",
                        "F05": "yellow", "F06": "red", "F07": "orange", "F08": "red",
                        "F09": "orange", "F10": "red", "F11": "red", "F12": "red",

@@ -284,8 +284,19 @@ def test_validate_explain_lists_each_colour_and_why(tmp_path: Path, run: Run) ->
     path = write_csv(tmp_path / "x.csv", household_rows())
     result = run("validate", path, "--explain", "--date", DATE)
     assert result.exit_code == 0
-    assert "orange: 张秀英 低保" in result.output
+    lines = result.output.splitlines()
+    assert lines[0].split("\t") == ["household", "number", "grid", "colour",
+                                     "reasons (as on the card)", "visits (as on the card)"]
+    assert "\torange\t张秀英 低保\t" in result.output
     assert "\t001\t" in result.output
+
+
+def test_validate_explain_as_json_carries_the_explanation(tmp_path: Path, run: Run) -> None:
+    path = write_csv(tmp_path / "x.csv", household_rows())
+    result = run("validate", path, "--explain", "--format", "json", "--date", DATE)
+    explained = json.loads(result.output)["explained"]
+    assert {"colour": "orange", "reasons": ["张秀英 低保"]}.items() <= explained[0].items()
+    assert explained[0]["number"] == "001"
 
 
 @pytest.mark.parametrize("value", ["²", "٣٣٣٣", "①②", "١٩٩٠-٠١-٠١"])

@@ -17,6 +17,8 @@ from tests.conftest import DATE, HEADER, household_rows, write_csv
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 README_EN = ROOT / "README.en.md"
+PROBLEMS = ROOT / "docs" / "problems.md"  # the table of problem codes, linked from the README
+PROBLEMS_EN = ROOT / "docs" / "problems.en.md"
 SOURCE = ROOT / "cardgen"
 
 # Codes built from a name, which no literal in the source spells out: `f"{field}.unknown"` in
@@ -127,14 +129,23 @@ def test_the_source_codes_are_found() -> None:
 def test_the_chinese_readme_lists_every_code_and_no_other() -> None:
     codes, _built = source_codes()
     codes |= set().union(*BUILT.values())
-    listed = readme_codes(README, SECTION_ZH)
+    listed = readme_codes(PROBLEMS, SECTION_ZH)
     assert sorted(set(listed)) == sorted(listed), "a code is listed twice"
     assert sorted(codes - set(listed)) == [], "codes the README's table does not list"
     assert sorted(set(listed) - codes) == [], "codes the README lists but the source lacks"
 
 
+def test_the_readmes_link_to_the_documents_users_need() -> None:
+    for readme, problems, commands in ((README, "docs/problems.md", "docs/cli.md"),
+                                       (README_EN, "docs/problems.en.md", "docs/cli.en.md")):
+        text = readme.read_text(encoding="utf-8")
+        for document in (problems, commands):
+            assert f"]({document})" in text and (ROOT / document).is_file(), document
+
+
 def test_the_english_readme_lists_the_same_codes() -> None:
-    assert sorted(readme_codes(README_EN, SECTION_EN)) == sorted(readme_codes(README, SECTION_ZH))
+    assert sorted(readme_codes(PROBLEMS_EN, SECTION_EN)) == \
+        sorted(readme_codes(PROBLEMS, SECTION_ZH))
 
 
 def test_the_built_codes_are_emitted(tmp_path: Path) -> None:

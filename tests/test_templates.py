@@ -54,7 +54,7 @@ def reprint(source: Path, out: Path, *extra: str | Path, lang: str = "en") -> Re
               *(str(e) for e in extra)], catch_exceptions=False)
 
 
-TALL_HOUSEHOLD = {"{%- set household = 28 * s -%}": "{%- set household = 48 * s -%}"}
+TALL_HOUSEHOLD = {"{%- set household = 20 * s -%}": "{%- set household = 40 * s -%}"}
 TALL_ROWS = {"{%- set row = sizes.body * line * 25.4 / 72 + 2.4 * s -%}":
              "{%- set row = 10 * s -%}"}
 KICKER = {"五色户卡 · 全员人口信息登记卡": "九原区 · 五色户卡 · 全员人口信息登记卡（2026）"}

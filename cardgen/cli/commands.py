@@ -7,6 +7,7 @@ that cardgen speaks the user's language (Simplified Chinese unless English is as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import inspect
@@ -26,12 +27,14 @@ import click
 from cardgen import __version__
 from cardgen.errors import CardgenError, DataRefused, Problem, Severity
 from cardgen.i18n import N_, _, language, language_from, ngettext, set_language
+from cardgen.write import output_name
 
 if TYPE_CHECKING:
     from cardgen.data.read import SheetChoice
 
 MAX_LISTED_WARNINGS = 10  # more are counted, not listed
 INTERRUPTED, TERMINATED = 130, 143  # exit statuses after Ctrl-C and SIGTERM
+PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1` under pipefail
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -115,6 +118,27 @@ def _asks_json(args: list[str]) -> bool:
         pair == ("--format", "json") for pair in itertools.pairwise(args))
 
 
+def _silence_closed_pipe() -> None:
+    """After the reader of stdout (or stderr) went away (`cardgen … | head -1`): point both
+    at the null device, so that nothing more, not even Python's last flush at exit, fails."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives until exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(null, stream.fileno())  # type: ignore[union-attr]
+
+
+@contextmanager
+def _ends_quietly_on_closed_pipe() -> Iterator[None]:
+    """A closed pipe ends the run at once with PIPE_CLOSED, saying nothing (Click's own
+    handling would exit 1)."""
+    try:
+        yield
+    except BrokenPipeError:
+        _silence_closed_pipe()
+        raise click.exceptions.Exit(PIPE_CLOSED) from None
+
+
 class Group(Command, click.Group):
     command_class = Command
 
@@ -122,6 +146,14 @@ class Group(Command, click.Group):
         """Every run starts in the language the environment asks for; --lang may change it."""
         set_language(language_from(os.environ))
         return super().main(*args, **kwargs)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _ends_quietly_on_closed_pipe():  # `cardgen --help | head -1`
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _ends_quietly_on_closed_pipe():
+            return super().invoke(ctx)
 
 
 Group.group_class = Group
@@ -313,6 +345,9 @@ def _run(action: Callable[[], int | None]) -> None:
     except (KeyboardInterrupt, Terminated) as exc:
         _say(_("interrupted; files already finished stay, nothing is left half-written"))
         context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
+    except BrokenPipeError:  # the reader went away (`… | head -1`): nothing to say to anyone
+        _silence_closed_pipe()
+        context.exit(PIPE_CLOSED)
     except Exception as exc:
         if debug:
             raise
@@ -384,13 +419,12 @@ def cli(debug: bool) -> None:
 @source_argument
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
         show_default=True,
-        help=N_("text for people, json for programs (the README describes its fields)."))
+        help=N_("text for people, json for programs (docs/cli.md describes its fields)."))
 @option("--explain", is_flag=True, help=N_("List every household's colour and why."))
 @input_options
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
              sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
-        from cardgen.data.categorise import explain as explain_colour
         from cardgen.pipeline import unreadable_report, validation_report
 
         try:
@@ -404,16 +438,28 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
         ok = not dataset.errors
+        explained = [{"household_id": household.household_id,
+                      "number": loaded.numbers[household.household_id],
+                      "grid": household.grid, "colour": category.key,
+                      "reasons": list(category.reasons),
+                      "visit": category.visit}
+                     for household in dataset.households
+                     for category in (loaded.categories[household.household_id],)]
         if output_format == "json":
-            click.echo(json.dumps(validation_report(loaded), ensure_ascii=False, indent=2))
+            report = validation_report(loaded)
+            if explain:
+                report["explained"] = explained
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
             return 0 if ok else 1
         _echo_problems(dataset.problems, err=False)
-        if explain:
-            for household in dataset.households:
-                category = loaded.categories[household.household_id]
-                click.echo(f"{household.household_id}\t{loaded.numbers[household.household_id]}"
-                           f"\t{explain_colour(category.key, category.reasons)}"
-                           f"\t{category.visit}")
+        if explain:  # one row per household under a header; the reasons as the card says them
+            click.echo("\t".join((_("household"), _("number"), _("grid"), _("colour"),
+                                   _("reasons (as on the card)"), _("visits (as on the card)"))))
+            for row in explained:
+                click.echo("\t".join((str(row["household_id"]), str(row["number"]),
+                                       str(row["grid"]), _(str(row["colour"])),
+                                       "、".join(row["reasons"]),
+                                       str(row["visit"]))))
         click.echo(_("{source}: {households} households, {members} members: {errors} "
                      "error(s), {warnings} warning(s)").format(
             source=source, households=len(dataset.households), members=members,
@@ -426,7 +472,7 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
                      "into one PDF."))
 @source_argument
 @option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-        help=N_("The PDF to write."))
+        help=N_("The PDF to write (.pdf is added to a name without it)."))
 @selection_options
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
 @book_option
@@ -442,16 +488,17 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import reprint as reprint_cards
 
+        pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
-        printed = reprint_cards(loaded, selection, out, emergency, templates,
+        printed = reprint_cards(loaded, selection, pdf, emergency, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
                                 loaded.cache, book)
         _echo_warnings(printed.warnings)
         _echo_errors_elsewhere(printed.errors_elsewhere, source)
         click.echo(_("wrote {path}: {cards} card(s), {pages} page(s)").format(
-            path=out, cards=printed.households, pages=printed.pages), err=True)
+            path=pdf, cards=printed.households, pages=printed.pages), err=True)
         return 0
     _run(action)
 
@@ -557,10 +604,12 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                      "household."))
 @source_argument
 @option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-        help=N_("The PDF of label sheets to write."))
+        help=N_("The PDF of label sheets to write (.pdf is added to a name without it)."))
 @selection_options
-@option("--sheet", metavar=N_("NAME|FILE"),
-        help=N_("A label sheet from the config (a4-3x8, a4-2x7 …) or a TOML file."))
+@option("--label-sheet", "--sheet", "sheet", metavar=N_("NAME|FILE"),
+        help=N_("The label paper: a sheet of labels from the config (a4-3x8, a4-2x7 …) or a "
+                "TOML file. Not --sheet-name, which picks a worksheet of the input; --sheet "
+                "is this option's older name."))
 @option("--skip", type=click.IntRange(0), default=0, show_default=True,
         help=N_("Labels already used on the first sheet."))
 @book_option
@@ -576,6 +625,7 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         from cardgen.errors import UsageError
         from cardgen.pipeline import stickers as print_stickers
 
+        pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         name = sheet or loaded.config.default_sheet
@@ -584,14 +634,14 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         elif name.endswith(".toml") or Path(name).is_file():
             geometry = load_sheet_file(Path(name))
         else:
-            raise UsageError(_("--sheet {name!r} is no label sheet; use one of: {sheets}, or "
-                               "a .toml file").format(name=name,
+            raise UsageError(_("--label-sheet {name!r} is no label sheet; use one of: "
+                               "{sheets}, or a .toml file").format(name=name,
                                                       sheets=", ".join(loaded.config.sheets)),
                              code="stickers.sheet")
-        printed = print_stickers(loaded, selection, out, geometry, skip, loaded.cache, book)
+        printed = print_stickers(loaded, selection, pdf, geometry, skip, loaded.cache, book)
         _echo_warnings(printed.warnings)
         click.echo(_("wrote {path}: labels for {households} household(s) on {pages} {sheet} "
-                     "sheet(s)").format(path=out, households=printed.households,
+                     "sheet(s)").format(path=pdf, households=printed.households,
                                         pages=printed.pages, sheet=geometry.name), err=True)
         return 0
     _run(action)
@@ -608,7 +658,8 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
 @selection_options
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tabs on top."))
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-        show_default=True, help=N_("text for people, json for programs (DOMAIN §8)."))
+        show_default=True,
+        help=N_("text for people, json for programs (docs/cli.md describes its fields)."))
 @option("--force", is_flag=True,
         help=N_("Write even over another book's files in the output folder."))
 @option("--skip-invalid", is_flag=True,
@@ -754,7 +805,7 @@ def _echo_books(books: list[Any]) -> None:
 @source_argument
 @option("--household", required=True, metavar=N_("ID"), help=N_("The household to show."))
 @option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-        help=N_("The PNG to write."))
+        help=N_("The PNG to write (.png is added to a name without it)."))
 @option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
         help=N_("Resolution of the picture, in dots per inch."))
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tab on top."))
@@ -769,12 +820,13 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
         from cardgen.frame.render import PrintOptions
         from cardgen.pipeline import preview as preview_card
 
+        png = output_name(out, ".png", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
-        shown = preview_card(loaded, household, out, dpi, emergency, templates,
+        shown = preview_card(loaded, household, png, dpi, emergency, templates,
                              PrintOptions(paper=paper), loaded.cache, book)
         _echo_warnings(shown.warnings)
         click.echo(_("wrote {path}: {pages} page(s) at {dpi} dpi").format(
-            path=out, pages=shown.pages, dpi=dpi), err=True)
+            path=png, pages=shown.pages, dpi=dpi), err=True)
         return 0
     _run(action)
 
@@ -782,7 +834,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
 @cli.command(help=N_("The card desk in a browser: search, preview and print the cards of "
                      "REGISTER files or folders (read again when they change)."))
 @argument("registers", metavar=N_("REGISTER..."), nargs=-1, required=True,
-          type=click.Path(path_type=Path, exists=True))
+          type=click.Path(path_type=Path))
 @option("--host", default="127.0.0.1", show_default=True,
         help=N_("Address to listen on; other than this computer's needs --token-file."))
 @option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
@@ -797,8 +849,13 @@ def serve(registers: tuple[Path, ...], host: str, port: int, book: Path | None,
           date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.config import load_config
+        from cardgen.errors import InputError
         from cardgen.web.serve import serve as serve_desk
 
+        for register in registers:  # a missing input is exit 1 in every command (docs/cli.md)
+            if not register.exists():
+                raise InputError(_("{source}: no such file").format(source=register),
+                                 code="input.missing")
         try:
             serve_desk(list(registers), host, port, load_config(config_path), templates,
                        date.date() if date else None, sheet_name, book, token_file,

@@ -3,8 +3,10 @@ search by 户编号, name or address finds."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from cardgen.config import COLOUR_KEYS, Config
 from cardgen.data.flags import read_flag, shown_flags
@@ -61,17 +63,52 @@ def select_households(households: list[Household], categories: dict[str, Categor
     if not households:
         raise NothingSelected(_("the input holds no household records; `cardgen validate` "
                                 "shows what was read"), code="selection.no_records")
-    known = {h.household_id for h in households}
-    missing = [h for h in selection.households if h not in known]
+    selection = replace(selection, households=_known_numbers(households, selection.households),
+                        grids=_known_grids(households, selection.grids))
+    chosen = [h for h in households if _matches(h, categories[h.household_id], selection)]
+    if not chosen:
+        grids = Counter(h.grid for h in households if h.grid)
+        colours = Counter(categories[h.household_id].key for h in households)
+        there = _("; ").join(
+            [", ".join(f"{grid} {count}" for grid, count in grids.items()),
+             ", ".join(f"{_(key)} {colours[key]}" for key in COLOUR_KEYS if key in colours)])
+        raise NothingSelected(_("no household matches the selection; the input has {there} "
+                                "(`cardgen validate --explain` lists every household with "
+                                "its grid and colour)").format(there=there.strip("; ")),
+                              code="selection.empty")
+    return chosen
+
+
+def _known_numbers(households: list[Household], asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The 户编号 asked for as the input writes them (g01-0004 or Ｇ01-0004 is G01-0004); an
+    unknown one is an error that names the close ones."""
+    known = {_folded(h.household_id): h.household_id for h in households}
+    missing = [number for number in asked if _folded(number) not in known]
     if missing:
+        close = dict.fromkeys(match for number in missing for match in difflib.get_close_matches(
+            _folded(number), list(known), n=3, cutoff=0.5))
+        if close:
+            raise NothingSelected(_("no household numbered {numbers} in the input; did you "
+                                    "mean {close}?").format(
+                numbers=", ".join(missing), close=", ".join(known[c] for c in close)),
+                code="selection.no_household")
         raise NothingSelected(_("no household numbered {numbers} in the input; check the 户编号 "
                                 "column").format(numbers=", ".join(missing)),
                               code="selection.no_household")
-    chosen = [h for h in households if _matches(h, categories[h.household_id], selection)]
-    if not chosen:
-        raise NothingSelected(_("no household matches the selection; `cardgen validate` lists "
-                                "the households with their colours"), code="selection.empty")
-    return chosen
+    return tuple(known[_folded(number)] for number in asked)
+
+
+def _known_grids(households: list[Household], asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The grids asked for as the input writes them (any case, full- or half-width); an
+    unknown one is an error that lists the grids there are."""
+    known = {_folded(h.grid): h.grid for h in households if h.grid}
+    missing = [grid for grid in asked if _folded(grid) not in known]
+    if missing:
+        raise NothingSelected(_("no grid named {grids} in the input; its grids are: "
+                                "{known}").format(grids=", ".join(missing),
+                                                  known=", ".join(known.values())),
+                              code="selection.empty")
+    return tuple(known[_folded(grid)] for grid in asked)
 
 
 def _matches(household: Household, category: Category, selection: Selection) -> bool:

@@ -206,6 +206,7 @@ class Renderer:
                              "rule": self.config.smallest_rule},
                 "grow_max": self.config.household_grow, "bleed": self.options.bleed,
                 "gutter": self.config.gutter, "notes_lines": self.config.notes_lines,
+                "notes_shares": notes_shares(len(self.config.notes_columns)),
                 "card_log_columns": self.config.visit_log_columns}
 
     def _render_html(self, name: str, **context: Any) -> str:
@@ -228,6 +229,7 @@ class Renderer:
                 "log_columns": self.config.visit_log_columns,
                 "notes_title": self.config.notes_title,
                 "notes_columns": self.config.notes_columns,
+                "notes_shares": notes_shares(len(self.config.notes_columns)),
                 "notes_lines": self.config.notes_lines,
                 "confidential": self.config.confidential}
         return self._render_html("frame.html.j2", frames=variants, card=card)
@@ -468,6 +470,15 @@ def paper_for(config: Config, options: PrintOptions) -> Paper:
     if options.impose:
         paper = config.impositions[options.impose].paper
     return config.paper(paper)
+
+
+def notes_shares(columns: int) -> list[float]:
+    """The notes strip's columns as shares of its width: a date and a signature (the first
+    and the last) a third of what the matter between them takes (2026-11-30 and a name,
+    written by hand, against a sentence)."""
+    if columns <= 2:
+        return [1.0, 3.0][:columns] if columns else []
+    return [1.0, *[3.0 / (columns - 2)] * (columns - 2), 1.0]
 
 
 def probe_rows(config: Config, paper: Paper) -> int:

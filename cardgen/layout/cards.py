@@ -509,7 +509,7 @@ def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
         direct = [m.name for m in members if slot in m.flags]
         via = [m.name for m in members if slot not in m.flags and set(also) & set(m.flags)]
         label = slot
-        if via and not direct:
+        if any(set(also) & set(m.flags) for m in members):  # 三无（特困）: its chip is left out
             label = words.format("slot_also", flag=slot, also=words["separator"].join(also))
         names = direct + via
         stickers.append(Sticker(label, bool(names), words["separator"].join(names)))
@@ -517,8 +517,11 @@ def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
 
 
 def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
-    # a flag that only also fills a slot (特困 in 三无's) keeps its chip too (DOMAIN §3)
+    # A flag is said once: one that also fills a slot (特困 in 三无's, labelled 三无（特困）
+    # with its holders) gets no chip of its own (issue 24; DOMAIN §3 put it in both).
     order = {flag: index for index, flag in enumerate(config.known_flags)}
-    holders = flag_holders(members, config, frozenset(config.sticker_slots))
+    in_slots = {*config.sticker_slots, *(flag for slot in config.sticker_slots
+                                          for flag in config.flag_also.get(slot, ()))}
+    holders = flag_holders(members, config, frozenset(in_slots))
     ranked = sorted(holders, key=lambda f: (order.get(f, len(order)), f))
     return tuple(Chip(flag, config.words["separator"].join(holders[flag])) for flag in ranked)

@@ -30,15 +30,32 @@ def rgb(hex_colour: str) -> Colour:
             int(hex_colour[5:7], 16) / 255)
 
 
-def ink_for(hex_colour: str) -> str:
-    """Black or white, whichever contrasts more with the colour (WCAG relative luminance)."""
-    def linear(channel: int) -> float:
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+# WCAG 2 AA's least contrast for text under 18 pt (14 pt bold): the band's words are 6–15 pt
+AA_CONTRAST = 4.5
 
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
-    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
+
+def contrast(hex_colour: str, other: str) -> float:
+    """The WCAG 2 contrast ratio of two colours, 1 to 21."""
+    def luminance(colour: str) -> float:
+        def linear(channel: int) -> float:
+            c = channel / 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+    light, dark = sorted((luminance(hex_colour), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def ink_for(hex_colour: str) -> str:
+    """The ink of words on the colour: white only where it contrasts more than black and at
+    least WCAG AA's 4.5:1 (red #D62828 5.0:1, blue #1E6FD9 4.9:1), else black — black on
+    a mid colour where neither reaches 4.5:1 still reads in black-and-white copies."""
+    white = contrast(hex_colour, "#FFFFFF")
+    if white >= AA_CONTRAST and white > contrast(hex_colour, "#000000"):
+        return "#FFFFFF"
+    return "#000000"
 
 
 # A mark of a pattern tile: ("line", x1, y1, x2, y2) or ("dot", x, y, radius), in mm from

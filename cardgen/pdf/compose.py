@@ -474,7 +474,9 @@ class Composer:
             extra = pdfa_entries(writer, title, date)
         elif variant == "press":
             extra = b" /OutputIntents [%d 0 R]" % writer.new(PRESS_INTENT)
-        root = writer.new(b"<</Type /Catalog /Pages %d 0 R /Lang (zh-CN)%s>>"
+        # DisplayDocTitle: a viewer's title bar shows the Title, not the file name (PDF/UA)
+        root = writer.new(b"<</Type /Catalog /Pages %d 0 R /Lang (zh-CN)"
+                          b" /ViewerPreferences <</DisplayDocTitle true>>%s>>"
                           % (self._pages, extra))
         writer.finish(root, info)
 

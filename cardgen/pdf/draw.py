@@ -376,12 +376,25 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
             lines = out.lines(words.format("notes", notes=member.notes), "note",
                               places["col-flags"].right - start)
             first = member.note_start * per_note
+            note_rows = rows[index + member.main:index + member.rows]
+            _full_width(out, places, note_rows)
             _on_rows(out, lines[first:first + member.note_rows * per_note], "note", start,
-                     rows[index + member.main:index + member.rows], per_note)
+                     note_rows, per_note)
         index += member.rows
     if page.continued and index < len(rows):
+        _full_width(out, places, rows[index:index + 1])
         out.line(words.format("continues", page=page.number + 1, pages=card.page_count),
                  "note", rows[index], x=places["col-name"].x)
+
+
+def _full_width(out: Writer, places: Places, rows: tuple[Box, ...]) -> None:
+    """Ruled rows made one cell from the name column to the table's right edge: paper
+    white over the frame's column rules there (the row's own bottom rule stays), so that
+    a note's words run on a row of their own and no rule crosses them."""
+    left, right = places["col-name"].x - 0.1, places["col-flags"].right + 0.1
+    rule = out.geometry.rule(0.2) + 0.02  # the row's bottom border, inside its box
+    for row in rows:
+        out.pen.canvas.rect(left, row.y, right - left, row.height - rule, fill=(1.0, 1.0, 1.0))
 
 
 def _on_rows(out: Writer, lines: list[Line], style: str, x: float, rows: tuple[Box, ...],

@@ -102,7 +102,7 @@ class Writer:
         self.offsets[number] = self.position
         self._write(b"%d 0 obj\n<<%s /Length %d>>\nstream\n" % (number, entries, len(data)))
         self._write(data)
-        self._write(b"\nendstream\nendobj\n")
+        self._write(end_of_stream(data) + b"endstream\nendobj\n")
         return number
 
     def new(self, body: bytes) -> int:
@@ -138,7 +138,14 @@ class Writer:
                     b"/ID [<%s> <%s>] /Filter /FlateDecode /Length %d>>\nstream\n"
                     % (xref, self.count + 1, wide, root, info, identity, identity, len(data)))
         self._write(data)
-        self._write(b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
+        self._write(end_of_stream(data) + b"endstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
+
+def end_of_stream(data: bytes) -> bytes:
+    """The end-of-line marker between a stream's data and `endstream`: CR LF after data that
+    ends in CR, whose LF alone would read as one CR LF marker and the /Length as a byte too
+    long (PDF/A-2 6.1.7.1; page-validation's PDFA2B-STREAM-LENGTH-001), else LF."""
+    return b"\r\n" if data.endswith(b"\r") else b"\n"
+
 
 def content_streams(page: Any) -> list[Any]:
     """A page's (or form's) content streams, in order."""
