@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
+from cardgen.book.fit import align, check_fit
 from cardgen.book.folder import Writing, check_book_folder, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
@@ -30,8 +31,10 @@ from cardgen.book.ledger import (
 )
 from cardgen.book.numbers import GridNumbers, Numbering, number_books
 from cardgen.book.record import (
+    CONTENT,
     MANIFEST,
     BookError,
+    Content,
     Entry,
     GridBook,
     card_content,
@@ -126,17 +129,23 @@ def load(source: Path, config: Config, today: dt.date,
 
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
-              admitted: set[str] | None = None, legacy: bool = True) -> Numbering:
+              admitted: set[str] | None = None, legacy: bool = True, force: bool = False,
+              writes: bool = False) -> Numbering:
     """The households' numbers: a first print's without a book, else the book's (DOMAIN
     §8). A print of selected households is no book; `legacy` False refuses a book in the
-    first manifest format (it has numbers, but not what the cards showed)."""
+    first manifest format (it has numbers, but not what the cards showed).
+
+    The book is checked (record.check_book; a new edition, `renumber`, only takes its
+    edition's number from it), the register must fit it (book/fit.py: its households are
+    read with the book's spelling of their grids), and a run that `writes` a book may not
+    go back in time unless `force`."""
     register = register_hash(loaded.source) if loaded.source.is_file() else ""
     if book is None:
         if renumber:
             raise UsageError(_("--renumber starts a new edition of a book: give the book "
                                "with --book DIR"), code="book.renumber_without_book")
         return number_books(loaded.dataset.households, loaded.today, register)
-    previous = read_book(book)
+    previous = read_book(book, check=not renumber)
     partial = sorted({g.selection for g in previous.grids.values() if g.selection})
     if partial:
         raise BookError(_("{folder} holds a print of selected households ({selection}), "
@@ -148,8 +157,28 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
             "what each card showed, so an update cannot tell what changed. Bring it up to "
             "date once with `cardgen ledger INPUT --book {folder} -o {folder}` (the numbers "
             "stay), then update from it").format(folder=book), code="book.legacy_update")
-    return number_books(loaded.dataset.households, loaded.today, register, previous,
-                        renumber, admitted)
+    last = previous.last_update
+    if writes and not force and last and loaded.today.isoformat() < last:
+        raise UsageError(_(
+            "--date {date} is before the book's last update ({last}, in {folder}): a book's "
+            "dates go forward, or a retired number would be dated before it left. Give a "
+            "later --date (or none: today), or add --force if the earlier date is meant"
+            ).format(date=loaded.today.isoformat(), last=last, folder=book),
+            code="book.date_backwards")
+    renamed = align(loaded.dataset.households, previous)
+
+    @functools.cache
+    def content_of(household_id: str) -> Content:
+        household = by_id[household_id]
+        return card_content(household, loaded.categories[household_id], loaded.config)
+
+    by_id = {h.household_id: h for h in loaded.dataset.households}
+    check_fit(loaded.dataset.households, previous, str(loaded.source),
+              lambda h: content_of(h.household_id), renumber)
+    numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
+                             renumber, admitted, lambda h: content_of(h.household_id))
+    numbering.renamed = renamed
+    return numbering
 
 
 def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | None) -> None:
@@ -469,7 +498,8 @@ def book_entry(household: Household, slot: Slot, loaded: Loaded,
                            loaded.config)
     first, count = printing.sheets(slot.first_page, slot.page_count)
     return Entry(household.household_id, int(slot.number), content.colour, content.flags,
-                 content.members, content.hash, content.parts, first, count)
+                 content.members, content.hash, content.parts, first, count,
+                 address=content.address, head=content.head)
 
 
 def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
@@ -493,7 +523,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
-    numbering = open_book(loaded, book, renumber)
+    numbering = open_book(loaded, book, renumber, force=force, writes=True)
     numbers = numbering.numbers
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -662,7 +692,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
-                          legacy=False)
+                          legacy=False, force=force, writes=True)
     previous = numbering.book
     assert previous is not None
     numbers = numbering.numbers
@@ -697,7 +727,7 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             grid = numbering.grids[changes.group]
             old = None if grid.new_edition else grid.previous
             if changes.empty:
-                books[changes.group] = kept_book(grid, old, numbers)
+                books[changes.group] = kept_book(grid, old, numbers, by_id, loaded)
                 continue
             options = book_options(old)
             printing = runs.get(options)
@@ -733,13 +763,28 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
                      [p for p in loaded.dataset.warnings if p.household_id in reprinted])
 
 
-def kept_book(grid: GridNumbers, old: GridBook | None, numbers: Mapping[str, str]) -> GridBook:
+def refreshed(entry: Entry, household: Household | None, loaded: Loaded) -> Entry:
+    """A kept card's record with its content hash made as this version makes it (members
+    as a set) and the address and head its card shows, when its card has not changed: a
+    book written before them is migrated as it is carried on (record.py's docstring)."""
+    if household is None or not entry.printed or (entry.content >= CONTENT and entry.address):
+        return entry
+    content = card_content(household, loaded.categories[household.household_id],
+                           loaded.config)
+    if entry.hash != content.hash_for(entry):
+        return entry  # held back with errors: its card (and record) stay as they were
+    return replace(entry, hash=content.hash, parts=content.parts, content=CONTENT,
+                   address=content.address, head=content.head)
+
+
+def kept_book(grid: GridNumbers, old: GridBook | None, numbers: Mapping[str, str],
+              by_id: Mapping[str, Household], loaded: Loaded) -> GridBook:
     """A grid's book where no card changed: its entries as they were, the newcomers held back
     by errors with their numbers, the edition's register and date brought up to date."""
     if old is None:  # a grid new to the book whose every household has errors
         old = GridBook(grid.group, safe_file_name(grid.group, False, set()), grid.edition, [],
                        [], grid.community, grid.grid)
-    entries = list(old.entries)
+    entries = [refreshed(e, by_id.get(e.household_id), loaded) for e in old.entries]
     known = {e.household_id for e in entries}
     entries += [Entry(hid, int(numbers[hid])) for hid in grid.numbers if hid not in known]
     return replace(old, edition=grid.edition, entries=sorted(entries, key=lambda e: e.number),
@@ -786,8 +831,8 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
             entries.append(book_entry(slot.household, slot, loaded, printing))
             continue
         first, count = printing.sheets(slot.first_page, slot.page_count)
-        entries.append(replace(entry_of[slot.household_id], first_page=first,
-                               page_count=count))
+        entries.append(replace(refreshed(entry_of[slot.household_id], slot.household, loaded),
+                               first_page=first, page_count=count))
     entries += [entry_of.get(h.household_id) or Entry(h.household_id, int(numbers[h.household_id]))
                 for h in unprinted]
     plan.cards = [card_of[s.household_id] for s in plan.slots if s.household_id in reprinted]

@@ -95,7 +95,8 @@ def reasons(old: Entry, new: Content, config: Config) -> tuple[str, ...]:
                                             new=config.palette[new.colour].char))
     found += [words["sticker_added"].format(flag=f) for f in new.flags if f not in old.flags]
     found += [words["sticker_removed"].format(flag=f) for f in old.flags if f not in new.flags]
-    differ = {name for name, value in new.parts.items() if old.parts.get(name) != value}
+    parts = new.parts_for(old)
+    differ = {name for name, value in parts.items() if old.parts.get(name) != value}
     if "members" in differ:
         found.append(words["members_count"].format(old=old.members, new=new.members)
                      if old.members != new.members else words["members"])
@@ -123,9 +124,10 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
     changes = GridChanges(grid.group, grid.edition, before, len(grid.numbers))
     for hid, number in sorted(grid.numbers.items(), key=lambda item: item[1]):
         content = contents[hid]
-        entry = old.entry(hid) if old is not None and not grid.new_edition else None
+        was = grid.renumbered.get(hid, hid)  # the 户号 its card shows
+        entry = old.entry(was) if old is not None and not grid.new_edition else None
         if hid not in printable:  # its card in the book stays, unless it is right already
-            if entry is None or not entry.printed or entry.hash != content.hash:
+            if entry is None or not entry.printed or entry.hash != content.hash_for(entry):
                 changes.changes.append(Change(PENDING, hid, number, colour=content.colour))
         elif entry is None:
             moved = grid.moved_in.get(hid, "")
@@ -135,9 +137,12 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
         elif not entry.printed:
             changes.changes.append(Change(INSERT, hid, number, (words["unprinted"],),
                                           content.colour, stickers_added=content.flags))
-        elif entry.hash != content.hash:
+        elif entry.hash != content.hash_for(entry):
+            why = reasons(entry, content, config)
+            if was != hid:  # the office gave it a new 户号: that is what changed, and what else
+                why = (words["household_id"], *(r for r in why if r != words["other"]))
             changes.changes.append(Change(
-                REPLACE, hid, number, reasons(entry, content, config), content.colour,
+                REPLACE, hid, number, why, content.colour,
                 entry.colour if entry.colour != content.colour else "",
                 tuple(f for f in content.flags if f not in entry.flags),
                 tuple(f for f in entry.flags if f not in content.flags)))

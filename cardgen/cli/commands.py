@@ -684,6 +684,72 @@ def _echo_books(books: list[Any]) -> None:
                                            retired=len(grid.left)), err=True)
 
 
+@cli.group(cls=Group, help=N_("The book of record in a ledger folder (its manifest.json)."))
+def book() -> None:
+    pass
+
+
+@book.command(name="check", help=N_("Report a book's state (grids, numbers, retired numbers, "
+                                     "editions) and every contradiction in its record; exit "
+                                     "1 when it contradicts itself."))
+@argument("folder", metavar=N_("DIR"), type=click.Path(path_type=Path))
+@option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("text for people, json for programs."))
+@lang_option
+def book_check(folder: Path, output_format: str) -> None:
+    def action() -> int:
+        from cardgen.book.record import (
+            book_report,
+            check_book,
+            inconsistent_message,
+            read_book,
+        )
+
+        try:
+            found = read_book(folder, check=False)
+        except CardgenError as exc:
+            if output_format != "json":
+                raise
+            click.echo(json.dumps({"ok": False, "folder": str(folder), "grids": [],
+                                   "problems": [{"code": exc.code, "grid": "",
+                                                 "households": [], "numbers": [],
+                                                 "message": str(exc)}]},
+                                  ensure_ascii=False, indent=2))
+            return exc.exit_code
+        problems = check_book(found)
+        report = book_report(found, problems)
+        if output_format == "json":
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            return 1 if problems else 0
+        _echo_book(report)
+        if problems:
+            click.echo(inconsistent_message(found, problems))
+            return 1
+        click.echo(_("the record is consistent: every number belongs to one household"))
+        return 0
+    _run(action)
+
+
+def _echo_book(report: dict[str, Any]) -> None:
+    """`book check`'s text: one paragraph per grid's book."""
+    click.echo(_("{folder}: {count} grid book(s), last made or updated {date}").format(
+        folder=report["folder"], count=len(report["grids"]),
+        date=report["last_update"] or _("(no date)")))
+    for grid in report["grids"]:
+        edition = grid["edition"]
+        click.echo(_("{grid} ({file}): edition {edition} since {date}, updated {updated}")
+                   .format(grid=grid["grid"], file=grid["file"], edition=edition["number"],
+                           date=edition["date"] or "-", updated=edition["updated"] or "-"))
+        retired = [r["number"] for r in grid["retired"]]
+        click.echo("  " + _("{households} household(s), numbers {first}–{highest}; {retired} "
+                            "retired{numbers}; {unprinted} waiting for their first card")
+                   .format(households=grid["households"], first=grid["first"] or "-",
+                           highest=grid["highest"] or "-", retired=len(retired),
+                           numbers=_(" ({numbers})").format(numbers=_(", ").join(retired))
+                           if retired else "",
+                           unprinted=grid["unprinted"]))
+
+
 @cli.command(help=N_("A PNG of one household's card, for a quick check or a chat message."))
 @source_argument
 @option("--household", required=True, metavar=N_("ID"), help=N_("The household to show."))

@@ -1,0 +1,157 @@
+"""Does a register fit its book? (DOMAIN §8 "Trust")
+
+Grid and community names are compared as a person reads them: 第一网格, 第1网格, 一网格 and
+第１网格 are one grid (full-width forms folded by NFKC, spaces dropped, a leading 第 and Chinese
+numerals read as the number). A register whose households are spelled another way than the
+book is read with the book's names, so that its cards keep printing what the binder says.
+
+A register from another community, or one whose households match too few of the book's
+(by 户号, address or members: `FIT`), is refused before anything is numbered, naming both
+sides and what to do instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from cardgen.book.ledger import grid_group
+from cardgen.book.record import CONTENT, Book, BookError, Content
+from cardgen.data.model import Household
+from cardgen.i18n import _
+
+FIT = 0.5  # under half of the households matched: not this book's register
+LISTED = 6  # names listed in a refusal; more are counted
+_NUMERALS = re.compile(r"[零〇一二两三四五六七八九十百]+")
+_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+          "七": 7, "八": 8, "九": 9}
+
+
+def _number(text: str) -> int:
+    """一 → 1, 十二 → 12, 二十 → 20, 一百零五 → 105, 一二 → 12 (digit by digit)."""
+    if "十" not in text and "百" not in text:
+        return int("".join(str(_DIGIT[c]) for c in text))
+    total, digit = 0, 0
+    for char in text:
+        if char == "百":
+            total += (digit or 1) * 100
+            digit = 0
+        elif char == "十":
+            total += (digit or 1) * 10
+            digit = 0
+        else:
+            digit = _DIGIT[char]
+    return total + digit
+
+
+def name_key(text: str) -> str:
+    """A community's or grid's name as a person reads it: 第一网格 → 1网格."""
+    folded = "".join(unicodedata.normalize("NFKC", text).split())
+    folded = _NUMERALS.sub(lambda m: str(_number(m.group(0))), folded)
+    folded = re.sub(r"\d+", lambda m: str(int(m.group(0))), folded)
+    return folded.removeprefix("第")
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A register's spelling of a grid read as the book's."""
+
+    register: str
+    book: str
+
+
+def align(households: Iterable[Household], book: Book) -> list[Renamed]:
+    """Give households the book's spelling of their community and grid where they are
+    spelled otherwise (第一网格 for the book's 第1网格); the spellings so read."""
+    spelled: dict[tuple[str, str], tuple[str, str]] = {}
+    for grid_book in book.grids.values():
+        key = (name_key(grid_book.community), name_key(grid_book.grid))
+        spelled.setdefault(key, (grid_book.community, grid_book.grid))
+    communities = {name_key(g.community): g.community for g in book.grids.values()}
+    renamed: dict[str, Renamed] = {}
+    for household in households:
+        exact = grid_group(household)
+        if exact in book.grids:
+            continue
+        found = spelled.get((name_key(household.community), name_key(household.grid)))
+        if found is None:  # a grid new to the book: the book's spelling of its community
+            community = communities.get(name_key(household.community))
+            found = (community, household.grid) if community is not None else None
+        if found is None or found == (household.community, household.grid):
+            continue
+        household.community, household.grid = found
+        renamed.setdefault(exact, Renamed(exact, grid_group(household)))
+    return list(renamed.values())
+
+
+def _names(values: list[str]) -> str:
+    shown = _(", ").join(values[:LISTED])
+    more = len(values) - LISTED
+    return shown + (_(" and {count} more").format(count=more) if more > 0 else "")
+
+
+def check_fit(households: list[Household], book: Book, source: str,
+              content: Callable[[Household], Content], renumber: bool) -> None:
+    """Refuse a register that is not this book's: another community, no grid in common,
+    or too few households matched (by 户号, address or members) — on either side.
+    `content` gives a household's card content (its address and members' hashes)."""
+    if not households or not book.grids:
+        return
+    folder = book.folder
+    theirs = sorted({h.community for h in households if h.community})
+    ours = sorted({g.community for g in book.grids.values() if g.community})
+    if theirs and ours and not set(theirs) & set(ours):
+        raise BookError(_(
+            "{source} is a register of {theirs}, but the book in {folder} is {ours}'s: "
+            "nothing was written. Give the register of {ours}, or print {theirs} into a "
+            "folder of its own (cardgen ledger INPUT -o NEWDIR, without --book)").format(
+            source=source, theirs=_names(theirs), ours=_names(ours), folder=folder),
+            code="book.other_community")
+    groups = {grid_group(h) for h in households}
+    common = groups & set(book.grids)
+    if not common:
+        raise BookError(_(
+            "{source} has the grids {theirs}, the book in {folder} has {ours}: none in "
+            "common, nothing was written. Give the register of the book's grids, or choose "
+            "them with --grid, or print a new book into another folder (without --book)"
+            ).format(source=source, theirs=_names(sorted(groups)),
+                     ours=_names(sorted(book.grids)), folder=folder),
+            code="book.other_grids")
+    if renumber:  # a new edition numbers the register afresh: it need not match
+        return
+    entries = [e for g in common for e in book.grids[g].entries]
+    present = [h for h in households if grid_group(h) in common]
+    if not entries or not present:
+        return
+    booked = {e.household_id for e in entries}
+    registered = {h.household_id for h in households}
+    # an entry's address and members as its book hashed them (members: as a set, or in
+    # card order in a book of before: `Content.parts_for`)
+    book_keys = {("address", e.parts.get("address")) for e in entries} | {
+        ("members", e.content >= CONTENT, e.parts.get("members")) for e in entries}
+    register_keys: set[tuple[object, ...]] = set()
+    matched = 0
+    for household in present:
+        shown = content(household)
+        keys = {("address", shown.parts["address"]),
+                ("members", True, shown.parts["members"]),
+                ("members", False, shown.legacy_parts.get("members"))}
+        register_keys |= keys
+        if household.household_id in booked or keys & book_keys:
+            matched += 1
+    kept = sum(1 for e in entries if e.household_id in registered or {
+        ("address", e.parts.get("address")),
+        ("members", e.content >= CONTENT, e.parts.get("members"))} & register_keys)
+    if matched < FIT * len(present) or kept < FIT * len(entries):
+        raise BookError(_(
+            "{source} does not fit the book in {folder}: of its {present} household(s) in "
+            "{grids}, {matched} are in the book (by 户号, address or members), and of the "
+            "book's {booked}, {kept} are in the register. Nothing was written. Check that "
+            "it is the right register (not another grid's or an old export); to update some "
+            "grids only, use --grid; to number it afresh, start a new edition with "
+            "--renumber").format(source=source, folder=folder, present=len(present),
+                                  grids=_names(sorted(common)), matched=matched,
+                                  booked=len(entries), kept=kept),
+            code="book.does_not_fit")

@@ -1,0 +1,346 @@
+"""A book an office can trust (DOMAIN §8 "Trust", issue 20): the record checks itself, the
+register must fit the book, a household is its content (not its row order or its 户号),
+dates go forward, a run publishes its folder in one step, and the change list shows the
+card being pulled. Each test hands the book one of an office's mistakes and reads the
+folder and the record afterwards."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import household_rows, write_csv
+from tests.test_book import FIRST, SECOND, THIRD, first_register, invoke, plain, second_register
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Month 1 printed (book1), month 2 updated (book2: 004 and 第4网格's 002 retired)."""
+    root = tmp_path_factory.mktemp("trust")
+    paths = {"root": root,
+             "register1": write_csv(root / "register1.csv", first_register()),
+             "register2": write_csv(root / "register2.csv", second_register()),
+             "book1": root / "book1", "book2": root / "book2"}
+    result = invoke("ledger", paths["register1"], "-o", paths["book1"], "--date", FIRST,
+                    "--quiet")
+    assert result.exit_code == 0, result.output
+    result = invoke("update", paths["register2"], "--book", paths["book1"], "-o",
+                    paths["book2"], "--date", SECOND)
+    assert result.exit_code == 0, result.output
+    return paths
+
+
+def copy(book: Path, to: Path) -> Path:
+    shutil.copytree(book, to)
+    return to
+
+
+def record(folder: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+def save(folder: Path, data: dict) -> None:  # type: ignore[type-arg]
+    (folder / "manifest.json").write_text(json.dumps(data, ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+
+
+def grid(data: dict, name: str) -> dict:  # type: ignore[type-arg]
+    return next(ledger for ledger in data["ledgers"] if ledger["grid"] == name)
+
+
+def entry(ledger: dict, hid: str) -> dict:  # type: ignore[type-arg]
+    return next(e for e in ledger["households"] if e["household_id"] == hid)
+
+
+def numbers(folder: Path, name: str = "第3网格") -> dict[str, str]:
+    return {e["household_id"]: e["number"]
+            for e in grid(record(folder), name)["households"]}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+
+
+# ---- 1. the record checks itself --------------------------------------------------------
+
+def test_a_number_changed_to_one_in_use_is_refused_naming_both_and_the_way_back(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    book = copy(books["book1"], tmp_path / "book")
+    data = record(book)
+    entry(grid(data, "第3网格"), "A05")["number"] = "003"  # A03's
+    save(book, data)
+    result = invoke("update", books["register2"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    assert "households A03, A05 are all numbered 003" in result.output
+    assert "number(s) 005 are neither in use nor retired" in result.output
+    assert str(book / "manifest.json") in result.output
+    assert "--renumber" in result.output and "last good manifest.json" in result.output
+    assert not (tmp_path / "out").exists()
+    result = invoke("update", books["register2"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND, lang="zh")
+    assert result.exit_code == 1 and "A03，A05 都编为 003" in result.output
+    assert "--renumber" in result.output
+
+
+def test_a_number_changed_to_a_retired_one_is_refused(books: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    book = copy(books["book2"], tmp_path / "book")
+    data = record(book)
+    entry(grid(data, "第3网格"), "A07")["number"] = "004"  # A04's, retired
+    save(book, data)
+    result = invoke("reprint", books["register2"], "--book", book, "-o", tmp_path / "a.pdf",
+                    "--household", "A01", "--date", THIRD)
+    assert result.exit_code == 1, result.output
+    assert "number 004 is retired (household A04, since 2027-01-05) but household A07 has " \
+        "it" in result.output
+    assert not (tmp_path / "a.pdf").exists()
+
+
+@pytest.mark.parametrize("gone", ["A03", "A07"])  # one in the middle, the highest
+def test_an_entry_taken_out_of_the_record_does_not_come_back_as_new(
+        books: dict[str, Path], tmp_path: Path, gone: str) -> None:
+    book = copy(books["book1"], tmp_path / "book")
+    data = record(book)
+    ledger = grid(data, "第3网格")
+    ledger["households"] = [e for e in ledger["households"] if e["household_id"] != gone]
+    save(book, data)
+    result = invoke("update", books["register1"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    assert "the record says 6 household(s) but lists 5" in result.output
+    assert not (tmp_path / "out").exists()
+    ledger["total"] = 5  # the count mended too: the number's gap still tells
+    save(book, data)
+    result = invoke("update", books["register1"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    number = {"A03": "003", "A07": "006"}[gone]
+    assert f"number(s) {number} are neither in use nor retired" in result.output
+
+
+def test_a_record_edited_by_hand_but_consistent_is_accepted(books: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    book = copy(books["book2"], tmp_path / "book")
+    data = record(book)
+    ledger = grid(data, "第3网格")
+    ledger["retired"][0]["since"] = "2027-01-04"  # a date put right
+    ledger["households"] = list(reversed(ledger["households"]))  # and re-sorted
+    save(book, data)
+    result = invoke("book", "check", book)
+    assert result.exit_code == 0, result.output
+    result = invoke("update", books["register2"], "--book", book, "-o", tmp_path / "out",
+                    "--date", THIRD)
+    assert result.exit_code == 0, result.output
+    assert "nothing changed" in result.output
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda data: grid(data, "第4网格").update(community="幸福社区", group="幸福社区 第4网格"),
+     "several communities (幸福社区, 恒安社区)"),
+    (lambda data: grid(data, "第4网格").update(grid="第5网格"),
+     "the book named 恒安社区 第4网格 says it is 恒安社区 第5网格"),
+    (lambda data: data["ledgers"].append(data["ledgers"][0]),
+     "the book of 恒安社区 第3网格 is in the record twice"),
+])
+def test_a_record_of_mixed_books_is_refused(books: dict[str, Path], tmp_path: Path,
+                                            edit: object, said: str) -> None:
+    book = copy(books["book1"], tmp_path / "book")
+    data = record(book)
+    edit(data)  # type: ignore[operator]
+    save(book, data)
+    result = invoke("update", books["register2"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND)
+    assert result.exit_code == 1 and said in result.output, result.output
+
+
+def test_book_check_reports_the_state_in_chinese_or_json(books: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    result = invoke("book", "check", books["book2"], lang="zh")
+    assert result.exit_code == 0, result.output
+    assert "恒安社区 第3网格" in result.output and "第 1 版" in result.output
+    assert "7 户，编号 001–008；注销 1 个（004）" in result.output
+    assert "记录一致" in result.output
+    result = invoke("book", "check", books["book2"], "--format", "json")
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["problems"] == []
+    third = next(g for g in report["grids"] if g["grid"] == "恒安社区 第3网格")
+    assert third["households"] == 7 and third["highest"] == "008"
+    assert third["retired"] == [{"number": "004", "household_id": "A04", "since": SECOND}]
+    assert third["edition"] == {"number": 1, "date": FIRST, "updated": SECOND}
+
+    book = copy(books["book2"], tmp_path / "book")
+    data = record(book)
+    entry(grid(data, "第3网格"), "A01")["number"] = "004"
+    save(book, data)
+    result = invoke("book", "check", book, "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    codes = {p["code"] for p in report["problems"]}
+    assert {"book.retired_in_use", "book.number_missing"} <= codes
+    [problem] = [p for p in report["problems"] if p["code"] == "book.retired_in_use"]
+    assert problem["households"] == ["A01", "A04"] and problem["numbers"] == ["004"]
+    result = invoke("book", "check", book, lang="zh")
+    assert result.exit_code == 1 and "--renumber" in result.output
+    result = invoke("book", "check", tmp_path / "nothing", "--format", "json")
+    assert result.exit_code == 2 and json.loads(result.stdout)["ok"] is False
+
+
+# ---- 2. the register must fit the book -----------------------------------------------------
+
+def test_a_register_of_another_community_is_refused(books: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    rows = [{**row, "社区": "幸福社区"} for row in first_register()]
+    other = write_csv(tmp_path / "other.csv", rows)
+    for command in (["update", other, "--book", books["book1"], "-o", tmp_path / "out"],
+                    ["ledger", other, "--book", books["book1"], "-o", tmp_path / "out",
+                     "--quiet"]):
+        result = invoke(*command, "--date", SECOND)
+        assert result.exit_code == 1, result.output
+        assert "a register of 幸福社区, but the book in" in result.output
+        assert "恒安社区's" in result.output and "without --book" in result.output
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_register_that_matches_too_few_households_is_refused(books: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    rows = [row for n in range(1, 7) for row in household_rows(
+        f"Z{n:02d}", 地址=f"和谐家园{n}号", 姓名=f"赵{n}", 身份证号="", 特殊情况="")]
+    rows += first_register()[:2]  # A01 is still there
+    stranger = write_csv(tmp_path / "stranger.csv", rows)
+    result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", SECOND)
+    assert result.exit_code == 1, result.output
+    assert "does not fit the book" in result.output
+    assert "of its 7 household(s) in 恒安社区 第3网格, 1 are in the book" in result.output
+    assert "--grid" in result.output and "--renumber" in result.output
+    assert not (tmp_path / "out").exists()
+    result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", SECOND, lang="zh")
+    assert result.exit_code == 1 and "对不上" in result.output
+
+
+@pytest.mark.parametrize("spelled", ["第三网格", "三网格", "第３网格", " 第 3 网格 "])
+def test_a_grid_spelled_otherwise_is_the_same_grid(books: dict[str, Path], tmp_path: Path,
+                                                   spelled: str) -> None:
+    rows = [{**row, "网格": spelled} if row["网格"] == "第3网格" else row
+            for row in second_register()]
+    register = write_csv(tmp_path / "spelled.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", SECOND, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [third] = [g for g in json.loads(result.stdout)["grids"] if g["grid"] == "恒安社区 第3网格"]
+    changed = {c["household_id"]: c["reasons"] for c in third["changed"]}
+    assert changed == {"A02": ["新增贴纸 残疾"], "A03": ["颜色 黄→红", "新增贴纸 重点人员"],
+                       "A05": ["电话变更"], "A07": ["颜色 黄→橙"]}
+    assert numbers(tmp_path / "out") == numbers(books["book2"])
+    assert [g["grid"] for g in record(tmp_path / "out")["ledgers"]] == ["第3网格", "第4网格"]
+
+
+# ---- 3. a household is its content -----------------------------------------------------------
+
+def three_people(hid: str, address: str) -> list[dict[str, str]]:
+    """A household of three: its rows in the register's order."""
+    rows = plain(hid, address)
+    return [*rows, {**rows[1], "姓名": "李小宝", "与户主关系": "子", "身份证号": ""}]
+
+
+def test_rows_re_sorted_within_a_household_change_nothing(tmp_path: Path) -> None:
+    first = [*three_people("C01", "阳光花园1号楼101"), *three_people("C02", "阳光花园1号楼102")]
+    register = write_csv(tmp_path / "m1.csv", first)
+    assert invoke("ledger", register, "-o", tmp_path / "book", "--date", FIRST,
+                  "--quiet").exit_code == 0
+    resorted = write_csv(tmp_path / "m2.csv", list(reversed(first)))
+    result = invoke("update", resorted, "--book", tmp_path / "book", "-o", tmp_path / "u",
+                    "--date", SECOND, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [changes] = json.loads(result.stdout)["grids"]
+    assert changes["changed"] == [] and changes["added"] == [] and changes["removed"] == []
+    # a phone changed in re-sorted rows: that, and only that, is said
+    rows = list(reversed(first))
+    rows[0] = {**rows[0], "联系电话": "13900002222"}
+    changed = write_csv(tmp_path / "m3.csv", rows)
+    result = invoke("update", changed, "--book", tmp_path / "book", "-o", tmp_path / "v",
+                    "--date", SECOND, "--format", "json")
+    [changes] = json.loads(result.stdout)["grids"]
+    assert [c["reasons"] for c in changes["changed"]] == [["电话变更"]]
+
+
+def test_a_book_of_before_compares_as_it_was_hashed_and_is_migrated(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    """A book written before members were a set (no "content": 2) holds hashes of the
+    members in card order: they are compared as such, and the update writes the new ones."""
+    import datetime as dt
+
+    from cardgen.book.record import card_content
+    from cardgen.config import load_config
+    from cardgen.pipeline import load
+
+    first = [*three_people("C01", "阳光花园1号楼101"), *three_people("C02", "阳光花园1号楼102")]
+    # card order (the head, then the rows' order) is not the set's (the head, then by name)
+    register = write_csv(tmp_path / "m1.csv", first)
+    assert invoke("ledger", register, "-o", tmp_path / "book", "--date", FIRST,
+                  "--quiet").exit_code == 0
+    loaded = load(register, load_config(), dt.date.fromisoformat(FIRST))
+    data = record(tmp_path / "book")
+    for ledger in data["ledgers"]:
+        del ledger["content"], ledger["highest"]
+        for item in ledger["households"]:
+            household = next(h for h in loaded.dataset.households
+                             if h.household_id == item["household_id"])
+            content = card_content(household, loaded.categories[household.household_id],
+                                   loaded.config)
+            assert content.legacy_hash != content.hash
+            item.update(hash=content.legacy_hash, parts=content.legacy_parts)
+            del item["address"], item["head"]
+    save(tmp_path / "book", data)
+    result = invoke("update", register, "--book", tmp_path / "book", "-o", tmp_path / "u",
+                    "--date", SECOND, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [changes] = json.loads(result.stdout)["grids"]
+    assert changes["changed"] == []
+    [ledger] = record(tmp_path / "u")["ledgers"]
+    assert ledger["content"] == 2 and ledger["highest"] == "002"
+    assert entry(ledger, "C01")["address"] == "阳光花园1号楼101"
+    resorted = write_csv(tmp_path / "m2.csv", list(reversed(first)))
+    result = invoke("update", resorted, "--book", tmp_path / "u", "-o", tmp_path / "v",
+                    "--date", SECOND, "--format", "json")
+    [changes] = json.loads(result.stdout)["grids"]
+    assert changes["changed"] == []
+
+
+def test_a_household_the_office_renumbered_keeps_its_number(books: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    rows = [{**row, "户编号": "A05-2"} if row["户编号"] == "A05" else row
+            for row in first_register()]
+    register = write_csv(tmp_path / "renumbered.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", FIRST, "--format", "json")
+    assert result.exit_code == 0, result.output
+    third = next(g for g in json.loads(result.stdout)["grids"] if g["grid"].endswith("第3网格"))
+    assert third["changed"] == [{"household_id": "A05-2", "number": "005",
+                                 "reasons": ["户号变更"]}]
+    assert third["added"] == [] and third["removed"] == []
+    after = grid(record(tmp_path / "out"), "第3网格")
+    assert after["retired"] == [] and entry(after, "A05-2")["number"] == "005"
+
+
+# ---- 4. dates go forward --------------------------------------------------------------------
+
+def test_a_date_before_the_books_last_update_is_refused_unless_forced(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    result = invoke("update", books["register2"], "--book", books["book2"], "-o",
+                    tmp_path / "out", "--date", FIRST)
+    assert result.exit_code == 2, result.output
+    assert "--date 2026-11-29 is before the book's last update (2027-01-05" in result.output
+    assert "--force" in result.output and not (tmp_path / "out").exists()
+    result = invoke("ledger", books["register2"], "--book", books["book2"], "-o",
+                    tmp_path / "out", "--date", FIRST, "--quiet", lang="zh")
+    assert result.exit_code == 2 and "早于" in result.output
+    result = invoke("update", books["register2"], "--book", books["book2"], "-o",
+                    tmp_path / "out", "--date", FIRST, "--force")
+    assert result.exit_code == 0, result.output
