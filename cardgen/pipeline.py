@@ -8,7 +8,6 @@ import datetime as dt
 import functools
 import io
 import os
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
 from cardgen.book.fit import align, check_fit
-from cardgen.book.folder import Writing, check_book_folder, replaced_files
+from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
     Slot,
@@ -30,6 +29,7 @@ from cardgen.book.ledger import (
     update_file_names,
 )
 from cardgen.book.numbers import GridNumbers, Numbering, number_books
+from cardgen.book.publish import folders_locked, publication
 from cardgen.book.record import (
     CONTENT,
     MANIFEST,
@@ -84,7 +84,7 @@ from cardgen.pdf.print_run import (
     make_cards,
 )
 from cardgen.workers import Setup, Workers
-from cardgen.write import atomic_file, check_output, work_folder, write_atomic
+from cardgen.write import atomic_file, check_output, write_atomic
 
 if TYPE_CHECKING:
     from cardgen.pdf.stickers import Label
@@ -517,11 +517,24 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            force: bool = False) -> LedgerRun:
     """One PDF per group: cover, index, then the cards in book order; and the book of record
     (manifest.json). `book` continues a previous book (the households keep their numbers),
-    `renumber` starts its new edition; `force` writes over another book in `folder`."""
-    started = time.perf_counter()
-    cache = cache or Cache(None)
+    `renumber` starts its new edition; `force` writes over another book in `folder`.
+
+    The folder and the book are locked for the run, and the folder is published in one
+    step (book/publish.py)."""
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
+    with folders_locked(folder, book):
+        return _ledger(loaded, selection, folder, by, emergency, duplex, skip_invalid, jobs,
+                       templates, options, progress, cache, book, renumber, force)
+
+
+def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergency: bool,
+            duplex: bool, skip_invalid: bool, jobs: int, templates: Path | None,
+            options: PrintOptions | None, progress: Callable[[int, int], None] | None,
+            cache: Cache | None, book: Path | None, renumber: bool,
+            force: bool) -> LedgerRun:
+    started = time.perf_counter()
+    cache = cache or Cache(None)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
     numbering = open_book(loaded, book, renumber, force=force, writes=True)
     numbers = numbering.numbers
@@ -552,16 +565,13 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     carried = []
     if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
         carried = [g for name, g in previous.grids.items() if name not in printed_grids]
-    replaced: set[str] = set()  # --force: the files of the book this one replaces
     if not force:
         fresh = None if book is not None else {
             name: grid.numbers for name, grid in numbering.grids.items()}
         check_book_folder(folder, Writing(
             frozenset(printed_grids) | {g.group for g in carried},
             frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
-    else:
-        replaced = replaced_files(folder)
-    prepare_folder(folder)
+    earlier = replaced_files(folder) | earlier_files(folder)
 
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     total_cards = len(printable)
@@ -577,47 +587,43 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         progress(0, total_cards)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    work = work_folder(folder)
     books: list[GridBook] = []
     try:
-        files, pages = [], 0
-        for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(households, loaded.categories, numbers, printing,
-                               emergency, workers.builder())
-            slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
-                     for h, card in zip(households, cards, strict=True)]
-            grids_here = list(dict.fromkeys(grid_group(h) for h in households))
-            skipped_here = skipped_by_group.get(name, [])
-            plan = plan_ledger(
-                name, slots, {g: numbering.grids[g].retired for g in grids_here},
-                [numbering.grids[g].edition for g in grids_here], loaded.config,
-                printing.index_layout, printing.typesetter, emergency, duplex, described,
-                [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
-                file_names[name])
-            for card, slot in zip(cards, slots, strict=True):
-                card.first_page = slot.first_page
-            plan.cards = cards
-            pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
-                                    advance, workers)
-            for group in grids_here:
-                entries = [book_entry(s.household, s, loaded, printing) for s in slots
-                           if grid_group(s.household) == group]
-                entries += [Entry(h.household_id, int(numbers[h.household_id]))
-                            for h in skipped_here if grid_group(h) == group]
-                books.append(grid_book(numbering.grids[group], plan.file_name, entries,
-                                       printing, duplex, partial))
-            files.append(folder / plan.file_name)
-            del cards, plan, slots
-        for path in files:
-            (work / path.name).replace(path)
-        manifest = folder / MANIFEST
-        write_atomic(manifest, manifest_bytes(book_order([*carried, *books])))
-        # one folder, one book: the replaced book's ledgers go once the new one is there
-        for name in replaced - {path.name for path in files} - {g.file for g in carried}:
-            (folder / name).unlink(missing_ok=True)
+        with publication(folder, earlier, {g.file for g in carried}, force) as staged:
+            work = staged.folder
+            files, pages = [], 0
+            for name, households in groups.items():  # one ledger at a time: memory per ledger
+                cards = make_cards(households, loaded.categories, numbers, printing,
+                                   emergency, workers.builder())
+                slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
+                         for h, card in zip(households, cards, strict=True)]
+                grids_here = list(dict.fromkeys(grid_group(h) for h in households))
+                skipped_here = skipped_by_group.get(name, [])
+                plan = plan_ledger(
+                    name, slots, {g: numbering.grids[g].retired for g in grids_here},
+                    [numbering.grids[g].edition for g in grids_here], loaded.config,
+                    printing.index_layout, printing.typesetter, emergency, duplex, described,
+                    [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                    file_names[name])
+                for card, slot in zip(cards, slots, strict=True):
+                    card.first_page = slot.first_page
+                plan.cards = cards
+                pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
+                                        advance, workers)
+                for group in grids_here:
+                    entries = [book_entry(s.household, s, loaded, printing) for s in slots
+                               if grid_group(s.household) == group]
+                    entries += [Entry(h.household_id, int(numbers[h.household_id]))
+                                for h in skipped_here if grid_group(h) == group]
+                    books.append(grid_book(numbering.grids[group], plan.file_name, entries,
+                                           printing, duplex, partial))
+                files.append(folder / plan.file_name)
+                del cards, plan, slots
+            manifest = folder / MANIFEST  # the record last, then all at once
+            write_atomic(work / MANIFEST, manifest_bytes(book_order([*carried, *books])))
+            staged.publish()
     finally:
         workers.close()
-        shutil.rmtree(work, ignore_errors=True)
     cache.prune()
     chosen_ids = {h.household_id for h in chosen}
     elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
@@ -678,6 +684,14 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             example=book.parent / f"{book.name}-{loaded.today.isoformat()}", book=book),
             code="book.update_in_place")
     check_folder(out)
+    with folders_locked(out, book):
+        return _update(loaded, book, out, selection, emergency, templates, cache, force,
+                       skip_invalid, started)
+
+
+def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergency: bool,
+            templates: Path | None, cache: Cache, force: bool, skip_invalid: bool,
+            started: float) -> UpdateRun:
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -717,12 +731,11 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             frozenset(previous.grids) | frozenset(covered),
             frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
             False))
-    prepare_folder(out)
-    work = work_folder(out)
     books = {name: g for name, g in previous.grids.items() if name not in covered}
     files = []
     runs: dict[PrintOptions, PrintRun] = {}
-    try:
+    with publication(out, earlier_files(out), set(), force) as staged:
+        work = staged.folder
         for changes in grids:
             grid = numbering.grids[changes.group]
             old = None if grid.new_edition else grid.previous
@@ -749,12 +762,9 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
                 files.append(out / labels_name)
             compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
             files.insert(len(files) - bool(labels), out / packet_name)
-        for path in files:
-            (work / path.name).replace(path)
-        manifest = out / MANIFEST
-        write_atomic(manifest, manifest_bytes(book_order(list(books.values()))))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        manifest = out / MANIFEST  # the record last, then all at once
+        write_atomic(work / MANIFEST, manifest_bytes(book_order(list(books.values()))))
+        staged.publish()
     cache.prune()
     held = {c.household_id for g in grids for c in g.of(PENDING)}
     reprinted = {c.household_id for g in grids for c in g.changes if c.printed}

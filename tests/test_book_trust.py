@@ -344,3 +344,184 @@ def test_a_date_before_the_books_last_update_is_refused_unless_forced(
     result = invoke("update", books["register2"], "--book", books["book2"], "-o",
                     tmp_path / "out", "--date", FIRST, "--force")
     assert result.exit_code == 0, result.output
+
+
+# ---- 5. nothing half-done, nothing mixed -------------------------------------------------------
+
+def hidden(folder: Path) -> list[str]:
+    """Private folders, backups and locks a run would leave beside or in a folder."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_an_earlier_runs_files_are_refused_or_removed_with_force(books: dict[str, Path],
+                                                                 tmp_path: Path) -> None:
+    out = copy(books["book2"], tmp_path / "out")  # an update's packet of 第3网格 is there
+    before = snapshot(out)
+    result = invoke("update", books["register1"], "--book", books["book1"], "-o", out,
+                    "--date", FIRST)  # nothing changed: no packet this time
+    assert result.exit_code == 1, result.output
+    assert "holds files of an earlier run that this one would not replace" in result.output
+    assert "恒安社区-第3网格-变更.pdf" in result.output and "--force" in result.output
+    assert snapshot(out) == before and hidden(tmp_path) == []
+    result = invoke("update", books["register1"], "--book", books["book1"], "-o", out,
+                    "--date", FIRST, "--force")
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(out)) == ["manifest.json"]
+    assert record(out) != json.loads(before["manifest.json"])
+
+
+def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException) -> None:
+    """Make one step of writing and publishing fail."""
+    import os
+
+    import cardgen.book.publish as publish
+    import cardgen.pipeline as pipeline
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    if where == "packet":
+        monkeypatch.setattr(pipeline, "compose_packet", fail)
+    elif where == "record":
+        real_write = pipeline.write_atomic
+
+        def write(path: Path, data: bytes) -> None:
+            if path.name == "manifest.json":
+                raise failure
+            real_write(path, data)
+        monkeypatch.setattr(pipeline, "write_atomic", write)
+    elif where == "link":
+        monkeypatch.setattr(os, "link", fail)
+    elif where == "swap":
+        monkeypatch.setattr(publish, "_exchange", fail)
+    elif where == "second move":  # no swap on this system: the files are moved one by one
+        monkeypatch.setattr(publish, "_exchange", lambda new, old: False)
+        real_replace, moves = os.replace, []
+
+        def replace(source: object, target: object) -> None:
+            moves.append(target)
+            if len(moves) == 2:
+                raise failure
+            real_replace(source, target)  # type: ignore[arg-type]
+        monkeypatch.setattr(os, "replace", replace)
+    elif where == "rename":
+        monkeypatch.setattr(os, "rename", fail)
+
+
+@pytest.mark.parametrize(("where", "failure"), [
+    *((where, KeyboardInterrupt()) for where in ("packet", "record", "link", "swap",
+                                                  "second move")),
+    ("swap", OSError(28, "No space left")), ("second move", OSError(28, "No space left")),
+])
+def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        where: str, failure: BaseException) -> None:
+    """An update into a folder that holds an earlier update (the same one: a rerun),
+    stopped at each step of writing and publishing."""
+    import datetime as dt
+
+    import cardgen.pipeline as pipeline
+    from cardgen.config import load_config
+    from cardgen.data.select import Selection
+    from cardgen.errors import CardgenError
+
+    out = copy(books["book2"], tmp_path / "out")
+    (out / "notes.txt").write_text("the worker's own file", encoding="utf-8")
+    before, book_before = snapshot(out), snapshot(books["book1"])
+    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    inject(monkeypatch, where, failure)
+    expected = KeyboardInterrupt if isinstance(failure, KeyboardInterrupt) else CardgenError
+    with pytest.raises(expected) as raised:
+        pipeline.update(loaded, books["book1"], out, Selection())
+    if expected is CardgenError:
+        assert "disk holding" in str(raised.value) and "is full" in str(raised.value)
+    assert snapshot(out) == before and snapshot(books["book1"]) == book_before
+    assert hidden(tmp_path) == [] and hidden(out) == []
+    if where == "swap":  # and it goes through after
+        monkeypatch.undo()
+        pipeline.update(loaded, books["book1"], out, Selection())
+        assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("where", ["record", "rename"])
+def test_an_interrupted_update_into_a_new_folder_leaves_none(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        where: str) -> None:
+    import datetime as dt
+
+    import cardgen.pipeline as pipeline
+    from cardgen.config import load_config
+    from cardgen.data.select import Selection
+
+    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    inject(monkeypatch, where, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.update(loaded, books["book1"], tmp_path / "new", Selection())
+    assert not (tmp_path / "new").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["swap", "second move"])
+def test_a_ledger_in_place_interrupted_leaves_the_book_as_it_was(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        where: str) -> None:
+    """`ledger --book X -o X` rewrites every ledger and the record: stopped before its one
+    step, X is the old book, every PDF with its own record."""
+    import datetime as dt
+
+    import cardgen.pipeline as pipeline
+    from cardgen.config import load_config
+    from cardgen.data.select import Selection
+
+    book = copy(books["book1"], tmp_path / "book")
+    before = snapshot(book)
+    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    inject(monkeypatch, where, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.ledger(loaded, Selection(), book, book=book)
+    assert snapshot(book) == before and hidden(tmp_path) == [] and hidden(book) == []
+
+
+def test_a_second_run_on_the_same_book_or_folder_is_refused_at_once(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    from cardgen.book.publish import folders_locked
+
+    out = tmp_path / "out"
+    with folders_locked(out, None):  # an update writing into out
+        result = invoke("update", books["register2"], "--book", books["book1"], "-o", out,
+                        "--date", SECOND)
+        assert result.exit_code == 1, result.output
+        assert f"{out} is in use by another cardgen run" in result.output
+        assert not out.exists()
+        result = invoke("update", books["register2"], "--book", books["book1"], "-o", out,
+                        "--date", SECOND, lang="zh")
+        assert "正被另一个 cardgen 使用" in result.output
+    book = copy(books["book1"], tmp_path / "book")
+    with folders_locked(book, book):  # a ledger printing the book anew in its folder
+        result = invoke("update", books["register2"], "--book", book, "-o", out,
+                        "--date", SECOND)
+        assert result.exit_code == 1 and "in use by another cardgen run" in result.output
+    with folders_locked(tmp_path / "other", book):  # another update reading it: fine
+        result = invoke("update", books["register2"], "--book", book, "-o", out,
+                        "--date", SECOND)
+        assert result.exit_code == 0, result.output
+    assert hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize(("code", "said"), [(28, "所在的磁盘已满"), (30, "无法写入")])
+def test_a_full_disk_or_a_read_only_folder_is_said_in_words(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        code: int, said: str) -> None:
+    import os
+
+    import cardgen.pipeline as pipeline
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(pipeline, "compose_packet", full)
+    result = invoke("update", books["register2"], "--book", books["book1"], "-o",
+                    tmp_path / "out", "--date", SECOND, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert said in result.output and "台账保持原样" in result.output
+    assert "内部错误" not in result.output
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
