@@ -525,3 +525,49 @@ def test_a_full_disk_or_a_read_only_folder_is_said_in_words(
     assert said in result.output and "台账保持原样" in result.output
     assert "内部错误" not in result.output
     assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+# ---- 6. the change list shows the card being pulled --------------------------------------
+
+def change_page(packet: Path) -> str:
+    import re
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(packet), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", "", text)
+
+
+def test_a_pulled_card_shows_its_address_and_head_as_printed(books: dict[str, Path]) -> None:
+    third = change_page(books["book2"] / "恒安社区-第3网格-变更.pdf")
+    assert "阳光花园3号楼101·张秀英" in third  # A04, gone from the register
+    fourth = change_page(books["book2"] / "恒安社区-第4网格-变更.pdf")
+    assert "和平里2号·张秀英" in fourth  # B02 as its card says, not where it lives now
+    assert "阳光花园12号楼101" not in fourth and "迁往恒安社区第3网格" in fourth
+
+
+def test_the_change_list_says_who_lives_at_a_pulled_cards_address_now(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    rows = [row for row in first_register() if row["户编号"] != "A05"]
+    rows += plain("A09", "阳光花园10号楼101", 姓名="孙新", 身份证号="")  # A05's address
+    register = write_csv(tmp_path / "moved-in.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", FIRST)
+    assert result.exit_code == 0, result.output
+    assert "005  A05  remove  已迁出/注销; 与 007 同址" in result.output
+    assert "与007同址" in change_page(tmp_path / "out" / "恒安社区-第3网格-变更.pdf")
+
+
+def test_old_stickers_move_to_the_new_card_only_where_there_were_some(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    # month 2: A05's phone and A07's colour changed, neither card had a sticker
+    assert "旧贴纸移到新卡" not in change_page(books["book2"] / "恒安社区-第3网格-变更.pdf")
+    rows = first_register()
+    for row in rows:
+        if row["户编号"] == "A02" and row["联系电话"]:
+            row["联系电话"] = "13900003333"  # A02 has its 低保 sticker
+    register = write_csv(tmp_path / "phone.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", FIRST)
+    assert result.exit_code == 0, result.output
+    assert "旧贴纸移到新卡" in change_page(tmp_path / "out" / "恒安社区-第3网格-变更.pdf")

@@ -31,6 +31,9 @@ class Change:
     stickers_removed: tuple[str, ...] = ()
     moved: str = ""  # the grid it came from (add) or went to (remove)
     since: str = ""  # when a number was retired
+    old_flags: tuple[str, ...] = ()  # the stickers on the card in the book
+    address: str = ""  # a card taken out: its address and head as the card prints them
+    head: str = ""
 
     @property
     def printed(self) -> bool:
@@ -145,13 +148,23 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
                 REPLACE, hid, number, why, content.colour,
                 entry.colour if entry.colour != content.colour else "",
                 tuple(f for f in content.flags if f not in entry.flags),
-                tuple(f for f in entry.flags if f not in content.flags)))
+                tuple(f for f in entry.flags if f not in content.flags),
+                old_flags=entry.flags))
+    places: dict[str, int] = {}  # who lives at an address now (the first number there)
+    for hid, number in sorted(grid.numbers.items(), key=lambda item: -item[1]):
+        places[contents[hid].parts["address"]] = number
     for gone in grid.left:
         moved = grid.moved_out.get(gone.household_id, "")
+        card = old.entry(gone.household_id) if old is not None else None
+        pulled = [words["moved_out"].format(grid=moved) if moved else config.book_retired]
+        there = places.get(card.parts.get("address", "")) if card is not None else None
+        if there is not None and not moved:  # the card's address is another card's now
+            pulled.append(words["same_address"].format(number=format_number(there)))
         changes.changes.append(Change(
-            REMOVE, gone.household_id, gone.number,
-            (words["moved_out"].format(grid=moved),) if moved else (config.book_retired,),
-            moved=moved, since=gone.since))
+            REMOVE, gone.household_id, gone.number, tuple(pulled), moved=moved,
+            since=gone.since, old_flags=card.flags if card is not None else (),
+            address=card.address if card is not None else "",
+            head=card.head if card is not None else ""))
     changes.changes.sort(key=lambda c: c.number)
     return changes
 
@@ -176,11 +189,15 @@ def change_sheet(changes: GridChanges, households: Mapping[str, Household], conf
     for change in changes.changes:
         household = households.get(change.household_id)
         head = household.head if household is not None else None
+        if change.action == REMOVE:  # the card being pulled, as it is printed (or nothing,
+            address, head_name = change.address, change.head  # where the book is older)
+        else:
+            address = household.full_address if household is not None else ""
+            head_name = head.name if head is not None else ""
         rows.append({
             "number": format_number(change.number), "household_id": change.household_id,
             "action": change.action, "reasons": list(change.reasons),
-            "address": household.full_address if household is not None else "",
-            "head": head.name if head is not None else "",
+            "address": address, "head": head_name, "old_stickers": list(change.old_flags),
             "colour": change.colour, "old_colour": change.old_colour, "tab": change.tab,
             "stickers_added": list(change.stickers_added),
             "stickers_removed": list(change.stickers_removed),
