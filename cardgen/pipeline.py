@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.fit import align, check_fit
+from cardgen.book.fit import Renamed, align, check_fit
 from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
@@ -378,6 +378,7 @@ class LedgerRun:
     manifest: Path
     unprinted_groups: dict[str, list[str]]  # group -> its households, all skipped: no ledger
     books: list[GridNumbers] = field(default_factory=list)  # the grid books printed
+    renamed: list[Renamed] = field(default_factory=list)  # grids read as the book spells them
 
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
@@ -632,7 +633,7 @@ def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergen
                  for name, households in skipped_by_group.items() if name not in groups}
     return LedgerRun(folder, files, total_cards, pages, time.perf_counter() - started,
                      skipped_problems, len(elsewhere), manifest, unprinted,
-                     [numbering.grids[g] for g in printed_grids])
+                     [numbering.grids[g] for g in printed_grids], numbering.renamed)
 
 
 def book_order(books: list[GridBook]) -> list[GridBook]:
@@ -651,6 +652,7 @@ class UpdateRun:
     seconds: float
     pending: list[Problem]  # the errors that hold households back
     warnings: list[Problem]
+    renamed: list[Renamed] = field(default_factory=list)  # grids read as the book spells them
 
     @property
     def changed(self) -> bool:
@@ -770,7 +772,8 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     reprinted = {c.household_id for g in grids for c in g.changes if c.printed}
     return UpdateRun(out, grids, files, manifest, time.perf_counter() - started,
                      [p for p in loaded.dataset.errors if p.household_id in held],
-                     [p for p in loaded.dataset.warnings if p.household_id in reprinted])
+                     [p for p in loaded.dataset.warnings if p.household_id in reprinted],
+                     numbering.renamed)
 
 
 def refreshed(entry: Entry, household: Household | None, loaded: Loaded) -> Entry:

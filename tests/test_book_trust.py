@@ -239,6 +239,7 @@ def test_a_grid_spelled_otherwise_is_the_same_grid(books: dict[str, Path], tmp_p
                        "A05": ["电话变更"], "A07": ["颜色 黄→橙"]}
     assert numbers(tmp_path / "out") == numbers(books["book2"])
     assert [g["grid"] for g in record(tmp_path / "out")["ledgers"]] == ["第3网格", "第4网格"]
+    assert "is the book's 恒安社区 第3网格: its cards keep the book's name" in result.stderr
 
 
 # ---- 3. a household is its content -----------------------------------------------------------

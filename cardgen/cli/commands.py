@@ -545,6 +545,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                                                  source=source), err=True)
         for path in run.files:
             click.echo(_("wrote {path}").format(path=path), err=True)
+        _echo_renamed(run.renamed)
         _echo_books(run.books)
         rate = run.cards / run.seconds if run.seconds else 0.0
         click.echo(_("ledgers: {ledgers}, cards: {cards}, pages: {pages}, {seconds:.1f} s "
@@ -631,6 +632,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
                           force, skip_invalid)
+        _echo_renamed(run.renamed)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -668,6 +670,14 @@ def _echo_changes(run: Any) -> None:
             reasons = _("; ").join(change.reasons)
             click.echo(f"  {change.number:03d}  {change.household_id}  {words[change.action]}"
                        + (f"  {reasons}" if reasons else ""))
+
+
+def _echo_renamed(renamed: list[Any]) -> None:
+    """Grids the register spells otherwise than the book: read as the book's."""
+    for grid in renamed:
+        click.echo(_("note: the register's {register} is the book's {book}: its cards keep "
+                     "the book's name").format(register=grid.register, book=grid.book),
+                   err=True)
 
 
 def _echo_books(books: list[Any]) -> None:
