@@ -178,6 +178,7 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
     numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
                              renumber, admitted, lambda h: content_of(h.household_id))
     numbering.renamed = renamed
+    numbering.content = lambda h: content_of(h.household_id)
     return numbering
 
 
@@ -715,8 +716,10 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     by_id = {h.household_id: h for h in loaded.dataset.households}
     bad = {p.household_id for p in loaded.dataset.errors}
     covered = list(dict.fromkeys(grid_group(h) for h in ledger_order(chosen)))
-    contents = {hid: card_content(by_id[hid], loaded.categories[hid], loaded.config)
-                for group in covered for hid in numbering.grids[group].numbers}
+    content = numbering.content or (lambda h: card_content(
+        h, loaded.categories[h.household_id], loaded.config))
+    contents = {hid: content(by_id[hid]) for group in covered
+                for hid in numbering.grids[group].numbers}
     grids = []
     for group in covered:
         grid = numbering.grids[group]

@@ -131,13 +131,15 @@ def check_fit(households: list[Household], book: Book, source: str,
     # card order in a book of before: `Content.parts_for`)
     book_keys = {("address", e.parts.get("address")) for e in entries} | {
         ("members", e.content >= CONTENT, e.parts.get("members")) for e in entries}
+    older = any(e.content < CONTENT for e in entries)  # hashed in card order
     register_keys: set[tuple[object, ...]] = set()
     matched = 0
     for household in present:
         shown = content(household)
-        keys = {("address", shown.parts["address"]),
-                ("members", True, shown.parts["members"]),
-                ("members", False, shown.legacy_parts.get("members"))}
+        keys: set[tuple[object, ...]] = {("address", shown.parts["address"]),
+                                         ("members", True, shown.parts["members"])}
+        if older:
+            keys.add(("members", False, shown.legacy_parts.get("members")))
         register_keys |= keys
         if household.household_id in booked or keys & book_keys:
             matched += 1

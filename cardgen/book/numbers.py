@@ -60,6 +60,7 @@ class Numbering:
     grids: dict[str, GridNumbers]
     book: Book | None = None
     renamed: list[Renamed] = field(default_factory=list)  # grids spelled as the book does
+    content: Callable[[Household], Content] | None = None  # as open_book worked it out
 
     @functools.cached_property
     def numbers(self) -> dict[str, str]:

@@ -193,7 +193,7 @@ class Publication:
     neither writes nor `keeps` are refused unless `force`, which removes them."""
 
     def __init__(self, target: Path, earlier: set[str], keeps: set[str], force: bool) -> None:
-        self.target = target
+        self.target = target.resolve() if target.is_symlink() else target  # swap its folder
         self.earlier = earlier
         self.keeps = keeps
         self.force = force
