@@ -371,8 +371,9 @@ def test_an_earlier_runs_files_are_refused_or_removed_with_force(books: dict[str
     assert record(out) != json.loads(before["manifest.json"])
 
 
-def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException) -> None:
-    """Make one step of writing and publishing fail."""
+def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException,
+           target: Path | None = None) -> None:
+    """Make one step of writing and publishing `target` fail."""
     import os
 
     import cardgen.book.publish as publish
@@ -399,11 +400,12 @@ def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException) 
         monkeypatch.setattr(publish, "_exchange", lambda new, old: False)
         real_replace, moves = os.replace, []
 
-        def replace(source: object, target: object) -> None:
-            moves.append(target)
-            if len(moves) == 2:
-                raise failure
-            real_replace(source, target)  # type: ignore[arg-type]
+        def replace(source: object, to: object) -> None:
+            if Path(str(to)).parent == target:  # a move into the target, not a file made
+                moves.append(to)
+                if len(moves) == 2:
+                    raise failure
+            real_replace(source, to)  # type: ignore[arg-type]
         monkeypatch.setattr(os, "replace", replace)
     elif where == "rename":
         monkeypatch.setattr(os, "rename", fail)
@@ -417,8 +419,9 @@ def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException) 
 def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
         books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         where: str, failure: BaseException) -> None:
-    """An update into a folder that holds an earlier update (the same one: a rerun),
-    stopped at each step of writing and publishing."""
+    """An update into a folder that holds an earlier update of the same month (every file
+    of which it rewrites, with another phone number for A05), stopped at each step of
+    writing and publishing: the folder is the earlier update, whole."""
     import datetime as dt
 
     import cardgen.pipeline as pipeline
@@ -426,11 +429,16 @@ def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
     from cardgen.data.select import Selection
     from cardgen.errors import CardgenError
 
+    rows = second_register()
+    for row in rows:
+        if row["户编号"] == "A05" and row["联系电话"]:
+            row["联系电话"] = "13900002222"
+    register = write_csv(tmp_path / "corrected.csv", rows)
     out = copy(books["book2"], tmp_path / "out")
     (out / "notes.txt").write_text("the worker's own file", encoding="utf-8")
     before, book_before = snapshot(out), snapshot(books["book1"])
-    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
-    inject(monkeypatch, where, failure)
+    loaded = pipeline.load(register, load_config(), dt.date.fromisoformat(SECOND))
+    inject(monkeypatch, where, failure, out)
     expected = KeyboardInterrupt if isinstance(failure, KeyboardInterrupt) else CardgenError
     with pytest.raises(expected) as raised:
         pipeline.update(loaded, books["book1"], out, Selection())
@@ -441,7 +449,10 @@ def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
     if where == "swap":  # and it goes through after
         monkeypatch.undo()
         pipeline.update(loaded, books["book1"], out, Selection())
-        assert snapshot(out) == before
+        after = snapshot(out)
+        assert sorted(after) == sorted(before) and after["notes.txt"] == before["notes.txt"]
+        assert after["manifest.json"] != before["manifest.json"]
+        assert after["恒安社区-第3网格-变更.pdf"] != before["恒安社区-第3网格-变更.pdf"]
 
 
 @pytest.mark.parametrize("where", ["record", "rename"])
@@ -476,7 +487,7 @@ def test_a_ledger_in_place_interrupted_leaves_the_book_as_it_was(
     book = copy(books["book1"], tmp_path / "book")
     before = snapshot(book)
     loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
-    inject(monkeypatch, where, KeyboardInterrupt())
+    inject(monkeypatch, where, KeyboardInterrupt(), book)
     with pytest.raises(KeyboardInterrupt):
         pipeline.ledger(loaded, Selection(), book, book=book)
     assert snapshot(book) == before and hidden(tmp_path) == [] and hidden(book) == []
