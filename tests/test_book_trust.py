@@ -583,3 +583,37 @@ def test_old_stickers_move_to_the_new_card_only_where_there_were_some(
                     "--date", FIRST)
     assert result.exit_code == 0, result.output
     assert "旧贴纸移到新卡" in change_page(tmp_path / "out" / "恒安社区-第3网格-变更.pdf")
+
+
+def test_a_kill_9_at_the_publishing_step_leaves_the_folder_and_the_next_run_cleans_up(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    """A real `kill -9` of the process just before its folder would be swapped in: the
+    folder is the earlier one, whole; the next run removes what the killed one left."""
+    import subprocess
+    import sys
+
+    out = copy(books["book2"], tmp_path / "out")
+    before = snapshot(out)
+    rows = second_register()
+    for row in rows:
+        if row["户编号"] == "A05" and row["联系电话"]:
+            row["联系电话"] = "13900002222"
+    register = write_csv(tmp_path / "corrected.csv", rows)
+    args = ["update", str(register), "--book", str(books["book1"]), "-o", str(out), "--date",
+            SECOND]
+    killed = ("import os, signal, sys\n"
+              "import cardgen.book.publish as publish\n"
+              "publish._exchange = lambda new, old: os.kill(os.getpid(), signal.SIGKILL)\n"
+              "from cardgen.cli.commands import main\n"
+              f"sys.argv = ['cardgen', *{args!r}]\n"
+              "main()\n")
+    root = Path(__file__).parent.parent
+    process = subprocess.run([sys.executable, "-c", killed], cwd=root, capture_output=True,
+                             text=True, timeout=300)
+    assert process.returncode == -9, process.stderr
+    assert snapshot(out) == before
+    assert [name for name in hidden(tmp_path) if ".cardgen-" in name]  # what it left
+    again = subprocess.run([sys.executable, "-m", "cardgen", *args], cwd=root,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert hidden(tmp_path) == [] and snapshot(out) != before
