@@ -13,9 +13,9 @@ target (``.NAME.cardgen-HOST-PID-…``), then publishes it in one step:
 An interruption at any point before the swap leaves the target as it was (a killed run's
 private folder is removed by the next run); after it, the target is the new one. Where the
 swap is not possible (another system, a file system without it, a target holding folders of
-the user's, a parent folder that is read-only), the files are moved in one by one, the record
-last, and put back as they were if a move fails; only a `kill -9` in the middle of those
-moves can then leave them mixed, and `cardgen book check` tells.
+the user's, a parent folder that is read-only, the folder the user is in), the files are
+moved in one by one, the record last, and put back as they were if a move fails; only a
+`kill -9` in the middle of those moves can then leave them mixed.
 
 A target holding an earlier run's files that this run would not replace (a packet of a grid
 that has not changed this time) is refused, naming them, unless `--force`, which removes
@@ -74,6 +74,7 @@ def _alive(pid: int) -> bool:
 def _lock_path(folder: Path) -> Path:
     """The lock of `folder`: beside it (a swap replaces the folder itself), or inside it
     where its parent cannot be written."""
+    folder = folder.resolve()
     parent = folder.parent
     if os.access(parent, os.W_OK | os.X_OK):
         return parent / f".{folder.name}.{LOCK}"
@@ -193,23 +194,26 @@ class Publication:
     neither writes nor `keeps` are refused unless `force`, which removes them."""
 
     def __init__(self, target: Path, earlier: set[str], keeps: set[str], force: bool) -> None:
-        self.target = target.resolve() if target.is_symlink() else target  # swap its folder
+        self.target = target.resolve()  # `-o .` has a name and a parent; a link, its folder
         self.earlier = earlier
         self.keeps = keeps
         self.force = force
-        self.existed = target.exists()
-        parent = target.parent
+        self.existed = self.target.exists()
+        parent = self.target.parent
         host = _host()
-        prefix = f".{target.name}{PRIVATE}{host}-"
+        prefix = f".{self.target.name}{PRIVATE}{host}-"
         inner = f"{PRIVATE}{host}-"
         for old, start in [*((o, prefix) for o in parent.glob(f"{glob_escape(prefix)}*")),
-                           *((o, inner) for o in (target.glob(f"{glob_escape(inner)}*")
-                                                   if target.is_dir() else ()))]:
+                           *((o, inner) for o in (self.target.glob(f"{glob_escape(inner)}*")
+                                                   if self.target.is_dir() else ()))]:
             pid = old.name[len(start):].split("-", 1)[0]  # a killed run's, on this machine
             if pid.isdigit() and old.is_dir() and not _alive(int(pid)):
                 shutil.rmtree(old, ignore_errors=True)
-        self.inside = self.existed and not os.access(parent, os.W_OK | os.X_OK)
-        where = target if self.inside else parent
+        # a folder the user is in (`-o .`) is not swapped: their shell would be left in the
+        # old one, removed
+        self.inside = self.existed and (not os.access(parent, os.W_OK | os.X_OK)
+                                        or self.target == Path.cwd())
+        where = self.target if self.inside else parent
         try:
             self.folder = Path(tempfile.mkdtemp(
                 prefix=f"{PRIVATE}{host}-{os.getpid()}-" if self.inside else
