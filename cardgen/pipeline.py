@@ -174,7 +174,7 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
 
     by_id = {h.household_id: h for h in loaded.dataset.households}
     check_fit(loaded.dataset.households, previous, str(loaded.source),
-              lambda h: content_of(h.household_id), renumber)
+              lambda h: content_of(h.household_id), renumber, writes)
     numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
                              renumber, admitted, lambda h: content_of(h.household_id))
     numbering.renamed = renamed

@@ -224,6 +224,21 @@ def test_a_register_that_matches_too_few_households_is_refused(books: dict[str, 
     assert result.exit_code == 1 and "对不上" in result.output
 
 
+def test_an_excerpt_reprints_its_cards_but_updates_no_book(books: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    """Two households of the six: their cards may be reprinted with the book's numbers,
+    but as an update it would retire the other four numbers."""
+    excerpt = write_csv(tmp_path / "excerpt.csv", first_register()[:4])
+    result = invoke("reprint", excerpt, "--book", books["book1"], "-o", tmp_path / "a.pdf",
+                    "--date", FIRST)
+    assert result.exit_code == 0, result.output
+    result = invoke("update", excerpt, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", FIRST)
+    assert result.exit_code == 1, result.output
+    assert "and of the book's 6, 2 are in the register" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("spelled", ["第三网格", "三网格", "第３网格", " 第 3 网格 "])
 def test_a_grid_spelled_otherwise_is_the_same_grid(books: dict[str, Path], tmp_path: Path,
                                                    spelled: str) -> None:

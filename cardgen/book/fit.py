@@ -93,9 +93,12 @@ def _names(values: list[str]) -> str:
 
 
 def check_fit(households: list[Household], book: Book, source: str,
-              content: Callable[[Household], Content], renumber: bool) -> None:
+              content: Callable[[Household], Content], renumber: bool,
+              writes: bool = True) -> None:
     """Refuse a register that is not this book's: another community, no grid in common,
-    or too few households matched (by 户号, address or members) — on either side.
+    or too few households matched (by 户号, address or members) — on either side when the
+    run `writes` a book (it would retire the numbers of the book's households it lacks),
+    else on the register's (an excerpt of a register may reprint a few cards).
     `content` gives a household's card content (its address and members' hashes)."""
     if not households or not book.grids:
         return
@@ -132,21 +135,23 @@ def check_fit(households: list[Household], book: Book, source: str,
     book_keys = {("address", e.parts.get("address")) for e in entries} | {
         ("members", e.content >= CONTENT, e.parts.get("members")) for e in entries}
     older = any(e.content < CONTENT for e in entries)  # hashed in card order
-    register_keys: set[tuple[object, ...]] = set()
+    homes: set[tuple[object, ...]] = set()  # (address, members) of the register's households
     matched = 0
     for household in present:
         shown = content(household)
-        keys: set[tuple[object, ...]] = {("address", shown.parts["address"]),
-                                         ("members", True, shown.parts["members"])}
+        address, members = shown.parts["address"], shown.parts["members"]
+        keys: set[tuple[object, ...]] = {("address", address), ("members", True, members)}
+        homes.add((address, True, members))
         if older:
             keys.add(("members", False, shown.legacy_parts.get("members")))
-        register_keys |= keys
+            homes.add((address, False, shown.legacy_parts.get("members")))
         if household.household_id in booked or keys & book_keys:
             matched += 1
-    kept = sum(1 for e in entries if e.household_id in registered or {
-        ("address", e.parts.get("address")),
-        ("members", e.content >= CONTENT, e.parts.get("members"))} & register_keys)
-    if matched < FIT * len(present) or kept < FIT * len(entries):
+    # the book's side: a household still there (by 户号, or the same address and members
+    # under a new 户号); the others' numbers would be retired
+    kept = sum(1 for e in entries if e.household_id in registered or (
+        e.parts.get("address"), e.content >= CONTENT, e.parts.get("members")) in homes)
+    if matched < FIT * len(present) or (writes and kept < FIT * len(entries)):
         raise BookError(_(
             "{source} does not fit the book in {folder}: of its {present} household(s) in "
             "{grids}, {matched} are in the book (by 户号, address or members), and of the "
