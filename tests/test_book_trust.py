@@ -84,6 +84,12 @@ def test_a_number_changed_to_one_in_use_is_refused_naming_both_and_the_way_back(
                     "--date", SECOND, lang="zh")
     assert result.exit_code == 1 and "A03，A05 都编为 003" in result.output
     assert "--renumber" in result.output
+    # the way back it gives: a new edition, numbered in address order again
+    result = invoke("ledger", books["register2"], "--book", book, "--renumber", "-o",
+                    tmp_path / "edition2", "--date", SECOND, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert grid(record(tmp_path / "edition2"), "第3网格")["edition"]["number"] == 2
+    assert invoke("book", "check", tmp_path / "edition2").exit_code == 0
 
 
 def test_a_number_changed_to_a_retired_one_is_refused(books: dict[str, Path],
@@ -632,3 +638,21 @@ def test_a_kill_9_at_the_publishing_step_leaves_the_folder_and_the_next_run_clea
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert hidden(tmp_path) == [] and snapshot(out) != before
+
+
+def test_a_full_disk_under_a_reprint_is_said_in_words(books: dict[str, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    import cardgen.write as write
+
+    def full(handle: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(write.os, "fsync", full)
+    result = invoke("reprint", books["register1"], "-o", tmp_path / "a.pdf", "--household",
+                    "A01", "--date", FIRST, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "所在的磁盘已满" in result.output and "内部错误" not in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -47,6 +47,7 @@ LOCK = "cardgen.lock"
 LISTED = 8  # files named in a refusal; more are counted
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+WRITE_ERRORS = _NO_SPACE | {errno.EROFS}  # only ever a write: said in words wherever met
 
 
 class FolderBusy(CardgenError):

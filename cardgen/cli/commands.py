@@ -316,6 +316,13 @@ def _run(action: Callable[[], int | None]) -> None:
         _say(_("interrupted; files already finished stay, nothing is left half-written"))
         context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
     except Exception as exc:
+        from cardgen.book.publish import WRITE_ERRORS, said
+
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS and not debug:
+            # a full disk or a read-only folder met while writing (files are written whole
+            # or not at all): said in words, exit 1
+            _say(str(said(exc, Path(exc.filename).parent if exc.filename else Path.cwd())))
+            context.exit(1)
         if debug:
             raise
         _say(_("internal error ({kind}: {error}); please report it with the output of the "
