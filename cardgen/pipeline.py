@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.fit import Renamed, align, check_fit
+from cardgen.book.fit import Renamed, align, check_fit, rename_grids
 from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
@@ -130,7 +130,7 @@ def load(source: Path, config: Config, today: dt.date,
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
               admitted: set[str] | None = None, legacy: bool = True, force: bool = False,
-              writes: bool = False) -> Numbering:
+              writes: bool = False, renames: tuple[tuple[str, str], ...] = ()) -> Numbering:
     """The households' numbers: a first print's without a book, else the book's (DOMAIN
     §8). A print of selected households is no book; `legacy` False refuses a book in the
     first manifest format (it has numbers, but not what the cards showed).
@@ -138,7 +138,8 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
     The book is checked (record.check_book; a new edition, `renumber`, only takes its
     edition's number from it), the register must fit it (book/fit.py: its households are
     read with the book's spelling of their grids), and a run that `writes` a book may not
-    go back in time unless `force`."""
+    go back in time unless `force`. `renames` (--rename-grid OLD=NEW) gives grids of the
+    book their new names: their numbers stay."""
     register = register_hash(loaded.source) if loaded.source.is_file() else ""
     if book is None:
         if renumber:
@@ -165,7 +166,7 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
             "later --date (or none: today), or add --force if the earlier date is meant"
             ).format(date=loaded.today.isoformat(), last=last, folder=book),
             code="book.date_backwards")
-    renamed = align(loaded.dataset.households, previous)
+    renamed = [*rename_grids(previous, renames), *align(loaded.dataset.households, previous)]
 
     @functools.cache
     def content_of(household_id: str) -> Content:
@@ -516,7 +517,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            jobs: int = 1, templates: Path | None = None, options: PrintOptions | None = None,
            progress: Callable[[int, int], None] | None = None,
            cache: Cache | None = None, book: Path | None = None, renumber: bool = False,
-           force: bool = False) -> LedgerRun:
+           force: bool = False, renames: tuple[tuple[str, str], ...] = ()) -> LedgerRun:
     """One PDF per group: cover, index, then the cards in book order; and the book of record
     (manifest.json). `book` continues a previous book (the households keep their numbers),
     `renumber` starts its new edition; `force` writes over another book in `folder`.
@@ -527,18 +528,18 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     check_folder(folder)
     with folders_locked(folder, book):
         return _ledger(loaded, selection, folder, by, emergency, duplex, skip_invalid, jobs,
-                       templates, options, progress, cache, book, renumber, force)
+                       templates, options, progress, cache, book, renumber, force, renames)
 
 
 def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergency: bool,
             duplex: bool, skip_invalid: bool, jobs: int, templates: Path | None,
             options: PrintOptions | None, progress: Callable[[int, int], None] | None,
             cache: Cache | None, book: Path | None, renumber: bool,
-            force: bool) -> LedgerRun:
+            force: bool, renames: tuple[tuple[str, str], ...]) -> LedgerRun:
     started = time.perf_counter()
     cache = cache or Cache(None)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
-    numbering = open_book(loaded, book, renumber, force=force, writes=True)
+    numbering = open_book(loaded, book, renumber, force=force, writes=True, renames=renames)
     numbers = numbering.numbers
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -571,7 +572,8 @@ def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergen
         fresh = None if book is not None else {
             name: grid.numbers for name, grid in numbering.grids.items()}
         check_book_folder(folder, Writing(
-            frozenset(printed_grids) | {g.group for g in carried},
+            frozenset(printed_grids) | {g.group for g in carried}
+            | {r.book for r in numbering.renamed if r.explicit},  # its old names
             frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
     earlier = replaced_files(folder) | earlier_files(folder)
 
@@ -591,7 +593,10 @@ def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergen
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
     books: list[GridBook] = []
     try:
-        with publication(folder, earlier, {g.file for g in carried}, force) as staged:
+        renamed = {previous.grids[r.register].file for r in numbering.renamed
+                   if r.explicit and previous is not None and r.register in previous.grids}
+        with publication(folder, earlier, {g.file for g in carried}, force,
+                         renamed) as staged:  # a renamed grid's ledger goes with its name
             work = staged.folder
             files, pages = [], 0
             for name, households in groups.items():  # one ledger at a time: memory per ledger
@@ -667,7 +672,7 @@ class UpdateRun:
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
            cache: Cache | None = None, force: bool = False,
-           skip_invalid: bool = False) -> UpdateRun:
+           skip_invalid: bool = False, renames: tuple[tuple[str, str], ...] = ()) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
@@ -689,12 +694,12 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     check_folder(out)
     with folders_locked(out, book):
         return _update(loaded, book, out, selection, emergency, templates, cache, force,
-                       skip_invalid, started)
+                       skip_invalid, started, renames)
 
 
 def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergency: bool,
             templates: Path | None, cache: Cache, force: bool, skip_invalid: bool,
-            started: float) -> UpdateRun:
+            started: float, renames: tuple[tuple[str, str], ...]) -> UpdateRun:
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -709,7 +714,7 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
-                          legacy=False, force=force, writes=True)
+                          legacy=False, force=force, writes=True, renames=renames)
     previous = numbering.book
     assert previous is not None
     numbers = numbering.numbers
@@ -733,7 +738,8 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     names = update_file_names([g.group for g in grids if not g.empty])
     if not force:
         check_book_folder(out, Writing(
-            frozenset(previous.grids) | frozenset(covered),
+            frozenset(previous.grids) | frozenset(covered)
+            | {r.book for r in numbering.renamed if r.explicit},
             frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
             False))
     books = {name: g for name, g in previous.grids.items() if name not in covered}

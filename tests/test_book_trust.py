@@ -656,3 +656,36 @@ def test_a_full_disk_under_a_reprint_is_said_in_words(books: dict[str, Path], tm
     assert result.exit_code == 1, result.output
     assert "所在的磁盘已满" in result.output and "内部错误" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_grid_the_office_renamed_keeps_its_numbers_when_told(books: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    rows = [{**row, "网格": "第5网格"} if row["网格"] == "第4网格" else row
+            for row in first_register()]
+    register = write_csv(tmp_path / "renamed.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", FIRST, "--rename-grid", "第四网格=第5网格", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "恒安社区 第4网格 is now 恒安社区 第5网格 (--rename-grid)" in result.stderr
+    fifth = next(g for g in json.loads(result.stdout)["grids"] if g["grid"].endswith("第5网格"))
+    assert fifth["changed"] == [
+        {"household_id": "B01", "number": "001", "reasons": ["网格改名 第4网格→第5网格"]},
+        {"household_id": "B02", "number": "002", "reasons": ["网格改名 第4网格→第5网格"]}]
+    assert fifth["added"] == fifth["removed"] == []
+    assert [g["grid"] for g in record(tmp_path / "out")["ledgers"]] == ["第3网格", "第5网格"]
+    assert numbers(tmp_path / "out", "第5网格") == {"B01": "001", "B02": "002"}
+    assert invoke("book", "check", tmp_path / "out").exit_code == 0
+    book = copy(books["book1"], tmp_path / "book")  # the whole book again, in its folder
+    result = invoke("ledger", register, "--book", book, "-o", book, "--date", FIRST,
+                    "--quiet", "--rename-grid", "第4网格=第5网格")
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(book)) == ["manifest.json", "恒安社区-第3网格.pdf",
+                                      "恒安社区-第5网格.pdf"]
+    assert numbers(book, "第5网格") == {"B01": "001", "B02": "002"}
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "x",
+                    "--date", FIRST, "--rename-grid", "第9网格=第5网格")
+    assert result.exit_code == 2 and "has no grid 第9网格" in result.output
+    result = invoke("update", register, "--book", books["book1"], "-o", tmp_path / "x",
+                    "--date", FIRST, "--rename-grid", "第9网格")
+    assert result.exit_code == 2 and "OLD=NEW" in result.output
+    assert not (tmp_path / "x").exists()

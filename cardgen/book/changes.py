@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cardgen.book.numbers import GridNumbers
-from cardgen.book.record import Content, Edition, Entry, format_number
+from cardgen.book.record import Content, Edition, Entry, address_part, format_number
 from cardgen.config import Config
 from cardgen.data.model import Household
 
@@ -142,6 +142,10 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
                                           content.colour, stickers_added=content.flags))
         elif entry.hash != content.hash_for(entry):
             why = reasons(entry, content, config)
+            if old is not None and old.renamed_from and entry.parts.get("address") == \
+                    address_part(grid.community, old.renamed_from, content.address):
+                renamed = words["grid_renamed"].format(old=old.renamed_from, new=grid.grid)
+                why = tuple(renamed if r == words["address"] else r for r in why)
             if was != hid:  # the office gave it a new 户号: that is what changed, and what else
                 why = (words["household_id"], *(r for r in why if r != words["other"]))
             changes.changes.append(Change(

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cardgen.book.ledger import grid_group
 from cardgen.book.record import CONTENT, Book, BookError, Content
 from cardgen.data.model import Household
+from cardgen.errors import UsageError
 from cardgen.i18n import _
 
 FIT = 0.5  # under half of the households matched: not this book's register
@@ -56,10 +57,33 @@ def name_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class Renamed:
-    """A register's spelling of a grid read as the book's."""
+    """A register's spelling of a grid read as the book's; or, `explicit`, a grid of the
+    book the office renamed (--rename-grid): `register` its new name, `book` its old."""
 
     register: str
     book: str
+    explicit: bool = False
+
+
+def rename_grids(book: Book, renames: Iterable[tuple[str, str]]) -> list[Renamed]:
+    """Give the book's grids the new names the office gave them (--rename-grid OLD=NEW),
+    in memory: their numbers stay, and the new book is written under the new names."""
+    done = []
+    for old, new in renames:
+        found = [g for g in book.grids.values() if name_key(g.grid) == name_key(old)]
+        if not found or not new.strip():
+            raise UsageError(_("--rename-grid {old}={new}: the book in {folder} has no grid "
+                               "{old} (it has {grids}); write it as OLD=NEW with a grid of "
+                               "the book").format(old=old, new=new, folder=book.folder,
+                                                   grids=_names(sorted(book.grids))),
+                             code="book.rename_grid")
+        for grid_book in found:
+            named = " ".join(p for p in (grid_book.community, new.strip()) if p)
+            del book.grids[grid_book.group]
+            book.grids[named] = replace(grid_book, group=named, grid=new.strip(),
+                                        renamed_from=grid_book.grid)
+            done.append(Renamed(named, grid_book.group, explicit=True))
+    return done
 
 
 def align(households: Iterable[Household], book: Book) -> list[Renamed]:

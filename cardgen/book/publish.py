@@ -194,11 +194,13 @@ class Publication:
     `earlier` are the earlier run's files the target holds (its book's); those this run
     neither writes nor `keeps` are refused unless `force`, which removes them."""
 
-    def __init__(self, target: Path, earlier: set[str], keeps: set[str], force: bool) -> None:
+    def __init__(self, target: Path, earlier: set[str], keeps: set[str], force: bool,
+                 replaces: set[str] | frozenset[str] = frozenset()) -> None:
         self.target = target.resolve()  # `-o .` has a name and a parent; a link, its folder
         self.earlier = earlier
         self.keeps = keeps
         self.force = force
+        self.replaces = set(replaces)  # earlier files this run knowingly takes away
         self.existed = self.target.exists()
         parent = self.target.parent
         host = _host()
@@ -233,12 +235,13 @@ class Publication:
         """Put the private folder's files in place of the target's, in one step."""
         written = {p.name for p in self.folder.iterdir()}
         stale = self.stale(written)
-        if stale and not self.force:
+        if [name for name in stale if name not in self.replaces] and not self.force:
             raise CardgenError(_(
                 "{folder} holds files of an earlier run that this one would not replace: "
                 "{files}; they would stay beside the new book and mix with it. Nothing was "
                 "written. Choose a new folder for -o, or add --force to remove them").format(
-                folder=self.target, files=_names(stale)), code="book.earlier_run")
+                folder=self.target, files=_names([n for n in stale if n not in self.replaces])),
+                code="book.earlier_run")
         for name in written:
             _fsync(self.folder / name)
         if not self.existed:
@@ -303,11 +306,11 @@ def glob_escape(text: str) -> str:
 
 
 @contextlib.contextmanager
-def publication(target: Path, earlier: set[str], keeps: set[str],
-                force: bool) -> Iterator[Publication]:
+def publication(target: Path, earlier: set[str], keeps: set[str], force: bool,
+                replaces: set[str] | frozenset[str] = frozenset()) -> Iterator[Publication]:
     """A private folder for the run's files, published when `publish` is called and
     removed whatever happens; a write that fails is said in words (`said`)."""
-    staged = Publication(target, earlier, keeps, force)
+    staged = Publication(target, earlier, keeps, force, replaces)
     try:
         yield staged
     except OSError as error:

@@ -98,6 +98,11 @@ def _digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()
 
 
+def address_part(community: str, grid: str, address: str) -> str:
+    """The hash of the address a card shows (its community and grid with it)."""
+    return _digest((community, grid, address))[:12]
+
+
 def card_content(household: Household, category: Category, config: Config) -> Content:
     """The household as its card shows it (masked ID, flags by category), without the
     number, the print date, the mode and the ages; its members as a set."""
@@ -147,6 +152,8 @@ def _content_hashes(household: Household, category: Category, config: Config,
         "flags": tuple(flags_of),  # who has which flag (the stickers name them)
     }
     parts = {name: _digest(values[name])[:12] for name in PARTS}
+    parts["address"] = address_part(household.community, household.grid,
+                                    household.full_address)
     whole = _digest((household.household_id, category.key, flags, values))
     return whole, parts, flags
 
@@ -211,6 +218,7 @@ class GridBook:
     impose: str = ""  # the imposition it was printed with: its pages are sheets
     recorded_highest: int = 0  # the highest number as the record says it (0: not said)
     recorded_total: int | None = None  # its count of households as the record says it
+    renamed_from: str = ""  # this run's --rename-grid: the grid's name in the record
 
     @property
     def highest(self) -> int:

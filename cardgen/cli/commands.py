@@ -246,6 +246,24 @@ print_options = _stack(
 )
 
 
+def _renames(ctx: click.Context, param: click.Parameter,
+             value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for text in value:
+        old, equals, new = text.partition("=")
+        if not equals or not old.strip() or not new.strip():
+            raise click.BadParameter(_("{value}: write it as OLD=NEW, for example "
+                                       "第4网格=第5网格").format(value=text), ctx, param)
+        pairs.append((old.strip(), new.strip()))
+    return tuple(pairs)
+
+
+rename_option = option(
+    "--rename-grid", "renames", multiple=True, metavar=N_("OLD=NEW"), callback=_renames,
+    help=N_("With --book: the book's grid OLD is now called NEW (the office renamed it); "
+            "its numbers stay, its cards are reprinted with the new name. Repeatable."))
+
+
 book_option = option(
     "--book", type=click.Path(path_type=Path, file_okay=False), metavar=N_("DIR"),
     help=N_("The folder of the grid's book (its manifest.json): print its numbers."))
@@ -506,6 +524,7 @@ class Progress:
 @book_option
 @option("--renumber", is_flag=True,
         help=N_("With --book: start a new edition, numbered in address order again."))
+@rename_option
 @option("--force", is_flag=True,
         help=N_("Write even over another book's files in the output folder."))
 @option("--jobs", type=click.IntRange(1, 64), default=None,
@@ -516,7 +535,8 @@ class Progress:
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, duplex: bool, skip_invalid: bool, book: Path | None,
-           renumber: bool, force: bool, jobs: int | None, quiet: bool, no_cache: bool,
+           renumber: bool, renames: tuple[tuple[str, str], ...], force: bool,
+           jobs: int | None, quiet: bool, no_cache: bool,
            paper: str | None, bleed: float, marks: bool, impose: str | None,
            pdf_variant: str | None, config_path: Path | None, templates: Path | None,
            date: dt.datetime | None, sheet_name: SheetChoice) -> None:
@@ -534,7 +554,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                 jobs or os.cpu_count() or 1, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
-                                progress, loaded.cache, book, renumber, force)
+                                progress, loaded.cache, book, renumber, force, renames)
         finally:
             progress.finish()
         if run.skipped:
@@ -624,11 +644,13 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
 @option("--skip-invalid", is_flag=True,
         help=N_("Hold back households with errors (their cards and numbers stay as they "
                 "are) and update the rest."))
+@rename_option
 @cache_option
 @common_options
 def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
-           emergency: bool, output_format: str, force: bool, skip_invalid: bool, no_cache: bool,
+           emergency: bool, output_format: str, force: bool, skip_invalid: bool,
+           renames: tuple[tuple[str, str], ...], no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
            sheet_name: SheetChoice) -> None:
     def action() -> int:
@@ -638,7 +660,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
-                          force, skip_invalid)
+                          force, skip_invalid, renames)
         _echo_renamed(run.renamed)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
@@ -682,6 +704,11 @@ def _echo_changes(run: Any) -> None:
 def _echo_renamed(renamed: list[Any]) -> None:
     """Grids the register spells otherwise than the book: read as the book's."""
     for grid in renamed:
+        if grid.explicit:
+            click.echo(_("{book} is now {register} (--rename-grid): its numbers stay, its "
+                         "cards are reprinted with the new name").format(
+                register=grid.register, book=grid.book), err=True)
+            continue
         click.echo(_("note: the register's {register} is the book's {book}: its cards keep "
                      "the book's name").format(register=grid.register, book=grid.book),
                    err=True)
