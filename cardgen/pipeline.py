@@ -130,7 +130,8 @@ def load(source: Path, config: Config, today: dt.date,
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
               admitted: set[str] | None = None, legacy: bool = True, force: bool = False,
-              writes: bool = False, renames: tuple[tuple[str, str], ...] = ()) -> Numbering:
+              writes: bool = False, renames: tuple[tuple[str, str], ...] = (),
+              only: tuple[str, ...] = ()) -> Numbering:
     """The households' numbers: a first print's without a book, else the book's (DOMAIN
     §8). A print of selected households is no book; `legacy` False refuses a book in the
     first manifest format (it has numbers, but not what the cards showed).
@@ -139,7 +140,8 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
     edition's number from it), the register must fit it (book/fit.py: its households are
     read with the book's spelling of their grids), and a run that `writes` a book may not
     go back in time unless `force`. `renames` (--rename-grid OLD=NEW) gives grids of the
-    book their new names: their numbers stay."""
+    book their new names: their numbers stay. `only` (--grid) are the grids the run
+    changes: only they must fit."""
     register = register_hash(loaded.source) if loaded.source.is_file() else ""
     if book is None:
         if renumber:
@@ -175,7 +177,7 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
 
     by_id = {h.household_id: h for h in loaded.dataset.households}
     check_fit(loaded.dataset.households, previous, str(loaded.source),
-              lambda h: content_of(h.household_id), renumber, writes)
+              lambda h: content_of(h.household_id), renumber, writes, only)
     numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
                              renumber, admitted, lambda h: content_of(h.household_id))
     numbering.renamed = renamed
@@ -539,7 +541,8 @@ def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergen
     started = time.perf_counter()
     cache = cache or Cache(None)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
-    numbering = open_book(loaded, book, renumber, force=force, writes=True, renames=renames)
+    numbering = open_book(loaded, book, renumber, force=force, writes=True, renames=renames,
+                          only=selection.grids)
     numbers = numbering.numbers
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -714,7 +717,8 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
-                          legacy=False, force=force, writes=True, renames=renames)
+                          legacy=False, force=force, writes=True, renames=renames,
+                          only=selection.grids)
     previous = numbering.book
     assert previous is not None
     numbers = numbering.numbers

@@ -214,20 +214,29 @@ def test_a_register_of_another_community_is_refused(books: dict[str, Path],
 
 def test_a_register_that_matches_too_few_households_is_refused(books: dict[str, Path],
                                                                tmp_path: Path) -> None:
+    """第3网格 of another export (one household of six still there), 第4网格 right: refused,
+    naming the grid that does not fit; --grid 第4网格 updates that grid only."""
     rows = [row for n in range(1, 7) for row in household_rows(
         f"Z{n:02d}", 地址=f"和谐家园{n}号", 姓名=f"赵{n}", 身份证号="", 特殊情况="")]
     rows += first_register()[:2]  # A01 is still there
+    rows += [row for row in first_register() if row["网格"] == "第4网格"]
     stranger = write_csv(tmp_path / "stranger.csv", rows)
     result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
                     "--date", SECOND)
     assert result.exit_code == 1, result.output
     assert "does not fit the book" in result.output
     assert "of its 7 household(s) in 恒安社区 第3网格, 1 are in the book" in result.output
+    assert "and of the book's 6, 1 are in the register" in result.output
+    assert "第4网格" not in result.output.split("Nothing was written")[0]
     assert "--grid" in result.output and "--renumber" in result.output
     assert not (tmp_path / "out").exists()
     result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
                     "--date", SECOND, lang="zh")
     assert result.exit_code == 1 and "对不上" in result.output
+    result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
+                    "--date", SECOND, "--grid", "第4网格")
+    assert result.exit_code == 0, result.output
+    assert numbers(tmp_path / "out") == numbers(books["book1"])  # 第3网格 as it was
 
 
 def test_an_excerpt_reprints_its_cards_but_updates_no_book(books: dict[str, Path],

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from cardgen.book.ledger import grid_group
-from cardgen.book.record import CONTENT, Book, BookError, Content
+from cardgen.book.record import CONTENT, Book, BookError, Content, Entry
 from cardgen.data.model import Household
 from cardgen.errors import UsageError
 from cardgen.i18n import _
@@ -118,12 +118,13 @@ def _names(values: list[str]) -> str:
 
 def check_fit(households: list[Household], book: Book, source: str,
               content: Callable[[Household], Content], renumber: bool,
-              writes: bool = True) -> None:
+              writes: bool = True, only: Iterable[str] = ()) -> None:
     """Refuse a register that is not this book's: another community, no grid in common,
     or too few households matched (by 户号, address or members) — on either side when the
     run `writes` a book (it would retire the numbers of the book's households it lacks),
     else on the register's (an excerpt of a register may reprint a few cards).
-    `content` gives a household's card content (its address and members' hashes)."""
+    `content` gives a household's card content (its address and members' hashes); `only`
+    (--grid) limits the grids checked to those the run changes. Each grid must fit."""
     if not households or not book.grids:
         return
     folder = book.folder
@@ -148,12 +149,39 @@ def check_fit(households: list[Household], book: Book, source: str,
             code="book.other_grids")
     if renumber:  # a new edition numbers the register afresh: it need not match
         return
-    entries = [e for g in common for e in book.grids[g].entries]
-    present = [h for h in households if grid_group(h) in common]
-    if not entries or not present:
-        return
-    booked = {e.household_id for e in entries}
+    if only:  # --grid: the grids this run changes (the others stay as the book has them)
+        keys = {name_key(name) for name in only}
+        common = {g for g in common if name_key(book.grids[g].grid) in keys}
     registered = {h.household_id for h in households}
+    failed = []
+    for group in sorted(common):
+        figures = _fit(book.grids[group].entries,
+                       [h for h in households if grid_group(h) == group], registered, content)
+        present, matched, booked, kept = figures
+        if matched < FIT * present or (writes and kept < FIT * booked):
+            failed.append(_(
+                "of its {present} household(s) in {grid}, {matched} are in the book (by 户号, "
+                "address or members), and of the book's {booked}, {kept} are in the "
+                "register").format(present=present, grid=group, matched=matched,
+                                   booked=booked, kept=kept))
+    if failed:
+        raise BookError(_(
+            "{source} does not fit the book in {folder}: {figures}. Nothing was written. "
+            "Check that it is the right register (not another grid's or an old export); to "
+            "update the other grids only, choose them with --grid; to number it afresh, "
+            "start a new edition with --renumber").format(
+            source=source, folder=folder, figures=_("; ").join(failed)),
+            code="book.does_not_fit")
+
+
+def _fit(entries: list[Entry], present: list[Household], registered: set[str],
+         content: Callable[[Household], Content]) -> tuple[int, int, int, int]:
+    """How one grid's register and book overlap: the register's households, those of them
+    the book has (by 户号, address or members), the book's households, and those of them
+    the register still has (by 户号, or the same address and members under a new 户号)."""
+    if not entries or not present:
+        return len(present), len(present), len(entries), len(entries)
+    booked = {e.household_id for e in entries}
     # an entry's address and members as its book hashed them (members: as a set, or in
     # card order in a book of before: `Content.parts_for`)
     book_keys = {("address", e.parts.get("address")) for e in entries} | {
@@ -171,18 +199,6 @@ def check_fit(households: list[Household], book: Book, source: str,
             homes.add((address, False, shown.legacy_parts.get("members")))
         if household.household_id in booked or keys & book_keys:
             matched += 1
-    # the book's side: a household still there (by 户号, or the same address and members
-    # under a new 户号); the others' numbers would be retired
     kept = sum(1 for e in entries if e.household_id in registered or (
         e.parts.get("address"), e.content >= CONTENT, e.parts.get("members")) in homes)
-    if matched < FIT * len(present) or (writes and kept < FIT * len(entries)):
-        raise BookError(_(
-            "{source} does not fit the book in {folder}: of its {present} household(s) in "
-            "{grids}, {matched} are in the book (by 户号, address or members), and of the "
-            "book's {booked}, {kept} are in the register. Nothing was written. Check that "
-            "it is the right register (not another grid's or an old export); to update some "
-            "grids only, use --grid; to number it afresh, start a new edition with "
-            "--renumber").format(source=source, folder=folder, present=len(present),
-                                  grids=_names(sorted(common)), matched=matched,
-                                  booked=len(entries), kept=kept),
-            code="book.does_not_fit")
+    return len(present), matched, len(entries), kept
