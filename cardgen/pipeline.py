@@ -600,6 +600,7 @@ def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergen
                    if r.explicit and previous is not None and r.register in previous.grids}
         with publication(folder, earlier, {g.file for g in carried}, force,
                          renamed) as staged:  # a renamed grid's ledger goes with its name
+            staged.refuse_earlier({*file_names.values(), MANIFEST})  # before any drawing
             work = staged.folder
             files, pages = [], 0
             for name, households in groups.items():  # one ledger at a time: memory per ledger
@@ -750,6 +751,7 @@ def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergen
     files = []
     runs: dict[PrintOptions, PrintRun] = {}
     with publication(out, earlier_files(out), set(), force) as staged:
+        staged.refuse_earlier({MANIFEST, *(name for pair in names.values() for name in pair)})
         work = staged.folder
         for changes in grids:
             grid = numbering.grids[changes.group]

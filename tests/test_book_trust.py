@@ -384,20 +384,32 @@ def hidden(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
 
-def test_an_earlier_runs_files_are_refused_or_removed_with_force(books: dict[str, Path],
-                                                                 tmp_path: Path) -> None:
+def test_an_earlier_runs_files_are_refused_or_removed_with_force(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cardgen.pipeline as pipeline
+
     out = copy(books["book2"], tmp_path / "out")  # an update's packet of 第3网格 is there
     before = snapshot(out)
-    result = invoke("update", books["register1"], "--book", books["book1"], "-o", out,
-                    "--date", FIRST)  # nothing changed: no packet this time
+    drawn = []
+    real = pipeline.compose_packet
+    monkeypatch.setattr(pipeline, "compose_packet",
+                        lambda *args: drawn.append(1) or real(*args))  # type: ignore[func-returns-value]
+    rows = first_register()  # this time only 第4网格 changes: 第3网格's packet would stay
+    for row in rows:
+        if row["户编号"] == "B01" and row["联系电话"]:
+            row["联系电话"] = "13900004444"
+    register = write_csv(tmp_path / "b01.csv", rows)
+    result = invoke("update", register, "--book", books["book1"], "-o", out,
+                    "--date", FIRST)
     assert result.exit_code == 1, result.output
     assert "holds files of an earlier run that this one would not replace" in result.output
     assert "恒安社区-第3网格-变更.pdf" in result.output and "--force" in result.output
     assert snapshot(out) == before and hidden(tmp_path) == []
-    result = invoke("update", books["register1"], "--book", books["book1"], "-o", out,
+    assert drawn == []  # refused before anything was drawn
+    result = invoke("update", register, "--book", books["book1"], "-o", out,
                     "--date", FIRST, "--force")
     assert result.exit_code == 0, result.output
-    assert sorted(snapshot(out)) == ["manifest.json"]
+    assert sorted(snapshot(out)) == ["manifest.json", "恒安社区-第4网格-变更.pdf"]
     assert record(out) != json.loads(before["manifest.json"])
 
 

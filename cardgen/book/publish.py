@@ -231,17 +231,23 @@ class Publication:
         return sorted(name for name in self.earlier - written - self.keeps
                       if (self.target / name).exists())
 
-    def publish(self) -> None:
-        """Put the private folder's files in place of the target's, in one step."""
-        written = {p.name for p in self.folder.iterdir()}
-        stale = self.stale(written)
-        if [name for name in stale if name not in self.replaces] and not self.force:
+    def refuse_earlier(self, written: set[str]) -> None:
+        """Refuse (before anything is made, where the run knows the names it may write,
+        `written`; at the end, where it knows them for sure) an earlier run's files that
+        would stay beside the new ones, unless --force."""
+        stale = [name for name in self.stale(written) if name not in self.replaces]
+        if stale and not self.force:
             raise CardgenError(_(
                 "{folder} holds files of an earlier run that this one would not replace: "
                 "{files}; they would stay beside the new book and mix with it. Nothing was "
                 "written. Choose a new folder for -o, or add --force to remove them").format(
-                folder=self.target, files=_names([n for n in stale if n not in self.replaces])),
-                code="book.earlier_run")
+                folder=self.target, files=_names(stale)), code="book.earlier_run")
+
+    def publish(self) -> None:
+        """Put the private folder's files in place of the target's, in one step."""
+        written = {p.name for p in self.folder.iterdir()}
+        self.refuse_earlier(written)
+        stale = self.stale(written)
         for name in written:
             _fsync(self.folder / name)
         if not self.existed:
