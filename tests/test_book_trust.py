@@ -710,3 +710,27 @@ def test_a_grid_the_office_renamed_keeps_its_numbers_when_told(books: dict[str, 
                     "--date", FIRST, "--rename-grid", "第9网格")
     assert result.exit_code == 2 and "OLD=NEW" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_folder_without_hard_links_or_swaps_is_still_published_whole(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FAT-formatted USB stick: no hard links, no swap of folders. The files are moved in
+    one by one, the record last, and the worker's own file stays."""
+    import errno
+    import os
+
+    import cardgen.book.publish as publish
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(publish, "_exchange", lambda new, old: False)
+    out = copy(books["book1"], tmp_path / "out")  # a ledger of this book, printed anew
+    (out / "notes.txt").write_text("the worker's own file", encoding="utf-8")
+    result = invoke("ledger", books["register2"], "--book", out, "-o", out, "--date", SECOND,
+                    "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(snapshot(out)) == ["manifest.json", "notes.txt", "恒安社区-第3网格.pdf",
+                                     "恒安社区-第4网格.pdf"]
+    assert numbers(out) == numbers(books["book2"]) and hidden(out) == []

@@ -279,28 +279,31 @@ class Publication:
         return True
 
     def _one_by_one(self, written: set[str], stale: list[str]) -> None:
-        """Move the files in one by one, the record last; put the old ones back if a move
-        fails."""
+        """Move the files in one by one, the record last, each old one set aside first (no
+        hard links: a FAT-formatted USB stick has none); put them back if a move fails."""
         from cardgen.book.record import MANIFEST
 
         backup = Path(tempfile.mkdtemp(prefix=f"{PRIVATE}{_host()}-{os.getpid()}-old-",
                                        dir=self.target))
-        moved: list[str] = []
+        saved: list[str] = []  # set aside into the backup
+        moved: list[str] = []  # the new ones moved in
         try:
             for name in [*(n for n in sorted(written) if n != MANIFEST),
                          *([MANIFEST] if MANIFEST in written else [])]:
                 if (self.target / name).exists():
-                    os.link(self.target / name, backup / name)
+                    os.replace(self.target / name, backup / name)
+                    saved.append(name)
                 os.replace(self.folder / name, self.target / name)
                 moved.append(name)
             for name in stale:
-                (self.target / name).unlink(missing_ok=True)
+                if (self.target / name).exists():
+                    os.replace(self.target / name, backup / name)
+                    saved.append(name)
         except BaseException:
             for name in reversed(moved):
-                if (backup / name).exists():
-                    os.replace(backup / name, self.target / name)
-                else:
-                    (self.target / name).unlink(missing_ok=True)
+                (self.target / name).unlink(missing_ok=True)
+            for name in saved:
+                os.replace(backup / name, self.target / name)
             raise
         finally:
             shutil.rmtree(backup, ignore_errors=True)
