@@ -234,7 +234,7 @@ def test_a_register_that_matches_too_few_households_is_refused(books: dict[str, 
                     "--date", SECOND, lang="zh")
     assert result.exit_code == 1 and "对不上" in result.output
     result = invoke("update", stranger, "--book", books["book1"], "-o", tmp_path / "out",
-                    "--date", SECOND, "--grid", "第4网格")
+                    "--date", SECOND, "--grid", "第四网格")  # as people write it
     assert result.exit_code == 0, result.output
     assert numbers(tmp_path / "out") == numbers(books["book1"])  # 第3网格 as it was
 

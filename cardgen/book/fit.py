@@ -12,8 +12,6 @@ sides and what to do instead.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
@@ -22,37 +20,15 @@ from cardgen.book.record import CONTENT, Book, BookError, Content, Entry
 from cardgen.data.model import Household
 from cardgen.errors import UsageError
 from cardgen.i18n import _
+from cardgen.text import place_key
 
 FIT = 0.5  # under half of the households matched: not this book's register
 LISTED = 6  # names listed in a refusal; more are counted
-_NUMERALS = re.compile(r"[零〇一二两三四五六七八九十百]+")
-_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-          "七": 7, "八": 8, "九": 9}
-
-
-def _number(text: str) -> int:
-    """一 → 1, 十二 → 12, 二十 → 20, 一百零五 → 105, 一二 → 12 (digit by digit)."""
-    if "十" not in text and "百" not in text:
-        return int("".join(str(_DIGIT[c]) for c in text))
-    total, digit = 0, 0
-    for char in text:
-        if char == "百":
-            total += (digit or 1) * 100
-            digit = 0
-        elif char == "十":
-            total += (digit or 1) * 10
-            digit = 0
-        else:
-            digit = _DIGIT[char]
-    return total + digit
 
 
 def name_key(text: str) -> str:
     """A community's or grid's name as a person reads it: 第一网格 → 1网格."""
-    folded = "".join(unicodedata.normalize("NFKC", text).split())
-    folded = _NUMERALS.sub(lambda m: str(_number(m.group(0))), folded)
-    folded = re.sub(r"\d+", lambda m: str(int(m.group(0))), folded)
-    return folded.removeprefix("第")
+    return place_key(text)
 
 
 @dataclass(frozen=True)
