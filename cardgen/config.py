@@ -686,7 +686,8 @@ def _emergency(r: _Reader) -> Emergency:
 
 BOOK_REASON_FIELDS = {"colour": {"old", "new"}, "sticker_added": {"flag"},
                       "sticker_removed": {"flag"}, "members_count": {"old", "new"},
-                      "moved_in": {"grid"}, "moved_out": {"grid"}}
+                      "moved_in": {"grid"}, "moved_out": {"grid"}, "same_address": {"number"},
+                      "grid_renamed": {"old", "new"}}
 BOOK_LIST_FIELDS = {"continued": {"group"}, "footer": {"group"}, "count": {"action", "n"},
                     "edition": {"number"}, "edition_since": {"number", "date"},
                     "household_change": {"before", "after"}, "step_cover": {"cover", "index"},

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.folder import Writing, check_book_folder, replaced_files
+from cardgen.book.fit import Renamed, align, check_fit, rename_grids
+from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
 from cardgen.book.ledger import (
     LedgerPlan,
     Slot,
@@ -29,9 +30,12 @@ from cardgen.book.ledger import (
     update_file_names,
 )
 from cardgen.book.numbers import GridNumbers, Numbering, number_books
+from cardgen.book.publish import folders_locked, publication
 from cardgen.book.record import (
+    CONTENT,
     MANIFEST,
     BookError,
+    Content,
     Entry,
     GridBook,
     card_content,
@@ -87,7 +91,6 @@ from cardgen.write import (
     check_output,
     private_folder,
     publish_folder,
-    work_folder,
     write_atomic,
 )
 
@@ -134,17 +137,26 @@ def load(source: Path, config: Config, today: dt.date,
 
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
-              admitted: set[str] | None = None, legacy: bool = True) -> Numbering:
+              admitted: set[str] | None = None, legacy: bool = True, force: bool = False,
+              writes: bool = False, renames: tuple[tuple[str, str], ...] = (),
+              only: tuple[str, ...] = ()) -> Numbering:
     """The households' numbers: a first print's without a book, else the book's (DOMAIN
     §8). A print of selected households is no book; `legacy` False refuses a book in the
-    first manifest format (it has numbers, but not what the cards showed)."""
+    first manifest format (it has numbers, but not what the cards showed).
+
+    The book is checked (record.check_book; a new edition, `renumber`, only takes its
+    edition's number from it), the register must fit it (book/fit.py: its households are
+    read with the book's spelling of their grids), and a run that `writes` a book may not
+    go back in time unless `force`. `renames` (--rename-grid OLD=NEW) gives grids of the
+    book their new names: their numbers stay. `only` (--grid) are the grids the run
+    changes: only they must fit."""
     register = register_hash(loaded.source) if loaded.source.is_file() else ""
     if book is None:
         if renumber:
             raise UsageError(_("--renumber starts a new edition of a book: give the book "
                                "with --book DIR"), code="book.renumber_without_book")
         return number_books(loaded.dataset.households, loaded.today, register)
-    previous = read_book(book)
+    previous = read_book(book, check=not renumber)
     partial = sorted({g.selection for g in previous.grids.values() if g.selection})
     if partial:
         raise BookError(_("{folder} holds a print of selected households ({selection}), "
@@ -156,8 +168,29 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
             "what each card showed, so an update cannot tell what changed. Bring it up to "
             "date once with `cardgen ledger INPUT --book {folder} -o {folder}` (the numbers "
             "stay), then update from it").format(folder=book), code="book.legacy_update")
-    return number_books(loaded.dataset.households, loaded.today, register, previous,
-                        renumber, admitted)
+    last = previous.last_update
+    if writes and not force and last and loaded.today.isoformat() < last:
+        raise UsageError(_(
+            "--date {date} is before the book's last update ({last}, in {folder}): a book's "
+            "dates go forward, or a retired number would be dated before it left. Give a "
+            "later --date (or none: today), or add --force if the earlier date is meant"
+            ).format(date=loaded.today.isoformat(), last=last, folder=book),
+            code="book.date_backwards")
+    renamed = [*rename_grids(previous, renames), *align(loaded.dataset.households, previous)]
+
+    @functools.cache
+    def content_of(household_id: str) -> Content:
+        household = by_id[household_id]
+        return card_content(household, loaded.categories[household_id], loaded.config)
+
+    by_id = {h.household_id: h for h in loaded.dataset.households}
+    check_fit(loaded.dataset.households, previous, str(loaded.source),
+              lambda h: content_of(h.household_id), renumber, writes, only)
+    numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
+                             renumber, admitted, lambda h: content_of(h.household_id))
+    numbering.renamed = renamed
+    numbering.content = lambda h: content_of(h.household_id)
+    return numbering
 
 
 def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | None) -> None:
@@ -357,6 +390,7 @@ class LedgerRun:
     manifest: Path
     unprinted_groups: dict[str, list[str]]  # group -> its households, all skipped: no ledger
     books: list[GridNumbers] = field(default_factory=list)  # the grid books printed
+    renamed: list[Renamed] = field(default_factory=list)  # grids read as the book spells them
 
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
@@ -477,7 +511,8 @@ def book_entry(household: Household, slot: Slot, loaded: Loaded,
                            loaded.config)
     first, count = printing.sheets(slot.first_page, slot.page_count)
     return Entry(household.household_id, int(slot.number), content.colour, content.flags,
-                 content.members, content.hash, content.parts, first, count)
+                 content.members, content.hash, content.parts, first, count,
+                 address=content.address, head=content.head)
 
 
 def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
@@ -492,19 +527,35 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
            jobs: int = 1, templates: Path | None = None, options: PrintOptions | None = None,
            progress: Callable[[int, int], None] | None = None,
            cache: Cache | None = None, book: Path | None = None, renumber: bool = False,
-           force: bool = False,
+           force: bool = False, renames: tuple[tuple[str, str], ...] = (),
            laid_out: Callable[[int, int], None] | None = None) -> LedgerRun:
     """One PDF per group: cover, index, then the cards in book order; and the book of record
     (manifest.json). `book` continues a previous book (the households keep their numbers),
     `renumber` starts its new edition; `force` writes over another book in `folder`.
     `progress` is told the cards drawn so far, `laid_out` the cards laid out (both of all
-    the cards): a group's cards are laid out before they are drawn."""
-    started = time.perf_counter()
-    cache = cache or Cache(None)
+    the cards): a group's cards are laid out before they are drawn.
+
+    The folder and the book are locked for the run, and the folder is published in one
+    step (book/publish.py)."""
     check_options(loaded.config, options or PrintOptions(), duplex)
     check_folder(folder)
+    with folders_locked(folder, book):
+        return _ledger(loaded, selection, folder, by, emergency, duplex, skip_invalid, jobs,
+                       templates, options, progress, cache, book, renumber, force, renames,
+                       laid_out)
+
+
+def _ledger(loaded: Loaded, selection: Selection, folder: Path, by: str, emergency: bool,
+            duplex: bool, skip_invalid: bool, jobs: int, templates: Path | None,
+            options: PrintOptions | None, progress: Callable[[int, int], None] | None,
+            cache: Cache | None, book: Path | None, renumber: bool,
+            force: bool, renames: tuple[tuple[str, str], ...],
+            laid_out: Callable[[int, int], None] | None) -> LedgerRun:
+    started = time.perf_counter()
+    cache = cache or Cache(None)
     check_file(loaded, "ledger")  # --skip-invalid cannot skip these
-    numbering = open_book(loaded, book, renumber)
+    numbering = open_book(loaded, book, renumber, force=force, writes=True, renames=renames,
+                          only=selection.grids)
     numbers = numbering.numbers
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -533,16 +584,14 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
     carried = []
     if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
         carried = [g for name, g in previous.grids.items() if name not in printed_grids]
-    replaced: set[str] = set()  # --force: the files of the book this one replaces
     if not force:
         fresh = None if book is not None else {
             name: grid.numbers for name, grid in numbering.grids.items()}
         check_book_folder(folder, Writing(
-            frozenset(printed_grids) | {g.group for g in carried},
+            frozenset(printed_grids) | {g.group for g in carried}
+            | {r.book for r in numbering.renamed if r.explicit},  # its old names
             frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
-    else:
-        replaced = replaced_files(folder)
-    prepare_folder(folder)
+    earlier = replaced_files(folder) | earlier_files(folder)
 
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     total_cards = len(printable)
@@ -566,47 +615,47 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
         progress(0, total_cards)
     workers = Workers(Setup(loaded.config, printing.options, templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), jobs)
-    work = work_folder(folder)
     books: list[GridBook] = []
     try:
-        files, pages = [], 0
-        for name, households in groups.items():  # one ledger at a time: memory per ledger
-            cards = make_cards(households, loaded.categories, numbers, printing,
-                               emergency, workers.builder(), lay if laid_out else None)
-            slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
-                     for h, card in zip(households, cards, strict=True)]
-            grids_here = list(dict.fromkeys(grid_group(h) for h in households))
-            skipped_here = skipped_by_group.get(name, [])
-            plan = plan_ledger(
-                name, slots, {g: numbering.grids[g].retired for g in grids_here},
-                [numbering.grids[g].edition for g in grids_here], loaded.config,
-                printing.index_layout, printing.typesetter, emergency, duplex, described,
-                [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
-                file_names[name])
-            for card, slot in zip(cards, slots, strict=True):
-                card.first_page = slot.first_page
-            plan.cards = cards
-            pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
-                                    advance, workers)
-            for group in grids_here:
-                entries = [book_entry(s.household, s, loaded, printing) for s in slots
-                           if grid_group(s.household) == group]
-                entries += [Entry(h.household_id, int(numbers[h.household_id]))
-                            for h in skipped_here if grid_group(h) == group]
-                books.append(grid_book(numbering.grids[group], plan.file_name, entries,
-                                       printing, duplex, partial))
-            files.append(folder / plan.file_name)
-            del cards, plan, slots
-        for path in files:
-            (work / path.name).replace(path)
-        manifest = folder / MANIFEST
-        write_atomic(manifest, manifest_bytes(book_order([*carried, *books])))
-        # one folder, one book: the replaced book's ledgers go once the new one is there
-        for name in replaced - {path.name for path in files} - {g.file for g in carried}:
-            (folder / name).unlink(missing_ok=True)
+        renamed = {previous.grids[r.register].file for r in numbering.renamed
+                   if r.explicit and previous is not None and r.register in previous.grids}
+        with publication(folder, earlier, {g.file for g in carried}, force,
+                         renamed) as staged:  # a renamed grid's ledger goes with its name
+            staged.refuse_earlier({*file_names.values(), MANIFEST})  # before any drawing
+            work = staged.folder
+            files, pages = [], 0
+            for name, households in groups.items():  # one ledger at a time: memory per ledger
+                cards = make_cards(households, loaded.categories, numbers, printing,
+                                   emergency, workers.builder(), lay if laid_out else None)
+                slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
+                         for h, card in zip(households, cards, strict=True)]
+                grids_here = list(dict.fromkeys(grid_group(h) for h in households))
+                skipped_here = skipped_by_group.get(name, [])
+                plan = plan_ledger(
+                    name, slots, {g: numbering.grids[g].retired for g in grids_here},
+                    [numbering.grids[g].edition for g in grids_here], loaded.config,
+                    printing.index_layout, printing.typesetter, emergency, duplex, described,
+                    [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                    file_names[name])
+                for card, slot in zip(cards, slots, strict=True):
+                    card.first_page = slot.first_page
+                plan.cards = cards
+                pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
+                                        advance, workers)
+                for group in grids_here:
+                    entries = [book_entry(s.household, s, loaded, printing) for s in slots
+                               if grid_group(s.household) == group]
+                    entries += [Entry(h.household_id, int(numbers[h.household_id]))
+                                for h in skipped_here if grid_group(h) == group]
+                    books.append(grid_book(numbering.grids[group], plan.file_name, entries,
+                                           printing, duplex, partial))
+                files.append(folder / plan.file_name)
+                del cards, plan, slots
+            manifest = folder / MANIFEST  # the record last, then all at once
+            write_atomic(work / MANIFEST, manifest_bytes(book_order([*carried, *books])))
+            staged.publish()
     finally:
         workers.close()
-        shutil.rmtree(work, ignore_errors=True)
     cache.prune()
     chosen_ids = {h.household_id for h in chosen}
     elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
@@ -615,7 +664,7 @@ def ledger(loaded: Loaded, selection: Selection, folder: Path, by: str = "grid",
                  for name, households in skipped_by_group.items() if name not in groups}
     return LedgerRun(folder, files, total_cards, pages, time.perf_counter() - started,
                      skipped_problems, len(elsewhere), manifest, unprinted,
-                     [numbering.grids[g] for g in printed_grids])
+                     [numbering.grids[g] for g in printed_grids], numbering.renamed)
 
 
 def book_order(books: list[GridBook]) -> list[GridBook]:
@@ -634,6 +683,7 @@ class UpdateRun:
     seconds: float
     pending: list[Problem]  # the errors that hold households back
     warnings: list[Problem]
+    renamed: list[Renamed] = field(default_factory=list)  # grids read as the book spells them
 
     @property
     def changed(self) -> bool:
@@ -647,7 +697,7 @@ class UpdateRun:
 def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = None,
            emergency: bool = False, templates: Path | None = None,
            cache: Cache | None = None, force: bool = False,
-           skip_invalid: bool = False) -> UpdateRun:
+           skip_invalid: bool = False, renames: tuple[tuple[str, str], ...] = ()) -> UpdateRun:
     """The monthly update of the books in `book` from the register, written to `out`: per
     grid that changed, a packet (change list, the new and changed cards in number order, the
     new cover and index) and a sheet of the labels the changes need; and the new book.
@@ -667,6 +717,14 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
             example=book.parent / f"{book.name}-{loaded.today.isoformat()}", book=book),
             code="book.update_in_place")
     check_folder(out)
+    with folders_locked(out, book):
+        return _update(loaded, book, out, selection, emergency, templates, cache, force,
+                       skip_invalid, started, renames)
+
+
+def _update(loaded: Loaded, book: Path, out: Path, selection: Selection, emergency: bool,
+            templates: Path | None, cache: Cache, force: bool, skip_invalid: bool,
+            started: float, renames: tuple[tuple[str, str], ...]) -> UpdateRun:
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     blocking = loaded.errors_of(chosen)
@@ -681,15 +739,18 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     chosen_ids = {h.household_id for h in chosen}
     partial = bool(partial_selection(selection, loaded))
     numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
-                          legacy=False)
+                          legacy=False, force=force, writes=True, renames=renames,
+                          only=selection.grids)
     previous = numbering.book
     assert previous is not None
     numbers = numbering.numbers
     by_id = {h.household_id: h for h in loaded.dataset.households}
     bad = {p.household_id for p in loaded.dataset.errors}
     covered = list(dict.fromkeys(grid_group(h) for h in ledger_order(chosen)))
-    contents = {hid: card_content(by_id[hid], loaded.categories[hid], loaded.config)
-                for group in covered for hid in numbering.grids[group].numbers}
+    content = numbering.content or (lambda h: card_content(
+        h, loaded.categories[h.household_id], loaded.config))
+    contents = {hid: content(by_id[hid]) for group in covered
+                for hid in numbering.grids[group].numbers}
     grids = []
     for group in covered:
         grid = numbering.grids[group]
@@ -703,20 +764,21 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
     names = update_file_names([g.group for g in grids if not g.empty])
     if not force:
         check_book_folder(out, Writing(
-            frozenset(previous.grids) | frozenset(covered),
+            frozenset(previous.grids) | frozenset(covered)
+            | {r.book for r in numbering.renamed if r.explicit},
             frozenset([MANIFEST, *(name for pair in names.values() for name in pair)]),
             False))
-    prepare_folder(out)
-    work = work_folder(out)
     books = {name: g for name, g in previous.grids.items() if name not in covered}
     files = []
     runs: dict[PrintOptions, PrintRun] = {}
-    try:
+    with publication(out, earlier_files(out), set(), force) as staged:
+        staged.refuse_earlier({MANIFEST, *(name for pair in names.values() for name in pair)})
+        work = staged.folder
         for changes in grids:
             grid = numbering.grids[changes.group]
             old = None if grid.new_edition else grid.previous
             if changes.empty:
-                books[changes.group] = kept_book(grid, old, numbers)
+                books[changes.group] = kept_book(grid, old, numbers, by_id, loaded)
                 continue
             options = book_options(old)
             printing = runs.get(options)
@@ -738,27 +800,40 @@ def update(loaded: Loaded, book: Path, out: Path, selection: Selection | None = 
                 files.append(out / labels_name)
             compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
             files.insert(len(files) - bool(labels), out / packet_name)
-        for path in files:
-            (work / path.name).replace(path)
-        manifest = out / MANIFEST
-        write_atomic(manifest, manifest_bytes(book_order(list(books.values()))))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        manifest = out / MANIFEST  # the record last, then all at once
+        write_atomic(work / MANIFEST, manifest_bytes(book_order(list(books.values()))))
+        staged.publish()
     cache.prune()
     held = {c.household_id for g in grids for c in g.of(PENDING)}
     reprinted = {c.household_id for g in grids for c in g.changes if c.printed}
     return UpdateRun(out, grids, files, manifest, time.perf_counter() - started,
                      [p for p in loaded.dataset.errors if p.household_id in held],
-                     [p for p in loaded.dataset.warnings if p.household_id in reprinted])
+                     [p for p in loaded.dataset.warnings if p.household_id in reprinted],
+                     numbering.renamed)
 
 
-def kept_book(grid: GridNumbers, old: GridBook | None, numbers: Mapping[str, str]) -> GridBook:
+def refreshed(entry: Entry, household: Household | None, loaded: Loaded) -> Entry:
+    """A kept card's record with its content hash made as this version makes it (members
+    as a set) and the address and head its card shows, when its card has not changed: a
+    book written before them is migrated as it is carried on (record.py's docstring)."""
+    if household is None or not entry.printed or (entry.content >= CONTENT and entry.address):
+        return entry
+    content = card_content(household, loaded.categories[household.household_id],
+                           loaded.config)
+    if entry.hash != content.hash_for(entry):
+        return entry  # held back with errors: its card (and record) stay as they were
+    return replace(entry, hash=content.hash, parts=content.parts, content=CONTENT,
+                   address=content.address, head=content.head)
+
+
+def kept_book(grid: GridNumbers, old: GridBook | None, numbers: Mapping[str, str],
+              by_id: Mapping[str, Household], loaded: Loaded) -> GridBook:
     """A grid's book where no card changed: its entries as they were, the newcomers held back
     by errors with their numbers, the edition's register and date brought up to date."""
     if old is None:  # a grid new to the book whose every household has errors
         old = GridBook(grid.group, safe_file_name(grid.group, False, set()), grid.edition, [],
                        [], grid.community, grid.grid)
-    entries = list(old.entries)
+    entries = [refreshed(e, by_id.get(e.household_id), loaded) for e in old.entries]
     known = {e.household_id for e in entries}
     entries += [Entry(hid, int(numbers[hid])) for hid in grid.numbers if hid not in known]
     return replace(old, edition=grid.edition, entries=sorted(entries, key=lambda e: e.number),
@@ -805,8 +880,8 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
             entries.append(book_entry(slot.household, slot, loaded, printing))
             continue
         first, count = printing.sheets(slot.first_page, slot.page_count)
-        entries.append(replace(entry_of[slot.household_id], first_page=first,
-                               page_count=count))
+        entries.append(replace(refreshed(entry_of[slot.household_id], slot.household, loaded),
+                               first_page=first, page_count=count))
     entries += [entry_of.get(h.household_id) or Entry(h.household_id, int(numbers[h.household_id]))
                 for h in unprinted]
     plan.cards = [card_of[s.household_id] for s in plan.slots if s.household_id in reprinted]

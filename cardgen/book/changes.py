@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cardgen.book.numbers import GridNumbers
-from cardgen.book.record import Content, Edition, Entry, format_number
+from cardgen.book.record import Content, Edition, Entry, address_part, format_number
 from cardgen.config import Config
 from cardgen.data.model import Household
 
@@ -31,6 +31,9 @@ class Change:
     stickers_removed: tuple[str, ...] = ()
     moved: str = ""  # the grid it came from (add) or went to (remove)
     since: str = ""  # when a number was retired
+    old_flags: tuple[str, ...] = ()  # the stickers on the card in the book
+    address: str = ""  # a card taken out: its address and head as the card prints them
+    head: str = ""
 
     @property
     def printed(self) -> bool:
@@ -95,7 +98,8 @@ def reasons(old: Entry, new: Content, config: Config) -> tuple[str, ...]:
                                             new=config.palette[new.colour].char))
     found += [words["sticker_added"].format(flag=f) for f in new.flags if f not in old.flags]
     found += [words["sticker_removed"].format(flag=f) for f in old.flags if f not in new.flags]
-    differ = {name for name, value in new.parts.items() if old.parts.get(name) != value}
+    parts = new.parts_for(old)
+    differ = {name for name, value in parts.items() if old.parts.get(name) != value}
     if "members" in differ:
         found.append(words["members_count"].format(old=old.members, new=new.members)
                      if old.members != new.members else words["members"])
@@ -123,9 +127,10 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
     changes = GridChanges(grid.group, grid.edition, before, len(grid.numbers))
     for hid, number in sorted(grid.numbers.items(), key=lambda item: item[1]):
         content = contents[hid]
-        entry = old.entry(hid) if old is not None and not grid.new_edition else None
+        was = grid.renumbered.get(hid, hid)  # the 户号 its card shows
+        entry = old.entry(was) if old is not None and not grid.new_edition else None
         if hid not in printable:  # its card in the book stays, unless it is right already
-            if entry is None or not entry.printed or entry.hash != content.hash:
+            if entry is None or not entry.printed or entry.hash != content.hash_for(entry):
                 changes.changes.append(Change(PENDING, hid, number, colour=content.colour))
         elif entry is None:
             moved = grid.moved_in.get(hid, "")
@@ -135,18 +140,35 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
         elif not entry.printed:
             changes.changes.append(Change(INSERT, hid, number, (words["unprinted"],),
                                           content.colour, stickers_added=content.flags))
-        elif entry.hash != content.hash:
+        elif entry.hash != content.hash_for(entry):
+            why = reasons(entry, content, config)
+            if old is not None and old.renamed_from and entry.parts.get("address") == \
+                    address_part(grid.community, old.renamed_from, content.address):
+                renamed = words["grid_renamed"].format(old=old.renamed_from, new=grid.grid)
+                why = tuple(renamed if r == words["address"] else r for r in why)
+            if was != hid:  # the office gave it a new 户号: that is what changed, and what else
+                why = (words["household_id"], *(r for r in why if r != words["other"]))
             changes.changes.append(Change(
-                REPLACE, hid, number, reasons(entry, content, config), content.colour,
+                REPLACE, hid, number, why, content.colour,
                 entry.colour if entry.colour != content.colour else "",
                 tuple(f for f in content.flags if f not in entry.flags),
-                tuple(f for f in entry.flags if f not in content.flags)))
+                tuple(f for f in entry.flags if f not in content.flags),
+                old_flags=entry.flags))
+    places: dict[str, int] = {}  # who lives at an address now (the first number there)
+    for hid, number in sorted(grid.numbers.items(), key=lambda item: -item[1]):
+        places[contents[hid].parts["address"]] = number
     for gone in grid.left:
         moved = grid.moved_out.get(gone.household_id, "")
+        card = old.entry(gone.household_id) if old is not None else None
+        pulled = [words["moved_out"].format(grid=moved) if moved else config.book_retired]
+        there = places.get(card.parts.get("address", "")) if card is not None else None
+        if there is not None and not moved:  # the card's address is another card's now
+            pulled.append(words["same_address"].format(number=format_number(there)))
         changes.changes.append(Change(
-            REMOVE, gone.household_id, gone.number,
-            (words["moved_out"].format(grid=moved),) if moved else (config.book_retired,),
-            moved=moved, since=gone.since))
+            REMOVE, gone.household_id, gone.number, tuple(pulled), moved=moved,
+            since=gone.since, old_flags=card.flags if card is not None else (),
+            address=card.address if card is not None else "",
+            head=card.head if card is not None else ""))
     changes.changes.sort(key=lambda c: c.number)
     return changes
 
@@ -171,11 +193,15 @@ def change_sheet(changes: GridChanges, households: Mapping[str, Household], conf
     for change in changes.changes:
         household = households.get(change.household_id)
         head = household.head if household is not None else None
+        if change.action == REMOVE:  # the card being pulled, as it is printed (or nothing,
+            address, head_name = change.address, change.head  # where the book is older)
+        else:
+            address = household.full_address if household is not None else ""
+            head_name = head.name if head is not None else ""
         rows.append({
             "number": format_number(change.number), "household_id": change.household_id,
             "action": change.action, "reasons": list(change.reasons),
-            "address": household.full_address if household is not None else "",
-            "head": head.name if head is not None else "",
+            "address": address, "head": head_name, "old_stickers": list(change.old_flags),
             "colour": change.colour, "old_colour": change.old_colour, "tab": change.tab,
             "stickers_added": list(change.stickers_added),
             "stickers_removed": list(change.stickers_removed),

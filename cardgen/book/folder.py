@@ -34,7 +34,7 @@ def held_book(folder: Path) -> Book | None:
     """The book a folder holds, None without a manifest; BookError when unreadable."""
     if not (folder / MANIFEST).is_file():
         return None
-    return read_book(folder)
+    return read_book(folder, check=False)  # which book, not whether it is consistent
 
 
 def replaced_files(folder: Path) -> set[str]:
@@ -45,6 +45,20 @@ def replaced_files(folder: Path) -> set[str]:
     except (BookError, CardgenError):
         return set()
     return set(held.files) if held is not None else set()
+
+
+def earlier_files(folder: Path) -> set[str]:
+    """The files of an earlier run a folder holds: its record, its book's ledgers and the
+    packets and label sheets of its grids' updates (none when it holds no readable book)."""
+    try:
+        held = held_book(folder) if folder.is_dir() else None
+    except (BookError, CardgenError):
+        return set()
+    if held is None:
+        return set()
+    names = {MANIFEST, *held.files,
+             *(name for pair in update_file_names(list(held.grids)).values() for name in pair)}
+    return {name for name in names if (folder / name).exists()}
 
 
 def _names(files: list[str]) -> str:

@@ -5,16 +5,22 @@ previous book (DOMAIN §8) every household still there keeps its number; a new o
 next number after the highest ever used in the grid's edition (its card goes at the back);
 a household that left has its number retired, never used again in the edition. A new
 edition (`--renumber`) numbers the grid in address order again.
+
+A household is its content, not its 户号: a newcomer with the same address and the same
+members as a household that left the same grid (the office gave it a new 户号) keeps that
+household's number, when the pair is the only one that matches.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cardgen.book.fit import Renamed
 from cardgen.book.ledger import group_households
-from cardgen.book.record import Book, Edition, GridBook, Retired, format_number
+from cardgen.book.record import Book, Content, Edition, Entry, GridBook, Retired, format_number
 from cardgen.data.model import Household
 
 
@@ -32,6 +38,7 @@ class GridNumbers:
     arrived: list[str] = field(default_factory=list)  # numbered by this run, at the back
     moved_in: dict[str, str] = field(default_factory=dict)  # household -> grid it left
     moved_out: dict[str, str] = field(default_factory=dict)  # household -> grid it went to
+    renumbered: dict[str, str] = field(default_factory=dict)  # new 户号 -> its old 户号
     previous: GridBook | None = None
     new_edition: bool = False
 
@@ -52,6 +59,8 @@ class Numbering:
 
     grids: dict[str, GridNumbers]
     book: Book | None = None
+    renamed: list[Renamed] = field(default_factory=list)  # grids spelled as the book does
+    content: Callable[[Household], Content] | None = None  # as open_book worked it out
 
     @functools.cached_property
     def numbers(self) -> dict[str, str]:
@@ -72,13 +81,16 @@ class Numbering:
 
 def number_books(households: list[Household], today: dt.date, register: str = "",
                  previous: Book | None = None, renumber: bool = False,
-                 admitted: set[str] | None = None) -> Numbering:
+                 admitted: set[str] | None = None,
+                 content: Callable[[Household], Content] | None = None) -> Numbering:
     """Numbers for every grid of `households`, continuing `previous` unless `renumber`.
 
     `admitted` limits what this run may change in a continued book (an update of some
     households only): only those newcomers are numbered, and nobody's number is retired.
-    Grids of `previous` that `households` do not have are not touched."""
+    Grids of `previous` that `households` do not have are not touched. `content` (a
+    household's card content) finds a household the office gave a new 户号."""
     day = today.isoformat()
+    everyone = {h.household_id for h in households}
     grids: dict[str, GridNumbers] = {}
     for group, members in group_households(households, "grid").items():
         first = members[0]
@@ -94,11 +106,16 @@ def number_books(households: list[Household], today: dt.date, register: str = ""
         present = {h.household_id for h in members}
         numbers = {h.household_id: kept[h.household_id] for h in members
                    if h.household_id in kept}
+        renumbered = {} if content is None or admitted is not None else _renumbered(
+            [h for h in members if h.household_id not in kept], old,
+            everyone, content)
+        present |= set(renumbered.values())
+        numbers |= {new: kept[old_id] for new, old_id in renumbered.items()}
         following = old.highest + 1
         arrived = []
         for household in members:  # address order: newcomers at the back in that order
             hid = household.household_id
-            if hid not in kept and (admitted is None or hid in admitted):
+            if hid not in numbers and (admitted is None or hid in admitted):
                 numbers[hid] = following
                 arrived.append(hid)
                 following += 1
@@ -107,10 +124,37 @@ def number_books(households: list[Household], today: dt.date, register: str = ""
         grids[group] = GridNumbers(
             group, first.community, first.grid,
             Edition(old.edition.number, old.edition.date or day, register, day),
-            numbers, [*old.retired, *left], left, arrived, previous=old)
+            numbers, [*old.retired, *left], left, arrived, previous=old,
+            renumbered=renumbered)
     if previous is not None:
         _moves(grids, previous)
     return Numbering(grids, previous)
+
+
+def _renumbered(newcomers: list[Household], old: GridBook, register: set[str],
+                content: Callable[[Household], Content]) -> dict[str, str]:
+    """Newcomers that are a household of `old` under a new 户号: the same address and the
+    same members (as its book hashed them) as exactly one household gone from the
+    register, and it as exactly one newcomer. New 户号 -> old 户号."""
+    left = [e for e in old.entries if e.household_id not in register and e.printed]
+    if not left or not newcomers:
+        return {}
+
+    def key(entry: Entry, shown: Content) -> bool:
+        parts = shown.parts_for(entry)
+        return (entry.parts.get("address") == parts["address"]
+                and entry.parts.get("members") == parts["members"])
+
+    pairs: dict[str, list[str]] = {}
+    claimed: dict[str, int] = {}
+    for household in newcomers:
+        shown = content(household)
+        found = [e.household_id for e in left if key(e, shown)]
+        pairs[household.household_id] = found
+        for hid in found:
+            claimed[hid] = claimed.get(hid, 0) + 1
+    return {new: found[0] for new, found in pairs.items()
+            if len(found) == 1 and claimed[found[0]] == 1}
 
 
 def _moves(grids: dict[str, GridNumbers], previous: Book) -> None:

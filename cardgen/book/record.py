@@ -12,6 +12,18 @@ the ages (a birthday is no change; the birth date behind them is), so a renumber
 reprinted card never looks changed. It is computed from the household as the card prints it
 (privacy rules applied), not from the drawn card, so paper size and cardgen's version do not
 change it either.
+
+A household is its content, not its row order: members are hashed in a canonical order (the
+head first, then by name, ID as printed and birth date), so re-sorting a register's rows
+changes nothing. Books written before this (no ``"content": 2`` on the grid) hashed members
+in card order (the head first, then row order); their hashes are still compared as they were
+made (`Content.legacy_hash`), and an update migrates each unchanged card's record to the new
+hash as it writes the book (`Entry.content` says which one an entry holds).
+
+The record checks itself when read (`check_book`, DOMAIN §8 "Trust"): unique numbers per
+grid, retired numbers not in use, no number above the grid's highest and none missing below
+it, one community, grids named as their community and grid. A contradiction is refused,
+naming the household, the numbers and the file, with the way back.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +40,12 @@ from typing import Any
 from cardgen.config import Config
 from cardgen.data.flags import shown_flag
 from cardgen.data.idnumber import mask_id
-from cardgen.data.model import Category, Household
+from cardgen.data.model import Category, Household, Member
 from cardgen.errors import CardgenError, UsageError
 from cardgen.i18n import _
 
 FORMAT = "cardgen-book/1"
+CONTENT = 2  # the content hash of this version (members as a set); 1: card order
 MANIFEST = "manifest.json"
 _LEGACY_NUMBER = re.compile(r"^(\d{3,})/\d{3,}$")
 _NUMBER = re.compile(r"^\d{3,}$")
@@ -44,7 +58,7 @@ def format_number(number: int) -> str:
     return f"{number:03d}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Content:
     """What one household's card shows, for the book: colour, flags as printed, how many
     members, and hashes of the whole and of its parts."""
@@ -54,19 +68,72 @@ class Content:
     members: int
     hash: str
     parts: dict[str, str]
+    address: str = ""  # as the card prints it (the change list's 抽出 rows show it)
+    head: str = ""
+    # the hashes a book of content 1 holds (members in card order), made when asked: most
+    # books have none of them, and they double the cost (0.15 ms a household, measured)
+    legacy: Callable[[], tuple[str, dict[str, str]]] | None = None
+
+    @functools.cached_property
+    def _legacy(self) -> tuple[str, dict[str, str]]:
+        return self.legacy() if self.legacy is not None else (self.hash, self.parts)
+
+    @property
+    def legacy_hash(self) -> str:
+        return self._legacy[0]
+
+    @property
+    def legacy_parts(self) -> dict[str, str]:
+        return self._legacy[1]
+
+    def hash_for(self, entry: Entry) -> str:
+        """The hash to compare with `entry`'s, as its book made it."""
+        return self.hash if entry.content >= CONTENT else self.legacy_hash
+
+    def parts_for(self, entry: Entry) -> dict[str, str]:
+        return self.parts if entry.content >= CONTENT else self.legacy_parts
 
 
 def _digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()
 
 
+def address_part(community: str, grid: str, address: str) -> str:
+    """The hash of the address a card shows (its community and grid with it)."""
+    return _digest((community, grid, address))[:12]
+
+
 def card_content(household: Household, category: Category, config: Config) -> Content:
     """The household as its card shows it (masked ID, flags by category), without the
-    number, the print date, the mode and the ages."""
-    members = sorted(household.members, key=lambda m: not m.is_head)  # the card's order
+    number, the print date, the mode and the ages; its members as a set."""
+    def shown(member: Member) -> str:
+        if not member.id_number:
+            return ""
+        return member.id_number if config.full_id else mask_id(member.id_number)
+
+    def member_key(member: Member) -> tuple[object, ...]:
+        return (not member.is_head, member.name, shown(member),
+                member.birth_date.isoformat() if member.birth_date else "", member.relation,
+                member.sex, member.ethnicity, member.phone, member.residence, member.notes,
+                tuple(member.flags))
+
+    card_order = sorted(household.members, key=lambda m: not m.is_head)
+    canonical = sorted(household.members, key=member_key)
+    whole, parts, flags = _content_hashes(household, category, config, canonical, shown)
+    def legacy() -> tuple[str, dict[str, str]]:
+        legacy_whole, legacy_parts, _flags = _content_hashes(household, category, config,
+                                                             card_order, shown)
+        return legacy_whole, legacy_parts
+
+    head = household.head
+    return Content(category.key, flags, len(canonical), whole, parts,
+                   household.full_address, head.name if head else "", legacy)
+
+
+def _content_hashes(household: Household, category: Category, config: Config,
+                    members: list[Member], shown: Callable[[Member], str],
+                    ) -> tuple[str, dict[str, str], tuple[str, ...]]:
     flags_of = [tuple(dict.fromkeys(shown_flag(f, config) for f in m.flags)) for m in members]
-    shown = (m.id_number if config.full_id else mask_id(m.id_number) if m.id_number else ""
-             for m in members)
     order = {flag: index for index, flag in enumerate((*config.sticker_slots,
                                                        *config.known_flags))}
     flags = tuple(sorted({f for member in flags_of for f in member},
@@ -79,15 +146,17 @@ def card_content(household: Household, category: Category, config: Config) -> Co
         "phones": (household.owner_phone,
                    *("\n".join(n for n in (m.phone, m.landline) if n) for m in members)),
         "worker": (household.grid_worker, household.grid_worker_phone),
-        "members": tuple((m.name, id_text) for m, id_text in zip(members, shown, strict=True)),
+        "members": tuple((m.name, shown(m)) for m in members),
         "people": tuple((m.relation, m.is_head, m.sex, m.ethnicity,
                          m.birth_date.isoformat() if m.birth_date else "", m.residence,
                          m.notes) for m in members),
         "flags": tuple(flags_of),  # who has which flag (the stickers name them)
     }
     parts = {name: _digest(values[name])[:12] for name in PARTS}
+    parts["address"] = address_part(household.community, household.grid,
+                                    household.full_address)
     whole = _digest((household.household_id, category.key, flags, values))
-    return Content(category.key, flags, len(members), whole, parts)
+    return whole, parts, flags
 
 
 @dataclass(frozen=True)
@@ -115,6 +184,9 @@ class Entry:
     parts: dict[str, str] = field(default_factory=dict)
     first_page: int = 0
     page_count: int = 0
+    content: int = CONTENT  # how `hash` and `parts` were made (module docstring)
+    address: str = ""  # as its card prints them: the change list's 抽出 row shows them
+    head: str = ""
 
     @property
     def printed(self) -> bool:
@@ -145,12 +217,16 @@ class GridBook:
     duplex: bool = False
     selection: str = ""  # what a print of some households only chose; "" for the book
     impose: str = ""  # the imposition it was printed with: its pages are sheets
+    recorded_highest: int = 0  # the highest number as the record says it (0: not said)
+    recorded_total: int | None = None  # its count of households as the record says it
+    renamed_from: str = ""  # this run's --rename-grid: the grid's name in the record
 
     @property
     def highest(self) -> int:
-        """The highest number ever used in this edition."""
-        return max([e.number for e in self.entries] + [r.number for r in self.retired],
-                   default=0)
+        """The highest number ever used in this edition (as the record says it, if higher:
+        an entry taken out of the record by hand does not give its number away)."""
+        return max([e.number for e in self.entries] + [r.number for r in self.retired]
+                   + [self.recorded_highest], default=0)
 
     def entry(self, household_id: str) -> Entry | None:
         return self._by_household.get(household_id)
@@ -167,6 +243,13 @@ class Book:
     folder: Path
     grids: dict[str, GridBook]
     legacy: bool = False  # read from the first format: numbers only
+    repeated: list[str] = field(default_factory=list)  # groups the record holds twice
+
+    @property
+    def last_update(self) -> str:
+        """The day the book was last made or updated (YYYY-MM-DD; "" when not said)."""
+        return max((d for g in self.grids.values()
+                    for d in (g.edition.updated, g.edition.date) if d), default="")
 
     @property
     def files(self) -> list[str]:
@@ -188,8 +271,9 @@ class BookError(CardgenError):
     code = "book.unreadable"
 
 
-def read_book(folder: Path) -> Book:
-    """The book in `folder` (its manifest.json), in either format."""
+def read_book(folder: Path, check: bool = True) -> Book:
+    """The book in `folder` (its manifest.json), in either format; checked (`check_book`)
+    unless `check` is False, a contradiction refused with the way back."""
     path = folder / MANIFEST
     if not folder.is_dir():
         raise UsageError(_("--book {folder}: no such folder; give the folder of the grid's "
@@ -205,14 +289,22 @@ def read_book(folder: Path) -> Book:
         raise BookError(_("{path} cannot be read as a book ({error}); print a new edition "
                           "into a new folder: cardgen ledger INPUT -o NEWDIR").format(
             path=path, error=exc), code="book.unreadable") from None
-    return parse_book(data, folder)
+    book = parse_book(data, folder)
+    if check:
+        problems = check_book(book)
+        if problems:
+            raise BookError(inconsistent_message(book, problems), code="book.inconsistent")
+    return book
 
 
 def parse_book(data: object, folder: Path) -> Book:
     """A manifest's JSON as a Book (the current format or the first one)."""
     try:
         if isinstance(data, dict) and data.get("format") == FORMAT:
-            return Book(folder, {g.group: g for g in map(_grid_book, data["ledgers"])})
+            grid_books = [_grid_book(raw) for raw in data["ledgers"]]
+            groups = [g.group for g in grid_books]
+            return Book(folder, {g.group: g for g in grid_books},
+                        repeated=sorted({g for g in groups if groups.count(g) > 1}))
         if isinstance(data, dict) and "format" in data:
             raise BookError(_("{path} is a book of format {format!r}, which this cardgen "
                               "does not know; update cardgen, or print a new edition into a "
@@ -238,10 +330,13 @@ def _number(text: object) -> int:
 
 def _grid_book(raw: dict[str, Any]) -> GridBook:
     edition = raw["edition"]
+    content = int(raw.get("content", 1))  # a book of before content 2 hashed in card order
     entries = [Entry(str(h["household_id"]), _number(h["number"]), str(h["colour"]),
                      tuple(str(f) for f in h["flags"]), int(h["members"]), str(h["hash"]),
                      {str(k): str(v) for k, v in h["parts"].items()},
-                     int(h["first_page"]), int(h["page_count"]))
+                     int(h["first_page"]), int(h["page_count"]),
+                     int(h.get("content", content)), str(h.get("address", "")),
+                     str(h.get("head", "")))
                for h in raw["households"]]
     entries += [Entry(str(h["household_id"]), _number(h["number"]))
                 for h in raw.get("unprinted", [])]
@@ -253,7 +348,9 @@ def _grid_book(raw: dict[str, Any]) -> GridBook:
                     sorted(entries, key=lambda e: e.number), retired,
                     str(raw.get("community", "")), str(raw.get("grid", "")),
                     str(raw.get("paper", "")), bool(raw.get("duplex", False)),
-                    str(raw.get("selection", "")), str(raw.get("impose", "")))
+                    str(raw.get("selection", "")), str(raw.get("impose", "")),
+                    _number(raw["highest"]) if raw.get("highest") else 0,
+                    int(raw["total"]) if "total" in raw else None)
 
 
 def _legacy_book(ledgers: list[dict[str, Any]], folder: Path) -> Book:
@@ -283,6 +380,150 @@ def _legacy_book(ledgers: list[dict[str, Any]], folder: Path) -> Book:
     return Book(folder, grids, legacy=True)
 
 
+# ---- checking -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BookProblem:
+    """A contradiction in a book's record: what it is (`code`, stable), where, and who."""
+
+    code: str
+    group: str
+    message: str
+    households: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "grid": self.group, "households": list(self.households),
+                "numbers": list(self.numbers), "message": self.message}
+
+
+def _list(values: list[str]) -> str:
+    return _(", ").join(values)
+
+
+def check_book(book: Book) -> list[BookProblem]:
+    """Every contradiction in the record (DOMAIN §8 "Trust"); none for a record edited by
+    hand that is still consistent."""
+    problems = [BookProblem("book.repeated_grid", group, _(
+        "the book of {group} is in the record twice").format(group=group))
+        for group in book.repeated]
+    for grid_book in book.grids.values():
+        problems += _check_grid(grid_book, book.legacy)
+    communities = sorted({g.community for g in book.grids.values() if g.community})
+    if len(communities) > 1:
+        problems.append(BookProblem("book.communities", "", _(
+            "the record holds the books of several communities ({communities}); one folder "
+            "holds one community's book").format(communities=_list(communities))))
+    return problems
+
+
+def _check_grid(book: GridBook, legacy: bool) -> list[BookProblem]:
+    group = book.group
+    found: list[BookProblem] = []
+    by_household: dict[str, list[int]] = {}
+    by_number: dict[int, list[str]] = {}
+    for entry in book.entries:
+        by_household.setdefault(entry.household_id, []).append(entry.number)
+        by_number.setdefault(entry.number, []).append(entry.household_id)
+    for hid, numbers in by_household.items():
+        if len(numbers) > 1:
+            shown = [format_number(n) for n in numbers]
+            found.append(BookProblem("book.household_twice", group, _(
+                "household {household} is in the book twice, as {numbers}").format(
+                household=hid, numbers=_list(shown)), (hid,), tuple(shown)))
+    for number, hids in sorted(by_number.items()):
+        if len(hids) > 1:
+            found.append(BookProblem("book.number_twice", group, _(
+                "households {households} are all numbered {number}").format(
+                households=_list(hids), number=format_number(number)), tuple(hids),
+                (format_number(number),)))
+    retired: dict[int, list[Retired]] = {}
+    for gone in book.retired:
+        retired.setdefault(gone.number, []).append(gone)
+    for number, holders in sorted(retired.items()):
+        text = format_number(number)
+        if len(holders) > 1:
+            found.append(BookProblem("book.retired_twice", group, _(
+                "number {number} is retired twice ({households})").format(
+                number=text, households=_list([g.household_id for g in holders])),
+                tuple(g.household_id for g in holders), (text,)))
+        for hid in by_number.get(number, []):
+            found.append(BookProblem("book.retired_in_use", group, _(
+                "number {number} is retired (household {old}, since {since}) but household "
+                "{household} has it").format(number=text, old=holders[0].household_id,
+                                             since=holders[0].since, household=hid),
+                (hid, holders[0].household_id), (text,)))
+    if book.recorded_highest:
+        for number in sorted({*by_number, *retired}):
+            if number > book.recorded_highest:
+                hids = by_number.get(number) or [g.household_id for g in retired[number]]
+                found.append(BookProblem("book.above_highest", group, _(
+                    "number {number} ({households}) is above the book's highest, "
+                    "{highest}").format(number=format_number(number), households=_list(hids),
+                                        highest=format_number(book.recorded_highest)),
+                    tuple(hids), (format_number(number),)))
+    if not legacy and not book.selection:  # every number of an edition is used or retired
+        missing = [format_number(n) for n in range(1, book.highest + 1)
+                   if n not in by_number and n not in retired]
+        if missing:
+            found.append(BookProblem("book.number_missing", group, _(
+                "number(s) {numbers} are neither in use nor retired: a household was taken "
+                "out of the record, though its card is in the binder").format(
+                numbers=_list(missing)), (), tuple(missing)))
+    if book.recorded_total is not None and book.recorded_total != len(book.entries):
+        found.append(BookProblem("book.total", group, _(
+            "the record says {total} household(s) but lists {count}").format(
+            total=book.recorded_total, count=len(book.entries))))
+    named = " ".join(p for p in (book.community, book.grid) if p)
+    if named and named != group:
+        found.append(BookProblem("book.grid_name", group, _(
+            "the book named {group} says it is {named}").format(group=group, named=named)))
+    if not book.file.endswith(".pdf") or "/" in book.file or "\\" in book.file:
+        found.append(BookProblem("book.file_name", group, _(
+            "{file} is no ledger file name").format(file=book.file)))
+    return found
+
+
+def book_report(book: Book, problems: list[BookProblem]) -> dict[str, object]:
+    """`cardgen book check --format json`: each grid's book (its edition, households,
+    numbers, retired numbers) and every contradiction."""
+    grids = []
+    for grid_book in book.grids.values():
+        numbers = sorted(e.number for e in grid_book.entries)
+        grids.append({
+            "grid": grid_book.group, "community": grid_book.community,
+            "name": grid_book.grid, "file": grid_book.file,
+            "edition": {"number": grid_book.edition.number, "date": grid_book.edition.date,
+                        "updated": grid_book.edition.updated},
+            "households": len(grid_book.entries),
+            "unprinted": sum(1 for e in grid_book.entries if not e.printed),
+            "first": format_number(numbers[0]) if numbers else "",
+            "highest": format_number(grid_book.highest) if grid_book.highest else "",
+            "retired": [{"number": format_number(r.number), "household_id": r.household_id,
+                         "since": r.since}
+                        for r in sorted(grid_book.retired, key=lambda r: r.number)],
+            "selection": grid_book.selection,
+        })
+    return {"ok": not problems, "folder": str(book.folder),
+            "format": "legacy" if book.legacy else FORMAT, "last_update": book.last_update,
+            "grids": grids, "problems": [p.as_dict() for p in problems]}
+
+
+def inconsistent_message(book: Book, problems: list[BookProblem]) -> str:
+    """The refusal of a record that contradicts itself: every problem, then the way back."""
+    path = book.folder / MANIFEST
+    lines = [_("{path} contradicts itself (edited by hand, or mixed with another book's):").format(
+        path=path)]
+    lines += [f"  {problem.group}: {problem.message}" if problem.group
+              else f"  {problem.message}" for problem in problems]
+    lines.append(_(
+        "Nothing was written. To recover, put back the last good {manifest} (a copy of this "
+        "folder, or the folder of the update before), or start a new edition in address order "
+        "(the binder is reprinted): cardgen ledger INPUT --book {folder} --renumber -o "
+        "NEWDIR").format(manifest=MANIFEST, folder=book.folder))
+    return "\n".join(lines)
+
+
 # ---- writing ------------------------------------------------------------------------------
 
 def grid_book_data(book: GridBook) -> dict[str, object]:
@@ -297,11 +538,14 @@ def grid_book_data(book: GridBook) -> dict[str, object]:
         "paper": book.paper, "duplex": book.duplex, "impose": book.impose,
         "selection": book.selection,
         "total": len(book.entries),
+        "highest": format_number(book.highest) if book.highest else "",
+        "content": CONTENT,
         "households": [{
             "household_id": e.household_id, "number": format_number(e.number),
             "first_page": e.first_page, "page_count": e.page_count, "colour": e.colour,
             "flags": list(e.flags), "members": e.members, "hash": e.hash, "parts": e.parts,
-        } for e in printed],
+            "address": e.address, "head": e.head,
+        } | ({"content": e.content} if e.content != CONTENT else {}) for e in printed],
         "unprinted": [{"household_id": e.household_id, "number": format_number(e.number)}
                       for e in unprinted],
         "retired": [{"number": format_number(r.number), "household_id": r.household_id,

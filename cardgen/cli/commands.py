@@ -276,6 +276,24 @@ print_options = _stack(
 )
 
 
+def _renames(ctx: click.Context, param: click.Parameter,
+             value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for text in value:
+        old, equals, new = text.partition("=")
+        if not equals or not old.strip() or not new.strip():
+            raise click.BadParameter(_("{value}: write it as OLD=NEW, for example "
+                                       "第4网格=第5网格").format(value=text), ctx, param)
+        pairs.append((old.strip(), new.strip()))
+    return tuple(pairs)
+
+
+rename_option = option(
+    "--rename-grid", "renames", multiple=True, metavar=N_("OLD=NEW"), callback=_renames,
+    help=N_("With --book: the book's grid OLD is now called NEW (the office renamed it); "
+            "its numbers stay, its cards are reprinted with the new name. Repeatable."))
+
+
 book_option = option(
     "--book", type=click.Path(path_type=Path, file_okay=False), metavar=N_("DIR"),
     help=N_("The folder of the grid's book (its manifest.json): print its numbers."))
@@ -349,6 +367,13 @@ def _run(action: Callable[[], int | None]) -> None:
         _silence_closed_pipe()
         context.exit(PIPE_CLOSED)
     except Exception as exc:
+        from cardgen.book.publish import WRITE_ERRORS, said
+
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS and not debug:
+            # a full disk or a read-only folder met while writing (files are written whole
+            # or not at all): said in words, exit 1
+            _say(str(said(exc, Path(exc.filename).parent if exc.filename else Path.cwd())))
+            context.exit(1)
         if debug:
             raise
         _say(_("internal error ({kind}: {error}); please report it with the output of the "
@@ -544,6 +569,7 @@ class Progress:
 @book_option
 @option("--renumber", is_flag=True,
         help=N_("With --book: start a new edition, numbered in address order again."))
+@rename_option
 @option("--force", is_flag=True,
         help=N_("Write even over another book's files in the output folder."))
 @option("--jobs", type=click.IntRange(1, 64), default=None,
@@ -554,7 +580,8 @@ class Progress:
 def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
            emergency: bool, duplex: bool, skip_invalid: bool, book: Path | None,
-           renumber: bool, force: bool, jobs: int | None, quiet: bool, no_cache: bool,
+           renumber: bool, renames: tuple[tuple[str, str], ...], force: bool,
+           jobs: int | None, quiet: bool, no_cache: bool,
            paper: str | None, bleed: float, marks: bool, impose: str | None,
            pdf_variant: str | None, config_path: Path | None, templates: Path | None,
            date: dt.datetime | None, sheet_name: SheetChoice) -> None:
@@ -572,7 +599,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                 jobs or os.cpu_count() or 1, templates,
                                 PrintOptions(paper=paper, bleed=bleed, marks=marks,
                                              impose=impose, pdf_variant=pdf_variant),
-                                progress, loaded.cache, book, renumber, force)
+                                progress, loaded.cache, book, renumber, force, renames)
         finally:
             progress.finish()
         if run.skipped:
@@ -590,6 +617,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
                                                                  source=source), err=True)
         for path in run.files:
             click.echo(_("wrote {path}").format(path=path), err=True)
+        _echo_renamed(run.renamed)
         _echo_books(run.books)
         rate = run.cards / run.seconds if run.seconds else 0.0
         click.echo(_("ledgers: {ledgers}, cards: {cards}, pages: {pages}, {seconds:.1f} s "
@@ -665,11 +693,13 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
 @option("--skip-invalid", is_flag=True,
         help=N_("Hold back households with errors (their cards and numbers stay as they "
                 "are) and update the rest."))
+@rename_option
 @cache_option
 @common_options
 def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            colours: tuple[str, ...], flags: tuple[str, ...], grids: tuple[str, ...],
-           emergency: bool, output_format: str, force: bool, skip_invalid: bool, no_cache: bool,
+           emergency: bool, output_format: str, force: bool, skip_invalid: bool,
+           renames: tuple[tuple[str, str], ...], no_cache: bool,
            config_path: Path | None, templates: Path | None, date: dt.datetime | None,
            sheet_name: SheetChoice) -> None:
     def action() -> int:
@@ -679,7 +709,8 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
-                          force, skip_invalid)
+                          force, skip_invalid, renames)
+        _echo_renamed(run.renamed)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -787,6 +818,19 @@ def _echo_changes(run: Any) -> None:
                        + (f"  {reasons}" if reasons else ""))
 
 
+def _echo_renamed(renamed: list[Any]) -> None:
+    """Grids the register spells otherwise than the book: read as the book's."""
+    for grid in renamed:
+        if grid.explicit:
+            click.echo(_("{book} is now {register} (--rename-grid): its numbers stay, its "
+                         "cards are reprinted with the new name").format(
+                register=grid.register, book=grid.book), err=True)
+            continue
+        click.echo(_("note: the register's {register} is the book's {book}: its cards keep "
+                     "the book's name").format(register=grid.register, book=grid.book),
+                   err=True)
+
+
 def _echo_books(books: list[Any]) -> None:
     """What a ledger printed with a book did to its numbers."""
     for grid in books:
@@ -799,6 +843,72 @@ def _echo_books(books: list[Any]) -> None:
             click.echo(_("{grid}: numbers kept; {added} new at the back, {retired} number(s) "
                          "retired").format(grid=grid.group, added=len(grid.arrived),
                                            retired=len(grid.left)), err=True)
+
+
+@cli.group(cls=Group, help=N_("The book of record in a ledger folder (its manifest.json)."))
+def book() -> None:
+    pass
+
+
+@book.command(name="check", help=N_("Report a book's state (grids, numbers, retired numbers, "
+                                     "editions) and every contradiction in its record; exit "
+                                     "1 when it contradicts itself."))
+@argument("folder", metavar=N_("DIR"), type=click.Path(path_type=Path))
+@option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=N_("text for people, json for programs."))
+@lang_option
+def book_check(folder: Path, output_format: str) -> None:
+    def action() -> int:
+        from cardgen.book.record import (
+            book_report,
+            check_book,
+            inconsistent_message,
+            read_book,
+        )
+
+        try:
+            found = read_book(folder, check=False)
+        except CardgenError as exc:
+            if output_format != "json":
+                raise
+            click.echo(json.dumps({"ok": False, "folder": str(folder), "grids": [],
+                                   "problems": [{"code": exc.code, "grid": "",
+                                                 "households": [], "numbers": [],
+                                                 "message": str(exc)}]},
+                                  ensure_ascii=False, indent=2))
+            return exc.exit_code
+        problems = check_book(found)
+        report = book_report(found, problems)
+        if output_format == "json":
+            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            return 1 if problems else 0
+        _echo_book(report)
+        if problems:
+            click.echo(inconsistent_message(found, problems))
+            return 1
+        click.echo(_("the record is consistent: every number belongs to one household"))
+        return 0
+    _run(action)
+
+
+def _echo_book(report: dict[str, Any]) -> None:
+    """`book check`'s text: one paragraph per grid's book."""
+    click.echo(_("{folder}: {count} grid book(s), last made or updated {date}").format(
+        folder=report["folder"], count=len(report["grids"]),
+        date=report["last_update"] or _("(no date)")))
+    for grid in report["grids"]:
+        edition = grid["edition"]
+        click.echo(_("{grid} ({file}): edition {edition} since {date}, updated {updated}")
+                   .format(grid=grid["grid"], file=grid["file"], edition=edition["number"],
+                           date=edition["date"] or "-", updated=edition["updated"] or "-"))
+        retired = [r["number"] for r in grid["retired"]]
+        click.echo("  " + _("{households} household(s), numbers {first}–{highest}; {retired} "
+                            "retired{numbers}; {unprinted} waiting for their first card")
+                   .format(households=grid["households"], first=grid["first"] or "-",
+                           highest=grid["highest"] or "-", retired=len(retired),
+                           numbers=_(" ({numbers})").format(numbers=_(", ").join(retired))
+                           if retired else "",
+                           unprinted=grid["unprinted"]))
 
 
 @cli.command(help=N_("A PNG of one household's card, for a quick check or a chat message."))

@@ -13,7 +13,7 @@ from cardgen.data.flags import read_flag, shown_flags
 from cardgen.data.model import Category, Household
 from cardgen.errors import NothingSelected, UsageError
 from cardgen.i18n import _
-from cardgen.text import fold
+from cardgen.text import fold, place_key
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ def _matches(household: Household, category: Category, selection: Selection) -> 
         flags = {flag for member in household.members for flag in member.flags}
         if not flags.intersection(selection.flags):
             return False
-    return not selection.grids or household.grid in selection.grids
+    return not selection.grids or place_key(household.grid) in {
+        place_key(grid) for grid in selection.grids}  # 第四网格 picks 第4网格
 
 
 def _folded(text: str) -> str:

@@ -304,7 +304,8 @@ def _row(row: Mapping[str, Any], words: Mapping[str, str],
         cells["stk"].append((words["put"].format(flag=flag), body, False, shade, False))
     for flag in row["stickers_removed"]:
         cells["stk"].append((words["take_off"].format(flag=flag), body, False, GREY, False))
-    if action == "replace" and not row["stickers_added"] and not row["stickers_removed"]:
+    if action == "replace" and not row["stickers_added"] and not row["stickers_removed"] \
+            and row.get("old_stickers"):  # only a card that had stickers has any to move
         cells["stk"].append((words["move_stickers"], body, False, shade, False))
     items: list[Item] = []
     pad = 1 * s
