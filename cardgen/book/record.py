@@ -69,7 +69,7 @@ class Content:
     hash: str
     parts: dict[str, str]
     address: str = ""  # as the card prints it (the change list's 抽出 rows show it)
-    head: str = ""
+    head: str = ""  # the head's name as the record keeps it (recorded_name)
     # the hashes a book of content 1 holds (members in card order), made when asked: most
     # books have none of them, and they double the cost (0.15 ms a household, measured)
     legacy: Callable[[], tuple[str, dict[str, str]]] | None = None
@@ -127,7 +127,18 @@ def card_content(household: Household, category: Category, config: Config) -> Co
 
     head = household.head
     return Content(category.key, flags, len(canonical), whole, parts,
-                   household.full_address, head.name if head else "", legacy)
+                   household.full_address, recorded_name(head.name) if head else "", legacy)
+
+
+def recorded_name(name: str) -> str:
+    """A name as the record keeps it: its first and last characters, the others as *
+    (欧阳秀英 → 欧**英, 李明 → 李*). manifest.json holds no name in full (it is no place for
+    personal data); with the address beside it, the 抽出 row still finds its card."""
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def _content_hashes(household: Household, category: Category, config: Config,

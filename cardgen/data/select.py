@@ -99,16 +99,21 @@ def _known_numbers(households: list[Household], asked: tuple[str, ...]) -> tuple
 
 
 def _known_grids(households: list[Household], asked: tuple[str, ...]) -> tuple[str, ...]:
-    """The grids asked for as the input writes them (any case, full- or half-width); an
-    unknown one is an error that lists the grids there are."""
-    known = {_folded(h.grid): h.grid for h in households if h.grid}
-    missing = [grid for grid in asked if _folded(grid) not in known]
+    """The grids asked for as the input writes them (any case, full- or half-width, and as a
+    person reads grid names: 第四网格 is 第4网格); an unknown one is an error that lists the
+    grids there are."""
+    known = {_grid_key(h.grid): h.grid for h in households if h.grid}
+    missing = [grid for grid in asked if _grid_key(grid) not in known]
     if missing:
         raise NothingSelected(_("no grid named {grids} in the input; its grids are: "
                                 "{known}").format(grids=", ".join(missing),
                                                   known=", ".join(known.values())),
                               code="selection.empty")
-    return tuple(known[_folded(grid)] for grid in asked)
+    return tuple(known[_grid_key(grid)] for grid in asked)
+
+
+def _grid_key(grid: str) -> str:
+    return place_key(_folded(grid))
 
 
 def _matches(household: Household, category: Category, selection: Selection) -> bool:
