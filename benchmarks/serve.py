@@ -2,6 +2,7 @@
 
     python -m benchmarks.serve                    # a register of 1,000 households
     python -m benchmarks.serve --households 10000 --clients 20
+    python -m benchmarks.serve --drawing preview  # the previews (PNG) the page shows
 
 Starts the desk as a user does (`python -m cardgen serve REGISTER --port 0`) with an empty
 cache, then measures: the seconds until it prints its address, until /healthz answers and
@@ -112,13 +113,19 @@ def desk(register: Path, env: dict[str, str]) -> Iterator[Desk]:
         process.wait(timeout=120)
 
 
-def burst(desk: Desk, households: list[str]) -> tuple[list[float], float, int]:
+DRAWINGS = {"card": ("card.pdf", b"%PDF"), "preview": ("preview.png", b"\x89PNG")}
+
+
+def burst(desk: Desk, households: list[str], drawing: str = "card"
+          ) -> tuple[list[float], float, int]:
     """All the cards asked for at once: each request's seconds, the wall time, peak MiB."""
+    name, magic = DRAWINGS[drawing]
+
     def fetch(household: str) -> float:
         started = time.perf_counter()
-        url = f"{desk.address}api/households/{household}/card.pdf?mode=routine"
+        url = f"{desk.address}api/households/{household}/{name}?mode=routine"
         with urllib.request.urlopen(url, timeout=600) as answer:
-            if answer.status != 200 or not answer.read().startswith(b"%PDF"):
+            if answer.status != 200 or not answer.read().startswith(magic):
                 raise SystemExit(f"{household}: no card ({answer.status})")
         return time.perf_counter() - started
 
@@ -137,6 +144,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--households", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--drawing", choices=sorted(DRAWINGS), default="card",
+                        help="what each client asks for: a card PDF or a preview PNG")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cardgen-bench-serve-") as temp:
         folder = Path(temp)
@@ -148,11 +157,12 @@ def main() -> None:
         rows = []
         with desk(register, env) as first:
             starts = [("empty cache", first)]
-            rows.append(("cold: empty cache, workers just started", *burst(first, ids)))
-            rows.append(("warm: the same cards again", *burst(first, ids)))
+            rows.append(("cold: empty cache, workers just started",
+                         *burst(first, ids, args.drawing)))
+            rows.append(("warm: the same cards again", *burst(first, ids, args.drawing)))
         with desk(register, env) as second:
             starts.append(("warm cache", second))
-            rows.append(("a new desk on the warm cache", *burst(second, ids)))
+            rows.append(("a new desk on the warm cache", *burst(second, ids, args.drawing)))
     print(f"cardgen serve, {args.households} households, {args.clients} clients at once; "
           f"{machine()}")
     print()
@@ -162,7 +172,8 @@ def main() -> None:
         print(f"| {name} | {started.printed:.2f} s | {started.healthy:.2f} s | "
               f"{started.searched:.2f} s |")
     print()
-    print(f"| {args.clients} card PDFs at once | p50 | p95 | all done | peak memory |")
+    what = {"card": "card PDFs", "preview": "previews"}[args.drawing]
+    print(f"| {args.clients} {what} at once | p50 | p95 | all done | peak memory |")
     print("|---|---:|---:|---:|---:|")
     for name, seconds, wall, peak in rows:
         print(f"| {name} | {percentile(seconds, 0.5):.2f} s | {percentile(seconds, 0.95):.2f} s "

@@ -516,6 +516,37 @@ def test_a_register_is_read_again_when_it_changes(tmp_path: Path) -> None:
         assert unread.status_code == 422 and unread.json()["code"] == "input.empty"
 
 
+def test_a_drawing_asked_again_is_answered_without_waiting_for_a_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "registers"
+    path = write_register(folder, household_rows("H001"))
+    desk = new_desk(folder)
+    asked: list[str] = []
+    call = desk.pool.call
+
+    async def counted(function: object, *args: object, **kwargs: object) -> object:
+        asked.append(getattr(function, "__name__", ""))
+        return await call(function, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(desk.pool, "call", counted)
+    with TestClient(make_app(desk), base_url=BASE) as client:
+        first = client.get("/api/households/H001/preview.png")
+        assert first.status_code == 200 and asked.count("draw") == 1
+        for _ in range(3):  # twenty grid workers looking at the same cards: no queue
+            again = client.get("/api/households/H001/preview.png")
+            assert again.status_code == 200 and again.content == first.content
+        assert asked.count("draw") == 1
+        emergency = client.get("/api/households/H001/preview.png?mode=emergency")
+        assert emergency.content != first.content and asked.count("draw") == 2
+        card = client.get("/api/households/H001/card.pdf")
+        assert card.content.startswith(b"%PDF") and asked.count("draw") == 3
+        write_csv(path, household_rows("H001", 地址="幸福里9号"))  # the register changed
+        changed = client.get("/api/households/H001/card.pdf")
+        assert asked.count("draw") == 4
+        (tmp_path / "card.pdf").write_bytes(changed.content)
+        assert "幸福里9号" in pdftotext(tmp_path / "card.pdf")
+
+
 def test_the_log_names_routes_not_people(client: TestClient, tmp_path: Path,
                                          caplog: pytest.LogCaptureFixture) -> None:
     upload = write_csv(tmp_path / "upload.csv", household_rows("H001")).read_bytes()

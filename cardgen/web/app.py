@@ -55,10 +55,12 @@ from cardgen.web.guard import (
 )
 from cardgen.web.registers import Register, Registers
 from cardgen.web.work import (
+    DRAWN_KEPT_MB,
     JOB_KINDS,
     CardWork,
     ClientGone,
     Drawing,
+    Drawn,
     JobBoard,
     JobSpec,
     Pool,
@@ -95,6 +97,7 @@ class Desk:
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(
             default=True, default_for_string=True), auto_reload=False))
     assets: dict[str, tuple[bytes, str]] = dataclasses.field(default_factory=bundled_assets)
+    drawn: Drawn = dataclasses.field(default_factory=lambda: Drawn(DRAWN_KEPT_MB * 2**20))
 
 
 def make_app(desk: Desk) -> ASGIApp:
@@ -209,12 +212,15 @@ def make_app(desk: Desk) -> ASGIApp:
             raise not_in_book(household)  # the preview shows the number it will get
         work = CardWork(register.path, register.stamp, desk.settings.today(), household, kind,
                         mode == "emergency")
-        try:
-            data = await desk.pool.call(draw, work, gone=disconnected(request))
-        except Failed as failed:
-            if failed.failure.code == NotInBook.code:  # the book changed since the look
-                raise not_in_book(household) from None
-            raise
+        data = desk.drawn.get((work, register.book))
+        if data is None:
+            try:
+                data = await desk.pool.call(draw, work, gone=disconnected(request))
+            except Failed as failed:
+                if failed.failure.code == NotInBook.code:  # the book changed since the look
+                    raise not_in_book(household) from None
+                raise
+            desk.drawn.put((work, register.book), data)
         if kind == "preview":
             return Response(data, media_type="image/png")
         name = {"card": "五色户卡", "stickers": "五色户卡贴纸"}[kind]

@@ -20,7 +20,7 @@ import anyio
 from cardgen.errors import CardgenError
 from cardgen.i18n import _
 from cardgen.web.failures import Conflict, Failed, Failure, NotFound, WebError, failure_of
-from cardgen.web.work import Pool, Settings, Stamp, read_register, stamp_of
+from cardgen.web.work import Pool, Settings, Stamp, give_back, read_register, stamp_of
 
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".json", ".xls", ".ods")
 UPLOADS_KEPT = 4
@@ -131,6 +131,7 @@ class Registers:
                 name=name, code=failed.failure.code, message=failed.failure.message))
             return register
         register.loaded = loaded
+        give_back()  # what unpickling it took beyond what it keeps
         register.households = frozenset(h.household_id for h in loaded.dataset.households)
         dataset = loaded.dataset
         log.info(_("register {name} read: {households} households, {errors} errors, "
