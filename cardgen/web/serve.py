@@ -27,6 +27,12 @@ from cardgen.web.work import JobBoard, Pool, Settings, private_folder
 UPLOAD_MB = 20  # a district's register of 20,000 households is about 3 MB as .xlsx
 TOKEN_CHARS = 16
 WAITING_CARDS = 64  # cards, previews and checks waiting for a worker; more are told to wait
+# Pool workers for cards, previews and checks: one. Each holds its own copy of every register
+# (10,000 households: ~55 MiB) and, while it draws the card frames with WeasyPrint, peaks at
+# ~220 MiB; two took the desk to 528 MiB at 10,000 households, one keeps it at 365 MiB
+# (benchmarks/serve.py, 2 CPUs). A card asked again is answered by the server (work.Drawn),
+# frames are drawn once, not once per worker, and jobs run in processes of their own.
+CARD_WORKERS = 1
 
 
 def read_token(path: Path | None) -> str | None:
@@ -91,10 +97,10 @@ def build_desk(sources: list[Path], config: Config, templates: Path | None,
                token: str | None, workers: int | None = None,
                upload_mb: int = UPLOAD_MB) -> Desk:
     """The desk's parts: settings, the worker pool, the registers, the job board, the rules."""
-    cpus = workers or os.cpu_count() or 1
+    cpus = workers or os.cpu_count() or 1  # jobs: half the CPUs, each its own process
     settings = Settings(config, templates, date, sheet_name, book, language(),
                         private_folder())
-    pool = Pool(settings, workers=cpus, waiting=WAITING_CARDS)
+    pool = Pool(settings, workers=workers or CARD_WORKERS, waiting=WAITING_CARDS)
     upload_bytes = min(upload_mb, config.limits.file_mb) * 2**20
     return Desk(settings, Registers(sources, settings, pool), pool,
                 JobBoard(settings, running=max(1, cpus // 2)),
