@@ -61,6 +61,22 @@ def check_output(path: Path, inputs: list[Path]) -> None:
             path=path, example=path / "cards.pdf"), code="output.is_folder")
 
 
+def check_folder(folder: Path) -> None:
+    """The output folder must exist or be creatable in an existing parent, and be writable.
+
+    Nothing is created here: a ledger refused for its data leaves no empty folder."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(_("{folder} is a file, not a folder; give a folder with -o").format(
+            folder=folder), code="output.not_a_folder")
+    if not folder.exists() and not folder.parent.is_dir():
+        raise UsageError(_("{parent} does not exist; create it first or choose another "
+                           "output folder").format(parent=folder.parent),
+                         code="output.no_folder")
+    if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
+        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+            folder=folder if folder.exists() else folder.parent), code="output.not_writable")
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[IO[bytes]]:
     """A file to write `path` through: a temporary file beside it, renamed over `path`

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
 from cardgen.config import load_config
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
 from cardgen.samplegen import generate, to_csv
 from tests.conftest import (
     DATE,
