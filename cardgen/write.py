@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,59 +109,3 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` all at once or not at all."""
     with atomic_file(path) as out:
         out.write(data)
-
-
-WORK_PREFIX = ".cardgen-"
-
-
-def work_folder(folder: Path) -> Path:
-    """A hidden folder inside `folder` for files being made, named for this machine and
-    process; a killed run's (same machine, process gone) is removed first, so that a
-    `kill -9` leaves nothing behind for long. Another machine's is never touched."""
-    host = "".join(c for c in os.uname().nodename if c.isalnum())[:20] or "host"
-    for old in folder.glob(f"{WORK_PREFIX}{host}-*-*"):
-        pid = old.name[len(WORK_PREFIX) + len(host) + 1:].split("-", 1)[0]
-        if pid.isdigit() and old.is_dir() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{host}-{os.getpid()}-", dir=folder))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
-def private_folder(out: Path) -> Path:
-    """A private folder beside `out` for a folder being made (see `publish_folder`)."""
-    try:
-        return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}new-", dir=out.parent))
-    except OSError as exc:
-        raise UsageError(_("cannot write beside {folder} ({error}); choose another output "
-                           "folder").format(folder=out, error=exc.strerror),
-                         code="output.not_writable") from None
-
-
-def publish_folder(work: Path, out: Path) -> None:
-    """`work` (from `private_folder`) becomes `out` in one step; what `out` held (an empty
-    folder, or with --force an earlier run's) goes after."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(work, 0o777 & ~umask)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}old-", dir=out.parent))
-        out.replace(old / "replaced")
-    try:
-        work.replace(out)
-    except BaseException:
-        if old is not None:
-            (old / "replaced").replace(out)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)

@@ -3,12 +3,12 @@ the cards with their tabs on top (book/roster.py and pdf/kit.py)."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cardgen.book.ledger import group_households
+from cardgen.book.publish import folders_locked, held, publication
 from cardgen.book.roster import RosterEntry
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, UsageError
@@ -18,7 +18,7 @@ from cardgen.layout.fonts import coverage
 from cardgen.pdf.print_run import PrintRun, make_cards
 from cardgen.pipeline.register import Loaded, check_file, check_in_book, open_book, warnings_of
 from cardgen.workers import Setup, Workers
-from cardgen.write import check_folder, private_folder, publish_folder
+from cardgen.write import check_folder
 
 
 @dataclass(frozen=True)
@@ -78,20 +78,27 @@ def emergency_kit(loaded: Loaded, request: KitRequest) -> KitRun:
     written into a private folder that becomes `request.out` in one step (it must be new or
     empty, unless `force`). Households with errors stop it, unless `skip_invalid`: then
     the kit leaves them out and says which (an emergency must not wait for a typo)."""
-    from cardgen.book.roster import check_plans, plan_kit
-    from cardgen.pdf.kit import mingbai_cards, write_cards, write_mingbai, write_roster
+    from cardgen.book.roster import check_plans
 
     started = time.perf_counter()
-    cache = loaded.cache
-    config = loaded.config
-    out, book, duplex, options = request.out, request.book, request.duplex, request.options
-    check_options(config, options or PrintOptions(), duplex)
-    check_plans(config, coverage(config, cache))
+    out = request.out
+    check_options(loaded.config, request.options or PrintOptions(), request.duplex)
+    check_plans(loaded.config, coverage(loaded.config, loaded.cache))
     check_folder(out)
     if out.is_dir() and any(out.iterdir()) and not request.force:
         raise UsageError(_("{folder} is not empty; give a new folder with -o, or add --force "
                            "to replace what is in it").format(folder=out),
                          code="output.not_empty")
+    with folders_locked(out, request.book):
+        return _kit(loaded, request, started)
+
+
+def _kit(loaded: Loaded, request: KitRequest, started: float) -> KitRun:
+    from cardgen.book.roster import plan_kit
+    from cardgen.pdf.kit import mingbai_cards, write_cards, write_mingbai, write_roster
+
+    cache, config = loaded.cache, loaded.config
+    out, book, duplex = request.out, request.book, request.duplex
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                request.selection)
     check_file(loaded, "emergency")
@@ -113,33 +120,33 @@ def emergency_kit(loaded: Loaded, request: KitRequest) -> KitRun:
     numbers = numbering.numbers
     plans = plan_kit(group_households(chosen, "grid", numbers), numbers, loaded.categories,
                      config, loaded.today)
-    printing = PrintRun.start(config, options, request.templates, loaded.today, cache)
-    work = private_folder(out)
+    printing = PrintRun.start(config, request.options, request.templates, loaded.today, cache)
     workers = Workers(Setup(config, printing.options, request.templates, loaded.today,
                             cache.folder, cache.max_bytes // 2**20, cache.scope), request.jobs)
     grids = []
-    try:
-        for kit in plans:
-            files = [out / f"{kit.name}-应急名单.pdf", out / f"{kit.name}-明白卡.pdf"]
-            write_roster(work / files[0].name, printing, kit.group, kit.worker, kit.roster,
-                         len(kit.households))
-            write_mingbai(work / files[1].name, printing,
-                          mingbai_cards(kit.households, numbers, config, loaded.today,
-                                        request.copies),
-                          config.emergency.cards_across, config.emergency.cards_down,
-                          f"避险转移明白卡 {kit.group}")
-            if kit.tabbed:
-                made = make_cards(kit.tabbed, loaded.categories, numbers, printing, True,
-                                  workers.builder())
-                files.append(out / f"{kit.name}-应急户卡.pdf")
-                write_cards(work / files[2].name, printing, made, duplex,
-                            f"五色户卡 应急 {kit.group}", workers.drawer())
-            grids.append(KitGrid(kit.group, files, kit.roster, len(kit.households),
-                                 kit.without_plan))
-        publish_folder(work, out)
+    try:  # an earlier kit in `out` (there only with --force) goes as the new one comes
+        with publication(out, held(out), set(), request.force) as staged:
+            work = staged.folder
+            for kit in plans:
+                files = [out / f"{kit.name}-应急名单.pdf", out / f"{kit.name}-明白卡.pdf"]
+                write_roster(work / files[0].name, printing, kit.group, kit.worker, kit.roster,
+                             len(kit.households))
+                write_mingbai(work / files[1].name, printing,
+                              mingbai_cards(kit.households, numbers, config, loaded.today,
+                                            request.copies),
+                              config.emergency.cards_across, config.emergency.cards_down,
+                              f"避险转移明白卡 {kit.group}")
+                if kit.tabbed:
+                    made = make_cards(kit.tabbed, loaded.categories, numbers, printing, True,
+                                      workers.builder())
+                    files.append(out / f"{kit.name}-应急户卡.pdf")
+                    write_cards(work / files[2].name, printing, made, duplex,
+                                f"五色户卡 应急 {kit.group}", workers.drawer())
+                grids.append(KitGrid(kit.group, files, kit.roster, len(kit.households),
+                                     kit.without_plan))
+            staged.publish()
     finally:
         workers.close()
-        shutil.rmtree(work, ignore_errors=True)
     cache.prune()
     return KitRun(out, grids, time.perf_counter() - started, warnings_of(loaded, chosen),
                   [p for p in skipped if p.severity is Severity.ERROR])
