@@ -206,8 +206,8 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     from cardgen.cache import Cache
     from cardgen.data.glyphs import missing_glyphs
     from cardgen.layout.fonts import coverage
-    from cardgen.pdf.print_run import PrintRun, make_cards
     from cardgen.pipeline.cards import cards_document
+    from cardgen.printing.run import PrintRun, make_cards
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

@@ -23,12 +23,12 @@ from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import Composer
-from cardgen.pdf.print_run import PrintRun, add_card, card_frame, drawn_cards, make_cards
 from cardgen.pipeline.register import Loaded, check_in_book, check_printable, open_book, warnings_of
+from cardgen.printing.run import PrintRun, add_card, card_frame, drawn_cards, make_cards
 from cardgen.write import atomic_file, check_output, write_atomic
 
 if TYPE_CHECKING:
-    from cardgen.pdf.stickers import Label
+    from cardgen.printing.stickers import Label
 
 
 @dataclass
@@ -124,7 +124,7 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
              cache: Cache | None = None, book: Path | None = None) -> Printed:
     """Label sheets: a colour-tab label and flag stickers per household, in book order,
     with the book's numbers (`book`, as for `reprint`)."""
-    from cardgen.pdf.stickers import labels_for
+    from cardgen.printing.stickers import labels_for
 
     check_output(out, [loaded.source])
     check_skip(sheet, skip)
@@ -151,7 +151,7 @@ def check_skip(sheet: Sheet, skip: int) -> None:
 def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title: str,
                  loaded: Loaded, cache: Cache, typesetter: Typesetter | None = None) -> int:
     """Labels on sheets as one PDF, written atomically; returns the sheets."""
-    from cardgen.pdf.stickers import draw_sheet, place
+    from cardgen.printing.stickers import draw_sheet, place
 
     typesetter = typesetter or Typesetter(font_set(loaded.config, cache))
     with atomic_file(out) as handle:

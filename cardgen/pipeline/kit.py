@@ -1,5 +1,5 @@
 """The emergency kit (README, "The emergency kit"): per grid, the roster, the 明白卡 and
-the cards with their tabs on top (book/roster.py and pdf/kit.py)."""
+the cards with their tabs on top (book/roster.py and printing/kit.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, Usag
 from cardgen.frame.render import PrintOptions, check_options
 from cardgen.i18n import _, ngettext
 from cardgen.layout.fonts import coverage
-from cardgen.pdf.print_run import PrintRun, make_cards
 from cardgen.pipeline.register import Loaded, check_file, check_in_book, open_book, warnings_of
-from cardgen.workers import Setup, Workers
+from cardgen.printing.run import PrintRun, make_cards
+from cardgen.printing.workers import Setup, Workers
 from cardgen.write import check_folder
 
 
@@ -95,7 +95,7 @@ def emergency_kit(loaded: Loaded, request: KitRequest) -> KitRun:
 
 def _kit(loaded: Loaded, request: KitRequest, started: float) -> KitRun:
     from cardgen.book.roster import plan_kit
-    from cardgen.pdf.kit import mingbai_cards, write_cards, write_mingbai, write_roster
+    from cardgen.printing.kit import mingbai_cards, write_cards, write_mingbai, write_roster
 
     cache, config = loaded.cache, loaded.config
     out, book, duplex = request.out, request.book, request.duplex

@@ -31,7 +31,8 @@ from cardgen.frame.render import Frame, PrintOptions, check_options
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import has_visit_log
 from cardgen.pdf.compose import Composer
-from cardgen.pdf.print_run import (
+from cardgen.pipeline.register import Loaded, check_file, open_book
+from cardgen.printing.run import (
     PrintRun,
     add_card,
     add_cover,
@@ -41,8 +42,7 @@ from cardgen.pdf.print_run import (
     index_page_data,
     make_cards,
 )
-from cardgen.pipeline.register import Loaded, check_file, open_book
-from cardgen.workers import Setup, Workers
+from cardgen.printing.workers import Setup, Workers
 from cardgen.write import check_folder, write_atomic
 
 

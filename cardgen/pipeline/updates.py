@@ -32,16 +32,6 @@ from cardgen.frame.render import Frame, PrintOptions
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import has_visit_log
 from cardgen.layout.changes import change_list
-from cardgen.pdf.print_run import (
-    PrintRun,
-    add_card,
-    add_cover,
-    add_drawn_page,
-    card_frames,
-    change_page_data,
-    drawn_cards,
-    make_cards,
-)
 from cardgen.pipeline.cards import write_labels
 from cardgen.pipeline.ledgers import (
     add_index_page,
@@ -51,10 +41,20 @@ from cardgen.pipeline.ledgers import (
     write_record,
 )
 from cardgen.pipeline.register import Loaded, check_file, open_book
+from cardgen.printing.run import (
+    PrintRun,
+    add_card,
+    add_cover,
+    add_drawn_page,
+    card_frames,
+    change_page_data,
+    drawn_cards,
+    make_cards,
+)
 from cardgen.write import atomic_file, check_folder
 
 if TYPE_CHECKING:
-    from cardgen.pdf.stickers import Label
+    from cardgen.printing.stickers import Label
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ def update_labels(changes: GridChanges, by_id: Mapping[str, Household], loaded: 
                   numbers: Mapping[str, str]) -> list[Label]:
     """The labels the changes need: a tab label for a new card or a new colour, a sticker
     for each flag a card gains."""
-    from cardgen.pdf.stickers import FlagLabel, TabLabel, labels_for
+    from cardgen.printing.stickers import FlagLabel, TabLabel, labels_for
 
     def needed(label: Label, change: Change) -> bool:
         if isinstance(label, TabLabel):
