@@ -38,8 +38,8 @@ from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.layout.cards import Card, build_card
 from cardgen.layout.colours import ink_for
-from cardgen.pdf.print_run import PrintRun
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
+from cardgen.printing.run import PrintRun
 from cardgen.samplegen import generate, to_csv, write_xlsx
 
 DATE = "2026-11-29"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +60,22 @@ def check_output(path: Path, inputs: list[Path]) -> None:
             path=path, example=path / "cards.pdf"), code="output.is_folder")
 
 
+def check_folder(folder: Path) -> None:
+    """The output folder must exist or be creatable in an existing parent, and be writable.
+
+    Nothing is created here: a ledger refused for its data leaves no empty folder."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(_("{folder} is a file, not a folder; give a folder with -o").format(
+            folder=folder), code="output.not_a_folder")
+    if not folder.exists() and not folder.parent.is_dir():
+        raise UsageError(_("{parent} does not exist; create it first or choose another "
+                           "output folder").format(parent=folder.parent),
+                         code="output.no_folder")
+    if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
+        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+            folder=folder if folder.exists() else folder.parent), code="output.not_writable")
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[IO[bytes]]:
     """A file to write `path` through: a temporary file beside it, renamed over `path`
@@ -94,59 +109,3 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` all at once or not at all."""
     with atomic_file(path) as out:
         out.write(data)
-
-
-WORK_PREFIX = ".cardgen-"
-
-
-def work_folder(folder: Path) -> Path:
-    """A hidden folder inside `folder` for files being made, named for this machine and
-    process; a killed run's (same machine, process gone) is removed first, so that a
-    `kill -9` leaves nothing behind for long. Another machine's is never touched."""
-    host = "".join(c for c in os.uname().nodename if c.isalnum())[:20] or "host"
-    for old in folder.glob(f"{WORK_PREFIX}{host}-*-*"):
-        pid = old.name[len(WORK_PREFIX) + len(host) + 1:].split("-", 1)[0]
-        if pid.isdigit() and old.is_dir() and not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{host}-{os.getpid()}-", dir=folder))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
-def private_folder(out: Path) -> Path:
-    """A private folder beside `out` for a folder being made (see `publish_folder`)."""
-    try:
-        return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}new-", dir=out.parent))
-    except OSError as exc:
-        raise UsageError(_("cannot write beside {folder} ({error}); choose another output "
-                           "folder").format(folder=out, error=exc.strerror),
-                         code="output.not_writable") from None
-
-
-def publish_folder(work: Path, out: Path) -> None:
-    """`work` (from `private_folder`) becomes `out` in one step; what `out` held (an empty
-    folder, or with --force an earlier run's) goes after."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(work, 0o777 & ~umask)
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}old-", dir=out.parent))
-        out.replace(old / "replaced")
-    try:
-        work.replace(out)
-    except BaseException:
-        if old is not None:
-            (old / "replaced").replace(out)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)

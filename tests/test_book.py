@@ -335,14 +335,15 @@ def test_an_update_writes_beside_the_book_never_over_it(months: dict[str, Path],
 
 def test_an_interrupted_update_leaves_both_books_as_they_were(
         months: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cardgen.pipeline as pipeline
+    import cardgen.pipeline.updates as updates
     from cardgen.config import load_config
     from cardgen.data.select import Selection
+    from cardgen.pipeline.register import load
 
     book = tmp_path / "book"
     shutil.copytree(months["book1"], book)
     before = {p.name: p.read_bytes() for p in book.iterdir()}
-    real = pipeline.compose_packet
+    real = updates.compose_packet
     calls = []
 
     def interrupted(*args: object, **kwargs: object) -> int:
@@ -351,12 +352,12 @@ def test_an_interrupted_update_leaves_both_books_as_they_were(
             raise KeyboardInterrupt
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "compose_packet", interrupted)
+    monkeypatch.setattr(updates, "compose_packet", interrupted)
     import datetime as dt
 
-    loaded = pipeline.load(months["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    loaded = load(months["register2"], load_config(), dt.date.fromisoformat(SECOND))
     with pytest.raises(KeyboardInterrupt):
-        pipeline.update(loaded, book, tmp_path / "new", Selection())
+        updates.update(loaded, updates.UpdateRequest(book, tmp_path / "new", Selection()))
     assert {p.name: p.read_bytes() for p in book.iterdir()} == before
     assert not (tmp_path / "new").exists()  # no packet, no manifest, no temporary
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

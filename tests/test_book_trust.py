@@ -309,7 +309,7 @@ def test_a_book_of_before_compares_as_it_was_hashed_and_is_migrated(
 
     from cardgen.book.record import card_content
     from cardgen.config import load_config
-    from cardgen.pipeline import load
+    from cardgen.pipeline.register import load
 
     first = [*three_people("C01", "阳光花园1号楼101"), *three_people("C02", "阳光花园1号楼102")]
     # card order (the head, then the rows' order) is not the set's (the head, then by name)
@@ -386,13 +386,13 @@ def hidden(folder: Path) -> list[str]:
 
 def test_an_earlier_runs_files_are_refused_or_removed_with_force(
         books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cardgen.pipeline as pipeline
+    import cardgen.pipeline.updates as updates
 
     out = copy(books["book2"], tmp_path / "out")  # an update's packet of 第3网格 is there
     before = snapshot(out)
     drawn = []
-    real = pipeline.compose_packet
-    monkeypatch.setattr(pipeline, "compose_packet",
+    real = updates.compose_packet
+    monkeypatch.setattr(updates, "compose_packet",
                         lambda *args: drawn.append(1) or real(*args))  # type: ignore[func-returns-value]
     rows = first_register()  # this time only 第4网格 changes: 第3网格's packet would stay
     for row in rows:
@@ -419,21 +419,22 @@ def inject(monkeypatch: pytest.MonkeyPatch, where: str, failure: BaseException,
     import os
 
     import cardgen.book.publish as publish
-    import cardgen.pipeline as pipeline
+    import cardgen.pipeline.ledgers as ledgers
+    import cardgen.pipeline.updates as updates
 
     def fail(*args: object, **kwargs: object) -> None:
         raise failure
 
     if where == "packet":
-        monkeypatch.setattr(pipeline, "compose_packet", fail)
-    elif where == "record":
-        real_write = pipeline.write_atomic
+        monkeypatch.setattr(updates, "compose_packet", fail)
+    elif where == "record":  # the book of record, as ledgers and updates write it
+        real_write = ledgers.write_atomic
 
         def write(path: Path, data: bytes) -> None:
             if path.name == "manifest.json":
                 raise failure
             real_write(path, data)
-        monkeypatch.setattr(pipeline, "write_atomic", write)
+        monkeypatch.setattr(ledgers, "write_atomic", write)
     elif where == "link":
         monkeypatch.setattr(os, "link", fail)
     elif where == "swap":
@@ -470,6 +471,7 @@ def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
     from cardgen.config import load_config
     from cardgen.data.select import Selection
     from cardgen.errors import CardgenError
+    from cardgen.pipeline import UpdateRequest
 
     rows = second_register()
     for row in rows:
@@ -483,14 +485,14 @@ def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
     inject(monkeypatch, where, failure, out)
     expected = KeyboardInterrupt if isinstance(failure, KeyboardInterrupt) else CardgenError
     with pytest.raises(expected) as raised:
-        pipeline.update(loaded, books["book1"], out, Selection())
+        pipeline.update(loaded, UpdateRequest(books["book1"], out, Selection()))
     if expected is CardgenError:
         assert "disk holding" in str(raised.value) and "is full" in str(raised.value)
     assert snapshot(out) == before and snapshot(books["book1"]) == book_before
     assert hidden(tmp_path) == [] and hidden(out) == []
     if where == "swap":  # and it goes through after
         monkeypatch.undo()
-        pipeline.update(loaded, books["book1"], out, Selection())
+        pipeline.update(loaded, UpdateRequest(books["book1"], out, Selection()))
         after = snapshot(out)
         assert sorted(after) == sorted(before) and after["notes.txt"] == before["notes.txt"]
         assert after["manifest.json"] != before["manifest.json"]
@@ -506,11 +508,12 @@ def test_an_interrupted_update_into_a_new_folder_leaves_none(
     import cardgen.pipeline as pipeline
     from cardgen.config import load_config
     from cardgen.data.select import Selection
+    from cardgen.pipeline import UpdateRequest
 
     loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
     inject(monkeypatch, where, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        pipeline.update(loaded, books["book1"], tmp_path / "new", Selection())
+        pipeline.update(loaded, UpdateRequest(books["book1"], tmp_path / "new", Selection()))
     assert not (tmp_path / "new").exists() and hidden(tmp_path) == []
 
 
@@ -525,13 +528,14 @@ def test_a_ledger_in_place_interrupted_leaves_the_book_as_it_was(
     import cardgen.pipeline as pipeline
     from cardgen.config import load_config
     from cardgen.data.select import Selection
+    from cardgen.pipeline import LedgerRequest
 
     book = copy(books["book1"], tmp_path / "book")
     before = snapshot(book)
     loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
     inject(monkeypatch, where, KeyboardInterrupt(), book)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.ledger(loaded, Selection(), book, book=book)
+        pipeline.ledger(loaded, LedgerRequest(book, Selection(), book=book))
     assert snapshot(book) == before and hidden(tmp_path) == [] and hidden(book) == []
 
 
@@ -567,12 +571,12 @@ def test_a_full_disk_or_a_read_only_folder_is_said_in_words(
         code: int, said: str) -> None:
     import os
 
-    import cardgen.pipeline as pipeline
+    import cardgen.pipeline.updates as updates
 
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(pipeline, "compose_packet", full)
+    monkeypatch.setattr(updates, "compose_packet", full)
     result = invoke("update", books["register2"], "--book", books["book1"], "-o",
                     tmp_path / "out", "--date", SECOND, lang="zh")
     assert result.exit_code == 1, result.output

@@ -177,7 +177,7 @@ def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run(
     import signal
 
     import cardgen.cli.commands as commands
-    import cardgen.pipeline as pipeline
+    import cardgen.pipeline.cards as pipeline
 
     real = pipeline.reprint
 

@@ -307,6 +307,30 @@ def test_exit_codes_and_a_folder_that_is_not_new(tmp_path: Path) -> None:
     assert grid["households"] == 1
 
 
+def test_a_kit_is_published_as_a_book_is_under_its_lock(tmp_path: Path) -> None:
+    """Another run writing into the kit's folder refuses this one at once; the kit, made new,
+    is a folder as any other the user makes (its mode from the umask, not private)."""
+    import os
+    import stat
+
+    from cardgen.book.publish import folders_locked
+
+    source = kit_register(tmp_path)
+    out = tmp_path / "kit"
+    with folders_locked(out, None):
+        result = invoke("emergency", source, "-o", out, "--date", DATE, "--household", "E")
+    assert result.exit_code == 1 and f"{out} is in use by another cardgen run" in result.output
+    assert not out.exists()
+    umask = os.umask(0o022)
+    try:
+        result = invoke("emergency", source, "-o", out, "--date", DATE, "--household", "E")
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_the_floor_comes_from_the_room_number() -> None:
     def floor(address: str, **parts: str) -> int | None:
         return locate(Household("H", "s", 0, address=address, **parts)).floor

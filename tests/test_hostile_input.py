@@ -24,7 +24,7 @@ from cardgen.config import load_config
 from cardgen.data.read import read_records
 from cardgen.data.validate import validate_records
 from cardgen.errors import CardgenError
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
 from cardgen.samplegen import generate, to_csv
 from tests.conftest import DATE, TODAY
 from tests.corpus.make_corpus import HERE as CORPUS
@@ -94,12 +94,12 @@ def test_limits_are_settings_named_in_their_errors(tmp_path: Path) -> None:
 
 def test_debug_shows_the_traceback_of_an_internal_error(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import cardgen.pipeline
+    import cardgen.pipeline.register
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(cardgen.pipeline, "load", broken)
+    monkeypatch.setattr(cardgen.pipeline.register, "load", broken)
     source = CORPUS / "gb18030.csv"
     result = CliRunner().invoke(cli, ["validate", str(source)])
     assert result.exit_code == 3 and "internal error" in result.output
@@ -206,8 +206,8 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     from cardgen.cache import Cache
     from cardgen.data.glyphs import missing_glyphs
     from cardgen.layout.fonts import coverage
-    from cardgen.pdf.print_run import PrintRun, make_cards
-    from cardgen.pipeline import cards_document
+    from cardgen.pipeline.cards import cards_document
+    from cardgen.printing.run import PrintRun, make_cards
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))

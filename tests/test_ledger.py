@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
 from cardgen.config import load_config
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
 from cardgen.samplegen import generate, to_csv
 from tests.conftest import (
     DATE,
@@ -252,7 +252,7 @@ def test_each_font_is_embedded_once_per_ledger(books: tuple[Path, Result]) -> No
 
 def test_worker_processes_make_the_same_bytes(tmp_path: Path) -> None:
     """Enough cards for the spawn pool: --jobs 2 builds and draws in workers."""
-    from cardgen.pdf.print_run import PARALLEL_FROM
+    from cardgen.printing.run import PARALLEL_FROM
 
     source = tmp_path / "big.csv"
     source.write_text(to_csv(list(generate(PARALLEL_FROM + 20, seed=4, grids=1))),

@@ -12,7 +12,7 @@ from click.testing import Result
 
 from cardgen.config import Config
 from cardgen.data.model import Household
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
 from tests.conftest import (
     DATE,
     FEMALE_ID,

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.data.model import Dataset
-from cardgen.pipeline import Loaded, load
+from cardgen.pipeline.register import Loaded, load
 from tests.conftest import DATE, FEMALE_ID, TODAY, VALID_ID, pdftotext
 from tests.registers.make_registers import (
     HERE,

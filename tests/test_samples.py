@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from cardgen.config import load_config
-from cardgen.pipeline import load
+from cardgen.pipeline.register import load
 from cardgen.resources import SAMPLES
 from cardgen.samplegen import HEADERS, generate, write_samples
 from tests.conftest import TODAY

@@ -29,6 +29,7 @@ import ctypes
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,6 +203,12 @@ class Publication:
         self.force = force
         self.replaces = set(replaces)  # earlier files this run knowingly takes away
         self.existed = self.target.exists()
+        if self.existed:  # the published folder keeps the target's mode, or a new folder's
+            self.mode = stat.S_IMODE(self.target.stat().st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            self.mode = 0o777 & ~umask
         parent = self.target.parent
         host = _host()
         prefix = f".{self.target.name}{PRIVATE}{host}-"
@@ -250,6 +257,8 @@ class Publication:
         stale = self.stale(written)
         for name in written:
             _fsync(self.folder / name)
+        if not self.inside:  # the private folder becomes the target
+            os.chmod(self.folder, self.mode)
         if not self.existed:
             os.rename(self.folder, self.target)
             _fsync(self.target.parent)
@@ -308,6 +317,15 @@ class Publication:
         finally:
             shutil.rmtree(backup, ignore_errors=True)
         _fsync(self.target)
+
+
+def held(folder: Path) -> set[str]:
+    """What `folder` holds but cardgen's own private folders and lock: the earlier run's
+    files of a command that replaces them all (the emergency kit, with --force)."""
+    if not folder.is_dir():
+        return set()
+    return {item.name for item in folder.iterdir()
+            if not item.name.startswith(PRIVATE) and not item.name.endswith(LOCK)}
 
 
 def glob_escape(text: str) -> str:

@@ -418,7 +418,7 @@ def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
     """Read, validate and categorise the input (the one cache of the command with it)."""
     from cardgen.cache import Cache, scope
     from cardgen.config import load_config
-    from cardgen.pipeline import load
+    from cardgen.pipeline.register import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
@@ -450,7 +450,7 @@ def cli(debug: bool) -> None:
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
              sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
-        from cardgen.pipeline import unreadable_report, validation_report
+        from cardgen.pipeline.reports import unreadable_report, validation_report
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
@@ -511,7 +511,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
-        from cardgen.pipeline import reprint as reprint_cards
+        from cardgen.pipeline.cards import reprint as reprint_cards
 
         pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
@@ -588,18 +588,21 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
-        from cardgen.pipeline import ledger as print_ledgers
+        from cardgen.pipeline.ledgers import LedgerRequest
+        from cardgen.pipeline.ledgers import ledger as print_ledgers
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
         _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         try:
-            run = print_ledgers(loaded, selection, folder, by, emergency, duplex, skip_invalid,
-                                jobs or os.cpu_count() or 1, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks,
-                                             impose=impose, pdf_variant=pdf_variant),
-                                progress, loaded.cache, book, renumber, force, renames)
+            request = LedgerRequest(
+                folder, selection, by=by, book=book, renumber=renumber, renames=renames,
+                skip_invalid=skip_invalid, emergency=emergency, duplex=duplex,
+                options=PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
+                                     pdf_variant=pdf_variant),
+                templates=templates, jobs=jobs or os.cpu_count() or 1, force=force)
+            run = print_ledgers(loaded, request, progress)
         finally:
             progress.finish()
         if run.skipped:
@@ -651,7 +654,7 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         from cardgen.config import load_sheet_file
         from cardgen.data.select import make_selection
         from cardgen.errors import UsageError
-        from cardgen.pipeline import stickers as print_stickers
+        from cardgen.pipeline.cards import stickers as print_stickers
 
         pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
@@ -704,12 +707,14 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
            sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
-        from cardgen.pipeline import update as update_book
+        from cardgen.pipeline.updates import UpdateRequest
+        from cardgen.pipeline.updates import update as update_book
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
-        run = update_book(loaded, book, out, selection, emergency, templates, loaded.cache,
-                          force, skip_invalid, renames)
+        run = update_book(loaded, UpdateRequest(
+            book, out, selection, renames=renames, skip_invalid=skip_invalid,
+            emergency=emergency, templates=templates, force=force))
         _echo_renamed(run.renamed)
         if output_format == "json":
             click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
@@ -763,15 +768,15 @@ def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tup
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.frame.render import PrintOptions
-        from cardgen.pipeline import emergency_kit
+        from cardgen.pipeline.kit import KitRequest, emergency_kit
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
         selection = make_selection(loaded.config, households, colours, flags, grids)
-        run = emergency_kit(loaded, selection, out, templates,
-                            PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
-                                         pdf_variant=pdf_variant),
-                            loaded.cache, book, duplex, copies, force,
-                            jobs or os.cpu_count() or 1, skip_invalid)
+        run = emergency_kit(loaded, KitRequest(
+            out, selection, book=book, skip_invalid=skip_invalid, duplex=duplex,
+            copies=copies, options=PrintOptions(paper=paper, bleed=bleed, marks=marks,
+                                                impose=impose, pdf_variant=pdf_variant),
+            templates=templates, jobs=jobs or os.cpu_count() or 1, force=force))
         _echo_warnings(run.warnings)
         if run.skipped:
             _echo_problems(run.skipped)
@@ -928,7 +933,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
             templates: Path | None, date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.frame.render import PrintOptions
-        from cardgen.pipeline import preview as preview_card
+        from cardgen.pipeline.cards import preview as preview_card
 
         png = output_name(out, ".png", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)

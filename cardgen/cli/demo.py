@@ -13,7 +13,10 @@ from cardgen.data.select import Selection
 from cardgen.errors import UsageError
 from cardgen.frame.render import PrintOptions
 from cardgen.i18n import _
-from cardgen.pipeline import emergency_kit, ledger, load, preview, reprint, stickers
+from cardgen.pipeline.cards import preview, reprint, stickers
+from cardgen.pipeline.kit import KitRequest, emergency_kit
+from cardgen.pipeline.ledgers import LedgerRequest, ledger
+from cardgen.pipeline.register import load
 
 
 def showcase(households: list[Household], categories: dict[str, Category]) -> tuple[str, ...]:
@@ -34,12 +37,12 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
         raise UsageError(_("{path} is not a folder").format(path=out), code="output.is_file")
     out.mkdir(parents=True, exist_ok=True)
     config = load_config()
-    loaded = load(resources.SAMPLES / "households.xlsx", config, today)
+    cache = Cache.open(max_mb=config.cache_max_mb, scope=scope(config))
+    loaded = load(resources.SAMPLES / "households.xlsx", config, today, cache=cache)
     households = loaded.dataset.households
     picks = showcase(households, loaded.categories)
     largest = max(households, key=lambda h: len(h.members)).household_id
     first_grid = households[0].grid
-    cache = Cache.open(max_mb=config.cache_max_mb, scope=scope(config))
     written = []
     done = reprint(loaded, Selection(households=picks), out / "routine.pdf", cache=cache)
     written.append((done.path, _("{count} sample cards, tab on the right").format(
@@ -48,12 +51,12 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
                    emergency=True, cache=cache)
     written.append((done.path, _("{count} red and orange cards, tab on top").format(
         count=done.households)))
-    run = ledger(loaded, Selection(grids=(first_grid,)), out / "ledger", cache=cache)
+    run = ledger(loaded, LedgerRequest(out / "ledger", Selection(grids=(first_grid,))))
     written.append((run.files[0], _("the bound book of {grid}: cover, index, {count} cards; "
                                     "manifest.json beside it").format(grid=first_grid,
                                                                       count=run.cards)))
-    kit = emergency_kit(loaded, Selection(grids=(first_grid,)), out / "kit", cache=cache,
-                        force=True)
+    kit = emergency_kit(loaded, KitRequest(out / "kit", Selection(grids=(first_grid,)),
+                                           force=True))
     written.append((kit.folder, _("the emergency kit of {grid}: the roster of {count} people "
                                   "who need help first, a 明白卡 per household, the cards "
                                   "with tabs on top").format(
@@ -68,8 +71,8 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
         count=done.pages)))
     done = preview(loaded, largest, out / "preview.png", dpi=90, cache=cache)
     written.append((done.path, _("the largest household's card as a picture")))
-    register = load(resources.SAMPLES / "office-register.xlsx", config, today)
-    run = ledger(register, Selection(), out / "register", cache=cache)
+    register = load(resources.SAMPLES / "office-register.xlsx", config, today, cache=cache)
+    run = ledger(register, LedgerRequest(out / "register"))
     written.append((run.files[0], _("a 全员人口信息登记表 as an office keeps it (a title, a "
                                     "two-level header, merged cells, a 合计 row), read into a "
                                     "bound book of {count} cards").format(count=run.cards)))

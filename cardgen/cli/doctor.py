@@ -79,7 +79,8 @@ def run_checks() -> Iterator[Check]:
 def _test_render() -> Check:
     from cardgen.config import load_config
     from cardgen.data.select import Selection
-    from cardgen.pipeline import load, reprint
+    from cardgen.pipeline.cards import reprint
+    from cardgen.pipeline.register import load
 
     started = time.perf_counter()
     try:

@@ -266,7 +266,7 @@ class Renderer:
     def cover_frame_pdf(self, cover: Mapping[str, Any], doc: Mapping[str, str]) -> \
             tuple[bytes, Places, dict[str, PlaceStyle]]:
         """A ledger's cover frame (`cover`: what stays from month to month, see
-        print_run.cover_view) as a one-page PDF, its places and their type: the counts, the
+        printing/run.cover_view) as a one-page PDF, its places and their type: the counts, the
         date and the pages are drawn by cardgen (README, "Templates")."""
         palette = sorted(self.config.palette.values(), key=lambda c: c.order)
         html = self._render_html("cover.html.j2", ledgers=[cover], palette=palette, doc=doc)

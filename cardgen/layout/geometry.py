@@ -246,10 +246,6 @@ class Layout:
         return self.content.x
 
     @property
-    def margin_right(self) -> float:
-        return self.paper.width - self.content.right
-
-    @property
     def margin_top(self) -> float:
         return self.content.y
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from cardgen.layout.fonts import Face, FontSet
+from cardgen.layout.geometry import PT
 
 # CLREQ 3.1.7 and GB/T 15834: characters no line may start with (closing brackets and
 # quotes, the pause, full stop, comma and other stops, the interpunct, percent and degree
@@ -128,7 +129,7 @@ def baseline_drop(fonts: FontSet, size: float, line_height: float) -> float:
     `line_height` mm tall: the leading split above and below the regular face's extent."""
     face = fonts.regular[0]
     ascent, descent = face.ascent / face.units, face.descent / face.units
-    em = size * 25.4 / 72
+    em = size * PT
     return (line_height - (ascent + descent) * em) / 2 + ascent * em
 
 

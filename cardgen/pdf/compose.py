@@ -331,14 +331,6 @@ class Composer:
                                                b" /Filter /FlateDecode", data))
         self._page(resources, contents)
 
-    def add_pdf(self, data: bytes, page: int = 0) -> None:
-        """One page of another PDF (a ledger cover made by WeasyPrint, prepared), drawn as
-        a form like a frame, so that it takes the boxes, marks and sheets of card pages."""
-        key = ("pdf", len(self._frame_pages))
-        source = self.copier.open(data)
-        self._frame_pages[key] = (source, source.pages[page].obj)
-        self.add_data_page(b"", key)
-
     @property
     def page_count(self) -> int:
         """Card pages added so far (an imposed sheet carries several)."""

@@ -182,7 +182,7 @@ def make_app(desk: Desk) -> ASGIApp:
         })
 
     async def search(request: Request) -> Response:
-        from cardgen.pipeline import search as find
+        from cardgen.pipeline.reports import search as find
 
         query = (await json_body(request)).get("q")
         if not isinstance(query, str) or len(query) > QUERY_CHARS:
@@ -258,7 +258,7 @@ def make_app(desk: Desk) -> ASGIApp:
     async def create_job(request: Request) -> Response:
         from cardgen.book.ledger import grid_group
         from cardgen.data.select import make_selection, select_households
-        from cardgen.pipeline import check_printable
+        from cardgen.pipeline.register import check_printable
 
         body = await json_body(request)
         kind = body.get("kind")

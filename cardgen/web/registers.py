@@ -142,7 +142,7 @@ class Registers:
 
     async def _number(self, register: Register, book: Path, stamp: Stamp | None) -> None:
         """The book's numbers for a register's households (what a search lists)."""
-        from cardgen.pipeline import open_book
+        from cardgen.pipeline.register import open_book
 
         register.book, register.numbers, register.book_failure = stamp, None, None
         register.unbooked = frozenset()

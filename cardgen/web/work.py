@@ -114,7 +114,7 @@ def _start_worker(settings: Settings) -> None:
 def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
     """The register at `path` as of `today`, read again when its file changed."""
     from cardgen.cache import Cache, scope
-    from cardgen.pipeline import load
+    from cardgen.pipeline.register import load
 
     assert _settings is not None
     stamp = stamp or stamp_of(path)
@@ -153,7 +153,8 @@ def check_upload(path: Path, today: dt.date) -> Any:
     `validate --format json` object); the file is the caller's to delete."""
     from cardgen.cache import Cache, scope
     from cardgen.errors import InputError
-    from cardgen.pipeline import load, unreadable_report, validation_report
+    from cardgen.pipeline.register import load
+    from cardgen.pipeline.reports import unreadable_report, validation_report
 
     assert _settings is not None
     config = _settings.config
@@ -191,7 +192,7 @@ def draw(work: CardWork) -> Any:
     options, --book included."""
     from cardgen.data.select import Selection
     from cardgen.frame.render import PrintOptions
-    from cardgen.pipeline import preview, reprint, stickers
+    from cardgen.pipeline.cards import preview, reprint, stickers
 
     assert _settings is not None
     settings = _settings
@@ -435,7 +436,10 @@ class Reporter:
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
           reporter: Reporter) -> Result:
     from cardgen.frame.render import PrintOptions
-    from cardgen.pipeline import emergency_kit, ledger, stickers, update
+    from cardgen.pipeline.cards import stickers
+    from cardgen.pipeline.kit import KitRequest, emergency_kit
+    from cardgen.pipeline.ledgers import LedgerRequest, ledger
+    from cardgen.pipeline.updates import UpdateRequest, update
 
     if spec.kind == "stickers":
         out = folder / "stickers.pdf"
@@ -448,8 +452,9 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
     if spec.kind == "update":
         assert spec.book is not None
         reporter.tell("packet", 0, 0)
-        updated = update(loaded, spec.book, folder / "update", spec.selection, False,
-                         settings.templates, loaded.cache, skip_invalid=spec.skip_invalid)
+        updated = update(loaded, UpdateRequest(spec.book, folder / "update", spec.selection,
+                                               skip_invalid=spec.skip_invalid,
+                                               templates=settings.templates))
         changes = folder / "changes.json"  # the change list as `update --format json` says it
         report = updated.as_dict()
         changes.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
@@ -460,9 +465,9 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
                       packet_report(report, updated.files))
     if spec.kind == "emergency_kit":
         reporter.tell("kit", 0, 0)
-        kit = emergency_kit(loaded, spec.selection, folder / "kit", settings.templates,
-                            PrintOptions(), loaded.cache, spec.book,
-                            skip_invalid=spec.skip_invalid)
+        kit = emergency_kit(loaded, KitRequest(
+            folder / "kit", spec.selection, book=spec.book, skip_invalid=spec.skip_invalid,
+            options=PrintOptions(), templates=settings.templates))
         reporter.tell("merging", 0, 0)
         roster = folder / "roster.json"  # the roster as `emergency --format json` says it
         roster.write_text(json.dumps(kit.as_dict(), ensure_ascii=False, indent=2) + "\n",
@@ -470,10 +475,10 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
         return Result(zipped(folder / "kit.zip", [*kit.files, roster]), "application/zip",
                       "五色户卡应急包.zip")
     books = folder / "books"
-    run = ledger(loaded, spec.selection, books, "grid", spec.kind == "emergency",
-                 skip_invalid=spec.skip_invalid, jobs=1, templates=settings.templates,
-                 options=PrintOptions(), progress=reporter.households, cache=loaded.cache,
-                 book=spec.book, laid_out=reporter.laid_out)
+    run = ledger(loaded, LedgerRequest(
+        books, spec.selection, book=spec.book, skip_invalid=spec.skip_invalid,
+        emergency=spec.kind == "emergency", options=PrintOptions(),
+        templates=settings.templates, jobs=1), reporter.households, reporter.laid_out)
     reporter.tell("merging", run.cards, run.cards, 1.0)
     if len(run.files) == 1:
         return Result(run.files[0], "application/pdf", run.files[0].name)

@@ -18,7 +18,7 @@ from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry
-from cardgen.pdf.print_run import Parallel, PrintRun, build_one, draw_card_data
+from cardgen.printing.run import Parallel, PrintRun, build_one, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
 

@@ -27,7 +27,7 @@ from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import Composer
 from cardgen.pdf.draw import Pen, summarise
 from cardgen.pdf.prepare import prepare_pages
-from cardgen.pdf.print_run import Parallel, PrintRun, add_card, card_frames, drawn_cards
+from cardgen.printing.run import Parallel, PrintRun, add_card, card_frames, drawn_cards
 from cardgen.write import atomic_file
 
 ROSTER_SIZE = (297.0, 210.0)  # mm: A4 landscape

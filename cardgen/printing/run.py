@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from cardgen.layout.index import IndexRow
 
 # Hands work to other processes: (items, geometries) -> results in the same order
-# (cardgen/workers.py)
+# (cardgen/printing/workers.py)
 Parallel = Callable[[list[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
 

@@ -1,0 +1,168 @@
+"""Cards of selected households: one PDF (`reprint`), a PNG of one card (`preview`), and
+label sheets (`stickers`)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from cardgen.book.ledger import ledger_order
+from cardgen.cache import Cache
+from cardgen.config import Sheet
+from cardgen.data.model import Household
+from cardgen.data.select import Selection, select_households
+from cardgen.errors import Problem, UsageError
+from cardgen.frame.render import PrintOptions
+from cardgen.i18n import _
+from cardgen.layout.cards import Card
+from cardgen.layout.fonts import font_set
+from cardgen.layout.geometry import MM
+from cardgen.layout.typeset import Typesetter
+from cardgen.pdf.canvas import Canvas
+from cardgen.pdf.compose import Composer
+from cardgen.pipeline.register import Loaded, check_in_book, check_printable, open_book, warnings_of
+from cardgen.printing.run import PrintRun, add_card, card_frame, drawn_cards, make_cards
+from cardgen.write import atomic_file, check_output, write_atomic
+
+if TYPE_CHECKING:
+    from cardgen.printing.stickers import Label
+
+
+@dataclass
+class Printed:
+    """What a command wrote, for its summary line."""
+
+    path: Path
+    households: int
+    pages: int
+    errors_elsewhere: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, emergency: bool,
+                   out: IO[bytes], numbers: Mapping[str, str] | None = None) -> list[Card]:
+    """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
+    cards = make_cards(chosen, loaded.categories, dict(numbers or loaded.numbers), printing,
+                       emergency)
+    frames = list(dict.fromkeys(card_frame(printing, card, page.number, False)
+                                for card in cards for page in card.pages))
+    composer = printing.composer(out)
+    try:
+        composer.add_frames(printing.frames(frames))
+        for data in drawn_cards(cards, printing, duplex=False):
+            add_card(composer, printing, data)
+        title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
+                             else f"{len(chosen)}户")
+        composer.finish(title, loaded.today.isoformat(), printing.options.pdf_variant)
+    finally:
+        composer.close()
+    return cards
+
+
+def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
+            templates: Path | None = None, options: PrintOptions | None = None,
+            cache: Cache | None = None, book: Path | None = None) -> Printed:
+    """The selected households' cards as one PDF, in input order, with the book's numbers
+    (`book`: the folder of the grid's book; without it, a first print's)."""
+    check_output(out, [loaded.source])
+    cache = cache or Cache(None)
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    check_printable(loaded, chosen, "reprint")
+    numbering = open_book(loaded, book)
+    check_in_book(numbering, chosen, book)
+    printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
+    with atomic_file(out) as handle:
+        cards = cards_document(loaded, chosen, printing, emergency, handle, numbering.numbers)
+    elsewhere = {p.household_id for p in loaded.dataset.errors} - \
+        {h.household_id for h in chosen}
+    pages = sum(c.page_count for c in cards)
+    return Printed(out, len(chosen), printing.sheets(1, pages)[1], len(elsewhere),
+                   warnings_of(loaded, chosen))
+
+
+def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
+            emergency: bool = False, templates: Path | None = None,
+            options: PrintOptions | None = None, cache: Cache | None = None,
+            book: Path | None = None) -> Printed:
+    """A PNG of one household's card (its pages one under another), drawn in-process, with
+    the book's number (a household new since the book shows the number it would get)."""
+    import pypdfium2
+    from PIL import Image
+
+    check_output(out, [loaded.source])
+    cache = cache or Cache(None)
+    chosen = select_households(loaded.dataset.households, loaded.categories,
+                               Selection(households=(household,)))
+    check_printable(loaded, chosen, "preview")
+    numbering = open_book(loaded, book)
+    printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
+    pdf = io.BytesIO()
+    cards_document(loaded, chosen, printing, emergency, pdf, numbering.numbers)
+    document = pypdfium2.PdfDocument(pdf.getvalue())
+    try:
+        images = [page.render(scale=dpi / 72).to_pil().convert("RGB") for page in document]
+    finally:
+        document.close()
+    gap = max(1, dpi // 10)
+    sheet = Image.new("RGB", (max(i.width for i in images),
+                              sum(i.height for i in images) + gap * (len(images) - 1)),
+                      (200, 200, 200))
+    top = 0
+    for image in images:
+        sheet.paste(image, (0, top))
+        top += image.height + gap
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG", optimize=False, dpi=(dpi, dpi))  # pHYs: prints at size
+    write_atomic(out, buffer.getvalue())
+    return Printed(out, 1, len(images), 0, warnings_of(loaded, chosen))
+
+
+def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
+             cache: Cache | None = None, book: Path | None = None) -> Printed:
+    """Label sheets: a colour-tab label and flag stickers per household, in book order,
+    with the book's numbers (`book`, as for `reprint`)."""
+    from cardgen.printing.stickers import labels_for
+
+    check_output(out, [loaded.source])
+    check_skip(sheet, skip)
+    cache = cache or Cache(None)
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    check_printable(loaded, chosen, "stickers")
+    numbering = open_book(loaded, book)
+    check_in_book(numbering, chosen, book)
+    numbers = numbering.numbers
+    chosen = ledger_order(chosen, numbers)
+    labels = labels_for(chosen, loaded.categories, numbers, loaded.config)
+    pages = write_labels(labels, sheet, skip, out, f"五色户卡贴纸 {len(chosen)}户", loaded,
+                         cache)
+    return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
+
+
+def check_skip(sheet: Sheet, skip: int) -> None:
+    if not 0 <= skip < sheet.labels:
+        raise UsageError(_("--skip {skip}: a {sheet} sheet has {labels} labels; skip 0 to "
+                           "{last}").format(skip=skip, sheet=sheet.name, labels=sheet.labels,
+                                            last=sheet.labels - 1), code="stickers.skip")
+
+
+def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title: str,
+                 loaded: Loaded, cache: Cache, typesetter: Typesetter | None = None) -> int:
+    """Labels on sheets as one PDF, written atomically; returns the sheets."""
+    from cardgen.printing.stickers import draw_sheet, place
+
+    typesetter = typesetter or Typesetter(font_set(loaded.config, cache))
+    with atomic_file(out) as handle:
+        composer = Composer(handle, (sheet.page[0] * MM, sheet.page[1] * MM),
+                            typesetter.fonts.by_family(), cache)
+        try:
+            for placed in place(labels, sheet, skip):
+                canvas = Canvas(sheet.page[1], composer.log)
+                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.smallest_text)
+                composer.add_data_page(canvas.content())
+            composer.finish(title, loaded.today.isoformat())
+            return composer.page_count
+        finally:
+            composer.close()

@@ -1,0 +1,331 @@
+"""The bound ledgers: one PDF per group (cover, index, cards in book order) and the book
+of record (manifest.json), published in one step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+from cardgen.book.fit import Renamed
+from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
+from cardgen.book.ledger import (
+    LedgerPlan,
+    Slot,
+    grid_group,
+    group_households,
+    natural_key,
+    plan_ledger,
+    safe_file_name,
+)
+from cardgen.book.numbers import GridNumbers
+from cardgen.book.publish import folders_locked, publication
+from cardgen.book.record import MANIFEST, Entry, GridBook, card_content, manifest_bytes
+from cardgen.data.flags import shown_flag
+from cardgen.data.model import Household
+from cardgen.data.select import Selection, select_households
+from cardgen.errors import DataRefused, NothingSelected, Problem, Severity
+from cardgen.frame.render import Frame, PrintOptions, check_options
+from cardgen.i18n import _, ngettext
+from cardgen.layout.cards import has_visit_log
+from cardgen.pdf.compose import Composer
+from cardgen.pipeline.register import Loaded, check_file, open_book
+from cardgen.printing.run import (
+    PrintRun,
+    add_card,
+    add_cover,
+    add_drawn_page,
+    card_frames,
+    drawn_cards,
+    index_page_data,
+    make_cards,
+)
+from cardgen.printing.workers import Setup, Workers
+from cardgen.write import check_folder, write_atomic
+
+
+@dataclass(frozen=True)
+class LedgerRequest:
+    """What `cardgen ledger` prints (the selection, grouped `by` grid, community or all, with
+    the numbers of `book`), how (emergency tabs, duplex, the print options, templates, worker
+    processes) and where (`folder`)."""
+
+    folder: Path
+    selection: Selection = field(default_factory=Selection)
+    by: str = "grid"
+    book: Path | None = None  # the folder of a previous book: its numbers
+    renumber: bool = False  # with `book`: a new edition, numbered in address order
+    renames: tuple[tuple[str, str], ...] = ()  # --rename-grid OLD=NEW
+    skip_invalid: bool = False
+    emergency: bool = False
+    duplex: bool = False
+    options: PrintOptions | None = None
+    templates: Path | None = None
+    jobs: int = 1
+    force: bool = False  # write over another book's files in `folder`
+
+
+@dataclass
+class LedgerRun:
+    """What `cardgen ledger` wrote, for its summary."""
+
+    folder: Path
+    files: list[Path]
+    cards: int
+    pages: int
+    seconds: float
+    skipped: list[Problem]
+    errors_elsewhere: int
+    manifest: Path
+    unprinted_groups: dict[str, list[str]]  # group -> its households, all skipped: no ledger
+    books: list[GridNumbers] = field(default_factory=list)  # the grid books printed
+    renamed: list[Renamed] = field(default_factory=list)  # grids read as the book spells them
+
+
+def describe_selection(selection: Selection, loaded: Loaded) -> str:
+    parts = []
+    if selection.colours:
+        parts.append("颜色 " + "、".join(loaded.config.palette[c].char for c in selection.colours))
+    if selection.flags:
+        shown = (shown_flag(flag, loaded.config) for flag in selection.flags)
+        parts.append("特殊情况 " + "、".join(dict.fromkeys(shown)))  # sub-types stay hidden
+    if selection.grids:
+        parts.append("网格 " + "、".join(selection.grids))
+    if selection.households:
+        parts.append(f"指定 {len(selection.households)} 户")
+    return "；".join(parts)
+
+
+def partial_selection(selection: Selection, loaded: Loaded) -> str:
+    """What a selection picks within grids (colours, flags, households): a print of some
+    households, not whole books; "" when it takes whole grids."""
+    return describe_selection(replace(selection, grids=()), loaded)
+
+
+def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Frame]:
+    """The frames a ledger's pages stand on (the cover has its own page, a blank back page
+    none)."""
+    frames = [Frame("", verso=duplex and (plan.index_first_page + i) % 2 == 0)
+               for i in range(len(plan.index_pages))]
+    frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
+    return list(dict.fromkeys(frames))
+
+
+def compose_ledger(plan: LedgerPlan, printing: PrintRun,
+                   duplex: bool, out: Path,
+                   advance: Callable[[int], None] | None,
+                   workers: Workers | None = None) -> int:
+    """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
+    with out.open("wb") as handle:
+        return _compose_ledger(plan, printing, duplex, handle, advance, workers)
+
+
+def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
+                    duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
+                    workers: Workers | None) -> int:
+    composer = printing.composer(out)
+    try:
+        composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
+        add_cover(composer, printing, plan)
+        index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
+        first_pages = {card.first_page: card for card in plan.cards}
+        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
+        page = 2
+        while page <= plan.total_pages:
+            verso = duplex and page % 2 == 0
+            if page in plan.blank_pages:
+                composer.add_data_page(b"")  # a blank back page: nothing on it
+                page += 1
+            elif page in index_pages:
+                add_index_page(composer, printing, plan, page, verso)
+                page += 1
+            else:
+                add_card(composer, printing, next(drawn))  # and its visit log
+                if advance:
+                    advance(1)
+                page += first_pages[page].page_count + has_visit_log(
+                    first_pages[page].page_count, printing.config, duplex)
+        composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
+                        printing.options.pdf_variant)
+        return printing.sheets(1, composer.page_count)[1]
+    finally:
+        composer.close()
+
+
+def add_index_page(composer: Composer, printing: PrintRun, plan: LedgerPlan, page: int,
+                   verso: bool) -> None:
+    """The ledger's index page that is page `page` of the book."""
+    position = page - plan.index_first_page
+    add_drawn_page(composer, printing, index_page_data(
+        plan, plan.index_pages[position], position + 1, page, verso, printing),
+        Frame("", verso=verso))
+
+
+def book_entry(household: Household, slot: Slot, loaded: Loaded,
+               printing: PrintRun) -> Entry:
+    """A printed household's record in its grid's book."""
+    content = card_content(household, loaded.categories[household.household_id],
+                           loaded.config)
+    first, count = printing.sheets(slot.first_page, slot.page_count)
+    return Entry(household.household_id, int(slot.number), content.colour, content.flags,
+                 content.members, content.hash, content.parts, first, count,
+                 address=content.address, head=content.head)
+
+
+def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
+              duplex: bool, selection: str = "") -> GridBook:
+    return GridBook(grid.group, file, grid.edition, sorted(entries, key=lambda e: e.number),
+                    grid.retired, grid.community, grid.grid, printing.paper.name,
+                    duplex, selection, printing.options.impose or "")
+
+
+def ledger(loaded: Loaded, request: LedgerRequest,
+           progress: Callable[[int, int], None] | None = None,
+           laid_out: Callable[[int, int], None] | None = None) -> LedgerRun:
+    """One PDF per group: cover, index, then the cards in book order; and the book of record
+    (manifest.json). `request.book` continues a previous book (the households keep their
+    numbers), `renumber` starts its new edition; `force` writes over another book in the
+    folder. `progress` is told the cards drawn so far, `laid_out` the cards laid out (both
+    of all the cards): a group's cards are laid out before they are drawn.
+
+    The folder and the book are locked for the run, and the folder is published in one
+    step (book/publish.py)."""
+    check_options(loaded.config, request.options or PrintOptions(), request.duplex)
+    check_folder(request.folder)
+    with folders_locked(request.folder, request.book):
+        return _ledger(loaded, request, progress, laid_out)
+
+
+def _ledger(loaded: Loaded, request: LedgerRequest,
+            progress: Callable[[int, int], None] | None,
+            laid_out: Callable[[int, int], None] | None) -> LedgerRun:
+    started = time.perf_counter()
+    cache = loaded.cache
+    selection, folder, book, by = request.selection, request.folder, request.book, request.by
+    emergency, duplex, force = request.emergency, request.duplex, request.force
+    check_file(loaded, "ledger")  # --skip-invalid cannot skip these
+    numbering = open_book(loaded, book, request.renumber, force=force, writes=True,
+                          renames=request.renames, only=selection.grids)
+    numbers = numbering.numbers
+    chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    blocking = loaded.errors_of(chosen)
+    bad_ids = {p.household_id for p in blocking}
+    if blocking and not request.skip_invalid:
+        raise DataRefused(ngettext(
+            "ledger: {count} household has errors; nothing was written (fix it, or use "
+            "--skip-invalid to print the rest)",
+            "ledger: {count} households have errors; nothing was written (fix them, or use "
+            "--skip-invalid to print the rest)", len(bad_ids)).format(count=len(bad_ids)),
+            blocking, code="data.household_errors")
+    printable = [h for h in chosen if h.household_id not in bad_ids]
+    skipped_households = [h for h in chosen if h.household_id in bad_ids]
+    if not printable:
+        raise NothingSelected(_("ledger: every selected household has errors; nothing was "
+                                "written"), code="selection.all_errors")
+    partial = partial_selection(selection, loaded)
+    # a grid's own ledger is its whole book: a --grid that picked it is no scope to print
+    described = partial if by == "grid" else describe_selection(selection, loaded)
+    groups = group_households(printable, by, numbers)
+    skipped_by_group = group_households(skipped_households, by, numbers)
+    taken: set[str] = set()
+    file_names = {name: safe_file_name(name, emergency, taken) for name in groups}
+    printed_grids = list(dict.fromkeys(grid_group(h) for hs in groups.values() for h in hs))
+    previous = numbering.book
+    carried = []
+    if previous is not None and not partial and previous.folder.resolve() == folder.resolve():
+        carried = [g for name, g in previous.grids.items() if name not in printed_grids]
+    if not force:
+        fresh = None if book is not None else {
+            name: grid.numbers for name, grid in numbering.grids.items()}
+        check_book_folder(folder, Writing(
+            frozenset(printed_grids) | {g.group for g in carried}
+            | {r.book for r in numbering.renamed if r.explicit},  # its old names
+            frozenset([*file_names.values(), MANIFEST]), bool(partial), fresh))
+    earlier = replaced_files(folder) | earlier_files(folder)
+
+    printing = PrintRun.start(loaded.config, request.options, request.templates, loaded.today,
+                              cache)
+    total_cards = len(printable)
+    done = 0
+
+    def advance(cards: int) -> None:
+        nonlocal done
+        done += cards
+        if progress:
+            progress(done, total_cards)
+
+    laid = 0
+
+    def lay(n: int = 1) -> None:
+        nonlocal laid
+        laid += n
+        if laid_out:
+            laid_out(laid, total_cards)
+
+    if progress:
+        progress(0, total_cards)
+    workers = Workers(Setup(loaded.config, printing.options, request.templates, loaded.today,
+                            cache.folder, cache.max_bytes // 2**20, cache.scope), request.jobs)
+    books: list[GridBook] = []
+    try:
+        renamed = {previous.grids[r.register].file for r in numbering.renamed
+                   if r.explicit and previous is not None and r.register in previous.grids}
+        with publication(folder, earlier, {g.file for g in carried}, force,
+                         renamed) as staged:  # a renamed grid's ledger goes with its name
+            staged.refuse_earlier({*file_names.values(), MANIFEST})  # before any drawing
+            work = staged.folder
+            files, pages = [], 0
+            for name, households in groups.items():  # one ledger at a time: memory per ledger
+                cards = make_cards(households, loaded.categories, numbers, printing,
+                                   emergency, workers.builder(), lay if laid_out else None)
+                slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
+                         for h, card in zip(households, cards, strict=True)]
+                grids_here = list(dict.fromkeys(grid_group(h) for h in households))
+                skipped_here = skipped_by_group.get(name, [])
+                plan = plan_ledger(
+                    name, slots, {g: numbering.grids[g].retired for g in grids_here},
+                    [numbering.grids[g].edition for g in grids_here], loaded.config,
+                    printing.index_layout, printing.typesetter, emergency, duplex, described,
+                    [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                    file_names[name])
+                for card, slot in zip(cards, slots, strict=True):
+                    card.first_page = slot.first_page
+                plan.cards = cards
+                pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
+                                        advance, workers)
+                for group in grids_here:
+                    entries = [book_entry(s.household, s, loaded, printing) for s in slots
+                               if grid_group(s.household) == group]
+                    entries += [Entry(h.household_id, int(numbers[h.household_id]))
+                                for h in skipped_here if grid_group(h) == group]
+                    books.append(grid_book(numbering.grids[group], plan.file_name, entries,
+                                           printing, duplex, partial))
+                files.append(folder / plan.file_name)
+                del cards, plan, slots
+            manifest = folder / MANIFEST  # the record last, then all at once
+            write_record(work, [*carried, *books])
+            staged.publish()
+    finally:
+        workers.close()
+    cache.prune()
+    chosen_ids = {h.household_id for h in chosen}
+    elsewhere = {p.household_id for p in loaded.dataset.errors} - chosen_ids
+    skipped_problems = [p for p in blocking if p.severity is Severity.ERROR]
+    unprinted = {name: [h.household_id for h in households]
+                 for name, households in skipped_by_group.items() if name not in groups}
+    return LedgerRun(folder, files, total_cards, pages, time.perf_counter() - started,
+                     skipped_problems, len(elsewhere), manifest, unprinted,
+                     [numbering.grids[g] for g in printed_grids], numbering.renamed)
+
+
+def book_order(books: list[GridBook]) -> list[GridBook]:
+    """Grid books in natural order of their names: the manifest's order."""
+    return sorted(books, key=lambda b: natural_key(b.group))
+
+
+def write_record(folder: Path, books: list[GridBook]) -> None:
+    """The book of record (manifest.json) in `folder`, the grids in the manifest's order,
+    written all at once (a run writes it last)."""
+    write_atomic(folder / MANIFEST, manifest_bytes(book_order(books)))
