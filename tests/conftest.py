@@ -25,21 +25,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The suite keeps its cache apart from the user's: a fresh folder per run."""
+    """The suite keeps its cache apart from the user's: a fresh folder per run, one for all
+    of pytest-xdist's workers (the cache is made to be shared by runs at once), made and
+    removed by the process that started them."""
     import os
     import tempfile
 
-    os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        os.environ["CARDGEN_CACHE_DIR"] = worker["cardgen_cache_dir"]
+    else:
+        os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
     # Chinese is the default; tests written against the English messages say so here,
     # tests of the Chinese ones ask for it (tests/test_i18n.py)
     os.environ["CARDGEN_LANG"] = "en"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+    """Each pytest-xdist worker is told the run's cache folder."""
+    import os
+
+    node.workerinput["cardgen_cache_dir"] = os.environ["CARDGEN_CACHE_DIR"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's addopts): one worker per CPU this process may use."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):  # Linux: the CPUs this process may run on
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     import os
     import shutil
 
-    shutil.rmtree(os.environ.pop("CARDGEN_CACHE_DIR", ""), ignore_errors=True)
+    if getattr(config, "workerinput", None) is None:
+        shutil.rmtree(os.environ.pop("CARDGEN_CACHE_DIR", ""), ignore_errors=True)
 
 
 TODAY = dt.date(2026, 11, 29)

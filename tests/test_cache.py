@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +17,40 @@ from cardgen.samplegen import generate, to_csv
 from tests.conftest import DATE
 
 
-@pytest.fixture
-def source(tmp_path: Path) -> Path:
-    path = tmp_path / "grid.csv"
+def write_source(path: Path) -> Path:
     path.write_text(to_csv(list(generate(30, seed=5, grids=1))), encoding="utf-8")
     return path
 
 
 @pytest.fixture
+def source(tmp_path: Path) -> Path:
+    return write_source(tmp_path / "grid.csv")
+
+
+@pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder of the test's own."""
     folder = tmp_path / "cache"
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def warmed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder that one ledger of `source` has filled (frames, covers, cards, …),
+    made once for the module: tests about what happens after a first run start from a copy
+    instead of each drawing everything anew."""
+    root = tmp_path_factory.mktemp("warmed")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARDGEN_CACHE_DIR", str(root / "cache"))
+        ledger(write_source(root / "grid.csv"), root / "out")
+    return root / "cache"
+
+
+@pytest.fixture
+def warm_cache_dir(warmed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of `warmed` as the test's own cache folder."""
+    folder = shutil.copytree(warmed, tmp_path / "cache")
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(folder))
     return folder
 
@@ -56,8 +81,9 @@ def test_rerun_uses_the_cache_and_gives_the_same_bytes(source: Path, cache_dir: 
     assert ledger(source, tmp_path / "c", "--no-cache") == first
 
 
-def test_one_changed_household_redraws_only_itself(source: Path, cache_dir: Path,
+def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir: Path,
                                                    tmp_path: Path) -> None:
+    cache_dir = warm_cache_dir
     ledger(source, tmp_path / "a")
     before = set(entries(cache_dir, "cards"))
     lines = source.read_text(encoding="utf-8").splitlines()
@@ -81,8 +107,9 @@ def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_
     assert warmed == ledger(source, tmp_path / "b", "--no-cache")
 
 
-def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, cache_dir: Path,
+def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, warm_cache_dir: Path,
                                                     tmp_path: Path) -> None:
+    cache_dir = warm_cache_dir
     first = ledger(source, tmp_path / "a")
     for path in entries(cache_dir, "cards") + entries(cache_dir, "frames"):
         path.write_bytes(path.read_bytes()[:20] + b"garbage")
@@ -102,10 +129,11 @@ def test_cache_off_writes_nothing(source: Path, tmp_path: Path,
     assert set(tmp_path.iterdir()) - before == {tmp_path / "a"}
 
 
-def test_a_changed_version_never_reads_old_entries(source: Path, cache_dir: Path,
+def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir: Path,
                                                    tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Every entry's name holds the version (and the code, templates, fonts, config)."""
+    cache_dir = warm_cache_dir
     import cardgen
     from cardgen.cache import scope
     from cardgen.config import load_config
