@@ -472,6 +472,8 @@ class Composer:
                     owner[kid] = number
                     parts.append(b"%d" % kid if form is None else
                                  b"<</Type /MCR /Stm %d 0 R /MCID %d>>" % (form, kid))
+                elif not kid[2]:  # an empty cell: in its parent, no object of its own
+                    parts.append(b"<</S /%s /P %d 0 R>>" % (kid[0].encode(), number))
                 else:
                     child = self.writer.reserve()
                     kid_role, kid_alt, grandkids = kid
