@@ -141,6 +141,7 @@ WORD_FIELDS: dict[str, frozenset[str]] = {
     "footer_place": frozenset({"place", "number"}), "book_number": frozenset({"number"}),
     "footer_date": frozenset({"date", "mode"}),
     "footer_page": frozenset({"page"}), "index_title": frozenset({"title"}),
+    "frame_alt": frozenset({"char", "category", "tab"}),
 }
 
 

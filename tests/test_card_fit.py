@@ -221,3 +221,20 @@ def test_paginate_never_puts_more_on_a_page_than_it_holds() -> None:
     # the first member goes to a 续页 only when it does not fit the first page
     assert len(paginate([line(1, first)], first, next_)) == 1
     assert [len(p.members) for p in paginate([line(1, first + 1)], first, next_)] == [0, 1]
+
+
+@pytest.mark.parametrize("paper", ["A4", "A5"])
+def test_no_empty_band_under_the_stickers(run: Run, tmp_path: Path, paper: str) -> None:
+    """The other flags' chips take one row under the stickers, not two (issue 24: about
+    10 mm stood empty there on most cards); the room went to the members table."""
+    source = write_csv(tmp_path / "h.csv", [
+        {"户编号": "H1", "社区": "恒安社区", "网格": "第3网格", "地址": "阳光花园2号楼",
+         "房屋状态": "自住", "姓名": "张秀英", "与户主关系": "户主", "身份证号": VALID_ID,
+         "联系电话": "13812345678", "居住状态": "常住", "特殊情况": "低保、党员"}], HEADER)
+    out = tmp_path / "card.pdf"
+    reprint(run, source, out, paper, False)
+    [page] = words(out)
+    heading = find(page, "住户信息")
+    chip = find(page, "党员")
+    assert chip.bottom < heading.top
+    assert (heading.top - chip.bottom) / MM <= 5.0, (heading.top - chip.bottom) / MM

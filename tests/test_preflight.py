@@ -607,15 +607,17 @@ def test_a_1000_household_ledger_takes_at_most_2_5_kb_a_card(tmp_path: Path) -> 
 
 def test_the_largest_sample_reprint_stays_small(tmp_path: Path) -> None:
     """The bundled register's largest one-card reprint (G01-0004, 12 members: 236 distinct
-    glyphs, whose outlines are 33 KB of it). Issue 14's goal is 40 KB; the object and
-    cross-reference streams and three-decimal frames took it from 47.6 KB to 44.6 KB."""
+    glyphs, whose outlines are 33 KB of it). Issue 14's goal is 40 KB, not met: the object
+    and cross-reference streams and three-decimal frames took it from 47.6 KB to 44.8 KB;
+    tagging (issue 24: 152 structure elements, their parent tree, marked content) and the
+    XMP metadata PDF/UA asks for put 3.2 KB back, 48.0 KB."""
     samples = Path(__file__).parent.parent / "samples" / "households.csv"
     out = tmp_path / "card.pdf"
     result = CliRunner().invoke(cli, ["reprint", str(samples), "-o", str(out), "--household",
                                       "G01-0004", "--date", "2026-11-30"],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert out.stat().st_size <= 45_000, out.stat().st_size
+    assert out.stat().st_size <= 48_500, out.stat().st_size
 
 
 # ---- PDF/A-2b by a real validator, and what a viewer shows ---------------------------------
@@ -694,3 +696,108 @@ def test_a_stream_whose_data_ends_in_cr_keeps_its_length(tmp_path: Path) -> None
     out = io.BytesIO()
     Writer(out).new_stream(b"", b"q Q", compress=False)
     assert b"stream\nq Q\nendstream" in out.getvalue()
+
+
+# ---- tagged PDF: what a screen reader gets, and PDF/UA-1 by the same validator -----------
+
+# the CFF width rule page-validation misreads (see VALIDATOR_MISTAKES), in its PDF/UA profile
+UA_MISTAKES = {"PDFUA1-FONT-GLYPH-WIDTH-001"}
+
+
+@each_kind()
+def test_pdf_ua_1_passes_page_validation(kind: Kind, outputs: dict[str, Path]) -> None:
+    """`python -c "import page; print(page.validate_pdf('f.pdf', profile='ua1').failures)"`:
+    a structure tree, every mark tagged or an artifact, XMP with the title and pdfuaid."""
+    import page
+
+    report = page.validate_pdf(str(outputs[kind.name]), profile="ua1")
+    failed = {(f.rule_id, f.message) for f in report.failures if f.rule_id not in UA_MISTAKES}
+    assert failed == set(), failed
+    assert report.rules.total > 20  # it did check
+
+
+def _kids(element: Any) -> list[Any]:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _roles(element: Any) -> list[Any]:
+    """An element's kids: their roles, MCIDs as they are."""
+    return [kid if isinstance(kid, int) else str(kid.S) for kid in _kids(element)]
+
+
+def _texts_by_mcid(pdf: pikepdf.Pdf, page: Any) -> dict[int, str]:
+    """Each marked-content sequence's text on a page (by the fonts' ToUnicode maps)."""
+    from cardgen.pdf.subset import read_tounicode
+
+    fonts = {name: read_tounicode(font.ToUnicode.read_bytes())
+             for name, font in page.Resources.Font.items()}
+    texts: dict[int, str] = {}
+    mcid, font = None, None
+    for operands, operator in pikepdf.parse_content_stream(page):
+        op = str(operator)
+        if op == "BDC" and isinstance(operands[1], pikepdf.Dictionary):
+            mcid = int(operands[1].get("/MCID", -1))
+        elif op == "EMC":
+            mcid = None
+        elif op == "Tf":
+            font = fonts[str(operands[0])]
+        elif op == "Tj" and mcid is not None and font is not None:
+            data = bytes(operands[0])
+            texts[mcid] = texts.get(mcid, "") + "".join(
+                font.get(int.from_bytes(data[i:i + 2], "big"), "?")
+                for i in range(0, len(data), 2))
+    return texts
+
+
+def _read(element: Any, texts: dict[int, str]) -> str:
+    """An element's text, its kids in order."""
+    return "".join(texts.get(kid, "") if isinstance(kid, int) else _read(kid, texts)
+                   for kid in _kids(element))
+
+
+def test_a_card_is_tagged_in_the_order_a_person_reads_it(outputs: dict[str, Path]) -> None:
+    """Who (H1), the colour (a figure: the tab and the band, described), why, the stickers,
+    the household, the members (a table: a row a member, a cell a column), the visits, the
+    footer."""
+    with pikepdf.open(outputs["reprint"]) as pdf:
+        assert pdf.Root.MarkInfo.Marked is True
+        [section] = _kids(pdf.Root.StructTreeRoot.K)
+        texts = _texts_by_mcid(pdf, pdf.pages[0])
+        parts = _kids(section)
+        assert _roles(section) == [
+            "/H1", "/Figure", "/P", "/Sect", "/Sect", "/Table", "/P", "/P"]
+        heading, figure, reasons, stickers, household, members, visit, foot = parts
+        assert _read(heading, texts).startswith("户号 H1")
+        assert str(figure.Alt) == "橙色户卡（及时关注户）：顶部色带和右侧色标都是橙色"
+        assert _kids(figure) == [0]  # the frame, drawn under the page
+        assert _read(reasons, texts).startswith("依据")
+        assert "低保" in _read(stickers, texts)
+        assert "阳光花园1号楼" in _read(household, texts)
+        rows = _kids(members)
+        assert [len(_kids(row)) for row in rows] == [10, 10]
+        assert [_read(_kids(row)[1], texts) for row in rows] == ["张秀英", "李明"]
+        assert "走访频次" in _read(visit, texts)
+        assert "打印" in _read(foot, texts)
+        # every MCID of the page has its element in the parent tree, and reads once
+        tree = pdf.Root.StructTreeRoot.ParentTree.Nums
+        owners = list(tree[1])
+        assert len(owners) == max(texts) + 1
+        assert all(owner is not None for owner in owners)
+
+
+def test_the_index_is_a_table_with_a_header_row(outputs: dict[str, Path]) -> None:
+    with pikepdf.open(outputs["duplex-ledger"]) as pdf:
+        sections = _kids(pdf.Root.StructTreeRoot.K)
+        index = next(section for section in sections if _roles(section)[:2] == ["/H1", "/Table"])
+        heading, table = _kids(index)[:2]
+        page = next(page for page in pdf.pages if page.objgen == heading.Pg.objgen)
+        texts = _texts_by_mcid(pdf, page)
+        assert _read(heading, texts).startswith("目录")
+        head, *rows = _kids(table)
+        assert {str(cell.S) for cell in _kids(head)} == {"/TH"}
+        assert all(str(cell.A.Scope) == "/Column" for cell in _kids(head))
+        assert len(rows) == 3
+        assert [_read(_kids(row)[1], texts) for row in rows] == ["H1", "H2", "H3"]

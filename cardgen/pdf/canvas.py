@@ -3,11 +3,22 @@
 A Canvas writes PDF content-stream operators; a GlyphLog remembers, for the whole document,
 which glyphs of which face were drawn and what text they show, so the fonts can be embedded
 once (cardgen/pdf/compose.py) with exactly those glyphs.
+
+The canvas also tags what it draws (tagged PDF, PDF/UA): each text is a marked-content
+sequence with its own MCID, inside the structure element opened around it (`element`);
+rules, boxes and patterns are artifacts. The structure travels in the content stream as
+comment lines (`%<Role`, `%<Role <alt>`, `%>`, `%F` for the frame's place in the reading
+order), so that it is cached with the page; the composer reads them into the structure tree
+and leaves them out of the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import pikepdf
 
 from cardgen.layout.colours import BLACK, Colour, pattern_tile
 from cardgen.layout.fonts import Face, resource_name
@@ -64,6 +75,47 @@ class Canvas:
         self.top = height_mm * MM
         self.log = log
         self.ops: list[str] = []
+        self._roles: list[str] = []  # the structure elements open, innermost last
+        self._mcid = 0  # the last MCID given; 0 is the frame's (see compose.py)
+        self._marked: int | None = None  # the depth whose marked content is still open
+
+    # ---- structure ------------------------------------------------------------------
+
+    def open(self, role: str, alt: str = "") -> None:
+        """A structure element (a standard PDF role) around what is drawn until `close`;
+        `alt` is its alternate description (a figure's)."""
+        self._end_marked()
+        hexed = bytes(pikepdf.String(alt).unparse()).decode("ascii") if alt else ""
+        self.ops.append(f"%<{role} {hexed}" if alt else f"%<{role}")
+        self._roles.append(role)
+
+    def close(self) -> None:
+        self._end_marked()
+        self._roles.pop()
+        self.ops.append("%>")
+
+    @contextmanager
+    def element(self, role: str, alt: str = "") -> Iterator[None]:
+        self.open(role, alt)
+        try:
+            yield
+        finally:
+            self.close()
+
+    def frame(self) -> None:
+        """The frame's place in the reading order: inside the element open here."""
+        self._end_marked()
+        self.ops.append("%F")
+
+    def _end_marked(self) -> None:
+        if self._marked is not None:
+            self.ops.append("EMC")
+            self._marked = None
+
+    def _artifact(self, ops: str) -> None:
+        """Drawing that is decoration, not content: rules, boxes, patterns."""
+        self._end_marked()
+        self.ops.append(f"/Artifact BMC {ops} EMC")
 
     def _x(self, x: float) -> float:
         return x * MM
@@ -76,6 +128,13 @@ class Canvas:
         """One line of glyphs with its left end at x and its baseline at `baseline` (mm)."""
         if not line.runs:
             return
+        # the texts drawn one after another in one element share a marked-content sequence
+        if self._marked != len(self._roles):
+            self._end_marked()
+            self._mcid += 1
+            role = self._roles[-1] if self._roles else "Span"
+            self.ops.append(f"/{role} <</MCID {self._mcid}>> BDC")
+            self._marked = len(self._roles)
         self.ops.append(f"BT {fill_colour(colour)}")
         position = self._x(x)
         for run in line.runs:
@@ -105,7 +164,7 @@ class Canvas:
             return
         ops.append(paint)
         ops.append("Q")
-        self.ops.append(" ".join(ops))
+        self._artifact(" ".join(ops))
 
     def _path(self, x: float, y: float, width: float, height: float, radius: float) -> str:
         left, right = self._x(x), self._x(x + width)
@@ -150,12 +209,14 @@ class Canvas:
                         ops.append(self._path(left + cx - radius, top + cy - radius,
                                               2 * radius, 2 * radius, radius) + " f")
         ops.append("Q")
-        self.ops.append(" ".join(ops))
+        self._artifact(" ".join(ops))
 
     def hline(self, x1: float, x2: float, y: float, colour: Colour, width: float) -> None:
-        self.ops.append(f"q {stroke_colour(colour)} {_n(width * MM)} w {_n(self._x(x1))} "
-                        f"{_n(self._y(y))} m "
-                        f"{_n(self._x(x2))} {_n(self._y(y))} l S Q")
+        self._artifact(f"q {stroke_colour(colour)} {_n(width * MM)} w {_n(self._x(x1))} "
+                       f"{_n(self._y(y))} m "
+                       f"{_n(self._x(x2))} {_n(self._y(y))} l S Q")
 
     def content(self) -> bytes:
-        return "\n".join(self.ops).encode("ascii")
+        self._end_marked()
+        # artifacts drawn one after another are one artifact
+        return "\n".join(self.ops).replace(" EMC\n/Artifact BMC ", "\n").encode("ascii")

@@ -10,6 +10,7 @@ object offsets, the glyph sets and the frames stay in memory.
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections import Counter
 from collections.abc import Hashable, Mapping
@@ -40,14 +41,16 @@ from cardgen.pdf.writer import Box, Copier, Writer, box, content_streams, name, 
 SLUG = 10.0  # mm around the bleed for crop marks, when marks are asked for
 GUIDE = (5.0, 10.0)  # mm from an imposed sheet's edge: cut guides, where printers print
 
+# The XMP metadata of every file: the title a viewer shows (PDF/UA wants it here too) and
+# the PDF/UA-1 identification; a PDF/A-2b file adds its own ({pdfa}).
 XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
   <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/"
     xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/"
-    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
-   <pdfaid:part>2</pdfaid:part>
-   <pdfaid:conformance>B</pdfaid:conformance>
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">{pdfa}
+   <pdfuaid:part>1</pdfuaid:part>
    <dc:format>application/pdf</dc:format>
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
    <dc:language><rdf:Bag><rdf:li>zh-CN</rdf:li></rdf:Bag></dc:language>
@@ -56,11 +59,29 @@ XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
    <xmp:MetadataDate>{date}</xmp:MetadataDate>
    <xmp:CreatorTool>cardgen</xmp:CreatorTool>
    <pdf:Producer>{producer}</pdf:Producer>
-  </rdf:Description>
+  </rdf:Description>{extension}
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"""
 PRODUCER = "cardgen (WeasyPrint, HarfBuzz)"
+# PDF/A admits XMP properties of its predefined schemas only, others declared: pdfuaid's
+PDFUA_EXTENSION = """
+  <rdf:Description rdf:about=""
+    xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"
+    xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"
+    xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+   <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+    <pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+    <pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+    <pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+    <pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+     <pdfaProperty:name>part</pdfaProperty:name>
+     <pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+     <pdfaProperty:category>internal</pdfaProperty:category>
+     <pdfaProperty:description>Part of ISO 14289 followed</pdfaProperty:description>
+    </rdf:li></rdf:Seq></pdfaSchema:property>
+   </rdf:li></rdf:Bag></pdfaExtension:schemas>
+  </rdf:Description>"""
 
 # Registration colour: marks print on every plate of a print shop's separations; the
 # alternate space is what a composite printer (an office laser) shows. PDF/A with an sRGB
@@ -128,7 +149,43 @@ def _inside(mark: Segment, area: Box) -> bool:
 def mark_content(marks: list[Segment], width: float) -> bytes:
     """Marks as lines in registration colour."""
     lines = " ".join(f"{x0:.3f} {y0:.3f} m {x1:.3f} {y1:.3f} l S" for x0, y0, x1, y1 in marks)
-    return f"q {width:.2f} w ".encode() + MARK_INK + b" " + lines.encode() + b" Q\n"
+    return (f"/Artifact BMC q {width:.2f} w ".encode() + MARK_INK + b" " + lines.encode()
+            + b" Q EMC\n")
+
+
+# A page's structure, read from the comment lines the canvas writes (cardgen/pdf/canvas.py):
+# an element is (role, alternate description, kids), a kid an element or an MCID (0: the
+# frame's content, drawn by the frame's own content stream). A role `TD:n` is a cell n
+# columns wide.
+Element = tuple[str, str, list[Any]]
+STRUCTURE = re.compile(rb"^%(?:<([\w:]+)(?: (<[0-9a-fA-F]*>|\([^)]*\)))?|(>)|(F))$|/MCID (\d+)>>",
+                       re.MULTILINE)
+COMMENTS = re.compile(rb"^%.*\n?", re.MULTILINE)
+
+
+def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
+    """The content without its structure comments, the page's kids (elements and MCIDs in
+    reading order), and whether the frame's place was given."""
+    top: list[Any] = []
+    stack: list[list[Any]] = [top]
+    framed = False
+    for found in STRUCTURE.finditer(content):
+        role, alt, end, frame, mcid = found.groups()
+        if role is not None:
+            kids: list[Any] = []
+            title = str(pikepdf.Object.parse(alt)) if alt else ""
+            stack[-1].append((role.decode(), title, kids))
+            stack.append(kids)
+        elif end is not None:
+            stack.pop()
+        elif frame is not None:
+            stack[-1].append(0)
+            framed = True
+        else:
+            stack[-1].append(int(mcid))
+    if len(stack) != 1:
+        raise ValueError("a structure element was opened and never closed")
+    return COMMENTS.sub(b"", content) if top or framed else content, top, framed
 
 
 @dataclass(frozen=True)
@@ -241,23 +298,33 @@ def embed_font(writer: Writer, font: int, face: Face, glyphs: dict[int, str],
                   % (base, descendant, tounicode))
 
 
-def pdfa_entries(writer: Writer, title: str, date: str) -> bytes:
-    """PDF/A-2b's catalog entries: XMP matching the document information, and an sRGB
-    output intent (the profile WeasyPrint ships)."""
-    from importlib.util import find_spec
+def metadata_entry(writer: Writer, title: str, date: str, pdfa: bool) -> bytes:
+    """The catalog's XMP metadata, matching the document information: compressed, but in
+    a PDF/A file (which readers must find unfiltered)."""
     from xml.sax.saxutils import escape
+
+    xmp = XMP.format(title=escape(title), date=f"{date}T00:00:00Z", producer=PRODUCER,
+                     pdfa="\n   <pdfaid:part>2</pdfaid:part>\n   <pdfaid:conformance>B"
+                          "</pdfaid:conformance>" if pdfa else "",
+                     extension=PDFUA_EXTENSION if pdfa else "")
+    metadata = writer.new_stream(b" /Type /Metadata /Subtype /XML", xmp.encode(),
+                                 compress=not pdfa)
+    return b" /Metadata %d 0 R" % metadata
+
+
+def pdfa_entries(writer: Writer) -> bytes:
+    """PDF/A-2b's catalog entry but the metadata: an sRGB output intent (the profile
+    WeasyPrint ships)."""
+    from importlib.util import find_spec
 
     spec = find_spec("weasyprint")
     assert spec is not None and spec.origin is not None
     profile = (Path(spec.origin).parent / "pdf" / "sRGB2014.icc").read_bytes()
     icc = writer.new_stream(b" /N 3", profile)
-    xmp = XMP.format(title=escape(title), date=f"{date}T00:00:00Z", producer=PRODUCER)
-    metadata = writer.new_stream(b" /Type /Metadata /Subtype /XML", xmp.encode(),
-                                 compress=False)
     intent = writer.new(
         b"<</Type /OutputIntent /S /GTS_PDFA1 /DestOutputProfile %d 0 R "
         b"/OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1)>>" % icc)
-    return b" /Metadata %d 0 R /OutputIntents [%d 0 R]" % (metadata, intent)
+    return b" /OutputIntents [%d 0 R]" % intent
 
 
 class Composer:
@@ -297,7 +364,15 @@ class Composer:
         self._resources: dict[Hashable, int] = {}
         self._kids: list[int] = []
         self._slots: list[int] = []  # card forms waiting for their sheet (imposition)
-        self._draw_frame = self.writer.new_stream(b"", b"q /CgFrame Do Q\n", compress=False)
+        # the frame is MCID 0 of every page it is under: a figure on a card (the tab and
+        # the colour band, described), the words of a cover
+        self._draw_frame = self.writer.new_stream(
+            b"", b"/Div <</MCID 0>> BDC q /CgFrame Do Q EMC\n", compress=False)
+        self._tree = self.writer.reserve()  # the StructTreeRoot
+        self._document = self.writer.reserve()  # its one kid, the Document element
+        self._sections: list[int] = []  # the Document's kids: a Sect per card page
+        self._parents: list[bytes] = []  # the parent tree: per page (or form), by MCID
+        self._sheet_page: int | None = None  # the imposed sheet being filled
         self._marks = None
         if marks and imposition is None:
             trim = self.boxes["/TrimBox"]
@@ -319,17 +394,22 @@ class Composer:
 
         `content` is the data layer's operators, zlib-compressed already if `compressed`."""
         resources = b"%d 0 R" % self._page_resources(frame)
+        original = zlib.decompress(content) if compressed else content
+        raw, kids, framed = read_structure(original)
+        if frame is not None and not framed:
+            kids.insert(0, 0)  # the frame's words first (a cover's)
         if self.imposition is not None:
-            under = b"q /CgFrame Do Q\n" if frame is not None else b""
-            self._place(resources, under + (zlib.decompress(content) if compressed
-                                            else content))
+            under = (b"/Div <</MCID 0>> BDC q /CgFrame Do Q EMC\n" if frame is not None
+                     else b"")
+            self._place(resources, under + raw, kids)
             return
         contents = [] if frame is None else [self._draw_frame]
-        if content:
-            data = content if compressed else zlib.compress(content, 6)
+        if raw:
+            data = content if compressed and raw is original else zlib.compress(raw, 6)
             contents.append(self.writer.stream(self.writer.reserve(),
                                                b" /Filter /FlateDecode", data))
-        self._page(resources, contents)
+        page = self.writer.reserve()
+        self._page(resources, contents, page, self._tag(kids, page))
 
     @property
     def page_count(self) -> int:
@@ -338,26 +418,78 @@ class Composer:
 
     # ---- pages ----------------------------------------------------------------------
 
-    def _page(self, resources: bytes, contents: list[int]) -> None:
+    def _page(self, resources: bytes, contents: list[int], page: int,
+              parents: int | None) -> None:
         """A page of the output, the card's size (with bleed and marks when asked)."""
         self.card_pages += 1
         if self._marks is not None:
             contents = [*contents, self._marks]
         boxes = b"".join(b" %s %s" % (key.encode(), box(value))
                          for key, value in self.boxes.items())
-        self._kids.append(self.writer.new(
-            b"<</Type /Page /Parent %d 0 R /Resources %s /Contents [%s]%s>>"
-            % (self._pages, resources, b" ".join(b"%d 0 R" % n for n in contents), boxes)))
+        tagged = b"" if parents is None else b" /StructParents %d /Tabs /S" % parents
+        self._kids.append(self.writer.object(page,
+            b"<</Type /Page /Parent %d 0 R /Resources %s /Contents [%s]%s%s>>" % (
+                self._pages, resources, b" ".join(b"%d 0 R" % n for n in contents), boxes,
+                tagged)))
 
-    def _place(self, resources: bytes, content: bytes) -> None:
-        """A card page as a form, put on the current imposed sheet."""
+    def _place(self, resources: bytes, content: bytes, kids: list[Any]) -> None:
+        """A card page as a form, put on the current imposed sheet; its structure's
+        marked content is the form's (MCRs with /Stm)."""
         assert self.imposition is not None
         self.card_pages += 1
-        self._slots.append(self.writer.new_stream(
-            b" /Type /XObject /Subtype /Form /BBox %s /Resources %s"
-            % (box(self.boxes["/MediaBox"]), resources), content))
+        if self._sheet_page is None:
+            self._sheet_page = self.writer.reserve()
+        form = self.writer.reserve()
+        parents = self._tag(kids, self._sheet_page, form)
+        tagged = b"" if parents is None else b" /StructParents %d" % parents
+        self._slots.append(self.writer.stream(form, b" /Type /XObject /Subtype /Form /BBox %s"
+                                              b" /Resources %s%s /Filter /FlateDecode" % (
+                                                  box(self.boxes["/MediaBox"]), resources,
+                                                  tagged), zlib.compress(content, 6)))
         if len(self._slots) == len(self.imposition.slots):
             self._sheet()
+
+    def _tag(self, kids: list[Any], page: int, form: int | None = None) -> int | None:
+        """A page's structure (a Sect under the Document) written, and its parent tree
+        entry: the key the page (or, imposed, its form) gets as /StructParents (none for
+        a page with nothing on it)."""
+        if not kids:
+            return None
+        owner: dict[int, int] = {}  # MCID -> its element
+
+        def write(number: int, role: str, alt: str, kids: list[Any], parent: int) -> None:
+            parts = []
+            for kid in kids:
+                if isinstance(kid, int):
+                    owner[kid] = number
+                    parts.append(b"%d" % kid if form is None else
+                                 b"<</Type /MCR /Stm %d 0 R /MCID %d>>" % (form, kid))
+                elif not kid[2]:  # an empty cell: in its parent, no object of its own
+                    parts.append(b"<</S /%s /P %d 0 R>>" % (kid[0].encode(), number))
+                else:
+                    child = self.writer.reserve()
+                    kid_role, kid_alt, grandkids = kid
+                    write(child, kid_role, kid_alt, grandkids, number)
+                    parts.append(b"%d 0 R" % child)
+            described = b" /Alt %s" % text(alt) if alt else b""
+            role, _, span = role.partition(":")
+            table = (b" /A <</O /Table /Scope /Column>>" if role == "TH" else
+                     b" /A <</O /Table /ColSpan %s>>" % span.encode() if span else b"")
+            # the page only where content is (MCIDs); one kid without an array; none, none
+            on = b" /Pg %d 0 R" % page if any(isinstance(kid, int) for kid in kids) else b""
+            held = (b"" if not parts else b" /K " + parts[0] if len(parts) == 1
+                    else b" /K [" + b" ".join(parts) + b"]")
+            self.writer.object(number, b"<</S /%s /P %d 0 R%s%s%s%s>>" % (
+                role.encode(), parent, on, held, described, table))
+
+        section = self.writer.reserve()
+        write(section, "Sect", "", kids, self._document)
+        self._sections.append(section)
+        key = len(self._parents)
+        self._parents.append(b"%d [%s]" % (key, b" ".join(
+            b"%d 0 R" % owner[mcid] if mcid in owner else b"null"
+            for mcid in range(max(owner, default=-1) + 1))))
+        return key
 
     def _sheet(self) -> None:
         """The imposed sheet of the cards placed so far, each clipped to its bleed box."""
@@ -375,11 +507,13 @@ class Composer:
         boxes = b"".join(b" %s %s" % (key.encode(), box(value))
                          for key, value in self.sheet.boxes.items())
         assert self._registration is not None
-        self._kids.append(self.writer.new(
+        assert self._sheet_page is not None
+        self._kids.append(self.writer.object(self._sheet_page,
             b"<</Type /Page /Parent %d 0 R%s /Resources <</XObject <<%s>> /ColorSpace "
-            b"<</CgRegistration %d 0 R>>>> /Contents %d 0 R>>"
+            b"<</CgRegistration %d 0 R>>>> /Contents %d 0 R /Tabs /S>>"
             % (self._pages, boxes, b" ".join(names), self._registration, content)))
         self._slots = []
+        self._sheet_page = None
 
     def _page_resources(self, frame: Hashable | None) -> int:
         """One resource dictionary per frame, shared by its pages."""
@@ -461,15 +595,23 @@ class Composer:
         info = writer.new(b"<</Title %s /Creator (cardgen) /Producer %s /CreationDate (%s)"
                           b" /ModDate (%s)%s>>" % (text(title), text(PRODUCER), stamp, stamp,
                                                    trapped))
-        extra = b""
+        extra = metadata_entry(writer, title, date, variant == "pdf/a-2b")
         if variant == "pdf/a-2b":
-            extra = pdfa_entries(writer, title, date)
+            extra += pdfa_entries(writer)
         elif variant == "press":
-            extra = b" /OutputIntents [%d 0 R]" % writer.new(PRESS_INTENT)
+            extra += b" /OutputIntents [%d 0 R]" % writer.new(PRESS_INTENT)
         # DisplayDocTitle: a viewer's title bar shows the Title, not the file name (PDF/UA)
+        writer.object(self._document, b"<</S /Document /P %d 0 R /K [%s]>>" % (
+            self._tree, b" ".join(b"%d 0 R" % n for n in self._sections)))
+        writer.object(self._tree, b"<</Type /StructTreeRoot /K %d 0 R /ParentTree <</Nums [%s]>>"
+                                  b" /ParentTreeNextKey %d>>" % (
+                                      self._document, b" ".join(self._parents),
+                                      len(self._parents)))
+        # tagged (PDF/UA): the structure tree above, /Marked in MarkInfo
         root = writer.new(b"<</Type /Catalog /Pages %d 0 R /Lang (zh-CN)"
-                          b" /ViewerPreferences <</DisplayDocTitle true>>%s>>"
-                          % (self._pages, extra))
+                          b" /ViewerPreferences <</DisplayDocTitle true>> /MarkInfo <</Marked"
+                          b" true>> /StructTreeRoot %d 0 R%s>>"
+                          % (self._pages, self._tree, extra))
         writer.finish(root, info)
 
     def close(self) -> None:

