@@ -9,7 +9,6 @@ So a kit for a thousand households costs one layout per frame, not one per page.
 from __future__ import annotations
 
 import datetime as dt
-import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +25,14 @@ from cardgen.layout.geometry import MM, Box, Places
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import Composer
 from cardgen.pdf.draw import Pen, summarise
-from cardgen.pdf.prepare import prepare_pages
-from cardgen.printing.run import Parallel, PrintRun, add_card, card_frames, drawn_cards
+from cardgen.printing.run import (
+    Parallel,
+    PlacedFrame,
+    PrintRun,
+    add_card,
+    card_frames,
+    drawn_cards,
+)
 from cardgen.write import atomic_file
 
 ROSTER_SIZE = (297.0, 210.0)  # mm: A4 landscape
@@ -43,25 +48,13 @@ RULE_GAP = 0.8  # mm between text written on a rule and the rule
 LIST_LEAST = 0.7  # a list of people is made no smaller than this of its place's type
 
 
-@dataclass(frozen=True)
-class KitFrame:
-    """A kit frame: its cache key, one-page PDF, places and their type."""
-
-    key: str
-    pdf: bytes
-    places: Places
-    styles: dict[str, PlaceStyle]
-
-
-def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> KitFrame:
+def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> PlacedFrame:
     """A kit frame from the cache, or laid out by WeasyPrint (and checked to have every
     place cardgen fills)."""
     from cardgen.errors import RenderRefused
     from cardgen.i18n import _
 
-    name = key("kit-frame", template, dict(context))
-    stored = printing.cache.get("covers", name)
-    if stored is None:
+    def lay_out() -> tuple[bytes, Places, dict[str, PlaceStyle]]:
         pdf, places, styles = printing.renderer().kit_frame_pdf(template, context)
         required = (["roster-grid", "roster-worker", "roster-date", "roster-counts",
                      "roster-page", "roster-rows", "roster-row-1",
@@ -74,12 +67,9 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
                     "kit's data there (see the README, “The emergency kit”)").format(
                     file=printing.renderer().template_file(template), id=place),
                     code="template.missing_id")
-        made: Any = (prepare_pages(pdf, printing.typesetter.fonts.by_family()),
-                     places.as_data(), styles)
-        stored = marshal.dumps(made)
-        printing.cache.put("covers", name, stored)
-    pdf, places, styles = marshal.loads(stored)
-    return KitFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
+        return pdf, places, styles
+
+    return printing.placed_frame(key("kit-frame", template, dict(context)), lay_out)
 
 
 def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,

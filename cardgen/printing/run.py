@@ -158,7 +158,7 @@ class PrintRun:
             found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
 
-    def cover_frame(self, plan: LedgerPlan) -> CoverFrame:
+    def cover_frame(self, plan: LedgerPlan) -> PlacedFrame:
         """A ledger's cover frame: what stays from month to month (cover_view), from the
         cache or rendered. The counts, date and pages are drawn over it (cover_page_data),
         so a monthly update finds the frame its ledger left and needs no WeasyPrint.
@@ -173,15 +173,22 @@ class PrintRun:
         # like the card frames: what a Renderer takes of the options, the paper and the
         # bleed (the cache's scope holds the code, templates and configuration)
         name = key("cover-frame", self.paper, self.options.bleed, view, doc)
+        return self.placed_frame(name, lambda: self.renderer().cover_frame_pdf(view, doc))
+
+    def placed_frame(self, name: str, lay_out: Callable[[], tuple[bytes, Places,
+                                                               dict[str, PlaceStyle]]],
+                     ) -> PlacedFrame:
+        """A frame whose places cardgen fills (a cover, the kit's roster and 明白卡): from
+        the cache under `name`, or laid out by `lay_out` (WeasyPrint) and stored there."""
         stored = self.cache.get("covers", name)
         if stored is None:
-            pdf, places, styles = self.renderer().cover_frame_pdf(view, doc)
+            pdf, places, styles = lay_out()
             made_frame: Any = (prepare_pages(pdf, self.typesetter.fonts.by_family()),
                                places.as_data(), styles)
             stored = marshal.dumps(made_frame)
             self.cache.put("covers", name, stored)
         pdf, places, styles = marshal.loads(stored)
-        return CoverFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
+        return PlacedFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
     def composer(self, out: IO[bytes]) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
@@ -205,8 +212,9 @@ COVER_TITLE = "五色户卡台账"  # the cover frame's own PDF title (never sho
 
 
 @dataclass(frozen=True)
-class CoverFrame:
-    """A ledger's cover frame: its cache key, one-page PDF, places and their type."""
+class PlacedFrame:
+    """A frame laid out once whose places cardgen fills (a ledger's cover, the kit's roster
+    and 明白卡): its cache key, one-page PDF, places and their type."""
 
     key: str
     pdf: bytes
@@ -244,7 +252,7 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
     return values
 
 
-def cover_page_data(plan: LedgerPlan, frame: CoverFrame, printing: PrintRun) -> bytes:
+def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) -> bytes:
     """A ledger's cover drawn over its frame (cached like index pages)."""
     values = cover_values(plan, printing.words)
     return drawn_page(printing, key("cover", printing.render_key, frame.key, values),
