@@ -105,7 +105,9 @@ def test_cells_are_named_as_spreadsheets_show_them() -> None:
 
 
 def test_an_installed_cardgen_carries_the_compiled_catalogue(tmp_path: Path) -> None:
-    """setup.py compiles the .po into the built package: a pip install speaks Chinese."""
+    """setup.py compiles the .po into the built package: a pip install speaks Chinese; and
+    every package of the source is in it (a package missing from pyproject's list ran from
+    the checkout but not once installed: `cardgen demo` failed on a fresh machine)."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path), str(Path(__file__).parent.parent)],
                    check=True, capture_output=True)
@@ -114,6 +116,9 @@ def test_an_installed_cardgen_carries_the_compiled_catalogue(tmp_path: Path) -> 
     [wheel] = tmp_path.glob("cardgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "cardgen/locale/zh_CN/LC_MESSAGES/cardgen.mo" in names
+    source = Path(__file__).parent.parent / "cardgen"
+    packages = sorted(str(init.relative_to(source.parent)) for init in source.rglob("__init__.py"))
+    assert [name for name in packages if name not in names] == []
 
 
 def test_init_writes_the_config_commented_in_the_users_language(tmp_path: Path) -> None:
