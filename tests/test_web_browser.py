@@ -180,6 +180,17 @@ def on_screen(page: Page, selector: str) -> bool:
         page.viewport_size or {"width": 0})["width"]
 
 
+def comes_on_screen(page: Page, selector: str, seconds: float = 10.0) -> bool:
+    """Whether the element is on screen within a few seconds: the page scrolls to the card
+    once its picture is drawn, a moment after the picture's name is set."""
+    deadline = time.monotonic() + seconds
+    while not on_screen(page, selector):
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(100)
+    return True
+
+
 def tap(page: Page, locator: Locator, size: str) -> None:
     if size in PHONES:
         locator.tap()
@@ -234,10 +245,11 @@ def test_every_flow_fits_the_screen(browser: Browser, server: Server, size: str,
         shot(page, f"{size}-found")
         tap(page, page.locator("#results .result").first, size)
         page.get_by_role("img", name="H001 户卡预览（常态）").wait_for()
-        if size in PHONES:  # the card was brought up to where the results were
-            assert page.evaluate("window.scrollY") > 0
+        if size in PHONES:  # the card is brought up to where the results were, once drawn
+            page.wait_for_function("window.scrollY > 0", timeout=10_000)
+        page.locator("#card-actions").wait_for()
         for seen in ("#print-routine", "#print-emergency", "#preview"):
-            assert on_screen(page, seen), (size, seen)
+            assert comes_on_screen(page, seen), (size, seen)
         fits(page, size)
         shot(page, f"{size}-card")
         for link, mode in (("打印", "routine"), ("应急打印", "emergency"), ("贴纸", "routine")):
