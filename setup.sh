@@ -42,7 +42,7 @@ case "$mode" in
   test)
     .venv/bin/ruff check cardgen tests tools benchmarks setup.py
     .venv/bin/mypy
-    .venv/bin/python -m pytest -q
+    .venv/bin/python -m pytest -q -n auto --dist loadfile
     ;;
   *)
     echo "usage: ./setup.sh [demo|test]" >&2
