@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
     # Chinese is the default; tests written against the English messages say so here,
-    # tests of the Chinese ones ask for it (tests/test_i18n.py)
+    # tests of the Chinese ones ask for it (tests/cli/test_i18n.py)
     os.environ["CARDGEN_LANG"] = "en"
 
 
@@ -106,7 +106,7 @@ def write_csv(path: Path, rows: Sequence[dict[str, str]], header: Sequence[str] 
 @pytest.fixture(autouse=True)
 def english() -> None:
     """Every test starts in English, as CARDGEN_LANG says: a Chinese CLI run in the same
-    process (tests/test_i18n.py) leaves the language it set behind."""
+    process (tests/cli/test_i18n.py) leaves the language it set behind."""
     set_language("en")
 
 

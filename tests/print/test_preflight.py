@@ -611,7 +611,7 @@ def test_the_largest_sample_reprint_stays_small(tmp_path: Path) -> None:
     and cross-reference streams and three-decimal frames took it from 47.6 KB to 44.8 KB;
     tagging (issue 24: 152 structure elements, their parent tree, marked content) and the
     XMP metadata PDF/UA asks for put 3.2 KB back, 48.0 KB."""
-    samples = Path(__file__).parent.parent / "samples" / "households.csv"
+    samples = Path(__file__).parents[2] / "samples" / "households.csv"
     out = tmp_path / "card.pdf"
     result = CliRunner().invoke(cli, ["reprint", str(samples), "-o", str(out), "--household",
                                       "G01-0004", "--date", "2026-11-30"],

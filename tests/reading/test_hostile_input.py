@@ -304,7 +304,7 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path: Path) -> None:
 
 def test_the_mutation_fuzzer_finds_nothing() -> None:
     """tools/fuzz.py, briefly: mutants, an interrupted ledger, an unwritable folder."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "tools" / "fuzz.py"), "--count", "20",
                              "--seed", "3"], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(root)})

@@ -287,6 +287,6 @@ def test_what_users_read_cites_no_document_they_lack(run: Run, tmp_path: Path,
 def test_the_index_page_is_called_as_the_readme_calls_it() -> None:
     from cardgen.config import load_config
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     assert "封面、目录" in readme
     assert load_config().words.format("index_title", title="x").startswith("目录")

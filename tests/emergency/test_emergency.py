@@ -16,6 +16,7 @@ from cardgen.book.roster import locate, plan_for
 from cardgen.cli.commands import cli
 from cardgen.config import load_config
 from cardgen.data.model import Household
+from tests.card.test_fit import words
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -26,7 +27,6 @@ from tests.conftest import (
     render_page,
     write_csv,
 )
-from tests.test_card_fit import words
 
 Run = Callable[..., Result]
 

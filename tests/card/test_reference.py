@@ -1,7 +1,7 @@
 """Reference images: what text tests cannot see (a glyph drawn wrong after an upgrade, a
 template change nobody looked at). pdfium renders a handful of cards and each is compared
 with a PNG stored beside the tests, within a tolerance for anti-aliasing. After a deliberate
-change, `pytest tests/test_reference.py --regenerate-references` writes them anew: look at
+change, `pytest tests/card/test_reference.py --regenerate-references` writes them anew: look at
 every one before committing it."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image, ImageChops
 from tests.conftest import DATE, household_rows, render_page, write_csv
 
 Run = Callable[..., Result]
-REFERENCES = Path(__file__).with_name("reference")
+REFERENCES = Path(__file__).parents[1] / "reference"
 DPI = 72  # a 9 pt character is 9 pixels tall
 # a pixel "differs" past this (0-255, the largest channel difference): anti-aliasing and
 # renderer updates move edges by a little, a wrong glyph or a moved line by a lot

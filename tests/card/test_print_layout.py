@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from cardgen.config import load_config
 from cardgen.errors import ConfigError
+from tests.card.test_fit import Word, assert_no_overlaps, words
 from tests.conftest import (
     DATE,
     HEADER,
@@ -23,7 +24,6 @@ from tests.conftest import (
     render_page,
     write_csv,
 )
-from tests.test_card_fit import Word, assert_no_overlaps, words
 
 Run = Callable[..., Result]
 
@@ -299,7 +299,7 @@ def test_the_a5_index_keeps_names_and_flag_words_whole(
 def test_a_sticker_sheets_lines_keep_clear_of_each_other(run: Run, tmp_path: Path) -> None:
     """The big flag word (低保), the 户号 line and the names under it: no word's box runs
     into the next line's (font boxes reach below a line, so this is a tighter 1 pt)."""
-    samples = Path(__file__).resolve().parent.parent / "samples" / "households.csv"
+    samples = Path(__file__).resolve().parents[2] / "samples" / "households.csv"
     out = tmp_path / "stickers.pdf"
     result = run("stickers", samples, "-o", out, "--date", DATE)
     assert result.exit_code == 0, result.output

@@ -12,8 +12,8 @@ import pikepdf
 import pytest
 from click.testing import Result
 
+from tests.card.test_fit import Word, assert_no_overlaps, words
 from tests.conftest import DATE, HEADER, household_rows, write_csv
-from tests.test_card_fit import Word, assert_no_overlaps, words
 
 Run = Callable[..., Result]
 Matrix = tuple[float, float, float, float, float, float]

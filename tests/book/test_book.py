@@ -415,7 +415,7 @@ def test_two_grids_in_two_processes_give_the_books_of_one_run(months: dict[str, 
                "--date", FIRST, "--quiet", "--jobs", "1"]
     tasks = [subprocess.Popen([*command, "--grid", grid, "-o", str(tmp_path / grid)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              cwd=Path(__file__).parent.parent)
+                              cwd=Path(__file__).parents[2])
              for grid in ("第3网格", "第4网格")]
     for task in tasks:
         output, _ = task.communicate(timeout=300)

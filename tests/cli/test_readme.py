@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cardgen.cli import cli
 from tests.conftest import DATE, HEADER, household_rows, write_csv
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 README_EN = ROOT / "README.en.md"
 PROBLEMS = ROOT / "docs" / "problems.md"  # the table of problem codes, linked from the README

@@ -109,14 +109,14 @@ def test_an_installed_cardgen_carries_the_compiled_catalogue(tmp_path: Path) -> 
     every package of the source is in it (a package missing from pyproject's list ran from
     the checkout but not once installed: `cardgen demo` failed on a fresh machine)."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(Path(__file__).parent.parent)],
+                    "-q", "-w", str(tmp_path), str(Path(__file__).parents[2])],
                    check=True, capture_output=True)
     import zipfile
 
     [wheel] = tmp_path.glob("cardgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "cardgen/locale/zh_CN/LC_MESSAGES/cardgen.mo" in names
-    source = Path(__file__).parent.parent / "cardgen"
+    source = Path(__file__).parents[2] / "cardgen"
     packages = sorted(str(init.relative_to(source.parent)) for init in source.rglob("__init__.py"))
     assert [name for name in packages if name not in names] == []
 

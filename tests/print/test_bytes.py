@@ -2,7 +2,7 @@
 grid's ledger and a grid's emergency kit from samples/households.csv, on a fixed date, are
 compared file by file with the SHA-256 sums in tests/reference/sample-bytes.json. A change
 meant to alter what prints writes them anew with
-`pytest tests/test_bytes.py --regenerate-references` (look at the PDFs before committing)."""
+`pytest tests/print/test_bytes.py --regenerate-references` (look at the PDFs before committing)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.conftest import DATE
 
 Run = Callable[..., Result]
 
-SUMS = Path(__file__).parent / "reference" / "sample-bytes.json"
+SUMS = Path(__file__).parents[1] / "reference" / "sample-bytes.json"
 REGISTER = SAMPLES / "households.csv"
 GRID = "第2网格"
 

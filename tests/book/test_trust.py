@@ -12,8 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.book.test_book import (
+    FIRST,
+    SECOND,
+    THIRD,
+    first_register,
+    invoke,
+    plain,
+    second_register,
+)
 from tests.conftest import household_rows, write_csv
-from tests.test_book import FIRST, SECOND, THIRD, first_register, invoke, plain, second_register
 
 
 @pytest.fixture(scope="module")
@@ -654,7 +662,7 @@ def test_a_kill_9_at_the_publishing_step_leaves_the_folder_and_the_next_run_clea
               "from cardgen.cli.commands import main\n"
               f"sys.argv = ['cardgen', *{args!r}]\n"
               "main()\n")
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     process = subprocess.run([sys.executable, "-c", killed], cwd=root, capture_output=True,
                              text=True, timeout=300)
     assert process.returncode == -9, process.stderr

@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from tests.conftest import DATE, FEMALE_ID, VALID_ID, WRONG_CHECK_ID, household_rows, write_csv
-from tests.test_web import HOSTILE_NAME, write_register
+from tests.desk.test_web import HOSTILE_NAME, write_register
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu",

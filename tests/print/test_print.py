@@ -301,7 +301,7 @@ def test_an_office_cover_gets_its_counts_in_its_own_type(run: Run, three: Path,
     pdf = out / ledger["file"]
     cover = pdftotext(pdf, 1)
     assert "九原区户卡台账" in cover and re.search(r"\b3 ?户", cover) and DATE in cover
-    from tests.test_card_fit import words
+    from tests.card.test_fit import words
 
     page = words(pdf)[0]
     households = next(w for w in page if w.text.startswith("3"))  # 户数 3 户, at 20 pt

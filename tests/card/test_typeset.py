@@ -12,8 +12,8 @@ from click.testing import Result
 from cardgen.config import Config
 from cardgen.layout.fonts import font_set
 from cardgen.layout.typeset import Typesetter
+from tests.card.test_fit import words
 from tests.conftest import DATE, household_rows, write_csv
-from tests.test_card_fit import words
 
 Run = Callable[..., Result]
 

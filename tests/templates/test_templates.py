@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from cardgen.cli.commands import cli
 from cardgen.frame.render import ENGINE_WARNINGS
 from cardgen.resources import TEMPLATES
+from tests.card.test_fit import assert_no_overlaps, find, member_csv, words
 from tests.conftest import DATE, household_rows, page_count, write_csv
-from tests.test_card_fit import assert_no_overlaps, find, member_csv, words
 
 Run = Callable[..., Result]
 MM = 72 / 25.4

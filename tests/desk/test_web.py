@@ -26,6 +26,7 @@ from cardgen.web.app import Desk, make_app
 from cardgen.web.failures import Busy
 from cardgen.web.serve import build_desk
 from cardgen.web.work import GATE, ClientGone, JobBoard, JobSpec, Pool
+from tests.cli.test_security import Trap, assert_inert, hostile_file, trap  # noqa: F401 (fixtures)
 from tests.conftest import (
     DATE,
     FEMALE_ID,
@@ -36,7 +37,6 @@ from tests.conftest import (
     pdftotext,
     write_csv,
 )
-from tests.test_security import Trap, assert_inert, hostile_file, trap  # noqa: F401 (fixtures)
 
 BASE = "http://127.0.0.1:8765"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -266,7 +266,7 @@ def test_a_broken_upload_lists_its_problems(client: TestClient, desk: Desk,
 
 def test_an_uploaded_excel_lock_file_is_called_one(client: TestClient, desk: Desk) -> None:
     """~$登记表.xlsx, the file Excel leaves beside an open workbook, picked by mistake."""
-    from tests.test_registers import excel_lock_file
+    from tests.reading.test_registers import excel_lock_file
 
     answer = client.post("/api/validate", headers=csrf(client), files={
         "file": ("~$登记表.xlsx", excel_lock_file(), "application/octet-stream")})
