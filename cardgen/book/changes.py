@@ -11,6 +11,7 @@ from cardgen.book.numbers import GridNumbers
 from cardgen.book.record import Content, Edition, Entry, address_part, format_number
 from cardgen.config import Config
 from cardgen.data.model import Household
+from cardgen.layout.printed import printed_household
 
 # What the worker does with a card, in the order the list gives them for one number.
 ADD, INSERT, REPLACE, REMOVE, PENDING = "add", "insert", "replace", "remove", "pending"
@@ -192,12 +193,13 @@ def change_sheet(changes: GridChanges, households: Mapping[str, Household], conf
     rows = []
     for change in changes.changes:
         household = households.get(change.household_id)
-        head = household.head if household is not None else None
         if change.action == REMOVE:  # the card being pulled, as it is printed (or nothing,
             address, head_name = change.address, change.head  # where the book is older)
+        elif household is not None:  # the new card, as it prints (layout/printed.py)
+            address = household.full_address
+            head_name = printed_household(household, config).head_name
         else:
-            address = household.full_address if household is not None else ""
-            head_name = head.name if head is not None else ""
+            address = head_name = ""
         rows.append({
             "number": format_number(change.number), "household_id": change.household_id,
             "action": change.action, "reasons": list(change.reasons),

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from cardgen.book.record import Edition, Retired, format_number
 from cardgen.config import Colour, Config
-from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.layout.cards import Card, has_visit_log
 from cardgen.layout.geometry import Layout
 from cardgen.layout.index import IndexRow, index_rows, paginate_index, retired_row
+from cardgen.layout.printed import flag_order, printed_household, ranked
 from cardgen.layout.typeset import Typesetter
 
 _DIGITS = re.compile(r"(\d+)")
@@ -173,23 +173,24 @@ COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
 
 
 def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]:
-    """People and households per flag for the cover: the sticker slots and the known
-    flags in their order; free-text flags (and known ones past the table's width) are
-    counted together as 其他."""
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
-    present = {shown_flag(f, config) for h in households for m in h.members for f in m.flags}
-    shown = sorted((set(config.sticker_slots) | present) & (set(order) | set(config.sticker_slots)),
-                   key=lambda f: (order.get(f, len(order)), f))
+    """People and households per flag for the cover, flags as they print
+    (layout/printed.py): the sticker slots and the known flags in flag order; free-text
+    flags (and known ones past the table's width) are counted together as 其他."""
+    order = flag_order(config)
+    printed = [printed_household(h, config, order) for h in households]
+    present = {flag for p in printed for flag in p.flags}
+    known = {*config.known_flags, *config.sticker_slots}
+    shown = list(ranked((set(config.sticker_slots) | present) & known, order))
     folded = present - set(shown)
     if len(shown) > COVER_FLAG_COLUMNS:
         folded |= set(shown[COVER_FLAG_COLUMNS - 1:])
         shown = shown[:COVER_FLAG_COLUMNS - 1]
     people: Counter[str] = Counter()
     homes: Counter[str] = Counter()
-    for household in households:
+    for household in printed:
         seen = set()
         for member in household.members:
-            flags = {shown_flag(f, config) for f in member.flags}
+            flags = set(member.flags)
             names = {f for f in flags if f in shown} | ({"其他"} if flags & folded else set())
             people.update(names)
             seen |= names
