@@ -1,6 +1,7 @@
 """The change list (变更清单): what changed in a grid's book since its last print, as the
 grid worker acts on it — cards to add at the back, to replace (with the reasons), to take
-out, and the tabs and stickers to change by hand (DOMAIN §8)."""
+out, and the tabs and stickers to change by hand (README, "The book of record"; its JSON:
+docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class GridChanges:
         return not any(c.action != PENDING for c in self.changes)
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form (DOMAIN §8), with where a household moved from or to."""
+        """The JSON form (docs/cli.md, `update --format json`), with where a household
+        moved from or to."""
         def item(change: Change, *extra: str) -> dict[str, object]:
             data: dict[str, object] = {"household_id": change.household_id,
                                        "number": format_number(change.number)}

@@ -1,6 +1,6 @@
 """The book of record: what `manifest.json` says about each grid's book, read and written.
 
-A grid's book (DOMAIN §8) is its edition, every household's number with what its card shows
+A grid's book (docs/book.md) is its edition, every household's number with what its card shows
 (colour, flags as printed, a content hash and the hashes of its parts), the numbers retired
 and the households kept out of the print for errors. The manifest written beside a ledger
 holds one entry per grid book (`"format": "cardgen-book/1"`); this project's first format
@@ -20,10 +20,11 @@ in card order (the head first, then row order); their hashes are still compared 
 made (`Content.legacy_hash`), and an update migrates each unchanged card's record to the new
 hash as it writes the book (`Entry.content` says which one an entry holds).
 
-The record checks itself when read (`check_book`, DOMAIN §8 "Trust"): unique numbers per
-grid, retired numbers not in use, no number above the grid's highest and none missing below
-it, one community, grids named as their community and grid. A contradiction is refused,
-naming the household, the numbers and the file, with the way back.
+The record checks itself when read (`check_book`, docs/book.md "Checks when it is
+read"): unique numbers per grid, retired numbers not in use, no number above the grid's
+highest and none missing below it, one community, grids named as their community and grid.
+A contradiction is refused, naming the household, the numbers and the file, with the way
+back.
 """
 
 from __future__ import annotations
@@ -405,7 +406,7 @@ def _list(values: list[str]) -> str:
 
 
 def check_book(book: Book) -> list[BookProblem]:
-    """Every contradiction in the record (DOMAIN §8 "Trust"); none for a record edited by
+    """Every contradiction in the record (docs/book.md); none for a record edited by
     hand that is still consistent."""
     problems = [BookProblem("book.repeated_grid", group, _(
         "the book of {group} is in the record twice").format(group=group))
@@ -530,7 +531,7 @@ def inconsistent_message(book: Book, problems: list[BookProblem]) -> str:
 # ---- writing ------------------------------------------------------------------------------
 
 def grid_book_data(book: GridBook) -> dict[str, object]:
-    """One grid's book as the manifest writes it (DOMAIN §6)."""
+    """One grid's book as the manifest writes it (docs/book.md, "The file")."""
     printed = [e for e in book.entries if e.printed]
     unprinted = [e for e in book.entries if not e.printed]
     data: dict[str, object] = {

@@ -215,7 +215,7 @@ def lines_per_row(geometry: Geometry, style: str) -> int:
     return max(1, int(row / geometry.line_height(style) + 1e-6))
 
 
-# The household block (DOMAIN §4): its rows wrap and the block is as tall as they are; it
+# The household block (README, "The card"): its rows wrap and the block is as tall as they are; it
 # grows by whole ruled rows (up to [card] household_grow). A value past its lines here is
 # cut short with "…": a phone is one number, printed as written, so one line; a name three;
 # the address four.
