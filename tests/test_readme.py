@@ -190,7 +190,7 @@ def test_every_docs_reference_in_the_code_help_and_messages_names_a_file() -> No
     commands += [["book", "check"]]
     for lang in ("zh", "en"):
         for command in [[], *commands]:
-            result = runner.invoke(cli, [*command, "--help", "--lang", lang])
+            result = runner.invoke(cli, ["--lang", lang, *command, "--help"])
             assert result.exit_code == 0, result.output
             for document in _cited_docs(result.output):
                 cited.setdefault(document, set()).add(" ".join(["--help", *command]))

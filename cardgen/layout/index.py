@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour, Config
-from cardgen.data.model import Household
+from cardgen.config import Colour
 from cardgen.layout.cards import name_size
 from cardgen.layout.geometry import PT, Column, Layout
-from cardgen.layout.printed import flag_order, printed_household
+from cardgen.layout.printed import PrintedHousehold
 from cardgen.layout.typeset import Typesetter
 
 INDEX_COLUMNS = (
@@ -72,14 +71,13 @@ class IndexRow:
 
 
 
-def index_rows(households: list[Household], numbers: list[str], colours: list[Colour],
-               config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
-    """Each household's row: its book number, address, head, colour and flags (as the card
-    prints them: layout/printed.py)."""
+def index_rows(households: list[PrintedHousehold], numbers: list[str], colours: list[Colour],
+               layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
+    """Each household's row: its book number, address, head, colour and flags, as the card
+    prints them (layout/printed.py)."""
     rows = []
-    order = flag_order(config)
-    for household, number, colour in zip(households, numbers, colours, strict=True):
-        printed = printed_household(household, config, order)
+    for printed, number, colour in zip(households, numbers, colours, strict=True):
+        household = printed.household
         flags = "、".join(printed.listed_flags)
         head = printed.head.name if printed.head else "（空置）"
         texts = {"no": number, "hid": household.household_id,

@@ -94,9 +94,16 @@ class PrintedHousehold:
 
 def flag_order(config: Config) -> dict[str, int]:
     """Each flag's place in flag order (see the module's docstring; `ranked` puts a flag
-    not in it after them all)."""
-    return {flag: index for index, flag in enumerate((*config.sticker_slots,
-                                                      *config.known_flags))}
+    not in it after them all). Kept for the last config asked about: a run has one, and
+    working it out per household cost as much as the rest of the view (measured)."""
+    global _last_order
+    if _last_order[0] is not config:
+        _last_order = (config, {flag: index for index, flag in enumerate(
+            (*config.sticker_slots, *config.known_flags))})
+    return _last_order[1]
+
+
+_last_order: tuple[Config | None, dict[str, int]] = (None, {})
 
 
 def ranked(flags: Iterable[str], order: dict[str, int]) -> tuple[str, ...]:
@@ -110,22 +117,26 @@ def printed_member(member: Member, config: Config) -> PrintedMember:
     id_text = ""
     if member.id_number:
         id_text = member.id_number if config.full_id else mask_id(member.id_number)
-    shown = tuple(shown_flag(flag, config) for flag in member.flags)
+    if not member.flags:  # most members: no flag (a view is made per household and use)
+        return PrintedMember(member, id_text, (), ())
+    shown = tuple([shown_flag(flag, config) for flag in member.flags])
     return PrintedMember(member, id_text, tuple(dict.fromkeys(shown)), shown)
 
 
 def card_order(members: Iterable[Member]) -> list[Member]:
     """Members as a card lists them: the head first, then the register's order."""
-    return sorted(members, key=lambda m: not m.is_head)
+    listed = list(members)
+    if not any(member.is_head for member in listed[1:]):  # as most registers have them
+        return listed
+    return sorted(listed, key=lambda m: not m.is_head)
 
 
-def printed_household(household: Household, config: Config,
-                      order: dict[str, int] | None = None) -> PrintedHousehold:
-    """The household as it prints. `order`: `flag_order(config)`, for a caller that
-    works out many households (it is the same for all)."""
-    members = tuple(printed_member(m, config) for m in card_order(household.members))
-    flags = ranked((flag for m in members for flag in m.flags),
-                   flag_order(config) if order is None else order)
+def printed_household(household: Household, config: Config) -> PrintedHousehold:
+    """The household as it prints."""
+    members = tuple([printed_member(m, config) for m in card_order(household.members)])
+    flags: tuple[str, ...] = ()
+    if any(m.flags for m in members):
+        flags = ranked([flag for m in members for flag in m.flags], flag_order(config))
     return PrintedHousehold(household, members, flags)
 
 

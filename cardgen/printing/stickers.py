@@ -10,7 +10,7 @@ from cardgen.config import Config, Sheet
 from cardgen.data.model import Category, Household
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
 from cardgen.layout.geometry import PT
-from cardgen.layout.printed import flag_order, printed_household, sticker_word
+from cardgen.layout.printed import printed_household, sticker_word
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.draw import GREY, WHITE, Pen, summarise
@@ -42,13 +42,12 @@ def labels_for(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], config: Config) -> list[Label]:
     """Per household: its tab label, then one sticker per flag, in flag order, naming its
     holders in member order (layout/printed.py)."""
-    order = flag_order(config)
     labels: list[Label] = []
     for household in households:
         key = categories[household.household_id].key
         labels.append(TabLabel(household.household_id, numbers[household.household_id],
                                config.palette[key], household.full_address))
-        printed = printed_household(household, config, order)
+        printed = printed_household(household, config)
         holders = printed.holders()
         labels += [FlagLabel(sticker_word(flag, config), household.household_id, holders[flag])
                    for flag in printed.flags]
