@@ -117,7 +117,7 @@ def printed_member(member: Member, config: Config) -> PrintedMember:
     id_text = ""
     if member.id_number:
         id_text = member.id_number if config.full_id else mask_id(member.id_number)
-    if not member.flags:  # most members: no flag (a view is made per household and use)
+    if not member.flags:  # most members have none: the short way
         return PrintedMember(member, id_text, (), ())
     shown = tuple([shown_flag(flag, config) for flag in member.flags])
     return PrintedMember(member, id_text, tuple(dict.fromkeys(shown)), shown)
