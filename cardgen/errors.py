@@ -45,7 +45,7 @@ class Problem:
         return _("{where}: {message}").format(where=self.where, message=self.message)
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form (DOMAIN §6)."""
+        """The JSON form (docs/cli.md, `validate --format json`)."""
         return {
             "severity": self.severity.value,
             "code": self.code,
@@ -96,7 +96,8 @@ def cell_place(sheet: str | None, letter: str | None, row: int | None, header: s
 
 class CardgenError(Exception):
     """A problem the user can fix, said in the current language. `exit_code` follows the
-    CLI contract (DOMAIN §6); `code` names the kind of problem, stable across languages."""
+    CLI contract (docs/cli.md, exit statuses); `code` names the kind of problem, stable
+    across languages."""
 
     exit_code = 1
     code = "error"

@@ -1,5 +1,5 @@
 """Language: every word cardgen says, from gettext catalogs (made with Babel), in Simplified
-Chinese by default and in English on request (DOMAIN §7).
+Chinese by default and in English on request (`--lang en`, or CARDGEN_LANG).
 
 Messages are written in English in the code as gettext message ids — `_("…")` for a message
 said now, `N_("…")` for one said later (help texts) — and translated by

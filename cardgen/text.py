@@ -36,8 +36,8 @@ def _number(text: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def place_key(text: str) -> str:
-    """A community's or grid's name as a person reads it (DOMAIN §8 "Trust"): 第一网格,
-    第1网格, 一网格, 第１网格 and 第 01 网格 are all ``1网格``."""
+    """A community's or grid's name as a person reads it (docs/book.md, "A register and
+    its book"): 第一网格, 第1网格, 一网格, 第１网格 and 第 01 网格 are all ``1网格``."""
     folded = "".join(unicodedata.normalize("NFKC", text).split())
     folded = _NUMERALS.sub(lambda m: str(_number(m.group(0))), folded)
     folded = re.sub(r"\d+", lambda m: str(int(m.group(0))), folded)

@@ -1,6 +1,7 @@
 """The change list (变更清单): what changed in a grid's book since its last print, as the
 grid worker acts on it — cards to add at the back, to replace (with the reasons), to take
-out, and the tabs and stickers to change by hand (DOMAIN §8)."""
+out, and the tabs and stickers to change by hand (README, "The book of record"; its JSON:
+docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cardgen.book.numbers import GridNumbers
 from cardgen.book.record import Content, Edition, Entry, address_part, format_number
 from cardgen.config import Config
 from cardgen.data.model import Household
+from cardgen.layout.printed import printed_household
 
 # What the worker does with a card, in the order the list gives them for one number.
 ADD, INSERT, REPLACE, REMOVE, PENDING = "add", "insert", "replace", "remove", "pending"
@@ -67,7 +69,8 @@ class GridChanges:
         return not any(c.action != PENDING for c in self.changes)
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON form (DOMAIN §8), with where a household moved from or to."""
+        """The JSON form (docs/cli.md, `update --format json`), with where a household
+        moved from or to."""
         def item(change: Change, *extra: str) -> dict[str, object]:
             data: dict[str, object] = {"household_id": change.household_id,
                                        "number": format_number(change.number)}
@@ -192,12 +195,13 @@ def change_sheet(changes: GridChanges, households: Mapping[str, Household], conf
     rows = []
     for change in changes.changes:
         household = households.get(change.household_id)
-        head = household.head if household is not None else None
         if change.action == REMOVE:  # the card being pulled, as it is printed (or nothing,
             address, head_name = change.address, change.head  # where the book is older)
+        elif household is not None:  # the new card, as it prints (layout/printed.py)
+            address = household.full_address
+            head_name = printed_household(household, config).head_name
         else:
-            address = household.full_address if household is not None else ""
-            head_name = head.name if head is not None else ""
+            address = head_name = ""
         rows.append({
             "number": format_number(change.number), "household_id": change.household_id,
             "action": change.action, "reasons": list(change.reasons),

@@ -1,4 +1,4 @@
-"""Does a register fit its book? (DOMAIN §8 "Trust")
+"""Does a register fit its book? (docs/book.md, "A register and its book")
 
 Grid and community names are compared as a person reads them: 第一网格, 第1网格, 一网格 and
 第１网格 are one grid (full-width forms folded by NFKC, spaces dropped, a leading 第 and Chinese

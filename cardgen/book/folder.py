@@ -68,7 +68,7 @@ def _names(files: list[str]) -> str:
 
 
 def check_book_folder(folder: Path, writing: Writing) -> None:
-    """Refuse to write into `folder` when it holds another book (DOMAIN §8)."""
+    """Refuse to write into `folder` when it holds another book (docs/book.md, "Writing")."""
     if not folder.is_dir():
         return
     try:

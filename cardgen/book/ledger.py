@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 
 from cardgen.book.record import Edition, Retired, format_number
 from cardgen.config import Colour, Config
-from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.layout.cards import Card, has_visit_log
 from cardgen.layout.geometry import Layout
 from cardgen.layout.index import IndexRow, index_rows, paginate_index, retired_row
+from cardgen.layout.printed import PrintedHousehold, flag_order, printed_household, ranked
 from cardgen.layout.typeset import Typesetter
 
 _DIGITS = re.compile(r"(\d+)")
@@ -172,24 +172,24 @@ def _colour_meanings() -> dict[str, str]:
 COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
 
 
-def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]:
-    """People and households per flag for the cover: the sticker slots and the known
-    flags in their order; free-text flags (and known ones past the table's width) are
-    counted together as 其他."""
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
-    present = {shown_flag(f, config) for h in households for m in h.members for f in m.flags}
-    shown = sorted((set(config.sticker_slots) | present) & (set(order) | set(config.sticker_slots)),
-                   key=lambda f: (order.get(f, len(order)), f))
+def _flag_counts(printed: list[PrintedHousehold], config: Config) -> list[FlagCount]:
+    """People and households per flag for the cover, flags as they print
+    (layout/printed.py): the sticker slots and the known flags in flag order; free-text
+    flags (and known ones past the table's width) are counted together as 其他."""
+    order = flag_order(config)
+    present = {flag for p in printed for flag in p.flags}
+    known = {*config.known_flags, *config.sticker_slots}
+    shown = list(ranked((set(config.sticker_slots) | present) & known, order))
     folded = present - set(shown)
     if len(shown) > COVER_FLAG_COLUMNS:
         folded |= set(shown[COVER_FLAG_COLUMNS - 1:])
         shown = shown[:COVER_FLAG_COLUMNS - 1]
     people: Counter[str] = Counter()
     homes: Counter[str] = Counter()
-    for household in households:
+    for household in printed:
         seen = set()
         for member in household.members:
-            flags = {shown_flag(f, config) for f in member.flags}
+            flags = set(member.flags)
             names = {f for f in flags if f in shown} | ({"其他"} if flags & folded else set())
             people.update(names)
             seen |= names
@@ -210,9 +210,10 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
 
     `retired` holds each grid's retired numbers by grid group."""
     households = [slot.household for slot in slots]
+    printed = [printed_household(h, config) for h in households]  # for the cover and index
     meanings = _colour_meanings()
     colours = Counter(slot.colour.key for slot in slots)
-    flag_rows = _flag_counts(households, config)
+    flag_rows = _flag_counts(printed, config)
     colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
                    for c in sorted(config.palette.values(), key=lambda c: c.order)]
     communities = list(dict.fromkeys(h.community for h in households))
@@ -235,7 +236,7 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
     if duplex:  # the cover's back stays blank
         plan.blank_pages.append(page)
         page += 1
-    rows = _index_rows(slots, groups, retired, config, layout, typesetter)
+    rows = _index_rows(slots, printed, groups, retired, config, layout, typesetter)
     plan.index_pages = paginate_index(rows, layout)
     plan.index_first_page = page
     page += len(plan.index_pages)
@@ -255,12 +256,13 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
     return plan
 
 
-def _index_rows(slots: list[Slot], groups: list[str], retired: Mapping[str, list[Retired]],
-                config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
-    """The index's rows, grid by grid in number order: the households, and each retired
-    number where it stood (已迁出/注销 and the date)."""
-    rows = index_rows([s.household for s in slots], [s.number for s in slots],
-                      [s.colour for s in slots], config, layout, typesetter)
+def _index_rows(slots: list[Slot], printed: list[PrintedHousehold], groups: list[str],
+                retired: Mapping[str, list[Retired]], config: Config, layout: Layout,
+                typesetter: Typesetter) -> list[IndexRow]:
+    """The index's rows, grid by grid in number order: the households (`printed`, as
+    `slots` has them), and each retired number where it stood (已迁出/注销 and the date)."""
+    rows = index_rows(printed, [s.number for s in slots], [s.colour for s in slots], layout,
+                      typesetter)
     by_group: dict[str, list[tuple[int, IndexRow]]] = {name: [] for name in groups}
     for slot, row in zip(slots, rows, strict=True):
         by_group[grid_group(slot.household)].append((int(slot.number), row))

@@ -1,10 +1,10 @@
 """Book numbers: each household's place in its grid's book, kept from one print to the next.
 
 A first print numbers a grid's households in natural address order, 001 … N. With the
-previous book (DOMAIN §8) every household still there keeps its number; a new one takes the
-next number after the highest ever used in the grid's edition (its card goes at the back);
-a household that left has its number retired, never used again in the edition. A new
-edition (`--renumber`) numbers the grid in address order again.
+previous book (docs/book.md, "Numbers") every household still there keeps its number; a
+new one takes the next number after the highest ever used in the grid's edition (its card
+goes at the back); a household that left has its number retired, never used again in the
+edition. A new edition (`--renumber`) numbers the grid in address order again.
 
 A household is its content, not its 户号: a newcomer with the same address and the same
 members as a household that left the same grid (the office gave it a new 户号) keeps that

@@ -1,4 +1,4 @@
-"""Nothing half-done, nothing mixed (DOMAIN §8 "Trust"): how a ledger or an update puts its
+"""Nothing half-done, nothing mixed (docs/book.md, "Writing"): how a ledger or an update puts its
 folder in place, and the lock that keeps two runs off one book or folder.
 
 A run writes every file, the record (manifest.json) last, into a private folder beside the

@@ -1,6 +1,6 @@
 """The book of record: what `manifest.json` says about each grid's book, read and written.
 
-A grid's book (DOMAIN §8) is its edition, every household's number with what its card shows
+A grid's book (docs/book.md) is its edition, every household's number with what its card shows
 (colour, flags as printed, a content hash and the hashes of its parts), the numbers retired
 and the households kept out of the print for errors. The manifest written beside a ledger
 holds one entry per grid book (`"format": "cardgen-book/1"`); this project's first format
@@ -20,10 +20,11 @@ in card order (the head first, then row order); their hashes are still compared 
 made (`Content.legacy_hash`), and an update migrates each unchanged card's record to the new
 hash as it writes the book (`Entry.content` says which one an entry holds).
 
-The record checks itself when read (`check_book`, DOMAIN §8 "Trust"): unique numbers per
-grid, retired numbers not in use, no number above the grid's highest and none missing below
-it, one community, grids named as their community and grid. A contradiction is refused,
-naming the household, the numbers and the file, with the way back.
+The record checks itself when read (`check_book`, docs/book.md "Checks when it is
+read"): unique numbers per grid, retired numbers not in use, no number above the grid's
+highest and none missing below it, one community, grids named as their community and grid.
+A contradiction is refused, naming the household, the numbers and the file, with the way
+back.
 """
 
 from __future__ import annotations
@@ -32,17 +33,16 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cardgen.config import Config
-from cardgen.data.flags import shown_flag
-from cardgen.data.idnumber import mask_id
-from cardgen.data.model import Category, Household, Member
+from cardgen.data.model import Category, Household
 from cardgen.errors import CardgenError, UsageError
 from cardgen.i18n import _
+from cardgen.layout.printed import PrintedMember, printed_household
 
 FORMAT = "cardgen-book/1"
 CONTENT = 2  # the content hash of this version (members as a set); 1: card order
@@ -104,30 +104,26 @@ def address_part(community: str, grid: str, address: str) -> str:
 
 
 def card_content(household: Household, category: Category, config: Config) -> Content:
-    """The household as its card shows it (masked ID, flags by category), without the
-    number, the print date, the mode and the ages; its members as a set."""
-    def shown(member: Member) -> str:
-        if not member.id_number:
-            return ""
-        return member.id_number if config.full_id else mask_id(member.id_number)
+    """The household as its card shows it (layout/printed.py: masked ID, flags as they
+    print), without the number, the print date, the mode and the ages; its members as a
+    set."""
+    printed = printed_household(household, config)
 
-    def member_key(member: Member) -> tuple[object, ...]:
-        return (not member.is_head, member.name, shown(member),
+    def member_key(printed: PrintedMember) -> tuple[object, ...]:
+        member = printed.member
+        return (not member.is_head, member.name, printed.id_text,
                 member.birth_date.isoformat() if member.birth_date else "", member.relation,
                 member.sex, member.ethnicity, member.phone, member.residence, member.notes,
                 tuple(member.flags))
 
-    card_order = sorted(household.members, key=lambda m: not m.is_head)
-    canonical = sorted(household.members, key=member_key)
-    whole, parts, flags = _content_hashes(household, category, config, canonical, shown)
-    def legacy() -> tuple[str, dict[str, str]]:
-        legacy_whole, legacy_parts, _flags = _content_hashes(household, category, config,
-                                                             card_order, shown)
-        return legacy_whole, legacy_parts
+    canonical = sorted(printed.members, key=member_key)
+    whole, parts = _content_hashes(household, category, printed.flags, canonical)
 
-    head = household.head
-    return Content(category.key, flags, len(canonical), whole, parts,
-                   household.full_address, recorded_name(head.name) if head else "", legacy)
+    def legacy() -> tuple[str, dict[str, str]]:
+        return _content_hashes(household, category, printed.flags, printed.members)
+
+    return Content(category.key, printed.flags, len(canonical), whole, parts,
+                   household.full_address, recorded_name(printed.head_name), legacy)
 
 
 def recorded_name(name: str) -> str:
@@ -141,33 +137,30 @@ def recorded_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _content_hashes(household: Household, category: Category, config: Config,
-                    members: list[Member], shown: Callable[[Member], str],
-                    ) -> tuple[str, dict[str, str], tuple[str, ...]]:
-    flags_of = [tuple(dict.fromkeys(shown_flag(f, config) for f in m.flags)) for m in members]
-    order = {flag: index for index, flag in enumerate((*config.sticker_slots,
-                                                       *config.known_flags))}
-    flags = tuple(sorted({f for member in flags_of for f in member},
-                         key=lambda f: (order.get(f, len(order)), f)))
+def _content_hashes(household: Household, category: Category, flags: tuple[str, ...],
+                    members: Sequence[PrintedMember]) -> tuple[str, dict[str, str]]:
+    """The hash of the whole card and of its parts, `members` in the order given."""
     values: dict[str, tuple[object, ...]] = {
         "category": (category.reasons, category.visit, category.visit_because),
         "address": (household.community, household.grid, household.full_address),
         "housing": (household.housing, household.multiple_homes, household.moves_often,
                     household.plan, household.owner),
         "phones": (household.owner_phone,
-                   *("\n".join(n for n in (m.phone, m.landline) if n) for m in members)),
+                   *("\n".join(n for n in (m.member.phone, m.member.landline) if n)
+                     for m in members)),
         "worker": (household.grid_worker, household.grid_worker_phone),
-        "members": tuple((m.name, shown(m)) for m in members),
-        "people": tuple((m.relation, m.is_head, m.sex, m.ethnicity,
-                         m.birth_date.isoformat() if m.birth_date else "", m.residence,
-                         m.notes) for m in members),
-        "flags": tuple(flags_of),  # who has which flag (the stickers name them)
+        "members": tuple((m.member.name, m.id_text) for m in members),
+        "people": tuple((m.member.relation, m.member.is_head, m.member.sex,
+                         m.member.ethnicity,
+                         m.member.birth_date.isoformat() if m.member.birth_date else "",
+                         m.member.residence, m.member.notes) for m in members),
+        "flags": tuple(m.flags for m in members),  # who has which flag (the stickers name them)
     }
     parts = {name: _digest(values[name])[:12] for name in PARTS}
     parts["address"] = address_part(household.community, household.grid,
                                     household.full_address)
     whole = _digest((household.household_id, category.key, flags, values))
-    return whole, parts, flags
+    return whole, parts
 
 
 @dataclass(frozen=True)
@@ -413,7 +406,7 @@ def _list(values: list[str]) -> str:
 
 
 def check_book(book: Book) -> list[BookProblem]:
-    """Every contradiction in the record (DOMAIN §8 "Trust"); none for a record edited by
+    """Every contradiction in the record (docs/book.md); none for a record edited by
     hand that is still consistent."""
     problems = [BookProblem("book.repeated_grid", group, _(
         "the book of {group} is in the record twice").format(group=group))
@@ -538,7 +531,7 @@ def inconsistent_message(book: Book, problems: list[BookProblem]) -> str:
 # ---- writing ------------------------------------------------------------------------------
 
 def grid_book_data(book: GridBook) -> dict[str, object]:
-    """One grid's book as the manifest writes it (DOMAIN §6)."""
+    """One grid's book as the manifest writes it (docs/book.md, "The file")."""
     printed = [e for e in book.entries if e.printed]
     unprinted = [e for e in book.entries if not e.printed]
     data: dict[str, object] = {

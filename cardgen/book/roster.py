@@ -23,6 +23,7 @@ from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Household, Member
 from cardgen.errors import ConfigError
 from cardgen.i18n import _
+from cardgen.layout.printed import card_order
 from cardgen.text import fold
 
 _BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院)")
@@ -132,8 +133,7 @@ def needs_of(member: Member, config: Config, today: dt.date) -> tuple[str, ...]:
 def family_phone(household: Household, member: Member) -> str:
     """A family member's phone to call when the person does not answer: the head's, else the
     first other member's that differs from the person's own."""
-    others = sorted((m for m in household.members if m is not member),
-                    key=lambda m: not m.is_head)
+    others = card_order(m for m in household.members if m is not member)
     return next((m.phone for m in others if m.phone and m.phone != member.phone), "")
 
 

@@ -1,4 +1,4 @@
-"""The command line: options in, a library call, problems and an exit status out (DOMAIN §6).
+"""The command line: options in, a library call, problems and an exit status out (docs/cli.md).
 
 The commands live in `commands.py`; `demo`, `doctor` and `starter` hold what three of them do.
 """

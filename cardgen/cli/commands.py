@@ -1,4 +1,4 @@
-"""The commands: options in, a library call, problems and an exit status out (DOMAIN §6).
+"""The commands: options in, a library call, problems and an exit status out (docs/cli.md).
 
 Every word here is a message id (`_`, or `N_` for help texts, translated when shown), so
 that cardgen speaks the user's language (Simplified Chinese unless English is asked for:
@@ -860,7 +860,8 @@ def book() -> None:
                                      "1 when it contradicts itself."))
 @argument("folder", metavar=N_("DIR"), type=click.Path(path_type=Path))
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-        show_default=True, help=N_("text for people, json for programs."))
+        show_default=True,
+        help=N_("text for people, json for programs (docs/book.md describes its fields)."))
 @lang_option
 def book_check(folder: Path, output_format: str) -> None:
     def action() -> int:

@@ -255,8 +255,8 @@ def _add_table(records: Records, table: Table, sheet: Sheet, source: str, config
 
 def _records_from_workbook(workbook: Workbook, source: str, config: Config,
                            choice: SheetChoice) -> Records:
-    """The sheets named, or else every sheet that holds a register (DOMAIN §5, "Never lose
-    a row"): summaries and side lists are skipped and named; where several sheets are
+    """The sheets named, or else every sheet that holds a register (README, "Input": never
+    lose a row): summaries and side lists are skipped and named; where several sheets are
     read, each sheet's name is the grid of its rows that have none."""
     records = Records(source)
     if choice.names:

@@ -1,4 +1,4 @@
-"""Find the table in a sheet as a person would (DOMAIN §5, "Registers as offices keep them").
+"""Find the table in a sheet as a person would (README, "Input": registers as offices keep them).
 
 The header is the one of the first filled rows that names most columns; a second header row
 (户籍信息 over 姓名 / 公民身份号码) joins it and each column takes its lowest name. Rows above

@@ -6,7 +6,7 @@ there is no 户号 — each with a note), strictly by 户编号, by 网格 and �
 starting one. Where the rows cannot say (one address apart in the file with no 户主 to tell),
 it stops and names the rows; it never guesses. A value that lost information on its way into
 the spreadsheet (an ID column once numbers, a name's lost character) is an error on its cell
-(DOMAIN §5, "Never lose a row"). A value that decides the colour
+(README, "Input": never lose a row). A value that decides the colour
 (房屋状态, 居住状态, 特殊情况, 户卡颜色) is understood or refused; one that only prints
 (与户主关系, 性别, 民族, 电话) prints as written, with a warning.
 """
@@ -78,9 +78,10 @@ _LIVED_IN = frozenset({"自住", "借住"})
 
 
 def mask_value(field: str | None, text: str) -> str:
-    """The value as a problem shows it: as written, so the user can find and fix it (DOMAIN
-    §7), but an ID number masked like on the card, and a long value cut short. An empty
-    value stays empty: nothing there to hide, and "*" would say something was."""
+    """The value as a problem shows it: as written, so the user can find and fix it
+    (docs/problems.md), but an ID number masked like on the card, and a long value cut
+    short. An empty value stays empty: nothing there to hide, and "*" would say something
+    was."""
     if not text:
         return ""
     if field == "id_number":
@@ -516,8 +517,9 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
 
 def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:
     """A dwelling 自住 (or 借住) where nobody lives: one of the two is wrong. The colour
-    rules give green (空房户) to 空置 dwellings only (DOMAIN §2), so the card is printed
-    in another colour, yet says 空置房屋 · 无人居住 when it has no members."""
+    rules give green (空房户) to 空置 dwellings only (README, "The five colours"), so the
+    card is printed in another colour, yet says 空置房屋 · 无人居住 when it has no
+    members."""
     if household.housing not in _LIVED_IN or any(
             m.residence not in config.non_resident for m in household.members):
         return

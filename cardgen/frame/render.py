@@ -279,7 +279,7 @@ class Renderer:
             if name not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the ledger's "
-                    "counts there (see the README, “Templates”)").format(
+                    "counts there (docs/templates.md lists the ids)").format(
                     file=self.template_file("cover.html.j2"), id=name),
                     code="template.missing_id")
         data = document.write_pdf()  # PDF/A and such are made when the pages are composed
@@ -550,7 +550,7 @@ def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) 
             if name not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the household's "
-                    "data there (see the README, “Templates”)").format(file=source, id=name),
+                    "data there (docs/templates.md lists the ids)").format(file=source, id=name),
                     code="template.missing_id")
         if plain:
             continue

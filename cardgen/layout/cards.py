@@ -18,10 +18,9 @@ from dataclasses import astuple, dataclass, replace
 from typing import Any
 
 from cardgen.config import Colour, Config, Words
-from cardgen.data.flags import shown_flag
-from cardgen.data.idnumber import mask_id
-from cardgen.data.model import Category, Household, Member
+from cardgen.data.model import Category, Household
 from cardgen.layout.geometry import COLUMN_KEYS, PT, Geometry
+from cardgen.layout.printed import PrintedMember, chips, printed_household, slot_fills
 from cardgen.layout.typeset import Typesetter
 
 ELLIPSIS = "…"
@@ -216,7 +215,7 @@ def lines_per_row(geometry: Geometry, style: str) -> int:
     return max(1, int(row / geometry.line_height(style) + 1e-6))
 
 
-# The household block (DOMAIN §4): its rows wrap and the block is as tall as they are; it
+# The household block (README, "The card"): its rows wrap and the block is as tall as they are; it
 # grows by whole ruled rows (up to [card] household_grow). A value past its lines here is
 # cut short with "…": a phone is one number, printed as written, so one line; a name three;
 # the address four.
@@ -358,20 +357,20 @@ def _heading(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
     return _rows(geometry, _line_counts(only, geometry, typesetter, words)[0], 0)[0]
 
 
-def _member_line(number: int, member: Member, config: Config, geometry: Geometry,
+def _member_line(number: int, printed: PrintedMember, config: Config, geometry: Geometry,
                  today: dt.date, typesetter: Typesetter) -> MemberLine:
     words = config.words
+    member = printed.member
     age = member.age_on(today)
     age_text = "" if age is None else str(age)
     if config.show_birth_date and member.birth_date:
         age_text = f"{age_text}（{member.birth_date.isoformat()}）"
-    id_text = member.id_number if config.full_id else mask_id(member.id_number)
-    flags = words["separator"].join(dict.fromkeys(shown_flag(f, config) for f in member.flags))
     line = MemberLine(
         number=number, name=member.name, relation=member.relation, sex=member.sex,
-        ethnicity=member.ethnicity, age=age_text, id_text=id_text if member.id_number else "",
+        ethnicity=member.ethnicity, age=age_text, id_text=printed.id_text,
         phone="\n".join(n for n in (member.phone, member.landline) if n),
-        residence=member.residence, flags=flags, notes=member.notes,
+        residence=member.residence, flags=words["separator"].join(printed.flags),
+        notes=member.notes,
         bold_name=member.is_head)
     line = replace(line, phone=clip_lines(typesetter, line.phone, geometry.column("phone").width,
                                           geometry.size("body"), PHONE_LINES))
@@ -447,9 +446,9 @@ def build_card(household: Household, category: Category, config: Config, geometr
                typesetter: Typesetter) -> Card:
     """The card of one household, fitted to its frame's places, ready to draw."""
     words = config.words
-    members = sorted(household.members, key=lambda m: not m.is_head)
+    printed = printed_household(household, config)
     lines = [_member_line(n, m, config, geometry, today, typesetter)
-             for n, m in enumerate(members, 1)]
+             for n, m in enumerate(printed.members, 1)]
     vacant = not household.members
     card = Card(
         household_id=household.household_id,
@@ -472,56 +471,17 @@ def build_card(household: Household, category: Category, config: Config, geometr
         grid_worker=household.grid_worker,
         grid_worker_phone=household.grid_worker_phone,
         vacant=vacant,
-        stickers=_stickers(members, config),
-        chips=_chips(members, config),
+        stickers=tuple(Sticker(fill.label, bool(fill.names), words["separator"].join(fill.names))
+                       for fill in slot_fills(printed, config)),
+        chips=tuple(Chip(flag, words["separator"].join(names))
+                    for flag, names in chips(printed, config).items()),
         pages=(),
         ledger_number=ledger_number,
         emergency=emergency,
-        member_count=len(members),
+        member_count=len(printed.members),
     )
     card.household_grow = _fit_household(card, geometry, typesetter, words)
     card.pages = paginate(lines, len(geometry.rows(True, card.household_grow)),
                           len(geometry.rows(False)),
                           [_heading(line, geometry, typesetter, words) for line in lines])
     return card
-
-
-def flag_holders(members: list[Member], config: Config,
-                 skip: frozenset[str] = frozenset()) -> dict[str, list[str]]:
-    """Each flag as printed (a sensitive one as its category) and the members who have it,
-    in member order; flags in `skip` are left out."""
-    holders: dict[str, list[str]] = {}
-    for member in members:
-        for flag in member.flags:
-            if flag in skip:
-                continue
-            names = holders.setdefault(shown_flag(flag, config), [])
-            if member.name not in names:
-                names.append(member.name)
-    return holders
-
-
-def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
-    words = config.words
-    stickers = []
-    for slot in config.sticker_slots:
-        also = config.flag_also.get(slot, ())
-        direct = [m.name for m in members if slot in m.flags]
-        via = [m.name for m in members if slot not in m.flags and set(also) & set(m.flags)]
-        label = slot
-        if any(set(also) & set(m.flags) for m in members):  # 三无（特困）: its chip is left out
-            label = words.format("slot_also", flag=slot, also=words["separator"].join(also))
-        names = direct + via
-        stickers.append(Sticker(label, bool(names), words["separator"].join(names)))
-    return tuple(stickers)
-
-
-def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
-    # A flag is said once: one that also fills a slot (特困 in 三无's, labelled 三无（特困）
-    # with its holders) gets no chip of its own (issue 24; DOMAIN §3 put it in both).
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
-    in_slots = {*config.sticker_slots, *(flag for slot in config.sticker_slots
-                                          for flag in config.flag_also.get(slot, ()))}
-    holders = flag_holders(members, config, frozenset(in_slots))
-    ranked = sorted(holders, key=lambda f: (order.get(f, len(order)), f))
-    return tuple(Chip(flag, config.words["separator"].join(holders[flag])) for flag in ranked)

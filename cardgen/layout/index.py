@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour, Config
-from cardgen.data.flags import shown_flag
-from cardgen.data.model import Household
+from cardgen.config import Colour
 from cardgen.layout.cards import name_size
 from cardgen.layout.geometry import PT, Column, Layout
+from cardgen.layout.printed import PrintedHousehold
 from cardgen.layout.typeset import Typesetter
 
 INDEX_COLUMNS = (
@@ -72,16 +71,17 @@ class IndexRow:
 
 
 
-def index_rows(households: list[Household], numbers: list[str], colours: list[Colour],
-               config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
-    """Each household's row: its book number, address, head, colour and flags."""
+def index_rows(households: list[PrintedHousehold], numbers: list[str], colours: list[Colour],
+               layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
+    """Each household's row: its book number, address, head, colour and flags, as the card
+    prints them (layout/printed.py)."""
     rows = []
-    for household, number, colour in zip(households, numbers, colours, strict=True):
-        head = household.head
-        flags = "、".join(dict.fromkeys(shown_flag(f, config) for m in household.members
-                                        for f in m.flags))
+    for printed, number, colour in zip(households, numbers, colours, strict=True):
+        household = printed.household
+        flags = "、".join(printed.listed_flags)
+        head = printed.head.name if printed.head else "（空置）"
         texts = {"no": number, "hid": household.household_id,
-                 "addr": household.full_address, "head": head.name if head else "（空置）",
+                 "addr": household.full_address, "head": head,
                  "fl": flags, "col": "", "pg": "000"}
         size = head_size(layout, typesetter, texts["head"])
         size = 0.0 if size >= layout.type(INDEX_FONT) else round(size, 2)

@@ -205,8 +205,8 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
     _members(out, card, page, places)
     with canvas.element("P"):
         _visit(out, card, places)
-    # no page number on a card (DOMAIN §5's footer): 编号 finds it in the book, and a page
-    # number would go stale in the binder when an update takes a card out before it
+    # no page number on a card (docs/templates.md: the footer's places): 编号 finds it in the book,
+    # and a page number would go stale in the binder when an update takes a card out before it
     place = words.words.format("footer_place", place=words.words.format(
         "place", community=card.community, grid=card.grid).strip(), number=card.ledger_number)
     with canvas.element("P"):

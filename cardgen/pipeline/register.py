@@ -65,9 +65,10 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
               admitted: set[str] | None = None, legacy: bool = True, force: bool = False,
               writes: bool = False, renames: tuple[tuple[str, str], ...] = (),
               only: tuple[str, ...] = ()) -> Numbering:
-    """The households' numbers: a first print's without a book, else the book's (DOMAIN
-    §8). A print of selected households is no book; `legacy` False refuses a book in the
-    first manifest format (it has numbers, but not what the cards showed).
+    """The households' numbers: a first print's without a book, else the book's
+    (docs/book.md, "Numbers"). A print of selected households is no book; `legacy` False
+    refuses a book in the first manifest format (it has numbers, but not what the cards
+    showed).
 
     The book is checked (record.check_book; a new edition, `renumber`, only takes its
     edition's number from it), the register must fit it (book/fit.py: its households are

@@ -12,7 +12,7 @@ from cardgen.pipeline.register import Loaded
 
 
 def validation_report(loaded: Loaded) -> dict[str, object]:
-    """What `validate --format json` prints (DOMAIN §6): counts and every problem."""
+    """What `validate --format json` prints (docs/cli.md): counts and every problem."""
     dataset = loaded.dataset
     return {"ok": not dataset.errors, "households": len(dataset.households),
             "members": sum(len(h.members) for h in dataset.households),

@@ -90,7 +90,7 @@ class UpdateRun:
         return any(not grid.empty for grid in self.grids)
 
     def as_dict(self) -> dict[str, object]:
-        """The change list as data (DOMAIN §8)."""
+        """The change list as data (docs/cli.md, `update --format json`)."""
         return {"grids": [grid.as_dict() for grid in self.grids]}
 
 

@@ -64,7 +64,7 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
             if place not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the emergency "
-                    "kit's data there (see the README, “The emergency kit”)").format(
+                    "kit's data there (docs/templates.md lists the ids)").format(
                     file=printing.renderer().template_file(template), id=place),
                     code="template.missing_id")
         return pdf, places, styles

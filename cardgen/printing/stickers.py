@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from cardgen.config import Colour as PaletteColour
 from cardgen.config import Config, Sheet
 from cardgen.data.model import Category, Household
-from cardgen.layout.cards import flag_holders
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
 from cardgen.layout.geometry import PT
+from cardgen.layout.printed import printed_household, sticker_word
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.draw import GREY, WHITE, Pen, summarise
@@ -40,19 +40,17 @@ Label = TabLabel | FlagLabel
 
 def labels_for(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], config: Config) -> list[Label]:
-    """Per household: its tab label, then one sticker per flag (sticker slots first)."""
-    order = {flag: index for index, flag in enumerate(
-        [*config.sticker_slots, *config.known_flags])}
+    """Per household: its tab label, then one sticker per flag, in flag order, naming its
+    holders in member order (layout/printed.py)."""
     labels: list[Label] = []
     for household in households:
         key = categories[household.household_id].key
         labels.append(TabLabel(household.household_id, numbers[household.household_id],
                                config.palette[key], household.full_address))
-        holders = flag_holders(household.members, config)
-        slot_of = {also: slot for slot, alsos in config.flag_also.items() for also in alsos}
-        for flag in sorted(holders, key=lambda f: (order.get(f, len(order)), f)):
-            shown = f"{slot_of[flag]}（{flag}）" if flag in slot_of else flag
-            labels.append(FlagLabel(shown, household.household_id, tuple(holders[flag])))
+        printed = printed_household(household, config)
+        holders = printed.holders()
+        labels += [FlagLabel(sticker_word(flag, config), household.household_id, holders[flag])
+                   for flag in printed.flags]
     return labels
 
 

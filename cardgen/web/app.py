@@ -1,7 +1,8 @@
-"""The desk's routes (DOMAIN §9): the page, the login form, and the JSON interface the page
-uses — search, a household's card, preview and stickers, the check of an uploaded file, and
-jobs. Each route reads the request, calls the pipeline in a worker process (`work`) and
-answers; the rules every request passes first are in `guard`."""
+"""The desk's routes (README, "In a browser"; errors: docs/cli.md): the page, the login
+form, and the JSON interface the page uses — search, a household's card, preview and
+stickers, the check of an uploaded file, and jobs. Each route reads the request, calls the
+pipeline in a worker process (`work`) and answers; the rules every request passes first are
+in `guard`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The security rules of DOMAIN §9, applied to every request before the routes see it:
+"""The desk's security rules (README, "In a browser"), applied to every request before
+the routes see it:
 
 - on loopback without a token, only a loopback Host header (a page elsewhere cannot reach the
   desk by pointing a name of its own at 127.0.0.1: DNS rebinding);

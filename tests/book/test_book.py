@@ -1,4 +1,4 @@
-"""The book of record walked through three months (DOMAIN §8): a first print; a month in
+"""The book of record walked through three months (docs/book.md): a first print; a month in
 which households arrive (one mid-address), leave, move to the other grid, turn red, gain a
 sticker, change a phone or only have a birthday; the update packet and the new book; a
 reprint that matches the book; a renumbered edition; and the refusals."""
@@ -468,9 +468,9 @@ def test_a_member_who_joins_is_the_reason_not_every_detail(tmp_path: Path) -> No
 
 
 def test_a_card_prints_its_number_not_a_page_that_would_go_stale(months: dict[str, Path]) -> None:
-    """DOMAIN §5's footer: place and 编号, date and mode, 内部资料 — no page number on a card,
-    which an update that takes out a card before it would make wrong in the binder; the
-    cover and index pages keep theirs."""
+    """The card's footer (docs/templates.md): place and 编号, date and mode, 内部资料 — no
+    page number on a card, which an update that takes out a card before it would make wrong
+    in the binder; the cover and index pages keep theirs."""
     [ledger] = [p for p in months["book1"].glob("*.pdf") if "第3网格" in p.name]
     index = pdftotext(ledger, 2)
     assert re.search(r"第 ?2 ?页", index), index

@@ -1,4 +1,4 @@
-"""A book an office can trust (DOMAIN §8 "Trust", issue 20): the record checks itself, the
+"""A book an office can trust (docs/book.md, issue 20): the record checks itself, the
 register must fit the book, a household is its content (not its row order or its 户号),
 dates go forward, a run publishes its folder in one step, and the change list shows the
 card being pulled. Each test hands the book one of an office's mistakes and reads the

@@ -334,7 +334,7 @@ def test_the_shipped_font_metrics_belong_to_the_shipped_fonts() -> None:
 
 
 def test_tekun_fills_the_sanwu_slot_and_is_said_once(run: Run, tmp_path: Path) -> None:
-    """特困 fills the 三无 slot (labelled so, DOMAIN §3) and gets no chip besides (issue 24:
+    """特困 fills the 三无 slot (labelled so: layout/printed.py) and gets no chip besides (issue 24:
     a flag is said once)."""
     source = write_csv(tmp_path / "t.csv", household_rows("T1", 特殊情况="特困"))
     out = tmp_path / "t.pdf"

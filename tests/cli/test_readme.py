@@ -136,10 +136,10 @@ def test_the_chinese_readme_lists_every_code_and_no_other() -> None:
 
 
 def test_the_readmes_link_to_the_documents_users_need() -> None:
-    for readme, problems, commands in ((README, "docs/problems.md", "docs/cli.md"),
-                                       (README_EN, "docs/problems.en.md", "docs/cli.en.md")):
+    for readme, language in ((README, ""), (README_EN, ".en")):
         text = readme.read_text(encoding="utf-8")
-        for document in (problems, commands):
+        for document in (f"docs/{name}{language}.md"
+                         for name in ("problems", "cli", "book", "templates")):
             assert f"]({document})" in text and (ROOT / document).is_file(), document
 
 
@@ -166,3 +166,55 @@ def test_both_readmes_give_the_two_setup_commands_and_link_to_each_other() -> No
     assert "(README.en.md)" in top, "README.md links to the English README at its top"
     assert "(README.md)" in english.split("\n## ", 1)[0]
     assert SECTION_ZH in chinese and SECTION_EN in english
+
+
+# ---- docs/: what code, help and messages cite ----------------------------------------------
+
+DOCS_REFERENCE = re.compile(r"docs/[\w.-]+(?:/[\w.-]+)*")
+
+
+def _cited_docs(text: str) -> set[str]:
+    return {found.rstrip(".") for found in DOCS_REFERENCE.findall(text)}
+
+
+def test_every_docs_reference_in_the_code_help_and_messages_names_a_file() -> None:
+    """What the source (docstrings, comments, messages, the desk's page), the translations
+    and every command's --help cite under docs/ is in the repository, for both languages."""
+    cited: dict[str, set[str]] = {}
+    for path in sorted(SOURCE.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".po", ".js", ".toml", ".j2", ".html"}:
+            for document in _cited_docs(path.read_text(encoding="utf-8")):
+                cited.setdefault(document, set()).add(str(path.relative_to(ROOT)))
+    runner = CliRunner()
+    commands = [[name] for name in cli.commands]
+    commands += [["book", "check"]]
+    for lang in ("zh", "en"):
+        for command in [[], *commands]:
+            result = runner.invoke(cli, ["--lang", lang, *command, "--help"])
+            assert result.exit_code == 0, result.output
+            for document in _cited_docs(result.output):
+                cited.setdefault(document, set()).add(" ".join(["--help", *command]))
+    assert {"docs/cli.md", "docs/book.md", "docs/templates.md"} <= set(cited)
+    missing = {document: places for document, places in cited.items()
+               if not (ROOT / document).exists()}
+    assert not missing
+
+
+def test_the_source_cites_no_document_outside_the_repository() -> None:
+    """The product spec (DOMAIN.md, cited as "DOMAIN §n") is not in the repository: the
+    source cites docs/ and the README instead."""
+    spec = "DOMAIN" + " §"
+    cited = [str(path.relative_to(ROOT)) for path in sorted(SOURCE.rglob("*"))
+             if path.is_file() and path.suffix in {".py", ".po", ".js", ".toml", ".j2", ".html"}
+             and spec in path.read_text(encoding="utf-8")]
+    assert not cited
+
+
+def test_every_document_has_its_english_twin_and_they_link_to_each_other() -> None:
+    for chinese in sorted((ROOT / "docs").glob("*.md")):
+        if chinese.name.endswith(".en.md"):
+            continue
+        english = chinese.with_name(chinese.name.removesuffix(".md") + ".en.md")
+        assert english.is_file(), english
+        assert f"]({english.name})" in chinese.read_text(encoding="utf-8")
+        assert f"]({chinese.name})" in english.read_text(encoding="utf-8")

@@ -195,7 +195,7 @@ def test_personal_data_stays_off_names_metadata_manifest_and_messages(
     problems = json.loads(outputs[0])["problems"]
     [flags] = [p for p in problems if p["field"] == "flags"]
     assert flags["value"] == "赌博、重点人员" and "flag 1 ('赌博')" in flags["message"]
-    # a wrong value is quoted as written so the user can find it (DOMAIN §7): the phone
+    # a wrong value is quoted as written so the user can find it (docs/problems.md): the phone
     # that is one digit too long, in its own problem; an ID number only masked
     [phone] = [p for p in problems if p["field"] == "phone"]
     assert phone["value"] == PHONE + "0"

@@ -1,6 +1,7 @@
-"""`cardgen serve` through its HTTP interface (DOMAIN §9), in process with Starlette's test
-client and real worker processes: what a browser or a script gets back, and what hostile
-requests get (path tricks, oversized uploads, missing or forged tokens, markup in data)."""
+"""`cardgen serve` through its HTTP interface (README "In a browser"), in process with
+Starlette's test client and real worker processes: what a browser or a script gets back,
+and what hostile requests get (path tricks, oversized uploads, missing or forged tokens,
+markup in data)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The emergency kit (issue 23, DOMAIN §10): the roster of who needs help first, the 明白卡,
-the cards with tabs on top; and the emergency tab mirrored on a duplex back page."""
+"""The emergency kit (issue 23, README "The emergency kit"): the roster of who needs
+help first, the 明白卡, the cards with tabs on top; and the emergency tab mirrored on a
+duplex back page."""
 
 from __future__ import annotations
 

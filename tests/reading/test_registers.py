@@ -1,4 +1,4 @@
-"""Registers as offices keep them (DOMAIN §5, issue 9): titles, two-level headers, merged
+"""Registers as offices keep them (README "Input", issue 9): titles, two-level headers, merged
 cells, hidden columns, totals rows, 同上, one sheet per grid, .xls, .ods and HTML exports,
 the office's words — read as a person reads them, and asked about where it is unclear."""
 
@@ -367,8 +367,8 @@ def test_a_long_note_is_accepted_and_the_card_prints(tmp_path: Path) -> None:
 # ---- workbooks: which sheets --------------------------------------------------------------
 
 def test_every_sheet_of_a_workbook_is_read_each_naming_its_grid(tmp_path: Path) -> None:
-    """One sheet per grid after a 汇总 sheet, 户号 1 … 5 in each (DOMAIN §5, "Never lose a
-    row"): every grid is read, each sheet's name its grid, the 汇总 named as skipped, the
+    """One sheet per grid after a 汇总 sheet, 户号 1 … 5 in each (README "Input": never lose
+    a row): every grid is read, each sheet's name its grid, the 汇总 named as skipped, the
     restarting 户号 keyed by grid with a note — and every household printed."""
     path = office_register(tmp_path / "grids.xlsx", ("第一网格", "第二网格"), summary=True)
     report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)

@@ -465,7 +465,7 @@ def test_a_quoted_flags_cell_hides_red_sub_types_like_the_card(tmp_path: Path,
 def test_only_id_numbers_are_masked_other_values_are_shown_as_written(tmp_path: Path,
                                                                      run: Run) -> None:
     """A wrong value is quoted as written (a long one cut short), so the user can find and
-    fix it; only an ID number is masked, like on the card (DOMAIN §7)."""
+    fix it; only an ID number is masked, like on the card (docs/problems.md)."""
     note = "腿脚不便，" * 70
     rows = [{**household_rows()[0], "姓名": "张秀英" + RARE, "联系电话": "138123",
              "身份证号": WRONG_CHECK_ID, "备注": note + RARE}]
@@ -502,8 +502,9 @@ def test_a_json_integer_id_number_is_exact_and_accepted(tmp_path: Path,
 
 def test_owner_occupied_but_nobody_lives_there_is_a_warning(tmp_path: Path,
                                                             config: Config) -> None:
-    """自住 with no one in it: the card says 空置房屋 · 无人居住 but, as DOMAIN §2 has it,
-    only 空置 dwellings are green; the colour stays the rules' and a warning says why."""
+    """自住 with no one in it: the card says 空置房屋 · 无人居住 but, as the README's five
+    colours have it, only 空置 dwellings are green; the colour stays the rules' and a
+    warning says why."""
     header = ["户编号", "地址", "房屋状态", "姓名", "与户主关系", "居住状态"]
     rows = [{"户编号": "A1", "地址": "一号", "房屋状态": "自住"},
             {"户编号": "A2", "地址": "二号", "房屋状态": "自有", "姓名": "王芳",

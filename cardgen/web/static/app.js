@@ -1,4 +1,4 @@
-// The card desk's page: plain JavaScript over the JSON interface of DOMAIN §9.
+// The card desk's page: plain JavaScript over the JSON interface of cardgen/web/app.py (its errors: docs/cli.md).
 // Data from the registers is only ever put on the page as text (textContent), never as markup.
 "use strict";
 
