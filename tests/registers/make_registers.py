@@ -1,4 +1,5 @@
-"""Office registers for tests/reading/test_registers.py, laid out as offices keep them (README, "Input").
+"""Office registers for tests/reading/test_registers.py, laid out as offices keep them
+(README, "Input").
 
     python tests/registers/make_registers.py   # needs LibreOffice (libreoffice-calc-nogui)
 
