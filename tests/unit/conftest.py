@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 from cardgen.config import load_config
 from cardgen.layout.fonts import FontSet, font_set
@@ -17,3 +21,35 @@ def fonts() -> FontSet:
 @pytest.fixture(scope="session")
 def typesetter(fonts: FontSet) -> Typesetter:
     return Typesetter(fonts)
+
+
+def truetype_font(path: Path) -> Path:
+    """A TrueType font of four glyphs, each a square of its own size."""
+    names = [".notdef", "A", "B", "C"]
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({ord(c): c for c in "ABC"})
+    glyphs = {}
+    for index, glyph in enumerate(names):
+        pen = TTGlyphPen(None)
+        side = 100 * (index + 1)
+        pen.moveTo((0, 0))
+        pen.lineTo((0, side))
+        pen.lineTo((side, side))
+        pen.lineTo((side, 0))
+        pen.closePath()
+        glyphs[glyph] = pen.glyph()
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics({name: (500 + 10 * i, 0) for i, name in enumerate(names)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Squares", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    builder.save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def squares(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TrueType font of .notdef, A, B and C: squares of sides 100 to 400 units."""
+    return truetype_font(tmp_path_factory.mktemp("fonts") / "squares.ttf")
