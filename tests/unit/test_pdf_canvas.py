@@ -3,6 +3,8 @@ them, and the structure comments the composer turns into the tag tree."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pikepdf
 import pytest
 
@@ -15,7 +17,7 @@ RED = (1.0, 0.0, 0.0)
 GREY = (0.6, 0.6, 0.6)
 
 
-def operators(canvas: Canvas) -> list[tuple[str, list[object]]]:
+def operators(canvas: Canvas) -> list[tuple[str, list[Any]]]:
     """The content's operators and operands, as a PDF reader parses them."""
     raw, _, _ = read_structure(canvas.content())
     with pikepdf.new() as pdf:  # the stream's owner must outlive the parse

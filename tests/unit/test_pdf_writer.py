@@ -153,6 +153,7 @@ def test_copied_objects_are_written_once_with_new_numbers_and_claims_respected()
     resources = again.Resources
     assert resources.One.objgen == resources.Two.objgen  # still one shared object
     assert resources.One.Kind == "/Shared"
-    assert resources.Font.objgen == (claimed, 0) and resources.Font.Claimed is True
+    assert resources.Font.objgen == (claimed, 0) and bool(resources.Font.Claimed)
+    assert isinstance(resources.Font.Claimed, bool)  # true, not a number
     assert again.Contents.read_bytes() == b"0 0 m 10 10 l S"
     assert again.Contents.Filter == "/FlateDecode"
