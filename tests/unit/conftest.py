@@ -1,16 +1,22 @@
-"""Fixtures of the unit tests: the bundled fonts and a typesetter, loaded once."""
+"""Fixtures of the unit tests: the bundled fonts, a typesetter and a print run (its frame
+geometry from the suite's cache), each made once."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
+from cardgen.cache import Cache, scope
 from cardgen.config import load_config
 from cardgen.layout.fonts import FontSet, font_set
 from cardgen.layout.typeset import Typesetter
+from cardgen.printing.run import PrintRun
+
+TODAY = dt.date(2026, 11, 29)
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +59,14 @@ def truetype_font(path: Path) -> Path:
 def squares(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A TrueType font of .notdef, A, B and C: squares of sides 100 to 400 units."""
     return truetype_font(tmp_path_factory.mktemp("fonts") / "squares.ttf")
+
+
+@pytest.fixture(scope="session")
+def print_run() -> PrintRun:
+    """A print run of the default config and paper, with the cache the CLI opens (its scope
+    too): the frame template's geometry pass (WeasyPrint) is read from the suite's cache
+    when any card was printed before, else made once. Its geometry is asked for here."""
+    config = load_config()
+    run = PrintRun.start(config, None, None, TODAY, Cache.open(scope=scope(config)))
+    run.geometry(False)
+    return run

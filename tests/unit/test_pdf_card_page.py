@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pikepdf
 import pytest
 
-from cardgen.cache import Cache, scope
-from cardgen.config import Config, load_config
+from cardgen.config import Config
 from cardgen.data.categorise import categorise
 from cardgen.data.model import Household, Member
 from cardgen.layout.cards import Card, build_card
@@ -21,8 +20,8 @@ from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import read_structure
 from cardgen.pdf.draw import draw_card_page
 from cardgen.printing.run import PrintRun
+from tests.unit.conftest import TODAY
 
-TODAY = dt.date(2026, 11, 29)
 HEAD_ID = "360426199101010071"
 
 
@@ -61,11 +60,9 @@ class DrawnPage:
 
 
 @pytest.fixture(scope="module")
-def page() -> DrawnPage:
-    config: Config = load_config()
-    # the cache the CLI opens (its scope too), so that a card printed earlier in the
-    # session has left the geometry there
-    run = PrintRun.start(config, None, None, TODAY, Cache.open(scope=scope(config)))
+def page(print_run: PrintRun) -> DrawnPage:
+    config: Config = print_run.config
+    run = print_run
     geometry = run.geometry(False)
     household = Household(
         "H001", "grid.csv", 2, community="恒安社区", grid="第3网格",
