@@ -241,8 +241,10 @@ def cut_guides(trims: list[Box], media: Box) -> list[Segment]:
     sheet's edges."""
     near, far = GUIDE[0] * MM, GUIDE[1] * MM
     edge = 2 * MM  # a cut this close to the paper's edge needs no guide
-    xs = sorted({x for t in trims for x in (t[0], t[2])})
-    ys = sorted({y for t in trims for y in (t[1], t[3])})
+    # to a thousandth of a point, as the places are: one card's right edge and the next
+    # one's left are one cut, though their sums differ in the last bit
+    xs = sorted({round(x, 3) for t in trims for x in (t[0], t[2])})
+    ys = sorted({round(y, 3) for t in trims for y in (t[1], t[3])})
     guides = []
     for x in xs:
         if edge < x < media[2] - edge:

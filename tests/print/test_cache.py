@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,16 +36,31 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class FirstRun:
+    """A ledger of `source` made with an empty cache of its own: the cache it filled, and
+    the PDF it wrote."""
+
+    cache: Path
+    pdf: bytes
+
+
 @pytest.fixture(scope="module")
-def warmed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache folder that one ledger of `source` has filled (frames, covers, cards, …),
-    made once for the module: tests about what happens after a first run start from a copy
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """Made once for the module (the frames WeasyPrint renders are most of a cold run's
+    time): tests about what happens after a first run start from a copy of its cache
     instead of each drawing everything anew."""
     root = tmp_path_factory.mktemp("warmed")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CARDGEN_CACHE_DIR", str(root / "cache"))
-        ledger(write_source(root / "grid.csv"), root / "out")
-    return root / "cache"
+        pdf = ledger(write_source(root / "grid.csv"), root / "out")
+    return FirstRun(root / "cache", pdf)
+
+
+@pytest.fixture(scope="module")
+def warmed(first_run: FirstRun) -> Path:
+    """The cache folder one ledger of `source` filled (frames, covers, cards, …)."""
+    return first_run.cache
 
 
 @pytest.fixture
@@ -53,6 +69,32 @@ def warm_cache_dir(warmed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     folder = shutil.copytree(warmed, tmp_path / "cache")
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(folder))
     return folder
+
+
+@dataclass(frozen=True)
+class UncachedRun:
+    """A ledger of `source` with CARDGEN_CACHE_DIR=off, run in a folder of its own (which
+    is also the default cache folder's home): its PDF, and what appeared in the folder."""
+
+    pdf: bytes
+    made: set[str]
+    cache_enabled: bool  # as the run's Cache.open() found it
+
+
+@pytest.fixture(scope="module")
+def uncached(tmp_path_factory: pytest.TempPathFactory) -> UncachedRun:
+    """The PDF without any cache, made once: what every cached run must equal."""
+    root = tmp_path_factory.mktemp("uncached")
+    source = write_source(root / "grid.csv")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARDGEN_CACHE_DIR", "off")
+        patch.setenv("XDG_CACHE_HOME", str(root / "xdg"))  # the default folder
+        patch.chdir(root)
+        before = {p.name for p in root.iterdir()}
+        enabled = Cache.open().enabled
+        pdf = ledger(source, root / "a")
+        made = {p.name for p in root.iterdir()} - before
+    return UncachedRun(pdf, made, enabled)
 
 
 def ledger(source: Path, out: Path, *extra: str) -> bytes:
@@ -67,18 +109,21 @@ def entries(folder: Path, kind: str) -> list[Path]:
     return [p for p in (folder / kind).iterdir() if not p.name.startswith(".")]
 
 
-def test_rerun_uses_the_cache_and_gives_the_same_bytes(source: Path, cache_dir: Path,
-                                                       tmp_path: Path) -> None:
-    first = ledger(source, tmp_path / "a")
+def test_rerun_uses_the_cache_and_gives_the_same_bytes(first_run: FirstRun,
+                                                       warm_cache_dir: Path,
+                                                       uncached: UncachedRun,
+                                                       source: Path, tmp_path: Path) -> None:
+    """The first run (on an empty cache: `first_run`) fills it; a rerun draws nothing new;
+    both give the PDF made without a cache."""
+    cache_dir = warm_cache_dir
     assert entries(cache_dir, "frames") and entries(cache_dir, "covers")
-    cards = entries(cache_dir, "cards")
+    cards = {path: path.stat().st_ino for path in entries(cache_dir, "cards")}
     assert len(cards) >= 60  # a model and the drawn pages per household
-    stamps = {p: p.stat().st_mtime_ns for p in cards}
     second = ledger(source, tmp_path / "b")
-    assert second == first
-    assert {p: p.stat().st_mtime_ns for p in entries(cache_dir, "cards")}.keys() == \
-        stamps.keys()  # nothing new was drawn
-    assert ledger(source, tmp_path / "c", "--no-cache") == first
+    assert second == first_run.pdf
+    # nothing new was drawn: no entry was added, nor written again (a new file)
+    assert {path: path.stat().st_ino for path in entries(cache_dir, "cards")} == cards
+    assert first_run.pdf == uncached.pdf
 
 
 def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir: Path,
@@ -96,37 +141,33 @@ def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir:
 
 
 def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_dir: Path,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path,
+                                                           uncached: UncachedRun) -> None:
     """Frames cached by an earlier run (one card's) must not change a ledger."""
     first_household = source.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
     result = CliRunner().invoke(cli, ["reprint", str(source), "--household", first_household,
                                       "-o", str(tmp_path / "one.pdf"),
                                       "--date", DATE], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    warmed = ledger(source, tmp_path / "a")
-    assert warmed == ledger(source, tmp_path / "b", "--no-cache")
+    assert entries(cache_dir, "frames")  # the card's frame, made by the reprint
+    assert ledger(source, tmp_path / "a") == uncached.pdf
 
 
 def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, warm_cache_dir: Path,
-                                                    tmp_path: Path) -> None:
+                                                    tmp_path: Path,
+                                                    first_run: FirstRun) -> None:
     cache_dir = warm_cache_dir
-    first = ledger(source, tmp_path / "a")
     for path in entries(cache_dir, "cards") + entries(cache_dir, "frames"):
         path.write_bytes(path.read_bytes()[:20] + b"garbage")
-    assert ledger(source, tmp_path / "b") == first
+    assert ledger(source, tmp_path / "b") == first_run.pdf
 
 
-def test_cache_off_writes_nothing(source: Path, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_off_writes_nothing(uncached: UncachedRun) -> None:
     """CARDGEN_CACHE_DIR=off is no folder named "off" (made where cardgen runs), and
-    nothing is written anywhere but the output."""
-    monkeypatch.setenv("CARDGEN_CACHE_DIR", "off")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the default folder
-    monkeypatch.chdir(tmp_path)
-    assert not Cache.open().enabled
-    before = set(tmp_path.iterdir())
-    ledger(source, tmp_path / "a")
-    assert set(tmp_path.iterdir()) - before == {tmp_path / "a"}
+    nothing is written anywhere but the output (`uncached` ran so, in a folder of its
+    own)."""
+    assert not uncached.cache_enabled
+    assert uncached.made == {"a"}
 
 
 def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir: Path,
@@ -160,7 +201,8 @@ def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
     assert cache.get("cards", f"{29:064x}") is not None  # the newest stay
 
 
-def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: Path) -> None:
+def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: Path,
+                                      uncached: UncachedRun) -> None:
     env = {**os.environ, "CARDGEN_CACHE_DIR": str(cache_dir)}
     runs = [subprocess.Popen([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
                               str(tmp_path / name), "--date", DATE, "--quiet"], env=env,
@@ -170,4 +212,4 @@ def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: P
         assert run.returncode == 0, err.decode()
     [x] = list((tmp_path / "x").glob("*.pdf"))
     [y] = list((tmp_path / "y").glob("*.pdf"))
-    assert x.read_bytes() == y.read_bytes() == ledger(source, tmp_path / "z", "--no-cache")
+    assert x.read_bytes() == y.read_bytes() == uncached.pdf

@@ -1,0 +1,97 @@
+"""cardgen/pdf/subset.py: font subsets that keep the codes drawn valid, and the tables
+(ToUnicode, widths) that describe them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from fontTools.cffLib import CFFFontSet
+from fontTools.ttLib import TTFont
+
+from cardgen import resources
+from cardgen.cache import Cache
+from cardgen.errors import RenderRefused
+from cardgen.pdf import subset as subset_module
+from cardgen.pdf.subset import (
+    CID_CFF,
+    TRUETYPE,
+    Subset,
+    cached_subset,
+    open_face,
+    read_tounicode,
+    read_widths,
+    subset_font,
+    tounicode_cmap,
+    widths_array,
+)
+
+
+def test_a_cid_keyed_font_keeps_each_glyph_under_its_cid() -> None:
+    subset = subset_font(resources.REGULAR_FONT, {1200, 15, 30000})
+    assert subset.kind == CID_CFF and subset.new_glyphs == {}
+    fonts = CFFFontSet()
+    fonts.decompile(io.BytesIO(subset.program), None)
+    top = fonts.topDictIndex[0]
+    assert hasattr(top, "ROS")  # a bare CID-keyed CFF table
+    assert sorted(top.charset) == sorted([".notdef", "cid01200", "cid00015", "cid30000"])
+    assert len(subset.program) < 20_000  # renumbered: no entry for each of 65,535 glyphs
+
+
+def test_a_truetype_font_is_renumbered_with_a_map_from_each_code(squares: Path) -> None:
+    subset = subset_font(squares, {3})  # C only
+    assert subset.kind == TRUETYPE
+    assert subset.new_glyphs == {0: 0, 3: 1}
+    assert subset.cid_to_gid_map() == bytes([0, 0, 0, 0, 0, 0, 0, 1])
+    font = TTFont(io.BytesIO(subset.program))
+    assert len(font.getGlyphOrder()) == 2
+    kept = font["glyf"][font.getGlyphOrder()[1]]
+    assert (kept.xMax, kept.yMax) == (400, 400)  # C's square, now glyph 1
+
+
+def test_a_missing_file_or_one_that_is_no_font_is_refused_in_words(tmp_path: Path) -> None:
+    with pytest.raises(RenderRefused, match=r"the font file .*gone\.otf cannot be read: "
+                                            r"No such file or directory") as missing:
+        open_face(tmp_path / "gone.otf")
+    assert missing.value.code == "font.unreadable"
+    text = tmp_path / "notes.otf"
+    text.write_text("not a font", encoding="utf-8")
+    with pytest.raises(RenderRefused, match=r"notes\.otf is not a font file cardgen can use"):
+        open_face(text)
+
+
+def test_a_cached_subset_is_read_back_not_made_again(squares: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = squares
+    cache = Cache(tmp_path / "cache")
+    made = cached_subset(path, {1, 2}, cache)
+
+    def refuse(path: Path, glyphs: set[int]) -> Subset:
+        raise AssertionError("subset made again")
+
+    monkeypatch.setattr(subset_module, "subset_font", refuse)
+    assert cached_subset(path, {2, 1}, cache) == made  # the same glyphs, in any order
+    with pytest.raises(AssertionError, match="made again"):
+        cached_subset(path, {1, 2, 3}, cache)  # other glyphs: another entry
+
+
+def test_tounicode_reads_back_what_it_wrote_in_batches_of_a_hundred() -> None:
+    mapping = {glyph: chr(0x4E00 + glyph) for glyph in range(1, 251)}
+    mapping[300] = "ff"  # a ligature: one glyph, two characters
+    mapping[301] = ""  # a glyph that shows no text is left out
+    data = tounicode_cmap(mapping)
+    assert data.count(b"beginbfchar") == 3  # 251 entries: 100, 100, 51
+    assert b"100 beginbfchar" in data and b"51 beginbfchar" in data
+    assert read_tounicode(data) == {g: t for g, t in mapping.items() if t}
+    assert read_tounicode(tounicode_cmap({5: "𠀋"})) == {5: "𠀋"}  # beyond the BMP
+
+
+def test_widths_are_written_in_runs_and_read_back_in_either_form() -> None:
+    widths = {1: 500.0, 2: 333.3333, 3: 1000.0, 10: 250.0, 11: 250.5}
+    written = widths_array(widths)
+    assert written == b"[1 [500 333.333 1000] 10 [250 250.5]]"
+    parsed = [1, [500, 333.333, 1000], 10, [250, 250.5]]
+    assert read_widths(parsed) == {1: 500, 2: 333.333, 3: 1000, 10: 250, 11: 250.5}
+    assert read_widths([20, 22, 600, 30, [700]]) == {20: 600, 21: 600, 22: 600, 30: 700}
+    assert widths_array({}) == b"[]"

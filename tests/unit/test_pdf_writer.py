@@ -1,0 +1,159 @@
+"""cardgen/pdf/writer.py: a PDF written object by object, read back by pikepdf as a strict
+reader (no recovery: a wrong offset or length is an error, not a repair)."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from decimal import Decimal
+
+import pikepdf
+import pytest
+
+from cardgen.pdf import writer as writer_module
+from cardgen.pdf.writer import Copier, Writer, box, end_of_stream, name, number, text
+
+
+def strict(data: bytes) -> pikepdf.Pdf:
+    """The file as a reader that repairs nothing sees it."""
+    return pikepdf.open(io.BytesIO(data), attempt_recovery=False)
+
+
+def minimal(objects: list[bytes],
+            streams: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[bytes, list[int]]:
+    """A file of a catalog (no pages), `objects` and `streams`; their numbers."""
+    out = io.BytesIO()
+    writer = Writer(out)
+    pages = writer.reserve()
+    numbers = [writer.new(body) for body in objects]
+    numbers += [writer.new_stream(entries, data) for entries, data in streams]
+    writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
+    root = writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages)
+    info = writer.new(b"<</Title (t)>>")
+    writer.finish(root, info)
+    return out.getvalue(), numbers
+
+
+def test_numbers_are_integers_as_they_are_and_reals_to_six_decimals() -> None:
+    assert number(3) == b"3"
+    assert number(-12) == b"-12"
+    assert number(True) == b"true" and number(False) == b"false"
+    assert number(0.1234567) == b"0.123457"
+    assert number(2.50) == b"2.5"  # no trailing zeros
+    assert number(1e-7) == b"0"  # never an exponent: PDF has none
+    assert number(Decimal("1E+2")) == b"100"
+    assert box((0, 0.12345, 595.2756, -3.0001)) == b"[0 0.123 595.276 -3]"
+
+
+def test_text_is_utf16_when_not_ascii_and_names_are_escaped() -> None:
+    assert text("Title") == b"(Title)"
+    chinese = text("五色户卡")
+    assert chinese.startswith(b"<feff") and pikepdf.Object.parse(chinese) == "五色户卡"
+    assert name("CgCardgen Sans") == b"/CgCardgen#20Sans"
+    assert name("/Font") == b"/Font"
+
+
+def test_objects_and_streams_read_back_with_their_numbers_and_data() -> None:
+    data, (first, second, stream) = minimal(
+        [b"<</Kind /First /Value 1>>", b"[1 2 (three)]"],
+        ((b" /Kind /Data", b"BT /F1 9 Tf (hello) Tj ET" * 20),))
+    pdf = strict(data)
+    assert pdf.get_object((first, 0)).Value == 1
+    assert list(pdf.get_object((second, 0))) == [1, 2, "three"]
+    content = pdf.get_object((stream, 0))
+    assert content.Kind == pikepdf.Name.Data
+    assert content.read_bytes() == b"BT /F1 9 Tf (hello) Tj ET" * 20
+    assert content.Filter == "/FlateDecode"
+    assert pdf.Root.Pages.Count == 0 and pdf.docinfo.Title == "t"
+
+
+def test_objects_that_are_no_streams_go_into_compressed_object_streams(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "OBJECTS_PER_STREAM", 3)
+    data, numbers = minimal([b"<</N %d>>" % n for n in range(7)])
+    for n in numbers:  # none is written as an indirect object of the file itself
+        assert b"\n%d 0 obj" % n not in data
+    assert data.count(b"/Type /ObjStm") == 4  # 7 + pages, catalog, info = 10 in threes
+    pdf = strict(data)
+    assert [pdf.get_object((n, 0)).N for n in numbers] == list(range(7))
+
+
+def test_the_same_content_gives_the_same_file_and_another_another_id() -> None:
+    one, _ = minimal([b"<</A 1>>"])
+    again, _ = minimal([b"<</A 1>>"])
+    other, _ = minimal([b"<</A 2>>"])
+    assert one == again
+    ids = [bytes(strict(data).trailer.ID[0]) for data in (one, other)]
+    assert ids[0] != ids[1] and len(ids[0]) == 16
+
+
+def test_a_number_reserved_and_never_written_is_refused() -> None:
+    writer = Writer(io.BytesIO())
+    writer.reserve()
+    lost = writer.reserve()
+    writer.object(1, b"<<>>")
+    with pytest.raises(ValueError, match=rf"reserved but never written: \[{lost}\]"):
+        writer.finish(1, 1)
+
+
+def test_a_stream_ending_in_cr_keeps_its_length_exact() -> None:
+    """Data ending in CR gets CR LF before endstream, so its last byte is not read as the
+    end-of-line marker (PDF/A-2 6.1.7.1)."""
+    assert end_of_stream(b"abc\r") == b"\r\n" and end_of_stream(b"abc") == b"\n"
+    out = io.BytesIO()
+    writer = Writer(out)
+    raw = writer.new_stream(b"", b"ends in a return\r", compress=False)
+    pages = writer.new(b"<</Type /Pages /Count 0 /Kids []>>")
+    writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages),
+                  writer.new(b"<<>>"))
+    data = out.getvalue()
+    assert b"/Length 17>>\nstream\nends in a return\r\r\nendstream" in data
+    assert strict(data).get_object((raw, 0)).read_bytes() == b"ends in a return\r"
+
+
+def source_pdf() -> bytes:
+    """A page whose resources name one shared object twice, with a /Parent and /Annots."""
+    pdf = pikepdf.new()
+    shared = pdf.make_indirect(pikepdf.Dictionary(Kind=pikepdf.Name.Shared))
+    stream = pdf.make_stream(zlib.compress(b"0 0 m 10 10 l S"),
+                             Filter=pikepdf.Name.FlateDecode)
+    pdf.add_blank_page()
+    page = pdf.pages[0].obj
+    page.Resources = pikepdf.Dictionary(One=shared, Two=shared,
+                                        Font=pdf.make_indirect(pikepdf.Dictionary(Mine=1)))
+    page.Contents = stream
+    page.Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
+        Subtype=pikepdf.Name.Link)]))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_copied_objects_are_written_once_with_new_numbers_and_claims_respected() -> None:
+    out = io.BytesIO()
+    writer = Writer(out)
+    pages = writer.reserve()
+    claimed = writer.new(b"<</Claimed true>>")
+
+    def redirect(obj: object) -> int | None:
+        return claimed if isinstance(obj, pikepdf.Dictionary) and "/Mine" in obj else None
+
+    copier = Copier(writer, redirect)
+    source = copier.open(source_pdf())
+    page = source.pages[0].obj
+    copied = copier.ref(source, page)
+    assert copier.ref(source, page) == copied  # each object once
+    writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
+    writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages), writer.new(b"<<>>"))
+    copier.close()
+    assert copier.sources == []
+    pdf = strict(out.getvalue())
+    again = pdf.get_object((copied, 0))
+    assert "/Parent" not in again and "/Annots" not in again  # left behind
+    resources = again.Resources
+    assert resources.One.objgen == resources.Two.objgen  # still one shared object
+    assert resources.One.Kind == "/Shared"
+    assert resources.Font.objgen == (claimed, 0) and bool(resources.Font.Claimed)
+    assert isinstance(resources.Font.Claimed, bool)  # true, not a number
+    assert again.Contents.read_bytes() == b"0 0 m 10 10 l S"
+    assert again.Contents.Filter == "/FlateDecode"
