@@ -8,6 +8,7 @@ import pytest
 from cardgen.book.ledger import _flag_counts, grid_group, group_households, ledger_order
 from cardgen.config import Config, load_config
 from cardgen.data.model import Household, Member
+from cardgen.layout.printed import printed_household
 
 
 def home(hid: str, address: str, grid: str = "第3网格", community: str = "恒安社区",
@@ -46,8 +47,8 @@ def test_the_cover_counts_people_and_households_per_flag_as_they_print(
         config: Config) -> None:
     households = [home("H1", "1号楼", flags=(("低保", "社区矫正"), ("低保",))),
                   home("H2", "2号楼", flags=(("刑满释放",), ("自定义标记",)))]
-    counts = {row.flag: (row.people, row.households) for row in _flag_counts(households,
-                                                                              config)}
+    printed = [printed_household(household, config) for household in households]
+    counts = {row.flag: (row.people, row.households) for row in _flag_counts(printed, config)}
     assert counts["低保"] == (2, 1)
     assert counts["重点人员"] == (2, 2)  # two red sub-types, counted as they print
     assert "社区矫正" not in counts and "刑满释放" not in counts
