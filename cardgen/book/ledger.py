@@ -176,9 +176,10 @@ def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]
     """People and households per flag for the cover: the sticker slots and the known
     flags in their order; free-text flags (and known ones past the table's width) are
     counted together as 其他."""
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
+    order = {flag: index for index, flag in enumerate(config.flags.known)}
     present = {shown_flag(f, config) for h in households for m in h.members for f in m.flags}
-    shown = sorted((set(config.sticker_slots) | present) & (set(order) | set(config.sticker_slots)),
+    slots = set(config.flags.sticker_slots)
+    shown = sorted((slots | present) & (set(order) | slots),
                    key=lambda f: (order.get(f, len(order)), f))
     folded = present - set(shown)
     if len(shown) > COVER_FLAG_COLUMNS:
@@ -266,7 +267,7 @@ def _index_rows(slots: list[Slot], groups: list[str], retired: Mapping[str, list
         by_group[grid_group(slot.household)].append((int(slot.number), row))
     for name in groups:
         for gone in retired.get(name, []):
-            text = f"{config.book_retired} {gone.since}"
+            text = f"{config.book.retired} {gone.since}"
             by_group[name].append((gone.number, retired_row(
                 format_number(gone.number), gone.household_id, text, layout, typesetter)))
     return [row for name in groups

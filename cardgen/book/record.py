@@ -109,7 +109,7 @@ def card_content(household: Household, category: Category, config: Config) -> Co
     def shown(member: Member) -> str:
         if not member.id_number:
             return ""
-        return member.id_number if config.full_id else mask_id(member.id_number)
+        return member.id_number if config.privacy.full_id else mask_id(member.id_number)
 
     def member_key(member: Member) -> tuple[object, ...]:
         return (not member.is_head, member.name, shown(member),
@@ -145,8 +145,8 @@ def _content_hashes(household: Household, category: Category, config: Config,
                     members: list[Member], shown: Callable[[Member], str],
                     ) -> tuple[str, dict[str, str], tuple[str, ...]]:
     flags_of = [tuple(dict.fromkeys(shown_flag(f, config) for f in m.flags)) for m in members]
-    order = {flag: index for index, flag in enumerate((*config.sticker_slots,
-                                                       *config.known_flags))}
+    order = {flag: index for index, flag in enumerate((*config.flags.sticker_slots,
+                                                       *config.flags.known))}
     flags = tuple(sorted({f for member in flags_of for f in member},
                          key=lambda f: (order.get(f, len(order)), f)))
     values: dict[str, tuple[object, ...]] = {

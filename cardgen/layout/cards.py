@@ -360,12 +360,12 @@ def _heading(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
 
 def _member_line(number: int, member: Member, config: Config, geometry: Geometry,
                  today: dt.date, typesetter: Typesetter) -> MemberLine:
-    words = config.words
+    words = config.card.words
     age = member.age_on(today)
     age_text = "" if age is None else str(age)
-    if config.show_birth_date and member.birth_date:
+    if config.privacy.birth_date and member.birth_date:
         age_text = f"{age_text}（{member.birth_date.isoformat()}）"
-    id_text = member.id_number if config.full_id else mask_id(member.id_number)
+    id_text = member.id_number if config.privacy.full_id else mask_id(member.id_number)
     flags = words["separator"].join(dict.fromkeys(shown_flag(f, config) for f in member.flags))
     line = MemberLine(
         number=number, name=member.name, relation=member.relation, sex=member.sex,
@@ -396,7 +396,7 @@ def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
     """Printed duplex, a card starts on a right-hand page; one with an odd number of pages
     would leave its last back blank: that page is its visit log (走访记录), unless
     [duplex] verso = "blank". (A two-page card prints its 续页 there.)"""
-    return duplex and config.duplex_verso == "visits" and page_count % 2 == 1
+    return duplex and config.duplex.verso == "visits" and page_count % 2 == 1
 
 
 def paginate(lines: list[MemberLine], first_rows: int, next_rows: int,
@@ -446,7 +446,7 @@ def build_card(household: Household, category: Category, config: Config, geometr
                today: dt.date, ledger_number: str, emergency: bool,
                typesetter: Typesetter) -> Card:
     """The card of one household, fitted to its frame's places, ready to draw."""
-    words = config.words
+    words = config.card.words
     members = sorted(household.members, key=lambda m: not m.is_head)
     lines = [_member_line(n, m, config, geometry, today, typesetter)
              for n, m in enumerate(members, 1)]
@@ -502,10 +502,10 @@ def flag_holders(members: list[Member], config: Config,
 
 
 def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
-    words = config.words
+    words = config.card.words
     stickers = []
-    for slot in config.sticker_slots:
-        also = config.flag_also.get(slot, ())
+    for slot in config.flags.sticker_slots:
+        also = config.flags.also.get(slot, ())
         direct = [m.name for m in members if slot in m.flags]
         via = [m.name for m in members if slot not in m.flags and set(also) & set(m.flags)]
         label = slot
@@ -519,9 +519,9 @@ def _stickers(members: list[Member], config: Config) -> tuple[Sticker, ...]:
 def _chips(members: list[Member], config: Config) -> tuple[Chip, ...]:
     # A flag is said once: one that also fills a slot (特困 in 三无's, labelled 三无（特困）
     # with its holders) gets no chip of its own (issue 24; DOMAIN §3 put it in both).
-    order = {flag: index for index, flag in enumerate(config.known_flags)}
-    in_slots = {*config.sticker_slots, *(flag for slot in config.sticker_slots
-                                          for flag in config.flag_also.get(slot, ()))}
+    order = {flag: index for index, flag in enumerate(config.flags.known)}
+    in_slots = {*config.flags.sticker_slots, *(flag for slot in config.flags.sticker_slots
+                                          for flag in config.flags.also.get(slot, ()))}
     holders = flag_holders(members, config, frozenset(in_slots))
     ranked = sorted(holders, key=lambda f: (order.get(f, len(order)), f))
-    return tuple(Chip(flag, config.words["separator"].join(holders[flag])) for flag in ranked)
+    return tuple(Chip(flag, config.card.words["separator"].join(holders[flag])) for flag in ranked)

@@ -160,7 +160,7 @@ def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title:
         try:
             for placed in place(labels, sheet, skip):
                 canvas = Canvas(sheet.page[1], composer.log)
-                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.smallest_text)
+                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.card.smallest_text)
                 composer.add_data_page(canvas.content())
             composer.finish(title, loaded.today.isoformat())
             return composer.page_count

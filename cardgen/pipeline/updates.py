@@ -190,7 +190,7 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
             contexts = packet_contexts(plan, changes, by_id, loaded, stickers_file,
                                        new_book.duplex)
             if labels:
-                write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
+                write_labels(labels, loaded.config.stickers.sheet(), 0,
                              work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
                              cache, printing.typesetter)
                 files.append(out / labels_name)
@@ -345,11 +345,11 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
     pages. Returns its pages."""
     config = printing.config
     palette = {key: (colour.hex, colour.char) for key, colour in config.palette.items()}
-    pages = change_list(contexts, config.book_list, config.words["unfilled"],
+    pages = change_list(contexts, config.book.list, config.card.words["unfilled"],
                         printing.words.date, printing.index_layout, printing.typesetter,
                         palette)
     change_pages = len(pages)
-    place = config.book_list["footer"].format(group=plan.title)
+    place = config.book.list["footer"].format(group=plan.title)
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
     frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:

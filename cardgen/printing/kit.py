@@ -145,7 +145,7 @@ def group_words(entry: RosterEntry) -> str:
 def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                  entries: list[RosterEntry], households: int) -> int:
     """A grid's roster as one PDF (written atomically); returns its pages."""
-    doc = {"title": "应急名单", "confidential": printing.config.confidential}
+    doc = {"title": "应急名单", "confidential": printing.config.card.confidential}
     frame = kit_frame(printing, "roster.html.j2", {"rows": ROSTER_PROBE_ROWS, "doc": doc})
     places = frame.places
     area = places["roster-rows"]
@@ -155,7 +155,7 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
     pages = roster_lines(entries, len(rows)) if entries else [[]]
     people_households = len({e.household_id for e in entries})
     counts = f"{len(entries)} 人 · {people_households} 户（共 {households} 户）"
-    smallest = printing.config.smallest_text
+    smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     with atomic_file(out) as handle:
         composer = Composer(handle, (ROSTER_SIZE[0] * MM, ROSTER_SIZE[1] * MM), faces,
@@ -165,7 +165,7 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
             for number, lines in enumerate(pages, 1):
                 canvas = Canvas(ROSTER_SIZE[1], composer.log)
                 pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
-                          printing.config.line_factor, smallest)
+                          printing.config.card.line_factor, smallest)
                 values = {"roster-grid": group, "roster-worker": worker,
                           "roster-date": printing.words.date, "roster-counts": counts,
                           "roster-page": f"第 {number} / {len(pages)} 页"}
@@ -260,10 +260,10 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
     """The 明白卡 on A4 sheets (`cards`: each card's values, copies included, in order);
     returns the sheets."""
     slots = list(range(1, across * down + 1))
-    doc = {"title": "避险转移明白卡", "confidential": printing.config.confidential}
+    doc = {"title": "避险转移明白卡", "confidential": printing.config.card.confidential}
     frame = kit_frame(printing, "mingbai.html.j2",
                       {"cards": slots, "across": across, "down": down, "doc": doc})
-    smallest = printing.config.smallest_text
+    smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
 
@@ -285,7 +285,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
             for sheet in sheets:
                 canvas = Canvas(SHEET_SIZE[1], composer.log)
                 pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
-                          printing.config.line_factor, smallest)
+                          printing.config.card.line_factor, smallest)
                 for slot, values in zip(slots, sheet, strict=False):
                     draw(pen, values, slot)
                 composer.add_data_page(canvas.content(), frame.key)

@@ -69,7 +69,7 @@ class PrintRun:
                          template_fingerprint(templates), font_identities(config))
         return cls(config, options, templates, paper_for(config, options),
                    Typesetter(font_set(config, cache)),
-                   PageWords(today.isoformat(), config.words),
+                   PageWords(today.isoformat(), config.card.words),
                    cache, render_key, today, dict(geometries or {}))
 
     def renderer(self) -> Any:
@@ -103,13 +103,13 @@ class PrintRun:
                                                     for data in marshal.loads(stored))
             if back:
                 log = back[0]
-            for grow in range(self.config.household_grow + 1):
+            for grow in range(self.config.card.household_grow + 1):
                 pages[(True, grow, side)] = grown(first, grow)
             pages[(False, 0, side)] = following
-        geometry = Geometry(self.paper, pages, plain, self.config.text, self.config.lines,
-                            self.config.line_factor, self.config.inset,
-                            self.config.household_grow, self.config.smallest_text,
-                            self.config.smallest_rule, log)
+        geometry = Geometry(self.paper, pages, plain, self.config.card.text, self.config.card.lines,
+                            self.config.card.line_factor, self.config.card.inset,
+                            self.config.card.household_grow, self.config.card.smallest_text,
+                            self.config.card.smallest_rule, log)
         self.geometries[emergency] = geometry
         return geometry
 
@@ -169,7 +169,7 @@ class PrintRun:
         against 1.43 s): it went. A cover frame the cache lacks costs a WeasyPrint start,
         as a ledger's first run does.)"""
         view = cover_view(plan)
-        doc = {"title": COVER_TITLE, "confidential": self.config.confidential}
+        doc = {"title": COVER_TITLE, "confidential": self.config.card.confidential}
         # like the card frames: what a Renderer takes of the options, the paper and the
         # bleed (the cache's scope holds the code, templates and configuration)
         name = key("cover-frame", self.paper, self.options.bleed, view, doc)
@@ -192,7 +192,7 @@ class PrintRun:
 
     def composer(self, out: IO[bytes]) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
-        imposition = (self.config.impositions[self.options.impose] if self.options.impose
+        imposition = (self.config.papers.impositions[self.options.impose] if self.options.impose
                       else None)
         return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
@@ -202,7 +202,7 @@ class PrintRun:
         """A card's first page and page count as the output counts them (sheets if imposed)."""
         if not self.options.impose:
             return first_page, page_count
-        slots = len(self.config.impositions[self.options.impose].slots)
+        slots = len(self.config.papers.impositions[self.options.impose].slots)
         first = (first_page - 1) // slots + 1
         last = (first_page + page_count - 2) // slots + 1
         return first, last - first + 1
@@ -258,7 +258,7 @@ def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) ->
     return drawn_page(printing, key("cover", printing.render_key, frame.key, values),
                       lambda canvas: draw_cover(
                           canvas, values, frame.places, frame.styles, printing.typesetter,
-                          printing.config.line_factor, printing.config.smallest_text))
+                          printing.config.card.line_factor, printing.config.card.smallest_text))
 
 
 def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:

@@ -42,14 +42,14 @@ def labels_for(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], config: Config) -> list[Label]:
     """Per household: its tab label, then one sticker per flag (sticker slots first)."""
     order = {flag: index for index, flag in enumerate(
-        [*config.sticker_slots, *config.known_flags])}
+        [*config.flags.sticker_slots, *config.flags.known])}
     labels: list[Label] = []
     for household in households:
         key = categories[household.household_id].key
         labels.append(TabLabel(household.household_id, numbers[household.household_id],
                                config.palette[key], household.full_address))
         holders = flag_holders(household.members, config)
-        slot_of = {also: slot for slot, alsos in config.flag_also.items() for also in alsos}
+        slot_of = {also: slot for slot, alsos in config.flags.also.items() for also in alsos}
         for flag in sorted(holders, key=lambda f: (order.get(f, len(order)), f)):
             shown = f"{slot_of[flag]}（{flag}）" if flag in slot_of else flag
             labels.append(FlagLabel(shown, household.household_id, tuple(holders[flag])))
