@@ -35,7 +35,7 @@ _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 @dataclass(frozen=True)
 class Colour:
-    """One of the five colours ([palette.KEY]): how it prints."""
+    """One of the five colours ([palette.KEY]): how it prints and what it means."""
 
     key: str
     hex: str
@@ -43,6 +43,7 @@ class Colour:
     name: str
     pattern: str
     order: int
+    meaning: str  # who gets this colour, in words (the ledger's cover)
 
 
 @dataclass(frozen=True)
@@ -829,7 +830,7 @@ def _palette(r: _Reader) -> dict[str, Colour]:
             raise r.fail(f"{at}.char", _("must be one or two characters"))
         palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"),
                               _one_of(r, f"{at}.pattern", PATTERNS),
-                              int(r.number(f"{at}.order")))
+                              int(r.number(f"{at}.order")), r.text(f"{at}.meaning"))
     extra = set(r.table("palette")) - set(COLOUR_KEYS)
     if extra:
         raise r.fail("palette", _("has unknown colours {wrong}; the keys are {known}").format(

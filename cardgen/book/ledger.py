@@ -164,11 +164,6 @@ def _most_common(values: list[str]) -> str:
     return counted.most_common(1)[0][0] if counted else ""
 
 
-def _colour_meanings() -> dict[str, str]:
-    return {"red": "重点人员所在户", "orange": "空巢独居老人、低保、特困、大病、残疾等",
-            "yellow": "一般关注户", "blue": "租房户、流动暂住人员", "green": "空置房屋"}
-
-
 COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
 
 
@@ -211,10 +206,9 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
 
     `retired` holds each grid's retired numbers by grid group."""
     households = [slot.household for slot in slots]
-    meanings = _colour_meanings()
     colours = Counter(slot.colour.key for slot in slots)
     flag_rows = _flag_counts(households, config)
-    colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
+    colour_rows = [ColourCount(c.key, c.char, c.name, c.meaning, colours[c.key])
                    for c in sorted(config.palette.values(), key=lambda c: c.order)]
     communities = list(dict.fromkeys(h.community for h in households))
     grids = list(dict.fromkeys(h.grid for h in households))
