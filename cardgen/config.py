@@ -153,6 +153,23 @@ WORD_FIELDS: dict[str, frozenset[str]] = {
     "footer_date": frozenset({"date", "mode"}),
     "footer_page": frozenset({"page"}), "index_title": frozenset({"title"}),
     "frame_alt": frozenset({"char", "category", "tab"}),
+    "household_count": frozenset({"n"}), "people_count": frozenset({"n"}),
+    "page_count": frozenset({"n"}), "retired_count": frozenset({"n"}),
+    "index_total": frozenset({"title", "n", "retired"}), "index_retired": frozenset({"n"}),
+    "other_flags": frozenset({"n"}), "tab_label": frozenset({"number", "char", "name"}),
+    "roster_continued": frozenset({"heading"}), "unit": frozenset({"unit"}),
+    "floor": frozenset({"floor"}),
+    "roster_counts": frozenset({"people", "households", "total"}),
+    "roster_page": frozenset({"page", "pages"}),
+    "mingbai_number": frozenset({"number", "household_id"}),
+    "member_relation": frozenset({"name", "relation"}),
+    "person_needs": frozenset({"name", "needs"}),
+    "pdf_cards": frozenset({"what"}), "pdf_stickers": frozenset({"what"}),
+    "pdf_count": frozenset({"n"}), "pdf_ledger": frozenset({"title"}),
+    "pdf_update": frozenset({"title"}), "pdf_roster": frozenset({"group"}),
+    "pdf_mingbai": frozenset({"group"}), "pdf_emergency": frozenset({"group"}),
+    "selection_colours": frozenset({"colours"}), "selection_flags": frozenset({"flags"}),
+    "selection_grids": frozenset({"grids"}), "selection_households": frozenset({"n"}),
 }
 
 
@@ -165,7 +182,7 @@ class Words:
     def __getitem__(self, name: str) -> str:
         return self.table[name]
 
-    def format(self, name: str, **values: object) -> str:
+    def format(self, name: str, /, **values: object) -> str:
         return self.table[name].format(**values)
 
 

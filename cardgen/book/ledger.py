@@ -165,6 +165,7 @@ def _most_common(values: list[str]) -> str:
 
 
 COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
+OTHER = ""  # the count of the flags past the table's width (no flag is spelt "")
 
 
 def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]:
@@ -186,13 +187,14 @@ def _flag_counts(households: list[Household], config: Config) -> list[FlagCount]
         seen = set()
         for member in household.members:
             flags = {shown_flag(f, config) for f in member.flags}
-            names = {f for f in flags if f in shown} | ({"其他"} if flags & folded else set())
+            names = {f for f in flags if f in shown} | ({OTHER} if flags & folded else set())
             people.update(names)
             seen |= names
         homes.update(seen)
     rows = [FlagCount(flag, people[flag], homes[flag]) for flag in shown]
     if folded:
-        rows.append(FlagCount(f"其他 {len(folded)} 项", people["其他"], homes["其他"]))
+        rows.append(FlagCount(config.card.words.format("other_flags", n=len(folded)),
+                              people[OTHER], homes[OTHER]))
     return rows
 
 

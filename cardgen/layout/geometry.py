@@ -34,10 +34,10 @@ ROW = re.compile(r"(?:member|log)-row-(\d+)$")  # ruled rows: the members table'
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a table cardgen draws whole (the ledger's index)."""
+    """A column of a table cardgen draws whole (the ledger's index); its heading is the
+    word index_KEY of [card.words]."""
 
     key: str
-    title: str
     share: float  # of the content width
 
 

@@ -12,10 +12,9 @@ from cardgen.layout.cards import name_size
 from cardgen.layout.geometry import PT, Column, Layout
 from cardgen.layout.typeset import Typesetter
 
-INDEX_COLUMNS = (
-    Column("no", "编号", 0.09), Column("hid", "户号", 0.13), Column("addr", "地址", 0.36),
-    Column("head", "户主", 0.12), Column("col", "颜色", 0.06), Column("fl", "特殊情况", 0.16),
-    Column("pg", "页码", 0.08),
+INDEX_COLUMNS = (  # each headed by [card.words] index_KEY (index_no: 编号 …)
+    Column("no", 0.09), Column("hid", 0.13), Column("addr", 0.36), Column("head", 0.12),
+    Column("col", 0.06), Column("fl", 0.16), Column("pg", 0.08),
 )
 INDEX_TITLE_HEIGHT = 10.0  # mm at scale 1
 INDEX_HEAD = 6.0
@@ -40,8 +39,8 @@ def index_columns(layout: Layout, typesetter: Typesetter) -> tuple[Column, ...]:
     extra = max(0.0, round(need - head.share, 3))
     if not extra:
         return INDEX_COLUMNS
-    return tuple(Column(c.key, c.title, c.share + extra) if c.key == "head" else
-                 Column(c.key, c.title, c.share - extra) if c.key == "addr" else c
+    return tuple(Column(c.key, c.share + extra) if c.key == "head" else
+                 Column(c.key, c.share - extra) if c.key == "addr" else c
                  for c in INDEX_COLUMNS)
 
 
@@ -80,8 +79,8 @@ def index_rows(households: list[Household], numbers: list[str], colours: list[Co
         head = household.head
         flags = "、".join(dict.fromkeys(shown_flag(f, config) for m in household.members
                                         for f in m.flags))
-        texts = {"no": number, "hid": household.household_id,
-                 "addr": household.full_address, "head": head.name if head else "（空置）",
+        texts = {"no": number, "hid": household.household_id, "addr": household.full_address,
+                 "head": head.name if head else config.card.words["index_vacant"],
                  "fl": flags, "col": "", "pg": "000"}
         size = head_size(layout, typesetter, texts["head"])
         size = 0.0 if size >= layout.type(INDEX_FONT) else round(size, 2)

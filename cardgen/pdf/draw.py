@@ -523,7 +523,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     canvas.open("TR")
     for column, x in zip(columns, xs, strict=True):
         with canvas.element("TH"):
-            pen.text(column.title, x + s,
+            pen.text(words.words[f"index_{column.key}"], x + s,
                      head_top + INDEX_HEAD * s - pen.line_height(size) - s, size,
                      width * column.share - 2 * s, bold=True)
     canvas.close()

@@ -54,8 +54,9 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
         composer.add_frames(printing.frames(frames))
         for data in drawn_cards(cards, printing, duplex=False):
             add_card(composer, printing, data)
-        title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
-                             else f"{len(chosen)}户")
+        words = loaded.config.card.words
+        title = words.format("pdf_cards", what=chosen[0].household_id if len(chosen) == 1
+                             else words.format("pdf_count", n=len(chosen)))
         composer.finish(title, loaded.today.isoformat(), printing.options.pdf_variant)
     finally:
         composer.close()
@@ -136,8 +137,9 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     numbers = numbering.numbers
     chosen = ledger_order(chosen, numbers)
     labels = labels_for(chosen, loaded.categories, numbers, loaded.config)
-    pages = write_labels(labels, sheet, skip, out, f"五色户卡贴纸 {len(chosen)}户", loaded,
-                         cache)
+    words = loaded.config.card.words
+    title = words.format("pdf_stickers", what=words.format("pdf_count", n=len(chosen)))
+    pages = write_labels(labels, sheet, skip, out, title, loaded, cache)
     return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
 
 
@@ -160,7 +162,8 @@ def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title:
         try:
             for placed in place(labels, sheet, skip):
                 canvas = Canvas(sheet.page[1], composer.log)
-                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.card.smallest_text)
+                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.card.words,
+                           loaded.config.card.smallest_text)
                 composer.add_data_page(canvas.content())
             composer.finish(title, loaded.today.isoformat())
             return composer.page_count

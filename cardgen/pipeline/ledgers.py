@@ -86,15 +86,18 @@ class LedgerRun:
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
     parts = []
+    words = loaded.config.card.words
     if selection.colours:
-        parts.append("颜色 " + "、".join(loaded.config.palette[c].char for c in selection.colours))
+        parts.append(words.format("selection_colours", colours="、".join(
+            loaded.config.palette[c].char for c in selection.colours)))
     if selection.flags:
         shown = (shown_flag(flag, loaded.config) for flag in selection.flags)
-        parts.append("特殊情况 " + "、".join(dict.fromkeys(shown)))  # sub-types stay hidden
+        parts.append(words.format("selection_flags",  # sub-types stay hidden
+                                  flags="、".join(dict.fromkeys(shown))))
     if selection.grids:
-        parts.append("网格 " + "、".join(selection.grids))
+        parts.append(words.format("selection_grids", grids="、".join(selection.grids)))
     if selection.households:
-        parts.append(f"指定 {len(selection.households)} 户")
+        parts.append(words.format("selection_households", n=len(selection.households)))
     return "；".join(parts)
 
 
@@ -147,7 +150,8 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     advance(1)
                 page += first_pages[page].page_count + has_visit_log(
                     first_pages[page].page_count, printing.config, duplex)
-        composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
+        composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
+                        printing.words.date,
                         printing.options.pdf_variant)
         return printing.sheets(1, composer.page_count)[1]
     finally:

@@ -191,7 +191,9 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
                                        new_book.duplex)
             if labels:
                 write_labels(labels, loaded.config.stickers.sheet(), 0,
-                             work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
+                             work / labels_name,
+                             loaded.config.card.words.format("pdf_stickers", what=changes.group),
+                             loaded,
                              cache, printing.typesetter)
                 files.append(out / labels_name)
             compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
@@ -379,7 +381,8 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
             for offset in range(len(plan.index_pages)):
                 page = plan.index_first_page + offset
                 add_index_page(composer, printing, plan, page, duplex and page % 2 == 0)
-            composer.finish(f"五色户卡变更包 {plan.title}", printing.words.date,
+            composer.finish(printing.words.words.format("pdf_update", title=plan.title),
+                            printing.words.date,
                             printing.options.pdf_variant)
             return composer.page_count
         finally:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
 from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
-from cardgen.config import Config, Paper
+from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
 from cardgen.frame.render import Frame, PlaceStyle, PrintOptions, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
@@ -238,17 +238,20 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
     """What cardgen draws on a ledger's cover frame, by the place's id."""
     table = words.words
     mode = table["emergency"] if plan.emergency else table["routine"]
-    values = {"cover-households": f"{plan.household_count} 户",
-              "cover-members": f"{plan.member_count} 人", "cover-date": words.date,
-              "cover-pages": f"{plan.total_pages} 页",
+    values = {"cover-households": table.format("household_count", n=plan.household_count),
+              "cover-members": table.format("people_count", n=plan.member_count),
+              "cover-date": words.date,
+              "cover-pages": table.format("page_count", n=plan.total_pages),
               "cover-footer": table.format("footer_date", date=words.date, mode=mode)}
     if plan.editions:
-        retired = f"，已注销 {plan.retired_count} 个" if plan.retired_count else ""
+        retired = (table.format("retired_count", n=plan.retired_count) if plan.retired_count
+                   else "")
         values["cover-numbers"] = plan.number_range + retired
-    values.update({f"count-{row.key}": f"{row.count} 户" for row in plan.colour_counts})
+    values.update({f"count-{row.key}": table.format("household_count", n=row.count)
+                   for row in plan.colour_counts})
     for number, row in enumerate(plan.flag_counts, 1):
-        values[f"flag-people-{number}"] = f"{row.people} 人"
-        values[f"flag-households-{number}"] = f"{row.households} 户"
+        values[f"flag-people-{number}"] = table.format("people_count", n=row.people)
+        values[f"flag-households-{number}"] = table.format("household_count", n=row.households)
     return values
 
 
@@ -417,21 +420,23 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
     return len(pages)
 
 
-def index_title(plan: LedgerPlan) -> str:
+def index_title(plan: LedgerPlan, words: Words) -> str:
     """The index's heading: the ledger and its total (which only the cover and the index
     show: a card's number stays when households come and go)."""
-    retired = f"，注销 {plan.retired_count} 个编号" if plan.retired_count else ""
-    return f"{plan.title} · 共 {plan.household_count} 户{retired}"
+    retired = words.format("index_retired", n=plan.retired_count) if plan.retired_count else ""
+    return words.format("index_total", title=plan.title, n=plan.household_count,
+                        retired=retired)
 
 
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
                     verso: bool, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
-    name = key("index", printing.render_key, index_title(plan), rows, position,
+    title = index_title(plan, printing.config.card.words)
+    name = key("index", printing.render_key, title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
     return drawn_page(printing, name, lambda canvas: draw_index_page(
-        canvas, index_title(plan), rows, position, len(plan.index_pages), page,
+        canvas, title, rows, position, len(plan.index_pages), page,
         plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
         verso, palette))
 

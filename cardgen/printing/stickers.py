@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cardgen.config import Colour as PaletteColour
-from cardgen.config import Config, Sheet
+from cardgen.config import Config, Sheet, Words
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import flag_holders
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
@@ -51,7 +51,8 @@ def labels_for(households: list[Household], categories: dict[str, Category],
         holders = flag_holders(household.members, config)
         slot_of = {also: slot for slot, alsos in config.flags.also.items() for also in alsos}
         for flag in sorted(holders, key=lambda f: (order.get(f, len(order)), f)):
-            shown = f"{slot_of[flag]}（{flag}）" if flag in slot_of else flag
+            shown = (config.card.words.format("slot_also", flag=slot_of[flag], also=flag)
+                     if flag in slot_of else flag)
             labels.append(FlagLabel(shown, household.household_id, tuple(holders[flag])))
     return labels
 
@@ -68,17 +69,17 @@ def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, 
 
 
 def draw_sheet(canvas: Canvas, sheet: Sheet, placed: list[tuple[int, Label]],
-               typesetter: Typesetter, least: float = 0.0) -> None:
+               typesetter: Typesetter, words: Words, least: float = 0.0) -> None:
     """Each label inside its die-cut by the sheet's safe margin and away from the sheet's
     edge (Sheet.content), so a sheet fed a little off shows no ink past a cut; no text
-    under `least` (pt)."""
+    under `least` (pt); the labels' words from [card.words]."""
     pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25, least)
     for position, label in placed:
         x, y, width, height = sheet.content(position)
         if isinstance(label, TabLabel):
-            _tab_label(pen, label, x, y, width, height)
+            _tab_label(pen, label, x, y, width, height, words)
         else:
-            _flag_label(pen, label, x, y, width, height)
+            _flag_label(pen, label, x, y, width, height, words)
 
 
 def _type(pen: Pen, size: float) -> float:
@@ -86,7 +87,7 @@ def _type(pen: Pen, size: float) -> float:
 
 
 def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
-               height: float) -> None:
+               height: float, words: Words) -> None:
     s = min(height / 33, width / 66)  # the content of a 70 x 37 mm label is 1.0
     colour = rgb(label.colour.hex)
     pen.rect(x, y, width, height, fill=colour, radius=2 * s)
@@ -106,10 +107,11 @@ def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
     pen.rect(panel_x, panel_y, panel_w, panel_h, fill=WHITE, radius=1.5 * s)
     text_x, text_w = panel_x + 1.5 * s, panel_w - 3 * s
     top = panel_y + 1.2 * s
-    top += pen.fitted(f"户号 {label.household_id}", text_x, top, _type(pen, 11 * s), text_w,
-                      bold=True)
-    top += pen.fitted(f"编号 {label.number} · {label.colour.char}色 {label.colour.name}", text_x,
-                      top + 0.3 * s, _type(pen, 8 * s), text_w, bold=True) + 0.3 * s
+    top += pen.fitted(words.format("household_id", household_id=label.household_id), text_x,
+                      top, _type(pen, 11 * s), text_w, bold=True)
+    top += pen.fitted(words.format("tab_label", number=label.number, char=label.colour.char,
+                                   name=label.colour.name),
+                      text_x, top + 0.3 * s, _type(pen, 8 * s), text_w, bold=True) + 0.3 * s
     size = _type(pen, 7 * s)
     room = panel_y + panel_h - top - 0.8 * s
     lines = pen.lines(label.address, size, text_w)
@@ -122,7 +124,7 @@ def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
 
 
 def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
-                height: float) -> None:
+                height: float, words: Words) -> None:
     s = min(height / 33, width / 66)
     line = max(0.6 * s, 0.18)
     pen.rect(x + line / 2, y + line / 2, width - line, height - line, fill=WHITE,
@@ -134,8 +136,8 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     # each line starts below the one above it, gap included (the flag word's font box
     # reaches below its line)
     top += 1.2 * s
-    top += pen.fitted(f"户号 {label.household_id}", inner_x, top, _type(pen, 9 * s), inner_w,
-                      bold=True)
+    top += pen.fitted(words.format("household_id", household_id=label.household_id), inner_x,
+                      top, _type(pen, 9 * s), inner_w, bold=True)
     top += 0.6 * s
     size = _type(pen, 8 * s)
     room = y + height - 1.5 * s - top
@@ -143,5 +145,5 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     def fits(text: str) -> bool:
         return len(pen.lines(text, size, inner_w, name=True)) * pen.line_height(size) <= room
 
-    pen.text(summarise(list(label.names), fits), inner_x, top, size, inner_w, colour=GREY,
-             name=True)
+    pen.text(summarise(list(label.names), fits, words["more_names"]), inner_x, top, size,
+             inner_w, colour=GREY, name=True)
