@@ -15,6 +15,8 @@ import json
 import re
 import string
 import tomllib
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 @dataclass(frozen=True)
-class Colour:
+class PaletteColour:
     """One of the five colours ([palette.KEY]): how it prints and what it means."""
 
     key: str
@@ -47,7 +49,7 @@ class Colour:
 
 
 @dataclass(frozen=True)
-class Rule:
+class ColourRule:
     colour: str
     housing: tuple[str, ...] = ()
     no_residents: bool | None = None
@@ -82,7 +84,7 @@ class Imposition:
 
 
 @dataclass(frozen=True)
-class Sheet:
+class LabelSheet:
     """A sheet of labels: page and label sizes, pitch and first label's corner (mm); how
     far a label's content keeps inside its die-cut (`safe`) and ink from the sheet's edge
     (`edge`)."""
@@ -170,6 +172,7 @@ WORD_FIELDS: dict[str, frozenset[str]] = {
     "pdf_mingbai": frozenset({"group"}), "pdf_emergency": frozenset({"group"}),
     "selection_colours": frozenset({"colours"}), "selection_flags": frozenset({"flags"}),
     "selection_grids": frozenset({"grids"}), "selection_households": frozenset({"n"}),
+    "skipped_household": frozenset({"household_id", "number"}),
 }
 
 
@@ -324,10 +327,10 @@ class Papers:
 class Stickers:
     """[stickers] and [sheets]: the label sheets, by name, and the one used by default."""
 
-    sheets: dict[str, Sheet]
+    sheets: dict[str, LabelSheet]
     default: str
 
-    def sheet(self, name: str | None = None) -> Sheet:
+    def sheet(self, name: str | None = None) -> LabelSheet:
         return self.sheets[name or self.default]
 
 
@@ -385,8 +388,8 @@ class Config:
     """The whole configuration, one typed section per table of defaults.toml."""
 
     default_colour: str
-    palette: dict[str, Colour]  # [palette]
-    rules: tuple[Rule, ...]  # [[rules]]
+    palette: dict[str, PaletteColour]  # [palette]
+    rules: tuple[ColourRule, ...]  # [[rules]]
     visits: Visits
     flags: Flags
     spellings: Spellings
@@ -459,7 +462,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _braced(fields: set[str]) -> str:
+def _braced(fields: AbstractSet[str]) -> str:
     return ", ".join("{" + f + "}" for f in sorted(fields)) or _("none")
 
 
@@ -592,7 +595,7 @@ def _imposition(r: _Reader, at: str, name: str, value: Any,
     return Imposition(name, (width, height), paper_name, tuple(slots))
 
 
-def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
+def read_sheet(r: _Reader, at: str, name: str, value: Any) -> LabelSheet:
     """A label sheet's geometry, checked: every label must lie on the page."""
     if not isinstance(value, dict):
         raise r.fail(at or "sheet", _("must be a table with page, label, pitch, margin, "
@@ -628,9 +631,9 @@ def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
             raise r.fail(_at(at, key), _("{count} labels reach {end:g} mm, past the page's "
                                          "{axis} of {page:g} mm").format(
                 count=count, end=end, axis=word, page=page[axis]))
-    safe = r.number(_at(at, "safe"), value.get("safe", Sheet.safe))
-    edge = r.number(_at(at, "edge"), value.get("edge", Sheet.edge))
-    sheet = Sheet(name, page, label, pitch, margin, columns, rows, safe, edge)
+    safe = r.number(_at(at, "safe"), value.get("safe", LabelSheet.safe))
+    edge = r.number(_at(at, "edge"), value.get("edge", LabelSheet.edge))
+    sheet = LabelSheet(name, page, label, pitch, margin, columns, rows, safe, edge)
     for index in range(sheet.labels):
         width, height = sheet.content(index)[2:]
         if min(width, height) < MIN_LABEL_CONTENT:
@@ -656,7 +659,7 @@ def _visit_log_columns(r: _Reader) -> tuple[str, ...]:
     return columns
 
 
-def load_sheet_file(path: Path) -> Sheet:
+def load_sheet_file(path: Path) -> LabelSheet:
     """A label sheet described in its own TOML file (the keys of a [sheets.NAME] table)."""
     data = _read_toml(path)
     return read_sheet(_Reader(data, str(path)), "", path.stem, data)
@@ -697,8 +700,8 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         card=_card(r),
         duplex=Duplex(_one_of(r, "duplex.verso", DUPLEX_VERSOS), r.text("duplex.title"),
                       _visit_log_columns(r)),
-        book=Book(r.text("book.retired"), _book_words(r, "book.reasons", BOOK_REASON_FIELDS),
-                  _book_words(r, "book.list", BOOK_LIST_FIELDS)),
+        book=Book(r.text("book.retired"), _words(r, "book.reasons", BOOK_REASON_FIELDS).table,
+                  _words(r, "book.list", BOOK_LIST_FIELDS).table),
         fallback_fonts=fallback,
         limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
                          for key in Limits.__dataclass_fields__}),
@@ -753,7 +756,7 @@ def _card(r: _Reader) -> Card:
         smallest_text=r.number("card.text.smallest", minimum=4),
         lines=_line_styles(r),
         smallest_rule=r.number("card.lines.smallest", minimum=0.05),
-        words=_words(r),
+        words=_words(r, "card.words", WORD_FIELDS),
     )
 
 
@@ -807,25 +810,6 @@ BOOK_LIST_FIELDS = {"continued": {"group"}, "footer": {"group"}, "count": {"acti
                     "take_off": {"flag"}}
 
 
-def _book_words(r: _Reader, table: str, fields: dict[str, set[str]]) -> dict[str, str]:
-    """The change list's words ([book.reasons], [book.list]); each may use only its own
-    {fields}."""
-    words = {}
-    for key, value in r.table(table).items():
-        text = r.text(f"{table}.{key}", value)
-        try:
-            used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-        except ValueError as exc:
-            raise r.fail(f"{table}.{key}", _(
-                "is not a valid text with {{fields}} ({error})").format(error=exc)) from None
-        allowed = fields.get(key, set())
-        if not used <= allowed:
-            raise r.fail(f"{table}.{key}", _("may use only {allowed}, not {wrong}").format(
-                allowed=_braced(allowed), wrong=_braced(used - allowed)))
-        words[key] = text
-    return words
-
-
 def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
     value = r.text(dotted)
     if value not in allowed:
@@ -834,7 +818,7 @@ def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _palette(r: _Reader) -> dict[str, Colour]:
+def _palette(r: _Reader) -> dict[str, PaletteColour]:
     palette = {}
     for key in COLOUR_KEYS:
         at = f"palette.{key}"
@@ -845,7 +829,7 @@ def _palette(r: _Reader) -> dict[str, Colour]:
         char = r.text(f"{at}.char")
         if not 1 <= len(char) <= 2:
             raise r.fail(f"{at}.char", _("must be one or two characters"))
-        palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"),
+        palette[key] = PaletteColour(key, hex_value.upper(), char, r.text(f"{at}.name"),
                               _one_of(r, f"{at}.pattern", PATTERNS),
                               int(r.number(f"{at}.order")), r.text(f"{at}.meaning"))
     extra = set(r.table("palette")) - set(COLOUR_KEYS)
@@ -855,7 +839,7 @@ def _palette(r: _Reader) -> dict[str, Colour]:
     return palette
 
 
-def _rules(r: _Reader) -> tuple[Rule, ...]:
+def _rules(r: _Reader) -> tuple[ColourRule, ...]:
     raw_rules = r.get("rules")
     if not isinstance(raw_rules, list):
         raise r.fail("rules", _("must be a list of [[rules]] tables"))
@@ -878,7 +862,7 @@ def _rules(r: _Reader) -> tuple[Rule, ...]:
         if no_residents is not None and not isinstance(no_residents, bool):
             raise r.fail(f"{at}.no_residents", _("must be true or false, not {value}").format(
                 value=_shown(no_residents)))
-        rules.append(Rule(
+        rules.append(ColourRule(
             colour=colour,
             housing=r.texts(f"{at}.housing", raw.get("housing", [])),
             no_residents=no_residents,
@@ -1070,22 +1054,20 @@ def _line_styles(r: _Reader) -> dict[str, LineStyle]:
     return styles
 
 
-def _words(r: _Reader) -> Words:
-    import string
-
-    table = {}
-    for name, value in r.table("card.words").items():
-        at = f"card.words.{name}"
+def _words(r: _Reader, table: str, fields: Mapping[str, AbstractSet[str]]) -> Words:
+    """A table of words ([card.words], [book.reasons], [book.list]): each a text that may
+    fill in only its own {fields} (a misspelt name would stop a print run half-way)."""
+    words = {}
+    for name, value in r.table(table).items():
+        at = f"{table}.{name}"
         text = r.text(at, value)
-        allowed = WORD_FIELDS.get(name, frozenset())
+        allowed = fields.get(name, frozenset())
         try:
             used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
         except ValueError as exc:
             raise r.fail(at, _("has a stray brace: {error}").format(error=exc)) from None
         if not used <= allowed:
-            wrong = ", ".join("{" + f + "}" for f in sorted(used - allowed))
-            known = ", ".join("{" + f + "}" for f in sorted(allowed)) or _("none")
-            raise r.fail(at, _("names {wrong}; it may use {known}").format(wrong=wrong,
-                                                                          known=known))
-        table[name] = text
-    return Words(table)
+            raise r.fail(at, _("names {wrong}; it may use {known}").format(
+                wrong=_braced(used - allowed), known=_braced(allowed)))
+        words[name] = text
+    return Words(words)

@@ -110,3 +110,14 @@ def test_a_word_asking_for_a_value_it_cannot_have_names_the_setting(run: Run,
     assert result.exit_code == 2
     assert str(settings) in result.output and "card.words.tab_label" in result.output
     assert "{char}, {name}, {number}" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('[book.reasons]\ncolour = "颜色 {old}→{grid}"\n', "book.reasons.colour names {grid}; "
+                                                      "it may use {new}, {old}"),
+    ('[book.list]\ntitle = "变更清单 {"\n', "book.list.title has a stray brace"),
+    ('[card.words]\nroster_page = "{page}/{total}"\n', "card.words.roster_page names {total}"),
+])
+def test_every_table_of_words_is_checked_alike(tmp_path: Path, written: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_config(config_file(tmp_path, written))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cardgen.book.record import Edition, Retired, format_number
-from cardgen.config import Colour, Config
+from cardgen.config import Config, PaletteColour
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.layout.cards import Card, has_visit_log
@@ -109,7 +109,7 @@ class Slot:
 
     household: Household
     number: str
-    colour: Colour
+    colour: PaletteColour
     page_count: int
     first_page: int = 0  # set by plan_ledger
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cardgen.config import Config, Rule
+from cardgen.config import ColourRule, Config
 from cardgen.data import vocabulary
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Household, Member
@@ -68,7 +68,7 @@ def rule_colour(household: Household, config: Config,
     return config.default_colour, (vocabulary.REASON_DEFAULT,)
 
 
-def _match(rule: Rule, household: Household, config: Config,
+def _match(rule: ColourRule, household: Household, config: Config,
            today: dt.date) -> tuple[str, ...] | None:
     """The reasons the rule holds for the household, or None when it does not."""
     reasons: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cardgen import resources
-from cardgen.config import Colour, Config, Paper
+from cardgen.config import Config, PaletteColour, Paper
 from cardgen.errors import RenderRefused, UsageError
 from cardgen.i18n import _
 from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
@@ -87,7 +87,7 @@ def _escape_html(name: str | None) -> bool:
     return not (name or "").endswith(".css.j2")
 
 
-def pattern_css(colour: Colour, scale: float) -> str:
+def pattern_css(colour: PaletteColour, scale: float) -> str:
     """The tab's pattern, so a colour reads in black and white as well: one SVG tile,
     repeated, in a tint of the colour (the tile the label sheets draw, layout/colours.py)."""
     if colour.pattern == "plain":

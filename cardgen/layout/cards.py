@@ -17,7 +17,7 @@ import sys
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
-from cardgen.config import Colour, Config, Words
+from cardgen.config import Config, PaletteColour, Words
 from cardgen.data.flags import shown_flag
 from cardgen.data.idnumber import mask_id
 from cardgen.data.model import Category, Household, Member
@@ -96,7 +96,7 @@ class Card:
     """Everything one household's card prints, already masked and paginated."""
 
     household_id: str
-    colour: Colour
+    colour: PaletteColour
     category: Category
     reasons: str
     visit: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour, Config
+from cardgen.config import Config, PaletteColour
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.layout.cards import name_size
@@ -71,7 +71,7 @@ class IndexRow:
 
 
 
-def index_rows(households: list[Household], numbers: list[str], colours: list[Colour],
+def index_rows(households: list[Household], numbers: list[str], colours: list[PaletteColour],
                config: Config, layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
     """Each household's row: its book number, address, head, colour and flags."""
     rows = []

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING
 
 from cardgen.book.ledger import ledger_order
 from cardgen.cache import Cache
-from cardgen.config import Sheet
+from cardgen.config import LabelSheet
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import Problem, UsageError
@@ -121,7 +121,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     return Printed(out, 1, len(images), 0, warnings_of(loaded, chosen))
 
 
-def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
+def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: LabelSheet, skip: int = 0,
              cache: Cache | None = None, book: Path | None = None) -> Printed:
     """Label sheets: a colour-tab label and flag stickers per household, in book order,
     with the book's numbers (`book`, as for `reprint`)."""
@@ -143,14 +143,14 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
 
 
-def check_skip(sheet: Sheet, skip: int) -> None:
+def check_skip(sheet: LabelSheet, skip: int) -> None:
     if not 0 <= skip < sheet.labels:
         raise UsageError(_("--skip {skip}: a {sheet} sheet has {labels} labels; skip 0 to "
                            "{last}").format(skip=skip, sheet=sheet.name, labels=sheet.labels,
                                             last=sheet.labels - 1), code="stickers.skip")
 
 
-def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title: str,
+def write_labels(labels: list[Label], sheet: LabelSheet, skip: int, out: Path, title: str,
                  loaded: Loaded, cache: Cache, typesetter: Typesetter | None = None) -> int:
     """Labels on sheets as one PDF, written atomically; returns the sheets."""
     from cardgen.printing.stickers import draw_sheet, place

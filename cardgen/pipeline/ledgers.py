@@ -292,7 +292,9 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     name, slots, {g: numbering.grids[g].retired for g in grids_here},
                     [numbering.grids[g].edition for g in grids_here], loaded.config,
                     printing.index_layout, printing.typesetter, emergency, duplex, described,
-                    [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                    [loaded.config.card.words.format(
+                        "skipped_household", household_id=h.household_id,
+                        number=numbers[h.household_id]) for h in skipped_here],
                     file_names[name])
                 for card, slot in zip(cards, slots, strict=True):
                     card.first_page = slot.first_page

@@ -270,7 +270,9 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
     file_name = old.file if old is not None else safe_file_name(grid.group, False, set())
     plan = plan_ledger(grid.group, slots, {grid.group: grid.retired}, [grid.edition],
                        loaded.config, printing.index_layout, printing.typesetter, False, duplex, "",
-                       [f"{h.household_id}（{numbers[h.household_id]}）" for h in unprinted],
+                       [loaded.config.card.words.format(
+                           "skipped_household", household_id=h.household_id,
+                           number=numbers[h.household_id]) for h in unprinted],
                        file_name)
     entries = []
     for slot in plan.slots:
@@ -295,12 +297,18 @@ def update_labels(changes: GridChanges, by_id: Mapping[str, Household], loaded: 
     for each flag a card gains."""
     from cardgen.printing.stickers import FlagLabel, TabLabel, labels_for
 
+    words = loaded.config.card.words
+    slot_of = {also: slot for slot, alsos in loaded.config.flags.also.items() for also in alsos}
+
+    def shown(flag: str) -> str:  # as labels_for words it: a flag filling a slot with the slot
+        return (words.format("slot_also", flag=slot_of[flag], also=flag) if flag in slot_of
+                else flag)
+
     def needed(label: Label, change: Change) -> bool:
         if isinstance(label, TabLabel):
             return change.tab == "new"
         return isinstance(label, FlagLabel) and any(
-            label.flag == flag or label.flag.endswith(f"（{flag}）")
-            for flag in change.stickers_added)
+            label.flag == shown(flag) for flag in change.stickers_added)
 
     return [label for change in changes.changes if change.printed
             for label in labels_for([by_id[change.household_id]], loaded.categories,

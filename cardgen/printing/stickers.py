@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour as PaletteColour
-from cardgen.config import Config, Sheet, Words
+from cardgen.config import Config, LabelSheet, PaletteColour, Words
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import flag_holders
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
@@ -57,7 +56,7 @@ def labels_for(households: list[Household], categories: dict[str, Category],
     return labels
 
 
-def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, Label]]]:
+def place(labels: list[Label], sheet: LabelSheet, skip: int) -> list[list[tuple[int, Label]]]:
     """Labels onto sheets: (position on the sheet, label), the first `skip` positions used."""
     pages: list[list[tuple[int, Label]]] = []
     for index, label in enumerate(labels):
@@ -68,10 +67,10 @@ def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, 
     return pages
 
 
-def draw_sheet(canvas: Canvas, sheet: Sheet, placed: list[tuple[int, Label]],
+def draw_sheet(canvas: Canvas, sheet: LabelSheet, placed: list[tuple[int, Label]],
                typesetter: Typesetter, words: Words, least: float = 0.0) -> None:
     """Each label inside its die-cut by the sheet's safe margin and away from the sheet's
-    edge (Sheet.content), so a sheet fed a little off shows no ink past a cut; no text
+    edge (LabelSheet.content), so a sheet fed a little off shows no ink past a cut; no text
     under `least` (pt); the labels' words from [card.words]."""
     pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25, least)
     for position, label in placed:
