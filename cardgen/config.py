@@ -385,21 +385,22 @@ class Book:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration, one typed section per table of defaults.toml."""
+    """The whole configuration, one typed section per table of defaults.toml (each section's
+    docstring names its tables; `_build` reads them in this order)."""
 
     default_colour: str
-    palette: dict[str, PaletteColour]  # [palette]
+    palette: dict[str, PaletteColour]  # [palette.KEY]
     rules: tuple[ColourRule, ...]  # [[rules]]
-    visits: Visits
-    flags: Flags
-    spellings: Spellings
+    visits: Visits  # [visits]
+    flags: Flags  # [flags]
+    spellings: Spellings  # [housing] [residence] [relation] [sex] [plan] [colour_values] [columns]
     reading: Reading  # [input]
-    privacy: Privacy
-    papers: Papers
-    stickers: Stickers
-    card: Card
-    duplex: Duplex
-    book: Book
+    privacy: Privacy  # [privacy]
+    papers: Papers  # [paper] [impositions]
+    stickers: Stickers  # [stickers] [sheets]
+    card: Card  # [card] (its text, lines and words)
+    duplex: Duplex  # [duplex]
+    book: Book  # [book]
     fallback_fonts: tuple[Path, ...]  # [fonts] fallback
     limits: Limits
     cache_max_mb: int  # [cache] max_mb
