@@ -158,6 +158,7 @@ WORD_FIELDS: dict[str, frozenset[str]] = {
     "household_count": frozenset({"n"}), "people_count": frozenset({"n"}),
     "page_count": frozenset({"n"}), "retired_count": frozenset({"n"}),
     "index_total": frozenset({"title", "n", "retired"}), "index_retired": frozenset({"n"}),
+    "index_part": frozenset({"number", "of"}),
     "other_flags": frozenset({"n"}), "tab_label": frozenset({"number", "char", "name"}),
     "roster_continued": frozenset({"heading"}), "unit": frozenset({"unit"}),
     "floor": frozenset({"floor"}),

@@ -73,14 +73,15 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
 
 
 def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,
-            separator: str = "、", name: bool = False) -> str:
+            more: str, separator: str = "、", name: bool = False) -> str:
     """As many of `items` as fit `box` in type no smaller than `LIST_LEAST` of the place's
-    (names stay readable), then 等N人: a list of people summarised, never cut mid-name."""
+    (names stay readable), then `more` (等{n}人): a list of people summarised, never cut
+    mid-name."""
     size, bold, _colour, _align = style
     least = max(smallest, size * LIST_LEAST)
     room = max(1, int((box.height + 0.01) // pen.line_height(least)))
     return summarise(items, lambda text: len(pen.lines(text, least, box.width, bold, name))
-                     <= room, separator=separator)
+                     <= room, more, separator)
 
 
 def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
@@ -275,6 +276,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
     smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
+    more = printing.config.card.words["more_names"]
 
     def draw(pen: Pen, values: dict[str, CardValue], slot: int) -> None:
         for field in MINGBAI_FIELDS:
@@ -283,7 +285,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
             value = values.get(field, "")
             names = field == "members"  # break between people, and a name between its parts
             text = value if isinstance(value, str) else fitting(
-                pen, list(value), box, style, smallest, LISTS.get(field, "、"), names)
+                pen, list(value), box, style, smallest, more, LISTS.get(field, "、"), names)
             fill(pen, text, box, style, smallest, on_rule=field != "number", name=names)
 
     with atomic_file(out) as handle:
