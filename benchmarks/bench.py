@@ -178,7 +178,8 @@ def typst_cards(source: Path) -> list[dict[str, object]]:
                 "number", "name", "relation", "sex", "ethnicity", "age", "id_text", "phone",
                 "residence", "flags")} for m in members],
             "visit": card.visit, "member_count": card.member_count,
-            "notes_title": config.notes_title, "notes_columns": list(config.notes_columns),
+            "notes_title": config.card.notes_title,
+            "notes_columns": list(config.card.notes_columns),
             "date": DATE, "mode": "常态", "page": page,
         })
         page += card.page_count

@@ -1,4 +1,12 @@
-"""The configuration: bundled defaults (defaults.toml) merged with the user's TOML file, typed."""
+"""The configuration: bundled defaults (defaults.toml) merged with the user's TOML file, typed.
+
+`Config` holds one frozen section per table of the file, named as the file names it
+(`config.card.words`, `config.flags.sticker_slots`, `config.privacy.full_id`); `load_config`
+reads the TOML, and one small checker (`_Reader`) turns each value into its typed field or
+stops with a message naming the file, the setting, what it must be and what was written.
+No validation library: the messages are the product here, and a plain checker keeps them
+and the import cheap (`python -X importtime -c "import cardgen.config"`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ import json
 import re
 import string
 import tomllib
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,17 +36,20 @@ _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 @dataclass(frozen=True)
-class Colour:
+class PaletteColour:
+    """One of the five colours ([palette.KEY]): how it prints and what it means."""
+
     key: str
     hex: str
     char: str
     name: str
     pattern: str
     order: int
+    meaning: str  # who gets this colour, in words (the ledger's cover)
 
 
 @dataclass(frozen=True)
-class Rule:
+class ColourRule:
     colour: str
     housing: tuple[str, ...] = ()
     no_residents: bool | None = None
@@ -71,7 +84,7 @@ class Imposition:
 
 
 @dataclass(frozen=True)
-class Sheet:
+class LabelSheet:
     """A sheet of labels: page and label sizes, pitch and first label's corner (mm); how
     far a label's content keeps inside its die-cut (`safe`) and ink from the sheet's edge
     (`edge`)."""
@@ -142,6 +155,25 @@ WORD_FIELDS: dict[str, frozenset[str]] = {
     "footer_date": frozenset({"date", "mode"}),
     "footer_page": frozenset({"page"}), "index_title": frozenset({"title"}),
     "frame_alt": frozenset({"char", "category", "tab"}),
+    "household_count": frozenset({"n"}), "people_count": frozenset({"n"}),
+    "page_count": frozenset({"n"}), "retired_count": frozenset({"n"}),
+    "index_total": frozenset({"title", "n", "retired"}), "index_retired": frozenset({"n"}),
+    "index_part": frozenset({"number", "of"}),
+    "other_flags": frozenset({"n"}), "tab_label": frozenset({"number", "char", "name"}),
+    "roster_continued": frozenset({"heading"}), "unit": frozenset({"unit"}),
+    "floor": frozenset({"floor"}),
+    "roster_counts": frozenset({"people", "households", "total"}),
+    "roster_page": frozenset({"page", "pages"}),
+    "mingbai_number": frozenset({"number", "household_id"}),
+    "member_relation": frozenset({"name", "relation"}),
+    "person_needs": frozenset({"name", "needs"}),
+    "pdf_cards": frozenset({"what"}), "pdf_stickers": frozenset({"what"}),
+    "pdf_count": frozenset({"n"}), "pdf_ledger": frozenset({"title"}),
+    "pdf_update": frozenset({"title"}), "pdf_roster": frozenset({"group"}),
+    "pdf_mingbai": frozenset({"group"}), "pdf_emergency": frozenset({"group"}),
+    "selection_colours": frozenset({"colours"}), "selection_flags": frozenset({"flags"}),
+    "selection_grids": frozenset({"grids"}), "selection_households": frozenset({"n"}),
+    "skipped_household": frozenset({"household_id", "number"}),
 }
 
 
@@ -154,7 +186,7 @@ class Words:
     def __getitem__(self, name: str) -> str:
         return self.table[name]
 
-    def format(self, name: str, **values: object) -> str:
+    def format(self, name: str, /, **values: object) -> str:
         return self.table[name].format(**values)
 
 
@@ -223,73 +255,103 @@ class Emergency:
 
 
 @dataclass(frozen=True)
-class Config:
-    palette: dict[str, Colour]
-    rules: tuple[Rule, ...]
-    default_colour: str
-    frequencies: dict[str, Frequency]
-    visit_colour: dict[str, str]
-    visit_flag: dict[str, str]
-    visit_extra: dict[str, str]
-    flag_separators: str
+class Visits:
+    """[visits]: how often a household is visited, by its colour and its members' flags."""
+
+    frequencies: dict[str, Frequency]  # [visits.frequencies], by name
+    colour: dict[str, str]  # colour key -> frequency name
+    flag: dict[str, str]  # canonical flag -> frequency name
+    extra: dict[str, str]  # colour key -> words printed after the frequency
+
+
+@dataclass(frozen=True)
+class Flags:
+    """[flags]: the known flags, how written flags are understood, the sticker slots and the
+    sensitive sub-types."""
+
+    separators: str
     sticker_slots: tuple[str, ...]
     red_subtypes: tuple[str, ...]
     red_category: str
     care_subtypes: tuple[str, ...]
     care_category: str
-    flag_marginal: tuple[str, ...]
-    flag_by_words: tuple[tuple[str, tuple[str, ...]], ...]
-    flag_also: dict[str, tuple[str, ...]]
-    flag_spellings: dict[str, str]  # lower-case spelling -> canonical flag
-    housing_spellings: dict[str, str]  # folded spelling -> value (also for the others)
-    residence_spellings: dict[str, str]
-    relation_spellings: dict[str, str]
-    sex_spellings: dict[str, str]
-    non_resident: tuple[str, ...]
-    plan_spellings: dict[str, str]
-    colour_spellings: dict[str, str]
-    column_spellings: dict[str, str]  # folded header -> canonical field
-    reading: Reading
+    marginal: tuple[str, ...]
+    by_words: tuple[tuple[str, tuple[str, ...]], ...]
+    also: dict[str, tuple[str, ...]]
+    spellings: dict[str, str]  # [flags.aliases]: folded spelling -> canonical flag
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.spellings.values()))
+
+
+@dataclass(frozen=True)
+class Spellings:
+    """How registers write the enumerated columns' values and the columns' headers:
+    [housing], [residence.values], [relation], [sex], [plan], [colour_values], [columns];
+    each folded spelling (see text.fold) -> its value, or its field for [columns]."""
+
+    housing: dict[str, str]
+    residence: dict[str, str]
+    relation: dict[str, str]
+    sex: dict[str, str]
+    plan: dict[str, str]
+    colour: dict[str, str]
+    columns: dict[str, str]
+    non_resident: tuple[str, ...]  # [residence] non_resident: values of people not living there
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """[privacy]: what prints beyond the least a card needs."""
+
     full_id: bool
-    show_birth_date: bool
-    show_red_subtype: bool
-    show_care_subtype: bool
-    papers: dict[str, Paper]
-    default_paper: str
+    birth_date: bool
+    red_subtype: bool
+    care_subtype: bool
+
+
+@dataclass(frozen=True)
+class Papers:
+    """[paper] and [impositions]: the card's paper sizes, by name, and the sheets cards are
+    imposed on."""
+
+    sizes: dict[str, Paper]
+    default: str
     impositions: dict[str, Imposition]
-    sheets: dict[str, Sheet]
-    default_sheet: str
+
+    def size(self, name: str | None) -> Paper:
+        return self.sizes[name or self.default]
+
+
+@dataclass(frozen=True)
+class Stickers:
+    """[stickers] and [sheets]: the label sheets, by name, and the one used by default."""
+
+    sheets: dict[str, LabelSheet]
+    default: str
+
+    def sheet(self, name: str | None = None) -> LabelSheet:
+        return self.sheets[name or self.default]
+
+
+@dataclass(frozen=True)
+class Card:
+    """[card]: the card's margins, ruled strips, type, lines and words."""
+
     gutter: float
     notes_title: str
     notes_columns: tuple[str, ...]
     notes_lines: int
     confidential: str
     household_grow: int
-    text: dict[str, TextStyle]
-    line_factor: float
-    inset: float
+    text: dict[str, TextStyle]  # [card.text], by style
+    line_factor: float  # [card.text] line
+    inset: float  # [card.text] inset
     smallest_text: float  # pt: no text prints smaller, on any paper
-    lines: dict[str, LineStyle]
+    lines: dict[str, LineStyle]  # [card.lines], by name
     smallest_rule: float  # mm: no rule prints thinner, on any paper
-    duplex_verso: str  # one of DUPLEX_VERSOS
-    visit_log_title: str
-    visit_log_columns: tuple[str, ...]
-    words: Words
-    book_retired: str  # the index's word for a retired number
-    book_reasons: dict[str, str]  # the change list's reasons, by kind
-    book_list: dict[str, str]  # the change list's own words ([book.list])
-    fallback_fonts: tuple[Path, ...]
-    limits: Limits
-    cache_max_mb: int
-    fingerprint: str  # hash of the merged settings, for reproducibility and caches
-    emergency: Emergency  # [emergency]: the emergency kit
-
-    @property
-    def known_flags(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.flag_spellings.values()))
-
-    def paper(self, name: str | None) -> Paper:
-        return self.papers[name or self.default_paper]
+    words: Words  # [card.words]
 
     def type_size(self, style: str, scale: float) -> float:
         """A text style's size in points on a paper of `scale`: scaled, but never under the
@@ -301,6 +363,50 @@ class Config:
         """A rule's width in mm on a paper of `scale`: scaled, never under [card.lines]
         smallest."""
         return max(width * scale, self.smallest_rule)
+
+
+@dataclass(frozen=True)
+class Duplex:
+    """[duplex]: what the back of a card prints with --duplex."""
+
+    verso: str  # one of DUPLEX_VERSOS
+    title: str  # the visit log's title
+    columns: tuple[str, ...]  # the visit log's columns
+
+
+@dataclass(frozen=True)
+class Book:
+    """[book]: the book of record's words: the index's for a retired number, the change
+    list's reasons ([book.reasons]) and its own words ([book.list])."""
+
+    retired: str
+    reasons: dict[str, str]
+    list: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, one typed section per table of defaults.toml (each section's
+    docstring names its tables; `_build` reads them in this order)."""
+
+    default_colour: str
+    palette: dict[str, PaletteColour]  # [palette.KEY]
+    rules: tuple[ColourRule, ...]  # [[rules]]
+    visits: Visits  # [visits]
+    flags: Flags  # [flags]
+    spellings: Spellings  # [housing] [residence] [relation] [sex] [plan] [colour_values] [columns]
+    reading: Reading  # [input]
+    privacy: Privacy  # [privacy]
+    papers: Papers  # [paper] [impositions]
+    stickers: Stickers  # [stickers] [sheets]
+    card: Card  # [card] (its text, lines and words)
+    duplex: Duplex  # [duplex]
+    book: Book  # [book]
+    fallback_fonts: tuple[Path, ...]  # [fonts] fallback
+    limits: Limits
+    cache_max_mb: int  # [cache] max_mb
+    emergency: Emergency
+    fingerprint: str  # hash of the merged settings, for reproducibility and caches
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -358,7 +464,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _braced(fields: set[str]) -> str:
+def _braced(fields: AbstractSet[str]) -> str:
     return ", ".join("{" + f + "}" for f in sorted(fields)) or _("none")
 
 
@@ -491,7 +597,7 @@ def _imposition(r: _Reader, at: str, name: str, value: Any,
     return Imposition(name, (width, height), paper_name, tuple(slots))
 
 
-def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
+def read_sheet(r: _Reader, at: str, name: str, value: Any) -> LabelSheet:
     """A label sheet's geometry, checked: every label must lie on the page."""
     if not isinstance(value, dict):
         raise r.fail(at or "sheet", _("must be a table with page, label, pitch, margin, "
@@ -527,9 +633,9 @@ def read_sheet(r: _Reader, at: str, name: str, value: Any) -> Sheet:
             raise r.fail(_at(at, key), _("{count} labels reach {end:g} mm, past the page's "
                                          "{axis} of {page:g} mm").format(
                 count=count, end=end, axis=word, page=page[axis]))
-    safe = r.number(_at(at, "safe"), value.get("safe", Sheet.safe))
-    edge = r.number(_at(at, "edge"), value.get("edge", Sheet.edge))
-    sheet = Sheet(name, page, label, pitch, margin, columns, rows, safe, edge)
+    safe = r.number(_at(at, "safe"), value.get("safe", LabelSheet.safe))
+    edge = r.number(_at(at, "edge"), value.get("edge", LabelSheet.edge))
+    sheet = LabelSheet(name, page, label, pitch, margin, columns, rows, safe, edge)
     for index in range(sheet.labels):
         width, height = sheet.content(index)[2:]
         if min(width, height) < MIN_LABEL_CONTENT:
@@ -555,7 +661,7 @@ def _visit_log_columns(r: _Reader) -> tuple[str, ...]:
     return columns
 
 
-def load_sheet_file(path: Path) -> Sheet:
+def load_sheet_file(path: Path) -> LabelSheet:
     """A label sheet described in its own TOML file (the keys of a [sheets.NAME] table)."""
     data = _read_toml(path)
     return read_sheet(_Reader(data, str(path)), "", path.stem, data)
@@ -568,7 +674,6 @@ def _at(at: str, key: str) -> str:
 def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     """The whole typed configuration, section by section; a wrong value stops it."""
     r = _Reader(data, source)
-    frequencies, visit_colour, visit_flag = _visits(r)
     papers, default_paper = _papers(r)
     sheets = {name: read_sheet(r, f"sheets.{name}", name, value)
               for name, value in r.table("sheets").items()}
@@ -581,43 +686,66 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         + b"".join(str(p).encode() for p in fallback)).hexdigest()
     return Config(
+        default_colour=_one_of(r, "default_colour", COLOUR_KEYS),
         palette=_palette(r),
         rules=_rules(r),
-        default_colour=_one_of(r, "default_colour", COLOUR_KEYS),
-        frequencies=frequencies,
-        visit_colour=visit_colour,
-        visit_flag=visit_flag,
-        visit_extra={k: r.text(f"visits.extra.{k}", v)
-                     for k, v in r.table("visits.extra").items()},
-        flag_separators=r.text("flags.separators"),
+        visits=_visits(r),
+        flags=_flags(r),
+        spellings=_spellings(r),
+        reading=_reading(r),
+        privacy=Privacy(**{key: r.boolean(f"privacy.{key}")
+                           for key in Privacy.__dataclass_fields__}),
+        papers=Papers(papers, default_paper,
+                      {name: _imposition(r, f"impositions.{name}", name, value, papers)
+                       for name, value in r.table("impositions").items()}),
+        stickers=Stickers(sheets, default_sheet),
+        card=_card(r),
+        duplex=Duplex(_one_of(r, "duplex.verso", DUPLEX_VERSOS), r.text("duplex.title"),
+                      _visit_log_columns(r)),
+        book=Book(r.text("book.retired"), _words(r, "book.reasons", BOOK_REASON_FIELDS).table,
+                  _words(r, "book.list", BOOK_LIST_FIELDS).table),
+        fallback_fonts=fallback,
+        limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
+                         for key in Limits.__dataclass_fields__}),
+        cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
+        emergency=_emergency(r),
+        fingerprint=fingerprint,
+    )
+
+
+def _flags(r: _Reader) -> Flags:
+    """[flags]: the sticker slots, the sensitive sub-types and how flags are spelt."""
+    return Flags(
+        separators=r.text("flags.separators"),
         sticker_slots=_slots(r),
         red_subtypes=r.texts("flags.red_subtypes"),
         red_category=r.text("flags.red_category"),
         care_subtypes=r.texts("flags.care_subtypes"),
         care_category=r.text("flags.care_category"),
-        flag_marginal=r.texts("flags.marginal"),
-        flag_by_words=_flags_by_words(r),
-        flag_also={k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()},
-        flag_spellings=_flag_spellings(r),
-        housing_spellings=r.spellings("housing"),
-        residence_spellings=r.spellings("residence.values"),
-        relation_spellings=r.spellings("relation"),
-        sex_spellings=r.spellings("sex"),
+        marginal=r.texts("flags.marginal"),
+        by_words=_flags_by_words(r),
+        also={k: r.texts(f"flags.also.{k}", v) for k, v in r.table("flags.also").items()},
+        spellings=_flag_spellings(r),
+    )
+
+
+def _spellings(r: _Reader) -> Spellings:
+    """The enumerated columns' values and the columns' headers, as registers spell them."""
+    return Spellings(
+        housing=r.spellings("housing"),
+        residence=r.spellings("residence.values"),
+        relation=r.spellings("relation"),
+        sex=r.spellings("sex"),
+        plan=r.spellings("plan"),
+        colour=r.spellings("colour_values"),
+        columns=_column_spellings(r),
         non_resident=r.texts("residence.non_resident"),
-        plan_spellings=r.spellings("plan"),
-        colour_spellings=r.spellings("colour_values"),
-        column_spellings=_column_spellings(r),
-        reading=_reading(r),
-        full_id=r.boolean("privacy.full_id"),
-        show_birth_date=r.boolean("privacy.birth_date"),
-        show_red_subtype=r.boolean("privacy.red_subtype"),
-        show_care_subtype=r.boolean("privacy.care_subtype"),
-        papers=papers,
-        default_paper=default_paper,
-        impositions={name: _imposition(r, f"impositions.{name}", name, value, papers)
-                     for name, value in r.table("impositions").items()},
-        sheets=sheets,
-        default_sheet=default_sheet,
+    )
+
+
+def _card(r: _Reader) -> Card:
+    """[card]: margins, the notes strip, type, lines and words."""
+    return Card(
         gutter=r.number("card.gutter"),
         notes_title=r.text("card.notes_title"),
         notes_columns=r.texts("card.notes_columns"),
@@ -630,19 +758,7 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         smallest_text=r.number("card.text.smallest", minimum=4),
         lines=_line_styles(r),
         smallest_rule=r.number("card.lines.smallest", minimum=0.05),
-        duplex_verso=_one_of(r, "duplex.verso", DUPLEX_VERSOS),
-        visit_log_title=r.text("duplex.title"),
-        visit_log_columns=_visit_log_columns(r),
-        words=_words(r),
-        book_retired=r.text("book.retired"),
-        book_reasons=_book_words(r, "book.reasons", BOOK_REASON_FIELDS),
-        book_list=_book_words(r, "book.list", BOOK_LIST_FIELDS),
-        fallback_fonts=fallback,
-        limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
-                         for key in Limits.__dataclass_fields__}),
-        cache_max_mb=int(r.number("cache.max_mb", minimum=1)),
-        fingerprint=fingerprint,
-        emergency=_emergency(r),
+        words=_words(r, "card.words", WORD_FIELDS),
     )
 
 
@@ -696,25 +812,6 @@ BOOK_LIST_FIELDS = {"continued": {"group"}, "footer": {"group"}, "count": {"acti
                     "take_off": {"flag"}}
 
 
-def _book_words(r: _Reader, table: str, fields: dict[str, set[str]]) -> dict[str, str]:
-    """The change list's words ([book.reasons], [book.list]); each may use only its own
-    {fields}."""
-    words = {}
-    for key, value in r.table(table).items():
-        text = r.text(f"{table}.{key}", value)
-        try:
-            used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-        except ValueError as exc:
-            raise r.fail(f"{table}.{key}", _(
-                "is not a valid text with {{fields}} ({error})").format(error=exc)) from None
-        allowed = fields.get(key, set())
-        if not used <= allowed:
-            raise r.fail(f"{table}.{key}", _("may use only {allowed}, not {wrong}").format(
-                allowed=_braced(allowed), wrong=_braced(used - allowed)))
-        words[key] = text
-    return words
-
-
 def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
     value = r.text(dotted)
     if value not in allowed:
@@ -723,7 +820,7 @@ def _one_of(r: _Reader, dotted: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _palette(r: _Reader) -> dict[str, Colour]:
+def _palette(r: _Reader) -> dict[str, PaletteColour]:
     palette = {}
     for key in COLOUR_KEYS:
         at = f"palette.{key}"
@@ -734,9 +831,9 @@ def _palette(r: _Reader) -> dict[str, Colour]:
         char = r.text(f"{at}.char")
         if not 1 <= len(char) <= 2:
             raise r.fail(f"{at}.char", _("must be one or two characters"))
-        palette[key] = Colour(key, hex_value.upper(), char, r.text(f"{at}.name"),
+        palette[key] = PaletteColour(key, hex_value.upper(), char, r.text(f"{at}.name"),
                               _one_of(r, f"{at}.pattern", PATTERNS),
-                              int(r.number(f"{at}.order")))
+                              int(r.number(f"{at}.order")), r.text(f"{at}.meaning"))
     extra = set(r.table("palette")) - set(COLOUR_KEYS)
     if extra:
         raise r.fail("palette", _("has unknown colours {wrong}; the keys are {known}").format(
@@ -744,7 +841,7 @@ def _palette(r: _Reader) -> dict[str, Colour]:
     return palette
 
 
-def _rules(r: _Reader) -> tuple[Rule, ...]:
+def _rules(r: _Reader) -> tuple[ColourRule, ...]:
     raw_rules = r.get("rules")
     if not isinstance(raw_rules, list):
         raise r.fail("rules", _("must be a list of [[rules]] tables"))
@@ -767,7 +864,7 @@ def _rules(r: _Reader) -> tuple[Rule, ...]:
         if no_residents is not None and not isinstance(no_residents, bool):
             raise r.fail(f"{at}.no_residents", _("must be true or false, not {value}").format(
                 value=_shown(no_residents)))
-        rules.append(Rule(
+        rules.append(ColourRule(
             colour=colour,
             housing=r.texts(f"{at}.housing", raw.get("housing", [])),
             no_residents=no_residents,
@@ -781,7 +878,7 @@ def _rules(r: _Reader) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str, str]]:
+def _visits(r: _Reader) -> Visits:
     frequencies = {}
     for name, value in r.table("visits.frequencies").items():
         at = f"visits.frequencies.{name}"
@@ -801,7 +898,8 @@ def _visits(r: _Reader) -> tuple[dict[str, Frequency], dict[str, str], dict[str,
     missing = [k for k in COLOUR_KEYS if k not in visit_colour]
     if missing:
         raise r.fail("visits.colour", _("lacks {missing}").format(missing=", ".join(missing)))
-    return frequencies, visit_colour, visit_flag
+    return Visits(frequencies, visit_colour, visit_flag,
+                  {k: r.text(f"visits.extra.{k}", v) for k, v in r.table("visits.extra").items()})
 
 
 def _column_spellings(r: _Reader) -> dict[str, str]:
@@ -958,22 +1056,20 @@ def _line_styles(r: _Reader) -> dict[str, LineStyle]:
     return styles
 
 
-def _words(r: _Reader) -> Words:
-    import string
-
-    table = {}
-    for name, value in r.table("card.words").items():
-        at = f"card.words.{name}"
+def _words(r: _Reader, table: str, fields: Mapping[str, AbstractSet[str]]) -> Words:
+    """A table of words ([card.words], [book.reasons], [book.list]): each a text that may
+    fill in only its own {fields} (a misspelt name would stop a print run half-way)."""
+    words = {}
+    for name, value in r.table(table).items():
+        at = f"{table}.{name}"
         text = r.text(at, value)
-        allowed = WORD_FIELDS.get(name, frozenset())
+        allowed = fields.get(name, frozenset())
         try:
             used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
         except ValueError as exc:
             raise r.fail(at, _("has a stray brace: {error}").format(error=exc)) from None
         if not used <= allowed:
-            wrong = ", ".join("{" + f + "}" for f in sorted(used - allowed))
-            known = ", ".join("{" + f + "}" for f in sorted(allowed)) or _("none")
-            raise r.fail(at, _("names {wrong}; it may use {known}").format(wrong=wrong,
-                                                                          known=known))
-        table[name] = text
-    return Words(table)
+            raise r.fail(at, _("names {wrong}; it may use {known}").format(
+                wrong=_braced(used - allowed), known=_braced(allowed)))
+        words[name] = text
+    return Words(words)

@@ -94,7 +94,7 @@ class GridChanges:
 def reasons(old: Entry, new: Content, config: Config) -> tuple[str, ...]:
     """Why a household's card changed, in the book's words (config [book.reasons]): its
     colour, stickers, members, then what else differs."""
-    words = config.book_reasons
+    words = config.book.reasons
     found = []
     if old.colour != new.colour:
         found.append(words["colour"].format(old=config.palette[old.colour].char,
@@ -125,7 +125,7 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
     `contents` has what each household's card would show; households not in `printable`
     have errors: they keep their card (or wait for their first one)."""
     old = grid.previous
-    words = config.book_reasons
+    words = config.book.reasons
     before = len(old.entries) if old is not None and not grid.new_edition else 0
     changes = GridChanges(grid.group, grid.edition, before, len(grid.numbers))
     for hid, number in sorted(grid.numbers.items(), key=lambda item: item[1]):
@@ -163,7 +163,7 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
     for gone in grid.left:
         moved = grid.moved_out.get(gone.household_id, "")
         card = old.entry(gone.household_id) if old is not None else None
-        pulled = [words["moved_out"].format(grid=moved) if moved else config.book_retired]
+        pulled = [words["moved_out"].format(grid=moved) if moved else config.book.retired]
         there = places.get(card.parts.get("address", "")) if card is not None else None
         if there is not None and not moved:  # the card's address is another card's now
             pulled.append(words["same_address"].format(number=format_number(there)))

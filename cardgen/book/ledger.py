@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from cardgen.book.record import Edition, Retired, format_number
-from cardgen.config import Colour, Config
+from cardgen.config import Config, PaletteColour
 from cardgen.data.model import Household
 from cardgen.layout.cards import Card, has_visit_log
 from cardgen.layout.geometry import Layout
@@ -109,7 +109,7 @@ class Slot:
 
     household: Household
     number: str
-    colour: Colour
+    colour: PaletteColour
     page_count: int
     first_page: int = 0  # set by plan_ledger
 
@@ -164,22 +164,19 @@ def _most_common(values: list[str]) -> str:
     return counted.most_common(1)[0][0] if counted else ""
 
 
-def _colour_meanings() -> dict[str, str]:
-    return {"red": "重点人员所在户", "orange": "空巢独居老人、低保、特困、大病、残疾等",
-            "yellow": "一般关注户", "blue": "租房户、流动暂住人员", "green": "空置房屋"}
-
-
 COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
+OTHER = ""  # the count of the flags past the table's width (no flag is spelt "")
 
 
 def _flag_counts(printed: list[PrintedHousehold], config: Config) -> list[FlagCount]:
     """People and households per flag for the cover, flags as they print
     (layout/printed.py): the sticker slots and the known flags in flag order; free-text
-    flags (and known ones past the table's width) are counted together as 其他."""
+    flags (and known ones past the table's width) are counted together, as [card.words]
+    other_flags says."""
     order = flag_order(config)
     present = {flag for p in printed for flag in p.flags}
-    known = {*config.known_flags, *config.sticker_slots}
-    shown = list(ranked((set(config.sticker_slots) | present) & known, order))
+    known = {*config.flags.known, *config.flags.sticker_slots}
+    shown = list(ranked((set(config.flags.sticker_slots) | present) & known, order))
     folded = present - set(shown)
     if len(shown) > COVER_FLAG_COLUMNS:
         folded |= set(shown[COVER_FLAG_COLUMNS - 1:])
@@ -190,13 +187,14 @@ def _flag_counts(printed: list[PrintedHousehold], config: Config) -> list[FlagCo
         seen = set()
         for member in household.members:
             flags = set(member.flags)
-            names = {f for f in flags if f in shown} | ({"其他"} if flags & folded else set())
+            names = {f for f in flags if f in shown} | ({OTHER} if flags & folded else set())
             people.update(names)
             seen |= names
         homes.update(seen)
     rows = [FlagCount(flag, people[flag], homes[flag]) for flag in shown]
     if folded:
-        rows.append(FlagCount(f"其他 {len(folded)} 项", people["其他"], homes["其他"]))
+        rows.append(FlagCount(config.card.words.format("other_flags", n=len(folded)),
+                              people[OTHER], homes[OTHER]))
     return rows
 
 
@@ -211,10 +209,9 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
     `retired` holds each grid's retired numbers by grid group."""
     households = [slot.household for slot in slots]
     printed = [printed_household(h, config) for h in households]  # for the cover and index
-    meanings = _colour_meanings()
     colours = Counter(slot.colour.key for slot in slots)
     flag_rows = _flag_counts(printed, config)
-    colour_rows = [ColourCount(c.key, c.char, c.name, meanings.get(c.key, ""), colours[c.key])
+    colour_rows = [ColourCount(c.key, c.char, c.name, c.meaning, colours[c.key])
                    for c in sorted(config.palette.values(), key=lambda c: c.order)]
     communities = list(dict.fromkeys(h.community for h in households))
     grids = list(dict.fromkeys(h.grid for h in households))
@@ -261,14 +258,14 @@ def _index_rows(slots: list[Slot], printed: list[PrintedHousehold], groups: list
                 typesetter: Typesetter) -> list[IndexRow]:
     """The index's rows, grid by grid in number order: the households (`printed`, as
     `slots` has them), and each retired number where it stood (已迁出/注销 and the date)."""
-    rows = index_rows(printed, [s.number for s in slots], [s.colour for s in slots], layout,
-                      typesetter)
+    rows = index_rows(printed, [s.number for s in slots], [s.colour for s in slots], config,
+                      layout, typesetter)
     by_group: dict[str, list[tuple[int, IndexRow]]] = {name: [] for name in groups}
     for slot, row in zip(slots, rows, strict=True):
         by_group[grid_group(slot.household)].append((int(slot.number), row))
     for name in groups:
         for gone in retired.get(name, []):
-            text = f"{config.book_retired} {gone.since}"
+            text = f"{config.book.retired} {gone.since}"
             by_group[name].append((gone.number, retired_row(
                 format_number(gone.number), gone.household_id, text, layout, typesetter)))
     return [row for name in groups

@@ -659,15 +659,15 @@ def stickers(source: Path, out: Path, households: tuple[str, ...], colours: tupl
         pdf = output_name(out, ".pdf", (source,))
         loaded = _load(source, config_path, date, sheet_name, not no_cache)
         selection = make_selection(loaded.config, households, colours, flags, grids)
-        name = sheet or loaded.config.default_sheet
-        if name in loaded.config.sheets:
-            geometry = loaded.config.sheets[name]
+        name = sheet or loaded.config.stickers.default
+        if name in loaded.config.stickers.sheets:
+            geometry = loaded.config.stickers.sheets[name]
         elif name.endswith(".toml") or Path(name).is_file():
             geometry = load_sheet_file(Path(name))
         else:
             raise UsageError(_("--label-sheet {name!r} is no label sheet; use one of: "
-                               "{sheets}, or a .toml file").format(name=name,
-                                                      sheets=", ".join(loaded.config.sheets)),
+                               "{sheets}, or a .toml file").format(
+                                name=name, sheets=", ".join(loaded.config.stickers.sheets)),
                              code="stickers.sheet")
         printed = print_stickers(loaded, selection, pdf, geometry, skip, loaded.cache, book)
         _echo_warnings(printed.warnings)

@@ -62,7 +62,7 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
                                   "with tabs on top").format(
         grid=first_grid, count=sum(len(g.roster) for g in kit.grids))))
     done = stickers(loaded, Selection(grids=(first_grid,)), out / "stickers.pdf",
-                    config.sheets[config.default_sheet], cache=cache)
+                    config.stickers.sheet(), cache=cache)
     written.append((done.path, _("tab labels and flag stickers, {count} A4 label "
                                  "sheets").format(count=done.pages)))
     done = reprint(loaded, Selection(households=picks), out / "a5-2up.pdf",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cardgen.config import Config, Rule
+from cardgen.config import ColourRule, Config
 from cardgen.data import vocabulary
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Category, Household, Member
@@ -56,7 +56,7 @@ def explain(key: str, reasons: tuple[str, ...]) -> str:
 
 
 def residents(household: Household, config: Config) -> list[Member]:
-    return [m for m in household.members if m.residence not in config.non_resident]
+    return [m for m in household.members if m.residence not in config.spellings.non_resident]
 
 
 def rule_colour(household: Household, config: Config,
@@ -68,7 +68,7 @@ def rule_colour(household: Household, config: Config,
     return config.default_colour, (vocabulary.REASON_DEFAULT,)
 
 
-def _match(rule: Rule, household: Household, config: Config,
+def _match(rule: ColourRule, household: Household, config: Config,
            today: dt.date) -> tuple[str, ...] | None:
     """The reasons the rule holds for the household, or None when it does not."""
     reasons: list[str] = []
@@ -107,13 +107,14 @@ def _match(rule: Rule, household: Household, config: Config,
 
 def visit_frequency(household: Household, key: str, config: Config) -> tuple[str, str]:
     """The strictest visit frequency of the colour and the members' flags, and what sets it."""
-    name = config.visit_colour[key]
+    name = config.visits.colour[key]
     because = config.palette[key].name
+    frequencies = config.visits.frequencies
     for member in household.members:
         for flag in member.flags:
-            candidate = config.visit_flag.get(flag)
-            if candidate and config.frequencies[candidate].days < config.frequencies[name].days:
+            candidate = config.visits.flag.get(flag)
+            if candidate and frequencies[candidate].days < frequencies[name].days:
                 name, because = candidate, shown_flag(flag, config)
-    label = config.frequencies[name].label
-    extra = config.visit_extra.get(key)
+    label = frequencies[name].label
+    extra = config.visits.extra.get(key)
     return (f"{label}；{extra}" if extra else label), because

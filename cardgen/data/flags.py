@@ -73,7 +73,7 @@ def split_flags(text: str, separators: str) -> list[str]:
 
 def read_flag(written: str, config: Config) -> FlagReading:
     """The flag a written flag means (see the module's docstring for the order)."""
-    spellings = config.flag_spellings
+    spellings = config.flags.spellings
     text = fold(written)
     found = spellings.get(text)
     if found is not None:
@@ -85,14 +85,14 @@ def read_flag(written: str, config: Config) -> FlagReading:
         found = spellings.get(base)
         # 低保（已退出） is no longer 低保: a qualifier that marks a neighbouring or ended
         # status is not a mere qualifier, unless the flag is sensitive (privacy first)
-        ended = any(word in match["qualifier"] for word in config.flag_marginal)
+        ended = any(word in match["qualifier"] for word in config.flags.marginal)
         if found is not None and (not ended or _sensitive(found, config)):
             return FlagReading(written, found, True, "qualified")
     graded = _graded(base, spellings)
     if graded is not None:
         return FlagReading(written, graded, True, "graded")
-    marginal = any(word in text for word in config.flag_marginal)
-    for flag, words in config.flag_by_words:
+    marginal = any(word in text for word in config.flags.marginal)
+    for flag, words in config.flags.by_words:
         if marginal and not _sensitive(flag, config):
             continue  # 低保边缘户 is not 低保; privacy comes first all the same
         if any(word in text for word in words):
@@ -112,16 +112,16 @@ def _graded(text: str, spellings: dict[str, str]) -> str | None:
 
 
 def _sensitive(flag: str, config: Config) -> bool:
-    return shown_flag(flag, config) in (config.red_category, config.care_category)
+    return shown_flag(flag, config) in (config.flags.red_category, config.flags.care_category)
 
 
 def shown_flag(flag: str, config: Config) -> str:
     """A (canonical) flag as cards, labels, indexes and messages may print it: a red
     sub-type as 重点人员, a 重点青少年 group as 重点关爱, unless [privacy] allows them."""
-    if flag in config.red_subtypes and not config.show_red_subtype:
-        return config.red_category
-    if flag in config.care_subtypes and not config.show_care_subtype:
-        return config.care_category
+    if flag in config.flags.red_subtypes and not config.privacy.red_subtype:
+        return config.flags.red_category
+    if flag in config.flags.care_subtypes and not config.privacy.care_subtype:
+        return config.flags.care_category
     return flag
 
 
@@ -132,21 +132,21 @@ def printed_as(reading: FlagReading, config: Config) -> str:
 
 def shown_flags(config: Config) -> str:
     """The known flags as messages list them: each sensitive one as its category."""
-    return "、".join(dict.fromkeys(shown_flag(flag, config) for flag in config.known_flags))
+    return "、".join(dict.fromkeys(shown_flag(flag, config) for flag in config.flags.known))
 
 
 def hidden(reading: FlagReading, config: Config) -> bool:
     """A written flag that prints as a category (重点人员, 重点关爱): whatever else it says
     (a sub-type, a qualifier such as a diagnosis) never prints."""
-    return reading.known and printed_as(reading, config) in (config.red_category,
-                                                               config.care_category)
+    return reading.known and printed_as(reading, config) in (config.flags.red_category,
+                                                               config.flags.care_category)
 
 
 def shown_written(text: str, config: Config) -> str:
     """A flags cell as a message may quote it: as written (the user must find the wrong
     one), but each flag that prints as a category, however it was written, as that
     category."""
-    parts = split_flags(text, config.flag_separators)
+    parts = split_flags(text, config.flags.separators)
     readings = [read_flag(part, config) for part in parts]
     if not any(hidden(reading, config) for reading in readings):
         return text

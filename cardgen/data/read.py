@@ -388,7 +388,7 @@ def _records_from_json(data: bytes, source: str, config: Config) -> Records:
             if raw_key == "members":
                 continue
             key = clean_text(raw_key)
-            canonical = config.column_spellings.get(fold(key))
+            canonical = config.spellings.columns.get(fold(key))
             if canonical is None:
                 if key not in warned:
                     warned.add(key)

@@ -36,7 +36,7 @@ def make_selection(config: Config, households: tuple[str, ...] = (),
     """Check colour and flag names against the config (a wrong one is a usage error)."""
     keys = []
     for colour in colours:
-        key = config.colour_spellings.get(fold(colour))
+        key = config.spellings.colour.get(fold(colour))
         if key is None:
             raise UsageError(_("--colour {colour} is no colour; use one of: {colours} (or 红 "
                                "橙 黄 蓝 绿)").format(colour=repr(colour),
@@ -52,7 +52,7 @@ def make_selection(config: Config, households: tuple[str, ...] = (),
                                "{flags}").format(flag=repr(flag), flags=shown_flags(config)),
                              code="usage.flag")
         canonical.append(known)
-        canonical.extend(config.flag_also.get(known, ()))
+        canonical.extend(config.flags.also.get(known, ()))
     return Selection(tuple(h.strip() for h in households), tuple(keys), tuple(canonical),
                      tuple(g.strip() for g in grids))
 

@@ -104,7 +104,7 @@ def title_values(text: str, config: Config) -> dict[str, str]:
     第三网格), or a labelled value (网格员：赵丽娜, 社区：和平社区)."""
     labelled = _LABELLED.match(text)
     if labelled:
-        name = header_field(labelled[1], config.column_spellings)
+        name = header_field(labelled[1], config.spellings.columns)
         if name in CONTEXT_FIELDS and labelled[2].strip():
             return {name: labelled[2].strip()}
     found = {}
@@ -180,7 +180,7 @@ class _Reader:
     # ---- the header ------------------------------------------------------------------------
 
     def fields_of(self, values: list[Any]) -> dict[int, str]:
-        spellings = self.config.column_spellings
+        spellings = self.config.spellings.columns
         found = {}
         for column, value in enumerate(values):
             text = cell_text(value)
@@ -252,7 +252,7 @@ class _Reader:
         header_index = head[last][0]
         headers = self.flatten([values for _index, values in head[first:last + 1]])
         named = frozenset(name for header in headers if header and (
-            name := header_field(header, self.config.column_spellings)) is not None)
+            name := header_field(header, self.config.spellings.columns)) is not None)
         mapping = self.map_columns(headers, header_index)
         if mapping is None:
             return Table(True, [], self.problems, named)
@@ -289,7 +289,7 @@ class _Reader:
         for column, header in enumerate(headers):
             if not header:
                 continue
-            name = header_field(header, config.column_spellings)
+            name = header_field(header, config.spellings.columns)
             if name is None:
                 flag = _flag_column(header, config)
                 if flag is not None:
@@ -378,7 +378,7 @@ class _Reader:
         keys = [(f, columns[f]) for f in ("household_id", "name") if f in letters]
         longest = config.limits.cell_chars + 1
         ditto = config.reading.same_as_above
-        spellings = config.column_spellings
+        spellings = config.spellings.columns
         items = sorted(mapping.items())
         found: list[Row] = []
         above: dict[str, str] = {}
@@ -571,7 +571,7 @@ def _flag_column(header: str, config: Config) -> tuple[str, bool] | None:
         reading = read_flag(candidate, config)
         if reading.known and reading.how != "words":
             return reading.flag, False
-        if reading.known and shown_flag(reading.flag, config) == config.red_category:
+        if reading.known and shown_flag(reading.flag, config) == config.flags.red_category:
             return reading.flag, True
     return None
 

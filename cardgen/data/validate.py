@@ -448,13 +448,13 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
     values = _agreed_household_fields(hid, rows, config, out)
     for field, (row, text) in values.items():
         if field == "housing":
-            household.housing = _enum(row, field, text, config.housing_spellings, hid, out)
+            household.housing = _enum(row, field, text, config.spellings.housing, hid, out)
         elif field in ("multiple_homes", "moves_often"):
             setattr(household, field, _yes_no(row, field, text, hid, out))
         elif field == "plan":
-            household.plan = _enum(row, field, text, config.plan_spellings, hid, out)
+            household.plan = _enum(row, field, text, config.spellings.plan, hid, out)
         elif field == "colour":
-            colour = spelled(text, config.colour_spellings)
+            colour = spelled(text, config.spellings.colour)
             if colour is None:
                 out.error(row, field, _("is no colour cardgen knows; use 红, 橙, 黄, 蓝 or 绿 "
                                         "(or red, orange, yellow, blue, green), or leave it "
@@ -521,7 +521,7 @@ def _check_lived_in(household: Household, row: Row, config: Config, out: _Collec
     card is printed in another colour, yet says 空置房屋 · 无人居住 when it has no
     members."""
     if household.housing not in _LIVED_IN or any(
-            m.residence not in config.non_resident for m in household.members):
+            m.residence not in config.spellings.non_resident for m in household.members):
         return
     hid, housing = household.household_id, household.housing
     meaning = _("owner-occupied") if housing == "自住" else \
@@ -534,7 +534,7 @@ def _check_lived_in(household: Household, row: Row, config: Config, out: _Collec
             "or fill in the people who live there").format(
             household=hid, housing=housing, meaning=meaning), hid, code="housing.nobody")
     else:
-        away = _(" or ").join(config.non_resident)
+        away = _(" or ").join(config.spellings.non_resident)
         out.warn(row, "housing", _(
             "household {household} is {housing} ({meaning}) but every member's 居住状态 is "
             "{away}, so nobody lives there, yet the colour rules count only 房屋状态 空置 as "
@@ -570,8 +570,8 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
 
 
 def _comparable(field: str, text: str, config: Config) -> str:
-    spellings = {"housing": config.housing_spellings, "plan": config.plan_spellings,
-                 "colour": config.colour_spellings}.get(field)
+    spellings = {"housing": config.spellings.housing, "plan": config.spellings.plan,
+                 "colour": config.spellings.colour}.get(field)
     if spellings is not None:
         return spelled(text, spellings) or fold(text)
     return fold(text)
@@ -669,7 +669,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
     sex_text = row.text("sex")
     written_sex = ""
     if sex_text:
-        sex = spelled(sex_text, config.sex_spellings)
+        sex = spelled(sex_text, config.spellings.sex)
         if sex is None:
             out.warn(row, "sex", _("is not 男 or 女; the sex the ID number gives is printed, "
                                    "or, without one, the value as written"), hid,
@@ -721,7 +721,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
 
     residence = row.text("residence")
     if residence:
-        member.residence = _enum(row, "residence", residence, config.residence_spellings,
+        member.residence = _enum(row, "residence", residence, config.spellings.residence,
                                  hid, out)
 
     flags_text = row.text("flags")
@@ -837,7 +837,7 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
 
 def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tuple[str, ...]:
     flags: list[str] = []
-    for position, part in enumerate(split_flags(text, config.flag_separators), 1):
+    for position, part in enumerate(split_flags(text, config.flags.separators), 1):
         reading = read_flag(part, config)
         if not reading.known:  # shown as written: the user must see which one it is
             out.warn(row, "flags", _(

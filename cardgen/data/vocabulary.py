@@ -83,7 +83,7 @@ def relation_of(text: str, config: Config) -> tuple[str, bool]:
         if word is None:
             return written, False
         written = word
-    known = spelled(written, config.relation_spellings)
+    known = spelled(written, config.spellings.relation)
     if known is None and written in RELATION_WORDS:
         known = written
     if known in HEAD_RELATIONS:

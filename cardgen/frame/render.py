@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cardgen import resources
-from cardgen.config import Colour, Config, Paper
+from cardgen.config import Config, PaletteColour, Paper
 from cardgen.errors import RenderRefused, UsageError
 from cardgen.i18n import _
 from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
@@ -87,7 +87,7 @@ def _escape_html(name: str | None) -> bool:
     return not (name or "").endswith(".css.j2")
 
 
-def pattern_css(colour: Colour, scale: float) -> str:
+def pattern_css(colour: PaletteColour, scale: float) -> str:
     """The tab's pattern, so a colour reads in black and white as well: one SVG tile,
     repeated, in a tint of the colour (the tile the label sheets draw, layout/colours.py)."""
     if colour.pattern == "plain":
@@ -200,14 +200,15 @@ class Renderer:
         return {"paper": self.paper, "palette": palette, "fonts": fonts, "font_stack": regular,
                 "bold": f"font-family: {bold}; font-weight: 700",
                 "regular": f"font-family: {regular}; font-weight: 400",
-                "text": self.config.text, "line": self.config.line_factor,
-                "sizes": {name: self.config.type_size(name, scale) for name in self.config.text},
-                "smallest": {"text": self.config.smallest_text,
-                             "rule": self.config.smallest_rule},
-                "grow_max": self.config.household_grow, "bleed": self.options.bleed,
-                "gutter": self.config.gutter, "notes_lines": self.config.notes_lines,
-                "notes_shares": notes_shares(len(self.config.notes_columns)),
-                "card_log_columns": self.config.visit_log_columns}
+                "text": self.config.card.text, "line": self.config.card.line_factor,
+                "sizes": {name: self.config.card.type_size(name, scale)
+                          for name in self.config.card.text},
+                "smallest": {"text": self.config.card.smallest_text,
+                             "rule": self.config.card.smallest_rule},
+                "grow_max": self.config.card.household_grow, "bleed": self.options.bleed,
+                "gutter": self.config.card.gutter, "notes_lines": self.config.card.notes_lines,
+                "notes_shares": notes_shares(len(self.config.card.notes_columns)),
+                "card_log_columns": self.config.duplex.columns}
 
     def _render_html(self, name: str, **context: Any) -> str:
         import jinja2
@@ -224,14 +225,14 @@ class Renderer:
                      "verso": f.verso, "first": f.first, "grow": f.grow, "rows": f.rows,
                      "log": f.log}
                     for f in frames]
-        card = {"sticker_slots": self.config.sticker_slots,
-                "log_title": self.config.visit_log_title,
-                "log_columns": self.config.visit_log_columns,
-                "notes_title": self.config.notes_title,
-                "notes_columns": self.config.notes_columns,
-                "notes_shares": notes_shares(len(self.config.notes_columns)),
-                "notes_lines": self.config.notes_lines,
-                "confidential": self.config.confidential}
+        card = {"sticker_slots": self.config.flags.sticker_slots,
+                "log_title": self.config.duplex.title,
+                "log_columns": self.config.duplex.columns,
+                "notes_title": self.config.card.notes_title,
+                "notes_columns": self.config.card.notes_columns,
+                "notes_shares": notes_shares(len(self.config.card.notes_columns)),
+                "notes_lines": self.config.card.notes_lines,
+                "confidential": self.config.card.confidential}
         return self._render_html("frame.html.j2", frames=variants, card=card)
 
     def probe(self, emergency: bool, verso: bool) -> list[Places]:
@@ -444,15 +445,16 @@ def check_options(config: Config, options: PrintOptions, duplex: bool = False) -
     bleed and to carry its crop marks (cardgen/pdf/compose.py, `plan_sheet`)."""
     from cardgen.i18n import _
 
-    if options.paper and options.paper not in config.papers:
+    if options.paper and options.paper not in config.papers.sizes:
         raise UsageError(_("--paper {paper}: no such paper size; use one of: {choices}").format(
-            paper=options.paper, choices=", ".join(config.papers)), code="print.paper")
+            paper=options.paper, choices=", ".join(config.papers.sizes)), code="print.paper")
     if options.impose is None:
         return
-    imposition = config.impositions.get(options.impose)
+    imposition = config.papers.impositions.get(options.impose)
     if imposition is None:
         raise UsageError(_("--impose {name}: no such imposition; use one of: {choices}").format(
-            name=options.impose, choices=", ".join(config.impositions) or _("none configured")),
+            name=options.impose,
+            choices=", ".join(config.papers.impositions) or _("none configured")),
             code="print.imposition")
     if options.paper and options.paper != imposition.paper:
         raise UsageError(_("--impose {name} takes {paper} cards; leave out --paper {asked}")
@@ -468,8 +470,8 @@ def paper_for(config: Config, options: PrintOptions) -> Paper:
     check_options(config, options)
     paper = options.paper
     if options.impose:
-        paper = config.impositions[options.impose].paper
-    return config.paper(paper)
+        paper = config.papers.impositions[options.impose].paper
+    return config.papers.size(paper)
 
 
 def notes_shares(columns: int) -> list[float]:
@@ -483,7 +485,7 @@ def notes_shares(columns: int) -> list[float]:
 
 def probe_rows(config: Config, paper: Paper) -> int:
     """Ruled rows enough to fill any members table: a page's height in lines of body text."""
-    line = config.type_size("body", paper.scale) * PT * config.line_factor
+    line = config.card.type_size("body", paper.scale) * PT * config.card.line_factor
     return int(paper.height / line) + 1
 
 
@@ -546,7 +548,7 @@ def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) 
     with equal ruled rows; else the template is refused."""
     for index, places in enumerate(pages):
         first, plain, log = index == 0, index == 2, index == 3
-        for name in required_places(first, plain, len(config.sticker_slots), log):
+        for name in required_places(first, plain, len(config.flags.sticker_slots), log):
             if name not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the household's "
@@ -555,15 +557,16 @@ def check_pages(pages: list[Places], config: Config, paper: Paper, source: str) 
         if plain:
             continue
         rows = places.rows_inside()
-        need = [(name, config.text[style]) for name, style in PLACE_STYLES.items()
+        need = [(name, config.card.text[style]) for name, style in PLACE_STYLES.items()
                 if name in places]
-        need += [(f"slot-{n}", config.text["sticker"]) for n in range(1, len(places.slots()) + 1)]
-        need += [(f"member-row-{n}", config.text["body"]) for n in range(1, len(rows) + 1)]
+        need += [(f"slot-{n}", config.card.text["sticker"])
+                 for n in range(1, len(places.slots()) + 1)]
+        need += [(f"member-row-{n}", config.card.text["body"]) for n in range(1, len(rows) + 1)]
         for name, style in need:
             box = places.rows[int(name.rsplit("-", 1)[1]) - 1] if name.startswith(
                 "member-row-") else places[name]
-            size = max(style.size * paper.scale, style.least, config.smallest_text)
-            line = size * PT * config.line_factor
+            size = max(style.size * paper.scale, style.least, config.card.smallest_text)
+            line = size * PT * config.card.line_factor
             em = size * PT
             if box.height + TOLERANCE < line or box.width + TOLERANCE < em:
                 raise RenderRefused(_(

@@ -17,7 +17,7 @@ import sys
 from dataclasses import astuple, dataclass, replace
 from typing import Any
 
-from cardgen.config import Colour, Config, Words
+from cardgen.config import Config, PaletteColour, Words
 from cardgen.data.model import Category, Household
 from cardgen.layout.geometry import COLUMN_KEYS, PT, Geometry
 from cardgen.layout.printed import PrintedMember, chips, printed_household, slot_fills
@@ -95,7 +95,7 @@ class Card:
     """Everything one household's card prints, already masked and paginated."""
 
     household_id: str
-    colour: Colour
+    colour: PaletteColour
     category: Category
     reasons: str
     visit: str
@@ -359,11 +359,11 @@ def _heading(line: MemberLine, geometry: Geometry, typesetter: Typesetter,
 
 def _member_line(number: int, printed: PrintedMember, config: Config, geometry: Geometry,
                  today: dt.date, typesetter: Typesetter) -> MemberLine:
-    words = config.words
+    words = config.card.words
     member = printed.member
     age = member.age_on(today)
     age_text = "" if age is None else str(age)
-    if config.show_birth_date and member.birth_date:
+    if config.privacy.birth_date and member.birth_date:
         age_text = f"{age_text}（{member.birth_date.isoformat()}）"
     line = MemberLine(
         number=number, name=member.name, relation=member.relation, sex=member.sex,
@@ -395,7 +395,7 @@ def has_visit_log(page_count: int, config: Config, duplex: bool) -> bool:
     """Printed duplex, a card starts on a right-hand page; one with an odd number of pages
     would leave its last back blank: that page is its visit log (走访记录), unless
     [duplex] verso = "blank". (A two-page card prints its 续页 there.)"""
-    return duplex and config.duplex_verso == "visits" and page_count % 2 == 1
+    return duplex and config.duplex.verso == "visits" and page_count % 2 == 1
 
 
 def paginate(lines: list[MemberLine], first_rows: int, next_rows: int,
@@ -445,7 +445,7 @@ def build_card(household: Household, category: Category, config: Config, geometr
                today: dt.date, ledger_number: str, emergency: bool,
                typesetter: Typesetter) -> Card:
     """The card of one household, fitted to its frame's places, ready to draw."""
-    words = config.words
+    words = config.card.words
     printed = printed_household(household, config)
     lines = [_member_line(n, m, config, geometry, today, typesetter)
              for n, m in enumerate(printed.members, 1)]

@@ -34,10 +34,10 @@ ROW = re.compile(r"(?:member|log)-row-(\d+)$")  # ruled rows: the members table'
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a table cardgen draws whole (the ledger's index)."""
+    """A column of a table cardgen draws whole (the ledger's index); its heading is the
+    word index_KEY of [card.words]."""
 
     key: str
-    title: str
     share: float  # of the content width
 
 
@@ -183,7 +183,7 @@ class Geometry:
 
     def rule(self, width: float) -> float:
         """A line style's width (mm on A4) on this paper: scaled, never under a rule's
-        least width (see Config.rule_width)."""
+        least width (see config.Card.rule_width)."""
         return max(width * self.scale, self.thinnest)
 
     def line_height(self, style: str) -> float:
@@ -213,8 +213,8 @@ class Geometry:
         assert isinstance(pages, tuple) and isinstance(plain, tuple)
         return cls(paper, {tuple(kind): Places.from_data(places) for kind, places in pages},
                    {verso: Places.from_data(places) for verso, places in plain},
-                   config.text, config.lines, config.line_factor, config.inset,
-                   config.household_grow, config.smallest_text, config.smallest_rule,
+                   config.card.text, config.card.lines, config.card.line_factor, config.card.inset,
+                   config.card.household_grow, config.card.smallest_text, config.card.smallest_rule,
                    Places.from_data(log) if isinstance(log, tuple) else None)
 
 

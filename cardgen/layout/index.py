@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour
+from cardgen.config import Config, PaletteColour
 from cardgen.layout.cards import name_size
 from cardgen.layout.geometry import PT, Column, Layout
 from cardgen.layout.printed import PrintedHousehold
 from cardgen.layout.typeset import Typesetter
 
-INDEX_COLUMNS = (
-    Column("no", "编号", 0.09), Column("hid", "户号", 0.13), Column("addr", "地址", 0.36),
-    Column("head", "户主", 0.12), Column("col", "颜色", 0.06), Column("fl", "特殊情况", 0.16),
-    Column("pg", "页码", 0.08),
+INDEX_COLUMNS = (  # each headed by [card.words] index_KEY (index_no: 编号 …)
+    Column("no", 0.09), Column("hid", 0.13), Column("addr", 0.36), Column("head", 0.12),
+    Column("col", 0.06), Column("fl", 0.16), Column("pg", 0.08),
 )
 INDEX_TITLE_HEIGHT = 10.0  # mm at scale 1
 INDEX_HEAD = 6.0
@@ -39,8 +38,8 @@ def index_columns(layout: Layout, typesetter: Typesetter) -> tuple[Column, ...]:
     extra = max(0.0, round(need - head.share, 3))
     if not extra:
         return INDEX_COLUMNS
-    return tuple(Column(c.key, c.title, c.share + extra) if c.key == "head" else
-                 Column(c.key, c.title, c.share - extra) if c.key == "addr" else c
+    return tuple(Column(c.key, c.share + extra) if c.key == "head" else
+                 Column(c.key, c.share - extra) if c.key == "addr" else c
                  for c in INDEX_COLUMNS)
 
 
@@ -71,15 +70,16 @@ class IndexRow:
 
 
 
-def index_rows(households: list[PrintedHousehold], numbers: list[str], colours: list[Colour],
-               layout: Layout, typesetter: Typesetter) -> list[IndexRow]:
+def index_rows(households: list[PrintedHousehold], numbers: list[str],
+               colours: list[PaletteColour], config: Config, layout: Layout,
+               typesetter: Typesetter) -> list[IndexRow]:
     """Each household's row: its book number, address, head, colour and flags, as the card
     prints them (layout/printed.py)."""
     rows = []
     for printed, number, colour in zip(households, numbers, colours, strict=True):
         household = printed.household
         flags = "、".join(printed.listed_flags)
-        head = printed.head.name if printed.head else "（空置）"
+        head = printed.head.name if printed.head else config.card.words["index_vacant"]
         texts = {"no": number, "hid": household.household_id,
                  "addr": household.full_address, "head": head,
                  "fl": flags, "col": "", "pg": "000"}

@@ -99,7 +99,7 @@ def flag_order(config: Config) -> dict[str, int]:
     global _last_order
     if _last_order[0] is not config:
         _last_order = (config, {flag: index for index, flag in enumerate(
-            (*config.sticker_slots, *config.known_flags))})
+            (*config.flags.sticker_slots, *config.flags.known))})
     return _last_order[1]
 
 
@@ -116,7 +116,7 @@ def printed_member(member: Member, config: Config) -> PrintedMember:
     """One member with the ID and flags as they may print."""
     id_text = ""
     if member.id_number:
-        id_text = member.id_number if config.full_id else mask_id(member.id_number)
+        id_text = member.id_number if config.privacy.full_id else mask_id(member.id_number)
     if not member.flags:  # most members have none: the short way
         return PrintedMember(member, id_text, (), ())
     shown = tuple([shown_flag(flag, config) for flag in member.flags])
@@ -143,9 +143,9 @@ def printed_household(household: Household, config: Config) -> PrintedHousehold:
 def sticker_word(flag: str, config: Config) -> str:
     """What a flag's own sticker says: the flag, or, for a flag of [flags.also], its slot
     with it (三无（特困）)."""
-    for slot in reversed(config.sticker_slots):
-        if flag in config.flag_also.get(slot, ()):
-            return config.words.format("slot_also", flag=slot, also=flag)
+    for slot in reversed(config.flags.sticker_slots):
+        if flag in config.flags.also.get(slot, ()):
+            return config.card.words.format("slot_also", flag=slot, also=flag)
     return flag
 
 
@@ -153,17 +153,17 @@ def slot_fills(printed: PrintedHousehold, config: Config) -> tuple[SlotFill, ...
     """The card's sticker slots, in [flags] sticker_slots order: each slot's label and the
     members who fill it (those with the slot's flag, then those with a flag of
     [flags.also] for it)."""
-    words = config.words
+    words = config.card.words
     fills = []
-    for slot in config.sticker_slots:
-        also = set(config.flag_also.get(slot, ()))
+    for slot in config.flags.sticker_slots:
+        also = set(config.flags.also.get(slot, ()))
         direct = [m.name for m in printed.members if slot in m.member.flags]
         via = [m.name for m in printed.members
                if slot not in m.member.flags and also & set(m.member.flags)]
         label = slot
         if any(also & set(m.member.flags) for m in printed.members):
             label = words.format("slot_also", flag=slot, also=words["separator"].join(
-                config.flag_also.get(slot, ())))
+                config.flags.also.get(slot, ())))
         fills.append(SlotFill(label, (*direct, *via)))
     return tuple(fills)
 
@@ -171,7 +171,7 @@ def slot_fills(printed: PrintedHousehold, config: Config) -> tuple[SlotFill, ...
 def chips(printed: PrintedHousehold, config: Config) -> dict[str, tuple[str, ...]]:
     """The card's chips: each flag that fills no slot and its holders, in flag order. A
     flag is said once: one that fills a slot (特困 in 三无's) gets no chip (issue 24)."""
-    in_slots = {*config.sticker_slots, *(flag for slot in config.sticker_slots
-                                          for flag in config.flag_also.get(slot, ()))}
+    in_slots = {*config.flags.sticker_slots, *(flag for slot in config.flags.sticker_slots
+                                          for flag in config.flags.also.get(slot, ()))}
     holders = printed.holders(frozenset(in_slots))
     return {flag: holders[flag] for flag in ranked(holders, flag_order(config))}

@@ -125,9 +125,9 @@ class Pen:
         self.canvas.hline(self.left + x1, self.left + x2, self.top + y, colour, width)
 
 
-def summarise(names: list[str], fits: object, more: str = "等{n}人",
-              separator: str = "、") -> str:
-    """As many names as fit, then 等N人: a summary, never a cut-off word."""
+def summarise(names: list[str], fits: object, more: str, separator: str = "、") -> str:
+    """As many names as fit, then `more` ([card.words] more_names: 等{n}人): a summary,
+    never a cut-off word."""
     assert callable(fits)
     joined = separator.join(names)
     if fits(joined):
@@ -508,7 +508,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
               geometry.smallest)
     width = layout.content_width
     heading = words.words.format("index_title", title=title) + (
-        f"（{number}/{of}）" if of > 1 else "")
+        words.words.format("index_part", number=number, of=of) if of > 1 else "")
     with canvas.element("H1"):
         pen.fitted(heading, 0, 0, 12 * s, width, bold=True)
     size = layout.type(INDEX_FONT)
@@ -523,7 +523,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
     canvas.open("TR")
     for column, x in zip(columns, xs, strict=True):
         with canvas.element("TH"):
-            pen.text(column.title, x + s,
+            pen.text(words.words[f"index_{column.key}"], x + s,
                      head_top + INDEX_HEAD * s - pen.line_height(size) - s, size,
                      width * column.share - 2 * s, bold=True)
     canvas.close()

@@ -11,7 +11,7 @@ from typing import IO, TYPE_CHECKING
 
 from cardgen.book.ledger import ledger_order
 from cardgen.cache import Cache
-from cardgen.config import Sheet
+from cardgen.config import LabelSheet
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import Problem, UsageError
@@ -54,8 +54,9 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
         composer.add_frames(printing.frames(frames))
         for data in drawn_cards(cards, printing, duplex=False):
             add_card(composer, printing, data)
-        title = "五色户卡 " + (chosen[0].household_id if len(chosen) == 1
-                             else f"{len(chosen)}户")
+        words = loaded.config.card.words
+        title = words.format("pdf_cards", what=chosen[0].household_id if len(chosen) == 1
+                             else words.format("pdf_count", n=len(chosen)))
         composer.finish(title, loaded.today.isoformat(), printing.options.pdf_variant)
     finally:
         composer.close()
@@ -120,7 +121,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     return Printed(out, 1, len(images), 0, warnings_of(loaded, chosen))
 
 
-def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip: int = 0,
+def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: LabelSheet, skip: int = 0,
              cache: Cache | None = None, book: Path | None = None) -> Printed:
     """Label sheets: a colour-tab label and flag stickers per household, in book order,
     with the book's numbers (`book`, as for `reprint`)."""
@@ -136,19 +137,20 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: Sheet, skip
     numbers = numbering.numbers
     chosen = ledger_order(chosen, numbers)
     labels = labels_for(chosen, loaded.categories, numbers, loaded.config)
-    pages = write_labels(labels, sheet, skip, out, f"五色户卡贴纸 {len(chosen)}户", loaded,
-                         cache)
+    words = loaded.config.card.words
+    title = words.format("pdf_stickers", what=words.format("pdf_count", n=len(chosen)))
+    pages = write_labels(labels, sheet, skip, out, title, loaded, cache)
     return Printed(out, len(chosen), pages, 0, warnings_of(loaded, chosen))
 
 
-def check_skip(sheet: Sheet, skip: int) -> None:
+def check_skip(sheet: LabelSheet, skip: int) -> None:
     if not 0 <= skip < sheet.labels:
         raise UsageError(_("--skip {skip}: a {sheet} sheet has {labels} labels; skip 0 to "
                            "{last}").format(skip=skip, sheet=sheet.name, labels=sheet.labels,
                                             last=sheet.labels - 1), code="stickers.skip")
 
 
-def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title: str,
+def write_labels(labels: list[Label], sheet: LabelSheet, skip: int, out: Path, title: str,
                  loaded: Loaded, cache: Cache, typesetter: Typesetter | None = None) -> int:
     """Labels on sheets as one PDF, written atomically; returns the sheets."""
     from cardgen.printing.stickers import draw_sheet, place
@@ -160,7 +162,8 @@ def write_labels(labels: list[Label], sheet: Sheet, skip: int, out: Path, title:
         try:
             for placed in place(labels, sheet, skip):
                 canvas = Canvas(sheet.page[1], composer.log)
-                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.smallest_text)
+                draw_sheet(canvas, sheet, placed, typesetter, loaded.config.card.words,
+                           loaded.config.card.smallest_text)
                 composer.add_data_page(canvas.content())
             composer.finish(title, loaded.today.isoformat())
             return composer.page_count

@@ -135,13 +135,14 @@ def _kit(loaded: Loaded, request: KitRequest, started: float) -> KitRun:
                               mingbai_cards(kit.households, numbers, config, loaded.today,
                                             request.copies),
                               config.emergency.cards_across, config.emergency.cards_down,
-                              f"避险转移明白卡 {kit.group}")
+                              config.card.words.format("pdf_mingbai", group=kit.group))
                 if kit.tabbed:
                     made = make_cards(kit.tabbed, loaded.categories, numbers, printing, True,
                                       workers.builder())
                     files.append(out / f"{kit.name}-应急户卡.pdf")
                     write_cards(work / files[2].name, printing, made, duplex,
-                                f"五色户卡 应急 {kit.group}", workers.drawer())
+                                config.card.words.format("pdf_emergency", group=kit.group),
+                                workers.drawer())
                 grids.append(KitGrid(kit.group, files, kit.roster, len(kit.households),
                                      kit.without_plan))
             staged.publish()

@@ -86,15 +86,18 @@ class LedgerRun:
 
 def describe_selection(selection: Selection, loaded: Loaded) -> str:
     parts = []
+    words = loaded.config.card.words
     if selection.colours:
-        parts.append("颜色 " + "、".join(loaded.config.palette[c].char for c in selection.colours))
+        parts.append(words.format("selection_colours", colours="、".join(
+            loaded.config.palette[c].char for c in selection.colours)))
     if selection.flags:
         shown = (shown_flag(flag, loaded.config) for flag in selection.flags)
-        parts.append("特殊情况 " + "、".join(dict.fromkeys(shown)))  # sub-types stay hidden
+        parts.append(words.format("selection_flags",  # sub-types stay hidden
+                                  flags="、".join(dict.fromkeys(shown))))
     if selection.grids:
-        parts.append("网格 " + "、".join(selection.grids))
+        parts.append(words.format("selection_grids", grids="、".join(selection.grids)))
     if selection.households:
-        parts.append(f"指定 {len(selection.households)} 户")
+        parts.append(words.format("selection_households", n=len(selection.households)))
     return "；".join(parts)
 
 
@@ -147,7 +150,8 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     advance(1)
                 page += first_pages[page].page_count + has_visit_log(
                     first_pages[page].page_count, printing.config, duplex)
-        composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
+        composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
+                        printing.words.date,
                         printing.options.pdf_variant)
         return printing.sheets(1, composer.page_count)[1]
     finally:
@@ -288,7 +292,9 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     name, slots, {g: numbering.grids[g].retired for g in grids_here},
                     [numbering.grids[g].edition for g in grids_here], loaded.config,
                     printing.index_layout, printing.typesetter, emergency, duplex, described,
-                    [f"{h.household_id}（{numbers[h.household_id]}）" for h in skipped_here],
+                    [loaded.config.card.words.format(
+                        "skipped_household", household_id=h.household_id,
+                        number=numbers[h.household_id]) for h in skipped_here],
                     file_names[name])
                 for card, slot in zip(cards, slots, strict=True):
                     card.first_page = slot.first_page

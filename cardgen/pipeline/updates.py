@@ -190,8 +190,10 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
             contexts = packet_contexts(plan, changes, by_id, loaded, stickers_file,
                                        new_book.duplex)
             if labels:
-                write_labels(labels, loaded.config.sheets[loaded.config.default_sheet], 0,
-                             work / labels_name, f"五色户卡贴纸 {changes.group}", loaded,
+                write_labels(labels, loaded.config.stickers.sheet(), 0,
+                             work / labels_name,
+                             loaded.config.card.words.format("pdf_stickers", what=changes.group),
+                             loaded,
                              cache, printing.typesetter)
                 files.append(out / labels_name)
             compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
@@ -268,7 +270,9 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
     file_name = old.file if old is not None else safe_file_name(grid.group, False, set())
     plan = plan_ledger(grid.group, slots, {grid.group: grid.retired}, [grid.edition],
                        loaded.config, printing.index_layout, printing.typesetter, False, duplex, "",
-                       [f"{h.household_id}（{numbers[h.household_id]}）" for h in unprinted],
+                       [loaded.config.card.words.format(
+                           "skipped_household", household_id=h.household_id,
+                           number=numbers[h.household_id]) for h in unprinted],
                        file_name)
     entries = []
     for slot in plan.slots:
@@ -293,12 +297,18 @@ def update_labels(changes: GridChanges, by_id: Mapping[str, Household], loaded: 
     for each flag a card gains."""
     from cardgen.printing.stickers import FlagLabel, TabLabel, labels_for
 
+    words = loaded.config.card.words
+    slot_of = {also: slot for slot, alsos in loaded.config.flags.also.items() for also in alsos}
+
+    def shown(flag: str) -> str:  # as labels_for words it: a flag filling a slot with the slot
+        return (words.format("slot_also", flag=slot_of[flag], also=flag) if flag in slot_of
+                else flag)
+
     def needed(label: Label, change: Change) -> bool:
         if isinstance(label, TabLabel):
             return change.tab == "new"
         return isinstance(label, FlagLabel) and any(
-            label.flag == flag or label.flag.endswith(f"（{flag}）")
-            for flag in change.stickers_added)
+            label.flag == shown(flag) for flag in change.stickers_added)
 
     return [label for change in changes.changes if change.printed
             for label in labels_for([by_id[change.household_id]], loaded.categories,
@@ -345,11 +355,11 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
     pages. Returns its pages."""
     config = printing.config
     palette = {key: (colour.hex, colour.char) for key, colour in config.palette.items()}
-    pages = change_list(contexts, config.book_list, config.words["unfilled"],
+    pages = change_list(contexts, config.book.list, config.card.words["unfilled"],
                         printing.words.date, printing.index_layout, printing.typesetter,
                         palette)
     change_pages = len(pages)
-    place = config.book_list["footer"].format(group=plan.title)
+    place = config.book.list["footer"].format(group=plan.title)
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
     frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:
@@ -379,7 +389,8 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
             for offset in range(len(plan.index_pages)):
                 page = plan.index_first_page + offset
                 add_index_page(composer, printing, plan, page, duplex and page % 2 == 0)
-            composer.finish(f"五色户卡变更包 {plan.title}", printing.words.date,
+            composer.finish(printing.words.words.format("pdf_update", title=plan.title),
+                            printing.words.date,
                             printing.options.pdf_variant)
             return composer.page_count
         finally:

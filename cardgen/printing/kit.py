@@ -16,7 +16,7 @@ from typing import Any
 
 from cardgen.book.roster import RosterEntry, needs_of, plan_for
 from cardgen.cache import key
-from cardgen.config import Config, Plan
+from cardgen.config import Config, Plan, Words
 from cardgen.data.model import Household
 from cardgen.frame.render import PlaceStyle
 from cardgen.layout.cards import Card, has_visit_log
@@ -73,14 +73,15 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
 
 
 def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,
-            separator: str = "、", name: bool = False) -> str:
+            more: str, separator: str = "、", name: bool = False) -> str:
     """As many of `items` as fit `box` in type no smaller than `LIST_LEAST` of the place's
-    (names stay readable), then 等N人: a list of people summarised, never cut mid-name."""
+    (names stay readable), then `more` (等{n}人): a list of people summarised, never cut
+    mid-name."""
     size, bold, _colour, _align = style
     least = max(smallest, size * LIST_LEAST)
     room = max(1, int((box.height + 0.01) // pen.line_height(least)))
     return summarise(items, lambda text: len(pen.lines(text, least, box.width, bold, name))
-                     <= room, separator=separator)
+                     <= room, more, separator)
 
 
 def fill(pen: Pen, text: str, box: Box, style: PlaceStyle, smallest: float,
@@ -113,7 +114,8 @@ class RosterLine:
     entry: RosterEntry | None = None
 
 
-def roster_lines(entries: list[RosterEntry], per_page: int) -> list[list[RosterLine]]:
+def roster_lines(entries: list[RosterEntry], per_page: int,
+                 words: Words) -> list[list[RosterLine]]:
     """The roster's rows, page by page: a heading before each building and unit (again,
     with 续, atop a page that starts inside one), never a heading last on a page."""
     pages: list[list[RosterLine]] = [[]]
@@ -126,36 +128,39 @@ def roster_lines(entries: list[RosterEntry], per_page: int) -> list[list[RosterL
         if group != current:
             if room < 2:
                 pages.append([])
-            pages[-1].append(RosterLine(heading=group_words(entry)))
+            pages[-1].append(RosterLine(heading=group_words(entry, words)))
             current = group
         elif room < 1:
-            pages.append([RosterLine(heading=group_words(entry) + "（续）")])
+            pages.append([RosterLine(heading=words.format(
+                "roster_continued", heading=group_words(entry, words)))])
         pages[-1].append(RosterLine(entry=entry))
     return pages
 
 
-def group_words(entry: RosterEntry) -> str:
+def group_words(entry: RosterEntry, words: Words) -> str:
     place = entry.location
-    parts = [place.building_name or "（地址无楼栋）"]
+    parts = [place.building_name or words["no_building"]]
     if place.unit:
-        parts.append(f"{place.unit}单元")
+        parts.append(words.format("unit", unit=place.unit))
     return " ".join(parts)
 
 
 def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                  entries: list[RosterEntry], households: int) -> int:
     """A grid's roster as one PDF (written atomically); returns its pages."""
-    doc = {"title": "应急名单", "confidential": printing.config.confidential}
+    words = printing.config.card.words
+    doc = {"title": words["roster_title"], "confidential": printing.config.card.confidential}
     frame = kit_frame(printing, "roster.html.j2", {"rows": ROSTER_PROBE_ROWS, "doc": doc})
     places = frame.places
     area = places["roster-rows"]
     rows = [places[f"roster-row-{n}"] for n in range(1, ROSTER_PROBE_ROWS + 1)
             if f"roster-row-{n}" in places
             and places[f"roster-row-{n}"].bottom <= area.bottom + 0.01]
-    pages = roster_lines(entries, len(rows)) if entries else [[]]
+    pages = roster_lines(entries, len(rows), words) if entries else [[]]
     people_households = len({e.household_id for e in entries})
-    counts = f"{len(entries)} 人 · {people_households} 户（共 {households} 户）"
-    smallest = printing.config.smallest_text
+    counts = words.format("roster_counts", people=len(entries), households=people_households,
+                          total=households)
+    smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     with atomic_file(out) as handle:
         composer = Composer(handle, (ROSTER_SIZE[0] * MM, ROSTER_SIZE[1] * MM), faces,
@@ -165,26 +170,27 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
             for number, lines in enumerate(pages, 1):
                 canvas = Canvas(ROSTER_SIZE[1], composer.log)
                 pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
-                          printing.config.line_factor, smallest)
+                          printing.config.card.line_factor, smallest)
                 values = {"roster-grid": group, "roster-worker": worker,
                           "roster-date": printing.words.date, "roster-counts": counts,
-                          "roster-page": f"第 {number} / {len(pages)} 页"}
+                          "roster-page": words.format("roster_page", page=number,
+                                                      pages=len(pages))}
                 for name, text in values.items():
                     fill(pen, text, places[name], frame.styles[name], smallest)
                 if not entries:
-                    fill(pen, "本网格无需优先救助的人员", rows[0],
+                    fill(pen, words["roster_nobody"], rows[0],
                          frame.styles["roster-row-1"], smallest)
                 for row, line in zip(rows, lines, strict=False):
-                    draw_roster_line(pen, line, row, places, frame.styles, smallest)
+                    draw_roster_line(pen, line, row, places, frame.styles, smallest, words)
                 composer.add_data_page(canvas.content(), frame.key)
-            composer.finish(f"应急名单 {group}", printing.words.date)
+            composer.finish(words.format("pdf_roster", group=group), printing.words.date)
         finally:
             composer.close()
     return len(pages)
 
 
 def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
-                     styles: Mapping[str, PlaceStyle], smallest: float) -> None:
+                     styles: Mapping[str, PlaceStyle], smallest: float, words: Words) -> None:
     size, _bold, colour, _align = styles["roster-row-1"]
     if line.entry is None:
         pen.rect(row.x + 0.3, row.y + 0.3, row.width - 0.6, row.height - 0.8, fill=GROUP_FILL)
@@ -193,7 +199,8 @@ def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
         return
     entry = line.entry
     values = {"number": entry.number, "address": entry.address,
-              "floor": f"{entry.location.floor}层" if entry.location.floor is not None else "",
+              "floor": ("" if entry.location.floor is None
+                        else words.format("floor", floor=entry.location.floor)),
               "name": entry.name, "age": "" if entry.age is None else str(entry.age),
               "needs": "、".join(entry.needs), "phone": entry.phone,
               "family": entry.family_phone}
@@ -220,18 +227,20 @@ LISTS = {"members": "、", "needs": "；"}  # the lists' separators
 
 
 def mingbai_values(household: Household, number: str, plan: Plan | None,
-                   needs: Mapping[str, tuple[str, ...]]) -> dict[str, CardValue]:
+                   needs: Mapping[str, tuple[str, ...]], words: Words) -> dict[str, CardValue]:
     """What one household's 明白卡 says, by field (a plan's fields empty without one)."""
     head = household.head
-    members = tuple(f"{m.name}（{m.relation}）" if m.relation else m.name
-                    for m in household.members)
-    helped = tuple(f"{name}（{'、'.join(words)}）" for name, words in needs.items())
+    members = tuple(words.format("member_relation", name=m.name, relation=m.relation)
+                    if m.relation else m.name for m in household.members)
+    helped = tuple(words.format("person_needs", name=name, needs="、".join(said))
+                   for name, said in needs.items())
     person, phone = ((household.cadre, household.cadre_phone) if household.cadre
                      else (household.grid_worker, household.grid_worker_phone))
     values: dict[str, CardValue] = {
-              "number": f"编号 {number} · 户号 {household.household_id}",
+              "number": words.format("mingbai_number", number=number,
+                                     household_id=household.household_id),
               "address": household.full_address, "head": head.name if head else "",
-              "members": members, "needs": helped or "无", "person": person,
+              "members": members, "needs": helped or words["no_needs"], "person": person,
               "person-phone": phone, "worker": household.grid_worker,
               "worker-phone": household.grid_worker_phone}
     if plan is not None:
@@ -250,7 +259,7 @@ def mingbai_cards(households: list[Household], numbers: Mapping[str, str], confi
         needs = {member.name: words for member in household.members
                  if (words := needs_of(member, config, today))}
         values = mingbai_values(household, numbers[household.household_id],
-                                plan_for(household, config), needs)
+                                plan_for(household, config), needs, config.card.words)
         cards += [values] * copies
     return cards
 
@@ -260,12 +269,14 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
     """The 明白卡 on A4 sheets (`cards`: each card's values, copies included, in order);
     returns the sheets."""
     slots = list(range(1, across * down + 1))
-    doc = {"title": "避险转移明白卡", "confidential": printing.config.confidential}
+    doc = {"title": printing.config.card.words["mingbai_title"],
+           "confidential": printing.config.card.confidential}
     frame = kit_frame(printing, "mingbai.html.j2",
                       {"cards": slots, "across": across, "down": down, "doc": doc})
-    smallest = printing.config.smallest_text
+    smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
+    more = printing.config.card.words["more_names"]
 
     def draw(pen: Pen, values: dict[str, CardValue], slot: int) -> None:
         for field in MINGBAI_FIELDS:
@@ -274,7 +285,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
             value = values.get(field, "")
             names = field == "members"  # break between people, and a name between its parts
             text = value if isinstance(value, str) else fitting(
-                pen, list(value), box, style, smallest, LISTS.get(field, "、"), names)
+                pen, list(value), box, style, smallest, more, LISTS.get(field, "、"), names)
             fill(pen, text, box, style, smallest, on_rule=field != "number", name=names)
 
     with atomic_file(out) as handle:
@@ -285,7 +296,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
             for sheet in sheets:
                 canvas = Canvas(SHEET_SIZE[1], composer.log)
                 pen = Pen(canvas, printing.typesetter, 0.0, 0.0,
-                          printing.config.line_factor, smallest)
+                          printing.config.card.line_factor, smallest)
                 for slot, values in zip(slots, sheet, strict=False):
                     draw(pen, values, slot)
                 composer.add_data_page(canvas.content(), frame.key)

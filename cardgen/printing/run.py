@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from cardgen import __version__
 from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
-from cardgen.config import Config, Paper
+from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
 from cardgen.frame.render import Frame, PlaceStyle, PrintOptions, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
@@ -69,7 +69,7 @@ class PrintRun:
                          template_fingerprint(templates), font_identities(config))
         return cls(config, options, templates, paper_for(config, options),
                    Typesetter(font_set(config, cache)),
-                   PageWords(today.isoformat(), config.words),
+                   PageWords(today.isoformat(), config.card.words),
                    cache, render_key, today, dict(geometries or {}))
 
     def renderer(self) -> Any:
@@ -103,13 +103,13 @@ class PrintRun:
                                                     for data in marshal.loads(stored))
             if back:
                 log = back[0]
-            for grow in range(self.config.household_grow + 1):
+            for grow in range(self.config.card.household_grow + 1):
                 pages[(True, grow, side)] = grown(first, grow)
             pages[(False, 0, side)] = following
-        geometry = Geometry(self.paper, pages, plain, self.config.text, self.config.lines,
-                            self.config.line_factor, self.config.inset,
-                            self.config.household_grow, self.config.smallest_text,
-                            self.config.smallest_rule, log)
+        geometry = Geometry(self.paper, pages, plain, self.config.card.text, self.config.card.lines,
+                            self.config.card.line_factor, self.config.card.inset,
+                            self.config.card.household_grow, self.config.card.smallest_text,
+                            self.config.card.smallest_rule, log)
         self.geometries[emergency] = geometry
         return geometry
 
@@ -169,7 +169,7 @@ class PrintRun:
         against 1.43 s): it went. A cover frame the cache lacks costs a WeasyPrint start,
         as a ledger's first run does.)"""
         view = cover_view(plan)
-        doc = {"title": COVER_TITLE, "confidential": self.config.confidential}
+        doc = {"title": COVER_TITLE, "confidential": self.config.card.confidential}
         # like the card frames: what a Renderer takes of the options, the paper and the
         # bleed (the cache's scope holds the code, templates and configuration)
         name = key("cover-frame", self.paper, self.options.bleed, view, doc)
@@ -192,7 +192,7 @@ class PrintRun:
 
     def composer(self, out: IO[bytes]) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
-        imposition = (self.config.impositions[self.options.impose] if self.options.impose
+        imposition = (self.config.papers.impositions[self.options.impose] if self.options.impose
                       else None)
         return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
@@ -202,7 +202,7 @@ class PrintRun:
         """A card's first page and page count as the output counts them (sheets if imposed)."""
         if not self.options.impose:
             return first_page, page_count
-        slots = len(self.config.impositions[self.options.impose].slots)
+        slots = len(self.config.papers.impositions[self.options.impose].slots)
         first = (first_page - 1) // slots + 1
         last = (first_page + page_count - 2) // slots + 1
         return first, last - first + 1
@@ -238,17 +238,20 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
     """What cardgen draws on a ledger's cover frame, by the place's id."""
     table = words.words
     mode = table["emergency"] if plan.emergency else table["routine"]
-    values = {"cover-households": f"{plan.household_count} 户",
-              "cover-members": f"{plan.member_count} 人", "cover-date": words.date,
-              "cover-pages": f"{plan.total_pages} 页",
+    values = {"cover-households": table.format("household_count", n=plan.household_count),
+              "cover-members": table.format("people_count", n=plan.member_count),
+              "cover-date": words.date,
+              "cover-pages": table.format("page_count", n=plan.total_pages),
               "cover-footer": table.format("footer_date", date=words.date, mode=mode)}
     if plan.editions:
-        retired = f"，已注销 {plan.retired_count} 个" if plan.retired_count else ""
+        retired = (table.format("retired_count", n=plan.retired_count) if plan.retired_count
+                   else "")
         values["cover-numbers"] = plan.number_range + retired
-    values.update({f"count-{row.key}": f"{row.count} 户" for row in plan.colour_counts})
+    values.update({f"count-{row.key}": table.format("household_count", n=row.count)
+                   for row in plan.colour_counts})
     for number, row in enumerate(plan.flag_counts, 1):
-        values[f"flag-people-{number}"] = f"{row.people} 人"
-        values[f"flag-households-{number}"] = f"{row.households} 户"
+        values[f"flag-people-{number}"] = table.format("people_count", n=row.people)
+        values[f"flag-households-{number}"] = table.format("household_count", n=row.households)
     return values
 
 
@@ -258,7 +261,7 @@ def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) ->
     return drawn_page(printing, key("cover", printing.render_key, frame.key, values),
                       lambda canvas: draw_cover(
                           canvas, values, frame.places, frame.styles, printing.typesetter,
-                          printing.config.line_factor, printing.config.smallest_text))
+                          printing.config.card.line_factor, printing.config.card.smallest_text))
 
 
 def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
@@ -417,21 +420,23 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
     return len(pages)
 
 
-def index_title(plan: LedgerPlan) -> str:
+def index_title(plan: LedgerPlan, words: Words) -> str:
     """The index's heading: the ledger and its total (which only the cover and the index
     show: a card's number stays when households come and go)."""
-    retired = f"，注销 {plan.retired_count} 个编号" if plan.retired_count else ""
-    return f"{plan.title} · 共 {plan.household_count} 户{retired}"
+    retired = words.format("index_retired", n=plan.retired_count) if plan.retired_count else ""
+    return words.format("index_total", title=plan.title, n=plan.household_count,
+                        retired=retired)
 
 
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
                     verso: bool, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
-    name = key("index", printing.render_key, index_title(plan), rows, position,
+    title = index_title(plan, printing.config.card.words)
+    name = key("index", printing.render_key, title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
     return drawn_page(printing, name, lambda canvas: draw_index_page(
-        canvas, index_title(plan), rows, position, len(plan.index_pages), page,
+        canvas, title, rows, position, len(plan.index_pages), page,
         plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
         verso, palette))
 

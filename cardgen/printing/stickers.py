@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cardgen.config import Colour as PaletteColour
-from cardgen.config import Config, Sheet
+from cardgen.config import Config, LabelSheet, PaletteColour, Words
 from cardgen.data.model import Category, Household
 from cardgen.layout.colours import BLACK, pattern_ink, rgb
 from cardgen.layout.geometry import PT
@@ -54,7 +53,7 @@ def labels_for(households: list[Household], categories: dict[str, Category],
     return labels
 
 
-def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, Label]]]:
+def place(labels: list[Label], sheet: LabelSheet, skip: int) -> list[list[tuple[int, Label]]]:
     """Labels onto sheets: (position on the sheet, label), the first `skip` positions used."""
     pages: list[list[tuple[int, Label]]] = []
     for index, label in enumerate(labels):
@@ -65,18 +64,18 @@ def place(labels: list[Label], sheet: Sheet, skip: int) -> list[list[tuple[int, 
     return pages
 
 
-def draw_sheet(canvas: Canvas, sheet: Sheet, placed: list[tuple[int, Label]],
-               typesetter: Typesetter, least: float = 0.0) -> None:
+def draw_sheet(canvas: Canvas, sheet: LabelSheet, placed: list[tuple[int, Label]],
+               typesetter: Typesetter, words: Words, least: float = 0.0) -> None:
     """Each label inside its die-cut by the sheet's safe margin and away from the sheet's
-    edge (Sheet.content), so a sheet fed a little off shows no ink past a cut; no text
-    under `least` (pt)."""
+    edge (LabelSheet.content), so a sheet fed a little off shows no ink past a cut; no text
+    under `least` (pt); the labels' words from [card.words]."""
     pen = Pen(canvas, typesetter, 0.0, 0.0, 1.25, least)
     for position, label in placed:
         x, y, width, height = sheet.content(position)
         if isinstance(label, TabLabel):
-            _tab_label(pen, label, x, y, width, height)
+            _tab_label(pen, label, x, y, width, height, words)
         else:
-            _flag_label(pen, label, x, y, width, height)
+            _flag_label(pen, label, x, y, width, height, words)
 
 
 def _type(pen: Pen, size: float) -> float:
@@ -84,7 +83,7 @@ def _type(pen: Pen, size: float) -> float:
 
 
 def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
-               height: float) -> None:
+               height: float, words: Words) -> None:
     s = min(height / 33, width / 66)  # the content of a 70 x 37 mm label is 1.0
     colour = rgb(label.colour.hex)
     pen.rect(x, y, width, height, fill=colour, radius=2 * s)
@@ -104,10 +103,11 @@ def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
     pen.rect(panel_x, panel_y, panel_w, panel_h, fill=WHITE, radius=1.5 * s)
     text_x, text_w = panel_x + 1.5 * s, panel_w - 3 * s
     top = panel_y + 1.2 * s
-    top += pen.fitted(f"户号 {label.household_id}", text_x, top, _type(pen, 11 * s), text_w,
-                      bold=True)
-    top += pen.fitted(f"编号 {label.number} · {label.colour.char}色 {label.colour.name}", text_x,
-                      top + 0.3 * s, _type(pen, 8 * s), text_w, bold=True) + 0.3 * s
+    top += pen.fitted(words.format("household_id", household_id=label.household_id), text_x,
+                      top, _type(pen, 11 * s), text_w, bold=True)
+    top += pen.fitted(words.format("tab_label", number=label.number, char=label.colour.char,
+                                   name=label.colour.name),
+                      text_x, top + 0.3 * s, _type(pen, 8 * s), text_w, bold=True) + 0.3 * s
     size = _type(pen, 7 * s)
     room = panel_y + panel_h - top - 0.8 * s
     lines = pen.lines(label.address, size, text_w)
@@ -120,7 +120,7 @@ def _tab_label(pen: Pen, label: TabLabel, x: float, y: float, width: float,
 
 
 def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
-                height: float) -> None:
+                height: float, words: Words) -> None:
     s = min(height / 33, width / 66)
     line = max(0.6 * s, 0.18)
     pen.rect(x + line / 2, y + line / 2, width - line, height - line, fill=WHITE,
@@ -132,8 +132,8 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     # each line starts below the one above it, gap included (the flag word's font box
     # reaches below its line)
     top += 1.2 * s
-    top += pen.fitted(f"户号 {label.household_id}", inner_x, top, _type(pen, 9 * s), inner_w,
-                      bold=True)
+    top += pen.fitted(words.format("household_id", household_id=label.household_id), inner_x,
+                      top, _type(pen, 9 * s), inner_w, bold=True)
     top += 0.6 * s
     size = _type(pen, 8 * s)
     room = y + height - 1.5 * s - top
@@ -141,5 +141,5 @@ def _flag_label(pen: Pen, label: FlagLabel, x: float, y: float, width: float,
     def fits(text: str) -> bool:
         return len(pen.lines(text, size, inner_w, name=True)) * pen.line_height(size) <= room
 
-    pen.text(summarise(list(label.names), fits), inner_x, top, size, inner_w, colour=GREY,
-             name=True)
+    pen.text(summarise(list(label.names), fits, words["more_names"]), inner_x, top, size,
+             inner_w, colour=GREY, name=True)

@@ -210,7 +210,7 @@ def draw(work: CardWork) -> Any:
                         settings.templates, PrintOptions(), loaded.cache, settings.book)
             else:
                 config = loaded.config
-                stickers(loaded, chosen, out, config.sheets[config.default_sheet], 0,
+                stickers(loaded, chosen, out, config.stickers.sheet(), 0,
                          loaded.cache, settings.book)
             return out.read_bytes()
     try:
@@ -445,7 +445,7 @@ def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
         out = folder / "stickers.pdf"
         config = loaded.config
         reporter.tell("stickers", 0, 0)
-        printed = stickers(loaded, spec.selection, out, config.sheets[config.default_sheet], 0,
+        printed = stickers(loaded, spec.selection, out, config.stickers.sheet(), 0,
                            loaded.cache, spec.book)
         reporter.tell("stickers", printed.households, printed.households)
         return Result(out, "application/pdf", "五色户卡贴纸.pdf")

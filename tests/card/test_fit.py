@@ -86,7 +86,7 @@ def assert_inside(page: list[Word], config: Config, paper: str) -> None:
     """Every word stays inside the bundled template's margins (18 mm on the right on A4),
     but the tab's character (the tab is 15 mm wide on A4: 5 mm of safe zone, its ring and
     a padding that scale with the paper)."""
-    size = config.paper(paper)
+    size = config.papers.size(paper)
     right = (size.width - 5 - 13 * size.scale) * MM + 1
     tab = (size.width - 5 - 10 * size.scale) * MM
     for word in page:

@@ -246,8 +246,8 @@ def test_a_label_sheet_states_its_safe_margin(tmp_path: Path) -> None:
     from cardgen.config import load_sheet_file
 
     config = load_config()
-    assert (config.sheets["a4-3x8"].safe, config.sheets["a4-3x8"].edge) == (2, 3)
-    sheet = config.sheets["a4-3x8"]
+    assert (config.stickers.sheets["a4-3x8"].safe, config.stickers.sheets["a4-3x8"].edge) == (2, 3)
+    sheet = config.stickers.sheets["a4-3x8"]
     x, y, width, height = sheet.content(0)  # the top-left label: on the sheet's edge
     assert (x, y) == (3, 3) and width == pytest.approx(65) and height == pytest.approx(32.5)
     wide = tmp_path / "wide.toml"

@@ -80,10 +80,10 @@ def test_the_stickers_name_the_members_in_the_cards_order(run: Run, tmp_path: Pa
 def test_the_index_lists_the_flags_as_the_card_lists_its_members(tmp_path: Path,
                                                                   config: Config) -> None:
     household = only(head_second(tmp_path), config)
-    paper = config.paper("A4")
+    paper = config.papers.size("A4")
     layout = Layout(paper, Box(15, 15, paper.width - 30, paper.height - 30), 250, 1.4)
     [row] = index_rows([printed_household(household, config)], ["001"],
-                       [config.palette["red"]], layout, Typesetter(font_set(config)))
+                       [config.palette["red"]], config, layout, Typesetter(font_set(config)))
     assert (row.head, row.flags) == ("张秀英", "重点人员、低保、大病")
 
 

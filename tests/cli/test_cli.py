@@ -289,4 +289,4 @@ def test_the_index_page_is_called_as_the_readme_calls_it() -> None:
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     assert "封面、目录" in readme
-    assert load_config().words.format("index_title", title="x").startswith("目录")
+    assert load_config().card.words.format("index_title", title="x").startswith("目录")

@@ -34,8 +34,8 @@ def test_the_samples_cover_every_case() -> None:
     assert {c.key for c in loaded.categories.values()} == set(config.palette)
     flags = {f for h in households for m in h.members for f in m.flags}
     # every sticker slot, every red sub-type and the overflow row's usual flags
-    assert flags >= {*config.sticker_slots, *config.red_subtypes[:4], "特困", "空巢", "独居",
-                     "重点人员", "党员", "退役军人", "留守儿童", "失业"}
+    assert flags >= {*config.flags.sticker_slots, *config.flags.red_subtypes[:4], "特困", "空巢",
+                     "独居", "重点人员", "党员", "退役军人", "留守儿童", "失业"}
     assert any(not h.members and h.housing == "空置" for h in households)
     assert max(len(h.members) for h in households) >= 12
     assert any("·" in m.name for h in households for m in h.members)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_red_wins_over_orange_in_rule_order(config: Config) -> None:
 def test_red_subtype_shown_only_when_privacy_allows(config: Config) -> None:
     household = home(person("李四", ("刑满释放",)))
     assert categorise(household, config, TODAY).reasons == ("李四 重点人员",)
-    open_config = Config(**{**config.__dict__, "show_red_subtype": True})
+    open_config = replace(config, privacy=replace(config.privacy, red_subtype=True))
     assert categorise(household, open_config, TODAY).reasons == ("李四 刑满释放",)
 
 

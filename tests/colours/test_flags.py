@@ -69,7 +69,7 @@ def test_an_unknown_flag_stays_as_written(config: Config) -> None:
 
 
 def test_brackets_hold_their_separators(config: Config) -> None:
-    assert split_flags("残疾人（二级，肢体）、低保户(A类;城市)", config.flag_separators) == \
+    assert split_flags("残疾人（二级，肢体）、低保户(A类;城市)", config.flags.separators) == \
         ["残疾人（二级，肢体）", "低保户(A类;城市)"]
 
 

@@ -499,7 +499,7 @@ def card_trims(kind: Kind, path: Path) -> list[tuple[list[Area], list[Area]]]:
             trims = [tuple(float(v) for v in page.TrimBox)]
             spare: list[Area] = []
             if kind.imposed:
-                plan = plan_sheet(load_config().impositions["a4-2up"], (148 * MM, 210 * MM),
+                plan = plan_sheet(load_config().papers.impositions["a4-2up"], (148 * MM, 210 * MM),
                                   kind.bleed_mm * MM, kind.marks)
                 trims = [(x, y, x + 148 * MM, y + 210 * MM) for x, y in plan.places]
                 # cut guides lie on the cut between the cards, a crop mark on the line of
@@ -561,7 +561,7 @@ def test_label_ink_keeps_inside_the_die_cut_and_off_the_sheet_edge(
 
     config = load_config()
     for kind, name in (("stickers", "a4-3x8"), ("stickers-2x7", "a4-2x7")):
-        sheet = config.sheets[name]
+        sheet = config.stickers.sheets[name]
         image = render_crisp(outputs[kind], 0, 100)
         px = 100 / 25.4
         ink = {(x, y) for x in range(image.width) for y in range(image.height)

@@ -158,7 +158,7 @@ def test_skip_starts_on_a_partly_used_sheet(run: Run, three: Path, tmp_path: Pat
     out = tmp_path / "skip.pdf"
     assert run("stickers", three, "-o", out, "--skip", "4", "--date", DATE).exit_code == 0
     image = render_page(out, dpi=40)
-    sheet = load_config().sheets["a4-3x8"]
+    sheet = load_config().stickers.sheets["a4-3x8"]
     for position in range(4):  # used labels stay blank
         x, y = sheet.corner(position)
         assert dominant_colour(image, (x + 2, y + 2, x + 68, y + 35), 40) == "#FFFFFF"

@@ -162,7 +162,7 @@ def test_a_press_file_names_its_printing_condition(fonts: FontSet,
 
 def test_imposed_cards_are_forms_two_to_a_sheet(fonts: FontSet,
                                                 typesetter: Typesetter) -> None:
-    imposition = load_config().impositions["a4-2up"]
+    imposition = load_config().papers.impositions["a4-2up"]
     a5 = (148.0 * MM, 210.0 * MM)
     data = compose(fonts, typesetter, ("一", "二", "三"), size=a5, imposition=imposition)
     pdf = strict(data)
@@ -185,7 +185,7 @@ def test_imposed_cards_are_forms_two_to_a_sheet(fonts: FontSet,
 
 def test_an_a4_2up_sheet_with_bleed_grows_to_keep_each_cards_bleed() -> None:
     """The sum in plan_sheet's docstring: 297 + 4 × 3 + 2 × 10 by 210 + 2 × 3 + 2 × 10."""
-    imposition = load_config().impositions["a4-2up"]
+    imposition = load_config().papers.impositions["a4-2up"]
     bleed = 3 * MM
     plan = plan_sheet(imposition, (148 * MM, 210 * MM), bleed, marks=True)
     assert plan.size[0] / MM == pytest.approx(329) and plan.size[1] / MM == pytest.approx(236)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pikepdf
 import pytest
 
+from cardgen.config import load_config
 from cardgen.layout.geometry import MM, PT, Box, Places
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
@@ -41,11 +42,13 @@ def test_names_are_summarised_never_cut() -> None:
     def fits(text: str) -> bool:
         return len(text) <= 9
 
-    assert summarise(names[:2], fits) == "张秀英、李明"
-    assert summarise(names, fits) == "张秀英、李明等4人"
-    assert summarise(names, lambda text: False) == "张秀英等4人"  # at least the first
-    assert summarise(["欧阳秀英"], lambda text: False) == "欧阳秀英"
-    assert summarise([], fits) == ""
+    more = load_config().card.words["more_names"]  # 等{n}人
+
+    assert summarise(names[:2], fits, more) == "张秀英、李明"
+    assert summarise(names, fits, more) == "张秀英、李明等4人"
+    assert summarise(names, lambda text: False, more) == "张秀英等4人"  # at least the first
+    assert summarise(["欧阳秀英"], lambda text: False, more) == "欧阳秀英"
+    assert summarise([], fits, more) == ""
     assert summarise(names, lambda text: len(text) <= 11, more=" +{n}",
                      separator=", ") == "张秀英, 李明 +4"
 
