@@ -635,6 +635,34 @@ def test_pdf_a_2b_passes_page_validation(outputs: dict[str, Path]) -> None:
     assert report.rules.total > 100  # it did check
 
 
+def test_the_output_intent_is_a_small_srgb_profile(outputs: dict[str, Path]) -> None:
+    """The PDF/A output intent's profile is sRGB as WeasyPrint's sRGB2014.icc is (every
+    colour of a ramp and the palette converts to itself), in under 1 KB, not 3 KB."""
+    import io
+    from importlib.util import find_spec
+
+    from PIL import Image, ImageCms
+
+    with pikepdf.open(outputs["pdf-a-2b"]) as pdf:
+        [intent] = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1"
+        ours = intent.DestOutputProfile.read_bytes()
+    assert len(ours) < 1000, len(ours)
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(ours))
+    assert (profile.profile.device_class, profile.profile.xcolor_space) == ("mntr", "RGB ")
+    spec = find_spec("weasyprint")
+    assert spec is not None and spec.origin is not None
+    reference = ImageCms.ImageCmsProfile(str(Path(spec.origin).parent / "pdf" / "sRGB2014.icc"))
+    colours = [(v, v, v) for v in range(256)] + [(v, 255 - v, v * 7 % 256) for v in range(256)]
+    colours += [(0xE5, 0x39, 0x35), (0xF0, 0x8C, 0x00), (0xF9, 0xD7, 0x1C), (0x1E, 0x6F, 0xD9)]
+    ramp = Image.new("RGB", (len(colours), 1))
+    ramp.putdata(colours)
+    for intent_number in (0, 1):  # perceptual, relative colorimetric
+        moved = ImageCms.applyTransform(ramp, ImageCms.buildTransform(
+            profile, reference, "RGB", "RGB", renderingIntent=intent_number))
+        assert moved is not None and list(moved.getdata()) == colours
+
+
 def test_the_widths_agree_with_the_cff_per_font_dict(outputs: dict[str, Path]) -> None:
     """Every embedded glyph's /W width is the width its charstring gives with its own Font
     DICT's nominalWidthX (fontTools), and each subset has one Font DICT (so a reader that

@@ -9,17 +9,17 @@ object offsets, the glyph sets and the frames stay in memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zlib
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import pikepdf
-from pikepdf import Dictionary
+from pikepdf import Dictionary, Name
 
 from cardgen.cache import Cache
 from cardgen.config import Imposition
@@ -36,7 +36,17 @@ from cardgen.pdf.subset import (
     tounicode_cmap,
     widths_array,
 )
-from cardgen.pdf.writer import Box, Copier, Writer, box, content_streams, name, number, text
+from cardgen.pdf.writer import (
+    FLATE_LEVEL,
+    Box,
+    Copier,
+    Writer,
+    box,
+    content_streams,
+    name,
+    number,
+    text,
+)
 
 SLUG = 10.0  # mm around the bleed for crop marks, when marks are asked for
 GUIDE = (5.0, 10.0)  # mm from an imposed sheet's edge: cut guides, where printers print
@@ -312,15 +322,23 @@ def metadata_entry(writer: Writer, title: str, date: str, pdfa: bool) -> bytes:
     return b" /Metadata %d 0 R" % metadata
 
 
-def pdfa_entries(writer: Writer) -> bytes:
-    """PDF/A-2b's catalog entry but the metadata: an sRGB output intent (the profile
-    WeasyPrint ships)."""
-    from importlib.util import find_spec
+@functools.cache
+def srgb_profile() -> bytes:
+    """An sRGB ICC profile: LittleCMS's own (through Pillow), 588 bytes, where WeasyPrint's
+    sRGB2014.icc is 3,024 (2.2 KB more in a PDF/A file, compressed). It is a version 4
+    display profile, as PDF/A-2 admits, with sRGB's primaries, white point and parametric
+    tone curve; its creation date, which LittleCMS sets to the clock, is fixed so that the
+    same document gives the same bytes."""
+    from PIL import ImageCms
 
-    spec = find_spec("weasyprint")
-    assert spec is not None and spec.origin is not None
-    profile = (Path(spec.origin).parent / "pdf" / "sRGB2014.icc").read_bytes()
-    icc = writer.new_stream(b" /N 3", profile)
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = b"".join(n.to_bytes(2, "big") for n in (2026, 12, 7, 0, 0, 0))
+    return bytes(profile)
+
+
+def pdfa_entries(writer: Writer) -> bytes:
+    """PDF/A-2b's catalog entry but the metadata: an sRGB output intent."""
+    icc = writer.new_stream(b" /N 3", srgb_profile())
     intent = writer.new(
         b"<</Type /OutputIntent /S /GTS_PDFA1 /DestOutputProfile %d 0 R "
         b"/OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1)>>" % icc)
@@ -405,7 +423,8 @@ class Composer:
             return
         contents = [] if frame is None else [self._draw_frame]
         if raw:
-            data = content if compressed and raw is original else zlib.compress(raw, 6)
+            data = (content if compressed and raw is original
+                    else zlib.compress(raw, FLATE_LEVEL))
             contents.append(self.writer.stream(self.writer.reserve(),
                                                b" /Filter /FlateDecode", data))
         page = self.writer.reserve()
@@ -445,7 +464,8 @@ class Composer:
         self._slots.append(self.writer.stream(form, b" /Type /XObject /Subtype /Form /BBox %s"
                                               b" /Resources %s%s /Filter /FlateDecode" % (
                                                   box(self.boxes["/MediaBox"]), resources,
-                                                  tagged), zlib.compress(content, 6)))
+                                                  tagged),
+                                              zlib.compress(content, FLATE_LEVEL)))
         if len(self._slots) == len(self.imposition.slots):
             self._sheet()
 
@@ -534,14 +554,23 @@ class Composer:
         found = self._frames.get(key)
         if found is None:
             source, page = self._frame_pages[key]
-            data = b"".join(stream.read_bytes() for stream in content_streams(page))
+            streams = content_streams(page)
             resources = self.copier.ref_or_direct(source, page.get("/Resources", Dictionary()))
             # The page's transparency group (WeasyPrint's: isolated, DeviceRGB) is left
             # behind: on a form it would blend the whole frame in RGB, and a print shop's
             # separation would turn its grey text into four-colour black.
-            found = self._frames[key] = self.writer.new_stream(
-                b" /Type /XObject /Subtype /Form /BBox %s /Resources %s"
-                % (self.copier.serial(source, page.MediaBox), resources), data)
+            entries = b" /Type /XObject /Subtype /Form /BBox %s /Resources %s" % (
+                self.copier.serial(source, page.MediaBox), resources)
+            if (len(streams) == 1 and streams[0].get("/Filter") == Name.FlateDecode
+                    and "/DecodeParms" not in streams[0]):
+                # as prepare.py compressed it (by Zopfli, once for the cache)
+                found = self.writer.stream(self.writer.reserve(),
+                                           entries + b" /Filter /FlateDecode",
+                                           streams[0].read_raw_bytes())
+            else:
+                found = self.writer.new_stream(
+                    entries, b"".join(stream.read_bytes() for stream in streams))
+            self._frames[key] = found
         return found
 
     # ---- fonts ------------------------------------------------------------------------
