@@ -9,7 +9,8 @@ code is looked up again by its text and rewritten in the content streams. A glyp
 cannot be matched refuses the render rather than printing a wrong character.
 
 Greys and black written as RGB (`0.6 0.6 0.6 rg`) become DeviceGray (`0.6 g`), numbers
-keep three decimals, not six (a frame's content stream compresses to a sixth less), and
+keep three decimals, not six (a frame's content stream compresses to a sixth less; Zopfli,
+once for the cache, takes another tenth off, and the composer copies those bytes), and
 transparency groups lose their DeviceRGB blending space, so a print shop keeps them on
 the black plate. Then the programs of cardgen's fonts are dropped:
 the composer embeds them again, once per document.
@@ -34,6 +35,7 @@ from cardgen.pdf.subset import (
     read_widths,
     tounicode_cmap,
 )
+from cardgen.pdf.writer import deflate_once
 
 _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 
@@ -183,12 +185,12 @@ def _rewrite(holder: Any, resources: Any, codes: dict[tuple[int, int], dict[int,
             if op not in _TEXT_SHOWING:
                 operands = [_short(value) for value in operands]
             ops.append((operands, operator))
-        content = pikepdf.unparse_content_stream(ops)
+        content = deflate_once(pikepdf.unparse_content_stream(ops))
         if isinstance(holder, pikepdf.Stream):
-            holder.write(content)
+            holder.write(content, filter=Name.FlateDecode)
         else:
             pikepdf.Page(holder).contents_coalesce()
-            holder.Contents.write(content)
+            holder.Contents.write(content, filter=Name.FlateDecode)
     for kind in ("/XObject", "/Pattern"):
         for item in resources.get(kind, Dictionary()).values():
             if (not isinstance(item, pikepdf.Stream) or item.objgen in seen
