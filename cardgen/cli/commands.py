@@ -1040,7 +1040,11 @@ def doctor() -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, _on_stop)
     signal.signal(signal.SIGTERM, _on_stop)
-    cli(prog_name="cardgen")
+    try:
+        cli(prog_name="cardgen")
+    except Terminated:  # before a command's run began (still importing): nothing written yet
+        _say(_("interrupted; files already finished stay, nothing is left half-written"))
+        sys.exit(TERMINATED)
 
 
 if __name__ == "__main__":

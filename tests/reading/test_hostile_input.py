@@ -265,6 +265,29 @@ def test_an_interrupted_ledger_leaves_no_partial_files(tmp_path: Path,
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
 
 
+def test_sigterm_before_the_run_begins_is_an_interruption_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM while the command line is still being read (a busy machine still importing,
+    as the fuzzer once caught in CI): said in words, exit 143, no traceback."""
+    from cardgen.cli import commands
+
+    def terminated_while_parsing(**_: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+
+    monkeypatch.setattr(commands, "cli", terminated_while_parsing)
+    monkeypatch.setattr(commands, "_STOPPED", [])
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            commands.main()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    assert stopped.value.code == 143
+    said = capsys.readouterr().err
+    assert "已中断" in said or "interrupted" in said, said
+
+
 def test_a_killed_runs_work_folder_goes_with_the_next_run(tmp_path: Path) -> None:
     """`kill -9` leaves a run's hidden work folder; the next run into that folder on the
     same machine removes it. A live process's, or another machine's, stays."""
