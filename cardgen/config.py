@@ -336,7 +336,7 @@ class Stickers:
 
 
 @dataclass(frozen=True)
-class Card:
+class CardSection:
     """[card]: the card's margins, ruled strips, type, lines and words."""
 
     gutter: float
@@ -375,7 +375,7 @@ class Duplex:
 
 
 @dataclass(frozen=True)
-class Book:
+class BookSection:
     """[book]: the book of record's words: the index's for a retired number, the change
     list's reasons ([book.reasons]) and its own words ([book.list])."""
 
@@ -399,9 +399,9 @@ class Config:
     privacy: Privacy  # [privacy]
     papers: Papers  # [paper] [impositions]
     stickers: Stickers  # [stickers] [sheets]
-    card: Card  # [card] (its text, lines and words)
+    card: CardSection  # [card] (its text, lines and words)
     duplex: Duplex  # [duplex]
-    book: Book  # [book]
+    book: BookSection  # [book]
     fallback_fonts: tuple[Path, ...]  # [fonts] fallback
     limits: Limits
     cache_max_mb: int  # [cache] max_mb
@@ -702,8 +702,9 @@ def _build(data: dict[str, Any], source: str, base_dir: Path) -> Config:
         card=_card(r),
         duplex=Duplex(_one_of(r, "duplex.verso", DUPLEX_VERSOS), r.text("duplex.title"),
                       _visit_log_columns(r)),
-        book=Book(r.text("book.retired"), _words(r, "book.reasons", BOOK_REASON_FIELDS).table,
-                  _words(r, "book.list", BOOK_LIST_FIELDS).table),
+        book=BookSection(r.text("book.retired"),
+                         _words(r, "book.reasons", BOOK_REASON_FIELDS).table,
+                         _words(r, "book.list", BOOK_LIST_FIELDS).table),
         fallback_fonts=fallback,
         limits=Limits(**{key: int(r.number(f"limits.{key}", minimum=1))
                          for key in Limits.__dataclass_fields__}),
@@ -743,9 +744,9 @@ def _spellings(r: _Reader) -> Spellings:
     )
 
 
-def _card(r: _Reader) -> Card:
+def _card(r: _Reader) -> CardSection:
     """[card]: margins, the notes strip, type, lines and words."""
-    return Card(
+    return CardSection(
         gutter=r.number("card.gutter"),
         notes_title=r.text("card.notes_title"),
         notes_columns=r.texts("card.notes_columns"),

@@ -65,7 +65,7 @@ class Chip:
 
 
 @dataclass(frozen=True, slots=True)
-class Mark:
+class Checkbox:
     label: str
     checked: bool
 
@@ -103,7 +103,7 @@ class Card:
     grid: str
     address: str
     housing: str
-    marks: tuple[Mark, ...]
+    marks: tuple[Checkbox, ...]
     show_owner: bool
     owner: str
     owner_phone: str
@@ -148,7 +148,7 @@ class Card:
          household_grow, facts) = data
         return cls(
             household_id, config.palette[colour], Category(*category), reasons, visit,
-            community, grid, address, housing, tuple(Mark(*m) for m in marks), show_owner,
+            community, grid, address, housing, tuple(Checkbox(*m) for m in marks), show_owner,
             owner, owner_phone, grid_worker, grid_worker_phone, vacant,
             tuple(Sticker(*x) for x in stickers), tuple(Chip(*x) for x in chips),
             tuple(CardPage(number, tuple(MemberLine(*m) for m in members), continued)
@@ -461,10 +461,10 @@ def build_card(household: Household, category: Category, config: Config, geometr
         grid=household.grid,
         address=household.full_address,
         housing=household.housing,
-        marks=(Mark(words["multiple_homes"], household.multiple_homes),
-               Mark(words["moves_often"], household.moves_often),
-               Mark(words["to_rent"], household.plan == "出租"),
-               Mark(words["to_sell"], household.plan == "出售")),
+        marks=(Checkbox(words["multiple_homes"], household.multiple_homes),
+               Checkbox(words["moves_often"], household.moves_often),
+               Checkbox(words["to_rent"], household.plan == "出租"),
+               Checkbox(words["to_sell"], household.plan == "出售")),
         show_owner=vacant or household.housing in ("出租", "空置") or bool(household.owner),
         owner=household.owner,
         owner_phone=household.owner_phone,

@@ -52,7 +52,7 @@ class Text:
 
 
 @dataclass(frozen=True)
-class Mark:
+class Shape:
     """A box: a checkbox, a count's outline, a colour swatch (filled with a palette colour),
     the pending note's bar (filled grey)."""
 
@@ -73,7 +73,7 @@ class Rule:
     heavy: bool = False
 
 
-Item = Text | Mark | Rule
+Item = Text | Shape | Rule
 
 
 def _moved(items: Sequence[Item], dy: float) -> list[Item]:
@@ -147,7 +147,7 @@ def change_pages(sheet: Mapping[str, Any], words: Mapping[str, str], unfilled: s
         if y + height > room:
             pages.append(page)
             page, y = [], 0.0
-        page += [Mark(0, round(y, 3), round(0.8 * s, 3), round(height, 3), colour="#999999"),
+        page += [Shape(0, round(y, 3), round(0.8 * s, 3), round(height, 3), colour="#999999"),
                  Text(note, 3 * s, round(y + 0.75 * s, 3), size, width - 4 * s,
                       colour="#333333")]
     pages.append(page)
@@ -165,7 +165,7 @@ def _height(items: Sequence[Item], setter: _Setter) -> float:
         if isinstance(item, Text):
             bottom = max(bottom, item.y + setter.height(item.text, item.size, item.width,
                                                         item.bold, item.name))
-        elif isinstance(item, Mark):
+        elif isinstance(item, Shape):
             bottom = max(bottom, item.y + item.height)
         else:
             bottom = max(bottom, item.y)
@@ -230,7 +230,7 @@ def _first_head(sheet: Mapping[str, Any], words: Mapping[str, str], unfilled: st
         chip = setter.width(text, size, True) + 5 * s
         if x and x + chip > width:
             x, y = 0.0, y + setter.line(size) + 2 * s
-        items.append(Mark(round(x, 3), round(y, 3), round(chip, 3),
+        items.append(Shape(round(x, 3), round(y, 3), round(chip, 3),
                           round(setter.line(size) + 1 * s, 3),
                           dash=action in ("remove", "pending"), radius=round(1 * s, 3)))
         items.append(Text(text, round(x + 2.5 * s, 3), round(y + 0.5 * s, 3), size, chip,
@@ -310,7 +310,7 @@ def _row(row: Mapping[str, Any], words: Mapping[str, str],
     items: list[Item] = []
     pad = 1 * s
     box = round(4 * s, 3)
-    items.append(Mark(round(columns["tick"][0] + pad, 3), round(pad, 3), box, box))
+    items.append(Shape(round(columns["tick"][0] + pad, 3), round(pad, 3), box, box))
     height = box
     swatch = round(4.6 * s, 3)
     for key, pieces in cells.items():
@@ -325,7 +325,7 @@ def _row(row: Mapping[str, Any], words: Mapping[str, str],
                                                                / 2, 3), body, 3 * s))
                     sx += setter.width("→", body) + 0.3 * s
                 hex_colour, char = palette[colour]
-                items.append(Mark(round(sx, 3), round(y, 3), swatch, swatch,
+                items.append(Shape(round(sx, 3), round(y, 3), swatch, swatch,
                                   colour=hex_colour, radius=round(0.8 * s, 3)))
                 char_size = setter.size(7.5)
                 items.append(Text(char, round(sx, 3), round(y + (swatch - setter.line(

@@ -60,14 +60,14 @@ def ink_for(hex_colour: str) -> str:
 
 # A mark of a pattern tile: ("line", x1, y1, x2, y2) or ("dot", x, y, radius), in mm from
 # the tile's top-left corner.
-Mark = tuple[str, float, float, float, float] | tuple[str, float, float, float]
+Stroke = tuple[str, float, float, float, float] | tuple[str, float, float, float]
 
 
-def pattern_tile(kind: str, pitch: float, line: float) -> list[Mark]:
+def pattern_tile(kind: str, pitch: float, line: float) -> list[Stroke]:
     """The marks of one square tile of a colour's pattern (hatch, dots, lines, grid; plain
     has none); tiles repeat edge to edge."""
     half = pitch / 2
-    marks: dict[str, list[Mark]] = {
+    marks: dict[str, list[Stroke]] = {
         "hatch": [("line", 0.0, pitch, pitch, 0.0), ("line", -half, half, half, -half),
                   ("line", half, pitch + half, pitch + half, half)],
         "lines": [("line", 0.0, half, pitch, half)],

@@ -183,7 +183,7 @@ class Geometry:
 
     def rule(self, width: float) -> float:
         """A line style's width (mm on A4) on this paper: scaled, never under a rule's
-        least width (see config.Card.rule_width)."""
+        least width (see config.CardSection.rule_width)."""
         return max(width * self.scale, self.thinnest)
 
     def line_height(self, style: str) -> float:

@@ -21,7 +21,7 @@ from cardgen.layout.cards import (
     fact_padding,
     lines_per_row,
 )
-from cardgen.layout.changes import Item, Mark, Rule
+from cardgen.layout.changes import Item, Rule, Shape
 from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
 from cardgen.layout.geometry import (
     COLUMN_KEYS,
@@ -572,7 +572,7 @@ def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, 
         if isinstance(item, Rule):
             pen.hline(0, layout.content_width, item.y, (0.13, 0.13, 0.13) if item.heavy
                       else RULE, geometry.rule(0.5 if item.heavy else 0.25))
-        elif isinstance(item, Mark):
+        elif isinstance(item, Shape):
             fill = rgb(item.colour) if item.colour else None
             line = geometry.rule(0.35)
             pen.rect(item.x, item.y, item.width, item.height, fill=fill,
