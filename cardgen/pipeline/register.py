@@ -34,6 +34,9 @@ class Loaded:
     dataset: Dataset
     categories: dict[str, Category]
     cache: Cache = field(default_factory=lambda: Cache(None))
+    # a first print's numbering by the register file's hash, worked out once (`numbered`)
+    first_prints: dict[str, Numbering] = field(default_factory=dict, repr=False,
+                                               compare=False)
 
     @functools.cached_property
     def numbering(self) -> Numbering:
@@ -116,6 +119,20 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
     numbering.renamed = renamed
     numbering.content = lambda h: content_of(h.household_id)
     return numbering
+
+
+def numbered(loaded: Loaded, book: Path | None) -> Numbering:
+    """`open_book(loaded, book)` for a print of selected households (reprint, preview,
+    stickers), which only reads the numbers. A first print's numbering sorts every grid's
+    households (about 50 ms for 1,000): it is worked out once per register read and file
+    content, as the desk draws one card after another from the register it keeps."""
+    if book is not None:
+        return open_book(loaded, book)
+    register = register_hash(loaded.source) if loaded.source.is_file() else ""
+    found = loaded.first_prints.get(register)
+    if found is None:
+        found = loaded.first_prints[register] = open_book(loaded, None)
+    return found
 
 
 def check_in_book(numbering: Numbering, chosen: list[Household], book: Path | None) -> None:
