@@ -647,3 +647,31 @@ def test_a_name_keyed_cff_font_keeps_its_glyph_ids() -> None:
     subset = subset_font(nimbus, {36, 70})
     assert subset.kind == OPENTYPE_CFF and subset.program[:4] == b"OTTO"
     assert hb.Face(hb.Blob(subset.program)).glyph_count == 71
+
+
+def test_previews_of_one_register_number_it_once(three: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk draws card after card from the register it keeps: a first print's numbers
+    are worked out once (each of them sorted every grid), and again when the file changed."""
+    import datetime as dt
+
+    from cardgen.book import numbers as numbering
+    from cardgen.pipeline import register
+    from cardgen.pipeline.cards import preview
+
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    calls: list[int] = []
+    counted = numbering.number_books
+
+    def count(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(register, "number_books", count)
+    for household in ("H1", "H2", "H3"):
+        preview(loaded, household, tmp_path / f"{household}.png", 30)
+    assert len(calls) == 1
+    assert abs(Image.open(tmp_path / "H3.png").size[0] - 210 / 25.4 * 30) <= 1
+    three.write_text(three.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    preview(loaded, "H1", tmp_path / "again.png", 30)
+    assert len(calls) == 2
