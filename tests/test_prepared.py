@@ -76,3 +76,11 @@ def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -
     assert prepared.prepared_for(config, store) == 1
     assert prepared.prepared_for(other, store) is None
     assert prepared.prepared_for(config, None) is None
+
+
+def test_prepare_without_a_folder_is_a_usage_error(run: Run,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", "off")
+    result = run("prepare")
+    assert result.exit_code == 2
+    assert "CARDGEN_PREPARED_DIR is off" in result.output
