@@ -48,6 +48,11 @@ class Loaded:
         """Household number -> book number ``017`` (a first print's)."""
         return self.numbering.numbers
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (the desk hands a register to its server and jobs) without the numbering
+        memo: it is worked out again where it is needed."""
+        return {**self.__dict__, "first_prints": {}}
+
     def errors_of(self, households: list[Household]) -> list[Problem]:
         chosen = {h.household_id for h in households}
         return [p for p in self.dataset.errors if p.household_id in chosen]
