@@ -675,3 +675,35 @@ def test_previews_of_one_register_number_it_once(three: Path, tmp_path: Path,
     three.write_text(three.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     preview(loaded, "H1", tmp_path / "again.png", 30)
     assert len(calls) == 2
+
+
+def test_previews_with_a_book_check_it_once(run: Run, three: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --book (the desk's), the register is checked against the book once, and again
+    when the book's record is written anew; the numbers are the book's."""
+    import datetime as dt
+
+    from cardgen.data.select import Selection
+    from cardgen.pipeline import register
+    from cardgen.pipeline.cards import reprint
+
+    book = tmp_path / "book"
+    assert run("ledger", three, "-o", book, "--date", DATE).exit_code == 0
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    calls: list[Path | None] = []
+    opened = register.open_book
+
+    def count(loaded: Any, folder: Path | None, *args: Any, **kwargs: Any) -> Any:
+        calls.append(folder)
+        return opened(loaded, folder, *args, **kwargs)
+
+    monkeypatch.setattr(register, "open_book", count)
+    for household in ("H1", "H3"):
+        reprint(loaded, Selection(households=(household,)), tmp_path / f"{household}.pdf",
+                book=book)
+    assert calls == [book]
+    assert "003" in pdftotext(tmp_path / "H3.pdf")
+    manifest = book / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes() + b"\n")  # the record written anew
+    reprint(loaded, Selection(households=("H2",)), tmp_path / "again.pdf", book=book)
+    assert calls == [book, book]
