@@ -1,6 +1,6 @@
 #!/bin/sh
 # Set up cardgen on a fresh Debian 12 machine, then run the demo or the tests.
-#   ./setup.sh demo   system packages, .venv, cardgen, then `cardgen demo -o demo-out`
+#   ./setup.sh demo   system packages, .venv, cardgen, its prepared frames, then `cardgen demo -o demo-out`
 #   ./setup.sh test   the same plus test tools, then ruff, mypy and pytest
 set -eu
 cd "$(dirname "$0")"
@@ -37,6 +37,9 @@ fi
 case "$mode" in
   demo)
     .venv/bin/cardgen doctor
+    # the bundled templates' frames, laid out once beside the install: the first card
+    # (and the desk's first preview) then starts without WeasyPrint
+    .venv/bin/cardgen prepare
     .venv/bin/cardgen demo -o demo-out
     ;;
   test)

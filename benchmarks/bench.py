@@ -6,6 +6,11 @@ grid, the Typst peer.
     python benchmarks/bench.py --sizes 1000,20000
     python benchmarks/bench.py --no-typst
     python benchmarks/bench.py --reading         # only `validate` of 10,000-household registers
+    python benchmarks/bench.py --no-desk         # without the desk's first previews
+
+Issue 26's goals are printed beside the cases they bound. The first card from an empty cache
+and the desk's first previews are measured without the frames `cardgen prepare` lays out at
+install, and again with them when this install has them.
 
 Reading: `cardgen validate` (read + validate) of 10,000 invented households as .xlsx, and as
 .xls when LibreOffice (soffice) is there to save it.
@@ -45,6 +50,7 @@ from cardgen.samplegen import generate, to_csv, write_xlsx
 DATE = "2026-11-29"
 NEXT_MONTH = "2026-12-29"
 TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"
+ROOT = Path(__file__).resolve().parent.parent
 CARDGEN = [sys.executable, "-m", "cardgen"]
 
 
@@ -218,6 +224,77 @@ def machine() -> str:
             f"Python {platform.python_version()}, {dt.date.today().isoformat()}")
 
 
+def reprint_cases(results: list[Measure], reprint: list[str], cache: Path, card: Path) -> None:
+    """A user's first card from an empty cache: without the frames `cardgen prepare` laid
+    out at install (CARDGEN_PREPARED_DIR=off), then with them (when this install has them)."""
+    ENV["CARDGEN_PREPARED_DIR"] = "off"
+    seconds, peak = run_measured(reprint)
+    results.append(Measure("cold reprint, empty cache", 1000, seconds, peak,
+                           card.stat().st_size, 1))
+    del ENV["CARDGEN_PREPARED_DIR"]
+    if prepared_frames():
+        shutil.rmtree(cache, ignore_errors=True)
+        seconds, peak = run_measured(reprint)
+        results.append(Measure("cold reprint, empty cache, prepared", 1000, seconds, peak,
+                               card.stat().st_size, 1))
+
+
+def prepared_frames() -> bool:
+    """Whether `cardgen prepare` laid out the frames for the cardgen this bench runs."""
+    script = ("from cardgen.cache import prepared_folder; from cardgen.config import "
+              "load_config; from cardgen.printing.prepared import prepared_for; "
+              "print(prepared_for(load_config(), prepared_folder()) is not None)")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env={k: v for k, v in ENV.items() if k != "CARDGEN_PREPARED_DIR"})
+    return found.stdout.strip() == "True"
+
+
+def desk_cases(folder: Path, households: int = 1000, clients: int = 20) -> list[Measure]:
+    """`cardgen serve` just started on an empty cache, `clients` previews asked for at once
+    (benchmarks/serve.py): the median and the 95th percentile of their seconds, and the
+    peak memory of the desk's processes; without the prepared frames, then with them."""
+    import csv
+
+    if str(ROOT) not in sys.path:  # run as `python benchmarks/bench.py`
+        sys.path.insert(0, str(ROOT))
+    from benchmarks.serve import burst, desk, percentile
+
+    register = write_input(folder, households)
+    with register.open(encoding="utf-8-sig") as handle:
+        numbers = list(dict.fromkeys(row["户编号"] for row in csv.DictReader(handle)))
+    ids = numbers[::max(1, len(numbers) // clients)][:clients]
+    found = []
+    for prepared in (False, True) if prepared_frames() else (False,):
+        env = {**ENV, "CARDGEN_CACHE_DIR": str(folder / f"desk-cache-{prepared}")}
+        if not prepared:
+            env["CARDGEN_PREPARED_DIR"] = "off"
+        with desk(register, env) as started:
+            seconds, _wall, peak = burst(started, ids, "preview")
+        said = ", prepared" if prepared else ""
+        found += [Measure(f"desk first preview p50{said}", households,
+                          percentile(seconds, 0.5), peak),
+                  Measure(f"desk first preview p95{said}", households,
+                          percentile(seconds, 0.95), peak)]
+    return found
+
+
+# Issue 26's goals, printed beside the figures (seconds)
+GOALS = {
+    "cold reprint, empty cache": 1.0,
+    "cold reprint, empty cache, prepared": 1.0,
+    "cold reprint, after `cardgen demo`": 0.3,
+    "desk first preview p50": 1.0,  # 20 previews asked for at once
+    "desk first preview p50, prepared": 1.0,
+}
+
+
+def goal_of(m: Measure) -> str:
+    goal = GOALS.get(m.case)
+    if goal is None:
+        return ""
+    return f"<= {goal:g} s {'ok' if m.seconds <= goal else 'OVER'}"
+
+
 def command_cases(folder: Path, sizes: list[int], jobs: int,
                   with_typst: bool) -> tuple[list[Measure], Measure | None]:
     """Cold start, cold reprints, whole ledgers and the monthly update; the Typst peer on
@@ -230,9 +307,7 @@ def command_cases(folder: Path, sizes: list[int], jobs: int,
     card = folder / "one.pdf"
     reprint = [*CARDGEN, "reprint", str(thousand), "-o", str(card), "--household",
                "G01-0001", "--date", DATE]
-    seconds, peak = run_measured(reprint)
-    results.append(Measure("cold reprint, empty cache", 1000, seconds, peak,
-                           card.stat().st_size, 1))
+    reprint_cases(results, reprint, cache, card)
     seconds, peak = best_of(3, reprint)
     results.append(Measure("cold reprint, warm cache", 1000, seconds, peak,
                            card.stat().st_size, 1))
@@ -297,6 +372,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--reading", action="store_true",
                         help="only read + validate 10,000-household registers")
+    parser.add_argument("--no-desk", action="store_true",
+                        help="skip the desk's first previews")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: list[Measure] = []
@@ -309,18 +386,21 @@ def main() -> None:
         if not args.reading:
             cases, typst = command_cases(folder, sizes, args.jobs, not args.no_typst)
             results += cases
+            if not args.no_desk:
+                results += desk_cases(folder)
 
     cold = {m.households: m.seconds for m in results if m.case == "cold ledger, empty cache"}
     print(f"machine: {machine()}")
-    print(f"{'case':34} {'households':>10} {'wall s':>8} {'cards/s':>8} {'peak MiB':>9} "
-          f"{'bytes/card':>10} {'x typst':>8}")
+    print(f"prepared frames (`cardgen prepare`): {'yes' if prepared_frames() else 'no'}")
+    print(f"{'case':38} {'households':>10} {'wall s':>8} {'cards/s':>8} {'peak MiB':>9} "
+          f"{'bytes/card':>10} {'x typst':>8}  goal")
     for m in results:
         rate = f"{m.cards / m.seconds:.1f}" if m.cards else ""
         per_card = f"{m.out_bytes // m.cards}" if m.cards and m.out_bytes else ""
         ratio = (f"{m.seconds / typst.seconds:.2f}" if typst and m.households == 1000
                  and m.cards == 1000 else "")
-        print(f"{m.case:34} {m.households:>10} {m.seconds:>8.2f} {rate:>8} "
-              f"{m.peak_mib:>9.0f} {per_card:>10} {ratio:>8}")
+        print(f"{m.case:38} {m.households:>10} {m.seconds:>8.2f} {rate:>8} "
+              f"{m.peak_mib:>9.0f} {per_card:>10} {ratio:>8}  {goal_of(m)}")
     one = next((m.seconds for m in results
                 if m.case == "ledger, one phone changed" and m.households == 1000), None)
     update = next((m.seconds for m in results if m.case == "update, 10 households changed"),

@@ -7,6 +7,11 @@ templates in use (every file of the user's folder), the fonts and the configurat
 temporary file and renamed into place, and checked when read, so runs that share the folder
 never see half an entry; a damaged entry is a miss. The folder is kept under a size bound by
 deleting the entries used least recently. `--no-cache` (or CARDGEN_CACHE_DIR=off) bypasses it.
+
+Beside it, read only: the frames `cardgen prepare` laid out at install (`prepared_folder`), the
+bundled templates' page frames and font metrics, named as the user's cache names them (the same
+scope and entry names), so a first card finds them without starting WeasyPrint. An entry of
+another version, configuration or template folder has another name and is never found there.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 
 _MAGIC = b"CGC1"
 KINDS = ("frames", "covers", "metrics", "cards", "subsets")
+PREPARED_KINDS = ("frames", "metrics")  # what `cardgen prepare` lays out at install
 
 
 def key(*parts: object) -> str:
@@ -88,14 +95,46 @@ def default_folder() -> Path | None:
     return Path(user_cache_dir("cardgen"))
 
 
+def prepared_folder() -> Path | None:
+    """Where `cardgen prepare` keeps the bundled templates' frames: CARDGEN_PREPARED_DIR
+    (off: nowhere), else share/cardgen/prepared under the Python environment cardgen is
+    installed in (a venv's own folder)."""
+    configured = os.environ.get("CARDGEN_PREPARED_DIR")
+    if configured is not None:
+        return None if configured.lower() in ("", "off", "0", "no") else Path(configured)
+    return Path(sys.prefix) / "share" / "cardgen" / "prepared"
+
+
+def _read_entry(path: str, own: bool) -> bytes | None:
+    """An entry's bytes if it is whole; a damaged entry of the user's cache (`own`) is
+    deleted, and the one read is marked as used."""
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        return None
+    data = blob[12:]
+    if blob[:4] != _MAGIC or hashlib.sha256(data).digest()[:8] != blob[4:12]:
+        if own:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return None
+    if own:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept longest when the folder is pruned
+    return data
+
+
 class Cache:
-    """get/put bytes by kind and key; a Cache without a folder keeps nothing."""
+    """get/put bytes by kind and key; a Cache without a folder keeps nothing. `prepared`: a
+    folder `cardgen prepare` wrote, read when the cache misses (PREPARED_KINDS only)."""
 
     def __init__(self, folder: Path | None, max_bytes: int = 512 * 2**20,
-                 scope: str = "") -> None:
+                 scope: str = "", prepared: Path | None = None) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
         self.scope = scope  # see `scope`: part of every entry's name
+        self.prepared = prepared if prepared is not None and prepared.is_dir() else None
         if folder is not None:
             try:
                 for kind in KINDS:
@@ -105,7 +144,9 @@ class Cache:
 
     @classmethod
     def open(cls, enabled: bool = True, max_mb: int = 512, scope: str = "") -> Cache:
-        return cls(default_folder() if enabled else None, max_mb * 2**20, scope)
+        if not enabled:
+            return cls(None, max_mb * 2**20, scope)
+        return cls(default_folder(), max_mb * 2**20, scope, prepared_folder())
 
     @property
     def enabled(self) -> bool:
@@ -118,19 +159,10 @@ class Cache:
     def get(self, kind: str, name: str) -> bytes | None:
         if self.folder is None:
             return None
-        path = self._path(kind, name)
-        try:
-            with open(path, "rb") as handle:
-                blob = handle.read()
-        except OSError:
-            return None
-        data = blob[12:]
-        if blob[:4] != _MAGIC or hashlib.sha256(data).digest()[:8] != blob[4:12]:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: kept longest when the folder is pruned
+        data = _read_entry(self._path(kind, name), own=True)
+        if data is None and self.prepared is not None and kind in PREPARED_KINDS:
+            data = _read_entry(os.path.join(self.prepared, kind, key(self.scope, name)),
+                               own=False)
         return data
 
     def put(self, kind: str, name: str, data: bytes) -> None:

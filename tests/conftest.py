@@ -36,6 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["CARDGEN_CACHE_DIR"] = worker["cardgen_cache_dir"]
     else:
         os.environ["CARDGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cardgen-test-cache-")
+    # nor frames a `cardgen prepare` of this environment laid out: a test of a cache miss
+    # misses (tests/test_prepared.py gives its own folder)
+    os.environ["CARDGEN_PREPARED_DIR"] = "off"
     # Chinese is the default; tests written against the English messages say so here,
     # tests of the Chinese ones ask for it (tests/cli/test_i18n.py)
     os.environ["CARDGEN_LANG"] = "en"

@@ -1021,6 +1021,27 @@ def init(folder: Path, force: bool) -> None:
     _run(action)
 
 
+@cli.command(help=N_("Lay out the bundled templates' page frames once, beside the install "
+                     "(setup.sh runs it): a first card then starts without WeasyPrint."))
+@lang_option
+def prepare() -> None:
+    def action() -> int:
+        from cardgen.cache import prepared_folder
+        from cardgen.config import load_config
+        from cardgen.errors import UsageError
+        from cardgen.printing.prepared import prepare as prepare_frames
+
+        folder = prepared_folder()
+        if folder is None:
+            raise UsageError(_("CARDGEN_PREPARED_DIR is off: there is no folder to prepare "
+                               "the frames in"), code="prepare.off")
+        done = prepare_frames(load_config(), folder, dt.date.today())
+        click.echo(_("prepared {frames} page frames in {folder}: a first card needs no "
+                     "WeasyPrint").format(frames=done.frames, folder=done.folder))
+        return 0
+    _run(action)
+
+
 @cli.command(help=N_("Check fonts, Pango, HarfBuzz subsetting and versions; exit 1 if cards "
                      "would be wrong."))
 @lang_option

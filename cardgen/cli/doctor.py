@@ -72,8 +72,26 @@ def run_checks() -> Iterator[Check]:
     bold = set(load_face(resources.BOLD_FONT, BOLD_FAMILY).cmap)
     yield Check(_("font coverage"), regular == bold and len(regular) > 40000,
                 _("{count} characters in Regular and Bold").format(count=len(regular)))
+    yield _prepared()
     if ok:
         yield _test_render()
+
+
+def _prepared() -> Check:
+    """Whether `cardgen prepare` laid out the bundled frames for this install (not a
+    failure without: the first card then starts WeasyPrint, about a second more)."""
+    from cardgen.cache import prepared_folder
+    from cardgen.config import load_config
+    from cardgen.printing.prepared import prepared_for
+
+    folder = prepared_folder()
+    frames = prepared_for(load_config(), folder)
+    if frames is None:
+        return Check(_("prepared frames"), True, _(
+            "none for this version (a first card takes about a second more); run "
+            "`cardgen prepare` once"))
+    return Check(_("prepared frames"), True, _("{frames} in {folder}").format(
+        frames=frames, folder=folder))
 
 
 def _test_render() -> Check:

@@ -650,3 +650,63 @@ def test_a_name_keyed_cff_font_keeps_its_glyph_ids() -> None:
     subset = subset_font(nimbus, {36, 70})
     assert subset.kind == OPENTYPE_CFF and subset.program[:4] == b"OTTO"
     assert hb.Face(hb.Blob(subset.program)).glyph_count == 71
+
+
+def test_previews_of_one_register_number_it_once(three: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk draws card after card from the register it keeps: a first print's numbers
+    are worked out once (each of them sorted every grid), and again when the file changed."""
+    import datetime as dt
+
+    from cardgen.book import numbers as numbering
+    from cardgen.pipeline import register
+    from cardgen.pipeline.cards import preview
+
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    calls: list[int] = []
+    counted = numbering.number_books
+
+    def count(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(register, "number_books", count)
+    for household in ("H1", "H2", "H3"):
+        preview(loaded, household, tmp_path / f"{household}.png", 30)
+    assert len(calls) == 1
+    assert abs(Image.open(tmp_path / "H3.png").size[0] - 210 / 25.4 * 30) <= 1
+    three.write_text(three.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    preview(loaded, "H1", tmp_path / "again.png", 30)
+    assert len(calls) == 2
+
+
+def test_previews_with_a_book_check_it_once(run: Run, three: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --book (the desk's), the register is checked against the book once, and again
+    when the book's record is written anew; the numbers are the book's."""
+    import datetime as dt
+
+    from cardgen.data.select import Selection
+    from cardgen.pipeline import register
+    from cardgen.pipeline.cards import reprint
+
+    book = tmp_path / "book"
+    assert run("ledger", three, "-o", book, "--date", DATE).exit_code == 0
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    calls: list[Path | None] = []
+    opened = register.open_book
+
+    def count(loaded: Any, folder: Path | None, *args: Any, **kwargs: Any) -> Any:
+        calls.append(folder)
+        return opened(loaded, folder, *args, **kwargs)
+
+    monkeypatch.setattr(register, "open_book", count)
+    for household in ("H1", "H3"):
+        reprint(loaded, Selection(households=(household,)), tmp_path / f"{household}.pdf",
+                book=book)
+    assert calls == [book]
+    assert "003" in pdftotext(tmp_path / "H3.pdf")
+    manifest = book / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes() + b"\n")  # the record written anew
+    reprint(loaded, Selection(households=("H2",)), tmp_path / "again.pdf", book=book)
+    assert calls == [book, book]

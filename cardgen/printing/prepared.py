@@ -1,0 +1,91 @@
+"""The bundled templates' page frames laid out once, at install (`cardgen prepare`, which
+setup.sh runs): a first card, a preview or the desk's first answer then reads them instead of
+starting WeasyPrint (about 1 s: its import, the styles, the geometry pass, a frame).
+
+The frames go into a cache folder of their own beside the install (cache.prepared_folder),
+named exactly as the user's cache names them: its scope (cardgen's version, all its code, the
+bundled templates, the fonts, the default configuration) and the frame's own key. Another
+version, a configuration or a template folder of the user's has other names, so it never
+reads them. Every frame is checked as it is laid out (its places are the geometry pass's, as
+for any frame) and read back from the folder before the manifest that says it is ready is
+written; `cardgen doctor` says whether the folder fits this install.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cardgen import __version__
+from cardgen.cache import PREPARED_KINDS, Cache, key, scope
+from cardgen.config import Config
+from cardgen.frame.render import Frame, PrintOptions
+from cardgen.printing.run import PrintRun
+
+MANIFEST = "prepared.json"
+
+
+@dataclass
+class Prepared:
+    """What `prepare` left: the folder and how many frames it holds."""
+
+    folder: Path
+    frames: int
+
+
+def card_frames(printing: PrintRun) -> list[Frame]:
+    """Every frame a one-sided card prints on, routine and emergency: each colour's first
+    page (with the household block grown by 0 … card.household_grow rows) and 续页, and the
+    plain page. Back pages (ledgers printed --duplex) are left to the cache."""
+    frames = [printing.frame("", False, False, True)]
+    for emergency in (False, True):
+        for colour in printing.config.palette:
+            frames += [printing.frame(colour, emergency, False, True, grow)
+                       for grow in range(printing.config.household_grow + 1)]
+            frames.append(printing.frame(colour, emergency, False, False))
+    return frames
+
+
+def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
+    """Lay out the frames of `card_frames` with the bundled templates and `config` into
+    `folder` (emptied first), read each back, then write the manifest."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    named = scope(config)
+    cache = Cache(folder, max_bytes=2**40, scope=named)
+    printing = PrintRun.start(config, PrintOptions(), None, today, cache)  # metrics, too
+    for emergency in (False, True):
+        printing.geometry(emergency)
+    frames = printing.frames(card_frames(printing))
+    check = Cache(folder, max_bytes=2**40, scope=named)
+    misses = [frame for frame, data in frames.items()
+              if check.get("frames", frame_name(printing, frame)) != data]
+    if misses:  # a folder that does not keep what is written in it
+        raise OSError(f"{folder}: {len(misses)} frames did not read back")
+    (folder / MANIFEST).write_text(json.dumps(
+        {"version": __version__, "scope": named, "frames": len(frames),
+         "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
+    return Prepared(folder, len(frames))
+
+
+def frame_name(printing: PrintRun, frame: Frame) -> str:
+    """A frame's name in the cache, as PrintRun.frames names it."""
+    return key("frame", printing.paper, printing.options.bleed, frame)
+
+
+def prepared_for(config: Config, folder: Path | None) -> int | None:
+    """How many frames `folder` holds for this install and `config`; None if it holds none
+    that fit (not prepared, or by another version, code or configuration)."""
+    if folder is None:
+        return None
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("scope") != scope(config):
+        return None
+    frames = manifest.get("frames")
+    return frames if isinstance(frames, int) else None

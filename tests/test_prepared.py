@@ -1,0 +1,86 @@
+"""`cardgen prepare`: the bundled templates' frames laid out once beside the install, read by
+a first card from an empty cache (the same bytes, no frame laid out again), and never by a
+run of another configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from cardgen.cache import Cache, scope
+from cardgen.config import load_config
+from cardgen.data.select import Selection, select_households
+from cardgen.frame.render import Frame
+from cardgen.pipeline.register import load
+from cardgen.printing import prepared
+from cardgen.printing.run import PrintRun, card_frame, make_cards
+from tests.conftest import DATE
+from tests.test_bytes import REGISTER, SUMS, Run
+
+CHOSEN = ("G01-0001", "G01-0002", "G02-0003")  # tests/test_bytes.py's reprint
+
+
+def sample_frames(printing: PrintRun) -> list[Frame]:
+    """The frames of the byte guard's reprint only (all of them would take the test ~20 s)."""
+    loaded = load(REGISTER, printing.config, dt.date.fromisoformat(DATE))
+    chosen = select_households(loaded.dataset.households, loaded.categories,
+                               Selection(households=CHOSEN))
+    cards = make_cards(chosen, loaded.categories, loaded.numbers, printing, False)
+    return list(dict.fromkeys(card_frame(printing, card, page.number, False)
+                              for card in cards for page in card.pages))
+
+
+def test_a_first_card_reads_the_frames_prepared_at_install(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, cache = tmp_path / "prepared", tmp_path / "cache"
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
+    monkeypatch.setattr(prepared, "card_frames", sample_frames)
+    result = run("prepare")
+    assert result.exit_code == 0, result.output
+    assert f"page frames in {store}" in result.output
+    manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["frames"] == len(list((store / "frames").iterdir())) - 2  # + 2 geometries
+    assert prepared.prepared_for(load_config(), store) == manifest["frames"]
+
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first run: empty
+    out = tmp_path / "cards.pdf"
+    command = [a for h in CHOSEN for a in ("--household", h)]
+    result = run("reprint", REGISTER, "-o", out, *command, "--date", DATE)
+    assert result.exit_code == 0, result.output
+    expected = json.loads(SUMS.read_text(encoding="utf-8"))["reprint"]["cards.pdf"]
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == expected
+    assert not list((cache / "frames").iterdir())  # every frame came from the store
+
+
+def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -> None:
+    store = tmp_path / "prepared"
+    config = load_config()
+    (store / "frames").mkdir(parents=True)
+    (store / prepared.MANIFEST).write_text(json.dumps({"scope": scope(config), "frames": 1}),
+                                           encoding="utf-8")
+    Cache(store, scope=scope(config)).put("frames", "a frame", b"laid out")
+    other_file = tmp_path / "cardgen.toml"
+    other_file.write_text("[card]\nhousehold_grow = 2\n", encoding="utf-8")
+    other = load_config(other_file)
+
+    def user(config_scope: str) -> Cache:
+        return Cache(tmp_path / "cache", scope=config_scope, prepared=store)
+
+    assert user(scope(config)).get("frames", "a frame") == b"laid out"
+    assert user(scope(other)).get("frames", "a frame") is None
+    assert user(scope(config)).get("cards", "a frame") is None  # frames and metrics only
+    assert prepared.prepared_for(config, store) == 1
+    assert prepared.prepared_for(other, store) is None
+    assert prepared.prepared_for(config, None) is None
+
+
+def test_prepare_without_a_folder_is_a_usage_error(run: Run,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", "off")
+    result = run("prepare")
+    assert result.exit_code == 2
+    assert "CARDGEN_PREPARED_DIR is off" in result.output
