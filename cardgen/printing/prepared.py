@@ -44,7 +44,7 @@ def card_frames(printing: PrintRun) -> list[Frame]:
     for emergency in (False, True):
         for colour in printing.config.palette:
             frames += [printing.frame(colour, emergency, False, True, grow)
-                       for grow in range(printing.config.household_grow + 1)]
+                       for grow in range(printing.config.card.household_grow + 1)]
             frames.append(printing.frame(colour, emergency, False, False))
     return frames
 

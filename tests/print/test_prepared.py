@@ -19,7 +19,7 @@ from cardgen.pipeline.register import load
 from cardgen.printing import prepared
 from cardgen.printing.run import PrintRun, card_frame, make_cards
 from tests.conftest import DATE
-from tests.test_bytes import REGISTER, SUMS, Run
+from tests.print.test_bytes import REGISTER, SUMS, Run
 
 CHOSEN = ("G01-0001", "G01-0002", "G02-0003")  # tests/test_bytes.py's reprint
 
