@@ -409,7 +409,7 @@ def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: 
                     stored: list[bytes | None], parallel: bool,
                     drawn: Iterator[bytes]) -> Iterator[bytes]:
     for index, card in enumerate(cards):
-        data = stored[index]
+        data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if data is None and parallel:
             data = next(drawn)
         elif data is None:
