@@ -130,10 +130,9 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         # the workers draw the cards while the frames and the cover are laid out here
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
         composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
-        page_counts = {card.first_page: card.page_count for card in plan.cards}
-        plan.cards = []  # the drawing holds them now, each until its pages are added
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
+        first_pages = {card.first_page: card for card in plan.cards}
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -147,8 +146,8 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 add_card(composer, printing, next(drawn))  # and its visit log
                 if advance:
                     advance(1)
-                page += page_counts[page] + has_visit_log(page_counts[page],
-                                                          printing.config, duplex)
+                page += first_pages[page].page_count + has_visit_log(
+                    first_pages[page].page_count, printing.config, duplex)
         composer.finish(f"五色户卡台账 {plan.title}", printing.words.date,
                         printing.options.pdf_variant)
         return printing.sheets(1, composer.page_count)[1]
@@ -295,7 +294,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     file_names[name])
                 for card, slot in zip(cards, slots, strict=True):
                     card.first_page = slot.first_page
-                plan.cards, cards = cards, []  # the ledger's drawing lets go of each in turn
+                plan.cards = cards
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
                                         advance, workers)
                 for group in grids_here:

@@ -402,21 +402,17 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         drawn = draw([(marshal.dumps(cards[i].to_data()), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
-    return _drawn_in_order(list(cards), printing, duplex, names, stored, parallel, drawn)
+    return _drawn_in_order(cards, printing, duplex, names, stored, parallel, drawn)
 
 
-def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
-                    names: list[str], stored: list[bytes | None], parallel: bool,
+def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
+                    stored: list[bytes | None], parallel: bool,
                     drawn: Iterator[bytes]) -> Iterator[bytes]:
-    # neither a card nor its pages is kept here once its pages are handed on: a caller
-    # that lets go of its cards (a ledger of 20,000) holds only those still to come
-    for index in range(len(cards)):
-        card, cards[index] = cards[index], None
-        data, stored[index] = stored[index], None
+    for index, card in enumerate(cards):
+        data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if data is None and parallel:
             data = next(drawn)
         elif data is None:
-            assert card is not None
             data = draw_card_data(card, printing, duplex)
             printing.cache.put("cards", names[index], data)
         yield data
