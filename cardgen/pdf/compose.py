@@ -198,6 +198,19 @@ def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
     return COMMENTS.sub(b"", content) if top or framed else content, top, framed
 
 
+# A page's content as the composer takes it without reading it again: the content without
+# its structure comments, zlib-compressed (b"" when nothing is left), its kids and whether
+# the frame's place was given (read_structure's). Made where the page is drawn (a worker,
+# or the cache), so the main process neither reads nor compresses a card's content again.
+Prepared = tuple[bytes, list[Any], bool]
+
+
+def prepare_content(content: bytes) -> Prepared:
+    """A drawn page's content as `Composer.add_prepared_page` takes it."""
+    raw, kids, framed = read_structure(content)
+    return zlib.compress(raw, FLATE_LEVEL) if raw else b"", kids, framed
+
+
 @dataclass(frozen=True)
 class SheetPlan:
     """An imposed sheet: its size, where each card's trimmed page goes (bottom-left corner,
@@ -432,20 +445,23 @@ class Composer:
         """A page drawn by cardgen: the frame (if any) below, the data layer above.
 
         `content` is the data layer's operators, zlib-compressed already if `compressed`."""
-        resources = b"%d 0 R" % self._page_resources(frame)
         original = zlib.decompress(content) if compressed else content
-        raw, kids, framed = read_structure(original)
+        self.add_prepared_page(prepare_content(original), frame)
+
+    def add_prepared_page(self, prepared: Prepared, frame: Hashable | None = None) -> None:
+        """A page drawn by cardgen whose content `prepare_content` has read (the same page
+        as `add_data_page` of that content)."""
+        resources = b"%d 0 R" % self._page_resources(frame)
+        data, kids, framed = prepared
         if frame is not None and not framed:
-            kids.insert(0, 0)  # the frame's words first (a cover's)
+            kids = [0, *kids]  # the frame's words first (a cover's)
         if self.imposition is not None:
             under = (b"/Div <</MCID 0>> BDC q /CgFrame Do Q EMC\n" if frame is not None
                      else b"")
-            self._place(resources, under + raw, kids)
+            self._place(resources, under + (zlib.decompress(data) if data else b""), kids)
             return
         contents = [] if frame is None else [self._draw_frame]
-        if raw:
-            data = (content if compressed and raw is original
-                    else zlib.compress(raw, FLATE_LEVEL))
+        if data:
             contents.append(self.writer.stream(self.writer.reserve(),
                                                b" /Filter /FlateDecode", data))
         page = self.writer.reserve()

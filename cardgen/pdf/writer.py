@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
+from array import array
 from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
@@ -65,10 +66,14 @@ class Writer:
 
     def __init__(self, out: IO[bytes]) -> None:
         self.out = out
-        self.offsets: dict[int, int] = {}
+        # where each object is, by number (index 0 unused): its offset in the file, or
+        # its object stream and index there; -1: not yet written. Arrays, not dicts: a
+        # tagged 20,000-card ledger has a million objects (16 bytes each here, about 110 in
+        # a dict of tuples)
+        self._offsets = array("q", [-1])
+        self._streams = array("q", [-1])  # the object stream of a packed object
         # objects that are not streams, gathered into object streams: (number, body)
         self._pending: list[tuple[int, bytes]] = []
-        self._packed: dict[int, tuple[int, int]] = {}  # number -> (object stream, index)
         self.count = 0
         self.position = 0
         self.digest = hashlib.sha256()
@@ -81,6 +86,8 @@ class Writer:
 
     def reserve(self) -> int:
         self.count += 1
+        self._offsets.append(-1)
+        self._streams.append(-1)
         return self.count
 
     def object(self, number: int, body: bytes) -> int:
@@ -105,14 +112,15 @@ class Writer:
         head = b" ".join(heads) + b"\n"
         stream = self.reserve()
         for index, (number, _) in enumerate(pending):
-            self._packed[number] = (stream, index)
+            self._streams[number] = stream
+            self._offsets[number] = index
         self.stream(stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
                     % (len(pending), len(head)),
                     zlib.compress(head + b"".join(bodies), FLATE_LEVEL))
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
         """A stream object; `entries` are its dictionary's entries but /Length."""
-        self.offsets[number] = self.position
+        self._offsets[number] = self.position
         self._write(b"%d 0 obj\n<<%s /Length %d>>\nstream\n" % (number, entries, len(data)))
         self._write(data)
         self._write(end_of_stream(data) + b"endstream\nendobj\n")
@@ -130,23 +138,23 @@ class Writer:
     def finish(self, root: int, info: int) -> None:
         """The cross-reference stream and trailer; every reserved number must be written."""
         self._pack()
-        missing = [n for n in range(1, self.count + 1)
-                   if n not in self.offsets and n not in self._packed]
+        missing = [n for n in range(1, self.count + 1) if self._offsets[n] < 0]
         if missing:
             raise ValueError(f"PDF objects reserved but never written: {missing[:5]}")
         identity = self.digest.hexdigest()[:32].encode()
         xref = self.reserve()
         start = self.position
-        self.offsets[xref] = start
+        self._offsets[xref] = start
         wide = max(4, (start.bit_length() + 7) // 8)
-        rows = [b"\x00" + bytes(wide) + b"\xff\xff"]
+        rows = bytearray(b"\x00" + bytes(wide) + b"\xff\xff")
         for n in range(1, self.count + 1):
-            if n in self._packed:
-                stream, index = self._packed[n]
-                rows.append(b"\x02" + stream.to_bytes(wide, "big") + index.to_bytes(2, "big"))
+            stream, place = self._streams[n], self._offsets[n]
+            if stream >= 0:
+                rows += b"\x02" + stream.to_bytes(wide, "big") + place.to_bytes(2, "big")
             else:
-                rows.append(b"\x01" + self.offsets[n].to_bytes(wide, "big") + b"\x00\x00")
-        data = zlib.compress(b"".join(rows), FLATE_LEVEL)
+                rows += b"\x01" + place.to_bytes(wide, "big") + b"\x00\x00"
+        data = zlib.compress(rows, FLATE_LEVEL)
+        del rows
         self._write(b"%d 0 obj\n<</Type /XRef /Size %d /W [1 %d 2] /Root %d 0 R /Info %d 0 R "
                     b"/ID [<%s> <%s>] /Filter /FlateDecode /Length %d>>\nstream\n"
                     % (xref, self.count + 1, wide, root, info, identity, identity, len(data)))

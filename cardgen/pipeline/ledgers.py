@@ -130,11 +130,12 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     workers: Workers | None) -> int:
     composer = printing.composer(out)
     try:
+        # the workers draw the cards while the frames and the cover are laid out here
+        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
         composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
         first_pages = {card.first_page: card for card in plan.cards}
-        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -283,7 +284,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
             files, pages = [], 0
             for name, households in groups.items():  # one ledger at a time: memory per ledger
                 cards = make_cards(households, loaded.categories, numbers, printing,
-                                   emergency, workers.builder(), lay if laid_out else None)
+                                   emergency, workers.builder(), lay if laid_out else None,
+                                   workers.start)
                 slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                          for h, card in zip(households, cards, strict=True)]
                 grids_here = list(dict.fromkeys(grid_group(h) for h in households))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import marshal
-import zlib
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
@@ -22,7 +21,7 @@ from cardgen.layout.fonts import font_identities, font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
-from cardgen.pdf.compose import Composer
+from cardgen.pdf.compose import Composer, prepare_content
 from cardgen.pdf.draw import (
     PageWords,
     draw_card_page,
@@ -274,12 +273,13 @@ def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
 def make_cards(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], printing: PrintRun, emergency: bool,
                build: Parallel | None = None,
-               laid_out: Callable[[], None] | None = None) -> list[Card]:
+               laid_out: Callable[[], None] | None = None,
+               start_workers: Callable[[], None] | None = None) -> list[Card]:
     """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
 
     Cards the cache has are read from it; the rest are built here, or by `build` (other
-    processes) when there are many. `laid_out` is called as each card is ready (the desk's
-    progress)."""
+    processes) when there are many, whose `start_workers` starts them before the geometry
+    pass. `laid_out` is called as each card is ready (the desk's progress)."""
     told = laid_out or (lambda: None)
     sources = [key("model", printing.render_key, printing.today, emergency,
                    numbers[h.household_id], categories[h.household_id], printed_fields(h))
@@ -292,6 +292,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         if stored is not None:
             told()
     missing = [index for index, card in enumerate(found) if card is None]
+    if build is not None and len(missing) >= PARALLEL_FROM and start_workers is not None:
+        start_workers()  # they start while the geometry pass runs here
     if missing:
         printing.geometry(emergency)  # here, once, before any worker needs it
     if build is not None and len(missing) >= PARALLEL_FROM:
@@ -358,8 +360,8 @@ def add_glyphs(composer: Composer, printing: PrintRun, glyphs: dict[str, dict[in
 
 
 def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
-    """One card's pages drawn: (frame, compressed content) per page and the glyphs used,
-    as the cache keeps them."""
+    """One card's pages drawn: (frame, prepared content) per page and the glyphs used, as
+    the cache keeps them (prepared where drawn: see compose.prepare_content)."""
     drawn = []
     log = GlyphLog()
     for page in card.pages:
@@ -367,13 +369,13 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
         canvas = Canvas(printing.paper.height, log)
         draw_card_page(canvas, card, page, printing.geometry(card.emergency, frame.verso),
                        printing.typesetter, printing.words, frame.verso)
-        drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
+        drawn.append((astuple(frame), prepare_content(canvas.content())))
     if has_visit_log(card.page_count, printing.config, duplex):
         frame = printing.frame(card.colour.key, card.emergency, True, True, log=True)
         canvas = Canvas(printing.paper.height, log)
         draw_log_page(canvas, card, printing.geometry(card.emergency, True),
                       printing.typesetter, printing.words)
-        drawn.append((astuple(frame), zlib.compress(canvas.content(), 6)))
+        drawn.append((astuple(frame), prepare_content(canvas.content())))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
 
@@ -389,7 +391,9 @@ def drawn_key(card: Card, duplex: bool) -> str:
 
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
                 draw: Parallel | None = None) -> Iterator[bytes]:
-    """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`."""
+    """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`. The
+    work for `draw` is handed over when this is called (the workers draw while this process
+    lays out the frames), the rest is drawn as the pages are read."""
     names = [key("pages", drawn_key(card, duplex), duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
     missing = [index for index, data in enumerate(stored) if data is None]
@@ -401,8 +405,14 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         drawn = draw([(marshal.dumps(cards[i].to_data()), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
+    return _drawn_in_order(cards, printing, duplex, names, stored, parallel, drawn)
+
+
+def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
+                    stored: list[bytes | None], parallel: bool,
+                    drawn: Iterator[bytes]) -> Iterator[bytes]:
     for index, card in enumerate(cards):
-        data = stored[index]
+        data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if data is None and parallel:
             data = next(drawn)
         elif data is None:
@@ -415,8 +425,8 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
     """A drawn card's pages, each over its frame; how many (its visit log's included)."""
     pages, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
-    for frame, content in pages:
-        composer.add_data_page(content, Frame(*frame), compressed=True)
+    for frame, prepared in pages:
+        composer.add_prepared_page(prepared, Frame(*frame))
     return len(pages)
 
 
@@ -430,7 +440,7 @@ def index_title(plan: LedgerPlan, words: Words) -> str:
 
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
                     verso: bool, printing: PrintRun) -> bytes:
-    """A ledger index page drawn (cached like cards): compressed content and glyphs used."""
+    """A ledger index page drawn (cached like cards): prepared content and glyphs used."""
     title = index_title(plan, printing.config.card.words)
     name = key("index", printing.render_key, title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
@@ -443,7 +453,7 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
                      verso: bool, printing: PrintRun) -> bytes:
-    """A change list's page drawn (cached like index pages): compressed content, glyphs."""
+    """A change list's page drawn (cached like index pages): prepared content, glyphs."""
     name = key("changes", printing.render_key, items, page, place, emergency, verso,
                printing.words)
     return drawn_page(printing, name, lambda canvas: draw_change_page(
@@ -453,13 +463,13 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
 
 def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) -> bytes:
     """A page cardgen draws whole over a frame (index, change list, cover), from the cache
-    under `name` or drawn now: its compressed content and the glyphs it used."""
+    under `name` or drawn now: its prepared content and the glyphs it used."""
     stored = printing.cache.get("cards", name)
     if stored is None:
         log = GlyphLog()
         canvas = Canvas(printing.paper.height, log)
         draw(canvas)
-        stored = marshal.dumps((zlib.compress(canvas.content(), 6),
+        stored = marshal.dumps((prepare_content(canvas.content()),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("cards", name, stored)
     return stored
@@ -468,6 +478,6 @@ def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) ->
 def add_drawn_page(composer: Composer, printing: PrintRun, data: bytes,
                    frame: Hashable) -> None:
     """One page drawn by `index_page_data` (or alike), over its frame."""
-    content, glyphs = marshal.loads(data)
+    prepared, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
-    composer.add_data_page(content, frame, compressed=True)
+    composer.add_prepared_page(prepared, frame)

@@ -101,22 +101,42 @@ class Workers:
                 geometries: dict[bool, Geometry]) -> Iterator[T]:
         return self.map(partial(function, geometries), items)
 
-    def map(self, function: Callable[[list[Any]], list[T]], items: list[Any]) -> Iterator[T]:
-        """`function` over chunks of `items`, results in order, chunk by chunk."""
+    def start(self) -> None:
+        """Start every worker now, without waiting for them: they import and set up their
+        fonts while this process does something else (the geometry pass, the frames). With
+        one job, nothing."""
+        if self.jobs > 1:
+            self._pool_started(self.jobs)
+
+    def _pool_started(self, tasks: int) -> Executor:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")  # never fork a process with Pango
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                             initializer=_start, initargs=(self.setup,))
-        chunks = [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
+            pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                       initializer=_start, initargs=(self.setup,))
+            # a spawned pool starts a worker per task handed over while none is idle: one
+            # empty task per worker starts them all at once
+            self._handed_over(lambda: [pool.submit(int) for _ in range(min(tasks, self.jobs))])
+            self._pool = pool
+        return self._pool
+
+    @staticmethod
+    def _handed_over(hand_over: Callable[[], T]) -> T:
         # workers start as tasks are handed over; they inherit an ignored Ctrl-C (a terminal
         # sends it to every process of the group): the main process stops them, quietly
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            results = self._pool.map(function, chunks)
+            return hand_over()
         finally:
             signal.signal(signal.SIGINT, previous)
-        for chunk in results:
-            yield from chunk
+
+    def map(self, function: Callable[[list[Any]], list[T]], items: list[Any]) -> Iterator[T]:
+        """`function` over chunks of `items`, results in order, chunk by chunk. The chunks
+        are handed over now (the workers start on them at once), the results come as the
+        returned iterator is read."""
+        chunks = [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
+        pool = self._pool_started(len(chunks))
+        results = self._handed_over(lambda: pool.map(function, chunks))
+        return (result for chunk in results for result in chunk)
 
     def close(self) -> None:
         if self._pool is not None:
