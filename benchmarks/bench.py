@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -41,18 +40,20 @@ from pathlib import Path
 
 import psutil
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python benchmarks/bench.py`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.registers import DATE, NEXT_MONTH, machine, write_input
 from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.layout.cards import Card, build_card
 from cardgen.layout.colours import ink_for
 from cardgen.pipeline.register import load
 from cardgen.printing.run import PrintRun
-from cardgen.samplegen import generate, to_csv, write_xlsx
+from cardgen.samplegen import generate, write_xlsx
 
-DATE = "2026-11-29"
-NEXT_MONTH = "2026-12-29"
 TYPST_TEMPLATE = Path(__file__).with_name("typst") / "cards.typ"
-ROOT = Path(__file__).resolve().parent.parent
 CARDGEN = [sys.executable, "-m", "cardgen"]
 
 
@@ -132,37 +133,6 @@ def run_measured(args: list[str], cwd: Path | None = None) -> tuple[float, float
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{err.decode(errors='replace')}")
     return seconds, peak / 2**20
-
-
-def write_input(folder: Path, households: int, changed: bool = False,
-                month: bool = False) -> Path:
-    """Invented households; `changed`: the same with one member's phone number changed;
-    `month` (on top of that): a month later, 10 households changed — 3 phones, 3 new 低保
-    flags, 2 gone, 2 new ones."""
-    path = folder / f"households-{households}{'-changed' if changed else ''}" \
-                    f"{'-month' if month else ''}.csv"
-    if not path.exists():
-        rows = list(generate(households, seed=3, grids=max(1, households // 1000)))
-        if changed:
-            person = next(r for r in rows[len(rows) // 2:] if r["联系电话"])
-            person["联系电话"] = "13900001111"
-        if month:
-            rows = month_later(rows)
-        path.write_text(to_csv(rows), encoding="utf-8")
-    return path
-
-
-def month_later(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    heads = [r for r in rows if r["与户主关系"] == "户主" and r["户编号"].endswith(("3", "7"))]
-    for index, head in enumerate(heads[:6]):
-        if index < 3:
-            head["联系电话"] = f"1360000000{index}"
-        else:
-            head["特殊情况"] = "、".join(f for f in (head["特殊情况"], "低保") if f)
-    gone = {heads[6]["户编号"], heads[7]["户编号"]}
-    new = [{**r, "户编号": r["户编号"] + "N", "身份证号": "", "门牌号": r["门牌号"] + "A"}
-           for r in rows if r["户编号"] in gone]
-    return [r for r in rows if r["户编号"] not in gone] + new
 
 
 def write_workbooks(folder: Path, households: int) -> dict[str, Path]:
@@ -249,19 +219,6 @@ def typst_compile(source: Path, folder: Path) -> Measure | None:
                    len(cards))
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-            f"Python {platform.python_version()}, {dt.date.today().isoformat()}")
-
-
 def reprint_cases(results: list[Measure], reprint: list[str], cache: Path, card: Path) -> None:
     """A user's first card from an empty cache: without the frames `cardgen prepare` laid
     out at install (CARDGEN_PREPARED_DIR=off), then with them (when this install has them)."""
@@ -293,8 +250,6 @@ def desk_cases(folder: Path, households: int = 1000, clients: int = 20) -> list[
     peak memory of the desk's processes; without the prepared frames, then with them."""
     import csv
 
-    if str(ROOT) not in sys.path:  # run as `python benchmarks/bench.py`
-        sys.path.insert(0, str(ROOT))
     from benchmarks.serve import burst, desk, percentile
 
     register = write_input(folder, households)

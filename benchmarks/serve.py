@@ -35,7 +35,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.bench import DATE, machine, write_input
+from benchmarks.registers import DATE, machine, write_input
 
 CARDGEN = [sys.executable, "-m", "cardgen"]
 

@@ -510,7 +510,7 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
             date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
-        from cardgen.frame.render import PrintOptions
+        from cardgen.layout.geometry import PrintOptions
         from cardgen.pipeline.cards import reprint as reprint_cards
 
         pdf = output_name(out, ".pdf", (source,))
@@ -587,7 +587,7 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
            date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
-        from cardgen.frame.render import PrintOptions
+        from cardgen.layout.geometry import PrintOptions
         from cardgen.pipeline.ledgers import LedgerRequest
         from cardgen.pipeline.ledgers import ledger as print_ledgers
 
@@ -767,7 +767,7 @@ def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tup
               sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
-        from cardgen.frame.render import PrintOptions
+        from cardgen.layout.geometry import PrintOptions
         from cardgen.pipeline.kit import KitRequest, emergency_kit
 
         loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
@@ -933,7 +933,7 @@ def preview(source: Path, household: str, out: Path, dpi: int, emergency: bool,
             book: Path | None, no_cache: bool, paper: str | None, config_path: Path | None,
             templates: Path | None, date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
-        from cardgen.frame.render import PrintOptions
+        from cardgen.layout.geometry import PrintOptions
         from cardgen.pipeline.cards import preview as preview_card
 
         png = output_name(out, ".png", (source,))

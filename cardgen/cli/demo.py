@@ -11,8 +11,8 @@ from cardgen.config import load_config
 from cardgen.data.model import Category, Household
 from cardgen.data.select import Selection
 from cardgen.errors import UsageError
-from cardgen.frame.render import PrintOptions
 from cardgen.i18n import _
+from cardgen.layout.geometry import PrintOptions
 from cardgen.pipeline.cards import preview, reprint, stickers
 from cardgen.pipeline.kit import KitRequest, emergency_kit
 from cardgen.pipeline.ledgers import LedgerRequest, ledger

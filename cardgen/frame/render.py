@@ -23,19 +23,15 @@ from cardgen.errors import RenderRefused, UsageError
 from cardgen.i18n import _
 from cardgen.layout.colours import ink_for, pattern_ink, pattern_tile
 from cardgen.layout.fonts import BOLD_FAMILY, REGULAR_FAMILY, font_files
-from cardgen.layout.geometry import PLACE_STYLES, PT, PX, Places, required_places
+from cardgen.layout.geometry import (
+    PLACE_STYLES,
+    PT,
+    PX,
+    Places,
+    PrintOptions,
+    required_places,
+)
 from cardgen.layout.typeset import name_units
-
-
-@dataclass(frozen=True)
-class PrintOptions:
-    """How the PDF is made for the printer: paper, bleed, marks, PDF variant."""
-
-    paper: str | None = None
-    bleed: float = 0.0  # millimetres
-    marks: bool = False
-    pdf_variant: str | None = None
-    impose: str | None = None  # a name in the config's [impositions]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,18 @@ MM = 72 / 25.4  # points per millimetre
 PT = 25.4 / 72  # millimetres per point
 PX = 25.4 / 96  # millimetres per CSS pixel (WeasyPrint's unit)
 
+@dataclass(frozen=True)
+class PrintOptions:
+    """How the PDF is made for the printer: paper, bleed, marks, PDF variant, imposition
+    (the CLI's print options; the frames, the print run and the composer read them)."""
+
+    paper: str | None = None
+    bleed: float = 0.0  # millimetres
+    marks: bool = False
+    pdf_variant: str | None = None
+    impose: str | None = None  # a name in the config's [impositions]
+
+
 # The member table's columns, in the order of the card model's fields; the template gives
 # each a header cell `#col-<key>` whose box is the column's text area.
 COLUMN_KEYS = ("number", "name", "relation", "sex", "ethnicity", "age", "id_text", "phone",

@@ -21,7 +21,7 @@ from cardgen.layout.cards import (
     fact_padding,
     lines_per_row,
 )
-from cardgen.layout.changes import Item, Rule, Shape
+from cardgen.layout.change_pages import Item, Rule, Shape
 from cardgen.layout.colours import BLACK, Colour, ink_for, rgb
 from cardgen.layout.geometry import (
     COLUMN_KEYS,
@@ -141,7 +141,7 @@ def summarise(names: list[str], fits: object, more: str, separator: str = "、")
     return names[0] + (more.format(n=len(names)) if len(names) > 1 else "")
 
 
-class Writer:
+class StyledPen:
     """Text in a print run's styles, into boxes: a pen that knows the config's type."""
 
     def __init__(self, pen: Pen, geometry: Geometry, words: Words, ink: Colour) -> None:
@@ -193,7 +193,7 @@ def draw_card_page(canvas: Canvas, card: Card, page: CardPage, geometry: Geometr
     first = page.number == 1
     places = geometry.page(first, card.household_grow, verso)
     pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
-    out = Writer(pen, geometry, words.words, rgb(ink_for(card.colour.hex)))
+    out = StyledPen(pen, geometry, words.words, rgb(ink_for(card.colour.hex)))
     # tagged in the order a person reads the card: who it is, the colour, why, the
     # stickers, the household, its members, the visits, the footer
     _band(out, card, page, places)
@@ -229,7 +229,7 @@ def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Ty
     places = geometry.log
     assert places is not None
     pen = Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest)
-    out = Writer(pen, geometry, words.words, BLACK)
+    out = StyledPen(pen, geometry, words.words, BLACK)
     table = words.words
     with canvas.element("H1"):
         out.line(table.format("household_id", household_id=card.household_id), "band_id",
@@ -245,7 +245,7 @@ def draw_log_page(canvas: Canvas, card: Card, geometry: Geometry, typesetter: Ty
         footer(out, places, words, place.strip(), card.emergency, None)
 
 
-def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
+def _band(out: StyledPen, card: Card, page: CardPage, places: Places) -> None:
     words = out.words
     canvas = out.pen.canvas
     with canvas.element("H1"):
@@ -272,7 +272,7 @@ def _band(out: Writer, card: Card, page: CardPage, places: Places) -> None:
     canvas.close()
 
 
-def _stickers(out: Writer, card: Card, places: Places) -> None:
+def _stickers(out: StyledPen, card: Card, places: Places) -> None:
     """A filled sticker inside its slot; an empty slot's words only where it is empty."""
     words = out.words
     style = out.geometry.lines["sticker"]
@@ -311,7 +311,7 @@ def _stickers(out: Writer, card: Card, places: Places) -> None:
     _chips(out, card, places["chips"])
 
 
-def _chips(out: Writer, card: Card, box: Box) -> None:
+def _chips(out: StyledPen, card: Card, box: Box) -> None:
     """Other flags as outlined chips in rows inside the box; names summarised to fit a
     row; what does not fit is counted in a note at the end."""
     words = out.words
@@ -364,7 +364,7 @@ def _chips(out: Writer, card: Card, box: Box) -> None:
         x += width + gap
 
 
-def _household(out: Writer, card: Card, places: Places) -> None:
+def _household(out: StyledPen, card: Card, places: Places) -> None:
     """The household block's rows (fitted when the card was made), each as tall as its
     values, a rule under each."""
     box = places["household"]
@@ -385,7 +385,7 @@ def _household(out: Writer, card: Card, places: Places) -> None:
         out.pen.hline(box.x, box.right, top, rgb(rule.colour), geometry.rule(rule.width))
 
 
-def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
+def _members(out: StyledPen, card: Card, page: CardPage, places: Places) -> None:
     """Each member on its ruled rows: the cells' lines, then the notes' lines, each set
     of lines centred in its row."""
     rows = places.rows_inside()
@@ -426,7 +426,7 @@ def _members(out: Writer, card: Card, page: CardPage, places: Places) -> None:
                      "note", rows[index], x=places["col-name"].x)
 
 
-def _member_cell(out: Writer, member: MemberLine, key: str, column: Box,
+def _member_cell(out: StyledPen, member: MemberLine, key: str, column: Box,
                  rows: tuple[Box, ...], per_body: int) -> None:
     """One member's value in its column, on the member's ruled rows."""
     text = str(getattr(member, key))
@@ -442,7 +442,7 @@ def _member_cell(out: Writer, member: MemberLine, key: str, column: Box,
     _on_rows(out, lines, style, column.x, rows, per_body)
 
 
-def _full_width(out: Writer, places: Places, rows: tuple[Box, ...]) -> None:
+def _full_width(out: StyledPen, places: Places, rows: tuple[Box, ...]) -> None:
     """Ruled rows made one cell from the name column to the table's right edge: paper
     white over the frame's column rules there (the row's own bottom rule stays), so that
     a note's words run on a row of their own and no rule crosses them."""
@@ -452,7 +452,7 @@ def _full_width(out: Writer, places: Places, rows: tuple[Box, ...]) -> None:
         out.pen.canvas.rect(left, row.y, right - left, row.height - rule, fill=(1.0, 1.0, 1.0))
 
 
-def _on_rows(out: Writer, lines: list[Line], style: str, x: float, rows: tuple[Box, ...],
+def _on_rows(out: StyledPen, lines: list[Line], style: str, x: float, rows: tuple[Box, ...],
              per_row: int, size: float = 0.0) -> None:
     """Lines written on ruled rows, `per_row` to a row, centred in it (in the style's
     size, or `size`)."""
@@ -469,7 +469,7 @@ def _on_rows(out: Writer, lines: list[Line], style: str, x: float, rows: tuple[B
         out.draw(chunk, style, x, row.y + (row.height - height) / 2)
 
 
-def _visit(out: Writer, card: Card, places: Places) -> None:
+def _visit(out: StyledPen, card: Card, places: Places) -> None:
     box = places["visit"]
     words = out.words
     x = box.x
@@ -483,7 +483,7 @@ def _visit(out: Writer, card: Card, places: Places) -> None:
         x += label_width + min(value_width, room) + 2 * out.em("body")
 
 
-def footer(out: Writer, places: Places, words: PageWords, place: str, emergency: bool,
+def footer(out: StyledPen, places: Places, words: PageWords, place: str, emergency: bool,
            page_number: int | None) -> None:
     """The foot of every page: place, date and mode, and the page number of a cover or index
     page (a card has none); the frame prints the rest."""
@@ -553,7 +553,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
         y += row.height
         pen.hline(0, width, y, RULE, geometry.rule(0.2))
     canvas.close()
-    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
+    out = StyledPen(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
                  geometry, words.words, BLACK)
     with canvas.element("P"):  # the frame's words: the footer's confidentiality note
         footer(out, geometry.plain[verso], words, title, emergency, page_number)
@@ -563,7 +563,7 @@ def draw_index_page(canvas: Canvas, title: str, rows: list[IndexRow], number: in
 def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, place: str,
                      emergency: bool, geometry: Geometry, typesetter: Typesetter,
                      words: PageWords, verso: bool) -> None:
-    """One page of an update packet's change list, laid out by cardgen/layout/changes.py:
+    """One page of an update packet's change list, laid out by cardgen/layout/change_pages.py:
     its texts, boxes and rules as they are, and the page's footer."""
     layout = index_layout(geometry, verso)
     pen = Pen(canvas, typesetter, layout.margin_left, layout.margin_top, layout.line,
@@ -583,7 +583,7 @@ def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, 
         else:
             pen.text(item.text, item.x, item.y, item.size, item.width, item.bold,
                      rgb(item.colour) if item.colour else BLACK, item.align, name=item.name)
-    out = Writer(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
+    out = StyledPen(Pen(canvas, typesetter, 0.0, 0.0, geometry.line_factor, geometry.smallest),
                  geometry, words.words, BLACK)
     footer(out, geometry.plain[verso], words, place, emergency, page_number)
 

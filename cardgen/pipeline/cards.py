@@ -15,11 +15,10 @@ from cardgen.config import LabelSheet
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import Problem, UsageError
-from cardgen.frame.render import PrintOptions
 from cardgen.i18n import _
 from cardgen.layout.cards import Card
 from cardgen.layout.fonts import font_set
-from cardgen.layout.geometry import MM
+from cardgen.layout.geometry import MM, PrintOptions
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import Composer

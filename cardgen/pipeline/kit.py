@@ -12,9 +12,10 @@ from cardgen.book.publish import folders_locked, held, publication
 from cardgen.book.roster import RosterEntry
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, UsageError
-from cardgen.frame.render import PrintOptions, check_options
+from cardgen.frame.render import check_options
 from cardgen.i18n import _, ngettext
 from cardgen.layout.fonts import coverage
+from cardgen.layout.geometry import PrintOptions
 from cardgen.pipeline.register import Loaded, check_file, check_in_book, open_book, warnings_of
 from cardgen.printing.run import PrintRun, make_cards
 from cardgen.printing.workers import Setup, Workers

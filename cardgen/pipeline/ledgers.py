@@ -27,9 +27,10 @@ from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import DataRefused, NothingSelected, Problem, Severity
-from cardgen.frame.render import Frame, PrintOptions, check_options
+from cardgen.frame.render import Frame, check_options
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import has_visit_log
+from cardgen.layout.geometry import PrintOptions
 from cardgen.pdf.compose import Composer
 from cardgen.pipeline.register import Loaded, check_file, open_book
 from cardgen.printing.run import (

@@ -28,10 +28,11 @@ from cardgen.config import Config
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
 from cardgen.errors import DataRefused, Problem, UsageError
-from cardgen.frame.render import Frame, PrintOptions
+from cardgen.frame.render import Frame
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import has_visit_log
-from cardgen.layout.changes import change_list
+from cardgen.layout.change_pages import change_list
+from cardgen.layout.geometry import PrintOptions
 from cardgen.pipeline.cards import write_labels
 from cardgen.pipeline.ledgers import (
     add_index_page,

@@ -22,7 +22,8 @@ from pathlib import Path
 from cardgen import __version__
 from cardgen.cache import PREPARED_KINDS, Cache, key, scope
 from cardgen.config import Config
-from cardgen.frame.render import Frame, PrintOptions
+from cardgen.frame.render import Frame
+from cardgen.layout.geometry import PrintOptions
 from cardgen.printing.run import PrintRun
 
 MANIFEST = "prepared.json"

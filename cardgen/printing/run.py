@@ -15,10 +15,10 @@ from cardgen import __version__
 from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
 from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
-from cardgen.frame.render import Frame, PlaceStyle, PrintOptions, paper_for
+from cardgen.frame.render import Frame, PlaceStyle, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
 from cardgen.layout.fonts import font_identities, font_set
-from cardgen.layout.geometry import MM, Geometry, Layout, Places, grown, index_layout
+from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
 from cardgen.pdf.compose import Composer, prepare_content
@@ -34,7 +34,7 @@ from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import LedgerPlan
-    from cardgen.layout.changes import Item
+    from cardgen.layout.change_pages import Item
     from cardgen.layout.index import IndexRow
 
 # Hands work to other processes: (items, geometries) -> results in the same order

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
-from cardgen.layout.geometry import Geometry
+from cardgen.layout.geometry import Geometry, PrintOptions
 from cardgen.printing.run import Parallel, PrintRun, build_one, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
@@ -30,7 +30,7 @@ class Setup:
     """What a worker needs to make the same cards as the main process."""
 
     config: Config
-    options: Any  # PrintOptions
+    options: PrintOptions
     templates: Path | None
     today: dt.date
     cache_folder: Path | None

@@ -191,7 +191,7 @@ def draw(work: CardWork) -> Any:
     """The bytes `cardgen reprint` (preview, stickers) writes for the same household and
     options, --book included."""
     from cardgen.data.select import Selection
-    from cardgen.frame.render import PrintOptions
+    from cardgen.layout.geometry import PrintOptions
     from cardgen.pipeline.cards import preview, reprint, stickers
 
     assert _settings is not None
@@ -453,7 +453,7 @@ class Reporter:
 
 def _make(settings: Settings, spec: JobSpec, loaded: Any, folder: Path,
           reporter: Reporter) -> Result:
-    from cardgen.frame.render import PrintOptions
+    from cardgen.layout.geometry import PrintOptions
     from cardgen.pipeline.cards import stickers
     from cardgen.pipeline.kit import KitRequest, emergency_kit
     from cardgen.pipeline.ledgers import LedgerRequest, ledger
