@@ -69,6 +69,7 @@ class Member:
     flags: tuple[str, ...] = ()
     notes: str = ""
     row: int = 0
+    sheet: str | None = None  # the workbook sheet of that row (None for CSV and JSON)
 
     def age_on(self, day: dt.date) -> int | None:
         if self.birth_date is None:

@@ -654,7 +654,7 @@ def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
 
 def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
             lost_digits: bool = False) -> Member:
-    member = Member(name=_name(row, hid, config, out), row=row.row or 0)
+    member = Member(name=_name(row, hid, config, out), row=row.row or 0, sheet=row.sheet)
 
     relation_text = row.text("relation")
     if relation_text:
@@ -869,7 +869,7 @@ def _flags(row: Row, text: str, config: Config, hid: str, out: _Collector) -> tu
 def _check_household(household: Household, rows: list[Row], config: Config,
                      out: _Collector) -> None:
     hid = household.household_id
-    by_row = {row.row: row for row in rows}
+    by_row = {(row.sheet, row.row): row for row in rows}  # a workbook's sheets share row numbers
     limit = config.limits.members
     if len(household.members) > limit:
         out.error(rows[0], "household_id", _(
@@ -879,7 +879,7 @@ def _check_household(household: Household, rows: list[Row], config: Config,
             hid, code="household.too_many_members")
     heads = [m for m in household.members if m.is_head]
     if len(heads) > 1:
-        row = by_row.get(heads[1].row, rows[0])
+        row = by_row.get((heads[1].sheet, heads[1].row), rows[0])
         out.warn(row, "relation", _("household {household} has {count} heads (户主); the "
                                     "first is printed as head, the others with no relation: "
                                     "correct their 与户主关系").format(household=hid,
@@ -896,10 +896,11 @@ def _check_household(household: Household, rows: list[Row], config: Config,
         if not member.id_number:
             continue
         if member.id_number in seen:
-            out.error(by_row.get(member.row, rows[0]), "id_number", _(
-                "the same ID number stands twice in household {household} (rows {first} and "
-                "{second}); delete the duplicate row").format(
-                household=hid, first=seen[member.id_number].row, second=member.row), hid,
+            first = by_row.get((seen[member.id_number].sheet, seen[member.id_number].row))
+            out.error(by_row.get((member.sheet, member.row), rows[0]), "id_number", _(
+                "the same ID number stands twice in household {household} (also in {first}); "
+                "delete the duplicate row").format(
+                household=hid, first=first.place("id_number") if first else "?"), hid,
                 code="id.twice")
         seen[member.id_number] = member
 
@@ -913,7 +914,8 @@ def _check_across_households(households: list[Household], groups: dict[str, list
                 continue
             other = where.get(member.id_number)
             if other is not None and not (household.multiple_homes or other.multiple_homes):
-                row = next((r for r in groups[household.household_id] if r.row == member.row),
+                row = next((r for r in groups[household.household_id]
+                            if (r.sheet, r.row) == (member.sheet, member.row)),
                            groups[household.household_id][0])
                 out.warn(row, "id_number", _(
                     "the same person is also in household {other}; mark 一人多套房 = 是 if "

@@ -331,7 +331,8 @@ def printed_fields(household: Household) -> tuple[object, ...]:
     """A household's values without its place in the input file (rows may shift)."""
     kept = tuple((f.name, getattr(household, f.name)) for f in fields(household)
                  if f.name not in ("source", "first_row", "rows", "members"))
-    members = tuple(tuple((f.name, getattr(m, f.name)) for f in fields(m) if f.name != "row")
+    members = tuple(tuple((f.name, getattr(m, f.name)) for f in fields(m)
+                          if f.name not in ("row", "sheet"))
                     for m in household.members)
     return kept, members
 

@@ -527,3 +527,27 @@ def test_owner_occupied_but_nobody_lives_there_is_a_warning(tmp_path: Path,
     colours = {hid: category.key for hid, category in loaded.categories.items()}
     assert colours == {"A1": "yellow", "A2": "yellow", "V1": "green", "A3": "yellow",
                        "R1": "blue"}
+
+
+def test_an_id_twice_in_a_household_across_sheets_names_both_cells(tmp_path: Path,
+                                                                    run: Run) -> None:
+    """A household continued on a second sheet: sheets share row numbers, so the rows are
+    told apart by their sheet, and the duplicate names both cells as Excel shows them."""
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "第3网格"
+    first.append(HEADER)
+    for row in household_rows():
+        first.append([row[key] for key in HEADER])
+    more = book.create_sheet("第3网格续")
+    more.append(HEADER)
+    again = {**household_rows()[0], "姓名": "王五", "与户主关系": "子"}  # 张秀英's ID
+    more.append([again[key] for key in HEADER])
+    path = tmp_path / "register.xlsx"
+    book.save(path)
+    code, report = validate_json(run, path)
+    assert code == 1
+    [twice] = [p for p in report["problems"] if p["code"] == "id.twice"]
+    assert (twice["sheet"], twice["row"]) == ("第3网格续", 2)
+    assert "第3网格!H2" in twice["message"], twice
