@@ -5,8 +5,10 @@ building; and per grid what the kit's three files hold (`plan_kit`).
 A person is on the roster for a flag in [emergency] needs, or for an age ([emergency]
 aged_at_least, aged_under); the roster lists them by estate, building, unit, floor and room
 (the order is [emergency] order), so a worker can walk it door by door. The floor comes from
-the room number (1201室 → 12层, 1-2-302 → 3层). Need words print as flags print (a red
-sub-type as 重点人员); no ID number is ever part of an entry.
+the room number (1201室 → 12层, 1-2-302 → 3层); a basement (B1, 地下室, 地下2层, 负1层) is
+below ground (-1, -2: walked first, where water comes first), a 平房 is on the ground
+(1层). Need words print as flags print (a red sub-type as 重点人员); no ID number is ever
+part of an entry.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ _BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院)")
 _UNIT = re.compile(r"([0-9A-Za-z]+)\s*单元")
 _FLOOR = re.compile(r"(-?\d+)\s*层")
 _DASHED = re.compile(r"(\d+)\s*[-－—]\s*(\d+)(?:\s*[-－—]\s*(\d+))?\s*(?:室|号)?\s*$")
-_ROOM = re.compile(r"([0-9]+)\s*(?:室|号|户)?\s*$")
+_ROOM = re.compile(r"((?<![A-Za-z])[Bb]?[0-9]+)\s*(?:室|号|户)?\s*$")
+# below ground: 地下室, 地下2层, 负1层 (in the address or the room), B1 / B2 (the room)
+_BELOW = re.compile(r"(?:地下|负)\s*(\d*)\s*(?:层|室)")
+_BELOW_ROOM = re.compile(r"^[Bb]\s*(\d)\s*(?:室|层)?$")
+_GROUND = "平房"  # a single-storey house: its floor is the ground floor
 _DIGITS = re.compile(r"\d+")
 
 
@@ -77,16 +83,25 @@ def locate(household: Household) -> Location:
         found = _ROOM.search(address)
         if found:
             room = found[1]
-    floor = None
-    found = _FLOOR.search(address)
+    return Location(estate.strip(), _plain(building, "号楼"), _plain(unit, "单元"),
+                    floor_of(address, room), _plain(room, "室"))
+
+
+def floor_of(address: str, room: str) -> int | None:
+    """The floor a household lives on: written (12层, 地下2层), a basement (地下室, B1: -1),
+    a 平房 (1), else from the room number (1201 → 12, 302 → 3); None when none says."""
+    below = _BELOW.search(f"{address} {room}") or _BELOW_ROOM.match(room.strip())
+    if below:
+        return -int(below[1] or 1)
+    found = _FLOOR.search(f"{address} {room}")
     if found:
-        floor = int(found[1])
-    else:
-        digits = _DIGITS.findall(room)
-        if digits and len(digits[-1]) >= 3:
-            floor = int(digits[-1][:-2])
-    return Location(estate.strip(), _plain(building, "号楼"), _plain(unit, "单元"), floor,
-                    _plain(room, "室"))
+        return int(found[1])
+    if _GROUND in address or _GROUND in room:
+        return 1
+    digits = _DIGITS.findall(room)
+    if digits and len(digits[-1]) >= 3:
+        return int(digits[-1][:-2])
+    return None
 
 
 def _plain(value: str, suffix: str) -> str:
@@ -180,10 +195,11 @@ def plan_for(household: Household, config: Config) -> Plan | None:
 
 
 def without_plan(households: list[Household], config: Config) -> list[str]:
-    """The buildings (or estates, or addresses) of the households no plan covers, in natural
-    order: a warning names them."""
-    names = {locate(h).building_name or h.full_address for h in households
-             if h.members and plan_for(h, config) is None}
+    """The buildings (or estates, or addresses, or 户号 where there is no address) of the
+    households no plan covers, in natural order: a warning names them."""
+    names = {locate(h).building_name or h.full_address
+             or config.card.words.format("no_address", household_id=h.household_id)
+             for h in households if h.members and plan_for(h, config) is None}
     return sorted(names, key=natural_key)
 
 

@@ -189,6 +189,14 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
     return len(pages)
 
 
+def floor_words(floor: int | None, words: Words) -> str:
+    """The floor as the roster prints it: 12层, a basement 地下1层, unknown blank."""
+    if floor is None:
+        return ""
+    return (words.format("floor", floor=floor) if floor > 0
+            else words.format("floor_below", floor=-floor or 1))
+
+
 def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
                      styles: Mapping[str, PlaceStyle], smallest: float, words: Words) -> None:
     size, _bold, colour, _align = styles["roster-row-1"]
@@ -199,8 +207,7 @@ def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
         return
     entry = line.entry
     values = {"number": entry.number, "address": entry.address,
-              "floor": ("" if entry.location.floor is None
-                        else words.format("floor", floor=entry.location.floor)),
+              "floor": floor_words(entry.location.floor, words),
               "name": entry.name, "age": "" if entry.age is None else str(entry.age),
               "needs": "、".join(entry.needs), "phone": entry.phone,
               "family": entry.family_phone}

@@ -472,3 +472,54 @@ def test_a_wrong_emergency_setting_names_itself(tmp_path: Path, written: str,
     config.write_text(written, encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(said)):
         load_config(config)
+
+
+def test_a_basement_is_below_ground_and_a_bungalow_on_it() -> None:
+    """B1 and 地下室 are the floor a flood reaches first: -1 (walked first), never unknown;
+    a 平房 is on the ground floor."""
+    def floor(address: str, **parts: str) -> int | None:
+        return locate(Household("H", "s", 0, address=address, **parts)).floor
+
+    assert floor("", estate="恒大名都", building="2号楼", unit="1单元", room="B1") == -1
+    assert floor("恒大名都2号楼1单元B2") == -2
+    assert floor("", estate="恒大名都", building="2号楼", unit="2单元", room="地下室") == -1
+    assert floor("锦绣家园3号楼地下2层") == -2
+    assert floor("锦绣家园3号楼负1层") == -1
+    assert floor("平房") == 1
+    assert floor("北街平房区3排5号") == 1
+    assert floor("12-1-1201") == 12 and floor("1201室") == 12
+
+
+def test_the_roster_prints_a_basement_and_walks_it_first(tmp_path: Path) -> None:
+    rows = [person("U", "阳光花园2号楼1单元302", "张上楼", "户主", "1940-01-01", "13800000011"),
+            person("D", "阳光花园2号楼1单元B1", "李地下", "户主", "1940-01-01", "13800000012"),
+            person("S", "阳光花园2号楼1单元地下室", "王地下", "户主", "1940-01-01",
+                   "13800000013"),
+            person("P", "平房", "赵平房", "户主", "1940-01-01", "13800000014")]
+    source = write_csv(tmp_path / "b.csv", rows, header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    text = pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf")
+    people = [" ".join(line.split()) for line in text.splitlines() if "高龄" in line]
+    names = [line.split()[-4] for line in people]  # the basement before the 3rd floor
+    assert names[0] == "赵平房" and set(names[1:3]) == {"李地下", "王地下"}
+    assert names[3] == "张上楼"
+    assert "地下1层 李地下" in " ".join(people) and "地下1层 王地下" in " ".join(people)
+    assert "1层 赵平房" in people[0] and "3层 张上楼" in people[3]
+    roster = json.loads(result.stdout)["grids"][0]["roster"]
+    assert [entry["floor"] for entry in roster] == [1, -1, -1, 3]
+
+
+def test_a_household_without_an_address_is_named_by_its_household_id(tmp_path: Path) -> None:
+    """The warning about buildings without a plan names every household it means: one with
+    no address by its 户号, never an empty name."""
+    rows = [person("A", "阳光花园2号楼1单元302", "张有址", "户主", "1990-01-01"),
+            person("N", "", "王无址", "户主", "1990-01-01")]
+    source = write_csv(tmp_path / "n.csv", rows, header=KIT_HEADER)
+    result = invoke("--lang", "zh", "emergency", source, "-o", tmp_path / "kit", "--date",
+                    DATE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    [grid] = json.loads(result.stdout)["grids"]
+    assert grid["without_plan"] == ["户号 N（无地址）", "阳光花园2号楼"]
+    assert "第3网格：户号 N（无地址）、阳光花园2号楼 没有应急预案" in result.stderr
