@@ -1014,8 +1014,8 @@ def init(folder: Path, force: bool) -> None:
         for path in write_starter(folder, force):
             click.echo(_("wrote {path}").format(path=path))
         click.echo(_("next: edit {config} and the templates, then add --config {config} "
-                     "--templates {templates} to reprint, ledger, update or preview (stickers "
-                     "take --config only)").format(
+                     "--templates {templates} to reprint, ledger, update, emergency or preview "
+                     "(stickers take --config only)").format(
             config=folder / CONFIG_NAME, templates=folder / TEMPLATES_NAME))
         return 0
     _run(action)

@@ -523,3 +523,13 @@ def test_a_household_without_an_address_is_named_by_its_household_id(tmp_path: P
     [grid] = json.loads(result.stdout)["grids"]
     assert grid["without_plan"] == ["户号 N（无地址）", "阳光花园2号楼"]
     assert "第3网格：户号 N（无地址）、阳光花园2号楼 没有应急预案" in result.stderr
+
+
+def test_init_copies_the_kit_frames_and_says_emergency_takes_them(tmp_path: Path) -> None:
+    """`cardgen init` copies the roster and 明白卡 frames, and its next step names the
+    emergency command among those that take --templates (it named only the others)."""
+    result = invoke("--lang", "zh", "init", tmp_path / "starter")
+    assert result.exit_code == 0, result.output
+    copied = {p.name for p in (tmp_path / "starter" / "templates").iterdir()}
+    assert {"roster.html.j2", "mingbai.html.j2", "kit.css.j2"} <= copied
+    assert "reprint、ledger、update、emergency 或 preview" in result.output
