@@ -189,6 +189,15 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
     return len(pages)
 
 
+def row_address(entry: RosterEntry) -> str:
+    """The address as a row prints it: without the estate its group's heading names (a long
+    estate name squeezed the door number into small type), else as written."""
+    estate = entry.location.estate
+    if estate and entry.address.startswith(estate) and len(entry.address) > len(estate):
+        return entry.address[len(estate):].strip()
+    return entry.address
+
+
 def floor_words(floor: int | None, words: Words) -> str:
     """The floor as the roster prints it: 12层, a basement 地下1层, unknown blank."""
     if floor is None:
@@ -206,7 +215,7 @@ def draw_roster_line(pen: Pen, line: RosterLine, row: Box, places: Places,
              (size, True, colour, "left"), smallest)
         return
     entry = line.entry
-    values = {"number": entry.number, "address": entry.address,
+    values = {"number": entry.number, "address": row_address(entry),
               "floor": floor_words(entry.location.floor, words),
               "name": entry.name, "age": "" if entry.age is None else str(entry.age),
               "needs": "、".join(entry.needs), "phone": entry.phone,

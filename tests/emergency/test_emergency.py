@@ -533,3 +533,21 @@ def test_init_copies_the_kit_frames_and_says_emergency_takes_them(tmp_path: Path
     copied = {p.name for p in (tmp_path / "starter" / "templates").iterdir()}
     assert {"roster.html.j2", "mingbai.html.j2", "kit.css.j2"} <= copied
     assert "reprint、ledger、update、emergency 或 preview" in result.output
+
+
+def test_a_row_leaves_the_estate_to_its_heading(tmp_path: Path) -> None:
+    """Under the heading that names the estate, building and unit, a row prints the door
+    (7号楼 3单元 503室) in the row's type: a long estate name squeezed it small and wrapped."""
+    estate = "内蒙古包头市九原区建设路街道恒大名都小区二期"
+    rows = [person(f"S{i}", f"{estate}7号楼3单元{i + 5}03", f"独居{i}", "户主", "1960-01-01",
+                   f"1380000000{i}", flags="独居") for i in range(3)]
+    source = write_csv(tmp_path / "s.csv", rows, header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    text = pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf")
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    assert f"{estate}7号楼 3单元" in lines
+    people = [line for line in lines if "独居" in line and line[:3].isdigit()]
+    assert len(people) == 3
+    assert people[0].startswith("001 7号楼3单元503 5层 独居0 66 独居 13800000000")
+    assert all("小区" not in line for line in people)
