@@ -551,3 +551,27 @@ def test_a_row_leaves_the_estate_to_its_heading(tmp_path: Path) -> None:
     assert len(people) == 3
     assert people[0].startswith("001 7号楼3单元503 5层 独居0 66 独居 13800000000")
     assert all("小区" not in line for line in people)
+
+
+def test_a_small_mingbai_card_keeps_a_long_shelter_large(tmp_path: Path) -> None:
+    """Four 明白卡 to a sheet: a long shelter name, its address and the signal take two lines
+    in large type (on one line they shrank to the smallest)."""
+    config = tmp_path / "plans.toml"
+    config.write_text(
+        '[emergency]\ncards_across = 2\ncards_down = 2\n[emergency.plans."阳光花园"]\n'
+        'shelter = "九原区第二中学操场及体育馆（备用：恒安社区服务中心二楼大厅）"\n'
+        'shelter_address = "内蒙古包头市九原区建设路88号第二中学东门进入"\n'
+        'route = "出北门向西"\nsignal = "广播与鸣锣（连续急促锣声三遍），夜间加手电筒闪烁"\n',
+        encoding="utf-8")
+    source = write_csv(tmp_path / "r.csv", [person("A", "阳光花园2号楼1单元302", "张有址", "户主",
+                                                   "1990-01-01")], header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--config", config)
+    assert result.exit_code == 0, result.output
+    boxes = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "kit" / "第3网格-明白卡.pdf"),
+                            "-"], capture_output=True, text=True, check=True).stdout
+    placed = re.findall(r'xMin="([\d.]+)"[^>]*xMax="([\d.]+)"[^>]*>([^<]+)</word>', boxes)
+    for start in ("九原区第二中学", "内蒙古包头市", "广播与鸣锣"):
+        [(left, right, text)] = [w for w in placed if w[2].startswith(start)]
+        size = (float(right) - float(left)) / len(text)  # pt a character
+        assert size >= 10, (start, size)
