@@ -133,8 +133,12 @@ class RosterEntry:
 
 
 def needs_of(member: Member, config: Config, today: dt.date) -> tuple[str, ...]:
-    """Why a person needs help first, in need words ([emergency]; flags as they print)."""
+    """Why a person needs help first, in need words ([emergency]; flags as they print);
+    nothing for one who does not live there ([residence] non_resident: 外出, 空挂): a worker
+    knocking finds nobody, and the roster's count would be wrong."""
     settings = config.emergency
+    if member.residence in config.spellings.non_resident:
+        return ()
     words = [shown_flag(flag, config) for need in settings.needs for flag in member.flags
              if flag == need]
     age = member.age_on(today)

@@ -575,3 +575,26 @@ def test_a_small_mingbai_card_keeps_a_long_shelter_large(tmp_path: Path) -> None
         [(left, right, text)] = [w for w in placed if w[2].startswith(start)]
         size = (float(right) - float(left)) / len(text)  # pt a character
         assert size >= 10, (start, size)
+
+
+def test_who_does_not_live_there_is_not_on_the_roster(tmp_path: Path) -> None:
+    """A person 外出 (户在人不在) or 空挂 is not behind the door: not on the roster, not among
+    the 明白卡's people who need help; the family's phone is still theirs to call."""
+    header = [*KIT_HEADER, "居住状态"]
+    rows = [{**person("A", "阳光花园2号楼1单元302", "王在家", "户主", "1940-01-01",
+                      "13800000001"), "居住状态": "常住"},
+            {**person("A", "阳光花园2号楼1单元302", "王外出", "子", "1941-01-01",
+                      "13800000002", flags="残疾"), "居住状态": "户在人不在"},
+            {**person("B", "阳光花园2号楼1单元402", "李空挂", "户主", "1930-01-01",
+                      "13800000003", flags="独居"), "居住状态": "空挂"}]
+    source = write_csv(tmp_path / "r.csv", rows, header=header)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    [grid] = json.loads(result.stdout)["grids"]
+    assert [(e["name"], e["needs"]) for e in grid["roster"]] == [("王在家", ["高龄"])]
+    roster = flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
+    assert "王外出" not in roster and "李空挂" not in roster and "1人·1户（共2户）" in roster
+    mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
+    assert "需帮助人员王在家（高龄）" in mingbai and "王外出（残疾" not in mingbai
+    assert "王外出（子）" in mingbai  # still a member of the family
