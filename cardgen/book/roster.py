@@ -38,6 +38,7 @@ _BELOW = re.compile(r"(?:地下|负)\s*(\d*)\s*(?:层|室)")
 _BELOW_ROOM = re.compile(r"^[Bb]\s*(\d)\s*(?:室|层)?$")
 _GROUND = "平房"  # a single-storey house: its floor is the ground floor
 _DIGITS = re.compile(r"\d+")
+_ID_LIKE = re.compile(r"\d{17}[\dX]|\d{15}")  # what an ID number looks like (normalised)
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,26 @@ class RosterEntry:
     needs: tuple[str, ...]
     phone: str
     family_phone: str
+    shown_id: str = ""  # the 户号 as the kit shows it (shown_household_id), if not as is
 
     def as_dict(self) -> dict[str, object]:
-        return {"number": self.number, "household_id": self.household_id,
+        return {"number": self.number, "household_id": self.shown_id or self.household_id,
                 "building": self.location.building_name, "unit": self.location.unit,
                 "floor": self.location.floor, "name": self.name, "age": self.age,
                 "needs": list(self.needs), "phone": self.phone,
                 "family_phone": self.family_phone}
+
+
+def shown_household_id(household_id: str, config: Config) -> str:
+    """The 户号 as the kit prints and gives it: a register keyed by the head's ID number
+    (户号 = 身份证号) would put an ID number on every 明白卡 and in the JSON, so a 户号 of 15
+    or 18 ID characters is masked like an ID on the card (unless [privacy] full_id)."""
+    from cardgen.data.idnumber import mask_id, normalise_id
+
+    number = normalise_id(household_id)
+    if config.privacy.full_id or not _ID_LIKE.fullmatch(number):
+        return household_id
+    return mask_id(number)
 
 
 def needs_of(member: Member, config: Config, today: dt.date) -> tuple[str, ...]:
@@ -180,7 +194,8 @@ def make_roster(households: list[Household], numbers: Mapping[str, str], config:
             entries.append(RosterEntry(
                 numbers[household.household_id], household.household_id,
                 grid_group(household), location, household.full_address, member.name,
-                member.age_on(today), needs, member.phone, family_phone(household, member)))
+                member.age_on(today), needs, member.phone, family_phone(household, member),
+                shown_household_id(household.household_id, config)))
     order = config.emergency.order
     return sorted(entries, key=lambda e: (natural_key(e.group), walk_key(e, order)))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cardgen.book.roster import RosterEntry, needs_of, plan_for
+from cardgen.book.roster import RosterEntry, needs_of, plan_for, shown_household_id
 from cardgen.cache import key
 from cardgen.config import Config, Plan, Words
 from cardgen.data.model import Household
@@ -243,8 +243,10 @@ LISTS = {"members": "、", "needs": "；"}  # the lists' separators
 
 
 def mingbai_values(household: Household, number: str, plan: Plan | None,
-                   needs: Mapping[str, tuple[str, ...]], words: Words) -> dict[str, CardValue]:
-    """What one household's 明白卡 says, by field (a plan's fields empty without one)."""
+                   needs: Mapping[str, tuple[str, ...]], words: Words,
+                   household_id: str | None = None) -> dict[str, CardValue]:
+    """What one household's 明白卡 says, by field (a plan's fields empty without one;
+    `household_id`: the 户号 as shown, if not as written)."""
     head = household.head
     members = tuple(words.format("member_relation", name=m.name, relation=m.relation)
                     if m.relation else m.name for m in household.members)
@@ -254,7 +256,7 @@ def mingbai_values(household: Household, number: str, plan: Plan | None,
                      else (household.grid_worker, household.grid_worker_phone))
     values: dict[str, CardValue] = {
               "number": words.format("mingbai_number", number=number,
-                                     household_id=household.household_id),
+                                     household_id=household_id or household.household_id),
               "address": household.full_address, "head": head.name if head else "",
               "members": members, "needs": helped or words["no_needs"], "person": person,
               "person-phone": phone, "worker": household.grid_worker,
@@ -275,7 +277,8 @@ def mingbai_cards(households: list[Household], numbers: Mapping[str, str], confi
         needs = {member.name: words for member in household.members
                  if (words := needs_of(member, config, today))}
         values = mingbai_values(household, numbers[household.household_id],
-                                plan_for(household, config), needs, config.card.words)
+                                plan_for(household, config), needs, config.card.words,
+                                shown_household_id(household.household_id, config))
         cards += [values] * copies
     return cards
 

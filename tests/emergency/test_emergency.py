@@ -598,3 +598,20 @@ def test_who_does_not_live_there_is_not_on_the_roster(tmp_path: Path) -> None:
     mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
     assert "需帮助人员王在家（高龄）" in mingbai and "王外出（残疾" not in mingbai
     assert "王外出（子）" in mingbai  # still a member of the family
+
+
+def test_a_household_keyed_by_an_id_number_shows_it_masked(tmp_path: Path) -> None:
+    """A register keyed by the head's ID number (户号 = 身份证号): the 明白卡 and the JSON
+    show that 户号 masked like an ID on the card, never the 18 characters."""
+    rows = [person(VALID_ID, "阳光花园2号楼1单元302", "王在家", "户主", "1940-01-01",
+                   "13800000001")]
+    source = write_csv(tmp_path / "r.csv", rows, header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    masked = "*" * 14 + VALID_ID[-4:]
+    assert json.loads(result.stdout)["grids"][0]["roster"][0]["household_id"] == masked
+    assert VALID_ID not in result.stdout
+    mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
+    assert f"户号{masked}" in mingbai and VALID_ID not in mingbai
+    assert VALID_ID not in flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
