@@ -177,9 +177,9 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                                                       pages=len(pages))}
                 for name, text in values.items():
                     fill(pen, text, places[name], frame.styles[name], smallest)
-                if not entries:
-                    fill(pen, words["roster_nobody"], rows[0],
-                         frame.styles["roster-row-1"], smallest)
+                if not entries:  # said across the row, as a heading (not over the rules)
+                    draw_roster_line(pen, RosterLine(heading=words["roster_nobody"]), rows[0],
+                                     places, frame.styles, smallest, words)
                 for row, line in zip(rows, lines, strict=False):
                     draw_roster_line(pen, line, row, places, frame.styles, smallest, words)
                 composer.add_data_page(canvas.content(), frame.key)

@@ -615,3 +615,25 @@ def test_a_household_keyed_by_an_id_number_shows_it_masked(tmp_path: Path) -> No
     mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
     assert f"户号{masked}" in mingbai and VALID_ID not in mingbai
     assert VALID_ID not in flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
+
+
+def test_a_roster_with_nobody_says_so_across_the_row(tmp_path: Path) -> None:
+    """本网格无需优先救助的人员 stands in a heading band across the first row, clear of the
+    column rules (it was written over them from the table's very edge)."""
+    from tests.conftest import mm_to_px
+
+    source = write_csv(tmp_path / "r.csv", [person("A", "阳光花园2号楼1单元302", "刘强", "户主",
+                                                   "1990-01-01")], header=KIT_HEADER)
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    roster = tmp_path / "kit" / "第3网格-应急名单.pdf"
+    assert "本网格无需优先救助的人员" in flat(pdftotext(roster))
+    dpi = 144
+    image = render_page(roster, 0, dpi=dpi).convert("L")
+    # the rule between 住址 and 楼层 (12 + 0.6 + 14 + 58 mm from the left), in the first row
+    x = mm_to_px(84.6, dpi)
+    darkest = min(image.getpixel((px, py)) for px in range(x - 5, x + 6)
+                  for py in range(mm_to_px(48, dpi), mm_to_px(53, dpi)))
+    assert darkest > 200, darkest  # the band's light grey, no rule through the message
+    below = min(image.getpixel((px, mm_to_px(62, dpi))) for px in range(x - 5, x + 6))
+    assert below < 150  # the rule is there in the rows below
