@@ -37,6 +37,8 @@ _ROOM = re.compile(r"((?<![A-Za-z])[Bb]?[0-9]+)\s*(?:室|号|户)?\s*$")
 _BELOW = re.compile(r"(?:地下|负)\s*(\d*)\s*(?:层|室)")
 _BELOW_ROOM = re.compile(r"^[Bb]\s*(\d)\s*(?:室|层)?$")
 _GROUND = "平房"  # a single-storey house: its floor is the ground floor
+# a street's or village's door number (建设路1208号, 幸福村3组115号): not a room, no floor
+_DOOR = re.compile(r"(?:路|街|道|巷|弄|里|村|组|屯|胡同)\s*(\d+)\s*号\s*$")
 _DIGITS = re.compile(r"\d+")
 _ID_LIKE = re.compile(r"\d{17}[\dX]|\d{15}")  # what an ID number looks like (normalised)
 
@@ -90,7 +92,8 @@ def locate(household: Household) -> Location:
 
 def floor_of(address: str, room: str) -> int | None:
     """The floor a household lives on: written (12层, 地下2层), a basement (地下室, B1: -1),
-    a 平房 (1), else from the room number (1201 → 12, 302 → 3); None when none says."""
+    a 平房 (1), else from the room number (1201 → 12, 302 → 3, but a street's door number
+    such as 建设路1208号 is no room); None when none says."""
     below = _BELOW.search(f"{address} {room}") or _BELOW_ROOM.match(room.strip())
     if below:
         return -int(below[1] or 1)
@@ -99,8 +102,9 @@ def floor_of(address: str, room: str) -> int | None:
         return int(found[1])
     if _GROUND in address or _GROUND in room:
         return 1
+    door = _DOOR.search(address)
     digits = _DIGITS.findall(room)
-    if digits and len(digits[-1]) >= 3:
+    if digits and len(digits[-1]) >= 3 and not (door and door[1] == digits[-1]):
         return int(digits[-1][:-2])
     return None
 

@@ -490,6 +490,18 @@ def test_a_basement_is_below_ground_and_a_bungalow_on_it() -> None:
     assert floor("12-1-1201") == 12 and floor("1201室") == 12
 
 
+def test_a_street_door_number_is_no_floor() -> None:
+    """建设路1208号 is a house on a street, not a 12th-floor flat: no floor printed (a
+    worker would look for a 12th floor); a flat's room on that street still gives one."""
+    def floor(address: str) -> int | None:
+        return locate(Household("H", "s", 0, address=address)).floor
+
+    assert floor("建设路1208号") is None
+    assert floor("幸福村3组115号") is None
+    assert floor("胜利路1008号2单元302") == 3
+    assert floor("阳光花园2号楼1单元1201号") == 12
+
+
 def test_the_roster_prints_a_basement_and_walks_it_first(tmp_path: Path) -> None:
     rows = [person("U", "阳光花园2号楼1单元302", "张上楼", "户主", "1940-01-01", "13800000011"),
             person("D", "阳光花园2号楼1单元B1", "李地下", "户主", "1940-01-01", "13800000012"),
