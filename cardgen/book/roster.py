@@ -167,11 +167,19 @@ def needs_of(member: Member, config: Config, today: dt.date) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+def own_phone(member: Member) -> str:
+    """The person's numbers to call: the mobile and the landline (电话 beside 手机), as the
+    card prints them; an old person often has the landline alone."""
+    return " ".join(number for number in (member.phone, member.landline) if number)
+
+
 def family_phone(household: Household, member: Member) -> str:
     """A family member's phone to call when the person does not answer: the head's, else the
-    first other member's that differs from the person's own."""
+    first other member's that differs from the person's own (a mobile, else a landline)."""
     others = card_order(m for m in household.members if m is not member)
-    return next((m.phone for m in others if m.phone and m.phone != member.phone), "")
+    own = {member.phone, member.landline}
+    return next((number for m in others for number in (m.phone or m.landline,)
+                 if number and number not in own), "")
 
 
 def walk_key(entry: RosterEntry, order: tuple[str, ...]) -> tuple[object, ...]:
@@ -198,7 +206,7 @@ def make_roster(households: list[Household], numbers: Mapping[str, str], config:
             entries.append(RosterEntry(
                 numbers[household.household_id], household.household_id,
                 grid_group(household), location, household.full_address, member.name,
-                member.age_on(today), needs, member.phone, family_phone(household, member),
+                member.age_on(today), needs, own_phone(member), family_phone(household, member),
                 shown_household_id(household.household_id, config)))
     order = config.emergency.order
     return sorted(entries, key=lambda e: (natural_key(e.group), walk_key(e, order)))

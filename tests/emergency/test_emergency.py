@@ -649,3 +649,25 @@ def test_a_roster_with_nobody_says_so_across_the_row(tmp_path: Path) -> None:
     assert darkest > 200, darkest  # the band's light grey, no rule through the message
     below = min(image.getpixel((px, mm_to_px(62, dpi))) for px in range(x - 5, x + 6))
     assert below < 150  # the rule is there in the rows below
+
+
+def test_a_landline_is_a_phone_to_call(tmp_path: Path) -> None:
+    """A register with 手机 and 电话: an old person with only the landline has it on the
+    roster (the row had no phone at all), one with both has both, and a family member's
+    landline is the family's phone when they have no mobile."""
+    source = tmp_path / "r.csv"
+    source.write_text(
+        "户编号,网格,地址,姓名,与户主关系,出生日期,手机,电话\n"
+        "A,第3网格,阳光花园2号楼1单元302,王座机,户主,1940-01-01,,0472-5123456\n"
+        "B,第3网格,阳光花园2号楼1单元402,李两机,户主,1940-01-01,13800000001,0472-5111111\n"
+        "C,第3网格,阳光花园2号楼1单元502,赵家人,户主,1970-01-01,,0472-5222222\n"
+        "C,第3网格,阳光花园2号楼1单元502,赵小宝,子,2025-01-01,,\n", encoding="utf-8")
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    roster = json.loads(result.stdout)["grids"][0]["roster"]
+    assert [(e["name"], e["phone"], e["family_phone"]) for e in roster] == [
+        ("王座机", "0472-5123456", ""), ("李两机", "13800000001 0472-5111111", ""),
+        ("赵小宝", "", "0472-5222222")]
+    text = flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
+    assert "王座机86高龄0472-5123456" in text and "赵小宝1婴幼儿0472-5222222" in text
