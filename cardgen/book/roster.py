@@ -28,7 +28,9 @@ from cardgen.i18n import _
 from cardgen.layout.printed import card_order
 from cardgen.text import fold
 
-_BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院)")
+_BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院|#楼|＃楼|座)")
+# a building as a column or a plan's key writes it: 3, 3号楼, 3栋, 3幢, 3#, 3号, A座 are one
+_BUILDING_WORD = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)?")
 _UNIT = re.compile(r"([0-9A-Za-z]+)\s*单元")
 _FLOOR = re.compile(r"(-?\d+)\s*层")
 _DASHED = re.compile(r"(\d+)\s*[-－—]\s*(\d+)(?:\s*[-－—]\s*(\d+))?\s*(?:室|号)?\s*$")
@@ -56,7 +58,8 @@ class Location:
     @property
     def building_name(self) -> str:
         """The estate and building as a plan's key or a warning names them: 锦绣家园3号楼."""
-        building = f"{self.building}号楼" if self.building.isdigit() else self.building
+        building = (f"{self.building}号楼" if self.building.isascii() and self.building.isalnum()
+                    else self.building)
         return f"{self.estate}{building}"
 
 
@@ -86,7 +89,7 @@ def locate(household: Household) -> Location:
         found = _ROOM.search(address)
         if found:
             room = found[1]
-    return Location(estate.strip(), _plain(building, "号楼"), _plain(unit, "单元"),
+    return Location(estate.strip(), bare_building(building), _plain(unit, "单元"),
                     floor_of(address, room), _plain(room, "室"))
 
 
@@ -107,6 +110,20 @@ def floor_of(address: str, room: str) -> int | None:
     if digits and len(digits[-1]) >= 3 and not (door and door[1] == digits[-1]):
         return int(digits[-1][:-2])
     return None
+
+
+def bare_building(value: str) -> str:
+    """`3号楼`, `3栋`, `3幢`, `3#`, `3号` → `3`, `A座` → `A`: a building's own number or
+    letter, however the register writes it (else as written)."""
+    found = _BUILDING_WORD.fullmatch(value.strip())
+    return found[1] if found else value.strip()
+
+
+def plan_key(key: str) -> str:
+    """A plan's key as building names compare: 锦绣家园3栋 and 锦绣家园3#楼 are
+    锦绣家园3号楼 (a household's `building_name`)."""
+    found = re.search(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)$", key)
+    return f"{key[:found.start()]}{found[1]}号楼" if found else key
 
 
 def _plain(value: str, suffix: str) -> str:
@@ -214,13 +231,16 @@ def make_roster(households: list[Household], numbers: Mapping[str, str], config:
 
 def plan_for(household: Household, config: Config) -> Plan | None:
     """The household's emergency plan: the [emergency.plans] key its building or estate
-    starts with, the longest (most specific) winning."""
+    starts with, the longest (most specific) winning; a building however written (3号楼,
+    3栋, 3幢, 3#楼, A座) in the key or the register."""
     location = locate(household)
     texts = {fold(location.building_name), fold(location.estate),
              fold(household.full_address), fold(household.estate + household.full_address)}
     best = ""
     for key in config.emergency.plans:
-        if len(key) > len(best) and any(text.startswith(key) for text in texts if text):
+        wanted = (key, fold(plan_key(key)))  # 锦绣家园3栋 is the building 锦绣家园3号楼
+        if len(key) > len(best) and any(text.startswith(w) for text in texts if text
+                                        for w in wanted):
             best = key
     return config.emergency.plans.get(best) if best else None
 

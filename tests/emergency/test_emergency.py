@@ -671,3 +671,32 @@ def test_a_landline_is_a_phone_to_call(tmp_path: Path) -> None:
         ("赵小宝", "", "0472-5222222")]
     text = flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
     assert "王座机86高龄0472-5123456" in text and "赵小宝1婴幼儿0472-5222222" in text
+
+
+def test_a_building_however_written_gets_its_own_plan(tmp_path: Path) -> None:
+    """A 楼栋 column of 3栋 / 3幢 / 3# / 3号, an address 3#楼, a key 5栋 or A座: the same
+    building as 3号楼, so the building's own plan wins over the estate's (the estate's shelter
+    was printed on their 明白卡: the wrong place to go)."""
+    settings = tmp_path / "plans.toml"
+    settings.write_text(
+        '[emergency.plans."锦绣家园"]\nshelter = "小区广场"\n'
+        '[emergency.plans."锦绣家园3号楼"]\nshelter = "三号楼专用"\n'
+        '[emergency.plans."恒大名都A座"]\nshelter = "A座专用"\n'
+        '[emergency.plans."恒大名都5栋"]\nshelter = "五栋专用"\n', encoding="utf-8")
+    config = load_config(settings)
+
+    def shelter(address: str = "", **parts: str) -> str | None:
+        plan = plan_for(Household("H", "s", 0, address=address, **parts), config)
+        return plan.shelter if plan else None
+
+    for written in ("3", "3号楼", "3栋", "3幢", "3#", "3号"):
+        assert shelter(estate="锦绣家园", building=written, room="101") == "三号楼专用", written
+    assert shelter(estate="锦绣家园", building="13号楼", room="101") == "小区广场"
+    assert shelter("锦绣家园3#楼101") == "三号楼专用"
+    assert shelter("锦绣家园3栋2单元101") == "三号楼专用"
+    assert shelter("恒大名都A座1201") == "A座专用"
+    assert shelter(estate="恒大名都", building="5号楼", room="101") == "五栋专用"
+    assert shelter(estate="恒大名都", building="15号楼", room="101") is None
+    same = [locate(Household("H", "s", 0, estate="锦绣家园", building=b)).building_name
+            for b in ("3", "3栋", "3#")]
+    assert same == ["锦绣家园3号楼"] * 3  # one group on the roster, one name in a warning
