@@ -614,7 +614,9 @@ def test_the_largest_sample_reprint_stays_small(tmp_path: Path, options: tuple[s
     3.2 KB back, 48.0 KB; one Font DICT a subset (0.24 KB), zlib level 9 (0.13 KB) and one
     ToUnicode CMap for both fonts (0.55 KB) made it 47.1 KB, 32.5 KB of it outlines. The
     outlines' points on a grid of 8 font units (cardgen/pdf/subset.py's OUTLINE_GRID: 0.03
-    pt of 8 pt text at most) take them to 24.3 KB: 38.9 KB (emergency mode: 39.6 KB)."""
+    pt of 8 pt text at most) take them to 24.3 KB, and the frame's path points two decimals
+    of a pixel 0.3 KB more: 38.6 KB (emergency mode: 39.3 KB; --pdf-variant pdf/a-2b, whose
+    2 KB of XMP stay unfiltered, 40.6 KB)."""
     samples = Path(__file__).parents[2] / "samples" / "households.csv"
     out = tmp_path / "card.pdf"
     result = CliRunner().invoke(cli, ["reprint", str(samples), "-o", str(out), "--household",
