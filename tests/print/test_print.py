@@ -403,22 +403,38 @@ def _with_full_fonts(path: Path, out: Path) -> Path:
     return out
 
 
-def _outline(draw: Callable[[Any], None]) -> list[tuple[str, tuple[float, ...]]]:
+Contour = list[tuple[str, tuple[float, ...]]]
+
+
+def _outline(draw: Callable[[Any], None], grid: int = 1) -> list[Contour]:
+    """A glyph's contours as segments, its points on `grid`: the closing line drawn, lines
+    of no length left out and a straight run of horizontal or vertical lines as one (how
+    an outline is written changes nothing drawn)."""
     from fontTools.pens.recordingPen import RecordingPen
 
     pen = RecordingPen()
     draw(pen)
-    ops = [(op, tuple(round(float(v), 2) for point in points for v in point))
-           for op, points in pen.value]
+    contours: list[Contour] = []
     start: tuple[float, ...] = ()
-    canonical = []  # a closing line back to the contour's start is implied by closePath
-    for index, (op, values) in enumerate(ops):
+    now: tuple[float, ...] = ()
+    for op, points in pen.value:
+        values = tuple(float(grid * round(v / grid)) for point in points for v in point)
+        if op == "closePath":
+            op, values = "lineTo", start
         if op == "moveTo":
             start = values
-        following = ops[index + 1][0] if index + 1 < len(ops) else ""
-        if not (op == "lineTo" and values == start and following == "closePath"):
-            canonical.append((op, values))
-    return canonical
+            contours.append([])
+        elif op == "lineTo" and values == now:
+            continue
+        elif op == "lineTo" and contours[-1] and contours[-1][-1][0] == "lineTo":
+            before = (contours[-1][-2][1] if len(contours[-1]) > 1 else start)[-2:]
+            if any(before[axis] == now[axis] == values[axis] for axis in (0, 1)):
+                contours[-1][-1] = ("lineTo", values)
+                now = values
+                continue
+        contours[-1].append((op, values))
+        now = values[-2:]
+    return contours
 
 
 def _greys(path: Path, tmp_path: Path) -> list[Image.Image]:
@@ -439,7 +455,7 @@ def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
     from fontTools.cffLib import CFFFontSet
 
     from cardgen.layout.fonts import font_files
-    from cardgen.pdf.subset import read_tounicode, read_widths
+    from cardgen.pdf.subset import OUTLINE_GRID, read_tounicode, read_widths
 
     out = tmp_path / "one.pdf"
     assert run("reprint", three, "-o", out, "--household", "H2", "--date", DATE).exit_code == 0
@@ -467,14 +483,20 @@ def test_fonts_are_small_renumbered_subsets_that_draw_the_right_glyphs(
             assert set(read_widths(list(font.W))) - {0} <= set(codes)
             assert set(codes) <= set(read_tounicode(parent.ToUnicode.read_bytes()))
             assert len(codes) > 20
-            for code in codes:
+            for code in codes:  # its points on the grid of OUTLINE_GRID font units
                 assert _outline(top.CharStrings[by_cid[code]].draw) == _outline(
-                    lambda pen, code=code, whole=whole: whole.draw_glyph_with_pen(code, pen)), code
-    # and two renderers draw it exactly as with the whole fonts embedded
-    reference = _with_full_fonts(out, tmp_path / "full.pdf")
-    for subset, whole in zip(_greys(out, tmp_path), _greys(reference, tmp_path),
-                             strict=True):
-        assert ImageChops.difference(subset, whole).getbbox() is None
+                    lambda pen, code=code, whole=whole: whole.draw_glyph_with_pen(code, pen),
+                    OUTLINE_GRID), code
+    # and two renderers draw it as with the whole fonts embedded but for the letters' edges
+    # (the grid moves a point by 4 units at most: 0.06 pixel of 10 pt text at 100 dpi):
+    # poppler's anti-aliased greys by less than a quarter, Ghostscript's black or white
+    # pixels (no anti-aliasing) at under 3 % of the ink
+    wholes = _greys(_with_full_fonts(out, tmp_path / "full.pdf"), tmp_path)
+    gs, poppler = (ImageChops.difference(subset, whole).histogram() for subset, whole in
+                   zip(_greys(out, tmp_path), wholes, strict=True))
+    assert sum(poppler[64:]) == 0, max(i for i, n in enumerate(poppler) if n)
+    ink = sum(wholes[0].histogram()[:128])
+    assert sum(gs[64:]) < 0.03 * ink, (sum(gs[64:]), ink)
 
 
 def test_a_missing_or_broken_font_file_is_refused(tmp_path: Path) -> None:

@@ -101,6 +101,26 @@ def test_a_font_the_engine_embedded_in_another_form_is_refused(squares: Path) ->
     assert refused.value.code == "font.unchecked"
 
 
+def test_a_paths_points_keep_two_decimals_and_colours_and_matrices_three() -> None:
+    """A path's points are CSS pixels (0.01 px is 0.0075 pt); a colour keeps the third
+    decimal that tells the palette's 8-bit values apart."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.pages[0].Contents = pdf.make_stream(
+        b"0.941176 0.549019 0 rg 1 0 0 1 5.123456 0 cm 10.123456 20.987654 m "
+        b"30.5 40.004 l 1.2345 2.3456 3.4567 4.5678 5.6789 6.7891 c "
+        b"1.111111 2.222222 3.333333 4.444444 re f")
+    out = io.BytesIO()
+    pdf.save(out)
+    with pikepdf.open(io.BytesIO(prepare_pages(out.getvalue(), {}))) as prepared:
+        ops = [[*map(str, instruction.operands), str(instruction.operator)]
+               for instruction in pikepdf.parse_content_stream(prepared.pages[0])]
+    assert ops == [["0.941", "0.549", "0", "rg"], ["1", "0", "0", "1", "5.123", "0", "cm"],
+                   ["10.12", "20.99", "m"], ["30.5", "40", "l"],
+                   ["1.23", "2.35", "3.46", "4.57", "5.68", "6.79", "c"],
+                   ["1.11", "2.22", "3.33", "4.44", "re"], ["f"]]
+
+
 def test_numbers_keep_three_decimals_and_text_codes_map_two_bytes_at_a_time() -> None:
     assert _short(Decimal("10.123456")) == Decimal("10.123")
     assert _short(Decimal("-0.0004")) == Decimal(0)

@@ -39,6 +39,36 @@ def test_a_cid_keyed_font_keeps_each_glyph_under_its_cid() -> None:
     assert len(subset.program) < 20_000  # renumbered: no entry for each of 65,535 glyphs
 
 
+def test_a_cid_keyed_subset_has_its_points_on_the_grid_and_its_widths_kept() -> None:
+    """Noto Sans CJK's 户 (glyph 18579, its points off any grid of 8 units in the full
+    font) and the digit 1 (glyph 18, 555 units wide, not the usual 1,000)."""
+    import uharfbuzz as hb
+    from fontTools.pens.boundsPen import BoundsPen
+    from fontTools.pens.recordingPen import RecordingPen
+
+    from cardgen.pdf.subset import OUTLINE_GRID
+
+    assert OUTLINE_GRID > 1
+    subset = subset_font(resources.REGULAR_FONT, {18579, 18})
+    fonts = CFFFontSet()
+    fonts.decompile(io.BytesIO(subset.program), None)
+    charstrings = fonts.topDictIndex[0].CharStrings
+    whole = hb.Font(open_face(resources.REGULAR_FONT))
+    for glyph in (18579, 18):
+        charstring = charstrings[f"cid{glyph:05d}"]
+        pen = RecordingPen()
+        charstring.draw(pen)
+        points = [point for _, args in pen.value for point in args]
+        assert points and all(v % OUTLINE_GRID == 0 for point in points for v in point)
+        assert charstring.width == whole.get_glyph_h_advance(glyph)
+        drawn, original = BoundsPen(None), BoundsPen(None)
+        charstring.draw(drawn)
+        whole.draw_glyph_with_pen(glyph, original)
+        assert all(abs(a - b) <= OUTLINE_GRID / 2 for a, b in zip(drawn.bounds, original.bounds,
+                                                                  strict=True))
+    assert charstrings["cid00018"].width == 555
+
+
 def test_a_truetype_font_is_renumbered_with_a_map_from_each_code(squares: Path) -> None:
     subset = subset_font(squares, {3})  # C only
     assert subset.kind == TRUETYPE
