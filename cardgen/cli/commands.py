@@ -416,14 +416,13 @@ def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
           sheet_name: SheetChoice | str | None, use_cache: bool = True,
           templates: Path | None = None) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
-    from cardgen.cache import Cache, scope
+    from cardgen.cache import Cache
     from cardgen.config import load_config
     from cardgen.pipeline.register import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    cache = Cache.open(use_cache, config.cache_max_mb, scope(config, templates))
-    return load(source, config, today, sheet_name, cache)
+    return load(source, config, today, sheet_name, Cache.open(config, templates, use_cache))
 
 
 # ---- the commands ---------------------------------------------------------------------------

@@ -223,7 +223,7 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
             and not missing_glyphs([h], coverage(CONFIG))]
     if not good:
         return
-    printing = PrintRun.start(CONFIG, None, None, TODAY, Cache.open())
+    printing = PrintRun.start(CONFIG, None, None, TODAY, Cache.open(CONFIG, None))
     data = io.BytesIO()
     cards = cards_document(loaded, good, printing, emergency=False, out=data)
     import pikepdf
