@@ -153,7 +153,8 @@ def check_upload(path: Path, today: dt.date) -> Any:
     from cardgen.cache import Cache
     from cardgen.errors import InputError
     from cardgen.pipeline.register import load
-    from cardgen.pipeline.reports import unreadable_report, validation_report
+    from cardgen.pipeline.reports import validation_report
+    from cardgen.problems import register_failure
 
     assert _settings is not None
     config = _settings.config
@@ -162,7 +163,7 @@ def check_upload(path: Path, today: dt.date) -> Any:
         try:
             loaded = load(path, config, today, None, Cache.open(config, _settings.templates))
         except InputError as error:
-            return None, unreadable_report(error, str(path))
+            return None, register_failure(error.code, str(error), str(path))
         return loaded, validation_report(loaded)
     try:
         return _answer(check)
