@@ -359,11 +359,6 @@ class CardSection:
         text = self.text[style]
         return max(text.size * scale, text.least, self.smallest_text)
 
-    def rule_width(self, width: float, scale: float) -> float:
-        """A rule's width in mm on a paper of `scale`: scaled, never under [card.lines]
-        smallest."""
-        return max(width * scale, self.smallest_rule)
-
 
 @dataclass(frozen=True)
 class Duplex:

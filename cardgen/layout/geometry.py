@@ -194,8 +194,8 @@ class Geometry:
         return max(size * self.scale, self.smallest)
 
     def rule(self, width: float) -> float:
-        """A line style's width (mm on A4) on this paper: scaled, never under a rule's
-        least width (see config.CardSection.rule_width)."""
+        """A line style's width (mm on A4) on this paper: scaled, never under [card.lines]
+        smallest."""
         return max(width * self.scale, self.thinnest)
 
     def line_height(self, style: str) -> float:

@@ -38,7 +38,7 @@ class Prepared:
     frames: int
 
 
-def card_frames(printing: PrintRun) -> list[Frame]:
+def bundled_frames(printing: PrintRun) -> list[Frame]:
     """Every frame a one-sided card prints on, routine and emergency: each colour's first
     page (with the household block grown by 0 … card.household_grow rows) and 续页, and the
     plain page. Back pages (ledgers printed --duplex) are left to the cache."""
@@ -52,7 +52,7 @@ def card_frames(printing: PrintRun) -> list[Frame]:
 
 
 def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
-    """Lay out the frames of `card_frames` with the bundled templates and `config` into
+    """Lay out the frames of `bundled_frames` with the bundled templates and `config` into
     `folder` (emptied first), read each back, then write the manifest."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -61,7 +61,7 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     printing = PrintRun.start(config, PrintOptions(), None, today, cache)  # metrics, too
     for emergency in (False, True):
         printing.geometry(emergency)
-    frames = printing.frames(card_frames(printing))
+    frames = printing.frames(bundled_frames(printing))
     misses = [frame for frame, data in frames.items()  # read back from the folder
               if printing.cache.get("frames", printing.frame_name(frame)) != data]
     if misses:  # a folder that does not keep what is written in it

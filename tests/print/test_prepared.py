@@ -38,7 +38,7 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
         run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
-    monkeypatch.setattr(prepared, "card_frames", sample_frames)
+    monkeypatch.setattr(prepared, "bundled_frames", sample_frames)
     result = run("prepare")
     assert result.exit_code == 0, result.output
     assert f"page frames in {store}" in result.output
