@@ -167,7 +167,7 @@ def typst_cards(source: Path) -> list[dict[str, object]]:
     """cardgen's own cards for `source`, as the data the Typst template reads."""
     config = load_config()
     loaded = load(source, config, dt.date.fromisoformat(DATE))
-    printing = PrintRun.start(config, None, None, loaded.today, Cache(None))
+    printing = PrintRun.start(config, None, None, loaded.today, Cache.off())
     geometry, typesetter = printing.geometry(False), printing.typesetter
 
     cards = []

@@ -1,28 +1,37 @@
 """A content-addressed cache in the user's cache folder: what was drawn once is not redrawn.
 
-Entries are files named by the SHA-256 of everything that shapes them. One policy for every
-entry: its name hashes the cache's scope — cardgen's version and a hash of all its code, the
-templates in use (every file of the user's folder), the fonts and the configuration, see
-`scope` — with what the entry itself depends on (options, data). Each is written to a
-temporary file and renamed into place, and checked when read, so runs that share the folder
-never see half an entry; a damaged entry is a miss. The folder is kept under a size bound by
-deleting the entries used least recently. `--no-cache` (or CARDGEN_CACHE_DIR=off) bypasses it.
+The one cache-key policy. An entry is a file named by the SHA-256 of everything that shapes it:
+- the cache's scope, part of every name: cardgen's version and a hash of all its code, the
+  templates in use (every file of the user's folder and the bundled ones), the fonts and the
+  configuration (`scope`; `Cache.open` works it out, so no cache is without one);
+- for what one print run makes (`Cache.printing`), what its kind depends on of the run
+  (`KINDS`): a frame the paper and the bleed it is laid out for, a card or a drawn page every
+  print option;
+- the entry's own name, made by its user from what else it depends on (a frame's variant, a
+  household's data and the date, a font file and its glyphs).
+Each is written to a temporary file and renamed into place, and checked when read, so runs
+that share the folder never see half an entry; a damaged entry is a miss. The folder is kept
+under a size bound by deleting the entries used least recently. `--no-cache` (or
+CARDGEN_CACHE_DIR=off) bypasses it.
 
 Beside it, read only: the frames `cardgen prepare` laid out at install (`prepared_folder`), the
 bundled templates' page frames and font metrics, named as the user's cache names them (the same
-scope and entry names), so a first card finds them without starting WeasyPrint. An entry of
-another version, configuration or template folder has another name and is never found there.
+scope, run and entry names), so a first card finds them without starting WeasyPrint. An entry
+of another version, configuration or template folder has another name and is never found there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +39,31 @@ if TYPE_CHECKING:
     from cardgen.config import Config
 
 _MAGIC = b"CGC1"
-KINDS = ("frames", "covers", "metrics", "cards", "subsets")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of entry (a folder of the cache): what it holds, and what of a print run its
+    names depend on besides the scope: `layout` (the paper and bleed a frame is laid out
+    for), `options` (every print option), or nothing."""
+
+    holds: str
+    run: str = ""
+
+
+KINDS = {
+    "frames": Kind("page frames WeasyPrint laid out, and the places of its geometry pass",
+                   "layout"),
+    "placed-frames": Kind("frames whose places cardgen fills: a ledger's cover, the "
+                          "emergency kit's roster and 明白卡", "layout"),
+    "cards": Kind("cards as built (what each page prints) and as drawn (their pages)",
+                  "options"),
+    "ledger-pages": Kind("pages cardgen draws whole over a frame: a ledger's cover and index, "
+                         "an update's change list", "options"),
+    "metrics": Kind("fonts' metrics"),
+    "subsets": Kind("fonts' subsets for the glyphs a PDF uses"),
+}
+RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
 PREPARED_KINDS = ("frames", "metrics")  # what `cardgen prepare` lays out at install
 
 
@@ -68,9 +101,10 @@ def template_fingerprint(templates: Path | None) -> str:
     return digest.hexdigest()
 
 
-def scope(config: Config, templates: Path | None = None) -> str:
+def scope(config: Config, templates: Path | None) -> str:
     """What every entry of one command's cache depends on: the version, all the code, the
-    templates, the fonts and the configuration."""
+    templates, the fonts (the bundled ones by name and size, the configured fallbacks as
+    `file_identity` sees them) and the configuration."""
     from cardgen import __version__, resources
 
     fonts: list[object] = [(path.name, path.stat().st_size)
@@ -126,15 +160,17 @@ def _read_entry(path: str, own: bool) -> bytes | None:
 
 
 class Cache:
-    """get/put bytes by kind and key; a Cache without a folder keeps nothing. `prepared`: a
-    folder `cardgen prepare` wrote, read when the cache misses (PREPARED_KINDS only)."""
+    """get/put bytes by kind and name; a Cache without a folder keeps nothing. `scope`: see
+    `scope`, part of every entry's name. `prepared`: a folder `cardgen prepare` wrote, read
+    when the cache misses (PREPARED_KINDS only)."""
 
-    def __init__(self, folder: Path | None, max_bytes: int = 512 * 2**20,
-                 scope: str = "", prepared: Path | None = None) -> None:
+    def __init__(self, folder: Path | None, scope: str, max_bytes: int = 512 * 2**20,
+                 prepared: Path | None = None) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        self.scope = scope  # see `scope`: part of every entry's name
+        self.scope = scope
         self.prepared = prepared if prepared is not None and prepared.is_dir() else None
+        self.run: dict[str, Hashable] = {}  # by Kind.run: see `printing`
         if folder is not None:
             try:
                 for kind in KINDS:
@@ -143,25 +179,50 @@ class Cache:
                 self.folder = None  # an unwritable cache folder only costs speed
 
     @classmethod
-    def open(cls, enabled: bool = True, max_mb: int = 512, scope: str = "") -> Cache:
-        if not enabled:
-            return cls(None, max_mb * 2**20, scope)
-        return cls(default_folder(), max_mb * 2**20, scope, prepared_folder())
+    def open(cls, config: Config, templates: Path | None, enabled: bool = True) -> Cache:
+        """The user's cache for a command run with `config` and the template folder
+        `templates` (None: the bundled templates), bounded by config.cache_max_mb; one that
+        keeps nothing when not `enabled` (--no-cache) or CARDGEN_CACHE_DIR is off."""
+        folder = default_folder() if enabled else None
+        if folder is None:
+            return cls.off()
+        return cls(folder, scope(config, templates), config.cache_max_mb * 2**20,
+                   prepared_folder())
+
+    @classmethod
+    def off(cls) -> Cache:
+        """A cache that keeps nothing."""
+        return cls(None, "")
+
+    def printing(self, layout: Hashable, options: Hashable) -> Cache:
+        """This cache as one print run uses it: frames are named with its `layout` (the
+        paper and the bleed), cards and drawn pages with all its print `options` (KINDS)."""
+        narrowed = copy.copy(self)
+        narrowed.run = {"layout": layout, "options": options}
+        return narrowed
 
     @property
     def enabled(self) -> bool:
         return self.folder is not None
 
+    def entry_name(self, kind: str, name: str) -> str:
+        """The file name of the entry `name` of `kind`: the policy of this module's
+        docstring, in one place."""
+        run = KINDS[kind].run
+        if run:
+            return key(self.scope, self.run.get(run), name)
+        return key(self.scope, name)
+
     def _path(self, kind: str, name: str) -> str:
-        assert self.folder is not None and kind in KINDS
-        return os.path.join(self.folder, kind, key(self.scope, name))
+        assert self.folder is not None
+        return os.path.join(self.folder, kind, self.entry_name(kind, name))
 
     def get(self, kind: str, name: str) -> bytes | None:
         if self.folder is None:
             return None
         data = _read_entry(self._path(kind, name), own=True)
         if data is None and self.prepared is not None and kind in PREPARED_KINDS:
-            data = _read_entry(os.path.join(self.prepared, kind, key(self.scope, name)),
+            data = _read_entry(os.path.join(self.prepared, kind, self.entry_name(kind, name)),
                                own=False)
         return data
 
@@ -187,7 +248,7 @@ class Cache:
             return []
         entries: list[os.DirEntry[str]] = []
         stale = time.time() - 3600  # a temporary file this old was left by a killed run
-        for kind in KINDS:
+        for kind in (*KINDS, *RETIRED_KINDS):
             with contextlib.suppress(OSError), os.scandir(self.folder / kind) as found:
                 for entry in found:
                     if not entry.name.startswith("."):

@@ -129,6 +129,11 @@ class TextStyle:
     colour: str
     least: float = 0.0
 
+    def on_paper(self, scale: float, smallest: float) -> float:
+        """Its size in points on a paper of `scale`: scaled, but never under its `least` nor
+        `smallest` ([card.text] smallest)."""
+        return max(self.size * scale, self.least, smallest)
+
 
 @dataclass(frozen=True)
 class LineStyle:
@@ -357,13 +362,7 @@ class CardSection:
     def type_size(self, style: str, scale: float) -> float:
         """A text style's size in points on a paper of `scale`: scaled, but never under the
         style's `least` or [card.text] smallest."""
-        text = self.text[style]
-        return max(text.size * scale, text.least, self.smallest_text)
-
-    def rule_width(self, width: float, scale: float) -> float:
-        """A rule's width in mm on a paper of `scale`: scaled, never under [card.lines]
-        smallest."""
-        return max(width * scale, self.smallest_rule)
+        return self.text[style].on_paper(scale, self.smallest_text)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Problems and exceptions. The core collects problems as data and raises these exceptions;
-only the CLI (and the web layer) turn them into exit statuses and messages."""
+only the CLI (and the web layer) turn them into exit statuses and messages, and problems.py
+into JSON."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class Severity(StrEnum):
 class Problem:
     """Something wrong with the input: where it is, what it is, and what would fix it.
 
-    `code` names the kind of problem, stable across languages and versions (the README
+    `code` names the kind of problem, stable across languages and versions (docs/problems.md
     lists them); `message` says it in the language spoken when it was found. `where` is
     the place as the user finds it (``第一网格!F12（手机号）``, see `cell_place`), in the
     same language. `value` is the value as written, but an ID number masked like on the
@@ -24,7 +25,7 @@ class Problem:
     """
 
     severity: Severity
-    source: str
+    source: str  # the file; "" for none (a wrong option)
     row: int | None
     column: str | None
     field: str | None
@@ -44,19 +45,18 @@ class Problem:
             return self.message
         return _("{where}: {message}").format(where=self.where, message=self.message)
 
-    def as_dict(self) -> dict[str, object]:
-        """The JSON form (docs/cli.md, `validate --format json`)."""
-        return {
-            "severity": self.severity.value,
-            "code": self.code,
-            "source": self.source,
-            "sheet": self.sheet,
-            "row": self.row,
-            "column": self.column,
-            "field": self.field,
-            "value": self.value,
-            "message": self.text,
-        }
+
+
+@dataclass(frozen=True)
+class BookProblem:
+    """A contradiction in a book's record (book/record.py finds them, docs/book.md lists
+    them): what it is (`code`, stable), in which grid's book (`group`), and who."""
+
+    code: str
+    group: str
+    message: str
+    households: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
 
 
 def column_letter(index: int) -> str:

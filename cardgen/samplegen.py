@@ -37,7 +37,6 @@ UYGHUR_MEN = ("阿卜杜热合曼·买买提", "艾力·阿不都拉", "买买�
 UYGHUR_WOMEN = ("古丽娜尔·吐尔逊", "热依拉·艾合买提", "阿依古丽·肉孜", "帕提古丽·阿不力孜")
 ESTATES = ("阳光花园", "锦绣家园", "丽景苑", "惠民小区", "和顺里", "北辰新村")
 COMMUNITIES = ("和平社区", "兴园社区", "团结嘎查村", "沙河社区")
-HOUSEHOLD_COLUMNS = HEADERS[:16]
 
 
 def _id_number(rng: random.Random, birth: dt.date, male: bool) -> str:

@@ -40,9 +40,10 @@ from typing import Any
 
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
-from cardgen.errors import CardgenError, UsageError
+from cardgen.errors import BookProblem, CardgenError, UsageError
 from cardgen.i18n import _
 from cardgen.layout.printed import PrintedMember, printed_household
+from cardgen.problems import report
 
 FORMAT = "cardgen-book/1"
 CONTENT = 2  # the content hash of this version (members as a set); 1: card order
@@ -386,21 +387,6 @@ def _legacy_book(ledgers: list[dict[str, Any]], folder: Path) -> Book:
 
 # ---- checking -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class BookProblem:
-    """A contradiction in a book's record: what it is (`code`, stable), where, and who."""
-
-    code: str
-    group: str
-    message: str
-    households: tuple[str, ...] = ()
-    numbers: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "grid": self.group, "households": list(self.households),
-                "numbers": list(self.numbers), "message": self.message}
-
-
 def _list(values: list[str]) -> str:
     return _(", ").join(values)
 
@@ -508,9 +494,8 @@ def book_report(book: Book, problems: list[BookProblem]) -> dict[str, object]:
                         for r in sorted(grid_book.retired, key=lambda r: r.number)],
             "selection": grid_book.selection,
         })
-    return {"ok": not problems, "folder": str(book.folder),
-            "format": "legacy" if book.legacy else FORMAT, "last_update": book.last_update,
-            "grids": grids, "problems": [p.as_dict() for p in problems]}
+    return report({"folder": str(book.folder), "format": "legacy" if book.legacy else FORMAT,
+                   "last_update": book.last_update, "grids": grids}, problems)
 
 
 def inconsistent_message(book: Book, problems: list[BookProblem]) -> str:

@@ -257,7 +257,7 @@ def without_plan(households: list[Household], config: Config) -> list[str]:
 def check_plans(config: Config, fonts: Sequence[frozenset[int]]) -> None:
     """Every character of the emergency plans must print, as the register's must (`fonts`:
     the configured fonts' coverage)."""
-    from cardgen.data.glyphs import describe, uncovered
+    from cardgen.data.glyphs import describe_char, uncovered
 
     for key, plan in config.emergency.plans.items():
         for setting in PLAN_KEYS:
@@ -267,7 +267,7 @@ def check_plans(config: Config, fonts: Sequence[frozenset[int]]) -> None:
                     "the setting emergency.plans.{key}.{field} has {char}; no configured font "
                     "has it; correct the character, or add a font that has it to [fonts] "
                     "fallback in the config").format(key=key, field=setting,
-                                                     char=describe(missing[0])))
+                                                     char=describe_char(missing[0])))
 
 
 @dataclass(frozen=True)

@@ -99,17 +99,20 @@ class Command(click.Command):
                 # own, outside the catalogue: a Chinese sentence ends in 。
                 said = said[:-1] + "。"
             if _asks_json(given):  # a program asked for JSON: it gets JSON, even for this
-                click.echo(json.dumps({"ok": False, "households": 0, "members": 0,
-                                       "problems": [{"severity": "error", "code": "usage",
-                                                     "source": None, "sheet": None,
-                                                     "row": None, "column": None,
-                                                     "field": None, "value": None,
-                                                     "message": said}]},
-                                      ensure_ascii=False, indent=2))
+                from cardgen.problems import book_failure, register_failure
+
+                # `book check` reports a book (docs/book.md), the others a register's problems
+                _echo_json(book_failure("usage", said, None) if self is book_check
+                           else register_failure("usage", said, None))
                 ctx.exit(2)
             if said != wrong.format_message():
                 raise click.UsageError(said, ctx) from None
             raise
+
+
+def _echo_json(data: object) -> None:
+    """What a command prints for programs (`--format json`)."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _asks_json(args: list[str]) -> bool:
@@ -416,14 +419,13 @@ def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
           sheet_name: SheetChoice | str | None, use_cache: bool = True,
           templates: Path | None = None) -> Any:
     """Read, validate and categorise the input (the one cache of the command with it)."""
-    from cardgen.cache import Cache, scope
+    from cardgen.cache import Cache
     from cardgen.config import load_config
     from cardgen.pipeline.register import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    cache = Cache.open(use_cache, config.cache_max_mb, scope(config, templates))
-    return load(source, config, today, sheet_name, cache)
+    return load(source, config, today, sheet_name, Cache.open(config, templates, use_cache))
 
 
 # ---- the commands ---------------------------------------------------------------------------
@@ -450,15 +452,15 @@ def cli(debug: bool) -> None:
 def validate(source: Path, output_format: str, explain: bool, config_path: Path | None,
              sheet_name: SheetChoice, date: dt.datetime | None) -> None:
     def action() -> int:
-        from cardgen.pipeline.reports import unreadable_report, validation_report
+        from cardgen.pipeline.reports import validation_report
+        from cardgen.problems import register_failure
 
         try:
             loaded = _load(source, config_path, date, sheet_name)
         except CardgenError as exc:  # a file, setting or sheet that cannot be read at all
             if output_format != "json":
                 raise
-            click.echo(json.dumps(unreadable_report(exc, str(source)), ensure_ascii=False,
-                                  indent=2))
+            _echo_json(register_failure(exc.code, str(exc), str(source)))
             return exc.exit_code
         dataset = loaded.dataset
         members = sum(len(h.members) for h in dataset.households)
@@ -474,7 +476,7 @@ def validate(source: Path, output_format: str, explain: bool, config_path: Path 
             report = validation_report(loaded)
             if explain:
                 report["explained"] = explained
-            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            _echo_json(report)
             return 0 if ok else 1
         _echo_problems(dataset.problems, err=False)
         if explain:  # one row per household under a header; the reasons as the card says them
@@ -717,7 +719,7 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
             emergency=emergency, templates=templates, force=force))
         _echo_renamed(run.renamed)
         if output_format == "json":
-            click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
+            _echo_json(run.as_dict())
         else:
             _echo_changes(run)
         if run.pending:
@@ -792,7 +794,7 @@ def emergency(source: Path, out: Path, households: tuple[str, ...], colours: tup
                              "them to [emergency.plans] in the config)").format(
                     grid=grid.group, buildings="、".join(grid.without_plan)), err=True)
         if output_format == "json":
-            click.echo(json.dumps(run.as_dict(), ensure_ascii=False, indent=2))
+            _echo_json(run.as_dict())
         for path in run.files:
             click.echo(_("wrote {path}").format(path=path), err=True)
         click.echo(_("emergency kit: {grids} grid(s), {people} people on the roster, "
@@ -871,22 +873,19 @@ def book_check(folder: Path, output_format: str) -> None:
             inconsistent_message,
             read_book,
         )
+        from cardgen.problems import book_failure
 
         try:
             found = read_book(folder, check=False)
         except CardgenError as exc:
             if output_format != "json":
                 raise
-            click.echo(json.dumps({"ok": False, "folder": str(folder), "grids": [],
-                                   "problems": [{"code": exc.code, "grid": "",
-                                                 "households": [], "numbers": [],
-                                                 "message": str(exc)}]},
-                                  ensure_ascii=False, indent=2))
+            _echo_json(book_failure(exc.code, str(exc), str(folder)))
             return exc.exit_code
         problems = check_book(found)
         report = book_report(found, problems)
         if output_format == "json":
-            click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+            _echo_json(report)
             return 1 if problems else 0
         _echo_book(report)
         if problems:

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from cardgen import resources
-from cardgen.cache import Cache, scope
+from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.data.model import Category, Household
 from cardgen.data.select import Selection
@@ -37,7 +37,7 @@ def run_demo(out: Path, today: dt.date) -> list[tuple[Path, str]]:
         raise UsageError(_("{path} is not a folder").format(path=out), code="output.is_file")
     out.mkdir(parents=True, exist_ok=True)
     config = load_config()
-    cache = Cache.open(max_mb=config.cache_max_mb, scope=scope(config))
+    cache = Cache.open(config, None)
     loaded = load(resources.SAMPLES / "households.xlsx", config, today, cache=cache)
     households = loaded.dataset.households
     picks = showcase(households, loaded.categories)

@@ -16,7 +16,7 @@ COLOUR_WORDS = (N_("red"), N_("orange"), N_("yellow"), N_("blue"), N_("green")) 
 
 def categorise(household: Household, config: Config, today: dt.date) -> Category:
     """The colour the card is printed in: the data's 户卡颜色 if any, else the first rule."""
-    ruled, reasons = rule_colour(household, config, today)
+    ruled, reasons = colour_by_rules(household, config, today)
     if household.colour:
         key, explicit = household.colour, True
         reasons = (vocabulary.REASON_EXPLICIT,) if key != ruled else reasons
@@ -36,7 +36,7 @@ def categorise_all(households: list[Household], config: Config,
         category = categorise(household, config, today)
         categories[household.household_id] = category
         if category.explicit:
-            ruled, reasons = rule_colour(household, config, today)
+            ruled, reasons = colour_by_rules(household, config, today)
             if ruled != category.key:
                 problems.append(Problem(
                     Severity.WARNING, household.source, household.first_row or None, None,
@@ -59,8 +59,8 @@ def residents(household: Household, config: Config) -> list[Member]:
     return [m for m in household.members if m.residence not in config.spellings.non_resident]
 
 
-def rule_colour(household: Household, config: Config,
-                today: dt.date) -> tuple[str, tuple[str, ...]]:
+def colour_by_rules(household: Household, config: Config,
+                    today: dt.date) -> tuple[str, tuple[str, ...]]:
     for rule in config.rules:
         reasons = _match(rule, household, config, today)
         if reasons is not None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from cardgen.data.model import Household, Member
 from cardgen.data.vocabulary import field_name
-from cardgen.errors import Problem, Severity
 from cardgen.i18n import _
 
 # Shown as a code point alone: marks, spaces and controls do not show well between quotes.
@@ -33,7 +32,7 @@ def uncovered(text: str, fonts: Sequence[frozenset[int]]) -> list[str]:
     return list(dict.fromkeys(missing))
 
 
-def describe(char: str) -> str:
+def describe_char(char: str) -> str:
     """``'𪚥' (U+2A6A5)``; a mark, space or control by its code point and name alone."""
     if unicodedata.category(char) in _NOT_SHOWN:
         name = unicodedata.name(char, "")
@@ -61,27 +60,5 @@ def message(household_id: str, field: str, char: str) -> str:
              "font that has it (for example one from Debian's fonts-hanazono or "
              "fonts-babelstone-han) to [fonts] fallback in the config, or correct the "
              "character").format(household=household_id, field=field_name(field),
-                                 char=describe(char))
+                                 char=describe_char(char))
 
-
-def missing_glyphs(households: Iterable[Household],
-                   fonts: Sequence[frozenset[int]]) -> list[Problem]:
-    """One error per household field holding a character that no configured font has.
-
-    `validate_records` reports the same errors with their cells (column and value) when it
-    is given the fonts; this is for households that did not come through it."""
-    problems = []
-    for household in households:
-        hid = household.household_id
-        for field, text in household_texts(household):
-            for char in uncovered(text, fonts):
-                problems.append(Problem(Severity.ERROR, household.source,
-                                        household.first_row or None, None, field, None,
-                                        message(hid, field, char), hid, CODE))
-        for member in household.members:
-            for field, text in member_texts(member):
-                for char in uncovered(text, fonts):
-                    problems.append(Problem(Severity.ERROR, household.source,
-                                            member.row or None, None, field, None,
-                                            message(hid, field, char), hid, CODE))
-    return problems

@@ -673,10 +673,10 @@ def check_clear(page: Any, source: str) -> None:
                             "a section overflows or lies over another; give it room in the "
                             "template or custom.css (see the README, “Templates”)").format(
                             file=source, what=INK_WORDS[kind](),
-                            element=describe(element, within), id=name),
+                            element=describe_element(element, within), id=name),
                             code="template.overlap")
         if element is not None and element.get("class"):
-            within = describe(element, "")
+            within = describe_element(element, "")
         for child in getattr(box, "children", ()):
             walk(child, within)
 
@@ -687,7 +687,7 @@ INK_WORDS = {"text": lambda: _("the words"), "background": lambda: _("a filled a
              "line": lambda: _("a line")}
 
 
-def describe(element: Any, within: str) -> str:
+def describe_element(element: Any, within: str) -> str:
     """`<div class="head">`, or `<td>` in `<section class="strip">`: an element as a
     template writer finds it."""
     tag = str(element.tag).rsplit("}", 1)[-1]

@@ -160,11 +160,6 @@ def font_set(config: Config, cache: Cache | None = None) -> FontSet:
     )
 
 
-def font_identities(config: Config) -> list[tuple[str, int, int]]:
-    """What the cache keys know of the fonts in use."""
-    return [file_identity(path) for path in font_files(config).values()]
-
-
 def resource_name(face: Face) -> str:
     """The same PDF resource name for a face in every document (cached pages reuse it)."""
     return "/Cg" + "".join(ch if ch.isalnum() else "-" for ch in face.family)

@@ -186,16 +186,15 @@ class Geometry:
     def size(self, style: str) -> float:
         """A text style's size in points on this paper: scaled, never under the style's
         least nor the smallest of all."""
-        text = self.text[style]
-        return max(text.size * self.scale, text.least, self.smallest)
+        return self.text[style].on_paper(self.scale, self.smallest)
 
     def fit(self, size: float) -> float:
         """A size of the frame's own type (pt on A4) on this paper, likewise."""
         return max(size * self.scale, self.smallest)
 
     def rule(self, width: float) -> float:
-        """A line style's width (mm on A4) on this paper: scaled, never under a rule's
-        least width (see config.CardSection.rule_width)."""
+        """A line style's width (mm on A4) on this paper: scaled, never under [card.lines]
+        smallest."""
         return max(width * self.scale, self.thinnest)
 
     def line_height(self, style: str) -> float:

@@ -11,12 +11,12 @@ from cardgen.pipeline.cards import Printed, cards_document, preview, reprint, st
 from cardgen.pipeline.kit import KitGrid, KitRequest, KitRun, emergency_kit
 from cardgen.pipeline.ledgers import LedgerRequest, LedgerRun, ledger
 from cardgen.pipeline.register import Loaded, check_printable, load, open_book
-from cardgen.pipeline.reports import Found, search, unreadable_report, validation_report
+from cardgen.pipeline.reports import Found, search, validation_report
 from cardgen.pipeline.updates import UpdateRequest, UpdateRun, update
 
 __all__ = [
     "Found", "KitGrid", "KitRequest", "KitRun", "LedgerRequest", "LedgerRun", "Loaded",
     "Printed", "UpdateRequest", "UpdateRun", "cards_document", "check_printable",
     "emergency_kit", "ledger", "load", "open_book", "preview", "reprint", "search",
-    "stickers", "unreadable_report", "update", "validation_report",
+    "stickers", "update", "validation_report",
 ]

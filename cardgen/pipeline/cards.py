@@ -68,7 +68,7 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     """The selected households' cards as one PDF, in input order, with the book's numbers
     (`book`: the folder of the grid's book; without it, a first print's)."""
     check_output(out, [loaded.source])
-    cache = cache or Cache(None)
+    cache = cache or Cache.off()
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "reprint")
     numbering = numbered(loaded, book)
@@ -93,7 +93,7 @@ def preview(loaded: Loaded, household: str, out: Path, dpi: int = 110,
     from PIL import Image
 
     check_output(out, [loaded.source])
-    cache = cache or Cache(None)
+    cache = cache or Cache.off()
     chosen = select_households(loaded.dataset.households, loaded.categories,
                                Selection(households=(household,)))
     check_printable(loaded, chosen, "preview")
@@ -131,7 +131,7 @@ def stickers(loaded: Loaded, selection: Selection, out: Path, sheet: LabelSheet,
 
     check_output(out, [loaded.source])
     check_skip(sheet, skip)
-    cache = cache or Cache(None)
+    cache = cache or Cache.off()
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
     check_printable(loaded, chosen, "stickers")
     numbering = numbered(loaded, book)

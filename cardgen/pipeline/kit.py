@@ -123,7 +123,7 @@ def _kit(loaded: Loaded, request: KitRequest, started: float) -> KitRun:
                      config, loaded.today)
     printing = PrintRun.start(config, request.options, request.templates, loaded.today, cache)
     workers = Workers(Setup(config, printing.options, request.templates, loaded.today,
-                            cache.folder, cache.max_bytes // 2**20, cache.scope), request.jobs)
+                            printing.cache), request.jobs)
     grids = []
     try:  # an earlier kit in `out` (there only with --force) goes as the new one comes
         with publication(out, held(out), set(), request.force) as staged:

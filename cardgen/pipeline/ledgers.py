@@ -273,7 +273,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
     if progress:
         progress(0, total_cards)
     workers = Workers(Setup(loaded.config, printing.options, request.templates, loaded.today,
-                            cache.folder, cache.max_bytes // 2**20, cache.scope), request.jobs)
+                            printing.cache), request.jobs)
     books: list[GridBook] = []
     try:
         renamed = {previous.grids[r.register].file for r in numbering.renamed

@@ -40,7 +40,7 @@ class Loaded:
     today: dt.date
     dataset: Dataset
     categories: dict[str, Category]
-    cache: Cache = field(default_factory=lambda: Cache(None))
+    cache: Cache = field(default_factory=Cache.off)
     # numberings worked out once, by what they are worked out from (`numbered`)
     numberings: dict[tuple[object, ...], Numbering] = field(default_factory=dict, repr=False,
                                                             compare=False)
@@ -73,7 +73,7 @@ def load(source: Path, config: Config, today: dt.date,
     dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)
     dataset.problems.extend(problems)
-    return Loaded(source, config, today, dataset, categories, cache or Cache(None))
+    return Loaded(source, config, today, dataset, categories, cache or Cache.off())
 
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,

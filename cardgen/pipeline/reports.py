@@ -1,4 +1,5 @@
-"""What `validate --format json` prints, and the search the desk lists households by."""
+"""What `validate --format json` reports of a register read (problems.py writes it), and the
+search the desk lists households by."""
 
 from __future__ import annotations
 
@@ -7,23 +8,15 @@ from dataclasses import dataclass
 
 from cardgen.data.flags import shown_flag
 from cardgen.data.select import find_households
-from cardgen.errors import CardgenError
 from cardgen.pipeline.register import Loaded
+from cardgen.problems import register_report
 
 
 def validation_report(loaded: Loaded) -> dict[str, object]:
     """What `validate --format json` prints (docs/cli.md): counts and every problem."""
     dataset = loaded.dataset
-    return {"ok": not dataset.errors, "households": len(dataset.households),
-            "members": sum(len(h.members) for h in dataset.households),
-            "problems": [p.as_dict() for p in dataset.problems]}
-
-
-def unreadable_report(error: CardgenError, source: str) -> dict[str, object]:
-    """The `validate --format json` object of a file, sheet or setting that cannot be read."""
-    return {"ok": False, "households": 0, "members": 0, "problems": [
-        {"severity": "error", "code": error.code, "source": source, "sheet": None, "row": None,
-         "column": None, "field": None, "value": None, "message": str(error)}]}
+    return register_report(dataset.problems, len(dataset.households),
+                           sum(len(h.members) for h in dataset.households))
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@ setup.sh runs): a first card, a preview or the desk's first answer then reads th
 starting WeasyPrint (about 1 s: its import, the styles, the geometry pass, a frame).
 
 The frames go into a cache folder of their own beside the install (cache.prepared_folder),
-named exactly as the user's cache names them: its scope (cardgen's version, all its code, the
-bundled templates, the fonts, the default configuration) and the frame's own key. Another
+named exactly as the user's cache names them (cache.py): its scope (cardgen's version, all its
+code, the bundled templates, the fonts, the default configuration), the paper and bleed of the
+default print options, and the frame's own name. Another
 version, a configuration or a template folder of the user's has other names, so it never
 reads them. Every frame is checked as it is laid out (its places are the geometry pass's, as
 for any frame) and read back from the folder before the manifest that says it is ready is
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cardgen import __version__
-from cardgen.cache import PREPARED_KINDS, Cache, key, scope
+from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
@@ -37,7 +38,7 @@ class Prepared:
     frames: int
 
 
-def card_frames(printing: PrintRun) -> list[Frame]:
+def bundled_frames(printing: PrintRun) -> list[Frame]:
     """Every frame a one-sided card prints on, routine and emergency: each colour's first
     page (with the household block grown by 0 … card.household_grow rows) and 续页, and the
     plain page. Back pages (ledgers printed --duplex) are left to the cache."""
@@ -51,30 +52,24 @@ def card_frames(printing: PrintRun) -> list[Frame]:
 
 
 def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
-    """Lay out the frames of `card_frames` with the bundled templates and `config` into
+    """Lay out the frames of `bundled_frames` with the bundled templates and `config` into
     `folder` (emptied first), read each back, then write the manifest."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    named = scope(config)
-    cache = Cache(folder, max_bytes=2**40, scope=named)
+    named = scope(config, None)  # the bundled templates
+    cache = Cache(folder, named, max_bytes=2**40)
     printing = PrintRun.start(config, PrintOptions(), None, today, cache)  # metrics, too
     for emergency in (False, True):
         printing.geometry(emergency)
-    frames = printing.frames(card_frames(printing))
-    check = Cache(folder, max_bytes=2**40, scope=named)
-    misses = [frame for frame, data in frames.items()
-              if check.get("frames", frame_name(printing, frame)) != data]
+    frames = printing.frames(bundled_frames(printing))
+    misses = [frame for frame, data in frames.items()  # read back from the folder
+              if printing.cache.get("frames", printing.frame_name(frame)) != data]
     if misses:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames),
          "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
     return Prepared(folder, len(frames))
-
-
-def frame_name(printing: PrintRun, frame: Frame) -> str:
-    """A frame's name in the cache, as PrintRun.frames names it."""
-    return key("frame", printing.paper, printing.options.bleed, frame)
 
 
 def prepared_for(config: Config, folder: Path | None) -> int | None:
@@ -86,7 +81,7 @@ def prepared_for(config: Config, folder: Path | None) -> int | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(manifest, dict) or manifest.get("scope") != scope(config):
+    if not isinstance(manifest, dict) or manifest.get("scope") != scope(config, None):
         return None
     frames = manifest.get("frames")
     return frames if isinstance(frames, int) else None

@@ -4,20 +4,18 @@ the cards made and drawn with it — from the cache when it has them, by workers
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import marshal
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from cardgen import __version__
-from cardgen.cache import Cache, code_fingerprint, key, template_fingerprint
+from cardgen.cache import Cache, key
 from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
 from cardgen.frame.render import Frame, PlaceStyle, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
-from cardgen.layout.fonts import font_identities, font_set
+from cardgen.layout.fonts import font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
@@ -45,7 +43,9 @@ PARALLEL_FROM = 300  # fewer cards than this are made in this process
 
 @dataclass
 class PrintRun:
-    """What drawing needs for one run: geometry, fonts, words, the cache, WeasyPrint's part."""
+    """What drawing needs for one run: geometry, fonts, words, the cache, WeasyPrint's part.
+    Its cache names each entry with what of the run it depends on (cache.KINDS): the names
+    made here hold only what else does."""
 
     config: Config
     options: PrintOptions
@@ -54,7 +54,6 @@ class PrintRun:
     typesetter: Typesetter
     words: PageWords
     cache: Cache
-    render_key: str
     today: dt.date
     geometries: dict[bool, Geometry] = field(default_factory=dict)  # by emergency
     _renderer: Any = None
@@ -63,13 +62,14 @@ class PrintRun:
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
               today: dt.date, cache: Cache,
               geometries: dict[bool, Geometry] | None = None) -> PrintRun:
+        """A print run with `cache` (opened for `config` and `templates`: Cache.open)."""
         options = options or PrintOptions()
-        render_key = key(__version__, code_fingerprint(), config.fingerprint, options,
-                         template_fingerprint(templates), font_identities(config))
-        return cls(config, options, templates, paper_for(config, options),
-                   Typesetter(font_set(config, cache)),
+        paper = paper_for(config, options)
+        # what a Renderer takes of the options: the paper and the bleed
+        cache = cache.printing((paper, options.bleed), options)
+        return cls(config, options, templates, paper, Typesetter(font_set(config, cache)),
                    PageWords(today.isoformat(), config.card.words),
-                   cache, render_key, today, dict(geometries or {}))
+                   cache, today, dict(geometries or {}))
 
     def renderer(self) -> Any:
         if self._renderer is None:
@@ -92,7 +92,7 @@ class PrintRun:
         for side in (False, True) if verso else (False,):
             if (True, 0, side) in pages:
                 continue
-            name = key("geometry", self.paper, self.options.bleed, emergency, side)
+            name = key("geometry", emergency, side)
             stored = self.cache.get("frames", name)
             if stored is None:
                 probed = self.renderer().probe(emergency, side)  # and checked
@@ -136,8 +136,7 @@ class PrintRun:
         frame's places must be those of the geometry pass."""
         from cardgen.frame.render import check_frame
 
-        names = {frame: key("frame", self.paper, self.options.bleed, frame)
-                 for frame in dict.fromkeys(frames)}
+        names = {frame: self.frame_name(frame) for frame in dict.fromkeys(frames)}
         found: dict[Frame, bytes] = {}
         for frame, name in names.items():
             data = self.cache.get("frames", name)
@@ -157,6 +156,11 @@ class PrintRun:
             found[frame] = data
         return {frame: found[frame] for frame in names}  # the same order, cached or not
 
+    @staticmethod
+    def frame_name(frame: Frame) -> str:
+        """A frame's name in the cache (`cardgen prepare` reads its frames back by it)."""
+        return key("frame", frame)
+
     def cover_frame(self, plan: LedgerPlan) -> PlacedFrame:
         """A ledger's cover frame: what stays from month to month (cover_view), from the
         cache or rendered. The counts, date and pages are drawn over it (cover_page_data),
@@ -169,9 +173,7 @@ class PrintRun:
         as a ledger's first run does.)"""
         view = cover_view(plan)
         doc = {"title": COVER_TITLE, "confidential": self.config.card.confidential}
-        # like the card frames: what a Renderer takes of the options, the paper and the
-        # bleed (the cache's scope holds the code, templates and configuration)
-        name = key("cover-frame", self.paper, self.options.bleed, view, doc)
+        name = key("cover-frame", view, doc)
         return self.placed_frame(name, lambda: self.renderer().cover_frame_pdf(view, doc))
 
     def placed_frame(self, name: str, lay_out: Callable[[], tuple[bytes, Places,
@@ -179,13 +181,13 @@ class PrintRun:
                      ) -> PlacedFrame:
         """A frame whose places cardgen fills (a cover, the kit's roster and 明白卡): from
         the cache under `name`, or laid out by `lay_out` (WeasyPrint) and stored there."""
-        stored = self.cache.get("covers", name)
+        stored = self.cache.get("placed-frames", name)
         if stored is None:
             pdf, places, styles = lay_out()
             made_frame: Any = (prepare_pages(pdf, self.typesetter.fonts.by_family()),
                                places.as_data(), styles)
             stored = marshal.dumps(made_frame)
-            self.cache.put("covers", name, stored)
+            self.cache.put("placed-frames", name, stored)
         pdf, places, styles = marshal.loads(stored)
         return PlacedFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
@@ -257,7 +259,7 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
 def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) -> bytes:
     """A ledger's cover drawn over its frame (cached like index pages)."""
     values = cover_values(plan, printing.words)
-    return drawn_page(printing, key("cover", printing.render_key, frame.key, values),
+    return drawn_page(printing, key("cover", frame.key, values),
                       lambda canvas: draw_cover(
                           canvas, values, frame.places, frame.styles, printing.typesetter,
                           printing.config.card.line_factor, printing.config.card.smallest_text))
@@ -281,7 +283,7 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     processes) when there are many, whose `start_workers` starts them before the geometry
     pass. `laid_out` is called as each card is ready (the desk's progress)."""
     told = laid_out or (lambda: None)
-    sources = [key("model", printing.render_key, printing.today, emergency,
+    sources = [key("model", printing.today, emergency,
                    numbers[h.household_id], categories[h.household_id], printed_fields(h))
                for h in households]
     found: list[Card | None] = []
@@ -381,13 +383,13 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
     return marshal.dumps((drawn, glyphs))
 
 
-def drawn_key(card: Card, duplex: bool) -> str:
-    """What a card's drawn pages depend on: its source (the household's data and everything
-    that shapes the card: version, config, templates, fonts, options, date) and, printed
-    duplex, whether it starts on a left- or right-hand page; not where it is in the book, so
-    a card moved by another's arrival is not drawn again."""
+def drawn_name(card: Card, duplex: bool) -> str:
+    """What a card's drawn pages depend on besides the run: its source (the household's data
+    and the date, see make_cards) and, printed duplex, whether it starts on a left- or
+    right-hand page; not where it is in the book, so a card moved by another's arrival is
+    not drawn again."""
     side = card.first_page % 2 if duplex else ""
-    return hashlib.sha256(f"{card.source_key}|{side}".encode()).hexdigest()
+    return key("pages", card.source_key, side, duplex)
 
 
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
@@ -395,7 +397,7 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`. The
     work for `draw` is handed over when this is called (the workers draw while this process
     lays out the frames), the rest is drawn as the pages are read."""
-    names = [key("pages", drawn_key(card, duplex), duplex) for card in cards]
+    names = [drawn_name(card, duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
     missing = [index for index, data in enumerate(stored) if data is None]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
@@ -443,7 +445,7 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
                     verso: bool, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): prepared content and glyphs used."""
     title = index_title(plan, printing.config.card.words)
-    name = key("index", printing.render_key, title, rows, position,
+    name = key("index", title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
     return drawn_page(printing, name, lambda canvas: draw_index_page(
@@ -455,8 +457,7 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
                      verso: bool, printing: PrintRun) -> bytes:
     """A change list's page drawn (cached like index pages): prepared content, glyphs."""
-    name = key("changes", printing.render_key, items, page, place, emergency, verso,
-               printing.words)
+    name = key("changes", items, page, place, emergency, verso, printing.words)
     return drawn_page(printing, name, lambda canvas: draw_change_page(
         canvas, items, page, place, emergency, printing.geometry(False, verso),
         printing.typesetter, printing.words, verso))
@@ -465,14 +466,14 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
 def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) -> bytes:
     """A page cardgen draws whole over a frame (index, change list, cover), from the cache
     under `name` or drawn now: its prepared content and the glyphs it used."""
-    stored = printing.cache.get("cards", name)
+    stored = printing.cache.get("ledger-pages", name)
     if stored is None:
         log = GlyphLog()
         canvas = Canvas(printing.paper.height, log)
         draw(canvas)
         stored = marshal.dumps((prepare_content(canvas.content()),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
-        printing.cache.put("cards", name, stored)
+        printing.cache.put("ledger-pages", name, stored)
     return stored
 
 

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cardgen.cache import Cache
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
@@ -33,9 +34,7 @@ class Setup:
     options: PrintOptions
     templates: Path | None
     today: dt.date
-    cache_folder: Path | None
-    cache_max_mb: int
-    cache_scope: str
+    cache: Cache  # the main process's, named alike (it is a folder, a bound and names)
 
 
 _printing: PrintRun | None = None
@@ -43,12 +42,10 @@ _printing: PrintRun | None = None
 
 def _start(setup: Setup) -> None:
     global _printing
-    from cardgen.cache import Cache
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
 
     _printing = PrintRun.start(setup.config, setup.options, setup.templates, setup.today,
-                         Cache(setup.cache_folder, setup.cache_max_mb * 2**20, setup.cache_scope))
+                               setup.cache)
 
 
 def build_chunk(geometries: dict[bool, Geometry],

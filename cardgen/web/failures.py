@@ -15,6 +15,7 @@ from cardgen.errors import (
     UsageError,
 )
 from cardgen.i18n import _
+from cardgen.problems import problem_data
 
 log = logging.getLogger("cardgen.web")
 
@@ -108,7 +109,7 @@ def status_of(error: CardgenError) -> int:
 
 
 def failure_of(error: CardgenError) -> Failure:
-    problems = ([p.as_dict() for p in error.problems] if isinstance(error, DataRefused)
+    problems = ([problem_data(p) for p in error.problems] if isinstance(error, DataRefused)
                 else [])
     return Failure(status_of(error), error.code, str(error), problems)
 

@@ -113,7 +113,7 @@ def _start_worker(settings: Settings) -> None:
 
 def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
     """The register at `path` as of `today`, read again when its file changed."""
-    from cardgen.cache import Cache, scope
+    from cardgen.cache import Cache
     from cardgen.pipeline.register import load
 
     assert _settings is not None
@@ -122,8 +122,7 @@ def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
     if found is None:
         config = _settings.config
         found = load(path, config, today, _settings.sheet_name,
-                     Cache.open(True, config.cache_max_mb,
-                                scope(config, _settings.templates)))
+                     Cache.open(config, _settings.templates))
         for kept in [k for k in _registers if k[0] == path]:  # an older version
             del _registers[kept]
         while len(_registers) >= KEPT_REGISTERS:
@@ -151,20 +150,20 @@ def read_register(path: Path, stamp: Stamp | None, today: dt.date) -> Any:
 def check_upload(path: Path, today: dt.date) -> Any:
     """An uploaded spreadsheet read and validated: (the loaded data or None, the
     `validate --format json` object); the file is the caller's to delete."""
-    from cardgen.cache import Cache, scope
+    from cardgen.cache import Cache
     from cardgen.errors import InputError
     from cardgen.pipeline.register import load
-    from cardgen.pipeline.reports import unreadable_report, validation_report
+    from cardgen.pipeline.reports import validation_report
+    from cardgen.problems import register_failure
 
     assert _settings is not None
     config = _settings.config
 
     def check() -> tuple[Any, dict[str, object]]:
         try:
-            loaded = load(path, config, today, None, Cache.open(
-                True, config.cache_max_mb, scope(config, _settings.templates)))
+            loaded = load(path, config, today, None, Cache.open(config, _settings.templates))
         except InputError as error:
-            return None, unreadable_report(error, str(path))
+            return None, register_failure(error.code, str(error), str(path))
         return loaded, validation_report(loaded)
     try:
         return _answer(check)

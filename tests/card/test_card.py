@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -268,19 +267,6 @@ def test_a_combining_mark_no_font_has_stops_too(run: Run, tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "U+0308 (COMBINING DIAERESIS)" in result.output and "address" in result.output
     assert not out.exists()
-
-
-def test_the_glyph_check_counts_tabs_and_line_breaks(config: Config) -> None:
-    """Text that did not come through the readers is checked as it would be drawn."""
-    from cardgen.data.glyphs import missing_glyphs
-    from cardgen.data.model import Household, Member
-    from cardgen.layout.fonts import coverage
-
-    household = Household("H1", "made.csv", 2, address="一号院\t2栋",
-                          members=[Member("王芳", notes="腿脚不便\n需上门", row=2)])
-    found = {(p.field, re.findall(r"U\+[0-9A-F]+", p.message)[0])
-             for p in missing_glyphs([household], coverage(config))}
-    assert found == {("address", "U+0009"), ("notes", "U+000A")}
 
 
 def test_fallback_font_prints_the_rare_character(run: Run, tmp_path: Path) -> None:

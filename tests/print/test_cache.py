@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from cardgen.cache import Cache
 from cardgen.cli.commands import cli
+from cardgen.config import load_config
 from cardgen.samplegen import generate, to_csv
 from tests.conftest import DATE
 
@@ -91,7 +92,7 @@ def uncached(tmp_path_factory: pytest.TempPathFactory) -> UncachedRun:
         patch.setenv("XDG_CACHE_HOME", str(root / "xdg"))  # the default folder
         patch.chdir(root)
         before = {p.name for p in root.iterdir()}
-        enabled = Cache.open().enabled
+        enabled = Cache.open(load_config(), None).enabled
         pdf = ledger(source, root / "a")
         made = {p.name for p in root.iterdir()} - before
     return UncachedRun(pdf, made, enabled)
@@ -116,9 +117,10 @@ def test_rerun_uses_the_cache_and_gives_the_same_bytes(first_run: FirstRun,
     """The first run (on an empty cache: `first_run`) fills it; a rerun draws nothing new;
     both give the PDF made without a cache."""
     cache_dir = warm_cache_dir
-    assert entries(cache_dir, "frames") and entries(cache_dir, "covers")
+    assert entries(cache_dir, "frames") and entries(cache_dir, "placed-frames")
     cards = {path: path.stat().st_ino for path in entries(cache_dir, "cards")}
-    assert len(cards) >= 60  # a model and the drawn pages per household
+    assert len(cards) == 60  # a model and the drawn pages per household (30), nothing else
+    assert entries(cache_dir, "ledger-pages")  # the cover and the index, drawn over frames
     second = ledger(source, tmp_path / "b")
     assert second == first_run.pdf
     # nothing new was drawn: no entry was added, nor written again (a new file)
@@ -177,14 +179,14 @@ def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir:
     cache_dir = warm_cache_dir
     import cardgen
     from cardgen.cache import scope
-    from cardgen.config import load_config
 
-    old = Cache(cache_dir, scope=scope(load_config()))
+    old = Cache(cache_dir, scope=scope(load_config(), None))
     old.put("frames", "a frame", b"old")
     ledger(source, tmp_path / "a")
-    kinds = {kind: set(entries(cache_dir, kind)) for kind in ("frames", "cards", "covers")}
+    kinds = {kind: set(entries(cache_dir, kind))
+             for kind in ("frames", "cards", "placed-frames", "ledger-pages")}
     monkeypatch.setattr(cardgen, "__version__", "99.0")
-    new = Cache(cache_dir, scope=scope(load_config()))
+    new = Cache(cache_dir, scope=scope(load_config(), None))
     assert old.get("frames", "a frame") == b"old" and new.get("frames", "a frame") is None
     ledger(source, tmp_path / "b")
     for kind, found in kinds.items():  # everything made again, under new names
@@ -192,7 +194,7 @@ def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir:
 
 
 def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "c", max_bytes=10_000)
+    cache = Cache(tmp_path / "c", "a test's scope", max_bytes=10_000)
     for index in range(30):
         cache.put("cards", f"{index:064x}", os.urandom(1000))
     assert cache.size() > 10_000

@@ -38,7 +38,7 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
         run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
-    monkeypatch.setattr(prepared, "card_frames", sample_frames)
+    monkeypatch.setattr(prepared, "bundled_frames", sample_frames)
     result = run("prepare")
     assert result.exit_code == 0, result.output
     assert f"page frames in {store}" in result.output
@@ -60,19 +60,20 @@ def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -
     store = tmp_path / "prepared"
     config = load_config()
     (store / "frames").mkdir(parents=True)
-    (store / prepared.MANIFEST).write_text(json.dumps({"scope": scope(config), "frames": 1}),
+    (store / prepared.MANIFEST).write_text(json.dumps({"scope": scope(config, None),
+                                                       "frames": 1}),
                                            encoding="utf-8")
-    Cache(store, scope=scope(config)).put("frames", "a frame", b"laid out")
+    Cache(store, scope(config, None)).put("frames", "a frame", b"laid out")
     other_file = tmp_path / "cardgen.toml"
     other_file.write_text("[card]\nhousehold_grow = 2\n", encoding="utf-8")
     other = load_config(other_file)
 
     def user(config_scope: str) -> Cache:
-        return Cache(tmp_path / "cache", scope=config_scope, prepared=store)
+        return Cache(tmp_path / "cache", config_scope, prepared=store)
 
-    assert user(scope(config)).get("frames", "a frame") == b"laid out"
-    assert user(scope(other)).get("frames", "a frame") is None
-    assert user(scope(config)).get("cards", "a frame") is None  # frames and metrics only
+    assert user(scope(config, None)).get("frames", "a frame") == b"laid out"
+    assert user(scope(other, None)).get("frames", "a frame") is None
+    assert user(scope(config, None)).get("cards", "a frame") is None  # frames and metrics only
     assert prepared.prepared_for(config, store) == 1
     assert prepared.prepared_for(other, store) is None
     assert prepared.prepared_for(config, None) is None

@@ -10,7 +10,7 @@ import pytest
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
-from cardgen.cache import Cache, scope
+from cardgen.cache import Cache
 from cardgen.config import load_config
 from cardgen.layout.fonts import FontSet, font_set
 from cardgen.layout.typeset import Typesetter
@@ -67,6 +67,6 @@ def print_run() -> PrintRun:
     too): the frame template's geometry pass (WeasyPrint) is read from the suite's cache
     when any card was printed before, else made once. Its geometry is asked for here."""
     config = load_config()
-    run = PrintRun.start(config, None, None, TODAY, Cache.open(scope=scope(config)))
+    run = PrintRun.start(config, None, None, TODAY, Cache.open(config, None))
     run.geometry(False)
     return run

@@ -94,7 +94,7 @@ def test_a_missing_file_or_one_that_is_no_font_is_refused_in_words(tmp_path: Pat
 def test_a_cached_subset_is_read_back_not_made_again(squares: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = squares
-    cache = Cache(tmp_path / "cache")
+    cache = Cache(tmp_path / "cache", "a test's scope")
     made = cached_subset(path, {1, 2}, cache)
 
     def refuse(path: Path, glyphs: set[int]) -> Subset:

@@ -1,0 +1,41 @@
+"""The one cache-key policy (cache.py): what an entry is named by, kind by kind. Every entry
+holds the scope (version, code, templates, fonts, configuration); a print run's frames hold
+its paper and bleed too, its cards and drawn pages every print option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cardgen.cache import KINDS, Cache
+from cardgen.layout.geometry import PrintOptions
+
+
+def test_a_run_finds_only_what_was_made_for_its_paper_and_options(tmp_path: Path) -> None:
+    cache = Cache(tmp_path, "a scope")
+    a4 = cache.printing(("A4", 0.0), PrintOptions())
+    a4.put("placed-frames", "a kit's roster", b"A4 roster")  # a kit frame, like a cover
+    a4.put("frames", "a frame", b"A4 frame")
+    a4.put("cards", "a card", b"plain card")
+    a4.put("ledger-pages", "an index page", b"plain index")
+    a4.put("metrics", "a font", b"metrics")
+    a4_marks = cache.printing(("A4", 0.0), PrintOptions(marks=True))
+    a5 = cache.printing(("A5", 0.0), PrintOptions(paper="A5"))
+    bled = cache.printing(("A4", 3.0), PrintOptions(bleed=3.0))
+
+    assert a4_marks.get("frames", "a frame") == b"A4 frame"  # frames know no crop marks
+    assert a4_marks.get("placed-frames", "a kit's roster") == b"A4 roster"
+    assert a4_marks.get("cards", "a card") is None  # a card knows every print option
+    assert a4_marks.get("ledger-pages", "an index page") is None
+    for other in (a5, bled):
+        assert other.get("frames", "a frame") is None
+        assert other.get("placed-frames", "a kit's roster") is None
+        assert other.get("metrics", "a font") == b"metrics"  # a font is the same font
+    assert Cache(tmp_path, "another scope").get("metrics", "a font") is None
+
+
+def test_every_kind_says_what_it_holds_and_drawn_pages_are_not_cards(tmp_path: Path) -> None:
+    assert all(kind.holds and kind.run in ("", "layout", "options") for kind in KINDS.values())
+    assert "index" not in KINDS["cards"].holds and "index" in KINDS["ledger-pages"].holds
+    Cache(tmp_path, "a scope")
+    assert {p.name for p in tmp_path.iterdir()} == set(KINDS)
+
