@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,9 +90,10 @@ def post_json(address: str, path: str, body: dict[str, object]) -> object:
 
 
 @contextmanager
-def desk(register: Path, env: dict[str, str]) -> Iterator[Desk]:
+def desk(register: Path, env: dict[str, str], extra: Sequence[str] = ()) -> Iterator[Desk]:
     started = time.perf_counter()
-    process = psutil.Popen([*CARDGEN, "serve", str(register), "--port", "0", "--date", DATE],
+    process = psutil.Popen([*CARDGEN, "serve", str(register), "--port", "0", "--date", DATE,
+                            *extra],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                            env=env)
     try:

@@ -68,6 +68,7 @@ from cardgen.web.work import (
     Settings,
     check_upload,
     draw,
+    job_register,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -296,8 +297,8 @@ def make_app(desk: Desk) -> ASGIApp:
                              "holds ({most}); split the grid in the register").format(
                 grid=biggest[0][0], count=biggest[0][1], most=GRID_HOUSEHOLDS),
                 "web.job_too_big")
-        job = desk.board.submit(JobSpec(kind, selection, skip_invalid, book), loaded,
-                                len(chosen))
+        job = desk.board.submit(JobSpec(kind, selection, skip_invalid, book),
+                                job_register(loaded, chosen, kind, book), len(chosen))
         return JSONResponse({"job": job.id}, status_code=202)
 
     async def job_status(request: Request) -> Response:

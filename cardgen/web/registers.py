@@ -132,6 +132,7 @@ class Registers:
             return register
         register.loaded = loaded
         give_back()  # what unpickling it took beyond what it keeps
+        self.pool.give_back()  # and what pickling it took the worker
         register.households = frozenset(h.household_id for h in loaded.dataset.households)
         dataset = loaded.dataset
         log.info(_("register {name} read: {households} households, {errors} errors, "

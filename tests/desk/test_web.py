@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -817,3 +818,45 @@ def test_a_desk_with_a_book_prints_its_numbers_and_its_update(tmp_path: Path) ->
         # the page shows the change list with the packet: the same as changes.json
         assert status["report"]["grids"] == changes["grids"]
         assert set(status["report"]["files"]) == set(names) - {"manifest.json", "changes.json"}
+
+
+def test_a_grids_job_is_handed_that_grid_only(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grid's ledger job gets its grid's households, not the whole register (memory: a
+    grid of a district's register is a tenth of it), yet says what the whole register's
+    checks found (a household whose rows stand in two grids) and prints what the CLI does."""
+    rows = [*household_rows("H001"), *household_rows("H002", 地址="阳光花园3号楼"),
+            *household_rows("H004", 网格="第4网格", 地址="幸福里1号"),
+            *household_rows("H005", 网格="第4网格", 地址="幸福里2号")]
+    rows[-1]["网格"] = "第3网格"  # H005's second row says another grid: an error on H005
+    path = write_register(tmp_path / "registers", rows)
+    handed: list[Any] = []
+    original = JobBoard.submit
+
+    def submit(board: JobBoard, spec: JobSpec, loaded: Any, total: int) -> Any:
+        handed.append(loaded)
+        return original(board, spec, loaded, total)
+
+    monkeypatch.setattr(JobBoard, "submit", submit)
+    with TestClient(make_app(new_desk(tmp_path / "registers")), base_url=BASE) as client:
+        refused = client.post("/api/jobs", json={"kind": "ledger", "grid": "第4网格"},
+                              headers=csrf(client))
+        assert refused.status_code == 422 and refused.json()["code"] == "data.household_errors"
+        assert [(p["code"], p["row"]) for p in refused.json()["problems"]] == [
+            ("household.fields_disagree", 9)]
+        answer = client.post("/api/jobs", json={"kind": "ledger", "grid": "第4网格",
+                                                "skip_invalid": True}, headers=csrf(client))
+        assert answer.status_code == 202
+        job = answer.json()["job"]
+        assert wait_for(client, job)["state"] == "done"
+        desk_pdf = client.get(f"/api/jobs/{job}/result").content
+    assert [h.household_id for h in handed[0].dataset.households] == ["H004", "H005"]
+    assert {p.household_id for p in handed[0].dataset.errors} == {"H005"}
+    books = tmp_path / "books"
+    result = CliRunner().invoke(cli, ["ledger", str(path), "-o", str(books), "--date", DATE,
+                                      "--grid", "第4网格", "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    (printed,) = books.glob("*.pdf")
+    assert desk_pdf == printed.read_bytes()
+    text = pdftotext(printed)
+    assert "H004" in text and "H005" in text and "H001" not in text  # H005 listed as skipped
