@@ -1,0 +1,119 @@
+"""Issue 20 audited as a new user would meet it: a record damaged by hand (a number that is
+no number, a date that is no date, JSON cut short) is said in words with the household and
+the way back; a household never ends up in two grids' books (a grid renamed without
+--rename-grid, a move updated on one side only); a read-only output folder is exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.book.test_book import SECOND, first_register, invoke, second_register
+from tests.book.test_trust import books, copy, entry, grid, record, save  # noqa: F401
+from tests.conftest import write_csv
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    ("number", ['A03', '编号 "abc" 不是数字写法']),
+    ("date", ['日期 "2026-13-45" 不是 YYYY-MM-DD']),
+    ("cut", ["不是完整的 JSON"]),
+    ("format", ['缺少 "format" 一项']),
+])
+def test_a_damaged_record_is_said_in_words_with_the_household_and_the_way_back(
+        books: dict[str, Path], tmp_path: Path, damage: str,  # noqa: F811
+        said: list[str]) -> None:
+    book = copy(books["book2"], tmp_path / "book")
+    data = record(book)
+    if damage == "number":
+        entry(grid(data, "第3网格"), "A03")["number"] = "abc"
+    elif damage == "date":
+        grid(data, "第3网格")["edition"]["updated"] = "2026-13-45"
+    elif damage == "format":
+        del data["format"]
+    save(book, data)
+    if damage == "cut":
+        text = (book / "manifest.json").read_text(encoding="utf-8")
+        (book / "manifest.json").write_text(text[:len(text) // 2], encoding="utf-8")
+    for args in (["book", "check", book],
+                 ["update", books["register2"], "--book", book, "-o", tmp_path / "out",
+                  "--date", "2027-12-01"]):
+        result = invoke(*args, lang="zh")
+        assert result.exit_code == 1, result.output  # a damaged record, not a wrong --date
+        for words in said:
+            assert words in result.output
+        assert "放回上一份正确的 manifest.json" in result.output
+        # no Python message in the user's words
+        for english in ("book number", "Unterminated", "Expecting", "line 1 column"):
+            assert english not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_household_in_two_grids_of_the_record_is_refused(
+        books: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    book = copy(books["book1"], tmp_path / "book")
+    data = record(book)
+    entry(grid(data, "第3网格"), "A03")["household_id"] = "B01"  # B01 is 第4网格's 001
+    save(book, data)
+    result = invoke("book", "check", book, "--format", "json")
+    assert result.exit_code == 1, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["code"] for p in problems] == ["book.household_in_two_grids"]
+    assert problems[0]["households"] == ["B01"]
+    result = invoke("update", books["register1"], "--book", book, "-o", tmp_path / "out",
+                    "--date", SECOND, lang="zh")
+    assert result.exit_code == 1 and "户 B01 在几个网格的台账里都有" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_grid_renamed_without_saying_so_is_refused_not_numbered_twice(
+        books: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    rows = [{**row, "网格": "第5网格"} if row["网格"] == "第3网格" else row
+            for row in first_register()]
+    register = write_csv(tmp_path / "renamed.csv", rows)
+    out = tmp_path / "out"
+    result = invoke("update", register, "--book", books["book1"], "-o", out, "--date",
+                    SECOND, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "两个编号" in result.output and "--rename-grid 第3网格=第5网格" in result.output
+    assert not out.exists()
+    result = invoke("update", register, "--book", books["book1"], "-o", out, "--date",
+                    SECOND, "--rename-grid", "第3网格=第5网格")
+    assert result.exit_code == 0, result.output
+    assert {g["grid"] for g in record(out)["ledgers"]} == {"第4网格", "第5网格"}
+    assert invoke("book", "check", out).exit_code == 0
+
+
+@pytest.mark.parametrize("choose", [["--grid", "第3网格"], ["--household", "B02"]])
+def test_a_move_updated_on_one_side_only_is_refused(
+        books: dict[str, Path], tmp_path: Path, choose: list[str]) -> None:  # noqa: F811
+    # month 2: B02 moved from 第4网格 to 第3网格; updating 第3网格 alone would give it
+    # 第3网格's next number while 第4网格's book keeps it as 002
+    register = write_csv(tmp_path / "month2.csv", second_register())
+    out = tmp_path / "out"
+    result = invoke("update", register, "--book", books["book1"], "-o", out, "--date",
+                    SECOND, *choose, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "B02" in result.output and "两个编号" in result.output
+    assert not out.exists()
+
+
+def test_a_read_only_output_folder_is_exit_1_in_words(
+        books: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    shelf = tmp_path / "shelf"  # as a read-only mount (root passes any mode bits)
+    shelf.mkdir()
+    access = os.access
+
+    def read_only(path: object, mode: int, **kwargs: object) -> bool:
+        if Path(str(path)).resolve() == shelf.resolve() and mode & os.W_OK:
+            return False
+        return access(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", read_only)
+    result = invoke("update", books["register2"], "--book", books["book1"], "-o",
+                    shelf / "out", "--date", SECOND, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "不能写入" in result.output and "Traceback" not in result.output
+    assert list(shelf.iterdir()) == []
