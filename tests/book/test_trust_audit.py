@@ -117,3 +117,37 @@ def test_a_read_only_output_folder_is_exit_1_in_words(
     assert result.exit_code == 1, result.output
     assert "不能写入" in result.output and "Traceback" not in result.output
     assert list(shelf.iterdir()) == []
+
+
+def test_a_family_keeps_its_number_when_the_office_gives_its_户号_to_another(
+        tmp_path: Path) -> None:
+    """The office closed the gap a departure left (C03 → C02, C04 → C03) and swapped two
+    户号 (C01 ↔ C05): each family keeps the number on its card; only the gone one is
+    pulled."""
+    from tests.book.test_book import FIRST, plain
+
+    def family(hid: str, flat: str, head: str) -> list[dict[str, str]]:
+        return plain(hid, f"阳光花园1号楼{flat}", 姓名=head)
+
+    month1 = [*family("C01", "101", "王一"), *family("C02", "102", "王二"),
+              *family("C03", "103", "王三"), *family("C04", "104", "王四"),
+              *family("C05", "105", "王五")]
+    book = tmp_path / "book"
+    result = invoke("ledger", write_csv(tmp_path / "m1.csv", month1), "-o", book, "--date",
+                    FIRST, "--quiet")
+    assert result.exit_code == 0, result.output
+    month2 = [*family("C05", "101", "王一"), *family("C02", "103", "王三"),
+              *family("C03", "104", "王四"), *family("C01", "105", "王五")]
+    out = tmp_path / "out"
+    result = invoke("update", write_csv(tmp_path / "m2.csv", month2), "--book", book, "-o",
+                    out, "--date", SECOND)
+    assert result.exit_code == 0, result.output
+    ledger = grid(record(out), "第3网格")
+    cards = {e["number"]: (e["household_id"], e["address"][-3:])
+             for e in ledger["households"]}  # the card's flat: the family on it
+    assert cards == {"001": ("C05", "101"), "003": ("C02", "103"), "004": ("C03", "104"),
+                     "005": ("C01", "105")}
+    assert [r["number"] for r in ledger["retired"]] == ["002"]
+    assert ledger["highest"] == "005"  # nobody took a new number
+    assert "002  C02  remove" in result.output
+    assert "003  C02  replace  户号变更" in result.output
