@@ -279,11 +279,14 @@ class BookError(CardgenError):
 def read_book(folder: Path, check: bool = True) -> Book:
     """The book in `folder` (its manifest.json), in either format; checked (`check_book`)
     unless `check` is False, a contradiction refused with the way back."""
+    from cardgen.book.publish import recover  # publish reads the record's name from here
+
     path = folder / MANIFEST
     if not folder.is_dir():
         raise UsageError(_("--book {folder}: no such folder; give the folder of the grid's "
                            "ledger (the one holding manifest.json)").format(folder=folder),
                          code="book.missing")
+    recover(folder)  # a run killed while moving its files in: undone or finished first
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

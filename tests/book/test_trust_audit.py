@@ -151,3 +151,48 @@ def test_a_family_keeps_its_number_when_the_office_gives_its_户号_to_another(
     assert ledger["highest"] == "005"  # nobody took a new number
     assert "002  C02  remove" in result.output
     assert "003  C02  replace  户号变更" in result.output
+
+
+@pytest.mark.parametrize(("moves", "after"), [(1, "before"), (3, "after")])
+def test_a_kill_9_between_the_moves_into_a_folder_is_undone_or_finished_when_it_is_read(
+        books: dict[str, Path], tmp_path: Path, moves: int, after: str) -> None:  # noqa: F811
+    """`cd 台账 && cardgen ledger … --book . -o .` (the folder the user is in is not swapped:
+    its files are moved in one by one) killed by a real `kill -9` after the first move (a new
+    PDF beside the old record) or after the record moved in (its folders not yet removed):
+    the next read of the folder puts back the old book, or finishes the
+    new one; never a mix."""
+    import subprocess
+    import sys
+
+    def snapshot(folder: Path) -> dict[str, bytes]:  # the files a worker sees
+        return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+    book = copy(books["book1"], tmp_path / "book")
+    (book / "extra.pdf").write_bytes(b"a file of the worker's")  # stays
+    before = snapshot(book)
+    args = ["ledger", str(books["register2"]), "--book", ".", "-o", ".", "--date", SECOND,
+            "--quiet", "--jobs", "1", "--force"]
+    killed = ("import os, signal, sys\n"
+              "real, moved = os.replace, []\n"
+              "def replace(a, b, *args, **kwargs):\n"
+              "    real(a, b, *args, **kwargs)\n"
+              "    if '.cardgen-' in str(a) and '.cardgen-' not in str(b):\n"
+              "        moved.append(b)\n"
+              f"        if len(moved) == {moves}: os.kill(os.getpid(), signal.SIGKILL)\n"
+              "os.replace = replace\n"
+              "from cardgen.cli.commands import main\n"
+              f"sys.argv = ['cardgen', *{args!r}]\n"
+              "main()\n")
+    process = subprocess.run([sys.executable, "-c", killed], cwd=book, capture_output=True,
+                             text=True, timeout=300)
+    assert process.returncode == -9, process.stderr
+    assert snapshot(book) != before  # mixed, as the kill left it
+    result = invoke("book", "check", book)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in book.iterdir() if p.name.startswith(".")) == []
+    if after == "before":
+        assert snapshot(book) == before
+    else:
+        assert sorted(snapshot(book)) == ["extra.pdf", "manifest.json",  # the user's file
+                                          "恒安社区-第3网格.pdf", "恒安社区-第4网格.pdf"]
+        assert grid(record(book), "第3网格")["edition"]["updated"] == SECOND
