@@ -215,6 +215,15 @@ def check_one_grid(numbering: Numbering, book: Book, source: str,
             new=_names(into)))
     first_old = sorted(stays)[0]
     first_new = sorted({where[hid] for hid in stays[first_old]})[0]
+    theirs, ours = numbering.grids[first_new].community, book.grids[first_old].community
+    if name_key(theirs) != name_key(ours):  # no renamed grid: the 社区 column is wrong
+        raise BookError(_(
+            "{source} would give households two numbers in the book in {folder}: {figures}. "
+            "Nothing was written. The register puts them in {theirs}, the book in {ours}: "
+            "correct the 社区 column of the register, or print {theirs} into a folder of its "
+            "own (cardgen ledger INPUT -o NEWDIR, without --book)").format(
+            source=source, folder=book.folder, figures=_("; ").join(found), theirs=theirs,
+            ours=ours), code="book.two_grids")
     raise BookError(_(
         "{source} would give households two numbers in the book in {folder}: {figures}. "
         "Nothing was written. If the office renamed the grid, say so with --rename-grid "

@@ -196,3 +196,17 @@ def test_a_kill_9_between_the_moves_into_a_folder_is_undone_or_finished_when_it_
         assert sorted(snapshot(book)) == ["extra.pdf", "manifest.json",  # the user's file
                                           "恒安社区-第3网格.pdf", "恒安社区-第4网格.pdf"]
         assert grid(record(book), "第3网格")["edition"]["updated"] == SECOND
+
+
+def test_a_grid_put_under_another_community_is_refused_not_booked_beside(
+        books: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    """第4网格's rows typed with another 社区: not a second community's book beside this
+    one (which the next run would refuse), but the 社区 column to correct."""
+    rows = [{**row, "社区": "幸福社区"} if row["网格"] == "第4网格" else row
+            for row in first_register()]
+    out = tmp_path / "out"
+    result = invoke("update", write_csv(tmp_path / "typo.csv", rows), "--book",
+                    books["book1"], "-o", out, "--date", SECOND, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "B01" in result.output and "改正登记表的“社区”一列" in result.output
+    assert "--rename-grid" not in result.output and not out.exists()
