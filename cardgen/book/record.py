@@ -515,6 +515,14 @@ def _list(values: list[str]) -> str:
     return _(", ").join(values)
 
 
+def _shown(values: list[str], listed: int = 12) -> str:
+    """A long list said in a line: the first `listed`, the rest counted (a `highest`
+    edited upwards leaves dozens of numbers unused; `book check --format json` has all)."""
+    more = len(values) - listed
+    return _list(values[:listed]) + (_(" and {count} more").format(count=more)
+                                     if more > 0 else "")
+
+
 def check_book(book: Book) -> list[BookProblem]:
     """Every contradiction in the record (docs/book.md); none for a record edited by
     hand that is still consistent."""
@@ -602,7 +610,7 @@ def _check_grid(book: GridBook, legacy: bool) -> list[BookProblem]:
             found.append(BookProblem("book.number_missing", group, _(
                 "number(s) {numbers} are neither in use nor retired: a household was taken "
                 "out of the record, though its card is in the binder").format(
-                numbers=_list(missing)), (), tuple(missing)))
+                numbers=_shown(missing)), (), tuple(missing)))
     if book.recorded_total is not None and book.recorded_total != len(book.entries):
         found.append(BookProblem("book.total", group, _(
             "the record says {total} household(s) but lists {count}").format(

@@ -210,3 +210,17 @@ def test_a_grid_put_under_another_community_is_refused_not_booked_beside(
     assert result.exit_code == 1, result.output
     assert "B01" in result.output and "改正登记表的“社区”一列" in result.output
     assert "--rename-grid" not in result.output and not out.exists()
+
+
+def test_a_highest_edited_upwards_is_said_in_a_line_and_listed_in_full_as_data(
+        books: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    book = copy(books["book1"], tmp_path / "book")
+    data = record(book)
+    grid(data, "第3网格")["highest"] = "090"
+    save(book, data)
+    result = invoke("book", "check", book, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "等，另有" in result.output and "080" not in result.output
+    result = invoke("book", "check", book, "--format", "json")
+    missing = json.loads(result.stdout)["problems"][0]
+    assert missing["code"] == "book.number_missing" and "080" in missing["numbers"]
