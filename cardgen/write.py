@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from cardgen.errors import UsageError
+from cardgen.errors import CardgenError, UsageError
 from cardgen.i18n import _
 
 # Endings of files that are not what a command writes: an output named so is refused rather
@@ -72,7 +72,9 @@ def check_folder(folder: Path) -> None:
                            "output folder").format(parent=folder.parent),
                          code="output.no_folder")
     if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
-        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+        # a read-only folder is no wrong usage but a place that cannot take it: exit 1
+        # (DOMAIN.md §8, Trust), as a disk that fills up on the way is
+        raise CardgenError(_("{folder} is not writable; choose another output folder").format(
             folder=folder if folder.exists() else folder.parent), code="output.not_writable")
 
 

@@ -132,6 +132,8 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
         content = contents[hid]
         was = grid.renumbered.get(hid, hid)  # the 户号 its card shows
         entry = old.entry(was) if old is not None and not grid.new_edition else None
+        if entry is not None and entry.number != number:  # its 户号 was another's card
+            entry = None
         if hid not in printable:  # its card in the book stays, unless it is right already
             if entry is None or not entry.printed or entry.hash != content.hash_for(entry):
                 changes.changes.append(Change(PENDING, hid, number, colour=content.colour))

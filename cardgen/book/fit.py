@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from cardgen.book.ledger import grid_group
 from cardgen.book.record import CONTENT, Book, BookError, Content, Entry
@@ -21,6 +22,9 @@ from cardgen.data.model import Household
 from cardgen.errors import UsageError
 from cardgen.i18n import _
 from cardgen.text import place_key
+
+if TYPE_CHECKING:
+    from cardgen.book.numbers import Numbering
 
 FIT = 0.5  # under half of the households matched: not this book's register
 LISTED = 6  # names listed in a refusal; more are counted
@@ -178,3 +182,53 @@ def _fit(entries: list[Entry], present: list[Household], registered: set[str],
     kept = sum(1 for e in entries if e.household_id in registered or (
         e.parts.get("address"), e.content >= CONTENT, e.parts.get("members")) in homes)
     return len(present), matched, len(entries), kept
+
+
+def check_one_grid(numbering: Numbering, book: Book, source: str,
+                   written: Iterable[str] | None = None) -> None:
+    """Refuse a run that would leave a household in two grids' books, with two numbers:
+    the register has it in a grid new to the book (or one it updates) while the book's
+    grid that holds it is not in the register, so it stays there (a grid the office
+    renamed, given without --rename-grid, or a move of which the register has only one
+    side). `written`: the grids whose books the run writes anew (default: all it
+    numbered); the book's others stay as they are. Names them, with the way out."""
+    writing = set(numbering.grids if written is None else written)
+    where: dict[str, str] = {}  # household -> the grid this run gives it
+    for group in writing:
+        for hid in numbering.grids[group].numbers:
+            where[hid] = group
+    stays: dict[str, list[str]] = {}  # the book's grid kept as it is -> its households
+    for group, grid_book in book.grids.items():
+        if group in writing:
+            continue
+        for entry in grid_book.entries:
+            if entry.household_id in where:
+                stays.setdefault(group, []).append(entry.household_id)
+    if not stays:
+        return
+    found = []
+    for group, hids in sorted(stays.items()):
+        into = sorted({where[hid] for hid in hids})
+        found.append(_("{count} household(s) of the book's {old} ({households}) are in "
+                       "{new} in the register, and this run does not update {old}").format(
+            count=len(hids), old=group, households=_names(sorted(hids)),
+            new=_names(into)))
+    first_old = sorted(stays)[0]
+    first_new = sorted({where[hid] for hid in stays[first_old]})[0]
+    theirs, ours = numbering.grids[first_new].community, book.grids[first_old].community
+    if name_key(theirs) != name_key(ours):  # no renamed grid: the 社区 column is wrong
+        raise BookError(_(
+            "{source} would give households two numbers in the book in {folder}: {figures}. "
+            "Nothing was written. The register puts them in {theirs}, the book in {ours}: "
+            "correct the 社区 column of the register, or print {theirs} into a folder of its "
+            "own (cardgen ledger INPUT -o NEWDIR, without --book)").format(
+            source=source, folder=book.folder, figures=_("; ").join(found), theirs=theirs,
+            ours=ours), code="book.two_grids")
+    raise BookError(_(
+        "{source} would give households two numbers in the book in {folder}: {figures}. "
+        "Nothing was written. If the office renamed the grid, say so with --rename-grid "
+        "{old}={new}; if the households moved, give the register with both grids (or "
+        "without --grid and --household)").format(
+        source=source, folder=book.folder, figures=_("; ").join(found),
+        old=book.grids[first_old].grid, new=numbering.grids[first_new].grid),
+        code="book.two_grids")

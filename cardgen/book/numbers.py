@@ -103,14 +103,21 @@ def number_books(households: list[Household], today: dt.date, register: str = ""
                 new_edition=True)
             continue
         kept = {e.household_id: e.number for e in old.entries}
-        present = {h.household_id for h in members}
-        numbers = {h.household_id: kept[h.household_id] for h in members
-                   if h.household_id in kept}
+        # a 户号 the book has, now on a household with neither the address nor the members
+        # of its card: the office gave the 户号 to another household (swapped, or closed
+        # the gaps after a departure); it is matched by content like a new 户号, so that
+        # no family takes another's number
+        strangers = [] if content is None or admitted is not None else [
+            h for h in members if h.household_id in kept
+            and not _related(old.entry(h.household_id), content(h))]
         renumbered = {} if content is None or admitted is not None else _renumbered(
-            [h for h in members if h.household_id not in kept], old,
-            everyone, content)
-        present |= set(renumbered.values())
+            [h for h in members if h.household_id not in kept] + strangers, old,
+            everyone - {h.household_id for h in strangers}, content)
+        claimed = set(renumbered.values())
+        numbers = {h.household_id: kept[h.household_id] for h in members
+                   if h.household_id in kept and h.household_id not in claimed}
         numbers |= {new: kept[old_id] for new, old_id in renumbered.items()}
+        used = set(numbers.values())
         following = old.highest + 1
         arrived = []
         for household in members:  # address order: newcomers at the back in that order
@@ -120,7 +127,7 @@ def number_books(households: list[Household], today: dt.date, register: str = ""
                 arrived.append(hid)
                 following += 1
         left = [] if admitted is not None else [
-            Retired(number, hid, day) for hid, number in kept.items() if hid not in present]
+            Retired(number, hid, day) for hid, number in kept.items() if number not in used]
         grids[group] = GridNumbers(
             group, first.community, first.grid,
             Edition(old.edition.number, old.edition.date or day, register, day),
@@ -155,6 +162,17 @@ def _renumbered(newcomers: list[Household], old: GridBook, register: set[str],
             claimed[hid] = claimed.get(hid, 0) + 1
     return {new: found[0] for new, found in pairs.items()
             if len(found) == 1 and claimed[found[0]] == 1}
+
+
+def _related(entry: Entry | None, shown: Content) -> bool:
+    """Is `shown` the household of `entry` (the same address or the same members as its
+    card), or can it not be told (an entry without the parts: not printed, or from the
+    first format)?"""
+    if entry is None or not entry.parts:
+        return True
+    parts = shown.parts_for(entry)
+    return (entry.parts.get("address") == parts["address"]
+            or entry.parts.get("members") == parts["members"])
 
 
 def _moves(grids: dict[str, GridNumbers], previous: Book) -> None:

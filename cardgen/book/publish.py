@@ -14,8 +14,11 @@ An interruption at any point before the swap leaves the target as it was (a kill
 private folder is removed by the next run); after it, the target is the new one. Where the
 swap is not possible (another system, a file system without it, a target holding folders of
 the user's, a parent folder that is read-only, the folder the user is in), the files are
-moved in one by one, the record last, and put back as they were if a move fails; only a
-`kill -9` in the middle of those moves can then leave them mixed.
+moved in one by one, the record last, and put back as they were if a move fails. Before the
+first move a journal (what moves in, what was there) is written into the folder the old
+files are set aside in; a `kill -9` in the middle of the moves leaves them mixed only until
+the folder is next read or written (`recover`): the moves are undone when the record had
+not moved in yet, else finished.
 
 A target holding an earlier run's files that this run would not replace (a packet of a grid
 that has not changed this time) is refused, naming them, unless `--force`, which removes
@@ -27,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import shutil
 import stat
@@ -44,6 +48,7 @@ except ImportError:  # not on Windows: no lock there
     fcntl = None  # type: ignore[assignment]
 
 PRIVATE = ".cardgen-"  # what a private folder's or a lock's name holds
+JOURNAL = "journal.json"  # in a one-by-one publication's folder of the old files
 LOCK = "cardgen.lock"
 LISTED = 8  # files named in a refusal; more are counted
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
@@ -211,6 +216,7 @@ class Publication:
             self.mode = 0o777 & ~umask
         parent = self.target.parent
         host = _host()
+        recover(self.target)  # a killed run's moves, undone or finished, before anything
         prefix = f".{self.target.name}{PRIVATE}{host}-"
         inner = f"{PRIVATE}{host}-"
         for old, start in [*((o, prefix) for o in parent.glob(f"{glob_escape(prefix)}*")),
@@ -296,9 +302,16 @@ class Publication:
                                        dir=self.target))
         saved: list[str] = []  # set aside into the backup
         moved: list[str] = []  # the new ones moved in
+        order = [*(n for n in sorted(written) if n != MANIFEST),
+                 *([MANIFEST] if MANIFEST in written else [])]
+        journal = {"private": str(self.folder), "order": order, "stale": stale,
+                   "existed": [n for n in order if (self.target / n).exists()]}
+        (backup / JOURNAL).write_text(json.dumps(journal, ensure_ascii=False),
+                                      encoding="utf-8")
+        _fsync(backup / JOURNAL)
+        _fsync(backup)
         try:
-            for name in [*(n for n in sorted(written) if n != MANIFEST),
-                         *([MANIFEST] if MANIFEST in written else [])]:
+            for name in order:
                 if (self.target / name).exists():
                     os.replace(self.target / name, backup / name)
                     saved.append(name)
@@ -317,6 +330,37 @@ class Publication:
         finally:
             shutil.rmtree(backup, ignore_errors=True)
         _fsync(self.target)
+
+
+def recover(target: Path) -> None:
+    """Undo or finish the one-by-one moves of a run killed in the middle of them (on this
+    machine: its process is gone), from the journal it left: undone while the record had
+    not moved in (the old files go back, the new ones that had none before go), finished
+    once it had (the earlier run's files it was removing go). Best effort: a folder that
+    cannot be written is left as it is."""
+    if not target.is_dir():
+        return
+    start = f"{PRIVATE}{_host()}-"
+    for backup in target.glob(f"{glob_escape(start)}*-old-*"):
+        pid = backup.name[len(start):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or not backup.is_dir():
+            continue
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            plan = json.loads((backup / JOURNAL).read_text(encoding="utf-8"))
+            private = Path(plan["private"])
+            order = [str(n) for n in plan["order"]]
+            if any((private / name).exists() for name in order):  # the record not in yet
+                for name in order:
+                    if (backup / name).exists():
+                        os.replace(backup / name, target / name)
+                    elif not (private / name).exists() and name not in plan["existed"]:
+                        (target / name).unlink(missing_ok=True)
+            else:  # all moved in, the record last: only the earlier run's files remained
+                for name in plan["stale"]:
+                    (target / str(name)).unlink(missing_ok=True)
+            _fsync(target)
+            shutil.rmtree(private, ignore_errors=True)
+            shutil.rmtree(backup, ignore_errors=True)
 
 
 def held(folder: Path) -> set[str]:

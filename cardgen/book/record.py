@@ -29,6 +29,7 @@ back.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -279,11 +280,14 @@ class BookError(CardgenError):
 def read_book(folder: Path, check: bool = True) -> Book:
     """The book in `folder` (its manifest.json), in either format; checked (`check_book`)
     unless `check` is False, a contradiction refused with the way back."""
+    from cardgen.book.publish import recover  # publish reads the record's name from here
+
     path = folder / MANIFEST
     if not folder.is_dir():
         raise UsageError(_("--book {folder}: no such folder; give the folder of the grid's "
                            "ledger (the one holding manifest.json)").format(folder=folder),
                          code="book.missing")
+    recover(folder)  # a run killed while moving its files in: undone or finished first
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -291,9 +295,9 @@ def read_book(folder: Path, check: bool = True) -> Book:
                            "the folder a ledger was printed into").format(folder=folder),
                          code="book.missing") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BookError(_("{path} cannot be read as a book ({error}); print a new edition "
-                          "into a new folder: cardgen ledger INPUT -o NEWDIR").format(
-            path=path, error=exc), code="book.unreadable") from None
+        raise BookError(_("{path} cannot be read as a book: {error}. {way_back}").format(
+            path=path, error=_unreadable(exc), way_back=_way_back(folder)),
+            code="book.unreadable") from None
     book = parse_book(data, folder)
     if check:
         problems = check_book(book)
@@ -317,39 +321,142 @@ def parse_book(data: object, folder: Path) -> Book:
                 path=folder / MANIFEST, format=data["format"]), code="book.format")
         if isinstance(data, dict) and isinstance(data.get("ledgers"), list):
             return _legacy_book(data["ledgers"], folder)
+    except _Damaged as damaged:
+        raise BookError(_("{path} is damaged: {where}: {what}. {way_back}").format(
+            path=folder / MANIFEST, where=damaged.where, what=damaged.what,
+            way_back=_way_back(folder)), code="book.unreadable") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise BookError(_("{path} is damaged ({error}); print a new edition into a new "
-                          "folder: cardgen ledger INPUT -o NEWDIR").format(
-            path=folder / MANIFEST, error=exc or type(exc).__name__),
+        raise BookError(_("{path} is damaged: {what}. {way_back}").format(
+            path=folder / MANIFEST, what=_what(exc), way_back=_way_back(folder)),
             code="book.unreadable") from None
     raise BookError(_("{path} is not a cardgen book; print a new edition into a new folder: "
                       "cardgen ledger INPUT -o NEWDIR").format(path=folder / MANIFEST),
                     code="book.unreadable")
 
 
+class _Damaged(Exception):
+    """A field of the record that cannot be read: where (the grid, the household) and
+    what, in the user's language."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(where, what)
+        self.where = where
+        self.what = what
+
+
+class _BadValue(ValueError):
+    """A value of the record that is not what cardgen writes there: said in words."""
+
+
+def _way_back(folder: Path) -> str:
+    return _("Nothing was written. To recover, put back the last good {manifest} (a copy "
+             "of this folder, or the one in the folder of the update before); without one, "
+             "print a new edition into a new folder: cardgen ledger INPUT -o NEWDIR").format(
+        manifest=MANIFEST)
+
+
+def _unreadable(error: Exception) -> str:
+    """Why the record's text could not be read, in words (no Python message)."""
+    if isinstance(error, json.JSONDecodeError):
+        return _("it is no complete JSON from line {line}, column {column} (cut short or "
+                 "edited by hand)").format(line=error.lineno, column=error.colno)
+    if isinstance(error, UnicodeDecodeError):
+        return _("it is not UTF-8 text (saved in another encoding, or not a text file)")
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return _("it is not JSON")
+
+
+def _what(error: Exception) -> str:
+    if isinstance(error, _BadValue):
+        return str(error)
+    if isinstance(error, KeyError):
+        return _("the field {name} is missing").format(name=json.dumps(error.args[0]))
+    return _("a field holds another kind of value than cardgen writes there")
+
+
 def _number(text: object) -> int:
     if not isinstance(text, str) or not _NUMBER.match(text):
-        raise ValueError(f"book number {text!r}")
+        raise _BadValue(_("the number {value} is not written as digits (017)").format(
+            value=json.dumps(text, ensure_ascii=False)))
     return int(text)
 
 
+def _day(text: object, empty: bool = True) -> str:
+    """A date of the record (YYYY-MM-DD); "" where `empty` allows it."""
+    value = str(text)
+    if value == "" and empty:
+        return value
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise _BadValue(_("the date {value} is no date written as YYYY-MM-DD").format(
+            value=json.dumps(text, ensure_ascii=False))) from None
+    if len(value) != len("2026-12-01"):
+        raise _BadValue(_("the date {value} is no date written as YYYY-MM-DD").format(
+            value=json.dumps(text, ensure_ascii=False)))
+    return value
+
+
 def _grid_book(raw: dict[str, Any]) -> GridBook:
+    where = str(raw.get("group", "")) if isinstance(raw, dict) else ""
+    try:
+        return _grid_book_of(raw)
+    except _Household as household:
+        raise _Damaged(_("household {household} of {group}").format(
+            household=household.household_id, group=where or "?"),
+            _what(household.error)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _Damaged(where or _("a grid's book"), _what(exc)) from None
+
+
+class _Household(Exception):
+    def __init__(self, household_id: str, error: Exception) -> None:
+        super().__init__(household_id)
+        self.household_id = household_id
+        self.error = error
+
+
+def _entry(raw: dict[str, Any], content: int) -> Entry:
+    try:
+        return Entry(str(raw["household_id"]), _number(raw["number"]), str(raw["colour"]),
+                     tuple(str(f) for f in raw["flags"]), int(raw["members"]),
+                     str(raw["hash"]), {str(k): str(v) for k, v in raw["parts"].items()},
+                     int(raw["first_page"]), int(raw["page_count"]),
+                     int(raw.get("content", content)), str(raw.get("address", "")),
+                     str(raw.get("head", "")))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        hid = raw.get("household_id", "?") if isinstance(raw, dict) else "?"
+        raise _Household(str(hid), exc) from None
+
+
+def _grid_book_of(raw: dict[str, Any]) -> GridBook:
     edition = raw["edition"]
     content = int(raw.get("content", 1))  # a book of before content 2 hashed in card order
-    entries = [Entry(str(h["household_id"]), _number(h["number"]), str(h["colour"]),
-                     tuple(str(f) for f in h["flags"]), int(h["members"]), str(h["hash"]),
-                     {str(k): str(v) for k, v in h["parts"].items()},
-                     int(h["first_page"]), int(h["page_count"]),
-                     int(h.get("content", content)), str(h.get("address", "")),
-                     str(h.get("head", "")))
-               for h in raw["households"]]
-    entries += [Entry(str(h["household_id"]), _number(h["number"]))
-                for h in raw.get("unprinted", [])]
-    retired = [Retired(_number(r["number"]), str(r["household_id"]), str(r["since"]))
-               for r in raw["retired"]]
+    if not isinstance(raw["households"], list):
+        raise TypeError("households")
+    entries = [_entry(h, content) for h in raw["households"]]
+    for h in raw.get("unprinted", []):
+        try:
+            entries.append(Entry(str(h["household_id"]), _number(h["number"])))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _Household(str(h.get("household_id", "?")) if isinstance(h, dict) else "?",
+                             exc) from None
+    retired = []
+    for r in raw["retired"]:
+        try:
+            retired.append(Retired(_number(r["number"]), str(r["household_id"]),
+                                   _day(r["since"], empty=False)))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise _Household(str(r.get("household_id", "?")) if isinstance(r, dict) else "?",
+                             exc) from None
+    number = int(edition["number"])
+    if number < 1:
+        raise _BadValue(_("the edition {value} is no edition (1, 2, …)").format(value=number))
     return GridBook(str(raw["group"]), str(raw["file"]),
-                    Edition(int(edition["number"]), str(edition["date"]),
-                            str(edition.get("register", "")), str(edition.get("updated", ""))),
+                    Edition(number, _day(edition["date"]),
+                            str(edition.get("register", "")),
+                            _day(edition.get("updated", ""))),
                     sorted(entries, key=lambda e: e.number), retired,
                     str(raw.get("community", "")), str(raw.get("grid", "")),
                     str(raw.get("paper", "")), bool(raw.get("duplex", False)),
@@ -366,8 +473,11 @@ def _legacy_book(ledgers: list[dict[str, Any]], folder: Path) -> Book:
         entries = []
         for household in raw["households"]:
             found = _LEGACY_NUMBER.match(str(household["number"]))
+            if found is None and _NUMBER.match(str(household["number"])):
+                raise KeyError("format")  # a book of this format that lost its "format"
             if found is None:
-                raise ValueError(f"book number {household['number']!r}")
+                raise _BadValue(_("the number {value} is not written as digits (017)").format(
+                    value=json.dumps(household["number"], ensure_ascii=False)))
             entries.append(Entry(str(household["household_id"]), int(found.group(1)),
                                  str(household.get("colour", "")),
                                  first_page=int(household["first_page"]),
@@ -391,6 +501,14 @@ def _list(values: list[str]) -> str:
     return _(", ").join(values)
 
 
+def _shown(values: list[str], listed: int = 12) -> str:
+    """A long list said in a line: the first `listed`, the rest counted (a `highest`
+    edited upwards leaves dozens of numbers unused; `book check --format json` has all)."""
+    more = len(values) - listed
+    return _list(values[:listed]) + (_(" and {count} more").format(count=more)
+                                     if more > 0 else "")
+
+
 def check_book(book: Book) -> list[BookProblem]:
     """Every contradiction in the record (docs/book.md); none for a record edited by
     hand that is still consistent."""
@@ -399,12 +517,31 @@ def check_book(book: Book) -> list[BookProblem]:
         for group in book.repeated]
     for grid_book in book.grids.values():
         problems += _check_grid(grid_book, book.legacy)
+    problems += _check_across(book)
     communities = sorted({g.community for g in book.grids.values() if g.community})
     if len(communities) > 1:
         problems.append(BookProblem("book.communities", "", _(
             "the record holds the books of several communities ({communities}); one folder "
             "holds one community's book").format(communities=_list(communities))))
     return problems
+
+
+def _check_across(book: Book) -> list[BookProblem]:
+    """A household is in one grid's book: in two, it would have two numbers (a grid
+    renamed without --rename-grid, or an entry edited by hand)."""
+    grids: dict[str, list[tuple[str, int]]] = {}
+    for grid_book in book.grids.values():
+        for entry in grid_book.entries:
+            grids.setdefault(entry.household_id, []).append((grid_book.group, entry.number))
+    found = []
+    for hid, places in grids.items():
+        if len({group for group, _number in places}) > 1:
+            shown = [f"{group} {format_number(number)}" for group, number in places]
+            found.append(BookProblem("book.household_in_two_grids", places[0][0], _(
+                "household {household} is in the books of several grids: {places}").format(
+                household=hid, places=_list(shown)), (hid,),
+                tuple(format_number(number) for _group, number in places)))
+    return found
 
 
 def _check_grid(book: GridBook, legacy: bool) -> list[BookProblem]:
@@ -459,7 +596,7 @@ def _check_grid(book: GridBook, legacy: bool) -> list[BookProblem]:
             found.append(BookProblem("book.number_missing", group, _(
                 "number(s) {numbers} are neither in use nor retired: a household was taken "
                 "out of the record, though its card is in the binder").format(
-                numbers=_list(missing)), (), tuple(missing)))
+                numbers=_shown(missing)), (), tuple(missing)))
     if book.recorded_total is not None and book.recorded_total != len(book.entries):
         found.append(BookProblem("book.total", group, _(
             "the record says {total} household(s) but lists {count}").format(

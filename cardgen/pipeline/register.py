@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cardgen.book.fit import align, check_fit, rename_grids
+from cardgen.book.fit import align, check_fit, check_one_grid, rename_grids
 from cardgen.book.numbers import Numbering, number_books
 from cardgen.book.record import (
     MANIFEST,
@@ -129,6 +129,8 @@ def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
               lambda h: content_of(h.household_id), renumber, writes, only)
     numbering = number_books(loaded.dataset.households, loaded.today, register, previous,
                              renumber, admitted, lambda h: content_of(h.household_id))
+    if writes and not only and admitted is None:  # else the caller knows what it writes
+        check_one_grid(numbering, previous, str(loaded.source))
     numbering.renamed = renamed
     numbering.content = lambda h: content_of(h.household_id)
     return numbering

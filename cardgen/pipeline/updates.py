@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cardgen.book.changes import PENDING, Change, GridChanges, Packet, change_sheet, compare
-from cardgen.book.fit import Renamed
+from cardgen.book.fit import Renamed, check_one_grid
 from cardgen.book.folder import Writing, check_book_folder, earlier_files
 from cardgen.book.ledger import (
     LedgerPlan,
@@ -144,6 +144,7 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
     by_id = {h.household_id: h for h in loaded.dataset.households}
     bad = {p.household_id for p in loaded.dataset.errors}
     covered = list(dict.fromkeys(grid_group(h) for h in ledger_order(chosen)))
+    check_one_grid(numbering, previous, str(loaded.source), covered)  # --grid, --household
     content = numbering.content or (lambda h: card_content(
         h, loaded.categories[h.household_id], loaded.config))
     contents = {hid: content(by_id[hid]) for group in covered
