@@ -805,6 +805,7 @@ def _emergency(r: _Reader) -> Emergency:
 BOOK_REASON_FIELDS = {"colour": {"old", "new"}, "sticker_added": {"flag"},
                       "sticker_removed": {"flag"}, "members_count": {"old", "new"},
                       "moved_in": {"grid"}, "moved_out": {"grid"}, "same_address": {"number"},
+                      "moved_within": {"number"},
                       "grid_renamed": {"old", "new"}}
 BOOK_LIST_FIELDS = {"continued": {"group"}, "footer": {"group"}, "count": {"action", "n"},
                     "edition": {"number"}, "edition_since": {"number", "date"},

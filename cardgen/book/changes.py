@@ -162,11 +162,17 @@ def compare(grid: GridNumbers, contents: dict[str, Content], printable: set[str]
     places: dict[str, int] = {}  # who lives at an address now (the first number there)
     for hid, number in sorted(grid.numbers.items(), key=lambda item: -item[1]):
         places[contents[hid].parts["address"]] = number
+    arrived = [c for c in changes.changes if c.action == ADD and not c.moved]
     for gone in grid.left:
         moved = grid.moved_out.get(gone.household_id, "")
         card = old.entry(gone.household_id) if old is not None else None
         pulled = [words["moved_out"].format(grid=moved) if moved else config.book.retired]
         there = places.get(card.parts.get("address", "")) if card is not None else None
+        if card is not None and not moved:  # the same people on a new card of this grid:
+            went = next((c.number for c in arrived if card.parts.get("members") ==  # moved
+                         contents[c.household_id].parts_for(card).get("members")), None)
+            if went is not None:  # in the grid under a new 户号 (a new address and number)
+                pulled = [words["moved_within"].format(number=format_number(went))]
         if there is not None and not moved:  # the card's address is another card's now
             pulled.append(words["same_address"].format(number=format_number(there)))
         changes.changes.append(Change(

@@ -104,6 +104,30 @@ def test_a_card_taken_out_says_who_lives_at_its_address_now(config: Config) -> N
     assert removed.reasons == ("已迁出/注销", "与 002 同址")
 
 
+def test_a_family_that_moved_in_the_grid_under_a_new_number_is_pointed_to_its_new_card(
+        config: Config) -> None:
+    """The office gave a family a new 户号 when it moved to another flat of the grid: its
+    old card is pulled (a new address is a new home), and the row says where the same
+    people are now, so the worker carries the stickers and the notes over."""
+    family = (Member("王芳", "户主", True, flags=("低保",)), Member("李强", "子"))
+    before, neighbour = home("H1", "1号楼101", *family), home("H2", "2号楼", )
+    previous = Book(Path("book"), {GROUP: GridBook(
+        GROUP, "g.pdf", Edition(1, "2026-01-05"),
+        [entry("H1", 1, card_content(before, ORANGE, config)),
+         entry("H2", 2, card_content(neighbour, YELLOW, config))], [], "恒安社区", "第3网格")})
+    now = [neighbour, home("H9", "5号楼302", *family), home("H8", "6号楼")]
+    numbering = number_books(now, TODAY, previous=previous)
+    contents = {h.household_id: card_content(h, ORANGE if h.household_id == "H9" else YELLOW,
+                                             config) for h in now}
+    changes = compare(numbering.grids[GROUP], contents, {"H2", "H8", "H9"}, config)
+    [removed] = changes.of(REMOVE)
+    went = next(c.number for c in changes.of(ADD) if c.household_id == "H9")
+    assert removed.reasons == (f"迁至 {went:03d}",)
+    assert removed.address == "1号楼101"
+    other = next(c for c in changes.of(ADD) if c.household_id == "H8")
+    assert other.number != went
+
+
 def test_a_rerun_with_nothing_changed_is_an_empty_list(config: Config) -> None:
     households = [home("H1", "1号楼"), home("H2", "2号楼")]
     contents = {h.household_id: card_content(h, YELLOW, config) for h in households}
