@@ -225,8 +225,7 @@ class _Extras:
     def __init__(self, kind: str, data: bytes, archive: zipfile.ZipFile | None) -> None:
         self.kind = kind
         self.archive = archive
-        self._ods: dict[str, tuple[Spans, Spans, list[tuple[tuple[int, int],
-                                                           tuple[int, int]]]]] | None = None
+        self._ods: dict[str, _OdsExtras] | None = None
         self._xls = _xls_hidden(data) if kind == "xls" else {}
 
     def of(self, name: str) -> tuple[Spans, Spans, list[tuple[tuple[int, int],
@@ -239,7 +238,7 @@ class _Extras:
             if self.kind == "ods" and self.archive is not None:
                 if self._ods is None:
                     self._ods = _ods_extras(self.archive.read("content.xml"))
-                return (*self._ods.get(name, (Spans(), Spans(), [])), frozenset())
+                return self._ods.get(name, (Spans(), Spans(), [], frozenset()))
         except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
             pass  # what cannot be read here only loses the word "hidden" in messages
         return (*self._xls.get(name, (Spans(), Spans())), [], frozenset())
@@ -369,23 +368,27 @@ _ODS_NUMBER = re.compile(rb"table:number-(columns-repeated|rows-repeated|columns
                          rb"rows-spanned)=\"(\d+)\"")
 
 
-def _ods_extras(content: bytes) -> dict[str, tuple[Spans, Spans,
-                                                   list[tuple[tuple[int, int],
-                                                              tuple[int, int]]]]]:
-    """Hidden rows and columns and merged cells of every table of an .ods content.xml,
-    found with regular expressions over its tags (LibreOffice and WPS write the `table:`
-    prefix): calamine reads no merged cells from .ods. Only rows holding a merged cell are
-    looked into cell by cell. ElementTree's iterparse took 6.7 s over the 10,000-household
-    .ods, this 0.3 s."""
+_OdsExtras = tuple[Spans, Spans, list[tuple[tuple[int, int], tuple[int, int]]],
+                   frozenset[tuple[int, int]]]
+
+
+def _ods_extras(content: bytes) -> dict[str, _OdsExtras]:
+    """Hidden rows and columns, merged cells and formulas without a saved result of every
+    table of an .ods content.xml, found with regular expressions over its tags (LibreOffice
+    and WPS write the `table:` prefix): calamine reads no merged cells from .ods, and reads
+    a formula with no result as an empty cell. Only rows holding a merged cell or a formula
+    are looked into cell by cell. ElementTree's iterparse took 6.7 s over the
+    10,000-household .ods, this 0.3 s."""
     from html import unescape
 
-    found: dict[str, tuple[Spans, Spans, list[tuple[tuple[int, int], tuple[int, int]]]]] = {}
+    found: dict[str, _OdsExtras] = {}
     tables = list(_ODS_TABLE.finditer(content))
     for number, table in enumerate(tables):
         end = tables[number + 1].start() if number + 1 < len(tables) else len(content)
         hidden_rows: list[tuple[int, int]] = []
         hidden_columns: list[tuple[int, int]] = []
         merged: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        uncalculated: set[tuple[int, int]] = set()
         row = column = 0
         position = table.end()
         while True:
@@ -412,11 +415,28 @@ def _ods_extras(content: bytes) -> dict[str, tuple[Spans, Spans,
                 close = end if close == -1 else close
                 if b"spanned" in content[item.end():close]:
                     _ods_row_merges(content, item.end(), close, row, merged)
+                if b"table:formula=" in content[item.end():close]:
+                    _ods_row_formulas(content, item.end(), close, row, repeat, uncalculated)
                 position = close
             row += repeat
         found[unescape(table[1].decode("utf-8", "replace"))] = (
-            Spans.of(hidden_rows), Spans.of(hidden_columns), merged)
+            Spans.of(hidden_rows), Spans.of(hidden_columns), merged, frozenset(uncalculated))
     return found
+
+
+def _ods_row_formulas(content: bytes, start: int, end: int, row: int, rows: int,
+                      found: set[tuple[int, int]]) -> None:
+    """(row, column) of each formula cell of a row with no saved result: LibreOffice and WPS
+    always write a formula's value type (office:value-type, "string" for an empty text); a
+    program that does not calculate writes the formula alone."""
+    column = 0
+    for cell in _ODS_CELL.finditer(content, start, end):
+        numbers = {key: int(value) for key, value in _ODS_NUMBER.findall(cell[1])}
+        columns = numbers.get(b"columns-repeated", 1)
+        if b"table:formula=" in cell[1] and b"office:value-type=" not in cell[1]:
+            found.update((row + r, column + c) for r in range(min(rows, _MAX_COLUMNS))
+                         for c in range(min(columns, _MAX_COLUMNS)))
+        column += columns
 
 
 def _ods_row_merges(content: bytes, start: int, end: int, row: int,

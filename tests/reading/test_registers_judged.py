@@ -1,0 +1,117 @@
+"""Registers of issue 21 as a judge made them (openpyxl, a hand-written .ods, CSV): the cases
+where a first build printed a wrong card with exit 0 or said a misleading thing."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import openpyxl
+from click.testing import CliRunner, Result
+
+from cardgen.cli.commands import cli
+from tests.conftest import DATE
+from tests.registers.make_registers import id_number
+
+
+def invoke(*args: str | Path, lang: str = "en") -> Result:
+    return CliRunner(env={"CARDGEN_LANG": lang}).invoke(cli, [str(a) for a in args],
+                                                        catch_exceptions=False)
+
+
+def report(path: Path) -> dict[str, object]:
+    result = invoke("validate", path, "--format", "json", "--explain", "--date", DATE)
+    assert result.exit_code in (0, 1), result.output
+    loaded: dict[str, object] = json.loads(result.output)
+    return loaded
+
+
+def problems(path: Path) -> list[tuple[str, str | None, int | None, str | None]]:
+    found = report(path)["problems"]
+    assert isinstance(found, list)
+    return [(p["code"], p["sheet"], p["row"], p["column"]) for p in found]
+
+
+FORMULA = 'table:formula="of:=IF(1;&quot;低保&quot;;&quot;&quot;)"'
+
+
+def ods_cell(value: str | tuple[str] | None) -> str:
+    """None: the formula =IF(1;"低保";"") with no result, as a program that does not
+    calculate writes it (odfpy, pandas); ("低保",): the same with its result, as LibreOffice
+    and WPS save it."""
+    if value is None:
+        return f"<table:table-cell {FORMULA}/>"
+    if isinstance(value, tuple):
+        return (f'<table:table-cell {FORMULA} office:value-type="string" '
+                f'office:string-value={quoteattr(value[0])}><text:p>{escape(value[0])}'
+                "</text:p></table:table-cell>")
+    return (f'<table:table-cell office:value-type="string"><text:p>{escape(value)}'
+            "</text:p></table:table-cell>")
+
+
+def ods(path: Path, sheets: dict[str, list[list[str | tuple[str] | None]]]) -> Path:
+    """A hand-made .ods (content.xml as LibreOffice writes it) of `sheets`' rows."""
+    tables = []
+    for name, rows in sheets.items():
+        cells = ["<table:table-row>" + "".join(ods_cell(value) for value in row) +
+                 "</table:table-row>" for row in rows]
+        tables.append(f"<table:table table:name={quoteattr(name)}>{''.join(cells)}"
+                      "</table:table>")
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{''.join(tables)}</office:spreadsheet>"
+        "</office:body></office:document-content>")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" '
+        'manifest:media-type="text/xml"/></manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"),
+                         "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_an_ods_formula_without_its_saved_result_is_an_error_not_an_empty_cell(
+        tmp_path: Path) -> None:
+    """calamine reads such a cell as empty: 高建华's 低保 was lost and the household printed
+    yellow with exit 0."""
+    path = ods(tmp_path / "公式.ods", {"一网格": [
+        ["户号", "姓名", "与户主关系", "特殊人群"],
+        ["1", "高建华", "户主", None], ["2", "马志刚", "户主", "低保"]]})
+    assert problems(path) == [("cell.formula_not_saved", "一网格", 2, "特殊人群")]
+    result = invoke("reprint", path, "-o", tmp_path / "户卡.pdf", "--date", DATE, lang="zh")
+    assert result.exit_code == 1 and not (tmp_path / "户卡.pdf").exists()
+    assert "一网格!D2（特殊人群）：这是公式，但文件里没有保存它的计算结果" in result.output
+    assert "请用 Excel 或 WPS 打开这个文件，保存后再读取" in result.output
+
+
+def test_an_ods_formula_with_its_saved_result_is_read(tmp_path: Path) -> None:
+    path = ods(tmp_path / "公式.ods", {"一网格": [
+        ["户号", "姓名", "与户主关系", "特殊人群"], ["1", "高建华", "户主", ("低保",)]]})
+    found = report(path)
+    assert found["problems"] == [] and found["explained"][0]["colour"] == "orange"  # type: ignore[index]
+
+
+def workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = openpyxl.Workbook()
+    for index, (name, rows) in enumerate(sheets.items()):
+        sheet = book.active if index == 0 else book.create_sheet(name)
+        assert sheet is not None
+        sheet.title = name
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+__all__ = ["id_number", "workbook"]
