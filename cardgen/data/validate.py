@@ -490,14 +490,16 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         _check_lived_in(household, values["housing"][0], config, out)
     if fonts:
         _check_glyphs(household, rows, {field: row for field, (row, _text) in values.items()},
-                      member_rows, fonts, out)
+                      member_rows, fonts, out, config.reading.name_placeholders)
     return household
 
 
 def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, Row],
                   member_rows: list[Row], fonts: Sequence[frozenset[int]],
-                  out: _Collector) -> None:
-    """An error at the cell of each character that no font has, in the text as printed."""
+                  out: _Collector, placeholders: frozenset[str] = frozenset()) -> None:
+    """An error at the cell of each character that no font has, in the text as printed; a
+    name's placeholder for a lost character (U+FFFD) has its own error, which says the fix
+    (type the name again), not a font to add."""
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
@@ -511,8 +513,9 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
     for texts, row in zip(of_members, member_rows, strict=True):
         for field, text in texts:
             for char in glyphs.uncovered(text, fonts):
-                out.error(row, field, glyphs.message(hid, field, char), hid,
-                          code=glyphs.CODE)
+                if field != "name" or char not in placeholders:
+                    out.error(row, field, glyphs.message(hid, field, char), hid,
+                              code=glyphs.CODE)
 
 
 def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:

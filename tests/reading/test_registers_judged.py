@@ -12,7 +12,7 @@ import openpyxl
 from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
-from tests.conftest import DATE
+from tests.conftest import DATE, pdftotext
 from tests.registers.make_registers import id_number
 
 
@@ -115,3 +115,19 @@ def workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
 
 
 __all__ = ["id_number", "workbook"]
+
+
+def test_a_lost_character_in_a_name_is_said_once_with_its_fix(tmp_path: Path) -> None:
+    """U+FFFD is in no font: the name's error said to retype it, and a second error on the
+    same cell said to add a fallback font. ■ (a lost glyph in some exports) and * (a name
+    masked by an export: 张*英) were printed."""
+    path = workbook(tmp_path / "姓名.xlsx", {"一网格": [
+        ["户号", "姓名", "与户主关系"], ["1", "刘\ufffd", "户主"], ["2", "张■", "户主"],
+        ["3", "王*英", "户主"], ["4", "李秀兰", "户主"]]})
+    assert problems(path) == [("name.placeholder", "一网格", 2, "姓名"),
+                              ("name.placeholder", "一网格", 3, "姓名"),
+                              ("name.placeholder", "一网格", 4, "姓名")]
+    result = invoke("ledger", path, "-o", tmp_path / "台账", "--skip-invalid", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    text = pdftotext(next((tmp_path / "台账").glob("*.pdf")))
+    assert "李秀兰" in text and "张■" not in text and "王*英" not in text
