@@ -175,6 +175,10 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
 def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
     """Household number -> its rows, as [input] households says."""
     mode = config.reading.households
+    for row in rows:  # a 户主姓名 column: the row of that name is the head's
+        if row.text("head_name") and not row.text("relation") and \
+                clean_name(row.text("name")) == clean_name(row.text("head_name")):
+            row.values["relation"] = vocabulary.HEAD_LABEL
     if mode == "head":
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
@@ -334,6 +338,8 @@ def _by_address(rows: list[Row], taken: set[str], config: Config,
     for row in rows:
         address = _address_of(row)
         place = (row.source, row.sheet)
+        if address and row.text("head_name"):  # 户主姓名: one address, a household a head
+            address = f"{address}\x1f{''.join(clean_name(row.text('head_name')).split())}"
         if not address and place == last_place and above and row.text("name") and \
                 relation_of(row.text("relation"), config)[0] != vocabulary.HEAD_LABEL:
             address = above  # a member written under its household, the address once

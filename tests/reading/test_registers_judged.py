@@ -131,3 +131,23 @@ def test_a_lost_character_in_a_name_is_said_once_with_its_fix(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     text = pdftotext(next((tmp_path / "台账").glob("*.pdf")))
     assert "李秀兰" in text and "张■" not in text and "王*英" not in text
+
+
+def test_households_without_a_number_are_told_apart_by_address_and_the_heads_name(
+        tmp_path: Path) -> None:
+    """住址 and 户主姓名 on every row, no 户号 and no 与户主关系: two families at one address
+    were one household of three with no head, exit 0."""
+    path = workbook(tmp_path / "登记表.xlsx", {"登记表": [
+        ["住址", "户主姓名", "姓名", "身份证号"],
+        ["阳光花园3-1-101", "高建华", "高建华", id_number("19480506", 11)],
+        ["阳光花园3-1-101", "高建华", "刘淑琴", id_number("19500708", 22)],
+        ["阳光花园3-1-101", "赵大山", "赵大山", id_number("19600101", 81)],
+        ["阳光花园3-1-102", "马志刚", "马志刚", id_number("19850102", 31)]]})
+    found = report(path)
+    assert (found["households"], found["members"]) == (3, 4)
+    assert [p[0] for p in problems(path)] == ["household.by_address"]
+    out = tmp_path / "户卡.pdf"
+    result = invoke("reprint", path, "-o", out, "--household", "0002", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    text = pdftotext(out)
+    assert "赵大山" in text and "户主" in text and "刘淑琴" not in text
