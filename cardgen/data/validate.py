@@ -35,7 +35,7 @@ from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.data.model import Dataset, Household, Member, Row
 from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
 from cardgen.data.vocabulary import field_name, relation_of, spelled
-from cardgen.errors import Problem, Severity
+from cardgen.errors import InputError, Problem, Severity
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
@@ -262,18 +262,27 @@ def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
     households = "grid+number", and each grid's rows kept apart, so that nothing else is
     reported for them."""
     restarting: list[tuple[str, list[Row]]] = []
+    by_sheet: list[tuple[str, list[Row]]] = []  # sheets with no grid's name (Sheet1, Sheet2)
     for number, group in groups.items():
         by_grid: dict[str, list[Row]] = {}
         for row in group:
             if row.text("grid"):
                 by_grid.setdefault(fold(row.text("grid")), []).append(row)
+            elif row.sheet is not None:
+                by_grid.setdefault(f"\x00{row.sheet}", []).append(row)
         if len(by_grid) < 2:
             continue
         addresses = {next((_address_of(r) for r in part if _address_of(r)), "")
                      for part in by_grid.values()}
         if len(addresses) == 1 and "" not in addresses:
             continue  # one dwelling in two grids: its 网格 disagree (reported with it)
-        restarting.append((number, [part[0] for part in by_grid.values()]))
+        firsts = [part[0] for part in by_grid.values()]
+        if any(key.startswith("\x00") for key in by_grid):
+            by_sheet.append((number, firsts))
+        else:
+            restarting.append((number, firsts))
+    if by_sheet:
+        raise _sheets_restart(by_sheet)
     if not restarting:
         return groups
     number, (first, second, *_more) = restarting[0]
@@ -319,6 +328,28 @@ def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
             key = f"{row.text('grid')}-{number}" if row.text("grid") else number
             groups.setdefault(key, []).append(row)
     return groups
+
+
+def _sheets_restart(restarting: list[tuple[str, list[Row]]]) -> InputError:
+    """户号 that start again in every sheet where a sheet's name is no grid's (Sheet1,
+    Sheet2): which households are which cannot be told, so the file is refused (a card
+    printed under --skip-invalid would have no grid and a made-up number), naming the
+    sheets and how to name them after their grids."""
+    number, (first, second, *_more) = restarting[0]
+    return InputError(ngettext(
+        "{source}: 户号 {number} stands in sheet “{sheet}” and in sheet “{other}” ({place}) "
+        "with different addresses: the 户号 start again in every sheet ({count} number "
+        "does), but the sheets' names name no grid to tell their households apart; rename "
+        "each sheet after its grid (right-click the sheet's tab → 重命名, e.g. 第1网格), or "
+        "add a 网格 column",
+        "{source}: 户号 {number} stands in sheet “{sheet}” and in sheet “{other}” ({place}) "
+        "with different addresses: the 户号 start again in every sheet ({count} numbers "
+        "do), but the sheets' names name no grid to tell their households apart; rename "
+        "each sheet after its grid (right-click the sheet's tab → 重命名, e.g. 第1网格), or "
+        "add a 网格 column", len(restarting)).format(
+        source=first.source, number=number, sheet=first.sheet, other=second.sheet,
+        place=second.place("household_id"), count=len(restarting)),
+        code="workbook.sheets_restart")
 
 
 def _by_address(rows: list[Row], taken: set[str], config: Config,

@@ -151,3 +151,22 @@ def test_households_without_a_number_are_told_apart_by_address_and_the_heads_nam
     assert result.exit_code == 0, result.output
     text = pdftotext(out)
     assert "赵大山" in text and "户主" in text and "刘淑琴" not in text
+
+
+def test_numbers_restarting_in_sheets_that_name_no_grid_refuse_the_file(tmp_path: Path) -> None:
+    """Sheet1 and Sheet2, 户号 1 and 2 in each: two families each became one household with
+    two addresses, and the errors said to correct an address."""
+    rows = [["户号", "姓名", "与户主关系", "住址"]]
+    path = workbook(tmp_path / "登记表.xlsx", {
+        "Sheet1": [*rows, ["1", "高建华", "户主", "阳光花园1-101"],
+                   ["2", "马志刚", "户主", "阳光花园1-102"]],
+        "Sheet2": [*rows, ["1", "钱进", "户主", "幸福里2-201"],
+                   ["2", "孙丽", "户主", "幸福里2-202"]]})
+    assert problems(path) == [("workbook.sheets_restart", None, None, None)]
+    for command in ("validate", "ledger"):
+        extra = ("-o", tmp_path / command, "--skip-invalid") if command == "ledger" else ()
+        result = invoke(command, path, *extra, "--date", DATE, lang="zh")
+        assert result.exit_code == 1 and not (tmp_path / command).exists()
+        assert "户号 1 在工作表“Sheet1”和工作表“Sheet2”（Sheet2!A2（户号））都有，住址不同" in \
+            result.output
+        assert "请把每个工作表改名为它的网格名（右键单击工作表标签 → 重命名" in result.output
