@@ -170,3 +170,17 @@ def test_numbers_restarting_in_sheets_that_name_no_grid_refuse_the_file(tmp_path
         assert "户号 1 在工作表“Sheet1”和工作表“Sheet2”（Sheet2!A2（户号））都有，住址不同" in \
             result.output
         assert "请把每个工作表改名为它的网格名（右键单击工作表标签 → 重命名" in result.output
+
+
+def test_the_one_sheet_of_a_grid_gives_its_grid(tmp_path: Path) -> None:
+    """第3网格 after a 汇总 sheet (or beside a 低保名单): its cards printed 未分网格, in a
+    ledger named so. A sheet whose name names no grid (登记表) gives none."""
+    rows = [["户号", "姓名", "与户主关系"], ["1", "高建华", "户主"], ["2", "马志刚", "户主"]]
+    path = workbook(tmp_path / "登记表.xlsx", {"汇总": [["网格", "户数"], ["第3网格", 2]],
+                                              "第3网格": rows})
+    result = invoke("ledger", path, "-o", tmp_path / "台账", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "台账").glob("*.pdf")) == ["第3网格.pdf"]
+    assert {e["grid"] for e in report(path)["explained"]} == {"第3网格"}  # type: ignore[attr-defined]
+    plain = workbook(tmp_path / "plain.xlsx", {"登记表": rows})
+    assert {e["grid"] for e in report(plain)["explained"]} == {""}  # type: ignore[attr-defined]
