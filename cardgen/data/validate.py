@@ -40,6 +40,8 @@ from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
+# what a resident identity number looks like (a foreigner's 证件号码 may be a passport's)
+_PRC_ID = re.compile(r"[0-9]{15}|[0-9]{17}[0-9X]")
 # IDs of a column ending in 000 more often than this chance says were numbers once
 LOST_DIGITS_CHANCE = 1e-4
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -736,7 +738,9 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
 
     id_text = row.text("id_number")
     if id_text:
-        _id_number(member, row, id_text, today, hid, out, month, lost_digits)
+        foreign = spelled(row.text("residence"), config.spellings.residence) in \
+            config.spellings.foreign
+        _id_number(member, row, id_text, today, hid, out, month, lost_digits, foreign)
     if month is not None and month[1] and not member.id_number:
         year, months = month
         if len(months) > 1:
@@ -823,7 +827,9 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
                out: _Collector, month: tuple[int, tuple[int, ...]] | None,
-               lost_digits: bool = False) -> None:
+               lost_digits: bool = False, foreign: bool = False) -> None:
+    """The ID number checked, and what it says of its holder; a person from abroad's
+    passport or permit number (`foreign`: no 15 or 18 digits) is kept as written."""
     stored_as_number = _(
         "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
         "number, so the last digits are lost; format the column as text (设置单元格格式 → "
@@ -841,6 +847,9 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
             "of a number, so the last three were lost, even where the check digit still "
             "matches; format the column as text (设置单元格格式 → 文本) and type the ID "
             "numbers again from the ID cards"), hid, code="id.stored_as_number")
+        return
+    if foreign and not _PRC_ID.fullmatch(number):
+        member.id_number = number
         return
     try:
         checked = parse_id(text, today)

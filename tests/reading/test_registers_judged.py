@@ -184,3 +184,19 @@ def test_the_one_sheet_of_a_grid_gives_its_grid(tmp_path: Path) -> None:
     assert {e["grid"] for e in report(path)["explained"]} == {"第3网格"}  # type: ignore[attr-defined]
     plain = workbook(tmp_path / "plain.xlsx", {"登记表": rows})
     assert {e["grid"] for e in report(plain)["explained"]} == {""}  # type: ignore[attr-defined]
+
+
+def test_a_person_from_abroad_may_have_a_passport_number(tmp_path: Path) -> None:
+    """境外人员 with a passport's number in 证件号码 were refused as invalid ID numbers; a
+    resident's 9-character number still is."""
+    path = workbook(tmp_path / "登记表.xlsx", {"登记表": [
+        ["户号", "姓名", "与户主关系", "证件号码", "人员类型"],
+        ["1", "John Smith", "户主", "E12345678", "境外人员"],
+        ["2", "金美英", "户主", "M98765432", "外籍人员"],
+        ["3", "高建华", "户主", "G12345678", "常住"]]})
+    assert problems(path) == [("id.length", "登记表", 4, "证件号码")]
+    out = tmp_path / "户卡.pdf"
+    result = invoke("reprint", path, "-o", out, "--household", "1", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    text = pdftotext(out)
+    assert "*****5678" in text and "E12345678" not in text and "蓝色" in text
