@@ -200,3 +200,16 @@ def test_a_person_from_abroad_may_have_a_passport_number(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     text = pdftotext(out)
     assert "*****5678" in text and "E12345678" not in text and "蓝色" in text
+
+
+def test_a_household_asked_by_its_number_in_the_grid_is_pointed_to(tmp_path: Path) -> None:
+    """户号 restarting in every grid sheet become 一网格-1, 二网格-1: --household 1 said only
+    that no household 1 exists and to check the 户编号 column."""
+    rows = [["户号", "姓名", "与户主关系", "住址"]]
+    path = workbook(tmp_path / "登记表.xlsx", {
+        "一网格": [*rows, ["1", "高建华", "户主", "阳光花园1-101"]],
+        "二网格": [*rows, ["1", "钱进", "户主", "幸福里2-201"]]})
+    result = invoke("reprint", path, "-o", tmp_path / "户卡.pdf", "--household", "1",
+                    "--date", DATE, lang="zh")
+    assert result.exit_code == 1 and not (tmp_path / "户卡.pdf").exists()
+    assert "没有户编号为 1 的住户；您要找的是不是 一网格-1, 二网格-1？" in result.output
