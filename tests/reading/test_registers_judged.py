@@ -213,3 +213,39 @@ def test_a_household_asked_by_its_number_in_the_grid_is_pointed_to(tmp_path: Pat
                     "--date", DATE, lang="zh")
     assert result.exit_code == 1 and not (tmp_path / "户卡.pdf").exists()
     assert "没有户编号为 1 的住户；您要找的是不是 一网格-1, 二网格-1？" in result.output
+
+
+def saved_results(path: Path, results: dict[str, tuple[str, str]]) -> Path:
+    """Each formula cell named given a saved result as Excel writes it: (type, value), t="e"
+    for an error (#N/A), t="str" for text."""
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    xml = files["xl/worksheets/sheet1.xml"].decode()
+    for reference, (kind, value) in results.items():
+        start = xml.index(f'<c r="{reference}"')
+        end = xml.index("</c>", start) + 4
+        formula = xml[xml.index("<f>", start):xml.index("</f>", start) + 4]
+        xml = xml[:start] + f'<c r="{reference}" t="{kind}">{formula}<v>{value}</v></c>' + \
+            xml[end:]
+    files["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_formula_whose_saved_result_is_an_error_is_said(tmp_path: Path) -> None:
+    """#VALUE! in 出生日期 and #N/A in 特殊人群 read as empty cells without a word."""
+    path = workbook(tmp_path / "公式.xlsx", {"一网格": [
+        ["户号", "姓名", "与户主关系", "特殊人群", "出生日期"],
+        ["1", "高建华", "户主", "=VLOOKUP(B2,低保名单!B:C,2,0)", "=DATE(1948,5,6)"],
+        ["2", "马志刚", "户主", "=VLOOKUP(B3,低保名单!B:C,2,0)", "1985-01-02"]],
+        "低保名单": [["序号", "姓名", "类别"], [1, "高建华", "低保"]]})
+    saved_results(path, {"D2": ("str", "低保"), "E2": ("e", "#VALUE!"), "D3": ("e", "#N/A")})
+    assert problems(path) == [("sheet.side_list", "低保名单", None, None),
+                              ("cell.formula_error", "一网格", 2, "出生日期"),
+                              ("cell.formula_error", "一网格", 3, "特殊人群")]
+    result = invoke("validate", path, "--date", DATE, lang="zh")
+    assert result.exit_code == 0, result.output
+    assert "一网格!E2（出生日期）：这是公式，但它保存的结果是错误值（#N/A、#VALUE! 等），" \
+        "按空白读取" in result.output
