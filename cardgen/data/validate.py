@@ -589,6 +589,7 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
                              out: _Collector) -> dict[str, tuple[Row, str]]:
     """The household fields of a household, each from the first row that has it."""
     agreed: dict[str, tuple[Row, str]] = {}
+    sheets_said = False  # a household in two grid sheets is said once
     for row in rows:
         for field in HOUSEHOLD_FIELDS:
             if field == "household_id":
@@ -601,6 +602,19 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
                 continue
             first_row, first_text = agreed[field]
             if _comparable(field, text, config) != _comparable(field, first_text, config):
+                if field == "grid" and row.column("grid") is None and \
+                        first_row.column("grid") is None and row.sheet != first_row.sheet:
+                    if sheets_said:
+                        continue
+                    sheets_said = True
+                    out.error(row, "household_id", _(
+                        "户号 {number} stands in sheet “{first}” ({place}) and in sheet "
+                        "“{sheet}”, each sheet a grid, with the same address: one dwelling "
+                        "cannot be in two grids; check which sheet holds it by mistake, and "
+                        "correct its 户号 or delete its rows there").format(
+                        number=hid, first=first_row.sheet, place=first_row.place("household_id"),
+                        sheet=row.sheet), hid, code="household.two_sheets")
+                    continue
                 out.error(row, field, _(
                     "household {household}'s {field} is “{value}” at {place} but “{here}” "
                     "here; one household has one {field}: correct the wrong one, or fill it "

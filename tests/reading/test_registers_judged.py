@@ -249,3 +249,18 @@ def test_a_formula_whose_saved_result_is_an_error_is_said(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "一网格!E2（出生日期）：这是公式，但它保存的结果是错误值（#N/A、#VALUE! 等），" \
         "按空白读取" in result.output
+
+
+def test_one_dwelling_in_two_grid_sheets_is_said_as_such(tmp_path: Path) -> None:
+    """户号 1 at one address in sheets 第1网格 and 第2网格 (no 网格 column): the error said the
+    household's 网格 differed at a row and to correct the wrong cell, which does not exist."""
+    rows = [["户号", "姓名", "与户主关系", "住址"]]
+    path = workbook(tmp_path / "登记表.xlsx", {
+        "第1网格": [*rows, ["1", "高建华", "户主", "阳光花园1-101"]],
+        "第2网格": [*rows, ["1", "钱进", "户主", "阳光花园1-101"], ["1", "钱小", "子", ""]]})
+    assert [p for p in problems(path) if p[0] != "household.heads"] == [
+        ("household.two_sheets", "第2网格", 2, "户号")]
+    result = invoke("validate", path, "--date", DATE, lang="zh")
+    assert result.exit_code == 1
+    assert "第2网格!A2（户号）「1」：户号 1 在工作表“第1网格”（第1网格!A2（户号））和工作表" \
+        "“第2网格”都有（每张工作表是一个网格），住址相同" in result.output
