@@ -305,6 +305,8 @@ class Spellings:
     colour: dict[str, str]
     columns: dict[str, str]
     non_resident: tuple[str, ...]  # [residence] non_resident: values of people not living there
+    # [residence] foreign: values of people from abroad, whose 证件号码 may be a passport's
+    foreign: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -741,6 +743,7 @@ def _spellings(r: _Reader) -> Spellings:
         colour=r.spellings("colour_values"),
         columns=_column_spellings(r),
         non_resident=r.texts("residence.non_resident"),
+        foreign=r.texts("residence.foreign"),
     )
 
 

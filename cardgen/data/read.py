@@ -21,7 +21,7 @@ from cardgen.config import Config
 from cardgen.data.cells import cell_text, clean_text, shared
 from cardgen.data.idnumber import normalise_id
 from cardgen.data.model import Row
-from cardgen.data.table import Table, read_table
+from cardgen.data.table import Table, read_table, title_values
 from cardgen.data.workbook import Sheet, Workbook, html_sheet, open_workbook
 from cardgen.errors import InputError, Problem, Severity, UsageError, cell_place
 from cardgen.i18n import _
@@ -271,7 +271,7 @@ def _records_from_workbook(workbook: Workbook, source: str, config: Config,
             table = read_table(sheet, source, config, len(records.rows))
             if _add_table(records, table, sheet, source, config, named=True):
                 tables.append((name, table))
-        _grids_from_names(tables)
+        _grids_from_names(tables, config)
         return records
 
     read: list[tuple[str, Table]] = []
@@ -314,18 +314,22 @@ def _records_from_workbook(workbook: Workbook, source: str, config: Config,
                     "if its people should not be printed, or name the sheets to read with "
                     "--sheet-name)"), code="sheet.hidden", sheet=name,
                 where=cell_place(name, None, None, None)))
-    _grids_from_names(registers)
+    _grids_from_names(registers, config)
     return records
 
 
-def _grids_from_names(tables: list[tuple[str, Table]]) -> None:
+def _grids_from_names(tables: list[tuple[str, Table]], config: Config) -> None:
     """With more than one sheet read, each sheet's name is the grid of its rows without
-    one (第一网格, 第二网格 …); one sheet's name says nothing (Sheet1, 登记表)."""
-    if len(tables) < 2:
-        return
+    one (第一网格, 第二网格 …). One sheet's name gives a grid only where it names one as a
+    title does (第3网格, 和平社区第三网格, beside a 汇总 or a 低保名单 sheet): Sheet1 and
+    登记表 say nothing."""
     for _name, table in tables:
-        if table.sheet_grid:
-            grid = shared(table.sheet_grid)
+        if not table.sheet_grid:
+            continue
+        grid = table.sheet_grid if len(tables) > 1 else \
+            title_values(table.sheet_grid, config).get("grid", "")
+        if grid:
+            grid = shared(grid)
             for row in table.rows:
                 row.values.setdefault("grid", grid)
 

@@ -85,8 +85,12 @@ def _known_numbers(households: list[Household], asked: tuple[str, ...]) -> tuple
     known = {_folded(h.household_id): h.household_id for h in households}
     missing = [number for number in asked if _folded(number) not in known]
     if missing:
-        close = dict.fromkeys(match for number in missing for match in difflib.get_close_matches(
-            _folded(number), list(known), n=3, cutoff=0.5))
+        # 户号 1 of a register keyed by grid and 户号 is 第1网格-1 (and 第2网格-1 …)
+        keyed = [key for number in missing for key in known
+                 if key.endswith(f"-{_folded(number)}")]
+        close = dict.fromkeys([*keyed, *(
+            match for number in missing for match in difflib.get_close_matches(
+                _folded(number), list(known), n=3, cutoff=0.5))])
         if close:
             raise NothingSelected(_("no household numbered {numbers} in the input; did you "
                                     "mean {close}?").format(

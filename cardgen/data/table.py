@@ -155,6 +155,9 @@ class _Reader:
         self.uncalculated: dict[int, list[int]] = {}  # row -> formula cells without result
         for row, column in sorted(sheet.uncalculated):
             self.uncalculated.setdefault(row, []).append(column)
+        self.errors: dict[int, list[int]] = {}  # row -> formula cells whose result is an error
+        for row, column in sorted(sheet.errors):
+            self.errors.setdefault(row, []).append(column)
         # rows crossed by a merged cell three columns wide or more: a title's
         self.wide_rows = {row for first_row, first_column, last_row, last_column in sheet.merged
                           if last_column - first_column >= 2 and last_row - first_row < 5
@@ -462,6 +465,9 @@ class _Reader:
             if self.uncalculated and index in self.uncalculated:
                 self.formulas_without_results(index, self.uncalculated[index], mapping,
                                               headers, texts.get("household_id"))
+            if self.errors and index in self.errors:
+                self.formula_errors(index, self.errors[index], mapping, headers,
+                                    texts.get("household_id"))
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
@@ -500,6 +506,20 @@ class _Reader:
                     "says; open the file in Excel or WPS, save it (保存) and read it again"),
                     column=column, header=headers[column], severity=Severity.ERROR,
                     field=mapping.get(column), household=household)
+
+    def formula_errors(self, index: int, columns: list[int], mapping: dict[int, str],
+                       headers: list[str], household: str | None) -> None:
+        """A warning at each formula cell of a read column whose saved result is an error
+        (#N/A, #VALUE!): it is read as empty, which a lookup that found nothing means, but a
+        broken formula may have lost what the cell should say."""
+        for column in columns:
+            if column in mapping or column in self.flag_columns:
+                self.note(index, "cell.formula_error", _(
+                    "holds a formula whose result is an error (#N/A, #VALUE! …), read as an "
+                    "empty cell; if the cell should say something, correct the formula in "
+                    "Excel or WPS (or type the value) and save the file"),
+                    column=column, header=headers[column], field=mapping.get(column),
+                    household=household)
 
     def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
         """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""

@@ -35,11 +35,13 @@ from cardgen.data.idnumber import IdNumberError, mask_id, normalise_id, parse_id
 from cardgen.data.model import Dataset, Household, Member, Row
 from cardgen.data.read import HOUSEHOLD_FIELDS, PERSON_FIELDS, Records
 from cardgen.data.vocabulary import field_name, relation_of, spelled
-from cardgen.errors import Problem, Severity
+from cardgen.errors import InputError, Problem, Severity
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
+# what a resident identity number looks like (a foreigner's 证件号码 may be a passport's)
+_PRC_ID = re.compile(r"[0-9]{15}|[0-9]{17}[0-9X]")
 # IDs of a column ending in 000 more often than this chance says were numbers once
 LOST_DIGITS_CHANCE = 1e-4
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -175,6 +177,10 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
 def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
     """Household number -> its rows, as [input] households says."""
     mode = config.reading.households
+    for row in rows:  # a 户主姓名 column: the row of that name is the head's
+        if row.text("head_name") and not row.text("relation") and \
+                clean_name(row.text("name")) == clean_name(row.text("head_name")):
+            row.values["relation"] = vocabulary.HEAD_LABEL
     if mode == "head":
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
@@ -258,18 +264,27 @@ def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
     households = "grid+number", and each grid's rows kept apart, so that nothing else is
     reported for them."""
     restarting: list[tuple[str, list[Row]]] = []
+    by_sheet: list[tuple[str, list[Row]]] = []  # sheets with no grid's name (Sheet1, Sheet2)
     for number, group in groups.items():
         by_grid: dict[str, list[Row]] = {}
         for row in group:
             if row.text("grid"):
                 by_grid.setdefault(fold(row.text("grid")), []).append(row)
+            elif row.sheet is not None:
+                by_grid.setdefault(f"\x00{row.sheet}", []).append(row)
         if len(by_grid) < 2:
             continue
         addresses = {next((_address_of(r) for r in part if _address_of(r)), "")
                      for part in by_grid.values()}
         if len(addresses) == 1 and "" not in addresses:
             continue  # one dwelling in two grids: its 网格 disagree (reported with it)
-        restarting.append((number, [part[0] for part in by_grid.values()]))
+        firsts = [part[0] for part in by_grid.values()]
+        if any(key.startswith("\x00") for key in by_grid):
+            by_sheet.append((number, firsts))
+        else:
+            restarting.append((number, firsts))
+    if by_sheet:
+        raise _sheets_restart(by_sheet)
     if not restarting:
         return groups
     number, (first, second, *_more) = restarting[0]
@@ -317,6 +332,28 @@ def _check_restarts(groups: dict[str, list[Row]], settle: bool, rows: list[Row],
     return groups
 
 
+def _sheets_restart(restarting: list[tuple[str, list[Row]]]) -> InputError:
+    """户号 that start again in every sheet where a sheet's name is no grid's (Sheet1,
+    Sheet2): which households are which cannot be told, so the file is refused (a card
+    printed under --skip-invalid would have no grid and a made-up number), naming the
+    sheets and how to name them after their grids."""
+    number, (first, second, *_more) = restarting[0]
+    return InputError(ngettext(
+        "{source}: 户号 {number} stands in sheet “{sheet}” and in sheet “{other}” ({place}) "
+        "with different addresses: the 户号 start again in every sheet ({count} number "
+        "does), but the sheets' names name no grid to tell their households apart; rename "
+        "each sheet after its grid (right-click the sheet's tab → 重命名, e.g. 第1网格), or "
+        "add a 网格 column",
+        "{source}: 户号 {number} stands in sheet “{sheet}” and in sheet “{other}” ({place}) "
+        "with different addresses: the 户号 start again in every sheet ({count} numbers "
+        "do), but the sheets' names name no grid to tell their households apart; rename "
+        "each sheet after its grid (right-click the sheet's tab → 重命名, e.g. 第1网格), or "
+        "add a 网格 column", len(restarting)).format(
+        source=first.source, number=number, sheet=first.sheet, other=second.sheet,
+        place=second.place("household_id"), count=len(restarting)),
+        code="workbook.sheets_restart")
+
+
 def _by_address(rows: list[Row], taken: set[str], config: Config,
                 out: _Collector) -> dict[str, list[Row]]:
     """Rows of a table with no 户号 column, keyed as a person reads them: by address
@@ -334,6 +371,8 @@ def _by_address(rows: list[Row], taken: set[str], config: Config,
     for row in rows:
         address = _address_of(row)
         place = (row.source, row.sheet)
+        if address and row.text("head_name"):  # 户主姓名: one address, a household a head
+            address = f"{address}\x1f{''.join(clean_name(row.text('head_name')).split())}"
         if not address and place == last_place and above and row.text("name") and \
                 relation_of(row.text("relation"), config)[0] != vocabulary.HEAD_LABEL:
             address = above  # a member written under its household, the address once
@@ -490,14 +529,16 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
         _check_lived_in(household, values["housing"][0], config, out)
     if fonts:
         _check_glyphs(household, rows, {field: row for field, (row, _text) in values.items()},
-                      member_rows, fonts, out)
+                      member_rows, fonts, out, config.reading.name_placeholders)
     return household
 
 
 def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, Row],
                   member_rows: list[Row], fonts: Sequence[frozenset[int]],
-                  out: _Collector) -> None:
-    """An error at the cell of each character that no font has, in the text as printed."""
+                  out: _Collector, placeholders: frozenset[str] = frozenset()) -> None:
+    """An error at the cell of each character that no font has, in the text as printed; a
+    name's placeholder for a lost character (U+FFFD) has its own error, which says the fix
+    (type the name again), not a font to add."""
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
@@ -511,8 +552,9 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
     for texts, row in zip(of_members, member_rows, strict=True):
         for field, text in texts:
             for char in glyphs.uncovered(text, fonts):
-                out.error(row, field, glyphs.message(hid, field, char), hid,
-                          code=glyphs.CODE)
+                if field != "name" or char not in placeholders:
+                    out.error(row, field, glyphs.message(hid, field, char), hid,
+                              code=glyphs.CODE)
 
 
 def _check_lived_in(household: Household, row: Row, config: Config, out: _Collector) -> None:
@@ -547,6 +589,7 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
                              out: _Collector) -> dict[str, tuple[Row, str]]:
     """The household fields of a household, each from the first row that has it."""
     agreed: dict[str, tuple[Row, str]] = {}
+    sheets_said = False  # a household in two grid sheets is said once
     for row in rows:
         for field in HOUSEHOLD_FIELDS:
             if field == "household_id":
@@ -559,6 +602,19 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
                 continue
             first_row, first_text = agreed[field]
             if _comparable(field, text, config) != _comparable(field, first_text, config):
+                if field == "grid" and row.column("grid") is None and \
+                        first_row.column("grid") is None and row.sheet != first_row.sheet:
+                    if sheets_said:
+                        continue
+                    sheets_said = True
+                    out.error(row, "household_id", _(
+                        "户号 {number} stands in sheet “{first}” ({place}) and in sheet "
+                        "“{sheet}”, each sheet a grid, with the same address: one dwelling "
+                        "cannot be in two grids; check which sheet holds it by mistake, and "
+                        "correct its 户号 or delete its rows there").format(
+                        number=hid, first=first_row.sheet, place=first_row.place("household_id"),
+                        sheet=row.sheet), hid, code="household.two_sheets")
+                    continue
                 out.error(row, field, _(
                     "household {household}'s {field} is “{value}” at {place} but “{here}” "
                     "here; one household has one {field}: correct the wrong one, or fill it "
@@ -696,7 +752,9 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
 
     id_text = row.text("id_number")
     if id_text:
-        _id_number(member, row, id_text, today, hid, out, month, lost_digits)
+        foreign = spelled(row.text("residence"), config.spellings.residence) in \
+            config.spellings.foreign
+        _id_number(member, row, id_text, today, hid, out, month, lost_digits, foreign)
     if month is not None and month[1] and not member.id_number:
         year, months = month
         if len(months) > 1:
@@ -783,7 +841,9 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
 
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
                out: _Collector, month: tuple[int, tuple[int, ...]] | None,
-               lost_digits: bool = False) -> None:
+               lost_digits: bool = False, foreign: bool = False) -> None:
+    """The ID number checked, and what it says of its holder; a person from abroad's
+    passport or permit number (`foreign`: no 15 or 18 digits) is kept as written."""
     stored_as_number = _(
         "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
         "number, so the last digits are lost; format the column as text (设置单元格格式 → "
@@ -801,6 +861,9 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
             "of a number, so the last three were lost, even where the check digit still "
             "matches; format the column as text (设置单元格格式 → 文本) and type the ID "
             "numbers again from the ID cards"), hid, code="id.stored_as_number")
+        return
+    if foreign and not _PRC_ID.fullmatch(number):
+        member.id_number = number
         return
     try:
         checked = parse_id(text, today)

@@ -69,6 +69,9 @@ class Sheet:
     # (0-based row, column) of formula cells whose result was never saved (a file written
     # by a program that does not calculate): they read as empty, but are not
     uncalculated: frozenset[tuple[int, int]] = frozenset()
+    # (0-based row, column) of formula cells whose saved result is an error (#N/A,
+    # #VALUE!): they read as empty, as the error says nothing
+    errors: frozenset[tuple[int, int]] = frozenset()
 
 
 class Workbook:
@@ -103,7 +106,7 @@ def open_workbook(data: bytes, kind: str, source: str, unpacked_mb: int) -> Work
               if meta.visible != python_calamine.SheetVisibleEnum.Visible}
 
     def open_sheet(name: str) -> Sheet:
-        hidden_rows, hidden_columns, more_merged, uncalculated = extras.of(name)
+        hidden_rows, hidden_columns, more_merged, uncalculated, errors = extras.of(name)
         with _unreadable_if_it_fails(kind, source):
             cells = book.get_sheet_by_name(name)
             start = cells.start
@@ -120,7 +123,7 @@ def open_workbook(data: bytes, kind: str, source: str, unpacked_mb: int) -> Work
 
         return Sheet(name, rows, [(r0, c0, r1, min(c1, width - 1))
                                   for (r0, c0), (r1, c1) in merged + more_merged],
-                     hidden_rows, hidden_columns, name in hidden, uncalculated)
+                     hidden_rows, hidden_columns, name in hidden, uncalculated, errors)
 
     return Workbook(names, hidden, open_sheet)
 
@@ -225,24 +228,23 @@ class _Extras:
     def __init__(self, kind: str, data: bytes, archive: zipfile.ZipFile | None) -> None:
         self.kind = kind
         self.archive = archive
-        self._ods: dict[str, tuple[Spans, Spans, list[tuple[tuple[int, int],
-                                                           tuple[int, int]]]]] | None = None
+        self._ods: dict[str, _OdsExtras] | None = None
         self._xls = _xls_hidden(data) if kind == "xls" else {}
 
     def of(self, name: str) -> tuple[Spans, Spans, list[tuple[tuple[int, int],
                                                              tuple[int, int]]],
-                                     frozenset[tuple[int, int]]]:
+                                     frozenset[tuple[int, int]], frozenset[tuple[int, int]]]:
         try:
             if self.kind == "xlsx" and self.archive is not None:
-                rows, columns, uncalculated = _xlsx_extras(self.archive, name)
-                return rows, columns, [], uncalculated
+                rows, columns, uncalculated, errors = _xlsx_extras(self.archive, name)
+                return rows, columns, [], uncalculated, errors
             if self.kind == "ods" and self.archive is not None:
                 if self._ods is None:
                     self._ods = _ods_extras(self.archive.read("content.xml"))
-                return (*self._ods.get(name, (Spans(), Spans(), [])), frozenset())
+                return (*self._ods.get(name, (Spans(), Spans(), [], frozenset())), frozenset())
         except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
             pass  # what cannot be read here only loses the word "hidden" in messages
-        return (*self._xls.get(name, (Spans(), Spans())), [], frozenset())
+        return (*self._xls.get(name, (Spans(), Spans())), [], frozenset(), frozenset())
 
 
 def _xls_hidden(data: bytes) -> dict[str, tuple[Spans, Spans]]:
@@ -293,7 +295,8 @@ def _xlsx_sheet_path(archive: zipfile.ZipFile, name: str) -> str:
 
 
 def _xlsx_extras(archive: zipfile.ZipFile,
-                 name: str) -> tuple[Spans, Spans, frozenset[tuple[int, int]]]:
+                 name: str) -> tuple[Spans, Spans, frozenset[tuple[int, int]],
+                                     frozenset[tuple[int, int]]]:
     """Hidden rows (``<row r="7" hidden="1">``) and columns (``<col min max hidden>``) of an
     .xlsx sheet, and its formula cells without a saved result, found by searching the
     sheet's XML for the attribute or the ``<f>`` tag — a byte search, then the tag it
@@ -307,6 +310,7 @@ def _xlsx_extras(archive: zipfile.ZipFile,
     rows: set[tuple[int, int]] = set()
     columns: set[tuple[int, int]] = set()
     uncalculated: set[tuple[int, int]] = set()
+    errors: set[tuple[int, int]] = set()
     tail = b""
     with archive.open(_xlsx_sheet_path(archive, name)) as stream:
         while chunk := stream.read(2**20):
@@ -325,22 +329,24 @@ def _xlsx_extras(archive: zipfile.ZipFile,
                                                     _MAX_COLUMNS) - 1))
                     at = xml.find(mark, at + 1)
             if b"<f" in xml or b":f" in xml:
-                _formulas_without_results(xml, uncalculated)
+                _formulas_without_results(xml, uncalculated, errors)
             tail = xml[-4096:]  # a tag cut by the chunk's end is whole in the next buffer
-    return Spans.of(rows), Spans.of(columns), frozenset(uncalculated)
+    return Spans.of(rows), Spans.of(columns), frozenset(uncalculated), frozenset(errors)
 
 
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s/>]")
 _CELL = re.compile(rb"<(?:\w+:)?c\s([^>]*)>")
 _CELL_REF = re.compile(rb"""\br=["']([A-Z]{1,3})(\d+)["']""")
 _STRING_TYPE = re.compile(rb"""\bt=["']str["']""")
+_ERROR_TYPE = re.compile(rb"""\bt=["']e["']""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]+)<")
 
 
-def _formulas_without_results(xml: bytes, found: set[tuple[int, int]]) -> None:
+def _formulas_without_results(xml: bytes, found: set[tuple[int, int]],
+                              errors: set[tuple[int, int]]) -> None:
     """(row, column) of each formula cell in `xml` with no saved result: no ``<v>``, or an
     empty one that is no empty text (Excel writes ``t="str"`` and ``<v></v>`` for a
-    formula giving "")."""
+    formula giving ""); and into `errors` those whose result is an error (``t="e"``)."""
     for formula in _FORMULA.finditer(xml):
         near = max(0, formula.start() - 512)  # a cell's tag stands right before its <f>
         start = max(xml.rfind(b"<c ", near, formula.start()),
@@ -353,13 +359,16 @@ def _formulas_without_results(xml: bytes, found: set[tuple[int, int]]) -> None:
         if cell is None or end == -1:
             continue  # cut by the buffer's end: whole in the next one
         reference = _CELL_REF.search(cell[1])
-        if reference is None or _VALUE.search(xml, formula.end(), end) or \
-                _STRING_TYPE.search(cell[1]):
+        if reference is None:
+            continue
+        error = bool(_ERROR_TYPE.search(cell[1]))
+        if not error and (_VALUE.search(xml, formula.end(), end) or
+                          _STRING_TYPE.search(cell[1])):
             continue
         column = 0
         for letter in reference[1]:
             column = column * 26 + letter - 64
-        found.add((int(reference[2]) - 1, column - 1))
+        (errors if error else found).add((int(reference[2]) - 1, column - 1))
 
 
 _ODS_TABLE = re.compile(rb"<table:table\s[^>]*?table:name=\"([^\"]*)\"")
@@ -369,23 +378,27 @@ _ODS_NUMBER = re.compile(rb"table:number-(columns-repeated|rows-repeated|columns
                          rb"rows-spanned)=\"(\d+)\"")
 
 
-def _ods_extras(content: bytes) -> dict[str, tuple[Spans, Spans,
-                                                   list[tuple[tuple[int, int],
-                                                              tuple[int, int]]]]]:
-    """Hidden rows and columns and merged cells of every table of an .ods content.xml,
-    found with regular expressions over its tags (LibreOffice and WPS write the `table:`
-    prefix): calamine reads no merged cells from .ods. Only rows holding a merged cell are
-    looked into cell by cell. ElementTree's iterparse took 6.7 s over the 10,000-household
-    .ods, this 0.3 s."""
+_OdsExtras = tuple[Spans, Spans, list[tuple[tuple[int, int], tuple[int, int]]],
+                   frozenset[tuple[int, int]]]
+
+
+def _ods_extras(content: bytes) -> dict[str, _OdsExtras]:
+    """Hidden rows and columns, merged cells and formulas without a saved result of every
+    table of an .ods content.xml, found with regular expressions over its tags (LibreOffice
+    and WPS write the `table:` prefix): calamine reads no merged cells from .ods, and reads
+    a formula with no result as an empty cell. Only rows holding a merged cell or a formula
+    are looked into cell by cell. ElementTree's iterparse took 6.7 s over the
+    10,000-household .ods, this 0.3 s."""
     from html import unescape
 
-    found: dict[str, tuple[Spans, Spans, list[tuple[tuple[int, int], tuple[int, int]]]]] = {}
+    found: dict[str, _OdsExtras] = {}
     tables = list(_ODS_TABLE.finditer(content))
     for number, table in enumerate(tables):
         end = tables[number + 1].start() if number + 1 < len(tables) else len(content)
         hidden_rows: list[tuple[int, int]] = []
         hidden_columns: list[tuple[int, int]] = []
         merged: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        uncalculated: set[tuple[int, int]] = set()
         row = column = 0
         position = table.end()
         while True:
@@ -412,11 +425,28 @@ def _ods_extras(content: bytes) -> dict[str, tuple[Spans, Spans,
                 close = end if close == -1 else close
                 if b"spanned" in content[item.end():close]:
                     _ods_row_merges(content, item.end(), close, row, merged)
+                if b"table:formula=" in content[item.end():close]:
+                    _ods_row_formulas(content, item.end(), close, row, repeat, uncalculated)
                 position = close
             row += repeat
         found[unescape(table[1].decode("utf-8", "replace"))] = (
-            Spans.of(hidden_rows), Spans.of(hidden_columns), merged)
+            Spans.of(hidden_rows), Spans.of(hidden_columns), merged, frozenset(uncalculated))
     return found
+
+
+def _ods_row_formulas(content: bytes, start: int, end: int, row: int, rows: int,
+                      found: set[tuple[int, int]]) -> None:
+    """(row, column) of each formula cell of a row with no saved result: LibreOffice and WPS
+    always write a formula's value type (office:value-type, "string" for an empty text); a
+    program that does not calculate writes the formula alone."""
+    column = 0
+    for cell in _ODS_CELL.finditer(content, start, end):
+        numbers = {key: int(value) for key, value in _ODS_NUMBER.findall(cell[1])}
+        columns = numbers.get(b"columns-repeated", 1)
+        if b"table:formula=" in cell[1] and b"office:value-type=" not in cell[1]:
+            found.update((row + r, column + c) for r in range(min(rows, _MAX_COLUMNS))
+                         for c in range(min(columns, _MAX_COLUMNS)))
+        column += columns
 
 
 def _ods_row_merges(content: bytes, start: int, end: int, row: int,
