@@ -174,6 +174,20 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
 
 # ---- rows into households -------------------------------------------------------------------
 
+def _is_id_number(text: str) -> bool:
+    """An 18-character resident ID (a valid check digit and birth date) used as a 户号, as
+    an office that keys households by the head's ID does: it would print in full on every
+    card, index row, sticker and change list, and in the desk's addresses."""
+    number = normalise_id(text)
+    if len(number) != 18:
+        return False
+    try:
+        parse_id(number, dt.date.today())
+    except IdNumberError:
+        return False
+    return True
+
+
 def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str, list[Row]]:
     """Household number -> its rows, as [input] households says."""
     mode = config.reading.households
@@ -185,6 +199,7 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
     unnumbered: list[Row] = []  # rows of a table with no 户号 column (mode "auto")
+    said: set[str] = set()  # 户号 that are ID numbers, said once each
     for row in rows:
         number = row.text("household_id")
         if not number and mode == "auto" and row.letters is not None and \
@@ -195,6 +210,17 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
             out.error(row, "household_id", _(
                 "the row has no household number (户编号); fill it in so the row joins its "
                 "household (同上 repeats the number above)"), code="household.no_number")
+            continue
+        if _is_id_number(number):
+            if number not in said:  # once a household: its first row
+                said.add(number)
+                out.error(row, "household_id", _(
+                    "the household number is an ID number (身份证号): the 户号 prints on the "
+                    "card, the index, the stickers and the change list, and an ID number must "
+                    "not; in Excel or WPS give the column the office's household numbers "
+                    "(G01-0001 …), or delete the column and cardgen tells households apart by "
+                    "address and head"), value=mask_id(normalise_id(number)),
+                    code="household.id_number")
             continue
         if mode == "grid+number" and row.text("grid"):
             number = f"{row.text('grid')}-{number}"

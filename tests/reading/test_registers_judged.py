@@ -264,3 +264,27 @@ def test_one_dwelling_in_two_grid_sheets_is_said_as_such(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "第2网格!A2（户号）「1」：户号 1 在工作表“第1网格”（第1网格!A2（户号））和工作表" \
         "“第2网格”都有（每张工作表是一个网格），住址相同" in result.output
+
+
+def test_a_household_number_that_is_an_id_number_is_refused_without_printing_it(
+        tmp_path: Path) -> None:
+    """An office that keys households by the head's ID number: the 户号 prints on every
+    card, index row, sticker and change list, and in the desk's addresses, so it is an
+    error naming each household's first cell once, with the ID masked in the message; no
+    card prints, even with --skip-invalid (the rows belong to no household)."""
+    from tests.conftest import HEADER, household_rows, write_csv
+
+    head = id_number("19600305", 1)
+    rows = household_rows(head) + household_rows("H2", 地址="阳光花园3号楼")
+    source = write_csv(tmp_path / "h.csv", rows, HEADER)
+    result = invoke("validate", source, "--date", DATE, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert head not in result.output
+    found = json.loads(result.output)["problems"]
+    assert [(p["code"], p["row"]) for p in found if p["code"] == "household.id_number"] == [
+        ("household.id_number", 2)]
+    assert result.output.count(head[-4:]) >= 1
+    printed = invoke("ledger", source, "-o", tmp_path / "out", "--date", DATE,
+                     "--skip-invalid")
+    assert printed.exit_code == 1, printed.output  # the key itself is wrong: no card
+    assert head not in printed.output and not list(tmp_path.glob("out/*.pdf"))
