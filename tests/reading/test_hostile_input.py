@@ -26,7 +26,7 @@ from cardgen.data.validate import validate_records
 from cardgen.errors import CardgenError
 from cardgen.pipeline.register import load
 from cardgen.samplegen import generate, to_csv
-from tests.conftest import DATE, TODAY
+from tests.conftest import DATE, TODAY, suite_cache
 from tests.corpus.make_corpus import HERE as CORPUS
 from tests.corpus.make_corpus import big_inputs, corpus
 
@@ -203,7 +203,6 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
     """Whatever the text, a household without errors becomes a card: planned pages = drawn."""
     import csv
 
-    from cardgen.cache import Cache
     from cardgen.data.glyphs import missing_glyphs
     from cardgen.layout.fonts import coverage
     from cardgen.pipeline.cards import cards_document
@@ -223,7 +222,7 @@ def test_any_valid_household_is_drawn_with_its_pages(tmp_path: Path,
             and not missing_glyphs([h], coverage(CONFIG))]
     if not good:
         return
-    printing = PrintRun.start(CONFIG, None, None, TODAY, Cache.open())
+    printing = PrintRun.start(CONFIG, None, None, TODAY, suite_cache(CONFIG))
     data = io.BytesIO()
     cards = cards_document(loaded, good, printing, emergency=False, out=data)
     import pikepdf
