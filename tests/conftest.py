@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from cardgen.cache import Cache
 from cardgen.cli.commands import cli
 from cardgen.config import Config, load_config
 from cardgen.i18n import set_language
@@ -124,6 +125,14 @@ def run() -> Callable[..., Result]:
     def invoke(*args: str | Path) -> Result:
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return invoke
+
+
+def suite_cache(config: Config | None = None) -> Cache:
+    """The cache a CLI run of the suite opens (its folder, made once per run, and the
+    config's scope): a test that calls the pipeline itself reads the frames the suite has
+    rendered, instead of WeasyPrint laying each one out again (a cache of None keeps
+    nothing)."""
+    return Cache.open(config or load_config(), None)
 
 
 def pdftotext(path: Path, *pages: int) -> str:

@@ -17,7 +17,14 @@ from click.testing import CliRunner, Result
 
 from cardgen.cli.commands import cli
 from cardgen.data.idnumber import check_digit
-from tests.conftest import household_rows, page_count, pdftotext, render_page, write_csv
+from tests.conftest import (
+    household_rows,
+    page_count,
+    pdftotext,
+    render_page,
+    suite_cache,
+    write_csv,
+)
 
 FIRST, SECOND, THIRD = "2026-11-29", "2027-01-05", "2027-02-05"
 # born 1967-01-02: 59 at the first print, 60 at the update (the ≥60 rule turns the colour)
@@ -355,7 +362,8 @@ def test_an_interrupted_update_leaves_both_books_as_they_were(
     monkeypatch.setattr(updates, "compose_packet", interrupted)
     import datetime as dt
 
-    loaded = load(months["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    loaded = load(months["register2"], load_config(), dt.date.fromisoformat(SECOND),
+                  cache=suite_cache())
     with pytest.raises(KeyboardInterrupt):
         updates.update(loaded, updates.UpdateRequest(book, tmp_path / "new", Selection()))
     assert {p.name: p.read_bytes() for p in book.iterdir()} == before

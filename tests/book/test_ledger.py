@@ -250,18 +250,32 @@ def test_each_font_is_embedded_once_per_ledger(books: tuple[Path, Result]) -> No
         subprocess.run(["qpdf", "--check", str(pdf)], check=True, capture_output=True)
 
 
-def test_worker_processes_make_the_same_bytes(tmp_path: Path) -> None:
-    """Enough cards for the spawn pool: --jobs 2 builds and draws in workers."""
+def test_worker_processes_make_the_same_bytes(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enough cards for the spawn pool: --jobs 2 builds and draws in workers, --jobs 1 in
+    this process. Each starts from a cache without any card (no model, no drawn page), its
+    frames those the suite has laid out (or the first run lays out): what is compared is
+    the cards, drawn twice."""
+    import os
+    import shutil
+
     from cardgen.printing.run import PARALLEL_FROM
 
+    cache = tmp_path / "cache"
+    suite = Path(os.environ["CARDGEN_CACHE_DIR"])
+    for kind in ("frames", "metrics"):
+        if (suite / kind).is_dir():
+            shutil.copytree(suite / kind, cache / kind)
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))
     source = tmp_path / "big.csv"
     source.write_text(to_csv(list(generate(PARALLEL_FROM + 20, seed=4, grids=1))),
                       encoding="utf-8")
     outputs = []
-    for jobs in ("1", "2"):
+    for jobs in ("2", "1"):
+        shutil.rmtree(cache / "cards", ignore_errors=True)
         out = tmp_path / f"jobs-{jobs}"
         result = invoke("ledger", source, "-o", out, "--date", DATE, "--jobs", jobs,
-                        "--no-cache", "--quiet")
+                        "--quiet")
         assert result.exit_code == 0, result.output
         [pdf] = list(out.glob("*.pdf"))
         outputs.append((pdf.read_bytes(), (out / "manifest.json").read_bytes()))

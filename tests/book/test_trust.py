@@ -21,7 +21,7 @@ from tests.book.test_book import (
     plain,
     second_register,
 )
-from tests.conftest import household_rows, write_csv
+from tests.conftest import household_rows, suite_cache, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -489,7 +489,8 @@ def test_an_update_interrupted_at_any_step_leaves_the_folder_as_it_was(
     out = copy(books["book2"], tmp_path / "out")
     (out / "notes.txt").write_text("the worker's own file", encoding="utf-8")
     before, book_before = snapshot(out), snapshot(books["book1"])
-    loaded = pipeline.load(register, load_config(), dt.date.fromisoformat(SECOND))
+    loaded = pipeline.load(register, load_config(), dt.date.fromisoformat(SECOND),
+                           cache=suite_cache())
     inject(monkeypatch, where, failure, out)
     expected = KeyboardInterrupt if isinstance(failure, KeyboardInterrupt) else CardgenError
     with pytest.raises(expected) as raised:
@@ -518,7 +519,8 @@ def test_an_interrupted_update_into_a_new_folder_leaves_none(
     from cardgen.data.select import Selection
     from cardgen.pipeline import UpdateRequest
 
-    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND),
+                           cache=suite_cache())
     inject(monkeypatch, where, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         pipeline.update(loaded, UpdateRequest(books["book1"], tmp_path / "new", Selection()))
@@ -540,7 +542,8 @@ def test_a_ledger_in_place_interrupted_leaves_the_book_as_it_was(
 
     book = copy(books["book1"], tmp_path / "book")
     before = snapshot(book)
-    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND))
+    loaded = pipeline.load(books["register2"], load_config(), dt.date.fromisoformat(SECOND),
+                           cache=suite_cache())
     inject(monkeypatch, where, KeyboardInterrupt(), book)
     with pytest.raises(KeyboardInterrupt):
         pipeline.ledger(loaded, LedgerRequest(book, Selection(), book=book))

@@ -204,7 +204,12 @@ def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
 
 
 def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: Path,
-                                      uncached: UncachedRun) -> None:
+                                      warmed: Path, uncached: UncachedRun) -> None:
+    """Two ledgers at once fill one cache with their cards (each draws all of them: no
+    card, cover or subset is there), neither reading the other's half-written entry. The
+    frames are there already (from `warmed`): laying them out is not what is shared."""
+    for kind in ("frames", "metrics"):
+        shutil.copytree(warmed / kind, cache_dir / kind)
     env = {**os.environ, "CARDGEN_CACHE_DIR": str(cache_dir)}
     runs = [subprocess.Popen([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
                               str(tmp_path / name), "--date", DATE, "--quiet"], env=env,
@@ -215,3 +220,4 @@ def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: P
     [x] = list((tmp_path / "x").glob("*.pdf"))
     [y] = list((tmp_path / "y").glob("*.pdf"))
     assert x.read_bytes() == y.read_bytes() == uncached.pdf
+    assert entries(cache_dir, "cards") and entries(cache_dir, "covers")  # both wrote there

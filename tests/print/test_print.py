@@ -25,6 +25,7 @@ from tests.conftest import (
     page_count,
     pdftotext,
     render_page,
+    suite_cache,
     write_csv,
 )
 
@@ -684,7 +685,8 @@ def test_previews_of_one_register_number_it_once(three: Path, tmp_path: Path,
     from cardgen.pipeline import register
     from cardgen.pipeline.cards import preview
 
-    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE),
+                           cache=suite_cache())
     calls: list[int] = []
     counted = numbering.number_books
 
@@ -714,7 +716,8 @@ def test_previews_with_a_book_check_it_once(run: Run, three: Path, tmp_path: Pat
 
     book = tmp_path / "book"
     assert run("ledger", three, "-o", book, "--date", DATE).exit_code == 0
-    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE))
+    loaded = register.load(three, load_config(), dt.date.fromisoformat(DATE),
+                           cache=suite_cache())
     calls: list[Path | None] = []
     opened = register.open_book
 
