@@ -73,7 +73,7 @@ def check_folder(folder: Path) -> None:
                          code="output.no_folder")
     if not os.access(folder if folder.exists() else folder.parent, os.W_OK | os.X_OK):
         # a read-only folder is no wrong usage but a place that cannot take it: exit 1
-        # (DOMAIN.md §8, Trust), as a disk that fills up on the way is
+        # (docs/cli.md), as a disk that fills up on the way is
         raise CardgenError(_("{folder} is not writable; choose another output folder").format(
             folder=folder if folder.exists() else folder.parent), code="output.not_writable")
 
@@ -89,8 +89,8 @@ def atomic_file(path: Path) -> Iterator[IO[bytes]]:
     except FileNotFoundError:
         raise UsageError(_("{folder} does not exist; create the folder first").format(
             folder=folder), code="output.no_folder") from None
-    except PermissionError:
-        raise UsageError(_("{folder} is not writable; choose another output folder").format(
+    except PermissionError:  # a place that cannot take it, as in check_folder: exit 1
+        raise CardgenError(_("{folder} is not writable; choose another output folder").format(
             folder=folder), code="output.not_writable") from None
     try:
         with os.fdopen(handle, "wb") as out:

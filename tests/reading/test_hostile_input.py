@@ -316,9 +316,9 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path: Path) -> None:
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o555)
         target = locked / "books"
-    code, output = invoke("ledger", source, "-o", target)
-    assert code == 2 and len(output.strip().splitlines()) == 1
-    code, output = invoke("reprint", source, "-o", target / "x.pdf")
+    code, output = invoke("ledger", source, "-o", target)  # the folder, not the usage: 1
+    assert code == 1 and len(output.strip().splitlines()) == 1
+    code, output = invoke("reprint", source, "-o", target / "x.pdf")  # no such folder: 2
     assert code == 2 and len(output.strip().splitlines()) == 1
 
 
