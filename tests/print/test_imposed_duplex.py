@@ -29,17 +29,17 @@ DPI = 40  # as a print shop's quick look: pdftoppm -r 40
 A5 = (148 * MM, 210 * MM)
 
 
-def register(folder: Path) -> Path:
+def register(folder: Path, phone: str = "13812345678") -> Path:
     """Three households in address order: A (one page: its visit log behind it), L (30
     members, one of them 残疾: a 续页 behind its first page) and B (one page); A and L are
-    on an emergency kit's roster."""
+    on an emergency kit's roster. `phone` is B's head's."""
     long = [{**household_rows("L")[0], "姓名": f"成员{i:02d}", "身份证号": "",
              "与户主关系": "户主" if i == 0 else "子", "特殊情况": "残疾" if i == 5 else ""}
             for i in range(30)]
     return write_csv(folder / "r.csv", [
         *household_rows("A", 地址="1号楼101"),
         *[{**row, "地址": "2号楼101"} for row in long],
-        *household_rows("B", 地址="3号楼101", 特殊情况="", 户卡颜色="蓝"),
+        *household_rows("B", 地址="3号楼101", 特殊情况="", 户卡颜色="蓝", 联系电话=phone),
     ])
 
 
@@ -167,3 +167,24 @@ def test_the_emergency_kit_prints_its_cards_imposed_and_duplex(run: Run, tmp_pat
     assert page_count(cards) == 2
     assert "户号 A" in pdftotext(cards, 1) and "户号 L" in pdftotext(cards, 1)
     assert "走访记录" in pdftotext(cards, 2) and "成员29" in pdftotext(cards, 2)
+
+
+def test_an_update_packet_of_an_imposed_duplex_book_is_imposed_duplex(run: Run,
+                                                                      tmp_path: Path) -> None:
+    """A book printed imposed and duplex gets its update packet the same way: the change
+    list and the changed card on a sheet's front, the card's visit log behind it."""
+    source = register(tmp_path)
+    result = run("ledger", source, "-o", tmp_path / "book", "--duplex", "--impose", "a4-2up",
+                 "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "next").mkdir()
+    changed = register(tmp_path / "next", phone="13900001111")
+    result = run("update", changed, "--book", tmp_path / "book", "-o",
+                 tmp_path / "update", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    [packet] = (tmp_path / "update").glob("*-变更.pdf")
+    # change list, its blank back, B, its log, the cover, its blank back, the index
+    assert page_count(packet) == 4
+    first, second = pdftotext(packet, 1), pdftotext(packet, 2)
+    assert "户号 B" in first and "走访记录" not in first
+    assert "走访记录" in second and "户号 B" in second
