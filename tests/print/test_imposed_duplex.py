@@ -188,3 +188,19 @@ def test_an_update_packet_of_an_imposed_duplex_book_is_imposed_duplex(run: Run,
     first, second = pdftotext(packet, 1), pdftotext(packet, 2)
     assert "户号 B" in first and "走访记录" not in first
     assert "走访记录" in second and "户号 B" in second
+
+
+def test_a_portrait_sheet_turns_like_a_book() -> None:
+    """A portrait sheet (an office's a3-4up) turns over on its long edge like a book's
+    page: the columns swap and the back pages stand upright, in the same rows."""
+    from cardgen.config import Imposition
+
+    imposition = Imposition("a3-4up", (297, 420), "A5",
+                            ((0.5, 0), (148.5, 0), (0.5, 210), (148.5, 210)))
+    front = plan_sheet(imposition, A5, 0.0, False)
+    back = plan_back(front, A5)
+    width = front.size[0]
+    for (x, y), matrix in zip(front.places, back.matrices, strict=True):
+        assert matrix[:4] == (1, 0, 0, 1)
+        assert matrix[4] == pytest.approx(width - x - A5[0]) and matrix[5] == pytest.approx(y)
+    assert back.boxes == front.boxes  # the whole sheet, either side
