@@ -565,7 +565,8 @@ class Progress:
 @selection_options
 @option("--emergency", is_flag=True, help=N_("Emergency mode: the colour tabs on top."))
 @option("--duplex", is_flag=True,
-        help=N_("Two-sided printing: every card starts on a right-hand page."))
+        help=N_("Two-sided printing, flipped on the long edge: every card starts on a "
+                "right-hand page; with --impose each sheet is followed by its back."))
 @option("--skip-invalid", is_flag=True,
         help=N_("Print the households without errors; list the others on the cover."))
 @book_option
@@ -746,7 +747,8 @@ def update(source: Path, book: Path, out: Path, households: tuple[str, ...],
 @selection_options
 @book_option
 @option("--duplex", is_flag=True,
-        help=N_("Two-sided printing: every card starts on a right-hand page."))
+        help=N_("Two-sided printing, flipped on the long edge: every card starts on a "
+                "right-hand page; with --impose each sheet is followed by its back."))
 @option("--copies", type=click.IntRange(1, 20), default=1, show_default=True,
         help=N_("明白卡 per household (one for the door, one to keep …)."))
 @option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",

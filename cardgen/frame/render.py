@@ -434,11 +434,12 @@ def template_mistake(place: str, exc: BaseException) -> str:
         place=place, detail=detail)
 
 
-def check_options(config: Config, options: PrintOptions, duplex: bool = False) -> None:
+def check_options(config: Config, options: PrintOptions) -> None:
     """Print options that cannot work together, or name nothing, are usage errors.
 
     `--bleed` and `--marks` work with `--impose`: the sheet grows to keep each card's
-    bleed and to carry its crop marks (cardgen/pdf/compose.py, `plan_sheet`)."""
+    bleed and to carry its crop marks (cardgen/pdf/compose.py, `plan_sheet`); so does
+    `--duplex`: each sheet is followed by its back, turned over (`plan_back`)."""
     from cardgen.i18n import _
 
     if options.paper and options.paper not in config.papers.sizes:
@@ -456,9 +457,6 @@ def check_options(config: Config, options: PrintOptions, duplex: bool = False) -
         raise UsageError(_("--impose {name} takes {paper} cards; leave out --paper {asked}")
                          .format(name=imposition.name, paper=imposition.paper,
                                  asked=options.paper), code="print.imposition_paper")
-    if duplex:
-        raise UsageError(_("--impose and --duplex cannot be combined: an imposed sheet "
-                           "carries several cards on one side"), code="print.imposition_duplex")
 
 
 def paper_for(config: Config, options: PrintOptions) -> Paper:

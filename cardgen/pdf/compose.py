@@ -259,6 +259,68 @@ def plan_sheet(imposition: Imposition, card: tuple[float, float], bleed: float,
                      crop_marks(trims, bleed, slug, media))
 
 
+# An affine map as PDF writes it (`a b c d e f cm`): (x, y) -> (a x + c y + e, b x + d y + f)
+Matrix = tuple[float, float, float, float, float, float]
+
+
+def turned_over(size: tuple[float, float]) -> Matrix:
+    """Where a point of a page of `size` is seen from its back, once the sheet is turned
+    over on its long edge (long-edge binding, as every duplex print of cardgen's is): a
+    portrait page turns like a book's, left and right swap; a landscape one (an a4-2up
+    sheet) turns like a calendar's, top and bottom swap."""
+    width, height = size
+    if width > height:
+        return (1, 0, 0, -1, 0, height)
+    return (-1, 0, 0, 1, width, 0)
+
+
+def then(first: Matrix, second: Matrix) -> Matrix:
+    """`first`, then `second` (PDF's order: first × second)."""
+    a1, b1, c1, d1, e1, f1 = first
+    a2, b2, c2, d2, e2, f2 = second
+    return (a1 * a2 + b1 * c2, a1 * b2 + b1 * d2, c1 * a2 + d1 * c2, c1 * b2 + d1 * d2,
+            e1 * a2 + f1 * c2 + e2, e1 * b2 + f1 * d2 + f2)
+
+
+def _apply(matrix: Matrix, x: float, y: float) -> tuple[float, float]:
+    a, b, c, d, e, f = matrix
+    return a * x + c * y + e, b * x + d * y + f
+
+
+@dataclass(frozen=True)
+class BackSheet:
+    """The back of an imposed sheet printed duplex: how each slot's back page is placed
+    (a matrix from the card page to the sheet), the boxes and the marks, all where the
+    front's are once the sheet is turned over."""
+
+    matrices: list[Matrix]
+    boxes: dict[str, Box]
+    marks: list[Segment]
+
+
+def plan_back(sheet: SheetPlan, card: tuple[float, float]) -> BackSheet:
+    """The back of `sheet`: each card's back page exactly behind its front.
+
+    A card's back page is made for the card turned over on its own long edge (its tab
+    mirrored, cardgen/frame/render.py); the sheet turns over on its long edge
+    (`turned_over`). So a back page goes through the card's turn (back to the front's
+    side), to its slot, then through the sheet's turn: on an a4-2up sheet (landscape, A5
+    cards upright) that is half a turn in its own slot, as the calendar-like turn of the
+    sheet and the book-like turn of the cut card differ by half a turn. Crop marks, cut
+    guides and boxes are the front's, turned over: in register."""
+    sheet_turn, card_turn = turned_over(sheet.size), turned_over(card)
+    matrices = [then(then(card_turn, (1, 0, 0, 1, x, y)), sheet_turn)
+                for x, y in sheet.places]
+    marks = [(*_apply(sheet_turn, x0, y0), *_apply(sheet_turn, x1, y1))
+             for x0, y0, x1, y1 in sheet.marks]
+    boxes = {}
+    for key, (x0, y0, x1, y1) in sheet.boxes.items():
+        (u0, v0), (u1, v1) = _apply(sheet_turn, x0, y0), _apply(sheet_turn, x1, y1)
+        boxes[key] = (round(min(u0, u1), 3) + 0.0, round(min(v0, v1), 3) + 0.0,
+                      round(max(u0, u1), 3) + 0.0, round(max(v0, v1), 3) + 0.0)
+    return BackSheet(matrices, boxes, marks)
+
+
 def cut_guides(trims: list[Box], media: Box) -> list[Segment]:
     """Short lines on each cut that is not the paper's own edge, GUIDE mm in from the
     sheet's edges."""
@@ -391,7 +453,8 @@ class Composer:
 
     def __init__(self, out: IO[bytes], page_size: tuple[float, float],
                  faces: Mapping[str, Face], cache: Cache | None = None, bleed: float = 0.0,
-                 marks: bool = False, imposition: Imposition | None = None) -> None:
+                 marks: bool = False, imposition: Imposition | None = None,
+                 duplex: bool = False) -> None:
         self.writer = Writer(out)
         self.copier = Copier(self.writer, self._claim_font)
         self.log = GlyphLog()
@@ -402,6 +465,10 @@ class Composer:
         self.bleed = bleed * MM
         self.sheet = (plan_sheet(imposition, page_size, self.bleed, marks)
                       if imposition is not None else None)
+        # duplex on imposed sheets: odd pages go on a sheet's front, even ones (their
+        # backs) on the sheet after it, turned over (plan_back)
+        self.back = (plan_back(self.sheet, page_size)
+                     if self.sheet is not None and duplex else None)
         slug = SLUG * MM if marks and imposition is None else 0.0
         self.boxes = page_boxes(page_size, self.bleed, slug)
         self.card_pages = 0
@@ -425,6 +492,8 @@ class Composer:
         self._sections: list[int] = []  # the Document's kids: a Sect per card page
         self._parents: list[bytes] = []  # the parent tree: per page (or form), by MCID
         self._sheet_page: int | None = None  # the imposed sheet being filled
+        self._back_slots: list[int] = []  # its back's forms, by slot (duplex)
+        self._back_page: int | None = None  # its back (duplex)
         self._marks = None
         if marks and imposition is None:
             trim = self.boxes["/TrimBox"]
@@ -472,6 +541,11 @@ class Composer:
         """Card pages added so far (an imposed sheet carries several)."""
         return self.card_pages
 
+    @property
+    def pages_written(self) -> int:
+        """The output's pages so far (imposed: its sheets, a duplex sheet's back one)."""
+        return len(self._kids)
+
     # ---- pages ----------------------------------------------------------------------
 
     def _page(self, resources: bytes, contents: list[int], page: int,
@@ -493,17 +567,22 @@ class Composer:
         marked content is the form's (MCRs with /Stm)."""
         assert self.imposition is not None
         self.card_pages += 1
+        back = self.back is not None and self.card_pages % 2 == 0
         if self._sheet_page is None:
             self._sheet_page = self.writer.reserve()
+        if back and self._back_page is None:
+            self._back_page = self.writer.reserve()
+        sheet_page = self._back_page if back else self._sheet_page
+        assert sheet_page is not None
         form = self.writer.reserve()
-        parents = self._tag(kids, self._sheet_page, form)
+        parents = self._tag(kids, sheet_page, form)
         tagged = b"" if parents is None else b" /StructParents %d" % parents
-        self._slots.append(self.writer.stream(form, b" /Type /XObject /Subtype /Form /BBox %s"
-                                              b" /Resources %s%s /Filter /FlateDecode" % (
-                                                  box(self.boxes["/MediaBox"]), resources,
-                                                  tagged),
-                                              zlib.compress(content, FLATE_LEVEL)))
-        if len(self._slots) == len(self.imposition.slots):
+        (self._back_slots if back else self._slots).append(self.writer.stream(
+            form, b" /Type /XObject /Subtype /Form /BBox %s /Resources %s%s /Filter "
+            b"/FlateDecode" % (box(self.boxes["/MediaBox"]), resources, tagged),
+            zlib.compress(content, FLATE_LEVEL)))
+        filled = self._back_slots if self.back is not None else self._slots
+        if len(filled) == len(self.imposition.slots):
             self._sheet()
 
     def _tag(self, kids: list[Any], page: int, form: int | None = None) -> int | None:
@@ -549,28 +628,43 @@ class Composer:
         return key
 
     def _sheet(self) -> None:
-        """The imposed sheet of the cards placed so far, each clipped to its bleed box."""
+        """The imposed sheet of the cards placed so far, each clipped to its bleed box;
+        printed duplex, its back after it (blank where a card has no back page)."""
         assert self.sheet is not None
+        assert self._sheet_page is not None
+        self._write_sheet(self._sheet_page, self._slots,
+                          [(1, 0, 0, 1, x, y) for x, y in self.sheet.places],
+                          self.sheet.boxes, self.sheet.marks)
+        if self.back is not None:
+            if self._back_page is None:  # the last card's back: blank
+                self._back_page = self.writer.reserve()
+            self._write_sheet(self._back_page, self._back_slots, self.back.matrices,
+                              self.back.boxes, self.back.marks)
+        self._slots, self._back_slots = [], []
+        self._sheet_page = self._back_page = None
+
+    def _write_sheet(self, page: int, forms: list[int], matrices: list[Matrix],
+                     sheet_boxes: dict[str, Box], marks: list[Segment]) -> None:
+        """One side of an imposed sheet: each form through its matrix, clipped to the
+        card's bleed box, then the marks."""
         left, bottom, right, top = self.boxes["/BleedBox"]
         ops, names = [], []
-        for index, ((x, y), form) in enumerate(zip(self.sheet.places, self._slots,
-                                                   strict=False)):
-            ops.append(b"q 1 0 0 1 %s %s cm %s %s %s %s re W n /Card%d Do Q" % (
-                number(x), number(y), number(round(left, 3)), number(round(bottom, 3)),
+        for index, (matrix, form) in enumerate(zip(matrices, forms, strict=False)):
+            ops.append(b"q %s cm %s %s %s %s re W n /Card%d Do Q" % (
+                b" ".join(number(value if isinstance(value, int) else round(value, 3) + 0.0)
+                          for value in matrix),
+                number(round(left, 3)), number(round(bottom, 3)),
                 number(round(right - left, 3)), number(round(top - bottom, 3)), index + 1))
             names.append(b"/Card%d %d 0 R" % (index + 1, form))
-        ops.append(mark_content(self.sheet.marks, 0.25))
+        ops.append(mark_content(marks, 0.25))
         content = self.writer.new_stream(b"", b"\n".join(ops))
         boxes = b"".join(b" %s %s" % (key.encode(), box(value))
-                         for key, value in self.sheet.boxes.items())
+                         for key, value in sheet_boxes.items())
         assert self._registration is not None
-        assert self._sheet_page is not None
-        self._kids.append(self.writer.object(self._sheet_page,
+        self._kids.append(self.writer.object(page,
             b"<</Type /Page /Parent %d 0 R%s /Resources <</XObject <<%s>> /ColorSpace "
             b"<</CgRegistration %d 0 R>>>> /Contents %d 0 R /Tabs /S>>"
             % (self._pages, boxes, b" ".join(names), self._registration, content)))
-        self._slots = []
-        self._sheet_page = None
 
     def _page_resources(self, frame: Hashable | None) -> int:
         """One resource dictionary per frame, shared by its pages."""

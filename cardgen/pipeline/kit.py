@@ -83,7 +83,7 @@ def emergency_kit(loaded: Loaded, request: KitRequest) -> KitRun:
 
     started = time.perf_counter()
     out = request.out
-    check_options(loaded.config, request.options or PrintOptions(), request.duplex)
+    check_options(loaded.config, request.options or PrintOptions())
     check_plans(loaded.config, coverage(loaded.config, loaded.cache))
     check_folder(out)
     if out.is_dir() and any(out.iterdir()) and not request.force:

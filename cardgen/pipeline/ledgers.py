@@ -129,7 +129,7 @@ def compose_ledger(plan: LedgerPlan, printing: PrintRun,
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
                     workers: Workers | None) -> int:
-    composer = printing.composer(out)
+    composer = printing.composer(out, duplex)
     try:
         # the workers draw the cards while the frames and the cover are laid out here
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
@@ -155,7 +155,7 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
                         printing.words.date,
                         printing.options.pdf_variant)
-        return printing.sheets(1, composer.page_count)[1]
+        return composer.pages_written
     finally:
         composer.close()
 
@@ -170,11 +170,11 @@ def add_index_page(composer: Composer, printing: PrintRun, plan: LedgerPlan, pag
 
 
 def book_entry(household: Household, slot: Slot, loaded: Loaded,
-               printing: PrintRun) -> Entry:
+               printing: PrintRun, duplex: bool = False) -> Entry:
     """A printed household's record in its grid's book."""
     content = card_content(household, loaded.categories[household.household_id],
                            loaded.config)
-    first, count = printing.sheets(slot.first_page, slot.page_count)
+    first, count = printing.sheets(slot.first_page, slot.page_count, duplex)
     return Entry(household.household_id, int(slot.number), content.colour, content.flags,
                  content.members, content.hash, content.parts, first, count,
                  address=content.address, head=content.head)
@@ -198,7 +198,7 @@ def ledger(loaded: Loaded, request: LedgerRequest,
 
     The folder and the book are locked for the run, and the folder is published in one
     step (book/publish.py)."""
-    check_options(loaded.config, request.options or PrintOptions(), request.duplex)
+    check_options(loaded.config, request.options or PrintOptions())
     check_folder(request.folder)
     with folders_locked(request.folder, request.book):
         return _ledger(loaded, request, progress, laid_out)
@@ -305,7 +305,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
                                         advance, workers)
                 for group in grids_here:
-                    entries = [book_entry(s.household, s, loaded, printing) for s in slots
+                    entries = [book_entry(s.household, s, loaded, printing, duplex) for s in slots
                                if grid_group(s.household) == group]
                     entries += [Entry(h.household_id, int(numbers[h.household_id]))
                                 for h in skipped_here if grid_group(h) == group]

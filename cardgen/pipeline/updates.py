@@ -279,9 +279,9 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
     entries = []
     for slot in plan.slots:
         if slot.household_id in reprinted:
-            entries.append(book_entry(slot.household, slot, loaded, printing))
+            entries.append(book_entry(slot.household, slot, loaded, printing, duplex))
             continue
-        first, count = printing.sheets(slot.first_page, slot.page_count)
+        first, count = printing.sheets(slot.first_page, slot.page_count, duplex)
         entries.append(replace(refreshed(entry_of[slot.household_id], slot.household, loaded),
                                first_page=first, page_count=count))
     entries += [entry_of.get(h.household_id) or Entry(h.household_id, int(numbers[h.household_id]))
@@ -365,7 +365,7 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
     frames = [Frame("", verso=duplex and page % 2 == 0) for page in (1, 2)]
     frames += [frame for card in plan.cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:
-        composer = printing.composer(handle)
+        composer = printing.composer(handle, duplex)
         try:
             composer.add_frames(printing.frames(list(dict.fromkeys(frames))))
             for number, items in enumerate(pages, 1):
@@ -394,7 +394,7 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
             composer.finish(printing.words.words.format("pdf_update", title=plan.title),
                             printing.words.date,
                             printing.options.pdf_variant)
-            return composer.page_count
+            return composer.pages_written
         finally:
             composer.close()
 

@@ -340,7 +340,7 @@ def write_cards(out: Path, printing: PrintRun, cards: list[Card], duplex: bool,
         page += card.page_count + has_visit_log(card.page_count, printing.config, duplex)
     frames = [frame for card in cards for frame in card_frames(printing, card, duplex)]
     with atomic_file(out) as handle:
-        composer = printing.composer(handle)
+        composer = printing.composer(handle, duplex)
         try:
             composer.add_frames(printing.frames(list(dict.fromkeys(frames))))
             position = 1
@@ -350,6 +350,6 @@ def write_cards(out: Path, printing: PrintRun, cards: list[Card], duplex: bool,
                     position += 1
                 position += add_card(composer, printing, data)
             composer.finish(title, printing.words.date, printing.options.pdf_variant)
-            return printing.sheets(1, composer.page_count)[1]
+            return composer.pages_written
         finally:
             composer.close()

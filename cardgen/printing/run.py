@@ -191,22 +191,31 @@ class PrintRun:
         pdf, places, styles = marshal.loads(stored)
         return PlacedFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
-    def composer(self, out: IO[bytes]) -> Composer:
-        """A composer writing this run's pages (imposed on sheets when asked) to `out`."""
+    def composer(self, out: IO[bytes], duplex: bool = False) -> Composer:
+        """A composer writing this run's pages (imposed on sheets when asked, each sheet
+        followed by its back when `duplex`) to `out`."""
         imposition = (self.config.papers.impositions[self.options.impose] if self.options.impose
                       else None)
         return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
-                        self.options.marks, imposition)
+                        self.options.marks, imposition, duplex)
 
-    def sheets(self, first_page: int, page_count: int) -> tuple[int, int]:
-        """A card's first page and page count as the output counts them (sheets if imposed)."""
+    def sheets(self, first_page: int, page_count: int,
+               duplex: bool = False) -> tuple[int, int]:
+        """A card's first page and page count as the output counts them (sheets if imposed;
+        printed duplex, a front sheet holds the odd pages, the back sheet after it their
+        backs)."""
         if not self.options.impose:
             return first_page, page_count
         slots = len(self.config.papers.impositions[self.options.impose].slots)
-        first = (first_page - 1) // slots + 1
-        last = (first_page + page_count - 2) // slots + 1
-        return first, last - first + 1
+
+        def sheet(page: int) -> int:
+            if duplex:
+                return 2 * ((page - 1) // 2 // slots) + 1 + (page - 1) % 2
+            return (page - 1) // slots + 1
+
+        first = sheet(first_page)
+        return first, sheet(first_page + page_count - 1) - first + 1
 
 
 COVER_TITLE = "五色户卡台账"  # the cover frame's own PDF title (never shown: no data)

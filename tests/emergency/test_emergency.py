@@ -290,8 +290,6 @@ def test_exit_codes_and_a_folder_that_is_not_new(tmp_path: Path) -> None:
     assert "本网格无需优先救助的人员" in flat(pdftotext(out / "第3网格-应急名单.pdf"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert invoke("emergency", source, "-o", tmp_path / "k2", "--colour", "pink").exit_code == 2
-    assert invoke("emergency", source, "-o", tmp_path / "k3", "--duplex", "--impose",
-                  "a4-2up").exit_code == 2
     assert invoke("emergency", source, "-o", tmp_path / "k4", "--household",
                   "nobody").exit_code == 1
     bad = write_csv(tmp_path / "bad.csv", [{**household_rows("H1")[0], "身份证号": "12345"},

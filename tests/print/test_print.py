@@ -126,8 +126,6 @@ def test_impossible_print_options_are_usage_errors(run: Run, three: Path, tmp_pa
                                                    extra: tuple[str, ...], message: str) -> None:
     result = run("reprint", three, "-o", tmp_path / "x.pdf", *extra)
     assert result.exit_code == 2 and message in result.output
-    result = run("ledger", three, "-o", tmp_path / "book", "--impose", "a4-2up", "--duplex")
-    assert result.exit_code == 2 and "--duplex" in result.output
 
 
 def test_an_imposition_that_does_not_fit_names_the_setting(run: Run, three: Path,
