@@ -199,7 +199,7 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
         return _by_head(rows, config, out)
     groups: dict[str, list[Row]] = {}
     unnumbered: list[Row] = []  # rows of a table with no 户号 column (mode "auto")
-    said: set[str] = set()  # 户号 that are ID numbers, said once each
+    masked: dict[str, str] = {}  # 户号 that are ID numbers -> the household's masked name
     for row in rows:
         number = row.text("household_id")
         if not number and mode == "auto" and row.letters is not None and \
@@ -211,17 +211,20 @@ def _households_of(rows: list[Row], config: Config, out: _Collector) -> dict[str
                 "the row has no household number (户编号); fill it in so the row joins its "
                 "household (同上 repeats the number above)"), code="household.no_number")
             continue
-        if _is_id_number(number):
-            if number not in said:  # once a household: its first row
-                said.add(number)
+        if _is_id_number(number):  # the household goes by its masked ID, in error
+            key = masked.get(number)
+            if key is None:
+                key = mask_id(normalise_id(number))
+                while key in masked.values():  # the same last four digits
+                    key += "*"
+                masked[number] = key
                 out.error(row, "household_id", _(
                     "the household number is an ID number (身份证号): the 户号 prints on the "
                     "card, the index, the stickers and the change list, and an ID number must "
                     "not; in Excel or WPS give the column the office's household numbers "
                     "(G01-0001 …), or delete the column and cardgen tells households apart by "
-                    "address and head"), value=mask_id(normalise_id(number)),
-                    code="household.id_number")
-            continue
+                    "address and head"), key, value=key, code="household.id_number")
+            number = row.values["household_id"] = key
         if mode == "grid+number" and row.text("grid"):
             number = f"{row.text('grid')}-{number}"
             row.values["household_id"] = number

@@ -78,7 +78,8 @@ def hostile_file(tmp_path: Path, trap: Trap) -> Path:
             "户编号": f"X{index}", "社区": f"社区{value[:30]}", "网格": f"网格{index}{value[:20]}",
             "网格员": value[:30], "网格员电话": value[:30], "地址": value[:100],
             "房屋状态": "出租", "房主": value[:40], "房主电话": value[:30], "小区": value[:30],
-            "姓名": value[:50], "与户主关系": "户主", "民族": value[:30], "联系电话": value,
+            "姓名": value[:50].replace("*", "+"),  # a * in a name is a lost character
+            "与户主关系": "户主", "民族": value[:30], "联系电话": value,
             "特殊情况": value[:150], "备注": value, "身份证号": "",
         })
     header = list(rows[0])

@@ -610,21 +610,19 @@ def test_who_does_not_live_there_is_not_on_the_roster(tmp_path: Path) -> None:
     assert "王外出（子）" in mingbai  # still a member of the family
 
 
-def test_a_household_keyed_by_an_id_number_shows_it_masked(tmp_path: Path) -> None:
-    """A register keyed by the head's ID number (户号 = 身份证号): the 明白卡 and the JSON
-    show that 户号 masked like an ID on the card, never the 18 characters."""
+def test_a_household_keyed_by_an_id_number_is_refused_without_showing_it(
+        tmp_path: Path) -> None:
+    """A register keyed by the head's ID number (户号 = 身份证号) would put the ID on every
+    明白卡 and in the JSON: the kit is refused like every other command, exit 1, nothing
+    written, and the message shows the ID masked (the kit masks such a 户号 itself too)."""
     rows = [person(VALID_ID, "阳光花园2号楼1单元302", "王在家", "户主", "1940-01-01",
                    "13800000001")]
     source = write_csv(tmp_path / "r.csv", rows, header=KIT_HEADER)
     result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
                     "--format", "json")
-    assert result.exit_code == 0, result.output
-    masked = "*" * 14 + VALID_ID[-4:]
-    assert json.loads(result.stdout)["grids"][0]["roster"][0]["household_id"] == masked
-    assert VALID_ID not in result.stdout
-    mingbai = flat(pdftotext(tmp_path / "kit" / "第3网格-明白卡.pdf"))
-    assert f"户号{masked}" in mingbai and VALID_ID not in mingbai
-    assert VALID_ID not in flat(pdftotext(tmp_path / "kit" / "第3网格-应急名单.pdf"))
+    assert result.exit_code == 1, result.output
+    assert VALID_ID not in result.output and not (tmp_path / "kit").exists()
+    assert "household number is an ID number" in result.output
 
 
 def test_a_roster_with_nobody_says_so_across_the_row(tmp_path: Path) -> None:

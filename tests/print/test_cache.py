@@ -220,4 +220,4 @@ def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: P
     [x] = list((tmp_path / "x").glob("*.pdf"))
     [y] = list((tmp_path / "y").glob("*.pdf"))
     assert x.read_bytes() == y.read_bytes() == uncached.pdf
-    assert entries(cache_dir, "cards") and entries(cache_dir, "covers")  # both wrote there
+    assert entries(cache_dir, "cards") and entries(cache_dir, "placed-frames")  # both wrote

@@ -127,7 +127,7 @@ def test_a_members_table_in_other_words_still_lines_up(tmp_path: Path) -> None:
     """Data goes where the template's header cells are: a wider name column moves the
     columns right of it."""
     out = tmp_path / "m.pdf"
-    wider = {"('number', 4), ('name', 21), ('relation', 7)": "('number', 4), ('name', 23), "
+    wider = {"('number', 4), ('name', 20), ('relation', 7)": "('number', 4), ('name', 22), "
              "('relation', 5)"}
     result = reprint(member_csv(tmp_path / "m.csv"), out, "--templates",
                      edited(tmp_path, css=wider))
