@@ -25,17 +25,18 @@ from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
-from cardgen.printing.run import PrintRun
+from cardgen.printing.run import PrintRun, cover_shape
 
 MANIFEST = "prepared.json"
 
 
 @dataclass
 class Prepared:
-    """What `prepare` left: the folder and how many frames it holds."""
+    """What `prepare` left: the folder and how many frames (and ledger covers) it holds."""
 
     folder: Path
     frames: int
+    covers: int = 0
 
 
 def bundled_frames(printing: PrintRun) -> list[Frame]:
@@ -51,6 +52,17 @@ def bundled_frames(printing: PrintRun) -> list[Frame]:
     return frames
 
 
+def bundled_covers(config: Config) -> list[dict[str, object]]:
+    """The ledger cover frames a grid's ledger usually prints on (printing/run.cover_view),
+    routine and emergency, with editions (a ledger's) and without (a reprint's): the
+    configuration's colours and flag columns (the sticker slots; a grid with other flags
+    lays its cover out once, into the cache), no selection, no household skipped."""
+    from cardgen.book.ledger import cover_colours, cover_flag_columns
+
+    return [cover_shape(emergency, editions, cover_colours(config), cover_flag_columns(config))
+            for emergency in (False, True) for editions in (True, False)]
+
+
 def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     """Lay out the frames of `bundled_frames` with the bundled templates and `config` into
     `folder` (emptied first), read each back, then write the manifest."""
@@ -64,12 +76,14 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     frames = printing.frames(bundled_frames(printing))
     misses = [frame for frame, data in frames.items()  # read back from the folder
               if printing.cache.get("frames", printing.frame_name(frame)) != data]
-    if misses:  # a folder that does not keep what is written in it
-        raise OSError(f"{folder}: {len(misses)} frames did not read back")
+    covers = [printing.cover_frame_of(view) for view in bundled_covers(config)]
+    unread = [cover for cover in covers if printing.cache.get("placed-frames", cover.key) is None]
+    if misses or unread:  # a folder that does not keep what is written in it
+        raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
-        {"version": __version__, "scope": named, "frames": len(frames),
+        {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
          "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
-    return Prepared(folder, len(frames))
+    return Prepared(folder, len(frames), len(covers))
 
 
 def prepared_for(config: Config, folder: Path | None) -> int | None:
