@@ -492,8 +492,8 @@ def test_an_updates_cover_template_mistakes_and_warnings_are_told(
     folder = tmp_path / "templates"
     folder.mkdir()
     text = (resources.TEMPLATES / "cover.html.j2").read_text(encoding="utf-8")
-    (folder / "cover.html.j2").write_text(text.replace("{{ ledger.title }}</div>",
-                                                       "{{ ledger.title </div>"),
+    (folder / "cover.html.j2").write_text(text.replace("<h1>户卡台账</h1>",
+                                                       "<h1>{{ doc.title </h1>"),
                                           encoding="utf-8")
     args = ["update", months["register2"], "--book", months["book1"], "--date", SECOND,
             "--templates", folder]
