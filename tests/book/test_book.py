@@ -505,9 +505,9 @@ def test_an_updates_cover_template_mistakes_and_warnings_are_told(
 
     (folder / "cover.html.j2").unlink()
     (folder / "custom.css").write_text(".cover-title { colr: blue; }\n", encoding="utf-8")
-    warm = invoke("ledger", months["register2"], "-o", tmp_path / "book", "--date", SECOND,
-                  "--quiet", "--templates", folder)  # its card frames cached; not the
-    # update's covers (another edition): only they render
+    warm = invoke("reprint", months["register2"], "-o", tmp_path / "cards.pdf", "--grid",
+                  "第3网格", "--grid", "第4网格", "--date", SECOND, "--templates",
+                  folder)  # its card frames cached; no cover: only the update's renders
     assert warm.exit_code == 0, warm.output
     ENGINE_WARNINGS.messages.clear()
     result = invoke(*args, "-o", tmp_path / "new", lang="zh")
