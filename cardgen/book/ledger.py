@@ -174,11 +174,6 @@ def cover_colours(config: Config) -> list[ColourCount]:
             for c in sorted(config.palette.values(), key=lambda c: c.order)]
 
 
-def cover_flag_columns(config: Config) -> list[str]:
-    """The cover's flag columns of a grid whose flags are all sticker slots' (the usual)."""
-    return [row.flag for row in _flag_counts([], config)]
-
-
 def _flag_counts(printed: list[PrintedHousehold], config: Config) -> list[FlagCount]:
     """People and households per flag for the cover, flags as they print
     (layout/printed.py): the sticker slots and the known flags in flag order; free-text

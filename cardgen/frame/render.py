@@ -370,8 +370,8 @@ PlaceStyle = tuple[float, bool, str, str]
 def cover_places(cover: Mapping[str, Any]) -> tuple[str, ...]:
     """The ids a ledger's cover frame must have (`cover-numbers` too, when it is there)."""
     colours = tuple(f"count-{row['key']}" for row in cover["colours"])
-    flags = tuple(f"flag-{what}-{n}" for n in range(1, len(cover["flags"]) + 1)
-                  for what in ("people", "households"))
+    flags = tuple(f"flag-{what}-{n}" for n in range(1, cover["flag_columns"] + 1)
+                  for what in ("name", "people", "households"))
     editions = ("cover-editions",) if cover["has_editions"] else ()
     return (*COVER_WORDS, *editions, "cover-households", "cover-members", "cover-date",
             "cover-pages", "cover-footer", *colours, *flags)
@@ -383,7 +383,7 @@ COVER_WORDS = ("cover-title", "cover-community", "cover-grid", "cover-worker", "
 # What a cover template was given before cardgen drew the grid's words: the place of each
 COVER_MOVED = {"title": "cover-title", "community": "cover-community", "grid": "cover-grid",
                "grid_worker": "cover-worker", "grid_worker_phone": "cover-phone",
-               "editions": "cover-editions"}
+               "editions": "cover-editions", "flags": "flag-name-N"}
 
 
 def place_styles(page: Any, names: set[str]) -> dict[str, PlaceStyle]:

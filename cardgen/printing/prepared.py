@@ -54,12 +54,14 @@ def bundled_frames(printing: PrintRun) -> list[Frame]:
 
 def bundled_covers(config: Config) -> list[dict[str, object]]:
     """The ledger cover frames a grid's ledger usually prints on (printing/run.cover_view),
-    routine and emergency, with editions (a ledger's) and without (a reprint's): the
-    configuration's colours and flag columns (the sticker slots; a grid with other flags
-    lays its cover out once, into the cache), no selection, no household skipped."""
-    from cardgen.book.ledger import cover_colours, cover_flag_columns
+    routine and emergency, with editions (a ledger's) and without, with as many flag
+    columns as a cover may have (the sticker slots' at least); no selection, no household
+    skipped (a cover with them is laid out once, into the cache)."""
+    from cardgen.book.ledger import COVER_FLAG_COLUMNS, cover_colours
 
-    return [cover_shape(emergency, editions, cover_colours(config), cover_flag_columns(config))
+    least = len(config.flags.sticker_slots)  # their columns are always there
+    return [cover_shape(emergency, editions, cover_colours(config), columns)
+            for columns in range(max(1, least), COVER_FLAG_COLUMNS + 1)
             for emergency in (False, True) for editions in (True, False)]
 
 

@@ -234,19 +234,19 @@ def cover_view(plan: LedgerPlan) -> dict[str, object]:
     community, grid, grid worker, editions) and the counts are drawn (cover_values), so
     grids of one shape share a frame, and `cardgen prepare` lays out the usual ones."""
     return cover_shape(plan.emergency, bool(plan.editions), plan.colour_counts,
-                       [row.flag for row in plan.flag_counts], plan.selection, plan.skipped)
+                       len(plan.flag_counts), plan.selection, plan.skipped)
 
 
 def cover_shape(emergency: bool, has_editions: bool, colours: Sequence[ColourCount],
-                flags: Sequence[str], selection: str = "",
+                flag_columns: int, selection: str = "",
                 skipped: Sequence[str] = ()) -> dict[str, object]:
     """A cover frame's view (cover_view) from its parts: the colours (the configuration's),
-    the flag columns (the sticker slots, and a grid's other flags), an emergency ledger's
-    look, whether the ledger has editions, a selection's and skipped households' lines."""
+    how many flag columns (their names are drawn), an emergency ledger's look, whether the
+    ledger has editions, a selection's and skipped households' lines."""
     return {"emergency": emergency, "selection": selection, "has_editions": has_editions,
             "colours": [{"key": row.key, "char": row.char, "name": row.name,
                          "meaning": row.meaning} for row in colours],
-            "flags": list(flags), "skipped": list(skipped)}
+            "flag_columns": flag_columns, "skipped": list(skipped)}
 
 
 def cover_values(plan: LedgerPlan, words: PageWords,
@@ -274,6 +274,7 @@ def cover_values(plan: LedgerPlan, words: PageWords,
     values.update({f"count-{row.key}": table.format("household_count", n=row.count)
                    for row in plan.colour_counts})
     for number, row in enumerate(plan.flag_counts, 1):
+        values[f"flag-name-{number}"] = row.flag
         values[f"flag-people-{number}"] = table.format("people_count", n=row.people)
         values[f"flag-households-{number}"] = table.format("household_count", n=row.households)
     return values
@@ -286,7 +287,8 @@ def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) ->
                       lambda canvas: draw_cover(
                           canvas, values, frame.places, frame.styles, printing.typesetter,
                           printing.config.card.line_factor, printing.config.card.smallest_text,
-                          frozenset((*COVER_WORDS, "cover-editions"))))
+                          frozenset((*COVER_WORDS, "cover-editions", *(
+                              f"flag-name-{n}" for n in range(1, len(plan.flag_counts) + 1))))))
 
 
 def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:

@@ -127,7 +127,7 @@ def test_a_ledger_reads_its_cover_frame_prepared_at_install(
     result = run("prepare")
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 4
+    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 8
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first ledger
     register = grid_register(tmp_path / "grid.csv", "恒安社区", "第3网格", "赵丽娜")
