@@ -39,6 +39,7 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
     monkeypatch.setattr(prepared, "bundled_frames", sample_frames)
+    monkeypatch.setattr(prepared, "bundled_covers", lambda config: [])  # cards only
     result = run("prepare")
     assert result.exit_code == 0, result.output
     assert f"page frames in {store}" in result.output
@@ -127,7 +128,8 @@ def test_a_ledger_reads_its_cover_frame_prepared_at_install(
     result = run("prepare")
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 8
+    columns = 12 - len(load_config().flags.sticker_slots) + 1  # a cover has 4 … 12
+    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 4 * columns
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first ledger
     register = grid_register(tmp_path / "grid.csv", "恒安社区", "第3网格", "赵丽娜")
