@@ -64,7 +64,7 @@ KINDS = {
     "subsets": Kind("fonts' subsets for the glyphs a PDF uses"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
-PREPARED_KINDS = ("frames", "metrics")  # what `cardgen prepare` lays out at install
+PREPARED_KINDS = ("frames", "placed-frames", "metrics")  # what `cardgen prepare` lays out
 
 
 def key(*parts: object) -> str:

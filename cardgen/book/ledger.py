@@ -168,6 +168,12 @@ COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
 OTHER = ""  # the count of the flags past the table's width (no flag is spelt "")
 
 
+def cover_colours(config: Config) -> list[ColourCount]:
+    """The cover's colour rows, in the palette's order (their counts 0: see plan_ledger)."""
+    return [ColourCount(c.key, c.char, c.name, c.meaning, 0)
+            for c in sorted(config.palette.values(), key=lambda c: c.order)]
+
+
 def _flag_counts(printed: list[PrintedHousehold], config: Config) -> list[FlagCount]:
     """People and households per flag for the cover, flags as they print
     (layout/printed.py): the sticker slots and the known flags in flag order; free-text
@@ -211,8 +217,8 @@ def plan_ledger(group: str, slots: list[Slot], retired: Mapping[str, list[Retire
     printed = [printed_household(h, config) for h in households]  # for the cover and index
     colours = Counter(slot.colour.key for slot in slots)
     flag_rows = _flag_counts(printed, config)
-    colour_rows = [ColourCount(c.key, c.char, c.name, c.meaning, colours[c.key])
-                   for c in sorted(config.palette.values(), key=lambda c: c.order)]
+    colour_rows = [ColourCount(row.key, row.char, row.name, row.meaning, colours[row.key])
+                   for row in cover_colours(config)]
     communities = list(dict.fromkeys(h.community for h in households))
     grids = list(dict.fromkeys(h.grid for h in households))
     groups = list(dict.fromkeys(grid_group(h) for h in households))

@@ -206,15 +206,26 @@ class Renderer:
                 "notes_shares": notes_shares(len(self.config.card.notes_columns)),
                 "card_log_columns": self.config.duplex.columns}
 
-    def _render_html(self, name: str, **context: Any) -> str:
+    def _render_html(self, name: str, moved: Mapping[str, str] | None = None,
+                     **context: Any) -> str:
+        """A template rendered; `moved`: names the template used to be given, now drawn by
+        cardgen into the element with the id each maps to (an older custom template that
+        still writes one is told where it went)."""
         import jinja2
 
         template = self._template(name)
         try:
             return str(template.render(**context))
         except jinja2.TemplateError as exc:  # undefined names, sandbox refusals
-            raise RenderRefused(template_mistake(template_place(exc, template), exc),
-                                code="template.error") from None
+            place = template_place(exc, template)
+            used = re.findall(r"'([^']+)'", str(exc))
+            if isinstance(exc, jinja2.UndefinedError) and moved and used and used[-1] in moved:
+                raise RenderRefused(_(
+                    "template {place}: “{name}” is no longer given to the template: cardgen "
+                    "prints it into the element with id “{id}” (docs/templates.md lists the "
+                    "ids)").format(place=place, name=used[-1], id=moved[used[-1]]),
+                    code="template.missing_id") from None
+            raise RenderRefused(template_mistake(place, exc), code="template.error") from None
 
     def _frames_html(self, frames: list[Frame]) -> str:
         variants = [{"colour": self.config.palette.get(f.colour), "emergency": f.emergency,
@@ -266,7 +277,8 @@ class Renderer:
         printing/run.cover_view) as a one-page PDF, its places and their type: the counts, the
         date and the pages are drawn by cardgen (README, "Templates")."""
         palette = sorted(self.config.palette.values(), key=lambda c: c.order)
-        html = self._render_html("cover.html.j2", ledgers=[cover], palette=palette, doc=doc)
+        html = self._render_html("cover.html.j2", COVER_MOVED, ledgers=[cover], palette=palette,
+                                 doc=doc)
         document = self._layout(html)
         self._check_pages(document, 1, _("the ledger covers"))
         page = document.pages[0]
@@ -276,7 +288,7 @@ class Renderer:
             if name not in places:
                 raise RenderRefused(_(
                     "{file} has no element with id “{id}”: cardgen prints the ledger's "
-                    "counts there (docs/templates.md lists the ids)").format(
+                    "words and counts there (docs/templates.md lists the ids)").format(
                     file=self.template_file("cover.html.j2"), id=name),
                     code="template.missing_id")
         data = document.write_pdf()  # PDF/A and such are made when the pages are composed
@@ -358,10 +370,20 @@ PlaceStyle = tuple[float, bool, str, str]
 def cover_places(cover: Mapping[str, Any]) -> tuple[str, ...]:
     """The ids a ledger's cover frame must have (`cover-numbers` too, when it is there)."""
     colours = tuple(f"count-{row['key']}" for row in cover["colours"])
-    flags = tuple(f"flag-{what}-{n}" for n in range(1, len(cover["flags"]) + 1)
-                  for what in ("people", "households"))
-    return ("cover-households", "cover-members", "cover-date", "cover-pages",
-            "cover-footer", *colours, *flags)
+    flags = tuple(f"flag-{what}-{n}" for n in range(1, cover["flag_columns"] + 1)
+                  for what in ("name", "people", "households"))
+    editions = ("cover-editions",) if cover["has_editions"] else ()
+    return (*COVER_WORDS, *editions, "cover-households", "cover-members", "cover-date",
+            "cover-pages", "cover-footer", *colours, *flags)
+
+
+# The places of a ledger's cover that hold the grid's own words (printing/run.cover_values)
+COVER_WORDS = ("cover-title", "cover-community", "cover-grid", "cover-worker", "cover-phone",
+               "cover-footer-title")
+# What a cover template was given before cardgen drew the grid's words: the place of each
+COVER_MOVED = {"title": "cover-title", "community": "cover-community", "grid": "cover-grid",
+               "grid_worker": "cover-worker", "grid_worker_phone": "cover-phone",
+               "editions": "cover-editions", "flags": "flag-name-N"}
 
 
 def place_styles(page: Any, names: set[str]) -> dict[str, PlaceStyle]:

@@ -590,14 +590,39 @@ def draw_change_page(canvas: Canvas, items: tuple[Item, ...], page_number: int, 
 
 def draw_cover(canvas: Canvas, values: dict[str, str], places: Places,
                styles: dict[str, tuple[float, bool, str, str]], typesetter: Typesetter,
-               line_factor: float, smallest: float) -> None:
-    """A ledger cover's counts, date and pages, each into its place on the cover frame in
-    the type the template gives the place: one line, made smaller to fit its width."""
+               line_factor: float, smallest: float, words: frozenset[str] = frozenset(),
+               ) -> None:
+    """A ledger cover's grid words (title, community, grid, grid worker: the places named
+    in `words`) and its counts, date and pages, each into its place on the cover frame in
+    the type the template gives the place: one line, made smaller to fit its width. A
+    word too long for one line even at the smallest text (a 30-character community on
+    A5) wraps there, its lines closed up and centred in the place, as a card's names do."""
     pen = Pen(canvas, typesetter, 0.0, 0.0, line_factor, smallest)
     for name, text in values.items():
         if name not in places or name not in styles:  # cover-numbers is optional
             continue
         box = places[name]
         size, bold, colour, align = styles[name]
+        if name in words:
+            _cover_words(pen, text, box, size, bold, rgb(colour), align,
+                         name == "cover-worker")
+            continue
         top = box.y + (box.height - pen.line_height(size)) / 2
         pen.fitted(text, box.x, top, size, box.width, bold, rgb(colour), align)
+
+
+def _cover_words(pen: Pen, text: str, box: Box, size: float, bold: bool, colour: Colour,
+                 align: str, name: bool) -> None:
+    """One of the grid's words in its cover place: one line as large as fits, down to the
+    smallest text; past that, wrapped at the smallest text (a name's parts kept whole)."""
+    em = pen.ts.width(text, bold)
+    fitted = size if em * size * PT <= box.width + 0.01 else max(
+        min(size, pen.least), box.width / (em * PT))
+    if em * fitted * PT <= box.width + 0.01:
+        top = box.y + (box.height - pen.line_height(fitted)) / 2
+        pen.draw([pen.ts.line(text, bold)], box.x, top, fitted, colour, align, box.width)
+        return
+    fitted = min(size, pen.least)
+    lines = pen.lines(text, fitted, box.width, bold, name)
+    top = box.y + (box.height - len(lines) * pen.line_height(fitted, TIGHT)) / 2
+    pen.draw(lines, box.x, top, fitted, colour, align, box.width, TIGHT)

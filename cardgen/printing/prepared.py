@@ -25,17 +25,18 @@ from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
-from cardgen.printing.run import PrintRun
+from cardgen.printing.run import PrintRun, cover_shape
 
 MANIFEST = "prepared.json"
 
 
 @dataclass
 class Prepared:
-    """What `prepare` left: the folder and how many frames it holds."""
+    """What `prepare` left: the folder and how many frames (and ledger covers) it holds."""
 
     folder: Path
     frames: int
+    covers: int = 0
 
 
 def bundled_frames(printing: PrintRun) -> list[Frame]:
@@ -51,6 +52,19 @@ def bundled_frames(printing: PrintRun) -> list[Frame]:
     return frames
 
 
+def bundled_covers(config: Config) -> list[dict[str, object]]:
+    """The ledger cover frames a grid's ledger usually prints on (printing/run.cover_view),
+    routine and emergency, with editions (a ledger's) and without, with as many flag
+    columns as a cover may have (the sticker slots' at least); no selection, no household
+    skipped (a cover with them is laid out once, into the cache)."""
+    from cardgen.book.ledger import COVER_FLAG_COLUMNS, cover_colours
+
+    least = len(config.flags.sticker_slots)  # their columns are always there
+    return [cover_shape(emergency, editions, cover_colours(config), columns)
+            for columns in range(max(1, least), COVER_FLAG_COLUMNS + 1)
+            for emergency in (False, True) for editions in (True, False)]
+
+
 def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     """Lay out the frames of `bundled_frames` with the bundled templates and `config` into
     `folder` (emptied first), read each back, then write the manifest."""
@@ -64,12 +78,14 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     frames = printing.frames(bundled_frames(printing))
     misses = [frame for frame, data in frames.items()  # read back from the folder
               if printing.cache.get("frames", printing.frame_name(frame)) != data]
-    if misses:  # a folder that does not keep what is written in it
-        raise OSError(f"{folder}: {len(misses)} frames did not read back")
+    covers = [printing.cover_frame_of(view) for view in bundled_covers(config)]
+    unread = [cover for cover in covers if printing.cache.get("placed-frames", cover.key) is None]
+    if misses or unread:  # a folder that does not keep what is written in it
+        raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
-        {"version": __version__, "scope": named, "frames": len(frames),
+        {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
          "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
-    return Prepared(folder, len(frames))
+    return Prepared(folder, len(frames), len(covers))
 
 
 def prepared_for(config: Config, folder: Path | None) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from cardgen.cache import Cache, key
 from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
-from cardgen.frame.render import Frame, PlaceStyle, paper_for
+from cardgen.frame.render import COVER_WORDS, Frame, PlaceStyle, paper_for
 from cardgen.layout.cards import Card, build_card, has_visit_log
 from cardgen.layout.fonts import font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
@@ -31,7 +31,7 @@ from cardgen.pdf.draw import (
 from cardgen.pdf.prepare import prepare_pages
 
 if TYPE_CHECKING:
-    from cardgen.book.ledger import LedgerPlan
+    from cardgen.book.ledger import ColourCount, LedgerPlan
     from cardgen.layout.change_pages import Item
     from cardgen.layout.index import IndexRow
 
@@ -171,7 +171,11 @@ class PrintRun:
         process made an update 1.13x slower on two cores (medians of 9 pairs, 1.65 s
         against 1.43 s): it went. A cover frame the cache lacks costs a WeasyPrint start,
         as a ledger's first run does.)"""
-        view = cover_view(plan)
+        return self.cover_frame_of(cover_view(plan))
+
+    def cover_frame_of(self, view: dict[str, object]) -> PlacedFrame:
+        """The cover frame of a cover_view, from the cache (or the frames `cardgen prepare`
+        laid out) or rendered."""
         doc = {"title": COVER_TITLE, "confidential": self.config.card.confidential}
         name = key("cover-frame", view, doc)
         return self.placed_frame(name, lambda: self.renderer().cover_frame_pdf(view, doc))
@@ -218,6 +222,7 @@ class PrintRun:
         return first, sheet(first_page + page_count - 1) - first + 1
 
 
+NO_PLACE = "—"  # a cover's community or grid when the register has none (as before)
 COVER_TITLE = "五色户卡台账"  # the cover frame's own PDF title (never shown: no data)
 
 
@@ -234,21 +239,39 @@ class PlacedFrame:
 
 def cover_view(plan: LedgerPlan) -> dict[str, object]:
     """What a ledger's cover frame shows (cover.html.j2 reads it as `ledger`), as plain
-    values: what stays from month to month. The counts are drawn (cover_values)."""
-    return {"title": plan.title, "community": plan.community, "grid": plan.grid,
-            "grid_worker": plan.grid_worker, "grid_worker_phone": plan.grid_worker_phone,
-            "emergency": plan.emergency, "selection": plan.selection,
-            "editions": [{"number": e.number, "date": e.date} for e in plan.editions],
+    values: what stays from grid to grid and month to month. The grid's own words (title,
+    community, grid, grid worker, editions) and the counts are drawn (cover_values), so
+    grids of one shape share a frame, and `cardgen prepare` lays out the usual ones."""
+    return cover_shape(plan.emergency, bool(plan.editions), plan.colour_counts,
+                       len(plan.flag_counts), plan.selection, plan.skipped)
+
+
+def cover_shape(emergency: bool, has_editions: bool, colours: Sequence[ColourCount],
+                flag_columns: int, selection: str = "",
+                skipped: Sequence[str] = ()) -> dict[str, object]:
+    """A cover frame's view (cover_view) from its parts: the colours (the configuration's),
+    how many flag columns (their names are drawn), an emergency ledger's look, whether the
+    ledger has editions, a selection's and skipped households' lines."""
+    return {"emergency": emergency, "selection": selection, "has_editions": has_editions,
             "colours": [{"key": row.key, "char": row.char, "name": row.name,
-                         "meaning": row.meaning} for row in plan.colour_counts],
-            "flags": [row.flag for row in plan.flag_counts], "skipped": list(plan.skipped)}
+                         "meaning": row.meaning} for row in colours],
+            "flag_columns": flag_columns, "skipped": list(skipped)}
 
 
-def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
+def cover_values(plan: LedgerPlan, words: PageWords,
+                 edition_words: Mapping[str, str]) -> dict[str, str]:
     """What cardgen draws on a ledger's cover frame, by the place's id."""
     table = words.words
     mode = table["emergency"] if plan.emergency else table["routine"]
-    values = {"cover-households": table.format("household_count", n=plan.household_count),
+    values = {"cover-title": plan.title, "cover-footer-title": plan.title,
+              "cover-community": plan.community or NO_PLACE,
+              "cover-grid": plan.grid or NO_PLACE,
+              "cover-worker": plan.grid_worker or table["unfilled"],
+              "cover-phone": plan.grid_worker_phone or table["unfilled"],
+              "cover-editions": table["separator"].join(
+                  edition_words["edition_since" if e.date else "edition"].format(
+                      number=e.number, date=e.date) for e in plan.editions),
+              "cover-households": table.format("household_count", n=plan.household_count),
               "cover-members": table.format("people_count", n=plan.member_count),
               "cover-date": words.date,
               "cover-pages": table.format("page_count", n=plan.total_pages),
@@ -260,6 +283,7 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
     values.update({f"count-{row.key}": table.format("household_count", n=row.count)
                    for row in plan.colour_counts})
     for number, row in enumerate(plan.flag_counts, 1):
+        values[f"flag-name-{number}"] = row.flag
         values[f"flag-people-{number}"] = table.format("people_count", n=row.people)
         values[f"flag-households-{number}"] = table.format("household_count", n=row.households)
     return values
@@ -267,11 +291,13 @@ def cover_values(plan: LedgerPlan, words: PageWords) -> dict[str, str]:
 
 def cover_page_data(plan: LedgerPlan, frame: PlacedFrame, printing: PrintRun) -> bytes:
     """A ledger's cover drawn over its frame (cached like index pages)."""
-    values = cover_values(plan, printing.words)
+    values = cover_values(plan, printing.words, printing.config.book.list)
     return drawn_page(printing, key("cover", frame.key, values),
                       lambda canvas: draw_cover(
                           canvas, values, frame.places, frame.styles, printing.typesetter,
-                          printing.config.card.line_factor, printing.config.card.smallest_text))
+                          printing.config.card.line_factor, printing.config.card.smallest_text,
+                          frozenset((*COVER_WORDS, "cover-editions", *(
+                              f"flag-name-{n}" for n in range(1, len(plan.flag_counts) + 1))))))
 
 
 def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:

@@ -500,8 +500,8 @@ def test_an_updates_cover_template_mistakes_and_warnings_are_told(
     folder = tmp_path / "templates"
     folder.mkdir()
     text = (resources.TEMPLATES / "cover.html.j2").read_text(encoding="utf-8")
-    (folder / "cover.html.j2").write_text(text.replace("{{ ledger.title }}</div>",
-                                                       "{{ ledger.title </div>"),
+    (folder / "cover.html.j2").write_text(text.replace("<h1>户卡台账</h1>",
+                                                       "<h1>{{ doc.title </h1>"),
                                           encoding="utf-8")
     args = ["update", months["register2"], "--book", months["book1"], "--date", SECOND,
             "--templates", folder]
@@ -513,9 +513,9 @@ def test_an_updates_cover_template_mistakes_and_warnings_are_told(
 
     (folder / "cover.html.j2").unlink()
     (folder / "custom.css").write_text(".cover-title { colr: blue; }\n", encoding="utf-8")
-    warm = invoke("ledger", months["register2"], "-o", tmp_path / "book", "--date", SECOND,
-                  "--quiet", "--templates", folder)  # its card frames cached; not the
-    # update's covers (another edition): only they render
+    warm = invoke("reprint", months["register2"], "-o", tmp_path / "cards.pdf", "--grid",
+                  "第3网格", "--grid", "第4网格", "--date", SECOND, "--templates",
+                  folder)  # its card frames cached; no cover: only the update's renders
     assert warm.exit_code == 0, warm.output
     ENGINE_WARNINGS.messages.clear()
     result = invoke(*args, "-o", tmp_path / "new", lang="zh")

@@ -18,7 +18,7 @@ from cardgen.frame.render import Frame
 from cardgen.pipeline.register import load
 from cardgen.printing import prepared
 from cardgen.printing.run import PrintRun, card_frame, make_cards
-from tests.conftest import DATE
+from tests.conftest import DATE, HEADER, household_rows, pdftotext, write_csv
 from tests.print.test_bytes import REGISTER, SUMS, Run
 
 CHOSEN = ("G01-0001", "G01-0002", "G02-0003")  # tests/test_bytes.py's reprint
@@ -39,6 +39,7 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
     monkeypatch.setattr(prepared, "bundled_frames", sample_frames)
+    monkeypatch.setattr(prepared, "bundled_covers", lambda config: [])  # cards only
     result = run("prepare")
     assert result.exit_code == 0, result.output
     assert f"page frames in {store}" in result.output
@@ -85,3 +86,53 @@ def test_prepare_without_a_folder_is_a_usage_error(run: Run,
     result = run("prepare")
     assert result.exit_code == 2
     assert "CARDGEN_PREPARED_DIR is off" in result.output
+
+
+def grid_register(path: Path, community: str, grid: str, worker: str) -> Path:
+    """One household (a 低保 one: the sticker slots' flags only) of a grid of its own."""
+    return write_csv(path, household_rows("H1", 社区=community, 网格=grid, 网格员=worker),
+                     [*HEADER, "网格员"])
+
+
+def test_a_grids_ledger_after_another_grids_starts_no_weasyprint(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cover frame holds no grid's words (cardgen draws them): a second grid's ledger
+    reads the first's frames, a long community made to fit its place."""
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", "off")
+    first = grid_register(tmp_path / "first.csv", "恒安社区", "第3网格", "赵丽娜")
+    long_name = "和平街道幸福里第一社区居民委员会东区新村南片区第三小区"
+    second = grid_register(tmp_path / "second.csv", long_name, "第9网格", "欧阳·娜仁花")
+    result = run("ledger", first, "-o", tmp_path / "first", "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+
+    def no_weasyprint(self: PrintRun) -> None:
+        raise AssertionError("WeasyPrint started")
+
+    monkeypatch.setattr(PrintRun, "renderer", no_weasyprint)
+    result = run("ledger", second, "-o", tmp_path / "second", "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    [ledger] = json.loads((tmp_path / "second" / "manifest.json").read_text(
+        encoding="utf-8"))["ledgers"]
+    cover = pdftotext(tmp_path / "second" / ledger["file"], 1).replace(" ", "")
+    for words in ("第9网格", "欧阳·娜仁花", "1户"):
+        assert words in cover, cover
+    assert long_name in cover.replace("\n", "")  # wrapped, whole
+
+
+def test_a_ledger_reads_its_cover_frame_prepared_at_install(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, cache = tmp_path / "prepared", tmp_path / "cache"
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
+    monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])  # covers only
+    result = run("prepare")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
+    columns = 12 - len(load_config().flags.sticker_slots) + 1  # a cover has 4 … 12
+    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 4 * columns
+
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first ledger
+    register = grid_register(tmp_path / "grid.csv", "恒安社区", "第3网格", "赵丽娜")
+    result = run("ledger", register, "-o", tmp_path / "ledger", "--date", DATE, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert not list((cache / "placed-frames").glob("*"))  # the cover came from the store

@@ -326,6 +326,34 @@ def test_a_cover_without_a_place_for_a_count_is_refused(run: Run, three: Path,
     assert not out.exists() or not list(out.glob("*.pdf"))
 
 
+def test_a_cover_without_a_place_for_the_grids_words_is_refused(run: Run, three: Path,
+                                                                 tmp_path: Path) -> None:
+    folder = _own_cover(tmp_path, lambda t: t.replace('id="cover-community"', ""))
+    out = tmp_path / "own"
+    result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
+                 "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert "cover.html.j2" in result.output and "“cover-community”" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or not list(out.glob("*.pdf"))
+
+
+def test_an_older_cover_writing_the_grids_title_is_told_its_place(run: Run, three: Path,
+                                                                  tmp_path: Path) -> None:
+    """Covers made before cardgen drew the grid's words wrote {{ ledger.title }}: refused,
+    naming the line and the place that takes it now (docs/templates.md)."""
+    folder = _own_cover(tmp_path, lambda t: t.replace(
+        '<div class="group place" id="cover-title">&nbsp;</div>',
+        '<div class="group">{{ ledger.title }}</div>'))
+    out = tmp_path / "own"
+    result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
+                 "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"cover\.html\.j2, line \d+: “title” is no longer given", result.output)
+    assert "“cover-title”" in result.output and "Traceback" not in result.output
+    assert not out.exists() or not list(out.glob("*.pdf"))
+
+
 def test_a_user_template_may_use_files_beside_it(run: Run, three: Path,
                                                  tmp_path: Path) -> None:
     folder = _own_templates(tmp_path, lambda t: t.replace(
