@@ -314,26 +314,19 @@ def test_an_office_cover_gets_its_counts_in_its_own_type(run: Run, three: Path,
     assert red and min(x for x, _ in red) > image.width * 0.75  # the counts, right-aligned
 
 
-def test_a_cover_without_a_place_for_a_count_is_refused(run: Run, three: Path,
-                                                        tmp_path: Path) -> None:
-    folder = _own_cover(tmp_path, lambda t: t.replace('id="count-{{ row.key }}"', ""))
+@pytest.mark.parametrize(("place", "named"), [('id="count-{{ row.key }}"', "count-"),
+                                               ('id="cover-community"', "“cover-community”")],
+                         ids=["a count", "the grid's words"])
+def test_a_cover_without_a_place_is_refused(run: Run, three: Path, tmp_path: Path,
+                                            place: str, named: str) -> None:
+    """A custom cover lacking a place cardgen fills (a count, or one of the grid's words
+    since cardgen draws them) is refused naming the file and the id; nothing is written."""
+    folder = _own_cover(tmp_path, lambda t: t.replace(place, ""))
     out = tmp_path / "own"
     result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
                  "--no-cache")
     assert result.exit_code == 1, result.output
-    assert "cover.html.j2" in result.output and "count-" in result.output
-    assert "Traceback" not in result.output
-    assert not out.exists() or not list(out.glob("*.pdf"))
-
-
-def test_a_cover_without_a_place_for_the_grids_words_is_refused(run: Run, three: Path,
-                                                                 tmp_path: Path) -> None:
-    folder = _own_cover(tmp_path, lambda t: t.replace('id="cover-community"', ""))
-    out = tmp_path / "own"
-    result = run("ledger", three, "-o", out, "--templates", folder, "--date", DATE,
-                 "--no-cache")
-    assert result.exit_code == 1, result.output
-    assert "cover.html.j2" in result.output and "“cover-community”" in result.output
+    assert "cover.html.j2" in result.output and named in result.output
     assert "Traceback" not in result.output
     assert not out.exists() or not list(out.glob("*.pdf"))
 
