@@ -730,10 +730,17 @@ def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
             "the ID card or 户口簿").format(chars="、".join(f"“{c}”" for c in lost)), hid,
             code="name.placeholder")
     if " " in name and _HAN_NAME.fullmatch(name.replace(" ", "")):
-        name = name.replace(" ", "")
-        out.warn(row, "name", _(
-            "a Chinese name with a space typed into it; it is printed without the space "
-            "({name})").format(name=name), hid, code="name.spaces")
+        if len(name.replace(" ", "")) > 4:  # no Han name is this long (复姓 and two): the
+            # space parts a transliterated minority name, 阿依古丽 买买提, whose mark is "·"
+            name = "·".join(name.split())
+            out.warn(row, "name", _(
+                "a minority name with a space between its parts; it is printed with the "
+                "middle dot ({name})").format(name=name), hid, code="name.spaces")
+        else:
+            name = name.replace(" ", "")
+            out.warn(row, "name", _(
+                "a Chinese name with a space typed into it; it is printed without the space "
+                "({name})").format(name=name), hid, code="name.spaces")
     return name
 
 

@@ -720,19 +720,23 @@ def test_a_formulas_saved_result_is_read(tmp_path: Path, config: Config) -> None
 
 def test_names_read_as_a_person_reads_them(tmp_path: Path, config: Config) -> None:
     """A space typed into a Han name (an ordinary, a no-break or an ideographic one) is
-    dropped with a warning; a minority name keeps its "·"; a lost character (?, U+FFFD)
+    dropped with a warning; a minority name keeps its "·", and one typed with a space
+    between its parts (longer than any Han name) gets it; a lost character (?, U+FFFD)
     is an error, and no card prints the name."""
     rows = [["户编号", "姓名", "与户主关系"], ["H1", "李 秀兰", "户主"], ["H2", "王\xa0芳", "户主"],
             ["H3", "阿卜杜拉 · 买买提", "户主"], ["H4", "刘?", "户主"],
-            ["H5", "刘\ufffd", "户主"], ["H6", "John Smith", "户主"], ["H7", "赵\u3000六", "户主"]]
+            ["H5", "刘\ufffd", "户主"], ["H6", "John Smith", "户主"], ["H7", "赵\u3000六", "户主"],
+            ["H8", "阿依古丽 买买提", "户主"], ["H9", "欧阳 娜娜", "户主"]]
     path = workbook(tmp_path / "names.xlsx", rows)
     dataset = load(path, config, TODAY).dataset
     assert [h.members[0].name for h in dataset.households] == \
-        ["李秀兰", "王芳", "阿卜杜拉·买买提", "刘?", "刘\ufffd", "John Smith", "赵六"]
+        ["李秀兰", "王芳", "阿卜杜拉·买买提", "刘?", "刘\ufffd", "John Smith", "赵六",
+         "阿依古丽·买买提", "欧阳娜娜"]  # longer than any Han name: its parts take the "·"
     assert codes(dataset) == [("name.spaces", "warning", 2), ("name.spaces", "warning", 3),
                               ("name.placeholder", "error", 5),
                               ("name.placeholder", "error", 6),
-                              ("name.spaces", "warning", 8)]  # U+FFFD: one error, no font
+                              ("name.spaces", "warning", 8), ("name.spaces", "warning", 9),
+                              ("name.spaces", "warning", 10)]  # U+FFFD: one error, no font
     result = invoke("ledger", path, "-o", tmp_path / "out", "--skip-invalid", "--date", DATE)
     assert result.exit_code == 0, result.output
     [pdf] = (tmp_path / "out").glob("*.pdf")
