@@ -364,7 +364,8 @@ def _run(action: Callable[[], int | None]) -> None:
         _say(str(exc))
         context.exit(exc.exit_code)
     except (KeyboardInterrupt, Terminated) as exc:
-        _say(_("interrupted; nothing is left half-written, and a book or folder being written is as it was"))
+        _say(_("interrupted; nothing is left half-written, and a book or folder being "
+               "written is as it was"))
         context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
     except BrokenPipeError:  # the reader went away (`… | head -1`): nothing to say to anyone
         _silence_closed_pipe()
@@ -1065,7 +1066,8 @@ def main() -> None:
     try:
         cli(prog_name="cardgen")
     except Terminated:  # before a command's run began (still importing): nothing written yet
-        _say(_("interrupted; nothing is left half-written, and a book or folder being written is as it was"))
+        _say(_("interrupted; nothing is left half-written, and a book or folder being "
+               "written is as it was"))
         sys.exit(TERMINATED)
 
 
