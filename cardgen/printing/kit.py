@@ -72,6 +72,24 @@ def kit_frame(printing: PrintRun, template: str, context: Mapping[str, Any]) -> 
     return printing.placed_frame(key("kit-frame", template, dict(context)), lay_out)
 
 
+def roster_frame(printing: PrintRun) -> PlacedFrame:
+    """The roster's page frame: the same for every grid (its words are drawn into places),
+    so `cardgen prepare` lays it out at install."""
+    words = printing.config.card.words
+    doc = {"title": words["roster_title"], "confidential": printing.config.card.confidential}
+    return kit_frame(printing, "roster.html.j2", {"rows": ROSTER_PROBE_ROWS, "doc": doc})
+
+
+def mingbai_frame(printing: PrintRun, across: int, down: int) -> PlacedFrame:
+    """The 明白卡 sheet's frame, `across` × `down` cards: the same for every grid, so
+    `cardgen prepare` lays out the configured one at install."""
+    doc = {"title": printing.config.card.words["mingbai_title"],
+           "confidential": printing.config.card.confidential}
+    return kit_frame(printing, "mingbai.html.j2",
+                     {"cards": list(range(1, across * down + 1)), "across": across,
+                      "down": down, "doc": doc})
+
+
 def fitting(pen: Pen, items: list[str], box: Box, style: PlaceStyle, smallest: float,
             more: str, separator: str = "、", name: bool = False) -> str:
     """As many of `items` as fit `box` in type no smaller than `LIST_LEAST` of the place's
@@ -149,8 +167,7 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                  entries: list[RosterEntry], households: int) -> int:
     """A grid's roster as one PDF (written atomically); returns its pages."""
     words = printing.config.card.words
-    doc = {"title": words["roster_title"], "confidential": printing.config.card.confidential}
-    frame = kit_frame(printing, "roster.html.j2", {"rows": ROSTER_PROBE_ROWS, "doc": doc})
+    frame = roster_frame(printing)
     places = frame.places
     area = places["roster-rows"]
     rows = [places[f"roster-row-{n}"] for n in range(1, ROSTER_PROBE_ROWS + 1)
@@ -288,10 +305,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
     """The 明白卡 on A4 sheets (`cards`: each card's values, copies included, in order);
     returns the sheets."""
     slots = list(range(1, across * down + 1))
-    doc = {"title": printing.config.card.words["mingbai_title"],
-           "confidential": printing.config.card.confidential}
-    frame = kit_frame(printing, "mingbai.html.j2",
-                      {"cards": slots, "across": across, "down": down, "doc": doc})
+    frame = mingbai_frame(printing, across, down)
     smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]

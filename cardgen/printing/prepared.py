@@ -25,6 +25,7 @@ from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
+from cardgen.printing.kit import mingbai_frame, roster_frame
 from cardgen.printing.run import PrintRun, cover_shape
 
 MANIFEST = "prepared.json"
@@ -79,12 +80,15 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     misses = [frame for frame, data in frames.items()  # read back from the folder
               if printing.cache.get("frames", printing.frame_name(frame)) != data]
     covers = [printing.cover_frame_of(view) for view in bundled_covers(config)]
-    unread = [cover for cover in covers if printing.cache.get("placed-frames", cover.key) is None]
+    kit = [roster_frame(printing), mingbai_frame(printing, config.emergency.cards_across,
+                                                 config.emergency.cards_down)]
+    unread = [placed for placed in (*covers, *kit)
+              if printing.cache.get("placed-frames", placed.key) is None]
     if misses or unread:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
-         "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
+         "kit_frames": len(kit), "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
     return Prepared(folder, len(frames), len(covers))
 
 

@@ -120,7 +120,7 @@ def test_a_grids_ledger_after_another_grids_starts_no_weasyprint(
     assert long_name in cover.replace("\n", "")  # wrapped, whole
 
 
-def test_a_ledger_reads_its_cover_frame_prepared_at_install(
+def test_a_ledger_and_a_kit_read_their_frames_prepared_at_install(
         run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
@@ -129,10 +129,14 @@ def test_a_ledger_reads_its_cover_frame_prepared_at_install(
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
     columns = 12 - len(load_config().flags.sticker_slots) + 1  # a cover has 4 … 12
-    assert manifest["covers"] == len(list((store / "placed-frames").iterdir())) == 4 * columns
+    assert manifest["covers"] == 4 * columns and manifest["kit_frames"] == 2
+    assert len(list((store / "placed-frames").iterdir())) == 4 * columns + 2
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first ledger
     register = grid_register(tmp_path / "grid.csv", "恒安社区", "第3网格", "赵丽娜")
     result = run("ledger", register, "-o", tmp_path / "ledger", "--date", DATE, "--quiet")
     assert result.exit_code == 0, result.output
     assert not list((cache / "placed-frames").glob("*"))  # the cover came from the store
+    result = run("emergency", register, "-o", tmp_path / "kit", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert not list((cache / "placed-frames").glob("*"))  # so did the roster and 明白卡
