@@ -168,6 +168,12 @@ COVER_FLAG_COLUMNS = 12  # beyond this the cover's table would be unreadable
 OTHER = ""  # the count of the flags past the table's width (no flag is spelt "")
 
 
+def colours_chosen(config: Config, colours: tuple[str, ...]) -> str:
+    """The cover's line for a print of some colours only (颜色：红、橙)."""
+    return config.card.words.format("selection_colours", colours="、".join(
+        config.palette[c].char for c in colours))
+
+
 def cover_colours(config: Config) -> list[ColourCount]:
     """The cover's colour rows, in the palette's order (their counts 0: see plan_ledger)."""
     return [ColourCount(c.key, c.char, c.name, c.meaning, 0)

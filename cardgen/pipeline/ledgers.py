@@ -14,6 +14,7 @@ from cardgen.book.folder import Writing, check_book_folder, earlier_files, repla
 from cardgen.book.ledger import (
     LedgerPlan,
     Slot,
+    colours_chosen,
     grid_group,
     group_households,
     natural_key,
@@ -89,8 +90,7 @@ def describe_selection(selection: Selection, loaded: Loaded) -> str:
     parts = []
     words = loaded.config.card.words
     if selection.colours:
-        parts.append(words.format("selection_colours", colours="、".join(
-            loaded.config.palette[c].char for c in selection.colours)))
+        parts.append(colours_chosen(loaded.config, selection.colours))
     if selection.flags:
         shown = (shown_flag(flag, loaded.config) for flag in selection.flags)
         parts.append(words.format("selection_flags",  # sub-types stay hidden

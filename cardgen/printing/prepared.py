@@ -58,12 +58,15 @@ def bundled_covers(config: Config) -> list[dict[str, object]]:
     routine and emergency, with editions (a ledger's) and without, with as many flag
     columns as a cover may have (the sticker slots' at least); no selection, no household
     skipped (a cover with them is laid out once, into the cache)."""
-    from cardgen.book.ledger import COVER_FLAG_COLUMNS, cover_colours
+    from cardgen.book.ledger import COVER_FLAG_COLUMNS, colours_chosen, cover_colours
 
     least = len(config.flags.sticker_slots)  # their columns are always there
-    return [cover_shape(emergency, editions, cover_colours(config), columns)
+    # the desk's 应急批量打印 takes the emergency card colours of each grid (web/app.py)
+    chosen = colours_chosen(config, config.emergency.card_colours)
+    return [cover_shape(emergency, editions, cover_colours(config), columns, selection)
             for columns in range(max(1, least), COVER_FLAG_COLUMNS + 1)
-            for emergency in (False, True) for editions in (True, False)]
+            for emergency, selection in ((False, ""), (True, ""), (True, chosen))
+            for editions in (True, False)]
 
 
 def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:

@@ -280,8 +280,8 @@ def make_app(desk: Desk) -> ASGIApp:
             raise WebError(_("the update packet compares the register with its book: start "
                              "the desk with --book DIR (an uploaded file has no book)"),
                            "web.no_book")
-        if kind == "emergency" and not colours:
-            colours = ["red", "orange"]
+        if kind == "emergency" and not colours:  # the cards an emergency needs first
+            colours = list(loaded.config.emergency.card_colours)
         if kind == "emergency_kit":  # the kit chooses by need, not by colour
             colours = []
         selection = make_selection(loaded.config, colours=tuple(colours),

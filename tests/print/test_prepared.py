@@ -129,8 +129,8 @@ def test_a_ledger_and_a_kit_read_their_frames_prepared_at_install(
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
     columns = 12 - len(load_config().flags.sticker_slots) + 1  # a cover has 4 … 12
-    assert manifest["covers"] == 4 * columns and manifest["kit_frames"] == 2
-    assert len(list((store / "placed-frames").iterdir())) == 4 * columns + 2
+    assert manifest["covers"] == 6 * columns and manifest["kit_frames"] == 2  # emergency
+    assert len(list((store / "placed-frames").iterdir())) == 6 * columns + 2  # red, orange
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first ledger
     register = grid_register(tmp_path / "grid.csv", "恒安社区", "第3网格", "赵丽娜")
@@ -140,3 +140,7 @@ def test_a_ledger_and_a_kit_read_their_frames_prepared_at_install(
     result = run("emergency", register, "-o", tmp_path / "kit", "--date", DATE)
     assert result.exit_code == 0, result.output
     assert not list((cache / "placed-frames").glob("*"))  # so did the roster and 明白卡
+    result = run("ledger", register, "-o", tmp_path / "urgent", "--date", DATE, "--quiet",
+                 "--emergency", "--colour", "red", "--colour", "orange")
+    assert result.exit_code == 0, result.output  # the desk's 应急批量打印 of a grid
+    assert not list((cache / "placed-frames").glob("*"))
