@@ -74,7 +74,12 @@ def second_register() -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def months(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Month 1 printed (book1), month 2 updated (packet and book2)."""
-    root = tmp_path_factory.mktemp("months")
+    return two_months(tmp_path_factory.mktemp("months"))
+
+
+def two_months(root: Path) -> dict[str, Path]:
+    """In `root`: month 1's register printed (book1), month 2's updated into book2, its
+    change list kept as changes.json."""
     paths = {"root": root,
              "register1": write_csv(root / "register1.csv", first_register()),
              "register2": write_csv(root / "register2.csv", second_register()),

@@ -20,6 +20,7 @@ from tests.book.test_book import (
     invoke,
     plain,
     second_register,
+    two_months,
 )
 from tests.conftest import household_rows, suite_cache, write_csv
 
@@ -27,18 +28,7 @@ from tests.conftest import household_rows, suite_cache, write_csv
 @pytest.fixture(scope="module")
 def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Month 1 printed (book1), month 2 updated (book2: 004 and 第4网格's 002 retired)."""
-    root = tmp_path_factory.mktemp("trust")
-    paths = {"root": root,
-             "register1": write_csv(root / "register1.csv", first_register()),
-             "register2": write_csv(root / "register2.csv", second_register()),
-             "book1": root / "book1", "book2": root / "book2"}
-    result = invoke("ledger", paths["register1"], "-o", paths["book1"], "--date", FIRST,
-                    "--quiet")
-    assert result.exit_code == 0, result.output
-    result = invoke("update", paths["register2"], "--book", paths["book1"], "-o",
-                    paths["book2"], "--date", SECOND)
-    assert result.exit_code == 0, result.output
-    return paths
+    return two_months(tmp_path_factory.mktemp("trust"))
 
 
 def copy(book: Path, to: Path) -> Path:
