@@ -124,6 +124,13 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
     cache = loaded.cache
     check_file(loaded, "update")
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
+    chosen_ids = {h.household_id for h in chosen}
+    partial = bool(partial_selection(selection, loaded))
+    # the book first, as a ledger does: a --date before its last update is said as such,
+    # not as the birth dates that date makes impossible
+    numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
+                          legacy=False, force=force, writes=True, renames=request.renames,
+                          only=selection.grids)
     blocking = loaded.errors_of(chosen)
     if blocking and not request.skip_invalid:
         count = len({p.household_id for p in blocking})
@@ -133,11 +140,6 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
             "update: {count} households have errors; nothing was written (fix them, or use "
             "--skip-invalid to hold them back and update the rest)", count).format(
             count=count), blocking, code="data.household_errors")
-    chosen_ids = {h.household_id for h in chosen}
-    partial = bool(partial_selection(selection, loaded))
-    numbering = open_book(loaded, book, admitted=chosen_ids if partial else None,
-                          legacy=False, force=force, writes=True, renames=request.renames,
-                          only=selection.grids)
     previous = numbering.book
     assert previous is not None
     numbers = numbering.numbers

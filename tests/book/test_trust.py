@@ -740,3 +740,19 @@ def test_a_folder_without_hard_links_or_swaps_is_still_published_whole(
     assert sorted(snapshot(out)) == ["manifest.json", "notes.txt", "恒安社区-第3网格.pdf",
                                      "恒安社区-第4网格.pdf"]
     assert numbers(out) == numbers(books["book2"]) and hidden(out) == []
+
+
+def test_a_date_that_makes_a_birth_impossible_is_still_said_as_a_date_going_back(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    """A baby born after the mistyped --date: the update says the date goes back before the
+    book's last update (exit 2), not that the baby's birth date is impossible."""
+    from tests.registers.make_registers import id_number
+
+    rows = [*second_register(), *plain("A09", "阳光花园1号楼109", 姓名="新生",
+                                       身份证号=id_number("20261220", 1))]
+    source = write_csv(tmp_path / "born.csv", rows)
+    result = invoke("update", source, "--book", books["book2"], "-o", tmp_path / "out",
+                    "--date", "2026-12-01")
+    assert result.exit_code == 2, result.output
+    assert "is before the book's last update" in result.output
+    assert "birth" not in result.output and not (tmp_path / "out").exists()
