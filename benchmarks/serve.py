@@ -95,7 +95,7 @@ def desk(register: Path, env: dict[str, str], extra: Sequence[str] = ()) -> Iter
     process = psutil.Popen([*CARDGEN, "serve", str(register), "--port", "0", "--date", DATE,
                             *extra],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                           env=env)
+                           env=env, cwd=register.parent)  # the installed cardgen, see bench.py
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
