@@ -28,10 +28,14 @@ from cardgen.i18n import _
 from cardgen.layout.printed import card_order
 from cardgen.text import fold
 
-_BUILDING = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|号院|#楼|＃楼|座)")
-# a building as a column or a plan's key writes it: 3, 3号楼, 3栋, 3幢, 3#, 3号, A座 are one
-_BUILDING_WORD = re.compile(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)?")
-_UNIT = re.compile(r"([0-9A-Za-z]+)\s*单元")
+# a building or unit numbered in Chinese numerals (三号楼, 十二栋, 二单元) is the same as in digits
+_HAN_DIGITS = "〇零一二两三四五六七八九十"
+_NUMBER = rf"[0-9A-Za-z]+|[{_HAN_DIGITS}]+"
+_BUILDING = re.compile(rf"({_NUMBER})\s*(?:号楼|栋|幢|号院|#楼|＃楼|座)")
+# a building as a column or a plan's key writes it: 3, 3号楼, 3栋, 3幢, 3#, 3号, A座, 三号楼 are one
+_BUILDING_WORD = re.compile(rf"({_NUMBER})\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)?")
+_PLAN_BUILDING = re.compile(rf"({_NUMBER})\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)$")
+_UNIT = re.compile(rf"({_NUMBER})\s*单元")
 _FLOOR = re.compile(r"(-?\d+)\s*层")
 _DASHED = re.compile(r"(\d+)\s*[-－—]\s*(\d+)(?:\s*[-－—]\s*(\d+))?\s*(?:室|号)?\s*$")
 _ROOM = re.compile(r"((?<![A-Za-z])[Bb]?[0-9]+)\s*(?:室|号|户)?\s*$")
@@ -89,7 +93,7 @@ def locate(household: Household) -> Location:
         found = _ROOM.search(address)
         if found:
             room = found[1]
-    return Location(estate.strip(), bare_building(building), _plain(unit, "单元"),
+    return Location(estate.strip(), bare_building(building), arabic(_plain(unit, "单元")),
                     floor_of(address, room), _plain(room, "室"))
 
 
@@ -116,14 +120,29 @@ def bare_building(value: str) -> str:
     """`3号楼`, `3栋`, `3幢`, `3#`, `3号` → `3`, `A座` → `A`: a building's own number or
     letter, however the register writes it (else as written)."""
     found = _BUILDING_WORD.fullmatch(value.strip())
-    return found[1] if found else value.strip()
+    return arabic(found[1]) if found else value.strip()
+
+
+def arabic(number: str) -> str:
+    """`三` → `3`, `十二` → `12`, `二十` → `20`, `一〇一` → `101`: a building's or unit's number
+    written in Chinese numerals, in digits (as written when it is not one: `A`, `3`)."""
+    value = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+             "七": 7, "八": 8, "九": 9}
+    if not number or any(c not in _HAN_DIGITS for c in number):
+        return number
+    if "十" not in number:  # digit by digit: 一〇一
+        return "".join(str(value[c]) for c in number)
+    tens, _, ones = number.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return number
+    return str(value.get(tens, 1) * 10 + value.get(ones, 0))
 
 
 def plan_key(key: str) -> str:
     """A plan's key as building names compare: 锦绣家园3栋 and 锦绣家园3#楼 are
     锦绣家园3号楼 (a household's `building_name`)."""
-    found = re.search(r"([0-9A-Za-z]+)\s*(?:号楼|栋|幢|#楼|＃楼|#|＃|号|楼|座)$", key)
-    return f"{key[:found.start()]}{found[1]}号楼" if found else key
+    found = _PLAN_BUILDING.search(key)
+    return f"{key[:found.start()]}{arabic(found[1])}号楼" if found else key
 
 
 def _plain(value: str, suffix: str) -> str:

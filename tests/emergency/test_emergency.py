@@ -685,14 +685,19 @@ def test_a_building_however_written_gets_its_own_plan(tmp_path: Path) -> None:
         plan = plan_for(Household("H", "s", 0, address=address, **parts), config)
         return plan.shelter if plan else None
 
-    for written in ("3", "3号楼", "3栋", "3幢", "3#", "3号"):
+    for written in ("3", "3号楼", "3栋", "3幢", "3#", "3号", "三号楼", "三栋", "三"):
         assert shelter(estate="锦绣家园", building=written, room="101") == "三号楼专用", written
     assert shelter(estate="锦绣家园", building="13号楼", room="101") == "小区广场"
     assert shelter("锦绣家园3#楼101") == "三号楼专用"
     assert shelter("锦绣家园3栋2单元101") == "三号楼专用"
+    assert shelter("锦绣家园三号楼二单元101") == "三号楼专用"  # in Chinese numerals
+    assert shelter("锦绣家园十三号楼101") == "小区广场"
     assert shelter("恒大名都A座1201") == "A座专用"
     assert shelter(estate="恒大名都", building="5号楼", room="101") == "五栋专用"
     assert shelter(estate="恒大名都", building="15号楼", room="101") is None
+    assert shelter("恒大名都五栋301") == "五栋专用"  # the key in digits, the address in words
     same = [locate(Household("H", "s", 0, estate="锦绣家园", building=b)).building_name
-            for b in ("3", "3栋", "3#")]
-    assert same == ["锦绣家园3号楼"] * 3  # one group on the roster, one name in a warning
+            for b in ("3", "3栋", "3#", "三号楼")]
+    assert same == ["锦绣家园3号楼"] * 4  # one group on the roster, one name in a warning
+    walked = locate(Household("H", "s", 0, address="锦绣家园十二栋二单元502"))
+    assert (walked.building, walked.unit, walked.floor) == ("12", "2", 5)
