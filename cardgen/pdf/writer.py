@@ -43,8 +43,8 @@ def deflate_default(data: bytes) -> bytes:
 
 def deflate_smallest(data: bytes) -> bytes:
     """Flate by libdeflate's near-optimal parser (level 11), for a PDF variant's file: the
-    largest one-card reprint's streams 1.3 KB (3.5 %) smaller than zlib's level 9 makes
-    them, for about 10 ms (level 12: 4 bytes less, half as slow again; Zopfli: 0.8 KB less,
+    largest one-card reprint's streams 1.3 KB (3.6 %) smaller than zlib's level 9 makes
+    them, for about 15 ms (level 12: 4 bytes less, half as slow again; Zopfli: 0.8 KB less,
     three seconds more). A 1,000-card ledger: 12 % smaller, 1.45 times the CPU time."""
     import deflate
 
