@@ -80,8 +80,8 @@ PRODUCER = "cardgen (WeasyPrint, HarfBuzz)"
 # the extension schema that PDF/A asks for pdfuaid (not one of its predefined schemas), and
 # dc:title. The dates, creator and producer are in the document information dictionary,
 # which PDF/A-2, unlike PDF/A-1, does not ask the XMP to repeat (veraPDF's PDF/A-2 rules
-# have no such test); the language is the catalog's /Lang. 1,348 bytes, not 2,051 (the XMP
-# above with the identification and the schema, indented): the 12-person reprint's share.
+# have no such test); the language is the catalog's /Lang. In the 12-person G01-0004's
+# reprint: 1,348 bytes, where the XMP above with the identification and schema was 2,051.
 PDFA_XMP = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -417,8 +417,8 @@ def embed_font(writer: Writer, font: int, face: Face, glyphs: dict[int, str],
 
 
 def metadata_entry(writer: Writer, title: str, date: str, pdfa: bool) -> bytes:
-    """The catalog's XMP metadata, matching the document information: compressed, but in
-    a PDF/A file (which readers must find unfiltered)."""
+    """The catalog's XMP metadata: XMP, matching the document information, compressed; in
+    a PDF/A file PDFA_XMP, which readers must find unfiltered."""
     from xml.sax.saxutils import escape
 
     xmp = (PDFA_XMP.format(title=escape(title)) if pdfa else
