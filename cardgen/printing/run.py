@@ -202,7 +202,8 @@ class PrintRun:
                       else None)
         return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
-                        self.options.marks, imposition, duplex)
+                        self.options.marks, imposition, duplex,
+                        smallest=self.options.pdf_variant is not None)
 
     def sheets(self, first_page: int, page_count: int,
                duplex: bool = False) -> tuple[int, int]:

@@ -605,18 +605,30 @@ def test_a_1000_household_ledger_takes_at_most_2_5_kb_a_card(tmp_path: Path) -> 
     assert len(made[0]) <= 1000 * 2_500, len(made[0])
 
 
-@pytest.mark.parametrize("options", [(), ("--emergency",)], ids=["routine", "emergency"])
+# the largest of each kind a user can ask for: emergency mode on A5 cards imposed two to an A4
+# sheet, with crop marks and the widest bleed, is the largest file of every variant
+LARGEST = ("--emergency", "--paper", "A5", "--impose", "a4-2up", "--marks", "--bleed", "10")
+
+
+@pytest.mark.parametrize("options", [
+    (), ("--emergency",), LARGEST, ("--pdf-variant", "pdf/a-2b"),
+    ("--pdf-variant", "pdf/a-2b", *LARGEST), ("--pdf-variant", "press", *LARGEST),
+], ids=["routine", "emergency", "largest", "pdf-a-2b", "pdf-a-2b-largest", "press-largest"])
 def test_the_largest_sample_reprint_stays_small(tmp_path: Path, options: tuple[str, ...]) -> None:
     """The bundled register's largest one-card reprint (G01-0004, 12 members: 237 glyphs of
-    two fonts) within issue 14's and 24's 40 KB. The object and cross-reference streams and
-    three-decimal frames took it from 47.6 KB to 44.8 KB; tagging (issue 24: 152 structure
-    elements, their parent tree, marked content) and the XMP metadata PDF/UA asks for put
-    3.2 KB back, 48.0 KB; one Font DICT a subset (0.24 KB), zlib level 9 (0.13 KB) and one
-    ToUnicode CMap for both fonts (0.55 KB) made it 47.1 KB, 32.5 KB of it outlines. The
-    outlines' points on a grid of 8 font units (cardgen/pdf/subset.py's OUTLINE_GRID: 0.03
-    pt of 8 pt text at most) take them to 24.3 KB, and the frame's path points two decimals
-    of a pixel 0.3 KB more: 38.6 KB (emergency mode: 39.3 KB; --pdf-variant pdf/a-2b, whose
-    2 KB of XMP stay unfiltered, 40.6 KB)."""
+    two fonts) within issue 14's and 24's 40 KB, in every variant and on every paper. The
+    object and cross-reference streams and three-decimal frames took it from 47.6 KB to
+    44.8 KB; tagging (issue 24: 152 structure elements, their parent tree, marked content)
+    and the XMP metadata PDF/UA asks for put 3.2 KB back, 48.0 KB; one Font DICT a subset
+    (0.24 KB), zlib level 9 (0.13 KB) and one ToUnicode CMap for both fonts (0.55 KB) made
+    it 47.1 KB, 32.5 KB of it outlines. The outlines' points on a grid of 8 font units
+    (cardgen/pdf/subset.py's OUTLINE_GRID: 0.03 pt of 8 pt text at most) take them to
+    24.3 KB, and the frame's path points two decimals of a pixel 0.3 KB more: 38.6 KB
+    (emergency mode: 39.3 KB; LARGEST 39.9 KB). --pdf-variant pdf/a-2b was 40.6 KB (LARGEST
+    41.9 KB) with its 2 KB of unfiltered XMP and its sRGB profile: its XMP down to what PDF/A
+    and PDF/UA ask for (1.3 KB) and a variant's streams compressed by libdeflate (1.3 KB
+    less) make it 38.6 KB (LARGEST 39.9 KB; press 38.7 KB, was 40.0 KB). The PDF/A files
+    pass page-validation as PDF/A-2b and PDF/UA-1, imposed and with marks too."""
     samples = Path(__file__).parents[2] / "samples" / "households.csv"
     out = tmp_path / "card.pdf"
     result = CliRunner().invoke(cli, ["reprint", str(samples), "-o", str(out), "--household",
@@ -624,6 +636,12 @@ def test_the_largest_sample_reprint_stays_small(tmp_path: Path, options: tuple[s
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert out.stat().st_size <= 40_000, out.stat().st_size
+    if "pdf/a-2b" in options:
+        import page
+
+        for profile in ("2b", "ua1"):
+            report = page.validate_pdf(str(out), profile=profile)
+            assert {(f.rule_id, f.message) for f in report.failures} == set(), profile
 
 
 @each_kind()
@@ -758,6 +776,49 @@ def test_a_stream_whose_data_ends_in_cr_keeps_its_length(tmp_path: Path) -> None
     out = io.BytesIO()
     Writer(out).new_stream(b"", b"q Q", compress=False)
     assert b"stream\nq Q\nendstream" in out.getvalue()
+
+
+def test_a_variant_compresses_smaller_and_reads_the_same() -> None:
+    """A variant's writer (`smallest`) compresses what it writes, and Flate data that comes
+    compressed already (a prepared frame), by libdeflate: fewer bytes, the same content."""
+    import io
+    import zlib
+
+    from cardgen.pdf.writer import Writer
+
+    content = b"".join(b"BT /F1 8 Tf %d 700 Td <00%02x> Tj ET\n" % (n, n % 200)
+                       for n in range(600))
+    made = {}
+    for smallest in (False, True):
+        out = io.BytesIO()
+        writer = Writer(out, smallest)
+        page = writer.new_stream(b"", content)
+        frame = writer.stream(writer.reserve(), b" /Filter /FlateDecode",
+                              zlib.compress(content, 9))
+        pages = writer.reserve()
+        kid = writer.new(b"<</Type /Page /Parent %d 0 R /MediaBox [0 0 9 9] /Contents "
+                         b"[%d 0 R %d 0 R]>>" % (pages, page, frame))
+        writer.object(pages, b"<</Type /Pages /Count 1 /Kids [%d 0 R]>>" % kid)
+        writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages),
+                      writer.new(b"<</Title (x)>>"))
+        with pikepdf.open(io.BytesIO(out.getvalue())) as pdf:
+            streams = list(pdf.pages[0].Contents)
+            assert [s.read_bytes() for s in streams] == [content, content]
+            made[smallest] = [len(s.read_raw_bytes()) for s in streams]
+    assert all(small < default for small, default in zip(made[True], made[False], strict=True))
+
+
+def test_the_pdf_a_xmp_says_what_is_asked_in_little(outputs: dict[str, Path]) -> None:
+    """The PDF/A file's XMP, which stays unfiltered, holds the PDF/A-2b and PDF/UA-1
+    identifications (as another XMP reader, pikepdf's, reads it; test_print checks the
+    title) in under 1.4 KB (it was 2.05 KB, indented, with the document information's
+    dates)."""
+    with pikepdf.open(outputs["pdf-a-2b"]) as pdf:
+        metadata = pdf.Root.Metadata
+        assert "/Filter" not in metadata
+        assert len(metadata.read_bytes()) < 1_400, len(metadata.read_bytes())
+        xmp = pdf.open_metadata()
+        assert (xmp.pdfa_status, xmp["pdfuaid:part"]) == ("2B", "1")
 
 
 # ---- tagged PDF: what a screen reader gets, and PDF/UA-1 by the same validator -----------

@@ -144,7 +144,7 @@ def test_a_pdfa_file_has_its_intent_plain_metadata_and_grey_registration(
     pdf = strict(compose(fonts, typesetter, TEXTS[:1], variant="pdf/a-2b", marks=True))
     metadata = pdf.Root.Metadata
     assert "/Filter" not in metadata
-    assert b"<pdfaid:part>2</pdfaid:part>" in metadata.read_raw_bytes()
+    assert pdf.open_metadata()["pdfaid:part"] == "2"
     [intent] = pdf.Root.OutputIntents
     assert intent.S == "/GTS_PDFA1" and intent.DestOutputProfile.N == 3
     registration = pdf.pages[0].Resources.ColorSpace.CgRegistration
