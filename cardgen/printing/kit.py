@@ -179,9 +179,10 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                           total=households)
     smallest = printing.config.card.smallest_text
     faces = printing.typesetter.fonts.by_family()
+    variant = printing.options.pdf_variant  # the kit's three files alike (PDF/A, press)
     with atomic_file(out) as handle:
         composer = Composer(handle, (ROSTER_SIZE[0] * MM, ROSTER_SIZE[1] * MM), faces,
-                            printing.cache)
+                            printing.cache, smallest=variant is not None)
         try:
             composer.add_frames({frame.key: frame.pdf})
             for number, lines in enumerate(pages, 1):
@@ -200,7 +201,7 @@ def write_roster(out: Path, printing: PrintRun, group: str, worker: str,
                 for row, line in zip(rows, lines, strict=False):
                     draw_roster_line(pen, line, row, places, frame.styles, smallest, words)
                 composer.add_data_page(canvas.content(), frame.key)
-            composer.finish(words.format("pdf_roster", group=group), printing.words.date)
+            composer.finish(words.format("pdf_roster", group=group), printing.words.date, variant)
         finally:
             composer.close()
     return len(pages)
@@ -310,6 +311,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
     faces = printing.typesetter.fonts.by_family()
     sheets = [cards[i:i + len(slots)] for i in range(0, len(cards), len(slots))] or [[]]
     more = printing.config.card.words["more_names"]
+    variant = printing.options.pdf_variant  # as the roster
 
     def draw(pen: Pen, values: dict[str, CardValue], slot: int) -> None:
         for field in MINGBAI_FIELDS:
@@ -323,7 +325,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
 
     with atomic_file(out) as handle:
         composer = Composer(handle, (SHEET_SIZE[0] * MM, SHEET_SIZE[1] * MM), faces,
-                            printing.cache)
+                            printing.cache, smallest=variant is not None)
         try:
             composer.add_frames({frame.key: frame.pdf})
             for sheet in sheets:
@@ -333,7 +335,7 @@ def write_mingbai(out: Path, printing: PrintRun, cards: list[dict[str, CardValue
                 for slot, values in zip(slots, sheet, strict=False):
                     draw(pen, values, slot)
                 composer.add_data_page(canvas.content(), frame.key)
-            composer.finish(title, printing.words.date)
+            composer.finish(title, printing.words.date, variant)
         finally:
             composer.close()
     return len(sheets)

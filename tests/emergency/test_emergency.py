@@ -701,3 +701,27 @@ def test_a_building_however_written_gets_its_own_plan(tmp_path: Path) -> None:
     assert same == ["锦绣家园3号楼"] * 4  # one group on the roster, one name in a warning
     walked = locate(Household("H", "s", 0, address="锦绣家园十二栋二单元502"))
     assert (walked.building, walked.unit, walked.floor) == ("12", "2", 5)
+
+
+def test_a_pdf_a_kit_is_pdf_a_in_all_three_files(tmp_path: Path) -> None:
+    """`emergency --pdf-variant pdf/a-2b`: the roster and the 明白卡 are PDF/A-2b (and still
+    PDF/UA-1) as the cards are; they were written as plain PDFs (no PDF/A identification,
+    DeviceGray without an output intent), so an archive refused two files of the three."""
+    import page
+
+    source = tmp_path / "r.csv"
+    source.write_text(
+        "户编号,网格,地址,姓名,与户主关系,出生日期,手机\n"
+        "A,第3网格,阳光花园2号楼1单元302,王高龄,户主,1940-01-01,13800000001\n",
+        encoding="utf-8")
+    result = invoke("emergency", source, "-o", tmp_path / "kit", "--date", DATE,
+                    "--pdf-variant", "pdf/a-2b")
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "kit").glob("*.pdf"))
+    assert [f.name for f in files] == ["第3网格-应急名单.pdf", "第3网格-应急户卡.pdf",
+                                       "第3网格-明白卡.pdf"]
+    for pdf in files:
+        for profile in ("2b", "ua1"):
+            report = page.validate_pdf(str(pdf), profile=profile)
+            failed = sorted({f.rule_id for f in report.failures})
+            assert failed == [], (pdf.name, profile, failed)
