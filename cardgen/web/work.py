@@ -109,7 +109,8 @@ def _start_worker(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     set_language(settings.language)
     _settings = settings
-    import cardgen.pipeline  # noqa: F401  (WeasyPrint and Pango load once, before a request)
+    import cardgen.pipeline  # WeasyPrint and Pango load once, before a request
+    cardgen.pipeline.import_all()
 
 
 def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
