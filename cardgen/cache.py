@@ -65,7 +65,8 @@ KINDS = {
     "outlines": Kind("fonts' glyph outlines as subsets embed them (cardgen/pdf/subset.py)"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
-PREPARED_KINDS = ("frames", "placed-frames", "metrics")  # what `cardgen prepare` lays out
+# what `cardgen prepare` lays out
+PREPARED_KINDS = ("frames", "placed-frames", "metrics", "outlines")
 
 
 def key(*parts: object) -> str:

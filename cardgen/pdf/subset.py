@@ -259,9 +259,8 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> Subset:
     if data is not None:
         kind, program, new_glyphs = marshal.loads(data)
         return Subset(kind, program, new_glyphs)
-    # the font's glyphs as earlier subsets put them on the grid (one_font_dict)
-    outlines_name = key("outlines", 1, OUTLINE_GRID, file_identity(path))
-    stored = cache.get("outlines", outlines_name) if cache else None
+    # the font's glyphs as earlier subsets (or `cardgen prepare`) put them on the grid
+    stored = cache.get("outlines", outlines_name(path)) if cache else None
     outlines: Outlines = marshal.loads(stored) if stored is not None else {}
     known = len(outlines)
     subset = subset_font(path, glyphs, outlines)
@@ -269,8 +268,23 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> Subset:
         cache.put("subsets", name, marshal.dumps((subset.kind, subset.program,
                                                   subset.new_glyphs)))
         if len(outlines) > known:
-            cache.put("outlines", outlines_name, marshal.dumps(outlines))
+            cache.put("outlines", outlines_name(path), marshal.dumps(outlines))
     return subset
+
+
+def outlines_name(path: Path) -> str:
+    """The cache's name for the outlines of the font file at `path` (`Outlines`)."""
+    return key("outlines", 1, OUTLINE_GRID, file_identity(path))
+
+
+def prepare_outlines(path: Path, glyphs: set[int], cache: Cache) -> int:
+    """Put `glyphs` of the font at `path` on the grid into `cache` (`cardgen prepare`): how
+    many it holds, 0 for a font whose subsets are not put on the grid."""
+    outlines: Outlines = {}
+    subset_font(path, glyphs, outlines)
+    if outlines:
+        cache.put("outlines", outlines_name(path), marshal.dumps(outlines))
+    return len(outlines)
 
 
 def read_tounicode(data: bytes) -> dict[int, str]:
