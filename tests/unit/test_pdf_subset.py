@@ -153,3 +153,21 @@ def test_widths_are_written_in_runs_and_read_back_in_either_form() -> None:
     assert read_widths(parsed) == {1: 500, 2: 333.333, 3: 1000, 10: 250, 11: 250.5}
     assert read_widths([20, 22, 600, 30, [700]]) == {20: 600, 21: 600, 22: 600, 30: 700}
     assert widths_array({}) == b"[]"
+
+
+def test_a_process_reads_a_fonts_outlines_from_its_cache_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk's worker draws one card after another: the font's outlines (1.7 MB once
+    prepared) are read from the cache for the first, then kept."""
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    reads: list[str] = []
+    get = Cache.get
+
+    def counted(self: Cache, kind: str, name: str) -> bytes | None:
+        reads.append(kind)
+        return get(self, kind, name)
+
+    monkeypatch.setattr(Cache, "get", counted)
+    first = cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
+    second = cached_subset(resources.REGULAR_FONT, {1200, 18}, cache)
+    assert reads.count("outlines") == 1 and first.program != second.program
