@@ -62,9 +62,11 @@ KINDS = {
                          "an update's change list", "options"),
     "metrics": Kind("fonts' metrics"),
     "subsets": Kind("fonts' subsets for the glyphs a PDF uses"),
+    "outlines": Kind("fonts' glyph outlines as subsets embed them (cardgen/pdf/subset.py)"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
-PREPARED_KINDS = ("frames", "placed-frames", "metrics")  # what `cardgen prepare` lays out
+# what `cardgen prepare` lays out
+PREPARED_KINDS = ("frames", "placed-frames", "metrics", "outlines")
 
 
 def key(*parts: object) -> str:

@@ -11,6 +11,7 @@ _DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, 
           "七": 7, "八": 8, "九": 9}
 
 
+@functools.lru_cache(maxsize=8192)  # the same few spellings on every row (关系, 性别, 民族 …)
 def fold(text: str) -> str:
     """NFKC (full-width letters and digits, compatibility forms), no spaces, lower case:
     how a written spelling (a flag, say) is compared with the config's spellings."""

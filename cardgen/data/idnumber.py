@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -36,12 +37,12 @@ class IdNumberError(ValueError):
 def normalise_id(text: str) -> str:
     """Full-width digits and letters to ASCII, spaces removed, x upper-cased, and the quote
     an export puts in front to keep the digits text ('360426…) dropped."""
-    folded = unicodedata.normalize("NFKC", text)
+    folded = text if text.isascii() else unicodedata.normalize("NFKC", text)
     return "".join(folded.split()).upper().lstrip("'`")
 
 
 def check_digit(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

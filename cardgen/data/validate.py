@@ -134,18 +134,21 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
     batches_seen = list(batches)
     rows: list[Row] = []
     limits = config.limits
+    limit_of: dict[str, int] = {}  # field -> its [limits] length
     for records in batches_seen:
         sources.append(records.source)
         out.problems.extend(records.problems)
         for row in records.rows:
             # one line of drawable text per cell (the readers clean already; rows made
             # elsewhere are cleaned the same way): no tab, line break or invisible character
-            row.values = {f: t for f, t in ((f, clean_text(t)) for f, t in row.values.items())
-                          if t}
+            row.values = {f: cleaned for f, t in row.values.items() if (cleaned := clean_text(t))}
             for field, text in row.values.items():
-                limit_name = FIELD_LIMITS.get(field, "cell_chars")
-                limit = getattr(limits, limit_name)
+                limit = limit_of.get(field)
+                if limit is None:
+                    limit = limit_of[field] = getattr(limits, FIELD_LIMITS.get(field,
+                                                                              "cell_chars"))
                 if len(text) > limit:
+                    limit_name = FIELD_LIMITS.get(field, "cell_chars")
                     size = min(len(text), limits.cell_chars + 1)  # the text was cut there
                     said = _("is more than {size} characters long") if size > limits.cell_chars \
                         else _("is {size} characters long")
@@ -178,6 +181,8 @@ def _is_id_number(text: str) -> bool:
     """An 18-character resident ID (a valid check digit and birth date) used as a 户号, as
     an office that keys households by the head's ID does: it would print in full on every
     card, index row, sticker and change list, and in the desk's addresses."""
+    if len(text) < 18 and text.isascii():  # the usual 户号 (G01-0001): ASCII stays as long
+        return False
     number = normalise_id(text)
     if len(number) != 18:
         return False
@@ -620,17 +625,19 @@ def _agreed_household_fields(hid: str, rows: list[Row], config: Config,
     agreed: dict[str, tuple[Row, str]] = {}
     sheets_said = False  # a household in two grid sheets is said once
     for row in rows:
+        values = row.values
         for field in HOUSEHOLD_FIELDS:
             if field == "household_id":
                 continue
-            text = row.text(field)
+            text = values.get(field)
             if not text:
                 continue
             if field not in agreed:
                 agreed[field] = (row, text)
                 continue
             first_row, first_text = agreed[field]
-            if _comparable(field, text, config) != _comparable(field, first_text, config):
+            if text != first_text and \
+                    _comparable(field, text, config) != _comparable(field, first_text, config):
                 if field == "grid" and row.column("grid") is None and \
                         first_row.column("grid") is None and row.sheet != first_row.sheet:
                     if sheets_said:

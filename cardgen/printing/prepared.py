@@ -25,6 +25,7 @@ from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
+from cardgen.pdf.subset import outlines_name, prepare_outlines
 from cardgen.printing.kit import mingbai_frame, roster_frame
 from cardgen.printing.run import PrintRun, cover_shape
 
@@ -38,6 +39,23 @@ class Prepared:
     folder: Path
     frames: int
     covers: int = 0
+    outlines: int = 0  # glyphs of the fonts put on the outline grid
+
+
+def common_characters() -> str:
+    """The characters whose glyphs are put on the grid at install: GB 2312's (its 3,755
+    common Han characters, punctuation and full-width forms) and printable ASCII. Nearly
+    every glyph of a card is among them, so its PDF's font subsets are made of glyphs
+    ready to embed (cardgen/pdf/subset.py, `Outlines`: 0.2 s of a one-card PDF)."""
+    level_one = [bytes((high, low)) for high in range(0xA1, 0xD8) for low in range(0xA1, 0xFF)
+                 if high < 0xAA or high >= 0xB0]
+    found = []
+    for code in level_one:
+        try:
+            found.append(code.decode("gb2312"))
+        except UnicodeDecodeError:  # the unassigned codes of a row
+            continue
+    return "".join(map(chr, range(0x20, 0x7F))) + "".join(found)
 
 
 def bundled_frames(printing: PrintRun) -> list[Frame]:
@@ -87,12 +105,22 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
                                                  config.emergency.cards_down)]
     unread = [placed for placed in (*covers, *kit)
               if printing.cache.get("placed-frames", placed.key) is None]
+    characters = {ord(char) for char in common_characters()}
+    outlines = 0
+    for face in dict.fromkeys((*printing.typesetter.fonts.regular,
+                               *printing.typesetter.fonts.bold)):
+        glyphs = prepare_outlines(face.path, {face.cmap[code] for code in characters
+                                              if code in face.cmap}, printing.cache)
+        if glyphs and printing.cache.get("outlines", outlines_name(face.path)) is None:
+            raise OSError(f"{folder}: the outlines of {face.path.name} did not read back")
+        outlines += glyphs
     if misses or unread:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
-         "kit_frames": len(kit), "kinds": list(PREPARED_KINDS)}, indent=1), encoding="utf-8")
-    return Prepared(folder, len(frames), len(covers))
+         "kit_frames": len(kit), "outlines": outlines, "kinds": list(PREPARED_KINDS)},
+        indent=1), encoding="utf-8")
+    return Prepared(folder, len(frames), len(covers), outlines)
 
 
 def prepared_for(config: Config, folder: Path | None) -> int | None:

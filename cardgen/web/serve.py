@@ -101,7 +101,8 @@ def build_desk(sources: list[Path], config: Config, templates: Path | None,
     # modules in the event loop while a book is opened in a thread (open_book), and two
     # threads importing one package's modules at once failed with KeyError in importlib
     # (seen in the --book browser test; a 0.36 s import, measured)
-    import cardgen.pipeline  # noqa: F401
+    import cardgen.pipeline
+    cardgen.pipeline.import_all()
     cpus = workers or os.cpu_count() or 1  # jobs: half the CPUs, each its own process
     settings = Settings(config, templates, date, sheet_name, book, language(),
                         private_folder())

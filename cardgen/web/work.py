@@ -109,7 +109,8 @@ def _start_worker(settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     set_language(settings.language)
     _settings = settings
-    import cardgen.pipeline  # noqa: F401  (WeasyPrint and Pango load once, before a request)
+    import cardgen.pipeline  # WeasyPrint and Pango load once, before a request
+    cardgen.pipeline.import_all()
 
 
 def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
@@ -221,16 +222,21 @@ def draw(work: CardWork) -> Any:
 
 def warm(paths: list[Path], today: dt.date) -> None:
     """Read the registers in a fresh worker, and make ready what drawing any card needs —
-    the fonts' metrics, PDFium and Pillow loaded, the numbers worked out (a first print's, or
-    --book's) — so that the first card asked for is quick (its CPU 0.17–0.26 s → 0.12–0.14 s
-    without a book, measured on 1,000 households with the frames cached)."""
+    the fonts' metrics, PDFium, Pillow and the font subsetters loaded, the numbers worked
+    out (a first print's, or --book's) — so that the first card asked for is quick (its
+    CPU 0.17–0.26 s → 0.12–0.14 s without a book, measured on 1,000 households with the
+    frames cached)."""
     for path in paths:
         _answer(partial(_read, path, today))
     _answer(_ready_to_draw)
 
 
 def _ready_to_draw() -> None:
+    # what a card's font subsets use (cardgen/pdf/subset.py): 0.1-0.2 s of the first card
+    import fontTools.cffLib
+    import fontTools.ttLib  # noqa: F401
     import pypdfium2  # noqa: F401
+    import uharfbuzz  # noqa: F401
     from PIL import Image  # noqa: F401
 
     from cardgen.layout.fonts import font_set

@@ -40,6 +40,7 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
     monkeypatch.setattr(prepared, "bundled_frames", sample_frames)
     monkeypatch.setattr(prepared, "bundled_covers", lambda config: [])  # cards only
+    monkeypatch.setattr(prepared, "common_characters", lambda: "")  # outlines: tested below
     result = run("prepare")
     assert result.exit_code == 0, result.output
     assert f"page frames in {store}" in result.output
@@ -78,6 +79,41 @@ def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -
     assert prepared.prepared_for(config, store) == 1
     assert prepared.prepared_for(other, store) is None
     assert prepared.prepared_for(config, None) is None
+
+
+def test_a_first_cards_glyphs_are_taken_on_the_grid_as_prepared_at_install(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cardgen prepare` puts the common characters' glyphs on the outline grid (GB 2312's;
+    here two of them, for time): a user's first card, from an empty cache, embeds them as
+    they are (cardgen/pdf/subset.py), the same bytes as a subset made from nothing."""
+    from cardgen import resources
+    from cardgen.cache import prepared_folder
+    from cardgen.layout.fonts import font_set
+    from cardgen.pdf import subset
+
+    common = prepared.common_characters()
+    assert {"户", "卡", "秀", "，", "A", "0"} <= set(common) and len(common) == 4532
+    store = tmp_path / "prepared"
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
+    monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])
+    monkeypatch.setattr(prepared, "bundled_covers", lambda config: [])
+    monkeypatch.setattr(prepared, "common_characters", lambda: "户卡")
+    result = run("prepare")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["outlines"] == 2 * 3  # 户, 卡 and .notdef of the regular and bold fonts
+
+    config = load_config()
+    face = font_set(config).regular[0]
+    glyphs = {face.cmap[ord("户")], face.cmap[ord("卡")]}
+    fresh = subset.subset_font(resources.REGULAR_FONT, glyphs)
+
+    def refuse(charstring: object, grid: int, private: object) -> list[object]:
+        raise AssertionError("a prepared glyph put on the grid again")
+
+    monkeypatch.setattr(subset, "_on_grid", refuse)
+    user = Cache(tmp_path / "cache", scope(config, None), prepared=prepared_folder())
+    assert subset.cached_subset(resources.REGULAR_FONT, glyphs, user).program == fresh.program
 
 
 def test_prepare_without_a_folder_is_a_usage_error(run: Run,
@@ -125,6 +161,7 @@ def test_a_ledger_and_a_kit_read_their_frames_prepared_at_install(
     store, cache = tmp_path / "prepared", tmp_path / "cache"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
     monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])  # covers only
+    monkeypatch.setattr(prepared, "common_characters", lambda: "")
     result = run("prepare")
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))

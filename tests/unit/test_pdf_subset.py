@@ -69,6 +69,34 @@ def test_a_cid_keyed_subset_has_its_points_on_the_grid_and_its_widths_kept() -> 
     assert charstrings["cid00018"].width == 555
 
 
+def test_glyphs_an_earlier_subset_put_on_the_grid_are_taken_as_they_are_same_bytes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A one-card PDF's subset mostly holds glyphs earlier cards had (the demo's): their
+    outlines on the grid are kept (cardgen/pdf/subset.py, `Outlines`) and the subset made
+    with them is the very bytes of one made from nothing; digit 1 (18, 555 units wide,
+    not the default width) is new."""
+    outlines: dict[str, tuple[float, bytes]] = {}
+    subset_font(resources.REGULAR_FONT, {1200, 15, 30000, 18579, 19}, outlines)
+    assert {"cid01200", "cid18579", "cid00019"} <= set(outlines)
+    wanted = {18579, 18, 1200, 19}
+    fresh = subset_font(resources.REGULAR_FONT, wanted)
+    gridded: list[object] = []
+    on_grid = subset_module._on_grid
+
+    def counted(charstring: object, grid: int, private: object) -> list[object]:
+        gridded.append(charstring)
+        return on_grid(charstring, grid, private)
+
+    monkeypatch.setattr(subset_module, "_on_grid", counted)
+    assert subset_font(resources.REGULAR_FONT, wanted, outlines).program == fresh.program
+    assert len(gridded) == 1  # the digit 1 alone
+    cache = Cache(tmp_path / "cache", "a test's scope")  # and through the cache
+    cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
+    gridded.clear()
+    assert cached_subset(resources.REGULAR_FONT, wanted, cache).program == fresh.program
+    assert len(gridded) == 3  # 户, 1 and the 19th glyph: 1200 and .notdef were kept
+
+
 def test_a_truetype_font_is_renumbered_with_a_map_from_each_code(squares: Path) -> None:
     subset = subset_font(squares, {3})  # C only
     assert subset.kind == TRUETYPE
@@ -97,7 +125,7 @@ def test_a_cached_subset_is_read_back_not_made_again(squares: Path, tmp_path: Pa
     cache = Cache(tmp_path / "cache", "a test's scope")
     made = cached_subset(path, {1, 2}, cache)
 
-    def refuse(path: Path, glyphs: set[int]) -> Subset:
+    def refuse(path: Path, glyphs: set[int], outlines: object = None) -> Subset:
         raise AssertionError("subset made again")
 
     monkeypatch.setattr(subset_module, "subset_font", refuse)
@@ -125,3 +153,21 @@ def test_widths_are_written_in_runs_and_read_back_in_either_form() -> None:
     assert read_widths(parsed) == {1: 500, 2: 333.333, 3: 1000, 10: 250, 11: 250.5}
     assert read_widths([20, 22, 600, 30, [700]]) == {20: 600, 21: 600, 22: 600, 30: 700}
     assert widths_array({}) == b"[]"
+
+
+def test_a_process_reads_a_fonts_outlines_from_its_cache_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desk's worker draws one card after another: the font's outlines (1.7 MB once
+    prepared) are read from the cache for the first, then kept."""
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    reads: list[str] = []
+    get = Cache.get
+
+    def counted(self: Cache, kind: str, name: str) -> bytes | None:
+        reads.append(kind)
+        return get(self, kind, name)
+
+    monkeypatch.setattr(Cache, "get", counted)
+    first = cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
+    second = cached_subset(resources.REGULAR_FONT, {1200, 18}, cache)
+    assert reads.count("outlines") == 1 and first.program != second.program
