@@ -779,3 +779,4 @@ class Composer:
 
     def close(self) -> None:
         self.copier.close()
+        self.writer.close()
