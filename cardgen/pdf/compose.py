@@ -223,8 +223,10 @@ def compile_structure(kids: list[Any]) -> Compiled:
     def literal(value: bytes) -> bytes:
         return value.replace(b"%", b"%%")
 
-    def element(index: int, role: str, alt: str, kids: list[Any], parent: int,
-                owners: dict[int, int]) -> TemplateRefs:
+    def held(index: int, kids: list[Any], owners: dict[int, int],
+             ) -> tuple[list[bytes], list[int]]:
+        """An element's kids as its /K parts (their %d) and what fills them, its child
+        elements compiled on the way."""
         parts, refs = [], []
         for kid in kids:
             if isinstance(kid, int):
@@ -237,37 +239,42 @@ def compile_structure(kids: list[Any]) -> Compiled:
                 child = len(elements)
                 elements.append((b"", ()))
                 steps.append(child)
-                kid_role, kid_alt, grandkids = kid
-                elements[child] = element(child, kid_role, kid_alt, grandkids, index, owners)
+                role, alt, grandkids = kid
+                parts_below, refs_below = held(child, grandkids, owners)
+                elements[child] = element(role, alt, parts_below, refs_below, index,
+                                          any(isinstance(k, int) for k in grandkids))
                 steps.append(~child)
                 parts.append(b"%d 0 R")
                 refs.append(child)
+        return parts, refs
+
+    def element(role: str, alt: str, parts: list[bytes], refs: list[int], parent: int,
+                on: bool) -> TemplateRefs:
         described = b" /Alt %s" % literal(text(alt)) if alt else b""
         role, _, span = role.partition(":")
         table = (b" /A <</O /Table /Scope /Column>>" if role == "TH" else
                  b" /A <</O /Table /ColSpan %s>>" % literal(span.encode()) if span else b"")
-        on = any(isinstance(kid, int) for kid in kids)
-        held = (b"" if not parts else b" /K " + parts[0] if len(parts) == 1
+        kept = (b"" if not parts else b" /K " + parts[0] if len(parts) == 1
                 else b" /K [" + b" ".join(parts) + b"]")
         template = b"<</S /%s /P %%d 0 R%s%s%s%s>>" % (
-            literal(role.encode()), b" /Pg %d 0 R" if on else b"", held, described, table)
+            literal(role.encode()), b" /Pg %d 0 R" if on else b"", kept, described, table)
         return template, (parent, *((PAGE,) if on else ()), *refs)
 
-    def variant(top: list[Any]) -> SectVariant:
-        if not top:
+    def variant(parts: list[bytes], refs: list[int], on: bool,
+                owners: dict[int, int]) -> SectVariant:
+        if not parts:
             return None
-        del steps[1:], elements[1:]
-        owners: dict[int, int] = {}
-        sect = element(0, "Sect", "", top, DOCUMENT, owners)
         mcids = range(max(owners, default=-1) + 1)
-        parents = (b" ".join(b"%d 0 R" if mcid in owners else b"null" for mcid in mcids),
-                   tuple(owners[mcid] for mcid in mcids if mcid in owners))
-        return sect, parents
+        return (element("Sect", "", parts, refs, DOCUMENT, on),
+                (b" ".join(b"%d 0 R" if mcid in owners else b"null" for mcid in mcids),
+                 tuple(owners[mcid] for mcid in mcids if mcid in owners)))
 
-    plain = variant(kids)
-    # the frame's MCID first only changes the Sect and the parent tree entry: the elements
-    # below, and the steps, are the same (those of this last call are kept)
-    framed = variant([0, *kids])
+    owners: dict[int, int] = {}
+    parts, refs = held(0, kids, owners)
+    plain = variant(parts, refs, any(isinstance(kid, int) for kid in kids), owners)
+    # the frame's MCID 0 first (Composer.add_prepared_page) changes only the Sect and the
+    # parent tree entry
+    framed = variant([b"0", *parts], refs, True, {**owners, 0: 0})
     steps.append(~0)
     return steps, elements, (plain, framed)
 
