@@ -97,13 +97,32 @@ def test_a_cached_subset_is_read_back_not_made_again(squares: Path, tmp_path: Pa
     cache = Cache(tmp_path / "cache", "a test's scope")
     made = cached_subset(path, {1, 2}, cache)
 
-    def refuse(path: Path, glyphs: set[int]) -> Subset:
+    def refuse(path: Path, glyphs: set[int], on_grid: object = None) -> Subset:
         raise AssertionError("subset made again")
 
     monkeypatch.setattr(subset_module, "subset_font", refuse)
     assert cached_subset(path, {2, 1}, cache) == made  # the same glyphs, in any order
     with pytest.raises(AssertionError, match="made again"):
         cached_subset(path, {1, 2, 3}, cache)  # other glyphs: another entry
+
+
+def test_outlines_put_on_the_grid_for_one_subset_serve_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a month's update embeds mostly the glyphs its ledger did: their outlines are on the
+    # grid already, and the subset is the same as one made from nothing
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    cached_subset(resources.REGULAR_FONT, {18579, 18}, cache)
+    put: list[object] = []
+    on_grid = subset_module._on_grid
+
+    def counted(charstring: object, grid: int, private: object) -> object:
+        put.append(charstring)
+        return on_grid(charstring, grid, private)
+
+    monkeypatch.setattr(subset_module, "_on_grid", counted)
+    subset = cached_subset(resources.REGULAR_FONT, {18579, 18, 1200}, cache)
+    assert len(put) == 1  # 1200's alone
+    assert subset == subset_font(resources.REGULAR_FONT, {18579, 18, 1200})
 
 
 def test_tounicode_reads_back_what_it_wrote_in_batches_of_a_hundred() -> None:
