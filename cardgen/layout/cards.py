@@ -125,12 +125,13 @@ class Card:
     def page_count(self) -> int:
         return len(self.pages)
 
-    def to_data(self) -> Any:
-        """Plain values (for marshal): what the card cache stores. Its short texts are
-        interned, so marshal marks them so and `from_data`'s marshal.loads interns them
-        again: a ledger holds 20,000 cards, one object per repeated text. (Interning them
-        as a card was read back, in Python, took 0.45 s of a 1,000-card ledger whose cards
-        all came from the cache: cProfile, session 5.)"""
+    def to_data(self, shared: bool = True) -> Any:
+        """Plain values (for marshal): what the card cache stores. `shared`: its short
+        texts interned, so marshal marks them so and `from_data`'s marshal.loads interns
+        them again: a ledger holds 20,000 cards, one object per repeated text. (Interning
+        them as a card was read back, in Python, took 0.45 s of a 1,000-card ledger whose
+        cards all came from the cache: cProfile, session 5.) A card handed to a worker to
+        be drawn, gone once drawn, needs not be."""
         data = (self.household_id, self.colour.key, astuple(self.category),
                 self.reasons, self.visit, self.community, self.grid, self.address,
                 self.housing, tuple(astuple(m) for m in self.marks),
@@ -142,7 +143,7 @@ class Card:
                       for p in self.pages),
                 self.ledger_number, self.emergency, self.member_count,
                 self.household_grow, tuple(tuple(astuple(f) for f in row) for row in self.facts))
-        return _shared(data)
+        return _shared(data) if shared else data
 
     @classmethod
     def from_data(cls, data: tuple[Any, ...], config: Config) -> Card:

@@ -448,7 +448,7 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     if parallel and draw is not None:
         for emergency in {cards[i].emergency for i in missing}:
             printing.geometry(emergency, duplex)  # here, once, before any worker needs it
-        drawn = draw([(marshal.dumps(cards[i].to_data()), cards[i].source_key,
+        drawn = draw([(marshal.dumps(cards[i].to_data(shared=False)), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
     return _drawn_in_order(cards, printing, duplex, names, stored, parallel, drawn)
