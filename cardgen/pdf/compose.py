@@ -207,8 +207,8 @@ def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
 #   null), without and with the frame's MCID 0 put first (a page over a frame whose place
 #   the canvas did not give), or None for a page with no structure.
 # The same objects, in the same order, as Composer._tag writes from the kids: compiled where
-# the page is drawn, it spares the main process 0.3 s of a 1,000-card ledger from the
-# cache (py-spy, session 5: the walk was 10 % of its samples).
+# the page is drawn (a worker, or once for the cache), it spares the main process the walk,
+# 10 % of its py-spy samples in a 1,000-card ledger from the cache (session 5).
 PAGE, DOCUMENT = -1, -2
 TemplateRefs = tuple[bytes, tuple[int, ...]]
 SectVariant = tuple[TemplateRefs, TemplateRefs] | None  # (the Sect, the parent tree entry)
