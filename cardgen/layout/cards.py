@@ -125,9 +125,14 @@ class Card:
     def page_count(self) -> int:
         return len(self.pages)
 
-    def to_data(self) -> Any:
-        """Plain values (for marshal): what the card cache stores."""
-        return (self.household_id, self.colour.key, astuple(self.category),
+    def to_data(self, shared: bool = True) -> Any:
+        """Plain values (for marshal): what the card cache stores. `shared`: its short
+        texts interned, so marshal marks them so and `from_data`'s marshal.loads interns
+        them again: a ledger holds 20,000 cards, one object per repeated text. (Interning
+        them as a card was read back, in Python, took 0.45 s of a 1,000-card ledger whose
+        cards all came from the cache: cProfile, session 5.) A card handed to a worker to
+        be drawn, gone once drawn, needs not be."""
+        data = (self.household_id, self.colour.key, astuple(self.category),
                 self.reasons, self.visit, self.community, self.grid, self.address,
                 self.housing, tuple(astuple(m) for m in self.marks),
                 self.show_owner, self.owner, self.owner_phone, self.grid_worker,
@@ -138,10 +143,11 @@ class Card:
                       for p in self.pages),
                 self.ledger_number, self.emergency, self.member_count,
                 self.household_grow, tuple(tuple(astuple(f) for f in row) for row in self.facts))
+        return _shared(data) if shared else data
 
     @classmethod
     def from_data(cls, data: tuple[Any, ...], config: Config) -> Card:
-        data = _shared(data)  # a ledger holds 20,000 cards: one object per repeated text
+        """A card from `to_data` read back by marshal (its short texts interned)."""
         (household_id, colour, category, reasons, visit, community, grid, address, housing,
          marks, show_owner, owner, owner_phone, grid_worker, grid_worker_phone, vacant,
          stickers, chips, pages, ledger_number, emergency, member_count,
@@ -159,6 +165,7 @@ class Card:
 
 
 def _shared(value: Any) -> Any:
+    """`value` with its texts of 32 characters or fewer interned."""
     if type(value) is str:
         return sys.intern(value) if len(value) <= 32 else value
     if type(value) is tuple:

@@ -11,7 +11,9 @@ import hashlib
 import io
 import zlib
 from array import array
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import IO, Any
 
@@ -74,12 +76,24 @@ def name(value: str) -> bytes:
     return bytes(pikepdf.Name("/" + value.lstrip("/")).unparse())
 
 
+# What waits to be written behind an object stream being compressed: bytes, the number of
+# an object that starts where the next bytes go, or an object stream (number, entries, its
+# compressed data to come)
+Queued = bytes | int | tuple[int, bytes, Future[bytes]]
+
+
 class Writer:
     """A PDF file written object by object; the cross-reference table comes last.
 
     Numbers are reserved first when an object must be referred to before it is written
     (the page tree, fonts embedded at the end). The file identifier is a hash of the bytes,
     so the same content gives the same file.
+
+    Object streams are compressed in a thread while the caller goes on: what is written
+    after one waits in order behind it, so the file is byte for byte what writing in turn
+    gives. (zlib lets go of the GIL while it compresses; at FLATE_LEVEL the object streams
+    of a 1,000-card ledger whose cards all came from the cache took 0.9 s of its main
+    process, 7.4 s under cProfile, session 5.)
 
     `smallest`: every Flate stream is compressed by `deflate_smallest`, those that come
     compressed already (prepared frames and data layers, copied objects) anew."""
@@ -99,12 +113,48 @@ class Writer:
         self.count = 0
         self.position = 0
         self.digest = hashlib.sha256()
+        self._queue: deque[Queued] = deque()
+        self._compressor: ThreadPoolExecutor | None = None
         self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 
     def _write(self, data: bytes) -> None:
+        if self._queue:
+            self._queue.append(data)
+        else:
+            self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
         self.out.write(data)
         self.digest.update(data)
         self.position += len(data)
+
+    def _starts(self, number: int) -> None:
+        """Object `number` starts where the next bytes go."""
+        if self._queue:
+            self._queue.append(number)
+        else:
+            self._offsets[number] = self.position
+
+    def _drain(self, wait: bool) -> None:
+        """Write what waits behind compressed object streams, up to one still being
+        compressed (all of it when `wait`)."""
+        while self._queue:
+            item = self._queue[0]
+            if isinstance(item, tuple):
+                number, entries, future = item
+                if not wait and not future.done():
+                    return
+                data = future.result()
+                self._offsets[number] = self.position
+                self._emit(b"%d 0 obj\n<<%s /Length %d>>\nstream\n" % (number, entries,
+                                                                        len(data)))
+                self._emit(data)
+                self._emit(end_of_stream(data) + b"endstream\nendobj\n")
+            elif isinstance(item, int):
+                self._offsets[item] = self.position
+            else:
+                self._emit(item)
+            self._queue.popleft()
 
     def reserve(self) -> int:
         self.count += 1
@@ -136,8 +186,12 @@ class Writer:
         for index, (number, _) in enumerate(pending):
             self._streams[number] = stream
             self._offsets[number] = index
-        self.flate_stream(stream, b"/Type /ObjStm /N %d /First %d"
-                          % (len(pending), len(head)), head + b"".join(bodies))
+        if self._compressor is None:
+            self._compressor = ThreadPoolExecutor(1, thread_name_prefix="cardgen-flate")
+        self._queue.append((stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
+                            % (len(pending), len(head)),
+                            self._compressor.submit(self.deflate, head + b"".join(bodies))))
+        self._drain(wait=False)
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
         """A stream object; `entries` are its dictionary's entries but /Length, `data` as
@@ -152,7 +206,9 @@ class Writer:
         return self._stream(number, entries + b" /Filter /FlateDecode", self.deflate(data))
 
     def _stream(self, number: int, entries: bytes, data: bytes) -> int:
-        self._offsets[number] = self.position
+        if self._queue:
+            self._drain(wait=False)
+        self._starts(number)
         self._write(b"%d 0 obj\n<<%s /Length %d>>\nstream\n" % (number, entries, len(data)))
         self._write(data)
         self._write(end_of_stream(data) + b"endstream\nendobj\n")
@@ -169,6 +225,8 @@ class Writer:
     def finish(self, root: int, info: int) -> None:
         """The cross-reference stream and trailer; every reserved number must be written."""
         self._pack()
+        self._drain(wait=True)
+        self.close()
         missing = [n for n in range(1, self.count + 1) if self._offsets[n] < 0]
         if missing:
             raise ValueError(f"PDF objects reserved but never written: {missing[:5]}")
@@ -191,6 +249,12 @@ class Writer:
                     % (xref, self.count + 1, wide, root, info, identity, identity, len(data)))
         self._write(data)
         self._write(end_of_stream(data) + b"endstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
+
+    def close(self) -> None:
+        """Stop the compressing thread (a file given up on: its queue is dropped)."""
+        if self._compressor is not None:
+            self._compressor.shutdown(wait=False, cancel_futures=True)
+            self._compressor = None
 
 def end_of_stream(data: bytes) -> bytes:
     """The end-of-line marker between a stream's data and `endstream`: CR LF after data that

@@ -6,6 +6,8 @@ has it after any card was printed; alone, this module pays for one WeasyPrint pr
 from __future__ import annotations
 
 import datetime as dt
+import marshal
+import sys
 from dataclasses import dataclass
 
 import pikepdf
@@ -153,3 +155,13 @@ def test_the_page_is_tagged_in_reading_order(page: DrawnPage) -> None:
     rows = kids[5][2]
     assert [row[0] for row in rows] == ["TR", "TR"]  # a row per member
     assert all(len(row[2]) == 10 and {cell[0] for cell in row[2]} == {"TD"} for row in rows)
+
+
+def test_a_card_read_back_from_the_cache_is_the_card_its_short_texts_shared(
+        page: DrawnPage, print_run: PrintRun) -> None:
+    # the cache keeps a card as marshal's bytes of to_data: read back, its short texts are
+    # one object each however many cards repeat them (20,000 in a town's book)
+    back = Card.from_data(marshal.loads(marshal.dumps(page.card.to_data())), print_run.config)
+    assert back == page.card
+    assert back.community is sys.intern("".join(["恒安", "社区"]))
+    assert back.pages[0].members[0].relation is sys.intern("".join(["户", "主"]))

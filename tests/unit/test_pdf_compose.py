@@ -19,6 +19,7 @@ from cardgen.pdf.canvas import Canvas
 from cardgen.pdf.compose import (
     SLUG,
     Composer,
+    compile_structure,
     crop_marks,
     page_boxes,
     plan_sheet,
@@ -224,3 +225,37 @@ def test_a_structure_element_left_open_is_refused() -> None:
         read_structure(b"%<P\n/P <</MCID 1>> BDC\nEMC")
     content = b"q 0 0 1 1 re f Q"
     assert read_structure(content) == (content, [], False)  # nothing tagged: as it is
+
+
+# a page's structure as the canvas gives it: a table with a header, a cell two columns
+# wide, an empty cell, a figure described (its words with a "%"), MCIDs at every level
+KIDS = [("Table", "", [("TR", "", [("TH", "", [1]), ("TD:2", "", [2, 3]), ("TD", "", [])]),
+                       ("TR", "", [("TD", "", [4])])]),
+        ("Figure", "红色 50% 重点人员", [5]), 6]
+
+
+@pytest.mark.parametrize("kids", [KIDS, [0, *KIDS], [], [("P", "", [1])]])
+@pytest.mark.parametrize("frame_first", [False, True])
+def test_a_compiled_structure_writes_what_the_kids_write(
+        kids: list[object], frame_first: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # compiled where the page is drawn, written by the main process: the same objects,
+    # numbers and parent tree as written from the kids, an object stream filling midway
+    monkeypatch.setattr("cardgen.pdf.writer.OBJECTS_PER_STREAM", 3)
+    written = []
+    for compiled in (False, True):
+        out = io.BytesIO()
+        composer = Composer(out, CARD, {})
+        for _ in range(3):
+            page = composer.writer.reserve()
+            if compiled:
+                composer._tag_compiled(compile_structure(kids), frame_first, page)
+            else:
+                composer._tag([0, *kids] if frame_first else kids, page)
+            composer.writer.object(page, b"<</Type /Page>>")
+        composer.finish("t", "2026-11-29")
+        written.append(out.getvalue())
+    assert written[0] == written[1]
+    with pikepdf.open(io.BytesIO(written[1])) as pdf:
+        alts = [str(o.Alt) for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
+                and "/Alt" in o]
+    assert alts == (["红色 50% 重点人员"] * 3 if len(kids) > 2 else [])

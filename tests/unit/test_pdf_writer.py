@@ -4,8 +4,10 @@ reader (no recovery: a wrong offset or length is an error, not a repair)."""
 from __future__ import annotations
 
 import io
+import threading
 import zlib
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pikepdf
 import pytest
@@ -157,3 +159,33 @@ def test_copied_objects_are_written_once_with_new_numbers_and_claims_respected()
     assert isinstance(resources.Font.Claimed, bool)  # true, not a number
     assert again.Contents.read_bytes() == b"0 0 m 10 10 l S"
     assert again.Contents.Filter == "/FlateDecode"
+
+
+def test_what_follows_an_object_stream_compressed_aside_is_written_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the object stream is compressed in a thread: a stream written meanwhile waits behind
+    # it, so the file is what writing in turn gives (this compression ends only once the
+    # stream after it has been handed over)
+    handed_over = threading.Event()
+
+    def compress_after(data: bytes, level: int) -> bytes:
+        assert handed_over.wait(30)
+        return zlib.compress(data, level)
+
+    monkeypatch.setattr(writer_module, "OBJECTS_PER_STREAM", 2)
+    monkeypatch.setattr(writer_module, "zlib", SimpleNamespace(compress=compress_after))
+    out = io.BytesIO()
+    writer = Writer(out)
+    pages = writer.reserve()
+    first, second = writer.new(b"<</Kind /First>>"), writer.new(b"<</Kind /Second>>")
+    data = writer.new_stream(b" /Kind /Data", b"after the object stream", compress=False)
+    handed_over.set()
+    writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
+    root = writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages)
+    writer.finish(root, writer.new(b"<</Title (t)>>"))
+    written = out.getvalue()
+    pdf = strict(written)
+    assert pdf.get_object(first, 0).Kind == "/First"
+    assert pdf.get_object(second, 0).Kind == "/Second"
+    assert pdf.get_object(data, 0).read_bytes() == b"after the object stream"
+    assert written.index(b"/Type /ObjStm") < written.index(b"%d 0 obj" % data)
