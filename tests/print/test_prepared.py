@@ -125,15 +125,15 @@ def test_a_ledger_and_a_kit_read_their_frames_prepared_at_install(
     """`prepare` lays out every cover shape (6 for each count of flag columns, 4 … 12);
     laying out the shapes of the least count only (the test's grid: its sticker slots'
     flags only), 6 of the 54, keeps the test to seconds: the others differ by a number."""
-    store, cache = tmp_path / "prepared", tmp_path / "cache"
-    monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
-    monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])  # covers only
     least = len(load_config().flags.sticker_slots)
     every_cover = prepared.bundled_covers(load_config())
     assert len(every_cover) == 6 * (12 - least + 1)  # a cover has 4 … 12 flag columns
     assert len({json.dumps(cover, sort_keys=True) for cover in every_cover}) == len(every_cover)
     monkeypatch.setattr(prepared, "bundled_covers", lambda config: [
         cover for cover in every_cover if cover["flag_columns"] == least])
+    store, cache = tmp_path / "prepared", tmp_path / "cache"
+    monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
+    monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])  # covers only
     result = run("prepare")
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
