@@ -588,21 +588,20 @@ def test_file_size(kind: Kind, outputs: dict[str, Path]) -> None:
 
 
 def test_a_1000_household_ledger_takes_at_most_2_5_kb_a_card(tmp_path: Path) -> None:
-    """Issue 14's budget, with the same bytes from a cold and a warm cache."""
+    """Issue 14's budget. Its cards drawn once, here (--jobs 1: the same bytes as worker
+    processes draw, tests/book/test_ledger.py's test_worker_processes_make_the_same_bytes;
+    and as a rerun from the cache, tests/print/test_cache.py's
+    test_rerun_uses_the_cache_and_gives_the_same_bytes)."""
     from cardgen.samplegen import generate, to_csv
 
     source = tmp_path / "households.csv"
     source.write_text(to_csv(list(generate(1000, seed=3, grids=1))), encoding="utf-8")
-    made = []
-    for name in ("cold", "warm"):
-        result = CliRunner().invoke(cli, ["ledger", str(source), "-o", str(tmp_path / name),
-                                          "--date", DATE, "--quiet", "--jobs", "2"],
-                                    catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        [pdf] = (tmp_path / name).glob("*.pdf")
-        made.append(pdf.read_bytes())
-    assert made[0] == made[1]
-    assert len(made[0]) <= 1000 * 2_500, len(made[0])
+    result = CliRunner().invoke(cli, ["ledger", str(source), "-o", str(tmp_path / "book"),
+                                      "--date", DATE, "--quiet", "--jobs", "1"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    [pdf] = (tmp_path / "book").glob("*.pdf")
+    assert pdf.stat().st_size <= 1000 * 2_500, pdf.stat().st_size
 
 
 @pytest.mark.parametrize("options", [(), ("--emergency",)], ids=["routine", "emergency"])
