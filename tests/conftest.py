@@ -63,21 +63,22 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return os.cpu_count() or 1
 
 
-# The test files that take longest (seconds of one file alone, with its module fixtures, on
-# a quiet 2-core machine; refresh from `pytest -p no:xdist --junitxml=x.xml` when one
-# changes much). `--dist loadfile` hands each worker a whole file; xdist's own order is by
-# number of tests, which left the browser's 15 tests (a minute) to start last while the
-# other worker sat idle. Longest first keeps the two workers' ends within the last small
-# files of each other.
+# The test files that take longest (seconds, each file's share of a quiet 2-core machine's
+# full run, from a run's per-test times: refresh them when one changes much). `--dist
+# loadfile` hands each worker a whole file; xdist's own order is by number of tests, which
+# left the browser's 15 tests and the prepared frames' 5 to start late, one worker running
+# them while the other had finished. Longest first ends the two workers within the last
+# small files of each other.
 SLOW_FILES = {
-    "tests/desk/test_browser.py": 75, "tests/templates/test_templates.py": 55,
-    "tests/desk/test_web.py": 50, "tests/reading/test_hostile_input.py": 45,
-    "tests/print/test_print.py": 38, "tests/print/test_cache.py": 37,
-    "tests/print/test_preflight.py": 36, "tests/emergency/test_emergency.py": 35,
-    "tests/book/test_book.py": 35, "tests/print/test_prepared.py": 30,
-    "tests/book/test_ledger.py": 26, "tests/card/test_print_layout.py": 16,
-    "tests/reading/test_registers.py": 15, "tests/cli/test_security.py": 15,
-    "tests/cli/test_cli.py": 12,
+    "tests/templates/test_templates.py": 75, "tests/desk/test_browser.py": 60,
+    "tests/desk/test_web.py": 50, "tests/print/test_preflight.py": 45,
+    "tests/print/test_print.py": 45, "tests/reading/test_hostile_input.py": 40,
+    "tests/emergency/test_emergency.py": 26, "tests/print/test_cache.py": 25,
+    "tests/book/test_book.py": 20, "tests/book/test_ledger.py": 19,
+    "tests/card/test_print_layout.py": 13, "tests/cli/test_cli.py": 11,
+    "tests/print/test_imposed_duplex.py": 11, "tests/cli/test_security.py": 11,
+    "tests/reading/test_registers.py": 11, "tests/print/test_prepared.py": 11,
+    "tests/book/test_trust.py": 8, "tests/card/test_fit.py": 6,
 }
 
 
