@@ -63,6 +63,45 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return os.cpu_count() or 1
 
 
+# The test files that take longest (seconds, each file's share of a quiet 2-core machine's
+# full run, from a run's per-test times: refresh them when one changes much). `--dist
+# loadfile` hands each worker a whole file; xdist's own order is by number of tests, which
+# left the browser's 15 tests and the prepared frames' 5 to start late, one worker running
+# them while the other had finished. Longest first ends the two workers within the last
+# small files of each other.
+SLOW_FILES = {
+    "tests/templates/test_templates.py": 75, "tests/desk/test_browser.py": 60,
+    "tests/desk/test_web.py": 50, "tests/print/test_preflight.py": 45,
+    "tests/print/test_print.py": 45, "tests/reading/test_hostile_input.py": 40,
+    "tests/emergency/test_emergency.py": 26, "tests/print/test_cache.py": 25,
+    "tests/book/test_book.py": 20, "tests/book/test_ledger.py": 19,
+    "tests/card/test_print_layout.py": 13, "tests/cli/test_cli.py": 11,
+    "tests/print/test_imposed_duplex.py": 11, "tests/cli/test_security.py": 11,
+    "tests/reading/test_registers.py": 11, "tests/print/test_prepared.py": 11,
+    "tests/book/test_trust.py": 8, "tests/card/test_fit.py": 6,
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """`--dist loadfile`, the longest files first (SLOW_FILES; any other file by its number
+    of tests, a tenth of a second each), so no long file starts when the other worker is
+    nearly done."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):  # type: ignore[misc]
+        def _assign_work_unit(self, node):  # type: ignore[no-untyped-def]
+            def weight(scope: str) -> float:
+                return SLOW_FILES.get(scope, 0.1 * len(self.workqueue[scope]))
+
+            self.workqueue.move_to_end(max(self.workqueue, key=weight), last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     import os
     import shutil

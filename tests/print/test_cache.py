@@ -129,9 +129,13 @@ def test_rerun_uses_the_cache_and_gives_the_same_bytes(first_run: FirstRun,
 
 
 def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir: Path,
-                                                   tmp_path: Path) -> None:
+                                                   warmed: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm cache holds `source`'s every card (`first_run` drew them); the ledger of
+    the same register with one household changed draws that household alone, and prints
+    what a ledger whose every card is drawn anew prints (from a cache holding the frames
+    only: frames from a cache are the rerun test's)."""
     cache_dir = warm_cache_dir
-    ledger(source, tmp_path / "a")
     before = set(entries(cache_dir, "cards"))
     lines = source.read_text(encoding="utf-8").splitlines()
     lines[5] = lines[5].replace(",常住,", ",暂住,", 1)
@@ -139,7 +143,12 @@ def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir:
     changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cached = ledger(changed, tmp_path / "b")
     assert len(set(entries(cache_dir, "cards")) - before) == 2  # one model, one drawing
-    assert cached == ledger(changed, tmp_path / "c", "--no-cache")
+    frames_only = tmp_path / "frames-only"
+    for kind in ("frames", "metrics"):
+        shutil.copytree(warmed / kind, frames_only / kind)
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(frames_only))
+    assert cached == ledger(changed, tmp_path / "c")
+    assert len(entries(frames_only, "cards")) == 60  # every card drawn for it
 
 
 def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_dir: Path,
@@ -182,8 +191,7 @@ def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir:
 
     old = Cache(cache_dir, scope=scope(load_config(), None))
     old.put("frames", "a frame", b"old")
-    ledger(source, tmp_path / "a")
-    kinds = {kind: set(entries(cache_dir, kind))
+    kinds = {kind: set(entries(cache_dir, kind))  # a ledger of `source` made them all
              for kind in ("frames", "cards", "placed-frames", "ledger-pages")}
     monkeypatch.setattr(cardgen, "__version__", "99.0")
     new = Cache(cache_dir, scope=scope(load_config(), None))

@@ -323,10 +323,13 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_mutation_fuzzer_finds_nothing() -> None:
-    """tools/fuzz.py, briefly: mutants, an interrupted ledger, an unwritable folder."""
+    """tools/fuzz.py, briefly: its mutants (its interrupted ledgers and unwritable folder are
+    this module's test_an_interrupted_ledger_leaves_no_partial_files and
+    test_an_unwritable_output_folder_is_one_line, on the same paths)."""
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "tools" / "fuzz.py"), "--count", "20",
-                             "--seed", "3"], capture_output=True, text=True, timeout=300,
+                             "--seed", "3", "--mutants-only"], capture_output=True, text=True,
+                            timeout=300,
                             env={**os.environ, "PYTHONPATH": str(root)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "crashes: 0; partial outputs or leftovers: 0; requests to the trap server: 0" \
