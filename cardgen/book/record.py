@@ -635,18 +635,21 @@ def book_report(book: Book, problems: list[BookProblem]) -> dict[str, object]:
                    "last_update": book.last_update, "grids": grids}, problems)
 
 
-def inconsistent_message(book: Book, problems: list[BookProblem]) -> str:
-    """The refusal of a record that contradicts itself: every problem, then the way back."""
+def inconsistent_message(book: Book, problems: list[BookProblem], refused: bool = True) -> str:
+    """The record's contradictions, every one, then the way back; `refused`: a command
+    that would have written stopped here (`book check` only reads, so it does not say so)."""
     path = book.folder / MANIFEST
     lines = [_("{path} contradicts itself (edited by hand, or mixed with another book's):").format(
         path=path)]
     lines += [f"  {problem.group}: {problem.message}" if problem.group
               else f"  {problem.message}" for problem in problems]
-    lines.append(_(
-        "Nothing was written. To recover, put back the last good {manifest} (a copy of this "
-        "folder, or the folder of the update before), or start a new edition in address order "
-        "(the binder is reprinted): cardgen ledger INPUT --book {folder} --renumber -o "
-        "NEWDIR").format(manifest=MANIFEST, folder=book.folder))
+    way_back = _(
+        "To recover, put back the last good {manifest} (a copy of this folder, or the folder "
+        "of the update before), or start a new edition in address order (the binder is "
+        "reprinted): cardgen ledger INPUT --book {folder} --renumber -o NEWDIR").format(
+        manifest=MANIFEST, folder=book.folder)
+    lines.append(_("Nothing was written. {way_back}").format(way_back=way_back) if refused
+                 else way_back)
     return "\n".join(lines)
 
 

@@ -892,7 +892,7 @@ def book_check(folder: Path, output_format: str) -> None:
             return 1 if problems else 0
         _echo_book(report)
         if problems:
-            click.echo(inconsistent_message(found, problems))
+            click.echo(inconsistent_message(found, problems, refused=False))
             return 1
         click.echo(_("the record is consistent: every number belongs to one household"))
         return 0

@@ -189,7 +189,24 @@ def test_a_record_that_contradicts_itself_is_refused_with_every_problem_and_the_
     assert "number(s) 003 are neither in use nor retired" in message
     assert "says it is 恒安社区 第4网格" in message
     assert f"cardgen ledger INPUT --book {folder} --renumber -o NEWDIR" in message
+    assert "Nothing was written." in message  # a command that would write stopped
     assert read_book(folder, check=False).grids  # read as it is, when asked
+
+
+def test_book_check_gives_the_way_back_without_saying_nothing_was_written(
+        tmp_path: Path) -> None:
+    """`book check` only reads: its report of a contradiction ends in the way back, not in
+    「没有写任何文件」 (which read as if it had been about to write)."""
+    from click.testing import CliRunner
+
+    from cardgen.cli.commands import cli
+
+    folder = write(tmp_path / "book", grid_book(retired=[]))
+    result = CliRunner().invoke(cli, ["book", "check", str(folder), "--lang", "zh"])
+    assert result.exit_code == 1, result.output
+    assert "编号 003 既没有户在用也没有注销" in result.output
+    assert "恢复办法：放回上一份正确的 manifest.json" in result.output
+    assert "没有写任何文件" not in result.output
 
 
 def test_books_of_two_communities_in_one_record_are_a_contradiction(tmp_path: Path) -> None:
