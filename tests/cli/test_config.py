@@ -121,3 +121,26 @@ def test_a_word_asking_for_a_value_it_cannot_have_names_the_setting(run: Run,
 def test_every_table_of_words_is_checked_alike(tmp_path: Path, written: str, said: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(said)):
         load_config(config_file(tmp_path, written))
+
+
+def test_the_defaults_are_read_again_when_their_file_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process keeps the parsed defaults (the desk, many runs in one process) by the
+    file's path, size and mtime: an edited file, even of the same size, is read again."""
+    import os
+
+    import cardgen.config
+
+    defaults = tmp_path / "defaults.toml"
+    text = DEFAULTS_PATH.read_text(encoding="utf-8")
+    assert "\nmax_mb = 512\n" in text
+    defaults.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(cardgen.config, "DEFAULTS_PATH", defaults)
+    assert load_config().cache_max_mb == 512
+    defaults.write_text(text.replace("\nmax_mb = 512\n", "\nmax_mb = 256\n"), encoding="utf-8")
+    os.utime(defaults, ns=(1, 1))  # same size; only the mtime tells
+    assert load_config().cache_max_mb == 256
+    defaults.write_text(text.replace("\nmax_mb = 512\n", "\nmax_mb = 2048\n"),
+                        encoding="utf-8")
+    os.utime(defaults, ns=(1, 1))  # same mtime; only the size tells
+    assert load_config().cache_max_mb == 2048
