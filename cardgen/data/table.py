@@ -462,12 +462,23 @@ class _Reader:
             above_raws = raws or {}
             if not texts:
                 continue
+            # a formula whose result was never saved reads as empty, but what it says
+            # (低保, say) is unknown: an error; a saved error (#N/A, #VALUE!) reads as empty,
+            # which a lookup that found nothing means, but a broken formula may have lost what
+            # the cell should say: a warning
             if self.uncalculated and index in self.uncalculated:
-                self.formulas_without_results(index, self.uncalculated[index], mapping,
-                                              headers, texts.get("household_id"))
+                self.formula_cells(index, self.uncalculated[index], mapping, headers,
+                                   texts.get("household_id"), "cell.formula_not_saved", _(
+                    "holds a formula whose result was never saved (the file was written by "
+                    "a program that does not calculate), so cardgen cannot tell what it "
+                    "says; open the file in Excel or WPS, save it (保存) and read it again"),
+                    Severity.ERROR)
             if self.errors and index in self.errors:
-                self.formula_errors(index, self.errors[index], mapping, headers,
-                                    texts.get("household_id"))
+                self.formula_cells(index, self.errors[index], mapping, headers,
+                                   texts.get("household_id"), "cell.formula_error", _(
+                    "holds a formula whose result is an error (#N/A, #VALUE! …), read as an "
+                    "empty cell; if the cell should say something, correct the formula in "
+                    "Excel or WPS (or type the value) and save the file"), Severity.WARNING)
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
@@ -493,33 +504,15 @@ class _Reader:
                 rows=shown))
         return found
 
-    def formulas_without_results(self, index: int, columns: list[int],
-                                 mapping: dict[int, str], headers: list[str],
-                                 household: str | None) -> None:
-        """An error at each formula cell of a read column whose result was never saved:
-        it reads as empty, but what it says (低保, say) is unknown."""
+    def formula_cells(self, index: int, columns: list[int], mapping: dict[int, str],
+                      headers: list[str], household: str | None, code: str, message: str,
+                      severity: Severity) -> None:
+        """A problem `code` at each formula cell of a read column (a column cardgen maps,
+        or a flag column) among `columns`."""
         for column in columns:
             if column in mapping or column in self.flag_columns:
-                self.note(index, "cell.formula_not_saved", _(
-                    "holds a formula whose result was never saved (the file was written by "
-                    "a program that does not calculate), so cardgen cannot tell what it "
-                    "says; open the file in Excel or WPS, save it (保存) and read it again"),
-                    column=column, header=headers[column], severity=Severity.ERROR,
-                    field=mapping.get(column), household=household)
-
-    def formula_errors(self, index: int, columns: list[int], mapping: dict[int, str],
-                       headers: list[str], household: str | None) -> None:
-        """A warning at each formula cell of a read column whose saved result is an error
-        (#N/A, #VALUE!): it is read as empty, which a lookup that found nothing means, but a
-        broken formula may have lost what the cell should say."""
-        for column in columns:
-            if column in mapping or column in self.flag_columns:
-                self.note(index, "cell.formula_error", _(
-                    "holds a formula whose result is an error (#N/A, #VALUE! …), read as an "
-                    "empty cell; if the cell should say something, correct the formula in "
-                    "Excel or WPS (or type the value) and save the file"),
-                    column=column, header=headers[column], field=mapping.get(column),
-                    household=household)
+                self.note(index, code, message, column=column, header=headers[column],
+                          severity=severity, field=mapping.get(column), household=household)
 
     def add_column_flags(self, values: list[Any], texts: dict[str, str]) -> None:
         """A mark (是, √, 1, A类 …) in a flag's own column is that flag; 否, 无, 0 are none."""
