@@ -468,17 +468,20 @@ class _Reader:
             # the cell should say: a warning
             if self.uncalculated and index in self.uncalculated:
                 self.formula_cells(index, self.uncalculated[index], mapping, headers,
-                                   texts.get("household_id"), "cell.formula_not_saved", _(
+                                   texts.get("household_id"), code="cell.formula_not_saved",
+                                   message=_(
                     "holds a formula whose result was never saved (the file was written by "
                     "a program that does not calculate), so cardgen cannot tell what it "
                     "says; open the file in Excel or WPS, save it (保存) and read it again"),
-                    Severity.ERROR)
+                    severity=Severity.ERROR)
             if self.errors and index in self.errors:
                 self.formula_cells(index, self.errors[index], mapping, headers,
-                                   texts.get("household_id"), "cell.formula_error", _(
+                                   texts.get("household_id"), code="cell.formula_error",
+                                   message=_(
                     "holds a formula whose result is an error (#N/A, #VALUE! …), read as an "
                     "empty cell; if the cell should say something, correct the formula in "
-                    "Excel or WPS (or type the value) and save the file"), Severity.WARNING)
+                    "Excel or WPS (or type the value) and save the file"),
+                    severity=Severity.WARNING)
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
@@ -505,8 +508,8 @@ class _Reader:
         return found
 
     def formula_cells(self, index: int, columns: list[int], mapping: dict[int, str],
-                      headers: list[str], household: str | None, code: str, message: str,
-                      severity: Severity) -> None:
+                      headers: list[str], household: str | None, *, code: str,
+                      message: str, severity: Severity) -> None:
         """A problem `code` at each formula cell of a read column (a column cardgen maps,
         or a flag column) among `columns`."""
         for column in columns:
