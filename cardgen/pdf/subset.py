@@ -260,36 +260,45 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> Subset:
         kind, program, new_glyphs = marshal.loads(data)
         return Subset(kind, program, new_glyphs)
     # the font's glyphs as earlier subsets (or `cardgen prepare`) put them on the grid
-    kept = (str(cache.folder) if cache else "", outlines_name(path))
-    outlines = _KEPT.get(kept)
-    if outlines is None:
-        stored = cache.get("outlines", kept[1]) if cache else None
-        outlines = marshal.loads(stored) if stored is not None else {}
-        if cache and cache.enabled:
-            _KEPT[kept] = outlines
+    outlines: Outlines = _kept(cache, outlines_name(path)) or {}
+    if cache and cache.enabled:
+        _KEPT[(str(cache.folder), outlines_name(path))] = outlines
     known = len(outlines)
-    stored = cache.get("outlines", skeleton_name(path)) if cache else None
-    skeleton = marshal.loads(stored) if stored is not None else None
+    skeleton: Skeleton | None = _kept(cache, skeleton_name(path))
     program = written_subset(path, glyphs, outlines, skeleton) if skeleton else None
     if program is not None:
         subset = Subset(CID_CFF, program, {})
     else:
         subset = subset_font(path, glyphs, outlines)
-        found = skeleton_of(path, glyphs, subset, outlines) if cache and not skeleton else None
-        if found is not None and cache is not None:
-            cache.put("outlines", skeleton_name(path), marshal.dumps(found))
+        skeleton = skeleton_of(path, glyphs, subset, outlines) if cache and not skeleton \
+            else None
+        if skeleton is not None and cache is not None:
+            cache.put("outlines", skeleton_name(path), marshal.dumps(skeleton))
+            if cache.enabled:
+                _KEPT[(str(cache.folder), skeleton_name(path))] = skeleton
     if cache:
         cache.put("subsets", name, marshal.dumps((subset.kind, subset.program,
                                                   subset.new_glyphs)))
         if len(outlines) > known:
-            cache.put("outlines", kept[1], marshal.dumps(outlines))
+            cache.put("outlines", outlines_name(path), marshal.dumps(outlines))
     return subset
 
 
-# (cache folder, outlines_name) -> the outlines read from that cache, kept by a process that
-# makes one PDF after another (the desk's workers): reading 1.7 MB of them again for each
-# card took 15 ms a font
-_KEPT: dict[tuple[str, str], Outlines] = {}
+def _kept(cache: Cache | None, name: str) -> Any:
+    """The "outlines" entry `name` of `cache` (marshalled), read once a process."""
+    found = _KEPT.get((str(cache.folder) if cache else "", name))
+    if found is None and cache:
+        stored = cache.get("outlines", name)
+        found = marshal.loads(stored) if stored is not None else None
+        if found is not None and cache.enabled:
+            _KEPT[(str(cache.folder), name)] = found
+    return found
+
+
+# (cache folder, outlines_name or skeleton_name) -> the outlines (or skeleton) read from that
+# cache, kept by a process that makes one PDF after another (the desk's workers): reading
+# 1.7 MB of outlines again for each card took 15 ms a font
+_KEPT: dict[tuple[str, str], Any] = {}
 
 
 def outlines_name(path: Path) -> str:
