@@ -22,9 +22,8 @@ def uncovered(text: str, fonts: Sequence[frozenset[int]]) -> list[str]:
     """The characters of `text` that no font has. Every character counts, combining marks
     and variation selectors too: the typesetter draws one glyph per character, so one the
     fonts lack is a box (the read stage has made tabs and line breaks spaces already)."""
-    codes = set(map(ord, text))
-    if codes <= fonts[0]:  # the usual case: the bundled font has every character
-        return []
+    if fonts[0].issuperset(map(ord, text)):  # the usual case: the bundled font has every
+        return []  # character (issuperset of an iterable builds no set of it)
     missing = []
     for char in text:
         if not any(ord(char) in font for font in fonts):
