@@ -21,6 +21,7 @@ from cardgen.config import Config
 from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
 from cardgen.data.flags import read_flag, shown_flag
 from cardgen.data.model import Row
+from cardgen.data.sheet import Merged, Sheet
 from cardgen.data.vocabulary import (
     HEAD_LABEL,
     NO_SPELLINGS,
@@ -29,7 +30,6 @@ from cardgen.data.vocabulary import (
     relation_of,
     spelled,
 )
-from cardgen.data.workbook import Merged, Sheet
 from cardgen.errors import InputError, Problem, Severity, cell_place, column_letter
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
