@@ -576,11 +576,16 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
     """An error at the cell of each character that no font has, in the text as printed; a
     name's placeholder for a lost character (U+FFFD) has its own error, which says the fix
     (type the name again), not a font to add."""
+    try:
+        if not glyphs.uncovered(glyphs.every_text(household), fonts):
+            return  # the usual case: the fonts have every character of the household
+    except TypeError:  # a value that is no text: checked as printed, below
+        pass
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
                                     for _field, text in texts), fonts):
-        return  # the usual case: the fonts have every character of the household
+        return
     hid = household.household_id
     for field, text in on_card:
         for char in glyphs.uncovered(text, fonts):
