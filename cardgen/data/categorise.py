@@ -61,18 +61,19 @@ def residents(household: Household, config: Config) -> list[Member]:
 
 def colour_by_rules(household: Household, config: Config,
                     today: dt.date) -> tuple[str, tuple[str, ...]]:
+    living = residents(household, config)
     for rule in config.rules:
-        reasons = _match(rule, household, config, today)
+        reasons = _match(rule, household, living, config, today)
         if reasons is not None:
             return rule.colour, reasons
     return config.default_colour, (vocabulary.REASON_DEFAULT,)
 
 
-def _match(rule: ColourRule, household: Household, config: Config,
+def _match(rule: ColourRule, household: Household, living: list[Member], config: Config,
            today: dt.date) -> tuple[str, ...] | None:
-    """The reasons the rule holds for the household, or None when it does not."""
+    """The reasons the rule holds for the household (whose residents are `living`), or None
+    when it does not."""
     reasons: list[str] = []
-    living = residents(household, config)
     if rule.housing:
         if household.housing not in rule.housing:
             return None

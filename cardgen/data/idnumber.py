@@ -12,6 +12,7 @@ from cardgen.i18n import _
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ZEROS = 48 * sum(_WEIGHTS)  # what the digits' bytes add beyond the digits
 _CHECK_CHARS = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 11
 
 
@@ -42,7 +43,11 @@ def normalise_id(text: str) -> str:
 
 
 def check_digit(first17: str) -> str:
-    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
+    if len(first17) == 17 and first17.isascii() and first17.isdigit():  # each byte: its digit
+        # + 48, no int() a digit (3 ms of validating 2,655 people, py-spy, session 6)
+        total = sum(map(operator.mul, first17.encode(), _WEIGHTS)) - _ZEROS
+    else:
+        total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

@@ -15,17 +15,20 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cardgen.config import Config
 from cardgen.data.cells import cell_text, clean_text, shared
 from cardgen.data.idnumber import normalise_id
 from cardgen.data.model import Row
+from cardgen.data.sheet import Sheet
 from cardgen.data.table import Table, read_table, title_values
-from cardgen.data.workbook import Sheet, Workbook, html_sheet, open_workbook
 from cardgen.errors import InputError, Problem, Severity, UsageError, cell_place
 from cardgen.i18n import _
 from cardgen.text import fold
+
+if TYPE_CHECKING:
+    from cardgen.data.workbook import Workbook
 
 HOUSEHOLD_FIELDS = (
     "household_id", "community", "grid", "grid_worker", "grid_worker_phone", "address",
@@ -104,6 +107,8 @@ def read_records(path: Path, config: Config,
                            "register; choose the register itself").format(source=source),
                          code="input.lock_file")
     if kind in WORKBOOKS:
+        from cardgen.data.workbook import open_workbook
+
         workbook = open_workbook(data, kind, source, limits.xlsx_unpacked_mb)
         return _records_from_workbook(workbook, source, config, choice)
     if choice.names:
@@ -127,7 +132,12 @@ def read_records(path: Path, config: Config,
                                ".xlsx").format(source=source, suffix=path.suffix),
                              code="input.unreadable") from None
     text = decode_text(data, source)
-    sheet = html_sheet(text) if kind == "html" else _csv_sheet(text, source)
+    if kind == "html":
+        from cardgen.data.workbook import html_sheet
+
+        sheet = html_sheet(text)
+    else:
+        sheet = _csv_sheet(text, source)
     records = Records(source)
     _add_table(records, read_table(sheet, source, config), sheet, source, config)
     return records

@@ -21,6 +21,7 @@ from cardgen.config import Config
 from cardgen.data.cells import SHARED_UP_TO, cell_text, clean_text
 from cardgen.data.flags import read_flag, shown_flag
 from cardgen.data.model import Row
+from cardgen.data.sheet import Merged, Sheet
 from cardgen.data.vocabulary import (
     HEAD_LABEL,
     NO_SPELLINGS,
@@ -29,7 +30,6 @@ from cardgen.data.vocabulary import (
     relation_of,
     spelled,
 )
-from cardgen.data.workbook import Merged, Sheet
 from cardgen.errors import InputError, Problem, Severity, cell_place, column_letter
 from cardgen.i18n import _, ngettext
 from cardgen.text import fold
@@ -388,6 +388,11 @@ class _Reader:
         above_index = -2
         above_raws: dict[str, object] = {}
         hidden_rows: list[int] = []
+        # each read column's last text cell and what it reads as: a register repeats its
+        # community, grid, estate, building … row after row (measured: 8 ms of 43 ms reading
+        # a 1,000-household CSV went to cleaning them again, py-spy, session 6)
+        above_cells: list[object] = [None] * (max(mapping, default=0) + 1)
+        above_texts: list[str] = [""] * len(above_cells)
         for index, values in rows:
             first = next((v for v in values if v is not None and v != ""), None)
             if first is None:
@@ -407,13 +412,22 @@ class _Reader:
                 if value is None or value == "":
                     continue  # the usual empty cell, without a call
                 if type(value) is str:
+                    if value == above_cells[column]:  # as the row above (社区, 网格, 小区 …)
+                        if above_texts[column]:
+                            texts[key] = above_texts[column]
+                        continue
                     text = clean_text(value)
                     if text[:2] == '="' and text[-1:] == '"':  # Excel's text formula ="0012"
                         text = text[2:-1]
-                else:
-                    text = cell_text(value)
-                    raws = raws or {}
-                    raws[key] = value
+                    # one string object for the short texts every row repeats
+                    text = intern(text) if len(text) <= SHARED_UP_TO else text[:longest]
+                    above_cells[column], above_texts[column] = value, text
+                    if text:
+                        texts[key] = text
+                    continue
+                text = cell_text(value)  # a workbook's number or date
+                raws = raws or {}
+                raws[key] = value
                 if text:  # one string object for the short texts every row repeats
                     texts[key] = intern(text) if len(text) <= SHARED_UP_TO \
                         else text[:longest]

@@ -53,11 +53,14 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
 _DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
+_DOT_TABLE = str.maketrans(dict.fromkeys(_DOTS, "·"))
+_DOT_AROUND = re.compile(r"\s*·\s*")
 # Han characters (the unified ideographs and their extensions, compatibility ideographs, 〇)
 # and the "·" of a minority name written in them
 _HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
                        "\U00020000-\U0003134f·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_PHONE_MARKS = re.compile(r"[\s\-()（）]")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
 # a landline's area code written apart from its number: 0472-5123456, (0472)5123456, 0472 …
 _AREA_APART = re.compile(r"^[(（]?(0\d{2,3})(?:[)）]\s*-?|\s*-\s*|\s+)(\d{7,8})(\D.*)?$")
@@ -573,11 +576,16 @@ def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, R
     """An error at the cell of each character that no font has, in the text as printed; a
     name's placeholder for a lost character (U+FFFD) has its own error, which says the fix
     (type the name again), not a font to add."""
+    try:
+        if not glyphs.uncovered(glyphs.every_text(household), fonts):
+            return  # the usual case: the fonts have every character of the household
+    except TypeError:  # a value that is no text: checked as printed, below
+        pass
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
                                     for _field, text in texts), fonts):
-        return  # the usual case: the fonts have every character of the household
+        return
     hid = household.household_id
     for field, text in on_card:
         for char in glyphs.uncovered(text, fonts):
@@ -699,7 +707,7 @@ def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
     """A mobile number as its 11 digits; a landline as written, its area code kept apart
     by a dash where one was written apart (0472-5123456, (0472)5123456 → 0472-5123456)."""
     written = unicodedata.normalize("NFKC", text).strip()
-    digits = re.sub(r"[\s\-()（）]", "", written)
+    digits = _PHONE_MARKS.sub("", written)
     if digits.startswith("+86"):
         digits = digits[3:]
         written = written[3:].strip()
@@ -718,10 +726,10 @@ def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
 
 def clean_name(text: str) -> str:
     """NFC, one kind of middle dot (U+00B7) in minority names, no spaces around it."""
-    name = unicodedata.normalize("NFC", text).strip()
-    name = "".join("·" if ch in _DOTS else ch for ch in name)
-    name = _DOT_BETWEEN.sub("·", name)
-    return re.sub(r"\s*·\s*", "·", name)
+    name = unicodedata.normalize("NFC", text).strip().translate(_DOT_TABLE)
+    if "." in name or "．" in name or "。" in name:
+        name = _DOT_BETWEEN.sub("·", name)
+    return _DOT_AROUND.sub("·", name) if "·" in name else name
 
 
 def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:

@@ -502,10 +502,11 @@ def embed_font(writer: Writer, font: int, face: Face, glyphs: dict[int, str],
 def metadata_entry(writer: Writer, title: str, date: str, pdfa: bool) -> bytes:
     """The catalog's XMP metadata: XMP, matching the document information, compressed; in
     a PDF/A file PDFA_XMP, which readers must find unfiltered."""
-    from xml.sax.saxutils import escape
-
-    xmp = (PDFA_XMP.format(title=escape(title)) if pdfa else
-           XMP.format(title=escape(title), date=f"{date}T00:00:00Z", producer=PRODUCER))
+    # xml.sax.saxutils.escape's three replacements: importing it (and urllib, http, email
+    # with it) took 14 ms of a 0.45 s one-card reprint (python -X importtime, session 6)
+    escaped = title.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    xmp = (PDFA_XMP.format(title=escaped) if pdfa else
+           XMP.format(title=escaped, date=f"{date}T00:00:00Z", producer=PRODUCER))
     metadata = writer.new_stream(b" /Type /Metadata /Subtype /XML", xmp.encode(),
                                  compress=not pdfa)
     return b" /Metadata %d 0 R" % metadata

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,12 @@ from cardgen.pdf.subset import (
     open_face,
     read_tounicode,
     read_widths,
+    skeleton_name,
+    skeleton_of,
     subset_font,
     tounicode_cmap,
     widths_array,
+    written_subset,
 )
 
 
@@ -170,4 +174,74 @@ def test_a_process_reads_a_fonts_outlines_from_its_cache_once(
     monkeypatch.setattr(Cache, "get", counted)
     first = cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
     second = cached_subset(resources.REGULAR_FONT, {1200, 18}, cache)
-    assert reads.count("outlines") == 1 and first.program != second.program
+    third = cached_subset(resources.REGULAR_FONT, {1200, 15, 18}, cache)  # written
+    assert reads.count("outlines") == 2  # the outlines and the subsets' skeleton, once
+    assert len({first.program, second.program, third.program}) == 3
+
+
+@pytest.mark.parametrize("font", [resources.REGULAR_FONT, resources.BOLD_FONT],
+                         ids=["regular", "bold"])
+def test_a_subset_written_from_the_outlines_is_the_one_harfbuzz_and_fonttools_make(
+        font: Path) -> None:
+    """With every glyph among the outlines on the grid, the CID-keyed subset is written
+    without HarfBuzz and fontTools (cardgen/pdf/subset.py, `written_subset`): the same
+    bytes, for glyph sets of every size, widths other than the default (digits), runs of
+    CIDs short and long (a charset of format 0, 1 or 2), and none but .notdef's Font
+    DICT (then not written: HarfBuzz keeps one Font DICT, which one_font_dict keeps)."""
+    import random
+
+    rng = random.Random(26)
+    outlines: dict[str, tuple[float, bytes]] = {}
+    everything = {*range(1, 700), *rng.sample(range(700, 65535), 600)}
+    made = subset_font(font, everything, outlines)
+    skeleton = skeleton_of(font, everything, made, outlines)
+    assert skeleton is not None
+    pool = sorted(everything)
+    sets = [set(rng.sample(pool, size)) for size in (1, 2, 5, 40, 190, 600) for _ in range(3)]
+    sets += [set(range(1, 400)), set(range(17, 27)) | {30000}, {1}, set(),
+             {17, 18, 600}]  # charsets of format 0 and 1 alike long: format 0
+    written = 0
+    for glyphs in sets:
+        fresh = subset_font(font, glyphs, dict(outlines)).program
+        program = written_subset(font, glyphs, outlines, skeleton)
+        assert program in (None, fresh)
+        written += program is not None
+    assert written >= len(sets) - 3
+    assert written_subset(font, {1, 65000}, {}, skeleton) is None  # outlines not known
+
+
+def test_a_skeleton_is_kept_only_if_it_writes_its_subset_again_and_named_by_its_font(
+        tmp_path: Path) -> None:
+    """The skeleton comes from a subset made the long way, and is kept only if writing
+    that subset again gives its bytes (a different outline: not kept). Its cache name
+    holds the font file's identity: another font, or the same file changed, has another."""
+    outlines: dict[str, tuple[float, bytes]] = {}
+    glyphs = {1200, 15, 18, 30000}
+    made = subset_font(resources.REGULAR_FONT, glyphs, outlines)
+    assert skeleton_of(resources.REGULAR_FONT, glyphs, made, outlines) is not None
+    width, body = outlines["cid01200"]
+    wrong = {**outlines, "cid01200": (width, body[:-1] + b"\x0b" + body[-1:])}
+    assert skeleton_of(resources.REGULAR_FONT, glyphs, made, wrong) is None
+    copy = tmp_path / "copy.otf"
+    copy.write_bytes(resources.REGULAR_FONT.read_bytes())
+    names = {skeleton_name(resources.REGULAR_FONT), skeleton_name(resources.BOLD_FONT),
+             skeleton_name(copy)}
+    os.utime(copy, ns=(1, 1))
+    names.add(skeleton_name(copy))
+    assert len(names) == 4
+
+
+def test_a_cached_subset_is_written_without_harfbuzz_once_its_glyphs_are_known(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    made = cached_subset(resources.REGULAR_FONT, {1200, 15, 18, 30000}, cache)
+
+    def refuse(path: Path, glyphs: set[int], outlines: object = None) -> Subset:
+        raise AssertionError("made by HarfBuzz")
+
+    monkeypatch.setattr(subset_module, "subset_font", refuse)
+    monkeypatch.setattr(subset_module, "_KEPT", {})  # as a new process finds the cache
+    fewer = cached_subset(resources.REGULAR_FONT, {1200, 18, 30000}, cache)
+    assert fewer.kind == CID_CFF and fewer.program != made.program
+    with pytest.raises(AssertionError, match="HarfBuzz"):
+        cached_subset(resources.REGULAR_FONT, {1200, 18, 30001}, cache)  # one not known
