@@ -63,8 +63,6 @@ KINDS = {
     "metrics": Kind("fonts' metrics"),
     "subsets": Kind("fonts' subsets for the glyphs a PDF uses"),
     "outlines": Kind("fonts' glyph outlines as subsets embed them (cardgen/pdf/subset.py)"),
-    "registers": Kind("registers as read, validated and categorised, from their second read "
-                      "on (cardgen/pipeline/register.py)"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
 # what `cardgen prepare` lays out

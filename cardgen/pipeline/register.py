@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import marshal
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cardgen.book.fit import align, check_fit, check_one_grid, rename_grids
@@ -20,14 +19,14 @@ from cardgen.book.record import (
     read_book,
     register_hash,
 )
-from cardgen.cache import Cache, key
+from cardgen.cache import Cache
 from cardgen.config import Config
 from cardgen.data.categorise import categorise_all
-from cardgen.data.model import Category, Dataset, Household, Member
+from cardgen.data.model import Category, Dataset, Household
 from cardgen.data.read import SheetChoice, read_records
 from cardgen.data.validate import validate_records
-from cardgen.errors import DataRefused, NothingSelected, Problem, Severity, UsageError
-from cardgen.i18n import _, language, ngettext
+from cardgen.errors import DataRefused, NothingSelected, Problem, UsageError
+from cardgen.i18n import _, ngettext
 from cardgen.layout.fonts import coverage
 
 
@@ -69,102 +68,12 @@ class Loaded:
 def load(source: Path, config: Config, today: dt.date,
          sheet_name: SheetChoice | str | None = None, cache: Cache | None = None) -> Loaded:
     """Read, validate (characters no configured font has included) and categorise;
-    `sheet_name`: the sheet of a workbook to read, or a `SheetChoice` of several.
-
-    A register read a second time with the same cache is kept in it (`register_entry`
-    says what it depends on), and read from it from then on: the reprint of one card from
-    a 1,000-household register spent 0.15 s of 0.40 s reading, validating and
-    categorising it, 12 ms reading it back (perf_counter, session 6). The first read only
-    marks the register as seen: keeping it costs 10 ms, which a register read once (a
-    ledger, the reprint after `cardgen demo`) would pay for nothing."""
-    name = register_entry(source, today, sheet_name) if cache and cache.enabled else None
-    seen = cache.get("registers", name) if cache and name else None
-    if seen:
-        try:
-            dataset, categories = dataset_of(seen)
-        except (ValueError, TypeError, EOFError, KeyError):
-            seen = b""  # not what this code keeps: read again, and kept anew
-        else:
-            return Loaded(source, config, today, dataset, categories, cache or Cache.off())
+    `sheet_name`: the sheet of a workbook to read, or a `SheetChoice` of several."""
     records = read_records(source, config, sheet_name)
     dataset = validate_records([records], config, today, coverage(config, cache))
     categories, problems = categorise_all(dataset.households, config, today)
     dataset.problems.extend(problems)
-    if cache and name:
-        cache.put("registers", name, b"" if seen is None else dataset_data(dataset, categories))
     return Loaded(source, config, today, dataset, categories, cache or Cache.off())
-
-
-def register_entry(source: Path, today: dt.date,
-                   sheet_name: SheetChoice | str | None) -> str | None:
-    """The cache's name for a register as `load` leaves it: the file's content, the path
-    it was given by (problems name it), the sheets read, the reference date and the real
-    one (an ID number used as a 户号 is checked against today), and the language problems
-    are said in; the cache's scope adds the version, the code, the configuration and the
-    fonts. None for what is not a file (it cannot be kept)."""
-    import hashlib
-
-    try:
-        digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
-    except OSError:
-        return None
-    if digest is None:
-        return None
-    return key("register", 1, digest, str(source), repr(SheetChoice.of(sheet_name)),
-               today.isoformat(), real_today().isoformat(), language())
-
-
-def real_today() -> dt.date:
-    return dt.date.today()
-
-
-_HOUSEHOLD_FIELDS = tuple(f.name for f in fields(Household))
-_MEMBER_FIELDS = tuple(f.name for f in fields(Member))
-_PROBLEM_FIELDS = tuple(f.name for f in fields(Problem))
-_CATEGORY_FIELDS = tuple(f.name for f in fields(Category))
-
-
-def dataset_data(dataset: Dataset, categories: dict[str, Category]) -> bytes:
-    """A dataset and its households' categories as plain values (marshal), for the cache."""
-    def member(m: Member) -> tuple[object, ...]:
-        return tuple(m.birth_date.toordinal() if name == "birth_date" and m.birth_date
-                     else getattr(m, name) for name in _MEMBER_FIELDS)
-
-    households = [tuple([member(m) for m in h.members] if name == "members"
-                        else getattr(h, name) for name in _HOUSEHOLD_FIELDS)
-                  for h in dataset.households]
-    problems = [tuple(p.severity.value if name == "severity" else getattr(p, name)
-                      for name in _PROBLEM_FIELDS) for p in dataset.problems]
-    kept = {hid: tuple(getattr(c, name) for name in _CATEGORY_FIELDS)
-            for hid, c in categories.items()}
-    return marshal.dumps((_HOUSEHOLD_FIELDS, _MEMBER_FIELDS, _PROBLEM_FIELDS,
-                          _CATEGORY_FIELDS, households, problems, dataset.sources, kept))
-
-
-def dataset_of(data: bytes) -> tuple[Dataset, dict[str, Category]]:
-    """`dataset_data` read back."""
-    names, member_names, problem_names, category_names, households, problems, sources, \
-        kept = marshal.loads(data)
-    if (names, member_names, problem_names, category_names) != (
-            _HOUSEHOLD_FIELDS, _MEMBER_FIELDS, _PROBLEM_FIELDS, _CATEGORY_FIELDS):
-        raise ValueError("the cached register's fields are not these")  # the code keys it
-    read = []
-    for values in households:
-        household = dict(zip(_HOUSEHOLD_FIELDS, values, strict=True))
-        people = []
-        for member_values in household["members"]:
-            member = dict(zip(_MEMBER_FIELDS, member_values, strict=True))
-            if member["birth_date"]:
-                member["birth_date"] = dt.date.fromordinal(member["birth_date"])
-            people.append(Member(**member))
-        household["members"] = people
-        read.append(Household(**household))
-    found = []
-    for problem_values in problems:
-        problem = dict(zip(_PROBLEM_FIELDS, problem_values, strict=True))
-        problem["severity"] = Severity(problem["severity"])
-        found.append(Problem(**problem))
-    return Dataset(read, found, sources), {hid: Category(*c) for hid, c in kept.items()}
 
 
 def open_book(loaded: Loaded, book: Path | None, renumber: bool = False,
