@@ -164,6 +164,31 @@ def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_
     assert ledger(source, tmp_path / "a") == uncached.pdf
 
 
+def test_the_cache_never_keeps_a_full_id_number(source: Path, warm_cache_dir: Path,
+                                                tmp_path: Path) -> None:
+    """The cache is a folder of the user's, readable by others under the usual umask and
+    kept after the register is deleted: it holds what is printed (IDs masked), never the
+    register itself. The same register read again and again (reprints, a ledger) must not
+    leave a copy of its ID numbers there (session 6 reverted a register cache that did)."""
+    import csv
+
+    with source.open(encoding="utf-8") as handle:
+        ids = {row["身份证号"] for row in csv.DictReader(handle) if len(row["身份证号"]) >= 15}
+    assert len(ids) > 20
+    household = source.read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    for run in range(3):
+        result = CliRunner().invoke(cli, ["reprint", str(source), "--household", household,
+                                          "-o", str(tmp_path / f"one-{run}.pdf"),
+                                          "--date", DATE], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    ledger(source, tmp_path / "again")
+    kept = [path for path in warm_cache_dir.rglob("*") if path.is_file()]
+    assert len(kept) > 30
+    found = [(path.parent.name, number[:6]) for path in kept for number in ids
+             if number.encode() in path.read_bytes()]
+    assert found == []
+
+
 def test_a_damaged_entry_is_a_miss_not_a_wrong_card(source: Path, warm_cache_dir: Path,
                                                     tmp_path: Path,
                                                     first_run: FirstRun) -> None:
