@@ -63,6 +63,8 @@ KINDS = {
     "metrics": Kind("fonts' metrics"),
     "subsets": Kind("fonts' subsets for the glyphs a PDF uses"),
     "outlines": Kind("fonts' glyph outlines as subsets embed them (cardgen/pdf/subset.py)"),
+    "object-streams": Kind("a PDF's object streams as compressed, by their bytes "
+                           "(cardgen/pdf/writer.py)"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
 # what `cardgen prepare` lays out

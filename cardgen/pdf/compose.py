@@ -549,7 +549,7 @@ class Composer:
                  faces: Mapping[str, Face], cache: Cache | None = None, bleed: float = 0.0,
                  marks: bool = False, imposition: Imposition | None = None,
                  duplex: bool = False, smallest: bool = False) -> None:
-        self.writer = Writer(out, smallest)
+        self.writer = Writer(out, smallest, cache)
         self.copier = Copier(self.writer, self._claim_font)
         self.log = GlyphLog()
         self.page_size = page_size

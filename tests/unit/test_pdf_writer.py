@@ -7,11 +7,13 @@ import io
 import threading
 import zlib
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pikepdf
 import pytest
 
+from cardgen.cache import Cache
 from cardgen.pdf import writer as writer_module
 from cardgen.pdf.writer import Copier, Writer, box, end_of_stream, name, number, text
 
@@ -214,3 +216,43 @@ def test_what_follows_an_object_stream_compressed_aside_is_written_after_it(
     assert pdf.get_object(second, 0).Kind == "/Second"
     assert pdf.get_object(data, 0).read_bytes() == b"after the object stream"
     assert written.index(b"/Type /ObjStm") < written.index(b"%d 0 obj" % data)
+
+
+def packed_file(objects: list[bytes], cache: Cache | None = None, smallest: bool = False,
+                refuse_packs: bool = False) -> bytes:
+    """`minimal`'s file of `objects`, written with `cache`; `refuse_packs`: compressing
+    a full object stream again fails."""
+    out = io.BytesIO()
+    writer = Writer(out, smallest, cache)
+    if refuse_packs:
+        def short_only(data: bytes) -> bytes:
+            assert len(data) < writer_module.CACHED_PACK_FROM, "compressed again"
+            return zlib.compress(data, writer_module.FLATE_LEVEL)
+
+        writer.deflate = short_only
+    pages = writer.reserve()
+    for body in objects:
+        writer.new(body)
+    writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
+    writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages),
+                  writer.new(b"<</Title (t)>>"))
+    return out.getvalue()
+
+
+def test_object_streams_come_from_the_cache_by_their_bytes_and_how_they_are_compressed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that packs the same objects reads their compressed stream back (the file as
+    compressing gives it); other bytes, another level or libdeflate's PDF variant miss."""
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    objects = [b"<</Kind /Test /Value %d /Words (%s)>>" % (n, b"w" * (n % 50))
+               for n in range(writer_module.OBJECTS_PER_STREAM)]
+    uncached = packed_file(objects)
+    assert packed_file(objects, cache) == uncached
+    stored = list((tmp_path / "cache" / "object-streams").iterdir())
+    assert len(stored) == 1  # the full stream; the last, short one is compressed anew
+    assert packed_file(objects, cache, refuse_packs=True) == uncached  # from the cache
+    changed = [*objects[:-1], b"<</Kind /Changed>>"]
+    assert packed_file(changed, cache) == packed_file(changed)
+    assert packed_file(objects, cache, smallest=True) == packed_file(objects, smallest=True)
+    monkeypatch.setattr(writer_module, "FLATE_LEVEL", 1)
+    assert packed_file(objects, cache) == packed_file(objects) != uncached
