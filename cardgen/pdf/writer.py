@@ -182,6 +182,27 @@ class Writer:
         self._streams.append(-1)
         return self.count
 
+    def reserve_many(self, count: int) -> int:
+        """`count` numbers one after the other; the first."""
+        first = self.count + 1
+        self.count += count
+        self._offsets.extend(array("q", [-1]) * count)
+        self._streams.extend(array("q", [-1]) * count)
+        return first
+
+    def room(self) -> int:
+        """How many objects the object stream being gathered still takes."""
+        return OBJECTS_PER_STREAM - len(self._pending)
+
+    def objects(self, numbers: list[int], bodies: list[bytes]) -> None:
+        """Objects that are no streams, as `object` writes them one by one: no more than
+        `room` (the object stream they fill is written once they are in)."""
+        if len(numbers) > self.room():
+            raise ValueError("objects: more than the object stream's room")
+        self._pending.extend(zip(numbers, bodies, strict=True))
+        if len(self._pending) >= OBJECTS_PER_STREAM:
+            self._pack()
+
     def object(self, number: int, body: bytes) -> int:
         """An object that is no stream: it goes into an object stream, written when
         OBJECTS_PER_STREAM have gathered (and at the end), so that the dictionaries of
