@@ -191,16 +191,17 @@ def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
     top: list[Any] = []
     stack: list[list[Any]] = [top]
     framed = False
-    for found in STRUCTURE.finditer(content):
-        role, alt, end, frame, mcid = found.groups()
-        if role is not None:
+    # findall's tuples (b"" for a group not taken), not match objects: an update's 36
+    # index and change pages read in 32 ms, not 45 (session 6)
+    for role, alt, end, frame, mcid in STRUCTURE.findall(content):
+        if role:
             kids: list[Any] = []
             title = str(pikepdf.Object.parse(alt)) if alt else ""
             stack[-1].append((role.decode(), title, kids))
             stack.append(kids)
-        elif end is not None:
+        elif end:
             stack.pop()
-        elif frame is not None:
+        elif frame:
             stack[-1].append(0)
             framed = True
         else:
