@@ -142,9 +142,10 @@ def recorded_name(name: str) -> str:
 def _content_hashes(household: Household, category: Category, flags: tuple[str, ...],
                     members: Sequence[PrintedMember]) -> tuple[str, dict[str, str]]:
     """The hash of the whole card and of its parts, `members` in the order given."""
+    address = household.full_address
     values: dict[str, tuple[object, ...]] = {
         "category": (category.reasons, category.visit, category.visit_because),
-        "address": (household.community, household.grid, household.full_address),
+        "address": (household.community, household.grid, address),  # address_part's
         "housing": (household.housing, household.multiple_homes, household.moves_often,
                     household.plan, household.owner),
         "phones": (household.owner_phone,
@@ -158,11 +159,14 @@ def _content_hashes(household: Household, category: Category, flags: tuple[str, 
                          m.member.residence, m.member.notes) for m in members),
         "flags": tuple(m.flags for m in members),  # who has which flag (the stickers name them)
     }
-    parts = {name: _digest(values[name])[:12] for name in PARTS}
-    parts["address"] = address_part(household.community, household.grid,
-                                    household.full_address)
-    whole = _digest((household.household_id, category.key, flags, values))
-    return whole, parts
+    # each value's repr made once: the parts' hashes take it, and the whole's is the repr
+    # of (household_id, colour, flags, values) put together from them, as repr writes a
+    # tuple and a dict (0.15 ms a household was 40 ms of a 1,000-household ledger, session 6)
+    shown = {name: repr(value) for name, value in values.items()}
+    parts = {name: hashlib.sha256(shown[name].encode()).hexdigest()[:12] for name in PARTS}
+    listed = ", ".join(f"{name!r}: {value}" for name, value in shown.items())
+    whole = f"({household.household_id!r}, {category.key!r}, {flags!r}, {{{listed}}})"
+    return hashlib.sha256(whole.encode()).hexdigest(), parts
 
 
 @dataclass(frozen=True)

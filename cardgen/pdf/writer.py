@@ -15,9 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pikepdf
+
+if TYPE_CHECKING:
+    from cardgen.cache import Cache
 
 Box = tuple[float, float, float, float]
 # objects that are no streams, to an object stream: a tagged 1,000-card ledger's 54,000
@@ -28,6 +31,21 @@ OBJECTS_PER_STREAM = 1000
 FLATE_LEVEL = 9
 # libdeflate's level for a PDF variant's streams (pdf/a-2b, press): see deflate_smallest
 SMALLEST_LEVEL = 11
+# The cross-reference stream's rows (7 bytes an object, all alike) from this size on are
+# compressed at zlib's level 1, below it at FLATE_LEVEL. On those rows level 9's long match
+# searches cost much and find less: a 1,000-card ledger's 362,978 bytes of rows took 0.37 s
+# at level 9 for 105,691 bytes, 2.2 ms at level 1 for 87,869 (level 6: 38 ms, 105,686); an
+# update's change list's 57,673 bytes took 49 ms for 15,570 bytes, 0.3 ms for 13,390
+# (session 6). Below this size, where the samples' files are (their largest rows: 11,676
+# bytes), level 1 gains nothing (317 bytes at level 9, 322 at level 1, for 1,029) and the
+# files stay as they were.
+XREF_FAST_FROM = 16384
+XREF_FAST_LEVEL = 1
+# Object streams of this size and more are kept in the cache, compressed, by their bytes
+# (`Writer.packed`): a 1,000-card ledger's 51 object streams (4.0 MB) take 0.29 s of CPU
+# at FLATE_LEVEL, and a ledger printed again with one phone changed has 50 of them as
+# before (session 6). A smaller one (a reprint's, the last of a file) is compressed anew.
+CACHED_PACK_FROM = 32768
 
 
 def deflate_once(data: bytes) -> bytes:
@@ -98,10 +116,12 @@ class Writer:
     `smallest`: every Flate stream is compressed by `deflate_smallest`, those that come
     compressed already (prepared frames and data layers, copied objects) anew."""
 
-    def __init__(self, out: IO[bytes], smallest: bool = False) -> None:
+    def __init__(self, out: IO[bytes], smallest: bool = False,
+                 cache: Cache | None = None) -> None:
         self.out = out
         self.smallest = smallest
         self.deflate = deflate_smallest if smallest else deflate_default
+        self.cache = cache if cache is not None and cache.enabled else None
         # where each object is, by number (index 0 unused): its offset in the file, or
         # its object stream and index there; -1: not yet written. Arrays, not dicts: a
         # tagged 20,000-card ledger has a million objects (16 bytes each here, about 110 in
@@ -162,6 +182,27 @@ class Writer:
         self._streams.append(-1)
         return self.count
 
+    def reserve_many(self, count: int) -> int:
+        """`count` numbers one after the other; the first."""
+        first = self.count + 1
+        self.count += count
+        self._offsets.extend(array("q", [-1]) * count)
+        self._streams.extend(array("q", [-1]) * count)
+        return first
+
+    def room(self) -> int:
+        """How many objects the object stream being gathered still takes."""
+        return OBJECTS_PER_STREAM - len(self._pending)
+
+    def objects(self, numbers: list[int], bodies: list[bytes]) -> None:
+        """Objects that are no streams, as `object` writes them one by one: no more than
+        `room` (the object stream they fill is written once they are in)."""
+        if len(numbers) > self.room():
+            raise ValueError("objects: more than the object stream's room")
+        self._pending.extend(zip(numbers, bodies, strict=True))
+        if len(self._pending) >= OBJECTS_PER_STREAM:
+            self._pack()
+
     def object(self, number: int, body: bytes) -> int:
         """An object that is no stream: it goes into an object stream, written when
         OBJECTS_PER_STREAM have gathered (and at the end), so that the dictionaries of
@@ -190,8 +231,20 @@ class Writer:
             self._compressor = ThreadPoolExecutor(1, thread_name_prefix="cardgen-flate")
         self._queue.append((stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
                             % (len(pending), len(head)),
-                            self._compressor.submit(self.deflate, head + b"".join(bodies))))
+                            self._compressor.submit(self.packed, head + b"".join(bodies))))
         self._drain(wait=False)
+
+    def packed(self, data: bytes) -> bytes:
+        """An object stream's data compressed: from the cache when a run before compressed
+        the same bytes the same way (packed_name), else by `deflate` (and kept there)."""
+        if self.cache is None or len(data) < CACHED_PACK_FROM:
+            return self.deflate(data)
+        name = packed_name(data, self.smallest)
+        found = self.cache.get("object-streams", name)
+        if found is None:
+            found = self.deflate(data)
+            self.cache.put("object-streams", name, found)
+        return found
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
         """A stream object; `entries` are its dictionary's entries but /Length, `data` as
@@ -242,7 +295,8 @@ class Writer:
                 rows += b"\x02" + stream.to_bytes(wide, "big") + place.to_bytes(2, "big")
             else:
                 rows += b"\x01" + place.to_bytes(wide, "big") + b"\x00\x00"
-        data = self.deflate(bytes(rows))
+        data = (self.deflate(bytes(rows)) if self.smallest or len(rows) < XREF_FAST_FROM
+                else zlib.compress(rows, XREF_FAST_LEVEL))
         del rows
         self._write(b"%d 0 obj\n<</Type /XRef /Size %d /W [1 %d 2] /Root %d 0 R /Info %d 0 R "
                     b"/ID [<%s> <%s>] /Filter /FlateDecode /Length %d>>\nstream\n"
@@ -255,6 +309,20 @@ class Writer:
         if self._compressor is not None:
             self._compressor.shutdown(wait=False, cancel_futures=True)
             self._compressor = None
+
+def packed_name(data: bytes, smallest: bool) -> str:
+    """An object stream's name in the cache: its bytes (their SHA-256) and what compresses
+    them, with its level and version (libdeflate's for a PDF variant, else zlib's)."""
+    from cardgen.cache import key
+
+    if smallest:
+        import deflate
+
+        method: tuple[object, ...] = ("libdeflate", SMALLEST_LEVEL, deflate.__version__)
+    else:
+        method = ("zlib", FLATE_LEVEL, zlib.ZLIB_RUNTIME_VERSION)
+    return key("object-stream", method, hashlib.sha256(data).digest())
+
 
 def end_of_stream(data: bytes) -> bytes:
     """The end-of-line marker between a stream's data and `endstream`: CR LF after data that

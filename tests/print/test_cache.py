@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +235,24 @@ def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
     removed = cache.prune()
     assert removed > 0 and cache.size() <= 10_000
     assert cache.get("cards", f"{29:064x}") is not None  # the newest stay
+
+
+def test_an_entry_read_is_marked_as_used_unless_it_was_lately(tmp_path: Path) -> None:
+    """Reading an entry sets its time to now (prune keeps it longest), but not when it
+    was set within MARKED_FOR: a ledger's 2,000 entries read again are not all touched."""
+    from cardgen.cache import MARKED_FOR
+
+    cache = Cache(tmp_path / "c", "a test's scope")
+    cache.put("cards", "old", b"old")
+    cache.put("cards", "new", b"new")
+    old, new = (Path(cache._path("cards", name)) for name in ("old", "new"))
+    long_ago = time.time() - MARKED_FOR - 60
+    lately = time.time() - MARKED_FOR / 2
+    os.utime(old, (long_ago, long_ago))
+    os.utime(new, (lately, lately))
+    assert cache.get("cards", "old") == b"old" and cache.get("cards", "new") == b"new"
+    assert old.stat().st_mtime > time.time() - 60  # marked now
+    assert new.stat().st_mtime == pytest.approx(lately)  # left as it was
 
 
 def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: Path,

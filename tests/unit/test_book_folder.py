@@ -92,3 +92,50 @@ def test_file_names_are_safe_and_unique_and_addresses_sort_as_read() -> None:
     assert safe_file_name("...", False, taken) == "ledger.pdf"
     addresses = ["10号楼", "2号楼", "2号楼10单元", "2号楼9单元"]
     assert sorted(addresses, key=natural_key) == ["2号楼", "2号楼9单元", "2号楼10单元", "10号楼"]
+
+
+def test_the_book_held_is_read_again_when_its_manifest_changes(
+        folder: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """held_book reads a manifest once while it stays the same file: another path, inode,
+    size or modification time is read anew."""
+    import os
+    import shutil
+
+    from cardgen.book.folder import held_book
+    from cardgen.write import write_atomic
+
+    manifest = folder / MANIFEST
+    first = held_book(folder)
+    assert first is not None and held_book(folder) is first  # read once
+
+    def rewritten(book: GridBook, same_size: bool = False, in_place: bool = True) -> set[str]:
+        """The files of the book held once the manifest holds `book` (the old mtime kept
+        unless `same_size`, whose content alone would not tell)."""
+        before = manifest.stat()
+        data = manifest_bytes([book])
+        if same_size:
+            assert len(data) == before.st_size
+        if in_place:
+            with manifest.open("r+b") as out:
+                out.write(data)
+                out.truncate()
+        else:
+            write_atomic(manifest, data)
+        if not same_size:
+            os.utime(manifest, ns=(before.st_atime_ns, before.st_mtime_ns))
+        else:
+            os.utime(manifest, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        return replaced_files(folder)
+
+    def book(file: str) -> GridBook:
+        return GridBook(GROUP, file, Edition(1, "2026-01-05"), [Entry("H1", 1, first_page=3,
+                        page_count=1)], [], "恒安社区", "第3网格")
+
+    assert rewritten(book("a-longer-name.pdf")) == {"a-longer-name.pdf"}  # its size
+    assert rewritten(book("b-longer-name.pdf"), same_size=True) == {"b-longer-name.pdf"}
+    manifest.write_bytes(manifest_bytes([book("c-longer-name.pdf")]))
+    held_book(folder)
+    assert rewritten(book("d-longer-name.pdf"), in_place=False) == {"d-longer-name.pdf"}
+    other = tmp_path_factory.mktemp("other")
+    shutil.copy2(manifest, other / MANIFEST)  # another path (and inode)
+    assert replaced_files(other) == {"d-longer-name.pdf"}

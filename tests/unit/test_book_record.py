@@ -21,6 +21,7 @@ from cardgen.book.record import (
     Entry,
     GridBook,
     Retired,
+    address_part,
     card_content,
     check_book,
     format_number,
@@ -99,6 +100,18 @@ def test_a_change_on_the_card_changes_the_hash_and_the_part_that_names_it(
         assert other.hash != content.hash, part
         assert {name for name in content.parts
                 if content.parts[name] != other.parts[name]} == {part}, part
+
+
+def test_the_content_hashes_stay_as_books_made_them(config: Config) -> None:
+    """A book's hashes are compared month after month: the hash of the whole and of each
+    part stay what they were (here with quotes, a backslash and a landline in them)."""
+    content = card_content(household(head(notes="他说\"门铃坏了\"\\n'后门'"),
+                                     wife(landline="0791-1234567")), CATEGORY, config)
+    assert content.hash == content.legacy_hash == (
+        "ce5e582bab4236904a4775ab45511f1f2b78a97c2c72d70734d87b5326b3623b")
+    assert content.parts["address"] == address_part("恒安社区", "第3网格",
+                                                    "阳光花园2号楼1单元302") == "c4f8c110a08a"
+    assert content.parts["people"] == "411694d74c5b"
 
 
 def test_a_book_of_card_order_hashes_compares_as_it_was_made(config: Config) -> None:

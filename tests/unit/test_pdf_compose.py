@@ -25,6 +25,7 @@ from cardgen.pdf.compose import (
     plan_sheet,
     read_structure,
 )
+from cardgen.pdf.writer import Writer
 
 CARD = (85.6 * MM, 54.0 * MM)
 TEXTS = ("张秀英 户主", "阳光花园2号楼")
@@ -236,17 +237,30 @@ KIDS = [("Table", "", [("TR", "", [("TH", "", [1]), ("TD:2", "", [2, 3]), ("TD",
 
 @pytest.mark.parametrize("kids", [KIDS, [0, *KIDS], [], [("P", "", [1])]])
 @pytest.mark.parametrize("frame_first", [False, True])
+@pytest.mark.parametrize("per_stream", [3, 25])
 def test_a_compiled_structure_writes_what_the_kids_write(
-        kids: list[object], frame_first: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        kids: list[object], frame_first: bool, per_stream: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # compiled where the page is drawn, written by the main process: the same objects,
     # numbers and parent tree as written from the kids, an object stream filling midway
-    monkeypatch.setattr("cardgen.pdf.writer.OBJECTS_PER_STREAM", 3)
+    # (a page's objects one by one) or between pages (all at once, Writer.objects)
+    monkeypatch.setattr("cardgen.pdf.writer.OBJECTS_PER_STREAM", per_stream)
+    batches: list[int] = []
+    whole = Writer.objects
+
+    def objects(self: Writer, numbers: list[int], bodies: list[bytes]) -> None:
+        batches.append(len(numbers))
+        whole(self, numbers, bodies)
+
+    monkeypatch.setattr(Writer, "objects", objects)
     written = []
     for compiled in (False, True):
         out = io.BytesIO()
         composer = Composer(out, CARD, {})
-        for _ in range(3):
+        for number in range(8):
             page = composer.writer.reserve()
+            if number == 5:  # a page whose number is not the one just before its elements'
+                composer.writer.new(b"<</Other true>>")
             if compiled:
                 composer._tag_compiled(compile_structure(kids), frame_first, page)
             else:
@@ -258,4 +272,6 @@ def test_a_compiled_structure_writes_what_the_kids_write(
     with pikepdf.open(io.BytesIO(written[1])) as pdf:
         alts = [str(o.Alt) for o in pdf.objects if isinstance(o, pikepdf.Dictionary)
                 and "/Alt" in o]
-    assert alts == (["红色 50% 重点人员"] * 3 if len(kids) > 2 else [])
+    assert alts == (["红色 50% 重点人员"] * 8 if len(kids) > 2 else [])
+    if per_stream > 3 and len(kids) > 2:  # pages written at once, and one by one
+        assert 0 < len(batches) < 8
