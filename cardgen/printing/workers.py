@@ -19,7 +19,7 @@ from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
-from cardgen.printing.run import Parallel, PrintRun, build_one, draw_card_data
+from cardgen.printing.run import Parallel, PrintRun, build_one, card_bundle, draw_card_data
 
 CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
 
@@ -49,15 +49,22 @@ def _start(setup: Setup) -> None:
 
 
 def build_chunk(geometries: dict[bool, Geometry],
-                work: list[tuple[Household, Category, str, bool, str]]) -> list[bytes]:
-    """Card data (marshal) for (household, category, ledger number, emergency, key)."""
+                work: list[tuple[Household, Category, str, bool, str, str]]) -> list[bytes]:
+    """Card data (marshal) for (household, category, ledger number, emergency, key, bundle
+    name): each card kept in the cache under its key, or, given a bundle name, drawn too
+    (one-sided) and kept with its drawn pages under that name (run.card_bundle): drawing
+    it here as it is built spares handing it back and forth (session 6)."""
     assert _printing is not None
     _printing.geometries.update(geometries)  # the main process's: no second geometry pass
     built = []
-    for household, category, number, emergency, source in work:
+    for household, category, number, emergency, source, bundle in work:
         card = build_one(household, category, number, emergency, _printing)
         data = marshal.dumps(card.to_data())
-        _printing.cache.put("cards", source, data)
+        if bundle:
+            card.source_key = source
+            _printing.cache.put("cards", bundle, card_bundle(card, data, _printing))
+        else:
+            _printing.cache.put("cards", source, data)
         built.append(data)
     return built
 
