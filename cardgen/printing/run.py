@@ -444,13 +444,13 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
         canvas = Canvas(printing.paper.height, log)
         draw_card_page(canvas, card, page, printing.geometry(card.emergency, frame.verso),
                        printing.typesetter, printing.words, frame.verso)
-        drawn.append((plain_values(frame), prepare_content(canvas.content())))
+        drawn.append((plain_values(frame), prepare_content(canvas.content(), canvas.structure())))
     if has_visit_log(card.page_count, printing.config, duplex):
         frame = printing.frame(card.colour.key, card.emergency, True, True, log=True)
         canvas = Canvas(printing.paper.height, log)
         draw_log_page(canvas, card, printing.geometry(card.emergency, True),
                       printing.typesetter, printing.words)
-        drawn.append((plain_values(frame), prepare_content(canvas.content())))
+        drawn.append((plain_values(frame), prepare_content(canvas.content(), canvas.structure())))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
 
@@ -549,7 +549,7 @@ def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) ->
         log = GlyphLog()
         canvas = Canvas(printing.paper.height, log)
         draw(canvas)
-        stored = marshal.dumps((prepare_content(canvas.content()),
+        stored = marshal.dumps((prepare_content(canvas.content(), canvas.structure()),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("ledger-pages", name, stored)
     return stored
