@@ -3,10 +3,14 @@ across spawned worker processes that each set up their fonts once."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import marshal
 import multiprocessing
+import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +25,9 @@ from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
 from cardgen.printing.run import Parallel, PrintRun, build_one, card_bundle, draw_card_data
 
-CHUNK = 100  # cards per task: big enough to amortise the hand-over, small enough to share
+CHUNK = 25  # cards per task: big enough to amortise the hand-over, small enough to share
+# (a card built and drawn takes some 2.5 ms: 100 a task left one worker up to 0.25 s alone
+# at the end of a 1,000-card ledger, session 6)
 
 T = TypeVar("T")
 
@@ -40,10 +46,21 @@ class Setup:
 _printing: PrintRun | None = None
 
 
+def _leave() -> None:
+    """A worker's end (at exit, once its pool let it go): its streams flushed, no teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
 def _start(setup: Setup) -> None:
     global _printing
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-
+    # a worker's work is in the cache and handed back when the pool closes: it leaves at
+    # once rather than tear down its modules and caches one by one, which the main process
+    # waited for at the end of every ledger (Workers.close: 0.16-0.37 s, session 6)
+    atexit.register(_leave)
     _printing = PrintRun.start(setup.config, setup.options, setup.templates, setup.today,
                                setup.cache)
 
