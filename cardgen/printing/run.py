@@ -332,11 +332,14 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     each card as they build it and keep both in one cache entry, the drawn one
     (`card_bundle`), which `drawn_cards` then finds."""
     told = laid_out or (lambda: None)
-    sources = [key("model", printing.today, emergency,
-                   numbers[h.household_id], categories[h.household_id], printed_fields(h))
-               for h in households]
+    sources: list[str] = []
     found: list[Card | None] = []
-    for source in sources:
+    started = build is None or start_workers is None
+    unmade = 0
+    for h in households:
+        source = key("model", printing.today, emergency, numbers[h.household_id],
+                     categories[h.household_id], printed_fields(h))
+        sources.append(source)
         stored = printing.cache.get("cards", source)
         if stored is None:  # built and drawn at once (by a ledger's workers)
             stored = bundle_part(printing, source, 0)
@@ -344,9 +347,15 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                      else Card.from_data(marshal.loads(stored), printing.config))
         if stored is not None:
             told()
+            continue
+        unmade += 1
+        if not started and unmade >= PARALLEL_FROM:
+            # enough cards to make: the workers start while the rest is looked up and the
+            # geometry pass runs here
+            assert start_workers is not None
+            start_workers()
+            started = True
     missing = [index for index, card in enumerate(found) if card is None]
-    if build is not None and len(missing) >= PARALLEL_FROM and start_workers is not None:
-        start_workers()  # they start while the geometry pass runs here
     if missing:
         printing.geometry(emergency)  # here, once, before any worker needs it
     if build is not None and len(missing) >= PARALLEL_FROM:
