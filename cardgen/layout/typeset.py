@@ -79,6 +79,16 @@ class Typesetter:
         # texts measured and set on one line, by bold: labels and words recur on every card
         self._widths: dict[bool, dict[str, float]] = {False: {}, True: {}}
         self._one_line: dict[bool, dict[str, Line]] = {False: {}, True: {}}
+        self._drops: dict[tuple[float, float], float] = {}
+
+    def baseline_drop(self, size: float, line_height: float) -> float:
+        """`baseline_drop` with this typesetter's fonts, kept for each size and line
+        height (asked for each of a card's 50 lines)."""
+        found = self._drops.get((size, line_height))
+        if found is None:
+            found = self._drops[(size, line_height)] = baseline_drop(self.fonts, size,
+                                                                     line_height)
+        return found
 
     def _glyph(self, char: str, bold: bool) -> _Glyph:
         found = self._cache[bold].get(char)
