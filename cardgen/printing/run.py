@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 # Hands work to other processes: (items, geometries) -> results in the same order
 # (cardgen/printing/workers.py)
-Parallel = Callable[[list[Any], dict[bool, Geometry]], Iterator[bytes]]
+Parallel = Callable[[Iterable[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
 
 
@@ -335,11 +335,11 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     told = laid_out or (lambda: None)
     sources: list[str] = []
     found: list[Card | None] = []
-    started = build is None or start_workers is None
-    unmade = 0
-    for h in households:
-        source = key("model", printing.today, emergency, numbers[h.household_id],
-                     categories[h.household_id], printed_fields(h))
+
+    def look_up(household: Household) -> bool:
+        """The household's card from the cache, if it has it (`found`, `sources`)."""
+        source = key("model", printing.today, emergency, numbers[household.household_id],
+                     categories[household.household_id], printed_fields(household))
         sources.append(source)
         stored = printing.cache.get("cards", source)
         if stored is None:  # built and drawn at once (by a ledger's workers)
@@ -348,27 +348,44 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                      else Card.from_data(marshal.loads(stored), printing.config))
         if stored is not None:
             told()
-            continue
-        unmade += 1
-        if not started and unmade >= PARALLEL_FROM:
-            # enough cards to make: the workers start while the rest is looked up and the
-            # geometry pass runs here
-            assert start_workers is not None
-            start_workers()
-            started = True
-    missing = [index for index, card in enumerate(found) if card is None]
-    if missing:
-        printing.geometry(emergency)  # here, once, before any worker needs it
+        return stored is not None
+
+    missing: list[int] = []
+    left = iter(enumerate(households))
+    for index, household in left:
+        if not look_up(household):
+            missing.append(index)
+            if build is not None and len(missing) >= PARALLEL_FROM:
+                break  # the rest is looked up as the cards are handed over
     if build is not None and len(missing) >= PARALLEL_FROM:
+        # enough cards to make: the workers start, and get the cards to make a chunk at a
+        # time while the rest is looked up here (hashing a household for its key took
+        # some 0.1 ms, which they waited for: session 6)
+        if start_workers is not None:
+            start_workers()
+        printing.geometry(emergency)  # here, once, before any worker needs it
         bundled = drawn_single and printing.cache.enabled
-        work = [(households[i], categories[households[i].household_id],
-                 numbers[households[i].household_id], emergency, sources[i],
-                 bundle_name(sources[i]) if bundled else "")
-                for i in missing]
-        for index, data in zip(missing, build(work, printing.geometries), strict=True):
+
+        def work(index: int) -> tuple[Household, Category, str, bool, str, str]:
+            household = households[index]
+            return (household, categories[household.household_id],
+                    numbers[household.household_id], emergency, sources[index],
+                    bundle_name(sources[index]) if bundled else "")
+
+        def handed_over() -> Iterator[tuple[Household, Category, str, bool, str, str]]:
+            yield from (work(index) for index in list(missing))
+            for index, household in left:
+                if not look_up(household):
+                    missing.append(index)
+                    yield work(index)
+
+        results = build(handed_over(), printing.geometries)
+        for index, data in zip(missing, results, strict=True):
             found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
     else:
+        if missing:
+            printing.geometry(emergency)
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)

@@ -11,8 +11,8 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -102,6 +102,17 @@ def draw_chunk(geometries: dict[bool, Geometry],
     return drawn
 
 
+def _in_order(futures: list[Future[list[T]]]) -> Iterator[T]:
+    """The tasks' results, task by task; the tasks not yet read are cancelled if the
+    reader stops (as Executor.map's)."""
+    try:
+        for future in futures:
+            yield from future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
 class Workers:
     """A pool of spawned processes, started on first use and closed by the caller."""
 
@@ -118,7 +129,7 @@ class Workers:
         """Card drawing in the workers, or None with one job."""
         return partial(self._shared, draw_chunk) if self.jobs > 1 else None
 
-    def _shared(self, function: Callable[..., list[T]], items: list[Any],
+    def _shared(self, function: Callable[..., list[T]], items: Iterable[Any],
                 geometries: dict[bool, Geometry]) -> Iterator[T]:
         return self.map(partial(function, geometries), items)
 
@@ -150,14 +161,24 @@ class Workers:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def map(self, function: Callable[[list[Any]], list[T]], items: list[Any]) -> Iterator[T]:
-        """`function` over chunks of `items`, results in order, chunk by chunk. The chunks
-        are handed over now (the workers start on them at once), the results come as the
-        returned iterator is read."""
-        chunks = [items[start:start + CHUNK] for start in range(0, len(items), CHUNK)]
-        pool = self._pool_started(len(chunks))
-        results = self._handed_over(lambda: pool.map(function, chunks))
-        return (result for chunk in results for result in chunk)
+    def map(self, function: Callable[[list[Any]], list[T]],
+            items: Iterable[Any]) -> Iterator[T]:
+        """`function` over chunks of `items`, results in order, chunk by chunk. Each chunk
+        is handed over as soon as `items` gives it (the workers start on it at once, while
+        the rest is worked out: make_cards hashes households as it hands them over), the
+        results come as the returned iterator is read."""
+        tasks = -(-len(items) // CHUNK) if isinstance(items, Sized) else self.jobs
+        pool = self._pool_started(tasks)
+        futures: list[Future[list[T]]] = []
+        chunk: list[Any] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                futures.append(self._handed_over(partial(pool.submit, function, chunk)))
+                chunk = []
+        if chunk:
+            futures.append(self._handed_over(partial(pool.submit, function, chunk)))
+        return _in_order(futures)
 
     def close(self) -> None:
         if self._pool is not None:
