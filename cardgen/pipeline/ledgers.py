@@ -41,7 +41,6 @@ from cardgen.printing.run import (
     add_drawn_page,
     card_frames,
     drawn_cards,
-    hand_index_pages,
     index_page_data,
     make_cards,
 )
@@ -134,7 +133,6 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
     try:
         # the workers draw the cards while the frames and the cover are laid out here
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
-        hand_index_pages(plan, printing, duplex, workers.index_drawer() if workers else None)
         composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))

@@ -7,7 +7,6 @@ import datetime as dt
 import marshal
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -61,8 +60,6 @@ class PrintRun:
     _renderer: Any = None
     # ruled rows of each kind of card page (emergency, verso, first, grow): Frame.rows
     _frame_rows: dict[tuple[bool, bool, bool, int], int] = field(default_factory=dict)
-    # index pages handed to the workers, by name: each taken when it comes
-    index_pages: dict[str, Callable[[], bytes]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
@@ -566,68 +563,15 @@ def index_title(plan: LedgerPlan, words: Words) -> str:
 
 def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
                     verso: bool, printing: PrintRun) -> bytes:
-    """A ledger index page drawn (cached like cards): prepared content and glyphs used;
-    drawn by the workers if `hand_index_pages` gave it them."""
-    page_data = (index_title(plan, printing.config.card.words), rows, position,
-                 len(plan.index_pages), page, plan.emergency, verso)
-    handed = printing.index_pages.pop(index_page_name(printing, *page_data), None)
-    return handed() if handed is not None else index_page_drawn(printing, *page_data)
-
-
-def index_page_name(printing: PrintRun, title: str, rows: list[IndexRow], position: int,
-                    of: int, page: int, emergency: bool, verso: bool) -> str:
-    """An index page's name in the cache: all it shows."""
-    return key("index", title, rows, position, of, page, emergency, verso, printing.words)
-
-
-def index_page_drawn(printing: PrintRun, title: str, rows: list[IndexRow], position: int,
-                     of: int, page: int, emergency: bool, verso: bool) -> bytes:
-    """An index page from the cache or drawn here (`index_page_data`'s)."""
-    palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
-    return drawn_page(printing, index_page_name(
-        printing, title, rows, position, of, page, emergency, verso),
-        lambda canvas: draw_index_page(
-            canvas, title, rows, position, of, page, emergency,
-            printing.geometry(False, verso), printing.typesetter, printing.words, verso,
-            palette))
-
-
-INDEX_PARALLEL_FROM = 4  # fewer index pages than this are drawn in this process
-
-
-def hand_index_pages(plan: LedgerPlan, printing: PrintRun, duplex: bool,
-                     draw: Parallel | None) -> None:
-    """A ledger's index pages handed to `draw` (the workers, idle once the cards are made)
-    now, to be drawn while this process lays out the frames and the cover; index_page_data
-    takes each as it comes. Drawn here, a 1,000-card ledger's 23 index pages took 0.2-0.3
-    s after its cards were made (trace of the main process, session 6)."""
-    if draw is None or len(plan.index_pages) < INDEX_PARALLEL_FROM:
-        return
+    """A ledger index page drawn (cached like cards): prepared content and glyphs used."""
     title = index_title(plan, printing.config.card.words)
-    pages = []
-    for position, rows in enumerate(plan.index_pages):
-        page = plan.index_first_page + position
-        page_data = (title, rows, position, len(plan.index_pages), page, plan.emergency,
-                     duplex and page % 2 == 0)
-        if printing.cache.get("ledger-pages", index_page_name(printing, *page_data)) is None:
-            pages.append(page_data)
-    if len(pages) < INDEX_PARALLEL_FROM:
-        return
-    printing.geometry(False, duplex)  # here, once, before any worker needs it
-    drawn = draw(pages, printing.geometries)
-    came: dict[str, bytes] = {}
-    received = 0
-
-    def taken(name: str) -> bytes:
-        nonlocal received
-        while name not in came:  # the pages come in order, as index_page_data asks them
-            came[names[received]] = next(drawn)
-            received += 1
-        return came.pop(name)
-
-    names = [index_page_name(printing, *page_data) for page_data in pages]
-    for name in names:
-        printing.index_pages[name] = partial(taken, name)
+    name = key("index", title, rows, position,
+               len(plan.index_pages), page, plan.emergency, verso, printing.words)
+    palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
+    return drawn_page(printing, name, lambda canvas: draw_index_page(
+        canvas, title, rows, position, len(plan.index_pages), page,
+        plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
+        verso, palette))
 
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,

@@ -23,15 +23,7 @@ from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
-from cardgen.layout.index import IndexRow
-from cardgen.printing.run import (
-    Parallel,
-    PrintRun,
-    build_one,
-    card_bundle,
-    draw_card_data,
-    index_page_drawn,
-)
+from cardgen.printing.run import Parallel, PrintRun, build_one, card_bundle, draw_card_data
 
 CHUNK = 25  # cards per task: big enough to amortise the hand-over, small enough to share
 # (a card built and drawn takes some 2.5 ms: 100 a task left one worker up to 0.25 s alone
@@ -121,15 +113,6 @@ def _in_order(futures: list[Future[list[T]]]) -> Iterator[T]:
             future.cancel()
 
 
-def index_chunk(geometries: dict[bool, Geometry],
-                work: list[tuple[str, list[IndexRow], int, int, int, bool, bool]]) -> list[bytes]:
-    """Index pages drawn (run.index_page_drawn: kept in the cache too) for (title, rows,
-    position, pages, page, emergency, verso)."""
-    assert _printing is not None
-    _printing.geometries.update(geometries)
-    return [index_page_drawn(_printing, *page) for page in work]
-
-
 class Workers:
     """A pool of spawned processes, started on first use and closed by the caller."""
 
@@ -146,14 +129,9 @@ class Workers:
         """Card drawing in the workers, or None with one job."""
         return partial(self._shared, draw_chunk) if self.jobs > 1 else None
 
-    def index_drawer(self) -> Parallel | None:
-        """A ledger's index pages drawn in the workers, or None with one job."""
-        # two pages a task (some 15 ms): the 23 of a 1,000-card ledger shared out
-        return partial(self._shared, index_chunk, size=2) if self.jobs > 1 else None
-
     def _shared(self, function: Callable[..., list[T]], items: Iterable[Any],
-                geometries: dict[bool, Geometry], size: int = CHUNK) -> Iterator[T]:
-        return self.map(partial(function, geometries), items, size)
+                geometries: dict[bool, Geometry]) -> Iterator[T]:
+        return self.map(partial(function, geometries), items)
 
     def start(self) -> None:
         """Start every worker now, without waiting for them: they import and set up their
@@ -183,20 +161,19 @@ class Workers:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def map(self, function: Callable[[list[Any]], list[T]], items: Iterable[Any],
-            size: int = CHUNK) -> Iterator[T]:
-        """`function` over chunks of `items` (`size` each), results in order, chunk by
-        chunk. Each chunk
+    def map(self, function: Callable[[list[Any]], list[T]],
+            items: Iterable[Any]) -> Iterator[T]:
+        """`function` over chunks of `items`, results in order, chunk by chunk. Each chunk
         is handed over as soon as `items` gives it (the workers start on it at once, while
         the rest is worked out: make_cards hashes households as it hands them over), the
         results come as the returned iterator is read."""
-        tasks = -(-len(items) // size) if isinstance(items, Sized) else self.jobs
+        tasks = -(-len(items) // CHUNK) if isinstance(items, Sized) else self.jobs
         pool = self._pool_started(tasks)
         futures: list[Future[list[T]]] = []
         chunk: list[Any] = []
         for item in items:
             chunk.append(item)
-            if len(chunk) == size:
+            if len(chunk) == CHUNK:
                 futures.append(self._handed_over(partial(pool.submit, function, chunk)))
                 chunk = []
         if chunk:
