@@ -516,10 +516,13 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     lays out the frames), the rest is drawn as the pages are read."""
     names = [drawn_name(card, duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
-    if not duplex:  # built and drawn at once (make_cards' drawn_single)
-        stored = [bundle_part(printing, card.source_key, 1) if data is None else data
-                  for card, data in zip(cards, stored, strict=True)]
-    missing = [index for index, data in enumerate(stored) if data is None]
+    # built and drawn at once (make_cards' drawn_single): read again when its turn comes,
+    # not held here (20,000 cards' pages)
+    bundled = [not duplex and data is None
+               and printing.cache.get("cards", bundle_name(card.source_key)) is not None
+               for card, data in zip(cards, stored, strict=True)]
+    missing = [index for index, data in enumerate(stored)
+               if data is None and not bundled[index]]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
     drawn: Iterator[bytes] = iter(())
     if parallel and draw is not None:
@@ -528,15 +531,19 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         drawn = draw([(marshal.dumps(cards[i].to_data(shared=False)), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
-    return _drawn_in_order(cards, printing, duplex, names, stored, parallel, drawn)
+    return _drawn_in_order(cards, printing, duplex, names, stored, bundled, parallel, drawn)
 
 
 def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
-                    stored: list[bytes | None], parallel: bool,
+                    stored: list[bytes | None], bundled: list[bool], parallel: bool,
                     drawn: Iterator[bytes]) -> Iterator[bytes]:
     for index, card in enumerate(cards):
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
-        if data is None and parallel:
+        if bundled[index]:
+            data = bundle_part(printing, card.source_key, 1)
+            if data is None:  # gone from the cache since: drawn here
+                data = draw_card_data(card, printing, duplex)
+        elif data is None and parallel:
             data = next(drawn)
         elif data is None:
             data = draw_card_data(card, printing, duplex)
