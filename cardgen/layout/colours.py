@@ -4,6 +4,8 @@ drawn by the frame's stylesheet as SVG and by the label sheets as PDF)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 Colour = tuple[float, float, float]
 # Text black: pure black, which a print shop keeps on the black plate alone (a 90 % black
 # is screened into dots, and small characters break up)
@@ -25,6 +27,7 @@ def pattern_ink(hex_colour: str) -> Colour:
     return mix(base, (1.0, 1.0, 1.0), 0.5)
 
 
+@lru_cache(maxsize=256)  # the config's few colours, asked 90,000 times a 1,000-card ledger
 def rgb(hex_colour: str) -> Colour:
     return (int(hex_colour[1:3], 16) / 255, int(hex_colour[3:5], 16) / 255,
             int(hex_colour[5:7], 16) / 255)

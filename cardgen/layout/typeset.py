@@ -37,12 +37,15 @@ NAME_BREAKS = frozenset("·・•‧･.．、，, ")
 
 @dataclass(frozen=True)
 class Run:
-    """Consecutive glyphs of one face; `text` holds the characters they show."""
+    """Consecutive glyphs of one face; `text` holds the characters they show, `hexes` the
+    glyph ids as a content stream's hex string shows them (made once with the run: each
+    line is drawn again and again from the typesetter's caches)."""
 
     face: Face
     glyphs: tuple[int, ...]
     text: str
     width: float  # em
+    hexes: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,12 +58,13 @@ class Line:
         return "".join(run.text for run in self.runs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Glyph:
     char: str
     face: Face
     glyph: int
     advance: float  # em
+    hexes: str  # the glyph id in four hex digits
 
 
 class Typesetter:
@@ -68,12 +72,26 @@ class Typesetter:
 
     def __init__(self, fonts: FontSet) -> None:
         self.fonts = fonts
-        self._cache: dict[tuple[str, bool], _Glyph] = {}
+        # by bold, then by character: a card's drawing and fitting look up some 850 glyphs
+        # (cProfile, session 6)
+        self._cache: dict[bool, dict[str, _Glyph]] = {False: {}, True: {}}
         self._lines: dict[tuple[str, float, bool, bool], list[Line]] = {}
+        # texts measured and set on one line, by bold: labels and words recur on every card
+        self._widths: dict[bool, dict[str, float]] = {False: {}, True: {}}
+        self._one_line: dict[bool, dict[str, Line]] = {False: {}, True: {}}
+        self._drops: dict[tuple[float, float], float] = {}
+
+    def baseline_drop(self, size: float, line_height: float) -> float:
+        """`baseline_drop` with this typesetter's fonts, kept for each size and line
+        height (asked for each of a card's 50 lines)."""
+        found = self._drops.get((size, line_height))
+        if found is None:
+            found = self._drops[(size, line_height)] = baseline_drop(self.fonts, size,
+                                                                     line_height)
+        return found
 
     def _glyph(self, char: str, bold: bool) -> _Glyph:
-        key = (char, bold)
-        found = self._cache.get(key)
+        found = self._cache[bold].get(char)
         if found is None:
             faces = self.fonts.faces(bold)
             code = ord(char)
@@ -83,14 +101,27 @@ class Typesetter:
                     break
             else:  # the glyph check refuses such text before drawing; keep .notdef visible
                 face, glyph = faces[0], 0
-            found = _Glyph(char, face, glyph, face.advance(glyph))
-            self._cache[key] = found
+            found = _Glyph(char, face, glyph, face.advance(glyph), f"{glyph:04x}")
+            self._cache[bold][char] = found
         return found
+
+    def _glyphs(self, text: str, bold: bool) -> list[_Glyph]:
+        known = self._cache[bold]
+        try:
+            return [known[char] for char in text]
+        except KeyError:
+            return [self._glyph(char, bold) for char in text]
 
     def width(self, text: str, bold: bool = False) -> float:
         """Width of `text` on one line, in em."""
-        glyph = self._glyph
-        return sum(glyph(char, bold).advance for char in text)
+        widths = self._widths[bold]
+        found = widths.get(text)
+        if found is None:
+            found = sum(glyph.advance for glyph in self._glyphs(text, bold))
+            if len(widths) > 20_000:  # bounded, as the lines
+                widths.clear()
+            widths[text] = found
+        return found
 
     def widest_unit(self, name: str, bold: bool = False) -> float:
         """The widest piece of a name that never breaks (see `name_units`), in em."""
@@ -98,7 +129,14 @@ class Typesetter:
 
     def line(self, text: str, bold: bool = False) -> Line:
         """All of `text` on one line (no breaking)."""
-        return _make_line([self._glyph(char, bold) for char in text])
+        lines = self._one_line[bold]
+        found = lines.get(text)
+        if found is None:
+            found = _make_line(self._glyphs(text, bold))
+            if len(lines) > 20_000:  # bounded, as the lines
+                lines.clear()
+            lines[text] = found
+        return found
 
     def lines(self, text: str, width_em: float, bold: bool = False,
               name: bool = False) -> list[Line]:
@@ -110,7 +148,7 @@ class Typesetter:
             return found
         result: list[Line] = []
         for paragraph in text.split("\n"):
-            glyphs = [self._glyph(char, bold) for char in paragraph]
+            glyphs = self._glyphs(paragraph, bold)
             if sum(g.advance for g in glyphs) <= width_em + 1e-9:  # the usual case: one line
                 result.append(_make_line(glyphs))
             else:
@@ -216,4 +254,4 @@ def _make_line(glyphs: list[_Glyph]) -> Line:
 
 def _make_run(glyphs: list[_Glyph]) -> Run:
     return Run(glyphs[0].face, tuple(g.glyph for g in glyphs), "".join(g.char for g in glyphs),
-               sum(g.advance for g in glyphs))
+               sum(g.advance for g in glyphs), "".join(g.hexes for g in glyphs))

@@ -313,9 +313,15 @@ def compile_structure(kids: list[Any]) -> Compiled:
 Prepared = tuple[bytes, list[Any], bool, Compiled]
 
 
-def prepare_content(content: bytes) -> Prepared:
-    """A drawn page's content as `Composer.add_prepared_page` takes it."""
-    raw, kids, framed = read_structure(content)
+def prepare_content(content: bytes,
+                    structure: tuple[list[Any], bool] | None = None) -> Prepared:
+    """A drawn page's content as `Composer.add_prepared_page` takes it; `structure`: its
+    kids and framing as the canvas kept them (Canvas.structure), not read again."""
+    if structure is None:
+        raw, kids, framed = read_structure(content)
+    else:
+        kids, framed = structure
+        raw = COMMENTS.sub(b"", content) if kids or framed else content
     return (zlib.compress(raw, FLATE_LEVEL) if raw else b"", kids, framed,
             compile_structure(kids))
 

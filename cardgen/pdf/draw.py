@@ -85,15 +85,16 @@ class Pen:
              factor: float | None = None) -> float:
         """Draw lines from `top` (content-box mm); returns the height they take."""
         step = self.line_height(size, factor)
+        drop = self.ts.baseline_drop(size, step)  # as `baseline` gives it, kept by size
+        text = self.canvas.text
         for index, line in enumerate(lines):
             offset = 0.0
             if align == "right":
                 offset = width - line.width * size * PT
             elif align == "center":
                 offset = (width - line.width * size * PT) / 2
-            self.canvas.text(line, self.left + x + offset,
-                             self.top + self.baseline(top + index * step, size, factor),
-                             size, colour)
+            text(line, self.left + x + offset, self.top + (top + index * step + drop), size,
+                 colour)
         return step * len(lines)
 
     def text(self, text: str, x: float, top: float, size: float, width: float,

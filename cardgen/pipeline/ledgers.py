@@ -286,7 +286,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
             for name, households in groups.items():  # one ledger at a time: memory per ledger
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
-                                   workers.start)
+                                   workers.start, drawn_single=not duplex)
                 slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                          for h, card in zip(households, cards, strict=True)]
                 grids_here = list(dict.fromkeys(grid_group(h) for h in households))

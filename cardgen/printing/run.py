@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import astuple, dataclass, field, fields
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from cardgen.cache import Cache, key
 from cardgen.config import Config, Paper, Words
 from cardgen.data.model import Category, Household
 from cardgen.frame.render import COVER_WORDS, Frame, PlaceStyle, paper_for
-from cardgen.layout.cards import Card, build_card, has_visit_log
+from cardgen.layout.cards import Card, build_card, has_visit_log, plain_values
 from cardgen.layout.fonts import font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
 from cardgen.layout.typeset import Typesetter
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 # Hands work to other processes: (items, geometries) -> results in the same order
 # (cardgen/printing/workers.py)
-Parallel = Callable[[list[Any], dict[bool, Geometry]], Iterator[bytes]]
+Parallel = Callable[[Iterable[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
 
 
@@ -320,36 +321,71 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], printing: PrintRun, emergency: bool,
                build: Parallel | None = None,
                laid_out: Callable[[], None] | None = None,
-               start_workers: Callable[[], None] | None = None) -> list[Card]:
+               start_workers: Callable[[], None] | None = None,
+               drawn_single: bool = False) -> list[Card]:
     """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
 
     Cards the cache has are read from it; the rest are built here, or by `build` (other
     processes) when there are many, whose `start_workers` starts them before the geometry
-    pass. `laid_out` is called as each card is ready (the desk's progress)."""
+    pass. `laid_out` is called as each card is ready (the desk's progress).
+
+    `drawn_single`: the cards will be drawn for one-sided printing, so the workers draw
+    each card as they build it and keep both in one cache entry, the drawn one
+    (`card_bundle`), which `drawn_cards` then finds."""
     told = laid_out or (lambda: None)
-    sources = [key("model", printing.today, emergency,
-                   numbers[h.household_id], categories[h.household_id], printed_fields(h))
-               for h in households]
+    sources: list[str] = []
     found: list[Card | None] = []
-    for source in sources:
+
+    def look_up(household: Household) -> bool:
+        """The household's card from the cache, if it has it (`found`, `sources`)."""
+        source = key("model", printing.today, emergency, numbers[household.household_id],
+                     categories[household.household_id], printed_fields(household))
+        sources.append(source)
         stored = printing.cache.get("cards", source)
+        if stored is None:  # built and drawn at once (by a ledger's workers)
+            stored = bundle_part(printing, source, 0)
         found.append(None if stored is None
                      else Card.from_data(marshal.loads(stored), printing.config))
         if stored is not None:
             told()
-    missing = [index for index, card in enumerate(found) if card is None]
-    if build is not None and len(missing) >= PARALLEL_FROM and start_workers is not None:
-        start_workers()  # they start while the geometry pass runs here
-    if missing:
-        printing.geometry(emergency)  # here, once, before any worker needs it
+        return stored is not None
+
+    missing: list[int] = []
+    left = iter(enumerate(households))
+    for index, household in left:
+        if not look_up(household):
+            missing.append(index)
+            if build is not None and len(missing) >= PARALLEL_FROM:
+                break  # the rest is looked up as the cards are handed over
     if build is not None and len(missing) >= PARALLEL_FROM:
-        work = [(households[i], categories[households[i].household_id],
-                 numbers[households[i].household_id], emergency, sources[i])
-                for i in missing]
-        for index, data in zip(missing, build(work, printing.geometries), strict=True):
+        # enough cards to make: the workers start, and get the cards to make a chunk at a
+        # time while the rest is looked up here (hashing a household for its key took
+        # some 0.1 ms, which they waited for: session 6)
+        if start_workers is not None:
+            start_workers()
+        printing.geometry(emergency)  # here, once, before any worker needs it
+        bundled = drawn_single and printing.cache.enabled
+
+        def work(index: int) -> tuple[Household, Category, str, bool, str, str]:
+            household = households[index]
+            return (household, categories[household.household_id],
+                    numbers[household.household_id], emergency, sources[index],
+                    bundle_name(sources[index]) if bundled else "")
+
+        def handed_over() -> Iterator[tuple[Household, Category, str, bool, str, str]]:
+            yield from (work(index) for index in list(missing))
+            for index, household in left:
+                if not look_up(household):
+                    missing.append(index)
+                    yield work(index)
+
+        results = build(handed_over(), printing.geometries)
+        for index, data in zip(missing, results, strict=True):
             found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
     else:
+        if missing:
+            printing.geometry(emergency)
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
@@ -367,6 +403,25 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     return cards
 
 
+def card_bundle(card: Card, model: bytes, printing: PrintRun) -> bytes:
+    """A card built and drawn (one-sided) in one go, as one cache entry keeps both (under
+    `bundle_name`): the built card (`Card.to_data`, marshalled) and its drawn pages
+    (`draw_card_data`). One entry, not two: creating a file in the cache folder took 0.5 ms
+    of system time here, a cold 1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
+    return marshal.dumps((model, draw_card_data(card, printing, False)))
+
+
+def bundle_name(source: str) -> str:
+    """The cache name of a `card_bundle`: the drawn pages' own (one-sided), marked."""
+    return key("bundle", _drawn_key(source, "", False))
+
+
+def bundle_part(printing: PrintRun, source: str, part: int) -> bytes | None:
+    """From the cache, the built card (0) or the drawn pages (1) of a `card_bundle`."""
+    stored = printing.cache.get("cards", bundle_name(source))
+    return None if stored is None else marshal.loads(stored)[part]
+
+
 def build_one(household: Household, category: Category, number: str, emergency: bool,
               printing: PrintRun) -> Card:
     return build_card(household, category, printing.config, printing.geometry(emergency),
@@ -375,12 +430,27 @@ def build_one(household: Household, category: Category, number: str, emergency: 
 
 def printed_fields(household: Household) -> tuple[object, ...]:
     """A household's values without its place in the input file (rows may shift)."""
-    kept = tuple((f.name, getattr(household, f.name)) for f in fields(household)
-                 if f.name not in ("source", "first_row", "rows", "members"))
-    members = tuple(tuple((f.name, getattr(m, f.name)) for f in fields(m)
-                          if f.name not in ("row", "sheet"))
-                    for m in household.members)
+    kept = _named_values(household, ("source", "first_row", "rows", "members"))
+    members = tuple(_named_values(m, ("row", "sheet")) for m in household.members)
     return kept, members
+
+
+# by dataclass and the fields left out: the names kept, and a getter of their values
+_NAMED: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
+
+
+def _named_values(value: Any, left_out: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """(name, value) of each field of a dataclass but those `left_out`, in field order.
+    (dataclasses.fields for each household and member took 0.2 s of 1,000 households'
+    card keys, which the workers wait for: cProfile, session 6.)"""
+    found = _NAMED.get((type(value), left_out))
+    if found is None:
+        names = tuple(f.name for f in fields(value) if f.name not in left_out)
+        get = attrgetter(*names)
+        found = _NAMED[(type(value), left_out)] = (
+            names, get if len(names) > 1 else lambda v: (get(v),))
+    names, values = found
+    return tuple(zip(names, values(value), strict=True))
 
 
 def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -> Frame:
@@ -416,13 +486,13 @@ def draw_card_data(card: Card, printing: PrintRun, duplex: bool) -> bytes:
         canvas = Canvas(printing.paper.height, log)
         draw_card_page(canvas, card, page, printing.geometry(card.emergency, frame.verso),
                        printing.typesetter, printing.words, frame.verso)
-        drawn.append((astuple(frame), prepare_content(canvas.content())))
+        drawn.append((plain_values(frame), prepare_content(canvas.content(), canvas.structure())))
     if has_visit_log(card.page_count, printing.config, duplex):
         frame = printing.frame(card.colour.key, card.emergency, True, True, log=True)
         canvas = Canvas(printing.paper.height, log)
         draw_log_page(canvas, card, printing.geometry(card.emergency, True),
                       printing.typesetter, printing.words)
-        drawn.append((astuple(frame), prepare_content(canvas.content())))
+        drawn.append((plain_values(frame), prepare_content(canvas.content(), canvas.structure())))
     glyphs = {face.family: used for face, used in log.glyphs.items()}
     return marshal.dumps((drawn, glyphs))
 
@@ -432,8 +502,11 @@ def drawn_name(card: Card, duplex: bool) -> str:
     and the date, see make_cards) and, printed duplex, whether it starts on a left- or
     right-hand page; not where it is in the book, so a card moved by another's arrival is
     not drawn again."""
-    side = card.first_page % 2 if duplex else ""
-    return key("pages", card.source_key, side, duplex)
+    return _drawn_key(card.source_key, card.first_page % 2 if duplex else "", duplex)
+
+
+def _drawn_key(source: str, side: int | str, duplex: bool) -> str:
+    return key("pages", source, side, duplex)
 
 
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
@@ -443,7 +516,13 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     lays out the frames), the rest is drawn as the pages are read."""
     names = [drawn_name(card, duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
-    missing = [index for index, data in enumerate(stored) if data is None]
+    # built and drawn at once (make_cards' drawn_single): read again when its turn comes,
+    # not held here (20,000 cards' pages)
+    bundled = [not duplex and data is None
+               and printing.cache.get("cards", bundle_name(card.source_key)) is not None
+               for card, data in zip(cards, stored, strict=True)]
+    missing = [index for index, data in enumerate(stored)
+               if data is None and not bundled[index]]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM
     drawn: Iterator[bytes] = iter(())
     if parallel and draw is not None:
@@ -452,15 +531,19 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         drawn = draw([(marshal.dumps(cards[i].to_data(shared=False)), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
-    return _drawn_in_order(cards, printing, duplex, names, stored, parallel, drawn)
+    return _drawn_in_order(cards, printing, duplex, names, stored, bundled, parallel, drawn)
 
 
 def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
-                    stored: list[bytes | None], parallel: bool,
+                    stored: list[bytes | None], bundled: list[bool], parallel: bool,
                     drawn: Iterator[bytes]) -> Iterator[bytes]:
     for index, card in enumerate(cards):
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
-        if data is None and parallel:
+        if bundled[index]:
+            data = bundle_part(printing, card.source_key, 1)
+            if data is None:  # gone from the cache since: drawn here
+                data = draw_card_data(card, printing, duplex)
+        elif data is None and parallel:
             data = next(drawn)
         elif data is None:
             data = draw_card_data(card, printing, duplex)
@@ -515,7 +598,7 @@ def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) ->
         log = GlyphLog()
         canvas = Canvas(printing.paper.height, log)
         draw(canvas)
-        stored = marshal.dumps((prepare_content(canvas.content()),
+        stored = marshal.dumps((prepare_content(canvas.content(), canvas.structure()),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("ledger-pages", name, stored)
     return stored

@@ -134,3 +134,29 @@ def test_a_pattern_is_clipped_to_its_box() -> None:
     empty = Canvas(54.0, GlyphLog())
     empty.pattern(5, 5, 10, 10, "plain", (0.0, 0.0, 0.0))  # plain: no marks
     assert empty.content() == b""
+
+
+@pytest.mark.parametrize("alt", ["红色 户卡", "plain words", ""])
+def test_the_structure_kept_as_drawn_is_the_one_read_back(typesetter: Typesetter,
+                                                          alt: str) -> None:
+    """Canvas.structure spares compose.read_structure: it must give what that reads from
+    the content (or None, and read_structure reads it)."""
+    canvas = Canvas(54.0, GlyphLog())
+    with canvas.element("Sect"):
+        with canvas.element("Figure", alt):
+            canvas.frame()
+        canvas.text(typesetter.line("张秀英"), 0, 5, 9)
+        with canvas.element("Table"), canvas.element("TR"), canvas.element("TD:3"):
+            canvas.text(typesetter.line("李明"), 0, 10, 9)
+            canvas.text(typesetter.line("明天"), 0, 15, 9)
+        with canvas.element("TD"):
+            pass
+    canvas.hline(0, 10, 20, GREY, 0.2)
+    content = canvas.content()
+    _, kids, framed = read_structure(content)
+    assert canvas.structure() == (kids, framed)
+    for role, odd_alt in (("Not-a-role", ""), ("Figure", "a (bracketed) word")):
+        odd = Canvas(54.0, GlyphLog())  # comments read_structure does not read as elements
+        odd.open(role, odd_alt)
+        odd.close()
+        assert odd.structure() is None

@@ -1,0 +1,79 @@
+"""A card that a ledger's workers build and draw at once (one-sided) is one cache entry, the
+bundle (printing/run.py, card_bundle): found again only for the same household, date and
+number, and drawn as drawing it alone draws it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import marshal
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cardgen.cache import Cache
+from cardgen.config import load_config
+from cardgen.layout.geometry import Geometry
+from cardgen.pipeline.register import load
+from cardgen.printing import run as run_module
+from cardgen.printing import workers
+from cardgen.printing.run import PrintRun, draw_card_data, drawn_cards, make_cards
+from cardgen.samplegen import generate, to_csv
+from tests.conftest import DATE
+
+
+@pytest.fixture
+def printing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PrintRun]:
+    """A print run with an empty card cache of its own (the suite's frames), which
+    `workers.build_chunk` uses in this process, as a worker would."""
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 1)
+    config = load_config()
+    today = dt.date.fromisoformat(DATE)
+    printing = PrintRun.start(config, None, None, today, Cache.open(config, None))
+    monkeypatch.setattr(workers, "_printing", printing)
+    yield printing
+
+
+def built_by(asked: list[int]) -> Any:
+    """A `build` for make_cards: workers.build_chunk here, counting the cards asked for."""
+    def build(items: Iterable[Any], geometries: dict[bool, Geometry]) -> Iterator[bytes]:
+        work = list(items)
+        asked.append(len(work))
+        return iter(workers.build_chunk(geometries, work))
+    return build
+
+
+def test_a_bundled_card_is_found_for_its_household_only(printing: PrintRun,
+                                                        tmp_path: Path) -> None:
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(6, seed=7, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    asked: list[int] = []
+    cards = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       built_by(asked), drawn_single=True)
+    assert asked == [len(households)]
+    # drawn where built: the same pages as drawing each card alone (marshal's bytes of
+    # the same values may differ: it marks objects referred to twice)
+    assert [marshal.loads(data) for data in drawn_cards(cards, printing, False)] == [
+        marshal.loads(draw_card_data(card, printing, False)) for card in cards]
+    again = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       built_by(asked), drawn_single=True)
+    assert asked == [len(households)]  # every card from its bundle
+    assert [card.to_data() for card in again] == [card.to_data() for card in cards]
+    # one phone changed: that card alone is built (and drawn) again
+    first = households[0]
+    member = dataclasses.replace(first.members[0], phone="13900000000")
+    changed = [dataclasses.replace(first, members=[member, *first.members[1:]]),
+               *households[1:]]
+    make_cards(changed, loaded.categories, loaded.numbers, printing, False,
+               built_by(asked), drawn_single=True)
+    assert asked == [len(households), 1]
+    # another date: every card again
+    later = dataclasses.replace(printing, today=printing.today + dt.timedelta(days=1))
+    make_cards(households, loaded.categories, loaded.numbers, later, False,
+               built_by(asked), drawn_single=True)
+    assert asked == [len(households), 1, len(households)]
