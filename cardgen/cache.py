@@ -316,6 +316,12 @@ class Cache:
                     elif entry.stat().st_mtime < stale:
                         with contextlib.suppress(OSError):
                             os.unlink(entry.path)
+        with contextlib.suppress(OSError), os.scandir(self.folder) as found:
+            for entry in found:  # the tally's own (`_measured`), left by a killed run
+                if entry.name.endswith(".tmp") and entry.name.startswith(".") and \
+                        entry.stat().st_mtime < stale:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
         return entries
 
     def prune(self) -> int:

@@ -262,10 +262,14 @@ def test_prune_scans_the_folder_only_when_its_tally_may_be_over_the_bound(
     assert first.prune() == 0 and scans == [1]  # the scan's tally is trusted
     (folder / cache_module.MEASURED).write_text("damaged")
     assert first.prune() == 0 and scans == [1, 1]
+    left = folder / ".killed-while-measuring.tmp"  # a tally a killed prune left unwritten
+    left.write_text("1")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
     size = sum(path.stat().st_size for path in (folder / "cards").iterdir())
     (folder / cache_module.MEASURED).write_text(
         f"{size} {time.time() - cache_module.RESCAN_AFTER - 60}\n")
     assert first.prune() == 0 and scans == [1, 1, 1]
+    assert not left.exists()  # swept by the scan, as the kinds' own
 
 
 def test_an_entry_read_is_marked_as_used_unless_it_was_lately(tmp_path: Path) -> None:
