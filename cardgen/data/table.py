@@ -132,6 +132,25 @@ def _named(text: str, suffixes: tuple[str, ...]) -> list[re.Match[str]]:
     return list(pattern.finditer(text))
 
 
+
+def formula_not_saved() -> dict[str, Any]:
+    """A formula whose result was never saved reads as empty, but what it says (低保, say)
+    is unknown: an error (Table.formula_cells' problem)."""
+    return dict(code="cell.formula_not_saved", severity=Severity.ERROR, message=_(
+        "holds a formula whose result was never saved (the file was written by a program "
+        "that does not calculate), so cardgen cannot tell what it says; open the file in "
+        "Excel or WPS, save it (保存) and read it again"))
+
+
+def formula_error() -> dict[str, Any]:
+    """A saved error (#N/A, #VALUE!) reads as empty, which a lookup that found nothing
+    means, but a broken formula may have lost what the cell should say: a warning."""
+    return dict(code="cell.formula_error", severity=Severity.WARNING, message=_(
+        "holds a formula whose result is an error (#N/A, #VALUE! …), read as an empty cell; "
+        "if the cell should say something, correct the formula in Excel or WPS (or type the "
+        "value) and save the file"))
+
+
 class _Reader:
     """One sheet read into rows (see the module's docstring)."""
 
@@ -476,26 +495,11 @@ class _Reader:
             above_raws = raws or {}
             if not texts:
                 continue
-            # a formula whose result was never saved reads as empty, but what it says
-            # (低保, say) is unknown: an error; a saved error (#N/A, #VALUE!) reads as empty,
-            # which a lookup that found nothing means, but a broken formula may have lost what
-            # the cell should say: a warning
-            if self.uncalculated and index in self.uncalculated:
-                self.formula_cells(index, self.uncalculated[index], mapping, headers,
-                                   texts.get("household_id"), code="cell.formula_not_saved",
-                                   message=_(
-                    "holds a formula whose result was never saved (the file was written by "
-                    "a program that does not calculate), so cardgen cannot tell what it "
-                    "says; open the file in Excel or WPS, save it (保存) and read it again"),
-                    severity=Severity.ERROR)
-            if self.errors and index in self.errors:
-                self.formula_cells(index, self.errors[index], mapping, headers,
-                                   texts.get("household_id"), code="cell.formula_error",
-                                   message=_(
-                    "holds a formula whose result is an error (#N/A, #VALUE! …), read as an "
-                    "empty cell; if the cell should say something, correct the formula in "
-                    "Excel or WPS (or type the value) and save the file"),
-                    severity=Severity.WARNING)
+            for cells, problem in ((self.uncalculated, formula_not_saved),
+                                   (self.errors, formula_error)):
+                if cells and index in cells:
+                    self.formula_cells(index, cells[index], mapping, headers,
+                                       texts.get("household_id"), **problem())
             hidden_row = index in self.sheet.hidden_rows
             if hidden_row:
                 hidden_rows.append(index + 1)
