@@ -101,6 +101,12 @@ def read_records(path: Path, config: Config,
                          code="input.empty")
 
     kind = sniff_format(data)
+    other = _not_a_table(data)
+    if other:
+        raise InputError(_("{source}: this is {kind}, not a register; choose the register "
+                           "itself: an Excel or WPS workbook (.xlsx, .xls, .et), a CSV or a "
+                           "JSON file").format(source=source, kind=other),
+                         code="input.not_a_table")
     if path.name.startswith("~$") and kind not in ("xlsx", "ods") and len(data) < 4096:
         raise InputError(_("{source}: this is the temporary file Excel leaves beside a "
                            "workbook while it is open (its name starts with ~$), not a "
@@ -166,6 +172,18 @@ def sniff_format(data: bytes) -> str:
         if b"<table" in data.lower() or b"<html" in head:
             return "html"
     return "csv"
+
+
+def _not_a_table(data: bytes) -> str:
+    """What a file that is surely no register is (a printed PDF, a scan), from its first
+    bytes; "" for the rest (Word documents have their own words, input.word). A PDF read
+    as text was said to be in a wrong encoding, which sent a grid worker who picked the
+    wrong file to save it again."""
+    if data[:5] == b"%PDF-":
+        return _("a PDF file")
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+        return _("a picture")
+    return ""
 
 
 def decode_text(data: bytes, source: str) -> str:

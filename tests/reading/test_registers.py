@@ -788,6 +788,8 @@ def word_docx(path: Path) -> Path:
     ("lock", "input.lock_file", "这是 Excel 打开文件时留下的临时文件（~$ 开头），不是登记表，"
                                 "请选择原来的登记表"),
     ("word", "input.word", "这是 Word 文档"),
+    ("pdf", "input.not_a_table", "这是一个 PDF 文件，不是登记表；请选择登记表本身"),
+    ("picture", "input.not_a_table", "这是一张图片，不是登记表"),
 ])
 def test_files_that_are_no_register_are_said_as_a_grid_worker_sees_them(
         tmp_path: Path, kind: str, code: str, said: str) -> None:
@@ -810,6 +812,13 @@ def test_files_that_are_no_register_are_said_as_a_grid_worker_sees_them(
     elif kind == "lock":
         path = tmp_path / "~$登记表.xlsx"
         path.write_bytes(excel_lock_file())
+    elif kind == "pdf":  # a card printed earlier, picked by mistake
+        path = tmp_path / "户卡.pdf"
+        path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+                         + bytes(range(256)))
+    elif kind == "picture":  # a photo of the paper register
+        path = tmp_path / "登记表.jpg"
+        path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)))
     else:
         path = word_docx(tmp_path / "登记表.xlsx")
     result = invoke("validate", path, "--format", "json")
