@@ -30,6 +30,7 @@ from cardgen.pdf.draw import (
     draw_log_page,
 )
 from cardgen.pdf.prepare import prepare_pages
+from cardgen.printing.index_pages import draw_index
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import ColourCount, LedgerPlan
@@ -575,10 +576,15 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
     name = key("index", title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
-    return drawn_page(printing, name, lambda canvas: draw_index_page(
-        canvas, title, rows, position, len(plan.index_pages), page,
-        plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
-        verso, palette))
+
+    def draw(canvas: Canvas, shown: list[IndexRow]) -> None:
+        draw_index_page(canvas, title, shown, position, len(plan.index_pages), page,
+                        plan.emergency, printing.geometry(False, verso), printing.typesetter,
+                        printing.words, verso, palette)
+
+    # over the rows an earlier run drew, when only their pages changed (index_pages.py)
+    return drawn_page(printing, name, lambda canvas: draw(canvas, rows),
+                      lambda height, log: draw_index(height, log, rows, verso, printing, draw))
 
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
@@ -590,14 +596,19 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
         printing.typesetter, printing.words, verso))
 
 
-def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) -> bytes:
+def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None],
+               drawing: Callable[[float, GlyphLog], Canvas] | None = None) -> bytes:
     """A page cardgen draws whole over a frame (index, change list, cover), from the cache
-    under `name` or drawn now: its prepared content and the glyphs it used."""
+    under `name` or drawn now: its prepared content and the glyphs it used. `drawing`, if
+    given, makes the canvas and draws it (instead of `draw` on a new one)."""
     stored = printing.cache.get("ledger-pages", name)
     if stored is None:
         log = GlyphLog()
-        canvas = Canvas(printing.paper.height, log)
-        draw(canvas)
+        if drawing is not None:
+            canvas = drawing(printing.paper.height, log)
+        else:
+            canvas = Canvas(printing.paper.height, log)
+            draw(canvas)
         stored = marshal.dumps((prepare_content(canvas.content(), canvas.structure()),
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("ledger-pages", name, stored)
