@@ -20,7 +20,7 @@ from cardgen.layout.fonts import font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
-from cardgen.pdf.compose import Composer, prepare_content
+from cardgen.pdf.compose import Composer, Prepared, prepare_content
 from cardgen.pdf.draw import (
     PageWords,
     draw_card_page,
@@ -584,7 +584,7 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
 
     # over the rows an earlier run drew, when only their pages changed (index_pages.py)
     return drawn_page(printing, name, lambda canvas: draw(canvas, rows),
-                      lambda height, log: draw_index(height, log, rows, verso, printing, draw))
+                      lambda log: draw_index(log, rows, verso, printing, draw))
 
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
@@ -597,19 +597,20 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
 
 
 def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None],
-               drawing: Callable[[float, GlyphLog], Canvas] | None = None) -> bytes:
+               drawing: Callable[[GlyphLog], Prepared] | None = None) -> bytes:
     """A page cardgen draws whole over a frame (index, change list, cover), from the cache
     under `name` or drawn now: its prepared content and the glyphs it used. `drawing`, if
-    given, makes the canvas and draws it (instead of `draw` on a new one)."""
+    given, draws and prepares it (instead of `draw` on a new canvas)."""
     stored = printing.cache.get("ledger-pages", name)
     if stored is None:
         log = GlyphLog()
         if drawing is not None:
-            canvas = drawing(printing.paper.height, log)
+            prepared = drawing(log)
         else:
             canvas = Canvas(printing.paper.height, log)
             draw(canvas)
-        stored = marshal.dumps((prepare_content(canvas.content(), canvas.structure()),
+            prepared = prepare_content(canvas.content(), canvas.structure())
+        stored = marshal.dumps((prepared,
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("ledger-pages", name, stored)
     return stored

@@ -14,6 +14,7 @@ from cardgen.config import Config
 from cardgen.layout.geometry import PrintOptions
 from cardgen.layout.index import INDEX_MIN_ROW, IndexRow
 from cardgen.pdf.canvas import Canvas, GlyphLog
+from cardgen.pdf.compose import prepare_content
 from cardgen.pdf.draw import PageWords, draw_index_page
 from cardgen.printing import index_pages
 from cardgen.printing.index_pages import IndexCanvas, Template, draw_index, template_name
@@ -46,7 +47,8 @@ def month_rows(config: Config, scale: float, moved: int) -> list[IndexRow]:
 def draw(printing: PrintRun, rows: list[IndexRow], date: dt.date, verso: bool,
          whole: bool) -> tuple[Any, ...]:
     """A page drawn as drawn_page draws it (over kept rows when there are), or whole (as
-    before they were kept): its content, structure, and glyph log with its order."""
+    before they were kept): its prepared content (compressed, structure, compiled), and
+    its glyph log with its order."""
     words = PageWords(date.isoformat(), printing.config.card.words)
     palette = {key: colour.hex for key, colour in printing.config.palette.items()}
 
@@ -59,9 +61,10 @@ def draw(printing: PrintRun, rows: list[IndexRow], date: dt.date, verso: bool,
     if whole:
         canvas = Canvas(printing.paper.height, log)
         page(canvas, rows)
+        prepared = prepare_content(canvas.content(), canvas.structure())
     else:
-        canvas = draw_index(printing.paper.height, log, rows, verso, printing, page)
-    return (canvas.content(), canvas.structure(), list(log.names.items()),
+        prepared = draw_index(log, rows, verso, printing, page)
+    return (prepared, list(log.names.items()),
             [(face, list(glyphs.items())) for face, glyphs in log.glyphs.items()])
 
 
@@ -121,7 +124,8 @@ def test_a_canvas_not_where_the_rows_were_drawn_draws_the_page_whole(
     assert kept is not None
     # kept after another MCID than this page's rows start at
     monkeypatch.setattr(index_pages.Template, "loads",
-                        classmethod(lambda cls, data: Template(kept.mcid + 1, kept.events)))
+                        classmethod(lambda cls, data: Template(kept.mcid + 1, kept.events,
+                                                               kept.kids, kept.compiled)))
     put_back.clear()
     assert draw(printing, rows, THIS_MONTH, False, False) == \
         draw(printing, rows, THIS_MONTH, False, True)
@@ -133,3 +137,24 @@ def test_no_rows_are_kept_without_a_cache(config: Config) -> None:
     rows = month_rows(config, printing.paper.scale, 0)
     assert draw(printing, rows, THIS_MONTH, False, False) == \
         draw(printing, rows, THIS_MONTH, False, True)
+
+
+def test_the_kept_structure_is_taken_only_for_the_same_structure(
+        config: Config, put_back: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    printing = PrintRun.start(config, None, None, THIS_MONTH, suite_cache(config))
+    rows = month_rows(config, printing.paper.scale, 0)
+    draw(printing, rows, LAST_MONTH, False, False)
+    stored = printing.cache.get("ledger-pages", template_name(rows, False))
+    assert stored is not None
+    kept = Template.loads(stored)
+    assert kept is not None and kept.compiled is not None
+    # a kept compilation of another page's structure (as if its footer had drawn another
+    # element) is not taken: the page's own is compiled
+    steps, *rest = kept.compiled
+    wrong = ([*steps, 0], *rest)
+    monkeypatch.setattr(index_pages.Template, "loads", classmethod(
+        lambda cls, data: Template(kept.mcid, kept.events, b"another", wrong)))
+    put_back.clear()
+    assert draw(printing, rows, THIS_MONTH, False, False) == \
+        draw(printing, rows, THIS_MONTH, False, True)
+    assert put_back == [1]
