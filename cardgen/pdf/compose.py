@@ -313,17 +313,19 @@ def compile_structure(kids: list[Any]) -> Compiled:
 Prepared = tuple[bytes, list[Any], bool, Compiled]
 
 
-def prepare_content(content: bytes,
-                    structure: tuple[list[Any], bool] | None = None) -> Prepared:
+def prepare_content(content: bytes, structure: tuple[list[Any], bool] | None = None,
+                    compiled: Compiled | None = None) -> Prepared:
     """A drawn page's content as `Composer.add_prepared_page` takes it; `structure`: its
-    kids and framing as the canvas kept them (Canvas.structure), not read again."""
+    kids and framing as the canvas kept them (Canvas.structure), not read again;
+    `compiled`: compile_structure of those kids, when the caller has it."""
     if structure is None:
         raw, kids, framed = read_structure(content)
+        compiled = None
     else:
         kids, framed = structure
         raw = COMMENTS.sub(b"", content) if kids or framed else content
     return (zlib.compress(raw, FLATE_LEVEL) if raw else b"", kids, framed,
-            compile_structure(kids))
+            compile_structure(kids) if compiled is None else compiled)
 
 
 @dataclass(frozen=True)

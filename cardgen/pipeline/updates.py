@@ -180,7 +180,7 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
             if changes.empty:
                 books[changes.group] = kept_book(grid, old, numbers, by_id, loaded)
                 continue
-            options = book_options(old)
+            options = book_options(old, loaded.config)
             printing = runs.get(options)
             if printing is None:
                 printing = runs[options] = PrintRun.start(loaded.config, options, request.templates,
@@ -401,8 +401,15 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
             composer.close()
 
 
-def book_options(book: GridBook | None) -> PrintOptions:
-    """How a grid's book was printed (paper, imposition): its update packet matches."""
+def book_options(book: GridBook | None, config: Config) -> PrintOptions:
+    """How a grid's book was printed (paper, imposition): its update packet matches. The
+    paper is said as a ledger says it when it was not asked for (None: the configuration's,
+    or the imposition's): the same paper, and the same print options, which name the
+    run's entries in the cache (cache.KINDS), so the update finds what the book's ledger
+    drew there (its index pages' rows: printing/index_pages.py)."""
     if book is None:
         return PrintOptions()
-    return PrintOptions(paper=book.paper or None, impose=book.impose or None)
+    paper = book.paper or None
+    if book.impose or paper == config.papers.default:
+        paper = None
+    return PrintOptions(paper=paper, impose=book.impose or None)

@@ -20,7 +20,7 @@ from cardgen.layout.fonts import font_set
 from cardgen.layout.geometry import MM, Geometry, Layout, Places, PrintOptions, grown, index_layout
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog
-from cardgen.pdf.compose import Composer, prepare_content
+from cardgen.pdf.compose import Composer, Prepared, prepare_content
 from cardgen.pdf.draw import (
     PageWords,
     draw_card_page,
@@ -30,6 +30,7 @@ from cardgen.pdf.draw import (
     draw_log_page,
 )
 from cardgen.pdf.prepare import prepare_pages
+from cardgen.printing.index_pages import draw_index
 
 if TYPE_CHECKING:
     from cardgen.book.ledger import ColourCount, LedgerPlan
@@ -575,10 +576,15 @@ def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page:
     name = key("index", title, rows, position,
                len(plan.index_pages), page, plan.emergency, verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
-    return drawn_page(printing, name, lambda canvas: draw_index_page(
-        canvas, title, rows, position, len(plan.index_pages), page,
-        plan.emergency, printing.geometry(False, verso), printing.typesetter, printing.words,
-        verso, palette))
+
+    def draw(canvas: Canvas, shown: list[IndexRow]) -> None:
+        draw_index_page(canvas, title, shown, position, len(plan.index_pages), page,
+                        plan.emergency, printing.geometry(False, verso), printing.typesetter,
+                        printing.words, verso, palette)
+
+    # over the rows an earlier run drew, when only their pages changed (index_pages.py)
+    return drawn_page(printing, name, lambda canvas: draw(canvas, rows),
+                      lambda log: draw_index(log, rows, verso, printing, draw))
 
 
 def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: bool,
@@ -590,15 +596,21 @@ def change_page_data(items: tuple[Item, ...], page: int, place: str, emergency: 
         printing.typesetter, printing.words, verso))
 
 
-def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None]) -> bytes:
+def drawn_page(printing: PrintRun, name: str, draw: Callable[[Canvas], None],
+               drawing: Callable[[GlyphLog], Prepared] | None = None) -> bytes:
     """A page cardgen draws whole over a frame (index, change list, cover), from the cache
-    under `name` or drawn now: its prepared content and the glyphs it used."""
+    under `name` or drawn now: its prepared content and the glyphs it used. `drawing`, if
+    given, draws and prepares it (instead of `draw` on a new canvas)."""
     stored = printing.cache.get("ledger-pages", name)
     if stored is None:
         log = GlyphLog()
-        canvas = Canvas(printing.paper.height, log)
-        draw(canvas)
-        stored = marshal.dumps((prepare_content(canvas.content(), canvas.structure()),
+        if drawing is not None:
+            prepared = drawing(log)
+        else:
+            canvas = Canvas(printing.paper.height, log)
+            draw(canvas)
+            prepared = prepare_content(canvas.content(), canvas.structure())
+        stored = marshal.dumps((prepared,
                                 {face.family: glyphs for face, glyphs in log.glyphs.items()}))
         printing.cache.put("ledger-pages", name, stored)
     return stored

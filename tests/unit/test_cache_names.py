@@ -39,3 +39,28 @@ def test_every_kind_says_what_it_holds_and_drawn_pages_are_not_cards(tmp_path: P
     Cache(tmp_path, "a scope")
     assert {p.name for p in tmp_path.iterdir()} == set(KINDS)
 
+
+
+def test_an_entry_is_named_by_the_key_of_its_scope_run_and_name(tmp_path: Path) -> None:
+    # entry_name hashes the scope and the run's part once and copies that hash for each
+    # name: the names stay those of the policy, `key(scope, the run's part, name)`
+    from cardgen.cache import key
+
+    cache = Cache(tmp_path, "a scope")
+    a5 = cache.printing(("A5", 0.0), PrintOptions(paper="A5"))
+    for _ in range(2):  # the first name takes up the hash, the second copies it
+        assert cache.entry_name("metrics", "a font") == key("a scope", "a font")
+        assert a5.entry_name("frames", "a frame") == key("a scope", ("A5", 0.0), "a frame")
+        assert a5.entry_name("cards", "a card") == key("a scope", PrintOptions(paper="A5"),
+                                                       "a card")
+        assert a5.entry_name("metrics", "a font") == key("a scope", "a font")
+        assert cache.entry_name("cards", "a card") == key("a scope", None, "a card")
+
+
+def test_a_cache_that_named_entries_still_goes_to_the_workers(tmp_path: Path) -> None:
+    import pickle
+
+    a4 = Cache(tmp_path, "a scope").printing(("A4", 0.0), PrintOptions())
+    a4.put("cards", "a card", b"card")  # names it: takes up the hash of its first parts
+    sent = pickle.loads(pickle.dumps(a4))
+    assert sent.get("cards", "a card") == b"card"
