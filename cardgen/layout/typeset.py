@@ -273,5 +273,13 @@ def _make_line(glyphs: list[_Glyph]) -> Line:
 
 
 def _make_run(glyphs: list[_Glyph]) -> Run:
-    return Run(glyphs[0].face, tuple(g.glyph for g in glyphs), "".join(g.char for g in glyphs),
-               sum(g.advance for g in glyphs), "".join(g.hexes for g in glyphs))
+    ids = tuple([g.glyph for g in glyphs])
+    chars = [g.char for g in glyphs]
+    shows = dict(zip(ids, chars, strict=True))
+    if len(shows) < len(ids):  # a glyph twice: the first character it shows (Run.shows)
+        shows = {}
+        for glyph, char in zip(ids, chars, strict=True):
+            shows.setdefault(glyph, char)
+    face = glyphs[0].face
+    return Run(face, ids, "".join(chars), sum([g.advance for g in glyphs]),
+               "".join([g.hexes for g in glyphs]), resource_name(face), shows)

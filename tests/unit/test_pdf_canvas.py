@@ -202,3 +202,22 @@ def test_pages_of_one_shape_share_a_compiled_structure_and_no_others_do(
         assert prepare_content(canvas.content(), kept)[3] == compile_structure(kids)
         assert prepare_content(canvas.content())[1:] == (kids, framed, compile_structure(kids))
     assert len(shapes) == len(pages) // 2  # the words drawn shape nothing
+
+
+def test_a_run_notes_what_the_log_noted_glyph_by_glyph(typesetter: Typesetter) -> None:
+    """Run.shows (made once with the run) notes what GlyphLog.note notes from the glyphs
+    and the text: the first character a glyph shows, none for glyphs that are not one a
+    character (a ligature)."""
+    from cardgen.layout.typeset import Run, _Glyph, _make_run
+
+    face = typesetter.fonts.regular[0]
+    runs = [_make_run([_Glyph(char, face, glyph, 0.5, f"{glyph:04x}")
+                       for char, glyph in (("甲", 5), ("乙", 6), ("丙", 5))]),
+            Run(face, (7, 8), "ﬁ", 1.0), typesetter.line("张秀英、张秀").runs[0]]
+    assert runs[0].shows == {5: "甲", 6: "乙"} and runs[1].shows == {7: "", 8: ""}
+    for run in runs:
+        by_glyph, by_run = GlyphLog(), GlyphLog()
+        by_glyph.name(face)
+        by_glyph.note(face, run.glyphs, run.text)
+        by_run.note_run(run)
+        assert list(by_run.glyphs[face].items()) == list(by_glyph.glyphs[face].items())
