@@ -201,7 +201,14 @@ def font_set(config: Config, cache: Cache | None = None) -> FontSet:
 
 def resource_name(face: Face) -> str:
     """The same PDF resource name for a face in every document (cached pages reuse it)."""
-    return "/Cg" + "".join(ch if ch.isalnum() else "-" for ch in face.family)
+    found = _RESOURCE_NAMES.get(face.family)
+    if found is None:  # once a family: every run a typesetter makes asks (session 7)
+        found = _RESOURCE_NAMES[face.family] = "/Cg" + "".join(
+            ch if ch.isalnum() else "-" for ch in face.family)
+    return found
+
+
+_RESOURCE_NAMES: dict[str, str] = {}
 
 
 def coverage(config: Config, cache: Cache | None = None) -> list[frozenset[int]]:

@@ -16,10 +16,10 @@ callers make a name smaller before it would have to break inside a part.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
-from cardgen.layout.fonts import Face, FontSet
+from cardgen.layout.fonts import Face, FontSet, resource_name
 from cardgen.layout.geometry import PT
 
 # CLREQ 3.1.7 and GB/T 15834: characters no line may start with (closing brackets and
@@ -39,13 +39,33 @@ NAME_BREAKS = frozenset("·・•‧･.．、，, ")
 class Run:
     """Consecutive glyphs of one face; `text` holds the characters they show, `hexes` the
     glyph ids as a content stream's hex string shows them (made once with the run: each
-    line is drawn again and again from the typesetter's caches)."""
+    line is drawn again and again from the typesetter's caches).
+
+    Made once with the run too, for the canvas that draws it on every card: `font`, its
+    face's resource name, and `shows`, each glyph's text as a PDF's ToUnicode map gives it
+    (the first character a glyph shows; none when the glyphs are not one a character)."""
 
     face: Face
     glyphs: tuple[int, ...]
     text: str
     width: float  # em
     hexes: str = ""
+    font: str = field(default="", repr=False, compare=False)
+    shows: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.hexes:
+            object.__setattr__(self, "hexes", "".join(f"{g:04x}" for g in self.glyphs))
+        if not self.font:
+            object.__setattr__(self, "font", resource_name(self.face))
+        if not self.shows:
+            shows: dict[int, str] = {}
+            if len(self.glyphs) == len(self.text):
+                for glyph, char in zip(self.glyphs, self.text, strict=True):
+                    shows.setdefault(glyph, char)
+            else:
+                shows = dict.fromkeys(self.glyphs, "")
+            object.__setattr__(self, "shows", shows)
 
 
 @dataclass(frozen=True)
@@ -253,5 +273,13 @@ def _make_line(glyphs: list[_Glyph]) -> Line:
 
 
 def _make_run(glyphs: list[_Glyph]) -> Run:
-    return Run(glyphs[0].face, tuple(g.glyph for g in glyphs), "".join(g.char for g in glyphs),
-               sum(g.advance for g in glyphs), "".join(g.hexes for g in glyphs))
+    ids = tuple([g.glyph for g in glyphs])
+    chars = [g.char for g in glyphs]
+    shows = dict(zip(ids, chars, strict=True))
+    if len(shows) < len(ids):  # a glyph twice: the first character it shows (Run.shows)
+        shows = {}
+        for glyph, char in zip(ids, chars, strict=True):
+            shows.setdefault(glyph, char)
+    face = glyphs[0].face
+    return Run(face, ids, "".join(chars), sum([g.advance for g in glyphs]),
+               "".join([g.hexes for g in glyphs]), resource_name(face), shows)

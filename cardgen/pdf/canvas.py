@@ -72,6 +72,14 @@ class GlyphLog:
             for glyph in glyphs:
                 used.setdefault(glyph, "")
 
+    def note_run(self, run: Run) -> None:
+        """`note` of a run's glyphs, from what the run shows (Run.shows, made once)."""
+        self.name(run.face)
+        used = self.glyphs[run.face]
+        for glyph, shown in run.shows.items():
+            if glyph not in used:
+                used[glyph] = shown
+
 
 # what compose.read_structure takes for a role and an alternate description
 _ROLE = re.compile(r"[\w:]+", re.ASCII)
@@ -114,6 +122,9 @@ class Canvas:
         self._framed = False
         self._readable = True
         self._element = _Element(self)
+        # the structure as a key: its comment lines and "" for each MCID (they count up
+        # from 1), which is all that shapes the kids (Canvas.structure)
+        self._shape: list[str] = []
 
     # ---- structure ------------------------------------------------------------------
 
@@ -122,7 +133,9 @@ class Canvas:
         `alt` is its alternate description (a figure's)."""
         self._end_marked()
         hexed = bytes(pikepdf.String(alt).unparse()).decode("ascii") if alt else ""
-        self.ops.append(f"%<{role} {hexed}" if alt else f"%<{role}")
+        comment = f"%<{role} {hexed}" if alt else f"%<{role}"
+        self.ops.append(comment)
+        self._shape.append(comment)
         self._roles.append(role)
         if role not in _READ_ROLES:
             if _ROLE.fullmatch(role) is None:
@@ -140,6 +153,7 @@ class Canvas:
         self._end_marked()
         self._roles.pop()
         self.ops.append("%>")
+        self._shape.append("%>")
         if len(self._open_kids) > 1:
             self._open_kids.pop()
         else:
@@ -154,17 +168,20 @@ class Canvas:
         """The frame's place in the reading order: inside the element open here."""
         self._end_marked()
         self.ops.append("%F")
+        self._shape.append("%F")
         self._open_kids[-1].append(0)
         self._framed = True
 
-    def structure(self) -> tuple[list[Any], bool] | None:
+    def structure(self) -> tuple[list[Any], bool, tuple[str, ...]] | None:
         """The page's kids (elements and MCIDs in reading order) and whether the frame's
         place was given, as compose.read_structure reads them from `content`, kept as they
         were drawn (reading them back took 0.3 s of a 1,000-card ledger's 7.7 s, cProfile,
-        session 6); None when read_structure must read them."""
+        session 6), and a key of their shape: pages with the same key have the same kids
+        (compose.prepare_content compiles them once). None when read_structure must read
+        them."""
         if not self._readable or len(self._open_kids) != 1:
             return None
-        return self._kids, self._framed
+        return self._kids, self._framed, tuple(self._shape)
 
     def _end_marked(self) -> None:
         if self._marked is not None:
@@ -185,7 +202,8 @@ class Canvas:
     def text(self, line: Line, x: float, baseline: float, size_pt: float,
              colour: Colour = BLACK) -> None:
         """One line of glyphs with its left end at x and its baseline at `baseline` (mm)."""
-        if not line.runs:
+        runs = line.runs
+        if not runs:
             return
         ops = self.ops
         # the texts drawn one after another in one element share a marked-content sequence
@@ -195,24 +213,34 @@ class Canvas:
             role = self._roles[-1] if self._roles else "Span"
             ops.append(f"/{role} <</MCID {self._mcid}>> BDC")
             self._open_kids[-1].append(self._mcid)
+            self._shape.append("")
             self._marked = len(self._roles)
-        ops.append(f"BT {fill_colour(colour)}")
-        # each number as _n writes it, the line's size and baseline once for its runs:
-        # canvas.text took 1.07 s of a 1,000-card ledger's 9.5 s (cProfile, session 6)
-        position = x * MM
+        # each number as _n writes it, the line's size and baseline once for its runs, the
+        # line's operators as one piece (`content` joins the pieces with newlines): canvas.text
+        # took 1.07 s of a 1,000-card ledger's 9.5 s (cProfile, session 6), 0.53 s of a
+        # worker's 3.0 s for 1,000 cards before the runs carried their font and glyphs'
+        # texts (Run.font, Run.shows; session 7)
         size = f"{size_pt:.2f}"
         y = f"{self.top - baseline * MM:.2f}"
-        log = self.log
-        noted = log.runs
-        for run in line.runs:
-            name = log.name(run.face)
+        noted = self.log.runs
+        if len(runs) == 1:  # most lines: one run
+            run = runs[0]
             if noted.get(id(run)) is not run:  # a run noted once has nothing more to note
                 noted[id(run)] = run
-                log.note(run.face, run.glyphs, run.text)
-            hexes = run.hexes or "".join(f"{glyph:04x}" for glyph in run.glyphs)
-            ops.append(f"{name} {size} Tf 1 0 0 1 {position:.2f} {y} Tm <{hexes}> Tj")
+                self.log.note_run(run)
+            ops.append(f"BT {fill_colour(colour)}\n{run.font} {size} Tf 1 0 0 1 {x * MM:.2f} {y}"
+                       f" Tm <{run.hexes}> Tj\nET")
+            return
+        position = x * MM
+        parts = [f"BT {fill_colour(colour)}"]
+        for run in runs:
+            if noted.get(id(run)) is not run:
+                noted[id(run)] = run
+                self.log.note_run(run)
+            parts.append(f"{run.font} {size} Tf 1 0 0 1 {position:.2f} {y} Tm <{run.hexes}> Tj")
             position += run.width * size_pt
-        ops.append("ET")
+        parts.append("ET")
+        ops.append("\n".join(parts))
 
     def rect(self, x: float, y: float, width: float, height: float,
              fill: Colour | None = None, stroke: Colour | None = None, line: float = 0.2,

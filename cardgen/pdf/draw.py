@@ -150,11 +150,16 @@ class StyledPen:
         self.geometry = geometry
         self.words = words
         self.ink = ink  # the band's black or white
+        # each style's type, once a page: asked some 90 times a card (session 7)
+        self._styles: dict[str, tuple[float, bool, Colour]] = {}
 
     def style(self, name: str) -> tuple[float, bool, Colour]:
-        style = self.geometry.text[name]
-        colour = rgb(style.colour) if style.colour else self.ink
-        return self.geometry.size(name), style.bold, colour
+        found = self._styles.get(name)
+        if found is None:
+            style = self.geometry.text[name]
+            colour = rgb(style.colour) if style.colour else self.ink
+            found = self._styles[name] = (self.geometry.size(name), style.bold, colour)
+        return found
 
     def em(self, name: str) -> float:
         return self.style(name)[0] * PT

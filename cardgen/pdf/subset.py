@@ -266,6 +266,13 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> Subset:
     known = len(outlines)
     skeleton: Skeleton | None = _kept(cache, skeleton_name(path))
     program = written_subset(path, glyphs, outlines, skeleton) if skeleton else None
+    # some glyphs' outlines not known yet: those alone put on the grid (a small subset),
+    # then the whole written from the outlines, rather than subset and written all anew:
+    # a 1,000-household register of invented names whose outlines lacked 30 of its 435
+    # regular glyphs took 0.07-0.10 s for that subset, 0.004 s once they are known
+    # (session 7)
+    if program is None and skeleton and _add_outlines(path, glyphs, outlines):
+        program = written_subset(path, glyphs, outlines, skeleton)
     if program is not None:
         subset = Subset(CID_CFF, program, {})
     else:
@@ -282,6 +289,27 @@ def cached_subset(path: Path, glyphs: set[int], cache: Cache | None) -> Subset:
         if len(outlines) > known:
             cache.put("outlines", outlines_name(path), marshal.dumps(outlines))
     return subset
+
+
+def _add_outlines(path: Path, glyphs: set[int], outlines: Outlines) -> bool:
+    """Put the glyphs of `glyphs` that `outlines` lacks on the grid, into `outlines`
+    (`subset_font` of those alone, with a glyph of another Font DICT when they share one:
+    `one_font_dict` rewrites only a subset of two or more); whether it did."""
+    font = font_cids(path)
+    if font is None:
+        return False
+    cid_of, font_dict_of = font
+    missing = {glyph for glyph in glyphs | {0}
+               if (".notdef" if glyph == 0 else f"cid{cid_of(glyph):05d}") not in outlines}
+    if not missing:
+        return False
+    dicts = {font_dict_of(glyph) for glyph in missing | {0}}
+    if len(dicts) < 2:
+        missing |= {next((glyph for glyph in sorted(glyphs)
+                          if font_dict_of(glyph) not in dicts), 0)}
+    known = len(outlines)
+    subset_font(path, missing, outlines)
+    return len(outlines) > known
 
 
 def _kept(cache: Cache | None, name: str) -> Any:

@@ -277,7 +277,7 @@ def _first_notes(events: list[Event], ops: list[str]) -> list[Event]:
     return found
 
 
-def _kids_digest(structure: tuple[list[Any], bool] | None) -> bytes:
+def _kids_digest(structure: tuple[list[Any], bool, Any] | None) -> bytes:
     return hashlib.sha256(marshal.dumps(structure[0])).digest() if structure else b""
 
 

@@ -11,7 +11,7 @@ import pytest
 from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Typesetter
 from cardgen.pdf.canvas import Canvas, GlyphLog, fill_colour, stroke_colour
-from cardgen.pdf.compose import read_structure
+from cardgen.pdf.compose import compile_structure, prepare_content, read_structure
 
 RED = (1.0, 0.0, 0.0)
 GREY = (0.6, 0.6, 0.6)
@@ -154,9 +154,70 @@ def test_the_structure_kept_as_drawn_is_the_one_read_back(typesetter: Typesetter
     canvas.hline(0, 10, 20, GREY, 0.2)
     content = canvas.content()
     _, kids, framed = read_structure(content)
-    assert canvas.structure() == (kids, framed)
+    kept = canvas.structure()
+    assert kept is not None and kept[:2] == (kids, framed)
     for role, odd_alt in (("Not-a-role", ""), ("Figure", "a (bracketed) word")):
         odd = Canvas(54.0, GlyphLog())  # comments read_structure does not read as elements
         odd.open(role, odd_alt)
         odd.close()
         assert odd.structure() is None
+
+
+def test_pages_of_one_shape_share_a_compiled_structure_and_no_others_do(
+        typesetter: Typesetter) -> None:
+    """prepare_content compiles a structure once for every page of its shape (the key
+    Canvas.structure gives): each page's compiled structure must be the one its own kids
+    compile to, whatever pages of other shapes (another MCID, element, alt text or frame's
+    place) came before it."""
+    def page(members: int, texts: int, alt: str, framed: bool, filled: bool,
+             word: str) -> Canvas:
+        canvas = Canvas(54.0, GlyphLog())
+        with canvas.element("Sect"):
+            with canvas.element("Figure", alt):
+                if framed:
+                    canvas.frame()
+            canvas.text(typesetter.line(word), 0, 5, 9)
+            with canvas.element("Table"):
+                for _ in range(members):
+                    with canvas.element("TR"), canvas.element("TD"):
+                        canvas.text(typesetter.line(word), 0, 10, 9)
+                        for _ in range(texts - 1):  # a marked sequence of its own
+                            with canvas.element("P"):
+                                canvas.text(typesetter.line(word), 0, 15, 9)
+                    with canvas.element("TD:2"):
+                        if filled:  # an MCID more, the same elements
+                            canvas.text(typesetter.line(word), 0, 20, 9)
+        return canvas
+
+    pages = [page(members, texts, alt, framed, filled, word)
+             for members in (1, 2) for texts in (1, 2) for alt in ("甲", "乙")
+             for framed in (True, False) for filled in (True, False)
+             for word in ("张秀英", "李明")]
+    shapes = set()
+    for canvas in pages:
+        kept = canvas.structure()
+        assert kept is not None
+        kids, framed, shape = kept
+        shapes.add(shape)
+        assert prepare_content(canvas.content(), kept)[3] == compile_structure(kids)
+        assert prepare_content(canvas.content())[1:] == (kids, framed, compile_structure(kids))
+    assert len(shapes) == len(pages) // 2  # the words drawn shape nothing
+
+
+def test_a_run_notes_what_the_log_noted_glyph_by_glyph(typesetter: Typesetter) -> None:
+    """Run.shows (made once with the run) notes what GlyphLog.note notes from the glyphs
+    and the text: the first character a glyph shows, none for glyphs that are not one a
+    character (a ligature)."""
+    from cardgen.layout.typeset import Run, _Glyph, _make_run
+
+    face = typesetter.fonts.regular[0]
+    runs = [_make_run([_Glyph(char, face, glyph, 0.5, f"{glyph:04x}")
+                       for char, glyph in (("甲", 5), ("乙", 6), ("丙", 5))]),
+            Run(face, (7, 8), "ﬁ", 1.0), typesetter.line("张秀英、张秀").runs[0]]
+    assert runs[0].shows == {5: "甲", 6: "乙"} and runs[1].shows == {7: "", 8: ""}
+    for run in runs:
+        by_glyph, by_run = GlyphLog(), GlyphLog()
+        by_glyph.name(face)
+        by_glyph.note(face, run.glyphs, run.text)
+        by_run.note_run(run)
+        assert list(by_run.glyphs[face].items()) == list(by_glyph.glyphs[face].items())

@@ -245,3 +245,26 @@ def test_a_cached_subset_is_written_without_harfbuzz_once_its_glyphs_are_known(
     assert fewer.kind == CID_CFF and fewer.program != made.program
     with pytest.raises(AssertionError, match="HarfBuzz"):
         cached_subset(resources.REGULAR_FONT, {1200, 18, 30001}, cache)  # one not known
+
+
+def test_glyphs_not_yet_known_alone_are_put_on_the_grid_and_the_subset_is_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subset a few of whose glyphs the outlines lack: those few are put on the grid (a
+    subset of them alone), the whole is written from the outlines, and it is the subset
+    HarfBuzz and fontTools make of all of them."""
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    cached_subset(resources.REGULAR_FONT, {1200, 15, 18, 30000}, cache)  # and its skeleton
+    monkeypatch.setattr(subset_module, "_KEPT", {})  # as a new process finds the cache
+    real = subset_module.subset_font
+    asked: list[set[int]] = []
+
+    def counted(path: Path, glyphs: set[int], outlines: object = None) -> Subset:
+        asked.append(set(glyphs))
+        return real(path, glyphs, outlines)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(subset_module, "subset_font", counted)
+    glyphs = {1200, 15, 18, 30000, 30001, 30002, 16, 2000}
+    made = cached_subset(resources.REGULAR_FONT, glyphs, cache)
+    assert made.program == real(resources.REGULAR_FONT, glyphs, {}).program
+    # the four new ones, and at most a glyph of another Font DICT
+    assert len(asked) == 1 and {30001, 30002, 16, 2000} <= asked[0] and len(asked[0]) <= 5
