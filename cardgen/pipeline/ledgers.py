@@ -120,19 +120,26 @@ def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Fr
 def compose_ledger(plan: LedgerPlan, printing: PrintRun,
                    duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
-                   workers: Workers | None = None) -> int:
-    """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
+                   workers: Workers | None = None, last: bool = False) -> int:
+    """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order.
+    `last`: no ledger follows, so the workers are closed as soon as this one's cards need
+    them no more."""
     with out.open("wb") as handle:
-        return _compose_ledger(plan, printing, duplex, handle, advance, workers)
+        return _compose_ledger(plan, printing, duplex, handle, advance, workers, last)
 
 
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
-                    workers: Workers | None) -> int:
+                    workers: Workers | None, last: bool = False) -> int:
     composer = printing.composer(out, duplex)
     try:
-        # the workers draw the cards while the frames and the cover are laid out here
-        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
+        # the workers draw the cards while the frames and the cover are laid out here; the
+        # last ledger lets them go once they have nothing more to draw for it (at once when
+        # its cards were drawn as they were built, make_cards' drawn_single): idle, they
+        # held 2 x 86 MiB while a 20,000-card book was composed and its fonts embedded,
+        # the peak of the whole run (benchmarks/bench.py: 610 MiB, main process 426)
+        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None,
+                            workers.close if workers and last else None)
         composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
@@ -283,7 +290,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
             staged.refuse_earlier({*file_names.values(), MANIFEST})  # before any drawing
             work = staged.folder
             files, pages = [], 0
-            for name, households in groups.items():  # one ledger at a time: memory per ledger
+            for position, (name, households) in enumerate(groups.items()):
+                # one ledger at a time: memory per ledger
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
                                    workers.start, drawn_single=not duplex)
@@ -303,7 +311,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     card.first_page = slot.first_page
                 plan.cards = cards
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
-                                        advance, workers)
+                                        advance, workers, position == len(groups) - 1)
                 for group in grids_here:
                     entries = [book_entry(s.household, s, loaded, printing, duplex) for s in slots
                                if grid_group(s.household) == group]
