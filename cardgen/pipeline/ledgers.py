@@ -138,12 +138,20 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         # its cards were drawn as they were built, make_cards' drawn_single): idle, they
         # held 2 x 86 MiB while a 20,000-card book was composed and its fonts embedded,
         # the peak of the whole run (benchmarks/bench.py: 610 MiB, main process 426)
+        frames = ledger_frames(plan, printing, duplex)
+        # the pages each card takes, by its first page (its visit log's included)
+        taken = {card.first_page: card.page_count + has_visit_log(card.page_count,
+                                                                  printing.config, duplex)
+                 for card in plan.cards}
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None,
                             workers.close if workers and last else None)
-        composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
+        # drawn_cards lets go of each card once it is written, this plan of none: a
+        # 10,000-card book's cards took 20 MiB of the main process (1.5-2 KB a card,
+        # tracemalloc), which the file's growth as it is written now reuses
+        plan.cards = []
+        composer.add_frames(printing.frames(frames))
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
-        first_pages = {card.first_page: card for card in plan.cards}
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -157,8 +165,7 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 add_card(composer, printing, next(drawn))  # and its visit log
                 if advance:
                     advance(1)
-                page += first_pages[page].page_count + has_visit_log(
-                    first_pages[page].page_count, printing.config, duplex)
+                page += taken[page]
         composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
                         printing.words.date,
                         printing.options.pdf_variant)
@@ -242,6 +249,10 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
     described = partial if by == "grid" else describe_selection(selection, loaded)
     groups = group_households(printable, by, numbers)
     skipped_by_group = group_households(skipped_households, by, numbers)
+    # the households are in book order now: the sort keys of every address and household
+    # number (numbering sorted by them) would stay in natural_key's cache for the whole run,
+    # 9 MiB of a 10,000-household book's main process (tracemalloc at Composer.finish)
+    natural_key.cache_clear()
     taken: set[str] = set()
     file_names = {name: safe_file_name(name, emergency, taken) for name in groups}
     printed_grids = list(dict.fromkeys(grid_group(h) for hs in groups.values() for h in hs))
@@ -309,7 +320,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     file_names[name])
                 for card, slot in zip(cards, slots, strict=True):
                     card.first_page = slot.first_page
-                plan.cards = cards
+                plan.cards, cards = cards, []  # the plan's alone: let go as they are written
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
                                         advance, workers, position == len(groups) - 1)
                 for group in grids_here:

@@ -538,17 +538,22 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
                      printing.geometries)
     elif done is not None:
         done()
-    return _drawn_in_order(cards, printing, duplex, names, stored, bundled,
+    held: list[Card | None] = list(cards)
+    return _drawn_in_order(held, printing, duplex, names, stored, bundled,
                            len(missing) if parallel else 0, drawn, done)
 
 
-def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
-                    stored: list[bytes | None], bundled: list[bool], parallel: int,
-                    drawn: Iterator[bytes], done: Callable[[], None] | None,
+def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
+                    names: list[str], stored: list[bytes | None], bundled: list[bool],
+                    parallel: int, drawn: Iterator[bytes], done: Callable[[], None] | None,
                     ) -> Iterator[bytes]:
     """The cards' drawn pages in order; `parallel`: how many of them `drawn` gives (then
-    `done` is called as the last of them is read)."""
+    `done` is called as the last of them is read). `cards` is this function's own list:
+    each card is let go once its pages are read, so a caller that keeps no card of its
+    own (a ledger: pipeline/ledgers.py) holds none it has written."""
     for index, card in enumerate(cards):
+        assert card is not None
+        cards[index] = None
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if bundled[index]:
             data = bundle_part(printing, card.source_key, 1)
