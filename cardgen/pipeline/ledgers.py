@@ -120,23 +120,38 @@ def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Fr
 def compose_ledger(plan: LedgerPlan, printing: PrintRun,
                    duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
-                   workers: Workers | None = None) -> int:
-    """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order."""
+                   workers: Workers | None = None, last: bool = False) -> int:
+    """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order.
+    `last`: no ledger follows, so the workers are closed as soon as this one's cards need
+    them no more."""
     with out.open("wb") as handle:
-        return _compose_ledger(plan, printing, duplex, handle, advance, workers)
+        return _compose_ledger(plan, printing, duplex, handle, advance, workers, last)
 
 
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
-                    workers: Workers | None) -> int:
+                    workers: Workers | None, last: bool = False) -> int:
     composer = printing.composer(out, duplex)
     try:
-        # the workers draw the cards while the frames and the cover are laid out here
-        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None)
-        composer.add_frames(printing.frames(ledger_frames(plan, printing, duplex)))
+        # the workers draw the cards while the frames and the cover are laid out here; the
+        # last ledger lets them go once they have nothing more to draw for it (at once when
+        # its cards were drawn as they were built, make_cards' drawn_single): idle, they
+        # held 2 x 86 MiB while a 20,000-card book was composed and its fonts embedded,
+        # the peak of the whole run (benchmarks/bench.py: 610 MiB, main process 426)
+        frames = ledger_frames(plan, printing, duplex)
+        # the pages each card takes, by its first page (its visit log's included)
+        taken = {card.first_page: card.page_count + has_visit_log(card.page_count,
+                                                                  printing.config, duplex)
+                 for card in plan.cards}
+        drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None,
+                            workers.close if workers and last else None)
+        # drawn_cards lets go of each card once it is written, this plan of none: a
+        # 10,000-card book's cards took 20 MiB of the main process (1.5-2 KB a card,
+        # tracemalloc), which the file's growth as it is written now reuses
+        plan.cards = []
+        composer.add_frames(printing.frames(frames))
         add_cover(composer, printing, plan)
         index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
-        first_pages = {card.first_page: card for card in plan.cards}
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -150,8 +165,7 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 add_card(composer, printing, next(drawn))  # and its visit log
                 if advance:
                     advance(1)
-                page += first_pages[page].page_count + has_visit_log(
-                    first_pages[page].page_count, printing.config, duplex)
+                page += taken[page]
         composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
                         printing.words.date,
                         printing.options.pdf_variant)
@@ -235,6 +249,10 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
     described = partial if by == "grid" else describe_selection(selection, loaded)
     groups = group_households(printable, by, numbers)
     skipped_by_group = group_households(skipped_households, by, numbers)
+    # the households are in book order now: the sort keys of every address and household
+    # number (numbering sorted by them) would stay in natural_key's cache for the whole run,
+    # 9 MiB of a 10,000-household book's main process (tracemalloc at Composer.finish)
+    natural_key.cache_clear()
     taken: set[str] = set()
     file_names = {name: safe_file_name(name, emergency, taken) for name in groups}
     printed_grids = list(dict.fromkeys(grid_group(h) for hs in groups.values() for h in hs))
@@ -283,7 +301,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
             staged.refuse_earlier({*file_names.values(), MANIFEST})  # before any drawing
             work = staged.folder
             files, pages = [], 0
-            for name, households in groups.items():  # one ledger at a time: memory per ledger
+            for position, (name, households) in enumerate(groups.items()):
+                # one ledger at a time: memory per ledger
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
                                    workers.start, drawn_single=not duplex)
@@ -301,9 +320,9 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                     file_names[name])
                 for card, slot in zip(cards, slots, strict=True):
                     card.first_page = slot.first_page
-                plan.cards = cards
+                plan.cards, cards = cards, []  # the plan's alone: let go as they are written
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
-                                        advance, workers)
+                                        advance, workers, position == len(groups) - 1)
                 for group in grids_here:
                     entries = [book_entry(s.household, s, loaded, printing, duplex) for s in slots
                                if grid_group(s.household) == group]

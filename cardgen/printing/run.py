@@ -511,10 +511,15 @@ def _drawn_key(source: str, side: int | str, duplex: bool) -> str:
 
 
 def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
-                draw: Parallel | None = None) -> Iterator[bytes]:
+                draw: Parallel | None = None,
+                done: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Each card's drawn pages, in order: from the cache, drawn here, or by `draw`. The
     work for `draw` is handed over when this is called (the workers draw while this process
-    lays out the frames), the rest is drawn as the pages are read."""
+    lays out the frames), the rest is drawn as the pages are read.
+
+    `done` is called once `draw` is needed no more: at once when it is handed nothing,
+    else as its last result is read (a ledger's last book then lets its workers go before
+    it writes the rest of its file, see pipeline/ledgers.py)."""
     names = [drawn_name(card, duplex) for card in cards]
     stored = [printing.cache.get("cards", name) for name in names]
     # built and drawn at once (make_cards' drawn_single): read again when its turn comes,
@@ -532,13 +537,24 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         drawn = draw([(marshal.dumps(cards[i].to_data(shared=False)), cards[i].source_key,
                        cards[i].first_page, duplex, names[i]) for i in missing],
                      printing.geometries)
-    return _drawn_in_order(cards, printing, duplex, names, stored, bundled, parallel, drawn)
+    elif done is not None:
+        done()
+    held: list[Card | None] = list(cards)
+    return _drawn_in_order(held, printing, duplex, names, stored, bundled,
+                           len(missing) if parallel else 0, drawn, done)
 
 
-def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: list[str],
-                    stored: list[bytes | None], bundled: list[bool], parallel: bool,
-                    drawn: Iterator[bytes]) -> Iterator[bytes]:
+def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
+                    names: list[str], stored: list[bytes | None], bundled: list[bool],
+                    parallel: int, drawn: Iterator[bytes], done: Callable[[], None] | None,
+                    ) -> Iterator[bytes]:
+    """The cards' drawn pages in order; `parallel`: how many of them `drawn` gives (then
+    `done` is called as the last of them is read). `cards` is this function's own list:
+    each card is let go once its pages are read, so a caller that keeps no card of its
+    own (a ledger: pipeline/ledgers.py) holds none it has written."""
     for index, card in enumerate(cards):
+        assert card is not None
+        cards[index] = None
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if bundled[index]:
             data = bundle_part(printing, card.source_key, 1)
@@ -546,6 +562,9 @@ def _drawn_in_order(cards: list[Card], printing: PrintRun, duplex: bool, names: 
                 data = draw_card_data(card, printing, duplex)
         elif data is None and parallel:
             data = next(drawn)
+            parallel -= 1
+            if not parallel and done is not None:
+                done()
         elif data is None:
             data = draw_card_data(card, printing, duplex)
             printing.cache.put("cards", names[index], data)

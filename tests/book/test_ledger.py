@@ -320,3 +320,41 @@ def test_free_text_flags_fold_into_one_cover_column(tmp_path: Path) -> None:
     people, homes = (line.split() for line in below if line.strip()[:1].isdigit())
     assert people[-2:] == ["60", "人"] and homes[-2:] == ["60", "户"], (people, homes)
     assert "党员" in cover and "自定义标签" not in cover
+
+
+def test_the_last_ledger_lets_its_workers_go_before_it_is_finished(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle workers held 2 x 86 MiB while a 20,000-card book was finished (its peak): the
+    last ledger of a run closes them once its cards need them no more, an earlier one
+    keeps them for the next ledger's cards."""
+    from cardgen.pdf.compose import Composer
+    from cardgen.printing.workers import Workers
+
+    events: list[str] = []
+    finish, close = Composer.finish, Workers.close
+
+    def finishing(self: Composer, *args: object, **kwargs: object) -> None:
+        events.append("finish")
+        finish(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def closing(self: Workers) -> None:
+        events.append("close")
+        close(self)
+
+    monkeypatch.setattr(Composer, "finish", finishing)
+    monkeypatch.setattr(Workers, "close", closing)
+    source = write_csv(tmp_path / "two.csv", [*household_rows("H1"),
+                                              *household_rows("H2", 网格="第4网格")])
+    result = invoke("ledger", source, "-o", tmp_path / "out", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert events == ["finish", "close", "finish", "close"]  # the last close: the run's end
+
+
+def test_a_ledger_keeps_no_sort_key_of_its_households(district: Path, tmp_path: Path) -> None:
+    """natural_key's cache held every address's and household number's sort key for the
+    whole run (9 MiB of a 10,000-household book): it is emptied once they are sorted."""
+    from cardgen.book.ledger import natural_key
+
+    result = invoke("ledger", district, "-o", tmp_path / "out", "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert natural_key.cache_info().currsize <= 3  # the grids' names, sorted since

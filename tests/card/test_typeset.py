@@ -78,3 +78,23 @@ def test_printed_notes_keep_the_rules(run: Run, tmp_path: Path, config: Config) 
             assert line[0] not in NEVER_FIRST, printed
         for line in printed[:-1]:
             assert line[-1] not in NEVER_LAST, printed
+
+
+def test_the_memos_keep_no_more_than_their_bound() -> None:
+    """A worker typesets thousands of households' own texts, each met once: its memos of
+    widths and lines start again past KEPT texts (issue 26's peak memory), and give the
+    same answers after."""
+    from cardgen.config import load_config
+    from cardgen.layout.typeset import KEPT
+
+    typesetter = Typesetter(font_set(load_config()))
+    first = typesetter.lines("张秀英", 3.0), typesetter.line("张秀英"), typesetter.width("张秀英")
+    for number in range(KEPT + 10):
+        text = f"阳光花园{number}号楼"
+        typesetter.lines(text, 5.0)
+        typesetter.line(text)
+        typesetter.width(text)
+    memos = [typesetter._lines, *typesetter._one_line.values(), *typesetter._widths.values()]
+    assert max(len(memo) for memo in memos) <= KEPT + 1
+    assert (typesetter.lines("张秀英", 3.0), typesetter.line("张秀英"),
+            typesetter.width("张秀英")) == first

@@ -77,3 +77,45 @@ def test_a_bundled_card_is_found_for_its_household_only(printing: PrintRun,
     make_cards(households, loaded.categories, loaded.numbers, later, False,
                built_by(asked), drawn_single=True)
     assert asked == [len(households), 1, len(households)]
+
+
+def test_drawing_workers_are_let_go_once_their_last_card_is_read(printing: PrintRun,
+                                                                tmp_path: Path) -> None:
+    """drawn_cards' `done`: as the last card drawn by `draw` is read, not before; at once
+    when `draw` is handed nothing (every card's pages in the cache)."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(4, seed=7, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    cards = make_cards(households, loaded.categories, loaded.numbers, printing, False)
+    done: list[int] = []
+    read: list[bytes] = []
+
+    def draw(items: Iterable[Any], geometries: dict[bool, Geometry]) -> Iterator[bytes]:
+        return iter(workers.draw_chunk(geometries, list(items)))
+
+    read.extend(drawn_cards(cards, printing, True, draw, lambda: done.append(len(read))))
+    assert done == [len(cards) - 1]  # called while the last card was read
+    done.clear()
+    drawn = drawn_cards(cards, printing, True, draw, lambda: done.append(-1))
+    assert done == [-1]  # before any card is read
+    assert len(list(drawn)) == len(cards)
+
+
+def test_drawn_cards_lets_go_of_each_card_once_read(printing: PrintRun, tmp_path: Path) -> None:
+    """A ledger keeps no card of its own while it writes them (pipeline/ledgers.py): each
+    is let go once drawn_cards has given its pages."""
+    import sys
+
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(3, seed=7, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    cards = make_cards(loaded.dataset.households, loaded.categories, loaded.numbers,
+                       printing, False)
+    first = cards[0]
+    drawn = drawn_cards(cards, printing, False)
+    del cards
+    held = sys.getrefcount(first)  # here, and in drawn_cards' list
+    next(drawn)
+    next(drawn)  # the second card in hand
+    assert sys.getrefcount(first) == held - 1
