@@ -10,7 +10,7 @@ bytes) it would have made itself; it only waits for them:
 
     the helper:  import WeasyPrint, styles, geometry pass → "geometry" → frames → "frames"
     this run:    read, validate, number → wait for "geometry" → build the card → send its
-                 frames → wait for "frames" → compose from the cache
+                 frames → draw the card → wait for "frames" → compose from the cache
 
 It is forked before WeasyPrint (Pango) is loaded in this process, which never loads it when
 the helper did its work. Whatever goes wrong in the helper (a template mistake, a signal),
@@ -96,16 +96,18 @@ class FrameHelper:
         """Wait until the geometry is in the cache; False if the helper failed."""
         return self._heard(GEOMETRY)
 
-    def frames(self, frames: list[Frame]) -> bool:
-        """Have the helper lay out `frames` (those the cache lacks) and wait until they are
-        in the cache; False if it failed."""
+    def ask(self, frames: list[Frame]) -> None:
+        """Have the helper lay out `frames` (those the cache lacks), once it has the
+        geometry; `frames()` waits for them."""
         if self.failed:
-            return False
+            return
         try:
             self.channel.send(frames)
         except OSError:
             self.failed = True
-            return False
+
+    def frames(self) -> bool:
+        """Wait until the frames asked for are in the cache; False if the helper failed."""
         return self._heard(FRAMES)
 
     def close(self) -> None:

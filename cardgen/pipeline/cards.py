@@ -56,12 +56,14 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
                        emergency)
     frames = list(dict.fromkeys(card_frame(printing, card, page.number, False)
                                 for card in cards for page in card.pages))
+    if helper is not None:
+        helper.ask(frames)
     drawn = drawn_cards(cards, printing, duplex=False)
     # the first cards drawn while the helper lays out their frames (a few: drawn pages are
     # not held for a long reprint)
     ahead = list(itertools.islice(drawn, DRAWN_AHEAD)) if helper is not None else []
     if helper is not None:
-        helper.frames(frames)
+        helper.frames()
     composer = printing.composer(out)
     try:
         composer.add_frames(printing.frames(frames))

@@ -68,7 +68,8 @@ def test_a_helper_that_ends_without_a_word_leaves_the_work_to_the_run() -> None:
     theirs.close()  # it ended without a word
     frames = helper.FrameHelper(sleeper.pid, ours)
     assert frames.geometry() is False
-    assert frames.frames([]) is False
+    frames.ask([])
+    assert frames.frames() is False
     frames.close()  # ended and reaped
     with pytest.raises(ChildProcessError):
         os.waitpid(sleeper.pid, os.WNOHANG)
