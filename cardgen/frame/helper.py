@@ -17,7 +17,7 @@ the helper did its work. Whatever goes wrong in the helper (a template mistake, 
 the run does the work itself, as before, and says what went wrong in its own words. Only for
 the bundled templates (what WeasyPrint says about a user's own templates is reported by the
 run that laid them out) and a cache with a folder (the entries are how the work is handed
-over); and where `os.fork` exists.
+over); and on Linux (`_may_fork`).
 """
 
 from __future__ import annotations
@@ -126,14 +126,15 @@ WAIT = 120.0
 
 
 def _may_fork() -> bool:
-    """Whether this process may fork a helper: it has no other thread (a lock one holds would
-    stay locked in the child) and has not loaded WeasyPrint (Pango's state is not the
-    child's to share; ENGINE.md). A command line run is such a process; a test runner or
-    the desk may not be."""
+    """Whether this process may fork a helper: on Linux (macOS's system libraries are not
+    safe to use in a forked child that does not exec), with no other thread (a lock one
+    holds would stay locked in the child) and without WeasyPrint loaded (Pango's state is
+    not the child's to share; ENGINE.md). A command line run is such a process; a test
+    runner or the desk may not be."""
     import sys
     import threading
 
-    return (hasattr(os, "fork") and threading.active_count() == 1
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
             and "weasyprint" not in sys.modules)
 
 

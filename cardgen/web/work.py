@@ -223,15 +223,17 @@ def draw(work: CardWork) -> Any:
         give_back()
 
 
-def warm(paths: list[Path], today: dt.date) -> None:
+def warm(paths: list[Path], today: dt.date, geometry: bool = False) -> None:
     """Read the registers in a fresh worker, and make ready what drawing any card needs —
     the fonts' metrics, PDFium, Pillow and the font subsetters loaded, the numbers worked
     out (a first print's, or --book's) — so that the first card asked for is quick (its
     CPU 0.17–0.26 s → 0.12–0.14 s without a book, measured on 1,000 households with the
-    frames cached)."""
+    frames cached); `geometry`: then the geometry pass (`warm_geometry`)."""
     for path in paths:
         _answer(partial(_read, path, today))
     _answer(_ready_to_draw)
+    if geometry:
+        warm_geometry(today)
 
 
 def _ready_to_draw() -> None:
@@ -255,7 +257,8 @@ def _ready_to_draw() -> None:
 def warm_geometry(today: dt.date) -> None:
     """The geometry pass of routine cards (frame/render.py `probe`), which every card drawn
     needs first, laid out while the desk starts when the cache (or `cardgen prepare`) does
-    not have it, by one worker (the other answers the first search meanwhile); the
+    not have it, by one worker as it warms up (the others answer the first requests: no
+    task of its own waits in the pool's queue before them); the
     Renderer it makes is kept for that worker's frames (keep_renderers). Emergency cards
     (the desk's other mode) are left to their first card; a template mistake is said by
     the first card, too."""
@@ -296,9 +299,8 @@ class Pool:
         first card, and each made a Renderer for every card whose frame it lacked: 20
         previews asked for at once waited a median 0.5-0.8x as long with it, on a busy
         machine (benchmarks/serve.py; the first search came later, see the commit)."""
-        for _ in range(self.workers):
-            self._pool.submit(warm, paths, today)
-        self._pool.submit(warm_geometry, today)
+        for worker in range(self.workers):
+            self._pool.submit(warm, paths, today, worker == 0)
 
     def give_back(self) -> None:
         """Have the worker hand back the memory it freed after answering: a register sent
