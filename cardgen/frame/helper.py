@@ -26,7 +26,6 @@ import contextlib
 import datetime as dt
 import os
 import signal
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from cardgen.cache import Cache, key
@@ -34,7 +33,9 @@ from cardgen.config import Config
 from cardgen.errors import CardgenError
 from cardgen.layout.geometry import PrintOptions
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # multiprocessing is imported only when a helper starts: ~7 ms
+    from multiprocessing.connection import Connection
+
     from cardgen.frame.render import Frame
 
 GEOMETRY, FRAMES = "geometry", "frames"  # what the helper says when it has put them
@@ -57,8 +58,6 @@ class FrameHelper:
         user's, the options are wrong (the run says so), or the system cannot fork."""
         if templates is not None or not cache.enabled or not _may_fork():
             return None
-        from multiprocessing import Pipe
-
         from cardgen.frame.render import paper_for
 
         try:
@@ -68,6 +67,8 @@ class FrameHelper:
         if cache.printing((paper, options.bleed), options).get(
                 "frames", key("geometry", emergency, False)) is not None:
             return None
+        from multiprocessing import Pipe
+
         ours, theirs = Pipe()
         try:
             pid = os.fork()
