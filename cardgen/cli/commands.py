@@ -418,15 +418,19 @@ def _echo_errors_elsewhere(count: int, source: Path) -> None:
 
 def _load(source: Path, config_path: Path | None, date: dt.datetime | None,
           sheet_name: SheetChoice | str | None, use_cache: bool = True,
-          templates: Path | None = None) -> Any:
-    """Read, validate and categorise the input (the one cache of the command with it)."""
+          templates: Path | None = None, starting: Callable[..., None] | None = None) -> Any:
+    """Read, validate and categorise the input (the one cache of the command with it);
+    `starting(config, cache, today)` is called before the input is read."""
     from cardgen.cache import Cache
     from cardgen.config import load_config
     from cardgen.pipeline.register import load
 
     config = load_config(config_path)
     today = date.date() if date else dt.date.today()
-    return load(source, config, today, sheet_name, Cache.open(config, templates, use_cache))
+    cache = Cache.open(config, templates, use_cache)
+    if starting is not None:
+        starting(config, cache, today)
+    return load(source, config, today, sheet_name, cache)
 
 
 # ---- the commands ---------------------------------------------------------------------------
@@ -513,16 +517,25 @@ def reprint(source: Path, out: Path, households: tuple[str, ...], colours: tuple
             date: dt.datetime | None, sheet_name: SheetChoice) -> None:
     def action() -> int:
         from cardgen.data.select import make_selection
+        from cardgen.frame.helper import FrameHelper
         from cardgen.layout.geometry import PrintOptions
         from cardgen.pipeline.cards import reprint as reprint_cards
 
         pdf = output_name(out, ".pdf", (source,))
-        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
-        selection = make_selection(loaded.config, households, colours, flags, grids)
-        printed = reprint_cards(loaded, selection, pdf, emergency, templates,
-                                PrintOptions(paper=paper, bleed=bleed, marks=marks,
-                                             impose=impose, pdf_variant=pdf_variant),
-                                loaded.cache, book)
+        options = PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
+                               pdf_variant=pdf_variant)
+        helpers: list[FrameHelper | None] = []  # WeasyPrint's part, begun beside the read
+        try:
+            loaded = _load(source, config_path, date, sheet_name, not no_cache, templates,
+                           lambda config, cache, today: helpers.append(FrameHelper.start(
+                               config, cache, today, options, emergency, templates)))
+            selection = make_selection(loaded.config, households, colours, flags, grids)
+            printed = reprint_cards(loaded, selection, pdf, emergency, templates, options,
+                                    loaded.cache, book, helpers[0])
+        finally:
+            for helper in helpers:
+                if helper is not None:
+                    helper.close()
         _echo_warnings(printed.warnings)
         _echo_errors_elsewhere(printed.errors_elsewhere, source)
         click.echo(_("wrote {path}: {cards} card(s), {pages} page(s)").format(

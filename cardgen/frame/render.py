@@ -363,6 +363,37 @@ class Renderer:
                 what=what, made=len(document.pages), planned=planned), code="template.pages")
 
 
+# The desk's pool workers keep the Renderer they made (keep_renderers): a Renderer parses
+# the styles and loads the fonts (about 0.15 s), and a worker draws one card after another
+# with the same configuration and templates. Keyed by the cache's scope, which covers the
+# configuration and the templates' content, and by the paper and bleed the styles are made
+# for. The command line makes one per run, as before: it reports what WeasyPrint says about
+# a user's styles while they are parsed (ENGINE_WARNINGS), which a kept Renderer would not.
+_kept: dict[tuple[str, Paper, float], Renderer] | None = None
+
+
+def keep_renderers() -> None:
+    """Reuse Renderers in this process (see `renderer_for`)."""
+    global _kept
+    if _kept is None:
+        _kept = {}
+
+
+def renderer_for(config: Config, templates: Path | None, options: PrintOptions,
+                 scope: str) -> Renderer:
+    """A Renderer for a print run: a new one, or in a process that keeps them (the desk's
+    workers, keep_renderers) the one made before for the same scope, paper and bleed. A
+    run without a cache (`scope` "") always gets a new one."""
+    if _kept is None or not scope:
+        return Renderer(config, templates, options)
+    memo = (scope, paper_for(config, options), options.bleed)
+    found = _kept.get(memo)
+    if found is None:
+        _kept.clear()  # another configuration or template version: the old one goes
+        found = _kept[memo] = Renderer(config, templates, options)
+    return found
+
+
 # A cover place's type as the template styles it: size (pt), bold, colour (hex), alignment.
 PlaceStyle = tuple[float, bool, str, str]
 

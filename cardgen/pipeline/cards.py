@@ -3,7 +3,9 @@ label sheets (`stickers`)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from cardgen.cache import Cache
 from cardgen.config import LabelSheet
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
-from cardgen.errors import Problem, UsageError
+from cardgen.errors import CardgenError, Problem, UsageError
 from cardgen.i18n import _
 from cardgen.layout.cards import Card
 from cardgen.layout.fonts import font_set
@@ -27,6 +29,7 @@ from cardgen.printing.run import PrintRun, add_card, card_frame, drawn_cards, ma
 from cardgen.write import atomic_file, check_output, write_atomic
 
 if TYPE_CHECKING:
+    from cardgen.frame.helper import FrameHelper
     from cardgen.printing.stickers import Label
 
 
@@ -42,16 +45,29 @@ class Printed:
 
 
 def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, emergency: bool,
-                   out: IO[bytes], numbers: Mapping[str, str] | None = None) -> list[Card]:
-    """The cards of `chosen`, in that order, as one finished PDF (imposed if asked)."""
+                   out: IO[bytes], numbers: Mapping[str, str] | None = None,
+                   helper: FrameHelper | None = None) -> list[Card]:
+    """The cards of `chosen`, in that order, as one finished PDF (imposed if asked);
+    `helper`: the process laying out the geometry and frames (frame/helper.py)."""
+    if helper is not None:
+        ready_to_subset(printing)  # while the helper lays out the geometry
+        helper.geometry()  # in the cache now (or not: the run lays it out itself)
     cards = make_cards(chosen, loaded.categories, dict(numbers or loaded.numbers), printing,
                        emergency)
     frames = list(dict.fromkeys(card_frame(printing, card, page.number, False)
                                 for card in cards for page in card.pages))
+    if helper is not None:
+        helper.ask(frames)
+    drawn = drawn_cards(cards, printing, duplex=False)
+    # the first cards drawn while the helper lays out their frames (a few: drawn pages are
+    # not held for a long reprint)
+    ahead = list(itertools.islice(drawn, DRAWN_AHEAD)) if helper is not None else []
+    if helper is not None:
+        helper.frames()
     composer = printing.composer(out)
     try:
         composer.add_frames(printing.frames(frames))
-        for data in drawn_cards(cards, printing, duplex=False):
+        for data in itertools.chain(ahead, drawn):
             add_card(composer, printing, data)
         words = loaded.config.card.words
         title = words.format("pdf_cards", what=chosen[0].household_id if len(chosen) == 1
@@ -62,11 +78,38 @@ def cards_document(loaded: Loaded, chosen: list[Household], printing: PrintRun, 
     return cards
 
 
+DRAWN_AHEAD = 10  # cards drawn before their frames are there, when a helper lays them out
+
+
+def ready_to_subset(printing: PrintRun) -> None:
+    """Load what the font subsets of a PDF use when the cache has no glyph outlines for
+    them (pdf/subset.py `subset_font`: HarfBuzz, fontTools, the font files): a run with a
+    FrameHelper has a cache without the frames, so without the outlines too, and this
+    process has nothing else to do until the helper has the geometry. A font that cannot
+    be read is said when the subset is made."""
+    import fontTools.cffLib
+    import fontTools.misc.psCharStrings
+    import fontTools.pens.recordingPen
+    import fontTools.pens.t2CharStringPen
+    import fontTools.ttLib  # noqa: F401
+    import uharfbuzz  # noqa: F401
+
+    from cardgen.pdf.subset import font_cids, open_face
+
+    fonts = printing.typesetter.fonts
+    for face in dict.fromkeys((*fonts.regular, *fonts.bold)):
+        with contextlib.suppress(CardgenError):
+            open_face(face.path)
+            font_cids(face.path)
+
+
 def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = False,
             templates: Path | None = None, options: PrintOptions | None = None,
-            cache: Cache | None = None, book: Path | None = None) -> Printed:
+            cache: Cache | None = None, book: Path | None = None,
+            helper: FrameHelper | None = None) -> Printed:
     """The selected households' cards as one PDF, in input order, with the book's numbers
-    (`book`: the folder of the grid's book; without it, a first print's)."""
+    (`book`: the folder of the grid's book; without it, a first print's); `helper`: see
+    `cards_document`."""
     check_output(out, [loaded.source])
     cache = cache or Cache.off()
     chosen = select_households(loaded.dataset.households, loaded.categories, selection)
@@ -75,7 +118,8 @@ def reprint(loaded: Loaded, selection: Selection, out: Path, emergency: bool = F
     check_in_book(numbering, chosen, book)
     printing = PrintRun.start(loaded.config, options, templates, loaded.today, cache)
     with atomic_file(out) as handle:
-        cards = cards_document(loaded, chosen, printing, emergency, handle, numbering.numbers)
+        cards = cards_document(loaded, chosen, printing, emergency, handle, numbering.numbers,
+                               helper)
     elsewhere = {p.household_id for p in loaded.dataset.errors} - \
         {h.household_id for h in chosen}
     pages = sum(c.page_count for c in cards)

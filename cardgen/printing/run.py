@@ -77,9 +77,10 @@ class PrintRun:
 
     def renderer(self) -> Any:
         if self._renderer is None:
-            from cardgen.frame.render import Renderer  # WeasyPrint loads only on a cache miss
+            from cardgen.frame.render import renderer_for  # WeasyPrint loads on a miss only
 
-            self._renderer = Renderer(self.config, self.templates, self.options)
+            self._renderer = renderer_for(self.config, self.templates, self.options,
+                                          self.cache.scope)
         return self._renderer
 
     def geometry(self, emergency: bool, verso: bool = False) -> Geometry:

@@ -111,6 +111,9 @@ def _start_worker(settings: Settings) -> None:
     _settings = settings
     import cardgen.pipeline  # WeasyPrint and Pango load once, before a request
     cardgen.pipeline.import_all()
+    from cardgen.frame.render import keep_renderers
+
+    keep_renderers()  # the styles parsed and the fonts loaded once a worker, not once a card
 
 
 def _read(path: Path, today: dt.date, stamp: Stamp | None = None) -> Any:
@@ -220,15 +223,17 @@ def draw(work: CardWork) -> Any:
         give_back()
 
 
-def warm(paths: list[Path], today: dt.date) -> None:
+def warm(paths: list[Path], today: dt.date, geometry: bool = False) -> None:
     """Read the registers in a fresh worker, and make ready what drawing any card needs —
     the fonts' metrics, PDFium, Pillow and the font subsetters loaded, the numbers worked
     out (a first print's, or --book's) — so that the first card asked for is quick (its
     CPU 0.17–0.26 s → 0.12–0.14 s without a book, measured on 1,000 households with the
-    frames cached)."""
+    frames cached); `geometry`: then the geometry pass (`warm_geometry`)."""
     for path in paths:
         _answer(partial(_read, path, today))
     _answer(_ready_to_draw)
+    if geometry:
+        warm_geometry(today)
 
 
 def _ready_to_draw() -> None:
@@ -249,6 +254,31 @@ def _ready_to_draw() -> None:
             numbered(loaded, _settings.book)
 
 
+def warm_geometry(today: dt.date) -> None:
+    """The geometry pass of routine cards (frame/render.py `probe`), which every card drawn
+    needs first, laid out while the desk starts when the cache (or `cardgen prepare`) does
+    not have it, by one worker as it warms up (the others answer the first requests: no
+    task of its own waits in the pool's queue before them); the
+    Renderer it makes is kept for that worker's frames (keep_renderers). Emergency cards
+    (the desk's other mode) are left to their first card; a template mistake is said by
+    the first card, too."""
+    _answer(partial(_geometry, today))
+
+
+def _geometry(today: dt.date) -> None:
+    from cardgen.cache import Cache
+    from cardgen.layout.geometry import PrintOptions
+    from cardgen.printing.run import PrintRun
+
+    assert _settings is not None
+    config = _settings.config
+    cache = next((loaded.cache for loaded in _registers.values()), None) or \
+        Cache.open(config, _settings.templates)
+    if cache.folder is None:  # nowhere to keep it: the first card lays it out
+        return
+    PrintRun.start(config, PrintOptions(), _settings.templates, today, cache).geometry(False)
+
+
 # ---- in the server -------------------------------------------------------------------------
 
 class Pool:
@@ -263,9 +293,14 @@ class Pool:
                                          initializer=_start_worker, initargs=(settings,))
 
     def start(self, paths: list[Path], today: dt.date) -> None:
-        """Start every worker now (one task each) and let it read the registers."""
-        for _ in range(self.workers):
-            self._pool.submit(warm, paths, today)
+        """Start every worker now (one task each) and let it read the registers; then one
+        of them lays out the cards' geometry (the others are free for the first requests).
+        Without it and without prepared frames, both workers laid out the geometry at their
+        first card, and each made a Renderer for every card whose frame it lacked: 20
+        previews asked for at once waited a median 0.5-0.8x as long with it, on a busy
+        machine (benchmarks/serve.py; the first search came later, see the commit)."""
+        for worker in range(self.workers):
+            self._pool.submit(warm, paths, today, worker == 0)
 
     def give_back(self) -> None:
         """Have the worker hand back the memory it freed after answering: a register sent
