@@ -123,10 +123,47 @@ def scope(config: Config, templates: Path | None) -> str:
                config.fingerprint, fonts)
 
 
-def file_identity(path: Path) -> tuple[str, int, int]:
-    """A font file as a cache key sees it: where it is, its size and when it changed."""
+def file_identity(path: Path) -> tuple[str, int, int | str]:
+    """A font file as a cache key sees it: where it is, its size and its content, as the
+    font's table directories (every table's checksum) give it; a file that is no font (an
+    image of a template) by when it changed. Not the font's time: a reinstall (pip
+    --force-reinstall, an upgrade) writes the same fonts anew, and keyed on their times the
+    outlines and metrics `cardgen prepare` stored were never found again (a reprint after the
+    demo then subset its fonts with fontTools, 0.3 s; session 7). Reading the directories is
+    a few KB; hashing a 17 MB font would be some 30 ms a run."""
     stat = path.stat()
-    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    tables = _font_tables(path)
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns if tables is None else tables
+
+
+def _font_tables(path: Path) -> str | None:
+    """The SHA-256 of an OpenType/TrueType font's table directories (of each font of a
+    collection), which hold each table's tag, checksum, offset and length; None if the file
+    is no such font."""
+    try:
+        with path.open("rb") as font:
+            head = font.read(12)
+            if head[:4] == b"ttcf" and len(head) == 12:
+                count = int.from_bytes(head[8:12], "big")
+                if not 0 < count <= 256:
+                    return None
+                starts = [int.from_bytes(font.read(4), "big") for _ in range(count)]
+            elif head[:4] in (b"\0\1\0\0", b"OTTO", b"true"):
+                starts = [0]
+            else:
+                return None
+            digest = hashlib.sha256(head)
+            for start in starts:
+                font.seek(start)
+                offsets = font.read(12)
+                tables = int.from_bytes(offsets[4:6], "big")
+                directory = font.read(16 * tables)
+                if len(offsets) < 12 or len(directory) < 16 * tables:
+                    return None
+                digest.update(offsets + directory)
+            return digest.hexdigest()
+    except OSError:
+        return None
 
 
 def default_folder() -> Path | None:

@@ -64,3 +64,41 @@ def test_a_cache_that_named_entries_still_goes_to_the_workers(tmp_path: Path) ->
     a4.put("cards", "a card", b"card")  # names it: takes up the hash of its first parts
     sent = pickle.loads(pickle.dumps(a4))
     assert sent.get("cards", "a card") == b"card"
+
+
+def test_a_font_is_known_by_its_tables_not_by_when_it_was_written(tmp_path: Path) -> None:
+    """A reinstall writes the same fonts anew: the outlines and metrics `cardgen prepare`
+    stored for them must still be found; an edited font must not find them."""
+    import os
+    import shutil
+
+    from cardgen import resources
+    from cardgen.cache import file_identity
+
+    font = tmp_path / "font.otf"
+    shutil.copyfile(resources.REGULAR_FONT, font)
+    first = file_identity(font)
+    os.utime(font, (1_000_000, 1_000_000))  # written again, as pip does
+    assert file_identity(font) == first
+    data = bytearray(font.read_bytes())
+    data[12 + 4] ^= 1  # the first table's checksum, as a font tool changing that table
+    font.write_bytes(bytes(data))
+    assert file_identity(font) != first
+
+    # a collection: each font's directory counts
+    collection = tmp_path / "fonts.ttc"
+    sfnt = b"\0\1\0\0" + (1).to_bytes(2, "big") + bytes(6) + b"glyf" + bytes(12)
+    collection.write_bytes(b"ttcf\0\1\0\0" + (1).to_bytes(4, "big") + (16).to_bytes(4, "big")
+                           + sfnt)
+    known = file_identity(collection)
+    assert isinstance(known[2], str)
+    os.utime(collection, (1_000_000, 1_000_000))
+    assert file_identity(collection) == known
+    collection.write_bytes(collection.read_bytes()[:-1] + b"\1")
+    assert file_identity(collection) != known
+
+    picture = tmp_path / "logo.png"  # no font: when it changed
+    picture.write_bytes(b"\x89PNG" + bytes(20))
+    seen = file_identity(picture)
+    os.utime(picture, (1_000_000, 1_000_000))
+    assert file_identity(picture) != seen

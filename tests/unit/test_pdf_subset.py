@@ -214,7 +214,8 @@ def test_a_skeleton_is_kept_only_if_it_writes_its_subset_again_and_named_by_its_
         tmp_path: Path) -> None:
     """The skeleton comes from a subset made the long way, and is kept only if writing
     that subset again gives its bytes (a different outline: not kept). Its cache name
-    holds the font file's identity: another font, or the same file changed, has another."""
+    holds the font file's identity: another font, or the same file changed, has another; the
+    same font written again keeps it."""
     outlines: dict[str, tuple[float, bytes]] = {}
     glyphs = {1200, 15, 18, 30000}
     made = subset_font(resources.REGULAR_FONT, glyphs, outlines)
@@ -226,7 +227,11 @@ def test_a_skeleton_is_kept_only_if_it_writes_its_subset_again_and_named_by_its_
     copy.write_bytes(resources.REGULAR_FONT.read_bytes())
     names = {skeleton_name(resources.REGULAR_FONT), skeleton_name(resources.BOLD_FONT),
              skeleton_name(copy)}
-    os.utime(copy, ns=(1, 1))
+    os.utime(copy, ns=(1, 1))  # written again (a reinstall): the same font, its name
+    assert skeleton_name(copy) in names
+    edited = bytearray(copy.read_bytes())
+    edited[12 + 4] ^= 1  # a table's checksum: the font changed
+    copy.write_bytes(bytes(edited))
     names.add(skeleton_name(copy))
     assert len(names) == 4
 
