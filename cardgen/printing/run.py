@@ -61,6 +61,11 @@ class PrintRun:
     _renderer: Any = None
     # ruled rows of each kind of card page (emergency, verso, first, grow): Frame.rows
     _frame_rows: dict[tuple[bool, bool, bool, int], int] = field(default_factory=dict)
+    # the cards (their source keys) `make_cards` found or had put as bundles (card_bundle),
+    # so `drawn_cards` reads each once more, for its pages, not twice (a bundle was read
+    # three times a card, some 2,000 needless reads of a one-change ledger's 1,000;
+    # session 7)
+    bundled: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
@@ -346,6 +351,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         stored = printing.cache.get("cards", source)
         if stored is None:  # built and drawn at once (by a ledger's workers)
             stored = bundle_part(printing, source, 0)
+            if stored is not None:
+                printing.bundled.add(source)
         found.append(None if stored is None
                      else Card.from_data(marshal.loads(stored), printing.config))
         if stored is not None:
@@ -384,6 +391,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         results = build(handed_over(), printing.geometries)
         for index, data in zip(missing, results, strict=True):
             found[index] = Card.from_data(marshal.loads(data), printing.config)
+            if bundled:  # put by the worker (if the disk let it: see _drawn_in_order)
+                printing.bundled.add(sources[index])
             told()
     else:
         if missing:
@@ -522,12 +531,14 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
     else as its last result is read (a ledger's last book then lets its workers go before
     it writes the rest of its file, see pipeline/ledgers.py)."""
     names = [drawn_name(card, duplex) for card in cards]
-    stored = [printing.cache.get("cards", name) for name in names]
-    # built and drawn at once (make_cards' drawn_single): read again when its turn comes,
-    # not held here (20,000 cards' pages)
-    bundled = [not duplex and data is None
-               and printing.cache.get("cards", bundle_name(card.source_key)) is not None
-               for card, data in zip(cards, stored, strict=True)]
+    # built and drawn at once (make_cards' drawn_single, or found so): read when its turn
+    # comes, not held here (20,000 cards' pages); a bundle's pages are the drawn entry's
+    bundled = [not duplex and card.source_key in printing.bundled for card in cards]
+    stored = [None if bundle else printing.cache.get("cards", name)
+              for name, bundle in zip(names, bundled, strict=True)]
+    bundled = [bundle or (not duplex and data is None and
+                          printing.cache.get("cards", bundle_name(card.source_key)) is not None)
+               for card, data, bundle in zip(cards, stored, bundled, strict=True)]
     missing = [index for index, data in enumerate(stored)
                if data is None and not bundled[index]]
     parallel = draw is not None and len(missing) >= PARALLEL_FROM

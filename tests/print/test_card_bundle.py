@@ -119,3 +119,32 @@ def test_drawn_cards_lets_go_of_each_card_once_read(printing: PrintRun, tmp_path
     next(drawn)
     next(drawn)  # the second card in hand
     assert sys.getrefcount(first) == held - 1
+
+
+def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
+        printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ledger from the cache reads each card's bundle twice: its built card (make_cards),
+    then its pages when its turn comes (drawn_cards); not a third time to see it is there.
+    The pages are those drawing the card alone gives."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(5, seed=8, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    make_cards(households, loaded.categories, loaded.numbers, printing, False,
+               built_by([]), drawn_single=True)
+    later = dataclasses.replace(printing, bundled=set())  # the next run, the same cache
+    reads: list[str] = []
+    get = Cache.get
+
+    def counted(cache: Cache, kind: str, name: str) -> bytes | None:
+        reads.append(name)
+        return get(cache, kind, name)
+
+    monkeypatch.setattr(Cache, "get", counted)
+    cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
+                       built_by([]), drawn_single=True)
+    pages = [marshal.loads(data) for data in drawn_cards(cards, later, False)]
+    bundles = [run_module.bundle_name(card.source_key) for card in cards]
+    assert [reads.count(name) for name in bundles] == [2] * len(cards)
+    monkeypatch.setattr(Cache, "get", get)
+    assert pages == [marshal.loads(draw_card_data(card, later, False)) for card in cards]
