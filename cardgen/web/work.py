@@ -105,8 +105,10 @@ _registers: dict[tuple[Path, Stamp | None, dt.date], Any] = {}  # -> pipeline.Lo
 def _start_worker(settings: Settings) -> None:
     global _settings
     from cardgen.i18n import set_language
+    from cardgen.printing.workers import leave_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    leave_with_parent()
     set_language(settings.language)
     _settings = settings
     import cardgen.pipeline  # WeasyPrint and Pango load once, before a request

@@ -3,6 +3,7 @@ never a partial file; and property-based tests over the readers and the validato
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -334,3 +335,30 @@ def test_the_mutation_fuzzer_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "crashes: 0; partial outputs or leftovers: 0; requests to the trap server: 0" \
         in result.stdout
+
+
+def test_a_killed_runs_workers_do_not_stay_behind(tmp_path: Path) -> None:
+    """`kill -9` of a ledger (or the OOM killer) while its workers draw: they end too,
+    rather than wait forever on the pool's pipes, each holding its fonts."""
+    import psutil
+
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(600, seed=9))), encoding="utf-8")
+    run = psutil.Popen([sys.executable, "-m", "cardgen", "ledger", str(source), "-o",
+                        str(tmp_path / "books"), "--date", DATE, "--quiet", "--jobs", "2"],
+                       env={**os.environ, "CARDGEN_CACHE_DIR": str(tmp_path / "cache")},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            workers = [child for child in run.children()
+                       if "--multiprocessing-fork" in child.cmdline()]
+        time.sleep(0.01)
+    assert len(workers) == 2, "the ledger ended before its workers were seen"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    for left in alive:
+        left.kill()
+    assert alive == []
