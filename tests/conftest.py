@@ -166,6 +166,20 @@ def run() -> Callable[..., Result]:
     return invoke
 
 
+@pytest.fixture
+def cache_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every Cache.get from here on, as (kind, name): what a test says was read."""
+    reads: list[tuple[str, str]] = []
+    get = Cache.get
+
+    def counted(cache: Cache, kind: str, name: str) -> bytes | None:
+        reads.append((kind, name))
+        return get(cache, kind, name)
+
+    monkeypatch.setattr(Cache, "get", counted)
+    return reads
+
+
 def suite_cache(config: Config | None = None) -> Cache:
     """The cache a CLI run of the suite opens (its folder, made once per run, and the
     config's scope): a test that calls the pipeline itself reads the frames the suite has

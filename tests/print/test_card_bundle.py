@@ -122,7 +122,7 @@ def test_drawn_cards_lets_go_of_each_card_once_read(printing: PrintRun, tmp_path
 
 
 def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
-        printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A ledger from the cache reads each card's bundle twice: its built card (make_cards),
     then its pages when its turn comes (drawn_cards); not a third time to see it is there.
     The pages are those drawing the card alone gives."""
@@ -133,18 +133,11 @@ def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
     make_cards(households, loaded.categories, loaded.numbers, printing, False,
                built_by([]), drawn_single=True)
     later = dataclasses.replace(printing, bundled=set())  # the next run, the same cache
-    reads: list[str] = []
-    get = Cache.get
-
-    def counted(cache: Cache, kind: str, name: str) -> bytes | None:
-        reads.append(name)
-        return get(cache, kind, name)
-
-    monkeypatch.setattr(Cache, "get", counted)
+    reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
     cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
                        built_by([]), drawn_single=True)
     pages = [marshal.loads(data) for data in drawn_cards(cards, later, False)]
+    names = [name for _, name in reads]
     bundles = [run_module.bundle_name(card.source_key) for card in cards]
-    assert [reads.count(name) for name in bundles] == [2] * len(cards)
-    monkeypatch.setattr(Cache, "get", get)
+    assert [names.count(name) for name in bundles] == [2] * len(cards)
     assert pages == [marshal.loads(draw_card_data(card, later, False)) for card in cards]

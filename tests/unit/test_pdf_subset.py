@@ -160,22 +160,15 @@ def test_widths_are_written_in_runs_and_read_back_in_either_form() -> None:
 
 
 def test_a_process_reads_a_fonts_outlines_from_its_cache_once(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, cache_reads: list[tuple[str, str]]) -> None:
     """The desk's worker draws one card after another: the font's outlines (1.7 MB once
     prepared) are read from the cache for the first, then kept."""
     cache = Cache(tmp_path / "cache", "a test's scope")
-    reads: list[str] = []
-    get = Cache.get
-
-    def counted(self: Cache, kind: str, name: str) -> bytes | None:
-        reads.append(kind)
-        return get(self, kind, name)
-
-    monkeypatch.setattr(Cache, "get", counted)
     first = cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
     second = cached_subset(resources.REGULAR_FONT, {1200, 18}, cache)
     third = cached_subset(resources.REGULAR_FONT, {1200, 15, 18}, cache)  # written
-    assert reads.count("outlines") == 2  # the outlines and the subsets' skeleton, once
+    kinds = [kind for kind, _ in cache_reads]
+    assert kinds.count("outlines") == 2  # the outlines and the subsets' skeleton, once
     assert len({first.program, second.program, third.program}) == 3
 
 
