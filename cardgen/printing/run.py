@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 # (cardgen/printing/workers.py)
 Parallel = Callable[[Iterable[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
+# A ledger from the cache reads each card's bundle (card_bundle) for its built card, then
+# its drawn pages as the card is written: up to this many bytes of pages are kept from the
+# first read (PrintRun.hold) and not read again. A card's pages are some 9 KB: a 1,000-card
+# ledger keeps all of them (9 MB), a 20,000-card book the first 3,500 or so.
+HELD_PAGES = 32 * 2**20
 
 
 @dataclass
@@ -66,6 +71,24 @@ class PrintRun:
     # three times a card, some 2,000 needless reads of a one-change ledger's 1,000;
     # session 7)
     bundled: set[str] = field(default_factory=set)
+    # the drawn pages of the bundles `make_cards` read, by source key, kept for
+    # `drawn_cards` up to HELD_PAGES bytes in all (`hold`)
+    held: dict[str, bytes] = field(default_factory=dict)
+    held_bytes: int = 0
+
+    def hold(self, source: str, pages: bytes) -> None:
+        """Keep a card's drawn pages, read with its built card, for `drawn_cards`, unless
+        the pages kept already reach HELD_PAGES: that card's bundle is then read again."""
+        if self.held_bytes + len(pages) <= HELD_PAGES:
+            self.held[source] = pages
+            self.held_bytes += len(pages)
+
+    def held_pages(self, source: str) -> bytes | None:
+        """A card's pages `hold` kept, let go of here (None: not kept)."""
+        pages = self.held.pop(source, None)
+        if pages is not None:
+            self.held_bytes -= len(pages)
+        return pages
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
@@ -348,16 +371,21 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         source = key("model", printing.today, emergency, numbers[household.household_id],
                      categories[household.household_id], printed_fields(household))
         sources.append(source)
+        card: Card | None = None
         stored = printing.cache.get("cards", source)
-        if stored is None:  # built and drawn at once (by a ledger's workers)
-            stored = bundle_part(printing, source, 0)
-            if stored is not None:
-                printing.bundled.add(source)
-        found.append(None if stored is None
-                     else Card.from_data(marshal.loads(stored), printing.config))
         if stored is not None:
+            card = Card.from_data(marshal.loads(stored), printing.config)
+        else:  # built and drawn at once (by a ledger's workers)
+            bundle = printing.cache.get("cards", bundle_name(source))
+            if bundle is not None:
+                model, pages, summary = marshal.loads(bundle)
+                card = StoredCard.of(summary, model, printing.config)
+                printing.bundled.add(source)
+                printing.hold(source, pages)
+        found.append(card)
+        if card is not None:
             told()
-        return stored is not None
+        return card is not None
 
     missing: list[int] = []
     left = iter(enumerate(households))
@@ -416,10 +444,62 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
 def card_bundle(card: Card, model: bytes, printing: PrintRun) -> bytes:
     """A card built and drawn (one-sided) in one go, as one cache entry keeps both (under
-    `bundle_name`): the built card (`Card.to_data`, marshalled) and its drawn pages
-    (`draw_card_data`). One entry, not two: creating a file in the cache folder took 0.5 ms
-    of system time here, a cold 1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
-    return marshal.dumps((model, draw_card_data(card, printing, False)))
+    `bundle_name`): the built card (`Card.to_data`, marshalled), its drawn pages
+    (`draw_card_data`) and what a ledger plans with (`StoredCard.summary`). One entry, not
+    two: creating a file in the cache folder took 0.5 ms of system time here, a cold
+    1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
+    return marshal.dumps((model, draw_card_data(card, printing, False),
+                          StoredCard.summary(card)))
+
+
+class StoredCard(Card):
+    """A card read from its bundle (card_bundle) that is built (`Card.from_data`) only when
+    something is read of it beyond what a ledger plans, lays out and writes it with: its
+    household, colour, mode, page count and household rows (the summary) and where it
+    stands (first_page, source_key). A ledger whose cards all come from the cache then
+    builds none: building 1,000 cards took 40 ms of a one-change ledger's main process,
+    and unmarshalling them 14 ms (timeit, session 8). Any other field builds the whole card,
+    whose fields are then those of `Card.from_data`."""
+
+    __slots__ = ("_config", "_count", "_model")
+    _model: bytes
+    _config: Config
+    _count: int
+
+    @staticmethod
+    def summary(card: Card) -> tuple[str, str, bool, int, int]:
+        return (card.household_id, card.colour.key, card.emergency, card.household_grow,
+                card.page_count)
+
+    @classmethod
+    def of(cls, summary: tuple[str, str, bool, int, int], model: bytes,
+           config: Config) -> StoredCard:
+        card = cls.__new__(cls)  # its other fields stay unset until read (__getattr__)
+        household_id, colour, emergency, household_grow, count = summary
+        card.household_id, card.colour = household_id, config.palette[colour]
+        card.emergency, card.household_grow = emergency, household_grow
+        card._model, card._config, card._count = model, config, count
+        return card
+
+    def __getattr__(self, name: str) -> Any:
+        """A field not set yet (Python asks only then): the whole card, built now."""
+        if name.startswith("_") or not hasattr(self, "_model"):  # its own, or made by
+            raise AttributeError(name)  # __init__ (dataclasses.replace): all set
+        built = Card.from_data(marshal.loads(self._model), self._config)
+        for each in fields(Card):
+            try:
+                object.__getattribute__(self, each.name)
+            except AttributeError:
+                object.__setattr__(self, each.name, getattr(built, each.name))
+        del self._model
+        return object.__getattribute__(self, name)
+
+    @property
+    def page_count(self) -> int:
+        try:
+            return self._count
+        except AttributeError:  # made by __init__ (dataclasses.replace)
+            return len(self.pages)
 
 
 def bundle_name(source: str) -> str:
@@ -472,7 +552,8 @@ def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -
 
 def card_frames(printing: PrintRun, card: Card, duplex: bool) -> list[Frame]:
     """The frames of every page a card prints on, its visit log's included."""
-    frames = [card_frame(printing, card, page.number, duplex) for page in card.pages]
+    frames = [card_frame(printing, card, number, duplex)  # its pages are numbered 1, 2, …
+              for number in range(1, card.page_count + 1)]
     if has_visit_log(card.page_count, printing.config, duplex):
         frames.append(printing.frame(card.colour.key, card.emergency, True, True, log=True))
     return frames
@@ -569,7 +650,9 @@ def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
         cards[index] = None
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if bundled[index]:
-            data = bundle_part(printing, card.source_key, 1)
+            data = printing.held_pages(card.source_key)
+            if data is None:
+                data = bundle_part(printing, card.source_key, 1)
             if data is None:  # gone from the cache since: drawn here
                 data = draw_card_data(card, printing, duplex)
         elif data is None and parallel:

@@ -121,10 +121,13 @@ def test_drawn_cards_lets_go_of_each_card_once_read(printing: PrintRun, tmp_path
     assert sys.getrefcount(first) == held - 1
 
 
-def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
-        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """A ledger from the cache reads each card's bundle twice: its built card (make_cards),
-    then its pages when its turn comes (drawn_cards); not a third time to see it is there.
+@pytest.mark.parametrize("held", [True, False])
+def test_a_bundle_is_read_once_for_its_card_and_its_pages(
+        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch, held: bool) -> None:
+    """A ledger from the cache reads each card's bundle once: its built card (make_cards)
+    and its pages, kept for drawn_cards (PrintRun.hold); not again to see it is there.
+    Past HELD_PAGES the pages are not kept, and read again when the card's turn comes.
     The pages are those drawing the card alone gives."""
     source = tmp_path / "grid.csv"
     source.write_text(to_csv(list(generate(5, seed=8, grids=1))), encoding="utf-8")
@@ -132,12 +135,55 @@ def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
     households = loaded.dataset.households
     make_cards(households, loaded.categories, loaded.numbers, printing, False,
                built_by([]), drawn_single=True)
-    later = dataclasses.replace(printing, bundled=set())  # the next run, the same cache
+    if not held:
+        monkeypatch.setattr(run_module, "HELD_PAGES", 100)
+    later = dataclasses.replace(printing, bundled=set(), held={})  # the next run
     reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
     cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
                        built_by([]), drawn_single=True)
+    assert later.held_bytes == (sum(map(len, later.held.values())) if held else 0)
     pages = [marshal.loads(data) for data in drawn_cards(cards, later, False)]
     names = [name for _, name in reads]
     bundles = [run_module.bundle_name(card.source_key) for card in cards]
-    assert [names.count(name) for name in bundles] == [2] * len(cards)
+    assert [names.count(name) for name in bundles] == [1 if held else 2] * len(cards)
+    assert later.held == {} and later.held_bytes == 0  # let go of as written
     assert pages == [marshal.loads(draw_card_data(card, later, False)) for card in cards]
+
+
+def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
+        printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card found as a bundle (run.StoredCard) is not built while a ledger plans and
+    writes it, and is the card Card.from_data builds once anything else is read of it."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(8, seed=9, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    built = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       built_by([]), drawn_single=True)
+    from_data: list[object] = []
+    real = run_module.Card.from_data
+
+    def counted(data: Any, config: Any) -> Any:
+        from_data.append(data)
+        return real(data, config)
+
+    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    later = dataclasses.replace(printing, bundled=set(), held={})
+    cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
+                       built_by([]), drawn_single=True)
+    assert all(isinstance(card, run_module.StoredCard) for card in cards)
+    # what a ledger reads of its cards: no card built
+    for card, made in zip(cards, built, strict=True):
+        assert (card.household_id, card.colour, card.emergency, card.household_grow,
+                card.page_count, card.first_page, card.source_key) == (
+            made.household_id, made.colour, made.emergency, made.household_grow,
+            made.page_count, made.first_page, made.source_key)
+        assert run_module.card_frames(later, card, False) == run_module.card_frames(
+            printing, made, False)
+    list(drawn_cards(cards, later, False))
+    assert from_data == []
+    # anything else: built, as from its data
+    assert [card.to_data() for card in cards] == [card.to_data() for card in built]
+    assert len(from_data) == len(cards)
+    assert [card.pages for card in cards] == [card.pages for card in built]
+    assert len(from_data) == len(cards)  # once each
