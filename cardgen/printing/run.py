@@ -66,6 +66,11 @@ class PrintRun:
     _renderer: Any = None
     # ruled rows of each kind of card page (emergency, verso, first, grow): Frame.rows
     _frame_rows: dict[tuple[bool, bool, bool, int], int] = field(default_factory=dict)
+    # each frame variant made once (`frame`, `frame_of`), by what it was asked as: a
+    # ledger asks for one for each of its 1,000 pages twice (its frames, then each page),
+    # and making and hashing a new Frame each time took 30 ms of a one-change ledger (py-spy,
+    # session 8)
+    _frames: dict[tuple[Any, ...], Frame] = field(default_factory=dict)
     # the cards (their source keys) `make_cards` found or had put as bundles (card_bundle),
     # so `drawn_cards` reads each once more, for its pages, not twice (a bundle was read
     # three times a card, some 2,000 needless reads of a one-change ledger's 1,000;
@@ -154,6 +159,23 @@ class PrintRun:
               grow: int = 0, log: bool = False) -> Frame:
         """A frame variant, with as many ruled rows as its page kind holds (a visit log is
         a back page: its rows are the template's own)."""
+        asked = (colour, emergency, verso, first, grow, log)
+        found = self._frames.get(asked)
+        if found is None:
+            found = self._frames[asked] = self._frame(colour, emergency, verso, first, grow,
+                                                      log)
+        return found
+
+    def frame_of(self, values: Sequence[Any]) -> Frame:
+        """The frame a drawn page names by its fields' values (draw_card_data)."""
+        asked = ("values", *values)
+        found = self._frames.get(asked)
+        if found is None:
+            found = self._frames[asked] = Frame(*values)
+        return found
+
+    def _frame(self, colour: str, emergency: bool, verso: bool, first: bool, grow: int,
+               log: bool) -> Frame:
         if not colour:
             return Frame("", verso=verso)
         if log:
@@ -372,11 +394,15 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                      categories[household.household_id], printed_fields(household))
         sources.append(source)
         card: Card | None = None
-        stored = printing.cache.get("cards", source)
+        # built and drawn at once (by a ledger's workers), or built alone; a run that
+        # draws cards one-sided (a ledger) looks for the bundle first, as it usually finds
+        bundle = printing.cache.get("cards", bundle_name(source)) if drawn_single else None
+        stored = printing.cache.get("cards", source) if bundle is None else None
         if stored is not None:
             card = Card.from_data(marshal.loads(stored), printing.config)
-        else:  # built and drawn at once (by a ledger's workers)
-            bundle = printing.cache.get("cards", bundle_name(source))
+        else:
+            if bundle is None and not drawn_single:
+                bundle = printing.cache.get("cards", bundle_name(source))
             if bundle is not None:
                 model, pages, summary = marshal.loads(bundle)
                 card = StoredCard.of(summary, model, printing.config)
@@ -520,28 +546,30 @@ def build_one(household: Household, category: Category, number: str, emergency: 
 
 
 def printed_fields(household: Household) -> tuple[object, ...]:
-    """A household's values without its place in the input file (rows may shift)."""
-    kept = _named_values(household, ("source", "first_row", "rows", "members"))
-    members = tuple(_named_values(m, ("row", "sheet")) for m in household.members)
-    return kept, members
+    """A household's values without its place in the input file (rows may shift), as a
+    card's cache key takes them: the values of its fields and of its members' fields, in
+    field order, without the fields' names (the code, in every entry's scope, says them).
+    With the names, the key's repr of 1,000 households took 18 ms, without them 5 ms
+    (timeit, session 8)."""
+    return (_values_of(household, ("source", "first_row", "rows", "members")),
+            tuple([_values_of(member, ("row", "sheet")) for member in household.members]))
 
 
-# by dataclass and the fields left out: the names kept, and a getter of their values
-_NAMED: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
+# by dataclass and the fields left out: a getter of the values of the others
+_GETTERS: dict[tuple[type, tuple[str, ...]], Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _named_values(value: Any, left_out: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
-    """(name, value) of each field of a dataclass but those `left_out`, in field order.
+def _values_of(value: Any, left_out: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of each field of a dataclass but those `left_out`, in field order.
     (dataclasses.fields for each household and member took 0.2 s of 1,000 households'
     card keys, which the workers wait for: cProfile, session 6.)"""
-    found = _NAMED.get((type(value), left_out))
-    if found is None:
+    get = _GETTERS.get((type(value), left_out))
+    if get is None:
         names = tuple(f.name for f in fields(value) if f.name not in left_out)
-        get = attrgetter(*names)
-        found = _NAMED[(type(value), left_out)] = (
-            names, get if len(names) > 1 else lambda v: (get(v),))
-    names, values = found
-    return tuple(zip(names, values(value), strict=True))
+        getter = attrgetter(*names)
+        get = _GETTERS[(type(value), left_out)] = (
+            getter if len(names) > 1 else lambda v: (getter(v),))
+    return get(value)
 
 
 def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -> Frame:
@@ -671,7 +699,7 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
     pages, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
     for frame, prepared in pages:
-        composer.add_prepared_page(prepared, Frame(*frame))
+        composer.add_prepared_page(prepared, printing.frame_of(frame))
     return len(pages)
 
 

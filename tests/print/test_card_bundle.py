@@ -187,3 +187,20 @@ def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
     assert len(from_data) == len(cards)
     assert [card.pages for card in cards] == [card.pages for card in built]
     assert len(from_data) == len(cards)  # once each
+
+
+def test_a_print_run_makes_each_frame_variant_once(printing: PrintRun) -> None:
+    """PrintRun.frame and frame_of give the frame asked for, made once a variant (a
+    ledger asks for one for each of its pages, twice)."""
+    from cardgen.frame.render import Frame
+
+    first = printing.frame("red", False, False, True, 1)
+    assert printing.frame("red", False, False, True, 1) is first
+    assert (first.colour, first.emergency, first.verso, first.first, first.grow) == (
+        "red", False, False, True, 1)
+    following = printing.frame("red", False, False, False, 1)
+    assert (following.first, following.grow) == (False, 0)  # a 续页: no household rows
+    assert printing.frame("", False, True, True) == Frame("", verso=True)
+    values = run_module.plain_values(first)
+    assert printing.frame_of(values) == first
+    assert printing.frame_of(values) is printing.frame_of(list(values))
