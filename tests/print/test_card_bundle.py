@@ -204,3 +204,47 @@ def test_a_print_run_makes_each_frame_variant_once(printing: PrintRun) -> None:
     values = run_module.plain_values(first)
     assert printing.frame_of(values) == first
     assert printing.frame_of(values) is printing.frame_of(list(values))
+
+
+# a ledger as a user runs it, in a process of its own (the test runner has imported
+# everything), cards handed to workers from the first card on; then what it had imported
+LEDGER = """
+import json, sys
+from cardgen.printing import run
+run.PARALLEL_FROM = 1
+from cardgen.cli.commands import main
+sys.argv = ["cardgen", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code
+print(json.dumps({"code": code, "workers": "cardgen.printing.workers" in sys.modules}))
+"""
+
+
+def test_a_ledger_imports_its_workers_only_to_hand_them_cards(tmp_path: Path) -> None:
+    """pipeline/ledgers.LedgerWorkers: a ledger whose cards the cache has makes no workers
+    and does not import their module (multiprocessing with it); one with cards to make
+    does, and both write the same file."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import cardgen
+
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(4, seed=11, grids=1))), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(cardgen.__file__).parents[1])}
+    made = []
+    for run in (1, 2):
+        out = tmp_path / f"ledger-{run}"
+        done = subprocess.run([sys.executable, "-c", LEDGER, "ledger", str(source), "-o",
+                               str(out), "--by", "all", "--jobs", "2", "--date", DATE],
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        said = json.loads(done.stdout.strip().splitlines()[-1])
+        assert said["code"] == 0, done.stderr
+        made.append((said["workers"], (out / "全部.pdf").read_bytes()))
+    assert [workers for workers, _ in made] == [True, False]
+    assert made[0][1] == made[1][1]
