@@ -381,9 +381,9 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     processes) when there are many, whose `start_workers` starts them before the geometry
     pass. `laid_out` is called as each card is ready (the desk's progress).
 
-    `drawn_single`: the cards will be drawn for one-sided printing, so the workers draw
-    each card as they build it and keep both in one cache entry, the drawn one
-    (`card_bundle`), which `drawn_cards` then finds."""
+    `drawn_single`: the cards will be drawn for one-sided printing, so each card is drawn
+    as it is built (by the workers, or here) and both are kept in one cache entry, the
+    bundle (`card_bundle`), which `drawn_cards` then finds."""
     told = laid_out or (lambda: None)
     sources: list[str] = []
     found: list[Card | None] = []
@@ -451,10 +451,22 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     else:
         if missing:
             printing.geometry(emergency)
+        # drawn here as built, one-sided, and kept as one entry (a bundle), as the workers
+        # do: a file made in the cache folder, not two (0.5 ms each: the update's 10 cards)
+        bundled = drawn_single and printing.cache.enabled
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
-            printing.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
+            model = marshal.dumps(card.to_data())
+            if bundled:
+                source = card.source_key = sources[index]
+                pages = draw_card_data(card, printing, False)
+                printing.cache.put("cards", bundle_name(source), marshal.dumps(
+                    (model, pages, StoredCard.summary(card))))
+                printing.bundled.add(source)
+                printing.hold(source, pages)
+            else:
+                printing.cache.put("cards", sources[index], model)
             found[index] = card
             told()
     cards = []

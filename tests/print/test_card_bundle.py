@@ -79,6 +79,30 @@ def test_a_bundled_card_is_found_for_its_household_only(printing: PrintRun,
     assert asked == [len(households), 1, len(households)]
 
 
+def test_cards_made_here_for_one_sided_printing_are_kept_as_bundles(
+        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Cards made in this process (too few for the workers: an update's) for one-sided
+    printing are drawn as they are built and kept as one entry each, a bundle, whose pages
+    drawn_cards takes without drawing or reading them again; the next run finds them."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(3, seed=12, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    cards = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       drawn_single=True)
+    folder = tmp_path / "cache" / "cards"
+    assert len(list(folder.iterdir())) == len(cards)  # one entry a card
+    reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
+    pages = [marshal.loads(data) for data in drawn_cards(cards, printing, False)]
+    assert reads == [] and len(list(folder.iterdir())) == len(cards)
+    assert pages == [marshal.loads(draw_card_data(card, printing, False)) for card in cards]
+    later = dataclasses.replace(printing, bundled=set(), held={})
+    again = make_cards(households, loaded.categories, loaded.numbers, later, False,
+                       drawn_single=True)
+    assert all(isinstance(card, run_module.StoredCard) for card in again)
+    assert [card.to_data() for card in again] == [card.to_data() for card in cards]
+
+
 def test_drawing_workers_are_let_go_once_their_last_card_is_read(printing: PrintRun,
                                                                 tmp_path: Path) -> None:
     """drawn_cards' `done`: as the last card drawn by `draw` is read, not before; at once
