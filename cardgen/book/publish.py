@@ -28,7 +28,6 @@ them. A disk that is full or a folder that is read-only is said in words (exit 1
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
@@ -143,7 +142,11 @@ def folders_locked(target: Path, book: Path | None) -> Iterator[None]:
 # ---- the swap ---------------------------------------------------------------------------------
 
 def _exchange(new: Path, old: Path) -> bool:
-    """Swap two folders in one step; False where the system or file system cannot."""
+    """Swap two folders in one step; False where the system or file system cannot.
+    (ctypes is imported here, when a folder is swapped: 6 ms of every run that imported
+    this module, an update writing a new folder among them; python -X importtime.)"""
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         call = libc.renameat2

@@ -227,24 +227,37 @@ class Writer:
         for index, (number, _) in enumerate(pending):
             self._streams[number] = stream
             self._offsets[number] = index
-        if self._compressor is None:
-            self._compressor = ThreadPoolExecutor(1, thread_name_prefix="cardgen-flate")
+        data = head + b"".join(bodies)
+        name, found = self._packed_before(data)
+        if found is not None:  # done: no thread woken for it (see _packed_before)
+            done: Future[bytes] = Future()
+            done.set_result(found)
+        else:
+            if self._compressor is None:
+                self._compressor = ThreadPoolExecutor(1, thread_name_prefix="cardgen-flate")
+            done = self._compressor.submit(self.packed, data, name)
         self._queue.append((stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
-                            % (len(pending), len(head)),
-                            self._compressor.submit(self.packed, head + b"".join(bodies))))
+                            % (len(pending), len(head)), done))
         self._drain(wait=False)
 
-    def packed(self, data: bytes) -> bytes:
-        """An object stream's data compressed: from the cache when a run before compressed
-        the same bytes the same way (packed_name), else by `deflate` (and kept there)."""
+    def _packed_before(self, data: bytes) -> tuple[str | None, bytes | None]:
+        """An object stream's name in the cache (None: not kept there) and its compressed
+        data if a run before kept it. Looked up here, not in the compressing thread: a
+        ledger whose object streams were all kept woke the thread 51 times for a lookup
+        each, and its main process waited for the GIL in submit, 40 ms (py-spy, session 8)."""
         if self.cache is None or len(data) < CACHED_PACK_FROM:
-            return self.deflate(data)
+            return None, None
         name = packed_name(data, self.smallest)
-        found = self.cache.get("object-streams", name)
-        if found is None:
-            found = self.deflate(data)
-            self.cache.put("object-streams", name, found)
-        return found
+        return name, self.cache.get("object-streams", name)
+
+    def packed(self, data: bytes, name: str | None) -> bytes:
+        """An object stream's data compressed by `deflate`, and kept in the cache under
+        `name` (packed_name) if it has one: a run after that compresses the same bytes the
+        same way finds it there (_packed_before)."""
+        packed = self.deflate(data)
+        if name is not None and self.cache is not None:
+            self.cache.put("object-streams", name, packed)
+        return packed
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
         """A stream object; `entries` are its dictionary's entries but /Length, `data` as

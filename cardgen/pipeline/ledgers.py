@@ -4,10 +4,10 @@ of record (manifest.json), published in one step."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from cardgen.book.fit import Renamed
 from cardgen.book.folder import Writing, check_book_folder, earlier_files, replaced_files
@@ -31,10 +31,11 @@ from cardgen.errors import DataRefused, NothingSelected, Problem, Severity
 from cardgen.frame.render import Frame, check_options
 from cardgen.i18n import _, ngettext
 from cardgen.layout.cards import has_visit_log
-from cardgen.layout.geometry import PrintOptions
+from cardgen.layout.geometry import Geometry, PrintOptions
 from cardgen.pdf.compose import Composer
 from cardgen.pipeline.register import Loaded, check_file, open_book
 from cardgen.printing.run import (
+    Parallel,
     PrintRun,
     add_card,
     add_cover,
@@ -44,8 +45,10 @@ from cardgen.printing.run import (
     index_page_data,
     make_cards,
 )
-from cardgen.printing.workers import Setup, Workers
 from cardgen.write import check_folder, write_atomic
+
+if TYPE_CHECKING:
+    from cardgen.printing.workers import Workers
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,52 @@ def partial_selection(selection: Selection, loaded: Loaded) -> str:
     return describe_selection(replace(selection, grids=()), loaded)
 
 
+class LedgerWorkers:
+    """A ledger's worker processes (printing/workers.Workers), made, and their module
+    imported, only when cards are handed to them: a ledger whose cards the cache has needs
+    none, and importing the module (multiprocessing with it) took 16 ms of a one-change
+    ledger and of an update (python -X importtime, session 8)."""
+
+    def __init__(self, setup: tuple[Any, ...], jobs: int) -> None:
+        self.setup = setup  # printing/workers.Setup's fields
+        self.jobs = jobs
+        self._workers: Workers | None = None
+
+    def workers(self) -> Workers:
+        if self._workers is None:
+            from cardgen.printing.workers import Setup, Workers
+
+            self._workers = Workers(Setup(*self.setup), self.jobs)
+        return self._workers
+
+    def builder(self) -> Parallel | None:
+        """Card building in the workers (Workers.builder), or None with one job."""
+        return self._parallel(lambda workers: workers.builder())
+
+    def drawer(self) -> Parallel | None:
+        """Card drawing in the workers (Workers.drawer), or None with one job."""
+        return self._parallel(lambda workers: workers.drawer())
+
+    def _parallel(self, which: Callable[[Workers], Parallel | None]) -> Parallel | None:
+        if self.jobs <= 1:
+            return None
+
+        def handed(items: Iterable[Any], geometries: dict[bool, Geometry]) -> Iterator[bytes]:
+            parallel = which(self.workers())
+            assert parallel is not None  # more than one job
+            return parallel(items, geometries)
+
+        return handed
+
+    def start(self) -> None:
+        if self.jobs > 1:
+            self.workers().start()
+
+    def close(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
+
+
 def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Frame]:
     """The frames a ledger's pages stand on (the cover has its own page, a blank back page
     none)."""
@@ -120,7 +169,7 @@ def ledger_frames(plan: LedgerPlan, printing: PrintRun, duplex: bool) -> list[Fr
 def compose_ledger(plan: LedgerPlan, printing: PrintRun,
                    duplex: bool, out: Path,
                    advance: Callable[[int], None] | None,
-                   workers: Workers | None = None, last: bool = False) -> int:
+                   workers: LedgerWorkers | None = None, last: bool = False) -> int:
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order.
     `last`: no ledger follows, so the workers are closed as soon as this one's cards need
     them no more."""
@@ -130,7 +179,7 @@ def compose_ledger(plan: LedgerPlan, printing: PrintRun,
 
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
-                    workers: Workers | None, last: bool = False) -> int:
+                    workers: LedgerWorkers | None, last: bool = False) -> int:
     composer = printing.composer(out, duplex)
     try:
         # the workers draw the cards while the frames and the cover are laid out here; the
@@ -290,8 +339,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
 
     if progress:
         progress(0, total_cards)
-    workers = Workers(Setup(loaded.config, printing.options, request.templates, loaded.today,
-                            printing.cache), request.jobs)
+    workers = LedgerWorkers((loaded.config, printing.options, request.templates, loaded.today,
+                             printing.cache), request.jobs)
     books: list[GridBook] = []
     try:
         renamed = {previous.grids[r.register].file for r in numbering.renamed

@@ -256,7 +256,11 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
     recount = old is not None and bool(old.impose)
     build = [h for h in households if h.household_id in reprinted
              or (recount and h.household_id not in bad and h.household_id in entry_of)]
-    made = make_cards(build, loaded.categories, dict(numbers), printing, emergency)
+    duplex = old.duplex if old is not None else False
+    # the cards reprinted are drawn as they are made (one-sided), unless cards are made to
+    # count pages only
+    made = make_cards(build, loaded.categories, dict(numbers), printing, emergency,
+                      drawn_single=not duplex and not recount)
     card_of = {card.household_id: card for card in made}
     slots, unprinted = [], []
     for household in households:
@@ -270,7 +274,6 @@ def plan_update(changes: GridChanges, grid: GridNumbers, old: GridBook | None,
                               entry.page_count))
         else:
             unprinted.append(household)
-    duplex = old.duplex if old is not None else False
     file_name = old.file if old is not None else safe_file_name(grid.group, False, set())
     plan = plan_ledger(grid.group, slots, {grid.group: grid.retired}, [grid.edition],
                        loaded.config, printing.index_layout, printing.typesetter, False, duplex, "",

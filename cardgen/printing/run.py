@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 # (cardgen/printing/workers.py)
 Parallel = Callable[[Iterable[Any], dict[bool, Geometry]], Iterator[bytes]]
 PARALLEL_FROM = 300  # fewer cards than this are made in this process
+# A ledger from the cache reads each card's bundle (card_bundle) for its built card, then
+# its drawn pages as the card is written: up to this many bytes of pages are kept from the
+# first read (PrintRun.hold) and not read again. A card's pages are some 9 KB: a 1,000-card
+# ledger keeps all of them (9 MB), a 20,000-card book the first 3,500 or so.
+HELD_PAGES = 32 * 2**20
 
 
 @dataclass
@@ -61,11 +66,34 @@ class PrintRun:
     _renderer: Any = None
     # ruled rows of each kind of card page (emergency, verso, first, grow): Frame.rows
     _frame_rows: dict[tuple[bool, bool, bool, int], int] = field(default_factory=dict)
+    # each frame variant made once (`frame`, `frame_of`), by what it was asked as: a
+    # ledger asks for one for each of its 1,000 pages twice (its frames, then each page),
+    # and making and hashing a new Frame each time took 30 ms of a one-change ledger (py-spy,
+    # session 8)
+    _frames: dict[tuple[Any, ...], Frame] = field(default_factory=dict)
     # the cards (their source keys) `make_cards` found or had put as bundles (card_bundle),
     # so `drawn_cards` reads each once more, for its pages, not twice (a bundle was read
     # three times a card, some 2,000 needless reads of a one-change ledger's 1,000;
     # session 7)
     bundled: set[str] = field(default_factory=set)
+    # the drawn pages of the bundles `make_cards` read, by source key, kept for
+    # `drawn_cards` up to HELD_PAGES bytes in all (`hold`)
+    held: dict[str, bytes] = field(default_factory=dict)
+    held_bytes: int = 0
+
+    def hold(self, source: str, pages: bytes) -> None:
+        """Keep a card's drawn pages, read with its built card, for `drawn_cards`, unless
+        the pages kept already reach HELD_PAGES: that card's bundle is then read again."""
+        if self.held_bytes + len(pages) <= HELD_PAGES:
+            self.held[source] = pages
+            self.held_bytes += len(pages)
+
+    def held_pages(self, source: str) -> bytes | None:
+        """A card's pages `hold` kept, let go of here (None: not kept)."""
+        pages = self.held.pop(source, None)
+        if pages is not None:
+            self.held_bytes -= len(pages)
+        return pages
 
     @classmethod
     def start(cls, config: Config, options: PrintOptions | None, templates: Path | None,
@@ -131,6 +159,23 @@ class PrintRun:
               grow: int = 0, log: bool = False) -> Frame:
         """A frame variant, with as many ruled rows as its page kind holds (a visit log is
         a back page: its rows are the template's own)."""
+        asked = (colour, emergency, verso, first, grow, log)
+        found = self._frames.get(asked)
+        if found is None:
+            found = self._frames[asked] = self._frame(colour, emergency, verso, first, grow,
+                                                      log)
+        return found
+
+    def frame_of(self, values: Sequence[Any]) -> Frame:
+        """The frame a drawn page names by its fields' values (draw_card_data)."""
+        asked = ("values", *values)
+        found = self._frames.get(asked)
+        if found is None:
+            found = self._frames[asked] = Frame(*values)
+        return found
+
+    def _frame(self, colour: str, emergency: bool, verso: bool, first: bool, grow: int,
+               log: bool) -> Frame:
         if not colour:
             return Frame("", verso=verso)
         if log:
@@ -336,9 +381,9 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     processes) when there are many, whose `start_workers` starts them before the geometry
     pass. `laid_out` is called as each card is ready (the desk's progress).
 
-    `drawn_single`: the cards will be drawn for one-sided printing, so the workers draw
-    each card as they build it and keep both in one cache entry, the drawn one
-    (`card_bundle`), which `drawn_cards` then finds."""
+    `drawn_single`: the cards will be drawn for one-sided printing, so each card is drawn
+    as it is built (by the workers, or here) and both are kept in one cache entry, the
+    bundle (`card_bundle`), which `drawn_cards` then finds."""
     told = laid_out or (lambda: None)
     sources: list[str] = []
     found: list[Card | None] = []
@@ -348,16 +393,25 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         source = key("model", printing.today, emergency, numbers[household.household_id],
                      categories[household.household_id], printed_fields(household))
         sources.append(source)
-        stored = printing.cache.get("cards", source)
-        if stored is None:  # built and drawn at once (by a ledger's workers)
-            stored = bundle_part(printing, source, 0)
-            if stored is not None:
-                printing.bundled.add(source)
-        found.append(None if stored is None
-                     else Card.from_data(marshal.loads(stored), printing.config))
+        card: Card | None = None
+        # built and drawn at once (by a ledger's workers), or built alone; a run that
+        # draws cards one-sided (a ledger) looks for the bundle first, as it usually finds
+        bundle = printing.cache.get("cards", bundle_name(source)) if drawn_single else None
+        stored = printing.cache.get("cards", source) if bundle is None else None
         if stored is not None:
+            card = Card.from_data(marshal.loads(stored), printing.config)
+        else:
+            if bundle is None and not drawn_single:
+                bundle = printing.cache.get("cards", bundle_name(source))
+            if bundle is not None:
+                model, pages, summary = marshal.loads(bundle)
+                card = StoredCard.of(summary, model, printing.config)
+                printing.bundled.add(source)
+                printing.hold(source, pages)
+        found.append(card)
+        if card is not None:
             told()
-        return stored is not None
+        return card is not None
 
     missing: list[int] = []
     left = iter(enumerate(households))
@@ -397,10 +451,22 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     else:
         if missing:
             printing.geometry(emergency)
+        # drawn here as built, one-sided, and kept as one entry (a bundle), as the workers
+        # do: a file made in the cache folder, not two (0.5 ms each: the update's 10 cards)
+        bundled = drawn_single and printing.cache.enabled
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
-            printing.cache.put("cards", sources[index], marshal.dumps(card.to_data()))
+            model = marshal.dumps(card.to_data())
+            if bundled:
+                source = card.source_key = sources[index]
+                pages = draw_card_data(card, printing, False)
+                printing.cache.put("cards", bundle_name(source), marshal.dumps(
+                    (model, pages, StoredCard.summary(card))))
+                printing.bundled.add(source)
+                printing.hold(source, pages)
+            else:
+                printing.cache.put("cards", sources[index], model)
             found[index] = card
             told()
     cards = []
@@ -416,10 +482,62 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
 def card_bundle(card: Card, model: bytes, printing: PrintRun) -> bytes:
     """A card built and drawn (one-sided) in one go, as one cache entry keeps both (under
-    `bundle_name`): the built card (`Card.to_data`, marshalled) and its drawn pages
-    (`draw_card_data`). One entry, not two: creating a file in the cache folder took 0.5 ms
-    of system time here, a cold 1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
-    return marshal.dumps((model, draw_card_data(card, printing, False)))
+    `bundle_name`): the built card (`Card.to_data`, marshalled), its drawn pages
+    (`draw_card_data`) and what a ledger plans with (`StoredCard.summary`). One entry, not
+    two: creating a file in the cache folder took 0.5 ms of system time here, a cold
+    1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
+    return marshal.dumps((model, draw_card_data(card, printing, False),
+                          StoredCard.summary(card)))
+
+
+class StoredCard(Card):
+    """A card read from its bundle (card_bundle) that is built (`Card.from_data`) only when
+    something is read of it beyond what a ledger plans, lays out and writes it with: its
+    household, colour, mode, page count and household rows (the summary) and where it
+    stands (first_page, source_key). A ledger whose cards all come from the cache then
+    builds none: building 1,000 cards took 40 ms of a one-change ledger's main process,
+    and unmarshalling them 14 ms (timeit, session 8). Any other field builds the whole card,
+    whose fields are then those of `Card.from_data`."""
+
+    __slots__ = ("_config", "_count", "_model")
+    _model: bytes
+    _config: Config
+    _count: int
+
+    @staticmethod
+    def summary(card: Card) -> tuple[str, str, bool, int, int]:
+        return (card.household_id, card.colour.key, card.emergency, card.household_grow,
+                card.page_count)
+
+    @classmethod
+    def of(cls, summary: tuple[str, str, bool, int, int], model: bytes,
+           config: Config) -> StoredCard:
+        card = cls.__new__(cls)  # its other fields stay unset until read (__getattr__)
+        household_id, colour, emergency, household_grow, count = summary
+        card.household_id, card.colour = household_id, config.palette[colour]
+        card.emergency, card.household_grow = emergency, household_grow
+        card._model, card._config, card._count = model, config, count
+        return card
+
+    def __getattr__(self, name: str) -> Any:
+        """A field not set yet (Python asks only then): the whole card, built now."""
+        if name.startswith("_") or not hasattr(self, "_model"):  # its own, or made by
+            raise AttributeError(name)  # __init__ (dataclasses.replace): all set
+        built = Card.from_data(marshal.loads(self._model), self._config)
+        for each in fields(Card):
+            try:
+                object.__getattribute__(self, each.name)
+            except AttributeError:
+                object.__setattr__(self, each.name, getattr(built, each.name))
+        del self._model
+        return object.__getattribute__(self, name)
+
+    @property
+    def page_count(self) -> int:
+        try:
+            return self._count
+        except AttributeError:  # made by __init__ (dataclasses.replace)
+            return len(self.pages)
 
 
 def bundle_name(source: str) -> str:
@@ -440,28 +558,30 @@ def build_one(household: Household, category: Category, number: str, emergency: 
 
 
 def printed_fields(household: Household) -> tuple[object, ...]:
-    """A household's values without its place in the input file (rows may shift)."""
-    kept = _named_values(household, ("source", "first_row", "rows", "members"))
-    members = tuple(_named_values(m, ("row", "sheet")) for m in household.members)
-    return kept, members
+    """A household's values without its place in the input file (rows may shift), as a
+    card's cache key takes them: the values of its fields and of its members' fields, in
+    field order, without the fields' names (the code, in every entry's scope, says them).
+    With the names, the key's repr of 1,000 households took 18 ms, without them 5 ms
+    (timeit, session 8)."""
+    return (_values_of(household, ("source", "first_row", "rows", "members")),
+            tuple([_values_of(member, ("row", "sheet")) for member in household.members]))
 
 
-# by dataclass and the fields left out: the names kept, and a getter of their values
-_NAMED: dict[tuple[type, tuple[str, ...]], tuple[tuple[str, ...], Callable[[Any], Any]]] = {}
+# by dataclass and the fields left out: a getter of the values of the others
+_GETTERS: dict[tuple[type, tuple[str, ...]], Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _named_values(value: Any, left_out: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
-    """(name, value) of each field of a dataclass but those `left_out`, in field order.
+def _values_of(value: Any, left_out: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of each field of a dataclass but those `left_out`, in field order.
     (dataclasses.fields for each household and member took 0.2 s of 1,000 households'
     card keys, which the workers wait for: cProfile, session 6.)"""
-    found = _NAMED.get((type(value), left_out))
-    if found is None:
+    get = _GETTERS.get((type(value), left_out))
+    if get is None:
         names = tuple(f.name for f in fields(value) if f.name not in left_out)
-        get = attrgetter(*names)
-        found = _NAMED[(type(value), left_out)] = (
-            names, get if len(names) > 1 else lambda v: (get(v),))
-    names, values = found
-    return tuple(zip(names, values(value), strict=True))
+        getter = attrgetter(*names)
+        get = _GETTERS[(type(value), left_out)] = (
+            getter if len(names) > 1 else lambda v: (getter(v),))
+    return get(value)
 
 
 def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -> Frame:
@@ -472,7 +592,8 @@ def card_frame(printing: PrintRun, card: Card, page_number: int, duplex: bool) -
 
 def card_frames(printing: PrintRun, card: Card, duplex: bool) -> list[Frame]:
     """The frames of every page a card prints on, its visit log's included."""
-    frames = [card_frame(printing, card, page.number, duplex) for page in card.pages]
+    frames = [card_frame(printing, card, number, duplex)  # its pages are numbered 1, 2, …
+              for number in range(1, card.page_count + 1)]
     if has_visit_log(card.page_count, printing.config, duplex):
         frames.append(printing.frame(card.colour.key, card.emergency, True, True, log=True))
     return frames
@@ -569,7 +690,9 @@ def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
         cards[index] = None
         data, stored[index] = stored[index], None  # not kept once used: 20,000 cards' pages
         if bundled[index]:
-            data = bundle_part(printing, card.source_key, 1)
+            data = printing.held_pages(card.source_key)
+            if data is None:
+                data = bundle_part(printing, card.source_key, 1)
             if data is None:  # gone from the cache since: drawn here
                 data = draw_card_data(card, printing, duplex)
         elif data is None and parallel:
@@ -588,7 +711,7 @@ def add_card(composer: Composer, printing: PrintRun, data: bytes) -> int:
     pages, glyphs = marshal.loads(data)
     add_glyphs(composer, printing, glyphs)
     for frame, prepared in pages:
-        composer.add_prepared_page(prepared, Frame(*frame))
+        composer.add_prepared_page(prepared, printing.frame_of(frame))
     return len(pages)
 
 

@@ -328,7 +328,7 @@ def test_the_last_ledger_lets_its_workers_go_before_it_is_finished(
     last ledger of a run closes them once its cards need them no more, an earlier one
     keeps them for the next ledger's cards."""
     from cardgen.pdf.compose import Composer
-    from cardgen.printing.workers import Workers
+    from cardgen.pipeline.ledgers import LedgerWorkers as Workers
 
     events: list[str] = []
     finish, close = Composer.finish, Workers.close

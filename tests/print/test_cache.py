@@ -120,7 +120,7 @@ def test_rerun_uses_the_cache_and_gives_the_same_bytes(first_run: FirstRun,
     cache_dir = warm_cache_dir
     assert entries(cache_dir, "frames") and entries(cache_dir, "placed-frames")
     cards = {path: path.stat().st_ino for path in entries(cache_dir, "cards")}
-    assert len(cards) == 60  # a model and the drawn pages per household (30), nothing else
+    assert len(cards) == 30  # a bundle per household (its card and drawn pages), nothing else
     assert entries(cache_dir, "ledger-pages")  # the cover and the index, drawn over frames
     second = ledger(source, tmp_path / "b")
     assert second == first_run.pdf
@@ -143,13 +143,13 @@ def test_one_changed_household_redraws_only_itself(source: Path, warm_cache_dir:
     changed = tmp_path / "changed.csv"
     changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cached = ledger(changed, tmp_path / "b")
-    assert len(set(entries(cache_dir, "cards")) - before) == 2  # one model, one drawing
+    assert len(set(entries(cache_dir, "cards")) - before) == 1  # its bundle (card, drawing)
     frames_only = tmp_path / "frames-only"
     for kind in ("frames", "metrics"):
         shutil.copytree(warmed / kind, frames_only / kind)
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(frames_only))
     assert cached == ledger(changed, tmp_path / "c")
-    assert len(entries(frames_only, "cards")) == 60  # every card drawn for it
+    assert len(entries(frames_only, "cards")) == 30  # every card drawn for it (bundles)
 
 
 def test_a_cache_warmed_by_other_cards_gives_the_same_bytes(source: Path, cache_dir: Path,

@@ -79,6 +79,30 @@ def test_a_bundled_card_is_found_for_its_household_only(printing: PrintRun,
     assert asked == [len(households), 1, len(households)]
 
 
+def test_cards_made_here_for_one_sided_printing_are_kept_as_bundles(
+        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Cards made in this process (too few for the workers: an update's) for one-sided
+    printing are drawn as they are built and kept as one entry each, a bundle, whose pages
+    drawn_cards takes without drawing or reading them again; the next run finds them."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(3, seed=12, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    cards = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       drawn_single=True)
+    folder = tmp_path / "cache" / "cards"
+    assert len(list(folder.iterdir())) == len(cards)  # one entry a card
+    reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
+    pages = [marshal.loads(data) for data in drawn_cards(cards, printing, False)]
+    assert reads == [] and len(list(folder.iterdir())) == len(cards)
+    assert pages == [marshal.loads(draw_card_data(card, printing, False)) for card in cards]
+    later = dataclasses.replace(printing, bundled=set(), held={})
+    again = make_cards(households, loaded.categories, loaded.numbers, later, False,
+                       drawn_single=True)
+    assert all(isinstance(card, run_module.StoredCard) for card in again)
+    assert [card.to_data() for card in again] == [card.to_data() for card in cards]
+
+
 def test_drawing_workers_are_let_go_once_their_last_card_is_read(printing: PrintRun,
                                                                 tmp_path: Path) -> None:
     """drawn_cards' `done`: as the last card drawn by `draw` is read, not before; at once
@@ -121,10 +145,13 @@ def test_drawn_cards_lets_go_of_each_card_once_read(printing: PrintRun, tmp_path
     assert sys.getrefcount(first) == held - 1
 
 
-def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
-        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """A ledger from the cache reads each card's bundle twice: its built card (make_cards),
-    then its pages when its turn comes (drawn_cards); not a third time to see it is there.
+@pytest.mark.parametrize("held", [True, False])
+def test_a_bundle_is_read_once_for_its_card_and_its_pages(
+        printing: PrintRun, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch, held: bool) -> None:
+    """A ledger from the cache reads each card's bundle once: its built card (make_cards)
+    and its pages, kept for drawn_cards (PrintRun.hold); not again to see it is there.
+    Past HELD_PAGES the pages are not kept, and read again when the card's turn comes.
     The pages are those drawing the card alone gives."""
     source = tmp_path / "grid.csv"
     source.write_text(to_csv(list(generate(5, seed=8, grids=1))), encoding="utf-8")
@@ -132,12 +159,117 @@ def test_a_bundle_is_read_once_for_its_card_and_once_for_its_pages(
     households = loaded.dataset.households
     make_cards(households, loaded.categories, loaded.numbers, printing, False,
                built_by([]), drawn_single=True)
-    later = dataclasses.replace(printing, bundled=set())  # the next run, the same cache
+    if not held:
+        monkeypatch.setattr(run_module, "HELD_PAGES", 100)
+    later = dataclasses.replace(printing, bundled=set(), held={})  # the next run
     reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
     cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
                        built_by([]), drawn_single=True)
+    assert later.held_bytes == (sum(map(len, later.held.values())) if held else 0)
     pages = [marshal.loads(data) for data in drawn_cards(cards, later, False)]
     names = [name for _, name in reads]
     bundles = [run_module.bundle_name(card.source_key) for card in cards]
-    assert [names.count(name) for name in bundles] == [2] * len(cards)
+    assert [names.count(name) for name in bundles] == [1 if held else 2] * len(cards)
+    assert later.held == {} and later.held_bytes == 0  # let go of as written
     assert pages == [marshal.loads(draw_card_data(card, later, False)) for card in cards]
+
+
+def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
+        printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card found as a bundle (run.StoredCard) is not built while a ledger plans and
+    writes it, and is the card Card.from_data builds once anything else is read of it."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(8, seed=9, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    built = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       built_by([]), drawn_single=True)
+    from_data: list[object] = []
+    real = run_module.Card.from_data
+
+    def counted(data: Any, config: Any) -> Any:
+        from_data.append(data)
+        return real(data, config)
+
+    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    later = dataclasses.replace(printing, bundled=set(), held={})
+    cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
+                       built_by([]), drawn_single=True)
+    assert all(isinstance(card, run_module.StoredCard) for card in cards)
+    # what a ledger reads of its cards: no card built
+    for card, made in zip(cards, built, strict=True):
+        assert (card.household_id, card.colour, card.emergency, card.household_grow,
+                card.page_count, card.first_page, card.source_key) == (
+            made.household_id, made.colour, made.emergency, made.household_grow,
+            made.page_count, made.first_page, made.source_key)
+        assert run_module.card_frames(later, card, False) == run_module.card_frames(
+            printing, made, False)
+    list(drawn_cards(cards, later, False))
+    assert from_data == []
+    # anything else: built, as from its data
+    assert [card.to_data() for card in cards] == [card.to_data() for card in built]
+    assert len(from_data) == len(cards)
+    assert [card.pages for card in cards] == [card.pages for card in built]
+    assert len(from_data) == len(cards)  # once each
+
+
+def test_a_print_run_makes_each_frame_variant_once(printing: PrintRun) -> None:
+    """PrintRun.frame and frame_of give the frame asked for, made once a variant (a
+    ledger asks for one for each of its pages, twice)."""
+    from cardgen.frame.render import Frame
+
+    first = printing.frame("red", False, False, True, 1)
+    assert printing.frame("red", False, False, True, 1) is first
+    assert (first.colour, first.emergency, first.verso, first.first, first.grow) == (
+        "red", False, False, True, 1)
+    following = printing.frame("red", False, False, False, 1)
+    assert (following.first, following.grow) == (False, 0)  # a 续页: no household rows
+    assert printing.frame("", False, True, True) == Frame("", verso=True)
+    values = run_module.plain_values(first)
+    assert printing.frame_of(values) == first
+    assert printing.frame_of(values) is printing.frame_of(list(values))
+
+
+# a ledger as a user runs it, in a process of its own (the test runner has imported
+# everything), cards handed to workers from the first card on; then what it had imported
+LEDGER = """
+import json, sys
+from cardgen.printing import run
+run.PARALLEL_FROM = 1
+from cardgen.cli.commands import main
+sys.argv = ["cardgen", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code
+print(json.dumps({"code": code, "workers": "cardgen.printing.workers" in sys.modules}))
+"""
+
+
+def test_a_ledger_imports_its_workers_only_to_hand_them_cards(tmp_path: Path) -> None:
+    """pipeline/ledgers.LedgerWorkers: a ledger whose cards the cache has makes no workers
+    and does not import their module (multiprocessing with it); one with cards to make
+    does, and both write the same file."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import cardgen
+
+    source = tmp_path / "grid.csv"
+    # households of their own: the suite's cache (shared by its processes) has none of them
+    source.write_text(to_csv(list(generate(4, seed=2026120711, grids=1))), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(cardgen.__file__).parents[1])}
+    made = []
+    for run in (1, 2):
+        out = tmp_path / f"ledger-{run}"
+        done = subprocess.run([sys.executable, "-c", LEDGER, "ledger", str(source), "-o",
+                               str(out), "--by", "all", "--jobs", "2", "--date", DATE],
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        said = json.loads(done.stdout.strip().splitlines()[-1])
+        assert said["code"] == 0, done.stderr
+        made.append((said["workers"], (out / "全部.pdf").read_bytes()))
+    assert [workers for workers, _ in made] == [True, False]
+    assert made[0][1] == made[1][1]

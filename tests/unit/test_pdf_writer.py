@@ -250,7 +250,17 @@ def test_object_streams_come_from_the_cache_by_their_bytes_and_how_they_are_comp
     assert packed_file(objects, cache) == uncached
     stored = list((tmp_path / "cache" / "object-streams").iterdir())
     assert len(stored) == 1  # the full stream; the last, short one is compressed anew
-    assert packed_file(objects, cache, refuse_packs=True) == uncached  # from the cache
+    # from the cache, looked up by the writing thread (no compressing thread woken for it)
+    looked_up: list[str] = []
+    get = cache.get
+
+    def counted(kind: str, name: str) -> bytes | None:
+        looked_up.append(threading.current_thread().name)
+        return get(kind, name)
+
+    monkeypatch.setattr(cache, "get", counted)
+    assert packed_file(objects, cache, refuse_packs=True) == uncached
+    assert looked_up == [threading.current_thread().name]
     changed = [*objects[:-1], b"<</Kind /Changed>>"]
     assert packed_file(changed, cache) == packed_file(changed)
     assert packed_file(objects, cache, smallest=True) == packed_file(objects, smallest=True)
