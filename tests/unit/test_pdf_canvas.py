@@ -221,3 +221,26 @@ def test_a_run_notes_what_the_log_noted_glyph_by_glyph(typesetter: Typesetter) -
         by_glyph.note(face, run.glyphs, run.text)
         by_run.note_run(run)
         assert list(by_run.glyphs[face].items()) == list(by_glyph.glyphs[face].items())
+
+
+def test_an_element_opened_twice_writes_one_string_so_shapes_compare_by_identity() -> None:
+    """Canvas.open writes the same "%<Role" string each time (interned), so two pages of
+    one shape have shapes whose parts are the same objects: compose.prepare_content's look-up
+    of a compiled structure then hashes and compares no characters."""
+    shapes = []
+    for _ in range(2):
+        canvas = Canvas(100, GlyphLog())
+        with canvas.element("Table"), canvas.element("TR"), canvas.element("TD"):
+            pass
+        structure = canvas.structure()
+        assert structure is not None
+        shapes.append(structure[2])
+    first, second = shapes
+    assert first == second
+    opened = [(a, b) for a, b in zip(first, second, strict=True) if a.startswith("%<")]
+    assert len(opened) == 3 and all(a is b for a, b in opened)
+    # with an alternate description, the text differs: a string of its own each time
+    canvas = Canvas(100, GlyphLog())
+    with canvas.element("Figure", "甲"):
+        pass
+    assert canvas.structure() is not None
