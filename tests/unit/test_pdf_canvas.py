@@ -244,3 +244,20 @@ def test_an_element_opened_twice_writes_one_string_so_shapes_compare_by_identity
     with canvas.element("Figure", "甲"):
         pass
     assert canvas.structure() is not None
+
+
+def test_comments_are_taken_out_as_the_regular_expression_takes_them_out() -> None:
+    """compose.uncommented (prepare_content's, faster) is COMMENTS.sub(b"", …) exactly:
+    comment lines first, last, alone, one after another, empty lines, a "%" inside a line."""
+    import random
+
+    from cardgen.pdf.compose import COMMENTS, uncommented
+
+    cases = [b"", b"%", b"%a", b"%a\n", b"\n%", b"a\n%b", b"%a\nb", b"a\n%b\nc", b"a\n",
+             b"\n%x\n\n%y", b"%%\n%\n", b"a%b\n%c\r\n", b"x\n\n", b"\n\n%a\n%b\n"]
+    draw = random.Random(26)
+    for _ in range(5000):
+        cases.append(b"".join(draw.choice([b"%", b"\n", b"a", b" ", b"\r", b"%<TD"])
+                              for _ in range(draw.randint(0, 14))))
+    for content in cases:
+        assert uncommented(content) == COMMENTS.sub(b"", content), content
