@@ -186,6 +186,23 @@ Element = tuple[str, str, list[Any]]
 STRUCTURE = re.compile(
     rb"\n%(?:<([\w:]+)(?: (<[0-9a-fA-F]*>|\([^)]*\)))?|(>)|(F))(?=\n|\Z)|/MCID (\d+)>>")
 COMMENTS = re.compile(rb"^%.*\n?", re.MULTILINE)
+# a comment line after the first, without its newline: searched for by its two first bytes,
+# which COMMENTS's "^" keeps the regular expression engine from doing
+_LATER_COMMENT = re.compile(rb"\n%[^\n]*")
+
+
+def uncommented(content: bytes) -> bytes:
+    """COMMENTS.sub(b"", content), in half its time: each comment line taken out with its
+    newline (a last line's newline before it stays). The comments ahead are cut off; each
+    later one goes with the newline before it, and the newline that comes last then is put
+    back. (The regular expression took 6 % of the instructions a worker spends drawing and
+    preparing a card, callgrind, session 8.)"""
+    while content[:1] == b"%":
+        end = content.find(b"\n")
+        content = b"" if end < 0 else content[end + 1:]
+    last = content.rfind(b"\n")
+    kept = _LATER_COMMENT.sub(b"", content)
+    return kept + b"\n" if last >= 0 and content[last + 1:last + 2] == b"%" else kept
 
 
 def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
@@ -325,7 +342,7 @@ def prepare_content(content: bytes,
         compiled = compile_structure(kids)
     else:
         kids, framed, shape = structure
-        raw = COMMENTS.sub(b"", content) if kids or framed else content
+        raw = uncommented(content) if kids or framed else content
         if compiled is None:
             compiled = _COMPILED.get(shape)
             if compiled is None:

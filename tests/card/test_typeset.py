@@ -98,3 +98,24 @@ def test_the_memos_keep_no_more_than_their_bound() -> None:
     assert max(len(memo) for memo in memos) <= KEPT + 1
     assert (typesetter.lines("张秀英", 3.0), typesetter.line("张秀英"),
             typesetter.width("张秀英")) == first
+
+
+@pytest.mark.parametrize("text", ["张秀英", "G01-0001 户", "阿卜杜热合曼·买买提", "𠮷a", "aa",
+                                  "", "长长长"])
+def test_a_run_made_fast_is_the_run_its_dataclass_makes(typesetter: Typesetter,
+                                                        text: str) -> None:
+    """_make_run fills a Run's fields itself (not through its frozen __init__ and
+    __post_init__, for speed): every field, the derived ones too, as Run(...) makes them."""
+    from dataclasses import fields
+
+    from cardgen.layout.typeset import Run
+
+    for bold in (False, True):
+        line = typesetter.line(text, bold)
+        assert line.width == sum(run.width for run in line.runs)
+        assert "".join(run.text for run in line.runs) == text
+        for run in line.runs:
+            made = Run(run.face, run.glyphs, run.text, run.width)
+            for field in fields(Run):
+                assert getattr(run, field.name) == getattr(made, field.name), field.name
+            assert run == made and hash(run) == hash(made)

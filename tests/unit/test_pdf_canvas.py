@@ -221,3 +221,43 @@ def test_a_run_notes_what_the_log_noted_glyph_by_glyph(typesetter: Typesetter) -
         by_glyph.note(face, run.glyphs, run.text)
         by_run.note_run(run)
         assert list(by_run.glyphs[face].items()) == list(by_glyph.glyphs[face].items())
+
+
+def test_an_element_opened_twice_writes_one_string_so_shapes_compare_by_identity() -> None:
+    """Canvas.open writes the same "%<Role" string each time (interned), so two pages of
+    one shape have shapes whose parts are the same objects: compose.prepare_content's look-up
+    of a compiled structure then hashes and compares no characters."""
+    shapes = []
+    for _ in range(2):
+        canvas = Canvas(100, GlyphLog())
+        with canvas.element("Table"), canvas.element("TR"), canvas.element("TD"):
+            pass
+        structure = canvas.structure()
+        assert structure is not None
+        shapes.append(structure[2])
+    first, second = shapes
+    assert first == second
+    opened = [(a, b) for a, b in zip(first, second, strict=True) if a.startswith("%<")]
+    assert len(opened) == 3 and all(a is b for a, b in opened)
+    # with an alternate description, the text differs: a string of its own each time
+    canvas = Canvas(100, GlyphLog())
+    with canvas.element("Figure", "甲"):
+        pass
+    assert canvas.structure() is not None
+
+
+def test_comments_are_taken_out_as_the_regular_expression_takes_them_out() -> None:
+    """compose.uncommented (prepare_content's, faster) is COMMENTS.sub(b"", …) exactly:
+    comment lines first, last, alone, one after another, empty lines, a "%" inside a line."""
+    import random
+
+    from cardgen.pdf.compose import COMMENTS, uncommented
+
+    cases = [b"", b"%", b"%a", b"%a\n", b"\n%", b"a\n%b", b"%a\nb", b"a\n%b\nc", b"a\n",
+             b"\n%x\n\n%y", b"%%\n%\n", b"a%b\n%c\r\n", b"x\n\n", b"\n\n%a\n%b\n"]
+    draw = random.Random(26)
+    for _ in range(5000):
+        cases.append(b"".join(draw.choice([b"%", b"\n", b"a", b" ", b"\r", b"%<TD"])
+                              for _ in range(draw.randint(0, 14))))
+    for content in cases:
+        assert uncommented(content) == COMMENTS.sub(b"", content), content
