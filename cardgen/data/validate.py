@@ -126,6 +126,18 @@ class _Collector:
         self.add(Severity.WARNING, row, field, message, hid, value, code)
 
 
+def _clean_already(values: dict[str, str]) -> bool:
+    """Whether every cell is as `clean_text` leaves it (not empty, printable, no space at
+    either end or twice in a row), tested on the cells run together in C instead of a call
+    a cell: a value with "|" beside a space only takes the long way. Measured on 1,000
+    households (2,692 rows): cleaning every cell again and checking each one's length took
+    9 ms, this test and each row's longest cell 5 ms."""
+    joined = "|".join(values.values())
+    return joined.isprintable() and "  " not in joined and " |" not in joined and \
+        "| " not in joined and joined[:1] != " " and joined[-1:] != " " and \
+        all(values.values())
+
+
 def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
                      fonts: Sequence[frozenset[int]] | None = None) -> Dataset:
     """Group rows into households and check every value; nothing stops at the first problem.
@@ -138,13 +150,20 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
     rows: list[Row] = []
     limits = config.limits
     limit_of: dict[str, int] = {}  # field -> its [limits] length
+    # no cell shorter than this can be too long
+    shortest = min(getattr(limits, name) for name in {*FIELD_LIMITS.values(), "cell_chars"})
     for records in batches_seen:
         sources.append(records.source)
         out.problems.extend(records.problems)
         for row in records.rows:
             # one line of drawable text per cell (the readers clean already; rows made
             # elsewhere are cleaned the same way): no tab, line break or invisible character
-            row.values = {f: cleaned for f, t in row.values.items() if (cleaned := clean_text(t))}
+            if not _clean_already(row.values):
+                row.values = {f: cleaned for f, t in row.values.items()
+                              if (cleaned := clean_text(t))}
+            if not row.values or max(map(len, row.values.values())) <= shortest:
+                rows.append(row)  # the usual row: no cell near a limit
+                continue
             for field, text in row.values.items():
                 limit = limit_of.get(field)
                 if limit is None:
@@ -172,7 +191,8 @@ def validate_records(batches: Iterable[Records], config: Config, today: dt.date,
             out.problems.append(Problem(Severity.WARNING, records.source, None, None, None,
                                         None, _("the file has a header row but no records"),
                                         code="file.no_records"))
-    households = [_household(hid, group, config, today, out, fonts, lost)
+    covered: set[str] = set()  # characters the first font has (glyphs.uncovered)
+    households = [_household(hid, group, config, today, out, fonts, lost, covered)
                   for hid, group in groups.items()]
     _check_across_households(households, groups, out)
     return Dataset(households, out.problems, sources)
@@ -517,7 +537,8 @@ def _by_head(rows: list[Row], config: Config, out: _Collector) -> dict[str, list
 
 def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
                out: _Collector, fonts: Sequence[frozenset[int]] | None = None,
-               lost: frozenset[int] = frozenset()) -> Household:
+               lost: frozenset[int] = frozenset(), covered: set[str] | None = None
+               ) -> Household:
     first = rows[0]
     household = Household(household_id=hid, source=first.source, first_row=first.row or 0,
                           rows=[row.row or 0 for row in rows])
@@ -565,22 +586,25 @@ def _household(hid: str, rows: list[Row], config: Config, today: dt.date,
     if "housing" in values:
         _check_lived_in(household, values["housing"][0], config, out)
     if fonts:
-        _check_glyphs(household, rows, {field: row for field, (row, _text) in values.items()},
-                      member_rows, fonts, out, config.reading.name_placeholders)
+        _check_glyphs(household, rows, values, member_rows, fonts, out,
+                      config.reading.name_placeholders, covered)
     return household
 
 
-def _check_glyphs(household: Household, rows: list[Row], field_rows: dict[str, Row],
+def _check_glyphs(household: Household, rows: list[Row], values: dict[str, tuple[Row, str]],
                   member_rows: list[Row], fonts: Sequence[frozenset[int]],
-                  out: _Collector, placeholders: frozenset[str] = frozenset()) -> None:
+                  out: _Collector, placeholders: frozenset[str] = frozenset(),
+                  covered: set[str] | None = None) -> None:
     """An error at the cell of each character that no font has, in the text as printed; a
     name's placeholder for a lost character (U+FFFD) has its own error, which says the fix
-    (type the name again), not a font to add."""
+    (type the name again), not a font to add. `covered`: characters the first font has,
+    found so far (see `glyphs.uncovered`)."""
     try:
-        if not glyphs.uncovered(glyphs.every_text(household), fonts):
+        if not glyphs.uncovered(glyphs.every_text(household), fonts, covered):
             return  # the usual case: the fonts have every character of the household
     except TypeError:  # a value that is no text: checked as printed, below
         pass
+    field_rows = {field: row for field, (row, _text) in values.items()}
     on_card = glyphs.household_texts(household)
     of_members = [glyphs.member_texts(member) for member in household.members]
     if not glyphs.uncovered("".join(text for texts in (on_card, *of_members)
@@ -706,6 +730,8 @@ def _yes_no(row: Row, field: str, text: str, hid: str, out: _Collector) -> bool:
 def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
     """A mobile number as its 11 digits; a landline as written, its area code kept apart
     by a dash where one was written apart (0472-5123456, (0472)5123456 → 0472-5123456)."""
+    if len(text) == 11 and text.isascii() and _MOBILE.match(text):
+        return text  # the usual 11 digits of a mobile, as the steps below leave them
     written = unicodedata.normalize("NFKC", text).strip()
     digits = _PHONE_MARKS.sub("", written)
     if digits.startswith("+86"):
@@ -737,7 +763,9 @@ def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
     a no-break space), a minority name with its "·"; a placeholder for a character lost on
     the way into the spreadsheet (?, U+FFFD) is an error."""
     name = clean_name(row.text("name"))
-    lost = [char for char in dict.fromkeys(name) if char in config.reading.name_placeholders]
+    placeholders = config.reading.name_placeholders
+    lost = [] if placeholders.isdisjoint(name) else \
+        [char for char in dict.fromkeys(name) if char in placeholders]
     if lost:
         out.error(row, "name", _(
             "holds {chars}, a placeholder where a character was lost on the way into the "
@@ -762,8 +790,9 @@ def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
 def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
             lost_digits: bool = False) -> Member:
     member = Member(name=_name(row, hid, config, out), row=row.row or 0, sheet=row.sheet)
+    text = row.values.get  # row.text without a call of its own: 2,655 people, 13 fields each
 
-    relation_text = row.text("relation")
+    relation_text = text("relation")
     if relation_text:
         relation, known = relation_of(relation_text, config)
         if not known:
@@ -773,7 +802,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
         member.is_head = relation == vocabulary.HEAD_LABEL
         member.relation = relation
 
-    sex_text = row.text("sex")
+    sex_text = text("sex")
     written_sex = ""
     if sex_text:
         sex = spelled(sex_text, config.spellings.sex)
@@ -785,7 +814,7 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
         else:
             member.sex = sex
 
-    ethnicity = row.text("ethnicity").strip()
+    ethnicity = text("ethnicity", "").strip()
     if ethnicity and ethnicity not in vocabulary.ETHNIC_GROUPS:
         if ethnicity + "族" in vocabulary.ETHNIC_GROUPS:
             ethnicity += "族"
@@ -794,16 +823,18 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
                                          "printed as written"), hid, code="ethnicity.unknown")
     member.ethnicity = ethnicity
 
-    birth_text = row.text("birth_date")
+    birth_text = text("birth_date")
     month: tuple[int, tuple[int, ...]] | None = None
     if birth_text:
-        month = _month_only(row, birth_text, today, hid, out)
+        # a whole date (1975-10-22, the usual) is no month alone: its 3 patterns are not tried
+        if not _DATE_PATTERNS[0].match(birth_text.strip()):
+            month = _month_only(row, birth_text, today, hid, out)
         if month is None:
             member.birth_date = _date(row, "birth_date", birth_text, today, hid, out)
 
-    id_text = row.text("id_number")
+    id_text = text("id_number")
     if id_text:
-        foreign = spelled(row.text("residence"), config.spellings.residence) in \
+        foreign = spelled(text("residence", ""), config.spellings.residence) in \
             config.spellings.foreign
         _id_number(member, row, id_text, today, hid, out, month, lost_digits, foreign)
     if month is not None and month[1] and not member.id_number:
@@ -821,22 +852,22 @@ def _member(row: Row, hid: str, config: Config, today: dt.date, out: _Collector,
     if not member.sex and written_sex:
         member.sex = written_sex
 
-    phone = row.text("phone")
+    phone = text("phone")
     if phone:
         member.phone = _phone(row, "phone", phone, hid, out)
-    landline = row.text("landline")
+    landline = text("landline")
     if landline:
         member.landline = _phone(row, "landline", landline, hid, out)
 
-    residence = row.text("residence")
+    residence = text("residence")
     if residence:
         member.residence = _enum(row, "residence", residence, config.spellings.residence,
                                  hid, out)
 
-    flags_text = row.text("flags")
+    flags_text = text("flags")
     if flags_text:
         member.flags = _flags(row, flags_text, config, hid, out)
-    member.notes = row.text("notes")
+    member.notes = text("notes", "")
     return member
 
 
@@ -890,20 +921,24 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
     return None
 
 
+def _stored_as_number() -> str:
+    """Said of an ID number that was a number in the spreadsheet (looked up when it is
+    said, not for each of 2,655 people: 0.4 ms)."""
+    return _("is stored as a number, and spreadsheet programs keep only the first 15 digits "
+             "of a number, so the last digits are lost; format the column as text (设置单元格格式 "
+             "→ 文本) and type the ID numbers again (a CSV file keeps them only if it is saved "
+             "from a text column)")
+
+
 def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
                out: _Collector, month: tuple[int, tuple[int, ...]] | None,
                lost_digits: bool = False, foreign: bool = False) -> None:
     """The ID number checked, and what it says of its holder; a person from abroad's
     passport or permit number (`foreign`: no 15 or 18 digits) is kept as written."""
-    stored_as_number = _(
-        "is stored as a number, and spreadsheet programs keep only the first 15 digits of a "
-        "number, so the last digits are lost; format the column as text (设置单元格格式 → "
-        "文本) and type the ID numbers again (a CSV file keeps them only if it is saved from "
-        "a text column)")
     number = normalise_id(text)
     if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
             _SCIENTIFIC.match(number):
-        out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
+        out.error(row, "id_number", _stored_as_number(), hid, code="id.stored_as_number")
         return
     if lost_digits:
         out.error(row, "id_number", _(
@@ -920,7 +955,7 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
         checked = parse_id(text, today)
     except IdNumberError as exc:
         if exc.code == "id.check_digit" and number.endswith("000"):
-            out.error(row, "id_number", stored_as_number, hid, code="id.stored_as_number")
+            out.error(row, "id_number", _stored_as_number(), hid, code="id.stored_as_number")
         else:
             out.error(row, "id_number", _("is not a valid ID number: {why}").format(why=exc),
                       hid, code=exc.code)
