@@ -937,7 +937,7 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
     passport or permit number (`foreign`: no 15 or 18 digits) is kept as written."""
     number = normalise_id(text)
     if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
-            _SCIENTIFIC.match(number):
+            ("E" in number and _SCIENTIFIC.match(number)):  # 1.59902E+17 (upper-cased)
         out.error(row, "id_number", _stored_as_number(), hid, code="id.stored_as_number")
         return
     if lost_digits:
