@@ -551,3 +551,40 @@ def test_an_id_twice_in_a_household_across_sheets_names_both_cells(tmp_path: Pat
     [twice] = [p for p in report["problems"] if p["code"] == "id.twice"]
     assert (twice["sheet"], twice["row"]) == ("第3网格续", 2)
     assert "第3网格!H2" in twice["message"], twice
+
+
+@pytest.mark.parametrize("cell", [" 恒安社区", "恒安社区 ", "恒安  社区", "恒安\t社区",
+                                  "恒安\u200b社区", "", "\u3000", "恒安社区|", "|恒安社区",
+                                  "恒安 | 社区"])
+def test_rows_made_elsewhere_are_cleaned_as_the_readers_clean(config: Config, cell: str) -> None:
+    """validate_records takes a row's cells as they are only when `clean_text` would leave
+    every one as it is (a test of the cells run together): a space at either end of any
+    cell, two in a row, a tab, an invisible character or an empty cell is cleaned."""
+    from cardgen.data.cells import clean_text
+    from cardgen.data.model import Row
+    from cardgen.data.read import Records
+    from cardgen.data.validate import validate_records
+
+    values = {"household_id": "H001", "community": cell, "grid": "第3网格", "name": "张秀英",
+              "relation": "户主"}
+    row = Row("x.csv", 2, dict(values), {field: field for field in values})
+    dataset = validate_records([Records("x.csv", [row])], config, TODAY)
+    cleaned = {f: c for f, t in values.items() if (c := clean_text(t))}
+    assert row.values == cleaned
+    assert dataset.households[0].community == cleaned.get("community", "")
+
+
+def test_the_characters_a_font_has_are_remembered_but_never_those_it_lacks() -> None:
+    """glyphs.uncovered: `covered` grows with the characters the first font has, and a
+    character only a fallback font has, or none, is never taken for one of them."""
+    from cardgen.data.glyphs import uncovered
+
+    first, fallback = frozenset(map(ord, "张秀英李明")), frozenset(map(ord, "𪚥"))
+    covered: set[str] = set()
+    assert uncovered("张秀英", (first, fallback), covered) == []
+    assert covered == set("张秀英")
+    assert uncovered("张𪚥", (first, fallback), covered) == []  # the fallback has it
+    assert "𪚥" not in covered
+    assert uncovered("李𪚥龘", (first, fallback), covered) == ["龘"]
+    assert uncovered("龘", (first, fallback), covered) == ["龘"]
+    assert covered == set("张秀英")
