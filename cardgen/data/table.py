@@ -38,7 +38,8 @@ from cardgen.text import fold
 _ADMINISTRATIVE = ("自治区", "省", "市", "盟", "区", "县", "旗", "街道", "镇", "乡", "苏木",
                    "办事处", ":", "：", " ", "(", "（", "[", "【", "、", "，", ",")
 _ASCII_DIGITS = re.compile(r"[0-9]")
-_DESCRIBED = re.compile(r"(情况|类别|类型|等级|级别|状态|人员)$")  # 残疾类别 is about 残疾
+# (the patterns below are text, compiled by `re` when first used: see validate.py)
+_DESCRIBED = r"(情况|类别|类型|等级|级别|状态|人员)$"  # 残疾类别 is about 残疾
 SHOWN_CHARS = 40  # of a skipped row quoted in its note
 # a record table names one of these: a summary sheet (网格, 户数, 人数) does not
 RECORD_FIELDS = frozenset({"household_id", "name", "id_number"})
@@ -48,11 +49,11 @@ ADDRESS_FIELDS = frozenset({"address", "estate", "building", "unit", "room"})
 DWELLING_FIELDS = frozenset({"address", "room"})
 # the fields a line above the table may give every household (网格员：赵丽娜)
 CONTEXT_FIELDS = ("community", "grid", "grid_worker", "grid_worker_phone", "estate")
-_LABELLED = re.compile(r"^([^:：]{1,12})[:：](.+)$")
-_LABEL_LINE = re.compile(r"^[^:：]{0,12}[\u4e00-\u9fff][^:：]{0,12}[:：]")  # 电话：…, not 3:2
+_LABELLED = r"^([^:：]{1,12})[:：](.+)$"
+_LABEL_LINE = r"^[^:：]{0,12}[\u4e00-\u9fff][^:：]{0,12}[:：]"  # 电话：…, not 3:2
 # a count of households (and people) where a 户号 would be: 共2户2人, 12户, 合计:30户 (folded).
 # A pattern, not words, because the numbers vary; a 户号 never reads like this.
-_TOTALS = re.compile(r"^(?:共|共计|合计|计)?:?\d+户(?:,?共?\d+人)?$")
+_TOTALS = r"^(?:共|共计|合计|计)?:?\d+户(?:,?共?\d+人)?$"
 SKIP_CODES = {"totals": "row.total", "signatures": "row.signature", "notes": "row.note"}
 
 
@@ -103,7 +104,7 @@ def title_values(text: str, config: Config) -> dict[str, str]:
     """What a line above the table says about every household under it: the community and
     grid a title names (九原区沙河街道和平社区第三网格全员人口信息登记表 gives 和平社区 and
     第三网格), or a labelled value (网格员：赵丽娜, 社区：和平社区)."""
-    labelled = _LABELLED.match(text)
+    labelled = re.match(_LABELLED, text)
     if labelled:
         name = header_field(labelled[1], config.spellings.columns)
         if name in CONTEXT_FIELDS and labelled[2].strip():
@@ -462,7 +463,7 @@ class _Reader:
             if not texts:
                 continue
             key = texts.get(keys[0][0], "") if keys else ""
-            if ("：" in key or ":" in key) and _LABEL_LINE.match(key):
+            if ("：" in key or ":" in key) and re.match(_LABEL_LINE, key):
                 self.skip(index, "notes", _row_text(values))  # 联系电话：0472… in the 户号 column
                 continue
             if any(texts.get(f) == own or texts.get(f, "") in spellings for f, own in keys):
@@ -563,7 +564,7 @@ class _Reader:
 
     def not_record(self, text: str) -> str | None:
         """The kind of non-record row whose first filled cell this is, or None."""
-        if "户" in text and _TOTALS.match(fold(text)):
+        if "户" in text and re.match(_TOTALS, fold(text)):
             return "totals"  # 共2户2人, 12户36人 in the first column
         if self.markers is None or text[0] not in self.marker_starts:
             return None  # the usual case: a 户号, not 合计 or 填表人
@@ -613,7 +614,7 @@ def _flag_column(header: str, config: Config) -> tuple[str, bool] | None:
     another (子女数) is no flag's."""
     text = fold(header)
     for candidate in dict.fromkeys((text, text.removeprefix("是否"),
-                                    _DESCRIBED.sub("", text.removeprefix("是否")))):
+                                    re.sub(_DESCRIBED, "", text.removeprefix("是否")))):
         if not candidate:
             continue
         reading = read_flag(candidate, config)

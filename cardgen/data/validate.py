@@ -40,8 +40,11 @@ from cardgen.i18n import _, ngettext
 from cardgen.text import fold
 
 SHOWN_CHARS = 40  # of a value quoted in a problem
+# Patterns a usual register never needs stay text, compiled by `re` when first used (its
+# cache keeps them): compiling them at import took 2.5 ms of every command's start, with
+# those of table.py and vocabulary.py (python -X importtime, min of 15).
 # what a resident identity number looks like (a foreigner's 证件号码 may be a passport's)
-_PRC_ID = re.compile(r"[0-9]{15}|[0-9]{17}[0-9X]")
+_PRC_ID = r"[0-9]{15}|[0-9]{17}[0-9X]"
 # IDs of a column ending in 000 more often than this chance says were numbers once
 LOST_DIGITS_CHANCE = 1e-4
 # field -> the [limits] key that bounds its length; every other cell has cell_chars
@@ -52,18 +55,18 @@ FIELD_LIMITS = {"name": "name_chars", "household_id": "household_id_chars",
                 "relation": "place_chars", "building": "place_chars", "unit": "place_chars",
                 "room": "place_chars"}
 _DOTS = "\u00b7\u2022\u30fb\uff65\u2027\u2219\u22c5\u0387\u2e31\u16eb"
-_DOT_BETWEEN = re.compile(r"(?<=\S)[.．。](?=\S)")
+_DOT_BETWEEN = r"(?<=\S)[.．。](?=\S)"
 _DOT_TABLE = str.maketrans(dict.fromkeys(_DOTS, "·"))
-_DOT_AROUND = re.compile(r"\s*·\s*")
+_DOT_AROUND = r"\s*·\s*"
 # Han characters (the unified ideographs and their extensions, compatibility ideographs, 〇)
 # and the "·" of a minority name written in them
-_HAN_NAME = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-                       "\U00020000-\U0003134f·]+")
+_HAN_NAME = ("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+             "\U00020000-\U0003134f·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_PHONE_MARKS = re.compile(r"[\s\-()（）]")
-_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$|^\d{7,8}$")
+_PHONE_MARKS = r"[\s\-()（）]"
+_LANDLINE = r"^0\d{2,3}\d{7,8}$|^\d{7,8}$"
 # a landline's area code written apart from its number: 0472-5123456, (0472)5123456, 0472 …
-_AREA_APART = re.compile(r"^[(（]?(0\d{2,3})(?:[)）]\s*-?|\s*-\s*|\s+)(\d{7,8})(\D.*)?$")
+_AREA_APART = r"^[(（]?(0\d{2,3})(?:[)）]\s*-?|\s*-\s*|\s+)(\d{7,8})(\D.*)?$"
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"  # and a time of day, if any
                r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
@@ -75,9 +78,9 @@ _MONTH_PATTERNS = (  # a birth date given to the month only: 1975.3, 1975-03, 19
     re.compile(r"^(\d{4})年(\d{1,2})月?$"),
     re.compile(r"^(\d{4})(0[1-9]|1[0-2])$"),
 )
-_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$")  # 1.59902E+17: Excel's number
+_SCIENTIFIC = r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$"  # 1.59902E+17: Excel's number
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_SERIAL = re.compile(r"^(\d{1,5})(?:\.\d+)?$")  # a spreadsheet's day number
+_SERIAL = r"^(\d{1,5})(?:\.\d+)?$"  # a spreadsheet's day number
 # 房屋状态 values that say someone lives in the dwelling
 _LIVED_IN = frozenset({"自住", "借住"})
 
@@ -733,17 +736,17 @@ def _phone(row: Row, field: str, text: str, hid: str, out: _Collector) -> str:
     if len(text) == 11 and text.isascii() and _MOBILE.match(text):
         return text  # the usual 11 digits of a mobile, as the steps below leave them
     written = unicodedata.normalize("NFKC", text).strip()
-    digits = _PHONE_MARKS.sub("", written)
+    digits = re.sub(_PHONE_MARKS, "", written)
     if digits.startswith("+86"):
         digits = digits[3:]
         written = written[3:].strip()
     core = digits.split("转")[0].split("ext")[0]
-    if not (_MOBILE.match(core) or _LANDLINE.match(core)):
+    if not (_MOBILE.match(core) or re.match(_LANDLINE, core)):
         out.warn(row, field, _("does not look like a phone number (11-digit mobile or a "
                                "landline with area code); it is printed as written"), hid,
                  code="phone.format")
         return text.strip()
-    apart = _AREA_APART.match(written)
+    apart = re.match(_AREA_APART, written)
     if apart and not _MOBILE.match(core):
         extension = "".join((apart[3] or "").split())
         return f"{apart[1]}-{apart[2]}{extension}"
@@ -754,8 +757,8 @@ def clean_name(text: str) -> str:
     """NFC, one kind of middle dot (U+00B7) in minority names, no spaces around it."""
     name = unicodedata.normalize("NFC", text).strip().translate(_DOT_TABLE)
     if "." in name or "．" in name or "。" in name:
-        name = _DOT_BETWEEN.sub("·", name)
-    return _DOT_AROUND.sub("·", name) if "·" in name else name
+        name = re.sub(_DOT_BETWEEN, "·", name)
+    return re.sub(_DOT_AROUND, "·", name) if "·" in name else name
 
 
 def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
@@ -772,7 +775,7 @@ def _name(row: Row, hid: str, config: Config, out: _Collector) -> str:
             "spreadsheet (an encoding or a font that lacked it); type the name again as on "
             "the ID card or 户口簿").format(chars="、".join(f"“{c}”" for c in lost)), hid,
             code="name.placeholder")
-    if " " in name and _HAN_NAME.fullmatch(name.replace(" ", "")):
+    if " " in name and re.fullmatch(_HAN_NAME, name.replace(" ", "")):
         if len(name.replace(" ", "")) > 4:  # no Han name is this long (复姓 and two): the
             # space parts a transliterated minority name, 阿依古丽 买买提, whose mark is "·"
             name = "·".join(name.split())
@@ -909,7 +912,7 @@ def _date(row: Row, field: str, text: str, today: dt.date, hid: str,
                     today=today.isoformat()), hid, code="birth_date.impossible")
                 return None
             return day
-    serial = _SERIAL.match(text.strip())
+    serial = re.match(_SERIAL, text.strip())
     if serial and 1 <= int(serial[1]) <= 60000:  # 24473.5: a date with a time of day
         day = _EXCEL_EPOCH + dt.timedelta(days=int(serial[1]))
         out.warn(row, field, _("is a spreadsheet date number, read as {date}; format the "
@@ -937,7 +940,7 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
     passport or permit number (`foreign`: no 15 or 18 digits) is kept as written."""
     number = normalise_id(text)
     if (isinstance(row.raw("id_number"), (int, float)) and len(number) != 15) or \
-            ("E" in number and _SCIENTIFIC.match(number)):  # 1.59902E+17 (upper-cased)
+            ("E" in number and re.match(_SCIENTIFIC, number)):  # 1.59902E+17 (upper-cased)
         out.error(row, "id_number", _stored_as_number(), hid, code="id.stored_as_number")
         return
     if lost_digits:
@@ -948,7 +951,7 @@ def _id_number(member: Member, row: Row, text: str, today: dt.date, hid: str,
             "matches; format the column as text (设置单元格格式 → 文本) and type the ID "
             "numbers again from the ID cards"), hid, code="id.stored_as_number")
         return
-    if foreign and not _PRC_ID.fullmatch(number):
+    if foreign and not re.fullmatch(_PRC_ID, number):
         member.id_number = number
         return
     try:

@@ -12,7 +12,8 @@ from cardgen.text import fold
 if TYPE_CHECKING:
     from cardgen.config import Config
 
-_BRACKETED = re.compile(r"[(\[【〔][^)\]】〕]*[)\]】〕]")
+# (text, compiled by `re` when first used: see validate.py)
+_BRACKETED = r"[(\[【〔][^)\]】〕]*[)\]】〕]"
 
 
 def spelled(text: str, spellings: dict[str, str]) -> str | None:
@@ -22,7 +23,7 @@ def spelled(text: str, spellings: dict[str, str]) -> str | None:
     key = fold(text)
     found = spellings.get(key)
     if found is None and ("(" in key or "[" in key or "【" in key or "〔" in key):
-        found = spellings.get(_BRACKETED.sub("", key))
+        found = spellings.get(re.sub(_BRACKETED, "", key))
     return found
 
 
