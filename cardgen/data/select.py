@@ -84,7 +84,9 @@ def _known_numbers(households: list[Household], asked: tuple[str, ...]) -> tuple
     known = {_folded(h.household_id): h.household_id for h in households}
     missing = [number for number in asked if _folded(number) not in known]
     if missing:
-        import difflib  # only for a number that is not there (1 ms of every start)
+        # only for a number that is not there (1 ms of a start; Click imports it too, though,
+        # when it parses a short option such as -o)
+        import difflib
 
         # 户号 1 of a register keyed by grid and 户号 is 第1网格-1 (and 第2网格-1 …)
         keyed = [key for number in missing for key in known
