@@ -35,6 +35,7 @@ from cardgen.layout.geometry import Geometry, PrintOptions
 from cardgen.pdf.compose import Composer
 from cardgen.pipeline.register import Loaded, check_file, open_book
 from cardgen.printing.run import (
+    IndexPage,
     Parallel,
     PrintRun,
     add_card,
@@ -42,6 +43,7 @@ from cardgen.printing.run import (
     add_drawn_page,
     card_frames,
     drawn_cards,
+    index_page,
     index_page_data,
     make_cards,
 )
@@ -152,6 +154,15 @@ class LedgerWorkers:
         if self.jobs > 1:
             self.workers().start()
 
+    def index_drawer(self, work: list[IndexPage],
+                     geometries: dict[bool, Geometry]) -> Iterator[bytes] | None:
+        """`work` drawn by the workers (Workers.index_drawer) when they are running and it is
+        worth it; else None, and the pages are drawn here. A ledger whose cards the cache had
+        started none, and its index pages mostly come from the cache too."""
+        if self._workers is None or not self._workers.running or len(work) < 2 * self.jobs:
+            return None
+        return self._workers.index_drawer(work, geometries)
+
     def close(self) -> None:
         if self._workers is not None:
             self._workers.close()
@@ -192,15 +203,39 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         taken = {card.first_page: card.page_count + has_visit_log(card.page_count,
                                                                   printing.config, duplex)
                  for card in plan.cards}
+        # the index pages, drawn by the workers when they are there (the cards were drawn
+        # as they were built, so they are idle while the rest of the book is composed), all
+        # read before the workers are let go
+        index = [index_page(plan, page, duplex and page % 2 == 0, printing.config.card.words)
+                 for page in range(plan.index_first_page,
+                                   plan.index_first_page + len(plan.index_pages))]
+        by_workers = None
+        if workers is not None and index:
+            for verso in {i.verso for i in index}:
+                printing.geometry(False, verso)  # here, once, before the workers need it
+            by_workers = workers.index_drawer(index, printing.geometries)
+        index_drawn: dict[int, bytes] = {}
+
+        def read_index() -> None:
+            nonlocal by_workers
+            if by_workers is not None:
+                index_drawn.update(zip((i.page for i in index), by_workers, strict=True))
+                by_workers = None
+
+        def done() -> None:
+            read_index()
+            if workers is not None:
+                workers.close()
+
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None,
-                            workers.close if workers and last else None)
+                            done if workers and last else None)
         # drawn_cards lets go of each card once it is written, this plan of none: a
         # 10,000-card book's cards took 20 MiB of the main process (1.5-2 KB a card,
         # tracemalloc), which the file's growth as it is written now reuses
         plan.cards = []
         composer.add_frames(printing.frames(frames))
         add_cover(composer, printing, plan)
-        index_pages = dict(enumerate(plan.index_pages, plan.index_first_page))
+        index_pages = {i.page: i for i in index}
         page = 2
         while page <= plan.total_pages:
             verso = duplex and page % 2 == 0
@@ -208,7 +243,10 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 composer.add_data_page(b"")  # a blank back page: nothing on it
                 page += 1
             elif page in index_pages:
-                add_index_page(composer, printing, plan, page, verso)
+                read_index()
+                add_drawn_page(composer, printing, index_drawn.pop(page, b"")
+                               or index_page_data(index_pages[page], printing),
+                               Frame("", verso=verso))
                 page += 1
             else:
                 add_card(composer, printing, next(drawn))  # and its visit log
@@ -226,9 +264,8 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
 def add_index_page(composer: Composer, printing: PrintRun, plan: LedgerPlan, page: int,
                    verso: bool) -> None:
     """The ledger's index page that is page `page` of the book."""
-    position = page - plan.index_first_page
     add_drawn_page(composer, printing, index_page_data(
-        plan, plan.index_pages[position], position + 1, page, verso, printing),
+        index_page(plan, page, verso, printing.config.card.words), printing),
         Frame("", verso=verso))
 
 

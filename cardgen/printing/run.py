@@ -723,17 +723,37 @@ def index_title(plan: LedgerPlan, words: Words) -> str:
                         retired=retired)
 
 
-def index_page_data(plan: LedgerPlan, rows: list[IndexRow], position: int, page: int,
-                    verso: bool, printing: PrintRun) -> bytes:
+@dataclass(frozen=True)
+class IndexPage:
+    """What one ledger index page is drawn from: all index_page_data needs, so that a worker
+    can be handed it (printing/workers.index_chunk)."""
+
+    title: str  # index_title
+    rows: list[IndexRow]
+    position: int  # 1-based, among the ledger's `count` index pages
+    count: int
+    page: int  # in the book
+    emergency: bool
+    verso: bool
+
+
+def index_page(plan: LedgerPlan, page: int, verso: bool, words: Words) -> IndexPage:
+    """The ledger's index page that is page `page` of the book."""
+    position = page - plan.index_first_page
+    return IndexPage(index_title(plan, words), plan.index_pages[position], position + 1,
+                     len(plan.index_pages), page, plan.emergency, verso)
+
+
+def index_page_data(index: IndexPage, printing: PrintRun) -> bytes:
     """A ledger index page drawn (cached like cards): prepared content and glyphs used."""
-    title = index_title(plan, printing.config.card.words)
-    name = key("index", title, rows, position,
-               len(plan.index_pages), page, plan.emergency, verso, printing.words)
+    title, rows, position, verso = index.title, index.rows, index.position, index.verso
+    name = key("index", title, rows, position, index.count, index.page, index.emergency,
+               verso, printing.words)
     palette = {colour_key: colour.hex for colour_key, colour in printing.config.palette.items()}
 
     def draw(canvas: Canvas, shown: list[IndexRow]) -> None:
-        draw_index_page(canvas, title, shown, position, len(plan.index_pages), page,
-                        plan.emergency, printing.geometry(False, verso), printing.typesetter,
+        draw_index_page(canvas, title, shown, position, index.count, index.page,
+                        index.emergency, printing.geometry(False, verso), printing.typesetter,
                         printing.words, verso, palette)
 
     # over the rows an earlier run drew, when only their pages changed (index_pages.py)

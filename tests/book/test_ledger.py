@@ -255,11 +255,22 @@ def test_worker_processes_make_the_same_bytes(tmp_path: Path,
     """Enough cards for the spawn pool: --jobs 2 builds and draws in workers, --jobs 1 in
     this process. Each starts from a cache without any card (no model, no drawn page), its
     frames those the suite has laid out (or the first run lays out): what is compared is
-    the cards, drawn twice."""
+    the cards, drawn twice. The index pages too: the workers draw them (none here) with
+    --jobs 2, this process with --jobs 1."""
     import os
     import shutil
 
-    from cardgen.printing.run import PARALLEL_FROM
+    from cardgen.pipeline import ledgers
+    from cardgen.printing.run import PARALLEL_FROM, IndexPage, PrintRun
+
+    drawn_here: list[int] = []
+    index_page_data = ledgers.index_page_data
+
+    def counted(index: IndexPage, printing: PrintRun) -> bytes:
+        drawn_here.append(index.page)
+        return index_page_data(index, printing)
+
+    monkeypatch.setattr(ledgers, "index_page_data", counted)
 
     cache = tmp_path / "cache"
     suite = Path(os.environ["CARDGEN_CACHE_DIR"])
@@ -270,16 +281,20 @@ def test_worker_processes_make_the_same_bytes(tmp_path: Path,
     source = tmp_path / "big.csv"
     source.write_text(to_csv(list(generate(PARALLEL_FROM + 20, seed=4, grids=1))),
                       encoding="utf-8")
-    outputs = []
+    outputs, here = [], []
     for jobs in ("2", "1"):
-        shutil.rmtree(cache / "cards", ignore_errors=True)
+        for kind in ("cards", "ledger-pages"):
+            shutil.rmtree(cache / kind, ignore_errors=True)
+        drawn_here.clear()
         out = tmp_path / f"jobs-{jobs}"
         result = invoke("ledger", source, "-o", out, "--date", DATE, "--jobs", jobs,
                         "--quiet")
         assert result.exit_code == 0, result.output
         [pdf] = list(out.glob("*.pdf"))
         outputs.append((pdf.read_bytes(), (out / "manifest.json").read_bytes()))
+        here.append(len(drawn_here))
     assert outputs[0] == outputs[1]
+    assert here[0] == 0 and here[1] >= 4, here  # 320 households: about 8 index pages
 
 
 def test_a_grid_whose_every_household_is_skipped_is_named(tmp_path: Path) -> None:
