@@ -25,6 +25,7 @@ from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
+from cardgen.memory import give_back, keep_large_apart
 from cardgen.printing.run import Parallel, PrintRun, build_one, card_bundle, draw_card_data
 
 CHUNK = 25  # cards per task: big enough to amortise the hand-over, small enough to share
@@ -143,6 +144,9 @@ class Workers:
     def __init__(self, setup: Setup, jobs: int) -> None:
         self.setup = setup
         self.jobs = jobs
+        # a run with workers is a long one (a ledger, a kit): this process's large blocks
+        # (object streams, the offsets' arrays, a book's parent tree) mapped on their own
+        keep_large_apart()
         self._pool: Executor | None = None
 
     def builder(self) -> Parallel | None:
@@ -166,6 +170,7 @@ class Workers:
 
     def _pool_started(self, tasks: int) -> Executor:
         if self._pool is None:
+            give_back()  # what reading the register took and let go of, before the cards
             context = multiprocessing.get_context("spawn")  # never fork a process with Pango
             pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                        initializer=_start, initargs=(self.setup,))
@@ -208,3 +213,4 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            give_back()  # what the cards' hand-over took (a ledger: before its file is written)
