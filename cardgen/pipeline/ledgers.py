@@ -306,6 +306,13 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
                                    workers.start, drawn_single=not duplex)
+                if position == len(groups) - 1 and not duplex and all(
+                        card.source_key in printing.bundled for card in cards):
+                    # every card of the run is drawn (in the cache, with its card), so
+                    # drawn_cards would not use the workers: they go before the plan, not
+                    # after it (idle, they held 2 x 55 MiB while a 20,000-card book was
+                    # planned, the peak of its run: session 8)
+                    workers.close()
                 slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                          for h, card in zip(households, cards, strict=True)]
                 grids_here = list(dict.fromkeys(grid_group(h) for h in households))
