@@ -19,6 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pikepdf
 
+from cardgen.memory import give_back
+
 if TYPE_CHECKING:
     from cardgen.cache import Cache
 
@@ -46,6 +48,12 @@ XREF_FAST_LEVEL = 1
 # at FLATE_LEVEL, and a ledger printed again with one phone changed has 50 of them as
 # before (session 6). A smaller one (a reprint's, the last of a file) is compressed anew.
 CACHED_PACK_FROM = 32768
+# A file of this many objects and more hands the memory it freed back to the system as it
+# finishes (memory.give_back): a 20,000-card book's main process (a million objects) held
+# 100 MiB free in malloc's heap once its PDF was written (mallinfo2, session 8), on which
+# its manifest was then built. A reprint's or a preview's (some 50 objects a card) is left
+# alone.
+GIVE_BACK_FROM = 100_000
 
 
 def deflate_once(data: bytes) -> bytes:
@@ -217,17 +225,25 @@ class Writer:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        bodies = [body + b"\n" for _, body in pending]
         heads, offset = [], 0
-        for (number, _), body in zip(pending, bodies, strict=True):
+        for number, body in pending:
             heads.append(b"%d %d" % (number, offset))
-            offset += len(body)
+            offset += len(body) + 1  # and its newline
         head = b" ".join(heads) + b"\n"
         stream = self.reserve()
         for index, (number, _) in enumerate(pending):
             self._streams[number] = stream
             self._offsets[number] = index
-        data = head + b"".join(bodies)
+        # the stream's data in one join, its objects let go of at once: a book's parent
+        # tree is one object (a 20,000-card book's: 8 MB), and each body copied with its
+        # newline, then joined, then put after the head held it four times over (session 8)
+        parts = [head]
+        for _, body in pending:
+            parts += (body, b"\n")
+        count = len(pending)
+        del pending
+        data = b"".join(parts)
+        del parts
         name, found = self._packed_before(data)
         if found is not None:  # done: no thread woken for it (see _packed_before)
             done: Future[bytes] = Future()
@@ -236,8 +252,9 @@ class Writer:
             if self._compressor is None:
                 self._compressor = ThreadPoolExecutor(1, thread_name_prefix="cardgen-flate")
             done = self._compressor.submit(self.packed, data, name)
+        del data
         self._queue.append((stream, b"/Type /ObjStm /N %d /First %d /Filter /FlateDecode"
-                            % (len(pending), len(head)), done))
+                            % (count, len(head)), done))
         self._drain(wait=False)
 
     def _packed_before(self, data: bytes) -> tuple[str | None, bytes | None]:
@@ -293,6 +310,9 @@ class Writer:
         self._pack()
         self._drain(wait=True)
         self.close()
+        large = self.count >= GIVE_BACK_FROM
+        if large:
+            give_back()  # what the pages and the parent tree took, before the rows
         missing = [n for n in range(1, self.count + 1) if self._offsets[n] < 0]
         if missing:
             raise ValueError(f"PDF objects reserved but never written: {missing[:5]}")
@@ -316,6 +336,9 @@ class Writer:
                     % (xref, self.count + 1, wide, root, info, identity, identity, len(data)))
         self._write(data)
         self._write(end_of_stream(data) + b"endstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % start)
+        del data
+        if large:
+            give_back()  # and the rows: the caller goes on (a ledger: to its manifest)
 
     def close(self) -> None:
         """Stop the compressing thread (a file given up on: its queue is dropped)."""

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from cardgen.config import Config
 from cardgen.data.model import Category, Household
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
+from cardgen.memory import give_back, keep_large_apart
 from cardgen.printing.run import (
     IndexPage,
     Parallel,
@@ -35,9 +37,9 @@ from cardgen.printing.run import (
 )
 
 CHUNK = 25  # cards per task: big enough to amortise the hand-over, small enough to share
-INDEX_CHUNK = 2  # index pages per task: one takes about as long as drawing 25 cards (18 ms)
 # (a card built and drawn takes some 2.5 ms: 100 a task left one worker up to 0.25 s alone
 # at the end of a 1,000-card ledger, session 6)
+INDEX_CHUNK = 2  # index pages per task: one takes about as long as drawing 25 cards (18 ms)
 
 T = TypeVar("T")
 
@@ -140,11 +142,14 @@ def index_chunk(geometries: dict[bool, Geometry], work: list[IndexPage]) -> list
     return [index_page_data(index, _printing) for index in work]
 
 
-def _in_order(futures: list[Future[list[T]]]) -> Iterator[T]:
+def _in_order(futures: deque[Future[list[T]]]) -> Iterator[T]:
     """The tasks' results, task by task; the tasks not yet read are cancelled if the
     reader stops (as Executor.map's)."""
     try:
-        for future in futures:
+        while futures:
+            # each task (and its results) let go of once read, not held to the last: a
+            # 20,000-card book's card data came to 40 MiB of the main process (session 8)
+            future = futures.popleft()
             yield from future.result()
     finally:
         for future in futures:
@@ -157,6 +162,9 @@ class Workers:
     def __init__(self, setup: Setup, jobs: int) -> None:
         self.setup = setup
         self.jobs = jobs
+        # a run with workers is a long one (a ledger, a kit): this process's large blocks
+        # (object streams, the offsets' arrays, a book's parent tree) mapped on their own
+        keep_large_apart()
         self._pool: Executor | None = None
 
     def builder(self) -> Parallel | None:
@@ -190,6 +198,7 @@ class Workers:
 
     def _pool_started(self, tasks: int) -> Executor:
         if self._pool is None:
+            give_back()  # what reading the register took and let go of, before the cards
             context = multiprocessing.get_context("spawn")  # never fork a process with Pango
             pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                        initializer=_start, initargs=(self.setup,))
@@ -227,9 +236,10 @@ class Workers:
                 chunk = []
         if chunk:
             futures.append(self._handed_over(partial(pool.submit, function, chunk)))
-        return _in_order(futures)
+        return _in_order(deque(futures))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            give_back()  # what the cards' hand-over took (a ledger: before its file is written)
