@@ -7,6 +7,7 @@ import datetime as dt
 import marshal
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -444,9 +445,17 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
         results = build(handed_over(), printing.geometries)
         for index, data in zip(missing, results, strict=True):
-            found[index] = Card.from_data(marshal.loads(data), printing.config)
             if bundled:  # put by the worker (if the disk let it: see _drawn_in_order)
+                # a ledger reads no more of it than its summary, as when found in the
+                # cache: 20,000 built cards held 45 MiB of the main process (2.3 KB each,
+                # tracemalloc), their data alone half of it (session 8)
+                household = households[index]
+                found[index] = StoredCard.of(marshal.loads(data), partial(
+                    build_one, household, categories[household.household_id],
+                    numbers[household.household_id], emergency, printing), printing.config)
                 printing.bundled.add(sources[index])
+            else:
+                found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
     else:
         if missing:
@@ -497,10 +506,14 @@ class StoredCard(Card):
     stands (first_page, source_key). A ledger whose cards all come from the cache then
     builds none: building 1,000 cards took 40 ms of a one-change ledger's main process,
     and unmarshalling them 14 ms (timeit, session 8). Any other field builds the whole card,
-    whose fields are then those of `Card.from_data`."""
+    whose fields are then those of `Card.from_data`.
+
+    A card a worker built and drew (make_cards) is one too, its model not its data but how
+    to build it again (build_one, the same card): 20,000 cards' data held 23 MiB of the
+    main process at the peak of the book's run (session 8)."""
 
     __slots__ = ("_config", "_count", "_model")
-    _model: bytes
+    _model: bytes | Callable[[], Card]
     _config: Config
     _count: int
 
@@ -510,7 +523,7 @@ class StoredCard(Card):
                 card.page_count)
 
     @classmethod
-    def of(cls, summary: tuple[str, str, bool, int, int], model: bytes,
+    def of(cls, summary: tuple[str, str, bool, int, int], model: bytes | Callable[[], Card],
            config: Config) -> StoredCard:
         card = cls.__new__(cls)  # its other fields stay unset until read (__getattr__)
         household_id, colour, emergency, household_grow, count = summary
@@ -523,7 +536,9 @@ class StoredCard(Card):
         """A field not set yet (Python asks only then): the whole card, built now."""
         if name.startswith("_") or not hasattr(self, "_model"):  # its own, or made by
             raise AttributeError(name)  # __init__ (dataclasses.replace): all set
-        built = Card.from_data(marshal.loads(self._model), self._config)
+        model = self._model
+        built = model() if callable(model) else Card.from_data(marshal.loads(model),
+                                                                self._config)
         for each in fields(Card):
             try:
                 object.__getattribute__(self, each.name)

@@ -30,6 +30,7 @@ from cardgen.printing.run import (
     IndexPage,
     Parallel,
     PrintRun,
+    StoredCard,
     build_one,
     card_bundle,
     draw_card_data,
@@ -101,7 +102,9 @@ def build_chunk(geometries: dict[bool, Geometry],
     """Card data (marshal) for (household, category, ledger number, emergency, key, bundle
     name): each card kept in the cache under its key, or, given a bundle name, drawn too
     (one-sided) and kept with its drawn pages under that name (run.card_bundle): drawing
-    it here as it is built spares handing it back and forth (session 6)."""
+    it here as it is built spares handing it back and forth (session 6). A bundled card
+    comes back as its summary alone (run.StoredCard), the main process builds it again
+    only if it needs more."""
     assert _printing is not None
     _printing.geometries.update(geometries)  # the main process's: no second geometry pass
     built = []
@@ -111,9 +114,10 @@ def build_chunk(geometries: dict[bool, Geometry],
         if bundle:
             card.source_key = source
             _printing.cache.put("cards", bundle, card_bundle(card, data, _printing))
+            built.append(marshal.dumps(StoredCard.summary(card)))
         else:
             _printing.cache.put("cards", source, data)
-        built.append(data)
+            built.append(data)
     return built
 
 

@@ -184,6 +184,7 @@ def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
     households = loaded.dataset.households
     built = make_cards(households, loaded.categories, loaded.numbers, printing, False,
                        built_by([]), drawn_single=True)
+    built_data, built_pages = [c.to_data() for c in built], [c.pages for c in built]
     from_data: list[object] = []
     real = run_module.Card.from_data
 
@@ -207,10 +208,51 @@ def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
     list(drawn_cards(cards, later, False))
     assert from_data == []
     # anything else: built, as from its data
-    assert [card.to_data() for card in cards] == [card.to_data() for card in built]
+    assert [card.to_data() for card in cards] == built_data
     assert len(from_data) == len(cards)
-    assert [card.pages for card in cards] == [card.pages for card in built]
+    assert [card.pages for card in cards] == built_pages
     assert len(from_data) == len(cards)  # once each
+
+
+def test_cards_the_workers_built_and_drew_are_not_built_again_here(
+        printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card built and drawn by a worker (one-sided) comes back as its summary
+    (run.StoredCard), as when found in the cache: the main process builds none of them
+    while a ledger plans and writes it (20,000 built cards held 45 MiB of it), and one
+    built when more is read is the card the worker built."""
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(6, seed=31, grids=1))), encoding="utf-8")
+    loaded = load(source, printing.config, printing.today)
+    households = loaded.dataset.households
+    from_data: list[object] = []
+    real = run_module.Card.from_data
+
+    def counted(data: Any, config: Any) -> Any:
+        from_data.append(data)
+        return real(data, config)
+
+    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    build_one = run_module.build_one
+
+    def building(*args: Any) -> Any:
+        from_data.append(args)
+        return build_one(*args)
+
+    monkeypatch.setattr(run_module, "build_one", building)  # the main process's, not the
+    asked: list[int] = []  # workers' (printing/workers imported its own)
+    cards = make_cards(households, loaded.categories, loaded.numbers, printing, False,
+                       built_by(asked), drawn_single=True)
+    assert asked == [len(households)]  # all made by the "workers"
+    assert all(isinstance(card, run_module.StoredCard) for card in cards)
+    drawn = list(drawn_cards(cards, printing, False))
+    assert from_data == []
+    again = [build_one(h, loaded.categories[h.household_id], loaded.numbers[h.household_id],
+                       False, printing) for h in households]
+    assert [card.to_data() for card in cards] == [card.to_data() for card in again]
+    assert len(from_data) == len(cards)  # built now, once each
+    # the same pages (marshal's bytes may differ for equal values: shared references)
+    assert [marshal.loads(pages) for pages in drawn] == [
+        marshal.loads(draw_card_data(card, printing, False)) for card in cards]
 
 
 def test_a_print_run_makes_each_frame_variant_once(printing: PrintRun) -> None:
