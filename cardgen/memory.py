@@ -11,13 +11,14 @@ written), so what comes next is laid on pages the system gives anew, not on top 
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes  # here: every command that writes a PDF imports this module (6 ms)
+
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # glibc only
     except (AttributeError, OSError):
@@ -42,6 +43,8 @@ def keep_large_apart(threshold: int = 128 * 1024) -> None:
     glibc's first threshold, kept: glibc raises it to the largest block freed so far (up
     to 32 MiB), after which such blocks are carved from the heap, whose freed holes stay
     resident."""
+    import ctypes
+
     try:
         mallopt = ctypes.CDLL(None).mallopt  # glibc only
     except (AttributeError, OSError):
