@@ -188,6 +188,24 @@ def suite_cache(config: Config | None = None) -> Cache:
     return Cache.open(config or load_config(), None)
 
 
+def own_process(*modules: str, before: str = "") -> str:
+    """Python source that runs `cardgen` with its own argv in a process of its own (the test
+    runner has imported everything), `before` it, and prints the exit code and which of
+    `modules` it had imported: {"code": ..., "loaded": {module: bool}} (python -c SOURCE
+    ARGS...; the last line of its output)."""
+    return f"""
+import json, sys
+{before}
+from cardgen.cli.commands import main
+sys.argv = ["cardgen", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code
+print(json.dumps({{"code": code, "loaded": {{m: m in sys.modules for m in {list(modules)!r}}}}}))
+"""
+
+
 def pdftotext(path: Path, *pages: int) -> str:
     args = ["pdftotext", "-layout"]
     if pages:

@@ -21,7 +21,7 @@ from cardgen.printing import run as run_module
 from cardgen.printing import workers
 from cardgen.printing.run import PrintRun, draw_card_data, drawn_cards, make_cards
 from cardgen.samplegen import generate, to_csv
-from tests.conftest import DATE
+from tests.conftest import DATE, own_process
 
 
 @pytest.fixture
@@ -174,6 +174,19 @@ def test_a_bundle_is_read_once_for_its_card_and_its_pages(
     assert pages == [marshal.loads(draw_card_data(card, later, False)) for card in cards]
 
 
+def counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What Card.from_data is asked to build in this process, as it is asked."""
+    asked: list[object] = []
+    real = run_module.Card.from_data
+
+    def counted(data: Any, config: Any) -> Any:
+        asked.append(data)
+        return real(data, config)
+
+    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    return asked
+
+
 def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
         printing: PrintRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A card found as a bundle (run.StoredCard) is not built while a ledger plans and
@@ -185,14 +198,7 @@ def test_a_card_from_its_bundle_is_built_when_more_than_its_summary_is_read(
     built = make_cards(households, loaded.categories, loaded.numbers, printing, False,
                        built_by([]), drawn_single=True)
     built_data, built_pages = [c.to_data() for c in built], [c.pages for c in built]
-    from_data: list[object] = []
-    real = run_module.Card.from_data
-
-    def counted(data: Any, config: Any) -> Any:
-        from_data.append(data)
-        return real(data, config)
-
-    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    from_data = counting_builds(monkeypatch)
     later = dataclasses.replace(printing, bundled=set(), held={})
     cards = make_cards(households, loaded.categories, loaded.numbers, later, False,
                        built_by([]), drawn_single=True)
@@ -224,14 +230,7 @@ def test_cards_the_workers_built_and_drew_are_not_built_again_here(
     source.write_text(to_csv(list(generate(6, seed=31, grids=1))), encoding="utf-8")
     loaded = load(source, printing.config, printing.today)
     households = loaded.dataset.households
-    from_data: list[object] = []
-    real = run_module.Card.from_data
-
-    def counted(data: Any, config: Any) -> Any:
-        from_data.append(data)
-        return real(data, config)
-
-    monkeypatch.setattr(run_module.Card, "from_data", counted)
+    from_data = counting_builds(monkeypatch)
     build_one = run_module.build_one
 
     def building(*args: Any) -> Any:
@@ -274,18 +273,8 @@ def test_a_print_run_makes_each_frame_variant_once(printing: PrintRun) -> None:
 
 # a ledger as a user runs it, in a process of its own (the test runner has imported
 # everything), cards handed to workers from the first card on; then what it had imported
-LEDGER = """
-import json, sys
-from cardgen.printing import run
-run.PARALLEL_FROM = 1
-from cardgen.cli.commands import main
-sys.argv = ["cardgen", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exit_:
-    code = exit_.code
-print(json.dumps({"code": code, "workers": "cardgen.printing.workers" in sys.modules}))
-"""
+LEDGER = own_process("cardgen.printing.workers",
+                     before="from cardgen.printing import run\nrun.PARALLEL_FROM = 1")
 
 
 def test_a_ledger_imports_its_workers_only_to_hand_them_cards(tmp_path: Path) -> None:
@@ -312,6 +301,6 @@ def test_a_ledger_imports_its_workers_only_to_hand_them_cards(tmp_path: Path) ->
                               check=False)
         said = json.loads(done.stdout.strip().splitlines()[-1])
         assert said["code"] == 0, done.stderr
-        made.append((said["workers"], (out / "全部.pdf").read_bytes()))
+        made.append((said["loaded"]["cardgen.printing.workers"], (out / "全部.pdf").read_bytes()))
     assert [workers for workers, _ in made] == [True, False]
     assert made[0][1] == made[1][1]

@@ -16,23 +16,14 @@ import pytest
 
 import cardgen
 from cardgen.frame import helper
-from tests.conftest import DATE
+from tests.conftest import DATE, own_process
 from tests.print.test_bytes import REGISTER, SUMS
 
 CHOSEN = ("G01-0001", "G01-0002", "G02-0003")  # tests/test_bytes.py's reprint
 
 # the command line run as a user runs it, in a process of its own (the test runner has
 # threads and WeasyPrint loaded: it forks no helper), then what it had loaded
-DRIVER = """
-import json, sys
-from cardgen.cli.commands import main
-sys.argv = ["cardgen", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exit_:
-    code = exit_.code
-print(json.dumps({"code": code, "weasyprint": "weasyprint" in sys.modules}))
-"""
+DRIVER = own_process("weasyprint")
 
 
 def reprint(tmp_path: Path, cache: str, *extra: str) -> tuple[dict[str, object], bytes]:
@@ -53,12 +44,12 @@ def test_a_reprint_from_an_empty_cache_leaves_weasyprint_to_its_helper(tmp_path:
     said, pdf = reprint(tmp_path, str(cache))
     expected = json.loads(SUMS.read_text(encoding="utf-8"))["reprint"]["cards.pdf"]
     assert hashlib.sha256(pdf).hexdigest() == expected
-    assert said["weasyprint"] is False  # the helper laid out the geometry and the frames
+    assert said["loaded"]["weasyprint"] is False  # the helper laid out the geometry and the frames
     assert len(list((cache / "frames").iterdir())) >= 2  # the geometry and a frame
     # without a cache folder there is no helper (the cache is how the work is handed
     # over): the run lays them out itself, the same bytes
     said, pdf = reprint(tmp_path, "off")
-    assert said["weasyprint"] is True
+    assert said["loaded"]["weasyprint"] is True
     assert hashlib.sha256(pdf).hexdigest() == expected
 
 
