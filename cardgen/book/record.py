@@ -639,12 +639,14 @@ def book_report(book: Book, problems: list[BookProblem]) -> dict[str, object]:
                    "last_update": book.last_update, "grids": grids}, problems)
 
 
-def inconsistent_message(book: Book, problems: list[BookProblem], refused: bool = True) -> str:
+def inconsistent_message(book: Book, problems: list[BookProblem], refused: bool = True,
+                         heading: str = "") -> str:
     """The record's contradictions, every one, then the way back; `refused`: a command
-    that would have written stopped here (`book check` only reads, so it does not say so)."""
+    that would have written stopped here (`book check` only reads, so it does not say so).
+    `heading`: what is said first, when not that the record contradicts itself."""
     path = book.folder / MANIFEST
-    lines = [_("{path} contradicts itself (edited by hand, or mixed with another book's):").format(
-        path=path)]
+    lines = [heading or _("{path} contradicts itself (edited by hand, or mixed with another "
+                          "book's):").format(path=path)]
     lines += [f"  {problem.group}: {problem.message}" if problem.group
               else f"  {problem.message}" for problem in problems]
     way_back = _(
@@ -655,6 +657,21 @@ def inconsistent_message(book: Book, problems: list[BookProblem], refused: bool 
     lines.append(_("Nothing was written. {way_back}").format(way_back=way_back) if refused
                  else way_back)
     return "\n".join(lines)
+
+
+def refuse_contradicting(books: list[GridBook], source: Path) -> None:
+    """The record a run is about to write, checked as the next run will read it: made from
+    the book in `source`, it contradicts itself only when that record was edited by hand in
+    a way that still reads well (a household's 户号 changed in it: the household came back
+    under a new 户号 beside the old one, both with its number). Refused here, nothing
+    written, rather than written for the next command to refuse (session 8)."""
+    book = Book(source, {grid_book.group: grid_book for grid_book in books})
+    problems = check_book(book)
+    if problems:
+        raise BookError(inconsistent_message(book, problems, heading=_(
+            "{path} does not fit this register: the book it would become contradicts itself "
+            "(was it edited by hand?):").format(path=source / MANIFEST)),
+            code="book.inconsistent")
 
 
 # ---- writing ------------------------------------------------------------------------------

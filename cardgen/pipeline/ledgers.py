@@ -23,7 +23,14 @@ from cardgen.book.ledger import (
 )
 from cardgen.book.numbers import GridNumbers
 from cardgen.book.publish import folders_locked, publication
-from cardgen.book.record import MANIFEST, Entry, GridBook, card_content, manifest_bytes
+from cardgen.book.record import (
+    MANIFEST,
+    Entry,
+    GridBook,
+    card_content,
+    manifest_bytes,
+    refuse_contradicting,
+)
 from cardgen.data.flags import shown_flag
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
@@ -419,6 +426,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 files.append(folder / plan.file_name)
                 del cards, plan, slots
             manifest = folder / MANIFEST  # the record last, then all at once
+            if previous is not None:  # before it is published
+                refuse_contradicting([*carried, *books], previous.folder)
             write_record(work, [*carried, *books])
             staged.publish()
     finally:

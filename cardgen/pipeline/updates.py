@@ -23,7 +23,14 @@ from cardgen.book.ledger import (
 )
 from cardgen.book.numbers import GridNumbers
 from cardgen.book.publish import folders_locked, publication
-from cardgen.book.record import CONTENT, MANIFEST, Entry, GridBook, card_content
+from cardgen.book.record import (
+    CONTENT,
+    MANIFEST,
+    Entry,
+    GridBook,
+    card_content,
+    refuse_contradicting,
+)
 from cardgen.config import Config
 from cardgen.data.model import Household
 from cardgen.data.select import Selection, select_households
@@ -203,6 +210,7 @@ def _update(loaded: Loaded, request: UpdateRequest, started: float) -> UpdateRun
             compose_packet(plan, contexts, printing, new_book.duplex, work / packet_name)
             files.insert(len(files) - bool(labels), out / packet_name)
         manifest = out / MANIFEST  # the record last, then all at once
+        refuse_contradicting(list(books.values()), book)  # before it is published
         write_record(work, list(books.values()))
         staged.publish()
     cache.prune()

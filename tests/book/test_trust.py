@@ -756,3 +756,26 @@ def test_a_date_that_makes_a_birth_impossible_is_still_said_as_a_date_going_back
     assert result.exit_code == 2, result.output
     assert "is before the book's last update" in result.output
     assert "birth" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_a_households_id_changed_by_hand_in_the_record_is_refused_by_the_update(
+        books: dict[str, Path], tmp_path: Path) -> None:
+    """A record whose 户号 was changed by hand still reads well (book check: consistent),
+    but the register's household comes back under its own 户号 with the edited one's number
+    (the same address and members): the update would write a record with both on one
+    number, which the next command refuses. It refuses now, nothing written."""
+    book = copy(books["book2"], tmp_path / "book")
+    data = record(book)
+    ledger = grid(data, "第3网格")
+    edited = ledger["households"][0]
+    edited["household_id"] = "Z99"
+    save(book, data)
+    assert invoke("book", "check", book).exit_code == 0
+    out = tmp_path / "out"
+    result = invoke("update", books["register2"], "--book", book, "-o", out, "--date", THIRD)
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())  # as the terminal wraps it
+    assert f"{book / 'manifest.json'} does not fit this register" in said
+    assert f"are all numbered {edited['number']}" in said and "Z99" in said
+    assert "Nothing was written" in said
+    assert not out.exists()
