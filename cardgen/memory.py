@@ -1,4 +1,4 @@
-"""The main process's memory between the phases of a print run.
+"""A process's memory between the phases of its work (a print run, the desk).
 
 glibc's malloc keeps what Python frees for reuse: the pages of a freed object stay resident
 (counted in the process's RSS) until something else is put there, and a long run's heap
@@ -29,7 +29,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
 def give_back() -> None:
     """Hand the pages malloc holds free back to the system (glibc's malloc_trim, which
     also returns whole free pages inside the heap, not only at its top); nothing where
-    the C library has no malloc_trim. Some 10 ms at 100 MiB free (session 8)."""
+    the C library has no malloc_trim. Some 10 ms at 100 MiB free (session 8). The desk's
+    workers and server use it too (web/work.py): without it a worker stayed at the peak of
+    the biggest drawing it ever made (WeasyPrint laying out the frames, ~110 MiB more); at
+    10,000 households a worker went from 210 to 160 MiB."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

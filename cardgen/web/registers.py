@@ -19,8 +19,9 @@ import anyio
 
 from cardgen.errors import CardgenError
 from cardgen.i18n import _
+from cardgen.memory import give_back
 from cardgen.web.failures import Conflict, Failed, Failure, NotFound, WebError, failure_of
-from cardgen.web.work import Pool, Settings, Stamp, give_back, read_register, stamp_of
+from cardgen.web.work import Pool, Settings, Stamp, read_register, stamp_of
 
 REGISTER_SUFFIXES = (".csv", ".xlsx", ".json", ".xls", ".ods")
 UPLOADS_KEPT = 4
