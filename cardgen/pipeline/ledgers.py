@@ -251,9 +251,7 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 page += 1
             elif page in index_pages:
                 read_index()
-                add_drawn_page(composer, printing, index_drawn.pop(page, b"")
-                               or index_page_data(index_pages[page], printing),
-                               Frame("", verso=verso))
+                add_index_page(composer, printing, index_pages[page], index_drawn.pop(page, b""))
                 page += 1
             else:
                 add_card(composer, printing, next(drawn))  # and its visit log
@@ -268,12 +266,12 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         composer.close()
 
 
-def add_index_page(composer: Composer, printing: PrintRun, plan: LedgerPlan, page: int,
-                   verso: bool) -> None:
-    """The ledger's index page that is page `page` of the book."""
-    add_drawn_page(composer, printing, index_page_data(
-        index_page(plan, page, verso, printing.config.card.words), printing),
-        Frame("", verso=verso))
+def add_index_page(composer: Composer, printing: PrintRun, index: IndexPage,
+                   drawn: bytes = b"") -> None:
+    """A ledger's index page (run.index_page), `drawn` already by the workers or drawn
+    here."""
+    add_drawn_page(composer, printing, drawn or index_page_data(index, printing),
+                   Frame("", verso=index.verso))
 
 
 def book_entry(household: Household, slot: Slot, loaded: Loaded,

@@ -57,6 +57,7 @@ from cardgen.printing.run import (
     card_frames,
     change_page_data,
     drawn_cards,
+    index_page,
     make_cards,
 )
 from cardgen.write import atomic_file, check_folder
@@ -403,7 +404,8 @@ def compose_packet(plan: LedgerPlan, contexts: list[dict[str, object]], printing
                 composer.add_data_page(b"", Frame("", verso=True))
             for offset in range(len(plan.index_pages)):
                 page = plan.index_first_page + offset
-                add_index_page(composer, printing, plan, page, duplex and page % 2 == 0)
+                add_index_page(composer, printing, index_page(
+                    plan, page, duplex and page % 2 == 0, printing.config.card.words))
             composer.finish(printing.words.words.format("pdf_update", title=plan.title),
                             printing.words.date,
                             printing.options.pdf_variant)

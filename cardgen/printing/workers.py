@@ -113,7 +113,8 @@ def build_chunk(geometries: dict[bool, Geometry],
         data = marshal.dumps(card.to_data())
         if bundle:
             card.source_key = source
-            _printing.cache.put("cards", bundle, card_bundle(card, data, _printing))
+            _printing.cache.put("cards", bundle, card_bundle(
+                card, data, draw_card_data(card, _printing, False)))
             built.append(marshal.dumps(StoredCard.summary(card)))
         else:
             _printing.cache.put("cards", source, data)
