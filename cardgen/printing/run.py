@@ -430,13 +430,12 @@ def make_cards(households: list[Household], categories: dict[str, Category],
         printing.geometry(emergency)  # here, once, before any worker needs it
         bundled = drawn_single and printing.cache.enabled
 
-        def work(index: int) -> tuple[Household, Category, str, bool, str, str]:
+        def work(index: int) -> tuple[Household, Category, str, bool, str, bool]:
             household = households[index]
             return (household, categories[household.household_id],
-                    numbers[household.household_id], emergency, sources[index],
-                    bundle_name(sources[index]) if bundled else "")
+                    numbers[household.household_id], emergency, sources[index], bundled)
 
-        def handed_over() -> Iterator[tuple[Household, Category, str, bool, str, str]]:
+        def handed_over() -> Iterator[tuple[Household, Category, str, bool, str, bool]]:
             yield from (work(index) for index in list(missing))
             for index, household in left:
                 if not look_up(household):
@@ -445,16 +444,19 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
         results = build(handed_over(), printing.geometries)
         for index, data in zip(missing, results, strict=True):
-            if bundled:  # put by the worker (if the disk let it: see _drawn_in_order)
+            # put here, not by the workers (workers.build_chunk), while they make the rest
+            if bundled:  # if the disk lets it: see _drawn_in_order
+                printing.cache.put("cards", bundle_name(sources[index]), data)
                 # a ledger reads no more of it than its summary, as when found in the
                 # cache: 20,000 built cards held 45 MiB of the main process (2.3 KB each,
                 # tracemalloc), their data alone half of it (session 8)
                 household = households[index]
-                found[index] = StoredCard.of(marshal.loads(data), partial(
+                found[index] = StoredCard.of(marshal.loads(data)[2], partial(
                     build_one, household, categories[household.household_id],
                     numbers[household.household_id], emergency, printing), printing.config)
                 printing.bundled.add(sources[index])
             else:
+                printing.cache.put("cards", sources[index], data)
                 found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
     else:
@@ -681,7 +683,7 @@ def drawn_cards(cards: list[Card], printing: PrintRun, duplex: bool,
         for emergency in {cards[i].emergency for i in missing}:
             printing.geometry(emergency, duplex)  # here, once, before any worker needs it
         drawn = draw([(marshal.dumps(cards[i].to_data(shared=False)), cards[i].source_key,
-                       cards[i].first_page, duplex, names[i]) for i in missing],
+                       cards[i].first_page, duplex) for i in missing],
                      printing.geometries)
     elif done is not None:
         done()
@@ -710,6 +712,7 @@ def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
                 data = draw_card_data(card, printing, duplex)
         elif data is None and parallel:
             data = next(drawn)
+            printing.cache.put("cards", names[index], data)  # here (workers.build_chunk)
             parallel -= 1
             if not parallel and done is not None:
                 done()
