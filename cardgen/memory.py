@@ -53,3 +53,15 @@ def keep_large_apart(threshold: int = 128 * 1024) -> None:
     except (AttributeError, OSError):
         return
     mallopt(M_MMAP_THRESHOLD, threshold)
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory (Linux's /proc/self/statm), None where unknown."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -17,7 +17,7 @@ the helper did its work. Whatever goes wrong in the helper (a template mistake, 
 the run does the work itself, as before, and says what went wrong in its own words. Only for
 the bundled templates (what WeasyPrint says about a user's own templates is reported by the
 run that laid them out) and a cache with a folder (the entries are how the work is handed
-over); and on Linux (`_may_fork`).
+over); and on Linux (`may_fork`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class FrameHelper:
         sent), or None where it would not help: the cache has the geometry already (the
         user's, or `cardgen prepare`'s), the cache keeps nothing, the templates are the
         user's, the options are wrong (the run says so), or the system cannot fork."""
-        if templates is not None or not cache.enabled or not _may_fork():
+        if templates is not None or not cache.enabled or not may_fork():
             return None
         from cardgen.frame.render import paper_for
 
@@ -126,7 +126,7 @@ class FrameHelper:
 WAIT = 120.0
 
 
-def _may_fork() -> bool:
+def may_fork() -> bool:
     """Whether this process may fork a helper: on Linux (macOS's system libraries are not
     safe to use in a forked child that does not exec), with no other thread (a lock one
     holds would stay locked in the child) and without WeasyPrint loaded (Pango's state is

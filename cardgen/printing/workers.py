@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import gc
 import marshal
 import multiprocessing
 import os
@@ -23,9 +24,10 @@ from typing import Any, TypeVar
 from cardgen.cache import Cache
 from cardgen.config import Config
 from cardgen.data.model import Category, Household
+from cardgen.frame.helper import may_fork
 from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
-from cardgen.memory import give_back, keep_large_apart
+from cardgen.memory import give_back, keep_large_apart, resident_bytes
 from cardgen.printing.run import (
     IndexPage,
     Parallel,
@@ -84,9 +86,19 @@ def leave_with_parent() -> None:
     threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
 
 
+# Signals held back while workers start (Workers._handed_over), and let through in each
+# worker once it has its own way with them (_start)
+STOPPING = {signal.SIGINT, signal.SIGTERM}
+
+
 def _start(setup: Setup) -> None:
     global _printing
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # a forked worker has the main process's handler, which raises where the worker is
+    # (a traceback on the terminal): a worker told to end just ends, as a spawned one does
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
     leave_with_parent()
     # a worker's work is in the cache and handed back when the pool closes: it leaves at
     # once rather than tear down its modules and caches one by one, which the main process
@@ -159,6 +171,26 @@ def _in_order(futures: deque[Future[list[T]]]) -> Iterator[T]:
             future.cancel()
 
 
+# A worker forked from this process shares its memory page by page: it starts at once, with
+# every module and the fonts already here (a spawned worker imported cardgen for 0.2 s of
+# CPU each: a cold 1,000-card ledger took 0.92x the wall time, 0.91x the CPU forked, in 10
+# pairs, session 9), but the pages it shares count in its resident memory too. Forked only
+# while this process is small: a 20,000-household book's main process held 129 MiB when
+# its workers started, and forked workers took the book's peak (the sum over its processes,
+# as benchmarks/bench.py measures it) from 289 to 409 MiB; a 1,000-household one held 52.
+FORK_UNDER = 64 * 2**20  # bytes resident
+
+
+def forking() -> bool:
+    """Whether workers are forked from this process (else spawned): where the frame helper
+    may be (frame/helper.may_fork: Linux, no other thread, no WeasyPrint loaded) and while
+    this process is small (FORK_UNDER)."""
+    if not may_fork():
+        return False
+    resident = resident_bytes()
+    return resident is not None and resident < FORK_UNDER
+
+
 class Workers:
     """A pool of spawned processes, started on first use and closed by the caller."""
 
@@ -202,24 +234,44 @@ class Workers:
     def _pool_started(self, tasks: int) -> Executor:
         if self._pool is None:
             give_back()  # what reading the register took and let go of, before the cards
-            context = multiprocessing.get_context("spawn")  # never fork a process with Pango
-            pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+            forked = forking()
+            pool = ProcessPoolExecutor(max_workers=self.jobs,
+                                       mp_context=multiprocessing.get_context(
+                                           "fork" if forked else "spawn"),
                                        initializer=_start, initargs=(self.setup,))
             # a spawned pool starts a worker per task handed over while none is idle: one
-            # empty task per worker starts them all at once
-            self._handed_over(lambda: [pool.submit(int) for _ in range(min(tasks, self.jobs))])
+            # empty task per worker starts them all at once; a forked pool starts them all
+            # with its first task, here, with this process's objects frozen (gc.freeze): a
+            # worker's collector then leaves the pages it shares with this process alone
+            if forked:
+                gc.freeze()
+            try:
+                self._handed_over(
+                    lambda: [pool.submit(int) for _ in range(min(tasks, self.jobs))])
+            finally:
+                if forked:
+                    gc.unfreeze()
             self._pool = pool
         return self._pool
 
     @staticmethod
     def _handed_over(hand_over: Callable[[], T]) -> T:
-        # workers start as tasks are handed over; they inherit an ignored Ctrl-C (a terminal
-        # sends it to every process of the group): the main process stops them, quietly
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # workers start as tasks are handed over, Ctrl-C and SIGTERM held back (a terminal
+        # sends Ctrl-C to every process of the group) until each has set its own handling
+        # (_start): the main process stops them, quietly. Held back here, not ignored: a
+        # Ctrl-C ignored here while a task was handed over was lost, and the ledger went on
+        # to the end (tests/reading/test_hostile_input.py, session 9)
+        if not hasattr(signal, "pthread_sigmask"):  # no such system forks workers
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                return hand_over()
+            finally:
+                signal.signal(signal.SIGINT, previous)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
         try:
             return hand_over()
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def map(self, function: Callable[[list[Any]], list[T]],
             items: Iterable[Any], size: int = 0) -> Iterator[T]:

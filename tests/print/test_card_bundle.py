@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import marshal
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,62 @@ def test_a_ledger_imports_its_workers_only_to_hand_them_cards(tmp_path: Path) ->
         made.append((said["loaded"]["cardgen.printing.workers"], (out / "全部.pdf").read_bytes()))
     assert [workers for workers, _ in made] == [True, False]
     assert made[0][1] == made[1][1]
+
+
+# the same ledger, saying whether its workers were forked (printing/workers.forking)
+FORKED = own_process(before="""from cardgen.printing import run, workers
+run.PARALLEL_FROM = 1
+decide = workers.forking
+def forking():
+    decided = decide()
+    print("forked" if decided else "spawned")
+    return decided
+workers.forking = forking""")
+
+
+def test_workers_forked_from_a_small_run_draw_what_one_process_draws(tmp_path: Path) -> None:
+    """A ledger's workers are forked from a command line run holding a small register
+    (printing/workers.FORK_UNDER): they start at once, with what the run has imported and
+    laid out, and the book is the same bytes as the one drawn in one process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import cardgen
+
+    source = tmp_path / "grid.csv"
+    source.write_text(to_csv(list(generate(30, seed=2026120901, grids=1))), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(cardgen.__file__).parents[1]),
+           "CARDGEN_CACHE_DIR": str(tmp_path / "cache")}  # no card in it: all drawn
+    books = []
+    for jobs in ("2", "1"):
+        out = tmp_path / f"ledger-{jobs}"
+        done = subprocess.run([sys.executable, "-c", FORKED, "ledger", str(source), "-o",
+                               str(out), "--by", "all", "--jobs", jobs, "--date", DATE],
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        lines = done.stdout.strip().splitlines()
+        assert json.loads(lines[-1])["code"] == 0, done.stderr
+        assert lines[:-1] == (["forked"] if jobs == "2" else []), done.stdout
+        books.append((out / "全部.pdf").read_bytes())
+        shutil.rmtree(tmp_path / "cache")
+    assert books[0] == books[1]
+
+
+def test_workers_are_spawned_from_a_large_run_or_where_forking_is_unsafe(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked workers share the run's pages and count them in their own resident memory:
+    a run holding a large register spawns them (20,000 households: the book's peak went
+    from 289 to 409 MiB forked), as does one where forking is unsafe (frame/helper.may_fork:
+    another thread, WeasyPrint loaded, not Linux)."""
+    monkeypatch.setattr(workers, "may_fork", lambda: True)
+    monkeypatch.setattr(workers, "resident_bytes", lambda: workers.FORK_UNDER - 1)
+    assert workers.forking() is True
+    monkeypatch.setattr(workers, "resident_bytes", lambda: workers.FORK_UNDER)
+    assert workers.forking() is False
+    monkeypatch.setattr(workers, "resident_bytes", lambda: None)  # unknown: spawned
+    assert workers.forking() is False
+    monkeypatch.setattr(workers, "resident_bytes", lambda: 1)
+    monkeypatch.setattr(workers, "may_fork", lambda: False)
+    assert workers.forking() is False

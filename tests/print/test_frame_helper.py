@@ -72,4 +72,4 @@ def test_no_helper_is_forked_where_it_may_not_be(monkeypatch: pytest.MonkeyPatch
     the child Pango's state and other threads' locks."""
     import weasyprint  # noqa: F401
 
-    assert helper._may_fork() is False
+    assert helper.may_fork() is False
