@@ -188,6 +188,21 @@ def suite_cache(config: Config | None = None) -> Cache:
     return Cache.open(config or load_config(), None)
 
 
+def cache_entries(folder: Path, kind: str) -> dict[str, object]:
+    """The entries of `kind` in a cache folder, by name: a file's inode, or for an entry of
+    a pack (cache.PACKS) the pack and where in it, as its index has them."""
+    from cardgen.cache import PACKS
+
+    found: dict[str, object] = {path.name: path.stat().st_ino
+                                for path in (folder / kind).iterdir()
+                                if not path.name.startswith(".")}
+    for index in sorted((folder / PACKS).glob(f"{kind}-*.idx")):
+        for line in index.read_text(encoding="ascii").splitlines():
+            name, pack, offset, _length = line.split()
+            found[name] = (pack, int(offset))
+    return found
+
+
 def own_process(*modules: str, before: str = "") -> str:
     """Python source that runs `cardgen` with its own argv in a process of its own (the test
     runner has imported everything), `before` it, and prints the exit code and which of

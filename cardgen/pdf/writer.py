@@ -130,6 +130,9 @@ class Writer:
         self.smallest = smallest
         self.deflate = deflate_smallest if smallest else deflate_default
         self.cache = cache if cache is not None and cache.enabled else None
+        # the object streams compressed here, put in the cache a pack at a time (cache.PACKS)
+        # by the compressing thread, the last at `finish`
+        self._kept = self.cache.packer("object-streams") if self.cache is not None else None
         # where each object is, by number (index 0 unused): its offset in the file, or
         # its object stream and index there; -1: not yet written. Arrays, not dicts: a
         # tagged 20,000-card ledger has a million objects (16 bytes each here, about 110 in
@@ -272,8 +275,8 @@ class Writer:
         `name` (packed_name) if it has one: a run after that compresses the same bytes the
         same way finds it there (_packed_before)."""
         packed = self.deflate(data)
-        if name is not None and self.cache is not None:
-            self.cache.put("object-streams", name, packed)
+        if name is not None and self._kept is not None:
+            self._kept.put(name, packed)
         return packed
 
     def stream(self, number: int, entries: bytes, data: bytes) -> int:
@@ -310,6 +313,8 @@ class Writer:
         self._pack()
         self._drain(wait=True)
         self.close()
+        if self._kept is not None:
+            self._kept.flush()
         large = self.count >= GIVE_BACK_FROM
         if large:
             give_back()  # what the pages and the parent tree took, before the rows

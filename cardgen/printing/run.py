@@ -443,10 +443,12 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                     yield work(index)
 
         results = build(handed_over(), printing.geometries)
+        # put here, not by the workers (workers.build_chunk), while they make the rest, a
+        # pack at a time (cache.PACKS)
+        packer = printing.cache.packer("cards")
         for index, data in zip(missing, results, strict=True):
-            # put here, not by the workers (workers.build_chunk), while they make the rest
             if bundled:  # if the disk lets it: see _drawn_in_order
-                printing.cache.put("cards", bundle_name(sources[index]), data)
+                packer.put(bundle_name(sources[index]), data)
                 # a ledger reads no more of it than its summary, as when found in the
                 # cache: 20,000 built cards held 45 MiB of the main process (2.3 KB each,
                 # tracemalloc), their data alone half of it (session 8)
@@ -456,15 +458,17 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                     numbers[household.household_id], emergency, printing), printing.config)
                 printing.bundled.add(sources[index])
             else:
-                printing.cache.put("cards", sources[index], data)
+                packer.put(sources[index], data)
                 found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
+        packer.flush()
     else:
         if missing:
             printing.geometry(emergency)
         # drawn here as built, one-sided, and kept as one entry (a bundle), as the workers
-        # do: a file made in the cache folder, not two (0.5 ms each: the update's 10 cards)
+        # do: one entry, not two, and a pack of them, not a file each (cache.PACKS)
         bundled = drawn_single and printing.cache.enabled
+        packer = printing.cache.packer("cards")
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
@@ -472,13 +476,14 @@ def make_cards(households: list[Household], categories: dict[str, Category],
             if bundled:
                 source = card.source_key = sources[index]
                 pages = draw_card_data(card, printing, False)
-                printing.cache.put("cards", bundle_name(source), card_bundle(card, model, pages))
+                packer.put(bundle_name(source), card_bundle(card, model, pages))
                 printing.bundled.add(source)
                 printing.hold(source, pages)
             else:
-                printing.cache.put("cards", sources[index], model)
+                packer.put(sources[index], model)
             found[index] = card
             told()
+        packer.flush()
     cards = []
     page = 1
     for source, made in zip(sources, found, strict=True):
@@ -699,7 +704,9 @@ def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
     """The cards' drawn pages in order; `parallel`: how many of them `drawn` gives (then
     `done` is called as the last of them is read). `cards` is this function's own list:
     each card is let go once its pages are read, so a caller that keeps no card of its
-    own (a ledger: pipeline/ledgers.py) holds none it has written."""
+    own (a ledger: pipeline/ledgers.py) holds none it has written. The pages drawn are
+    put in the cache a pack at a time (cache.PACKS), the last as the last card is read."""
+    packer = printing.cache.packer("cards")
     for index, card in enumerate(cards):
         assert card is not None
         cards[index] = None
@@ -712,13 +719,15 @@ def _drawn_in_order(cards: list[Card | None], printing: PrintRun, duplex: bool,
                 data = draw_card_data(card, printing, duplex)
         elif data is None and parallel:
             data = next(drawn)
-            printing.cache.put("cards", names[index], data)  # here (workers.build_chunk)
+            packer.put(names[index], data)  # here (workers.build_chunk)
             parallel -= 1
             if not parallel and done is not None:
                 done()
         elif data is None:
             data = draw_card_data(card, printing, duplex)
-            printing.cache.put("cards", names[index], data)
+            packer.put(names[index], data)
+        if index == len(cards) - 1:
+            packer.flush()
         yield data
 
 

@@ -22,7 +22,7 @@ from cardgen.printing import run as run_module
 from cardgen.printing import workers
 from cardgen.printing.run import PrintRun, draw_card_data, drawn_cards, make_cards
 from cardgen.samplegen import generate, to_csv
-from tests.conftest import DATE, own_process
+from tests.conftest import DATE, cache_entries, own_process
 
 
 @pytest.fixture
@@ -91,11 +91,11 @@ def test_cards_made_here_for_one_sided_printing_are_kept_as_bundles(
     households = loaded.dataset.households
     cards = make_cards(households, loaded.categories, loaded.numbers, printing, False,
                        drawn_single=True)
-    folder = tmp_path / "cache" / "cards"
-    assert len(list(folder.iterdir())) == len(cards)  # one entry a card
+    folder = tmp_path / "cache"
+    assert len(cache_entries(folder, "cards")) == len(cards)  # one entry a card
     reads: list[tuple[str, str]] = request.getfixturevalue("cache_reads")
     pages = [marshal.loads(data) for data in drawn_cards(cards, printing, False)]
-    assert reads == [] and len(list(folder.iterdir())) == len(cards)
+    assert reads == [] and len(cache_entries(folder, "cards")) == len(cards)
     assert pages == [marshal.loads(draw_card_data(card, printing, False)) for card in cards]
     later = dataclasses.replace(printing, bundled=set(), held={})
     again = make_cards(households, loaded.categories, loaded.numbers, later, False,

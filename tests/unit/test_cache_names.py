@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cardgen.cache import KINDS, Cache
+from cardgen.cache import KINDS, PACKS, Cache
 from cardgen.layout.geometry import PrintOptions
 
 
@@ -37,7 +37,7 @@ def test_every_kind_says_what_it_holds_and_drawn_pages_are_not_cards(tmp_path: P
     assert all(kind.holds and kind.run in ("", "layout", "options") for kind in KINDS.values())
     assert "index" not in KINDS["cards"].holds and "index" in KINDS["ledger-pages"].holds
     Cache(tmp_path, "a scope")
-    assert {p.name for p in tmp_path.iterdir()} == set(KINDS)
+    assert {p.name for p in tmp_path.iterdir()} == {*KINDS, PACKS}  # and the packs
 
 
 

@@ -16,6 +16,7 @@ import pytest
 from cardgen.cache import Cache
 from cardgen.pdf import writer as writer_module
 from cardgen.pdf.writer import Copier, Writer, box, end_of_stream, name, number, text
+from tests.conftest import cache_entries
 
 
 def strict(data: bytes) -> pikepdf.Pdf:
@@ -248,7 +249,7 @@ def test_object_streams_come_from_the_cache_by_their_bytes_and_how_they_are_comp
                for n in range(writer_module.OBJECTS_PER_STREAM)]
     uncached = packed_file(objects)
     assert packed_file(objects, cache) == uncached
-    stored = list((tmp_path / "cache" / "object-streams").iterdir())
+    stored = cache_entries(tmp_path / "cache", "object-streams")
     assert len(stored) == 1  # the full stream; the last, short one is compressed anew
     # from the cache, looked up by the writing thread (no compressing thread woken for it)
     looked_up: list[str] = []
