@@ -399,38 +399,52 @@ class Cache:
 
     def _from_pack(self, kind: str, entry: str) -> bytes | None:
         """The entry from the pack its index names, reading what was added to the index
-        since it was last read here (a run reads it once, the desk as it grows)."""
+        since it was last read here (a run reads it once, the desk as it grows). A line
+        read before whose pack is gone (pruned by another run) is read again: the entry
+        may have been put since."""
         assert self.folder is not None
         index = os.path.join(self.folder, PACKS, f"{kind}-{entry[0]}.idx")
-        inode, read, where = self._packed.get(index, (0, 0, {}))
-        found = where.get(entry)
-        if found is None:
-            try:
-                stat = os.stat(index)
-            except OSError:
-                return None
-            if stat.st_ino != inode or stat.st_size < read:  # written anew by `prune`
-                inode, read, where = stat.st_ino, 0, {}
-            if stat.st_size > read:
-                try:
-                    with open(index, "rb") as handle:
-                        handle.seek(read)
-                        added = handle.read(stat.st_size - read)
-                except OSError:
-                    return None
-                added = added[:added.rfind(b"\n") + 1]  # whole lines only
-                for line in added.splitlines():
-                    parts = line.split()
-                    if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-                        where[parts[0].decode()] = (parts[1].decode(), int(parts[2]),
-                                                    int(parts[3]))
-                read += len(added)
-            self._packed[index] = (inode, read, where)
-            found = where.get(entry)
+        where = self._packed.get(index, (0, 0, {}))[2]
+        known = entry in where
+        for _ in range(2 if known else 1):
+            if entry not in where:
+                where = self._index_read(index)
+            found = where.pop(entry, None)
             if found is None:
                 return None
-        pack, offset, length = found
-        return _read_packed(os.path.join(self.folder, PACKS, pack), offset, length)
+            pack, offset, length = found
+            data = _read_packed(os.path.join(self.folder, PACKS, pack), offset, length)
+            if data is not None:
+                where[entry] = found
+                return data
+        return None
+
+    def _index_read(self, index: str) -> dict[str, tuple[str, int, int]]:
+        """The packs' index file `index`, by entry name: what was read of it before, and
+        the lines added to it since."""
+        inode, read, where = self._packed.get(index, (0, 0, {}))
+        try:
+            stat = os.stat(index)
+        except OSError:
+            return where
+        if stat.st_ino != inode or stat.st_size < read:  # written anew by `prune`
+            inode, read, where = stat.st_ino, 0, {}
+        if stat.st_size > read:
+            try:
+                with open(index, "rb") as handle:
+                    handle.seek(read)
+                    added = handle.read(stat.st_size - read)
+            except OSError:
+                return where
+            added = added[:added.rfind(b"\n") + 1]  # whole lines only
+            for line in added.splitlines():
+                parts = line.split()
+                if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+                    where[parts[0].decode()] = (parts[1].decode(), int(parts[2]),
+                                                int(parts[3]))
+            read += len(added)
+        self._packed[index] = (inode, read, where)
+        return where
 
     def _grown(self, size: int) -> None:
         """Note an entry's bytes in the folder's tally (GROWN): one short line appended,

@@ -311,6 +311,19 @@ def test_entries_put_together_are_one_pack_found_as_any_entry(tmp_path: Path) ->
     assert [reader.get("cards", name) for name, _ in big] == [value for _, value in big]
 
 
+def test_an_entry_put_again_after_its_pack_went_is_found(tmp_path: Path) -> None:
+    """The desk runs on while another run prunes the pack it read an entry from, and a
+    third puts the entry again: the desk finds it in its new pack, not a miss forever."""
+    folder = tmp_path / "c"
+    desk, other = Cache(folder, "a test's scope"), Cache(folder, "a test's scope")
+    other.put_many("cards", [("card", b"drawn"), ("another", b"1")])
+    assert desk.get("cards", "card") == b"drawn"
+    for pack in (folder / PACKS).glob("*.pack"):
+        pack.unlink()  # pruned
+    other.put_many("cards", [("card", b"drawn"), ("another", b"2")])
+    assert desk.get("cards", "card") == b"drawn"
+
+
 def test_pruning_packs_drops_them_from_the_index(tmp_path: Path) -> None:
     """A pack is pruned as an entry is (least recently used first); its lines leave the
     index, which a reader then reads anew; the entries of the packs kept are found."""
