@@ -1,5 +1,6 @@
 """Parallel card work: building and drawing the cards the cache does not have, in chunks,
-across spawned worker processes that each set up their fonts once."""
+across worker processes (forked from a small run, else spawned) that each set up their fonts
+once."""
 
 from __future__ import annotations
 
@@ -192,7 +193,8 @@ def forking() -> bool:
 
 
 class Workers:
-    """A pool of spawned processes, started on first use and closed by the caller."""
+    """A pool of worker processes (forked or spawned: `forking`), started on first use and
+    closed by the caller."""
 
     def __init__(self, setup: Setup, jobs: int) -> None:
         self.setup = setup
