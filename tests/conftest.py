@@ -214,7 +214,7 @@ import json, sys
 from cardgen.cli.commands import main
 sys.argv = ["cardgen", *sys.argv[1:]]
 try:
-    main()
+    main(leave_at_once=False)
 except SystemExit as exit_:
     code = exit_.code
 print(json.dumps({{"code": code, "loaded": {{m: m in sys.modules for m in {list(modules)!r}}}}}))

@@ -1073,15 +1073,46 @@ def doctor() -> None:
     _run(action)
 
 
-def main() -> None:
+def main(leave_at_once: bool = True) -> None:
+    """The `cardgen` command. `leave_at_once`: end the process as soon as the command is
+    done (`_leave`); False for a caller that goes on (tests/conftest.own_process)."""
     signal.signal(signal.SIGINT, _on_stop)
     signal.signal(signal.SIGTERM, _on_stop)
     try:
         cli(prog_name="cardgen")
+    except SystemExit as done:
+        if leave_at_once:
+            _leave(done.code)
+        raise
     except Terminated:  # before a command's run began (still importing): nothing written yet
         _say(_("interrupted; nothing is left half-written, and a book or folder being "
                "written is as it was"))
         sys.exit(TERMINATED)
+
+
+def _leave(code: object) -> None:
+    """End the process now, its work done, with `code` (SystemExit's): the exit handlers
+    run and the output is flushed, as at any exit, but the interpreter does not then take
+    down every module and object one by one. That took 0.24 s of a cold 1,000-household
+    ledger after its last file was written, and in pairs the ledger with one phone changed
+    took 0.95x, the reprint after `cardgen demo` 0.92x the time without it (session 9).
+    Only when this process runs no other thread (Python would wait for it) and the code
+    is a number (else Python prints it)."""
+    import atexit
+    import threading
+
+    if not (code is None or isinstance(code, int)) or threading.active_count() > 1:
+        return
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # not CPython: its own exit
+        return
+    run_exit_handlers()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: Python's own exit says nothing either
+        return
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
