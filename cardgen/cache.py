@@ -198,30 +198,37 @@ def prepared_folder() -> Path | None:
 MARKED_FOR = 3600.0  # seconds
 
 
-def _read_entry(path: str, own: bool) -> bytes | None:
+def _read_entry(path: str, own: bool, place: tuple[int, int] | None = None) -> bytes | None:
     """An entry's bytes if it is whole; a damaged entry of the user's cache (`own`) is
     deleted, and the one read is marked as used (MARKED_FOR). Read with os.open/os.read,
     not open(): the file object's set-up was a fifth of the time of reading 1,000 card
-    entries (24 -> 19 ms, timeit, session 7); a one-change ledger reads 5,000."""
+    entries (24 -> 19 ms, timeit, session 7); a one-change ledger reads 5,000.
+
+    `place`: the entry is the part of the file `path` (a pack: PACKS) at that offset and
+    of that length, and the file is marked. A damaged one is a miss, its pack left for
+    `prune`: a wrong line of the index must not delete the entries it does not name."""
     try:
         handle = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
         stat = os.fstat(handle)
-        blob = os.read(handle, stat.st_size + 1)
-        while len(blob) <= stat.st_size:  # short read (or the file grew): read on
-            more = os.read(handle, 2**20)
-            if not more:
-                break
-            blob += more
+        if place is not None:
+            blob = os.pread(handle, place[1], place[0])
+        else:
+            blob = os.read(handle, stat.st_size + 1)
+            while len(blob) <= stat.st_size:  # short read (or the file grew): read on
+                more = os.read(handle, 2**20)
+                if not more:
+                    break
+                blob += more
     except OSError:
         return None
     finally:
         os.close(handle)
-    data = _whole(blob)
+    data = _whole(blob) if place is None or len(blob) == place[1] else None
     if data is None:
-        if own:
+        if own and place is None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return None
@@ -242,28 +249,6 @@ def _whole(blob: bytes) -> bytes | None:
 def _stored(data: bytes) -> bytes:
     """An entry's bytes as kept: a mark, the first bytes of its data's SHA-256, its data."""
     return _MAGIC + hashlib.sha256(data).digest()[:8] + data
-
-
-def _read_packed(path: str, offset: int, length: int) -> bytes | None:
-    """An entry's data from a pack, if it is there whole; the pack is marked as used
-    (MARKED_FOR). A damaged entry is a miss, its pack left for `prune`: a wrong line of
-    the index must not delete the entries it does not name."""
-    try:
-        handle = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        stat = os.fstat(handle)
-        blob = os.pread(handle, length, offset)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
-    data = _whole(blob) if len(blob) == length else None
-    if data is not None and time.time() - stat.st_mtime >= MARKED_FOR:
-        with contextlib.suppress(OSError):
-            os.utime(path)
-    return data
 
 
 class Cache:
@@ -413,7 +398,7 @@ class Cache:
             if found is None:
                 return None
             pack, offset, length = found
-            data = _read_packed(os.path.join(self.folder, PACKS, pack), offset, length)
+            data = _read_entry(os.path.join(self.folder, PACKS, pack), True, (offset, length))
             if data is not None:
                 where[entry] = found
                 return data
