@@ -1096,12 +1096,15 @@ def _leave(code: object) -> None:
     down every module and object one by one. That took 0.24 s of a cold 1,000-household
     ledger after its last file was written, and in pairs the ledger with one phone changed
     took 0.95x, the reprint after `cardgen demo` 0.92x the time without it (session 9).
-    Only when this process runs no other thread (Python would wait for it) and the code
-    is a number (else Python prints it)."""
+    Only when this process runs no other thread (Python would wait for it), the code is a
+    number (else Python prints it), and no profiler or tracer watches it (cProfile writes
+    its figures once the program returns; coverage's are written by its exit handler)."""
     import atexit
     import threading
 
     if not (code is None or isinstance(code, int)) or threading.active_count() > 1:
+        return
+    if sys.getprofile() is not None or sys.gettrace() is not None:
         return
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
     if run_exit_handlers is None:  # not CPython: its own exit
