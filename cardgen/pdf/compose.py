@@ -601,8 +601,8 @@ class Composer:
     def __init__(self, out: IO[bytes], page_size: tuple[float, float],
                  faces: Mapping[str, Face], cache: Cache | None = None, bleed: float = 0.0,
                  marks: bool = False, imposition: Imposition | None = None,
-                 duplex: bool = False, smallest: bool = False) -> None:
-        self.writer = Writer(out, smallest, cache)
+                 duplex: bool = False, smallest: bool = False, large: bool = False) -> None:
+        self.writer = Writer(out, smallest, cache, large)
         self.copier = Copier(self.writer, self._claim_font)
         self.log = GlyphLog()
         self.page_size = page_size

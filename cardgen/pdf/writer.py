@@ -33,6 +33,13 @@ OBJECTS_PER_STREAM = 1000
 FLATE_LEVEL = 9
 # libdeflate's level for a PDF variant's streams (pdf/a-2b, press): see deflate_smallest
 SMALLEST_LEVEL = 11
+# libdeflate's level for a large file's object streams (Writer's `large`: a ledger of
+# pipeline/ledgers.LARGE_BOOK pages or more). A 10,000-card book's 509 object streams
+# (42.6 MB of objects) took 2.91 s of CPU for 7.28 MB at zlib's level 9, 0.37 s for
+# 6.28 MB at libdeflate's level 6 (level 4: 0.22 s, 7.68 MB; 8: 1.95 s, 5.92 MB; zlib's 6:
+# 0.75 s, 7.86 MB), the compressing thread the last to finish of the book (session 9).
+# Smaller files, the samples among them, keep zlib's level 9 and their bytes.
+LARGE_LEVEL = 6
 # The cross-reference stream's rows (7 bytes an object, all alike) from this size on are
 # compressed at zlib's level 1, below it at FLATE_LEVEL. On those rows level 9's long match
 # searches cost much and find less: a 1,000-card ledger's 362,978 bytes of rows took 0.37 s
@@ -79,6 +86,13 @@ def deflate_smallest(data: bytes) -> bytes:
     return bytes(deflate.zlib_compress(data, SMALLEST_LEVEL))
 
 
+def deflate_large(data: bytes) -> bytes:
+    """Flate by libdeflate at LARGE_LEVEL: a large file's object streams."""
+    import deflate
+
+    return bytes(deflate.zlib_compress(data, LARGE_LEVEL))
+
+
 def number(value: float | int | Decimal) -> bytes:
     """A PDF number (or boolean): integers as they are, reals to six decimals at most."""
     if isinstance(value, bool):
@@ -122,13 +136,15 @@ class Writer:
     process, 7.4 s under cProfile, session 5.)
 
     `smallest`: every Flate stream is compressed by `deflate_smallest`, those that come
-    compressed already (prepared frames and data layers, copied objects) anew."""
+    compressed already (prepared frames and data layers, copied objects) anew. `large`
+    (without `smallest`): the object streams are compressed by `deflate_large`."""
 
     def __init__(self, out: IO[bytes], smallest: bool = False,
-                 cache: Cache | None = None) -> None:
+                 cache: Cache | None = None, large: bool = False) -> None:
         self.out = out
         self.smallest = smallest
         self.deflate = deflate_smallest if smallest else deflate_default
+        self.large = large and not smallest
         self.cache = cache if cache is not None and cache.enabled else None
         # the object streams compressed here, put in the cache a pack at a time (cache.PACKS)
         # by the compressing thread, the last at `finish`
@@ -267,14 +283,14 @@ class Writer:
         each, and its main process waited for the GIL in submit, 40 ms (py-spy, session 8)."""
         if self.cache is None or len(data) < CACHED_PACK_FROM:
             return None, None
-        name = packed_name(data, self.smallest)
+        name = packed_name(data, self.smallest, self.large)
         return name, self.cache.get("object-streams", name)
 
     def packed(self, data: bytes, name: str | None) -> bytes:
         """An object stream's data compressed by `deflate`, and kept in the cache under
         `name` (packed_name) if it has one: a run after that compresses the same bytes the
         same way finds it there (_packed_before)."""
-        packed = self.deflate(data)
+        packed = deflate_large(data) if self.large else self.deflate(data)
         if name is not None and self._kept is not None:
             self._kept.put(name, packed)
         return packed
@@ -351,15 +367,17 @@ class Writer:
             self._compressor.shutdown(wait=False, cancel_futures=True)
             self._compressor = None
 
-def packed_name(data: bytes, smallest: bool) -> str:
+def packed_name(data: bytes, smallest: bool, large: bool = False) -> str:
     """An object stream's name in the cache: its bytes (their SHA-256) and what compresses
-    them, with its level and version (libdeflate's for a PDF variant, else zlib's)."""
+    them, with its level and version (libdeflate's for a PDF variant or a large file, else
+    zlib's)."""
     from cardgen.cache import key
 
-    if smallest:
+    if smallest or large:
         import deflate
 
-        method: tuple[object, ...] = ("libdeflate", SMALLEST_LEVEL, deflate.__version__)
+        method: tuple[object, ...] = ("libdeflate", SMALLEST_LEVEL if smallest else LARGE_LEVEL,
+                                      deflate.__version__)
     else:
         method = ("zlib", FLATE_LEVEL, zlib.ZLIB_RUNTIME_VERSION)
     return key("object-stream", method, hashlib.sha256(data).digest())

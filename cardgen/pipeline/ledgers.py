@@ -60,6 +60,12 @@ if TYPE_CHECKING:
     from cardgen.printing.workers import Workers
 
 
+# A ledger of this many pages or more is a large file (pdf/writer.Writer's `large`: its
+# object streams compressed faster and smaller, by libdeflate): a 1,000-household grid's
+# book is; the samples' ledgers (60 households at most) are not, and keep their bytes.
+LARGE_BOOK = 500
+
+
 @dataclass(frozen=True)
 class LedgerRequest:
     """What `cardgen ledger` prints (the selection, grouped `by` grid, community or all, with
@@ -198,7 +204,7 @@ def compose_ledger(plan: LedgerPlan, printing: PrintRun,
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
                     workers: LedgerWorkers | None, last: bool = False) -> int:
-    composer = printing.composer(out, duplex)
+    composer = printing.composer(out, duplex, large=plan.total_pages >= LARGE_BOOK)
     try:
         # the workers draw the cards while the frames and the cover are laid out here; the
         # last ledger lets them go once they have nothing more to draw for it (at once when

@@ -257,15 +257,15 @@ class PrintRun:
         pdf, places, styles = marshal.loads(stored)
         return PlacedFrame(name, bytes(pdf), Places.from_data(places), dict(styles))
 
-    def composer(self, out: IO[bytes], duplex: bool = False) -> Composer:
+    def composer(self, out: IO[bytes], duplex: bool = False, large: bool = False) -> Composer:
         """A composer writing this run's pages (imposed on sheets when asked, each sheet
-        followed by its back when `duplex`) to `out`."""
+        followed by its back when `duplex`) to `out`; `large`: a large file's (Writer)."""
         imposition = (self.config.papers.impositions[self.options.impose] if self.options.impose
                       else None)
         return Composer(out, (self.paper.width * MM, self.paper.height * MM),
                         self.typesetter.fonts.by_family(), self.cache, self.options.bleed,
                         self.options.marks, imposition, duplex,
-                        smallest=self.options.pdf_variant is not None)
+                        smallest=self.options.pdf_variant is not None, large=large)
 
     def sheets(self, first_page: int, page_count: int,
                duplex: bool = False) -> tuple[int, int]:

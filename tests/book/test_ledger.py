@@ -373,3 +373,34 @@ def test_a_ledger_keeps_no_sort_key_of_its_households(district: Path, tmp_path: 
     result = invoke("ledger", district, "-o", tmp_path / "out", "--date", DATE)
     assert result.exit_code == 0, result.output
     assert natural_key.cache_info().currsize <= 3  # the grids' names, sorted since
+
+
+def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
+        district: Path, books: tuple[Path, Result], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ledger of ledgers.LARGE_BOOK pages or more (a 1,000-household grid's) has its
+    object streams compressed by libdeflate (pdf/writer.deflate_large: faster and smaller),
+    and is otherwise the same book: the same text, pages and record. The district's books
+    are small (their bytes as before)."""
+    import pikepdf
+
+    from cardgen.pdf import writer as writer_module
+    from cardgen.pipeline import ledgers
+
+    small_out, _ = books
+    monkeypatch.setattr(ledgers, "LARGE_BOOK", 1)
+    out = tmp_path / "large"
+    result = invoke("ledger", district, "-o", out, "--date", DATE, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert manifest(out) == manifest(small_out)
+    for pdf in sorted(out.glob("*.pdf")):
+        small = small_out / pdf.name
+        assert pdf.read_bytes() != small.read_bytes()
+        assert pdftotext(pdf) == pdftotext(small) and page_count(pdf) == page_count(small)
+        with pikepdf.open(pdf) as opened, pikepdf.open(small) as before:
+            for document, compress in ((opened, writer_module.deflate_large),
+                                       (before, writer_module.deflate_default)):
+                packs = [obj for obj in document.objects if isinstance(obj, pikepdf.Stream)
+                         and obj.get("/Type") == "/ObjStm"]
+                assert packs and all(compress(obj.read_bytes()) == obj.read_raw_bytes()
+                                     for obj in packs)

@@ -267,3 +267,39 @@ def test_object_streams_come_from_the_cache_by_their_bytes_and_how_they_are_comp
     assert packed_file(objects, cache, smallest=True) == packed_file(objects, smallest=True)
     monkeypatch.setattr(writer_module, "FLATE_LEVEL", 1)
     assert packed_file(objects, cache) == packed_file(objects) != uncached
+
+
+def test_a_large_files_object_streams_are_compressed_by_libdeflate(tmp_path: Path) -> None:
+    """Writer(large=True), a ledger of LARGE_BOOK pages or more: its object streams are
+    libdeflate's at LARGE_LEVEL (a 10,000-card book's: 0.37 s of CPU for 6.3 MB, not
+    2.91 s for 7.3 MB at zlib's 9), holding the same objects; kept in the cache under a
+    name of their own. Other files, and a PDF variant's, are compressed as before."""
+    objects = [b"<</Kind /Test /Value %d /Words (%s)>>" % (n, b"w" * (n % 50))
+               for n in range(writer_module.OBJECTS_PER_STREAM)]
+
+    def streams(data: bytes) -> list[tuple[bytes, bytes]]:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return [(obj.read_raw_bytes(), obj.read_bytes()) for obj in pdf.objects
+                    if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == "/ObjStm"]
+
+    def written(large: bool, smallest: bool = False, cache: Cache | None = None) -> bytes:
+        out = io.BytesIO()
+        writer = Writer(out, smallest, cache, large=large)
+        pages = writer.reserve()
+        for body in objects:
+            writer.new(body)
+        writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
+        writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages),
+                      writer.new(b"<</Title (t)>>"))
+        return out.getvalue()
+
+    large, default = streams(written(True)), streams(written(False))
+    assert [raw for _, raw in large] == [raw for _, raw in default]  # the same objects
+    full = large[0]
+    assert full[0] == writer_module.deflate_large(full[1]) != default[0][0]
+    assert default[0][0] == zlib.compress(full[1], writer_module.FLATE_LEVEL)
+    assert streams(written(True, smallest=True)) == streams(written(False, smallest=True))
+    cache = Cache(tmp_path / "cache", "a test's scope")
+    assert written(True, cache=cache) == written(True)
+    assert written(False, cache=cache) == written(False)  # not the large one's entry
+    assert len(cache_entries(tmp_path / "cache", "object-streams")) == 2
