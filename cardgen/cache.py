@@ -30,7 +30,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -269,6 +269,7 @@ class Cache:
         # the packs' index as read so far, by index file: (its inode, the bytes read, where
         # each entry is: pack file, offset, length); a narrowed copy (`printing`) shares it
         self._packed: dict[str, tuple[int, int, dict[str, tuple[str, int, int]]]] = {}
+        self._packing: dict[str, Packer] = {}  # by kind, within `packed`
         if folder is not None:
             try:
                 for kind in (*KINDS, PACKS):
@@ -279,7 +280,7 @@ class Cache:
     def __getstate__(self) -> dict[str, Any]:
         """As pickled for the workers (and copied): without the hashes taken up, which do not
         pickle, nor the packs' index read here; the copy takes them up again."""
-        return {**self.__dict__, "_prefixes": {}, "_packed": {}}
+        return {**self.__dict__, "_prefixes": {}, "_packed": {}, "_packing": {}}
 
     @classmethod
     def open(cls, config: Config, templates: Path | None, enabled: bool = True) -> Cache:
@@ -303,6 +304,7 @@ class Cache:
         narrowed = copy.copy(self)
         narrowed.run = {"layout": layout, "options": options}
         narrowed._prefixes = {}  # the run's parts are new
+        narrowed._packing = {}  # its entries are named by its own run
         return narrowed
 
     @property
@@ -336,6 +338,9 @@ class Cache:
     def get(self, kind: str, name: str) -> bytes | None:
         if self.folder is None:
             return None
+        packing = self._packing.get(kind)
+        if packing is not None and name in packing.held_names:
+            return packing.held_names[name]
         entry = self.entry_name(kind, name)
         data = _read_entry(os.path.join(self.folder, kind, entry), own=True)
         if data is None:
@@ -346,6 +351,10 @@ class Cache:
 
     def put(self, kind: str, name: str, data: bytes) -> None:
         if self.folder is None:
+            return
+        packing = self._packing.get(kind)
+        if packing is not None:
+            packing.put(name, data)
             return
         path = self._path(kind, name)
         if _write_new(path, _stored(data)):
@@ -381,6 +390,22 @@ class Cache:
     def packer(self, kind: str) -> Packer:
         """Entries of `kind` put a pack at a time (put_many): for a run that puts many."""
         return Packer(self, kind)
+
+    @contextlib.contextmanager
+    def packed(self, kind: str) -> Iterator[None]:
+        """Within the block, what is put of `kind` goes a pack at a time into the cache
+        (a Packer, flushed as the block ends), and `get` finds it meanwhile: for work that
+        puts entries here and there (a ledger's index pages, two entries a page: 458 files
+        of a 10,000-household book, session 9)."""
+        if self.folder is None or kind in self._packing:
+            yield
+            return
+        packing = self._packing[kind] = Packer(self, kind)
+        try:
+            yield
+        finally:
+            del self._packing[kind]
+            packing.flush()
 
     def _from_pack(self, kind: str, entry: str) -> bytes | None:
         """The entry from the pack its index names, reading what was added to the index
@@ -552,18 +577,20 @@ class Packer:
         self.kind = kind
         self.items: list[tuple[str, bytes]] = []
         self.held = 0
+        self.held_names: dict[str, bytes] = {}  # the items, by name (Cache.packed's get)
 
     def put(self, name: str, data: bytes) -> None:
         if self.cache.folder is None:
             return
         self.items.append((name, data))
+        self.held_names[name] = data
         self.held += len(data)
         if self.held >= PACK_BYTES:
             self.flush()
 
     def flush(self) -> None:
         self.cache.put_many(self.kind, self.items)
-        self.items, self.held = [], 0
+        self.items, self.held, self.held_names = [], 0, {}
 
 
 def _write_new(path: str, blob: bytes) -> bool:

@@ -197,7 +197,8 @@ def compose_ledger(plan: LedgerPlan, printing: PrintRun,
     """One ledger PDF: cover, index, cards (and duplex blanks) in planned page order.
     `last`: no ledger follows, so the workers are closed as soon as this one's cards need
     them no more."""
-    with out.open("wb") as handle:
+    # its cover and index pages drawn here put in the cache as one pack (cache.Cache.packed)
+    with out.open("wb") as handle, printing.cache.packed("ledger-pages"):
         return _compose_ledger(plan, printing, duplex, handle, advance, workers, last)
 
 

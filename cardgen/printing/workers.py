@@ -155,7 +155,8 @@ def index_chunk(geometries: dict[bool, Geometry], work: list[IndexPage]) -> list
     drawn in the main process alone, 229 of them (18 ms each) in a 10,000-household book."""
     assert _printing is not None
     _printing.geometries.update(geometries)
-    return [index_page_data(index, _printing) for index in work]
+    with _printing.cache.packed("ledger-pages"):  # a pack, not two files a page
+        return [index_page_data(index, _printing) for index in work]
 
 
 def _in_order(futures: deque[Future[list[T]]]) -> Iterator[T]:

@@ -121,7 +121,7 @@ def test_rerun_uses_the_cache_and_gives_the_same_bytes(first_run: FirstRun,
     assert entries(cache_dir, "frames") and entries(cache_dir, "placed-frames")
     cards = cache_entries(cache_dir, "cards")
     assert len(cards) == 30  # a bundle per household (its card and drawn pages), nothing else
-    assert entries(cache_dir, "ledger-pages")  # the cover and the index, drawn over frames
+    assert cache_entries(cache_dir, "ledger-pages")  # the cover and the index (a pack)
     second = ledger(source, tmp_path / "b")
     assert second == first_run.pdf
     # nothing new was drawn: no entry was added, nor written again (a new file or pack)
@@ -381,3 +381,27 @@ def test_two_runs_can_share_one_cache(source: Path, cache_dir: Path, tmp_path: P
     [y] = list((tmp_path / "y").glob("*.pdf"))
     assert x.read_bytes() == y.read_bytes() == uncached.pdf
     assert cache_entries(cache_dir, "cards") and entries(cache_dir, "placed-frames")
+
+
+def test_what_is_put_within_packed_is_one_pack_found_meanwhile(tmp_path: Path) -> None:
+    """Cache.packed: within the block, entries of its kind go into one pack, found by `get`
+    before it is written (a ledger's index page looks up the template it just put); other
+    kinds, and a narrowed copy (another run's names), put files as before."""
+    folder = tmp_path / "c"
+    cache = Cache(folder, "a test's scope")
+    narrowed = cache.printing("layout", "options")
+    with cache.packed("ledger-pages"):
+        cache.put("ledger-pages", "page 1", b"one")
+        cache.put("ledger-pages", "template", b"t")
+        assert cache.get("ledger-pages", "template") == b"t"
+        assert list((folder / PACKS).glob("*.pack")) == []  # not yet
+        cache.put("cards", "a card", b"c")
+        narrowed.put("ledger-pages", "page 1", b"other run")
+    assert len(list((folder / PACKS).glob("*.pack"))) == 1
+    assert sorted(cache_entries(folder, "ledger-pages")) == sorted(
+        [cache.entry_name("ledger-pages", "page 1"), cache.entry_name("ledger-pages", "template"),
+         narrowed.entry_name("ledger-pages", "page 1")])
+    assert [p.name for p in (folder / "cards").iterdir()] == [cache.entry_name("cards", "a card")]
+    again = Cache(folder, "a test's scope")
+    assert again.get("ledger-pages", "page 1") == b"one"
+    assert again.printing("layout", "options").get("ledger-pages", "page 1") == b"other run"
