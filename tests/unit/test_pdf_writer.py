@@ -220,11 +220,11 @@ def test_what_follows_an_object_stream_compressed_aside_is_written_after_it(
 
 
 def packed_file(objects: list[bytes], cache: Cache | None = None, smallest: bool = False,
-                refuse_packs: bool = False) -> bytes:
-    """`minimal`'s file of `objects`, written with `cache`; `refuse_packs`: compressing
-    a full object stream again fails."""
+                refuse_packs: bool = False, large: bool = False) -> bytes:
+    """`minimal`'s file of `objects`, written with `cache` (a `large` file's, Writer);
+    `refuse_packs`: compressing a full object stream again fails."""
     out = io.BytesIO()
-    writer = Writer(out, smallest, cache)
+    writer = Writer(out, smallest, cache, large)
     if refuse_packs:
         def short_only(data: bytes) -> bytes:
             assert len(data) < writer_module.CACHED_PACK_FROM, "compressed again"
@@ -283,15 +283,7 @@ def test_a_large_files_object_streams_are_compressed_by_libdeflate(tmp_path: Pat
                     if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == "/ObjStm"]
 
     def written(large: bool, smallest: bool = False, cache: Cache | None = None) -> bytes:
-        out = io.BytesIO()
-        writer = Writer(out, smallest, cache, large=large)
-        pages = writer.reserve()
-        for body in objects:
-            writer.new(body)
-        writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
-        writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages),
-                      writer.new(b"<</Title (t)>>"))
-        return out.getvalue()
+        return packed_file(objects, cache, smallest, large=large)
 
     large, default = streams(written(True)), streams(written(False))
     assert [raw for _, raw in large] == [raw for _, raw in default]  # the same objects
