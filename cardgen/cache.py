@@ -267,7 +267,7 @@ class Cache:
         # the kind depends on), taken up once; `entry_name` copies it and adds the name
         self._prefixes: dict[str, Any] = {}
         # the packs' index as read so far, by index file: (its inode, the bytes read, where
-        # each entry is: pack file, offset, length); a narrowed copy (`printing`) shares it
+        # each entry is: pack file, offset, length); a copy (`printing`'s) reads it anew
         self._packed: dict[str, tuple[int, int, dict[str, tuple[str, int, int]]]] = {}
         self._packing: dict[str, Packer] = {}  # by kind, within `packed`
         if folder is not None:
@@ -450,8 +450,9 @@ class Cache:
             for line in added.splitlines():
                 parts = line.split()
                 if len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-                    where[parts[0].decode()] = (parts[1].decode(), int(parts[2]),
-                                                int(parts[3]))
+                    # a damaged line (another run's write cut short) names nothing found
+                    where[parts[0].decode("ascii", "replace")] = (
+                        parts[1].decode("ascii", "replace"), int(parts[2]), int(parts[3]))
             read += len(added)
         self._packed[index] = (inode, read, where)
         return where
@@ -563,7 +564,8 @@ class Cache:
             for index in packs.glob("*.idx"):
                 lines = index.read_bytes().splitlines(keepends=True)
                 left = [line for line in lines
-                        if len(line.split()) == 4 and line.split()[1].decode() in kept]
+                        if len(line.split()) == 4
+                        and line.split()[1].decode("ascii", "replace") in kept]
                 if len(left) < len(lines):
                     _write_new(str(index), b"".join(left))
 

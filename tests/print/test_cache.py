@@ -324,6 +324,23 @@ def test_an_entry_put_again_after_its_pack_went_is_found(tmp_path: Path) -> None
     assert desk.get("cards", "card") == b"drawn"
 
 
+def test_a_damaged_index_is_a_miss_not_a_failure(tmp_path: Path) -> None:
+    """Garbage in the packs' index (a disk error, a write cut short) makes its entries
+    misses; the lines after it are read, and a run goes on."""
+    folder = tmp_path / "c"
+    cache = Cache(folder, "a test's scope")
+    cache.put_many("cards", [("card", b"drawn")])
+    [index] = (folder / PACKS).glob("cards-*.idx")
+    whole = index.read_bytes()
+    index.write_bytes(b"\xff\xfe garbage \x00 1 2\n\xc3\x28 \xa0 3 4\n" + whole)
+    assert Cache(folder, "a test's scope").get("cards", "card") == b"drawn"
+    index.write_bytes(b"\xff" * 40 + b" x 1 2\na \xa0\xff 3 4\n")
+    assert Cache(folder, "a test's scope").get("cards", "card") is None
+    pruning = Cache(folder, "a test's scope", max_bytes=1)
+    assert pruning.prune() == 1  # the pack; the damaged index is written anew, not a failure
+    assert index.read_bytes() == b""
+
+
 def test_pruning_packs_drops_them_from_the_index(tmp_path: Path) -> None:
     """A pack is pruned as an entry is (least recently used first); its lines leave the
     index, which a reader then reads anew; the entries of the packs kept are found."""
