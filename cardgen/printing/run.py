@@ -385,6 +385,15 @@ def make_cards(households: list[Household], categories: dict[str, Category],
     `drawn_single`: the cards will be drawn for one-sided printing, so each card is drawn
     as it is built (by the workers, or here) and both are kept in one cache entry, the
     bundle (`card_bundle`), which `drawn_cards` then finds."""
+    with printing.cache.packed("cards"):  # what is made put a pack at a time (cache.PACKS)
+        return _make_cards(households, categories, numbers, printing, emergency, build,
+                           laid_out, start_workers, drawn_single)
+
+
+def _make_cards(households: list[Household], categories: dict[str, Category],
+                numbers: dict[str, str], printing: PrintRun, emergency: bool,
+                build: Parallel | None, laid_out: Callable[[], None] | None,
+                start_workers: Callable[[], None] | None, drawn_single: bool) -> list[Card]:
     told = laid_out or (lambda: None)
     sources: list[str] = []
     found: list[Card | None] = []
@@ -443,12 +452,10 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                     yield work(index)
 
         results = build(handed_over(), printing.geometries)
-        # put here, not by the workers (workers.build_chunk), while they make the rest, a
-        # pack at a time (cache.PACKS)
-        packer = printing.cache.packer("cards")
+        # put here, not by the workers (workers.build_chunk), while they make the rest
         for index, data in zip(missing, results, strict=True):
             if bundled:  # if the disk lets it: see _drawn_in_order
-                packer.put(bundle_name(sources[index]), data)
+                printing.cache.put("cards", bundle_name(sources[index]), data)
                 # a ledger reads no more of it than its summary, as when found in the
                 # cache: 20,000 built cards held 45 MiB of the main process (2.3 KB each,
                 # tracemalloc), their data alone half of it (session 8)
@@ -458,17 +465,15 @@ def make_cards(households: list[Household], categories: dict[str, Category],
                     numbers[household.household_id], emergency, printing), printing.config)
                 printing.bundled.add(sources[index])
             else:
-                packer.put(sources[index], data)
+                printing.cache.put("cards", sources[index], data)
                 found[index] = Card.from_data(marshal.loads(data), printing.config)
             told()
-        packer.flush()
     else:
         if missing:
             printing.geometry(emergency)
         # drawn here as built, one-sided, and kept as one entry (a bundle), as the workers
-        # do: one entry, not two, and a pack of them, not a file each (cache.PACKS)
+        # do: one entry, not two
         bundled = drawn_single and printing.cache.enabled
-        packer = printing.cache.packer("cards")
         for index in missing:
             card = build_one(households[index], categories[households[index].household_id],
                              numbers[households[index].household_id], emergency, printing)
@@ -476,14 +481,13 @@ def make_cards(households: list[Household], categories: dict[str, Category],
             if bundled:
                 source = card.source_key = sources[index]
                 pages = draw_card_data(card, printing, False)
-                packer.put(bundle_name(source), card_bundle(card, model, pages))
+                printing.cache.put("cards", bundle_name(source), card_bundle(card, model, pages))
                 printing.bundled.add(source)
                 printing.hold(source, pages)
             else:
-                packer.put(sources[index], model)
+                printing.cache.put("cards", sources[index], model)
             found[index] = card
             told()
-        packer.flush()
     cards = []
     page = 1
     for source, made in zip(sources, found, strict=True):
