@@ -2,8 +2,9 @@
 
 The one cache-key policy. An entry is a file named by the SHA-256 of everything that shapes it:
 - the cache's scope, part of every name: cardgen's version and a hash of all its code, the
-  templates in use (every file of the user's folder and the bundled ones), the fonts and the
-  configuration (`scope`; `Cache.open` works it out, so no cache is without one);
+  libraries that shape what it keeps (`libraries_in_use`), the templates in use (every file
+  of the user's folder and the bundled ones), the fonts and the configuration (`scope`;
+  `Cache.open` works it out, so no cache is without one);
 - for what one print run makes (`Cache.printing`), what its kind depends on of the run
   (`KINDS`): a frame the paper and the bleed it is laid out for, a card or a drawn page every
   print option;
@@ -30,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,67 @@ def code_fingerprint() -> str:
                  for path in sorted(package.rglob("*.py"))))
 
 
+# The Python distributions whose versions shape what the cache keeps: the frames WeasyPrint
+# lays out (with its CSS and HTML parsers and its PDF writer), the fonts' metrics, outlines
+# and subsets (uharfbuzz, fontTools), line breaks (icu4py, Pyphen), the frames' pages as
+# copied (pikepdf), images (Pillow), the templates (Jinja2) and the compressors (Zopfli,
+# libdeflate). By their dist-info folders' names (`libraries_in_use`): importlib.metadata
+# took 54 ms to import and 18 ms to read these versions, a listing of site-packages 0.1 ms.
+SHAPING_DISTRIBUTIONS = frozenset({
+    "weasyprint", "pydyf", "tinycss2", "cssselect2", "tinyhtml5", "fonttools", "uharfbuzz",
+    "icu4py", "pyphen", "pikepdf", "pillow", "jinja2", "markupsafe", "zopfli", "deflate"})
+# The system's libraries WeasyPrint lays text out with (text/ffi.py loads them), by the
+# file each name leads to and its size: a Debian upgrade of Pango or HarfBuzz may move a
+# line, and a frame laid out before it was still found (outline and subset caches, too,
+# were noticed unkeyed on their libraries in session 8)
+SYSTEM_LIBRARIES = ("libpango-1.0.so.0", "libpangoft2-1.0.so.0", "libharfbuzz.so.0",
+                    "libharfbuzz-subset.so.0", "libfontconfig.so.1", "libfreetype.so.6")
+
+
+def _library_folders() -> list[str]:
+    """Where the dynamic loader looks for the system libraries, as far as a file's path can
+    say without running ldconfig (ctypes.util.find_library ran it for 0.24 s: session 5):
+    LD_LIBRARY_PATH, then Debian's multiarch folders and the usual others."""
+    machine = os.uname().machine if hasattr(os, "uname") else ""
+    folders = [f for f in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if f]
+    folders += [f"/usr/lib/{machine}-linux-gnu", f"/lib/{machine}-linux-gnu", "/usr/lib64",
+                "/usr/lib", "/usr/local/lib"]
+    return folders
+
+
+@functools.cache
+def libraries_in_use() -> tuple[tuple[str, str, int], ...]:
+    """The shaping libraries as this process finds them: (distribution, version, 0) for each
+    of SHAPING_DISTRIBUTIONS installed, (name, the file it leads to, its size) for each of
+    SYSTEM_LIBRARIES found, and zlib's version (what compresses a PDF's streams)."""
+    found: set[tuple[str, str, int]] = set()
+    for folder in dict.fromkeys(sys.path):
+        if not folder.endswith(("site-packages", "dist-packages")):
+            continue
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                project, _, version = name.removesuffix(".dist-info").partition("-")
+                project = project.lower().replace("_", "-")
+                if project in SHAPING_DISTRIBUTIONS:
+                    found.add((project, version, 0))
+    libraries = []
+    folders = _library_folders()
+    for soname in SYSTEM_LIBRARIES:
+        for folder in folders:
+            real = os.path.realpath(os.path.join(folder, soname))
+            try:
+                size = os.stat(real).st_size
+            except OSError:
+                continue
+            libraries.append((soname, os.path.basename(real), size))
+            break
+    return (*sorted(found), *libraries, ("zlib", zlib.ZLIB_RUNTIME_VERSION, 0))
+
+
 def template_fingerprint(templates: Path | None) -> str:
     """A hash of every file of the user's template folder (templates, custom.css, images,
     fonts) and of the bundled templates: all of them shape a card."""
@@ -119,15 +182,16 @@ def template_fingerprint(templates: Path | None) -> str:
 
 def scope(config: Config, templates: Path | None) -> str:
     """What every entry of one command's cache depends on: the version, all the code, the
-    templates, the fonts (the bundled ones by name and size, the configured fallbacks as
-    `file_identity` sees them) and the configuration."""
+    libraries that shape what it keeps (`libraries_in_use`), the templates, the fonts (the
+    bundled ones by name and size, the configured fallbacks as `file_identity` sees them)
+    and the configuration."""
     from cardgen import __version__, resources
 
     fonts: list[object] = [(path.name, path.stat().st_size)
                            for path in sorted(resources.FONTS.iterdir()) if path.is_file()]
     fonts += [file_identity(path) for path in config.fallback_fonts]
-    return key("scope", __version__, code_fingerprint(), template_fingerprint(templates),
-               config.fingerprint, fonts)
+    return key("scope", __version__, code_fingerprint(), libraries_in_use(),
+               template_fingerprint(templates), config.fingerprint, fonts)
 
 
 def file_identity(path: Path) -> tuple[str, int, int | str]:

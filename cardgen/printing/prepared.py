@@ -4,12 +4,13 @@ starting WeasyPrint (about 1 s: its import, the styles, the geometry pass, a fra
 
 The frames go into a cache folder of their own beside the install (cache.prepared_folder),
 named exactly as the user's cache names them (cache.py): its scope (cardgen's version, all its
-code, the bundled templates, the fonts, the default configuration), the paper and bleed of the
-default print options, and the frame's own name. Another
-version, a configuration or a template folder of the user's has other names, so it never
-reads them. Every frame is checked as it is laid out (its places are the geometry pass's, as
-for any frame) and read back from the folder before the manifest that says it is ready is
-written; `cardgen doctor` says whether the folder fits this install.
+code, the libraries that lay them out, the bundled templates, the fonts, the default
+configuration), the paper and bleed of the default print options, and the frame's own name.
+Another version, an upgraded library (Pango, WeasyPrint …), a configuration or a template
+folder of the user's has other names, so it never reads them. Every frame is checked as it
+is laid out (its places are the geometry pass's, as for any frame) and read back from the
+folder before the manifest that says it is ready is written; `cardgen doctor` says whether
+the folder fits this install.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,6 +233,54 @@ def test_a_changed_version_never_reads_old_entries(source: Path, warm_cache_dir:
     ledger(source, tmp_path / "b")
     for kind, found in kinds.items():  # everything made again, under new names
         assert set(cache_entries(cache_dir, kind)) - found, kind
+
+
+@pytest.fixture
+def libraries_looked_at_again() -> Iterator[None]:
+    """cache.libraries_in_use looked at anew in this test, and again after it."""
+    from cardgen.cache import libraries_in_use
+
+    libraries_in_use.cache_clear()
+    yield
+    libraries_in_use.cache_clear()
+
+
+def test_an_upgraded_library_never_reads_old_entries(
+        source: Path, warm_cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        libraries_looked_at_again: None) -> None:
+    """Frames WeasyPrint laid out, metrics, outlines and subsets depend on the libraries
+    that made them: a WeasyPrint (pip) or a Pango (apt) of another version is in another
+    scope, and the ledger after it makes everything anew."""
+    from cardgen.cache import libraries_in_use, scope
+
+    found = {name: version for name, version, _ in libraries_in_use()}
+    for name in ("weasyprint", "fonttools", "uharfbuzz", "pikepdf", "zlib"):
+        assert found.get(name), name
+    before = scope(load_config(), None)
+    kinds = {kind: set(cache_entries(warm_cache_dir, kind))
+             for kind in ("frames", "cards", "placed-frames", "ledger-pages")}
+    # WeasyPrint upgraded: its dist-info in a site-packages folder ahead of the others
+    upgraded = tmp_path / "upgraded" / "site-packages"
+    (upgraded / "weasyprint-99.0.dist-info").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(upgraded), *sys.path])
+    libraries_in_use.cache_clear()
+    assert ("weasyprint", "99.0", 0) in libraries_in_use()
+    weasyprint = scope(load_config(), None)
+    # Pango upgraded (sys.path as it was): the file its name leads to is another
+    monkeypatch.undo()
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(warm_cache_dir))
+    system = tmp_path / "lib"
+    system.mkdir()
+    (system / "libpango-1.0.so.0.9900.0").write_bytes(b"a newer Pango")
+    (system / "libpango-1.0.so.0").symlink_to("libpango-1.0.so.0.9900.0")
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(system))
+    libraries_in_use.cache_clear()
+    assert ("libpango-1.0.so.0", "libpango-1.0.so.0.9900.0", 13) in libraries_in_use()
+    pango = scope(load_config(), None)
+    assert len({before, weasyprint, pango}) == 3
+    ledger(source, tmp_path / "b")
+    for kind, earlier in kinds.items():  # everything made again, under new names
+        assert set(cache_entries(warm_cache_dir, kind)) - earlier, kind
 
 
 def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
