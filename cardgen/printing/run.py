@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import marshal
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
@@ -103,8 +103,10 @@ class PrintRun:
         """A print run with `cache` (opened for `config` and `templates`: Cache.open)."""
         options = options or PrintOptions()
         paper = paper_for(config, options)
-        # what a Renderer takes of the options: the paper and the bleed
-        cache = cache.printing((paper, options.bleed), options)
+        # what a Renderer takes of the options: the paper and the bleed; the cards and pages
+        # are named by the options with the paper they resolve to, so that `--paper A4`
+        # finds what the default (A4) drew, and the demo's cache serves both
+        cache = cache.printing((paper, options.bleed), replace(options, paper=paper.name))
         return cls(config, options, templates, paper, Typesetter(font_set(config, cache)),
                    PageWords(today.isoformat(), config.card.words),
                    cache, today, dict(geometries or {}))

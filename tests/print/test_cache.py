@@ -283,6 +283,19 @@ def test_an_upgraded_library_never_reads_old_entries(
         assert set(cache_entries(warm_cache_dir, kind)) - earlier, kind
 
 
+def test_the_default_paper_named_finds_what_the_default_drew(
+        source: Path, warm_cache_dir: Path, first_run: FirstRun, tmp_path: Path) -> None:
+    """`--paper A4` is the default paper said aloud: the ledger finds every card and page
+    the default's run drew (they were named apart before), and prints the same bytes;
+    another paper draws its own."""
+    kinds = ("frames", "cards", "placed-frames", "ledger-pages")
+    before = {kind: set(cache_entries(warm_cache_dir, kind)) for kind in kinds}
+    assert ledger(source, tmp_path / "a4", "--paper", "A4") == first_run.pdf
+    assert {kind: set(cache_entries(warm_cache_dir, kind)) for kind in kinds} == before
+    ledger(source, tmp_path / "a5", "--paper", "A5")
+    assert set(cache_entries(warm_cache_dir, "cards")) - before["cards"]
+
+
 def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "c", "a test's scope", max_bytes=10_000)
     for index in range(30):
