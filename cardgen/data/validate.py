@@ -93,7 +93,11 @@ def mask_value(field: str | None, text: str) -> str:
     if not text:
         return ""
     if field == "id_number":
-        return mask_id(normalise_id(text))
+        number = normalise_id(text)
+        if re.match(_SCIENTIFIC, number):  # a number, as the cell shows it (1.10105E+17):
+            # its shape, not its digits (a workbook's float masked was *****************E+17)
+            return "*.*****E+" + number.rpartition("E")[2].lstrip("+")
+        return mask_id(number)
     if len(text) > SHOWN_CHARS:
         text = text[:SHOWN_CHARS] + "…"
     return text

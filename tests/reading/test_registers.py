@@ -205,10 +205,26 @@ def test_a_csv_id_that_excel_made_a_number_says_the_digits_are_lost(tmp_path: Pa
                     "H2,李强,户主,159902199101010000\n", encoding="utf-8")
     report = json.loads(invoke("validate", path, "--format", "json", "--date", DATE).output)
     assert [(p["code"], p["row"], p["value"]) for p in report["problems"]] == \
-        [("id.stored_as_number", 2, "*******E+17"),
+        [("id.stored_as_number", 2, "*.*****E+17"),
          ("id.stored_as_number", 3, "**************0000")]
     result = invoke("validate", path, "--date", DATE, lang="zh")
     assert "被存成了数字" in result.output and "设置单元格格式 → 文本" in result.output
+    assert "「*.*****E+17」" in result.output
+
+
+def test_a_workbook_id_kept_as_a_number_shows_as_its_cell_does_masked(tmp_path: Path) -> None:
+    """A workbook's ID number kept as a number (a float: 1.59902199101012E+17) shows as the
+    cell shows it, its digits masked: not seventeen stars and E+17."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["户编号", "姓名", "与户主关系", "身份证号"])
+    sheet.append(["H1", "王芳", "户主", 159902199101012345.0])
+    book.save(tmp_path / "ids.xlsx")
+    result = invoke("validate", tmp_path / "ids.xlsx", "--date", DATE, lang="zh")
+    assert result.exit_code == 1
+    assert "Sheet!D2（身份证号）「*.*****E+17」：被存成了数字" in result.output
+    assert "1599" not in result.output and "2345" not in result.output
 
 
 def test_a_table_that_starts_further_in_keeps_its_cell_names(tmp_path: Path,
