@@ -5,9 +5,10 @@ Grid and community names are compared as a person reads them: 第一网格, 第1
 numerals read as the number). A register whose households are spelled another way than the
 book is read with the book's names, so that its cards keep printing what the binder says.
 
-A register from another community, or one whose households match too few of the book's
-(by 户号, address or members: `FIT`), is refused before anything is numbered, naming both
-sides and what to do instead.
+A register from another community, one whose households match too few of the book's (by
+户号, address or members: `FIT`), or one where most households have the book's 户号 but
+other people (another head, and members no household of the book has: `STRANGERS`), is
+refused before anything is numbered, naming both sides and what to do instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from cardgen.book.numbers import Numbering
 
 FIT = 0.5  # under half of the households matched: not this book's register
+# this many strangers (_fit) or more, and half the register's households or more: another
+# register whose 户号 run as the book's do (G01-0001 … or 1, 2, 3 … in every grid), not
+# this book's; a family that moved into a flat of the grid in a month is one
+STRANGERS = 2
 LISTED = 6  # names listed in a refusal; more are counted
 
 
@@ -137,13 +142,19 @@ def check_fit(households: list[Household], book: Book, source: str,
     for group in sorted(common):
         figures = _fit(book.grids[group].entries,
                        [h for h in households if grid_group(h) == group], registered, content)
-        present, matched, booked, kept = figures
+        present, matched, booked, kept, strangers = figures
         if matched < FIT * present or (writes and kept < FIT * booked):
             failed.append(_(
                 "of its {present} household(s) in {grid}, {matched} are in the book (by 户号, "
                 "address or members), and of the book's {booked}, {kept} are in the "
                 "register").format(present=present, grid=group, matched=matched,
                                    booked=booked, kept=kept))
+        elif strangers >= STRANGERS and strangers >= FIT * present:
+            failed.append(_(
+                "of its {present} household(s) in {grid}, {strangers} have a 户号 of the "
+                "book under another head, and members no household of the book has: other "
+                "people under the same 户号").format(present=present, grid=group,
+                                                    strangers=strangers))
     if failed:
         raise BookError(_(
             "{source} does not fit the book in {folder}: {figures}. Nothing was written. "
@@ -155,20 +166,24 @@ def check_fit(households: list[Household], book: Book, source: str,
 
 
 def _fit(entries: list[Entry], present: list[Household], registered: set[str],
-         content: Callable[[Household], Content]) -> tuple[int, int, int, int]:
+         content: Callable[[Household], Content]) -> tuple[int, int, int, int, int]:
     """How one grid's register and book overlap: the register's households, those of them
-    the book has (by 户号, address or members), the book's households, and those of them
-    the register still has (by 户号, or the same address and members under a new 户号)."""
+    the book has (by 户号, address or members), the book's households, those of them the
+    register still has (by 户号, or the same address and members under a new 户号), and the
+    strangers: the register's households whose 户号 the book has under another head, and
+    whose members are none of the book's households' (a family that took another's 户号,
+    as an office may renumber, is no stranger)."""
     if not entries or not present:
-        return len(present), len(present), len(entries), len(entries)
+        return len(present), len(present), len(entries), len(entries), 0
     booked = {e.household_id for e in entries}
+    heads = {e.household_id: e.head for e in entries}  # "" in a book of before: unknown
     # an entry's address and members as its book hashed them (members: as a set, or in
     # card order in a book of before: `Content.parts_for`)
     book_keys = {("address", e.parts.get("address")) for e in entries} | {
         ("members", e.content >= CONTENT, e.parts.get("members")) for e in entries}
     older = any(e.content < CONTENT for e in entries)  # hashed in card order
     homes: set[tuple[object, ...]] = set()  # (address, members) of the register's households
-    matched = 0
+    matched = strangers = 0
     for household in present:
         shown = content(household)
         address, members = shown.parts["address"], shown.parts["members"]
@@ -179,9 +194,12 @@ def _fit(entries: list[Entry], present: list[Household], registered: set[str],
             homes.add((address, False, shown.legacy_parts.get("members")))
         if household.household_id in booked or keys & book_keys:
             matched += 1
+        head = heads.get(household.household_id)
+        if head and head != shown.head and not (keys - {("address", address)}) & book_keys:
+            strangers += 1  # its 户号's family, and no other of the book, lives here now
     kept = sum(1 for e in entries if e.household_id in registered or (
         e.parts.get("address"), e.content >= CONTENT, e.parts.get("members")) in homes)
-    return len(present), matched, len(entries), kept
+    return len(present), matched, len(entries), kept, strangers
 
 
 def check_one_grid(numbering: Numbering, book: Book, source: str,

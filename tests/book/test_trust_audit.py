@@ -212,6 +212,27 @@ def test_a_grid_put_under_another_community_is_refused_not_booked_beside(
     assert "--rename-grid" not in result.output and not out.exists()
 
 
+def test_a_register_of_other_people_under_the_same_户号_is_refused(tmp_path: Path) -> None:
+    """Another register whose 户号 and grid are spelt as the book's (G01-0001 …, 第1网格),
+    flats and all, but whose people are others: not 30 cards replaced with exit 0, but a
+    refusal that says so, with nothing written."""
+    from cardgen.samplegen import generate, to_csv
+
+    first, other = tmp_path / "first.csv", tmp_path / "other.csv"
+    first.write_text(to_csv(list(generate(30, seed=5, grids=1))), encoding="utf-8")
+    other.write_text(to_csv(list(generate(30, seed=99, grids=1))), encoding="utf-8")
+    book = tmp_path / "book"
+    result = invoke("ledger", first, "-o", book, "--date", "2026-11-01", "--quiet")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = invoke("update", other, "--book", book, "-o", out, "--date", SECOND, lang="zh")
+    assert result.exit_code == 1, result.output
+    assert "户号在台账里，但户主换了人，成员也不是台账里任何一户的" in result.output
+    assert "--renumber" in result.output and not out.exists()
+    result = invoke("update", first, "--book", book, "-o", out, "--date", SECOND)
+    assert result.exit_code == 0, result.output  # its own register: nothing to refuse
+
+
 def test_a_highest_edited_upwards_is_said_in_a_line_and_listed_in_full_as_data(
         books: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
     book = copy(books["book1"], tmp_path / "book")

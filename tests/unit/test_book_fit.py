@@ -3,6 +3,7 @@ spelling, grids renamed by the office, and a register that is not the book's ref
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,51 @@ def test_an_excerpt_fits_when_it_writes_no_book() -> None:
     check_fit(excerpt, book(), "one.csv", content, renumber=False, writes=False)
     with pytest.raises(BookError, match="of the book's 4, 1 are in the register"):
         check_fit(excerpt, book(), "one.csv", content, renumber=False, writes=True)
+
+
+def headed(household: Household) -> Content:
+    """`content` with the head's name, as a card's content records it."""
+    shown = content(household)
+    shown.head = household.members[0].name
+    return shown
+
+
+def headed_members(household: Household) -> Content:
+    """`headed`, its members all of them (a family that grew is another set)."""
+    shown = headed(household)
+    shown.parts = {**shown.parts, "members": "、".join(m.name for m in household.members)}
+    return shown
+
+
+def headed_book(count: int = 4) -> Book:
+    held = book(count)
+    for grid in held.grids.values():
+        grid.entries = [replace(e, head=f"住户{e.household_id}") for e in grid.entries]
+    return held
+
+
+def test_other_people_under_the_books_户号_are_refused_a_new_family_is_not() -> None:
+    """The same 户号 (G01-0001 … or 1, 2, 3 … in every grid) at the same flats, but other
+    heads and members no household of the book has: another register, refused; one new
+    family in a month, or families that took each other's 户号, fit."""
+    others = [home(f"H{n}", f"{n}号楼") for n in range(1, 5)]
+    for household in others:
+        household.members[0].name = f"别人{household.household_id}"
+    with pytest.raises(BookError) as refused:
+        check_fit(others, headed_book(), "other.csv", headed, renumber=False)
+    assert refused.value.code == "book.does_not_fit"
+    assert ("of its 4 household(s) in 恒安社区 第3网格, 4 have a 户号 of the book under "
+            "another head, and members no household of the book has") in str(refused.value)
+    check_fit(others, headed_book(), "other.csv", headed, renumber=True)  # a new edition
+    moved_in = [home(f"H{n}", f"{n}号楼") for n in range(1, 5)]
+    moved_in[0].members[0].name = "新住户"
+    check_fit(moved_in, headed_book(), "month.csv", headed, renumber=False)
+    swapped = [home(f"H{n}", f"{n}号楼") for n in (2, 1, 4, 3)]  # 户号 given to each other
+    for household, old in zip(swapped, (1, 2, 3, 4), strict=True):
+        household.members[0].name = f"住户H{old}"
+    check_fit(swapped, headed_book(), "month.csv", headed, renumber=False)
+    grown = [home(f"H{n}", f"{n}号楼") for n in range(1, 5)]  # a child born in every one
+    for household in grown:
+        household.members.append(Member(f"新生儿{household.household_id}", "子", False))
+    check_fit(grown, headed_book(), "month.csv", headed_members, renumber=False)
+    check_fit(others, book(), "other.csv", headed, renumber=False)  # heads unknown: no judge
