@@ -605,23 +605,35 @@ def ledger(source: Path, folder: Path, by: str, households: tuple[str, ...],
     def action() -> int:
         from cardgen.data.select import make_selection
         from cardgen.layout.geometry import PrintOptions
-        from cardgen.pipeline.ledgers import LedgerRequest
+        from cardgen.pipeline.ledgers import LedgerRequest, LedgerWorkers, early_workers
         from cardgen.pipeline.ledgers import ledger as print_ledgers
 
-        loaded = _load(source, config_path, date, sheet_name, not no_cache, templates)
-        selection = make_selection(loaded.config, households, colours, flags, grids)
-        _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
+        options = PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
+                               pdf_variant=pdf_variant)
+        workers: list[LedgerWorkers | None] = []
+
+        def starting(config: Any, cache: Any, today: dt.date) -> None:
+            workers.append(early_workers(source, config, options, templates, today, cache,
+                                         jobs or os.cpu_count() or 1))
+
         progress = Progress(enabled=not quiet and sys.stderr.isatty())
         try:
+            loaded = _load(source, config_path, date, sheet_name, not no_cache, templates,
+                           starting)
+            selection = make_selection(loaded.config, households, colours, flags, grids)
+            _echo_warnings([p for p in loaded.dataset.warnings if p.household_id is None])
             request = LedgerRequest(
                 folder, selection, by=by, book=book, renumber=renumber, renames=renames,
                 skip_invalid=skip_invalid, emergency=emergency, duplex=duplex,
-                options=PrintOptions(paper=paper, bleed=bleed, marks=marks, impose=impose,
-                                     pdf_variant=pdf_variant),
-                templates=templates, jobs=jobs or os.cpu_count() or 1, force=force)
-            run = print_ledgers(loaded, request, progress)
+                options=options, templates=templates, jobs=jobs or os.cpu_count() or 1,
+                force=force)
+            run = print_ledgers(loaded, request, progress, workers=workers[0] if workers
+                                else None)
         finally:
             progress.finish()
+            for started in workers:
+                if started is not None:
+                    started.close()
         if run.skipped:
             _echo_problems(run.skipped)
             skipped = len({p.household_id for p in run.skipped})

@@ -404,3 +404,52 @@ def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
                          and obj.get("/Type") == "/ObjStm"]
                 assert packs and all(compress(obj.read_bytes()) == obj.read_raw_bytes()
                                      for obj in packs)
+
+
+def test_a_large_registers_workers_start_before_it_is_read_and_print_the_same_books(
+        district: Path, books: tuple[Path, Result], with_errors: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A register of ledgers.EARLY_FROM bytes or more (some 4,500 households) starts its
+    workers as the command starts, before it is read, and they make its cards: the same
+    books. A register refused for its errors leaves none of them behind."""
+    import multiprocessing
+
+    from cardgen.pipeline import ledgers, register
+    from cardgen.printing import run, workers
+
+    events: list[str] = []
+    read, start, hand = register.read_records, workers.Workers.start, workers.Workers.map
+
+    def reading(*args: object, **kwargs: object) -> object:
+        events.append("read")
+        return read(*args, **kwargs)  # type: ignore[arg-type]
+
+    def starting(self: workers.Workers) -> None:
+        events.append("start")
+        start(self)
+
+    def handing(self: workers.Workers, function: object, items: object,
+                size: int = 0) -> object:
+        events.append("handed")
+        return hand(self, function, items, size)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(register, "read_records", reading)
+    monkeypatch.setattr(workers.Workers, "start", starting)
+    monkeypatch.setattr(workers.Workers, "map", handing)
+    monkeypatch.setattr(ledgers, "EARLY_FROM", 1)
+    monkeypatch.setattr(run, "PARALLEL_FROM", 1)  # the district's 40 cards by the workers
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", str(tmp_path / "cache"))  # none of them there
+    small_out, _ = books
+    out = tmp_path / "early"
+    result = invoke("ledger", district, "-o", out, "--date", DATE, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert events[:2] == ["start", "read"] and "handed" in events
+    assert manifest(out) == manifest(small_out)
+    for pdf in sorted(small_out.glob("*.pdf")):
+        assert (out / pdf.name).read_bytes() == pdf.read_bytes()
+    assert not multiprocessing.active_children()
+    events.clear()
+    result = invoke("ledger", with_errors, "-o", tmp_path / "refused", "--date", DATE,
+                    "--jobs", "2")
+    assert result.exit_code == 1 and events == ["start", "read"]
+    assert not multiprocessing.active_children() and not (tmp_path / "refused").exists()
