@@ -79,10 +79,12 @@ KINDS = {
     "outlines": Kind("fonts' glyph outlines as subsets embed them (cardgen/pdf/subset.py)"),
     "object-streams": Kind("a PDF's object streams as compressed, by their bytes "
                            "(cardgen/pdf/writer.py)"),
+    "frame-steps": Kind("how a frame is copied into a PDF, by the frame's bytes "
+                        "(cardgen/pdf/compose.py, frame_steps)"),
 }
 RETIRED_KINDS = ("covers",)  # folders of earlier versions: pruned like the rest, not written
 # what `cardgen prepare` lays out
-PREPARED_KINDS = ("frames", "placed-frames", "metrics", "outlines")
+PREPARED_KINDS = ("frames", "placed-frames", "metrics", "outlines", "frame-steps")
 
 
 def key(*parts: object) -> str:

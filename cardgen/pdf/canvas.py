@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import pikepdf
-
 from cardgen.layout.colours import BLACK, Colour, pattern_tile
 from cardgen.layout.fonts import Face, resource_name
 from cardgen.layout.geometry import MM
 from cardgen.layout.typeset import Line, Run
+from cardgen.pdf.writer import text
 
 
 def _n(value: float) -> str:
@@ -145,7 +144,7 @@ class Canvas:
         """A structure element (a standard PDF role) around what is drawn until `close`;
         `alt` is its alternate description (a figure's)."""
         self._end_marked()
-        hexed = bytes(pikepdf.String(alt).unparse()).decode("ascii") if alt else ""
+        hexed = text(alt).decode("ascii") if alt else ""
         comment = f"%<{role} {hexed}" if alt else _OPENING.get(role) or _opening(role)
         self.ops.append(comment)
         self._shape.append(comment)
@@ -157,7 +156,7 @@ class Canvas:
                 _READ_ROLES.add(role)
         if alt and _ALT.fullmatch(hexed) is None:
             self._readable = False
-        title = str(pikepdf.Object.parse(hexed.encode("ascii"))) if alt else ""
+        title = alt  # what compose.read_structure reads back from `hexed`
         kids: list[Any] = []
         self._open_kids[-1].append((role, title, kids))
         self._open_kids.append(kids)

@@ -9,24 +9,24 @@ object offsets, the glyph sets and the frames stay in memory.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import marshal
 import re
 import zlib
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, Any
 
-import pikepdf
-from pikepdf import Dictionary, Name
-
 from cardgen.cache import Cache
+from cardgen.cache import key as cache_key
 from cardgen.config import Imposition
 from cardgen.layout.fonts import Face, resource_name
 from cardgen.layout.geometry import MM
 from cardgen.pdf.canvas import GlyphLog
-from cardgen.pdf.prepare import font_family
 from cardgen.pdf.subset import (
     CID_CFF,
     TRUETYPE,
@@ -38,13 +38,17 @@ from cardgen.pdf.subset import (
 )
 from cardgen.pdf.writer import (
     FLATE_LEVEL,
+    FORM,
     Box,
-    Copier,
+    Claim,
+    Step,
     Writer,
     box,
-    content_streams,
     name,
     number,
+    read_text,
+    record_page,
+    replay_page,
     text,
 )
 
@@ -216,7 +220,7 @@ def read_structure(content: bytes) -> tuple[bytes, list[Any], bool]:
     for role, alt, end, frame, mcid in STRUCTURE.findall(b"\n" + content):
         if role:
             kids: list[Any] = []
-            title = str(pikepdf.Object.parse(alt)) if alt else ""
+            title = read_text(alt) if alt else ""
             stack[-1].append((role.decode(), title, kids))
             stack.append(kids)
         elif end:
@@ -588,6 +592,40 @@ def pdfa_entries(writer: Writer) -> bytes:
     return b" /OutputIntents [%d 0 R]" % intent
 
 
+FRAME_STEPS = 1  # the format of frame_steps' entries, in their names
+
+
+def frame_steps(data: bytes, faces: Mapping[str, Face], cache: Cache | None) -> list[Step]:
+    """How a frame (a one-page PDF, prepared) is copied into a composer's file
+    (writer.record_page), from the cache, or read with pikepdf and kept there: named by
+    the frame's bytes and the families whose fonts it claims."""
+    name = cache_key("frame steps", FRAME_STEPS, hashlib.sha256(data).digest(), sorted(faces))
+    stored = cache.get("frame-steps", name) if cache is not None else None
+    if stored is not None:
+        with contextlib.suppress(ValueError, EOFError, TypeError):
+            steps = marshal.loads(stored)
+            if isinstance(steps, list) and steps and steps[-1][0] == FORM:
+                return steps
+    steps = record_page(data, partial(_font_claim, faces))
+    if cache is not None:
+        cache.put("frame-steps", name, marshal.dumps(steps))
+    return steps
+
+
+def _font_claim(faces: Mapping[str, Face], obj: Any) -> Claim | None:
+    """A frame's font (a pikepdf object) of one of cardgen's families: the family, the
+    texts its glyphs show and the glyphs it has widths for."""
+    from cardgen.pdf.prepare import font_family
+
+    family = font_family(obj)
+    if family is None or family not in faces:
+        return None
+    texts = [(glyph, shown) for glyph, shown in
+             read_tounicode(obj.ToUnicode.read_bytes()).items() if shown]
+    widths = obj.DescendantFonts[0].get("/W")
+    return family, texts, list(read_widths(list(widths) if widths is not None else []))
+
+
 class Composer:
     """Builds one output document page by page, straight into `out`.
 
@@ -603,7 +641,6 @@ class Composer:
                  marks: bool = False, imposition: Imposition | None = None,
                  duplex: bool = False, smallest: bool = False, large: bool = False) -> None:
         self.writer = Writer(out, smallest, cache, large)
-        self.copier = Copier(self.writer, self._claim_font)
         self.log = GlyphLog()
         self.page_size = page_size
         self.faces = faces
@@ -629,7 +666,7 @@ class Composer:
         self._registration = self.writer.reserve() if marks or imposition else None
         self._family_fonts: dict[str, int] = {}  # family -> its Type0 font's object
         self._glyphs: dict[str, dict[int, str]] = {}  # family -> glyph -> the text it shows
-        self._frame_pages: dict[Hashable, tuple[pikepdf.Pdf, Any]] = {}
+        self._frame_steps: dict[Hashable, list[Step]] = {}  # frame_steps: how to copy each
         self._frames: dict[Hashable, int] = {}
         self._resources: dict[Hashable, int] = {}
         self._kids: list[int] = []
@@ -656,9 +693,8 @@ class Composer:
     def add_frames(self, frames: Mapping[Any, bytes]) -> None:
         """Frames (one-page PDFs, prepared) by key; each is written once, when first used."""
         for key, data in frames.items():
-            if key not in self._frame_pages:
-                source = self.copier.open(data)
-                self._frame_pages[key] = (source, source.pages[0].obj)
+            if key not in self._frame_steps:
+                self._frame_steps[key] = frame_steps(data, self.faces, self.cache)
 
     def add_data_page(self, content: bytes, frame: Hashable | None = None,
                       compressed: bool = False) -> None:
@@ -875,43 +911,24 @@ class Composer:
 
     def _frame(self, key: Hashable) -> int:
         """The frame's page as a form XObject, its bounding box the whole media box (the
-        tab paints into the bleed)."""
+        tab paints into the bleed). The page's transparency group (WeasyPrint's: isolated,
+        DeviceRGB) is left behind: on a form it would blend the whole frame in RGB, and a
+        print shop's separation would turn its grey text into four-colour black."""
         found = self._frames.get(key)
         if found is None:
-            source, page = self._frame_pages[key]
-            streams = content_streams(page)
-            resources = self.copier.ref_or_direct(source, page.get("/Resources", Dictionary()))
-            # The page's transparency group (WeasyPrint's: isolated, DeviceRGB) is left
-            # behind: on a form it would blend the whole frame in RGB, and a print shop's
-            # separation would turn its grey text into four-colour black.
-            entries = b" /Type /XObject /Subtype /Form /BBox %s /Resources %s" % (
-                self.copier.serial(source, page.MediaBox), resources)
-            if (len(streams) == 1 and streams[0].get("/Filter") == Name.FlateDecode
-                    and "/DecodeParms" not in streams[0]):
-                # as prepare.py compressed it (by Zopfli, once for the cache)
-                found = self.writer.stream(self.writer.reserve(),
-                                           entries + b" /Filter /FlateDecode",
-                                           streams[0].read_raw_bytes())
-            else:
-                found = self.writer.new_stream(
-                    entries, b"".join(stream.read_bytes() for stream in streams))
-            self._frames[key] = found
+            found = self._frames[key] = replay_page(self.writer, self._frame_steps[key],
+                                                    self._take_font)
         return found
 
     # ---- fonts ------------------------------------------------------------------------
 
-    def _claim_font(self, obj: Any) -> int | None:
-        """A copied PDF's font of one of cardgen's families: its glyphs join the family's
-        and the family's font stands in for it."""
-        family = font_family(obj)
-        if family is None or family not in self.faces:
-            return None
+    def _take_font(self, family: str, texts: list[tuple[int, str]], glyphs: list[int]) -> int:
+        """A copied frame's font of one of cardgen's families (frame_steps): its glyphs
+        join the family's, and the family's font stands in for it."""
         used = self._glyphs.setdefault(family, {})
-        for glyph, shown in read_tounicode(obj.ToUnicode.read_bytes()).items():
-            if shown:
-                used.setdefault(glyph, shown)
-        widths = obj.DescendantFonts[0].get("/W")
-        for glyph in read_widths(list(widths) if widths is not None else []):
+        for glyph, shown in texts:
+            used.setdefault(glyph, shown)
+        for glyph in glyphs:
             used.setdefault(glyph, "")
         return self._family_font(family)
 
@@ -972,5 +989,4 @@ class Composer:
         writer.finish(root, info)
 
     def close(self) -> None:
-        self.copier.close()
         self.writer.close()

@@ -17,8 +17,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
-import pikepdf
-
 from cardgen.memory import give_back
 
 if TYPE_CHECKING:
@@ -107,13 +105,101 @@ def box(values: Box) -> bytes:
     return b"[" + b" ".join(number(round(v, 3)) for v in values) + b"]"
 
 
+# PDFDocEncoding (ISO 32000-1, annex D): Latin-1 but for these bytes, which stand for other
+# characters, and 0x7F, 0x9F and 0xAD, which stand for none
+_PDF_DOC = {0x2D8: 0x18, 0x2C7: 0x19, 0x2C6: 0x1A, 0x2D9: 0x1B, 0x2DD: 0x1C, 0x2DB: 0x1D,
+            0x2DA: 0x1E, 0x2DC: 0x1F, 0x2022: 0x80, 0x2020: 0x81, 0x2021: 0x82, 0x2026: 0x83,
+            0x2014: 0x84, 0x2013: 0x85, 0x192: 0x86, 0x2044: 0x87, 0x2039: 0x88, 0x203A: 0x89,
+            0x2212: 0x8A, 0x2030: 0x8B, 0x201E: 0x8C, 0x201C: 0x8D, 0x201D: 0x8E, 0x2018: 0x8F,
+            0x2019: 0x90, 0x201A: 0x91, 0x2122: 0x92, 0xFB01: 0x93, 0xFB02: 0x94, 0x141: 0x95,
+            0x152: 0x96, 0x160: 0x97, 0x178: 0x98, 0x17D: 0x99, 0x131: 0x9A, 0x142: 0x9B,
+            0x153: 0x9C, 0x161: 0x9D, 0x17E: 0x9E, 0x20AC: 0xA0}
+_NOT_PDF_DOC = frozenset({*range(0x18, 0x20), 0x7F, *range(0x80, 0xA1), 0xAD})
+_ESCAPED = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t", 0x08: b"\\b", 0x0C: b"\\f",
+            0x28: b"\\(", 0x29: b"\\)", 0x5C: b"\\\\"}
+# what a name writes as itself (the rest as #xx): printable ASCII but the delimiters and #
+_NAME_AS_IS = frozenset(range(0x21, 0x7F)) - frozenset(b"#()<>[]{}/%")
+
+
+def pdf_doc(value: str) -> bytes | None:
+    """`value` in PDFDocEncoding, or None when a character has no byte there."""
+    out = bytearray()
+    for char in value:
+        code = ord(char)
+        if code < 0x100 and code not in _NOT_PDF_DOC:
+            out.append(code)
+        elif code in _PDF_DOC:
+            out.append(_PDF_DOC[code])
+        else:
+            return None
+    return bytes(out)
+
+
 def text(value: str) -> bytes:
-    """A PDF text string (UTF-16 when it is not ASCII)."""
-    return bytes(pikepdf.String(value).unparse())
+    """A PDF text string: PDFDocEncoding where it has every character, else UTF-16 (big
+    endian, with its byte order mark); written as qpdf (pikepdf) writes it, so that the
+    bytes are the same as when pikepdf wrote them: hexadecimal when a byte is a control
+    other than a white space or when more than a fifth are not printable ASCII, else
+    literal. Written here rather than by pikepdf.String: a reprint whose frames were
+    prepared need not import pikepdf (25 ms), and tests/unit/test_pdf_writer.py checks
+    this against pikepdf's."""
+    data = pdf_doc(value)
+    if data is None:
+        data = b"\xfe\xff" + value.encode("utf-16-be")
+    unprintable = [byte for byte in data if byte == 0 or not (32 <= byte <= 126 or byte in
+                                                             b"\n\r\t\b\f")]
+    if any(byte < 24 for byte in unprintable) or 5 * len(unprintable) > len(data):
+        return b"<" + data.hex().encode("ascii") + b">"
+    out = bytearray(b"(")
+    for byte in data:
+        escaped = _ESCAPED.get(byte)
+        if escaped is not None:
+            out += escaped
+        elif 32 <= byte <= 126 or byte >= 160:
+            out.append(byte)
+        else:
+            out += b"\\%03o" % byte
+    out += b")"
+    return bytes(out)
+
+
+_FROM_PDF_DOC = {byte: chr(code) for code, byte in _PDF_DOC.items()}
+_UNESCAPED = {b"n": 0x0A, b"r": 0x0D, b"t": 0x09, b"b": 0x08, b"f": 0x0C}
+
+
+def read_text(written: bytes) -> str:
+    """A PDF text string as `text` writes it (<hex> or (literal)), read back."""
+    data = bytearray()
+    if written[:1] == b"<":
+        data += bytes.fromhex(written[1:-1].decode("ascii"))
+    else:
+        body, at = written[1:-1], 0
+        while at < len(body):
+            byte = body[at]
+            if byte != 0x5C:
+                data.append(byte)
+                at += 1
+                continue
+            following = body[at + 1:at + 2]
+            if following.isdigit():
+                digits = body[at + 1:at + 4]
+                size = next((i for i, d in enumerate(digits) if d not in b"01234567"),
+                            len(digits))
+                data.append(int(digits[:size], 8) & 0xFF)
+                at += 1 + size
+            else:
+                data.append(_UNESCAPED.get(following, following[0] if following else 0x5C))
+                at += 2
+    if data[:2] == b"\xfe\xff":
+        return bytes(data[2:]).decode("utf-16-be")
+    return "".join(_FROM_PDF_DOC.get(byte) or chr(byte) for byte in data)
 
 
 def name(value: str) -> bytes:
-    return bytes(pikepdf.Name("/" + value.lstrip("/")).unparse())
+    """A PDF name (/Role), its bytes outside printable ASCII, its delimiters and # as #xx,
+    as qpdf writes it (see `text`)."""
+    return b"/" + b"".join(bytes((byte,)) if byte in _NAME_AS_IS else b"#%02x" % byte
+                           for byte in value.lstrip("/").encode("utf-8"))
 
 
 # What waits to be written behind an object stream being compressed: bytes, the number of
@@ -391,75 +477,157 @@ def end_of_stream(data: bytes) -> bytes:
 
 
 def content_streams(page: Any) -> list[Any]:
-    """A page's (or form's) content streams, in order."""
+    """A page's (or form's) content streams, in order (a pikepdf page)."""
+    import pikepdf
+
     contents = page.get("/Contents")
     if contents is None:
         return []
     return list(contents) if isinstance(contents, pikepdf.Array) else [contents]
 
 
-class Copier:
-    """Copies objects of other PDFs into a Writer, each once, with new numbers.
+# Copying the page of another PDF (a frame) into a Writer as a form XObject, as steps: its
+# objects each once with new numbers (page links, /Parent, and annotations left behind),
+# fonts of cardgen's families claimed (their glyphs join the family's font, which stands in
+# for them). `record_page` reads the PDF (with pikepdf) and writes down what copying it
+# does to a Writer; `replay_page` does it, the same objects, numbers and bytes in the same
+# order as copying did. Kept in the cache (compose.frame_steps), the steps spare a run
+# whose frames were laid out before pikepdf's import (25 ms) and reading them (6 ms).
+#
+# A step: (RESERVE,), a new number, the next of this page's; (OBJECT, k, parts) and
+# (STREAM, k, parts, raw data), the k-th number's object; (CLAIM, family, [(glyph, its
+# text)], [glyph]), a font of the family; (FORM, parts, data, flate), the form itself.
+# Parts are bytes as they are, an int k (a reference to the k-th number) or a family's name
+# (a reference to its font).
+RESERVE, OBJECT, STREAM, CLAIM, FORM = range(5)
+Step = tuple[Any, ...]
+Claim = tuple[str, list[tuple[int, str]], list[int]]
 
-    `redirect` may claim an object (a font, say) by returning the number of the object to
-    use instead; page links (/Parent) and annotations are left behind."""
 
-    def __init__(self, writer: Writer, redirect: Callable[[Any], int | None]) -> None:
-        self.writer = writer
-        self.redirect = redirect
-        self.sources: list[pikepdf.Pdf] = []
-        self._copied: dict[tuple[int, tuple[int, int]], int] = {}
+class _Recorder:
+    def __init__(self, claim: Callable[[Any], Claim | None]) -> None:
+        self.claim = claim  # a font's family and glyphs if cardgen's, else None
+        self.steps: list[Step] = []
+        self.numbers = 0
+        self.copied: dict[tuple[int, int], int | str] = {}
 
-    def open(self, data: bytes) -> pikepdf.Pdf:
-        """Another PDF to copy from; it stays open (its objects are read lazily)."""
-        source = pikepdf.open(io.BytesIO(data))
-        self.sources.append(source)
-        return source
+    def claimed(self, obj: Any) -> str | None:
+        found = self.claim(obj)
+        if found is None:
+            return None
+        self.steps.append((CLAIM, *found))
+        return found[0]
 
-    def ref_or_direct(self, source: pikepdf.Pdf, value: Any) -> bytes:
-        if isinstance(value, pikepdf.Object) and value.is_indirect:
-            return b"%d 0 R" % self.ref(source, value)
-        return self.serial(source, value)
+    def ref(self, obj: Any) -> int | str:
+        import pikepdf
 
-    def ref(self, source: pikepdf.Pdf, obj: Any) -> int:
-        """Our number for another PDF's indirect object, written when first met."""
-        memo = (id(source), obj.objgen)  # sources stay open, so their ids stay theirs
-        found = self._copied.get(memo)
+        found = self.copied.get(obj.objgen)
         if found is not None:
             return found
-        claimed = self.redirect(obj)
-        if claimed is not None:
-            self._copied[memo] = claimed
-            return claimed
-        number = self._copied[memo] = self.writer.reserve()
+        family = self.claimed(obj)
+        if family is not None:
+            self.copied[obj.objgen] = family
+            return family
+        number = self.copied[obj.objgen] = self.numbers
+        self.numbers += 1
+        self.steps.append((RESERVE,))
         if isinstance(obj, pikepdf.Stream):
-            entries = b"".join(b" " + name(key) + b" " + self.serial(source, value)
-                               for key, value in obj.stream_dict.items() if key != "/Length")
-            self.writer.stream(number, entries, obj.read_raw_bytes())
+            parts: list[Any] = []
+            for key, value in obj.stream_dict.items():
+                if key != "/Length":
+                    parts += [b" " + name(key) + b" ", *self.serial(value)]
+            self.steps.append((STREAM, number, _joined(parts), obj.read_raw_bytes()))
         else:
-            self.writer.object(number, self.serial(source, obj, top=True))
+            self.steps.append((OBJECT, number, _joined(self.serial(obj, top=True))))
         return number
 
-    def serial(self, source: pikepdf.Pdf, value: Any, top: bool = False) -> bytes:
-        """The object written out, its indirect parts as references to copies."""
-        if isinstance(value, pikepdf.Object) and value.is_indirect and not top:
-            return b"%d 0 R" % self.ref(source, value)
-        if isinstance(value, pikepdf.Dictionary):
-            claimed = self.redirect(value)
-            if claimed is not None:
-                return b"%d 0 R" % claimed
-            return b"<<" + b"".join(
-                name(key) + b" " + self.serial(source, item) + b" "
-                for key, item in value.items() if key not in ("/Parent", "/Annots")) + b">>"
-        if isinstance(value, pikepdf.Array):
-            return b"[" + b" ".join(self.serial(source, item) for item in value) + b"]"
-        if value is None:
-            return b"null"
-        if isinstance(value, (bool, int, float, Decimal)):
-            return number(value)
-        return bytes(value.unparse())
+    def serial(self, value: Any, top: bool = False) -> list[Any]:
+        """The object's parts, its indirect parts as references to copies."""
+        import pikepdf
 
-    def close(self) -> None:
-        for source in self.sources:
-            source.close()
-        self.sources = []
+        if isinstance(value, pikepdf.Object) and value.is_indirect and not top:
+            return [self.ref(value)]
+        if isinstance(value, pikepdf.Dictionary):
+            family = self.claimed(value)
+            if family is not None:
+                return [family]
+            parts: list[Any] = [b"<<"]
+            for key, item in value.items():
+                if key not in ("/Parent", "/Annots"):
+                    parts += [name(key) + b" ", *self.serial(item), b" "]
+            return [*parts, b">>"]
+        if isinstance(value, pikepdf.Array):
+            parts = [b"["]
+            for index, item in enumerate(value):
+                parts += [b" "] * bool(index) + self.serial(item)
+            return [*parts, b"]"]
+        if value is None:
+            return [b"null"]
+        if isinstance(value, (bool, int, float, Decimal)):
+            return [number(value)]
+        return [bytes(value.unparse())]
+
+
+def _joined(parts: list[Any]) -> list[Any]:
+    """Parts with each run of bytes made one."""
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, bytes) and out and isinstance(out[-1], bytes):
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
+
+
+def record_page(data: bytes, claim: Callable[[Any], Claim | None]) -> list[Step]:
+    """The steps of copying the first page of the PDF `data` as a form XObject: its
+    resources, then the form, its bounding box the page's media box."""
+    import pikepdf
+
+    recorder = _Recorder(claim)
+    with pikepdf.open(io.BytesIO(data)) as source:
+        page = source.pages[0].obj
+        streams = content_streams(page)
+        resources = page.get("/Resources", pikepdf.Dictionary())
+        held = ([recorder.ref(resources)] if resources.is_indirect
+                else recorder.serial(resources))
+        parts = [b" /Type /XObject /Subtype /Form /BBox ", *recorder.serial(page.MediaBox),
+                 b" /Resources ", *held]
+        flate = (len(streams) == 1 and streams[0].get("/Filter") == pikepdf.Name.FlateDecode
+                 and "/DecodeParms" not in streams[0])
+        content = (streams[0].read_raw_bytes() if flate
+                   else b"".join(stream.read_bytes() for stream in streams))
+        recorder.steps.append((FORM, _joined(parts), content, flate))
+    return recorder.steps
+
+
+def replay_page(writer: Writer, steps: list[Step],
+                claim: Callable[[str, list[tuple[int, str]], list[int]], int]) -> int:
+    """`record_page`'s steps done to `writer` (`claim` takes a family's font and glyphs
+    and gives its font's number); the form's number."""
+    numbers: list[int] = []
+    fonts: dict[str, int] = {}
+
+    def joined(parts: list[Any]) -> bytes:
+        return b"".join(part if isinstance(part, bytes) else
+                        b"%d 0 R" % (numbers[part] if isinstance(part, int) else fonts[part])
+                        for part in parts)
+
+    for step in steps:
+        kind = step[0]
+        if kind == RESERVE:
+            numbers.append(writer.reserve())
+        elif kind == OBJECT:
+            writer.object(numbers[step[1]], joined(step[2]))
+        elif kind == STREAM:
+            writer.stream(numbers[step[1]], joined(step[2]), step[3])
+        elif kind == CLAIM:
+            fonts[step[1]] = claim(step[1], step[2], step[3])
+        else:
+            _, parts, content, flate = step
+            entries = joined(parts)
+            if flate:  # as prepare.py compressed it (by Zopfli, once for the cache)
+                return writer.stream(writer.reserve(), entries + b" /Filter /FlateDecode",
+                                     content)
+            return writer.new_stream(entries, content)
+    raise ValueError("replay_page: no form among the steps")

@@ -26,6 +26,7 @@ from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
+from cardgen.pdf.compose import frame_steps
 from cardgen.pdf.subset import outlines_name, prepare_outlines
 from cardgen.printing.kit import mingbai_frame, roster_frame
 from cardgen.printing.run import PrintRun, cover_shape
@@ -106,6 +107,11 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
                                                  config.emergency.cards_down)]
     unread = [placed for placed in (*covers, *kit)
               if printing.cache.get("placed-frames", placed.key) is None]
+    # how each is copied into a PDF (compose.frame_steps): a first card then need not read
+    # its frames with pikepdf
+    faces = printing.typesetter.fonts.by_family()
+    for data in (*frames.values(), *(placed.pdf for placed in (*covers, *kit))):
+        frame_steps(data, faces, printing.cache)
     characters = {ord(char) for char in common_characters()}
     outlines = 0
     for face in dict.fromkeys((*printing.typesetter.fonts.regular,

@@ -30,7 +30,6 @@ from cardgen.pdf.draw import (
     draw_index_page,
     draw_log_page,
 )
-from cardgen.pdf.prepare import prepare_pages
 from cardgen.printing.index_pages import draw_index
 
 if TYPE_CHECKING:
@@ -208,6 +207,8 @@ class PrintRun:
                 found[frame] = data
         missing = [frame for frame in names if frame not in found]
         for frame in missing:  # each alone: a page of a batch would depend on the batch
+            from cardgen.pdf.prepare import prepare_pages  # pikepdf: only to make frames
+
             pdf, places = self.renderer().frame_pdf(frame)
             geometry = self.geometry(frame.emergency, frame.verso)
             expected = (geometry.plain[frame.verso] if not frame.colour
@@ -251,6 +252,8 @@ class PrintRun:
         the cache under `name`, or laid out by `lay_out` (WeasyPrint) and stored there."""
         stored = self.cache.get("placed-frames", name)
         if stored is None:
+            from cardgen.pdf.prepare import prepare_pages  # pikepdf: only to make frames
+
             pdf, places, styles = lay_out()
             made_frame: Any = (prepare_pages(pdf, self.typesetter.fonts.by_family()),
                                places.as_data(), styles)

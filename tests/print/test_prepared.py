@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +59,17 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     expected = json.loads(SUMS.read_text(encoding="utf-8"))["reprint"]["cards.pdf"]
     assert hashlib.sha256(out.read_bytes()).hexdigest() == expected
     assert not list((cache / "frames").iterdir())  # every frame came from the store
+    # and how each is copied (compose.frame_steps): the run read no frame with pikepdf,
+    # which a first card then never imports (25 ms)
+    assert not list((cache / "frame-steps").iterdir())
+    script = ("import atexit, sys; atexit.register(lambda: print('pikepdf' in sys.modules)); "
+              "from cardgen.cli.commands import main; main()")
+    again = subprocess.run(
+        [sys.executable, "-c", script, "reprint", str(REGISTER), "-o", str(out),
+         *command, "--date", DATE], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CARDGEN_CACHE_DIR": str(tmp_path / "second")})
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == "False"
 
 
 def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -> None:

@@ -15,7 +15,17 @@ import pytest
 
 from cardgen.cache import Cache
 from cardgen.pdf import writer as writer_module
-from cardgen.pdf.writer import Copier, Writer, box, end_of_stream, name, number, text
+from cardgen.pdf.writer import (
+    Writer,
+    box,
+    end_of_stream,
+    name,
+    number,
+    read_text,
+    record_page,
+    replay_page,
+    text,
+)
 from tests.conftest import cache_entries
 
 
@@ -159,34 +169,72 @@ def source_pdf() -> bytes:
     return out.getvalue()
 
 
-def test_copied_objects_are_written_once_with_new_numbers_and_claims_respected() -> None:
+def copied(steps: list[object], taken: list[tuple[object, ...]]) -> tuple[bytes, int, int]:
+    """A file holding a page's copy (replay_page of `steps`) as a form XObject; the form's
+    number, and the object standing in for the claimed font (`taken`: what it was given)."""
     out = io.BytesIO()
     writer = Writer(out)
     pages = writer.reserve()
     claimed = writer.new(b"<</Claimed true>>")
 
-    def redirect(obj: object) -> int | None:
-        return claimed if isinstance(obj, pikepdf.Dictionary) and "/Mine" in obj else None
+    def claim(family: str, texts: list[tuple[int, str]], glyphs: list[int]) -> int:
+        taken.append((family, texts, glyphs))
+        return claimed
 
-    copier = Copier(writer, redirect)
-    source = copier.open(source_pdf())
-    page = source.pages[0].obj
-    copied = copier.ref(source, page)
-    assert copier.ref(source, page) == copied  # each object once
+    form = replay_page(writer, steps, claim)  # type: ignore[arg-type]
     writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
     writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages), writer.new(b"<<>>"))
-    copier.close()
-    assert copier.sources == []
-    pdf = strict(out.getvalue())
-    again = pdf.get_object((copied, 0))
+    return out.getvalue(), form, claimed
+
+
+def test_a_page_copied_as_a_form_writes_each_object_once_and_respects_claims() -> None:
+    """record_page writes down what copying a page does (pikepdf reads it once), and
+    replay_page does it: each object once with a new number, the claimed font standing in
+    for the page's, the page's links and annotations left behind; the steps kept (marshal)
+    and done again give the same bytes."""
+    import marshal
+
+    def claim(obj: object) -> tuple[str, list[tuple[int, str]], list[int]] | None:
+        mine = isinstance(obj, pikepdf.Dictionary) and "/Mine" in obj
+        return ("Cardgen Sans", [(5, "户")], [5, 7]) if mine else None
+
+    steps = record_page(source_pdf(), claim)
+    taken: list[tuple[object, ...]] = []
+    data, form, claimed = copied(steps, taken)
+    assert taken == [("Cardgen Sans", [(5, "户")], [5, 7])]  # one font, claimed once
+    assert copied(marshal.loads(marshal.dumps(steps)), [])[0] == data
+    pdf = strict(data)
+    again = pdf.get_object((form, 0))
+    assert again.Type == "/XObject" and again.Subtype == "/Form"
     assert "/Parent" not in again and "/Annots" not in again  # left behind
+    assert [float(v) for v in again.BBox] == [0, 0, 612, 792]
     resources = again.Resources
     assert resources.One.objgen == resources.Two.objgen  # still one shared object
     assert resources.One.Kind == "/Shared"
     assert resources.Font.objgen == (claimed, 0) and bool(resources.Font.Claimed)
-    assert isinstance(resources.Font.Claimed, bool)  # true, not a number
-    assert again.Contents.read_bytes() == b"0 0 m 10 10 l S"
-    assert again.Contents.Filter == "/FlateDecode"
+    assert again.read_bytes() == b"0 0 m 10 10 l S"
+    assert again.Filter == "/FlateDecode"
+
+
+def test_text_and_names_are_written_as_pikepdf_writes_them() -> None:
+    """writer.text and writer.name give pikepdf's bytes (qpdf's unparse: PDFDocEncoding or
+    UTF-16, literal or hexadecimal), and read_text reads text's back, for random strings of
+    ASCII, Latin-1, Chinese and the characters PDFDocEncoding places elsewhere."""
+    import random
+
+    chosen = random.Random(26)
+    pools = [range(0x20, 0x7F), range(0x100), range(0x4E00, 0x4E80),
+             [0x4E2D, 0x2022, 0x20AC, 0xAD, 0x7F, 0x18, 0x1F, 0x9F, 0xFB01, 0x1F600, 0x28,
+              0x29, 0x5C, 0x0A, 0x0D, 0x09, 0x08, 0x0C, 0x00]]
+    for _ in range(5000):
+        pool = list(chosen.choice(pools))
+        value = "".join(chr(chosen.choice(pool)) for _ in range(chosen.randint(0, 12)))
+        assert text(value) == bytes(pikepdf.String(value).unparse()), repr(value)
+        assert read_text(text(value)) == value
+    for _ in range(2000):
+        value = "".join(chr(chosen.choice([*range(0x21, 0x7F), 0xE4, 0x4E2D, 0x20]))
+                        for _ in range(chosen.randint(1, 8))).lstrip("/")
+        assert name(value) == bytes(pikepdf.Name("/" + value).unparse()), repr(value)
 
 
 def test_what_follows_an_object_stream_compressed_aside_is_written_after_it(
