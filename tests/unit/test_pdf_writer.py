@@ -15,17 +15,7 @@ import pytest
 
 from cardgen.cache import Cache
 from cardgen.pdf import writer as writer_module
-from cardgen.pdf.writer import (
-    Writer,
-    box,
-    end_of_stream,
-    name,
-    number,
-    read_text,
-    record_page,
-    replay_page,
-    text,
-)
+from cardgen.pdf.writer import Writer, box, end_of_stream, name, number, text
 from tests.conftest import cache_entries
 
 
@@ -181,7 +171,7 @@ def copied(steps: list[object], taken: list[tuple[object, ...]]) -> tuple[bytes,
         taken.append((family, texts, glyphs))
         return claimed
 
-    form = replay_page(writer, steps, claim)  # type: ignore[arg-type]
+    form = writer_module.replay_page(writer, steps, claim)  # type: ignore[arg-type]
     writer.object(pages, b"<</Type /Pages /Count 0 /Kids []>>")
     writer.finish(writer.new(b"<</Type /Catalog /Pages %d 0 R>>" % pages), writer.new(b"<<>>"))
     return out.getvalue(), form, claimed
@@ -198,7 +188,7 @@ def test_a_page_copied_as_a_form_writes_each_object_once_and_respects_claims() -
         mine = isinstance(obj, pikepdf.Dictionary) and "/Mine" in obj
         return ("Cardgen Sans", [(5, "户")], [5, 7]) if mine else None
 
-    steps = record_page(source_pdf(), claim)
+    steps = writer_module.record_page(source_pdf(), claim)
     taken: list[tuple[object, ...]] = []
     data, form, claimed = copied(steps, taken)
     assert taken == [("Cardgen Sans", [(5, "户")], [5, 7])]  # one font, claimed once
@@ -230,7 +220,7 @@ def test_text_and_names_are_written_as_pikepdf_writes_them() -> None:
         pool = list(chosen.choice(pools))
         value = "".join(chr(chosen.choice(pool)) for _ in range(chosen.randint(0, 12)))
         assert text(value) == bytes(pikepdf.String(value).unparse()), repr(value)
-        assert read_text(text(value)) == value
+        assert writer_module.read_text(text(value)) == value
     for _ in range(2000):
         value = "".join(chr(chosen.choice([*range(0x21, 0x7F), 0xE4, 0x4E2D, 0x20]))
                         for _ in range(chosen.randint(1, 8))).lstrip("/")
