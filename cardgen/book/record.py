@@ -128,6 +128,18 @@ def card_content(household: Household, category: Category, config: Config) -> Co
                    household.full_address, recorded_name(printed.head_name), legacy)
 
 
+def entry_values(household: Household, category: Category,
+                 config: Config) -> tuple[Any, ...]:
+    """What a ledger's book entry takes of `card_content`, as plain values (colour, flags,
+    members, hash, parts, address, head): kept in the cache with a card drawn for a ledger
+    (printing/run.card_bundle, computed where the card is built), so that a ledger whose
+    cards come from the cache, or from its workers, need not work them out again (1,000
+    households took some 30 ms, 10,000 the last 0.35 s of a cold ledger: session 10)."""
+    content = card_content(household, category, config)
+    return (content.colour, content.flags, content.members, content.hash, content.parts,
+            content.address, content.head)
+
+
 def recorded_name(name: str) -> str:
     """A name as the record keeps it: its first and last characters, the others as *
     (欧阳秀英 → 欧**英, 李明 → 李*). manifest.json holds no name in full (it is no place for

@@ -122,6 +122,8 @@ class Card:
     household_grow: int = 0  # ruled rows the household block takes from the members table
     facts: tuple[tuple[Fact, ...], ...] = ()  # the household block's rows, as printed
     source_key: str = ""  # what the card was made from (cache key), set by the pipeline
+    # values of its household a run kept with it (printing/run.make_cards' `describe`)
+    described: tuple[Any, ...] | None = None
 
     @property
     def page_count(self) -> int:

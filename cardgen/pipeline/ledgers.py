@@ -27,7 +27,7 @@ from cardgen.book.record import (
     MANIFEST,
     Entry,
     GridBook,
-    card_content,
+    entry_values,
     manifest_bytes,
     refuse_contradicting,
 )
@@ -206,7 +206,8 @@ def early_workers(source: Path, config: Config, options: PrintOptions | None,
         return None  # read, and said, with the register
     if jobs <= 1 or not large:
         return None
-    workers = LedgerWorkers((config, options or PrintOptions(), templates, today, cache), jobs)
+    workers = LedgerWorkers((config, options or PrintOptions(), templates, today, cache,
+                             entry_values), jobs)
     workers.start()
     return workers
 
@@ -312,14 +313,17 @@ def add_index_page(composer: Composer, printing: PrintRun, index: IndexPage,
 
 
 def book_entry(household: Household, slot: Slot, loaded: Loaded,
-               printing: PrintRun, duplex: bool = False) -> Entry:
-    """A printed household's record in its grid's book."""
-    content = card_content(household, loaded.categories[household.household_id],
-                           loaded.config)
+               printing: PrintRun, duplex: bool = False,
+               values: tuple[Any, ...] | None = None) -> Entry:
+    """A printed household's record in its grid's book; `values`: its entry_values, kept
+    with its card."""
+    if values is None:
+        values = entry_values(household, loaded.categories[household.household_id],
+                              loaded.config)
+    colour, flags, members, content_hash, parts, address, head = values
     first, count = printing.sheets(slot.first_page, slot.page_count, duplex)
-    return Entry(household.household_id, int(slot.number), content.colour, content.flags,
-                 content.members, content.hash, content.parts, first, count,
-                 address=content.address, head=content.head)
+    return Entry(household.household_id, int(slot.number), colour, tuple(flags), members,
+                 content_hash, dict(parts), first, count, address=address, head=head)
 
 
 def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
@@ -422,7 +426,8 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
     if progress:
         progress(0, total_cards)
     workers = early or LedgerWorkers((loaded.config, printing.options, request.templates,
-                                      loaded.today, printing.cache), request.jobs)
+                                      loaded.today, printing.cache, entry_values),
+                                     request.jobs)
     books: list[GridBook] = []
     try:
         renamed = {previous.grids[r.register].file for r in numbering.renamed
@@ -436,7 +441,12 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 # one ledger at a time: memory per ledger
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
-                                   workers.start, drawn_single=not duplex)
+                                   workers.start, drawn_single=not duplex,
+                                   describe=entry_values)
+                # each book entry's values as kept with its card (found in the cache, or
+                # worked out where it was made): none to work out again here
+                kept_values = {card.household_id: card.described for card in cards
+                               if card.described is not None}
                 slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                          for h, card in zip(households, cards, strict=True)]
                 grids_here = list(dict.fromkeys(grid_group(h) for h in households))
@@ -455,14 +465,15 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 pages += compose_ledger(plan, printing, duplex, work / plan.file_name,
                                         advance, workers, position == len(groups) - 1)
                 for group in grids_here:
-                    entries = [book_entry(s.household, s, loaded, printing, duplex) for s in slots
-                               if grid_group(s.household) == group]
+                    entries = [book_entry(s.household, s, loaded, printing, duplex,
+                                          kept_values.get(s.household.household_id))
+                               for s in slots if grid_group(s.household) == group]
                     entries += [Entry(h.household_id, int(numbers[h.household_id]))
                                 for h in skipped_here if grid_group(h) == group]
                     books.append(grid_book(numbering.grids[group], plan.file_name, entries,
                                            printing, duplex, partial))
                 files.append(folder / plan.file_name)
-                del cards, plan, slots
+                del cards, plan, slots, kept_values
             manifest = folder / MANIFEST  # the record last, then all at once
             if previous is not None:  # before it is published
                 refuse_contradicting([*carried, *books], previous.folder)

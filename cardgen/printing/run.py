@@ -375,12 +375,17 @@ def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
     add_drawn_page(composer, printing, cover_page_data(plan, frame, printing), frame.key)
 
 
+# What a run keeps beside each card drawn one-sided (card_bundle): values of the household
+# worked out where the card is built (a ledger's book entry: book/record.entry_values)
+Describe = Callable[[Household, Category, Config], tuple[Any, ...]]
+
+
 def make_cards(households: list[Household], categories: dict[str, Category],
                numbers: dict[str, str], printing: PrintRun, emergency: bool,
                build: Parallel | None = None,
                laid_out: Callable[[], None] | None = None,
                start_workers: Callable[[], None] | None = None,
-               drawn_single: bool = False) -> list[Card]:
+               drawn_single: bool = False, describe: Describe | None = None) -> list[Card]:
     """Cards in the given order, each knowing the page it starts on (1, 2, … as drawn).
 
     Cards the cache has are read from it; the rest are built here, or by `build` (other
@@ -389,16 +394,19 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
     `drawn_single`: the cards will be drawn for one-sided printing, so each card is drawn
     as it is built (by the workers, or here) and both are kept in one cache entry, the
-    bundle (`card_bundle`), which `drawn_cards` then finds."""
+    bundle (`card_bundle`), which `drawn_cards` then finds; with `describe`'s values of the
+    household, which `described` gives of a card found or made so (the workers' own
+    `describe` is their Setup's)."""
     with printing.cache.packed("cards"):  # what is made put a pack at a time (cache.PACKS)
         return _make_cards(households, categories, numbers, printing, emergency, build,
-                           laid_out, start_workers, drawn_single)
+                           laid_out, start_workers, drawn_single, describe)
 
 
 def _make_cards(households: list[Household], categories: dict[str, Category],
                 numbers: dict[str, str], printing: PrintRun, emergency: bool,
                 build: Parallel | None, laid_out: Callable[[], None] | None,
-                start_workers: Callable[[], None] | None, drawn_single: bool) -> list[Card]:
+                start_workers: Callable[[], None] | None, drawn_single: bool,
+                describe: Describe | None) -> list[Card]:
     told = laid_out or (lambda: None)
     sources: list[str] = []
     found: list[Card | None] = []
@@ -419,8 +427,8 @@ def _make_cards(households: list[Household], categories: dict[str, Category],
             if bundle is None and not drawn_single:
                 bundle = printing.cache.get("cards", bundle_name(source))
             if bundle is not None:
-                model, pages, summary = marshal.loads(bundle)
-                card = StoredCard.of(summary, model, printing.config)
+                model, pages, summary, values = marshal.loads(bundle)
+                card = StoredCard.of(summary, model, printing.config, values)
                 printing.bundled.add(source)
                 printing.hold(source, pages)
         found.append(card)
@@ -465,9 +473,11 @@ def _make_cards(households: list[Household], categories: dict[str, Category],
                 # cache: 20,000 built cards held 45 MiB of the main process (2.3 KB each,
                 # tracemalloc), their data alone half of it (session 8)
                 household = households[index]
-                found[index] = StoredCard.of(marshal.loads(data)[2], partial(
+                _, _, summary, values = marshal.loads(data)
+                found[index] = StoredCard.of(summary, partial(
                     build_one, household, categories[household.household_id],
-                    numbers[household.household_id], emergency, printing), printing.config)
+                    numbers[household.household_id], emergency, printing), printing.config,
+                    values)
                 printing.bundled.add(sources[index])
             else:
                 printing.cache.put("cards", sources[index], data)
@@ -486,7 +496,12 @@ def _make_cards(households: list[Household], categories: dict[str, Category],
             if bundled:
                 source = card.source_key = sources[index]
                 pages = draw_card_data(card, printing, False)
-                printing.cache.put("cards", bundle_name(source), card_bundle(card, model, pages))
+                household = households[index]
+                values = describe(household, categories[household.household_id],
+                                  printing.config) if describe is not None else None
+                card.described = values
+                printing.cache.put("cards", bundle_name(source),
+                                   card_bundle(card, model, pages, values))
                 printing.bundled.add(source)
                 printing.hold(source, pages)
             else:
@@ -504,13 +519,15 @@ def _make_cards(households: list[Household], categories: dict[str, Category],
     return cards
 
 
-def card_bundle(card: Card, model: bytes, pages: bytes) -> bytes:
+def card_bundle(card: Card, model: bytes, pages: bytes,
+                values: tuple[Any, ...] | None = None) -> bytes:
     """A card built and drawn (one-sided) in one go, as one cache entry keeps both (under
     `bundle_name`): the built card (`Card.to_data`, marshalled), its drawn pages
-    (`draw_card_data`) and what a ledger plans with (`StoredCard.summary`). One entry, not
-    two: creating a file in the cache folder took 0.5 ms of system time here, a cold
+    (`draw_card_data`), what a ledger plans with (`StoredCard.summary`) and the values
+    make_cards' `describe` gave of its household (None without). One entry, not two:
+    creating a file in the cache folder took 0.5 ms of system time here, a cold
     1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
-    return marshal.dumps((model, pages, StoredCard.summary(card)))
+    return marshal.dumps((model, pages, StoredCard.summary(card), values))
 
 
 class StoredCard(Card):
@@ -538,12 +555,13 @@ class StoredCard(Card):
 
     @classmethod
     def of(cls, summary: tuple[str, str, bool, int, int], model: bytes | Callable[[], Card],
-           config: Config) -> StoredCard:
+           config: Config, values: tuple[Any, ...] | None = None) -> StoredCard:
         card = cls.__new__(cls)  # its other fields stay unset until read (__getattr__)
         household_id, colour, emergency, household_grow, count = summary
         card.household_id, card.colour = household_id, config.palette[colour]
         card.emergency, card.household_grow = emergency, household_grow
         card._model, card._config, card._count = model, config, count
+        card.described = values
         return card
 
     def __getattr__(self, name: str) -> Any:

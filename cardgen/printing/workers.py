@@ -30,6 +30,7 @@ from cardgen.layout.cards import Card
 from cardgen.layout.geometry import Geometry, PrintOptions
 from cardgen.memory import give_back, keep_large_apart, resident_bytes
 from cardgen.printing.run import (
+    Describe,
     IndexPage,
     Parallel,
     PrintRun,
@@ -56,9 +57,11 @@ class Setup:
     templates: Path | None
     today: dt.date
     cache: Cache  # the main process's, named alike (it is a folder, a bound and names)
+    describe: Describe | None = None  # what a bundle keeps of its household (make_cards)
 
 
 _printing: PrintRun | None = None
+_describe: Describe | None = None
 
 
 def _leave() -> None:
@@ -93,7 +96,7 @@ STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 
 def _start(setup: Setup) -> None:
-    global _printing
+    global _printing, _describe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     # a forked worker has the main process's handler, which raises where the worker is
     # (a traceback on the terminal): a worker told to end just ends, as a spawned one does
@@ -107,6 +110,7 @@ def _start(setup: Setup) -> None:
     atexit.register(_leave)
     _printing = PrintRun.start(setup.config, setup.options, setup.templates, setup.today,
                                setup.cache)
+    _describe = setup.describe
 
 
 def build_chunk(geometries: dict[bool, Geometry],
@@ -129,7 +133,9 @@ def build_chunk(geometries: dict[bool, Geometry],
         data = marshal.dumps(card.to_data())
         if bundled:
             card.source_key = source
-            data = card_bundle(card, data, draw_card_data(card, _printing, False))
+            values = (_describe(household, category, _printing.config)
+                      if _describe is not None else None)
+            data = card_bundle(card, data, draw_card_data(card, _printing, False), values)
         built.append(data)
     return built
 

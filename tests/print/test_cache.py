@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -294,6 +295,31 @@ def test_the_default_paper_named_finds_what_the_default_drew(
     assert {kind: set(cache_entries(warm_cache_dir, kind)) for kind in kinds} == before
     ledger(source, tmp_path / "a5", "--paper", "A5")
     assert set(cache_entries(warm_cache_dir, "cards")) - before["cards"]
+
+
+def test_a_ledger_from_the_cache_takes_its_book_entries_from_the_cards_kept(
+        source: Path, warm_cache_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each card drawn for a ledger is kept with its household's book entry values
+    (record.entry_values, run.card_bundle): a rerun from the cache works none of them out
+    again, and its record is the one a run without the cache writes."""
+    from cardgen.pipeline import ledgers
+
+    worked_out: list[str] = []
+    entry_values = ledgers.entry_values
+
+    def counted(*args: Any) -> tuple[Any, ...]:
+        worked_out.append(args[0].household_id)
+        return entry_values(*args)
+
+    monkeypatch.setattr(ledgers, "entry_values", counted)
+    ledger(source, tmp_path / "warm")
+    assert worked_out == []
+    monkeypatch.setenv("CARDGEN_CACHE_DIR", "off")
+    ledger(source, tmp_path / "uncached")
+    assert len(worked_out) == 30  # the grid's households, each worked out here
+    assert ((tmp_path / "warm" / "manifest.json").read_bytes()
+            == (tmp_path / "uncached" / "manifest.json").read_bytes())
 
 
 def test_the_cache_stays_under_its_bound(tmp_path: Path) -> None:
