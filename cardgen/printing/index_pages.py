@@ -46,7 +46,7 @@ from cardgen.layout.index import (
 )
 from cardgen.layout.typeset import Line
 from cardgen.pdf.canvas import Canvas, GlyphLog
-from cardgen.pdf.compose import Compiled, Prepared, compile_structure, prepare_content
+from cardgen.pdf.compose import Compiled, Prepared, prepare_content
 from cardgen.pdf.draw import Pen
 
 if TYPE_CHECKING:
@@ -332,9 +332,9 @@ def draw_index(log: GlyphLog, rows: list[IndexRow], verso: bool, printing: Print
     canvas = IndexCanvas(height_mm, log, len(rows))
     draw(canvas, rows)
     structure = canvas.structure()
-    compiled = compile_structure(structure[0]) if structure is not None else None
+    prepared = prepare_content(canvas.content(), structure)
     made = canvas.made_template(page_column) if rows else None
     if made is not None:
-        made.kids, made.compiled = _kids_digest(structure), compiled
+        made.kids, made.compiled = _kids_digest(structure), prepared[3]
         printing.cache.put("ledger-pages", name, made.dumps())
-    return prepare_content(canvas.content(), structure, compiled)
+    return prepared
