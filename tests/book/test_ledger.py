@@ -375,25 +375,6 @@ def test_a_ledger_keeps_no_sort_key_of_its_households(district: Path, tmp_path: 
     assert natural_key.cache_info().currsize <= 3  # the grids' names, sorted since
 
 
-def reading_order(pdf: Path) -> list[int]:
-    """The pages (by index) of the Document's sections, in the structure tree's order."""
-    import pikepdf
-
-    def page_of(element: pikepdf.Dictionary) -> tuple[int, int] | None:
-        if "/Pg" in element:
-            return element.Pg.objgen  # type: ignore[no-any-return]
-        kids = element.get("/K")
-        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
-            if isinstance(kid, pikepdf.Dictionary) and (found := page_of(kid)) is not None:
-                return found
-        return None
-
-    with pikepdf.open(pdf) as document:
-        pages = {page.objgen: index for index, page in enumerate(document.pages)}
-        sections = document.Root.StructTreeRoot.K.K
-        return [pages[found] for section in sections if (found := page_of(section))]
-
-
 def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
         district: Path, books: tuple[Path, Result], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -416,9 +397,6 @@ def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
         small = small_out / pdf.name
         assert pdf.read_bytes() != small.read_bytes()
         assert pdftotext(pdf) == pdftotext(small) and page_count(pdf) == page_count(small)
-        # its cards written first, its cover and index put in front of them (in_front):
-        # pages, and the structure a screen reader follows, in the book's order
-        assert reading_order(pdf) == list(range(page_count(pdf)))
         with pikepdf.open(pdf) as opened, pikepdf.open(small) as before:
             for document, compress in ((opened, writer_module.deflate_large),
                                        (before, writer_module.deflate_default)):
