@@ -123,7 +123,7 @@ class Card:
     facts: tuple[tuple[Fact, ...], ...] = ()  # the household block's rows, as printed
     source_key: str = ""  # what the card was made from (cache key), set by the pipeline
     # values of its household a run kept with it (printing/run.make_cards' `describe`)
-    described: tuple[Any, ...] | None = None
+    described: bytes | None = None
 
     @property
     def page_count(self) -> int:

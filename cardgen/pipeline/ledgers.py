@@ -3,6 +3,7 @@ of record (manifest.json), published in one step."""
 
 from __future__ import annotations
 
+import marshal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from cardgen.book.record import (
     MANIFEST,
     Entry,
     GridBook,
+    entry_data,
     entry_values,
     manifest_bytes,
     refuse_contradicting,
@@ -207,7 +209,7 @@ def early_workers(source: Path, config: Config, options: PrintOptions | None,
     if jobs <= 1 or not large:
         return None
     workers = LedgerWorkers((config, options or PrintOptions(), templates, today, cache,
-                             entry_values), jobs)
+                             entry_data), jobs)
     workers.start()
     return workers
 
@@ -314,12 +316,11 @@ def add_index_page(composer: Composer, printing: PrintRun, index: IndexPage,
 
 def book_entry(household: Household, slot: Slot, loaded: Loaded,
                printing: PrintRun, duplex: bool = False,
-               values: tuple[Any, ...] | None = None) -> Entry:
-    """A printed household's record in its grid's book; `values`: its entry_values, kept
-    with its card."""
-    if values is None:
-        values = entry_values(household, loaded.categories[household.household_id],
-                              loaded.config)
+               data: bytes | None = None) -> Entry:
+    """A printed household's record in its grid's book; `data`: its entry_data, kept with
+    its card."""
+    values = marshal.loads(data) if data is not None else entry_values(
+        household, loaded.categories[household.household_id], loaded.config)
     colour, flags, members, content_hash, parts, address, head = values
     first, count = printing.sheets(slot.first_page, slot.page_count, duplex)
     return Entry(household.household_id, int(slot.number), colour, tuple(flags), members,
@@ -426,7 +427,7 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
     if progress:
         progress(0, total_cards)
     workers = early or LedgerWorkers((loaded.config, printing.options, request.templates,
-                                      loaded.today, printing.cache, entry_values),
+                                      loaded.today, printing.cache, entry_data),
                                      request.jobs)
     books: list[GridBook] = []
     try:
@@ -442,10 +443,10 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                 cards = make_cards(households, loaded.categories, numbers, printing,
                                    emergency, workers.builder(), lay if laid_out else None,
                                    workers.start, drawn_single=not duplex,
-                                   describe=entry_values)
-                # each book entry's values as kept with its card (found in the cache, or
+                                   describe=entry_data)
+                # each book entry's data as kept with its card (found in the cache, or
                 # worked out where it was made): none to work out again here
-                kept_values = {card.household_id: card.described for card in cards
+                kept_data = {card.household_id: card.described for card in cards
                                if card.described is not None}
                 slots = [Slot(h, numbers[h.household_id], card.colour, card.page_count)
                          for h, card in zip(households, cards, strict=True)]
@@ -466,14 +467,14 @@ def _ledger(loaded: Loaded, request: LedgerRequest,
                                         advance, workers, position == len(groups) - 1)
                 for group in grids_here:
                     entries = [book_entry(s.household, s, loaded, printing, duplex,
-                                          kept_values.get(s.household.household_id))
+                                          kept_data.get(s.household.household_id))
                                for s in slots if grid_group(s.household) == group]
                     entries += [Entry(h.household_id, int(numbers[h.household_id]))
                                 for h in skipped_here if grid_group(h) == group]
                     books.append(grid_book(numbering.grids[group], plan.file_name, entries,
                                            printing, duplex, partial))
                 files.append(folder / plan.file_name)
-                del cards, plan, slots, kept_values
+                del cards, plan, slots, kept_data
             manifest = folder / MANIFEST  # the record last, then all at once
             if previous is not None:  # before it is published
                 refuse_contradicting([*carried, *books], previous.folder)

@@ -375,9 +375,9 @@ def add_cover(composer: Composer, printing: PrintRun, plan: LedgerPlan) -> None:
     add_drawn_page(composer, printing, cover_page_data(plan, frame, printing), frame.key)
 
 
-# What a run keeps beside each card drawn one-sided (card_bundle): values of the household
-# worked out where the card is built (a ledger's book entry: book/record.entry_values)
-Describe = Callable[[Household, Category, Config], tuple[Any, ...]]
+# What a run keeps beside each card drawn one-sided (card_bundle): data of the household
+# worked out where the card is built (a ledger's book entry: book/record.entry_data)
+Describe = Callable[[Household, Category, Config], bytes]
 
 
 def make_cards(households: list[Household], categories: dict[str, Category],
@@ -394,8 +394,8 @@ def make_cards(households: list[Household], categories: dict[str, Category],
 
     `drawn_single`: the cards will be drawn for one-sided printing, so each card is drawn
     as it is built (by the workers, or here) and both are kept in one cache entry, the
-    bundle (`card_bundle`), which `drawn_cards` then finds; with `describe`'s values of the
-    household, which `described` gives of a card found or made so (the workers' own
+    bundle (`card_bundle`), which `drawn_cards` then finds; with `describe`'s data of the
+    household, which a card found or made so has as `described` (the workers' own
     `describe` is their Setup's)."""
     with printing.cache.packed("cards"):  # what is made put a pack at a time (cache.PACKS)
         return _make_cards(households, categories, numbers, printing, emergency, build,
@@ -519,11 +519,10 @@ def _make_cards(households: list[Household], categories: dict[str, Category],
     return cards
 
 
-def card_bundle(card: Card, model: bytes, pages: bytes,
-                values: tuple[Any, ...] | None = None) -> bytes:
+def card_bundle(card: Card, model: bytes, pages: bytes, values: bytes | None = None) -> bytes:
     """A card built and drawn (one-sided) in one go, as one cache entry keeps both (under
     `bundle_name`): the built card (`Card.to_data`, marshalled), its drawn pages
-    (`draw_card_data`), what a ledger plans with (`StoredCard.summary`) and the values
+    (`draw_card_data`), what a ledger plans with (`StoredCard.summary`) and the data
     make_cards' `describe` gave of its household (None without). One entry, not two:
     creating a file in the cache folder took 0.5 ms of system time here, a cold
     1,000-card ledger's 2,000 entries 1.0–1.4 s (session 6)."""
@@ -555,7 +554,7 @@ class StoredCard(Card):
 
     @classmethod
     def of(cls, summary: tuple[str, str, bool, int, int], model: bytes | Callable[[], Card],
-           config: Config, values: tuple[Any, ...] | None = None) -> StoredCard:
+           config: Config, values: bytes | None = None) -> StoredCard:
         card = cls.__new__(cls)  # its other fields stay unset until read (__getattr__)
         household_id, colour, emergency, household_grow, count = summary
         card.household_id, card.colour = household_id, config.palette[colour]
