@@ -323,8 +323,8 @@ def book_entry(household: Household, slot: Slot, loaded: Loaded,
         household, loaded.categories[household.household_id], loaded.config)
     colour, flags, members, content_hash, parts, address, head = values
     first, count = printing.sheets(slot.first_page, slot.page_count, duplex)
-    return Entry(household.household_id, int(slot.number), colour, tuple(flags), members,
-                 content_hash, dict(parts), first, count, address=address, head=head)
+    return Entry(household.household_id, int(slot.number), colour, flags, members,
+                 content_hash, parts, first, count, address=address, head=head)
 
 
 def grid_book(grid: GridNumbers, file: str, entries: list[Entry], printing: PrintRun,
