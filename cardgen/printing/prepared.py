@@ -21,13 +21,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardgen import __version__
+from cardgen import __version__, resources
 from cardgen.cache import PREPARED_KINDS, Cache, scope
-from cardgen.config import Config
+from cardgen.config import DEFAULTS_PATH, Config
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
 from cardgen.pdf.compose import frame_steps
-from cardgen.pdf.subset import outlines_name, prepare_outlines
+from cardgen.pdf.subset import more_outlines_name, outlines_name, prepare_outlines
 from cardgen.printing.kit import mingbai_frame, roster_frame
 from cardgen.printing.run import PrintRun, cover_shape
 
@@ -42,22 +42,43 @@ class Prepared:
     frames: int
     covers: int = 0
     outlines: int = 0  # glyphs of the fonts put on the outline grid
+    rarer_outlines: int = 0  # and apart from them, the rarer characters' (rarer_characters)
+
+
+def _gb2312(rows: range) -> list[str]:
+    """The characters of these rows (0xA1 … 0xF7) of GB 2312, in its order."""
+    found = []
+    for high in rows:
+        for low in range(0xA1, 0xFF):
+            try:
+                found.append(bytes((high, low)).decode("gb2312"))
+            except UnicodeDecodeError:  # the unassigned codes of a row
+                continue
+    return found
 
 
 def common_characters() -> str:
-    """The characters whose glyphs are put on the grid at install: GB 2312's (its 3,755
-    common Han characters, punctuation and full-width forms) and printable ASCII. Nearly
+    """The characters whose glyphs are put on the grid at install: GB 2312's punctuation,
+    full-width forms and 3,755 common Han characters (its level one), printable ASCII, and
+    what the bundled configuration and templates print beside them (·, —, ▣, ▯). Nearly
     every glyph of a card is among them, so its PDF's font subsets are made of glyphs
     ready to embed (cardgen/pdf/subset.py, `Outlines`: 0.2 s of a one-card PDF)."""
-    level_one = [bytes((high, low)) for high in range(0xA1, 0xD8) for low in range(0xA1, 0xFF)
-                 if high < 0xAA or high >= 0xB0]
-    found = []
-    for code in level_one:
-        try:
-            found.append(code.decode("gb2312"))
-        except UnicodeDecodeError:  # the unassigned codes of a row
-            continue
-    return "".join(map(chr, range(0x20, 0x7F))) + "".join(found)
+    found = _gb2312(range(0xA1, 0xAA)) + _gb2312(range(0xB0, 0xD8))
+    own = [path.read_text(encoding="utf-8") for path in
+           (DEFAULTS_PATH, *sorted(resources.TEMPLATES.iterdir())) if path.is_file()]
+    ascii_ = "".join(map(chr, range(0x20, 0x7F)))
+    known = set(ascii_) | set(found)
+    return ascii_ + "".join(found) + "".join(sorted(
+        {char for text in own for char in text if char not in known and char.isprintable()}))
+
+
+def rarer_characters() -> str:
+    """GB 2312's 3,008 less common Han characters (its level two): many a name has one (梓,
+    鑫, 怡). Their glyphs are put on the grid at install apart from the common ones
+    (subset.more_outlines_name), read only by a PDF that shows one: a register of 1,000
+    invented names needed 5 glyphs beyond the common ones, and subsetting the fonts for
+    them took 75 ms of its ledger after `cardgen demo` (session 11)."""
+    return "".join(_gb2312(range(0xD8, 0xF8)))
 
 
 def bundled_frames(printing: PrintRun) -> list[Frame]:
@@ -112,22 +133,28 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
     faces = printing.typesetter.fonts.by_family()
     for data in (*frames.values(), *(placed.pdf for placed in (*covers, *kit))):
         frame_steps(data, faces, printing.cache)
-    characters = {ord(char) for char in common_characters()}
-    outlines = 0
+    common = {ord(char) for char in common_characters()}
+    rarer = {ord(char) for char in rarer_characters()}
+    outlines = more = 0
     for face in dict.fromkeys((*printing.typesetter.fonts.regular,
                                *printing.typesetter.fonts.bold)):
-        glyphs = prepare_outlines(face.path, {face.cmap[code] for code in characters
-                                              if code in face.cmap}, printing.cache)
-        if glyphs and printing.cache.get("outlines", outlines_name(face.path)) is None:
+        glyphs, rarer_glyphs = prepare_outlines(
+            face.path, {face.cmap[code] for code in common if code in face.cmap},
+            printing.cache, {face.cmap[code] for code in rarer if code in face.cmap})
+        if (glyphs and printing.cache.get("outlines", outlines_name(face.path)) is None) or (
+                rarer_glyphs and printing.cache.get("outlines", more_outlines_name(face.path))
+                is None):
             raise OSError(f"{folder}: the outlines of {face.path.name} did not read back")
         outlines += glyphs
+        more += rarer_glyphs
     if misses or unread:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
-         "kit_frames": len(kit), "outlines": outlines, "kinds": list(PREPARED_KINDS)},
+         "kit_frames": len(kit), "outlines": outlines, "rarer_outlines": more,
+         "kinds": list(PREPARED_KINDS)},
         indent=1), encoding="utf-8")
-    return Prepared(folder, len(frames), len(covers), outlines)
+    return Prepared(folder, len(frames), len(covers), outlines, more)
 
 
 def prepared_for(config: Config, folder: Path | None) -> int | None:

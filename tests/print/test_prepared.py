@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -97,37 +98,45 @@ def test_prepared_frames_are_not_read_by_another_configuration(tmp_path: Path) -
 
 def test_a_first_cards_glyphs_are_taken_on_the_grid_as_prepared_at_install(
         run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`cardgen prepare` puts the common characters' glyphs on the outline grid (GB 2312's;
-    here two of them, for time): a user's first card, from an empty cache, embeds them as
-    they are (cardgen/pdf/subset.py), the same bytes as a subset made from nothing."""
+    """`cardgen prepare` puts the common characters' glyphs on the outline grid (GB 2312's
+    level one and what cardgen's own words print; here two of them, for time), and apart
+    from them the rarer ones' (its level two; here one): a user's first card, from an empty
+    cache, embeds them as they are (cardgen/pdf/subset.py), the same bytes as a subset made
+    from nothing. The user's cache then keeps the rarer glyph that card used, not them all."""
     from cardgen import resources
     from cardgen.cache import prepared_folder
     from cardgen.layout.fonts import font_set
     from cardgen.pdf import subset
 
-    common = prepared.common_characters()
-    assert {"户", "卡", "秀", "，", "A", "0"} <= set(common) and len(common) == 4532
+    common, rarer = prepared.common_characters(), prepared.rarer_characters()
+    assert {"户", "卡", "秀", "，", "A", "0", "▣", "—"} <= set(common) and len(common) == 4536
+    assert {"鑫", "梓", "怡"} <= set(rarer) and len(rarer) == 3008 and not set(common) & set(rarer)
     store = tmp_path / "prepared"
     monkeypatch.setenv("CARDGEN_PREPARED_DIR", str(store))
     monkeypatch.setattr(prepared, "bundled_frames", lambda printing: [])
     monkeypatch.setattr(prepared, "bundled_covers", lambda config: [])
     monkeypatch.setattr(prepared, "common_characters", lambda: "户卡")
+    monkeypatch.setattr(prepared, "rarer_characters", lambda: "鑫卡")
     result = run("prepare")
     assert result.exit_code == 0, result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["outlines"] == 2 * 3  # 户, 卡 and .notdef of the regular and bold fonts
+    assert manifest["rarer_outlines"] == 2 * 1  # 鑫 (卡 is a common one)
 
     config = load_config()
     face = font_set(config).regular[0]
-    glyphs = {face.cmap[ord("户")], face.cmap[ord("卡")]}
+    glyphs = {face.cmap[ord("户")], face.cmap[ord("鑫")]}
     fresh = subset.subset_font(resources.REGULAR_FONT, glyphs)
 
     def refuse(charstring: object, grid: int, private: object) -> list[object]:
         raise AssertionError("a prepared glyph put on the grid again")
 
     monkeypatch.setattr(subset, "_on_grid", refuse)
+    subset._KEPT.clear()
     user = Cache(tmp_path / "cache", scope(config, None), prepared=prepared_folder())
     assert subset.cached_subset(resources.REGULAR_FONT, glyphs, user).program == fresh.program
+    kept = marshal.loads(user.get("outlines", subset.outlines_name(resources.REGULAR_FONT)))
+    assert len(kept) == 4  # 户, 卡, .notdef and the 鑫 this card shows
 
 
 def test_prepare_without_a_folder_is_a_usage_error(run: Run,

@@ -167,9 +167,12 @@ def test_a_process_reads_a_fonts_outlines_from_its_cache_once(
     first = cached_subset(resources.REGULAR_FONT, {1200, 15}, cache)
     second = cached_subset(resources.REGULAR_FONT, {1200, 18}, cache)
     third = cached_subset(resources.REGULAR_FONT, {1200, 15, 18}, cache)  # written
+    fourth = cached_subset(resources.REGULAR_FONT, {1200, 21}, cache)
     kinds = [kind for kind, _ in cache_reads]
-    assert kinds.count("outlines") == 2  # the outlines and the subsets' skeleton, once
-    assert len({first.program, second.program, third.program}) == 3
+    # the outlines, the subsets' skeleton, and the rarer characters' outlines (none here:
+    # `cardgen prepare` puts them), once each
+    assert kinds.count("outlines") == 3
+    assert len({first.program, second.program, third.program, fourth.program}) == 4
 
 
 @pytest.mark.parametrize("font", [resources.REGULAR_FONT, resources.BOLD_FONT],
