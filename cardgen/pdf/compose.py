@@ -670,6 +670,9 @@ class Composer:
         self._frames: dict[Hashable, int] = {}
         self._resources: dict[Hashable, int] = {}
         self._kids: list[int] = []
+        # where the next page goes among _kids and its section among _sections (in_front):
+        # None, after the rest
+        self._front: tuple[int, int] | None = None
         self._slots: list[int] = []  # card forms waiting for their sheet (imposition)
         # the frame is MCID 0 of every page it is under: a figure on a card (the tab and
         # the colour band, described), the words of a cover
@@ -743,10 +746,34 @@ class Composer:
         if self._marks is not None:
             contents = [*contents, self._marks]
         tagged = b"" if parents is None else b" /StructParents %d /Tabs /S" % parents
-        self._kids.append(self.writer.object(page,
+        self._kid(self.writer.object(page,
             b"<</Type /Page /Parent %d 0 R /Resources %s /Contents [%s]%s%s>>" % (
                 self._pages, resources, b" ".join(b"%d 0 R" % n for n in contents),
                 self._box_entries, tagged)))
+
+    def in_front(self) -> None:
+        """The pages added from now on go before those added so far, in the order they are
+        added (and their structure before theirs): a large ledger writes its cards while
+        the workers draw its index, then its cover and index (pipeline/ledgers.py). Not
+        on imposed sheets, whose cards fill them in order."""
+        assert self.imposition is None
+        self._front = (0, 0)
+
+    def _kid(self, page: int) -> None:
+        if self._front is None:
+            self._kids.append(page)
+        else:
+            at, section = self._front
+            self._kids.insert(at, page)
+            self._front = (at + 1, section)
+
+    def _section(self, section: int) -> None:
+        if self._front is None:
+            self._sections.append(section)
+        else:
+            at, place = self._front
+            self._sections.insert(place, section)
+            self._front = (at, place + 1)
 
     def _place(self, resources: bytes, content: bytes, kids: list[Any]) -> None:
         """A card page as a form, put on the current imposed sheet; its structure's
@@ -805,7 +832,7 @@ class Composer:
 
         section = self.writer.reserve()
         write(section, "Sect", "", kids, self._document)
-        self._sections.append(section)
+        self._section(section)
         key = len(self._parents)
         self._parents.append(b"%d [%s]" % (key, b" ".join(
             b"%d 0 R" % owner[mcid] if mcid in owner else b"null"
@@ -832,7 +859,7 @@ class Composer:
             bodies.append(sect % tuple([self._document if ref == DOCUMENT else first + ref
                                         for ref in sect_fills]))
             writer.objects([first + ~step for step in steps if step < 0], bodies)
-            self._sections.append(first)
+            self._section(first)
             key = len(self._parents)
             self._parents.append(b"%d [%s]" % (key, parents % tuple([first + o
                                                                       for o in owners])))
@@ -852,7 +879,7 @@ class Composer:
                                                                   for ref in refs]))
                 at += counts[element]
                 element += 1
-        self._sections.append(numbers[0])
+        self._section(numbers[0])
         key = len(self._parents)
         self._parents.append(b"%d [%s]" % (key, parents % tuple([numbers[o] for o in owners])))
         return key

@@ -70,6 +70,9 @@ if TYPE_CHECKING:
 # object streams compressed faster and smaller, by libdeflate): a 1,000-household grid's
 # book is; the samples' ledgers (60 households at most) are not, and keep their bytes.
 LARGE_BOOK = 500
+# a large book of fewer pages than this writes its cards while its index is drawn
+# (_compose_ledger); a larger one lets its workers go first
+FRONT_BELOW = 5000
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,17 @@ def compose_ledger(plan: LedgerPlan, printing: PrintRun,
 def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                     duplex: bool, out: IO[bytes], advance: Callable[[int], None] | None,
                     workers: LedgerWorkers | None, last: bool = False) -> int:
-    composer = printing.composer(out, duplex, large=plan.total_pages >= LARGE_BOOK)
+    large = plan.total_pages >= LARGE_BOOK
+    composer = printing.composer(out, duplex, large=large)
+    # a large book's cards are written first, while the workers draw its index, then its
+    # cover and index go in front of them (Composer.in_front): a 1,000-card book's main
+    # process waited 0.14 s for its 23 index pages before writing a card, one core idle
+    # while it composed them after (in pairs 0.96x for 1,000 households after the demo,
+    # 10 pairs, session 10: the machine has two cores). Smaller books keep their order,
+    # and the samples their bytes. So do books of FRONT_BELOW pages or more: their workers
+    # would be kept while all their cards are composed (a 20,000-card book's peak went
+    # from 256 to 316-320 MiB, over its goal of 300), for 0.985x at 10,000 (4 pairs).
+    front = large and composer.imposition is None and plan.total_pages < FRONT_BELOW
     try:
         # the workers draw the cards while the frames and the cover are laid out here; the
         # last ledger lets them go once they have nothing more to draw for it (at once when
@@ -250,6 +263,7 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
         taken = {card.first_page: card.page_count + has_visit_log(card.page_count,
                                                                   printing.config, duplex)
                  for card in plan.cards}
+        first_card = min(taken, default=plan.total_pages + 1)
         # the index pages, drawn by the workers when they are there (the cards were drawn
         # as they were built, so they are idle while the rest of the book is composed), all
         # read before the workers are let go
@@ -269,35 +283,48 @@ def _compose_ledger(plan: LedgerPlan, printing: PrintRun,
                 index_drawn.update(zip((i.page for i in index), by_workers, strict=True))
                 by_workers = None
 
-        def done() -> None:
+        def let_go() -> None:
             read_index()
             if workers is not None:
                 workers.close()
 
+        # a large book lets its workers go once its index is read (below), after its cards
         drawn = drawn_cards(plan.cards, printing, duplex, workers.drawer() if workers else None,
-                            done if workers and last else None)
+                            let_go if workers and last and not front else None)
         # drawn_cards lets go of each card once it is written, this plan of none: a
         # 10,000-card book's cards took 20 MiB of the main process (1.5-2 KB a card,
         # tracemalloc), which the file's growth as it is written now reuses
         plan.cards = []
         composer.add_frames(printing.frames(frames))
-        add_cover(composer, printing, plan)
         index_pages = {i.page: i for i in index}
-        page = 2
-        while page <= plan.total_pages:
-            verso = duplex and page % 2 == 0
-            if page in plan.blank_pages:
-                composer.add_data_page(b"")  # a blank back page: nothing on it
-                page += 1
-            elif page in index_pages:
-                read_index()
-                add_index_page(composer, printing, index_pages[page], index_drawn.pop(page, b""))
-                page += 1
-            else:
-                add_card(composer, printing, next(drawn))  # and its visit log
-                if advance:
-                    advance(1)
-                page += taken[page]
+
+        def write(page: int, stop: int) -> None:
+            """The pages from `page` up to `stop` but the cover."""
+            while page < stop:
+                if page in plan.blank_pages:
+                    composer.add_data_page(b"")  # a blank back page: nothing on it
+                    page += 1
+                elif page in index_pages:
+                    read_index()
+                    add_index_page(composer, printing, index_pages[page],
+                                   index_drawn.pop(page, b""))
+                    page += 1
+                else:
+                    add_card(composer, printing, next(drawn))  # and its visit log
+                    if advance:
+                        advance(1)
+                    page += taken[page]
+
+        if front:
+            write(first_card, plan.total_pages + 1)
+            composer.in_front()
+            add_cover(composer, printing, plan)
+            write(2, first_card)
+            if workers is not None and last:
+                let_go()
+        else:
+            add_cover(composer, printing, plan)
+            write(2, plan.total_pages + 1)
         composer.finish(printing.words.words.format("pdf_ledger", title=plan.title),
                         printing.words.date,
                         printing.options.pdf_variant)

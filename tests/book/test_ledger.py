@@ -375,6 +375,25 @@ def test_a_ledger_keeps_no_sort_key_of_its_households(district: Path, tmp_path: 
     assert natural_key.cache_info().currsize <= 3  # the grids' names, sorted since
 
 
+def reading_order(pdf: Path) -> list[int]:
+    """The pages (by index) of the Document's sections, in the structure tree's order."""
+    import pikepdf
+
+    def page_of(element: pikepdf.Dictionary) -> tuple[int, int] | None:
+        if "/Pg" in element:
+            return element.Pg.objgen  # type: ignore[no-any-return]
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and (found := page_of(kid)) is not None:
+                return found
+        return None
+
+    with pikepdf.open(pdf) as document:
+        pages = {page.objgen: index for index, page in enumerate(document.pages)}
+        sections = document.Root.StructTreeRoot.K.K
+        return [pages[found] for section in sections if (found := page_of(section))]
+
+
 def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
         district: Path, books: tuple[Path, Result], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -397,6 +416,10 @@ def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
         small = small_out / pdf.name
         assert pdf.read_bytes() != small.read_bytes()
         assert pdftotext(pdf) == pdftotext(small) and page_count(pdf) == page_count(small)
+        # its cards written first, its cover and index put in front of them (in_front):
+        # pages, and the structure a screen reader follows, in the book's order
+        assert reading_order(pdf) == list(range(page_count(pdf)))
+        assert written_order(pdf) == "cards first"
         with pikepdf.open(pdf) as opened, pikepdf.open(small) as before:
             for document, compress in ((opened, writer_module.deflate_large),
                                        (before, writer_module.deflate_default)):
@@ -404,6 +427,27 @@ def test_a_large_book_is_the_same_book_with_its_objects_compressed_faster(
                          and obj.get("/Type") == "/ObjStm"]
                 assert packs and all(compress(obj.read_bytes()) == obj.read_raw_bytes()
                                      for obj in packs)
+
+
+    # a book of ledgers.FRONT_BELOW pages or more is written in its order (its workers let
+    # go before its cards are composed): the same book
+    monkeypatch.setattr(ledgers, "FRONT_BELOW", 1)
+    result = invoke("ledger", district, "-o", tmp_path / "largest", "--date", DATE,
+                    "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    for pdf in sorted((tmp_path / "largest").glob("*.pdf")):
+        assert pdftotext(pdf) == pdftotext(out / pdf.name)
+        assert reading_order(pdf) == list(range(page_count(pdf)))
+        assert written_order(pdf) == "cover first"
+
+
+def written_order(pdf: Path) -> str:
+    """Whether the cover page's object comes before the last card's in the file."""
+    import pikepdf
+
+    with pikepdf.open(pdf) as document:
+        cover, last = document.pages[0].objgen[0], document.pages[-1].objgen[0]
+    return "cover first" if cover < last else "cards first"
 
 
 def test_a_large_registers_workers_start_before_it_is_read_and_print_the_same_books(
