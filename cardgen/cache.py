@@ -15,10 +15,11 @@ that share the folder never see half an entry; a damaged entry is a miss. The fo
 under a size bound by deleting the entries used least recently. `--no-cache` (or
 CARDGEN_CACHE_DIR=off) bypasses it.
 
-Beside it, read only: the frames `cardgen prepare` laid out at install (`prepared_folder`), the
-bundled templates' page frames and font metrics, named as the user's cache names them (the same
-scope, run and entry names), so a first card finds them without starting WeasyPrint. An entry
-of another version, configuration or template folder has another name and is never found there.
+Beside it, read only: the frames `cardgen prepare` laid out at install (resources.py,
+`prepared_folder`), the bundled templates' page frames and font metrics, named as the user's
+cache names them (the same scope, run and entry names), so a first card finds them without
+starting WeasyPrint. An entry of another version, configuration or template folder has another
+name and is never found there.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cardgen.resources import prepared_folder
 
 if TYPE_CHECKING:
     from cardgen.config import Config
@@ -246,16 +249,6 @@ def default_folder() -> Path | None:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("cardgen"))
-
-
-def prepared_folder() -> Path | None:
-    """Where `cardgen prepare` keeps the bundled templates' frames: CARDGEN_PREPARED_DIR
-    (off: nowhere), else share/cardgen/prepared under the Python environment cardgen is
-    installed in (a venv's own folder)."""
-    configured = os.environ.get("CARDGEN_PREPARED_DIR")
-    if configured is not None:
-        return None if configured.lower() in ("", "off", "0", "no") else Path(configured)
-    return Path(sys.prefix) / "share" / "cardgen" / "prepared"
 
 
 # An entry read is marked as used (its modification time set to now, which `prune` goes

@@ -1053,10 +1053,10 @@ def init(folder: Path, force: bool) -> None:
 @lang_option
 def prepare() -> None:
     def action() -> int:
-        from cardgen.cache import prepared_folder
         from cardgen.config import load_config
         from cardgen.errors import UsageError
         from cardgen.printing.prepared import prepare as prepare_frames
+        from cardgen.resources import prepared_folder
 
         folder = prepared_folder()
         if folder is None:

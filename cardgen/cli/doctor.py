@@ -80,9 +80,9 @@ def run_checks() -> Iterator[Check]:
 def _prepared() -> Check:
     """Whether `cardgen prepare` laid out the bundled frames for this install (not a
     failure without: the first card then starts WeasyPrint, about a second more)."""
-    from cardgen.cache import prepared_folder
     from cardgen.config import load_config
     from cardgen.printing.prepared import prepared_for
+    from cardgen.resources import prepared_folder
 
     folder = prepared_folder()
     frames = prepared_for(load_config(), folder)

@@ -2,7 +2,7 @@
 setup.sh runs): a first card, a preview or the desk's first answer then reads them instead of
 starting WeasyPrint (about 1 s: its import, the styles, the geometry pass, a frame).
 
-The frames go into a cache folder of their own beside the install (cache.prepared_folder),
+The frames go into a cache folder of their own beside the install (resources.prepared_folder),
 named exactly as the user's cache names them (cache.py): its scope (cardgen's version, all its
 code, the libraries that lay them out, the bundled templates, the fonts, the default
 configuration), the paper and bleed of the default print options, and the frame's own name.
@@ -16,12 +16,15 @@ the folder fits this install.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import pkgutil
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cardgen import __version__, resources
+import cardgen
+from cardgen import __version__, compiled, resources
 from cardgen.cache import PREPARED_KINDS, Cache, scope
 from cardgen.config import DEFAULTS_PATH, Config
 from cardgen.frame.render import Frame
@@ -149,10 +152,15 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
         more += rarer_glyphs
     if misses or unread:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
+    # the code of every module's dataclasses' methods, compiled once for every run
+    for module in pkgutil.walk_packages(cardgen.__path__, "cardgen."):
+        if module.name != "cardgen.__main__":  # the command itself
+            importlib.import_module(module.name)
+    methods = compiled.keep(str(folder))
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
          "kit_frames": len(kit), "outlines": outlines, "rarer_outlines": more,
-         "kinds": list(PREPARED_KINDS)},
+         "dataclass_methods": methods, "kinds": list(PREPARED_KINDS)},
         indent=1), encoding="utf-8")
     return Prepared(folder, len(frames), len(covers), outlines, more)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cardgen import compiled
 from cardgen.cache import Cache, scope
 from cardgen.config import load_config
 from cardgen.data.select import Selection, select_households
@@ -50,6 +51,8 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     assert f"page frames in {store}" in result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["frames"] == len(list((store / "frames").iterdir())) - 2  # + 2 geometries
+    # and every module's dataclasses' methods, compiled (tests/unit/test_compiled.py)
+    assert manifest["dataclass_methods"] > 400 and (store / compiled.FILE).is_file()
     assert prepared.prepared_for(load_config(), store) == manifest["frames"]
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first run: empty
@@ -104,9 +107,9 @@ def test_a_first_cards_glyphs_are_taken_on_the_grid_as_prepared_at_install(
     cache, embeds them as they are (cardgen/pdf/subset.py), the same bytes as a subset made
     from nothing. The user's cache then keeps the rarer glyph that card used, not them all."""
     from cardgen import resources
-    from cardgen.cache import prepared_folder
     from cardgen.layout.fonts import font_set
     from cardgen.pdf import subset
+    from cardgen.resources import prepared_folder
 
     common, rarer = prepared.common_characters(), prepared.rarer_characters()
     assert {"户", "卡", "秀", "，", "A", "0", "▣", "—"} <= set(common) and len(common) == 4536
