@@ -25,8 +25,8 @@ from pathlib import Path
 
 import cardgen
 from cardgen import __version__, compiled, resources
-from cardgen.cache import PREPARED_KINDS, Cache, scope
-from cardgen.config import DEFAULTS_PATH, Config
+from cardgen.cache import PREPARED_KINDS, Cache, keep_code_fingerprint, scope
+from cardgen.config import DEFAULTS_PATH, Config, keep_defaults
 from cardgen.frame.render import Frame
 from cardgen.layout.geometry import PrintOptions
 from cardgen.pdf.compose import frame_steps
@@ -152,11 +152,14 @@ def prepare(config: Config, folder: Path, today: dt.date) -> Prepared:
         more += rarer_glyphs
     if misses or unread:  # a folder that does not keep what is written in it
         raise OSError(f"{folder}: {len(misses) + len(unread)} frames did not read back")
-    # the code of every module's dataclasses' methods, compiled once for every run
+    # what every run starts with, worked out once: the code of every module's dataclasses'
+    # methods compiled, the bundled defaults parsed, the code's fingerprint
     for module in pkgutil.walk_packages(cardgen.__path__, "cardgen."):
         if module.name != "cardgen.__main__":  # the command itself
             importlib.import_module(module.name)
     methods = compiled.keep(str(folder))
+    keep_defaults(folder)
+    keep_code_fingerprint(folder)
     (folder / MANIFEST).write_text(json.dumps(
         {"version": __version__, "scope": named, "frames": len(frames), "covers": len(covers),
          "kit_frames": len(kit), "outlines": outlines, "rarer_outlines": more,

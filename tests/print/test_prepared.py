@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cardgen import compiled
-from cardgen.cache import Cache, scope
-from cardgen.config import load_config
+from cardgen.cache import CODE_KEPT, Cache, scope
+from cardgen.config import DEFAULTS_KEPT, load_config
 from cardgen.data.select import Selection, select_households
 from cardgen.frame.render import Frame
 from cardgen.pipeline.register import load
@@ -53,6 +53,8 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     assert manifest["frames"] == len(list((store / "frames").iterdir())) - 2  # + 2 geometries
     # and every module's dataclasses' methods, compiled (tests/unit/test_compiled.py)
     assert manifest["dataclass_methods"] > 400 and (store / compiled.FILE).is_file()
+    # the defaults parsed and the code's fingerprint, too (tests/unit/test_kept.py)
+    assert (store / DEFAULTS_KEPT).is_file() and (store / CODE_KEPT).is_file()
     assert prepared.prepared_for(load_config(), store) == manifest["frames"]
 
     monkeypatch.setenv("CARDGEN_CACHE_DIR", str(cache))  # a user's first run: empty
