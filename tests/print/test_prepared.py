@@ -51,9 +51,9 @@ def test_a_first_card_reads_the_frames_prepared_at_install(
     assert f"page frames in {store}" in result.output
     manifest = json.loads((store / prepared.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["frames"] == len(list((store / "frames").iterdir())) - 2  # + 2 geometries
-    # and every module's dataclasses' methods, compiled (tests/unit/test_compiled.py)
+    # and every module's dataclasses' methods, compiled (tests/unit/test_kept_at_install.py)
     assert manifest["dataclass_methods"] > 400 and (store / compiled.FILE).is_file()
-    # the defaults parsed and the code's fingerprint, too (tests/unit/test_kept.py)
+    # the defaults parsed and the code's fingerprint, too (tests/unit/test_kept_at_install.py)
     assert (store / DEFAULTS_KEPT).is_file() and (store / CODE_KEPT).is_file()
     assert prepared.prepared_for(load_config(), store) == manifest["frames"]
 

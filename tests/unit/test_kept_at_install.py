@@ -1,5 +1,7 @@
-"""The dataclasses' methods compiled at install (cardgen/compiled.py): a run that reads them
-compiles none, and gets the same methods; a file of another Python, or damaged, is not read."""
+"""What `cardgen prepare` works out once for every run besides the frames: the dataclasses'
+methods compiled (cardgen/compiled.py), the bundled defaults parsed (config.keep_defaults) and
+the code's fingerprint (cache.keep_code_fingerprint). A run takes them only while they are what
+it would work out itself: a file of another Python, of other files, or damaged, is not read."""
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cardgen import compiled
+from cardgen import cache, compiled, config
 
 # what a run imports, then for every dataclass of cardgen's: its methods' code, as data
-PROBE = """
+METHODS = """
 import dataclasses, hashlib, json, sys
 import cardgen.cli.commands, cardgen.pipeline.ledgers, cardgen.printing.run
-from cardgen import compiled
+from cardgen import cache, compiled, config
 if sys.argv[1:2] == ["keep"]:
     compiled.keep(sys.argv[2])
 digest = hashlib.sha256()
@@ -51,9 +53,31 @@ print(json.dumps({"compiled": compiled.compiled_here, "classes": classes,
 """
 
 
-def probe(folder: Path | str, *args: str) -> dict[str, object]:
+# the defaults and the code fingerprint a run reads, and whether it worked either out
+KEPT = """
+import json, sys
+from cardgen import cache, config
+if sys.argv[1] == "keep":
+    folder = __import__("pathlib").Path(sys.argv[2])
+    config.keep_defaults(folder)
+    cache.keep_code_fingerprint(folder)
+read = []
+original = cache._read_code
+def reading(*args):
+    read.append(1)
+    return original(*args)
+cache._read_code = reading
+loaded = config.load_config()
+print(json.dumps({"config": loaded.fingerprint, "words": loaded.card.words["checked"],
+                  "parsed": "tomllib" in sys.modules, "code": cache.code_fingerprint(),
+                  "read": bool(read)}))
+"""
+
+
+def probe(script: str, folder: Path | str, *args: str) -> dict[str, object]:
+    """`script` run by a fresh Python with `folder` as the prepared folder: what it printed."""
     environment = {**os.environ, "CARDGEN_PREPARED_DIR": str(folder)}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=environment,
+    done = subprocess.run([sys.executable, "-c", script, *args], env=environment,
                           capture_output=True, text=True, check=True)
     result: dict[str, object] = json.loads(done.stdout)
     return result
@@ -61,10 +85,10 @@ def probe(folder: Path | str, *args: str) -> dict[str, object]:
 
 def test_a_run_takes_the_methods_compiled_at_install_and_they_are_the_same(
         tmp_path: Path) -> None:
-    fresh = probe("off", "keep", str(tmp_path))  # compiles them all, and keeps them
+    fresh = probe(METHODS, "off", "keep", str(tmp_path))  # compiles them all, and keeps them
     assert isinstance(fresh["compiled"], int) and fresh["compiled"] > 300
     assert (tmp_path / compiled.FILE).is_file()
-    kept = probe(tmp_path)
+    kept = probe(METHODS, tmp_path)
     assert kept["compiled"] == 0
     assert kept["classes"] == fresh["classes"] and kept["methods"] == fresh["methods"]
     assert kept["repr"] == fresh["repr"] == (
@@ -78,5 +102,29 @@ def test_a_run_takes_the_methods_compiled_at_install_and_they_are_the_same(
     for changed in (data[:4] + b"\0\0\0\0" + data[8:],  # the magic number
                     data[:-50] + bytes([data[-50] ^ 1]) + data[-49:]):
         (tmp_path / compiled.FILE).write_bytes(changed)
-        read = probe(tmp_path)
+        read = probe(METHODS, tmp_path)
         assert read["compiled"] == fresh["compiled"] and read["methods"] == fresh["methods"]
+
+
+def test_a_run_takes_the_defaults_and_the_code_fingerprint_as_prepared(tmp_path: Path) -> None:
+    fresh = probe(KEPT, "off", "-")
+    assert fresh["parsed"] is True and fresh["read"] is True
+    probe(KEPT, "off", "keep", str(tmp_path))
+    kept = probe(KEPT, tmp_path, "-")
+    assert kept["parsed"] is False and kept["read"] is False  # neither worked out again
+    assert kept["config"] == fresh["config"] and kept["words"] == fresh["words"] == "▣ {mark}"
+    assert kept["code"] == fresh["code"]
+
+    # kept for another defaults file, or damaged; for other modules: worked out again
+    defaults = tmp_path / config.DEFAULTS_KEPT
+    data = defaults.read_bytes()
+    for changed in (bytes([data[0] ^ 1]) + data[1:], data[:-20] + bytes([data[-20] ^ 1])
+                    + data[-19:]):
+        defaults.write_bytes(changed)
+        again = probe(KEPT, tmp_path, "-")
+        assert again["parsed"] is True and again["config"] == fresh["config"]
+    kept_code = tmp_path / cache.CODE_KEPT
+    other = json.loads(kept_code.read_text(encoding="utf-8"))
+    kept_code.write_text(json.dumps({**other, "files": "another install's"}), encoding="utf-8")
+    again = probe(KEPT, tmp_path, "-")
+    assert again["read"] is True and again["code"] == fresh["code"]
