@@ -11,6 +11,12 @@ folder of the user's has other names, so it never reads them. Every frame is che
 is laid out (its places are the geometry pass's, as for any frame) and read back from the
 folder before the manifest that says it is ready is written; `cardgen doctor` says whether
 the folder fits this install.
+
+Beside the frames it keeps what every run would otherwise work out as it starts, each taken
+only while it is what that run would work out: the fonts' glyph outlines on the grid (common
+characters, and apart from them the rarer ones), the methods of cardgen's dataclasses
+compiled (compiled.py), the bundled defaults parsed (config.keep_defaults) and the code's
+fingerprint (cache.keep_code_fingerprint).
 """
 
 from __future__ import annotations
