@@ -51,7 +51,9 @@ def _exec(source: object, globals: dict[str, object] | None = None,
             compiled_here += 1
         _seen[source] = code
         source = code
-    builtins.exec(source, globals, locals)  # type: ignore[arg-type]
+    # where dataclasses' own exec would run it: its module's globals when given none
+    builtins.exec(source, vars(dataclasses) if globals is None else globals,  # type: ignore[arg-type]
+                  locals)
 
 
 def use(folder: str | None) -> None:

@@ -128,3 +128,15 @@ def test_a_run_takes_the_defaults_and_the_code_fingerprint_as_prepared(tmp_path:
     kept_code.write_text(json.dumps({**other, "files": "another install's"}), encoding="utf-8")
     again = probe(KEPT, tmp_path, "-")
     assert again["read"] is True and again["code"] == fresh["code"]
+
+
+def test_the_kept_exec_runs_code_where_dataclasses_own_exec_would() -> None:
+    """compiled._exec stands in for the `exec` dataclasses calls: given no globals, the
+    code runs in dataclasses' own (as exec there would), else in those given."""
+    import dataclasses
+
+    names: dict[str, object] = {}
+    compiled._exec("where = __name__", None, names)
+    assert names["where"] == dataclasses.__name__
+    compiled._exec("where = __name__", {"__name__": "a record's module"}, names)
+    assert names["where"] == "a record's module"
