@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -364,15 +364,25 @@ def _run(action: Callable[[], int | None]) -> None:
         _say(str(exc))
         context.exit(exc.exit_code)
     except (KeyboardInterrupt, Terminated) as exc:
-        _say(_("interrupted; nothing is left half-written, and a book or folder being "
-               "written is as it was"))
-        context.exit(TERMINATED if isinstance(exc, Terminated) else INTERRUPTED)
+        _stopped(context, isinstance(exc, Terminated))
     except BrokenPipeError:  # the reader went away (`… | head -1`): nothing to say to anyone
         _silence_closed_pipe()
         context.exit(PIPE_CLOSED)
     except Exception as exc:
         from cardgen.book.publish import WRITE_ERRORS, said
 
+        if _STOPPED and not debug:  # what the stop caused first: a worker the signal sent
+            # to the whole group ended, the pool said broken (1 run in 76, session 11)
+            _stopped(context, _STOPPED[0] != signal.SIGINT)
+        pools = sys.modules.get("concurrent.futures.process")
+        if pools is not None and isinstance(exc, pools.BrokenProcessPool) and not debug:
+            # a worker ended from outside: the OOM killer, a task manager (said as an
+            # internal error before, session 11); every `finally` has cleaned up
+            _say(_("a worker process ended before its work was done (the computer may have "
+                   "run out of memory, or a task manager ended it); nothing was written. "
+                   "Close other programs and run the same command again, or add --jobs 1 "
+                   "to use less memory"))
+            context.exit(1)
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS and not debug:
             # a full disk or a read-only folder met while writing (files are written whole
             # or not at all): said in words, exit 1
@@ -385,6 +395,12 @@ def _run(action: Callable[[], int | None]) -> None:
                                                                   error=exc))
         context.exit(3)
     context.exit(code or 0)
+
+
+def _stopped(context: click.Context, terminated: bool) -> NoReturn:
+    _say(_("interrupted; nothing is left half-written, and a book or folder being "
+           "written is as it was"))
+    context.exit(TERMINATED if terminated else INTERRUPTED)
 
 
 def _echo_template_warnings(context: click.Context, heard: int) -> None:
@@ -1114,6 +1130,15 @@ def _leave(code: object) -> None:
     import atexit
     import threading
 
+    if _STOPPED and isinstance(code, int):
+        # stopped (Ctrl-C, SIGTERM): every `finally` has cleaned up (temporary files, staging
+        # folders), and nothing more is waited for: not a workers' pool whose thread may
+        # wait for ever on a worker the same signal ended (printing/workers.Workers.close),
+        # nor the exit handlers that would join it and its queues
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
     if not (code is None or isinstance(code, int)) or threading.active_count() > 1:
         return
     if sys.getprofile() is not None or sys.gettrace() is not None:

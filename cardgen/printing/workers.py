@@ -97,16 +97,12 @@ STOPPING = {signal.SIGINT, signal.SIGTERM}
 
 def _start(setup: Setup) -> None:
     global _printing, _describe
-    # Ctrl-C and SIGTERM are the main process's to handle: it closes the pool (Workers.close)
-    # once each worker has handed back what it is making, and a worker whose parent is gone
-    # leaves (leave_with_parent). A worker that ended on a SIGTERM sent to the whole group
-    # (kill of the process group, a terminal's) could end halfway through handing back a
-    # result: the pool's thread in the main process then waited for the rest of it for ever,
-    # and the main process with it, closing the pool (1 run in 6 with the signal 1.8-2.0 s
-    # into a 1,500-household ledger, session 11). A forked worker's handler would be the main
-    # process's, which raises where the worker is: ignored, not that.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # a forked worker has the main process's handler, which raises where the worker is
+    # (a traceback on the terminal): a worker told to end just ends, as a spawned one does.
+    # (Ignored, a SIGKILL of the other worker, the OOM killer's, left the pool's thread
+    # waiting for this one for ever: it ends a broken pool's workers with SIGTERM.)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
     leave_with_parent()
@@ -193,6 +189,13 @@ def _in_order(futures: deque[Future[list[T]]]) -> Iterator[T]:
 # its workers started, and forked workers took the book's peak (the sum over its processes,
 # as benchmarks/bench.py measures it) from 289 to 409 MiB; a 1,000-household one held 52.
 FORK_UNDER = 64 * 2**20  # bytes resident
+
+
+def stopping() -> bool:
+    """Whether a stop goes by where this is called (in a `finally` block): an exception that
+    is no Exception, such as KeyboardInterrupt (Ctrl-C) or the CLI's Terminated (SIGTERM)."""
+    error = sys.exc_info()[1]
+    return error is not None and not isinstance(error, Exception)
 
 
 def forking() -> bool:
@@ -309,7 +312,15 @@ class Workers:
         return _in_order(deque(futures))
 
     def close(self) -> None:
+        """Close the pool: its tasks not begun cancelled, then the workers' ends waited for,
+        but when it is closed as a stop goes by (`stopping`: Ctrl-C, SIGTERM, in a `finally`
+        block). The same signal, sent to the whole process group, may have ended a worker
+        halfway through handing back a result, and the pool's thread waited for the rest of
+        it for ever, and this process with it (a CI run, and by hand 2 runs in 13 with the
+        signal 1.8-2.0 s into a 1,500-household ledger, session 11). A stopped process
+        leaves at once (cli/commands._leave), and a worker still there leaves as it sees its
+        parent gone (leave_with_parent)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=not stopping(), cancel_futures=True)
             self._pool = None
             give_back()  # what the cards' hand-over took (a ledger: before its file is written)

@@ -199,6 +199,39 @@ def test_a_ctrl_c_swallowed_on_the_way_still_stops_the_run(
     assert "interrupted" in result.output
 
 
+def test_an_error_a_stop_caused_is_said_as_the_stop(
+        run: Run, grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGTERM sent to the whole group may end a worker before this process stops: the
+    pool says it is broken first. That is the stop, said as one (exit 143), not an internal
+    error (exit 3, 1 run in 76 by hand, session 11)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import cardgen.cli.commands as commands
+    import cardgen.pipeline.cards as pipeline
+
+    def broken(*args: object, **kwargs: object) -> object:
+        commands._STOPPED.append(15)  # as _on_stop, its exception not yet raised
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(pipeline, "reprint", broken)
+    try:
+        result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "H1",
+                     "--date", DATE)
+    finally:
+        commands._STOPPED.clear()
+    assert result.exit_code == commands.TERMINATED, result.output
+    assert "interrupted" in result.output and "internal error" not in result.output
+
+    # without a stop: a worker ended from outside (the OOM killer), said as such
+    monkeypatch.setattr(pipeline, "reprint", lambda *args, **kwargs: (_ for _ in ()).throw(
+        BrokenProcessPool("A process in the process pool was terminated abruptly")))
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "H1", "--date",
+                 DATE)
+    assert result.exit_code == 1, result.output
+    assert "a worker process ended before its work was done" in result.output
+    assert "--jobs 1" in result.output and not (tmp_path / "x.pdf").exists()
+
+
 @pytest.mark.parametrize("args", [["validate", "{grid}", "--explain"],
                                   ["validate", "{grid}", "--format", "json"],
                                   ["--help"], ["reprint", "--help"]])
