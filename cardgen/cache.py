@@ -28,7 +28,6 @@ import contextlib
 import copy
 import functools
 import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cardgen.resources import prepared_folder
+from cardgen.resources import prepared_folder, read_prepared, write_prepared
 
 if TYPE_CHECKING:
     from cardgen.config import Config
@@ -100,9 +99,9 @@ def key(*parts: object) -> str:
     return digest.hexdigest()
 
 
-# the code's fingerprint as `cardgen prepare` worked it out (keep_code_fingerprint), in its
-# folder: {"files": the modules' identities' key, "fingerprint": it}
-CODE_KEPT = "code-fingerprint.json"
+# the code's fingerprint as `cardgen prepare` worked it out (keep_code_fingerprint), for the
+# modules it read
+CODE_KEPT = "code-fingerprint"
 
 
 @functools.cache
@@ -113,16 +112,8 @@ def code_fingerprint() -> str:
     10 ms of every command, looking at them 1 ms (session 11)."""
     package = os.path.dirname(os.path.abspath(__file__))
     modules = _modules(package)
-    files = key("modules", package, modules)
-    folder = prepared_folder()
-    try:
-        kept = json.loads((folder / CODE_KEPT).read_bytes()) if folder is not None else None
-    except (OSError, ValueError):
-        kept = None
-    if isinstance(kept, dict) and kept.get("files") == files and \
-            isinstance(kept.get("fingerprint"), str):
-        return str(kept["fingerprint"])
-    return _read_code(package, modules)
+    kept = read_prepared(prepared_folder(), CODE_KEPT, _identity(package, modules))
+    return kept.decode("ascii", "replace") if kept is not None else _read_code(package, modules)
 
 
 def _modules(package: str) -> list[tuple[str, int, int]]:
@@ -146,13 +137,16 @@ def _read_code(package: str, modules: list[tuple[str, int, int]]) -> str:
     return key(*parts)
 
 
+def _identity(package: str, modules: list[tuple[str, int, int]]) -> bytes:
+    return repr((package, modules)).encode()
+
+
 def keep_code_fingerprint(folder: Path) -> None:
     """Keep the code's fingerprint in `folder` (`cardgen prepare`; code_fingerprint)."""
     package = os.path.dirname(os.path.abspath(__file__))
     modules = _modules(package)
-    (folder / CODE_KEPT).write_text(json.dumps({
-        "files": key("modules", package, modules),
-        "fingerprint": _read_code(package, modules)}), encoding="utf-8")
+    write_prepared(folder, CODE_KEPT, _identity(package, modules),
+                   _read_code(package, modules).encode())
 
 
 # The Python distributions whose versions shape what the cache keeps: the frames WeasyPrint

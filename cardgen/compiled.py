@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import hashlib
 import marshal
-import os
 from importlib.util import MAGIC_NUMBER
 from types import CodeType
 
-FILE = "dataclass-methods.marshal"
-_HEADER = b"CGDM" + MAGIC_NUMBER  # then 8 bytes of the data's SHA-256, then the data
+from cardgen.resources import read_prepared, write_prepared
+
+FILE = "dataclass-methods.marshal"  # for this Python's bytecode (its magic number)
 
 # source -> its code, marshalled, read by `use`: each made a code object when it is asked
 # for (the CLI asks for 484 of the 702 `cardgen prepare` keeps; 7 µs each)
@@ -59,19 +58,9 @@ def _exec(source: object, globals: dict[str, object] | None = None,
 def use(folder: str | None) -> None:
     """From now on, dataclasses takes the code `keep` wrote into `folder` (None: none)."""
     dataclasses.exec = _exec  # type: ignore[attr-defined]
-    if folder is None:
-        return
+    data = read_prepared(folder, FILE, MAGIC_NUMBER)  # another Python's is not read
     try:
-        with open(os.path.join(folder, FILE), "rb") as handle:
-            blob = handle.read()
-    except OSError:
-        return  # not prepared
-    data = blob[len(_HEADER) + 8:]
-    if blob[:len(_HEADER)] != _HEADER or \
-            hashlib.sha256(data).digest()[:8] != blob[len(_HEADER):len(_HEADER) + 8]:
-        return  # another Python's, or damaged
-    try:
-        kept = marshal.loads(data)
+        kept = marshal.loads(data) if data is not None else None
     except (ValueError, EOFError, TypeError):
         return
     if isinstance(kept, dict):
@@ -88,11 +77,8 @@ def _code(kept: bytes) -> CodeType | None:
 
 
 def keep(folder: str) -> int:
-    """Write the code of every method this process's dataclasses made into `folder` (at
-    once: a reader never sees half a file); how many."""
-    data = marshal.dumps({source: marshal.dumps(code) for source, code in sorted(_seen.items())})
-    path = os.path.join(folder, FILE)
-    with open(path + ".part", "wb") as handle:
-        handle.write(_HEADER + hashlib.sha256(data).digest()[:8] + data)
-    os.replace(path + ".part", path)
+    """Write the code of every method this process's dataclasses made into `folder`; how
+    many."""
+    write_prepared(folder, FILE, MAGIC_NUMBER, marshal.dumps(
+        {source: marshal.dumps(code) for source, code in sorted(_seen.items())}))
     return len(_seen)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from cardgen.errors import ConfigError
 from cardgen.i18n import _
-from cardgen.resources import prepared_folder
+from cardgen.resources import prepared_folder, read_prepared, write_prepared
 from cardgen.text import fold
 
 if TYPE_CHECKING:
@@ -434,8 +434,7 @@ def load_config(path: Path | None = None) -> Config:
 # the test suite's CliRunner calls; ~13 s of the suite's CPU). A copy is handed out, so no
 # caller can change it.
 _DEFAULTS_READ: tuple[tuple[str, int, int], bytes] | None = None
-# the defaults as `cardgen prepare` parsed them (keep_defaults), in its folder: the SHA-256
-# of the file it parsed, the first 8 bytes of the SHA-256 of the data, then the data
+# the defaults as `cardgen prepare` parsed them (keep_defaults), for the file it parsed
 DEFAULTS_KEPT = "defaults.marshal"
 
 
@@ -454,25 +453,19 @@ def _read_defaults() -> dict[str, Any]:
 
 def _parsed_defaults() -> bytes:
     """The bundled defaults parsed, marshalled: as `cardgen prepare` kept them when it
-    parsed this very file (its SHA-256), else parsed now. Parsing them took 6 ms of every
-    command (tomllib and its import), reading them back 0.3 ms (session 11)."""
-    folder = prepared_folder()
+    parsed this very file, else parsed now. Parsing them took 6 ms of every command
+    (tomllib and its import), reading them back 0.3 ms (session 11)."""
     try:
-        digest = hashlib.sha256(DEFAULTS_PATH.read_bytes()).digest()
-        kept = (folder / DEFAULTS_KEPT).read_bytes() if folder is not None else b""
+        kept = read_prepared(prepared_folder(), DEFAULTS_KEPT, DEFAULTS_PATH.read_bytes())
     except OSError:
-        kept = b""
-    data = kept[40:]
-    if kept[:32] == digest and hashlib.sha256(data).digest()[:8] == kept[32:40]:
-        return data
-    return marshal.dumps(_read_toml(DEFAULTS_PATH))
+        kept = None
+    return kept if kept is not None else marshal.dumps(_read_toml(DEFAULTS_PATH))
 
 
 def keep_defaults(folder: Path) -> None:
     """Keep the bundled defaults parsed in `folder` (`cardgen prepare`; _parsed_defaults)."""
-    digest = hashlib.sha256(DEFAULTS_PATH.read_bytes()).digest()
-    data = marshal.dumps(_read_toml(DEFAULTS_PATH))
-    (folder / DEFAULTS_KEPT).write_bytes(digest + hashlib.sha256(data).digest()[:8] + data)
+    write_prepared(folder, DEFAULTS_KEPT, DEFAULTS_PATH.read_bytes(),
+                   marshal.dumps(_read_toml(DEFAULTS_PATH)))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 from cardgen import cache, compiled, config
+from cardgen.resources import write_prepared
 
 # what a run imports, then for every dataclass of cardgen's: its methods' code, as data
 METHODS = """
 import dataclasses, hashlib, json, sys
 import cardgen.cli.commands, cardgen.pipeline.ledgers, cardgen.printing.run
 from cardgen import cache, compiled, config
+from cardgen.resources import write_prepared
 if sys.argv[1:2] == ["keep"]:
     compiled.keep(sys.argv[2])
 digest = hashlib.sha256()
@@ -99,9 +101,10 @@ def test_a_run_takes_the_methods_compiled_at_install_and_they_are_the_same(
     # another Python's file (its bytecode's magic number), or a damaged one, is not read:
     # every method compiled, the same
     data = (tmp_path / compiled.FILE).read_bytes()
-    for changed in (data[:4] + b"\0\0\0\0" + data[8:],  # the magic number
-                    data[:-50] + bytes([data[-50] ^ 1]) + data[-49:]):
-        (tmp_path / compiled.FILE).write_bytes(changed)
+    damaged = data[:-50] + bytes([data[-50] ^ 1]) + data[-49:]
+    for put in (lambda: write_prepared(tmp_path, compiled.FILE, b"\0\0\0\0", data[16:]),
+                lambda: (tmp_path / compiled.FILE).write_bytes(damaged)):
+        put()
         read = probe(METHODS, tmp_path)
         assert read["compiled"] == fresh["compiled"] and read["methods"] == fresh["methods"]
 
@@ -123,9 +126,8 @@ def test_a_run_takes_the_defaults_and_the_code_fingerprint_as_prepared(tmp_path:
         defaults.write_bytes(changed)
         again = probe(KEPT, tmp_path, "-")
         assert again["parsed"] is True and again["config"] == fresh["config"]
-    kept_code = tmp_path / cache.CODE_KEPT
-    other = json.loads(kept_code.read_text(encoding="utf-8"))
-    kept_code.write_text(json.dumps({**other, "files": "another install's"}), encoding="utf-8")
+    kept_code = (tmp_path / cache.CODE_KEPT).read_bytes()[16:]
+    write_prepared(tmp_path, cache.CODE_KEPT, b"another install's modules", kept_code)
     again = probe(KEPT, tmp_path, "-")
     assert again["read"] is True and again["code"] == fresh["code"]
 
