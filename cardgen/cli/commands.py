@@ -346,7 +346,24 @@ def _stop_exception(signum: int) -> BaseException:
 
 
 def _run(action: Callable[[], int | None]) -> None:
-    """Call the library; turn its exceptions into messages and exit statuses."""
+    """Call the library; turn its exceptions into messages and exit statuses. What a thread
+    of the run fails with is said as the run ends, unless it was stopped: as the workers a
+    stop ended go, the pool's thread may fail, and a traceback came before "interrupted"
+    (CI, session 11)."""
+    import threading
+
+    held: list[Any] = []
+    said = threading.excepthook
+    threading.excepthook = held.append
+    try:
+        _run_action(action)
+    finally:
+        threading.excepthook = said
+        for failure in held if not _STOPPED else ():  # stopped: they go with the process
+            said(failure)
+
+
+def _run_action(action: Callable[[], int | None]) -> None:
     context = click.get_current_context()
     debug = bool(context.find_root().params.get("debug"))
     render = sys.modules.get("cardgen.frame.render")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -230,6 +231,45 @@ def test_an_error_a_stop_caused_is_said_as_the_stop(
     assert result.exit_code == 1, result.output
     assert "a worker process ended before its work was done" in result.output
     assert "--jobs 1" in result.output and not (tmp_path / "x.pdf").exists()
+
+
+def test_a_thread_that_fails_as_a_stop_ends_the_workers_shows_no_traceback(
+        run: Run, grid: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the workers a stop ended go, the pool's thread may fail: that is the stop, and no
+    traceback comes before "interrupted" (a CI run, session 11). A thread that fails in a
+    run that was not stopped is still said, as the run ends."""
+    import threading
+
+    import cardgen.cli.commands as commands
+    import cardgen.pipeline.cards as pipeline
+
+    def failing_thread(stop: bool) -> Callable[..., object]:
+        def reprint(*args: object, **kwargs: object) -> object:
+            if stop:
+                commands._STOPPED.append(15)
+            thread = threading.Thread(target=lambda: 1 / 0, name="a pool's thread")
+            thread.start()
+            thread.join()
+            if stop:
+                raise commands.Terminated
+            raise ValueError("done")
+        return reprint
+
+    said: list[Any] = []
+    monkeypatch.setattr(threading, "excepthook", said.append)  # what says a thread's failure
+    monkeypatch.setattr(pipeline, "reprint", failing_thread(True))
+    try:
+        result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "H1",
+                     "--date", DATE)
+    finally:
+        commands._STOPPED.clear()
+    assert result.exit_code == commands.TERMINATED, result.output
+    assert said == [] and threading.excepthook == said.append  # given back
+    monkeypatch.setattr(pipeline, "reprint", failing_thread(False))
+    result = run("reprint", grid, "-o", tmp_path / "x.pdf", "--household", "H1", "--date",
+                 DATE)
+    assert result.exit_code == 3
+    assert [failure.exc_type for failure in said] == [ZeroDivisionError]  # as the run ended
 
 
 @pytest.mark.parametrize("args", [["validate", "{grid}", "--explain"],
